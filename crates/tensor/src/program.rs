@@ -1,0 +1,582 @@
+//! The Program IR: a DAG of ops over declared tensors.
+
+use serde::{Deserialize, Serialize};
+use zkmlops_field::Scale;
+
+use crate::{DecodeReason, Op, OpError, ProgramDigest, ProgramError, Tensor, Witness};
+
+/// Index of a tensor in its Program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TensorId(pub u32);
+
+impl TensorId {
+    /// The index as `usize`.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Who may see a tensor's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Visibility {
+    /// The values are part of the statement: the verifier sees them.
+    Public,
+    /// Hidden from the verifier and bound to nothing outside the proof.
+    Private,
+    /// Hidden from the verifier but bound to a published commitment.
+    Committed,
+}
+
+/// Where a tensor's values come from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TensorKind {
+    /// Supplied to [`Program::evaluate`] (an input, or weights kept out of the Program).
+    Input,
+    /// Fixed in the Program, so covered by its digest (always public).
+    Constant(Vec<i64>),
+    /// Produced by exactly one node.
+    Computed,
+}
+
+/// The declaration of one tensor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TensorDecl {
+    /// Unique name (errors and reports use it).
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Fixed-point scale of its values.
+    pub scale: Scale,
+    /// Who may see its values.
+    pub visibility: Visibility,
+    /// Where its values come from.
+    pub kind: TensorKind,
+}
+
+/// One node of the DAG: `output = op(inputs)`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Node {
+    /// The op.
+    pub op: Op,
+    /// Input tensors, in the op's order.
+    pub inputs: Vec<TensorId>,
+    /// The tensor it produces.
+    pub output: TensorId,
+}
+
+/// A Program: declared tensors, nodes in topological order, and the designated outputs.
+///
+/// Build one with [`ProgramBuilder`]; a decoded or deserialised Program is validated the same
+/// way ([`Program::validate`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Program {
+    tensors: Vec<TensorDecl>,
+    nodes: Vec<Node>,
+    outputs: Vec<TensorId>,
+}
+
+/// Magic bytes that open a canonical Program encoding.
+pub const PROGRAM_MAGIC: [u8; 4] = *b"ZKMP";
+/// Version of the Program encoding.
+pub const PROGRAM_FORMAT_VERSION: u16 = 1;
+
+impl Program {
+    /// Assemble and validate a Program from its parts.
+    ///
+    /// # Errors
+    /// Any [`ProgramError`] found by [`Program::validate`].
+    pub fn from_parts(
+        tensors: Vec<TensorDecl>,
+        nodes: Vec<Node>,
+        outputs: Vec<TensorId>,
+    ) -> Result<Self, ProgramError> {
+        let p = Program {
+            tensors,
+            nodes,
+            outputs,
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// All tensor declarations, indexed by [`TensorId`].
+    #[must_use]
+    pub fn tensors(&self) -> &[TensorDecl] {
+        &self.tensors
+    }
+
+    /// The declaration of one tensor.
+    #[must_use]
+    pub fn tensor(&self, id: TensorId) -> Option<&TensorDecl> {
+        self.tensors.get(id.index())
+    }
+
+    /// The nodes in evaluation order.
+    #[must_use]
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The designated outputs.
+    #[must_use]
+    pub fn outputs(&self) -> &[TensorId] {
+        &self.outputs
+    }
+
+    /// The input tensors, in declaration order: what [`Program::evaluate`] takes.
+    pub fn input_ids(&self) -> impl Iterator<Item = TensorId> + '_ {
+        self.ids()
+            .filter(|id| self.tensors[id.index()].kind == TensorKind::Input)
+    }
+
+    fn ids(&self) -> impl Iterator<Item = TensorId> + '_ {
+        (0..self.tensors.len()).map(|i| TensorId(u32::try_from(i).unwrap_or(u32::MAX)))
+    }
+
+    fn decl(&self, id: TensorId) -> Result<&TensorDecl, ProgramError> {
+        self.tensors
+            .get(id.index())
+            .ok_or(ProgramError::UnknownTensor {
+                id: id.0,
+                count: self.tensors.len(),
+            })
+    }
+
+    /// Check every structural rule: unique names, one producer per computed tensor and none for
+    /// inputs and constants, topological node order, declarations equal to what each op infers,
+    /// constants of the right length inside the fixed-point range, declared and distinct outputs.
+    ///
+    /// # Errors
+    /// The first rule broken, as a [`ProgramError`].
+    pub fn validate(&self) -> Result<(), ProgramError> {
+        let mut names = std::collections::BTreeSet::new();
+        for t in &self.tensors {
+            if !names.insert(t.name.as_str()) {
+                return Err(ProgramError::DuplicateName {
+                    name: t.name.clone(),
+                });
+            }
+            if let TensorKind::Constant(data) = &t.kind {
+                let c = Tensor::new(t.shape.clone(), data.clone()).map_err(|source| {
+                    ProgramError::Constant {
+                        tensor: t.name.clone(),
+                        source,
+                    }
+                })?;
+                if let Some(index) = c.first_out_of_range() {
+                    return Err(ProgramError::Constant {
+                        tensor: t.name.clone(),
+                        source: OpError::Overflow {
+                            op: "constant",
+                            index,
+                        },
+                    });
+                }
+            }
+        }
+        let mut producers = vec![0usize; self.tensors.len()];
+        let mut defined: Vec<bool> = self
+            .tensors
+            .iter()
+            .map(|t| t.kind != TensorKind::Computed)
+            .collect();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let out = self.decl(node.output)?;
+            let mut shapes = Vec::with_capacity(node.inputs.len());
+            let mut scales = Vec::with_capacity(node.inputs.len());
+            for &inp in &node.inputs {
+                let d = self.decl(inp)?;
+                if !defined[inp.index()] {
+                    return Err(ProgramError::NotYetDefined {
+                        node: i,
+                        tensor: d.name.clone(),
+                    });
+                }
+                shapes.push(d.shape.as_slice());
+                scales.push(d.scale);
+            }
+            let (shape, scale) =
+                node.op
+                    .infer(&shapes, &scales)
+                    .map_err(|source| ProgramError::Op {
+                        node: i,
+                        op: node.op.name(),
+                        tensor: out.name.clone(),
+                        source,
+                    })?;
+            if shape != out.shape || scale != out.scale {
+                return Err(ProgramError::DeclarationMismatch {
+                    tensor: out.name.clone(),
+                    declared_shape: out.shape.clone(),
+                    declared_scale: out.scale.bits(),
+                    inferred_shape: shape,
+                    inferred_scale: scale.bits(),
+                });
+            }
+            producers[node.output.index()] += 1;
+            if out.kind != TensorKind::Computed || producers[node.output.index()] > 1 {
+                return Err(ProgramError::Producers {
+                    tensor: out.name.clone(),
+                    producers: producers[node.output.index()],
+                });
+            }
+            defined[node.output.index()] = true;
+        }
+        for (t, &n) in self.tensors.iter().zip(&producers) {
+            if t.kind == TensorKind::Computed && n != 1 {
+                return Err(ProgramError::Producers {
+                    tensor: t.name.clone(),
+                    producers: n,
+                });
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for &o in &self.outputs {
+            if o.index() >= self.tensors.len() || !seen.insert(o) {
+                return Err(ProgramError::BadOutput { id: o });
+            }
+        }
+        Ok(())
+    }
+
+    /// Run the reference semantics: `inputs` are the values of [`Program::input_ids`] in order.
+    /// Returns every tensor's values.
+    ///
+    /// # Errors
+    /// [`ProgramError::InputCount`], [`ProgramError::InputShape`],
+    /// [`ProgramError::InputOutOfRange`], or [`ProgramError::Op`] naming the first node whose op
+    /// fails (overflow included), its op and its output tensor.
+    pub fn evaluate(&self, inputs: &[Tensor]) -> Result<Witness, ProgramError> {
+        let input_ids: Vec<TensorId> = self.input_ids().collect();
+        if input_ids.len() != inputs.len() {
+            return Err(ProgramError::InputCount {
+                expected: input_ids.len(),
+                got: inputs.len(),
+            });
+        }
+        let mut values: Vec<Option<Tensor>> = vec![None; self.tensors.len()];
+        for (&id, t) in input_ids.iter().zip(inputs) {
+            let d = &self.tensors[id.index()];
+            if t.shape() != d.shape.as_slice() {
+                return Err(ProgramError::InputShape {
+                    tensor: d.name.clone(),
+                    expected: d.shape.clone(),
+                    got: t.shape().to_vec(),
+                });
+            }
+            if let Some(index) = t.first_out_of_range() {
+                return Err(ProgramError::InputOutOfRange {
+                    tensor: d.name.clone(),
+                    index,
+                    value: t.data()[index],
+                });
+            }
+            values[id.index()] = Some(t.clone());
+        }
+        for (id, d) in self.ids().zip(&self.tensors) {
+            if let TensorKind::Constant(data) = &d.kind {
+                values[id.index()] = Some(Tensor::new(d.shape.clone(), data.clone()).map_err(
+                    |source| ProgramError::Constant {
+                        tensor: d.name.clone(),
+                        source,
+                    },
+                )?);
+            }
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            let out = self.run_node(i, node, &values)?;
+            values[node.output.index()] = Some(out);
+        }
+        let values = values
+            .into_iter()
+            .zip(&self.tensors)
+            .map(|(v, d)| {
+                v.ok_or_else(|| ProgramError::Producers {
+                    tensor: d.name.clone(),
+                    producers: 0,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Witness::new(values))
+    }
+
+    fn run_node(
+        &self,
+        i: usize,
+        node: &Node,
+        values: &[Option<Tensor>],
+    ) -> Result<Tensor, ProgramError> {
+        let out_name = || self.tensors[node.output.index()].name.clone();
+        let args = node
+            .inputs
+            .iter()
+            .map(|id| {
+                values[id.index()]
+                    .as_ref()
+                    .ok_or_else(|| ProgramError::NotYetDefined {
+                        node: i,
+                        tensor: self.tensors[id.index()].name.clone(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        node.op.apply(&args).map_err(|source| ProgramError::Op {
+            node: i,
+            op: node.op.name(),
+            tensor: out_name(),
+            source,
+        })
+    }
+
+    /// Check a witness against the Program: every tensor has its declared shape and lies in the
+    /// fixed-point range, constants hold their values, and every node's output equals its op
+    /// applied to the witness's inputs. Backends call this before proving.
+    ///
+    /// # Errors
+    /// [`ProgramError::WitnessMismatch`] naming the first tensor that is wrong, or the error of a
+    /// node that fails on the witness's values.
+    pub fn check_witness(&self, witness: &Witness) -> Result<(), ProgramError> {
+        let vals = witness.values();
+        if vals.len() != self.tensors.len() {
+            return Err(ProgramError::InputCount {
+                expected: self.tensors.len(),
+                got: vals.len(),
+            });
+        }
+        for (d, v) in self.tensors.iter().zip(vals) {
+            let bad_const = matches!(&d.kind, TensorKind::Constant(c) if c.as_slice() != v.data());
+            if v.shape() != d.shape.as_slice() || v.first_out_of_range().is_some() || bad_const {
+                return Err(ProgramError::WitnessMismatch {
+                    tensor: d.name.clone(),
+                });
+            }
+        }
+        let opt: Vec<Option<Tensor>> = vals.iter().cloned().map(Some).collect();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.run_node(i, node, &opt)? != vals[node.output.index()] {
+                return Err(ProgramError::WitnessMismatch {
+                    tensor: self.tensors[node.output.index()].name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The canonical binary encoding: [`PROGRAM_MAGIC`], the format version (u16 LE), then the
+    /// postcard encoding of the Program. Deterministic: equal Programs give equal bytes.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = PROGRAM_MAGIC.to_vec();
+        out.extend_from_slice(&PROGRAM_FORMAT_VERSION.to_le_bytes());
+        // Serialising plain data into a Vec cannot fail.
+        out.extend(postcard::to_allocvec(self).unwrap_or_default());
+        out
+    }
+
+    /// Decode and validate a canonical encoding; trailing bytes and non-canonical encodings are
+    /// rejected.
+    ///
+    /// # Errors
+    /// [`ProgramError::Decode`] for malformed bytes, or the validation error of a well-formed
+    /// but invalid Program.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ProgramError> {
+        let dec = |reason| ProgramError::Decode { reason };
+        let rest = bytes
+            .strip_prefix(&PROGRAM_MAGIC)
+            .ok_or(dec(DecodeReason::Magic))?;
+        let (ver, body) = rest
+            .split_first_chunk::<2>()
+            .ok_or(dec(DecodeReason::Body))?;
+        let ver = u16::from_le_bytes(*ver);
+        if ver != PROGRAM_FORMAT_VERSION {
+            return Err(dec(DecodeReason::Version(ver)));
+        }
+        let (p, tail): (Program, &[u8]) =
+            postcard::take_from_bytes(body).map_err(|_| dec(DecodeReason::Body))?;
+        if !tail.is_empty() {
+            return Err(dec(DecodeReason::TrailingBytes(tail.len())));
+        }
+        p.validate()?;
+        if p.to_bytes() != bytes {
+            return Err(dec(DecodeReason::NonCanonical));
+        }
+        Ok(p)
+    }
+
+    /// The Keccak-256 digest of the canonical encoding, domain-separated; statements bind it.
+    #[must_use]
+    pub fn digest(&self) -> ProgramDigest {
+        ProgramDigest::of_encoding(&self.to_bytes())
+    }
+}
+
+/// Builds a [`Program`], inferring each computed tensor's shape and scale from its op.
+///
+/// ```
+/// use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
+/// use zkmlops_field::Scale;
+///
+/// let s = Scale::new(4)?;
+/// let mut b = ProgramBuilder::new();
+/// let x = b.input("x", &[1, 2], s, Visibility::Private);
+/// let w = b.constant("w", Tensor::matrix(&[[16, 0], [8, -16]])?, s)?;
+/// let y = b.op("y", Op::MatMul, &[x, w])?;
+/// b.output(y, Visibility::Public)?;
+/// let program = b.build()?;
+/// let witness = program.evaluate(&[Tensor::matrix(&[[32, 16]])?])?;
+/// assert_eq!(witness.get(y).unwrap().data(), &[32 * 16 + 16 * 8, -16 * 16]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct ProgramBuilder {
+    tensors: Vec<TensorDecl>,
+    nodes: Vec<Node>,
+    outputs: Vec<TensorId>,
+}
+
+impl ProgramBuilder {
+    /// An empty builder.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, decl: TensorDecl) -> TensorId {
+        self.tensors.push(decl);
+        TensorId(u32::try_from(self.tensors.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// Declare an input tensor (its values are given to [`Program::evaluate`]).
+    pub fn input(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        scale: Scale,
+        visibility: Visibility,
+    ) -> TensorId {
+        self.push(TensorDecl {
+            name: name.into(),
+            shape: shape.to_vec(),
+            scale,
+            visibility,
+            kind: TensorKind::Input,
+        })
+    }
+
+    /// Declare a public constant, fixed in the Program.
+    ///
+    /// # Errors
+    /// [`ProgramError::Constant`] when a value is outside the fixed-point range.
+    pub fn constant(
+        &mut self,
+        name: &str,
+        value: Tensor,
+        scale: Scale,
+    ) -> Result<TensorId, ProgramError> {
+        if let Some(index) = value.first_out_of_range() {
+            return Err(ProgramError::Constant {
+                tensor: name.into(),
+                source: OpError::Overflow {
+                    op: "constant",
+                    index,
+                },
+            });
+        }
+        let shape = value.shape().to_vec();
+        Ok(self.push(TensorDecl {
+            name: name.into(),
+            shape,
+            scale,
+            visibility: Visibility::Public,
+            kind: TensorKind::Constant(value.into_data()),
+        }))
+    }
+
+    /// Add a node; its output (private until [`ProgramBuilder::output`] says otherwise) gets
+    /// the shape and scale the op infers.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`] or [`ProgramError::Op`] when the op rejects its inputs.
+    pub fn op(
+        &mut self,
+        name: &str,
+        op: Op,
+        inputs: &[TensorId],
+    ) -> Result<TensorId, ProgramError> {
+        let count = self.tensors.len();
+        let decls = inputs
+            .iter()
+            .map(|id| {
+                self.tensors
+                    .get(id.index())
+                    .ok_or(ProgramError::UnknownTensor { id: id.0, count })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let shapes: Vec<&[usize]> = decls.iter().map(|d| d.shape.as_slice()).collect();
+        let scales: Vec<Scale> = decls.iter().map(|d| d.scale).collect();
+        let (shape, scale) = op
+            .infer(&shapes, &scales)
+            .map_err(|source| ProgramError::Op {
+                node: self.nodes.len(),
+                op: op.name(),
+                tensor: name.into(),
+                source,
+            })?;
+        let output = self.push(TensorDecl {
+            name: name.into(),
+            shape,
+            scale,
+            visibility: Visibility::Private,
+            kind: TensorKind::Computed,
+        });
+        self.nodes.push(Node {
+            op,
+            inputs: inputs.to_vec(),
+            output,
+        });
+        Ok(output)
+    }
+
+    /// Mark a tensor as a Program output with the given visibility.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`].
+    pub fn output(&mut self, id: TensorId, visibility: Visibility) -> Result<(), ProgramError> {
+        let count = self.tensors.len();
+        let d = self
+            .tensors
+            .get_mut(id.index())
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })?;
+        d.visibility = visibility;
+        self.outputs.push(id);
+        Ok(())
+    }
+
+    /// Change a tensor's visibility (constants stay public).
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`].
+    pub fn set_visibility(
+        &mut self,
+        id: TensorId,
+        visibility: Visibility,
+    ) -> Result<(), ProgramError> {
+        let count = self.tensors.len();
+        let d = self
+            .tensors
+            .get_mut(id.index())
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })?;
+        if !matches!(d.kind, TensorKind::Constant(_)) {
+            d.visibility = visibility;
+        }
+        Ok(())
+    }
+
+    /// Validate and return the Program.
+    ///
+    /// # Errors
+    /// Any [`ProgramError`] of [`Program::validate`].
+    pub fn build(self) -> Result<Program, ProgramError> {
+        Program::from_parts(self.tensors, self.nodes, self.outputs)
+    }
+}

@@ -1,0 +1,354 @@
+//! The 2-layer MLP of the foundation issue, built by hand and checked against a hand
+//! computation; its digest must move with every weight, scale, shape and visibility.
+
+use zkmlops_field::Scale;
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, OpError, Program, ProgramBuilder, ProgramError, Tensor, Visibility};
+
+const GEMM: Op = Op::Gemm {
+    trans_a: false,
+    trans_b: false,
+};
+
+struct Mlp {
+    w1: Vec<Vec<i64>>,
+    b1: Vec<i64>,
+    w2: Vec<Vec<i64>>,
+    b2: Vec<i64>,
+    scale: u32,
+    input_vis: Visibility,
+}
+
+fn default_mlp() -> Mlp {
+    Mlp {
+        // scale 2^4: 16 = 1.0
+        w1: vec![vec![16, -8, 4], vec![-16, 24, 8]],
+        b1: vec![256, -512, 0],
+        w2: vec![vec![8, -16], vec![16, 16], vec![-32, 4]],
+        b2: vec![-256, 128],
+        scale: 4,
+        input_vis: Visibility::Private,
+    }
+}
+
+fn build(m: &Mlp) -> Program {
+    let s = Scale::new(m.scale).unwrap();
+    let ss = s.product(s).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 2], s, m.input_vis);
+    let w1 = b.constant("w1", Tensor::matrix(&m.w1).unwrap(), s).unwrap();
+    let b1 = b.constant("b1", Tensor::vector(m.b1.clone()), ss).unwrap();
+    let w2 = b.constant("w2", Tensor::matrix(&m.w2).unwrap(), s).unwrap();
+    let b2 = b.constant("b2", Tensor::vector(m.b2.clone()), ss).unwrap();
+    let h = b.op("h", GEMM, &[x, w1, b1]).unwrap();
+    let hr = b
+        .op(
+            "h_rescaled",
+            Op::Rescale {
+                shift: m.scale,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )
+        .unwrap();
+    let a = b.op("a", Op::Relu, &[hr]).unwrap();
+    let y = b.op("y", GEMM, &[a, w2, b2]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    b.build().unwrap()
+}
+
+#[test]
+fn mlp_evaluates_to_hand_computation() {
+    let p = build(&default_mlp());
+    // x = [1.5, -0.25] at 2^4 = [24, -4]
+    let w = p.evaluate(&[Tensor::matrix(&[[24, -4]]).unwrap()]).unwrap();
+    // h = x W1 + b1:
+    //   col0: 24*16 + -4*-16 = 384 + 64 = 448, + 256 = 704
+    //   col1: 24*-8 + -4*24 = -192 - 96 = -288, - 512 = -800
+    //   col2: 24*4 + -4*8 = 96 - 32 = 64, + 0 = 64
+    let h = p.tensors().iter().position(|t| t.name == "h").unwrap();
+    assert_eq!(w.values()[h].data(), &[704, -800, 64]);
+    // rescale by 2^4, half up: 44, -50, 4; relu: 44, 0, 4
+    // y = a W2 + b2:
+    //   col0: 44*8 + 0*16 + 4*-32 = 352 - 128 = 224, - 256 = -32
+    //   col1: 44*-16 + 0*16 + 4*4 = -704 + 16 = -688, + 128 = -560
+    let y = p.outputs()[0];
+    assert_eq!(w.get(y).unwrap().data(), &[-32, -560]);
+    assert_eq!(p.tensor(y).unwrap().scale, Scale::new(8).unwrap());
+    p.check_witness(&w).unwrap();
+}
+
+#[test]
+fn mlp_digest_moves_with_every_part() {
+    let base = build(&default_mlp()).digest();
+    assert_eq!(
+        base,
+        build(&default_mlp()).digest(),
+        "digest is deterministic"
+    );
+    let variants: Vec<(&str, Box<dyn Fn(&mut Mlp)>)> = vec![
+        ("a weight", Box::new(|m| m.w1[1][2] += 1)),
+        ("a second-layer weight", Box::new(|m| m.w2[0][0] -= 1)),
+        ("a bias", Box::new(|m| m.b2[1] = 0)),
+        ("the scale", Box::new(|m| m.scale = 5)),
+        (
+            "a shape",
+            Box::new(|m| {
+                m.w2.push(vec![1, 1]);
+                m.w1.iter_mut().for_each(|r| r.push(0));
+                m.b1.push(0);
+            }),
+        ),
+        (
+            "a visibility",
+            Box::new(|m| m.input_vis = Visibility::Public),
+        ),
+    ];
+    for (what, change) in variants {
+        let mut m = default_mlp();
+        change(&mut m);
+        assert_ne!(
+            build(&m).digest(),
+            base,
+            "changing {what} must change the digest"
+        );
+    }
+}
+
+#[test]
+fn overflow_names_node_op_and_tensor() {
+    let p = build(&default_mlp());
+    let big = zkmlops_field::MAX_ABS / 4;
+    let err = p
+        .evaluate(&[Tensor::matrix(&[[big, big]]).unwrap()])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ProgramError::Op {
+            node: 0,
+            op: "gemm",
+            tensor: "h".into(),
+            source: OpError::Overflow {
+                op: "gemm",
+                index: 1
+            }
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("node 0 (gemm) producing tensor `h`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn evaluate_rejects_bad_inputs() {
+    let p = build(&default_mlp());
+    assert_eq!(
+        p.evaluate(&[]),
+        Err(ProgramError::InputCount {
+            expected: 1,
+            got: 0
+        })
+    );
+    assert!(matches!(
+        p.evaluate(&[Tensor::vector(vec![1, 2])]),
+        Err(ProgramError::InputShape { .. })
+    ));
+    assert!(matches!(
+        p.evaluate(&[Tensor::matrix(&[[i64::MIN, 0]]).unwrap()]),
+        Err(ProgramError::InputOutOfRange { index: 0, .. })
+    ));
+}
+
+#[test]
+fn check_witness_finds_the_wrong_cell() {
+    let p = build(&default_mlp());
+    let mut w = p.evaluate(&[Tensor::matrix(&[[24, -4]]).unwrap()]).unwrap();
+    let a = p.tensors().iter().position(|t| t.name == "a").unwrap();
+    let mut data = w.values()[a].data().to_vec();
+    data[1] += 1;
+    w.values_mut()[a] = Tensor::new(vec![1, 3], data).unwrap();
+    assert_eq!(
+        p.check_witness(&w),
+        Err(ProgramError::WitnessMismatch { tensor: "a".into() })
+    );
+}
+
+#[test]
+fn encoding_round_trips_and_rejects_tampering() {
+    let p = build(&default_mlp());
+    let bytes = p.to_bytes();
+    assert_eq!(Program::from_bytes(&bytes).unwrap(), p);
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        Program::from_bytes(&long),
+        Err(ProgramError::Decode { .. })
+    ));
+    for cut in 0..bytes.len() {
+        assert!(
+            Program::from_bytes(&bytes[..cut]).is_err(),
+            "truncated at {cut}"
+        );
+    }
+    // Every single-byte flip either fails to decode or decodes to a different Program with a
+    // different digest: it can never silently alias the original.
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x01;
+        if let Ok(q) = Program::from_bytes(&b) {
+            assert_ne!(q.digest(), p.digest(), "flip at {i}");
+        }
+    }
+    let json = serde_json::to_string(&p).unwrap();
+    let back: Program = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.to_bytes(), bytes);
+}
+
+#[test]
+fn validation_rejects_broken_programs() {
+    let s = Scale::new(2).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[2, 2], s, Visibility::Private);
+    let y = b.input("x", &[2, 2], s, Visibility::Private);
+    b.op("z", Op::Add, &[x, y]).unwrap();
+    assert_eq!(
+        b.build(),
+        Err(ProgramError::DuplicateName { name: "x".into() })
+    );
+
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[2, 2], s, Visibility::Private);
+    let y = b.input("y", &[2, 2], Scale::new(3).unwrap(), Visibility::Private);
+    assert!(matches!(
+        b.op("z", Op::Add, &[x, y]),
+        Err(ProgramError::Op {
+            source: OpError::ScaleMismatch { lhs: 2, rhs: 3, .. },
+            ..
+        })
+    ));
+    assert!(matches!(
+        b.op(
+            "r",
+            Op::Rescale {
+                shift: 3,
+                rounding: Rounding::Floor
+            },
+            &[x]
+        ),
+        Err(ProgramError::Op {
+            source: OpError::Param { param: "shift", .. },
+            ..
+        })
+    ));
+
+    // Nodes out of topological order are rejected when parts are assembled by hand.
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[2], s, Visibility::Private);
+    let y = b.op("y", Op::Relu, &[x]).unwrap();
+    let z = b.op("z", Op::Relu, &[y]).unwrap();
+    b.output(z, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let mut nodes = p.nodes().to_vec();
+    nodes.swap(0, 1);
+    assert!(matches!(
+        Program::from_parts(p.tensors().to_vec(), nodes, p.outputs().to_vec()),
+        Err(ProgramError::NotYetDefined { node: 0, .. })
+    ));
+    assert!(matches!(
+        Program::from_parts(p.tensors().to_vec(), p.nodes().to_vec(), vec![z, z]),
+        Err(ProgramError::BadOutput { .. })
+    ));
+    let mut tensors = p.tensors().to_vec();
+    tensors[2].shape = vec![3];
+    assert!(matches!(
+        Program::from_parts(tensors, p.nodes().to_vec(), vec![z]),
+        Err(ProgramError::DeclarationMismatch { .. })
+    ));
+}
+
+#[test]
+fn training_and_preprocessing_shapes_are_expressible() {
+    // One SGD step of linear regression, w' = w - lr * X^T (X w - y) / n, and a column
+    // standardisation x - mean(x): transpose, elementwise ops on weights, reductions over rows.
+    let s = Scale::new(8).unwrap();
+    let mut b = ProgramBuilder::new();
+    let xs = b.input("X", &[4, 2], s, Visibility::Committed);
+    let ys = b.input("y", &[4, 1], s.product(s).unwrap(), Visibility::Committed);
+    let w = b.input("w", &[2, 1], s, Visibility::Committed);
+    // learning rate 0.125 divided by the 4 rows: 0.03125 = 8 / 2^8
+    let lr = b.constant("lr_over_n", Tensor::scalar(8), s).unwrap();
+    let pred = b.op("pred", Op::MatMul, &[xs, w]).unwrap();
+    let err = b.op("err", Op::Sub, &[pred, ys]).unwrap();
+    let err = b
+        .op(
+            "err_r",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[err],
+        )
+        .unwrap();
+    let xt = b
+        .op("Xt", Op::Transpose { perm: vec![1, 0] }, &[xs])
+        .unwrap();
+    let g = b.op("grad_sum", Op::MatMul, &[xt, err]).unwrap();
+    let g = b
+        .op(
+            "grad",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[g],
+        )
+        .unwrap();
+    let step = b.op("step", Op::Mul, &[g, lr]).unwrap();
+    let step = b
+        .op(
+            "step_r",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[step],
+        )
+        .unwrap();
+    let w2 = b.op("w_next", Op::Sub, &[w, step]).unwrap();
+    b.output(w2, Visibility::Committed).unwrap();
+    let mu = b
+        .op(
+            "col_mean",
+            Op::Mean {
+                axes: vec![0],
+                keep_dims: true,
+                rounding: Rounding::HalfUp,
+            },
+            &[xs],
+        )
+        .unwrap();
+    let centred = b.op("centred", Op::Sub, &[xs, mu]).unwrap();
+    b.output(centred, Visibility::Committed).unwrap();
+    let p = b.build().unwrap();
+    // X = [[1,0],[0,1],[1,1],[2,0]], y = 2*x0 + 1*x1, w = 0 -> gradient = -X^T y / 4
+    let one = 256;
+    let x = Tensor::matrix(&[[one, 0], [0, one], [one, one], [2 * one, 0]]).unwrap();
+    let y = Tensor::new(
+        vec![4, 1],
+        vec![2 * one * one, one * one, 3 * one * one, 4 * one * one],
+    )
+    .unwrap();
+    let wit = p
+        .evaluate(&[x, y, Tensor::new(vec![2, 1], vec![0, 0]).unwrap()])
+        .unwrap();
+    // err = -y; X^T err = -[2 + 3 + 8, 1 + 3] = -[13, 4]; * 0.03125 = -[0.40625, 0.125]
+    // w' = w - step = [0.40625, 0.125] = [104, 32] at 2^8
+    assert_eq!(wit.get(w2).unwrap().data(), &[104, 32]);
+    // column means: [1.0, 0.5]; centred column 0: [0, -1, 0, 1]
+    assert_eq!(
+        wit.get(centred).unwrap().data(),
+        &[0, -128, -one, 128, 0, 128, one, -128]
+    );
+}
