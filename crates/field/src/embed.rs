@@ -17,7 +17,7 @@ pub const HALF_P: u64 = (GOLDILOCKS_P - 1) / 2;
 
 /// The largest magnitude of any fixed-point value in zkmlops (equal to [`HALF_P`]): every value
 /// the reference semantics produce is embeddable without wrapping.
-pub const MAX_ABS: i64 = HALF_P as i64;
+pub const MAX_ABS: i64 = HALF_P.cast_signed();
 
 /// Embed a signed integer in Goldilocks (negatives as `p - |x|`).
 ///

@@ -49,5 +49,5 @@ pub use program::{
     TensorKind, Visibility,
 };
 pub use tensor::{Tensor, numel, strides};
-pub use witness::{PROGRAM_DIGEST_DOMAIN, ProgramDigest, Witness};
+pub use witness::{PROGRAM_DIGEST_DOMAIN, ParseDigestError, ProgramDigest, Witness};
 pub use zkmlops_field::Scale;

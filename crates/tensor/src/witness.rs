@@ -42,8 +42,55 @@ impl Witness {
 pub const PROGRAM_DIGEST_DOMAIN: &[u8] = b"zkmlops/program-digest/v1";
 
 /// Keccak-256 of a Program's canonical encoding, prefixed by [`PROGRAM_DIGEST_DOMAIN`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Serialised as 32 raw bytes in binary formats and as 64 lowercase hex digits in
+/// human-readable ones (JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProgramDigest(pub [u8; 32]);
+
+impl Serialize for ProgramDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&self.to_string())
+        } else {
+            self.0.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProgramDigest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            s.parse().map_err(serde::de::Error::custom)
+        } else {
+            Ok(ProgramDigest(<[u8; 32]>::deserialize(d)?))
+        }
+    }
+}
+
+/// A string that is not 64 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a program digest is 64 hex digits")]
+pub struct ParseDigestError;
+
+impl std::str::FromStr for ProgramDigest {
+    type Err = ParseDigestError;
+    fn from_str(s: &str) -> Result<Self, ParseDigestError> {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(ParseDigestError);
+        }
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| ParseDigestError)?;
+        }
+        Ok(ProgramDigest(out))
+    }
+}
 
 impl ProgramDigest {
     /// The digest of an already-encoded Program.

@@ -1,6 +1,8 @@
 //! The 2-layer MLP of the foundation issue, built by hand and checked against a hand
 //! computation; its digest must move with every weight, scale, shape and visibility.
 
+#![allow(clippy::unwrap_used)]
+
 use zkmlops_field::Scale;
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, OpError, Program, ProgramBuilder, ProgramError, Tensor, Visibility};
@@ -86,7 +88,8 @@ fn mlp_digest_moves_with_every_part() {
         build(&default_mlp()).digest(),
         "digest is deterministic"
     );
-    let variants: Vec<(&str, Box<dyn Fn(&mut Mlp)>)> = vec![
+    type Change = Box<dyn Fn(&mut Mlp)>;
+    let variants: Vec<(&str, Change)> = vec![
         ("a weight", Box::new(|m| m.w1[1][2] += 1)),
         ("a second-layer weight", Box::new(|m| m.w2[0][0] -= 1)),
         ("a bias", Box::new(|m| m.b2[1] = 0)),

@@ -1,5 +1,7 @@
 //! Algebraic identities of the reference ops on small random integers.
 
+#![allow(clippy::unwrap_used, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+
 use proptest::prelude::*;
 use zkmlops_tensor::Tensor;
 use zkmlops_tensor::ops::{self, Conv2dParams, Rounding};

@@ -103,14 +103,14 @@ pub fn conv2d_shape(
             rhs: w.to_vec(),
         });
     }
-    if let Some(b) = bias {
-        if b != [o] {
-            return Err(OpError::Incompatible {
-                op: OP,
-                lhs: w.to_vec(),
-                rhs: b.to_vec(),
-            });
-        }
+    if let Some(b) = bias
+        && b != [o]
+    {
+        return Err(OpError::Incompatible {
+            op: OP,
+            lhs: w.to_vec(),
+            rhs: b.to_vec(),
+        });
     }
     let oh = out_len(h, p.pads[0] + p.pads[2], kh, p.dilations[0], p.strides[0])
         .ok_or_else(|| usize_param(OP, "kernel_height", kh))?;

@@ -51,14 +51,14 @@ pub fn gemm_shape(
         });
     }
     let out = vec![m, n];
-    if let Some(c) = bias {
-        if super::broadcast_shape(c, &out).ok().as_deref() != Some(out.as_slice()) {
-            return Err(OpError::Incompatible {
-                op: OP,
-                lhs: out,
-                rhs: c.to_vec(),
-            });
-        }
+    if let Some(c) = bias
+        && super::broadcast_shape(c, &out).ok().as_deref() != Some(out.as_slice())
+    {
+        return Err(OpError::Incompatible {
+            op: OP,
+            lhs: out,
+            rhs: c.to_vec(),
+        });
     }
     Ok(out)
 }

@@ -1,0 +1,1 @@
+//! Workspace-level criterion benchmarks (`cargo bench -p zkmlops-benches`).
