@@ -1,6 +1,10 @@
 //! Algebraic identities of the reference ops on small random integers.
 
-#![allow(clippy::unwrap_used, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use proptest::prelude::*;
 use zkmlops_tensor::Tensor;

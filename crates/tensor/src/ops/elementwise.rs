@@ -39,8 +39,9 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, OpError> 
 }
 
 /// For each flat index of `out`, the flat index of `src` it reads when `src` is broadcast to
-/// `out` (which must be a valid broadcast target of `src`).
-pub(crate) fn broadcast_index_map(src: &[usize], out: &[usize]) -> Vec<usize> {
+/// `out` (which must be a valid broadcast target of `src`, see [`broadcast_shape`]).
+#[must_use]
+pub fn broadcast_index_map(src: &[usize], out: &[usize]) -> Vec<usize> {
     let n = numel(out).unwrap_or(0);
     let offset = out.len() - src.len();
     let src_strides = strides(src);

@@ -47,6 +47,33 @@ pub fn reduce_shape(
         .collect())
 }
 
+/// For each input flat index, the flat index of the output element it is reduced into, and
+/// the number of output elements (a reduction over `axes`, all axes when empty). Backends use
+/// this to group exactly as the reference does.
+///
+/// # Errors
+/// [`OpError::Param`] for an axis out of range or repeated.
+pub fn reduce_index_map(shape: &[usize], axes: &[usize]) -> Result<(Vec<usize>, usize), OpError> {
+    let mask = normalise_axes("reduce", shape.len(), axes)?;
+    let kept: Vec<usize> = shape
+        .iter()
+        .zip(&mask)
+        .map(|(&d, &m)| if m { 1 } else { d })
+        .collect();
+    let kept_strides = strides(&kept);
+    let in_strides = strides(shape);
+    let n: usize = shape.iter().product();
+    let map = (0..n)
+        .map(|flat| {
+            (0..shape.len())
+                .filter(|&ax| !mask[ax])
+                .map(|ax| ((flat / in_strides[ax]) % shape[ax]) * kept_strides[ax])
+                .sum()
+        })
+        .collect();
+    Ok((map, kept.iter().product()))
+}
+
 /// Sum each group of reduced elements in i128; returns (sums, group size, output shape).
 fn reduce_sums(
     op: &'static str,
@@ -54,26 +81,14 @@ fn reduce_sums(
     axes: &[usize],
     keep_dims: bool,
 ) -> Result<(Vec<i128>, usize, Vec<usize>), OpError> {
-    let mask = normalise_axes(op, x.rank(), axes)?;
     let out_shape = reduce_shape(op, x.shape(), axes, keep_dims)?;
-    let kept: Vec<usize> = x
-        .shape()
-        .iter()
-        .zip(&mask)
-        .map(|(&d, &m)| if m { 1 } else { d })
-        .collect();
-    let kept_strides = strides(&kept);
-    let in_strides = strides(x.shape());
-    let out_len: usize = kept.iter().product();
+    let (map, out_len) = reduce_index_map(x.shape(), axes).map_err(|e| match e {
+        OpError::Param { param, value, .. } => OpError::Param { op, param, value },
+        other => other,
+    })?;
     let group = x.len().checked_div(out_len).unwrap_or(0);
     let mut sums = vec![0i128; out_len];
-    for (flat, &v) in x.data().iter().enumerate() {
-        let mut o = 0;
-        for ax in 0..x.rank() {
-            if !mask[ax] {
-                o += ((flat / in_strides[ax]) % x.shape()[ax]) * kept_strides[ax];
-            }
-        }
+    for (&o, &v) in map.iter().zip(x.data()) {
         sums[o] += i128::from(v);
     }
     Ok((sums, group, out_shape))

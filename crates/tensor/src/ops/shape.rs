@@ -66,21 +66,33 @@ pub fn transpose_shape(shape: &[usize], perm: &[usize]) -> Result<Vec<usize>, Op
     Ok(perm.iter().map(|&p| shape[p]).collect())
 }
 
+/// For each output flat index of a transpose by `perm`, the input flat index it copies.
+///
+/// # Errors
+/// As [`transpose_shape`].
+pub fn transpose_index_map(shape: &[usize], perm: &[usize]) -> Result<Vec<usize>, OpError> {
+    let out_shape = transpose_shape(shape, perm)?;
+    let in_strides = strides(shape);
+    let out_strides = strides(&out_shape);
+    let n: usize = shape.iter().product();
+    Ok((0..n)
+        .map(|flat| {
+            (0..perm.len())
+                .map(|i| ((flat / out_strides[i]) % out_shape[i]) * in_strides[perm[i]])
+                .sum()
+        })
+        .collect())
+}
+
 /// Permute the axes: output axis `i` is input axis `perm[i]` (ONNX / numpy `transpose`).
 ///
 /// # Errors
 /// As [`transpose_shape`].
 pub fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor, OpError> {
     let out_shape = transpose_shape(x.shape(), perm)?;
-    let in_strides = strides(x.shape());
-    let out_strides = strides(&out_shape);
-    let data = (0..x.len())
-        .map(|flat| {
-            let src: usize = (0..perm.len())
-                .map(|i| ((flat / out_strides[i]) % out_shape[i]) * in_strides[perm[i]])
-                .sum();
-            x.data()[src]
-        })
+    let data = transpose_index_map(x.shape(), perm)?
+        .into_iter()
+        .map(|i| x.data()[i])
         .collect();
     Tensor::new(out_shape, data)
 }
@@ -119,6 +131,24 @@ pub fn concat_shape(shapes: &[&[usize]], axis: usize) -> Result<Vec<usize>, OpEr
     Ok(out)
 }
 
+/// For each output flat index of a concatenation along `axis`, the input it comes from and the
+/// flat index within that input.
+///
+/// # Errors
+/// As [`concat_shape`].
+pub fn concat_index_map(shapes: &[&[usize]], axis: usize) -> Result<Vec<(usize, usize)>, OpError> {
+    let out_shape = concat_shape(shapes, axis)?;
+    let outer: usize = out_shape[..axis].iter().product();
+    let mut map = Vec::with_capacity(numel(&out_shape).unwrap_or(0));
+    for o in 0..outer {
+        for (which, s) in shapes.iter().enumerate() {
+            let chunk: usize = s[axis..].iter().product();
+            map.extend((o * chunk..(o + 1) * chunk).map(|i| (which, i)));
+        }
+    }
+    Ok(map)
+}
+
 /// Concatenate along `axis`.
 ///
 /// # Errors
@@ -126,14 +156,10 @@ pub fn concat_shape(shapes: &[&[usize]], axis: usize) -> Result<Vec<usize>, OpEr
 pub fn concat(xs: &[&Tensor], axis: usize) -> Result<Tensor, OpError> {
     let shapes: Vec<&[usize]> = xs.iter().map(|t| t.shape()).collect();
     let out_shape = concat_shape(&shapes, axis)?;
-    let outer: usize = out_shape[..axis].iter().product();
-    let mut data = Vec::with_capacity(numel(&out_shape).unwrap_or(0));
-    for o in 0..outer {
-        for t in xs {
-            let chunk: usize = t.shape()[axis..].iter().product();
-            data.extend_from_slice(&t.data()[o * chunk..(o + 1) * chunk]);
-        }
-    }
+    let data = concat_index_map(&shapes, axis)?
+        .into_iter()
+        .map(|(w, i)| xs[w].data()[i])
+        .collect();
     Tensor::new(out_shape, data)
 }
 
@@ -160,20 +186,38 @@ pub fn slice_shape(
     Ok(out)
 }
 
+/// For each output flat index of `slice(axis, start, end)`, the input flat index it copies.
+///
+/// # Errors
+/// As [`slice_shape`].
+pub fn slice_index_map(
+    shape: &[usize],
+    axis: usize,
+    start: usize,
+    end: usize,
+) -> Result<Vec<usize>, OpError> {
+    slice_shape(shape, axis, start, end)?;
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let dim = shape[axis];
+    Ok((0..outer)
+        .flat_map(|o| {
+            let base = o * dim * inner;
+            base + start * inner..base + end * inner
+        })
+        .collect())
+}
+
 /// Elements `start..end` along `axis` (step 1).
 ///
 /// # Errors
 /// As [`slice_shape`].
 pub fn slice(x: &Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor, OpError> {
     let out_shape = slice_shape(x.shape(), axis, start, end)?;
-    let outer: usize = x.shape()[..axis].iter().product();
-    let inner: usize = x.shape()[axis + 1..].iter().product();
-    let dim = x.shape()[axis];
-    let mut data = Vec::with_capacity(numel(&out_shape).unwrap_or(0));
-    for o in 0..outer {
-        let base = o * dim * inner;
-        data.extend_from_slice(&x.data()[base + start * inner..base + end * inner]);
-    }
+    let data = slice_index_map(x.shape(), axis, start, end)?
+        .into_iter()
+        .map(|i| x.data()[i])
+        .collect();
     Tensor::new(out_shape, data)
 }
 

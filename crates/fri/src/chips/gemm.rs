@@ -1,0 +1,187 @@
+//! Gemm chip: `Y = op(A) x op(B)` with one bus read per activation and per weight.
+//!
+//! Rows walk `(tile, m, k)`: row `(tile, m, k)` reads `A[m, k]` once and the `T` weights
+//! `B[k, tile*T .. tile*T + T]`, and updates `T` running sums. The last `k` row of a block
+//! sends the finished `Y[m, tile*T + t]` (the preprocessed multiplicities are zero elsewhere, so
+//! partial sums never reach the bus). A multiply-accumulate costs no bus message of its own.
+
+use p3_air::{AirBuilder, WindowAccess};
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
+
+use super::{TENSOR_BUS, felt, matrix, usize_felt};
+
+/// Largest tile (accumulators per row).
+pub(crate) const MAX_TILE: usize = 64;
+
+const SEL: usize = 0;
+const FIRST: usize = 1;
+const A_IDX: usize = 2;
+const B_BASE: usize = 3;
+const OUT_BASE: usize = 4;
+const MULT0: usize = 5;
+
+#[derive(Debug, Clone)]
+pub(crate) struct GemmChip {
+    pub(crate) a_wire: u32,
+    pub(crate) b_wire: u32,
+    pub(crate) y_wire: u32,
+    pub(crate) m: usize,
+    pub(crate) k: usize,
+    pub(crate) n: usize,
+    pub(crate) trans_a: bool,
+    pub(crate) trans_b: bool,
+    pub(crate) tile: usize,
+    pub(crate) mults: Vec<u32>,
+    pub(crate) log_height: usize,
+}
+
+/// The largest divisor of `n` that is at most [`MAX_TILE`].
+pub(crate) fn tile_for(n: usize) -> usize {
+    (1..=MAX_TILE.min(n))
+        .rev()
+        .find(|t| n % t == 0)
+        .unwrap_or(1)
+}
+
+impl GemmChip {
+    pub(crate) fn real_rows(&self) -> usize {
+        (self.n / self.tile) * self.m * self.k
+    }
+
+    /// `(tile index, m, k)` of a real row.
+    fn decode(&self, r: usize) -> Option<(usize, usize, usize)> {
+        (r < self.real_rows()).then(|| {
+            let ki = r % self.k;
+            let mi = (r / self.k) % self.m;
+            (r / (self.k * self.m), mi, ki)
+        })
+    }
+
+    fn a_index(&self, mi: usize, ki: usize) -> usize {
+        if self.trans_a {
+            ki * self.m + mi
+        } else {
+            mi * self.k + ki
+        }
+    }
+
+    fn b_stride(&self) -> usize {
+        if self.trans_b { self.k } else { 1 }
+    }
+
+    fn b_base(&self, tile: usize, ki: usize) -> usize {
+        let j0 = tile * self.tile;
+        if self.trans_b {
+            j0 * self.k + ki
+        } else {
+            ki * self.n + j0
+        }
+    }
+
+    pub(crate) fn width(&self) -> usize {
+        1 + 2 * self.tile
+    }
+    pub(crate) fn preprocessed_width(&self) -> usize {
+        MULT0 + self.tile
+    }
+    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
+        vec![FIRST]
+    }
+    pub(crate) fn main_next(&self) -> Vec<usize> {
+        (0..self.width()).collect()
+    }
+    pub(crate) fn num_constraints(&self) -> usize {
+        2 * self.tile + 1 + 2 * self.tile
+    }
+
+    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        Some(matrix(
+            self.preprocessed_width(),
+            self.log_height,
+            |r, row| {
+                let Some((tile, mi, ki)) = self.decode(r) else {
+                    row[FIRST] = F::ONE;
+                    return;
+                };
+                row[SEL] = F::ONE;
+                row[FIRST] = F::from_bool(ki == 0);
+                row[A_IDX] = usize_felt(self.a_index(mi, ki));
+                row[B_BASE] = usize_felt(self.b_base(tile, ki));
+                let out_base = mi * self.n + tile * self.tile;
+                row[OUT_BASE] = usize_felt(out_base);
+                if ki + 1 == self.k {
+                    for t in 0..self.tile {
+                        row[MULT0 + t] = F::from_u32(self.mults[out_base + t]);
+                    }
+                }
+            },
+        ))
+    }
+
+    pub(crate) fn main<F: Field>(&self, a: &[i64], b: &[i64]) -> RowMajorMatrix<F> {
+        let t_n = self.tile;
+        let mut acc = vec![F::ZERO; t_n];
+        matrix(self.width(), self.log_height, |r, row| {
+            let Some((tile, mi, ki)) = self.decode(r) else {
+                return;
+            };
+            let av: F = felt(a[self.a_index(mi, ki)]);
+            row[0] = av;
+            let base = self.b_base(tile, ki);
+            for t in 0..t_n {
+                let w: F = felt(b[base + t * self.b_stride()]);
+                row[1 + t] = w;
+                acc[t] = if ki == 0 { av * w } else { acc[t] + av * w };
+                row[1 + t_n + t] = acc[t];
+            }
+        })
+    }
+
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
+        let t_n = self.tile;
+        let main = builder.main();
+        let (local, next) = (main.current_slice().to_vec(), main.next_slice().to_vec());
+        let prep = builder.preprocessed();
+        let p = prep.current_slice().to_vec();
+        let first_next: AB::Expr = prep.next_slice()[FIRST].into();
+        for t in 0..t_n {
+            let (w, acc) = (local[1 + t], local[1 + t_n + t]);
+            builder.when_first_row().assert_eq(acc, local[0] * w);
+            let carried = (AB::Expr::ONE - first_next.clone()) * acc;
+            builder
+                .when_transition()
+                .assert_eq(next[1 + t_n + t], carried + next[0] * next[1 + t]);
+        }
+        let read = || Count::bounded(-Into::<AB::Expr>::into(p[SEL]), 1);
+        builder.push_interaction(
+            TENSOR_BUS,
+            [
+                AB::Expr::from_u32(self.a_wire),
+                p[A_IDX].into(),
+                local[0].into(),
+            ],
+            read(),
+        );
+        for t in 0..t_n {
+            let b_idx =
+                Into::<AB::Expr>::into(p[B_BASE]) + usize_felt::<AB::Expr>(t * self.b_stride());
+            builder.push_interaction(
+                TENSOR_BUS,
+                [AB::Expr::from_u32(self.b_wire), b_idx, local[1 + t].into()],
+                read(),
+            );
+            let out_idx = Into::<AB::Expr>::into(p[OUT_BASE]) + usize_felt::<AB::Expr>(t);
+            builder.push_interaction(
+                TENSOR_BUS,
+                [
+                    AB::Expr::from_u32(self.y_wire),
+                    out_idx,
+                    local[1 + t_n + t].into(),
+                ],
+                Count::provided(p[MULT0 + t].into()),
+            );
+        }
+    }
+}

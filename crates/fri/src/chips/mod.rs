@@ -1,0 +1,188 @@
+//! The chips: one AIR per op family, joined by a LogUp tensor bus.
+//!
+//! Every tensor element travels on the tensor bus as the message `(wire, index, value)`: its
+//! producer sends it once with multiplicity equal to the number of times it is read, each
+//! reader receives it once. Producers' multiplicities and every structural index are
+//! preprocessed columns derived from the Program alone (the verifier rebuilds them), so a
+//! prover can neither invent messages nor send a partial value: a read either matches the one
+//! message its producer sent for that `(wire, index)` or the LogUp sum does not vanish.
+//!
+//! Range checks use a second bus against a preprocessed table of `0..2^16`.
+
+pub(crate) mod gemm;
+pub(crate) mod map;
+mod public;
+mod range;
+mod source;
+mod sum;
+
+pub(crate) use gemm::GemmChip;
+pub(crate) use map::{BinOp, MapChip, MapKind};
+pub(crate) use public::{PublicChip, PublicMode};
+pub(crate) use range::RangeChip;
+pub(crate) use source::SourceChip;
+pub(crate) use sum::SumChip;
+
+use std::borrow::Cow;
+
+use p3_air::{Air, BaseAir, PermutationAirBuilder};
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_lookup::InteractionBuilder;
+use p3_matrix::dense::RowMajorMatrix;
+
+/// The bus tensors travel on: messages `(wire, index, value)`.
+pub(crate) const TENSOR_BUS: &str = "zkmlops/tensor";
+/// The range-check bus: messages `(value)` against the table `0..2^RANGE_BITS`.
+pub(crate) const RANGE_BUS: &str = "zkmlops/range16";
+/// Bits of the range table.
+pub(crate) const RANGE_BITS: u32 = 16;
+/// Signed values that chips decompose (ReLU inputs, quotients) must lie in
+/// `[-2^(ACT_BITS-1), 2^(ACT_BITS-1))`.
+pub(crate) const ACT_BITS: u32 = 32;
+/// Offset that makes an `ACT_BITS` signed value non-negative.
+pub(crate) const ACT_OFFSET: i64 = 1 << (ACT_BITS - 1);
+
+/// A signed integer as a field element (negatives as `p - |x|`).
+pub(crate) fn felt<F: PrimeCharacteristicRing>(x: i64) -> F {
+    let m = F::from_u64(x.unsigned_abs());
+    if x < 0 { -m } else { m }
+}
+
+pub(crate) fn usize_felt<F: PrimeCharacteristicRing>(x: usize) -> F {
+    F::from_u64(x as u64)
+}
+
+/// Build a row-major matrix of `width` columns and `2^log_height` rows; `fill(row, out)`
+/// writes one row (padding rows included).
+pub(crate) fn matrix<F: Field>(
+    width: usize,
+    log_height: usize,
+    mut fill: impl FnMut(usize, &mut [F]),
+) -> RowMajorMatrix<F> {
+    let h = 1usize << log_height;
+    let mut values = F::zero_vec(width * h);
+    for (r, row) in values.chunks_exact_mut(width).enumerate() {
+        fill(r, row);
+    }
+    RowMajorMatrix::new(values, width)
+}
+
+/// One AIR instance of a compiled Program.
+#[derive(Debug, Clone)]
+pub(crate) enum Chip {
+    Public(PublicChip),
+    Source(SourceChip),
+    Gemm(GemmChip),
+    Map(MapChip),
+    Sum(SumChip),
+    Range(RangeChip),
+}
+
+/// A chip plus the transcript binding: the first instance of a batch carries the statement
+/// digest as public values, so Fiat–Shamir absorbs the whole statement before any challenge.
+#[derive(Debug, Clone)]
+pub(crate) struct ChipAir {
+    pub(crate) chip: Chip,
+    pub(crate) statement_values: usize,
+}
+
+macro_rules! dispatch {
+    ($self:expr, $c:ident => $e:expr) => {
+        match &$self.chip {
+            Chip::Public($c) => $e,
+            Chip::Source($c) => $e,
+            Chip::Gemm($c) => $e,
+            Chip::Map($c) => $e,
+            Chip::Sum($c) => $e,
+            Chip::Range($c) => $e,
+        }
+    };
+}
+
+impl ChipAir {
+    pub(crate) fn log_height(&self) -> usize {
+        dispatch!(self, c => c.log_height)
+    }
+
+    /// Rough count of constraints (its own plus one per interaction and the LogUp running
+    /// sum), an upper bound used by the security estimate.
+    pub(crate) fn num_constraints(&self) -> usize {
+        dispatch!(self, c => c.num_constraints()) + 3
+    }
+}
+
+impl<F: Field> BaseAir<F> for ChipAir {
+    fn width(&self) -> usize {
+        dispatch!(self, c => c.width())
+    }
+
+    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
+        dispatch!(self, c => c.preprocessed::<F>())
+    }
+
+    fn preprocessed_width(&self) -> usize {
+        dispatch!(self, c => c.preprocessed_width())
+    }
+
+    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
+        dispatch!(self, c => c.preprocessed_next())
+    }
+
+    fn main_next_row_columns(&self) -> Vec<usize> {
+        dispatch!(self, c => c.main_next())
+    }
+
+    fn num_periodic_columns(&self) -> usize {
+        match &self.chip {
+            Chip::Public(p) => p.num_periodic(),
+            _ => 0,
+        }
+    }
+
+    fn periodic_columns(&self) -> Cow<'_, [Vec<F>]> {
+        match &self.chip {
+            Chip::Public(p) => Cow::Owned(p.periodic::<F>()),
+            _ => Cow::Borrowed(&[]),
+        }
+    }
+
+    fn num_public_values(&self) -> usize {
+        self.statement_values
+    }
+}
+
+impl<AB> Air<AB> for ChipAir
+where
+    AB: PermutationAirBuilder + InteractionBuilder,
+    AB::F: Field,
+{
+    fn eval(&self, builder: &mut AB) {
+        // The statement digest needs no constraint: public values are absorbed into the
+        // transcript by the batch prover and verifier.
+        dispatch!(self, c => c.eval(builder))
+    }
+}
+
+impl Chip {
+    /// A short name of the chip kind (reports and tests).
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match self {
+            Chip::Public(p) => match p.mode {
+                PublicMode::Source { .. } => "public-source",
+                PublicMode::Sink => "public-sink",
+            },
+            Chip::Source(_) => "source",
+            Chip::Gemm(_) => "gemm",
+            Chip::Map(m) => match m.kind {
+                MapKind::Binary { op: BinOp::Add, .. } => "add",
+                MapKind::Binary { op: BinOp::Sub, .. } => "sub",
+                MapKind::Binary { op: BinOp::Mul, .. } => "mul",
+                MapKind::Copy => "copy",
+                MapKind::DivConst { .. } => "div",
+                MapKind::Relu { .. } => "relu",
+            },
+            Chip::Sum(_) => "sum",
+            Chip::Range(_) => "range",
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! Lowering a Program to chips: one AIR instance per tensor source, per node (two for a gemm
+//! with bias or a mean) and per public computed tensor, plus the range table.
+
+use zkmlops_proof::{ProveError, PublicTensor};
+use zkmlops_tensor::ops::{self, Rounding};
+use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
+
+use crate::chips::{
+    BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, PublicChip, PublicMode, RangeChip,
+    SourceChip, SumChip, map::MapRow,
+};
+use crate::{BACKEND, FriError};
+
+/// Number of public values (u32 limbs of the statement digest) carried by the first instance.
+pub(crate) const STATEMENT_LIMBS: usize = 8;
+
+/// How the prover computes a wire that is not a Program tensor.
+#[derive(Debug, Clone)]
+pub(crate) enum Internal {
+    /// `op(A) x op(B)` before the bias is added.
+    GemmNoBias {
+        a: usize,
+        b: usize,
+        trans_a: bool,
+        trans_b: bool,
+    },
+    /// Sums of a mean before the division.
+    SumOf { x: usize, axes: Vec<usize> },
+}
+
+/// A wire: a Program tensor (same index) or an internal one.
+#[derive(Debug, Clone)]
+pub(crate) struct Wire {
+    pub(crate) name: String,
+    pub(crate) len: usize,
+    pub(crate) internal: Option<Internal>,
+}
+
+/// A compiled Program.
+#[derive(Debug, Clone)]
+pub(crate) struct Circuit {
+    pub(crate) airs: Vec<ChipAir>,
+    pub(crate) wires: Vec<Wire>,
+}
+
+fn unsupported(feature: &'static str) -> FriError {
+    FriError::Prove(ProveError::Unsupported {
+        backend: BACKEND,
+        feature,
+    })
+}
+
+fn limit(tensor: &str, what: &'static str, value: u128, limit: u128) -> FriError {
+    FriError::Prove(ProveError::Limit {
+        backend: BACKEND,
+        tensor: tensor.into(),
+        what,
+        value,
+        limit,
+    })
+}
+
+fn wire_id(w: usize) -> Result<u32, FriError> {
+    u32::try_from(w).map_err(|_| limit("", "wire count", w as u128, u128::from(u32::MAX)))
+}
+
+fn log2_ceil(n: usize) -> usize {
+    n.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+struct Builder<'a> {
+    program: &'a Program,
+    wires: Vec<Wire>,
+    chips: Vec<Chip>,
+}
+
+impl Builder<'_> {
+    fn internal(&mut self, name: String, len: usize, how: Internal) -> Result<usize, FriError> {
+        self.wires.push(Wire {
+            name,
+            len,
+            internal: Some(how),
+        });
+        let w = self.wires.len() - 1;
+        wire_id(w)?;
+        Ok(w)
+    }
+
+    fn map(&mut self, kind: MapKind, out: usize, rows: Vec<MapRow>) -> Result<(), FriError> {
+        self.chips.push(Chip::Map(MapChip {
+            kind,
+            out_wire: wire_id(out)?,
+            rows,
+            mults: Vec::new(),
+            log_height: 0,
+        }));
+        Ok(())
+    }
+
+    fn div(
+        &mut self,
+        input: usize,
+        out: usize,
+        divisors: &[usize],
+        rounding: Rounding,
+        name: &str,
+    ) -> Result<(), FriError> {
+        let mut rows = Vec::with_capacity(divisors.len());
+        for (i, &d) in divisors.iter().enumerate() {
+            if d == 0 || d > 1 << 16 {
+                return Err(limit(name, "divisor", d as u128, 1 << 16));
+            }
+            // d <= 2^16: exact in u32.
+            let d = u32::try_from(d).unwrap_or(u32::MAX);
+            let offset = match rounding {
+                Rounding::Floor => 0,
+                Rounding::HalfUp => d / 2,
+            };
+            rows.push(MapRow {
+                a: i,
+                d,
+                offset,
+                ..MapRow::default()
+            });
+        }
+        self.map(
+            MapKind::DivConst {
+                in_wire: wire_id(input)?,
+            },
+            out,
+            rows,
+        )
+    }
+
+    fn copy(
+        &mut self,
+        out: usize,
+        sources: impl Iterator<Item = (usize, usize)>,
+    ) -> Result<(), FriError> {
+        let rows = sources
+            .map(|(w, i)| {
+                Ok(MapRow {
+                    src_wire: wire_id(w)?,
+                    a: i,
+                    ..MapRow::default()
+                })
+            })
+            .collect::<Result<Vec<_>, FriError>>()?;
+        self.map(MapKind::Copy, out, rows)
+    }
+
+    fn sum(
+        &mut self,
+        input: usize,
+        out: usize,
+        axes: &[usize],
+        name: &str,
+    ) -> Result<(), FriError> {
+        let shape = &self.program.tensors()[input].shape;
+        let (map, n_out) =
+            ops::reduce_index_map(shape, axes).map_err(|_| unsupported("this reduction"))?;
+        let mut groups = vec![Vec::new(); n_out];
+        for (i, &o) in map.iter().enumerate() {
+            groups[o].push(i);
+        }
+        if groups.iter().any(Vec::is_empty) {
+            return Err(limit(name, "elements reduced", 0, 1));
+        }
+        self.chips.push(Chip::Sum(SumChip {
+            in_wire: wire_id(input)?,
+            out_wire: wire_id(out)?,
+            groups,
+            mults: Vec::new(),
+            log_height: 0,
+        }));
+        Ok(())
+    }
+
+    fn gemm(
+        &mut self,
+        a: usize,
+        b: usize,
+        out: usize,
+        trans_a: bool,
+        trans_b: bool,
+    ) -> Result<(), FriError> {
+        let (sa, sb) = (
+            &self.program.tensors()[a].shape,
+            &self.program.tensors()[b].shape,
+        );
+        let (m, k) = if trans_a {
+            (sa[1], sa[0])
+        } else {
+            (sa[0], sa[1])
+        };
+        let n = if trans_b { sb[0] } else { sb[1] };
+        if m * k * n == 0 {
+            return Err(limit(&self.wires[out].name, "gemm size", 0, 1));
+        }
+        self.chips.push(Chip::Gemm(GemmChip {
+            a_wire: wire_id(a)?,
+            b_wire: wire_id(b)?,
+            y_wire: wire_id(out)?,
+            m,
+            k,
+            n,
+            trans_a,
+            trans_b,
+            tile: crate::chips::gemm::tile_for(n),
+            mults: Vec::new(),
+            log_height: 0,
+        }));
+        Ok(())
+    }
+
+    fn binary(&mut self, op: BinOp, a: usize, b: usize, out: usize) -> Result<(), FriError> {
+        let t = self.program.tensors();
+        let out_shape = &self.wires_shape(out);
+        let ma = ops::broadcast_index_map(&t[a].shape, out_shape);
+        let mb = ops::broadcast_index_map(self.shape_of(b), out_shape);
+        let rows = ma
+            .into_iter()
+            .zip(mb)
+            .map(|(a, b)| MapRow {
+                a,
+                b,
+                ..MapRow::default()
+            })
+            .collect();
+        self.map(
+            MapKind::Binary {
+                op,
+                a_wire: wire_id(a)?,
+                b_wire: wire_id(b)?,
+            },
+            out,
+            rows,
+        )
+    }
+
+    fn shape_of(&self, w: usize) -> &[usize] {
+        &self.program.tensors()[w].shape
+    }
+
+    fn wires_shape(&self, w: usize) -> Vec<usize> {
+        self.program.tensors()[w].shape.clone()
+    }
+
+    fn node(&mut self, op: &Op, ins: &[usize], out: usize) -> Result<(), FriError> {
+        let name = self.wires[out].name.clone();
+        let len = self.wires[out].len;
+        match op {
+            Op::MatMul => self.gemm(ins[0], ins[1], out, false, false),
+            Op::Gemm { trans_a, trans_b } if ins.len() == 2 => {
+                self.gemm(ins[0], ins[1], out, *trans_a, *trans_b)
+            }
+            Op::Gemm { trans_a, trans_b } => {
+                let prod = self.internal(
+                    format!("{name}/product"),
+                    len,
+                    Internal::GemmNoBias {
+                        a: ins[0],
+                        b: ins[1],
+                        trans_a: *trans_a,
+                        trans_b: *trans_b,
+                    },
+                )?;
+                self.gemm(ins[0], ins[1], prod, *trans_a, *trans_b)?;
+                let out_shape = self.wires_shape(out);
+                let mb = ops::broadcast_index_map(self.shape_of(ins[2]), &out_shape);
+                let rows = mb
+                    .into_iter()
+                    .enumerate()
+                    .map(|(a, b)| MapRow {
+                        a,
+                        b,
+                        ..MapRow::default()
+                    })
+                    .collect();
+                self.map(
+                    MapKind::Binary {
+                        op: BinOp::Add,
+                        a_wire: wire_id(prod)?,
+                        b_wire: wire_id(ins[2])?,
+                    },
+                    out,
+                    rows,
+                )
+            }
+            Op::Add => self.binary(BinOp::Add, ins[0], ins[1], out),
+            Op::Sub => self.binary(BinOp::Sub, ins[0], ins[1], out),
+            Op::Mul => self.binary(BinOp::Mul, ins[0], ins[1], out),
+            Op::Rescale { shift: 0, .. } => self.copy(out, (0..len).map(|i| (ins[0], i))),
+            Op::Rescale { shift, rounding } => {
+                if *shift > 16 {
+                    return Err(limit(&name, "rescale shift", u128::from(*shift), 16));
+                }
+                self.div(ins[0], out, &vec![1usize << shift; len], *rounding, &name)
+            }
+            Op::Relu => {
+                let rows = (0..len)
+                    .map(|a| MapRow {
+                        a,
+                        ..MapRow::default()
+                    })
+                    .collect();
+                self.map(
+                    MapKind::Relu {
+                        in_wire: wire_id(ins[0])?,
+                    },
+                    out,
+                    rows,
+                )
+            }
+            Op::Sum { axes, .. } => self.sum(ins[0], out, axes, &name),
+            Op::Mean { axes, rounding, .. } => {
+                let in_len = self.wires[ins[0]].len;
+                let sums = self.internal(
+                    format!("{name}/sum"),
+                    len,
+                    Internal::SumOf {
+                        x: ins[0],
+                        axes: axes.clone(),
+                    },
+                )?;
+                self.sum(ins[0], sums, axes, &name)?;
+                self.div(sums, out, &vec![in_len / len.max(1); len], *rounding, &name)
+            }
+            Op::Reshape { .. } | Op::Flatten { .. } => {
+                self.copy(out, (0..len).map(|i| (ins[0], i)))
+            }
+            Op::Transpose { perm } => {
+                let map = ops::transpose_index_map(self.shape_of(ins[0]), perm)
+                    .map_err(|_| unsupported("this transpose"))?;
+                self.copy(out, map.into_iter().map(|i| (ins[0], i)))
+            }
+            Op::Slice { axis, start, end } => {
+                let map = ops::slice_index_map(self.shape_of(ins[0]), *axis, *start, *end)
+                    .map_err(|_| unsupported("this slice"))?;
+                self.copy(out, map.into_iter().map(|i| (ins[0], i)))
+            }
+            Op::Concat { axis } => {
+                let shapes: Vec<&[usize]> = ins.iter().map(|&w| self.shape_of(w)).collect();
+                let map = ops::concat_index_map(&shapes, *axis)
+                    .map_err(|_| unsupported("this concat"))?;
+                let src: Vec<(usize, usize)> =
+                    map.into_iter().map(|(which, i)| (ins[which], i)).collect();
+                self.copy(out, src.into_iter())
+            }
+            Op::Conv2d(_) => Err(unsupported("conv2d")),
+            Op::MaxPool2d(_) => Err(unsupported("max_pool2d")),
+            Op::AvgPool2d { .. } => Err(unsupported("avg_pool2d")),
+            Op::ArgMax { .. } => Err(unsupported("argmax")),
+            _ => Err(unsupported("this op")),
+        }
+    }
+}
+
+/// Reads a chip performs on the tensor bus, as `(wire, index)`.
+fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
+    match chip {
+        Chip::Public(p) => {
+            if let PublicMode::Sink = p.mode {
+                (0..p.values.len()).for_each(|i| f(p.wire, i));
+            }
+        }
+        Chip::Source(_) | Chip::Range(_) => {}
+        Chip::Gemm(g) => {
+            let stride = if g.trans_b { g.k } else { 1 };
+            for tile in 0..g.n / g.tile {
+                for mi in 0..g.m {
+                    for ki in 0..g.k {
+                        f(
+                            g.a_wire,
+                            if g.trans_a {
+                                ki * g.m + mi
+                            } else {
+                                mi * g.k + ki
+                            },
+                        );
+                        let j0 = tile * g.tile;
+                        let base = if g.trans_b {
+                            j0 * g.k + ki
+                        } else {
+                            ki * g.n + j0
+                        };
+                        (0..g.tile).for_each(|t| f(g.b_wire, base + t * stride));
+                    }
+                }
+            }
+        }
+        Chip::Map(m) => {
+            for r in &m.rows {
+                match m.kind {
+                    MapKind::Binary { a_wire, b_wire, .. } => {
+                        f(a_wire, r.a);
+                        f(b_wire, r.b);
+                    }
+                    MapKind::Copy => f(r.src_wire, r.a),
+                    MapKind::DivConst { in_wire } | MapKind::Relu { in_wire } => f(in_wire, r.a),
+                }
+            }
+        }
+        Chip::Sum(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
+    }
+}
+
+/// Compile a Program. `public` holds the values of its public non-constant tensors (from the
+/// statement); constants come from the Program itself.
+pub(crate) fn compile(
+    program: &Program,
+    public: &[PublicTensor],
+    min_log_height: usize,
+) -> Result<Circuit, FriError> {
+    let wires = program
+        .tensors()
+        .iter()
+        .map(|d| Wire {
+            name: d.name.clone(),
+            len: numel(&d.shape).unwrap_or(0),
+            internal: None,
+        })
+        .collect();
+    let mut b = Builder {
+        program,
+        wires,
+        chips: Vec::new(),
+    };
+    for (w, d) in program.tensors().iter().enumerate() {
+        let wire = wire_id(w)?;
+        let public_values = || {
+            public
+                .iter()
+                .find(|p| p.id.index() == w)
+                .map(|p| p.values.clone())
+                .ok_or(FriError::MissingPublic)
+        };
+        match (&d.kind, d.visibility) {
+            (TensorKind::Constant(values), _) => b.chips.push(Chip::Public(PublicChip {
+                wire,
+                values: values.clone(),
+                mode: PublicMode::Source { mults: Vec::new() },
+                log_height: 0,
+            })),
+            (TensorKind::Input, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
+                wire,
+                values: public_values()?,
+                mode: PublicMode::Source { mults: Vec::new() },
+                log_height: 0,
+            })),
+            (TensorKind::Input, Visibility::Private) => {
+                b.chips.push(Chip::Source(SourceChip {
+                    wire,
+                    mults: Vec::new(),
+                    log_height: 0,
+                }));
+            }
+            (_, Visibility::Committed) => return Err(unsupported("committed tensors")),
+            (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
+                wire,
+                values: public_values()?,
+                mode: PublicMode::Sink,
+                log_height: 0,
+            })),
+            (TensorKind::Computed, Visibility::Private) => {}
+        }
+    }
+    for node in program.nodes() {
+        let ins: Vec<usize> = node.inputs.iter().map(|t| t.index()).collect();
+        b.node(&node.op, &ins, node.output.index())?;
+    }
+    let needs_range = b.chips.iter().any(|c| matches!(c, Chip::Map(m) if matches!(m.kind, MapKind::DivConst { .. } | MapKind::Relu { .. })));
+    if needs_range {
+        b.chips.push(Chip::Range(RangeChip::new()));
+    }
+
+    // Multiplicities: every producer sends each element as often as it is read.
+    let mut counts: Vec<Vec<u32>> = b.wires.iter().map(|w| vec![0; w.len]).collect();
+    for chip in &b.chips {
+        reads(chip, |w, i| counts[w as usize][i] += 1);
+    }
+    for chip in &mut b.chips {
+        let mut take = |w: u32| std::mem::take(&mut counts[w as usize]);
+        let real = match chip {
+            Chip::Public(p) => {
+                if let PublicMode::Source { mults } = &mut p.mode {
+                    *mults = take(p.wire);
+                }
+                p.values.len()
+            }
+            Chip::Source(s) => {
+                s.mults = take(s.wire);
+                s.mults.len()
+            }
+            Chip::Gemm(g) => {
+                g.mults = take(g.y_wire);
+                g.real_rows()
+            }
+            Chip::Map(m) => {
+                m.mults = take(m.out_wire);
+                m.rows.len()
+            }
+            Chip::Sum(s) => {
+                s.mults = take(s.out_wire);
+                s.real_rows()
+            }
+            Chip::Range(r) => 1 << r.log_height,
+        };
+        let log_h = log2_ceil(real).max(min_log_height);
+        match chip {
+            Chip::Public(c) => c.log_height = log_h,
+            Chip::Source(c) => c.log_height = log_h,
+            Chip::Gemm(c) => c.log_height = log_h,
+            Chip::Map(c) => c.log_height = log_h,
+            Chip::Sum(c) => c.log_height = log_h,
+            Chip::Range(c) => c.log_height = log_h,
+        }
+    }
+    let airs = b
+        .chips
+        .into_iter()
+        .enumerate()
+        .map(|(i, chip)| ChipAir {
+            chip,
+            statement_values: if i == 0 { STATEMENT_LIMBS } else { 0 },
+        })
+        .collect();
+    Ok(Circuit {
+        airs,
+        wires: b.wires,
+    })
+}

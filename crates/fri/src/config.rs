@@ -1,0 +1,311 @@
+//! Named presets: Goldilocks + its quadratic extension, with Keccak-256 or Poseidon2 Merkle
+//! commitments, each transparent or hiding (zero knowledge).
+
+use p3_challenger::{DuplexChallenger, HashChallenger, SerializingChallenger64};
+use p3_commit::ExtensionMmcs;
+use p3_dft::Radix2DitParallel;
+use p3_field::Field;
+use p3_fri::{FriParameters, HidingFriPcs, TwoAdicFriPcs};
+use p3_goldilocks::{Poseidon2Goldilocks, default_goldilocks_poseidon2_8};
+use p3_keccak::Keccak256Hash;
+use p3_merkle_tree::{MerkleTreeHidingMmcs, MerkleTreeMmcs};
+use p3_symmetric::{
+    CompressionFunctionFromHasher, PaddingFreeSponge, SerializingHasher, TruncatedPermutation,
+};
+use p3_uni_stark::StarkConfig;
+use rand::SeedableRng;
+use rand::rngs::{StdRng, SysRng};
+use zkmlops_field::{Goldilocks, GoldilocksExt2};
+use zkmlops_proof::{BackendParams, FieldId, FriParams, HashId};
+
+use crate::FriError;
+
+pub(crate) type Val = Goldilocks;
+pub(crate) type Challenge = GoldilocksExt2;
+type Dft = Radix2DitParallel<Val>;
+
+// Keccak-256: leaves are the field elements' canonical bytes, nodes Keccak-256 of two digests.
+type KeccakLeafHash = SerializingHasher<Keccak256Hash>;
+type KeccakCompress = CompressionFunctionFromHasher<Keccak256Hash, 2, 32>;
+type KeccakMmcs = MerkleTreeMmcs<Val, u8, KeccakLeafHash, KeccakCompress, 2, 32>;
+type KeccakHidingMmcs =
+    MerkleTreeHidingMmcs<Val, u8, KeccakLeafHash, KeccakCompress, StdRng, 2, 32, 4>;
+type KeccakChallenger = SerializingChallenger64<Val, HashChallenger<u8, Keccak256Hash, 32>>;
+
+// Poseidon2 over Goldilocks, width 8, with the standard (Grain LFSR) round constants.
+type Perm = Poseidon2Goldilocks<8>;
+type PoseidonHash = PaddingFreeSponge<Perm, 8, 4, 4>;
+type PoseidonCompress = TruncatedPermutation<Perm, 2, 4, 8>;
+type Packed = <Val as Field>::Packing;
+type PoseidonMmcs = MerkleTreeMmcs<Packed, Packed, PoseidonHash, PoseidonCompress, 2, 4>;
+type PoseidonHidingMmcs =
+    MerkleTreeHidingMmcs<Packed, Packed, PoseidonHash, PoseidonCompress, StdRng, 2, 4, 4>;
+type PoseidonChallenger = DuplexChallenger<Val, Perm, 8, 4>;
+
+/// Transparent Keccak-256 configuration.
+pub type KeccakConfig = StarkConfig<
+    TwoAdicFriPcs<Val, Dft, KeccakMmcs, ExtensionMmcs<Val, Challenge, KeccakMmcs>>,
+    Challenge,
+    KeccakChallenger,
+>;
+/// Hiding (zero-knowledge) Keccak-256 configuration.
+pub type KeccakZkConfig = StarkConfig<
+    HidingFriPcs<
+        Val,
+        Dft,
+        KeccakHidingMmcs,
+        ExtensionMmcs<Val, Challenge, KeccakHidingMmcs>,
+        StdRng,
+    >,
+    Challenge,
+    KeccakChallenger,
+>;
+/// Transparent Poseidon2 configuration.
+pub type PoseidonConfig = StarkConfig<
+    TwoAdicFriPcs<Val, Dft, PoseidonMmcs, ExtensionMmcs<Val, Challenge, PoseidonMmcs>>,
+    Challenge,
+    PoseidonChallenger,
+>;
+/// Hiding (zero-knowledge) Poseidon2 configuration.
+pub type PoseidonZkConfig = StarkConfig<
+    HidingFriPcs<
+        Val,
+        Dft,
+        PoseidonHidingMmcs,
+        ExtensionMmcs<Val, Challenge, PoseidonHidingMmcs>,
+        StdRng,
+    >,
+    Challenge,
+    PoseidonChallenger,
+>;
+
+/// The hash behind a preset's Merkle trees and transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hash {
+    /// Keccak-256: the standard, interoperable choice (EVM and most tooling verify it).
+    Keccak256,
+    /// Poseidon2 over Goldilocks: arithmetic-friendly, for recursion.
+    Poseidon2,
+}
+
+/// FRI parameters of every preset: rate 1/2, 100 queries, 16 bits of query grinding, folding
+/// arity 8 down to a final polynomial of 8 coefficients. Plonky3's estimator puts these at 100+
+/// conjectured bits for the trace sizes zkmlops produces (checked in the tests and recorded in
+/// every envelope).
+pub const LOG_BLOWUP: usize = 1;
+/// Number of FRI queries.
+pub const NUM_QUERIES: usize = 100;
+/// Grinding bits before the FRI queries.
+pub const QUERY_POW_BITS: usize = 16;
+/// Grinding bits before each folding challenge.
+pub const COMMIT_POW_BITS: usize = 0;
+/// log2 of the final polynomial length.
+pub const LOG_FINAL_POLY_LEN: usize = 3;
+/// log2 of the largest folding arity.
+pub const MAX_LOG_ARITY: usize = 3;
+/// Random codewords added by the hiding PCS (at least the extension degree).
+pub const NUM_RANDOM_CODEWORDS: usize = 4;
+
+/// A named configuration of the FRI backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FriConfig {
+    /// Merkle/transcript hash.
+    pub hash: Hash,
+    /// Hiding (statistical zero knowledge) or transparent.
+    pub zero_knowledge: bool,
+}
+
+impl Default for FriConfig {
+    /// `keccak`: transparent Keccak-256.
+    fn default() -> Self {
+        FriConfig::KECCAK
+    }
+}
+
+impl FriConfig {
+    /// Keccak-256, transparent.
+    pub const KECCAK: FriConfig = FriConfig {
+        hash: Hash::Keccak256,
+        zero_knowledge: false,
+    };
+    /// Keccak-256, zero knowledge.
+    pub const KECCAK_ZK: FriConfig = FriConfig {
+        hash: Hash::Keccak256,
+        zero_knowledge: true,
+    };
+    /// Poseidon2, transparent.
+    pub const POSEIDON2: FriConfig = FriConfig {
+        hash: Hash::Poseidon2,
+        zero_knowledge: false,
+    };
+    /// Poseidon2, zero knowledge.
+    pub const POSEIDON2_ZK: FriConfig = FriConfig {
+        hash: Hash::Poseidon2,
+        zero_knowledge: true,
+    };
+
+    /// Every preset.
+    pub const ALL: [FriConfig; 4] = [
+        FriConfig::KECCAK,
+        FriConfig::KECCAK_ZK,
+        FriConfig::POSEIDON2,
+        FriConfig::POSEIDON2_ZK,
+    ];
+
+    /// The preset's name: `keccak`, `keccak-zk`, `poseidon2`, `poseidon2-zk`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match (self.hash, self.zero_knowledge) {
+            (Hash::Keccak256, false) => "keccak",
+            (Hash::Keccak256, true) => "keccak-zk",
+            (Hash::Poseidon2, false) => "poseidon2",
+            (Hash::Poseidon2, true) => "poseidon2-zk",
+        }
+    }
+
+    /// The preset with this name.
+    ///
+    /// # Errors
+    /// [`FriError::UnknownPreset`].
+    pub fn from_name(name: &str) -> Result<Self, FriError> {
+        FriConfig::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or(FriError::UnknownPreset)
+    }
+
+    /// The FRI parameters as the envelope records them.
+    #[must_use]
+    pub fn fri_params(self) -> FriParams {
+        // All constants are small; the narrowing casts are exact.
+        #[allow(clippy::cast_possible_truncation)]
+        FriParams {
+            log_blowup: LOG_BLOWUP as u8,
+            num_queries: NUM_QUERIES as u16,
+            query_pow_bits: QUERY_POW_BITS as u8,
+            commit_pow_bits: COMMIT_POW_BITS as u8,
+            log_final_poly_len: LOG_FINAL_POLY_LEN as u8,
+            max_log_arity: MAX_LOG_ARITY as u8,
+        }
+    }
+
+    /// The envelope parameters for a proof whose conjectured and proven security were computed
+    /// as given.
+    #[must_use]
+    pub fn backend_params(self, conjectured_bits: u16, proven_bits: u16) -> BackendParams {
+        BackendParams {
+            preset: self.name().to_string(),
+            field: FieldId::Goldilocks,
+            extension_degree: 2,
+            hash: match self.hash {
+                Hash::Keccak256 => HashId::Keccak256,
+                Hash::Poseidon2 => HashId::Poseidon2Goldilocks,
+            },
+            fri: Some(self.fri_params()),
+            zero_knowledge: self.zero_knowledge,
+            post_quantum: true,
+            conjectured_security_bits: conjectured_bits,
+            proven_security_bits: Some(proven_bits),
+        }
+    }
+
+    /// Smallest trace height (log2) an instance may have under this preset. The hiding PCS
+    /// opens random rows and needs `height >= 2 * (queries + 2 * opening points)`; FRI needs
+    /// every committed height above its final polynomial.
+    #[must_use]
+    pub fn min_log_height(self) -> usize {
+        if self.zero_knowledge {
+            8
+        } else {
+            LOG_FINAL_POLY_LEN + 1
+        }
+    }
+}
+
+fn fri_parameters<M>(mmcs: M) -> FriParameters<M> {
+    FriParameters {
+        log_blowup: LOG_BLOWUP,
+        log_final_poly_len: LOG_FINAL_POLY_LEN,
+        max_log_arity: MAX_LOG_ARITY,
+        num_queries: NUM_QUERIES,
+        batch_proof_of_work_bits: 0,
+        commit_proof_of_work_bits: COMMIT_POW_BITS,
+        query_proof_of_work_bits: QUERY_POW_BITS,
+        mmcs,
+    }
+}
+
+/// A hiding RNG seeded from the operating system, never a constant.
+fn os_rng() -> Result<StdRng, FriError> {
+    StdRng::try_from_rng(&mut SysRng).map_err(|_| FriError::Entropy)
+}
+
+pub(crate) fn keccak_config() -> KeccakConfig {
+    let mmcs = KeccakMmcs::new(
+        KeccakLeafHash::new(Keccak256Hash),
+        KeccakCompress::new(Keccak256Hash),
+        0,
+    );
+    let pcs = TwoAdicFriPcs::new(
+        Dft::default(),
+        mmcs.clone(),
+        fri_parameters(ExtensionMmcs::new(mmcs)),
+    );
+    StarkConfig::new(
+        pcs,
+        KeccakChallenger::from_hasher(Vec::new(), Keccak256Hash),
+    )
+}
+
+pub(crate) fn keccak_zk_config() -> Result<KeccakZkConfig, FriError> {
+    let mmcs = KeccakHidingMmcs::new(
+        KeccakLeafHash::new(Keccak256Hash),
+        KeccakCompress::new(Keccak256Hash),
+        0,
+        os_rng()?,
+    );
+    let pcs = HidingFriPcs::new(
+        Dft::default(),
+        mmcs.clone(),
+        fri_parameters(ExtensionMmcs::new(mmcs)),
+        NUM_RANDOM_CODEWORDS,
+        os_rng()?,
+    );
+    Ok(StarkConfig::new(
+        pcs,
+        KeccakChallenger::from_hasher(Vec::new(), Keccak256Hash),
+    ))
+}
+
+pub(crate) fn poseidon_config() -> PoseidonConfig {
+    let perm = default_goldilocks_poseidon2_8();
+    let mmcs = PoseidonMmcs::new(
+        PoseidonHash::new(perm.clone()),
+        PoseidonCompress::new(perm.clone()),
+        0,
+    );
+    let pcs = TwoAdicFriPcs::new(
+        Dft::default(),
+        mmcs.clone(),
+        fri_parameters(ExtensionMmcs::new(mmcs)),
+    );
+    StarkConfig::new(pcs, PoseidonChallenger::new(perm))
+}
+
+pub(crate) fn poseidon_zk_config() -> Result<PoseidonZkConfig, FriError> {
+    let perm = default_goldilocks_poseidon2_8();
+    let mmcs = PoseidonHidingMmcs::new(
+        PoseidonHash::new(perm.clone()),
+        PoseidonCompress::new(perm.clone()),
+        0,
+        os_rng()?,
+    );
+    let pcs = HidingFriPcs::new(
+        Dft::default(),
+        mmcs.clone(),
+        fri_parameters(ExtensionMmcs::new(mmcs)),
+        NUM_RANDOM_CODEWORDS,
+        os_rng()?,
+    );
+    Ok(StarkConfig::new(pcs, PoseidonChallenger::new(perm)))
+}

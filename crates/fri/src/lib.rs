@@ -1,0 +1,478 @@
+//! The default zkmlops backend: a Plonky3 batch-STARK with FRI over Goldilocks that proves
+//! tensor Programs.
+//!
+//! Every Program is compiled to a set of chips (AIRs): sources for private inputs, public
+//! chips for public tensors and constants, a gemm chip per matrix product, map chips for
+//! elementwise ops, rescales, ReLU and data movement, sum chips for reductions, and a range
+//! table. Tensors flow between chips over a LogUp bus (`p3-lookup`) of `(wire, index, value)`
+//! messages. Plonky3's `p3-batch-stark` proves all chips together; FRI (`p3-fri`), Merkle
+//! trees (`p3-merkle-tree`) and Keccak-256 or Poseidon2 do the cryptography. Nothing of it is
+//! reimplemented here.
+//!
+//! The statement (Program digest, stage, public tensors, parameters) is hashed into the public
+//! values of the first instance, so the Fiat–Shamir transcript binds all of it.
+//!
+//! ```
+//! use zkmlops_field::Scale;
+//! use zkmlops_fri::{FriBackend, FriConfig};
+//! use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+//! use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
+//!
+//! let s = Scale::new(4)?;
+//! let mut b = ProgramBuilder::new();
+//! let x = b.input("x", &[1, 2], s, Visibility::Private);
+//! let w = b.input("w", &[2, 2], s, Visibility::Private);
+//! let y = b.op("y", Op::MatMul, &[x, w])?;
+//! b.output(y, Visibility::Public)?;
+//! let program = b.build()?;
+//! let witness = program.evaluate(&[Tensor::matrix(&[[16, -8]])?, Tensor::matrix(&[[1, 2], [3, 4]])?])?;
+//!
+//! let backend = FriBackend;
+//! let envelope = backend.prove(&program, &witness, StageTag::Inference, &FriConfig::KECCAK)?;
+//! let verified = backend.verify(&program, &envelope, &VerifyPolicy::default())?;
+//! assert_eq!(verified.statement.public[0].values, vec![16 - 24, 32 - 32]);
+//! assert!(verified.params.conjectured_security_bits >= 100);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod chips;
+mod circuit;
+mod config;
+mod error;
+mod security;
+mod witness;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use p3_batch_stark::{
+    BatchProof, BatchVerificationError, ProverData, StarkInstance, VerificationError, prove_batch,
+    verify_batch,
+};
+use p3_field::PrimeCharacteristicRing;
+use p3_keccak::Keccak256Hash;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_symmetric::CryptographicHasher;
+use p3_uni_stark::StarkGenericConfig;
+use zkmlops_proof::{
+    BackendId, BackendParams, ENVELOPE_VERSION, ProofEnvelope, ProveError, ProvingBackend,
+    StageTag, Statement, VerifiedStatement, VerifyError, VerifyPolicy, verify_preamble,
+};
+use zkmlops_tensor::{Program, Witness};
+
+pub use config::{
+    COMMIT_POW_BITS, FriConfig, Hash, KeccakConfig, KeccakZkConfig, LOG_BLOWUP, LOG_FINAL_POLY_LEN,
+    MAX_LOG_ARITY, NUM_QUERIES, NUM_RANDOM_CODEWORDS, PoseidonConfig, PoseidonZkConfig,
+    QUERY_POW_BITS,
+};
+pub use error::{FriError, Rejection};
+
+use chips::ChipAir;
+use circuit::{Circuit, compile};
+use config::{Val, keccak_config, keccak_zk_config, poseidon_config, poseidon_zk_config};
+
+/// This backend's id.
+pub const BACKEND: BackendId = BackendId::Fri;
+
+/// Domain separator of the statement digest bound into the transcript.
+const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v1";
+
+/// The Plonky3 FRI STARK backend. Stateless; every preset is a [`FriConfig`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FriBackend;
+
+/// Run `$body` with `$c` bound to the Plonky3 config of `$preset` and `SC` to its type.
+macro_rules! with_config {
+    ($preset:expr, |$c:ident| $body:expr) => {
+        match ($preset.hash, $preset.zero_knowledge) {
+            (Hash::Keccak256, false) => {
+                #[allow(clippy::upper_case_acronyms, dead_code)]
+                type SC = KeccakConfig;
+                let $c: SC = keccak_config();
+                $body
+            }
+            (Hash::Keccak256, true) => {
+                #[allow(clippy::upper_case_acronyms, dead_code)]
+                type SC = KeccakZkConfig;
+                let $c: SC = keccak_zk_config()?;
+                $body
+            }
+            (Hash::Poseidon2, false) => {
+                #[allow(clippy::upper_case_acronyms, dead_code)]
+                type SC = PoseidonConfig;
+                let $c: SC = poseidon_config();
+                $body
+            }
+            (Hash::Poseidon2, true) => {
+                #[allow(clippy::upper_case_acronyms, dead_code)]
+                type SC = PoseidonZkConfig;
+                let $c: SC = poseidon_zk_config()?;
+                $body
+            }
+        }
+    };
+}
+
+/// The statement digest as 8 field elements (u32 limbs), carried as public values.
+fn statement_limbs(statement: &Statement, params: &BackendParams) -> Vec<Val> {
+    let s = postcard::to_allocvec(statement).unwrap_or_default();
+    let p = postcard::to_allocvec(params).unwrap_or_default();
+    let digest = Keccak256Hash.hash_iter_slices([STATEMENT_DOMAIN, &s[..], &p[..]]);
+    digest
+        .chunks_exact(4)
+        .map(|c| Val::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect()
+}
+
+fn public_values(circuit: &Circuit, limbs: &[Val]) -> Vec<Vec<Val>> {
+    circuit
+        .airs
+        .iter()
+        .map(|a| {
+            if a.statement_values > 0 {
+                limbs.to_vec()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+fn classify<E: std::fmt::Debug>(e: &BatchVerificationError<E>) -> (bool, Rejection) {
+    match e {
+        BatchVerificationError::Verification(v) => match v {
+            VerificationError::InvalidProofShape(_) | VerificationError::PeriodicColumn(_) => {
+                (true, Rejection::Shape)
+            }
+            VerificationError::InvalidOpeningArgument(_) => (false, Rejection::Opening),
+            VerificationError::OodEvaluationMismatch { .. } => (false, Rejection::OutOfDomain),
+            _ => (false, Rejection::Other),
+        },
+        BatchVerificationError::Lookup(_) => (false, Rejection::Lookup),
+        BatchVerificationError::Transcript(_) => (false, Rejection::Transcript),
+    }
+}
+
+/// Prover-side deviations, for soundness tests only: each one yields a proof that an honest
+/// verifier must reject.
+#[doc(hidden)]
+pub mod testing {
+    /// What to tamper with while proving.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Tamper {
+        /// Prove without checking the witness against the Program first.
+        SkipWitnessCheck,
+        /// Add `delta` to one main-trace cell of one instance.
+        MainCell {
+            /// Instance index.
+            instance: usize,
+            /// Row.
+            row: usize,
+            /// Column.
+            col: usize,
+            /// Added value.
+            delta: u64,
+        },
+        /// Add 1 to a producer multiplicity in the prover's (not the verifier's) chip.
+        ProducerMultiplicity {
+            /// Instance index (a source chip).
+            instance: usize,
+            /// Element index.
+            index: usize,
+        },
+    }
+
+    /// Prove with a deviation; see [`Tamper`].
+    ///
+    /// # Errors
+    /// As [`zkmlops_proof::ProvingBackend::prove`].
+    pub fn prove_tampered(
+        program: &zkmlops_tensor::Program,
+        witness: &zkmlops_tensor::Witness,
+        stage: zkmlops_proof::StageTag,
+        config: super::FriConfig,
+        tamper: Tamper,
+    ) -> Result<zkmlops_proof::ProofEnvelope, zkmlops_proof::ProveError> {
+        super::prove_inner(program, witness, stage, config, Some(tamper))
+            .map_err(super::into_prove_error)
+    }
+
+    /// The instance index and kind name of every chip the Program compiles to.
+    #[must_use]
+    pub fn instances(
+        program: &zkmlops_tensor::Program,
+        config: super::FriConfig,
+    ) -> Vec<&'static str> {
+        let public: Vec<_> = zkmlops_proof::public_tensor_ids(program)
+            .map(|id| zkmlops_proof::PublicTensor {
+                id,
+                shape: program.tensors()[id.index()].shape.clone(),
+                scale: program.tensors()[id.index()].scale,
+                values: vec![
+                    0;
+                    zkmlops_tensor::numel(&program.tensors()[id.index()].shape)
+                        .unwrap_or(0)
+                ],
+            })
+            .collect();
+        super::compile(program, &public, config.min_log_height())
+            .map(|c| c.airs.iter().map(|a| a.chip.kind_name()).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn into_prove_error(e: FriError) -> ProveError {
+    match e {
+        FriError::Prove(p) => p,
+        other => ProveError::Backend {
+            backend: BACKEND,
+            source: Box::new(other),
+        },
+    }
+}
+
+fn prove_inner(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+    config: FriConfig,
+    tamper: Option<testing::Tamper>,
+) -> Result<ProofEnvelope, FriError> {
+    if tamper != Some(testing::Tamper::SkipWitnessCheck) {
+        program
+            .check_witness(witness)
+            .map_err(|e| FriError::Prove(ProveError::Witness(e)))?;
+    }
+    let statement =
+        Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
+    let mut circuit = compile(program, &statement.public, config.min_log_height())?;
+    if circuit.airs.is_empty() {
+        return Err(FriError::EmptyProgram);
+    }
+    let values = witness::wire_values(program, witness, &circuit)?;
+    witness::check_limits(&circuit, &values)?;
+    let mut traces = witness::traces(&circuit, &values);
+    match tamper {
+        Some(testing::Tamper::MainCell {
+            instance,
+            row,
+            col,
+            delta,
+        }) => {
+            if let Some(t) = traces.get_mut(instance) {
+                let w = t.width;
+                if let Some(v) = t.values.get_mut(row * w + col) {
+                    *v += Val::from_u64(delta);
+                }
+            }
+        }
+        Some(testing::Tamper::ProducerMultiplicity { instance, index }) => {
+            if let Some(chips::Chip::Source(s)) =
+                circuit.airs.get_mut(instance).map(|a| &mut a.chip)
+            {
+                if let Some(m) = s.mults.get_mut(index) {
+                    *m += 1;
+                }
+            }
+        }
+        _ => {}
+    }
+    let (conjectured, proven) = security::security_bits(&circuit, config);
+    let params = config.backend_params(conjectured, proven);
+    let pvs = public_values(&circuit, &statement_limbs(&statement, &params));
+    let proof = with_config!(config, |c| prove_with(&c, &circuit.airs, &traces, &pvs)?);
+    Ok(ProofEnvelope {
+        version: ENVELOPE_VERSION,
+        backend: BACKEND,
+        params,
+        statement,
+        proof,
+    })
+}
+
+macro_rules! prove_body {
+    ($c:expr, $airs:expr, $traces:expr, $pvs:expr) => {{
+        let is_zk = $c.is_zk();
+        let degrees: Vec<usize> = $airs
+            .iter()
+            .map(|a: &ChipAir| a.log_height() + is_zk)
+            .collect();
+        let run = || -> Result<Vec<u8>, FriError> {
+            let data = ProverData::from_airs_and_degrees($c, $airs, &degrees).map_err(|_| {
+                FriError::Prover {
+                    phase: "preprocessed commitment",
+                }
+            })?;
+            let instances: Vec<StarkInstance<'_, _, ChipAir>> = $airs
+                .iter()
+                .zip($traces)
+                .zip($pvs)
+                .map(|((air, trace), pv)| StarkInstance {
+                    air,
+                    trace,
+                    public_values: pv.clone(),
+                })
+                .collect();
+            let proof = prove_batch($c, &instances, &data).map_err(|_| FriError::Prover {
+                phase: "prove_batch",
+            })?;
+            Ok(postcard::to_allocvec(&proof).unwrap_or_default())
+        };
+        catch_unwind(AssertUnwindSafe(run)).unwrap_or(Err(FriError::Panicked { side: "prover" }))
+    }};
+}
+
+fn prove_with<SC>(
+    c: &SC,
+    airs: &[ChipAir],
+    traces: &[RowMajorMatrix<Val>],
+    pvs: &[Vec<Val>],
+) -> Result<Vec<u8>, FriError>
+where
+    SC: ProveWith,
+{
+    c.prove_airs(airs, traces, pvs)
+}
+
+fn verify_with<SC: ProveWith>(
+    c: &SC,
+    airs: &[ChipAir],
+    bytes: &[u8],
+    pvs: &[Vec<Val>],
+) -> Result<(), FriError> {
+    c.verify_airs(airs, bytes, pvs)
+}
+
+/// The four concrete configurations, each proving and verifying with its own types.
+trait ProveWith {
+    fn prove_airs(
+        &self,
+        airs: &[ChipAir],
+        traces: &[RowMajorMatrix<Val>],
+        pvs: &[Vec<Val>],
+    ) -> Result<Vec<u8>, FriError>;
+    fn verify_airs(&self, airs: &[ChipAir], bytes: &[u8], pvs: &[Vec<Val>])
+    -> Result<(), FriError>;
+}
+
+macro_rules! impl_prove_with {
+    ($sc:ty) => {
+        impl ProveWith for $sc {
+            fn prove_airs(
+                &self,
+                airs: &[ChipAir],
+                traces: &[RowMajorMatrix<Val>],
+                pvs: &[Vec<Val>],
+            ) -> Result<Vec<u8>, FriError> {
+                prove_body!(self, airs, traces, pvs)
+            }
+
+            fn verify_airs(
+                &self,
+                airs: &[ChipAir],
+                bytes: &[u8],
+                pvs: &[Vec<Val>],
+            ) -> Result<(), FriError> {
+                let (proof, rest): (BatchProof<$sc>, &[u8]) =
+                    postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
+                if !rest.is_empty() {
+                    return Err(FriError::TrailingBytes { count: rest.len() });
+                }
+                let is_zk = self.is_zk();
+                if proof.degree_bits.len() != airs.len() {
+                    return Err(FriError::InstanceCount {
+                        expected: airs.len(),
+                        found: proof.degree_bits.len(),
+                    });
+                }
+                let degrees: Vec<usize> = airs.iter().map(|a| a.log_height() + is_zk).collect();
+                for (instance, (&found, &expected)) in
+                    proof.degree_bits.iter().zip(&degrees).enumerate()
+                {
+                    if found != expected {
+                        return Err(FriError::Height {
+                            instance,
+                            expected,
+                            found,
+                        });
+                    }
+                }
+                let run =
+                    || -> Result<(), FriError> {
+                        let data = ProverData::from_airs_and_degrees(self, airs, &degrees)
+                            .map_err(|_| FriError::Prover {
+                                phase: "preprocessed commitment",
+                            })?;
+                        verify_batch(self, airs, &proof, pvs, &data.common)
+                            .map_err(|e| FriError::Rejected(classify(&e).1))
+                    };
+                catch_unwind(AssertUnwindSafe(run))
+                    .unwrap_or(Err(FriError::Panicked { side: "verifier" }))
+            }
+        }
+    };
+}
+
+impl_prove_with!(KeccakConfig);
+impl_prove_with!(KeccakZkConfig);
+impl_prove_with!(PoseidonConfig);
+impl_prove_with!(PoseidonZkConfig);
+
+impl ProvingBackend for FriBackend {
+    type Config = FriConfig;
+
+    fn id(&self) -> BackendId {
+        BACKEND
+    }
+
+    fn prove(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        stage: StageTag,
+        config: &FriConfig,
+    ) -> Result<ProofEnvelope, ProveError> {
+        prove_inner(program, witness, stage, *config, None).map_err(into_prove_error)
+    }
+
+    fn verify(
+        &self,
+        program: &Program,
+        env: &ProofEnvelope,
+        policy: &VerifyPolicy,
+    ) -> Result<VerifiedStatement, VerifyError> {
+        verify_preamble(BACKEND, program, env, policy)?;
+        let config = FriConfig::from_name(&env.params.preset)
+            .map_err(|_| VerifyError::Params { backend: BACKEND })?;
+        let shape_err = |e: FriError| VerifyError::ProofShape {
+            backend: BACKEND,
+            source: Box::new(e),
+        };
+        let circuit =
+            compile(program, &env.statement.public, config.min_log_height()).map_err(shape_err)?;
+        let (conjectured, proven) = security::security_bits(&circuit, config);
+        if env.params != config.backend_params(conjectured, proven) {
+            return Err(VerifyError::Params { backend: BACKEND });
+        }
+        let pvs = public_values(&circuit, &statement_limbs(&env.statement, &env.params));
+        let result =
+            (|| with_config!(config, |c| verify_with(&c, &circuit.airs, &env.proof, &pvs)))();
+        match result {
+            Ok(()) => Ok(VerifiedStatement {
+                backend: BACKEND,
+                params: env.params.clone(),
+                statement: env.statement.clone(),
+            }),
+            Err(
+                e @ (FriError::Rejected(Rejection::Shape)
+                | FriError::Decode
+                | FriError::TrailingBytes { .. }
+                | FriError::Height { .. }
+                | FriError::InstanceCount { .. }),
+            ) => Err(shape_err(e)),
+            Err(e) => Err(VerifyError::Rejected {
+                backend: BACKEND,
+                source: Box::new(e),
+            }),
+        }
+    }
+}

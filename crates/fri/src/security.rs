@@ -1,0 +1,87 @@
+//! Security estimate from the parameters, with Plonky3's estimator.
+
+use p3_batch_stark::num_batched_openings;
+use p3_security::fri::FriRegime;
+use p3_uni_stark::{ConjecturedSecurity, OpeningShape, ProvenSecurity, StarkSecurityParams};
+
+use crate::chips::{Chip, MapKind};
+use crate::circuit::Circuit;
+use crate::config::{
+    COMMIT_POW_BITS, FriConfig, LOG_BLOWUP, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY, NUM_QUERIES,
+    NUM_RANDOM_CODEWORDS, QUERY_POW_BITS,
+};
+
+/// Bits of the challenge field (Goldilocks^2).
+const CHALLENGE_FIELD_BITS: usize = 128;
+/// Collision resistance of Keccak-256 and of Poseidon2 with a 4-element Goldilocks digest.
+const COLLISION_BITS: usize = 128;
+/// Largest constraint degree of any chip (LogUp fractions packed in pairs).
+const MAX_DEGREE: usize = 3;
+
+fn interactions(chip: &Chip) -> usize {
+    match chip {
+        Chip::Public(_) | Chip::Source(_) | Chip::Range(_) => 1,
+        Chip::Gemm(g) => 1 + 2 * g.tile,
+        Chip::Sum(_) => 2,
+        Chip::Map(m) => match m.kind {
+            MapKind::Binary { .. } => 3,
+            MapKind::Copy => 2,
+            MapKind::DivConst { .. } => 6,
+            MapKind::Relu { .. } => 5,
+        },
+    }
+}
+
+/// `(conjectured, proven)` security bits of a proof of `circuit` under `config`, by
+/// Plonky3's estimator (`p3-security` through `p3-uni-stark`), conservatively counting every
+/// instance's openings and constraints in one batch.
+pub(crate) fn security_bits(circuit: &Circuit, config: FriConfig) -> (u16, u16) {
+    let openings = if config.zero_knowledge {
+        OpeningShape::hiding(NUM_RANDOM_CODEWORDS)
+    } else {
+        OpeningShape::new()
+    };
+    let quotient_chunks = 2usize << usize::from(config.zero_knowledge);
+    let mut batched = 0;
+    let mut constraints = 0;
+    let mut log_height = 0;
+    for air in &circuit.airs {
+        let w = <crate::chips::ChipAir as p3_air::BaseAir<crate::config::Val>>::width(air);
+        let pw =
+            <crate::chips::ChipAir as p3_air::BaseAir<crate::config::Val>>::preprocessed_width(air);
+        batched += num_batched_openings(
+            w,
+            true,
+            pw,
+            true,
+            quotient_chunks,
+            interactions(&air.chip),
+            2,
+            openings,
+        );
+        constraints += air.num_constraints() + interactions(&air.chip);
+        log_height = log_height.max(air.log_height() + usize::from(config.zero_knowledge));
+    }
+    let regime = FriRegime {
+        log_blowup: LOG_BLOWUP,
+        num_queries: NUM_QUERIES,
+        log_final_poly_len: LOG_FINAL_POLY_LEN,
+        max_log_arity: MAX_LOG_ARITY,
+        commit_pow_bits: COMMIT_POW_BITS,
+        query_pow_bits: QUERY_POW_BITS,
+    };
+    let params = StarkSecurityParams::new(
+        regime,
+        CHALLENGE_FIELD_BITS,
+        COLLISION_BITS,
+        constraints,
+        MAX_DEGREE,
+        2,
+        batched,
+        quotient_chunks,
+    );
+    let conjectured = ConjecturedSecurity::compute_from_params(&params, log_height).security_bits;
+    let proven = ProvenSecurity::compute(&params, 1 << log_height).security_bits();
+    let clamp = |b: usize| u16::try_from(b).unwrap_or(u16::MAX);
+    (clamp(conjectured), clamp(proven.min(conjectured)))
+}

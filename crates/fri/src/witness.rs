@@ -1,0 +1,115 @@
+//! Prover side: wire values, limit checks and traces.
+
+use p3_matrix::dense::RowMajorMatrix;
+use zkmlops_tensor::{Program, Tensor, Witness, ops};
+
+use crate::chips::{ACT_BITS, ACT_OFFSET, Chip, MapKind};
+use crate::circuit::{Circuit, Internal};
+use crate::config::Val;
+use crate::{BACKEND, FriError};
+use zkmlops_proof::ProveError;
+
+/// Every wire's values: Program tensors from the witness, internal wires recomputed by the
+/// reference ops.
+pub(crate) fn wire_values(
+    program: &Program,
+    witness: &Witness,
+    circuit: &Circuit,
+) -> Result<Vec<Vec<i64>>, FriError> {
+    let mut values: Vec<Vec<i64>> = witness.values().iter().map(|t| t.data().to_vec()).collect();
+    let shape_of = |w: usize| program.tensors()[w].shape.clone();
+    for wire in &circuit.wires[values.len()..] {
+        // An internal wire (a product before its bias, the sums of a mean) can leave the
+        // fixed-point range even when the Program's own tensors do not.
+        let overflow = |_| {
+            FriError::Prove(ProveError::Limit {
+                backend: BACKEND,
+                tensor: wire.name.clone(),
+                what: "intermediate value",
+                value: u128::from(zkmlops_field::MAX_ABS.unsigned_abs()) + 1,
+                limit: u128::from(zkmlops_field::MAX_ABS.unsigned_abs()),
+            })
+        };
+        let tensor = |w: usize| Tensor::new(shape_of(w), values[w].clone()).map_err(overflow);
+        let computed = match &wire.internal {
+            Some(Internal::GemmNoBias {
+                a,
+                b,
+                trans_a,
+                trans_b,
+            }) => ops::gemm(&tensor(*a)?, &tensor(*b)?, None, *trans_a, *trans_b),
+            Some(Internal::SumOf { x, axes }) => ops::sum(&tensor(*x)?, axes, false),
+            None => return Err(FriError::MissingPublic),
+        }
+        .map_err(overflow)?;
+        values.push(computed.into_data());
+    }
+    Ok(values)
+}
+
+fn act_limit(name: &str, what: &'static str, v: i128) -> FriError {
+    FriError::Prove(ProveError::Limit {
+        backend: BACKEND,
+        tensor: name.into(),
+        what,
+        value: v.unsigned_abs(),
+        limit: ACT_OFFSET.unsigned_abs().into(),
+    })
+}
+
+/// Values that chips decompose must fit their range; say which tensor does not.
+pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(), FriError> {
+    let half = i128::from(ACT_OFFSET);
+    for air in &circuit.airs {
+        let Chip::Map(m) = &air.chip else { continue };
+        let name = &circuit.wires[m.out_wire as usize].name;
+        match m.kind {
+            MapKind::DivConst { in_wire } => {
+                for r in &m.rows {
+                    let n = i128::from(values[in_wire as usize][r.a]) + i128::from(r.offset);
+                    let q = n.div_euclid(i128::from(r.d));
+                    if q < -half || q >= half {
+                        return Err(act_limit(name, "quotient (signed 32-bit)", q));
+                    }
+                }
+            }
+            MapKind::Relu { in_wire } => {
+                for r in &m.rows {
+                    let x = i128::from(values[in_wire as usize][r.a]);
+                    if x < -half || x >= half {
+                        return Err(act_limit(name, "relu input (signed 32-bit)", x));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    debug_assert_eq!(ACT_BITS, 32);
+    Ok(())
+}
+
+/// The main trace of every instance, in order.
+pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatrix<Val>> {
+    let mut range_counts = vec![0u32; 1 << crate::chips::RANGE_BITS];
+    let mut out: Vec<Option<RowMajorMatrix<Val>>> = Vec::with_capacity(circuit.airs.len());
+    for air in &circuit.airs {
+        out.push(match &air.chip {
+            Chip::Public(p) => Some(p.main()),
+            Chip::Source(s) => Some(s.main(&values[s.wire as usize])),
+            Chip::Gemm(g) => Some(g.main(&values[g.a_wire as usize], &values[g.b_wire as usize])),
+            Chip::Map(m) => Some(m.main(values, &mut range_counts)),
+            Chip::Sum(s) => Some(s.main(&values[s.in_wire as usize])),
+            Chip::Range(_) => None,
+        });
+    }
+    circuit
+        .airs
+        .iter()
+        .zip(out)
+        .map(|(air, t)| match (&air.chip, t) {
+            (_, Some(t)) => t,
+            (Chip::Range(r), None) => r.main(&range_counts),
+            (_, None) => RowMajorMatrix::new(Vec::new(), 1),
+        })
+        .collect()
+}
