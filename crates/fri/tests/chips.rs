@@ -1,0 +1,287 @@
+//! Every chip against the integer reference: random tensors, prove, verify, compare.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{prove_and_verify, random, rng};
+use zkmlops_field::Scale;
+use zkmlops_fri::FriConfig;
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
+
+const K: FriConfig = FriConfig::KECCAK;
+
+fn s(bits: u32) -> Scale {
+    Scale::new(bits).unwrap()
+}
+
+#[test]
+fn matmul_and_gemm_variants() {
+    let mut r = rng(1);
+    for (trans_a, trans_b, bias) in [
+        (false, false, false),
+        (false, true, true),
+        (true, false, true),
+        (true, true, false),
+    ] {
+        let (m, k, n) = (3, 5, 7);
+        let mut b = ProgramBuilder::new();
+        let a_shape = if trans_a { [k, m] } else { [m, k] };
+        let b_shape = if trans_b { [n, k] } else { [k, n] };
+        let a = b.input("a", &a_shape, s(4), Visibility::Private);
+        let w = b.input("w", &b_shape, s(4), Visibility::Private);
+        let mut ins = vec![a, w];
+        if bias {
+            ins.push(b.input("bias", &[n], s(8), Visibility::Private));
+        }
+        let y = b.op("y", Op::Gemm { trans_a, trans_b }, &ins).unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let mut inputs = vec![
+            random(&mut r, &a_shape, -200, 200),
+            random(&mut r, &b_shape, -200, 200),
+        ];
+        if bias {
+            inputs.push(random(&mut r, &[n], -5000, 5000));
+        }
+        prove_and_verify(&p, &inputs, K);
+    }
+    // plain MatMul with a wide output (several tiles) and public weights as a constant
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[2, 9], s(0), Visibility::Public);
+    let w = b
+        .constant("w", random(&mut r, &[9, 130], -9, 9), s(0))
+        .unwrap();
+    let y = b.op("y", Op::MatMul, &[a, w]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    prove_and_verify(
+        &b.build().unwrap(),
+        &[random(&mut r, &[2, 9], -100, 100)],
+        K,
+    );
+}
+
+#[test]
+fn elementwise_with_broadcasting() {
+    let mut r = rng(2);
+    for op in [Op::Add, Op::Sub, Op::Mul] {
+        let mut b = ProgramBuilder::new();
+        let x = b.input("x", &[3, 4], s(2), Visibility::Private);
+        let row = b.input("row", &[4], s(2), Visibility::Private);
+        let col = b.input("col", &[3, 1], s(2), Visibility::Private);
+        let y = b.op("y", op.clone(), &[x, row]).unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let z = b.op("z", op.clone(), &[col, row]).unwrap();
+        b.output(z, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let inputs = [
+            random(&mut r, &[3, 4], -1000, 1000),
+            random(&mut r, &[4], -1000, 1000),
+            random(&mut r, &[3, 1], -1000, 1000),
+        ];
+        prove_and_verify(&p, &inputs, K);
+    }
+}
+
+#[test]
+fn rescale_both_roundings_with_edges() {
+    let mut r = rng(3);
+    for rounding in [Rounding::Floor, Rounding::HalfUp] {
+        for shift in [1u32, 8, 16] {
+            let mut b = ProgramBuilder::new();
+            let x = b.input("x", &[24], s(16), Visibility::Private);
+            let y = b.op("y", Op::Rescale { shift, rounding }, &[x]).unwrap();
+            b.output(y, Visibility::Public).unwrap();
+            let p = b.build().unwrap();
+            let d = 1i64 << shift;
+            let mut v = vec![
+                0,
+                1,
+                -1,
+                d / 2,
+                -d / 2,
+                d / 2 - 1,
+                -(d / 2) - 1,
+                d,
+                -d,
+                3 * d / 2,
+                -3 * d / 2,
+            ];
+            v.extend(random(&mut r, &[13], -(1 << 30), 1 << 30).into_data());
+            prove_and_verify(&p, &[Tensor::vector(v)], K);
+        }
+    }
+}
+
+#[test]
+fn relu_edges() {
+    let lim = (1i64 << 31) - 1;
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[10], s(0), Visibility::Private);
+    let y = b.op("y", Op::Relu, &[x]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let v = vec![
+        0,
+        1,
+        -1,
+        lim,
+        -lim - 1,
+        12345,
+        -12345,
+        1 << 15,
+        -(1 << 15),
+        1 << 16,
+    ];
+    let (w, _) = prove_and_verify(&p, &[Tensor::vector(v)], K);
+    assert_eq!(
+        w.get(y).unwrap().data(),
+        &[0, 1, 0, lim, 0, 12345, 0, 1 << 15, 0, 1 << 16]
+    );
+}
+
+#[test]
+fn sum_and_mean() {
+    let mut r = rng(4);
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[4, 3, 5], s(4), Visibility::Private);
+    let outs = [
+        b.op(
+            "sum_rows",
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: false,
+            },
+            &[x],
+        )
+        .unwrap(),
+        b.op(
+            "sum_all",
+            Op::Sum {
+                axes: vec![],
+                keep_dims: false,
+            },
+            &[x],
+        )
+        .unwrap(),
+        b.op(
+            "sum_02",
+            Op::Sum {
+                axes: vec![0, 2],
+                keep_dims: true,
+            },
+            &[x],
+        )
+        .unwrap(),
+        b.op(
+            "mean_rows",
+            Op::Mean {
+                axes: vec![0],
+                keep_dims: true,
+                rounding: Rounding::HalfUp,
+            },
+            &[x],
+        )
+        .unwrap(),
+        b.op(
+            "mean_last",
+            Op::Mean {
+                axes: vec![2],
+                keep_dims: false,
+                rounding: Rounding::Floor,
+            },
+            &[x],
+        )
+        .unwrap(),
+    ];
+    for o in outs {
+        b.output(o, Visibility::Public).unwrap();
+    }
+    prove_and_verify(
+        &b.build().unwrap(),
+        &[random(&mut r, &[4, 3, 5], -5000, 5000)],
+        K,
+    );
+}
+
+#[test]
+fn data_movement() {
+    let mut r = rng(5);
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[2, 3, 4], s(3), Visibility::Private);
+    let y = b.input("y", &[2, 1, 4], s(3), Visibility::Private);
+    let outs = [
+        b.op("reshaped", Op::Reshape { shape: vec![6, 4] }, &[x])
+            .unwrap(),
+        b.op("flat", Op::Flatten { axis: 1 }, &[x]).unwrap(),
+        b.op(
+            "transposed",
+            Op::Transpose {
+                perm: vec![2, 0, 1],
+            },
+            &[x],
+        )
+        .unwrap(),
+        b.op("cat", Op::Concat { axis: 1 }, &[x, y, x]).unwrap(),
+        b.op(
+            "sliced",
+            Op::Slice {
+                axis: 2,
+                start: 1,
+                end: 3,
+            },
+            &[x],
+        )
+        .unwrap(),
+    ];
+    for o in outs {
+        b.output(o, Visibility::Public).unwrap();
+    }
+    let rescaled = b
+        .op(
+            "kept",
+            Op::Rescale {
+                shift: 0,
+                rounding: Rounding::Floor,
+            },
+            &[x],
+        )
+        .unwrap();
+    b.output(rescaled, Visibility::Public).unwrap();
+    prove_and_verify(
+        &b.build().unwrap(),
+        &[
+            random(&mut r, &[2, 3, 4], -99, 99),
+            random(&mut r, &[2, 1, 4], -99, 99),
+        ],
+        K,
+    );
+}
+
+#[test]
+fn public_and_private_inputs_and_intermediates() {
+    // A public input, a constant, private intermediates, a tensor read by three consumers.
+    let mut r = rng(6);
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 4], s(4), Visibility::Public);
+    let c = b
+        .constant("c", random(&mut r, &[4, 4], -16, 16), s(4))
+        .unwrap();
+    let h = b.op("h", Op::MatMul, &[x, c]).unwrap();
+    let h2 = b
+        .op(
+            "h2",
+            Op::Rescale {
+                shift: 4,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )
+        .unwrap();
+    let a = b.op("a", Op::Relu, &[h2]).unwrap();
+    let sq = b.op("sq", Op::Mul, &[a, a]).unwrap();
+    let t = b.op("t", Op::Add, &[a, h2]).unwrap();
+    b.output(sq, Visibility::Public).unwrap();
+    b.output(t, Visibility::Public).unwrap();
+    prove_and_verify(&b.build().unwrap(), &[random(&mut r, &[1, 4], -64, 64)], K);
+}
