@@ -60,9 +60,9 @@ use zkmlops_proof::{
 use zkmlops_tensor::{Program, Witness};
 
 pub use config::{
-    COMMIT_POW_BITS, FriConfig, Hash, KeccakConfig, KeccakZkConfig, LOG_BLOWUP, LOG_FINAL_POLY_LEN,
-    MAX_LOG_ARITY, NUM_QUERIES, NUM_RANDOM_CODEWORDS, PoseidonConfig, PoseidonZkConfig,
-    QUERY_POW_BITS,
+    BATCH_POW_BITS, COMMIT_POW_BITS, FriConfig, Hash, KeccakConfig, KeccakZkConfig, LOG_BLOWUP,
+    LOG_BLOWUP_ZK, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY, NUM_QUERIES, NUM_QUERIES_ZK,
+    NUM_RANDOM_CODEWORDS, PoseidonConfig, PoseidonZkConfig, QUERY_POW_BITS,
 };
 pub use error::{FriError, Rejection};
 

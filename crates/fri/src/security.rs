@@ -2,12 +2,14 @@
 
 use p3_batch_stark::num_batched_openings;
 use p3_security::fri::FriRegime;
-use p3_uni_stark::{ConjecturedSecurity, OpeningShape, ProvenSecurity, StarkSecurityParams};
+use p3_uni_stark::{
+    ConjecturedSecurity, GrindingSites, OpeningShape, ProvenSecurity, StarkSecurityParams,
+};
 
 use crate::chips::{Chip, MapKind};
 use crate::circuit::Circuit;
 use crate::config::{
-    COMMIT_POW_BITS, FriConfig, LOG_BLOWUP, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY, NUM_QUERIES,
+    BATCH_POW_BITS, COMMIT_POW_BITS, FriConfig, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY,
     NUM_RANDOM_CODEWORDS, QUERY_POW_BITS,
 };
 
@@ -63,8 +65,8 @@ pub(crate) fn security_bits(circuit: &Circuit, config: FriConfig) -> (u16, u16) 
         log_height = log_height.max(air.log_height() + usize::from(config.zero_knowledge));
     }
     let regime = FriRegime {
-        log_blowup: LOG_BLOWUP,
-        num_queries: NUM_QUERIES,
+        log_blowup: config.log_blowup(),
+        num_queries: config.num_queries(),
         log_final_poly_len: LOG_FINAL_POLY_LEN,
         max_log_arity: MAX_LOG_ARITY,
         commit_pow_bits: COMMIT_POW_BITS,
@@ -79,7 +81,11 @@ pub(crate) fn security_bits(circuit: &Circuit, config: FriConfig) -> (u16, u16) 
         2,
         batched,
         quotient_chunks,
-    );
+    )
+    .with_grinding(GrindingSites {
+        batch_combination: BATCH_POW_BITS,
+        ..GrindingSites::NONE
+    });
     let conjectured = ConjecturedSecurity::compute_from_params(&params, log_height).security_bits;
     let proven = ProvenSecurity::compute(&params, 1 << log_height).security_bits();
     let clamp = |b: usize| u16::try_from(b).unwrap_or(u16::MAX);

@@ -94,7 +94,7 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
     let mut out: Vec<Option<RowMajorMatrix<Val>>> = Vec::with_capacity(circuit.airs.len());
     for air in &circuit.airs {
         out.push(match &air.chip {
-            Chip::Public(p) => Some(p.main()),
+            Chip::Public(_) => None,
             Chip::Source(s) => Some(s.main(&values[s.wire as usize])),
             Chip::Gemm(g) => Some(g.main(&values[g.a_wire as usize], &values[g.b_wire as usize])),
             Chip::Map(m) => Some(m.main(values, &mut range_counts)),
@@ -107,9 +107,8 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
         .iter()
         .zip(out)
         .map(|(air, t)| match (&air.chip, t) {
-            (_, Some(t)) => t,
-            (Chip::Range(r), None) => r.main(&range_counts),
-            (_, None) => RowMajorMatrix::new(Vec::new(), 1),
+            (Chip::Range(r), None) => air.main_trace(Some(r.main(&range_counts))),
+            (_, own) => air.main_trace(own),
         })
         .collect()
 }

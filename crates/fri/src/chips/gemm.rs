@@ -139,13 +139,16 @@ impl GemmChip {
         })
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        pn: &[AB::Expr],
+    ) {
         let t_n = self.tile;
         let main = builder.main();
         let (local, next) = (main.current_slice().to_vec(), main.next_slice().to_vec());
-        let prep = builder.preprocessed();
-        let p = prep.current_slice().to_vec();
-        let first_next: AB::Expr = prep.next_slice()[FIRST].into();
+        let first_next = pn[FIRST].clone();
         for t in 0..t_n {
             let (w, acc) = (local[1 + t], local[1 + t_n + t]);
             builder.when_first_row().assert_eq(acc, local[0] * w);
@@ -154,25 +157,24 @@ impl GemmChip {
                 .when_transition()
                 .assert_eq(next[1 + t_n + t], carried + next[0] * next[1 + t]);
         }
-        let read = || Count::bounded(-Into::<AB::Expr>::into(p[SEL]), 1);
+        let read = || Count::bounded(-p[SEL].clone(), 1);
         builder.push_interaction(
             TENSOR_BUS,
             [
                 AB::Expr::from_u32(self.a_wire),
-                p[A_IDX].into(),
+                p[A_IDX].clone(),
                 local[0].into(),
             ],
             read(),
         );
         for t in 0..t_n {
-            let b_idx =
-                Into::<AB::Expr>::into(p[B_BASE]) + usize_felt::<AB::Expr>(t * self.b_stride());
+            let b_idx = p[B_BASE].clone() + usize_felt::<AB::Expr>(t * self.b_stride());
             builder.push_interaction(
                 TENSOR_BUS,
                 [AB::Expr::from_u32(self.b_wire), b_idx, local[1 + t].into()],
                 read(),
             );
-            let out_idx = Into::<AB::Expr>::into(p[OUT_BASE]) + usize_felt::<AB::Expr>(t);
+            let out_idx = p[OUT_BASE].clone() + usize_felt::<AB::Expr>(t);
             builder.push_interaction(
                 TENSOR_BUS,
                 [
@@ -180,7 +182,7 @@ impl GemmChip {
                     out_idx,
                     local[1 + t_n + t].into(),
                 ],
-                Count::provided(p[MULT0 + t].into()),
+                Count::provided(p[MULT0 + t].clone()),
             );
         }
     }

@@ -200,11 +200,14 @@ impl MapChip {
         })
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        _pn: &[AB::Expr],
+    ) {
         let main = builder.main();
         let c: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();
-        let prep = builder.preprocessed();
-        let p: Vec<AB::Expr> = prep.current_slice().iter().map(|v| (*v).into()).collect();
         let read = || Count::bounded(-p[SEL].clone(), 1);
         let range =
             |builder: &mut AB, v: AB::Expr| builder.push_interaction(RANGE_BUS, [v], read());

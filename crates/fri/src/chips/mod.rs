@@ -25,7 +25,7 @@ pub(crate) use sum::SumChip;
 
 use std::borrow::Cow;
 
-use p3_air::{Air, BaseAir, PermutationAirBuilder};
+use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
@@ -80,6 +80,13 @@ pub(crate) enum Chip {
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
 /// digest as public values, so Fiat–Shamir absorbs the whole statement before any challenge.
+///
+/// A chip's structural columns (indices, selectors, producer multiplicities: everything the
+/// Program fixes) are *periodic columns* of period = height, which the verifier evaluates from
+/// the Program itself, so no preprocessed commitment is needed: hiding FRI salts every
+/// commitment, so a verifier could never recompute a preprocessed one in zero knowledge.
+/// Plonky3 0.8 does not evaluate periodic columns inside bus messages, so the main trace
+/// carries a copy of them (after the chip's own columns), pinned by one constraint each.
 #[derive(Debug, Clone)]
 pub(crate) struct ChipAir {
     pub(crate) chip: Chip,
@@ -104,46 +111,70 @@ impl ChipAir {
         dispatch!(self, c => c.log_height)
     }
 
-    /// Rough count of constraints (its own plus one per interaction and the LogUp running
-    /// sum), an upper bound used by the security estimate.
+    /// Rough count of constraints (its own, the structure pins, and the LogUp running sum),
+    /// an upper bound used by the security estimate.
     pub(crate) fn num_constraints(&self) -> usize {
-        dispatch!(self, c => c.num_constraints()) + 3
+        dispatch!(self, c => c.num_constraints()) + self.structure_width() + 3
+    }
+
+    /// Witness columns of the chip itself.
+    pub(crate) fn own_width(&self) -> usize {
+        dispatch!(self, c => c.width())
+    }
+
+    /// Structural columns (periodic, copied into the main trace).
+    pub(crate) fn structure_width(&self) -> usize {
+        dispatch!(self, c => c.preprocessed_width())
+    }
+
+    fn structure<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        dispatch!(self, c => c.preprocessed::<F>())
+    }
+
+    /// The full main trace: the chip's own columns, then its structure columns.
+    pub(crate) fn main_trace<F: Field>(&self, own: Option<RowMajorMatrix<F>>) -> RowMajorMatrix<F> {
+        let (w, sw) = (self.own_width(), self.structure_width());
+        let structure = self.structure::<F>();
+        matrix(w + sw, self.log_height(), |r, row| {
+            if let Some(o) = &own {
+                row[..w].copy_from_slice(&o.values[r * w..(r + 1) * w]);
+            }
+            if let Some(s) = &structure {
+                row[w..].copy_from_slice(&s.values[r * sw..(r + 1) * sw]);
+            }
+        })
     }
 }
 
 impl<F: Field> BaseAir<F> for ChipAir {
     fn width(&self) -> usize {
-        dispatch!(self, c => c.width())
-    }
-
-    fn preprocessed_trace(&self) -> Option<RowMajorMatrix<F>> {
-        dispatch!(self, c => c.preprocessed::<F>())
-    }
-
-    fn preprocessed_width(&self) -> usize {
-        dispatch!(self, c => c.preprocessed_width())
-    }
-
-    fn preprocessed_next_row_columns(&self) -> Vec<usize> {
-        dispatch!(self, c => c.preprocessed_next())
+        self.own_width() + self.structure_width()
     }
 
     fn main_next_row_columns(&self) -> Vec<usize> {
-        dispatch!(self, c => c.main_next())
+        let w = self.own_width();
+        let mut cols = dispatch!(self, c => c.main_next());
+        cols.extend(
+            dispatch!(self, c => c.preprocessed_next())
+                .into_iter()
+                .map(|i| w + i),
+        );
+        cols
     }
 
     fn num_periodic_columns(&self) -> usize {
-        match &self.chip {
-            Chip::Public(p) => p.num_periodic(),
-            _ => 0,
-        }
+        self.structure_width()
     }
 
     fn periodic_columns(&self) -> Cow<'_, [Vec<F>]> {
-        match &self.chip {
-            Chip::Public(p) => Cow::Owned(p.periodic::<F>()),
-            _ => Cow::Borrowed(&[]),
-        }
+        let sw = self.structure_width();
+        let Some(m) = self.structure::<F>() else {
+            return Cow::Borrowed(&[]);
+        };
+        let cols = (0..sw)
+            .map(|c| m.values.iter().skip(c).step_by(sw).copied().collect())
+            .collect();
+        Cow::Owned(cols)
     }
 
     fn num_public_values(&self) -> usize {
@@ -159,7 +190,21 @@ where
     fn eval(&self, builder: &mut AB) {
         // The statement digest needs no constraint: public values are absorbed into the
         // transcript by the batch prover and verifier.
-        dispatch!(self, c => c.eval(builder))
+        let (w, sw) = (self.own_width(), self.structure_width());
+        let main = builder.main();
+        let local: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();
+        let next: Vec<AB::Expr> = main.next_slice().iter().map(|v| (*v).into()).collect();
+        let periodic: Vec<AB::Expr> = builder
+            .periodic_values()
+            .iter()
+            .map(|v| (*v).into())
+            .collect();
+        let p = local.get(w..w + sw).unwrap_or_default().to_vec();
+        for (copy, value) in p.iter().zip(&periodic) {
+            builder.assert_eq(copy.clone(), value.clone());
+        }
+        let pn = next.get(w..w + sw).unwrap_or_default().to_vec();
+        dispatch!(self, c => c.eval(builder, &p, &pn))
     }
 }
 

@@ -16,10 +16,8 @@ pub(crate) enum PublicMode {
     Sink,
 }
 
-/// The index, value and count of every row are periodic columns (period = height) built from
-/// the statement, so they are never preprocessed-committed and the verifier evaluates them
-/// itself. Plonky3 0.8 does not evaluate periodic columns inside bus messages, so the main
-/// trace repeats them in three columns that constraints pin to the periodic ones.
+/// Its structure columns (index, value, count; see [`super::ChipAir`]) are built from the
+/// statement or the Program's constants; it has no witness columns of its own.
 #[derive(Debug, Clone)]
 pub(crate) struct PublicChip {
     pub(crate) wire: u32,
@@ -30,10 +28,10 @@ pub(crate) struct PublicChip {
 
 impl PublicChip {
     pub(crate) fn width(&self) -> usize {
-        3
+        0
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
-        0
+        3
     }
     pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
         Vec::new()
@@ -42,62 +40,34 @@ impl PublicChip {
         Vec::new()
     }
     pub(crate) fn num_constraints(&self) -> usize {
-        3
-    }
-    pub(crate) fn num_periodic(&self) -> usize {
-        3
-    }
-
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        None
+        0
     }
 
     /// Columns: index, value, count (a read count for sources, 1 on real rows for sinks).
-    pub(crate) fn periodic<F: Field>(&self) -> Vec<Vec<F>> {
-        let h = 1usize << self.log_height;
-        let idx = (0..h).map(usize_felt).collect();
-        let vals = (0..h)
-            .map(|r| felt(self.values.get(r).copied().unwrap_or(0)))
-            .collect();
-        let count = (0..h)
-            .map(|r| match &self.mode {
+    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        Some(matrix(3, self.log_height, |r, row| {
+            row[0] = usize_felt(r);
+            row[1] = felt(self.values.get(r).copied().unwrap_or(0));
+            row[2] = match &self.mode {
                 PublicMode::Source { mults } => F::from_u32(mults.get(r).copied().unwrap_or(0)),
                 PublicMode::Sink => F::from_bool(r < self.values.len()),
-            })
-            .collect();
-        vec![idx, vals, count]
+            };
+        }))
     }
 
-    pub(crate) fn main<F: Field>(&self) -> RowMajorMatrix<F> {
-        let periodic = self.periodic::<F>();
-        matrix(3, self.log_height, |r, row| {
-            for (c, col) in periodic.iter().enumerate() {
-                row[c] = col[r];
-            }
-        })
-    }
-
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
-        let main = builder.main();
-        let m: Vec<AB::Expr> = p3_air::WindowAccess::current_slice(&main)
-            .iter()
-            .map(|v| (*v).into())
-            .collect();
-        let p: Vec<AB::Expr> = builder
-            .periodic_values()
-            .iter()
-            .map(|v| (*v).into())
-            .collect();
-        for c in 0..3 {
-            builder.assert_eq(m[c].clone(), p[c].clone());
-        }
-        let msg = [AB::Expr::from_u32(self.wire), m[0].clone(), m[1].clone()];
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        _pn: &[AB::Expr],
+    ) {
+        let msg = [AB::Expr::from_u32(self.wire), p[0].clone(), p[1].clone()];
         match self.mode {
             PublicMode::Source { .. } => {
-                builder.push_interaction(TENSOR_BUS, msg, Count::provided(m[2].clone()))
+                builder.push_interaction(TENSOR_BUS, msg, Count::provided(p[2].clone()));
             }
             PublicMode::Sink => {
-                builder.push_interaction(TENSOR_BUS, msg, Count::bounded(-m[2].clone(), 1))
+                builder.push_interaction(TENSOR_BUS, msg, Count::bounded(-p[2].clone(), 1));
             }
         }
     }

@@ -45,10 +45,14 @@ impl RangeChip {
         matrix(1, self.log_height, |r, row| row[0] = F::from_u32(counts[r]))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        _pn: &[AB::Expr],
+    ) {
         let main = builder.main();
         let mult = main.current_slice()[0];
-        let v = builder.preprocessed().current_slice()[0];
-        builder.push_interaction(RANGE_BUS, [v], Count::provided(mult.into()));
+        builder.push_interaction(RANGE_BUS, [p[0].clone()], Count::provided(mult.into()));
     }
 }

@@ -46,15 +46,19 @@ impl SourceChip {
         })
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        _pn: &[AB::Expr],
+    ) {
         let main = builder.main();
         let value = main.current_slice()[0];
-        let prep = builder.preprocessed();
-        let (idx, mult) = (prep.current_slice()[0], prep.current_slice()[1]);
+        let (idx, mult) = (p[0].clone(), p[1].clone());
         builder.push_interaction(
             TENSOR_BUS,
-            [AB::Expr::from_u32(self.wire), idx.into(), value.into()],
-            Count::provided(mult.into()),
+            [AB::Expr::from_u32(self.wire), idx, value.into()],
+            Count::provided(mult),
         );
     }
 }

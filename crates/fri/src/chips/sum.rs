@@ -89,12 +89,15 @@ impl SumChip {
         })
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(&self, builder: &mut AB) {
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        pn: &[AB::Expr],
+    ) {
         let main = builder.main();
         let (local, next) = (main.current_slice().to_vec(), main.next_slice().to_vec());
-        let prep = builder.preprocessed();
-        let p = prep.current_slice().to_vec();
-        let first_next: AB::Expr = prep.next_slice()[FIRST].into();
+        let first_next = pn[FIRST].clone();
         builder.when_first_row().assert_eq(local[1], local[0]);
         builder
             .when_transition()
@@ -103,19 +106,19 @@ impl SumChip {
             TENSOR_BUS,
             [
                 AB::Expr::from_u32(self.in_wire),
-                p[IN_IDX].into(),
+                p[IN_IDX].clone(),
                 local[0].into(),
             ],
-            Count::bounded(-Into::<AB::Expr>::into(p[SEL]), 1),
+            Count::bounded(-p[SEL].clone(), 1),
         );
         builder.push_interaction(
             TENSOR_BUS,
             [
                 AB::Expr::from_u32(self.out_wire),
-                p[OUT_IDX].into(),
+                p[OUT_IDX].clone(),
                 local[1].into(),
             ],
-            Count::provided(p[MULT].into()),
+            Count::provided(p[MULT].clone()),
         );
     }
 }
