@@ -88,17 +88,19 @@ pub enum Hash {
     Poseidon2,
 }
 
-/// FRI parameters of every preset: rate 1/2, 100 queries, 16 bits of query grinding, folding
-/// arity 8 down to a final polynomial of 8 coefficients. Plonky3's estimator puts these at 100+
-/// conjectured bits for the trace sizes zkmlops produces (checked in the tests and recorded in
-/// every envelope).
-pub const LOG_BLOWUP: usize = 1;
+/// FRI parameters: rate 1/4, 50 queries (52 hiding), 16 bits of query grinding, 8 bits of
+/// batching grinding, folding arity 8 down to a final polynomial of 8 coefficients. Plonky3's
+/// estimator puts these at 100+ conjectured bits for the trace sizes zkmlops produces (checked
+/// in the tests and recorded in every envelope). Rate 1/4 halves the queries of rate 1/2 and so
+/// roughly halves proofs (measured on the 84K-MAC MLP: 278 KB vs 490 KB) for about 1.6x the
+/// prove time (975 ms vs 590 ms); see `docs/benchmarks.md`.
+pub const LOG_BLOWUP: usize = 2;
 /// log2 of the Reed–Solomon blowup of the hiding presets: hiding FRI randomises the quotient,
-/// which raises its degree by one, so degree-3 constraints need rate 1/4 (measured: rate 1/2
-/// hiding proofs fail the opening check).
+/// which raises its degree by one, so degree-3 constraints need at least rate 1/4 (measured:
+/// rate 1/2 hiding proofs fail the opening check).
 pub const LOG_BLOWUP_ZK: usize = 2;
-/// Number of FRI queries of the transparent presets.
-pub const NUM_QUERIES: usize = 100;
+/// Number of FRI queries of the transparent presets (each worth two bits at rate 1/4).
+pub const NUM_QUERIES: usize = 50;
 /// Number of FRI queries of the hiding presets (each query is worth two bits at rate 1/4).
 pub const NUM_QUERIES_ZK: usize = 52;
 /// Grinding bits before the FRI queries.

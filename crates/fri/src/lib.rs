@@ -196,28 +196,59 @@ pub mod testing {
             .map_err(super::into_prove_error)
     }
 
-    /// The instance index and kind name of every chip the Program compiles to.
+    /// The kind name of every instance the Program compiles to, in order.
     #[must_use]
     pub fn instances(
         program: &zkmlops_tensor::Program,
         config: super::FriConfig,
     ) -> Vec<&'static str> {
-        let public: Vec<_> = zkmlops_proof::public_tensor_ids(program)
-            .map(|id| zkmlops_proof::PublicTensor {
-                id,
-                shape: program.tensors()[id.index()].shape.clone(),
-                scale: program.tensors()[id.index()].scale,
-                values: vec![
-                    0;
-                    zkmlops_tensor::numel(&program.tensors()[id.index()].shape)
-                        .unwrap_or(0)
-                ],
-            })
-            .collect();
-        super::compile(program, &public, config.min_log_height())
-            .map(|c| c.airs.iter().map(|a| a.chip.kind_name()).collect())
+        super::circuit_stats(program, config)
+            .map(|v| v.into_iter().map(|s| s.kind).collect())
             .unwrap_or_default()
     }
+}
+
+/// Size of one AIR instance of a compiled Program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceStats {
+    /// Chip kind (`gemm`, `relu`, `source`, ...).
+    pub kind: &'static str,
+    /// Main-trace width (the chip's own columns plus its structure columns).
+    pub width: usize,
+    /// log2 of the trace height.
+    pub log_height: usize,
+}
+
+/// The instances a Program compiles to under `config`, with their sizes (before the LogUp
+/// columns Plonky3 adds). Public tensors are sized from their declarations.
+///
+/// # Errors
+/// The compile errors of proving: unsupported ops, committed tensors, limits.
+pub fn circuit_stats(
+    program: &Program,
+    config: FriConfig,
+) -> Result<Vec<InstanceStats>, ProveError> {
+    let public: Vec<_> = zkmlops_proof::public_tensor_ids(program)
+        .map(|id| {
+            let d = &program.tensors()[id.index()];
+            zkmlops_proof::PublicTensor {
+                id,
+                shape: d.shape.clone(),
+                scale: d.scale,
+                values: vec![0; zkmlops_tensor::numel(&d.shape).unwrap_or(0)],
+            }
+        })
+        .collect();
+    let circuit = compile(program, &public, config.min_log_height()).map_err(into_prove_error)?;
+    Ok(circuit
+        .airs
+        .iter()
+        .map(|a| InstanceStats {
+            kind: a.chip.kind_name(),
+            width: <ChipAir as p3_air::BaseAir<Val>>::width(a),
+            log_height: a.log_height(),
+        })
+        .collect())
 }
 
 fn into_prove_error(e: FriError) -> ProveError {

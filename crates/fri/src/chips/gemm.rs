@@ -13,7 +13,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
 /// Largest tile (accumulators per row).
-pub(crate) const MAX_TILE: usize = 64;
+pub(crate) const MAX_TILE: usize = 8;
 
 const SEL: usize = 0;
 const FIRST: usize = 1;
