@@ -28,8 +28,8 @@ fn interactions(chip: &Chip) -> usize {
         Chip::Map(m) => match m.kind {
             MapKind::Binary { .. } => 3,
             MapKind::Copy => 2,
-            MapKind::DivConst { .. } => 6,
-            MapKind::Relu { .. } => 5,
+            MapKind::DivConst { .. } => 10,
+            MapKind::Relu { .. } => 7,
         },
     }
 }

@@ -26,9 +26,11 @@ pub(crate) enum MapKind {
     Binary { op: BinOp, a_wire: u32, b_wire: u32 },
     /// `y = x`; row reads `(src_wire, src_idx)` (per row, for concat).
     Copy,
-    /// `x + offset = q * d + r`, `0 <= r < d <= 2^16`, `y = q` in the signed 32-bit range.
+    /// `x + offset = q * d + r`, `0 <= r < d <= 2^16`, `y = q` in the signed 32-bit range:
+    /// `q + 2^31` is four 8-bit limbs, `r` two, and `d - 1 - r` two.
     DivConst { in_wire: u32 },
-    /// `y = max(x, 0)` with `x` in the signed 32-bit range, its sign proved by decomposition.
+    /// `y = max(x, 0)` with `x` in the signed 32-bit range: `x + 2^31 = h * 2^31 + m` with `h`
+    /// a bit and `m` 31 bits (three 8-bit limbs and a 7-bit one), and `y = h * x`.
     Relu { in_wire: u32 },
 }
 
@@ -66,22 +68,23 @@ const B_IDX: usize = 4; // binary
 const SRC_WIRE: usize = 4; // copy
 const D: usize = 4; // div
 const OFFSET: usize = 5; // div
-const D_COMP: usize = 6; // div: 2^16 - d
 
-const TWO16: i64 = 1 << RANGE_BITS;
+const LIMB: i64 = 1 << RANGE_BITS;
+const LIMB_MASK: i64 = LIMB - 1;
 
 impl MapChip {
     pub(crate) fn width(&self) -> usize {
         match self.kind {
             MapKind::Binary { .. } => 3,
             MapKind::Copy => 1,
-            MapKind::DivConst { .. } | MapKind::Relu { .. } => 5,
+            MapKind::DivConst { .. } => 10,
+            MapKind::Relu { .. } => 7,
         }
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
         match self.kind {
             MapKind::Binary { .. } | MapKind::Copy => 5,
-            MapKind::DivConst { .. } => 7,
+            MapKind::DivConst { .. } => 6,
             MapKind::Relu { .. } => 4,
         }
     }
@@ -95,7 +98,7 @@ impl MapChip {
         match self.kind {
             MapKind::Binary { .. } => 1,
             MapKind::Copy => 0,
-            MapKind::DivConst { .. } => 2,
+            MapKind::DivConst { .. } => 3,
             MapKind::Relu { .. } => 3,
         }
     }
@@ -110,7 +113,6 @@ impl MapChip {
                 let Some(m) = self.rows.get(r) else {
                     if let MapKind::DivConst { .. } = self.kind {
                         row[D] = F::ONE;
-                        row[D_COMP] = F::from_u64((TWO16 - 1).unsigned_abs());
                     }
                     return;
                 };
@@ -123,7 +125,6 @@ impl MapChip {
                     MapKind::DivConst { .. } => {
                         row[D] = F::from_u32(m.d);
                         row[OFFSET] = F::from_u32(m.offset);
-                        row[D_COMP] = felt(TWO16 - i64::from(m.d));
                     }
                     MapKind::Relu { .. } => {}
                 }
@@ -175,23 +176,48 @@ impl MapChip {
                     // q is within +-2^31 (checked before proving), rem < d <= 2^16.
                     let q = i64::try_from(q).unwrap_or(0);
                     let rem = i64::try_from(rem).unwrap_or(0);
-                    let biased = q + ACT_OFFSET;
-                    let (lo, hi) = (biased % TWO16, biased / TWO16);
-                    row.copy_from_slice(&[felt(x), felt(q), felt(rem), felt(lo), felt(hi)]);
-                    if m.is_some() {
-                        for v in [rem, rem + TWO16 - d, lo, hi] {
-                            tally(v);
+                    let qb = q + ACT_OFFSET;
+                    let e = d - 1 - rem;
+                    let limbs = [
+                        qb & LIMB_MASK,
+                        (qb >> 8) & LIMB_MASK,
+                        (qb >> 16) & LIMB_MASK,
+                        qb >> 24,
+                    ];
+                    let r_limbs = [rem & LIMB_MASK, rem >> 8, e & LIMB_MASK, e >> 8];
+                    row[0] = felt(x);
+                    row[1] = felt(q);
+                    for (i, v) in limbs.iter().chain(&r_limbs).enumerate() {
+                        row[2 + i] = felt(*v);
+                        if m.is_some() {
+                            tally(*v);
                         }
                     }
                 }
                 MapKind::Relu { in_wire } => {
                     let x = m.map_or(0, |m| at(in_wire, m.a));
-                    let biased = x + ACT_OFFSET;
-                    let (lo, hi) = (biased % TWO16, biased / TWO16);
-                    let (h15, hl) = (hi >> 15, hi & 0x7fff);
-                    row.copy_from_slice(&[felt(x), felt(x.max(0)), felt(lo), felt(hl), felt(h15)]);
+                    let h = i64::from(x >= 0);
+                    let mag = x + ACT_OFFSET - h * ACT_OFFSET;
+                    let limbs = [
+                        mag & LIMB_MASK,
+                        (mag >> 8) & LIMB_MASK,
+                        (mag >> 16) & LIMB_MASK,
+                        mag >> 24,
+                    ];
+                    row[0] = felt(x);
+                    row[1] = felt(x.max(0));
+                    row[2] = felt(h);
+                    for (i, v) in limbs.iter().enumerate() {
+                        row[3 + i] = felt(*v);
+                    }
                     if m.is_some() {
-                        for v in [lo, hl, hl + (1 << 15)] {
+                        for v in [
+                            limbs[0],
+                            limbs[1],
+                            limbs[2],
+                            limbs[3],
+                            limbs[3] + LIMB - 128,
+                        ] {
                             tally(v);
                         }
                     }
@@ -212,8 +238,14 @@ impl MapChip {
         let range =
             |builder: &mut AB, v: AB::Expr| builder.push_interaction(RANGE_BUS, [v], read());
         let wire = |w: u32| AB::Expr::from_u32(w);
-        let two16 = AB::Expr::from_u64(TWO16.unsigned_abs());
+        let limb = AB::Expr::from_u64(LIMB.unsigned_abs());
         let offset = AB::Expr::from_u64(ACT_OFFSET.unsigned_abs());
+        // Little-endian 8-bit limbs to their value.
+        let compose = |ls: &[AB::Expr]| {
+            ls.iter().rev().fold(AB::Expr::ZERO, |acc, l| {
+                acc * AB::Expr::from_u64(LIMB.unsigned_abs()) + l.clone()
+            })
+        };
         let out = match self.kind {
             MapKind::Binary { op, a_wire, b_wire } => {
                 let f = match op {
@@ -243,44 +275,39 @@ impl MapChip {
                 c[0].clone()
             }
             MapKind::DivConst { in_wire } => {
-                let (x, q, r, lo, hi) = (
-                    c[0].clone(),
-                    c[1].clone(),
-                    c[2].clone(),
-                    c[3].clone(),
-                    c[4].clone(),
-                );
+                let (x, q) = (c[0].clone(), c[1].clone());
+                let l = |i: usize| c[2 + i].clone();
+                let r = l(4) + l(5) * limb.clone();
                 builder.assert_eq(
                     x.clone() + p[OFFSET].clone(),
                     q.clone() * p[D].clone() + r.clone(),
                 );
-                builder.assert_eq(q.clone() + offset, lo.clone() + hi.clone() * two16);
+                builder.assert_eq(q.clone() + offset, compose(&[l(0), l(1), l(2), l(3)]));
+                builder.assert_eq(p[D].clone() - AB::Expr::ONE - r, l(6) + l(7) * limb);
                 builder.push_interaction(TENSOR_BUS, [wire(in_wire), p[A_IDX].clone(), x], read());
-                range(builder, r.clone());
-                range(builder, r + p[D_COMP].clone());
-                range(builder, lo);
-                range(builder, hi);
+                for i in 0..8 {
+                    range(builder, l(i));
+                }
                 q
             }
             MapKind::Relu { in_wire } => {
-                let (x, y, lo, hl, h15) = (
-                    c[0].clone(),
-                    c[1].clone(),
-                    c[2].clone(),
-                    c[3].clone(),
-                    c[4].clone(),
-                );
-                let two15 = AB::Expr::from_u64(1 << 15);
-                builder.assert_bool(h15.clone());
+                let (x, y, h) = (c[0].clone(), c[1].clone(), c[2].clone());
+                let l = |i: usize| c[3 + i].clone();
+                builder.assert_bool(h.clone());
                 builder.assert_eq(
-                    x.clone() + offset,
-                    lo.clone() + (h15.clone() * two15.clone() + hl.clone()) * two16,
+                    x.clone() + offset.clone(),
+                    h.clone() * offset + compose(&[l(0), l(1), l(2), l(3)]),
                 );
-                builder.assert_eq(y.clone(), x.clone() * h15);
+                builder.assert_eq(y.clone(), x.clone() * h);
                 builder.push_interaction(TENSOR_BUS, [wire(in_wire), p[A_IDX].clone(), x], read());
-                range(builder, lo);
-                range(builder, hl.clone());
-                range(builder, hl + two15);
+                for i in 0..4 {
+                    range(builder, l(i));
+                }
+                // The top limb has 7 bits: it and it + (2^8 - 2^7) are both in the table.
+                range(
+                    builder,
+                    l(3) + AB::Expr::from_u64((LIMB - 128).unsigned_abs()),
+                );
                 y
             }
         };
