@@ -70,6 +70,8 @@ fn log2_ceil(n: usize) -> usize {
 
 struct Builder<'a> {
     program: &'a Program,
+    /// Private inputs whose only reader is one gemm's weight operand with one output row.
+    inline: std::collections::BTreeSet<usize>,
     wires: Vec<Wire>,
     chips: Vec<Chip>,
 }
@@ -197,9 +199,11 @@ impl Builder<'_> {
         if m * k * n == 0 {
             return Err(limit(&self.wires[out].name, "gemm size", 0, 1));
         }
+        let b_inline = m == 1 && self.inline.contains(&b);
         self.chips.push(Chip::Gemm(GemmChip {
             a_wire: wire_id(a)?,
             b_wire: wire_id(b)?,
+            b_inline,
             y_wire: wire_id(out)?,
             m,
             k,
@@ -232,6 +236,7 @@ impl Builder<'_> {
                 op,
                 a_wire: wire_id(a)?,
                 b_wire: wire_id(b)?,
+                b_inline: self.inline.contains(&b),
             },
             out,
             rows,
@@ -282,6 +287,7 @@ impl Builder<'_> {
                         op: BinOp::Add,
                         a_wire: wire_id(prod)?,
                         b_wire: wire_id(ins[2])?,
+                        b_inline: self.inline.contains(&ins[2]),
                     },
                     out,
                     rows,
@@ -356,6 +362,56 @@ impl Builder<'_> {
     }
 }
 
+/// Private inputs that can live inside the one chip that reads them, each element exactly
+/// once: read by exactly one node and not an output, as the weight operand of a `MatMul` /
+/// `Gemm` with a single output row, or as the second operand (a bias included) of an
+/// elementwise op whose output has as many elements (so no element is read twice).
+fn inlinable_weights(program: &Program) -> std::collections::BTreeSet<usize> {
+    let t = program.tensors();
+    let mut uses = vec![0usize; t.len()];
+    for node in program.nodes() {
+        for i in &node.inputs {
+            uses[i.index()] += 1;
+        }
+    }
+    for o in program.outputs() {
+        uses[o.index()] += 1;
+    }
+    let single_private = |i: usize| {
+        t[i].kind == TensorKind::Input && t[i].visibility == Visibility::Private && uses[i] == 1
+    };
+    let len = |i: usize| numel(&t[i].shape).unwrap_or(0);
+    let mut out = std::collections::BTreeSet::new();
+    for node in program.nodes() {
+        let ins: Vec<usize> = node.inputs.iter().map(|i| i.index()).collect();
+        let y = node.output.index();
+        match node.op {
+            Op::MatMul | Op::Gemm { .. } => {
+                let rows = match node.op {
+                    Op::Gemm { trans_a: true, .. } => t[ins[0]].shape[1],
+                    _ => t[ins[0]].shape[0],
+                };
+                if rows == 1 && ins[0] != ins[1] && single_private(ins[1]) {
+                    out.insert(ins[1]);
+                }
+                if let Some(&bias) = ins.get(2)
+                    && single_private(bias)
+                    && len(bias) == len(y)
+                {
+                    out.insert(bias);
+                }
+            }
+            Op::Add | Op::Sub | Op::Mul => {
+                if ins[0] != ins[1] && single_private(ins[1]) && len(ins[1]) == len(y) {
+                    out.insert(ins[1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Reads a chip performs on the tensor bus, as `(wire, index)`.
 fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
     match chip {
@@ -384,7 +440,9 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                         } else {
                             ki * g.n + j0
                         };
-                        (0..g.tile).for_each(|t| f(g.b_wire, base + t * stride));
+                        if !g.b_inline {
+                            (0..g.tile).for_each(|t| f(g.b_wire, base + t * stride));
+                        }
                     }
                 }
             }
@@ -392,9 +450,16 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
         Chip::Map(m) => {
             for r in &m.rows {
                 match m.kind {
-                    MapKind::Binary { a_wire, b_wire, .. } => {
+                    MapKind::Binary {
+                        a_wire,
+                        b_wire,
+                        b_inline,
+                        ..
+                    } => {
                         f(a_wire, r.a);
-                        f(b_wire, r.b);
+                        if !b_inline {
+                            f(b_wire, r.b);
+                        }
                     }
                     MapKind::Copy => f(r.src_wire, r.a),
                     MapKind::DivConst { in_wire } | MapKind::Relu { in_wire } => f(in_wire, r.a),
@@ -423,6 +488,7 @@ pub(crate) fn compile(
         .collect();
     let mut b = Builder {
         program,
+        inline: inlinable_weights(program),
         wires,
         chips: Vec::new(),
     };
@@ -448,6 +514,7 @@ pub(crate) fn compile(
                 mode: PublicMode::Source { mults: Vec::new() },
                 log_height: 0,
             })),
+            (TensorKind::Input, Visibility::Private) if b.inline.contains(&w) => {}
             (TensorKind::Input, Visibility::Private) => {
                 b.chips.push(Chip::Source(SourceChip {
                     wire,

@@ -23,10 +23,10 @@ const MAX_DEGREE: usize = 3;
 fn interactions(chip: &Chip) -> usize {
     match chip {
         Chip::Public(_) | Chip::Source(_) | Chip::Range(_) => 1,
-        Chip::Gemm(g) => 1 + 2 * g.tile,
+        Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
         Chip::Sum(_) => 2,
         Chip::Map(m) => match m.kind {
-            MapKind::Binary { .. } => 3,
+            MapKind::Binary { b_inline, .. } => 3 - usize::from(b_inline),
             MapKind::Copy => 2,
             MapKind::DivConst { .. } => 10,
             MapKind::Relu { .. } => 7,

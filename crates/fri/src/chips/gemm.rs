@@ -4,6 +4,8 @@
 //! `B[k, tile*T .. tile*T + T]`, and updates `T` running sums. The last `k` row of a block
 //! sends the finished `Y[m, tile*T + t]` (the preprocessed multiplicities are zero elsewhere, so
 //! partial sums never reach the bus). A multiply-accumulate costs no bus message of its own.
+//! When the weights are a private input that only this gemm reads, once each (one output row),
+//! they live in the trace alone and cost no bus message either.
 
 use p3_air::{AirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
@@ -26,6 +28,9 @@ const MULT0: usize = 5;
 pub(crate) struct GemmChip {
     pub(crate) a_wire: u32,
     pub(crate) b_wire: u32,
+    /// The weights live only in this chip's trace (a private input read by this gemm alone,
+    /// each weight exactly once): no bus read, no source chip.
+    pub(crate) b_inline: bool,
     pub(crate) y_wire: u32,
     pub(crate) m: usize,
     pub(crate) k: usize,
@@ -168,12 +173,14 @@ impl GemmChip {
             read(),
         );
         for t in 0..t_n {
-            let b_idx = p[B_BASE].clone() + usize_felt::<AB::Expr>(t * self.b_stride());
-            builder.push_interaction(
-                TENSOR_BUS,
-                [AB::Expr::from_u32(self.b_wire), b_idx, local[1 + t].into()],
-                read(),
-            );
+            if !self.b_inline {
+                let b_idx = p[B_BASE].clone() + usize_felt::<AB::Expr>(t * self.b_stride());
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [AB::Expr::from_u32(self.b_wire), b_idx, local[1 + t].into()],
+                    read(),
+                );
+            }
             let out_idx = p[OUT_BASE].clone() + usize_felt::<AB::Expr>(t);
             builder.push_interaction(
                 TENSOR_BUS,

@@ -22,8 +22,14 @@ pub(crate) enum BinOp {
 /// What a map chip computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MapKind {
-    /// `y = a op b`; row reads `(a_wire, a_idx)` and `(b_wire, b_idx)`.
-    Binary { op: BinOp, a_wire: u32, b_wire: u32 },
+    /// `y = a op b`; row reads `(a_wire, a_idx)` and `(b_wire, b_idx)`, unless `b_inline`: then
+    /// `b` is a private input that only this chip reads, once per element, and lives here alone.
+    Binary {
+        op: BinOp,
+        a_wire: u32,
+        b_wire: u32,
+        b_inline: bool,
+    },
     /// `y = x`; row reads `(src_wire, src_idx)` (per row, for concat).
     Copy,
     /// `x + offset = q * d + r`, `0 <= r < d <= 2^16`, `y = q` in the signed 32-bit range:
@@ -150,7 +156,9 @@ impl MapChip {
         matrix(self.width(), self.log_height, |r, row| {
             let m = self.rows.get(r);
             match self.kind {
-                MapKind::Binary { op, a_wire, b_wire } => {
+                MapKind::Binary {
+                    op, a_wire, b_wire, ..
+                } => {
                     let Some(m) = m else { return };
                     let (x, y) = (at(a_wire, m.a), at(b_wire, m.b));
                     row[0] = felt(x);
@@ -247,7 +255,12 @@ impl MapChip {
             })
         };
         let out = match self.kind {
-            MapKind::Binary { op, a_wire, b_wire } => {
+            MapKind::Binary {
+                op,
+                a_wire,
+                b_wire,
+                b_inline,
+            } => {
                 let f = match op {
                     BinOp::Add => c[0].clone() + c[1].clone(),
                     BinOp::Sub => c[0].clone() - c[1].clone(),
@@ -259,11 +272,13 @@ impl MapChip {
                     [wire(a_wire), p[A_IDX].clone(), c[0].clone()],
                     read(),
                 );
-                builder.push_interaction(
-                    TENSOR_BUS,
-                    [wire(b_wire), p[B_IDX].clone(), c[1].clone()],
-                    read(),
-                );
+                if !b_inline {
+                    builder.push_interaction(
+                        TENSOR_BUS,
+                        [wire(b_wire), p[B_IDX].clone(), c[1].clone()],
+                        read(),
+                    );
+                }
                 c[2].clone()
             }
             MapKind::Copy => {
