@@ -1,12 +1,16 @@
 //! Build a small MLP Program by hand (gemm -> rescale -> relu -> gemm), evaluate it with the
-//! integer reference semantics and print a summary of the witness.
+//! integer reference semantics, prove it with the default FRI backend (input and weights
+//! private, output public), verify the proof and print what was proved.
 //!
 //! `cargo run --release --example mlp`
 
 #![allow(clippy::cast_possible_wrap)]
 
+use std::time::Instant;
 use zkmlops_field::Scale;
-use zkmlops_proof::{StageTag, Statement};
+
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
 
@@ -60,7 +64,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let witness = program.evaluate(&inputs)?;
     program.check_witness(&witness)?;
-    let statement = Statement::from_witness(&program, &witness, StageTag::Inference)?;
 
     println!("program digest  {}", program.digest());
     println!(
@@ -78,8 +81,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             d.name, d.shape, d.scale, d.visibility, lo, hi
         );
     }
-    for p in &statement.public {
-        println!("public output {:?} = {:?}", p.id, p.decoded());
+
+    let t = Instant::now();
+    let envelope = FriBackend.prove(&program, &witness, StageTag::Inference, &FriConfig::KECCAK)?;
+    let prove_ms = t.elapsed().as_secs_f64() * 1e3;
+    let bytes = envelope.to_bytes();
+    // What a verifier receives: the envelope bytes and the Program (no weights, no input).
+    let received = ProofEnvelope::from_bytes(&bytes)?;
+    let t = Instant::now();
+    let verified = FriBackend.verify(&program, &received, &VerifyPolicy::default())?;
+    let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+
+    let p = &verified.params;
+    println!(
+        "proved in {prove_ms:.1} ms, verified in {verify_ms:.1} ms: {} bytes, preset {}, {} conjectured bits, post-quantum {}, zero knowledge {}",
+        bytes.len(),
+        p.preset,
+        p.conjectured_security_bits,
+        p.post_quantum,
+        p.zero_knowledge
+    );
+    for out in &verified.statement.public {
+        println!(
+            "verified output {} = {:?}",
+            program.tensors()[out.id.index()].name,
+            out.decoded()
+        );
     }
     Ok(())
 }
