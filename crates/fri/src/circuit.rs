@@ -401,10 +401,10 @@ fn inlinable_weights(program: &Program) -> std::collections::BTreeSet<usize> {
                     out.insert(bias);
                 }
             }
-            Op::Add | Op::Sub | Op::Mul => {
-                if ins[0] != ins[1] && single_private(ins[1]) && len(ins[1]) == len(y) {
-                    out.insert(ins[1]);
-                }
+            Op::Add | Op::Sub | Op::Mul
+                if ins[0] != ins[1] && single_private(ins[1]) && len(ins[1]) == len(y) =>
+            {
+                out.insert(ins[1]);
             }
             _ => {}
         }

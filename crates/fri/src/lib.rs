@@ -299,10 +299,9 @@ fn prove_inner(
         Some(testing::Tamper::ProducerMultiplicity { instance, index }) => {
             if let Some(chips::Chip::Source(s)) =
                 circuit.airs.get_mut(instance).map(|a| &mut a.chip)
+                && let Some(m) = s.mults.get_mut(index)
             {
-                if let Some(m) = s.mults.get_mut(index) {
-                    *m += 1;
-                }
+                *m += 1;
             }
         }
         _ => {}

@@ -46,7 +46,7 @@ pub(crate) struct GemmChip {
 pub(crate) fn tile_for(n: usize) -> usize {
     (1..=MAX_TILE.min(n))
         .rev()
-        .find(|t| n % t == 0)
+        .find(|t| n.is_multiple_of(*t))
         .unwrap_or(1)
 }
 

@@ -147,10 +147,10 @@ impl MapChip {
         let at = |w: u32, i: usize| values[w as usize][i];
         let mut tally = |v: i64| {
             // Values come from a witness already checked against the chip's limits.
-            if let Ok(i) = usize::try_from(v) {
-                if let Some(c) = range_counts.get_mut(i) {
-                    *c += 1;
-                }
+            if let Ok(i) = usize::try_from(v)
+                && let Some(c) = range_counts.get_mut(i)
+            {
+                *c += 1;
             }
         };
         matrix(self.width(), self.log_height, |r, row| {

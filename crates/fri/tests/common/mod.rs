@@ -7,12 +7,12 @@ use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Program, Tensor, Witness};
 
-pub fn rng(seed: u64) -> StdRng {
+pub(crate) fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
 /// A tensor of the given shape with values in `lo..hi`.
-pub fn random(rng: &mut StdRng, shape: &[usize], lo: i64, hi: i64) -> Tensor {
+pub(crate) fn random(rng: &mut StdRng, shape: &[usize], lo: i64, hi: i64) -> Tensor {
     let n: usize = shape.iter().product();
     Tensor::new(
         shape.to_vec(),
@@ -23,7 +23,7 @@ pub fn random(rng: &mut StdRng, shape: &[usize], lo: i64, hi: i64) -> Tensor {
 
 /// Evaluate, prove, verify; check that every public tensor the verifier accepted equals the
 /// reference. Returns the witness and envelope for further checks.
-pub fn prove_and_verify(
+pub(crate) fn prove_and_verify(
     program: &Program,
     inputs: &[Tensor],
     config: FriConfig,
