@@ -355,3 +355,20 @@ fn training_and_preprocessing_shapes_are_expressible() {
         &[0, -128, -one, 128, 0, 128, one, -128]
     );
 }
+
+/// The digest of the reference MLP under format version 1. A change here means the Program
+/// encoding or the digest changed: bump `PROGRAM_FORMAT_VERSION` and update on purpose
+/// (`ZKMLOPS_PRINT_GOLDEN=1 cargo test -p zkmlops-tensor golden -- --nocapture` prints it).
+const GOLDEN_MLP_DIGEST: &str = "1ce5226cc2640e93471d9b00426e49d19bb83710524622001e8177f058c2df6f";
+
+#[test]
+fn golden_program_digest() {
+    let digest = build(&default_mlp()).digest().to_string();
+    if std::env::var_os("ZKMLOPS_PRINT_GOLDEN").is_some() {
+        println!("golden digest {digest}");
+    }
+    assert_eq!(
+        digest, GOLDEN_MLP_DIGEST,
+        "the Program encoding changed: see GOLDEN_MLP_DIGEST"
+    );
+}

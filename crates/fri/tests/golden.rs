@@ -1,0 +1,64 @@
+//! A committed proof per format version: transparent proofs are deterministic, so a change to
+//! the chips, the transcript or the encoding shows up here as a diff, never by accident.
+//! Regenerate on purpose with `ZKMLOPS_UPDATE_GOLDEN=1 cargo test -p zkmlops-fri --test golden`.
+#![allow(clippy::unwrap_used)]
+
+use zkmlops_field::Scale;
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, Witness};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/envelope_v1_keccak.bin"
+);
+
+fn program() -> (Program, Witness) {
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 3], s, Visibility::Public);
+    let w = b.input("w", &[3, 2], s, Visibility::Private);
+    let h = b.op("h", Op::MatMul, &[x, w]).unwrap();
+    let h = b
+        .op(
+            "h4",
+            Op::Rescale {
+                shift: 4,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )
+        .unwrap();
+    let y = b.op("y", Op::Relu, &[h]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = p
+        .evaluate(&[
+            Tensor::matrix(&[[16, -8, 40]]).unwrap(),
+            Tensor::matrix(&[[3, -20], [7, 1], [-2, 9]]).unwrap(),
+        ])
+        .unwrap();
+    (p, w)
+}
+
+#[test]
+fn golden_envelope_verifies_and_is_reproduced() {
+    let (p, w) = program();
+    let fresh = FriBackend
+        .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+        .unwrap()
+        .to_bytes();
+    if std::env::var_os("ZKMLOPS_UPDATE_GOLDEN").is_some() {
+        std::fs::write(FIXTURE, &fresh).unwrap();
+    }
+    let golden = std::fs::read(FIXTURE).unwrap();
+    let env = ProofEnvelope::from_bytes(&golden).unwrap();
+    FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    assert!(
+        fresh == golden,
+        "the proof format changed: regenerate the fixture on purpose (see the file's doc)"
+    );
+}
