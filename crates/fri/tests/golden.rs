@@ -1,6 +1,8 @@
-//! A committed proof per format version: transparent proofs are deterministic, so a change to
-//! the chips, the transcript or the encoding shows up here as a diff, never by accident.
-//! Regenerate on purpose with `ZKMLOPS_UPDATE_GOLDEN=1 cargo test -p zkmlops-fri --test golden`.
+//! A committed proof per format version: it must keep verifying, so a change to the chips, the
+//! transcript or the encoding shows up here, never by accident. Transparent proofs are also
+//! reproduced byte for byte when proving is single-threaded (the parallel grinder may pick
+//! other proof-of-work nonces). Regenerate on purpose with
+//! `ZKMLOPS_UPDATE_GOLDEN=1 cargo test -p zkmlops-fri --test golden`.
 #![allow(clippy::unwrap_used)]
 
 use zkmlops_field::Scale;

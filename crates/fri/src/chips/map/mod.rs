@@ -2,14 +2,21 @@
 //!
 //! Kinds: elementwise add/sub/mul (with broadcasting through the read indices), copy (every
 //! data-movement op: reshape, flatten, transpose, concat, slice are pure re-indexing), division
-//! by a positive constant with rounding (rescale, mean), and ReLU.
+//! by a positive constant with rounding (rescale, mean), and ReLU. This file holds what they
+//! share (structure, bus reads and the output send); each kind's own columns and constraints
+//! are in its own file.
 
 use p3_air::{AirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{ACT_OFFSET, RANGE_BITS, RANGE_BUS, TENSOR_BUS, felt, matrix, usize_felt};
+mod div;
+mod elementwise;
+mod limbs;
+mod relu;
+
+use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
 /// Elementwise binary operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,16 +82,13 @@ const SRC_WIRE: usize = 4; // copy
 const D: usize = 4; // div
 const OFFSET: usize = 5; // div
 
-const LIMB: i64 = 1 << RANGE_BITS;
-const LIMB_MASK: i64 = LIMB - 1;
-
 impl MapChip {
     pub(crate) fn width(&self) -> usize {
         match self.kind {
-            MapKind::Binary { .. } => 3,
+            MapKind::Binary { .. } => elementwise::WIDTH,
             MapKind::Copy => 1,
-            MapKind::DivConst { .. } => 10,
-            MapKind::Relu { .. } => 7,
+            MapKind::DivConst { .. } => div::WIDTH,
+            MapKind::Relu { .. } => relu::WIDTH,
         }
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
@@ -159,15 +163,9 @@ impl MapChip {
                 MapKind::Binary {
                     op, a_wire, b_wire, ..
                 } => {
-                    let Some(m) = m else { return };
-                    let (x, y) = (at(a_wire, m.a), at(b_wire, m.b));
-                    row[0] = felt(x);
-                    row[1] = felt(y);
-                    row[2] = match op {
-                        BinOp::Add => row[0] + row[1],
-                        BinOp::Sub => row[0] - row[1],
-                        BinOp::Mul => row[0] * row[1],
-                    };
+                    if let Some(m) = m {
+                        elementwise::trace_row(op, at(a_wire, m.a), at(b_wire, m.b), row);
+                    }
                 }
                 MapKind::Copy => {
                     if let Some(m) = m {
@@ -175,60 +173,20 @@ impl MapChip {
                     }
                 }
                 MapKind::DivConst { in_wire } => {
-                    let (x, d, o) = m.map_or((0, 1, 0), |m| {
-                        (at(in_wire, m.a), i64::from(m.d), i64::from(m.offset))
-                    });
-                    let n = i128::from(x) + i128::from(o);
-                    let q = n.div_euclid(i128::from(d));
-                    let rem = n.rem_euclid(i128::from(d));
-                    // q is within +-2^31 (checked before proving), rem < d <= 2^16.
-                    let q = i64::try_from(q).unwrap_or(0);
-                    let rem = i64::try_from(rem).unwrap_or(0);
-                    let qb = q + ACT_OFFSET;
-                    let e = d - 1 - rem;
-                    let limbs = [
-                        qb & LIMB_MASK,
-                        (qb >> 8) & LIMB_MASK,
-                        (qb >> 16) & LIMB_MASK,
-                        qb >> 24,
-                    ];
-                    let r_limbs = [rem & LIMB_MASK, rem >> 8, e & LIMB_MASK, e >> 8];
-                    row[0] = felt(x);
-                    row[1] = felt(q);
-                    for (i, v) in limbs.iter().chain(&r_limbs).enumerate() {
-                        row[2 + i] = felt(*v);
+                    let (x, d, o) = m.map_or((0, 1, 0), |m| (at(in_wire, m.a), m.d, m.offset));
+                    div::trace_row(x, d, o, row, &mut |v| {
                         if m.is_some() {
-                            tally(*v);
+                            tally(v)
                         }
-                    }
+                    });
                 }
                 MapKind::Relu { in_wire } => {
                     let x = m.map_or(0, |m| at(in_wire, m.a));
-                    let h = i64::from(x >= 0);
-                    let mag = x + ACT_OFFSET - h * ACT_OFFSET;
-                    let limbs = [
-                        mag & LIMB_MASK,
-                        (mag >> 8) & LIMB_MASK,
-                        (mag >> 16) & LIMB_MASK,
-                        mag >> 24,
-                    ];
-                    row[0] = felt(x);
-                    row[1] = felt(x.max(0));
-                    row[2] = felt(h);
-                    for (i, v) in limbs.iter().enumerate() {
-                        row[3 + i] = felt(*v);
-                    }
-                    if m.is_some() {
-                        for v in [
-                            limbs[0],
-                            limbs[1],
-                            limbs[2],
-                            limbs[3],
-                            limbs[3] + LIMB - 128,
-                        ] {
-                            tally(v);
+                    relu::trace_row(x, row, &mut |v| {
+                        if m.is_some() {
+                            tally(v)
                         }
-                    }
+                    });
                 }
             }
         })
@@ -243,17 +201,7 @@ impl MapChip {
         let main = builder.main();
         let c: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();
         let read = || Count::bounded(-p[SEL].clone(), 1);
-        let range =
-            |builder: &mut AB, v: AB::Expr| builder.push_interaction(RANGE_BUS, [v], read());
         let wire = |w: u32| AB::Expr::from_u32(w);
-        let limb = AB::Expr::from_u64(LIMB.unsigned_abs());
-        let offset = AB::Expr::from_u64(ACT_OFFSET.unsigned_abs());
-        // Little-endian 8-bit limbs to their value.
-        let compose = |ls: &[AB::Expr]| {
-            ls.iter().rev().fold(AB::Expr::ZERO, |acc, l| {
-                acc * AB::Expr::from_u64(LIMB.unsigned_abs()) + l.clone()
-            })
-        };
         let out = match self.kind {
             MapKind::Binary {
                 op,
@@ -261,12 +209,7 @@ impl MapChip {
                 b_wire,
                 b_inline,
             } => {
-                let f = match op {
-                    BinOp::Add => c[0].clone() + c[1].clone(),
-                    BinOp::Sub => c[0].clone() - c[1].clone(),
-                    BinOp::Mul => c[0].clone() * c[1].clone(),
-                };
-                builder.assert_eq(c[2].clone(), f);
+                let y = elementwise::eval(builder, op, &c);
                 builder.push_interaction(
                     TENSOR_BUS,
                     [wire(a_wire), p[A_IDX].clone(), c[0].clone()],
@@ -279,7 +222,7 @@ impl MapChip {
                         read(),
                     );
                 }
-                c[2].clone()
+                y
             }
             MapKind::Copy => {
                 builder.push_interaction(
@@ -290,40 +233,20 @@ impl MapChip {
                 c[0].clone()
             }
             MapKind::DivConst { in_wire } => {
-                let (x, q) = (c[0].clone(), c[1].clone());
-                let l = |i: usize| c[2 + i].clone();
-                let r = l(4) + l(5) * limb.clone();
-                builder.assert_eq(
-                    x.clone() + p[OFFSET].clone(),
-                    q.clone() * p[D].clone() + r.clone(),
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [wire(in_wire), p[A_IDX].clone(), c[0].clone()],
+                    read(),
                 );
-                builder.assert_eq(q.clone() + offset, compose(&[l(0), l(1), l(2), l(3)]));
-                builder.assert_eq(p[D].clone() - AB::Expr::ONE - r, l(6) + l(7) * limb);
-                builder.push_interaction(TENSOR_BUS, [wire(in_wire), p[A_IDX].clone(), x], read());
-                for i in 0..8 {
-                    range(builder, l(i));
-                }
-                q
+                div::eval(builder, &c, p[D].clone(), p[OFFSET].clone(), &read)
             }
             MapKind::Relu { in_wire } => {
-                let (x, y, h) = (c[0].clone(), c[1].clone(), c[2].clone());
-                let l = |i: usize| c[3 + i].clone();
-                builder.assert_bool(h.clone());
-                builder.assert_eq(
-                    x.clone() + offset.clone(),
-                    h.clone() * offset + compose(&[l(0), l(1), l(2), l(3)]),
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [wire(in_wire), p[A_IDX].clone(), c[0].clone()],
+                    read(),
                 );
-                builder.assert_eq(y.clone(), x.clone() * h);
-                builder.push_interaction(TENSOR_BUS, [wire(in_wire), p[A_IDX].clone(), x], read());
-                for i in 0..4 {
-                    range(builder, l(i));
-                }
-                // The top limb has 7 bits: it and it + (2^8 - 2^7) are both in the table.
-                range(
-                    builder,
-                    l(3) + AB::Expr::from_u64((LIMB - 128).unsigned_abs()),
-                );
-                y
+                relu::eval(builder, &c, &read)
             }
         };
         builder.push_interaction(
