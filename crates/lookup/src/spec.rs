@@ -1,0 +1,202 @@
+//! Table definitions, their integer semantics, digests and error bounds.
+
+use p3_keccak::Keccak256Hash;
+use p3_symmetric::CryptographicHasher;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use zkmlops_field::{FieldError, Scale};
+
+use crate::Function;
+
+/// Largest table: `2^16` rows. Wider domains must be narrowed (a coarser input scale).
+pub const MAX_TABLE_ROWS: u64 = 1 << 16;
+
+/// Domain separator of table digests.
+pub const TABLE_DIGEST_DOMAIN: &[u8] = b"zkmlops/lookup-table/v1";
+
+/// Why a table cannot be built.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// `lo > hi`.
+    #[error("{function}: empty domain [{lo}, {hi}]")]
+    EmptyDomain {
+        /// Function name.
+        function: &'static str,
+        /// Lower end.
+        lo: i64,
+        /// Upper end.
+        hi: i64,
+    },
+    /// More rows than [`MAX_TABLE_ROWS`].
+    #[error("{function}: domain [{lo}, {hi}] has {rows} rows, at most {max} are allowed")]
+    TooLarge {
+        /// Function name.
+        function: &'static str,
+        /// Lower end.
+        lo: i64,
+        /// Upper end.
+        hi: i64,
+        /// Rows requested.
+        rows: u128,
+        /// Largest allowed.
+        max: u64,
+    },
+    /// The domain contains a point where the function is undefined.
+    #[error("{function} is undefined at {x} (input {raw} at scale {scale})")]
+    Undefined {
+        /// Function name.
+        function: &'static str,
+        /// The real input.
+        x: f64,
+        /// The integer input.
+        raw: i64,
+        /// Input scale.
+        scale: Scale,
+    },
+    /// An output that does not fit the fixed-point range.
+    #[error("{function}: output at input {raw} does not fit: {source}")]
+    Output {
+        /// Function name.
+        function: &'static str,
+        /// The integer input.
+        raw: i64,
+        /// The encoding error.
+        source: FieldError,
+    },
+}
+
+/// A lookup table: `(x, round(f(x / 2^s_in) * 2^s_out))` for every integer `x` in `[lo, hi]`;
+/// inputs outside are clamped to the ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TableSpec {
+    /// The function.
+    pub function: Function,
+    /// Scale of the inputs.
+    pub in_scale: Scale,
+    /// Scale of the outputs.
+    pub out_scale: Scale,
+    /// Smallest tabulated input (integer at `in_scale`).
+    pub lo: i64,
+    /// Largest tabulated input.
+    pub hi: i64,
+}
+
+impl TableSpec {
+    /// A checked table definition: non-empty domain of at most [`MAX_TABLE_ROWS`] rows, the
+    /// function defined and every output representable on the whole domain.
+    ///
+    /// # Errors
+    /// [`LookupError`] naming what is wrong.
+    pub fn new(
+        function: Function,
+        in_scale: Scale,
+        out_scale: Scale,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Self, LookupError> {
+        let spec = TableSpec {
+            function,
+            in_scale,
+            out_scale,
+            lo,
+            hi,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Number of rows (`hi - lo + 1`).
+    #[must_use]
+    pub fn rows(&self) -> u64 {
+        u64::try_from(i128::from(self.hi) - i128::from(self.lo) + 1).unwrap_or(0)
+    }
+
+    /// Re-run the checks of [`TableSpec::new`] (for specs that were deserialised).
+    ///
+    /// # Errors
+    /// As [`TableSpec::new`].
+    pub fn validate(&self) -> Result<(), LookupError> {
+        let function = self.function.name();
+        if self.lo > self.hi {
+            return Err(LookupError::EmptyDomain {
+                function,
+                lo: self.lo,
+                hi: self.hi,
+            });
+        }
+        let rows = i128::from(self.hi) - i128::from(self.lo) + 1;
+        if rows > i128::from(MAX_TABLE_ROWS) {
+            return Err(LookupError::TooLarge {
+                function,
+                lo: self.lo,
+                hi: self.hi,
+                rows: rows.unsigned_abs(),
+                max: MAX_TABLE_ROWS,
+            });
+        }
+        for x in self.lo..=self.hi {
+            self.exact(x)?;
+        }
+        Ok(())
+    }
+
+    fn exact(&self, x: i64) -> Result<i64, LookupError> {
+        let function = self.function.name();
+        let real = self.in_scale.decode(x);
+        if !self.function.defined_at(real) {
+            return Err(LookupError::Undefined {
+                function,
+                x: real,
+                raw: x,
+                scale: self.in_scale,
+            });
+        }
+        self.out_scale
+            .encode(self.function.apply(real))
+            .map_err(|source| LookupError::Output {
+                function,
+                raw: x,
+                source,
+            })
+    }
+
+    /// `x` clamped to `[lo, hi]`.
+    #[must_use]
+    pub fn clamp(&self, x: i64) -> i64 {
+        x.clamp(self.lo, self.hi)
+    }
+
+    /// The integer semantics: `round(f(clamp(x) / 2^s_in) * 2^s_out)`, ties away from zero.
+    #[must_use]
+    pub fn eval(&self, x: i64) -> i64 {
+        // A validated spec has every in-domain output representable.
+        self.exact(self.clamp(x)).unwrap_or(0)
+    }
+
+    /// The table rows `(x, eval(x))` for `x` in `lo..=hi`.
+    #[must_use]
+    pub fn entries(&self) -> Vec<(i64, i64)> {
+        (self.lo..=self.hi).map(|x| (x, self.eval(x))).collect()
+    }
+
+    /// Largest `|eval(x) / 2^s_out - f(x / 2^s_in)|` over the domain: the rounding error of the
+    /// table (at most half an output unit). Clamping adds `|f(x) - f(clamp(x))|` outside the
+    /// domain, which is small only for saturating functions — choose the domain accordingly.
+    #[must_use]
+    pub fn max_abs_error(&self) -> f64 {
+        (self.lo..=self.hi)
+            .map(|x| {
+                (self.out_scale.decode(self.eval(x)) - self.function.apply(self.in_scale.decode(x)))
+                    .abs()
+            })
+            .fold(0.0, f64::max)
+    }
+
+    /// The Keccak-256 digest of the canonical (postcard) encoding, domain-separated.
+    #[must_use]
+    pub fn digest(&self) -> [u8; 32] {
+        let bytes = postcard::to_allocvec(self).unwrap_or_default();
+        Keccak256Hash.hash_iter_slices([TABLE_DIGEST_DOMAIN, &bytes[..]])
+    }
+}
