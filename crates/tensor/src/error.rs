@@ -3,7 +3,7 @@ use thiserror::Error;
 use crate::TensorId;
 
 /// An error of one op's reference semantics, before it is placed in a Program.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum OpError {
     /// Data length does not match the product of the shape.
@@ -66,6 +66,14 @@ pub enum OpError {
         /// Flat (row-major) index of the output element.
         index: usize,
     },
+    /// A lookup table that cannot be built.
+    #[error("{op}: {source}")]
+    Table {
+        /// Op name.
+        op: &'static str,
+        /// Why.
+        source: zkmlops_lookup::LookupError,
+    },
     /// Input scales that break the op's scale rule.
     #[error("{op}: input scales 2^{lhs} and 2^{rhs} do not satisfy the op's scale rule")]
     ScaleMismatch {
@@ -79,7 +87,7 @@ pub enum OpError {
 }
 
 /// An error in building, decoding or evaluating a [`crate::Program`].
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 #[non_exhaustive]
 pub enum ProgramError {
     /// An op failed; the node, op and tensor are named.

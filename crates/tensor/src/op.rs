@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use zkmlops_field::Scale;
+use zkmlops_lookup::TableSpec;
 
 use crate::ops::{self, Conv2dParams, Pool2dParams, Rounding};
 use crate::{OpError, Tensor};
@@ -98,6 +99,10 @@ pub enum Op {
         /// One past the last index kept.
         end: usize,
     },
+    /// A nonlinear function by table lookup, elementwise: `y = spec.eval(x)` (inputs clamped
+    /// to the table's domain). The input must be at `spec.in_scale`; the output is at
+    /// `spec.out_scale`.
+    Lookup(TableSpec),
 }
 
 fn arity(op: &'static str, expected: &'static str, got: usize, ok: bool) -> Result<(), OpError> {
@@ -151,6 +156,7 @@ impl Op {
             Op::Transpose { .. } => "transpose",
             Op::Concat { .. } => "concat",
             Op::Slice { .. } => "slice",
+            Op::Lookup(spec) => spec.function.name(),
         }
     }
 
@@ -295,6 +301,19 @@ impl Op {
                 arity(name, "1", n, n == 1)?;
                 Ok((ops::slice_shape(shapes[0], *axis, *start, *end)?, scales[0]))
             }
+            Op::Lookup(spec) => {
+                arity(name, "1", n, n == 1)?;
+                if scales[0] != spec.in_scale {
+                    return Err(OpError::ScaleMismatch {
+                        op: name,
+                        lhs: scales[0].bits(),
+                        rhs: spec.in_scale.bits(),
+                    });
+                }
+                spec.validate()
+                    .map_err(|source| OpError::Table { op: name, source })?;
+                Ok((shapes[0].to_vec(), spec.out_scale))
+            }
         }
     }
 
@@ -387,6 +406,11 @@ impl Op {
             Op::Slice { axis, start, end } => {
                 need(1)?;
                 ops::slice(inputs[0], *axis, *start, *end)
+            }
+            Op::Lookup(spec) => {
+                need(1)?;
+                let data = inputs[0].data().iter().map(|&x| spec.eval(x)).collect();
+                Tensor::new(inputs[0].shape().to_vec(), data)
             }
         }
     }

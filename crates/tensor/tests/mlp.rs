@@ -372,3 +372,57 @@ fn golden_program_digest() {
         "the Program encoding changed: see GOLDEN_MLP_DIGEST"
     );
 }
+
+#[test]
+fn lookup_op_evaluates_the_table_and_checks_scales() {
+    use zkmlops_lookup::{Function, TableSpec};
+    let s8 = Scale::new(8).unwrap();
+    let spec = TableSpec::new(Function::Sigmoid, s8, s8, -2048, 2048).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[4], s8, Visibility::Private);
+    let y = b.op("y", Op::Lookup(spec), &[x]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = p
+        .evaluate(&[Tensor::vector(vec![0, 256, -1 << 40, 5000])])
+        .unwrap();
+    assert_eq!(
+        w.get(y).unwrap().data(),
+        &[128, 187, spec.eval(-2048), spec.eval(2048)]
+    );
+    let other = TableSpec { hi: 2047, ..spec };
+    let mut b2 = ProgramBuilder::new();
+    let x2 = b2.input("x", &[4], s8, Visibility::Private);
+    let y2 = b2.op("y", Op::Lookup(other), &[x2]).unwrap();
+    b2.output(y2, Visibility::Public).unwrap();
+    assert_ne!(
+        b2.build().unwrap().digest(),
+        p.digest(),
+        "the table is part of the Program"
+    );
+    // The input must be at the table's input scale.
+    let mut b3 = ProgramBuilder::new();
+    let x3 = b3.input("x", &[4], Scale::new(7).unwrap(), Visibility::Private);
+    assert!(matches!(
+        b3.op("y", Op::Lookup(spec), &[x3]),
+        Err(ProgramError::Op {
+            source: OpError::ScaleMismatch { .. },
+            ..
+        })
+    ));
+    // A table that cannot be built is refused with its reason.
+    let bad = TableSpec {
+        function: Function::Log,
+        lo: 0,
+        ..spec
+    };
+    let mut b4 = ProgramBuilder::new();
+    let x4 = b4.input("x", &[4], s8, Visibility::Private);
+    assert!(matches!(
+        b4.op("y", Op::Lookup(bad), &[x4]),
+        Err(ProgramError::Op {
+            source: OpError::Table { .. },
+            ..
+        })
+    ));
+}
