@@ -7,7 +7,7 @@ use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
     BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, PublicChip, PublicMode, RangeChip,
-    SourceChip, SumChip, map::MapRow,
+    SourceChip, SumChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -72,6 +72,8 @@ struct Builder<'a> {
     program: &'a Program,
     /// Private inputs whose only reader is one gemm's weight operand with one output row.
     inline: std::collections::BTreeSet<usize>,
+    /// Distinct lookup tables, in order of first use (their index is the table id).
+    tables: Vec<zkmlops_lookup::TableSpec>,
     wires: Vec<Wire>,
     chips: Vec<Chip>,
 }
@@ -353,6 +355,30 @@ impl Builder<'_> {
                     map.into_iter().map(|(which, i)| (ins[which], i)).collect();
                 self.copy(out, src.into_iter())
             }
+            Op::Lookup(spec) => {
+                let id = match self.tables.iter().position(|t| t == spec) {
+                    Some(id) => id,
+                    None => {
+                        self.tables.push(*spec);
+                        self.tables.len() - 1
+                    }
+                };
+                let rows = (0..len)
+                    .map(|a| MapRow {
+                        a,
+                        ..MapRow::default()
+                    })
+                    .collect();
+                self.map(
+                    MapKind::Lookup {
+                        in_wire: wire_id(ins[0])?,
+                        table_id: wire_id(id)?,
+                        spec: *spec,
+                    },
+                    out,
+                    rows,
+                )
+            }
             Op::Conv2d(_) => Err(unsupported("conv2d")),
             Op::MaxPool2d(_) => Err(unsupported("max_pool2d")),
             Op::AvgPool2d { .. } => Err(unsupported("avg_pool2d")),
@@ -420,7 +446,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                 (0..p.values.len()).for_each(|i| f(p.wire, i));
             }
         }
-        Chip::Source(_) | Chip::Range(_) => {}
+        Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => {}
         Chip::Gemm(g) => {
             let stride = if g.trans_b { g.k } else { 1 };
             for tile in 0..g.n / g.tile {
@@ -462,7 +488,9 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                         }
                     }
                     MapKind::Copy => f(r.src_wire, r.a),
-                    MapKind::DivConst { in_wire } | MapKind::Relu { in_wire } => f(in_wire, r.a),
+                    MapKind::DivConst { in_wire }
+                    | MapKind::Relu { in_wire }
+                    | MapKind::Lookup { in_wire, .. } => f(in_wire, r.a),
                 }
             }
         }
@@ -489,6 +517,7 @@ pub(crate) fn compile(
     let mut b = Builder {
         program,
         inline: inlinable_weights(program),
+        tables: Vec::new(),
         wires,
         chips: Vec::new(),
     };
@@ -536,7 +565,16 @@ pub(crate) fn compile(
         let ins: Vec<usize> = node.inputs.iter().map(|t| t.index()).collect();
         b.node(&node.op, &ins, node.output.index())?;
     }
-    let needs_range = b.chips.iter().any(|c| matches!(c, Chip::Map(m) if matches!(m.kind, MapKind::DivConst { .. } | MapKind::Relu { .. })));
+    for (id, spec) in b.tables.iter().enumerate() {
+        b.chips.push(Chip::Table(TableChip {
+            table_id: wire_id(id)?,
+            spec: *spec,
+            log_height: 0,
+        }));
+    }
+    let needs_range = b.chips.iter().any(|c| {
+        matches!(c, Chip::Map(m) if matches!(m.kind, MapKind::DivConst { .. } | MapKind::Relu { .. } | MapKind::Lookup { .. }))
+    });
     if needs_range {
         b.chips.push(Chip::Range(RangeChip::new()));
     }
@@ -572,6 +610,7 @@ pub(crate) fn compile(
                 s.real_rows()
             }
             Chip::Range(r) => 1 << r.log_height,
+            Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
         };
         let log_h = log2_ceil(real).max(min_log_height);
         match chip {
@@ -581,6 +620,7 @@ pub(crate) fn compile(
             Chip::Map(c) => c.log_height = log_h,
             Chip::Sum(c) => c.log_height = log_h,
             Chip::Range(c) => c.log_height = log_h,
+            Chip::Table(c) => c.log_height = log_h,
         }
     }
     let airs = b

@@ -22,7 +22,7 @@ const MAX_DEGREE: usize = 3;
 
 fn interactions(chip: &Chip) -> usize {
     match chip {
-        Chip::Public(_) | Chip::Source(_) | Chip::Range(_) => 1,
+        Chip::Public(_) | Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => 1,
         Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
         Chip::Sum(_) => 2,
         Chip::Map(m) => match m.kind {
@@ -30,6 +30,7 @@ fn interactions(chip: &Chip) -> usize {
             MapKind::Copy => 2,
             MapKind::DivConst { .. } => 10,
             MapKind::Relu { .. } => 7,
+            MapKind::Lookup { .. } => 11,
         },
     }
 }

@@ -81,11 +81,55 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
                     }
                 }
             }
+            MapKind::Lookup { in_wire, spec, .. } => {
+                for r in &m.rows {
+                    let x = values[in_wire as usize][r.a];
+                    if crate::chips::map::lookup::clamp_parts(x, spec.lo, spec.hi).is_none() {
+                        return Err(FriError::Prove(ProveError::Limit {
+                            backend: BACKEND,
+                            tensor: name.clone(),
+                            what: "distance of a lookup input from the table's domain",
+                            value: x.unsigned_abs().into(),
+                            limit: 1 << 32,
+                        }));
+                    }
+                }
+            }
             _ => {}
         }
     }
     debug_assert_eq!(ACT_BITS, 32);
     Ok(())
+}
+
+/// How often each row of a table is looked up.
+fn table_counts(
+    circuit: &Circuit,
+    values: &[Vec<i64>],
+    table: &crate::chips::TableChip,
+) -> Vec<u32> {
+    let mut counts = vec![0u32; usize::try_from(table.spec.rows()).unwrap_or(0)];
+    for air in &circuit.airs {
+        if let Chip::Map(m) = &air.chip
+            && let MapKind::Lookup {
+                in_wire,
+                table_id,
+                spec,
+            } = m.kind
+            && table_id == table.table_id
+        {
+            for r in &m.rows {
+                let xc = spec.clamp(values[in_wire as usize][r.a]);
+                if let Some(c) = usize::try_from(xc - spec.lo)
+                    .ok()
+                    .and_then(|i| counts.get_mut(i))
+                {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    counts
 }
 
 /// The main trace of every instance, in order.
@@ -99,7 +143,7 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
             Chip::Gemm(g) => Some(g.main(&values[g.a_wire as usize], &values[g.b_wire as usize])),
             Chip::Map(m) => Some(m.main(values, &mut range_counts)),
             Chip::Sum(s) => Some(s.main(&values[s.in_wire as usize])),
-            Chip::Range(_) => None,
+            Chip::Range(_) | Chip::Table(_) => None,
         });
     }
     circuit
@@ -108,6 +152,9 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
         .zip(out)
         .map(|(air, t)| match (&air.chip, t) {
             (Chip::Range(r), None) => air.main_trace(Some(r.main(&range_counts))),
+            (Chip::Table(t), None) => {
+                air.main_trace(Some(t.main(&table_counts(circuit, values, t))))
+            }
             (_, own) => air.main_trace(own),
         })
         .collect()

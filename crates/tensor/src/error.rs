@@ -72,7 +72,7 @@ pub enum OpError {
         /// Op name.
         op: &'static str,
         /// Why.
-        source: zkmlops_lookup::LookupError,
+        source: Box<zkmlops_lookup::LookupError>,
     },
     /// Input scales that break the op's scale rule.
     #[error("{op}: input scales 2^{lhs} and 2^{rhs} do not satisfy the op's scale rule")]

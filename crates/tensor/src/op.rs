@@ -310,8 +310,10 @@ impl Op {
                         rhs: spec.in_scale.bits(),
                     });
                 }
-                spec.validate()
-                    .map_err(|source| OpError::Table { op: name, source })?;
+                spec.validate().map_err(|e| OpError::Table {
+                    op: name,
+                    source: Box::new(e),
+                })?;
                 Ok((shapes[0].to_vec(), spec.out_scale))
             }
         }

@@ -15,6 +15,7 @@ mod public;
 mod range;
 mod source;
 mod sum;
+mod table;
 
 pub(crate) use gemm::GemmChip;
 pub(crate) use map::{BinOp, MapChip, MapKind};
@@ -22,6 +23,7 @@ pub(crate) use public::{PublicChip, PublicMode};
 pub(crate) use range::RangeChip;
 pub(crate) use source::SourceChip;
 pub(crate) use sum::SumChip;
+pub(crate) use table::TableChip;
 
 use std::borrow::Cow;
 
@@ -34,6 +36,8 @@ use p3_matrix::dense::RowMajorMatrix;
 pub(crate) const TENSOR_BUS: &str = "zkmlops/tensor";
 /// The range-check bus: messages `(value)` against the table `0..2^RANGE_BITS`.
 pub(crate) const RANGE_BUS: &str = "zkmlops/range8";
+/// The lookup-table bus: messages `(table, x, y)`.
+pub(crate) const LUT_BUS: &str = "zkmlops/lut";
 /// Bits of the range table (one limb). 8-bit limbs keep the table at 256 rows, so it costs a
 /// small model nothing (measured: a 2^16-row table with 16-bit limbs took 0.47 s of a 192-MAC
 /// MLP's proof), at the price of more lookups per checked value.
@@ -78,6 +82,7 @@ pub(crate) enum Chip {
     Map(MapChip),
     Sum(SumChip),
     Range(RangeChip),
+    Table(TableChip),
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -104,6 +109,7 @@ macro_rules! dispatch {
             Chip::Map($c) => $e,
             Chip::Sum($c) => $e,
             Chip::Range($c) => $e,
+            Chip::Table($c) => $e,
         }
     };
 }
@@ -227,9 +233,11 @@ impl Chip {
                 MapKind::Copy => "copy",
                 MapKind::DivConst { .. } => "div",
                 MapKind::Relu { .. } => "relu",
+                MapKind::Lookup { spec, .. } => spec.function.name(),
             },
             Chip::Sum(_) => "sum",
             Chip::Range(_) => "range",
+            Chip::Table(_) => "table",
         }
     }
 }

@@ -14,7 +14,10 @@ use p3_matrix::dense::RowMajorMatrix;
 mod div;
 mod elementwise;
 mod limbs;
+pub(crate) mod lookup;
 mod relu;
+
+use zkmlops_lookup::TableSpec;
 
 use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
@@ -45,6 +48,12 @@ pub(crate) enum MapKind {
     /// `y = max(x, 0)` with `x` in the signed 32-bit range: `x + 2^31 = h * 2^31 + m` with `h`
     /// a bit and `m` 31 bits (three 8-bit limbs and a 7-bit one), and `y = h * x`.
     Relu { in_wire: u32 },
+    /// `y = spec.eval(x)`: the clamp proved by comparison, then a lookup in table `table_id`.
+    Lookup {
+        in_wire: u32,
+        table_id: u32,
+        spec: TableSpec,
+    },
 }
 
 /// The structural data of one output element.
@@ -89,13 +98,14 @@ impl MapChip {
             MapKind::Copy => 1,
             MapKind::DivConst { .. } => div::WIDTH,
             MapKind::Relu { .. } => relu::WIDTH,
+            MapKind::Lookup { .. } => lookup::WIDTH,
         }
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
         match self.kind {
             MapKind::Binary { .. } | MapKind::Copy => 5,
             MapKind::DivConst { .. } => 6,
-            MapKind::Relu { .. } => 4,
+            MapKind::Relu { .. } | MapKind::Lookup { .. } => 4,
         }
     }
     pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
@@ -110,6 +120,7 @@ impl MapChip {
             MapKind::Copy => 0,
             MapKind::DivConst { .. } => 3,
             MapKind::Relu { .. } => 3,
+            MapKind::Lookup { .. } => 5,
         }
     }
 
@@ -136,7 +147,7 @@ impl MapChip {
                         row[D] = F::from_u32(m.d);
                         row[OFFSET] = F::from_u32(m.offset);
                     }
-                    MapKind::Relu { .. } => {}
+                    MapKind::Relu { .. } | MapKind::Lookup { .. } => {}
                 }
             },
         ))
@@ -183,6 +194,15 @@ impl MapChip {
                 MapKind::Relu { in_wire } => {
                     let x = m.map_or(0, |m| at(in_wire, m.a));
                     relu::trace_row(x, row, &mut |v| {
+                        if m.is_some() {
+                            tally(v)
+                        }
+                    });
+                }
+                MapKind::Lookup { in_wire, spec, .. } => {
+                    let x = m.map_or(spec.lo, |m| at(in_wire, m.a));
+                    let y = spec.eval(x);
+                    lookup::trace_row(x, spec.lo, spec.hi, y, row, &mut |v| {
                         if m.is_some() {
                             tally(v)
                         }
@@ -247,6 +267,18 @@ impl MapChip {
                     read(),
                 );
                 relu::eval(builder, &c, &read)
+            }
+            MapKind::Lookup {
+                in_wire,
+                table_id,
+                spec,
+            } => {
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [wire(in_wire), p[A_IDX].clone(), c[0].clone()],
+                    read(),
+                );
+                lookup::eval(builder, &c, table_id, spec.lo, spec.hi, &read)
             }
         };
         builder.push_interaction(

@@ -1,0 +1,230 @@
+//! Nonlinearities by table lookup: every function against its reference, at and beyond the
+//! domain's ends, end to end in an MLP, and the soundness tampers.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{prove_and_verify, random, rng};
+use zkmlops_field::Scale;
+use zkmlops_fri::testing::{Tamper, instances, prove_tampered};
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_lookup::{Function, TableSpec};
+use zkmlops_proof::{
+    ProveError, ProvingBackend, StageTag, StatementError, VerifyError, VerifyPolicy,
+};
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
+
+const K: FriConfig = FriConfig::KECCAK;
+
+fn s8() -> Scale {
+    Scale::new(8).unwrap()
+}
+
+fn spec(f: Function) -> TableSpec {
+    let (lo, hi) = match f {
+        Function::Reciprocal | Function::Rsqrt | Function::Log => (1, 16 * 256),
+        Function::Sqrt => (0, 64 * 256),
+        Function::Exp => (-16 * 256, 0),
+        _ => (-8 * 256, 8 * 256),
+    };
+    TableSpec::new(f, s8(), s8(), lo, hi).unwrap()
+}
+
+fn one_op(spec: TableSpec, n: usize) -> Program {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[n], s8(), Visibility::Private);
+    let y = b.op("y", Op::Lookup(spec), &[x]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    b.build().unwrap()
+}
+
+#[test]
+fn every_function_matches_its_reference_inside_at_and_beyond_the_domain() {
+    let mut r = rng(11);
+    for f in Function::ALL {
+        let t = spec(f);
+        let mut xs = vec![
+            t.lo,
+            t.hi,
+            t.lo - 1,
+            t.hi + 1,
+            t.lo - 100_000,
+            t.hi + 100_000,
+            t.lo - (1 << 31),
+            t.hi + (1 << 31),
+        ];
+        xs.extend(random(&mut r, &[24], t.lo, t.hi + 1).into_data());
+        let p = one_op(t, xs.len());
+        let (w, _) = prove_and_verify(&p, &[Tensor::vector(xs.clone())], K);
+        let expected: Vec<i64> = xs.iter().map(|&x| t.eval(x)).collect();
+        assert_eq!(
+            w.get(p.outputs()[0]).unwrap().data(),
+            expected.as_slice(),
+            "{}",
+            f.name()
+        );
+    }
+}
+
+#[test]
+fn inputs_too_far_outside_the_domain_are_a_typed_error() {
+    let t = spec(Function::Sigmoid);
+    let p = one_op(t, 2);
+    let w = p
+        .evaluate(&[Tensor::vector(vec![0, t.hi + (1 << 33)])])
+        .unwrap();
+    let err = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap_err();
+    assert!(
+        matches!(&err, ProveError::Limit { tensor, .. } if tensor == "y"),
+        "{err:?}"
+    );
+}
+
+/// gemm -> rescale -> sigmoid -> gemm -> rescale -> tanh.
+fn sigmoid_mlp() -> Program {
+    sigmoid_mlp_with(spec(Function::Sigmoid))
+}
+
+fn sigmoid_mlp_with(sigmoid: TableSpec) -> Program {
+    let s = s8();
+    let ss = s.product(s).unwrap();
+    let gemm = Op::Gemm {
+        trans_a: false,
+        trans_b: true,
+    };
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 6], s, Visibility::Private);
+    let w1 = b.input("w1", &[12, 6], s, Visibility::Private);
+    let b1 = b.input("b1", &[12], ss, Visibility::Private);
+    let w2 = b.input("w2", &[3, 12], s, Visibility::Private);
+    let h = b.op("h", gemm.clone(), &[x, w1, b1]).unwrap();
+    let h = b
+        .op(
+            "h8",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )
+        .unwrap();
+    let a = b.op("a", Op::Lookup(sigmoid), &[h]).unwrap();
+    let y = b.op("y", gemm, &[a, w2]).unwrap();
+    let y = b
+        .op(
+            "y8",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[y],
+        )
+        .unwrap();
+    let z = b.op("z", Op::Lookup(spec(Function::Tanh)), &[y]).unwrap();
+    b.output(z, Visibility::Public).unwrap();
+    b.build().unwrap()
+}
+
+fn sigmoid_mlp_inputs() -> Vec<Tensor> {
+    let mut r = rng(12);
+    vec![
+        random(&mut r, &[1, 6], -256, 256),
+        random(&mut r, &[12, 6], -256, 256),
+        random(&mut r, &[12], -65536, 65536),
+        random(&mut r, &[3, 12], -256, 256),
+    ]
+}
+
+#[test]
+fn sigmoid_mlp_proves_and_verifies_under_every_preset() {
+    let p = sigmoid_mlp();
+    for config in FriConfig::ALL {
+        prove_and_verify(&p, &sigmoid_mlp_inputs(), config);
+    }
+}
+
+#[test]
+fn ops_with_the_same_table_share_one_table_chip() {
+    let t = spec(Function::Gelu);
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[5], s8(), Visibility::Private);
+    let y = b.op("y", Op::Lookup(t), &[x]).unwrap();
+    let z = b.op("z", Op::Lookup(t), &[y]).unwrap();
+    let u = b.op("u", Op::Lookup(spec(Function::Silu)), &[x]).unwrap();
+    b.output(z, Visibility::Public).unwrap();
+    b.output(u, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    assert_eq!(
+        instances(&p, K).iter().filter(|k| **k == "table").count(),
+        2
+    );
+    prove_and_verify(&p, &[Tensor::vector(vec![-3000, -1, 0, 77, 9000])], K);
+}
+
+#[test]
+fn lookup_tampers_rejected() {
+    let p = sigmoid_mlp();
+    let w = p.evaluate(&sigmoid_mlp_inputs()).unwrap();
+    let kinds = instances(&p, K);
+    let verify = |env| FriBackend.verify(&p, &env, &VerifyPolicy::default());
+    // A wrong output value in the lookup chip (column 2 is y).
+    let sig = kinds.iter().position(|k| *k == "sigmoid").unwrap();
+    let env = prove_tampered(
+        &p,
+        &w,
+        StageTag::Generic,
+        K,
+        Tamper::MainCell {
+            instance: sig,
+            row: 1,
+            col: 2,
+            delta: 1,
+        },
+    )
+    .unwrap();
+    assert!(verify(env).unwrap_err().is_cryptographic());
+    // A wrong multiplicity in a table (column 0).
+    let table = kinds.iter().position(|k| *k == "table").unwrap();
+    let env = prove_tampered(
+        &p,
+        &w,
+        StageTag::Generic,
+        K,
+        Tamper::MainCell {
+            instance: table,
+            row: 3,
+            col: 0,
+            delta: 1,
+        },
+    )
+    .unwrap();
+    assert!(verify(env).unwrap_err().is_cryptographic());
+    // A table value other than the spec's (column 2 is the copy of y).
+    let env = prove_tampered(
+        &p,
+        &w,
+        StageTag::Generic,
+        K,
+        Tamper::MainCell {
+            instance: table,
+            row: 5,
+            col: 2,
+            delta: 1,
+        },
+    )
+    .unwrap();
+    assert!(verify(env).unwrap_err().is_cryptographic());
+    // A proof made for the Program's table does not verify for a Program with another table:
+    // the Program digest binds the spec.
+    let env = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap();
+    let narrower = TableSpec {
+        hi: spec(Function::Sigmoid).hi - 1,
+        ..spec(Function::Sigmoid)
+    };
+    let other = sigmoid_mlp_with(narrower);
+    assert!(matches!(
+        FriBackend.verify(&other, &env, &VerifyPolicy::default()),
+        Err(VerifyError::Statement(StatementError::ProgramDigest { .. }))
+    ));
+}
