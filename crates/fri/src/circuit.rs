@@ -6,7 +6,7 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, PublicChip, PublicMode, RangeChip,
+    BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, MaxChip, PublicChip, PublicMode, RangeChip,
     SourceChip, SumChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
@@ -153,13 +153,13 @@ impl Builder<'_> {
         self.map(MapKind::Copy, out, rows)
     }
 
-    fn sum(
-        &mut self,
+    /// Input indices of each output element of a reduction over `axes` (none empty).
+    fn groups(
+        &self,
         input: usize,
-        out: usize,
         axes: &[usize],
         name: &str,
-    ) -> Result<(), FriError> {
+    ) -> Result<Vec<Vec<usize>>, FriError> {
         let shape = &self.program.tensors()[input].shape;
         let (map, n_out) =
             ops::reduce_index_map(shape, axes).map_err(|_| unsupported("this reduction"))?;
@@ -170,6 +170,17 @@ impl Builder<'_> {
         if groups.iter().any(Vec::is_empty) {
             return Err(limit(name, "elements reduced", 0, 1));
         }
+        Ok(groups)
+    }
+
+    fn sum(
+        &mut self,
+        input: usize,
+        out: usize,
+        axes: &[usize],
+        name: &str,
+    ) -> Result<(), FriError> {
+        let groups = self.groups(input, axes, name)?;
         self.chips.push(Chip::Sum(SumChip {
             in_wire: wire_id(input)?,
             out_wire: wire_id(out)?,
@@ -379,6 +390,37 @@ impl Builder<'_> {
                     rows,
                 )
             }
+            Op::Div { rounding } => {
+                let out_shape = self.wires_shape(out);
+                let ma = ops::broadcast_index_map(self.shape_of(ins[0]), &out_shape);
+                let mb = ops::broadcast_index_map(self.shape_of(ins[1]), &out_shape);
+                let rows = ma
+                    .into_iter()
+                    .zip(mb)
+                    .map(|(a, b)| MapRow {
+                        a,
+                        b,
+                        ..MapRow::default()
+                    })
+                    .collect();
+                let kind = MapKind::DivTensor {
+                    a_wire: wire_id(ins[0])?,
+                    b_wire: wire_id(ins[1])?,
+                    rounding: *rounding,
+                };
+                self.map(kind, out, rows)
+            }
+            Op::ReduceMax { axis, .. } => {
+                let groups = self.groups(ins[0], &[*axis], &name)?;
+                self.chips.push(Chip::Max(MaxChip {
+                    in_wire: wire_id(ins[0])?,
+                    out_wire: wire_id(out)?,
+                    groups,
+                    mults: Vec::new(),
+                    log_height: 0,
+                }));
+                Ok(())
+            }
             Op::Conv2d(_) => Err(unsupported("conv2d")),
             Op::MaxPool2d(_) => Err(unsupported("max_pool2d")),
             Op::AvgPool2d { .. } => Err(unsupported("avg_pool2d")),
@@ -476,6 +518,10 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
         Chip::Map(m) => {
             for r in &m.rows {
                 match m.kind {
+                    MapKind::DivTensor { a_wire, b_wire, .. } => {
+                        f(a_wire, r.a);
+                        f(b_wire, r.b);
+                    }
                     MapKind::Binary {
                         a_wire,
                         b_wire,
@@ -495,6 +541,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
             }
         }
         Chip::Sum(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
+        Chip::Max(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
     }
 }
 
@@ -573,7 +620,8 @@ pub(crate) fn compile(
         }));
     }
     let needs_range = b.chips.iter().any(|c| {
-        matches!(c, Chip::Map(m) if matches!(m.kind, MapKind::DivConst { .. } | MapKind::Relu { .. } | MapKind::Lookup { .. }))
+        matches!(c, Chip::Max(_))
+            || matches!(c, Chip::Map(m) if !matches!(m.kind, MapKind::Binary { .. } | MapKind::Copy))
     });
     if needs_range {
         b.chips.push(Chip::Range(RangeChip::new()));
@@ -611,6 +659,10 @@ pub(crate) fn compile(
             }
             Chip::Range(r) => 1 << r.log_height,
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
+            Chip::Max(m) => {
+                m.mults = take(m.out_wire);
+                m.real_rows()
+            }
         };
         let log_h = log2_ceil(real).max(min_log_height);
         match chip {
@@ -621,6 +673,7 @@ pub(crate) fn compile(
             Chip::Sum(c) => c.log_height = log_h,
             Chip::Range(c) => c.log_height = log_h,
             Chip::Table(c) => c.log_height = log_h,
+            Chip::Max(c) => c.log_height = log_h,
         }
     }
     let airs = b

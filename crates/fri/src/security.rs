@@ -25,12 +25,14 @@ fn interactions(chip: &Chip) -> usize {
         Chip::Public(_) | Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => 1,
         Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
         Chip::Sum(_) => 2,
+        Chip::Max(_) => 6,
         Chip::Map(m) => match m.kind {
             MapKind::Binary { b_inline, .. } => 3 - usize::from(b_inline),
             MapKind::Copy => 2,
             MapKind::DivConst { .. } => 10,
             MapKind::Relu { .. } => 7,
             MapKind::Lookup { .. } => 11,
+            MapKind::DivTensor { .. } => 13,
         },
     }
 }

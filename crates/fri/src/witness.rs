@@ -81,6 +81,28 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
                     }
                 }
             }
+            MapKind::DivTensor {
+                a_wire,
+                b_wire,
+                rounding,
+            } => {
+                let max_b = 1i64 << crate::chips::map::div_tensor::DIVISOR_BITS;
+                for r in &m.rows {
+                    let (a, b) = (values[a_wire as usize][r.a], values[b_wire as usize][r.b]);
+                    if !(1..max_b).contains(&b) {
+                        return Err(act_limit(name, "divisor (1 ..= 2^24 - 1)", i128::from(b)));
+                    }
+                    let o = if rounding == zkmlops_tensor::ops::Rounding::HalfUp {
+                        b / 2
+                    } else {
+                        0
+                    };
+                    let q = (i128::from(a) + i128::from(o)).div_euclid(i128::from(b));
+                    if q < -half || q >= half {
+                        return Err(act_limit(name, "quotient (signed 32-bit)", q));
+                    }
+                }
+            }
             MapKind::Lookup { in_wire, spec, .. } => {
                 for r in &m.rows {
                     let x = values[in_wire as usize][r.a];
@@ -96,6 +118,17 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
                 }
             }
             _ => {}
+        }
+    }
+    for air in &circuit.airs {
+        if let Chip::Max(m) = &air.chip {
+            let name = &circuit.wires[m.out_wire as usize].name;
+            for &i in m.groups.iter().flatten() {
+                let x = i128::from(values[m.in_wire as usize][i]);
+                if x < -half || x >= half {
+                    return Err(act_limit(name, "max input (signed 32-bit)", x));
+                }
+            }
         }
     }
     debug_assert_eq!(ACT_BITS, 32);
@@ -143,6 +176,7 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
             Chip::Gemm(g) => Some(g.main(&values[g.a_wire as usize], &values[g.b_wire as usize])),
             Chip::Map(m) => Some(m.main(values, &mut range_counts)),
             Chip::Sum(s) => Some(s.main(&values[s.in_wire as usize])),
+            Chip::Max(m) => Some(m.main(&values[m.in_wire as usize], &mut range_counts)),
             Chip::Range(_) | Chip::Table(_) => None,
         });
     }

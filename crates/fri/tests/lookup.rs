@@ -228,3 +228,176 @@ fn lookup_tampers_rejected() {
         Err(VerifyError::Statement(StatementError::ProgramDigest { .. }))
     ));
 }
+
+#[test]
+fn division_and_max_match_the_reference() {
+    let mut r = rng(13);
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[3, 5], s8(), Visibility::Private);
+    let d = b.input("d", &[3, 1], Scale::new(4).unwrap(), Visibility::Private);
+    let q = b
+        .op(
+            "q",
+            Op::Div {
+                rounding: Rounding::HalfUp,
+            },
+            &[a, d],
+        )
+        .unwrap();
+    let f = b
+        .op(
+            "f",
+            Op::Div {
+                rounding: Rounding::Floor,
+            },
+            &[a, d],
+        )
+        .unwrap();
+    let m = b
+        .op(
+            "m",
+            Op::ReduceMax {
+                axis: 1,
+                keep_dims: false,
+            },
+            &[a],
+        )
+        .unwrap();
+    let m0 = b
+        .op(
+            "m0",
+            Op::ReduceMax {
+                axis: 0,
+                keep_dims: true,
+            },
+            &[a],
+        )
+        .unwrap();
+    for o in [q, f, m, m0] {
+        b.output(o, Visibility::Public).unwrap();
+    }
+    let p = b.build().unwrap();
+    let mut av = random(&mut r, &[3, 5], -100_000, 100_000).into_data();
+    av[0] = -7; // ties and negatives
+    av[1] = 7;
+    prove_and_verify(
+        &p,
+        &[
+            Tensor::new(vec![3, 5], av).unwrap(),
+            Tensor::new(vec![3, 1], vec![2, 7, 1 << 20]).unwrap(),
+        ],
+        K,
+    );
+    // A zero divisor is refused by the reference itself.
+    assert!(
+        p.evaluate(&[
+            Tensor::new(vec![3, 5], vec![1; 15]).unwrap(),
+            Tensor::new(vec![3, 1], vec![1, 0, 1]).unwrap()
+        ])
+        .is_err()
+    );
+}
+
+fn softmax_program(n: usize) -> Program {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, n], s8(), Visibility::Private);
+    let y = zkmlops_tensor::composite::softmax(&mut b, "softmax", x, s8(), s8(), s8(), -16 * 256)
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    b.build().unwrap()
+}
+
+#[test]
+fn softmax_over_10_and_1000_elements() {
+    let mut r = rng(14);
+    for n in [10, 1000] {
+        let p = softmax_program(n);
+        let (w, _) = prove_and_verify(&p, &[random(&mut r, &[1, n], -2048, 2048)], K);
+        let y = w.get(p.outputs()[0]).unwrap().data();
+        let total: i64 = y.iter().sum();
+        assert!(
+            (total - 256).abs() <= i64::try_from(n).unwrap() / 2 + 1,
+            "softmax sums to ~1: {total}"
+        );
+    }
+}
+
+#[test]
+fn mlp_with_softmax_head_and_layer_norm() {
+    let s = s8();
+    let gemm = Op::Gemm {
+        trans_a: false,
+        trans_b: true,
+    };
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 8], s, Visibility::Private);
+    let w1 = b.input("w1", &[16, 8], s, Visibility::Private);
+    let w2 = b.input("w2", &[4, 16], s, Visibility::Private);
+    let h = b.op("h", gemm.clone(), &[x, w1]).unwrap();
+    let h = b
+        .op(
+            "h8",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )
+        .unwrap();
+    let h = zkmlops_tensor::composite::layer_norm(&mut b, "ln", h, s, 3, 64 * 256).unwrap();
+    let a = b.op("a", Op::Relu, &[h]).unwrap();
+    let y = b.op("y", gemm, &[a, w2]).unwrap();
+    let y = b
+        .op(
+            "y8",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[y],
+        )
+        .unwrap();
+    let p_out = zkmlops_tensor::composite::softmax(&mut b, "probs", y, s, s, s, -16 * 256).unwrap();
+    b.output(p_out, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let mut r = rng(15);
+    let inputs = [
+        random(&mut r, &[1, 8], -256, 256),
+        random(&mut r, &[16, 8], -256, 256),
+        random(&mut r, &[4, 16], -128, 128),
+    ];
+    for config in [FriConfig::KECCAK, FriConfig::POSEIDON2_ZK] {
+        prove_and_verify(&p, &inputs, config);
+    }
+}
+
+#[test]
+fn division_and_max_tampers_rejected() {
+    let p = softmax_program(10);
+    let mut r = rng(16);
+    let w = p
+        .evaluate(&[random(&mut r, &[1, 10], -2048, 2048)])
+        .unwrap();
+    let kinds = instances(&p, K);
+    let verify = |env| FriBackend.verify(&p, &env, &VerifyPolicy::default());
+    for (kind, col) in [("max", 1), ("max", 2), ("div-tensor", 2), ("div-tensor", 4)] {
+        let instance = kinds.iter().position(|k| *k == kind).unwrap();
+        let env = prove_tampered(
+            &p,
+            &w,
+            StageTag::Generic,
+            K,
+            Tamper::MainCell {
+                instance,
+                row: 1,
+                col,
+                delta: 1,
+            },
+        )
+        .unwrap();
+        assert!(
+            verify(env).unwrap_err().is_cryptographic(),
+            "{kind} column {col}"
+        );
+    }
+}

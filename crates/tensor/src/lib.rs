@@ -35,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod composite;
 mod error;
 mod op;
 pub mod ops;

@@ -103,6 +103,18 @@ pub enum Op {
     /// to the table's domain). The input must be at `spec.in_scale`; the output is at
     /// `spec.out_scale`.
     Lookup(TableSpec),
+    /// `a / b` with broadcasting and rounding; every divisor positive. Scale: `sa - sb`.
+    Div {
+        /// Rounding rule.
+        rounding: Rounding,
+    },
+    /// Maximum along an axis.
+    ReduceMax {
+        /// The axis.
+        axis: usize,
+        /// Keep the axis as length 1.
+        keep_dims: bool,
+    },
 }
 
 fn arity(op: &'static str, expected: &'static str, got: usize, ok: bool) -> Result<(), OpError> {
@@ -157,6 +169,8 @@ impl Op {
             Op::Concat { .. } => "concat",
             Op::Slice { .. } => "slice",
             Op::Lookup(spec) => spec.function.name(),
+            Op::Div { .. } => "div",
+            Op::ReduceMax { .. } => "reduce_max",
         }
     }
 
@@ -316,6 +330,31 @@ impl Op {
                 })?;
                 Ok((shapes[0].to_vec(), spec.out_scale))
             }
+            Op::Div { .. } => {
+                arity(name, "2", n, n == 2)?;
+                let shape = ops::broadcast_shape(shapes[0], shapes[1]).map_err(|_| {
+                    OpError::Incompatible {
+                        op: name,
+                        lhs: shapes[0].to_vec(),
+                        rhs: shapes[1].to_vec(),
+                    }
+                })?;
+                if scales[1] > scales[0] {
+                    return Err(OpError::ScaleMismatch {
+                        op: name,
+                        lhs: scales[0].bits(),
+                        rhs: scales[1].bits(),
+                    });
+                }
+                Ok((shape, scales[0].lowered(scales[1].bits())))
+            }
+            Op::ReduceMax { axis, keep_dims } => {
+                arity(name, "1", n, n == 1)?;
+                Ok((
+                    ops::reduce_shape(name, shapes[0], &[*axis], *keep_dims)?,
+                    scales[0],
+                ))
+            }
         }
     }
 
@@ -413,6 +452,14 @@ impl Op {
                 need(1)?;
                 let data = inputs[0].data().iter().map(|&x| spec.eval(x)).collect();
                 Tensor::new(inputs[0].shape().to_vec(), data)
+            }
+            Op::Div { rounding } => {
+                need(2)?;
+                ops::div(inputs[0], inputs[1], *rounding)
+            }
+            Op::ReduceMax { axis, keep_dims } => {
+                need(1)?;
+                ops::reduce_max(inputs[0], *axis, *keep_dims)
             }
         }
     }

@@ -537,6 +537,18 @@ impl ProgramBuilder {
         Ok(output)
     }
 
+    /// The shape of a declared tensor.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`].
+    pub fn shape(&self, id: TensorId) -> Result<&[usize], ProgramError> {
+        let count = self.tensors.len();
+        self.tensors
+            .get(id.index())
+            .map(|d| d.shape.as_slice())
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })
+    }
+
     /// Mark a tensor as a Program output with the given visibility.
     ///
     /// # Errors

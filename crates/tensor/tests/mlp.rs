@@ -426,3 +426,41 @@ fn lookup_op_evaluates_the_table_and_checks_scales() {
         })
     ));
 }
+
+#[test]
+fn softmax_and_layer_norm_compose_from_primitives() {
+    use zkmlops_tensor::composite::{layer_norm, softmax};
+    let s = Scale::new(8).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[2, 4], s, Visibility::Private);
+    let y = softmax(&mut b, "sm", x, s, s, s, -16 * 256).unwrap();
+    let z = layer_norm(&mut b, "ln", x, s, 3, 64 * 256).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    b.output(z, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    // Row 0: [0, 0, 0, 0] -> uniform 0.25 = 64; row 1: [1, 0, 0, 0] (x 256)
+    let w = p
+        .evaluate(&[Tensor::matrix(&[[0, 0, 0, 0], [256, 0, 0, 0]]).unwrap()])
+        .unwrap();
+    let sm = w.get(y).unwrap().data();
+    assert_eq!(&sm[..4], &[64, 64, 64, 64]);
+    // e = [256, 94, 94, 94] (e^-1 * 256 = 94.2), S = 538: 256*256/538 = 121.8 -> 122; 94*256/538 = 44.7 -> 45
+    assert_eq!(&sm[4..], &[122, 45, 45, 45]);
+    let f: Vec<f64> = sm[4..].iter().map(|&v| v as f64 / 256.0).collect();
+    let exact = [
+        std::f64::consts::E / (std::f64::consts::E + 3.0),
+        1.0 / (std::f64::consts::E + 3.0),
+    ];
+    assert!(
+        (f[0] - exact[0]).abs() < 0.01 && (f[1] - exact[1]).abs() < 0.01,
+        "{f:?}"
+    );
+    // Layer norm of [1, 0, 0, 0]: mean 0.25, centred [0.75, -0.25, ...], var 0.1875, rsqrt 2.309
+    let ln = w.get(z).unwrap().data();
+    let ln_f: Vec<f64> = ln[4..].iter().map(|&v| v as f64 / 256.0).collect();
+    assert!(
+        (ln_f[0] - 1.732).abs() < 0.02 && (ln_f[1] + 0.577).abs() < 0.02,
+        "{ln_f:?}"
+    );
+    assert_eq!(&ln[..4], &[0, 0, 0, 0]);
+}

@@ -11,6 +11,7 @@
 
 pub(crate) mod gemm;
 pub(crate) mod map;
+mod max;
 mod public;
 mod range;
 mod source;
@@ -19,6 +20,7 @@ mod table;
 
 pub(crate) use gemm::GemmChip;
 pub(crate) use map::{BinOp, MapChip, MapKind};
+pub(crate) use max::MaxChip;
 pub(crate) use public::{PublicChip, PublicMode};
 pub(crate) use range::RangeChip;
 pub(crate) use source::SourceChip;
@@ -83,6 +85,7 @@ pub(crate) enum Chip {
     Sum(SumChip),
     Range(RangeChip),
     Table(TableChip),
+    Max(MaxChip),
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -110,6 +113,7 @@ macro_rules! dispatch {
             Chip::Sum($c) => $e,
             Chip::Range($c) => $e,
             Chip::Table($c) => $e,
+            Chip::Max($c) => $e,
         }
     };
 }
@@ -234,10 +238,12 @@ impl Chip {
                 MapKind::DivConst { .. } => "div",
                 MapKind::Relu { .. } => "relu",
                 MapKind::Lookup { spec, .. } => spec.function.name(),
+                MapKind::DivTensor { .. } => "div-tensor",
             },
             Chip::Sum(_) => "sum",
             Chip::Range(_) => "range",
             Chip::Table(_) => "table",
+            Chip::Max(_) => "max",
         }
     }
 }

@@ -107,6 +107,57 @@ pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
     binary("mul", a, b, |x, y| x * y)
 }
 
+/// `a / b` with broadcasting, rounded as `rounding` says (see [`super::div_round`]); every
+/// divisor must be positive.
+///
+/// # Errors
+/// [`OpError::Incompatible`] for shapes that do not broadcast, [`OpError::Param`] for a
+/// divisor `<= 0` (its flat index as the value), [`OpError::Overflow`].
+pub fn div(a: &Tensor, b: &Tensor, rounding: super::Rounding) -> Result<Tensor, OpError> {
+    const OP: &str = "div";
+    if let Some(i) = b.data().iter().position(|&v| v <= 0) {
+        return Err(OpError::Param {
+            op: OP,
+            param: "divisor index",
+            value: i64::try_from(i).unwrap_or(i64::MAX),
+        });
+    }
+    binary(OP, a, b, |x, y| {
+        super::div_round(x, y, rounding).unwrap_or(i128::MAX)
+    })
+}
+
+/// Maximum along `axis` (ties are irrelevant: the value is unique).
+///
+/// # Errors
+/// [`OpError::Param`] for an axis out of range or of length 0.
+pub fn reduce_max(x: &Tensor, axis: usize, keep_dims: bool) -> Result<Tensor, OpError> {
+    const OP: &str = "reduce_max";
+    let shape = super::reduce_shape(OP, x.shape(), &[axis], keep_dims)?;
+    let len = x.shape()[axis];
+    if len == 0 {
+        return Err(OpError::Param {
+            op: OP,
+            param: "axis_length",
+            value: 0,
+        });
+    }
+    let inner: usize = x.shape()[axis + 1..].iter().product();
+    let outer: usize = x.shape()[..axis].iter().product();
+    let d = x.data();
+    let data = (0..outer)
+        .flat_map(|o| {
+            (0..inner).map(move |i| {
+                (0..len)
+                    .map(|k| d[(o * len + k) * inner + i])
+                    .max()
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    Tensor::new(shape, data)
+}
+
 /// `max(x, 0)` elementwise.
 #[must_use]
 pub fn relu(x: &Tensor) -> Tensor {
@@ -172,6 +223,32 @@ mod tests {
             add(&a, &Tensor::vector(vec![1, 2, 3])),
             Err(OpError::Incompatible { op: "add", .. })
         ));
+    }
+
+    #[test]
+    fn div_and_reduce_max_hand_vectors() {
+        use crate::ops::Rounding;
+        let a = Tensor::vector(vec![7, -7, 5, -5, 0]);
+        let b = Tensor::vector(vec![2, 2, 10, 10, 3]);
+        assert_eq!(
+            div(&a, &b, Rounding::HalfUp).unwrap().data(),
+            &[4, -3, 1, 0, 0]
+        );
+        assert_eq!(
+            div(&a, &b, Rounding::Floor).unwrap().data(),
+            &[3, -4, 0, -1, 0]
+        );
+        assert!(matches!(
+            div(&a, &Tensor::scalar(0), Rounding::Floor),
+            Err(OpError::Param { .. })
+        ));
+        let m = Tensor::matrix(&[[1, -2, 3], [-4, -5, -6]]).unwrap();
+        assert_eq!(reduce_max(&m, 1, false).unwrap().data(), &[3, -4]);
+        assert_eq!(
+            reduce_max(&m, 0, true).unwrap(),
+            Tensor::matrix(&[[1, -2, 3]]).unwrap()
+        );
+        assert!(reduce_max(&m, 2, false).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod reduce;
 mod shape;
 
 pub use conv::{Conv2dParams, conv2d, conv2d_shape};
-pub use elementwise::{add, broadcast_index_map, broadcast_shape, mul, relu, sub};
+pub use elementwise::{add, broadcast_index_map, broadcast_shape, div, mul, reduce_max, relu, sub};
 pub use linear::{gemm, gemm_shape, matmul, matmul_shape};
 pub use pool::{Pool2dParams, avg_pool2d, max_pool2d, pool2d_shape};
 pub use reduce::{argmax, mean, reduce_index_map, reduce_shape, sum};

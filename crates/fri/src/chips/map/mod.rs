@@ -12,12 +12,14 @@ use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
 mod div;
+pub(crate) mod div_tensor;
 mod elementwise;
 mod limbs;
 pub(crate) mod lookup;
 mod relu;
 
 use zkmlops_lookup::TableSpec;
+use zkmlops_tensor::ops::Rounding;
 
 use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
@@ -53,6 +55,12 @@ pub(crate) enum MapKind {
         in_wire: u32,
         table_id: u32,
         spec: TableSpec,
+    },
+    /// `y = div_round(a, b)` for a positive tensor divisor `b < 2^24`.
+    DivTensor {
+        a_wire: u32,
+        b_wire: u32,
+        rounding: Rounding,
     },
 }
 
@@ -99,11 +107,12 @@ impl MapChip {
             MapKind::DivConst { .. } => div::WIDTH,
             MapKind::Relu { .. } => relu::WIDTH,
             MapKind::Lookup { .. } => lookup::WIDTH,
+            MapKind::DivTensor { .. } => div_tensor::WIDTH,
         }
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
         match self.kind {
-            MapKind::Binary { .. } | MapKind::Copy => 5,
+            MapKind::Binary { .. } | MapKind::Copy | MapKind::DivTensor { .. } => 5,
             MapKind::DivConst { .. } => 6,
             MapKind::Relu { .. } | MapKind::Lookup { .. } => 4,
         }
@@ -121,6 +130,7 @@ impl MapChip {
             MapKind::DivConst { .. } => 3,
             MapKind::Relu { .. } => 3,
             MapKind::Lookup { .. } => 5,
+            MapKind::DivTensor { .. } => 4,
         }
     }
 
@@ -141,7 +151,9 @@ impl MapChip {
                 row[MULT] = F::from_u32(self.mults[r]);
                 row[A_IDX] = usize_felt(m.a);
                 match self.kind {
-                    MapKind::Binary { .. } => row[B_IDX] = usize_felt(m.b),
+                    MapKind::Binary { .. } | MapKind::DivTensor { .. } => {
+                        row[B_IDX] = usize_felt(m.b);
+                    }
                     MapKind::Copy => row[SRC_WIRE] = F::from_u32(m.src_wire),
                     MapKind::DivConst { .. } => {
                         row[D] = F::from_u32(m.d);
@@ -194,6 +206,18 @@ impl MapChip {
                 MapKind::Relu { in_wire } => {
                     let x = m.map_or(0, |m| at(in_wire, m.a));
                     relu::trace_row(x, row, &mut |v| {
+                        if m.is_some() {
+                            tally(v)
+                        }
+                    });
+                }
+                MapKind::DivTensor {
+                    a_wire,
+                    b_wire,
+                    rounding,
+                } => {
+                    let (a, b) = m.map_or((0, 1), |m| (at(a_wire, m.a), at(b_wire, m.b)));
+                    div_tensor::trace_row(a, b, rounding, row, &mut |v| {
                         if m.is_some() {
                             tally(v)
                         }
@@ -267,6 +291,23 @@ impl MapChip {
                     read(),
                 );
                 relu::eval(builder, &c, &read)
+            }
+            MapKind::DivTensor {
+                a_wire,
+                b_wire,
+                rounding,
+            } => {
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [wire(a_wire), p[A_IDX].clone(), c[0].clone()],
+                    read(),
+                );
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [wire(b_wire), p[B_IDX].clone(), c[1].clone()],
+                    read(),
+                );
+                div_tensor::eval(builder, &c, rounding, &read)
             }
             MapKind::Lookup {
                 in_wire,
