@@ -193,6 +193,99 @@ impl TableSpec {
             .fold(0.0, f64::max)
     }
 
+    /// A table for `function` covering the real interval `[lo, hi]` with at most
+    /// [`MAX_TABLE_ROWS`] rows. If the interval at `in_scale` needs more rows, the input scale
+    /// is lowered by `shift` bits until it fits: callers rescale their input by `shift` first
+    /// (the decomposition of wide inputs), and [`TableSpec::max_abs_error_with_input_rounding`]
+    /// accounts for the extra error. Returns `(shift, spec)`.
+    ///
+    /// # Errors
+    /// As [`TableSpec::new`], or [`LookupError::EmptyDomain`] if `lo > hi`.
+    pub fn fitted(
+        function: Function,
+        in_scale: Scale,
+        out_scale: Scale,
+        lo: f64,
+        hi: f64,
+    ) -> Result<(u32, Self), LookupError> {
+        let name = function.name();
+        for shift in 0..=in_scale.bits() {
+            let s = in_scale.lowered(shift);
+            let (Ok(a), Ok(b)) = (s.encode(lo), s.encode(hi)) else {
+                return Err(LookupError::EmptyDomain {
+                    function: name,
+                    lo: 0,
+                    hi: -1,
+                });
+            };
+            if a > b {
+                return Err(LookupError::EmptyDomain {
+                    function: name,
+                    lo: a,
+                    hi: b,
+                });
+            }
+            if i128::from(b) - i128::from(a) < i128::from(MAX_TABLE_ROWS) {
+                return Ok((shift, TableSpec::new(function, s, out_scale, a, b)?));
+            }
+        }
+        Err(LookupError::TooLarge {
+            function: name,
+            lo: 0,
+            hi: 0,
+            rows: u128::MAX,
+            max: MAX_TABLE_ROWS,
+        })
+    }
+
+    /// The default table of a function at the given scales: the domain where it matters for
+    /// ML (`[-8, 8]` for activations and saturating functions, `[-16, 0]` for `exp` as softmax
+    /// uses it, `(0, 16]` for reciprocal, rsqrt and log, `[0, 64]` for sqrt), fitted with
+    /// [`TableSpec::fitted`].
+    ///
+    /// # Errors
+    /// As [`TableSpec::fitted`].
+    pub fn default_for(
+        function: Function,
+        in_scale: Scale,
+        out_scale: Scale,
+    ) -> Result<(u32, Self), LookupError> {
+        let unit = 1.0 / in_scale.factor();
+        let (lo, hi) = match function {
+            Function::Exp => (-16.0, 0.0),
+            Function::Reciprocal | Function::Rsqrt | Function::Log => (unit, 16.0),
+            Function::Sqrt => (0.0, 64.0),
+            _ => (-8.0, 8.0),
+        };
+        let (shift, spec) = TableSpec::fitted(function, in_scale, out_scale, lo, hi)?;
+        // A positive-only domain must stay positive after lowering the scale.
+        if spec.lo == 0
+            && matches!(
+                function,
+                Function::Reciprocal | Function::Rsqrt | Function::Log
+            )
+        {
+            return TableSpec::new(function, spec.in_scale, out_scale, 1, spec.hi)
+                .map(|t| (shift, t));
+        }
+        Ok((shift, spec))
+    }
+
+    /// [`TableSpec::max_abs_error`] plus the error of rounding a finer input to this table's
+    /// input scale first (half an input unit times the largest slope between table rows): the
+    /// error bound of a lookup after a rescale by the `shift` of [`TableSpec::fitted`].
+    #[must_use]
+    pub fn max_abs_error_with_input_rounding(&self) -> f64 {
+        let step = 1.0 / self.in_scale.factor();
+        let slope = (self.lo..self.hi)
+            .map(|x| {
+                let (a, b) = (self.in_scale.decode(x), self.in_scale.decode(x + 1));
+                ((self.function.apply(b) - self.function.apply(a)) / step).abs()
+            })
+            .fold(0.0, f64::max);
+        self.max_abs_error() + slope * step / 2.0
+    }
+
     /// The Keccak-256 digest of the canonical (postcard) encoding, domain-separated.
     #[must_use]
     pub fn digest(&self) -> [u8; 32] {

@@ -146,3 +146,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn wide_domains_are_fitted_by_lowering_the_input_scale() {
+    // [-8, 8] at 2^16 would need 2^20 + 1 rows; at 2^12 still 2^16 + 1: the input scale drops
+    // by 5 bits to 2^11.
+    let (shift, t) = TableSpec::fitted(Function::Tanh, s(16), s(16), -8.0, 8.0).unwrap();
+    assert_eq!(shift, 5);
+    assert_eq!(t.in_scale, s(11));
+    assert!(t.rows() <= zkmlops_lookup::MAX_TABLE_ROWS);
+    // The extra error of rounding the input is accounted for: bounded by half a coarse step
+    // times the slope (tanh' <= 1) plus the table's own rounding.
+    let e = t.max_abs_error_with_input_rounding();
+    assert!(e >= t.max_abs_error());
+    assert!(e <= 0.5 / 2048.0 + 0.5 / 65536.0 + 1e-9, "{e}");
+    let (shift, _) = TableSpec::fitted(Function::Sigmoid, s(8), s(8), -8.0, 8.0).unwrap();
+    assert_eq!(shift, 0);
+    assert!(TableSpec::fitted(Function::Sigmoid, s(8), s(8), 1.0, -1.0).is_err());
+    for f in Function::ALL {
+        let (_, t) = TableSpec::default_for(f, s(8), s(8)).unwrap();
+        assert!(t.max_abs_error() <= 0.5 / 256.0 + 1e-12, "{}", f.name());
+    }
+}

@@ -154,3 +154,38 @@ pub fn layer_norm(
         &[y],
     )
 }
+
+/// A nonlinearity on a domain of any width: `y = f(x)` for `x` at scale `s_in` tabulated on the
+/// real interval `[lo, hi]`. When that interval needs more than `2^16` rows at `s_in`, the input
+/// is first rescaled by the `shift` of [`TableSpec::fitted`] (a coarser table on the rescaled
+/// input; its extra error is [`TableSpec::max_abs_error_with_input_rounding`]).
+///
+/// # Errors
+/// [`ProgramError`] from the builder, or a table that cannot be built.
+#[allow(clippy::too_many_arguments)]
+pub fn nonlinear(
+    b: &mut ProgramBuilder,
+    name: &str,
+    x: TensorId,
+    function: Function,
+    s_in: Scale,
+    s_out: Scale,
+    lo: f64,
+    hi: f64,
+) -> Result<TensorId, ProgramError> {
+    let (shift, spec) = TableSpec::fitted(function, s_in, s_out, lo, hi)
+        .map_err(|e| table_error("nonlinear", name, e))?;
+    let x = if shift > 0 {
+        b.op(
+            &format!("{name}/coarse"),
+            Op::Rescale {
+                shift,
+                rounding: Rounding::HalfUp,
+            },
+            &[x],
+        )?
+    } else {
+        x
+    };
+    b.op(name, Op::Lookup(spec), &[x])
+}

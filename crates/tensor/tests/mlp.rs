@@ -464,3 +464,33 @@ fn softmax_and_layer_norm_compose_from_primitives() {
     );
     assert_eq!(&ln[..4], &[0, 0, 0, 0]);
 }
+
+#[test]
+fn wide_nonlinearity_is_decomposed_with_a_rescale() {
+    use zkmlops_lookup::Function;
+    let s16 = Scale::new(16).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[3], s16, Visibility::Private);
+    let y =
+        zkmlops_tensor::composite::nonlinear(&mut b, "t", x, Function::Tanh, s16, s16, -8.0, 8.0)
+            .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    assert!(
+        p.tensors().iter().any(|t| t.name == "t/coarse"),
+        "a rescale precedes the lookup"
+    );
+    let w = p
+        .evaluate(&[Tensor::vector(vec![0, 65536, -3 * 65536])])
+        .unwrap();
+    let got: Vec<f64> = w
+        .get(y)
+        .unwrap()
+        .data()
+        .iter()
+        .map(|&v| v as f64 / 65536.0)
+        .collect();
+    for (g, x) in got.iter().zip([0.0f64, 1.0, -3.0]) {
+        assert!((g - x.tanh()).abs() < 1e-3, "{g} vs tanh({x})");
+    }
+}
