@@ -288,6 +288,23 @@ fn division_and_max_match_the_reference() {
         ],
         K,
     );
+    // Division by a constant (a public tensor in the Program).
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[6], s8(), Visibility::Private);
+    let three = b.constant("three", Tensor::scalar(3), Scale::ONE).unwrap();
+    let q = b
+        .op(
+            "q",
+            Op::Div {
+                rounding: Rounding::HalfUp,
+            },
+            &[a, three],
+        )
+        .unwrap();
+    b.output(q, Visibility::Public).unwrap();
+    let pc = b.build().unwrap();
+    let (w, _) = prove_and_verify(&pc, &[Tensor::vector(vec![-5, -4, -1, 0, 4, 5])], K);
+    assert_eq!(w.get(q).unwrap().data(), &[-2, -1, 0, 0, 1, 2]);
     // A zero divisor is refused by the reference itself.
     assert!(
         p.evaluate(&[
