@@ -230,20 +230,23 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn binary(&mut self, op: BinOp, a: usize, b: usize, out: usize) -> Result<(), FriError> {
-        let t = self.program.tensors();
-        let out_shape = &self.wires_shape(out);
-        let ma = ops::broadcast_index_map(&t[a].shape, out_shape);
+    /// One row per element of `out`, reading `a` and `b` at their broadcast indices.
+    fn broadcast_rows(&self, a: usize, b: usize, out: usize) -> Vec<MapRow> {
+        let out_shape = self.shape_of(out);
+        let ma = ops::broadcast_index_map(self.shape_of(a), out_shape);
         let mb = ops::broadcast_index_map(self.shape_of(b), out_shape);
-        let rows = ma
-            .into_iter()
+        ma.into_iter()
             .zip(mb)
             .map(|(a, b)| MapRow {
                 a,
                 b,
                 ..MapRow::default()
             })
-            .collect();
+            .collect()
+    }
+
+    fn binary(&mut self, op: BinOp, a: usize, b: usize, out: usize) -> Result<(), FriError> {
+        let rows = self.broadcast_rows(a, b, out);
         self.map(
             MapKind::Binary {
                 op,
@@ -258,10 +261,6 @@ impl Builder<'_> {
 
     fn shape_of(&self, w: usize) -> &[usize] {
         &self.program.tensors()[w].shape
-    }
-
-    fn wires_shape(&self, w: usize) -> Vec<usize> {
-        self.program.tensors()[w].shape.clone()
     }
 
     fn node(&mut self, op: &Op, ins: &[usize], out: usize) -> Result<(), FriError> {
@@ -284,17 +283,8 @@ impl Builder<'_> {
                     },
                 )?;
                 self.gemm(ins[0], ins[1], prod, *trans_a, *trans_b)?;
-                let out_shape = self.wires_shape(out);
-                let mb = ops::broadcast_index_map(self.shape_of(ins[2]), &out_shape);
-                let rows = mb
-                    .into_iter()
-                    .enumerate()
-                    .map(|(a, b)| MapRow {
-                        a,
-                        b,
-                        ..MapRow::default()
-                    })
-                    .collect();
+                // The product has the output's shape: read it at the output's own indices.
+                let rows = self.broadcast_rows(out, ins[2], out);
                 self.map(
                     MapKind::Binary {
                         op: BinOp::Add,
@@ -391,18 +381,7 @@ impl Builder<'_> {
                 )
             }
             Op::Div { rounding } => {
-                let out_shape = self.wires_shape(out);
-                let ma = ops::broadcast_index_map(self.shape_of(ins[0]), &out_shape);
-                let mb = ops::broadcast_index_map(self.shape_of(ins[1]), &out_shape);
-                let rows = ma
-                    .into_iter()
-                    .zip(mb)
-                    .map(|(a, b)| MapRow {
-                        a,
-                        b,
-                        ..MapRow::default()
-                    })
-                    .collect();
+                let rows = self.broadcast_rows(ins[0], ins[1], out);
                 let kind = MapKind::DivTensor {
                     a_wire: wire_id(ins[0])?,
                     b_wire: wire_id(ins[1])?,

@@ -10,13 +10,9 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{RANGE_BUS, TENSOR_BUS, felt, matrix, usize_felt};
+use super::{RANGE_BUS, TENSOR_BUS, felt, matrix};
 
-const SEL: usize = 0;
-const FIRST: usize = 1;
-const IN_IDX: usize = 2;
-const OUT_IDX: usize = 3;
-const MULT: usize = 4;
+use super::sum::{FIRST, IN_IDX, MULT, OUT_IDX, SEL, grouped_rows, grouped_structure};
 
 #[derive(Debug, Clone)]
 pub(crate) struct MaxChip {
@@ -30,15 +26,7 @@ pub(crate) struct MaxChip {
 
 impl MaxChip {
     fn rows(&self) -> Vec<(usize, usize, bool, bool)> {
-        self.groups
-            .iter()
-            .enumerate()
-            .flat_map(|(o, g)| {
-                g.iter()
-                    .enumerate()
-                    .map(move |(j, &i)| (i, o, j == 0, j + 1 == g.len()))
-            })
-            .collect()
+        grouped_rows(&self.groups)
     }
 
     pub(crate) fn real_rows(&self) -> usize {
@@ -62,20 +50,11 @@ impl MaxChip {
     }
 
     pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        let rows = self.rows();
-        Some(matrix(5, self.log_height, |r, row| {
-            let Some(&(i, o, first, last)) = rows.get(r) else {
-                row[FIRST] = F::ONE;
-                return;
-            };
-            row[SEL] = F::ONE;
-            row[FIRST] = F::from_bool(first);
-            row[IN_IDX] = usize_felt(i);
-            row[OUT_IDX] = usize_felt(o);
-            if last {
-                row[MULT] = F::from_u32(self.mults[o]);
-            }
-        }))
+        Some(grouped_structure(
+            &self.groups,
+            &self.mults,
+            self.log_height,
+        ))
     }
 
     /// The main trace; range lookups are tallied into `range_counts`.

@@ -15,7 +15,7 @@ mod max;
 mod public;
 mod range;
 mod source;
-mod sum;
+pub(crate) mod sum;
 mod table;
 
 pub(crate) use gemm::GemmChip;

@@ -7,11 +7,48 @@ use p3_matrix::dense::RowMajorMatrix;
 
 use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
-const SEL: usize = 0;
-const FIRST: usize = 1;
-const IN_IDX: usize = 2;
-const OUT_IDX: usize = 3;
-const MULT: usize = 4;
+// Structure columns of a grouped reduction (shared with the max chip).
+pub(super) const SEL: usize = 0;
+pub(super) const FIRST: usize = 1;
+pub(super) const IN_IDX: usize = 2;
+pub(super) const OUT_IDX: usize = 3;
+pub(super) const MULT: usize = 4;
+
+/// Per row of a grouped reduction: (input index, output index, first of group, last of group).
+pub(super) fn grouped_rows(groups: &[Vec<usize>]) -> Vec<(usize, usize, bool, bool)> {
+    groups
+        .iter()
+        .enumerate()
+        .flat_map(|(o, g)| {
+            g.iter()
+                .enumerate()
+                .map(move |(j, &i)| (i, o, j == 0, j + 1 == g.len()))
+        })
+        .collect()
+}
+
+/// Structure of a grouped reduction: selector, group start, input index, output index, and the
+/// output's multiplicity on the group's last row. Padding rows start a group and send nothing.
+pub(super) fn grouped_structure<F: Field>(
+    groups: &[Vec<usize>],
+    mults: &[u32],
+    log_height: usize,
+) -> RowMajorMatrix<F> {
+    let rows = grouped_rows(groups);
+    matrix(5, log_height, |r, row| {
+        let Some(&(i, o, first, last)) = rows.get(r) else {
+            row[FIRST] = F::ONE;
+            return;
+        };
+        row[SEL] = F::ONE;
+        row[FIRST] = F::from_bool(first);
+        row[IN_IDX] = usize_felt(i);
+        row[OUT_IDX] = usize_felt(o);
+        if last {
+            row[MULT] = F::from_u32(mults[o]);
+        }
+    })
+}
 
 /// One row per input element, grouped by output element: `acc` restarts on a group's first
 /// row, and the group's last row sends `(out, o, acc)` (multiplicity 0 elsewhere).
@@ -28,15 +65,7 @@ pub(crate) struct SumChip {
 impl SumChip {
     /// Per real row: (input index, output index, first of group, last of group).
     fn rows(&self) -> Vec<(usize, usize, bool, bool)> {
-        self.groups
-            .iter()
-            .enumerate()
-            .flat_map(|(o, g)| {
-                g.iter()
-                    .enumerate()
-                    .map(move |(j, &i)| (i, o, j == 0, j + 1 == g.len()))
-            })
-            .collect()
+        grouped_rows(&self.groups)
     }
 
     pub(crate) fn real_rows(&self) -> usize {
@@ -59,20 +88,11 @@ impl SumChip {
     }
 
     pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        let rows = self.rows();
-        Some(matrix(5, self.log_height, |r, row| {
-            let Some(&(i, o, first, last)) = rows.get(r) else {
-                row[FIRST] = F::ONE;
-                return;
-            };
-            row[SEL] = F::ONE;
-            row[FIRST] = F::from_bool(first);
-            row[IN_IDX] = usize_felt(i);
-            row[OUT_IDX] = usize_felt(o);
-            if last {
-                row[MULT] = F::from_u32(self.mults[o]);
-            }
-        }))
+        Some(grouped_structure(
+            &self.groups,
+            &self.mults,
+            self.log_height,
+        ))
     }
 
     pub(crate) fn main<F: Field>(&self, x: &[i64]) -> RowMajorMatrix<F> {
