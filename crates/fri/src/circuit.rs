@@ -26,6 +26,18 @@ pub(crate) enum Internal {
     },
     /// Sums of a mean before the division.
     SumOf { x: usize, axes: Vec<usize> },
+    /// Gathered elements `(wire, index)` (a convolution's patches).
+    Gather(Vec<(u32, usize)>),
+    /// `A [m, k] x B^T` for `B` stored as `[n, k]` (a convolution's kernels), flat.
+    GemmFlat {
+        a: usize,
+        b: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+    },
+    /// The single value 0 (what padded convolution taps read).
+    Zero,
 }
 
 /// A wire: a Program tensor (same index) or an internal one.
@@ -209,6 +221,19 @@ impl Builder<'_> {
             (sa[0], sa[1])
         };
         let n = if trans_b { sb[0] } else { sb[1] };
+        self.gemm_dims(a, b, out, [m, k, n], trans_a, trans_b)
+    }
+
+    /// A gemm chip for explicit dimensions `[m, k, n]` (operands may be internal wires).
+    fn gemm_dims(
+        &mut self,
+        a: usize,
+        b: usize,
+        out: usize,
+        [m, k, n]: [usize; 3],
+        trans_a: bool,
+        trans_b: bool,
+    ) -> Result<(), FriError> {
         if m * k * n == 0 {
             return Err(limit(&self.wires[out].name, "gemm size", 0, 1));
         }
@@ -228,6 +253,112 @@ impl Builder<'_> {
             log_height: 0,
         }));
         Ok(())
+    }
+
+    /// `conv2d` as im2col: a copy chip gathers each output position's patch (padded taps read
+    /// an internal zero), a gemm multiplies the patches by the kernels (read in their own flat
+    /// layout `[O, C*KH*KW]`), and a copy or add chip puts the products back in NCHW order,
+    /// adding the bias.
+    fn conv2d(&mut self, ins: &[usize], out: usize, p: &ops::Conv2dParams) -> Result<(), FriError> {
+        if p.groups != 1 {
+            return Err(unsupported("grouped conv2d"));
+        }
+        let name = self.wires[out].name.clone();
+        let xs = self.shape_of(ins[0]).to_vec();
+        let ws = self.shape_of(ins[1]).to_vec();
+        let ys = self.shape_of(out).to_vec();
+        // The Program validated the shapes: input and kernel are rank 4.
+        let (n, c, h, w) = (xs[0], xs[1], xs[2], xs[3]);
+        let (o, kh, kw) = (ws[0], ws[2], ws[3]);
+        let (oh, ow) = (ys[2], ys[3]);
+        // Padded taps read the single element of an internal public zero (created if needed).
+        let x = wire_id(ins[0])?;
+        let z = wire_id(self.wires.len())?;
+        let mut padded = false;
+        let k = c * kh * kw;
+        let mut taps = Vec::with_capacity(n * oh * ow * k);
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ci in 0..c {
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * p.strides[0] + ky * p.dilations[0])
+                                    .checked_sub(p.pads[0])
+                                    .filter(|&v| v < h);
+                                let ix = (ox * p.strides[1] + kx * p.dilations[1])
+                                    .checked_sub(p.pads[1])
+                                    .filter(|&v| v < w);
+                                taps.push(match (iy, ix) {
+                                    (Some(iy), Some(ix)) => (x, ((b * c + ci) * h + iy) * w + ix),
+                                    _ => {
+                                        padded = true;
+                                        (z, 0)
+                                    }
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if padded {
+            self.internal(format!("{name}/zero"), 1, Internal::Zero)?;
+            self.chips.push(Chip::Public(PublicChip {
+                wire: z,
+                values: vec![0],
+                mode: PublicMode::Source { mults: Vec::new() },
+                log_height: 0,
+            }));
+        }
+        let m = n * oh * ow;
+        let patches = self.internal(
+            format!("{name}/patches"),
+            taps.len(),
+            Internal::Gather(taps.clone()),
+        )?;
+        self.copy(
+            patches,
+            taps.into_iter().map(|(wire, i)| (wire as usize, i)),
+        )?;
+        let prod = self.internal(
+            format!("{name}/product"),
+            m * o,
+            Internal::GemmFlat {
+                a: patches,
+                b: ins[1],
+                m,
+                k,
+                n: o,
+            },
+        )?;
+        self.gemm_dims(patches, ins[1], prod, [m, k, o], false, true)?;
+        // y[b, oc, oy, ox] = prod[(b*OH + oy)*OW + ox, oc]
+        let back = |i: usize| {
+            let (b, rest) = (i / (o * oh * ow), i % (o * oh * ow));
+            let (oc, pos) = (rest / (oh * ow), rest % (oh * ow));
+            ((b * oh * ow + pos) * o + oc, oc)
+        };
+        let len = n * o * oh * ow;
+        match ins.get(2) {
+            None => self.copy(out, (0..len).map(|i| (prod, back(i).0))),
+            Some(&bias) => {
+                let rows = (0..len)
+                    .map(|i| MapRow {
+                        a: back(i).0,
+                        b: back(i).1,
+                        ..MapRow::default()
+                    })
+                    .collect();
+                let kind = MapKind::Binary {
+                    op: BinOp::Add,
+                    a_wire: wire_id(prod)?,
+                    b_wire: wire_id(bias)?,
+                    b_inline: false,
+                };
+                self.map(kind, out, rows)
+            }
+        }
     }
 
     /// One row per element of `out`, reading `a` and `b` at their broadcast indices.
@@ -400,7 +531,7 @@ impl Builder<'_> {
                 }));
                 Ok(())
             }
-            Op::Conv2d(_) => Err(unsupported("conv2d")),
+            Op::Conv2d(p) => self.conv2d(ins, out, p),
             Op::MaxPool2d(_) => Err(unsupported("max_pool2d")),
             Op::AvgPool2d { .. } => Err(unsupported("avg_pool2d")),
             Op::ArgMax { .. } => Err(unsupported("argmax")),

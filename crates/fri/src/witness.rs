@@ -39,6 +39,20 @@ pub(crate) fn wire_values(
                 trans_b,
             }) => ops::gemm(&tensor(*a)?, &tensor(*b)?, None, *trans_a, *trans_b),
             Some(Internal::SumOf { x, axes }) => ops::sum(&tensor(*x)?, axes, false),
+            Some(Internal::Zero) => Ok(Tensor::scalar(0)),
+            Some(Internal::Gather(taps)) => Ok(Tensor::vector(
+                taps.iter().map(|&(w, i)| values[w as usize][i]).collect(),
+            )),
+            Some(Internal::GemmFlat { a, b, m, k, n }) => {
+                let at = |w: usize, len: usize| Tensor::new(vec![len / k, *k], values[w].clone());
+                ops::gemm(
+                    &at(*a, m * k).map_err(overflow)?,
+                    &at(*b, n * k).map_err(overflow)?,
+                    None,
+                    false,
+                    true,
+                )
+            }
             None => return Err(FriError::MissingPublic),
         }
         .map_err(overflow)?;

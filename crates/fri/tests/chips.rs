@@ -6,7 +6,7 @@ mod common;
 use common::{prove_and_verify, random, rng};
 use zkmlops_field::Scale;
 use zkmlops_fri::FriConfig;
-use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::ops::{Conv2dParams, Rounding};
 use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
 
 const K: FriConfig = FriConfig::KECCAK;
@@ -284,4 +284,99 @@ fn public_and_private_inputs_and_intermediates() {
     b.output(sq, Visibility::Public).unwrap();
     b.output(t, Visibility::Public).unwrap();
     prove_and_verify(&b.build().unwrap(), &[random(&mut r, &[1, 4], -64, 64)], K);
+}
+
+#[test]
+fn conv2d_by_im2col() {
+    let mut r = rng(7);
+    let cases = [
+        (Conv2dParams::default(), false),
+        (
+            Conv2dParams {
+                pads: [1, 1, 1, 1],
+                ..Default::default()
+            },
+            true,
+        ),
+        (
+            Conv2dParams {
+                strides: [2, 1],
+                pads: [1, 0, 0, 1],
+                dilations: [1, 2],
+                groups: 1,
+            },
+            true,
+        ),
+    ];
+    for (params, bias) in cases {
+        let mut b = ProgramBuilder::new();
+        let x = b.input("x", &[2, 3, 5, 6], s(4), Visibility::Private);
+        let w = b.input("w", &[4, 3, 2, 3], s(4), Visibility::Private);
+        let mut ins = vec![x, w];
+        if bias {
+            ins.push(b.input("bias", &[4], s(8), Visibility::Private));
+        }
+        let y = b.op("y", Op::Conv2d(params), &ins).unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let mut inputs = vec![
+            random(&mut r, &[2, 3, 5, 6], -64, 64),
+            random(&mut r, &[4, 3, 2, 3], -64, 64),
+        ];
+        if bias {
+            inputs.push(random(&mut r, &[4], -4096, 4096));
+        }
+        prove_and_verify(&p, &inputs, K);
+    }
+}
+
+#[test]
+fn small_cnn() {
+    // conv -> rescale -> relu -> flatten -> gemm: the shape of the digits CNN.
+    let mut r = rng(8);
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 1, 8, 8], s(8), Visibility::Private);
+    let k = b.input("k", &[4, 1, 3, 3], s(8), Visibility::Private);
+    let kb = b.input("kb", &[4], s(16), Visibility::Private);
+    let h = b
+        .op(
+            "conv",
+            Op::Conv2d(Conv2dParams {
+                pads: [1; 4],
+                ..Default::default()
+            }),
+            &[x, k, kb],
+        )
+        .unwrap();
+    let h = b
+        .op(
+            "conv8",
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )
+        .unwrap();
+    let h = b.op("relu", Op::Relu, &[h]).unwrap();
+    let f = b.op("flat", Op::Flatten { axis: 1 }, &[h]).unwrap();
+    let w = b.input("w", &[10, 256], s(8), Visibility::Private);
+    let y = b
+        .op(
+            "logits",
+            Op::Gemm {
+                trans_a: false,
+                trans_b: true,
+            },
+            &[f, w],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let inputs = [
+        random(&mut r, &[1, 1, 8, 8], 0, 256),
+        random(&mut r, &[4, 1, 3, 3], -128, 128),
+        random(&mut r, &[4], -65536, 65536),
+        random(&mut r, &[10, 256], -32, 32),
+    ];
+    prove_and_verify(&b.build().unwrap(), &inputs, K);
 }
