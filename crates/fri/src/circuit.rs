@@ -38,6 +38,8 @@ pub(crate) enum Internal {
     },
     /// The single value 0 (what padded convolution taps read).
     Zero,
+    /// Sums of given groups of input elements (an average pool's windows).
+    GroupSums { x: usize, groups: Vec<Vec<usize>> },
 }
 
 /// A wire: a Program tensor (same index) or an internal one.
@@ -361,6 +363,20 @@ impl Builder<'_> {
         }
     }
 
+    fn max(&mut self, input: usize, out: usize, groups: Vec<Vec<usize>>) -> Result<(), FriError> {
+        if groups.iter().any(Vec::is_empty) {
+            return Err(limit(&self.wires[out].name, "elements reduced", 0, 1));
+        }
+        self.chips.push(Chip::Max(MaxChip {
+            in_wire: wire_id(input)?,
+            out_wire: wire_id(out)?,
+            groups,
+            mults: Vec::new(),
+            log_height: 0,
+        }));
+        Ok(())
+    }
+
     /// One row per element of `out`, reading `a` and `b` at their broadcast indices.
     fn broadcast_rows(&self, a: usize, b: usize, out: usize) -> Vec<MapRow> {
         let out_shape = self.shape_of(out);
@@ -522,18 +538,35 @@ impl Builder<'_> {
             }
             Op::ReduceMax { axis, .. } => {
                 let groups = self.groups(ins[0], &[*axis], &name)?;
-                self.chips.push(Chip::Max(MaxChip {
+                self.max(ins[0], out, groups)
+            }
+            Op::Conv2d(p) => self.conv2d(ins, out, p),
+            Op::MaxPool2d(params) => {
+                let groups = ops::pool2d_windows("max_pool2d", self.shape_of(ins[0]), params)
+                    .map_err(|_| unsupported("this max_pool2d"))?;
+                self.max(ins[0], out, groups)
+            }
+            Op::AvgPool2d { params, rounding } => {
+                let groups = ops::pool2d_windows("avg_pool2d", self.shape_of(ins[0]), params)
+                    .map_err(|_| unsupported("this avg_pool2d"))?;
+                let counts: Vec<usize> = groups.iter().map(Vec::len).collect();
+                let sums = self.internal(
+                    format!("{name}/sum"),
+                    len,
+                    Internal::GroupSums {
+                        x: ins[0],
+                        groups: groups.clone(),
+                    },
+                )?;
+                self.chips.push(Chip::Sum(SumChip {
                     in_wire: wire_id(ins[0])?,
-                    out_wire: wire_id(out)?,
+                    out_wire: wire_id(sums)?,
                     groups,
                     mults: Vec::new(),
                     log_height: 0,
                 }));
-                Ok(())
+                self.div(sums, out, &counts, *rounding, &name)
             }
-            Op::Conv2d(p) => self.conv2d(ins, out, p),
-            Op::MaxPool2d(_) => Err(unsupported("max_pool2d")),
-            Op::AvgPool2d { .. } => Err(unsupported("avg_pool2d")),
             Op::ArgMax { .. } => Err(unsupported("argmax")),
             _ => Err(unsupported("this op")),
         }

@@ -40,6 +40,20 @@ pub(crate) fn wire_values(
             }) => ops::gemm(&tensor(*a)?, &tensor(*b)?, None, *trans_a, *trans_b),
             Some(Internal::SumOf { x, axes }) => ops::sum(&tensor(*x)?, axes, false),
             Some(Internal::Zero) => Ok(Tensor::scalar(0)),
+            Some(Internal::GroupSums { x, groups }) => groups
+                .iter()
+                .map(|g| {
+                    let total: i128 = g.iter().map(|&i| i128::from(values[*x][i])).sum();
+                    i64::try_from(total)
+                        .ok()
+                        .filter(|t| t.unsigned_abs() <= zkmlops_field::MAX_ABS.unsigned_abs())
+                })
+                .collect::<Option<Vec<i64>>>()
+                .map(Tensor::vector)
+                .ok_or(zkmlops_tensor::OpError::Overflow {
+                    op: "avg_pool2d",
+                    index: 0,
+                }),
             Some(Internal::Gather(taps)) => Ok(Tensor::vector(
                 taps.iter().map(|&(w, i)| values[w as usize][i]).collect(),
             )),

@@ -380,3 +380,55 @@ fn small_cnn() {
     ];
     prove_and_verify(&b.build().unwrap(), &inputs, K);
 }
+
+#[test]
+fn max_and_average_pooling() {
+    let mut r = rng(9);
+    use zkmlops_tensor::ops::Pool2dParams;
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 2, 5, 5], s(4), Visibility::Private);
+    let p2 = Pool2dParams {
+        kernel: [2, 2],
+        strides: [2, 2],
+        pads: [0; 4],
+    };
+    let p3 = Pool2dParams {
+        kernel: [3, 3],
+        strides: [2, 2],
+        pads: [1, 1, 1, 1],
+    };
+    let outs = [
+        b.op("max2", Op::MaxPool2d(p2), &[x]).unwrap(),
+        b.op("max3", Op::MaxPool2d(p3), &[x]).unwrap(),
+        b.op(
+            "avg3",
+            Op::AvgPool2d {
+                params: p3,
+                rounding: Rounding::HalfUp,
+            },
+            &[x],
+        )
+        .unwrap(),
+        b.op(
+            "gap",
+            Op::AvgPool2d {
+                params: Pool2dParams {
+                    kernel: [5, 5],
+                    strides: [1, 1],
+                    pads: [0; 4],
+                },
+                rounding: Rounding::Floor,
+            },
+            &[x],
+        )
+        .unwrap(),
+    ];
+    for o in outs {
+        b.output(o, Visibility::Public).unwrap();
+    }
+    prove_and_verify(
+        &b.build().unwrap(),
+        &[random(&mut r, &[1, 2, 5, 5], -1000, 1000)],
+        K,
+    );
+}

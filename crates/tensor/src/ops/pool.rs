@@ -61,6 +61,42 @@ pub fn pool2d_shape(
     Ok(vec![n, c, oh, ow])
 }
 
+/// For each output cell (row-major over `[N, C, OH, OW]`), the flat input indices of its
+/// window's valid (unpadded) cells. Backends group exactly as the reference does with this.
+///
+/// # Errors
+/// As [`pool2d_shape`].
+pub fn pool2d_windows(
+    op: &'static str,
+    shape: &[usize],
+    p: &Pool2dParams,
+) -> Result<Vec<Vec<usize>>, OpError> {
+    let out = pool2d_shape(op, shape, p)?;
+    let [n, c, oh, ow] = [out[0], out[1], out[2], out[3]];
+    let [h, w] = [shape[2], shape[3]];
+    let mut windows = Vec::with_capacity(n * c * oh * ow);
+    for plane in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let base = plane * h * w;
+                let cells = (0..p.kernel[0]).flat_map(|ky| {
+                    (0..p.kernel[1]).filter_map(move |kx| {
+                        let iy = (oy * p.strides[0] + ky)
+                            .checked_sub(p.pads[0])
+                            .filter(|&v| v < h)?;
+                        let ix = (ox * p.strides[1] + kx)
+                            .checked_sub(p.pads[1])
+                            .filter(|&v| v < w)?;
+                        Some(base + iy * w + ix)
+                    })
+                });
+                windows.push(cells.collect());
+            }
+        }
+    }
+    Ok(windows)
+}
+
 /// Visit each output cell's window of valid (unpadded) input values.
 fn pool(
     op: &'static str,
@@ -69,29 +105,12 @@ fn pool(
     mut reduce: impl FnMut(usize, &mut dyn Iterator<Item = i64>) -> Result<i64, OpError>,
 ) -> Result<Tensor, OpError> {
     let shape = pool2d_shape(op, x.shape(), p)?;
-    let [n, c, oh, ow] = [shape[0], shape[1], shape[2], shape[3]];
-    let [h, w] = [x.shape()[2], x.shape()[3]];
     let xd = x.data();
-    let mut out = Vec::with_capacity(n * c * oh * ow);
-    for plane in 0..n * c {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let base = plane * h * w;
-                let mut it = (0..p.kernel[0]).flat_map(|ky| {
-                    (0..p.kernel[1]).filter_map(move |kx| {
-                        let iy = (oy * p.strides[0] + ky)
-                            .checked_sub(p.pads[0])
-                            .filter(|&v| v < h)?;
-                        let ix = (ox * p.strides[1] + kx)
-                            .checked_sub(p.pads[1])
-                            .filter(|&v| v < w)?;
-                        Some(xd[base + iy * w + ix])
-                    })
-                });
-                out.push(reduce(out.len(), &mut it)?);
-            }
-        }
-    }
+    let out = pool2d_windows(op, x.shape(), p)?
+        .iter()
+        .enumerate()
+        .map(|(i, win)| reduce(i, &mut win.iter().map(|&j| xd[j])))
+        .collect::<Result<Vec<_>, _>>()?;
     Tensor::new(shape, out)
 }
 
