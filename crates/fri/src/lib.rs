@@ -80,32 +80,24 @@ const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v1";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FriBackend;
 
-/// Run `$body` with `$c` bound to the Plonky3 config of `$preset` and `SC` to its type.
+/// Run `$body` with `$c` bound to the Plonky3 config of `$preset`.
 macro_rules! with_config {
     ($preset:expr, |$c:ident| $body:expr) => {
         match ($preset.hash, $preset.zero_knowledge) {
             (Hash::Keccak256, false) => {
-                #[allow(clippy::upper_case_acronyms, dead_code)]
-                type SC = KeccakConfig;
-                let $c: SC = keccak_config();
+                let $c: KeccakConfig = keccak_config();
                 $body
             }
             (Hash::Keccak256, true) => {
-                #[allow(clippy::upper_case_acronyms, dead_code)]
-                type SC = KeccakZkConfig;
-                let $c: SC = keccak_zk_config()?;
+                let $c: KeccakZkConfig = keccak_zk_config()?;
                 $body
             }
             (Hash::Poseidon2, false) => {
-                #[allow(clippy::upper_case_acronyms, dead_code)]
-                type SC = PoseidonConfig;
-                let $c: SC = poseidon_config();
+                let $c: PoseidonConfig = poseidon_config();
                 $body
             }
             (Hash::Poseidon2, true) => {
-                #[allow(clippy::upper_case_acronyms, dead_code)]
-                type SC = PoseidonZkConfig;
-                let $c: SC = poseidon_zk_config()?;
+                let $c: PoseidonZkConfig = poseidon_zk_config()?;
                 $body
             }
         }
@@ -309,7 +301,7 @@ fn prove_inner(
     let (conjectured, proven) = security::security_bits(&circuit, config);
     let params = config.backend_params(conjectured, proven);
     let pvs = public_values(&circuit, &statement_limbs(&statement, &params));
-    let proof = with_config!(config, |c| prove_with(&c, &circuit.airs, &traces, &pvs)?);
+    let proof = with_config!(config, |c| c.prove_airs(&circuit.airs, &traces, &pvs)?);
     Ok(ProofEnvelope {
         version: ENVELOPE_VERSION,
         backend: BACKEND,
@@ -349,27 +341,6 @@ macro_rules! prove_body {
         };
         catch_unwind(AssertUnwindSafe(run)).unwrap_or(Err(FriError::Panicked { side: "prover" }))
     }};
-}
-
-fn prove_with<SC>(
-    c: &SC,
-    airs: &[ChipAir],
-    traces: &[RowMajorMatrix<Val>],
-    pvs: &[Vec<Val>],
-) -> Result<Vec<u8>, FriError>
-where
-    SC: ProveWith,
-{
-    c.prove_airs(airs, traces, pvs)
-}
-
-fn verify_with<SC: ProveWith>(
-    c: &SC,
-    airs: &[ChipAir],
-    bytes: &[u8],
-    pvs: &[Vec<Val>],
-) -> Result<(), FriError> {
-    c.verify_airs(airs, bytes, pvs)
 }
 
 /// The four concrete configurations, each proving and verifying with its own types.
@@ -485,7 +456,7 @@ impl ProvingBackend for FriBackend {
         }
         let pvs = public_values(&circuit, &statement_limbs(&env.statement, &env.params));
         let result =
-            (|| with_config!(config, |c| verify_with(&c, &circuit.airs, &env.proof, &pvs)))();
+            (|| with_config!(config, |c| c.verify_airs(&circuit.airs, &env.proof, &pvs)))();
         match result {
             Ok(()) => Ok(VerifiedStatement {
                 backend: BACKEND,
