@@ -377,6 +377,17 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// An elementwise map chip: output element `i` reads input element `i`.
+    fn unary(&mut self, kind: MapKind, out: usize, len: usize) -> Result<(), FriError> {
+        let rows = (0..len)
+            .map(|a| MapRow {
+                a,
+                ..MapRow::default()
+            })
+            .collect();
+        self.map(kind, out, rows)
+    }
+
     /// One row per element of `out`, reading `a` and `b` at their broadcast indices.
     fn broadcast_rows(&self, a: usize, b: usize, out: usize) -> Vec<MapRow> {
         let out_shape = self.shape_of(out);
@@ -453,21 +464,13 @@ impl Builder<'_> {
                 }
                 self.div(ins[0], out, &vec![1usize << shift; len], *rounding, &name)
             }
-            Op::Relu => {
-                let rows = (0..len)
-                    .map(|a| MapRow {
-                        a,
-                        ..MapRow::default()
-                    })
-                    .collect();
-                self.map(
-                    MapKind::Relu {
-                        in_wire: wire_id(ins[0])?,
-                    },
-                    out,
-                    rows,
-                )
-            }
+            Op::Relu => self.unary(
+                MapKind::Relu {
+                    in_wire: wire_id(ins[0])?,
+                },
+                out,
+                len,
+            ),
             Op::Sum { axes, .. } => self.sum(ins[0], out, axes, &name),
             Op::Mean { axes, rounding, .. } => {
                 let in_len = self.wires[ins[0]].len;
@@ -511,21 +514,12 @@ impl Builder<'_> {
                         self.tables.len() - 1
                     }
                 };
-                let rows = (0..len)
-                    .map(|a| MapRow {
-                        a,
-                        ..MapRow::default()
-                    })
-                    .collect();
-                self.map(
-                    MapKind::Lookup {
-                        in_wire: wire_id(ins[0])?,
-                        table_id: wire_id(id)?,
-                        spec: *spec,
-                    },
-                    out,
-                    rows,
-                )
+                let kind = MapKind::Lookup {
+                    in_wire: wire_id(ins[0])?,
+                    table_id: wire_id(id)?,
+                    spec: *spec,
+                };
+                self.unary(kind, out, len)
             }
             Op::Div { rounding } => {
                 let rows = self.broadcast_rows(ins[0], ins[1], out);
