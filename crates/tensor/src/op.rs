@@ -137,6 +137,15 @@ fn same_scale(op: &'static str, scales: &[Scale]) -> Result<Scale, OpError> {
     }
 }
 
+/// The broadcast of the two input shapes, or an error naming the op.
+fn broadcast(op: &'static str, shapes: &[&[usize]]) -> Result<Vec<usize>, OpError> {
+    ops::broadcast_shape(shapes[0], shapes[1]).map_err(|_| OpError::Incompatible {
+        op,
+        lhs: shapes[0].to_vec(),
+        rhs: shapes[1].to_vec(),
+    })
+}
+
 fn product_scale(op: &'static str, a: Scale, b: Scale) -> Result<Scale, OpError> {
     a.product(b).map_err(|_| OpError::ScaleMismatch {
         op,
@@ -232,24 +241,12 @@ impl Op {
             }
             Op::Add | Op::Sub => {
                 arity(name, "2", n, n == 2)?;
-                let shape = ops::broadcast_shape(shapes[0], shapes[1]).map_err(|_| {
-                    OpError::Incompatible {
-                        op: name,
-                        lhs: shapes[0].to_vec(),
-                        rhs: shapes[1].to_vec(),
-                    }
-                })?;
+                let shape = broadcast(name, shapes)?;
                 Ok((shape, same_scale(name, scales)?))
             }
             Op::Mul => {
                 arity(name, "2", n, n == 2)?;
-                let shape = ops::broadcast_shape(shapes[0], shapes[1]).map_err(|_| {
-                    OpError::Incompatible {
-                        op: name,
-                        lhs: shapes[0].to_vec(),
-                        rhs: shapes[1].to_vec(),
-                    }
-                })?;
+                let shape = broadcast(name, shapes)?;
                 Ok((shape, product_scale(name, scales[0], scales[1])?))
             }
             Op::Rescale { shift, .. } => {
@@ -332,13 +329,7 @@ impl Op {
             }
             Op::Div { .. } => {
                 arity(name, "2", n, n == 2)?;
-                let shape = ops::broadcast_shape(shapes[0], shapes[1]).map_err(|_| {
-                    OpError::Incompatible {
-                        op: name,
-                        lhs: shapes[0].to_vec(),
-                        rhs: shapes[1].to_vec(),
-                    }
-                })?;
+                let shape = broadcast(name, shapes)?;
                 if scales[1] > scales[0] {
                     return Err(OpError::ScaleMismatch {
                         op: name,
