@@ -6,8 +6,8 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, MaxChip, PublicChip, PublicMode, RangeChip,
-    SourceChip, SumChip, TableChip, map::MapRow,
+    BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, PublicChip, PublicMode, RangeChip,
+    ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -195,14 +195,7 @@ impl Builder<'_> {
         name: &str,
     ) -> Result<(), FriError> {
         let groups = self.groups(input, axes, name)?;
-        self.chips.push(Chip::Sum(SumChip {
-            in_wire: wire_id(input)?,
-            out_wire: wire_id(out)?,
-            groups,
-            mults: Vec::new(),
-            log_height: 0,
-        }));
-        Ok(())
+        self.reduce(ReduceKind::Sum, input, out, groups)
     }
 
     fn gemm(
@@ -363,11 +356,19 @@ impl Builder<'_> {
         }
     }
 
-    fn max(&mut self, input: usize, out: usize, groups: Vec<Vec<usize>>) -> Result<(), FriError> {
+    /// A reduce chip over the given groups (none may be empty).
+    fn reduce(
+        &mut self,
+        kind: ReduceKind,
+        input: usize,
+        out: usize,
+        groups: Vec<Vec<usize>>,
+    ) -> Result<(), FriError> {
         if groups.iter().any(Vec::is_empty) {
             return Err(limit(&self.wires[out].name, "elements reduced", 0, 1));
         }
-        self.chips.push(Chip::Max(MaxChip {
+        self.chips.push(Chip::Reduce(ReduceChip {
+            kind,
             in_wire: wire_id(input)?,
             out_wire: wire_id(out)?,
             groups,
@@ -532,13 +533,13 @@ impl Builder<'_> {
             }
             Op::ReduceMax { axis, .. } => {
                 let groups = self.groups(ins[0], &[*axis], &name)?;
-                self.max(ins[0], out, groups)
+                self.reduce(ReduceKind::Max, ins[0], out, groups)
             }
             Op::Conv2d(p) => self.conv2d(ins, out, p),
             Op::MaxPool2d(params) => {
                 let groups = ops::pool2d_windows("max_pool2d", self.shape_of(ins[0]), params)
                     .map_err(|_| unsupported("this max_pool2d"))?;
-                self.max(ins[0], out, groups)
+                self.reduce(ReduceKind::Max, ins[0], out, groups)
             }
             Op::AvgPool2d { params, rounding } => {
                 let groups = ops::pool2d_windows("avg_pool2d", self.shape_of(ins[0]), params)
@@ -552,13 +553,7 @@ impl Builder<'_> {
                         groups: groups.clone(),
                     },
                 )?;
-                self.chips.push(Chip::Sum(SumChip {
-                    in_wire: wire_id(ins[0])?,
-                    out_wire: wire_id(sums)?,
-                    groups,
-                    mults: Vec::new(),
-                    log_height: 0,
-                }));
+                self.reduce(ReduceKind::Sum, ins[0], sums, groups)?;
                 self.div(sums, out, &counts, *rounding, &name)
             }
             Op::ArgMax { .. } => Err(unsupported("argmax")),
@@ -677,8 +672,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                 }
             }
         }
-        Chip::Sum(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
-        Chip::Max(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
+        Chip::Reduce(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
     }
 }
 
@@ -757,7 +751,7 @@ pub(crate) fn compile(
         }));
     }
     let needs_range = b.chips.iter().any(|c| {
-        matches!(c, Chip::Max(_))
+        matches!(c, Chip::Reduce(r) if r.kind == ReduceKind::Max)
             || matches!(c, Chip::Map(m) if !matches!(m.kind, MapKind::Binary { .. } | MapKind::Copy))
     });
     if needs_range {
@@ -790,16 +784,12 @@ pub(crate) fn compile(
                 m.mults = take(m.out_wire);
                 m.rows.len()
             }
-            Chip::Sum(s) => {
+            Chip::Reduce(s) => {
                 s.mults = take(s.out_wire);
                 s.real_rows()
             }
             Chip::Range(r) => 1 << r.log_height,
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
-            Chip::Max(m) => {
-                m.mults = take(m.out_wire);
-                m.real_rows()
-            }
         };
         let log_h = log2_ceil(real).max(min_log_height);
         match chip {
@@ -807,10 +797,9 @@ pub(crate) fn compile(
             Chip::Source(c) => c.log_height = log_h,
             Chip::Gemm(c) => c.log_height = log_h,
             Chip::Map(c) => c.log_height = log_h,
-            Chip::Sum(c) => c.log_height = log_h,
+            Chip::Reduce(c) => c.log_height = log_h,
             Chip::Range(c) => c.log_height = log_h,
             Chip::Table(c) => c.log_height = log_h,
-            Chip::Max(c) => c.log_height = log_h,
         }
     }
     let airs = b

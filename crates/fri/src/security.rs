@@ -6,7 +6,7 @@ use p3_uni_stark::{
     ConjecturedSecurity, GrindingSites, OpeningShape, ProvenSecurity, StarkSecurityParams,
 };
 
-use crate::chips::{Chip, MapKind};
+use crate::chips::{Chip, MapKind, ReduceKind};
 use crate::circuit::Circuit;
 use crate::config::{
     BATCH_POW_BITS, COMMIT_POW_BITS, FriConfig, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY,
@@ -24,8 +24,10 @@ fn interactions(chip: &Chip) -> usize {
     match chip {
         Chip::Public(_) | Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => 1,
         Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
-        Chip::Sum(_) => 2,
-        Chip::Max(_) => 6,
+        Chip::Reduce(r) => match r.kind {
+            ReduceKind::Sum => 2,
+            ReduceKind::Max => 6,
+        },
         Chip::Map(m) => match m.kind {
             MapKind::Binary { b_inline, .. } => 3 - usize::from(b_inline),
             MapKind::Copy => 2,

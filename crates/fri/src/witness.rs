@@ -149,7 +149,9 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
         }
     }
     for air in &circuit.airs {
-        if let Chip::Max(m) = &air.chip {
+        if let Chip::Reduce(m) = &air.chip
+            && m.kind == crate::chips::ReduceKind::Max
+        {
             let name = &circuit.wires[m.out_wire as usize].name;
             for &i in m.groups.iter().flatten() {
                 let x = i128::from(values[m.in_wire as usize][i]);
@@ -203,8 +205,7 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
             Chip::Source(s) => Some(s.main(&values[s.wire as usize])),
             Chip::Gemm(g) => Some(g.main(&values[g.a_wire as usize], &values[g.b_wire as usize])),
             Chip::Map(m) => Some(m.main(values, &mut range_counts)),
-            Chip::Sum(s) => Some(s.main(&values[s.in_wire as usize])),
-            Chip::Max(m) => Some(m.main(&values[m.in_wire as usize], &mut range_counts)),
+            Chip::Reduce(r) => Some(r.main(&values[r.in_wire as usize], &mut range_counts)),
             Chip::Range(_) | Chip::Table(_) => None,
         });
     }

@@ -14,17 +14,17 @@ pub(crate) mod map;
 mod max;
 mod public;
 mod range;
+mod reduce;
 mod source;
-pub(crate) mod sum;
+mod sum;
 mod table;
 
 pub(crate) use gemm::GemmChip;
 pub(crate) use map::{BinOp, MapChip, MapKind};
-pub(crate) use max::MaxChip;
 pub(crate) use public::{PublicChip, PublicMode};
 pub(crate) use range::RangeChip;
+pub(crate) use reduce::{ReduceChip, ReduceKind};
 pub(crate) use source::SourceChip;
-pub(crate) use sum::SumChip;
 pub(crate) use table::TableChip;
 
 use std::borrow::Cow;
@@ -82,10 +82,9 @@ pub(crate) enum Chip {
     Source(SourceChip),
     Gemm(GemmChip),
     Map(MapChip),
-    Sum(SumChip),
+    Reduce(ReduceChip),
     Range(RangeChip),
     Table(TableChip),
-    Max(MaxChip),
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -110,10 +109,9 @@ macro_rules! dispatch {
             Chip::Source($c) => $e,
             Chip::Gemm($c) => $e,
             Chip::Map($c) => $e,
-            Chip::Sum($c) => $e,
+            Chip::Reduce($c) => $e,
             Chip::Range($c) => $e,
             Chip::Table($c) => $e,
-            Chip::Max($c) => $e,
         }
     };
 }
@@ -240,10 +238,12 @@ impl Chip {
                 MapKind::Lookup { spec, .. } => spec.function.name(),
                 MapKind::DivTensor { .. } => "div-tensor",
             },
-            Chip::Sum(_) => "sum",
+            Chip::Reduce(r) => match r.kind {
+                ReduceKind::Sum => "sum",
+                ReduceKind::Max => "max",
+            },
             Chip::Range(_) => "range",
             Chip::Table(_) => "table",
-            Chip::Max(_) => "max",
         }
     }
 }

@@ -1,0 +1,144 @@
+//! Reduce chip: groups of input elements reduced to one output element each (sum or max).
+//!
+//! One row per input element, grouped by output element. Column 0 is the input `x` (read from
+//! the bus), column 1 the running value `acc`, restarted on each group's first row; the group's
+//! last row sends `(out, o, acc)` (multiplicity 0 elsewhere). Each kind's own columns and
+//! constraints are in its own file (`sum.rs`, `max.rs`).
+
+use p3_air::{AirBuilder, WindowAccess};
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
+
+use super::{TENSOR_BUS, matrix, max, sum, usize_felt};
+
+// Structure columns.
+pub(super) const SEL: usize = 0;
+pub(super) const FIRST: usize = 1;
+const IN_IDX: usize = 2;
+const OUT_IDX: usize = 3;
+const MULT: usize = 4;
+
+/// What a reduce chip computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReduceKind {
+    /// The sum of each group.
+    Sum,
+    /// The maximum of each group, every step a proved comparison.
+    Max,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ReduceChip {
+    pub(crate) kind: ReduceKind,
+    pub(crate) in_wire: u32,
+    pub(crate) out_wire: u32,
+    /// Input indices of each output element, in output order (none empty).
+    pub(crate) groups: Vec<Vec<usize>>,
+    pub(crate) mults: Vec<u32>,
+    pub(crate) log_height: usize,
+}
+
+/// Per row: (input index, output index, first of group, last of group).
+pub(super) type Row = (usize, usize, bool, bool);
+
+impl ReduceChip {
+    fn rows(&self) -> Vec<Row> {
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(|(o, g)| {
+                g.iter()
+                    .enumerate()
+                    .map(move |(j, &i)| (i, o, j == 0, j + 1 == g.len()))
+            })
+            .collect()
+    }
+
+    pub(crate) fn real_rows(&self) -> usize {
+        self.groups.iter().map(Vec::len).sum()
+    }
+    pub(crate) fn width(&self) -> usize {
+        match self.kind {
+            ReduceKind::Sum => sum::WIDTH,
+            ReduceKind::Max => max::WIDTH,
+        }
+    }
+    pub(crate) fn preprocessed_width(&self) -> usize {
+        5
+    }
+    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
+        vec![FIRST]
+    }
+    pub(crate) fn main_next(&self) -> Vec<usize> {
+        (0..self.width()).collect()
+    }
+    pub(crate) fn num_constraints(&self) -> usize {
+        match self.kind {
+            ReduceKind::Sum => 2,
+            ReduceKind::Max => 4,
+        }
+    }
+
+    /// Selector, group start, input index, output index, and the output's multiplicity on the
+    /// group's last row. Padding rows start a group and send nothing.
+    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        let rows = self.rows();
+        Some(matrix(5, self.log_height, |r, row| {
+            let Some(&(i, o, first, last)) = rows.get(r) else {
+                row[FIRST] = F::ONE;
+                return;
+            };
+            row[SEL] = F::ONE;
+            row[FIRST] = F::from_bool(first);
+            row[IN_IDX] = usize_felt(i);
+            row[OUT_IDX] = usize_felt(o);
+            if last {
+                row[MULT] = F::from_u32(self.mults[o]);
+            }
+        }))
+    }
+
+    /// The main trace; range lookups (max only) are tallied into `range_counts`.
+    pub(crate) fn main<F: Field>(&self, x: &[i64], range_counts: &mut [u32]) -> RowMajorMatrix<F> {
+        let rows = self.rows();
+        match self.kind {
+            ReduceKind::Sum => sum::trace(x, &rows, self.log_height),
+            ReduceKind::Max => max::trace(x, &rows, self.log_height, range_counts),
+        }
+    }
+
+    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        pn: &[AB::Expr],
+    ) {
+        let main = builder.main();
+        let local: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();
+        let next: Vec<AB::Expr> = main.next_slice().iter().map(|v| (*v).into()).collect();
+        let read = || Count::bounded(-p[SEL].clone(), 1);
+        match self.kind {
+            ReduceKind::Sum => sum::eval(builder, &local, &next, pn[FIRST].clone()),
+            ReduceKind::Max => max::eval(builder, &local, &next, pn[FIRST].clone(), &read),
+        }
+        builder.push_interaction(
+            TENSOR_BUS,
+            [
+                AB::Expr::from_u32(self.in_wire),
+                p[IN_IDX].clone(),
+                local[0].clone(),
+            ],
+            read(),
+        );
+        builder.push_interaction(
+            TENSOR_BUS,
+            [
+                AB::Expr::from_u32(self.out_wire),
+                p[OUT_IDX].clone(),
+                local[1].clone(),
+            ],
+            Count::provided(p[MULT].clone()),
+        );
+    }
+}
