@@ -253,6 +253,24 @@ fn into_prove_error(e: FriError) -> ProveError {
     }
 }
 
+/// The checks of [`prove_inner`] before any trace is built: witness, statement, compile,
+/// limits.
+fn precheck(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+    config: FriConfig,
+) -> Result<(), FriError> {
+    program
+        .check_witness(witness)
+        .map_err(|e| FriError::Prove(ProveError::Witness(e)))?;
+    let statement =
+        Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
+    let circuit = compile(program, &statement.public, config.min_log_height())?;
+    let values = witness::wire_values(program, witness, &circuit)?;
+    witness::check_limits(&circuit, &values)
+}
+
 fn prove_inner(
     program: &Program,
     witness: &Witness,
@@ -433,6 +451,16 @@ impl ProvingBackend for FriBackend {
         config: &FriConfig,
     ) -> Result<ProofEnvelope, ProveError> {
         prove_inner(program, witness, stage, *config, None).map_err(into_prove_error)
+    }
+
+    fn check(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        config: &FriConfig,
+    ) -> Result<(), ProveError> {
+        // The stage only tags the statement; it changes no check.
+        precheck(program, witness, StageTag::Inference, *config).map_err(into_prove_error)
     }
 
     fn verify(

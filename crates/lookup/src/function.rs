@@ -35,6 +35,11 @@ pub enum Function {
     Sqrt,
     /// `ln(x)` (domain must be positive).
     Log,
+    /// The error function `erf(x)` (ONNX `Erf`).
+    Erf,
+    /// The standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`: GELU is `x * Phi(x)`, a
+    /// product with a saturating table, exact for inputs of any size.
+    NormalCdf,
 }
 
 impl Function {
@@ -54,11 +59,13 @@ impl Function {
             Function::Rsqrt => "rsqrt",
             Function::Sqrt => "sqrt",
             Function::Log => "log",
+            Function::Erf => "erf",
+            Function::NormalCdf => "normal_cdf",
         }
     }
 
     /// Every function, with leaky ReLU at slope 1/100.
-    pub const ALL: [Function; 12] = [
+    pub const ALL: [Function; 14] = [
         Function::Relu,
         Function::LeakyRelu { num: 1, den: 100 },
         Function::Sigmoid,
@@ -71,6 +78,8 @@ impl Function {
         Function::Rsqrt,
         Function::Sqrt,
         Function::Log,
+        Function::Erf,
+        Function::NormalCdf,
     ];
 
     /// Whether `x` is in the function's mathematical domain.
@@ -108,6 +117,8 @@ impl Function {
             Function::Rsqrt => 1.0 / libm::sqrt(x),
             Function::Sqrt => libm::sqrt(x),
             Function::Log => libm::log(x),
+            Function::Erf => libm::erf(x),
+            Function::NormalCdf => 0.5 * (1.0 + libm::erf(x / core::f64::consts::SQRT_2)),
         }
     }
 }

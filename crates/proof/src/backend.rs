@@ -101,6 +101,24 @@ pub trait ProvingBackend {
         config: &Self::Config,
     ) -> Result<ProofEnvelope, ProveError>;
 
+    /// Everything [`ProvingBackend::prove`] checks before it starts proving (the witness
+    /// against the Program, supported ops, the arithmetization's value limits), without
+    /// proving: calibration runs it on every sample to choose scales the backend can prove.
+    ///
+    /// The default checks the witness only; backends with limits override it.
+    ///
+    /// # Errors
+    /// The [`ProveError`] that `prove` would return before proving.
+    fn check(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        config: &Self::Config,
+    ) -> Result<(), ProveError> {
+        let _ = config;
+        program.check_witness(witness).map_err(ProveError::Witness)
+    }
+
     /// Verify an envelope against `program` under `policy`.
     ///
     /// # Errors

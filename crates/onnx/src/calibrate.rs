@@ -1,0 +1,182 @@
+//! Scale calibration and the fidelity report: quantized outputs against tract's float ones.
+
+use serde::{Deserialize, Serialize};
+use zkmlops_proof::ProvingBackend;
+
+use crate::{CompiledModel, FloatModel, OnnxError, OnnxModel, Settings};
+
+/// Fidelity of one graph output over the samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputFidelity {
+    /// The output's name.
+    pub name: String,
+    /// Largest `|quantized - float|` over all samples and elements.
+    pub max_abs_error: f64,
+    /// Mean `|quantized - float|`.
+    pub mean_abs_error: f64,
+    /// Samples whose quantized and float argmax agree (outputs with more than one element).
+    pub argmax_agreement: Option<usize>,
+}
+
+/// Quantized against float outputs over a set of samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FidelityReport {
+    /// The scale the model was compiled at, in bits.
+    pub scale_bits: u32,
+    /// Number of samples.
+    pub samples: usize,
+    /// One entry per graph output.
+    pub outputs: Vec<OutputFidelity>,
+}
+
+fn argmax(v: &[f64]) -> Option<usize> {
+    v.iter()
+        .enumerate()
+        .fold(None, |best: Option<(usize, f64)>, (i, &x)| match best {
+            Some((_, b)) if b >= x => best,
+            _ => Some((i, x)),
+        })
+        .map(|(i, _)| i)
+}
+
+/// Compare `model`'s quantized outputs with the float model's on every sample.
+///
+/// # Errors
+/// [`OnnxError::NoSamples`], or the errors of quantized evaluation and float inference.
+pub fn fidelity(
+    model: &CompiledModel,
+    float: &FloatModel,
+    samples: &[Vec<f64>],
+) -> Result<FidelityReport, OnnxError> {
+    if samples.is_empty() {
+        return Err(OnnxError::NoSamples);
+    }
+    let names = model.output_names();
+    let mut outputs: Vec<OutputFidelity> = names
+        .iter()
+        .map(|n| OutputFidelity {
+            name: n.clone(),
+            max_abs_error: 0.0,
+            mean_abs_error: 0.0,
+            argmax_agreement: None,
+        })
+        .collect();
+    let mut counts = vec![0usize; outputs.len()];
+    for (i, s) in samples.iter().enumerate() {
+        let q = model.decode_outputs(&model.witness(i, s)?);
+        let f = float.run(i, s)?;
+        for (k, o) in outputs.iter_mut().enumerate() {
+            let (qk, fk) = (&q[k], &f[k]);
+            for (a, b) in qk.iter().zip(fk) {
+                let e = (a - b).abs();
+                o.max_abs_error = o.max_abs_error.max(e);
+                o.mean_abs_error += e;
+                counts[k] += 1;
+            }
+            if qk.len() > 1 {
+                let agree = usize::from(argmax(qk) == argmax(fk));
+                o.argmax_agreement = Some(o.argmax_agreement.unwrap_or(0) + agree);
+            }
+        }
+    }
+    for (o, n) in outputs.iter_mut().zip(counts) {
+        #[allow(clippy::cast_precision_loss)]
+        let n = n.max(1) as f64;
+        o.mean_abs_error /= n;
+    }
+    Ok(FidelityReport {
+        scale_bits: model.settings.scale_bits,
+        samples: samples.len(),
+        outputs,
+    })
+}
+
+/// The outcome of calibration.
+#[derive(Debug, Clone)]
+pub struct Calibration {
+    /// The chosen settings (scale and recorded ranges).
+    pub settings: Settings,
+    /// The model compiled with them.
+    pub model: CompiledModel,
+    /// Its fidelity over the calibration samples.
+    pub report: FidelityReport,
+}
+
+/// Choose the scale: record every tensor's float range over `samples`, then compile at each
+/// scale from `max_bits` down and keep the first (the most precise) at which every sample
+/// evaluates without overflow and passes `backend`'s pre-proving checks (value limits, table
+/// domains). `base` gives the other settings (visibilities, input shape).
+///
+/// # Errors
+/// [`OnnxError::NoSamples`], [`OnnxError::Calibration`] when no scale works, or the errors of
+/// import and float inference.
+pub fn calibrate<B: ProvingBackend>(
+    onnx: &OnnxModel,
+    samples: &[Vec<f64>],
+    base: &Settings,
+    max_bits: u32,
+    backend: &B,
+    config: &B::Config,
+) -> Result<Calibration, OnnxError> {
+    if samples.is_empty() {
+        return Err(OnnxError::NoSamples);
+    }
+    let shape = match &base.input_shape {
+        Some(s) => s.clone(),
+        None => onnx.input()?.1,
+    };
+    let float = FloatModel::new(onnx, &shape, false)?;
+    // Ranges of every tensor when tract can expose them all; of the outputs otherwise.
+    let ranges = match FloatModel::new(onnx, &shape, true) {
+        Ok(traced) => traced.ranges(samples)?,
+        Err(_) => float.ranges(samples)?,
+    };
+    let hi = max_bits.clamp(1, crate::MAX_SCALE_BITS);
+    let lo = 1;
+    let mut last = None;
+    for bits in (lo..=hi).rev() {
+        let settings = Settings {
+            scale_bits: bits,
+            param_scale_bits: None,
+            input_shape: Some(shape.clone()),
+            ranges: ranges.clone(),
+            ..base.clone()
+        };
+        let model = match crate::compile(onnx, &settings) {
+            Ok(m) => m,
+            // Tables too large at this scale: try a coarser one.
+            Err(e @ (OnnxError::Program { .. } | OnnxError::UnsupportedUse { .. })) => {
+                last = Some((0, Box::new(e) as Box<dyn std::error::Error + Send + Sync>));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let failure = samples.iter().enumerate().find_map(|(i, s)| {
+            let r: Result<(), Box<dyn std::error::Error + Send + Sync>> =
+                model.witness(i, s).map_err(Into::into).and_then(|w| {
+                    backend
+                        .check(&model.program, &w, config)
+                        .map_err(Into::into)
+                });
+            r.err().map(|e| (i, e))
+        });
+        match failure {
+            None => {
+                let report = fidelity(&model, &float, samples)?;
+                return Ok(Calibration {
+                    settings,
+                    model,
+                    report,
+                });
+            }
+            Some(f) => last = Some(f),
+        }
+    }
+    let (sample, reason) = last.unwrap_or((0, "no scale tried".into()));
+    Err(OnnxError::Calibration {
+        lo,
+        hi,
+        sample,
+        reason,
+    })
+}

@@ -1,0 +1,172 @@
+//! Errors of ONNX import, calibration and float inference.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+use zkmlops_tensor::ProgramError;
+
+/// The operators zkmlops imports, listed in errors about the others.
+pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, \
+    Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu, Softmax, MaxPool, AveragePool, GlobalAveragePool, \
+    BatchNormalization, LayerNormalization, Flatten, Reshape, Transpose, Concat, Squeeze, \
+    Unsqueeze, Identity, Constant";
+
+/// An error of the ONNX front end.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum OnnxError {
+    /// A file could not be read or written.
+    #[error("cannot access `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not an ONNX model tract can parse.
+    #[error("not a valid ONNX model: {source}")]
+    Malformed {
+        /// The parser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The model uses an operator zkmlops does not import.
+    #[error(
+        "operator `{op_type}` (node `{node}`) is not supported; supported operators: {SUPPORTED_OPERATORS}"
+    )]
+    UnsupportedOperator {
+        /// The ONNX operator.
+        op_type: String,
+        /// The node's name.
+        node: String,
+    },
+    /// A supported operator used in a way zkmlops does not import.
+    #[error("node `{node}` ({op_type}): {what} is not supported ({detail})")]
+    UnsupportedUse {
+        /// The node's name.
+        node: String,
+        /// The ONNX operator.
+        op_type: String,
+        /// What is not supported.
+        what: &'static str,
+        /// The offending value.
+        detail: String,
+    },
+    /// A node reads a tensor no earlier node, input or initializer defines.
+    #[error("node `{node}` ({op_type}) reads `{input}`, which nothing defines")]
+    UnknownTensor {
+        /// The node's name.
+        node: String,
+        /// The ONNX operator.
+        op_type: String,
+        /// The missing tensor.
+        input: String,
+    },
+    /// An initializer or constant whose type or contents cannot be read.
+    #[error("constant `{name}`: {what}")]
+    Constant {
+        /// The constant.
+        name: String,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The graph must have exactly one (non-initializer) input.
+    #[error("the model has {count} graph inputs; zkmlops imports models with exactly one")]
+    InputCount {
+        /// How many it has.
+        count: usize,
+    },
+    /// A graph output is a constant, not computed from the input.
+    #[error("graph output `{name}` does not depend on the input")]
+    ConstantOutput {
+        /// The output.
+        name: String,
+    },
+    /// Building the Program failed at a node (shapes or scales).
+    #[error("node `{node}` ({op_type}): {source}")]
+    Program {
+        /// The node's name.
+        node: String,
+        /// The ONNX operator.
+        op_type: String,
+        /// The builder's error.
+        source: Box<ProgramError>,
+    },
+    /// An input sample does not fit the model's input.
+    #[error("input sample {sample}: {what} (expected {expected} values for shape {shape:?})")]
+    Input {
+        /// Which sample (0-based).
+        sample: usize,
+        /// What is wrong.
+        what: String,
+        /// The number of values the shape needs.
+        expected: usize,
+        /// The model's input shape.
+        shape: Vec<usize>,
+    },
+    /// Evaluating the quantized Program failed (an overflow, a value out of a table's range).
+    #[error("quantized evaluation of sample {sample}: {source}")]
+    Evaluate {
+        /// Which sample (0-based).
+        sample: usize,
+        /// The reference's error.
+        source: Box<ProgramError>,
+    },
+    /// tract failed to type, optimise or run the float model.
+    #[error("float inference with tract failed: {source}")]
+    Float {
+        /// tract's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The settings file is not valid.
+    #[error("settings: {source}")]
+    Settings {
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A setting is out of its range.
+    #[error("setting `{name}` = {value} is out of range ({allowed})")]
+    SettingRange {
+        /// The setting.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// The allowed range.
+        allowed: &'static str,
+    },
+    /// The bytes are not a compiled model file.
+    #[error("not a zkmlops compiled model: {what}")]
+    ModelFile {
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The compiled model's Program does not decode.
+    #[error("compiled model: {source}")]
+    ModelProgram {
+        /// The Program decoder's error.
+        source: Box<ProgramError>,
+    },
+    /// No scale in the calibration range gives a Program the backend can prove on every sample.
+    #[error(
+        "calibration found no usable scale in 2^{lo}..=2^{hi}; at 2^{lo}, sample {sample}: {reason}"
+    )]
+    Calibration {
+        /// The lowest scale tried.
+        lo: u32,
+        /// The highest scale tried.
+        hi: u32,
+        /// The failing sample at the lowest scale.
+        sample: usize,
+        /// Why it failed.
+        reason: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Calibration or fidelity was given no samples.
+    #[error("no samples given")]
+    NoSamples,
+}
+
+/// tract's errors carry their cause in a chain: keep all of it (`{:#}`) in one sentence.
+pub(crate) fn float_err(e: impl std::fmt::Display) -> OnnxError {
+    OnnxError::Float {
+        source: format!("{e:#}").into(),
+    }
+}

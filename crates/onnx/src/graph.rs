@@ -1,0 +1,217 @@
+//! The parsed ONNX graph: nodes, attributes and constants, read from tract's protobuf types.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use tract_onnx::pb::{self, NodeProto, TensorProto};
+use tract_onnx::prelude::{Framework, Tensor as TractTensor};
+
+use crate::OnnxError;
+
+/// A constant tensor of the graph (an initializer or a `Constant` node), as `f64`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Const {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<f64>,
+}
+
+impl Const {
+    pub(crate) fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The values as integers (shapes, axes); `None` when one is not an integer.
+    pub(crate) fn ints(&self) -> Option<Vec<i64>> {
+        self.data
+            .iter()
+            .map(|&v| {
+                #[allow(clippy::cast_possible_truncation)]
+                let i = v as i64;
+                (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(i)
+            })
+            .collect()
+    }
+}
+
+/// An ONNX model loaded for import: the protobuf and the raw bytes (tract re-reads them for
+/// float inference).
+#[derive(Debug, Clone)]
+pub struct OnnxModel {
+    pub(crate) proto: pb::ModelProto,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) name: String,
+}
+
+impl OnnxModel {
+    /// Read and parse an ONNX file.
+    ///
+    /// # Errors
+    /// [`OnnxError::Io`], or [`OnnxError::Malformed`] when the bytes are not ONNX.
+    pub fn from_path(path: &Path) -> Result<Self, OnnxError> {
+        let bytes = std::fs::read(path).map_err(|source| OnnxError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        Self::from_bytes(&bytes, &name)
+    }
+
+    /// Parse ONNX bytes; `name` names the model in reports.
+    ///
+    /// # Errors
+    /// [`OnnxError::Malformed`] when the bytes are not ONNX (or have no graph).
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, OnnxError> {
+        let parsed = catch_unwind(AssertUnwindSafe(|| {
+            tract_onnx::onnx().proto_model_for_read(&mut &bytes[..])
+        }));
+        let proto = match parsed {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return Err(OnnxError::Malformed { source: e.into() }),
+            Err(_) => {
+                return Err(OnnxError::Malformed {
+                    source: "the protobuf decoder panicked".into(),
+                });
+            }
+        };
+        if proto.graph.is_none() {
+            return Err(OnnxError::Malformed {
+                source: "the model has no graph".into(),
+            });
+        }
+        Ok(OnnxModel {
+            proto,
+            bytes: bytes.to_vec(),
+            name: name.into(),
+        })
+    }
+
+    /// The model's name (the file stem).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn graph(&self) -> &pb::GraphProto {
+        // `from_bytes` refuses a model without a graph.
+        static EMPTY: std::sync::OnceLock<pb::GraphProto> = std::sync::OnceLock::new();
+        self.proto
+            .graph
+            .as_ref()
+            .unwrap_or_else(|| EMPTY.get_or_init(pb::GraphProto::default))
+    }
+
+    /// The default-domain opset version (0 when unspecified).
+    pub(crate) fn opset(&self) -> i64 {
+        self.proto
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map_or(0, |o| o.version)
+    }
+
+    /// Every initializer as a constant.
+    pub(crate) fn initializers(&self) -> Result<HashMap<String, Const>, OnnxError> {
+        self.graph()
+            .initializer
+            .iter()
+            .map(|t| Ok((t.name.clone(), tensor_const(t, &t.name)?)))
+            .collect()
+    }
+
+    /// The graph's one real input (not an initializer): its name and declared shape
+    /// (symbolic dimensions read as 1).
+    ///
+    /// # Errors
+    /// [`OnnxError::InputCount`] unless there is exactly one.
+    pub fn input(&self) -> Result<(String, Vec<usize>), OnnxError> {
+        let g = self.graph();
+        let inits: std::collections::HashSet<&str> =
+            g.initializer.iter().map(|t| t.name.as_str()).collect();
+        let real: Vec<&pb::ValueInfoProto> = g
+            .input
+            .iter()
+            .filter(|i| !inits.contains(i.name.as_str()))
+            .collect();
+        let [input] = real.as_slice() else {
+            return Err(OnnxError::InputCount { count: real.len() });
+        };
+        Ok((input.name.clone(), declared_shape(input)))
+    }
+
+    /// The graph's output names.
+    #[must_use]
+    pub fn output_names(&self) -> Vec<String> {
+        self.graph().output.iter().map(|o| o.name.clone()).collect()
+    }
+}
+
+fn declared_shape(v: &pb::ValueInfoProto) -> Vec<usize> {
+    use pb::tensor_shape_proto::dimension::Value;
+    let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Vec::new();
+    };
+    t.shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match d.value {
+                    Some(Value::DimValue(n)) if n > 0 => usize::try_from(n).unwrap_or(1),
+                    _ => 1,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Read a `TensorProto` (float, double or integer) as `f64` values.
+pub(crate) fn tensor_const(t: &TensorProto, name: &str) -> Result<Const, OnnxError> {
+    let err = |what| OnnxError::Constant {
+        name: name.into(),
+        what,
+    };
+    let loaded = catch_unwind(AssertUnwindSafe(|| {
+        tract_onnx::tensor::load_tensor(&tract_onnx::data_resolver::MmapDataResolver, t, None)
+    }))
+    .map_err(|_| err("tract could not decode it"))?
+    .map_err(|_| err("tract could not decode it (external data is not supported)"))?;
+    tract_to_const(&loaded).ok_or_else(|| err("its element type is not a number"))
+}
+
+pub(crate) fn tract_to_const(t: &TractTensor) -> Option<Const> {
+    let cast = t.cast_to::<f64>().ok()?;
+    let view = cast.to_plain_array_view::<f64>().ok()?;
+    Some(Const {
+        shape: t.shape().to_vec(),
+        data: view.iter().copied().collect(),
+    })
+}
+
+/// Attribute readers over a node.
+pub(crate) trait Attrs {
+    fn attr(&self, name: &str) -> Option<&pb::AttributeProto>;
+    fn int(&self, name: &str) -> Option<i64> {
+        self.attr(name).map(|a| a.i)
+    }
+    fn float(&self, name: &str) -> Option<f32> {
+        self.attr(name).map(|a| a.f)
+    }
+    fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.attr(name).map(|a| a.ints.clone())
+    }
+    fn string(&self, name: &str) -> Option<String> {
+        self.attr(name)
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+    }
+}
+
+impl Attrs for NodeProto {
+    fn attr(&self, name: &str) -> Option<&pb::AttributeProto> {
+        self.attribute.iter().find(|a| a.name == name)
+    }
+}

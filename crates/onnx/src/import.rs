@@ -1,0 +1,1221 @@
+//! Translation of an ONNX graph into a Program, node by node.
+//!
+//! Every computed tensor is kept at the activation scale `s`; weights and other constants
+//! become Program inputs at the parameter scale `sp` (biases at `s + sp`), and each product is
+//! rescaled back to `s` with round-half-up. Constants that only feed shape arguments (reshape
+//! targets, axes) are read at import and never enter the Program.
+
+use std::collections::{HashMap, HashSet};
+
+use tract_onnx::pb::NodeProto;
+use zkmlops_field::Scale;
+use zkmlops_lookup::Function;
+use zkmlops_tensor::ops::{Conv2dParams, Pool2dParams, Rounding};
+use zkmlops_tensor::{Op, ProgramBuilder, ProgramError, Tensor, TensorId, composite};
+
+use crate::graph::{Attrs, Const, tensor_const};
+use crate::{CompiledModel, OnnxError, OnnxModel, Settings};
+
+/// Saturating nonlinearities are tabulated on `[-r, r]`; beyond it they are constant to far
+/// below one output unit at any scale up to 2^16.
+const SIGMOID_RADIUS: f64 = 16.0;
+const TANH_RADIUS: f64 = 8.0;
+const ERF_RADIUS: f64 = 4.5;
+const NORMAL_CDF_RADIUS: f64 = 6.0;
+/// LayerNormalization's variance bound when calibration recorded no range for its input.
+const DEFAULT_VARIANCE_BOUND: f64 = 16.0;
+/// Headroom over the calibrated variance bound.
+const VARIANCE_MARGIN: f64 = 1.5;
+
+enum Value {
+    Dyn(TensorId),
+    Const(Const),
+}
+
+/// A BatchNormalization folded into the Conv or Gemm that produces its input:
+/// `y = a[c] * x + b[c]` per output channel.
+struct Fold {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    out: String,
+}
+
+/// The node being translated, for errors.
+struct Ctx<'a> {
+    node: &'a NodeProto,
+    name: String,
+}
+
+impl Ctx<'_> {
+    fn unsupported(&self, what: &'static str, detail: impl std::fmt::Display) -> OnnxError {
+        OnnxError::UnsupportedUse {
+            node: self.name.clone(),
+            op_type: self.node.op_type.clone(),
+            what,
+            detail: detail.to_string(),
+        }
+    }
+
+    fn program(&self, source: ProgramError) -> OnnxError {
+        OnnxError::Program {
+            node: self.name.clone(),
+            op_type: self.node.op_type.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    fn input(&self, i: usize) -> Option<&str> {
+        self.node
+            .input
+            .get(i)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    fn output(&self) -> Result<&str, OnnxError> {
+        self.node
+            .output
+            .first()
+            .map(String::as_str)
+            .ok_or_else(|| self.unsupported("a node without outputs", ""))
+    }
+}
+
+struct Importer<'m> {
+    b: ProgramBuilder,
+    values: HashMap<String, Value>,
+    settings: &'m Settings,
+    s: Scale,
+    sp: Scale,
+    params: Vec<(TensorId, Tensor)>,
+    param_cache: HashMap<(String, u32), TensorId>,
+    names: HashSet<String>,
+    folds: HashMap<String, Fold>,
+    opset: i64,
+}
+
+/// Translate `model` under `settings`.
+pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledModel, OnnxError> {
+    settings.validate()?;
+    let scale = |name, bits| {
+        Scale::new(bits).map_err(|_| OnnxError::SettingRange {
+            name,
+            value: bits.to_string(),
+            allowed: "1..=16",
+        })
+    };
+    let s = scale("scale_bits", settings.scale_bits)?;
+    let sp = scale("param_scale_bits", settings.param_bits())?;
+    let (input_name, declared) = model.input()?;
+    let shape = settings.input_shape.clone().unwrap_or(declared);
+    let mut values: HashMap<String, Value> = model
+        .initializers()?
+        .into_iter()
+        .map(|(k, v)| (k, Value::Const(v)))
+        .collect();
+    let mut b = ProgramBuilder::new();
+    let input = b.input(&input_name, &shape, s, settings.input_visibility);
+    values.insert(input_name.clone(), Value::Dyn(input));
+    let mut imp = Importer {
+        b,
+        values,
+        settings,
+        s,
+        sp,
+        params: Vec::new(),
+        param_cache: HashMap::new(),
+        names: HashSet::from([input_name]),
+        folds: HashMap::new(),
+        opset: model.opset(),
+    };
+    let skip = imp.plan_folds(model);
+    for (i, node) in model.graph().node.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        let name = if node.name.is_empty() {
+            format!("{}#{i}", node.op_type)
+        } else {
+            node.name.clone()
+        };
+        imp.node(&Ctx { node, name })?;
+    }
+    let mut outputs = Vec::new();
+    for name in model.output_names() {
+        let id = match imp.values.get(&name) {
+            Some(Value::Dyn(id)) => *id,
+            Some(Value::Const(_)) => return Err(OnnxError::ConstantOutput { name }),
+            None => {
+                return Err(OnnxError::UnknownTensor {
+                    node: "graph output".into(),
+                    op_type: "output".into(),
+                    input: name,
+                });
+            }
+        };
+        imp.b
+            .output(id, settings.output_visibility)
+            .map_err(|e| OnnxError::ModelProgram {
+                source: Box::new(e),
+            })?;
+        outputs.push(id);
+    }
+    let program = imp.b.build().map_err(|e| OnnxError::ModelProgram {
+        source: Box::new(e),
+    })?;
+    Ok(CompiledModel {
+        name: model.name().into(),
+        settings: Settings {
+            input_shape: Some(shape),
+            ..settings.clone()
+        },
+        program,
+        input,
+        params: imp.params,
+        outputs,
+    })
+}
+
+fn scaled(c: &Const, f: impl Fn(usize, f64) -> f64) -> Const {
+    Const {
+        shape: c.shape.clone(),
+        data: c.data.iter().enumerate().map(|(i, &v)| f(i, v)).collect(),
+    }
+}
+
+/// Normalise a possibly negative axis for a tensor of rank `rank`.
+fn axis(ctx: &Ctx<'_>, a: i64, rank: usize) -> Result<usize, OnnxError> {
+    let r = i64::try_from(rank).unwrap_or(i64::MAX);
+    let a2 = if a < 0 { a + r } else { a };
+    usize::try_from(a2)
+        .ok()
+        .filter(|&x| x < rank)
+        .ok_or_else(|| ctx.unsupported("an axis out of range", format!("axis {a} for rank {rank}")))
+}
+
+fn usizes(ctx: &Ctx<'_>, what: &'static str, v: &[i64]) -> Result<Vec<usize>, OnnxError> {
+    v.iter()
+        .map(|&x| usize::try_from(x).map_err(|_| ctx.unsupported(what, format!("{v:?}"))))
+        .collect()
+}
+
+fn pair(
+    ctx: &Ctx<'_>,
+    what: &'static str,
+    v: Option<Vec<i64>>,
+    default: usize,
+) -> Result<[usize; 2], OnnxError> {
+    match v {
+        None => Ok([default; 2]),
+        Some(v) => match usizes(ctx, what, &v)?.as_slice() {
+            [a, b] => Ok([*a, *b]),
+            _ => Err(ctx.unsupported(what, format!("{v:?} (2-D only)"))),
+        },
+    }
+}
+
+fn pads4(ctx: &Ctx<'_>) -> Result<[usize; 4], OnnxError> {
+    match ctx.node.string("auto_pad").as_deref() {
+        None | Some("NOTSET" | "VALID" | "") => {}
+        Some(other) => return Err(ctx.unsupported("auto_pad", other)),
+    }
+    match ctx.node.ints("pads") {
+        None => Ok([0; 4]),
+        Some(v) => match usizes(ctx, "pads", &v)?.as_slice() {
+            // ONNX order: [top, left, bottom, right], as Conv2dParams.
+            [t, l, b, r] => Ok([*t, *l, *b, *r]),
+            _ => Err(ctx.unsupported("pads", format!("{v:?} (2-D only)"))),
+        },
+    }
+}
+
+impl Importer<'_> {
+    /// Find BatchNormalization nodes that directly follow a Conv or Gemm whose output has no
+    /// other reader; their affine map is folded into that node's weights and bias.
+    fn plan_folds(&mut self, model: &OnnxModel) -> HashSet<usize> {
+        let nodes = &model.graph().node;
+        let outputs = model.output_names();
+        let mut readers: HashMap<&str, usize> = HashMap::new();
+        for n in nodes {
+            for i in &n.input {
+                *readers.entry(i.as_str()).or_default() += 1;
+            }
+        }
+        let mut skip = HashSet::new();
+        for (i, n) in nodes.iter().enumerate() {
+            if n.op_type != "BatchNormalization" || n.input.len() < 5 || n.output.is_empty() {
+                continue;
+            }
+            let x = &n.input[0];
+            let producer = nodes.iter().find(|p| {
+                p.output.first() == Some(x) && matches!(p.op_type.as_str(), "Conv" | "Gemm")
+            });
+            if producer.is_none() || readers.get(x.as_str()) != Some(&1) || outputs.contains(x) {
+                continue;
+            }
+            let Some(Some((a, b))) = self.bn_affine(n) else {
+                continue;
+            };
+            self.folds.insert(
+                x.clone(),
+                Fold {
+                    a,
+                    b,
+                    out: n.output[0].clone(),
+                },
+            );
+            skip.insert(i);
+        }
+        skip
+    }
+
+    /// `(a, b)` with `BN(x) = a * x + b` per channel, when all four parameters are constants.
+    fn bn_affine(&self, n: &NodeProto) -> Option<Option<(Vec<f64>, Vec<f64>)>> {
+        let get = |i: usize| match self.values.get(n.input.get(i)?) {
+            Some(Value::Const(c)) => Some(c.data.clone()),
+            _ => None,
+        };
+        let (g, beta, mean, var) = (get(1)?, get(2)?, get(3)?, get(4)?);
+        let eps = f64::from(n.float("epsilon").unwrap_or(1e-5));
+        let c = g.len();
+        if [beta.len(), mean.len(), var.len()] != [c, c, c] {
+            return Some(None);
+        }
+        let a: Vec<f64> = (0..c).map(|i| g[i] / (var[i] + eps).sqrt()).collect();
+        let b = (0..c).map(|i| beta[i] - mean[i] * a[i]).collect();
+        Some(Some((a, b)))
+    }
+
+    fn fresh(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut k = 1;
+        while !self.names.insert(name.clone()) {
+            k += 1;
+            name = format!("{base}#{k}");
+        }
+        name
+    }
+
+    fn op(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        op: Op,
+        inputs: &[TensorId],
+    ) -> Result<TensorId, OnnxError> {
+        let name = self.fresh(name);
+        self.b.op(&name, op, inputs).map_err(|e| ctx.program(e))
+    }
+
+    fn rescale(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        shift: u32,
+    ) -> Result<TensorId, OnnxError> {
+        if shift == 0 {
+            return Ok(x);
+        }
+        self.op(
+            ctx,
+            name,
+            Op::Rescale {
+                shift,
+                rounding: Rounding::HalfUp,
+            },
+            &[x],
+        )
+    }
+
+    fn shape(&self, id: TensorId) -> Vec<usize> {
+        self.b.shape(id).map(<[usize]>::to_vec).unwrap_or_default()
+    }
+
+    fn get(&self, ctx: &Ctx<'_>, i: usize) -> Result<&Value, OnnxError> {
+        let name = ctx
+            .input(i)
+            .ok_or_else(|| ctx.unsupported("a missing input", format!("input #{i}")))?;
+        self.values
+            .get(name)
+            .ok_or_else(|| OnnxError::UnknownTensor {
+                node: ctx.name.clone(),
+                op_type: ctx.node.op_type.clone(),
+                input: name.into(),
+            })
+    }
+
+    fn constant(&self, ctx: &Ctx<'_>, i: usize) -> Result<Const, OnnxError> {
+        match self.get(ctx, i)? {
+            Value::Const(c) => Ok(c.clone()),
+            Value::Dyn(_) => Err(ctx.unsupported(
+                "a computed tensor where a constant is needed",
+                format!("input #{i} `{}`", ctx.input(i).unwrap_or_default()),
+            )),
+        }
+    }
+
+    fn ints_input(&self, ctx: &Ctx<'_>, i: usize) -> Result<Vec<i64>, OnnxError> {
+        let c = self.constant(ctx, i)?;
+        c.ints().ok_or_else(|| {
+            ctx.unsupported("a non-integer shape or axes input", format!("{:?}", c.data))
+        })
+    }
+
+    /// A constant as a Program input at `scale` (the weights the prover supplies).
+    fn param(
+        &mut self,
+        ctx: &Ctx<'_>,
+        base: &str,
+        c: &Const,
+        scale: Scale,
+    ) -> Result<TensorId, OnnxError> {
+        let key = (base.to_string(), scale.bits());
+        if let Some(id) = self.param_cache.get(&key) {
+            return Ok(*id);
+        }
+        let data = c
+            .data
+            .iter()
+            .map(|&v| scale.encode(v))
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(|e| {
+                ctx.unsupported("a constant that does not fit the fixed-point range", e)
+            })?;
+        let t = Tensor::new(c.shape.clone(), data).map_err(|e| {
+            ctx.program(ProgramError::Constant {
+                tensor: base.into(),
+                source: e,
+            })
+        })?;
+        let name = self.fresh(base);
+        let id = self
+            .b
+            .input(&name, &c.shape, scale, self.settings.param_visibility);
+        self.params.push((id, t));
+        self.param_cache.insert(key, id);
+        Ok(id)
+    }
+
+    /// Input `i` as a computed tensor at the activation scale (a constant becomes a param).
+    fn dyn_input(&mut self, ctx: &Ctx<'_>, i: usize) -> Result<TensorId, OnnxError> {
+        match self.get(ctx, i)? {
+            Value::Dyn(id) => Ok(*id),
+            Value::Const(c) => {
+                let c = c.clone();
+                let name = ctx.input(i).unwrap_or_default().to_string();
+                self.param(ctx, &name, &c, self.s)
+            }
+        }
+    }
+
+    fn set(&mut self, name: &str, v: Value) {
+        self.values.insert(name.into(), v);
+    }
+
+    /// `x * c` for a constant `c` (at the parameter scale), rescaled back to `s`.
+    fn mul_const(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        cname: &str,
+        c: &Const,
+    ) -> Result<TensorId, OnnxError> {
+        let p = self.param(ctx, cname, c, self.sp)?;
+        let y = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, p])?;
+        self.rescale(ctx, out, y, self.sp.bits())
+    }
+
+    fn node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        let out = ctx.output()?.to_string();
+        match ctx.node.op_type.as_str() {
+            "Identity" | "Dropout" => {
+                let v = match self.get(ctx, 0)? {
+                    Value::Dyn(id) => Value::Dyn(*id),
+                    Value::Const(c) => Value::Const(c.clone()),
+                };
+                self.set(&out, v);
+            }
+            "Constant" => self.constant_node(ctx, &out)?,
+            "Gemm" => self.gemm(ctx, &out)?,
+            "MatMul" => self.matmul(ctx, &out)?,
+            "Conv" => self.conv(ctx, &out)?,
+            "Add" | "Sub" => {
+                let a = self.dyn_input(ctx, 0)?;
+                let b = self.dyn_input(ctx, 1)?;
+                let op = if ctx.node.op_type == "Add" {
+                    Op::Add
+                } else {
+                    Op::Sub
+                };
+                let y = self.op(ctx, &out, op, &[a, b])?;
+                self.set(&out, Value::Dyn(y));
+            }
+            "Mul" => self.mul(ctx, &out)?,
+            "Div" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let d = self.constant(ctx, 1).map_err(|_| {
+                    ctx.unsupported(
+                        "division by a computed tensor",
+                        "the divisor must be a constant",
+                    )
+                })?;
+                if d.data.contains(&0.0) {
+                    return Err(ctx.unsupported("division by zero", format!("{:?}", d.data)));
+                }
+                let inv = scaled(&d, |_, v| 1.0 / v);
+                let y = self.mul_const(ctx, &out, x, &format!("{out}/reciprocal"), &inv)?;
+                self.set(&out, Value::Dyn(y));
+            }
+            "Relu" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let y = self.op(ctx, &out, Op::Relu, &[x])?;
+                self.set(&out, Value::Dyn(y));
+            }
+            "LeakyRelu" => {
+                // y = alpha * x + (1 - alpha) * relu(x): exact for any input, no table.
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(0.01));
+                let x = self.dyn_input(ctx, 0)?;
+                let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
+                let pa = self.param(
+                    ctx,
+                    &format!("{out}/alpha"),
+                    &Const {
+                        shape: vec![],
+                        data: vec![alpha],
+                    },
+                    self.sp,
+                )?;
+                let pb = self.param(
+                    ctx,
+                    &format!("{out}/one_minus_alpha"),
+                    &Const {
+                        shape: vec![],
+                        data: vec![1.0 - alpha],
+                    },
+                    self.sp,
+                )?;
+                let a = self.op(ctx, &format!("{out}/linear"), Op::Mul, &[x, pa])?;
+                let r = self.op(ctx, &format!("{out}/positive"), Op::Mul, &[r, pb])?;
+                let y = self.op(ctx, &format!("{out}/sum"), Op::Add, &[a, r])?;
+                let y = self.rescale(ctx, &out, y, self.sp.bits())?;
+                self.set(&out, Value::Dyn(y));
+            }
+            "Sigmoid" => self.table(ctx, &out, Function::Sigmoid, SIGMOID_RADIUS)?,
+            "Tanh" => self.table(ctx, &out, Function::Tanh, TANH_RADIUS)?,
+            "Erf" => self.table(ctx, &out, Function::Erf, ERF_RADIUS)?,
+            "Gelu" => {
+                // gelu(x) = x * Phi(x), Phi tabulated on a saturating domain: exact for inputs
+                // of any size. (The tanh approximation differs from this by < 1e-3.)
+                let x = self.dyn_input(ctx, 0)?;
+                let phi = self.lookup(
+                    ctx,
+                    &format!("{out}/cdf"),
+                    x,
+                    Function::NormalCdf,
+                    NORMAL_CDF_RADIUS,
+                )?;
+                let y = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, phi])?;
+                let y = self.rescale(ctx, &out, y, self.s.bits())?;
+                self.set(&out, Value::Dyn(y));
+            }
+            "Softmax" => self.softmax(ctx, &out)?,
+            "LayerNormalization" => self.layer_norm(ctx, &out)?,
+            "BatchNormalization" => self.batch_norm(ctx, &out)?,
+            "MaxPool" | "AveragePool" => self.pool(ctx, &out)?,
+            "GlobalAveragePool" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let rank = self.shape(x).len();
+                let axes = (2..rank).collect();
+                let y = self.op(
+                    ctx,
+                    &out,
+                    Op::Mean {
+                        axes,
+                        keep_dims: true,
+                        rounding: Rounding::HalfUp,
+                    },
+                    &[x],
+                )?;
+                self.set(&out, Value::Dyn(y));
+            }
+            "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" => self.reshape(ctx, &out)?,
+            "Transpose" => self.transpose(ctx, &out)?,
+            "Concat" => {
+                let n = ctx.node.input.len();
+                let ids = (0..n)
+                    .map(|i| self.dyn_input(ctx, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rank = ids.first().map_or(0, |id| self.shape(*id).len());
+                let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), rank)?;
+                let y = self.op(ctx, &out, Op::Concat { axis: a }, &ids)?;
+                self.set(&out, Value::Dyn(y));
+            }
+            other => {
+                return Err(OnnxError::UnsupportedOperator {
+                    op_type: other.into(),
+                    node: ctx.name.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn constant_node(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let c = if let Some(t) = n.attr("value").and_then(|a| a.t.as_ref()) {
+            tensor_const(t, out)?
+        } else if let Some(f) = n.attr("value_float") {
+            Const {
+                shape: vec![],
+                data: vec![f64::from(f.f)],
+            }
+        } else if let Some(f) = n.attr("value_floats") {
+            Const {
+                shape: vec![f.floats.len()],
+                data: f.floats.iter().map(|&v| f64::from(v)).collect(),
+            }
+        } else if let Some(i) = n.attr("value_int") {
+            #[allow(clippy::cast_precision_loss)]
+            Const {
+                shape: vec![],
+                data: vec![i.i as f64],
+            }
+        } else if let Some(i) = n.attr("value_ints") {
+            #[allow(clippy::cast_precision_loss)]
+            Const {
+                shape: vec![i.ints.len()],
+                data: i.ints.iter().map(|&v| v as f64).collect(),
+            }
+        } else {
+            return Err(ctx.unsupported("a Constant without a numeric value", "sparse or string"));
+        };
+        self.set(out, Value::Const(c));
+        Ok(())
+    }
+
+    /// A bias constant reshaped to `[n]` when it is one value per output column.
+    fn bias_vector(c: Const, n: usize) -> Const {
+        if c.numel() == 1 {
+            Const {
+                shape: vec![n],
+                data: vec![c.data[0]; n],
+            }
+        } else if c.numel() == n && (c.shape.len() == 1 || c.shape.first() == Some(&1)) {
+            Const {
+                shape: vec![n],
+                data: c.data,
+            }
+        } else {
+            c
+        }
+    }
+
+    fn gemm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let alpha = f64::from(n.float("alpha").unwrap_or(1.0));
+        let beta = f64::from(n.float("beta").unwrap_or(1.0));
+        let trans_a = n.int("transA").unwrap_or(0) != 0;
+        let trans_b = n.int("transB").unwrap_or(0) != 0;
+        let a = match self.get(ctx, 0)? {
+            Value::Dyn(id) => *id,
+            Value::Const(_) => {
+                return Err(ctx.unsupported("a constant A", "Gemm's first input must be computed"));
+            }
+        };
+        let fold = self.folds.remove(out);
+        let (b, shift) = match self.get(ctx, 1)? {
+            Value::Const(c) => {
+                let c = c.clone();
+                let cols = if trans_b {
+                    c.shape.first()
+                } else {
+                    c.shape.get(1)
+                }
+                .copied()
+                .unwrap_or(0);
+                let w = scaled(&c, |i, v| {
+                    let col = if trans_b {
+                        i / c.shape.get(1).copied().unwrap_or(1).max(1)
+                    } else {
+                        i % cols.max(1)
+                    };
+                    alpha
+                        * v
+                        * fold
+                            .as_ref()
+                            .map_or(1.0, |f| f.a.get(col).copied().unwrap_or(1.0))
+                });
+                let name = format!(
+                    "{}{}",
+                    ctx.input(1).unwrap_or_default(),
+                    if alpha != 1.0 || fold.is_some() {
+                        "/scaled"
+                    } else {
+                        ""
+                    }
+                );
+                (self.param(ctx, &name, &w, self.sp)?, self.sp)
+            }
+            Value::Dyn(id) => {
+                if alpha != 1.0 || fold.is_some() {
+                    return Err(ctx.unsupported("alpha != 1 with a computed B", alpha));
+                }
+                (*id, self.s)
+            }
+        };
+        let m_shape = self.shape(b);
+        let ncols = if trans_b {
+            m_shape.first()
+        } else {
+            m_shape.get(1)
+        }
+        .copied()
+        .unwrap_or(0);
+        let bias_scale = self
+            .s
+            .product(shift)
+            .map_err(|e| ctx.unsupported("the product scale", e))?;
+        let mut inputs = vec![a, b];
+        let mut late_bias = None;
+        let bias = match ctx.input(2) {
+            Some(_) => match self.get(ctx, 2)? {
+                Value::Const(c) => Some(Self::bias_vector(scaled(c, |_, v| beta * v), ncols)),
+                Value::Dyn(id) => {
+                    if beta != 1.0 {
+                        return Err(ctx.unsupported("beta != 1 with a computed C", beta));
+                    }
+                    late_bias = Some(*id);
+                    None
+                }
+            },
+            None => None,
+        };
+        let bias = match (bias, &fold) {
+            (Some(c), Some(f)) => Some(scaled(&c, |i, v| {
+                v * f.a[i % f.a.len()] + f.b[i % f.b.len()]
+            })),
+            (None, Some(f)) => Some(Const {
+                shape: vec![f.b.len()],
+                data: f.b.clone(),
+            }),
+            (c, None) => c,
+        };
+        if let Some(c) = bias {
+            let name = format!(
+                "{}{}",
+                ctx.input(2).unwrap_or(out),
+                if beta != 1.0 || fold.is_some() {
+                    "/scaled"
+                } else {
+                    ""
+                }
+            );
+            inputs.push(self.param(ctx, &name, &c, bias_scale)?);
+        }
+        let y = self.op(
+            ctx,
+            &format!("{out}/acc"),
+            Op::Gemm { trans_a, trans_b },
+            &inputs,
+        )?;
+        let final_name = fold.as_ref().map_or(out.to_string(), |f| f.out.clone());
+        let mut y = self.rescale(ctx, &final_name, y, shift.bits())?;
+        if let Some(c) = late_bias {
+            y = self.op(ctx, &format!("{final_name}/bias"), Op::Add, &[y, c])?;
+        }
+        self.set(&final_name, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn matmul(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let (a, sa) = match self.get(ctx, 0)? {
+            Value::Dyn(id) => (*id, self.s),
+            Value::Const(c) => {
+                let c = c.clone();
+                (
+                    self.param(ctx, ctx.input(0).unwrap_or_default(), &c, self.sp)?,
+                    self.sp,
+                )
+            }
+        };
+        let (b, sb) = match self.get(ctx, 1)? {
+            Value::Dyn(id) => (*id, self.s),
+            Value::Const(c) => {
+                let c = c.clone();
+                (
+                    self.param(ctx, ctx.input(1).unwrap_or_default(), &c, self.sp)?,
+                    self.sp,
+                )
+            }
+        };
+        let (ra, rb) = (self.shape(a).len(), self.shape(b).len());
+        if ra != 2 || rb != 2 {
+            return Err(ctx.unsupported(
+                "MatMul of inputs that are not matrices",
+                format!("ranks {ra} and {rb}"),
+            ));
+        }
+        let y = self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a, b])?;
+        // One side is back at `s` after dropping the other side's scale.
+        let shift = if sa == self.s { sb.bits() } else { sa.bits() };
+        let y = self.rescale(ctx, out, y, shift)?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn mul(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let y = match (self.get(ctx, 0)?, self.get(ctx, 1)?) {
+            (Value::Dyn(a), Value::Dyn(b)) => {
+                let (a, b) = (*a, *b);
+                let y = self.op(ctx, &format!("{out}/product"), Op::Mul, &[a, b])?;
+                self.rescale(ctx, out, y, self.s.bits())?
+            }
+            (Value::Dyn(x), Value::Const(c)) | (Value::Const(c), Value::Dyn(x)) => {
+                let (x, c) = (*x, c.clone());
+                let cname = if matches!(self.get(ctx, 1)?, Value::Const(_)) {
+                    ctx.input(1)
+                } else {
+                    ctx.input(0)
+                };
+                let cname = cname.unwrap_or(out).to_string();
+                self.mul_const(ctx, out, x, &cname, &c)?
+            }
+            (Value::Const(_), Value::Const(_)) => {
+                let a = self.dyn_input(ctx, 0)?;
+                let c = self.constant(ctx, 1)?;
+                let cname = ctx.input(1).unwrap_or(out).to_string();
+                self.mul_const(ctx, out, a, &cname, &c)?
+            }
+        };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn lookup(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        f: Function,
+        radius: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let name = self.fresh(name);
+        composite::nonlinear(&mut self.b, &name, x, f, self.s, self.s, -radius, radius)
+            .map_err(|e| ctx.program(e))
+    }
+
+    fn table(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        f: Function,
+        radius: f64,
+    ) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let y = self.lookup(ctx, out, x, f, radius)?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn softmax(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(default), rank)?;
+        if a + 1 != rank {
+            return Err(ctx.unsupported(
+                "Softmax over an axis other than the last",
+                format!("axis {a} of rank {rank}"),
+            ));
+        }
+        // exp is tabulated on [exp_lo, 0] where e^x is at least half an output unit.
+        let s = self.s;
+        #[allow(clippy::cast_possible_truncation)]
+        let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
+        let name = self.fresh(out);
+        let y = composite::softmax(&mut self.b, &name, x, s, s, s, exp_lo)
+            .map_err(|e| ctx.program(e))?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn layer_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
+        if a + 1 != rank {
+            return Err(ctx.unsupported(
+                "LayerNormalization over more than the last axis",
+                format!("axis {a} of rank {rank}"),
+            ));
+        }
+        let s = self.s;
+        let eps_f = f64::from(ctx.node.float("epsilon").unwrap_or(1e-5));
+        #[allow(clippy::cast_possible_truncation)]
+        let eps = (eps_f * s.factor() * s.factor()).round() as i64;
+        let bound = self
+            .settings
+            .ranges
+            .get(ctx.input(0).unwrap_or_default())
+            .map_or(DEFAULT_VARIANCE_BOUND, |[lo, hi]| {
+                ((hi - lo) / 2.0).powi(2) * VARIANCE_MARGIN
+            });
+        #[allow(clippy::cast_possible_truncation)]
+        let rsqrt_hi = ((bound + eps_f) * s.factor()).ceil().max(2.0) as i64;
+        if u64::try_from(rsqrt_hi).unwrap_or(u64::MAX) >= zkmlops_lookup::MAX_TABLE_ROWS {
+            return Err(ctx.unsupported(
+                "a LayerNormalization variance range this wide at this scale",
+                format!(
+                    "variance up to {bound:.3} needs {rsqrt_hi} table rows at 2^{}",
+                    s.bits()
+                ),
+            ));
+        }
+        let name = self.fresh(&format!("{out}/normalised"));
+        let y = composite::layer_norm(&mut self.b, &name, x, s, eps, rsqrt_hi)
+            .map_err(|e| ctx.program(e))?;
+        let y = match ctx.input(1) {
+            Some(g) => {
+                let g = g.to_string();
+                let c = self.constant(ctx, 1)?;
+                self.mul_const(ctx, &format!("{out}/scaled"), y, &g, &c)?
+            }
+            None => y,
+        };
+        let y = match ctx.input(2) {
+            Some(_) => {
+                let beta = self.dyn_input(ctx, 2)?;
+                self.op(ctx, out, Op::Add, &[y, beta])?
+            }
+            None => y,
+        };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// A BatchNormalization that could not be folded: `y = a * x + b` per channel (axis 1).
+    fn batch_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let (a, b) = self.bn_affine(ctx.node).flatten().ok_or_else(|| {
+            ctx.unsupported(
+                "BatchNormalization with computed or mismatched parameters",
+                "scale, bias, mean and var must be constants of one length",
+            )
+        })?;
+        let x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let mut shape = vec![1; rank.max(2)];
+        shape[1] = a.len();
+        let y = self.mul_const(
+            ctx,
+            &format!("{out}/scaled"),
+            x,
+            &format!("{out}/a"),
+            &Const {
+                shape: shape.clone(),
+                data: a,
+            },
+        )?;
+        let pb = self.param(ctx, &format!("{out}/b"), &Const { shape, data: b }, self.s)?;
+        let y = self.op(ctx, out, Op::Add, &[y, pb])?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn conv(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let x = match self.get(ctx, 0)? {
+            Value::Dyn(id) => *id,
+            Value::Const(_) => {
+                return Err(ctx.unsupported("a constant input", "Conv's X must be computed"));
+            }
+        };
+        let w = self.constant(ctx, 1)?;
+        if w.shape.len() != 4 {
+            return Err(ctx.unsupported(
+                "a Conv that is not 2-D",
+                format!("weight shape {:?}", w.shape),
+            ));
+        }
+        let fold = self.folds.remove(out);
+        let o = w.shape[0];
+        let per_o = w.numel() / o.max(1);
+        let w = scaled(&w, |i, v| {
+            v * fold.as_ref().map_or(1.0, |f| f.a[i / per_o.max(1)])
+        });
+        let bias = match ctx.input(2) {
+            Some(_) => Some(self.constant(ctx, 2)?),
+            None => None,
+        };
+        let bias = match (bias, &fold) {
+            (Some(c), Some(f)) => Some(scaled(&c, |i, v| v * f.a[i] + f.b[i])),
+            (None, Some(f)) => Some(Const {
+                shape: vec![o],
+                data: f.b.clone(),
+            }),
+            (c, None) => c,
+        };
+        let groups = usize::try_from(n.int("group").unwrap_or(1)).unwrap_or(0);
+        if groups == 0 || o % groups != 0 {
+            return Err(ctx.unsupported("group", format!("{groups} for {o} output channels")));
+        }
+        if let Some(k) = n.ints("kernel_shape")
+            && usizes(ctx, "kernel_shape", &k)? != w.shape[2..]
+        {
+            return Err(ctx.unsupported(
+                "a kernel_shape that differs from the weights",
+                format!("{k:?}"),
+            ));
+        }
+        let params = Conv2dParams {
+            strides: pair(ctx, "strides", n.ints("strides"), 1)?,
+            pads: pads4(ctx)?,
+            dilations: pair(ctx, "dilations", n.ints("dilations"), 1)?,
+            groups: 1,
+        };
+        let final_name = fold.as_ref().map_or(out.to_string(), |f| f.out.clone());
+        let bias_scale = self
+            .s
+            .product(self.sp)
+            .map_err(|e| ctx.unsupported("the product scale", e))?;
+        let wname = ctx.input(1).unwrap_or(out).to_string();
+        let bname = ctx.input(2).unwrap_or(out).to_string();
+        let suffix = if fold.is_some() { "/folded" } else { "" };
+        // Grouped convolution: one convolution per group on its channel slice, concatenated.
+        let og = o / groups;
+        let cg = w.shape[1];
+        let mut parts = Vec::new();
+        for g in 0..groups {
+            let (wg, bg, xg, tag) = if groups == 1 {
+                (w.clone(), bias.clone(), x, String::new())
+            } else {
+                let xg = self.op(
+                    ctx,
+                    &format!("{final_name}/group{g}/x"),
+                    Op::Slice {
+                        axis: 1,
+                        start: g * cg,
+                        end: (g + 1) * cg,
+                    },
+                    &[x],
+                )?;
+                let wg = Const {
+                    shape: [vec![og], w.shape[1..].to_vec()].concat(),
+                    data: w.data[g * og * per_o..(g + 1) * og * per_o].to_vec(),
+                };
+                let bg = bias.as_ref().map(|b| Const {
+                    shape: vec![og],
+                    data: b.data[g * og..(g + 1) * og].to_vec(),
+                });
+                (wg, bg, xg, format!("/group{g}"))
+            };
+            let pw = self.param(ctx, &format!("{wname}{suffix}{tag}"), &wg, self.sp)?;
+            let mut inputs = vec![xg, pw];
+            if let Some(b) = bg {
+                inputs.push(self.param(ctx, &format!("{bname}{suffix}{tag}"), &b, bias_scale)?);
+            }
+            let y = self.op(
+                ctx,
+                &format!("{final_name}{tag}/acc"),
+                Op::Conv2d(params),
+                &inputs,
+            )?;
+            parts.push(y);
+        }
+        let y = if parts.len() == 1 {
+            parts[0]
+        } else {
+            self.op(
+                ctx,
+                &format!("{final_name}/acc"),
+                Op::Concat { axis: 1 },
+                &parts,
+            )?
+        };
+        let y = self.rescale(ctx, &final_name, y, self.sp.bits())?;
+        self.set(&final_name, Value::Dyn(y));
+        Ok(())
+    }
+
+    fn pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let x = self.dyn_input(ctx, 0)?;
+        if n.int("ceil_mode").unwrap_or(0) != 0 {
+            return Err(ctx.unsupported("ceil_mode", 1));
+        }
+        if let Some(d) = n.ints("dilations")
+            && d.iter().any(|&v| v != 1)
+        {
+            return Err(ctx.unsupported("pooling dilations", format!("{d:?}")));
+        }
+        let kernel = pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?;
+        let params = Pool2dParams {
+            kernel,
+            strides: pair(ctx, "strides", n.ints("strides"), 1)?,
+            pads: pads4(ctx)?,
+        };
+        let op = if n.op_type == "MaxPool" {
+            Op::MaxPool2d(params)
+        } else {
+            if n.int("count_include_pad").unwrap_or(0) != 0 && params.pads.iter().any(|&p| p > 0) {
+                return Err(ctx.unsupported("count_include_pad with padding", 1));
+            }
+            Op::AvgPool2d {
+                params,
+                rounding: Rounding::HalfUp,
+            }
+        };
+        let y = self.op(ctx, out, op, &[x])?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// Flatten, Reshape, Squeeze and Unsqueeze: a new shape for the same values.
+    fn reshape(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let (shape, value) = match self.get(ctx, 0)? {
+            Value::Dyn(id) => (self.shape(*id), Value::Dyn(*id)),
+            Value::Const(c) => (c.shape.clone(), Value::Const(c.clone())),
+        };
+        let rank = shape.len();
+        let n = ctx.node;
+        let axes_of = |me: &Self| -> Result<Option<Vec<i64>>, OnnxError> {
+            if ctx.input(1).is_some() {
+                me.ints_input(ctx, 1).map(Some)
+            } else {
+                Ok(n.ints("axes"))
+            }
+        };
+        let target: Vec<usize> = match n.op_type.as_str() {
+            "Flatten" => {
+                let a = n.int("axis").unwrap_or(1);
+                let a = if a == i64::try_from(rank).unwrap_or(i64::MAX) {
+                    rank
+                } else {
+                    axis(ctx, a, rank)?
+                };
+                vec![shape[..a].iter().product(), shape[a..].iter().product()]
+            }
+            "Reshape" => {
+                let spec = self.ints_input(ctx, 1)?;
+                let allow_zero = n.int("allowzero").unwrap_or(0) != 0;
+                let mut t = Vec::with_capacity(spec.len());
+                let mut infer = None;
+                for (i, &d) in spec.iter().enumerate() {
+                    match d {
+                        -1 if infer.is_none() => {
+                            infer = Some(i);
+                            t.push(1);
+                        }
+                        0 if !allow_zero => t.push(*shape.get(i).ok_or_else(|| {
+                            ctx.unsupported(
+                                "a 0 in the shape beyond the input's rank",
+                                format!("{spec:?}"),
+                            )
+                        })?),
+                        d => t.push(usize::try_from(d).map_err(|_| {
+                            ctx.unsupported("a reshape target", format!("{spec:?}"))
+                        })?),
+                    }
+                }
+                if let Some(i) = infer {
+                    let known: usize = t.iter().product();
+                    let total: usize = shape.iter().product();
+                    if known == 0 || total % known != 0 {
+                        return Err(
+                            ctx.unsupported("a reshape target", format!("{spec:?} for {shape:?}"))
+                        );
+                    }
+                    t[i] = total / known;
+                }
+                t
+            }
+            "Squeeze" => match axes_of(self)? {
+                None => shape.iter().copied().filter(|&d| d != 1).collect(),
+                Some(axes) => {
+                    let axes = axes
+                        .iter()
+                        .map(|&a| axis(ctx, a, rank))
+                        .collect::<Result<HashSet<_>, _>>()?;
+                    if let Some(a) = axes.iter().find(|&&a| shape[a] != 1) {
+                        return Err(ctx.unsupported(
+                            "squeezing an axis whose length is not 1",
+                            format!("axis {a} of {shape:?}"),
+                        ));
+                    }
+                    shape
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !axes.contains(i))
+                        .map(|(_, &d)| d)
+                        .collect()
+                }
+            },
+            _ => {
+                let axes =
+                    axes_of(self)?.ok_or_else(|| ctx.unsupported("Unsqueeze without axes", ""))?;
+                let new_rank = rank + axes.len();
+                let axes = axes
+                    .iter()
+                    .map(|&a| axis(ctx, a, new_rank))
+                    .collect::<Result<HashSet<_>, _>>()?;
+                let mut it = shape.iter();
+                (0..new_rank)
+                    .map(|i| {
+                        if axes.contains(&i) {
+                            1
+                        } else {
+                            it.next().copied().unwrap_or(1)
+                        }
+                    })
+                    .collect()
+            }
+        };
+        match value {
+            Value::Const(c) => {
+                if target.iter().product::<usize>() != c.numel() {
+                    return Err(ctx
+                        .unsupported("a reshape target", format!("{target:?} for {:?}", c.shape)));
+                }
+                self.set(
+                    out,
+                    Value::Const(Const {
+                        shape: target,
+                        data: c.data,
+                    }),
+                );
+            }
+            Value::Dyn(id) => {
+                let y = self.op(ctx, out, Op::Reshape { shape: target }, &[id])?;
+                self.set(out, Value::Dyn(y));
+            }
+        }
+        Ok(())
+    }
+
+    fn transpose(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let (shape, value) = match self.get(ctx, 0)? {
+            Value::Dyn(id) => (self.shape(*id), Value::Dyn(*id)),
+            Value::Const(c) => (c.shape.clone(), Value::Const(c.clone())),
+        };
+        let perm = match ctx.node.ints("perm") {
+            Some(p) => usizes(ctx, "perm", &p)?,
+            None => (0..shape.len()).rev().collect(),
+        };
+        match value {
+            Value::Const(c) => {
+                let map = zkmlops_tensor::ops::transpose_index_map(&c.shape, &perm)
+                    .map_err(|e| ctx.unsupported("a permutation", e))?;
+                let shape = zkmlops_tensor::ops::transpose_shape(&c.shape, &perm)
+                    .map_err(|e| ctx.unsupported("a permutation", e))?;
+                let data = map.iter().map(|&i| c.data[i]).collect();
+                self.set(out, Value::Const(Const { shape, data }));
+            }
+            Value::Dyn(id) => {
+                let y = self.op(ctx, out, Op::Transpose { perm }, &[id])?;
+                self.set(out, Value::Dyn(y));
+            }
+        }
+        Ok(())
+    }
+}

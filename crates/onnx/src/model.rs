@@ -1,0 +1,213 @@
+//! A compiled model: settings, the Program and the quantized weights (the prover's file,
+//! `model.zkm`).
+
+use serde::{Deserialize, Serialize};
+use zkmlops_tensor::{Program, Tensor, TensorId, Witness};
+
+use crate::{OnnxError, Settings};
+
+/// Magic bytes of a compiled model file.
+pub const MODEL_MAGIC: [u8; 4] = *b"ZKMM";
+/// Version of the compiled model format.
+pub const MODEL_FORMAT_VERSION: u16 = 1;
+
+/// An ONNX model translated into a Program, with its quantized weights.
+///
+/// The Program (and its digest) is what a verifier needs; the weights stay with the prover
+/// unless their visibility is public.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledModel {
+    /// The model's name (the ONNX file stem).
+    pub name: String,
+    /// The settings it was compiled with (the input shape filled in).
+    pub settings: Settings,
+    /// The Program.
+    pub program: Program,
+    /// The model input's tensor.
+    pub input: TensorId,
+    /// Every weight tensor (a Program input) with its quantized values.
+    pub params: Vec<(TensorId, Tensor)>,
+    /// The graph outputs' tensors, in ONNX order.
+    pub outputs: Vec<TensorId>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct File {
+    name: String,
+    settings: String,
+    program: Vec<u8>,
+    input: u32,
+    params: Vec<(u32, Vec<usize>, Vec<i64>)>,
+    outputs: Vec<u32>,
+}
+
+impl CompiledModel {
+    /// The model input's shape.
+    #[must_use]
+    pub fn input_shape(&self) -> &[usize] {
+        self.program
+            .tensor(self.input)
+            .map_or(&[][..], |d| d.shape.as_slice())
+    }
+
+    /// Quantize one flattened input sample and evaluate the Program on it.
+    ///
+    /// # Errors
+    /// [`OnnxError::Input`] for a wrong length or a value that does not fit the scale;
+    /// [`OnnxError::Evaluate`] when the quantized model overflows.
+    pub fn witness(&self, sample: usize, input: &[f64]) -> Result<Witness, OnnxError> {
+        let shape = self.input_shape().to_vec();
+        let expected: usize = shape.iter().product();
+        let bad = |what: String| OnnxError::Input {
+            sample,
+            what,
+            expected,
+            shape: shape.clone(),
+        };
+        if input.len() != expected {
+            return Err(bad(format!("{} values given", input.len())));
+        }
+        let scale = self
+            .program
+            .tensor(self.input)
+            .map(|d| d.scale)
+            .ok_or_else(|| bad("the model has no input tensor".into()))?;
+        let data = input
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                scale
+                    .encode(v)
+                    .map_err(|e| bad(format!("value {v} at index {i}: {e}")))
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
+        let x = Tensor::new(shape.clone(), data).map_err(|e| bad(e.to_string()))?;
+        let inputs: Vec<Tensor> = self
+            .program
+            .input_ids()
+            .map(|id| {
+                if id == self.input {
+                    Ok(x.clone())
+                } else {
+                    self.params
+                        .iter()
+                        .find(|(p, _)| *p == id)
+                        .map(|(_, t)| t.clone())
+                        .ok_or_else(|| bad(format!("no values for weight tensor {}", id.0)))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        self.program
+            .evaluate(&inputs)
+            .map_err(|e| OnnxError::Evaluate {
+                sample,
+                source: Box::new(e),
+            })
+    }
+
+    /// The graph outputs of a witness, decoded to real numbers.
+    #[must_use]
+    pub fn decode_outputs(&self, witness: &Witness) -> Vec<Vec<f64>> {
+        self.outputs
+            .iter()
+            .map(|&id| {
+                let scale = self.program.tensor(id).map(|d| d.scale);
+                match (witness.get(id), scale) {
+                    (Some(t), Some(s)) => t.data().iter().map(|&v| s.decode(v)).collect(),
+                    _ => Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// The names of the graph outputs.
+    #[must_use]
+    pub fn output_names(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .map(|&id| {
+                self.program
+                    .tensor(id)
+                    .map_or_else(String::new, |d| d.name.clone())
+            })
+            .collect()
+    }
+
+    /// The canonical encoding: `ZKMM`, a little-endian `u16` version, then postcard.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let file = File {
+            name: self.name.clone(),
+            settings: self.settings.to_json(),
+            program: self.program.to_bytes(),
+            input: self.input.0,
+            params: self
+                .params
+                .iter()
+                .map(|(id, t)| (id.0, t.shape().to_vec(), t.data().to_vec()))
+                .collect(),
+            outputs: self.outputs.iter().map(|id| id.0).collect(),
+        };
+        let mut out = MODEL_MAGIC.to_vec();
+        out.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
+        out.extend(postcard::to_allocvec(&file).unwrap_or_default());
+        out
+    }
+
+    /// Decode and validate a compiled model.
+    ///
+    /// # Errors
+    /// [`OnnxError::ModelFile`] for a wrong magic, version, trailing bytes or inconsistent
+    /// contents; [`OnnxError::ModelProgram`] when the Program does not validate.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, OnnxError> {
+        let bad = |what| OnnxError::ModelFile { what };
+        let rest = bytes
+            .strip_prefix(&MODEL_MAGIC)
+            .ok_or(bad("the magic bytes are not `ZKMM`"))?;
+        let (version, body) = rest.split_at_checked(2).ok_or(bad("it is truncated"))?;
+        if version != MODEL_FORMAT_VERSION.to_le_bytes() {
+            return Err(bad("unknown format version"));
+        }
+        let (file, tail): (File, _) =
+            postcard::take_from_bytes(body).map_err(|_| bad("the body does not decode"))?;
+        if !tail.is_empty() {
+            return Err(bad("trailing bytes after the model"));
+        }
+        let program = Program::from_bytes(&file.program).map_err(|e| OnnxError::ModelProgram {
+            source: Box::new(e),
+        })?;
+        let settings = Settings::from_json(&file.settings)?;
+        let params = file
+            .params
+            .into_iter()
+            .map(|(id, shape, data)| {
+                let t =
+                    Tensor::new(shape, data).map_err(|_| bad("a weight tensor is malformed"))?;
+                let decl = program
+                    .tensor(TensorId(id))
+                    .ok_or(bad("a weight names no Program tensor"))?;
+                if decl.shape != t.shape() {
+                    return Err(bad("a weight's shape differs from its declaration"));
+                }
+                Ok((TensorId(id), t))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = TensorId(file.input);
+        if program.tensor(input).is_none()
+            || file
+                .outputs
+                .iter()
+                .any(|&o| program.tensor(TensorId(o)).is_none())
+        {
+            return Err(bad("the input or an output names no Program tensor"));
+        }
+        Ok(CompiledModel {
+            name: file.name,
+            settings,
+            program,
+            input,
+            params,
+            outputs: file.outputs.into_iter().map(TensorId).collect(),
+        })
+    }
+}

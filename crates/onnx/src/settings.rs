@@ -1,0 +1,158 @@
+//! Import settings: scales, visibilities and calibrated ranges (a documented JSON file, see
+//! `docs/onnx.md`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use zkmlops_tensor::Visibility;
+
+use crate::OnnxError;
+
+/// Version of the settings format.
+pub const SETTINGS_VERSION: u32 = 1;
+/// Largest scale calibration tries (and the largest accepted): `2^16`.
+pub const MAX_SCALE_BITS: u32 = 16;
+
+/// How an ONNX model becomes a Program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Settings format version ([`SETTINGS_VERSION`]).
+    pub version: u32,
+    /// The input shape; the model's declared shape (symbolic dimensions as 1) when absent.
+    pub input_shape: Option<Vec<usize>>,
+    /// Fixed-point scale of the input and every activation, in bits (`2^scale_bits`).
+    pub scale_bits: u32,
+    /// Scale of weights and other constants, in bits (`scale_bits` when absent).
+    pub param_scale_bits: Option<u32>,
+    /// Who sees the input.
+    #[serde(with = "vis")]
+    pub input_visibility: Visibility,
+    /// Who sees the weights.
+    #[serde(with = "vis")]
+    pub param_visibility: Visibility,
+    /// Who sees the outputs.
+    #[serde(with = "vis")]
+    pub output_visibility: Visibility,
+    /// Float range `[min, max]` of each ONNX tensor seen during calibration. Import uses them
+    /// for table domains that depend on the data (the variance bound of LayerNormalization).
+    pub ranges: BTreeMap<String, [f64; 2]>,
+}
+
+impl Default for Settings {
+    /// Scale `2^10`, input and weights private, outputs public, no calibrated ranges.
+    fn default() -> Self {
+        Settings {
+            version: SETTINGS_VERSION,
+            input_shape: None,
+            scale_bits: 10,
+            param_scale_bits: None,
+            input_visibility: Visibility::Private,
+            param_visibility: Visibility::Private,
+            output_visibility: Visibility::Public,
+            ranges: BTreeMap::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Parse settings from JSON (unknown fields are errors).
+    ///
+    /// # Errors
+    /// [`OnnxError::Settings`], or [`OnnxError::SettingRange`] for a value out of range.
+    pub fn from_json(text: &str) -> Result<Self, OnnxError> {
+        let s: Settings =
+            serde_json::from_str(text).map_err(|source| OnnxError::Settings { source })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// The settings as pretty JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The weights' scale in bits.
+    #[must_use]
+    pub fn param_bits(&self) -> u32 {
+        self.param_scale_bits.unwrap_or(self.scale_bits)
+    }
+
+    /// Check every value's range.
+    ///
+    /// # Errors
+    /// [`OnnxError::SettingRange`].
+    pub fn validate(&self) -> Result<(), OnnxError> {
+        let range = |name, v: u32| {
+            if (1..=MAX_SCALE_BITS).contains(&v) {
+                Ok(())
+            } else {
+                Err(OnnxError::SettingRange {
+                    name,
+                    value: v.to_string(),
+                    allowed: "1..=16",
+                })
+            }
+        };
+        if self.version != SETTINGS_VERSION {
+            return Err(OnnxError::SettingRange {
+                name: "version",
+                value: self.version.to_string(),
+                allowed: "1",
+            });
+        }
+        range("scale_bits", self.scale_bits)?;
+        range("param_scale_bits", self.param_bits())?;
+        if let Some(shape) = &self.input_shape
+            && (shape.is_empty() || shape.contains(&0))
+        {
+            return Err(OnnxError::SettingRange {
+                name: "input_shape",
+                value: format!("{shape:?}"),
+                allowed: "non-empty, no zero dimension",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `"public" | "private" | "committed"` in JSON.
+mod vis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use zkmlops_tensor::Visibility;
+
+    pub(super) fn serialize<S: Serializer>(v: &Visibility, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(super::visibility_name(*v))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Visibility, D::Error> {
+        let name = String::deserialize(d)?;
+        super::parse_visibility(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown visibility `{name}` (public, private or committed)"
+            ))
+        })
+    }
+}
+
+/// The lowercase name of a visibility.
+#[must_use]
+pub fn visibility_name(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "public",
+        Visibility::Private => "private",
+        Visibility::Committed => "committed",
+    }
+}
+
+/// Parse `public`, `private` or `committed`.
+#[must_use]
+pub fn parse_visibility(name: &str) -> Option<Visibility> {
+    match name {
+        "public" => Some(Visibility::Public),
+        "private" => Some(Visibility::Private),
+        "committed" => Some(Visibility::Committed),
+        _ => None,
+    }
+}

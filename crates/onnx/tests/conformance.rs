@@ -1,0 +1,196 @@
+//! Operator conformance: every supported operator, in a small generated model
+//! (`examples/models/generate.py`), calibrated, then quantized against tract's float output on
+//! fresh samples, and proved and verified with the FRI backend.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_onnx::{FloatModel, OnnxError, OnnxModel, Settings, calibrate, compile, fidelity};
+use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+
+/// The documented tolerance (docs/onnx.md): every output within 0.01 of tract's float output
+/// for inputs in [-2, 2) at the calibrated scale (2^11 or 2^12 here).
+const TOLERANCE: f64 = 0.01;
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/models/{name}.onnx"))
+}
+
+fn model(name: &str) -> OnnxModel {
+    OnnxModel::from_path(&path(name)).unwrap()
+}
+
+fn samples(shape: &[usize], n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut r = StdRng::seed_from_u64(seed);
+    let len: usize = shape.iter().product();
+    (0..n)
+        .map(|_| (0..len).map(|_| r.random_range(-2.0..2.0)).collect())
+        .collect()
+}
+
+fn conforms(name: &str) {
+    let onnx = model(name);
+    let shape = onnx.input().unwrap().1;
+    let cal = calibrate(
+        &onnx,
+        &samples(&shape, 8, 1),
+        &Settings::default(),
+        12,
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert!(
+        cal.settings.scale_bits >= 10,
+        "{name}: scale {}",
+        cal.settings.scale_bits
+    );
+    let float = FloatModel::new(&onnx, &shape, false).unwrap();
+    let fresh = samples(&shape, 8, 2);
+    let report = fidelity(&cal.model, &float, &fresh).unwrap();
+    for o in &report.outputs {
+        assert!(
+            o.max_abs_error <= TOLERANCE,
+            "{name}/{}: max error {} at 2^{}",
+            o.name,
+            o.max_abs_error,
+            report.scale_bits
+        );
+    }
+    // The compiled Program proves and verifies, and the proof's public output is the
+    // quantized reference output.
+    let witness = cal.model.witness(0, &fresh[0]).unwrap();
+    let env = FriBackend
+        .prove(
+            &cal.model.program,
+            &witness,
+            StageTag::Inference,
+            &FriConfig::KECCAK,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let verified = FriBackend
+        .verify(&cal.model.program, &env, &VerifyPolicy::default())
+        .unwrap();
+    let expected = cal.model.decode_outputs(&witness);
+    assert_eq!(verified.statement.public.len(), expected.len(), "{name}");
+    for (p, e) in verified.statement.public.iter().zip(&expected) {
+        assert_eq!(&p.decoded(), e, "{name}");
+    }
+}
+
+macro_rules! conformance {
+    ($($test:ident => $model:literal),* $(,)?) => {
+        $(#[test]
+        fn $test() {
+            conforms($model);
+        })*
+    };
+}
+
+conformance! {
+    gemm_with_alpha_and_beta => "gemm",
+    matmul => "matmul",
+    add_broadcast => "add",
+    sub_broadcast => "sub",
+    mul_of_two_tensors_and_by_constant => "mul",
+    div_by_constant => "div",
+    conv_with_stride_padding_dilation => "conv",
+    conv_with_groups => "conv_groups",
+    relu => "relu",
+    leaky_relu => "leaky_relu",
+    sigmoid => "sigmoid",
+    tanh => "tanh",
+    erf => "erf",
+    gelu => "gelu",
+    softmax => "softmax",
+    max_pool_with_padding => "max_pool",
+    average_pool => "average_pool",
+    global_average_pool => "global_average_pool",
+    batch_normalization_alone => "batch_norm",
+    batch_normalization_folded_into_conv => "conv_batch_norm",
+    layer_normalization => "layer_norm",
+    flatten => "flatten",
+    reshape_with_zero_and_minus_one => "reshape",
+    transpose => "transpose",
+    concat_negative_axis => "concat",
+    squeeze_and_unsqueeze => "squeeze_unsqueeze",
+    identity_and_constant => "identity_constant",
+}
+
+#[test]
+fn batch_normalization_after_conv_is_folded_into_its_weights() {
+    let m = compile(&model("conv_batch_norm"), &Settings::default()).unwrap();
+    let ops: Vec<&str> = m.program.nodes().iter().map(|n| n.op.name()).collect();
+    assert_eq!(ops, ["conv2d", "rescale"]);
+    // The standalone one is an affine map: multiply, rescale, add.
+    let m = compile(&model("batch_norm"), &Settings::default()).unwrap();
+    let ops: Vec<&str> = m.program.nodes().iter().map(|n| n.op.name()).collect();
+    assert_eq!(ops, ["mul", "rescale", "add"]);
+}
+
+#[test]
+fn unsupported_operator_names_the_operator_and_the_node() {
+    let e = compile(&model("unsupported_cos"), &Settings::default()).unwrap_err();
+    match &e {
+        OnnxError::UnsupportedOperator { op_type, node } => {
+            assert_eq!((op_type.as_str(), node.as_str()), ("Cos", "cos_y"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = e.to_string();
+    assert!(
+        text.contains("`Cos`") && text.contains("Gemm, MatMul"),
+        "{text}"
+    );
+}
+
+#[test]
+fn malformed_onnx_is_a_typed_error() {
+    let e = OnnxModel::from_path(&path("malformed")).unwrap_err();
+    assert!(matches!(e, OnnxError::Malformed { .. }), "{e:?}");
+    let e = OnnxModel::from_bytes(&[], "empty").unwrap_err();
+    assert!(matches!(e, OnnxError::Malformed { .. }), "{e:?}");
+    let e = OnnxModel::from_path(&path("does_not_exist")).unwrap_err();
+    assert!(matches!(e, OnnxError::Io { .. }), "{e:?}");
+}
+
+#[test]
+fn inputs_of_the_wrong_length_or_not_finite_are_rejected() {
+    let m = compile(&model("relu"), &Settings::default()).unwrap();
+    assert!(matches!(
+        m.witness(3, &[0.0; 9]),
+        Err(OnnxError::Input { sample: 3, .. })
+    ));
+    let mut x = vec![0.0; 10];
+    x[4] = f64::NAN;
+    assert!(matches!(m.witness(0, &x), Err(OnnxError::Input { .. })));
+    x[4] = 1e30;
+    assert!(matches!(m.witness(0, &x), Err(OnnxError::Input { .. })));
+}
+
+#[test]
+fn compiled_model_round_trips_and_rejects_corruption() {
+    let m = compile(&model("conv"), &Settings::default()).unwrap();
+    let bytes = m.to_bytes();
+    assert_eq!(zkmlops_onnx::CompiledModel::from_bytes(&bytes).unwrap(), m);
+    let mut extra = bytes.clone();
+    extra.push(0);
+    assert!(zkmlops_onnx::CompiledModel::from_bytes(&extra).is_err());
+    assert!(zkmlops_onnx::CompiledModel::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+    let mut magic = bytes;
+    magic[0] = b'X';
+    assert!(zkmlops_onnx::CompiledModel::from_bytes(&magic).is_err());
+}
+
+#[test]
+fn settings_parse_validate_and_reject_unknown_fields() {
+    let s = Settings::from_json(r#"{"scale_bits": 8, "input_visibility": "public"}"#).unwrap();
+    assert_eq!(s.scale_bits, 8);
+    assert_eq!(Settings::from_json(&s.to_json()).unwrap(), s);
+    assert!(Settings::from_json(r#"{"scale": 8}"#).is_err());
+    assert!(Settings::from_json(r#"{"scale_bits": 40}"#).is_err());
+    assert!(Settings::from_json(r#"{"input_visibility": "secret"}"#).is_err());
+}

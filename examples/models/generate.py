@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""Generate the bundled example models and the operator-conformance models.
+
+Run from the repository root: `python3 examples/models/generate.py`. Needs `onnx`, `numpy` and
+`scikit-learn` (PyPI). The outputs are committed; the Rust build and tests never run Python.
+
+Bundled models (trained on scikit-learn's bundled datasets, no download):
+  logreg  breast cancer, 30 features: Sub(mean) -> Div(std) -> Gemm -> Sigmoid
+  mlp     digits 8x8 flattened, 64 -> 32 -> 10: Gemm -> Relu -> Gemm (logits)
+  cnn     digits [1,1,8,8]: Conv 3x3 (4 ch) -> BatchNormalization -> Relu -> MaxPool 2x2
+          -> Flatten -> Gemm -> 10 logits (conv filters fixed at random, BN statistics and
+          the head fitted to the training split)
+Each comes with `<name>.input.json` (one sample) and `<name>.data.json` (64 held-out samples)
+in EZKL's layout {"input_data": [[...], ...]}, flattened row-major.
+
+Conformance models (crates/onnx/tests/models/): one small graph per supported operator with
+random weights, plus malformed and unsupported ones for the error paths.
+"""
+
+import json
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+OPS = os.path.join(ROOT, "..", "..", "crates", "onnx", "tests", "models")
+OPSET = 17
+
+
+def f32(a):
+    return np.asarray(a, dtype=np.float32)
+
+
+def save(graph, path, opset=OPSET):
+    model = helper.make_model(
+        graph,
+        producer_name="zkmlops-generate",
+        opset_imports=[helper.make_opsetid("", opset)],
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def write_inputs(name, one, many):
+    with open(os.path.join(ROOT, f"{name}.input.json"), "w") as f:
+        json.dump({"input_data": [[round(float(v), 6) for v in one.ravel()]]}, f)
+    with open(os.path.join(ROOT, f"{name}.data.json"), "w") as f:
+        json.dump(
+            {"input_data": [[round(float(v), 6) for v in x.ravel()] for x in many]}, f
+        )
+
+
+def logreg():
+    X, y = load_breast_cancer(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
+    mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
+    clf = LogisticRegression(max_iter=5000).fit((Xtr - mean) / std, ytr)
+    acc = clf.score((Xte - mean) / std, yte)
+    inits = [
+        numpy_helper.from_array(f32(mean.reshape(1, -1)), "mean"),
+        numpy_helper.from_array(f32(std.reshape(1, -1)), "std"),
+        numpy_helper.from_array(f32(clf.coef_), "weight"),
+        numpy_helper.from_array(f32(clf.intercept_), "bias"),
+    ]
+    nodes = [
+        helper.make_node("Sub", ["input", "mean"], ["centred"], name="center"),
+        helper.make_node("Div", ["centred", "std"], ["standardised"], name="standardise"),
+        helper.make_node("Gemm", ["standardised", "weight", "bias"], ["logit"], name="linear", transB=1),
+        helper.make_node("Sigmoid", ["logit"], ["probability"], name="sigmoid"),
+    ]
+    g = helper.make_graph(
+        nodes, "logreg",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 30])],
+        [helper.make_tensor_value_info("probability", TensorProto.FLOAT, [1, 1])],
+        inits,
+    )
+    save(g, os.path.join(ROOT, "logreg.onnx"))
+    write_inputs("logreg", Xte[0], Xte[:64])
+    print(f"logreg: test accuracy {acc:.3f}")
+
+
+def mlp():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=600, random_state=0).fit(Xtr, ytr)
+    acc = clf.score(Xte, yte)
+    (w1, w2), (b1, b2) = clf.coefs_, clf.intercepts_
+    inits = [
+        numpy_helper.from_array(f32(w1.T), "fc1.weight"),
+        numpy_helper.from_array(f32(b1), "fc1.bias"),
+        numpy_helper.from_array(f32(w2.T), "fc2.weight"),
+        numpy_helper.from_array(f32(b2), "fc2.bias"),
+    ]
+    nodes = [
+        helper.make_node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["h"], name="fc1", transB=1),
+        helper.make_node("Relu", ["h"], ["a"], name="relu"),
+        helper.make_node("Gemm", ["a", "fc2.weight", "fc2.bias"], ["logits"], name="fc2", transB=1),
+    ]
+    g = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+        inits,
+    )
+    save(g, os.path.join(ROOT, "mlp.onnx"))
+    write_inputs("mlp", Xte[0], Xte[:64])
+    print(f"mlp: test accuracy {acc:.3f}")
+
+
+def conv3x3_same(x, w):
+    """x [N,1,8,8], w [C,1,3,3] -> [N,C,8,8] (cross-correlation, zero padding 1)."""
+    n = x.shape[0]
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros((n, w.shape[0], 8, 8))
+    for c in range(w.shape[0]):
+        for i in range(3):
+            for j in range(3):
+                out[:, c] += w[c, 0, i, j] * xp[:, 0, i:i + 8, j:j + 8]
+    return out
+
+
+def cnn():
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).reshape(-1, 1, 8, 8)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
+    rng = np.random.default_rng(7)
+    w = rng.normal(0.0, 0.5, size=(4, 1, 3, 3))
+    b = rng.normal(0.0, 0.1, size=4)
+    z = conv3x3_same(Xtr, w) + b[None, :, None, None]
+    mean, var = z.mean(axis=(0, 2, 3)), z.var(axis=(0, 2, 3))
+    gamma, beta, eps = np.ones(4), np.zeros(4), 1e-5
+
+    def features(x):
+        z = conv3x3_same(x, w) + b[None, :, None, None]
+        z = (z - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + eps)
+        z = np.maximum(z * gamma[None, :, None, None] + beta[None, :, None, None], 0)
+        return z.reshape(-1, 4, 4, 2, 4, 2).max(axis=(3, 5)).reshape(len(x), -1)
+
+    head = LogisticRegression(max_iter=5000).fit(features(Xtr), ytr)
+    acc = head.score(features(Xte), yte)
+    inits = [
+        numpy_helper.from_array(f32(w), "conv.weight"),
+        numpy_helper.from_array(f32(b), "conv.bias"),
+        numpy_helper.from_array(f32(gamma), "bn.scale"),
+        numpy_helper.from_array(f32(beta), "bn.bias"),
+        numpy_helper.from_array(f32(mean), "bn.mean"),
+        numpy_helper.from_array(f32(var), "bn.var"),
+        numpy_helper.from_array(f32(head.coef_), "fc.weight"),
+        numpy_helper.from_array(f32(head.intercept_), "fc.bias"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["c"], name="conv",
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
+                         ["n"], name="bn", epsilon=eps),
+        helper.make_node("Relu", ["n"], ["r"], name="relu"),
+        helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["f"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["logits"], name="fc", transB=1),
+    ]
+    g = helper.make_graph(
+        nodes, "cnn",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+        inits,
+    )
+    save(g, os.path.join(ROOT, "cnn.onnx"))
+    write_inputs("cnn", Xte[0], Xte[:64])
+    print(f"cnn: test accuracy {acc:.3f}")
+
+
+# ---- conformance models ----------------------------------------------------------------------
+
+RNG = np.random.default_rng(2024)
+
+
+def rnd(*shape, scale=0.5):
+    return f32(RNG.normal(0.0, scale, size=shape))
+
+
+def op_model(name, nodes, in_shape, out_name, inits=(), opset=OPSET, in_name="x"):
+    g = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info(in_name, TensorProto.FLOAT, list(in_shape))],
+        [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, [])],
+        [numpy_helper.from_array(v, k) for k, v in inits],
+    )
+    save(g, os.path.join(OPS, f"{name}.onnx"), opset)
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, name=f"{op.lower()}_{outs[0]}", **attrs)
+
+
+def conformance():
+    os.makedirs(OPS, exist_ok=True)
+    op_model("gemm", [node("Gemm", ["x", "w", "b"], ["y"], transB=1, alpha=0.5, beta=2.0)],
+             [2, 6], "y", [("w", rnd(4, 6)), ("b", rnd(4))])
+    op_model("matmul", [node("MatMul", ["x", "w"], ["y"])], [3, 5], "y", [("w", rnd(5, 4))])
+    op_model("add", [node("Add", ["x", "c"], ["y"])], [2, 3], "y", [("c", rnd(3))])
+    op_model("sub", [node("Sub", ["c", "x"], ["y"])], [2, 3], "y", [("c", rnd(2, 1))])
+    op_model("mul", [node("Mul", ["x", "x"], ["sq"]), node("Mul", ["sq", "c"], ["y"])],
+             [2, 3], "y", [("c", rnd(3))])
+    op_model("div", [node("Div", ["x", "c"], ["y"])], [2, 3], "y", [("c", f32([[4.0, -0.5, 3.0]]))])
+    op_model("conv", [node("Conv", ["x", "w", "b"], ["y"], strides=[2, 1], pads=[1, 0, 1, 2],
+                           dilations=[1, 2])],
+             [1, 2, 7, 6], "y", [("w", rnd(3, 2, 3, 2)), ("b", rnd(3))])
+    op_model("conv_groups", [node("Conv", ["x", "w"], ["y"], group=2, kernel_shape=[3, 3],
+                                  pads=[1, 1, 1, 1])],
+             [1, 4, 5, 5], "y", [("w", rnd(6, 2, 3, 3))])
+    op_model("relu", [node("Relu", ["x"], ["y"])], [2, 5], "y")
+    op_model("leaky_relu", [node("LeakyRelu", ["x"], ["y"], alpha=0.1)], [2, 5], "y")
+    op_model("sigmoid", [node("Sigmoid", ["x"], ["y"])], [2, 5], "y")
+    op_model("tanh", [node("Tanh", ["x"], ["y"])], [2, 5], "y")
+    op_model("erf", [node("Erf", ["x"], ["y"])], [2, 5], "y")
+    op_model("gelu", [node("Gelu", ["x"], ["y"])], [2, 5], "y", opset=20)
+    op_model("softmax", [node("Softmax", ["x"], ["y"], axis=-1)], [2, 6], "y")
+    op_model("max_pool", [node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                               pads=[1, 1, 1, 1])], [1, 2, 6, 6], "y")
+    op_model("average_pool", [node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2],
+                                   strides=[2, 2])], [1, 2, 6, 6], "y")
+    op_model("global_average_pool", [node("GlobalAveragePool", ["x"], ["y"])], [1, 3, 4, 4], "y")
+    op_model("batch_norm", [node("BatchNormalization", ["x", "g", "b", "m", "v"], ["y"],
+                                 epsilon=1e-3)], [1, 3, 2, 2], "y",
+             [("g", rnd(3)), ("b", rnd(3)), ("m", rnd(3)), ("v", f32(RNG.uniform(0.5, 2, 3)))])
+    op_model("conv_batch_norm",
+             [node("Conv", ["x", "w", "cb"], ["c"], kernel_shape=[3, 3]),
+              node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"], epsilon=1e-5)],
+             [1, 2, 5, 5], "y",
+             [("w", rnd(3, 2, 3, 3)), ("cb", rnd(3)), ("g", rnd(3)), ("b", rnd(3)),
+              ("m", rnd(3)), ("v", f32(RNG.uniform(0.5, 2, 3)))])
+    op_model("layer_norm", [node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1,
+                                 epsilon=1e-5)], [2, 8], "y", [("g", rnd(8)), ("b", rnd(8))])
+    op_model("flatten", [node("Flatten", ["x"], ["y"], axis=2)], [1, 2, 3, 2], "y")
+    op_model("reshape", [node("Reshape", ["x", "s"], ["y"])], [2, 6], "y",
+             [("s", np.array([0, 3, -1], dtype=np.int64))])
+    op_model("transpose", [node("Transpose", ["x"], ["y"], perm=[1, 0, 2])], [2, 3, 2], "y")
+    op_model("concat", [node("Concat", ["x", "c"], ["y"], axis=-1)], [2, 3], "y", [("c", rnd(2, 2))])
+    op_model("squeeze_unsqueeze",
+             [node("Unsqueeze", ["x", "a"], ["u"]), node("Squeeze", ["u", "a"], ["y"])],
+             [2, 3], "y", [("a", np.array([0], dtype=np.int64))])
+    op_model("identity_constant",
+             [node("Constant", [], ["k"], value=numpy_helper.from_array(rnd(2, 3), "k")),
+              node("Identity", ["x"], ["i"]), node("Add", ["i", "k"], ["y"])],
+             [2, 3], "y")
+    # Error paths.
+    op_model("unsupported_cos", [node("Cos", ["x"], ["y"])], [2, 3], "y")
+    with open(os.path.join(OPS, "malformed.onnx"), "wb") as f:
+        f.write(b"\x08\x07\x12\x05hello this is not an onnx protobuf \xff\xff\xff")
+
+
+if __name__ == "__main__":
+    logreg()
+    mlp()
+    cnn()
+    conformance()
