@@ -173,6 +173,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         input,
         params: imp.params,
         outputs,
+        onnx: model.bytes.clone(),
     })
 }
 

@@ -29,6 +29,8 @@ pub struct CompiledModel {
     pub params: Vec<(TensorId, Tensor)>,
     /// The graph outputs' tensors, in ONNX order.
     pub outputs: Vec<TensorId>,
+    /// The ONNX file it was compiled from (the float reference for fidelity reports).
+    pub onnx: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,6 +41,7 @@ struct File {
     input: u32,
     params: Vec<(u32, Vec<usize>, Vec<i64>)>,
     outputs: Vec<u32>,
+    onnx: Vec<u8>,
 }
 
 impl CompiledModel {
@@ -120,6 +123,14 @@ impl CompiledModel {
             .collect()
     }
 
+    /// The ONNX model it was compiled from.
+    ///
+    /// # Errors
+    /// [`OnnxError::Malformed`] if the embedded bytes do not parse.
+    pub fn source(&self) -> Result<crate::OnnxModel, OnnxError> {
+        crate::OnnxModel::from_bytes(&self.onnx, &self.name)
+    }
+
     /// The names of the graph outputs.
     #[must_use]
     pub fn output_names(&self) -> Vec<String> {
@@ -147,6 +158,7 @@ impl CompiledModel {
                 .map(|(id, t)| (id.0, t.shape().to_vec(), t.data().to_vec()))
                 .collect(),
             outputs: self.outputs.iter().map(|id| id.0).collect(),
+            onnx: self.onnx.clone(),
         };
         let mut out = MODEL_MAGIC.to_vec();
         out.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
@@ -208,6 +220,7 @@ impl CompiledModel {
             input,
             params,
             outputs: file.outputs.into_iter().map(TensorId).collect(),
+            onnx: file.onnx,
         })
     }
 }

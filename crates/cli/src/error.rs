@@ -1,0 +1,75 @@
+//! The CLI's errors: each prints as one sentence.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Why a command failed.
+#[derive(Debug, Error)]
+pub(crate) enum CliError {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write `{path}`: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a valid input file ({{\"input_data\": [[...], ...]}}): {source}")]
+    InputJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("`{path}` holds no input samples")]
+    NoSamples { path: PathBuf },
+    #[error("sample {index} does not exist: `{path}` holds {count}")]
+    SampleIndex {
+        path: PathBuf,
+        index: usize,
+        count: usize,
+    },
+    #[error("`{path}` is not a proof file: {source}")]
+    Proof {
+        path: PathBuf,
+        source: zkmlops_proof::EnvelopeError,
+    },
+    #[error("`{path}`: {source}")]
+    Model {
+        path: PathBuf,
+        source: zkmlops_onnx::OnnxError,
+    },
+    #[error("`{path}` is not a settings file: {source}")]
+    Settings {
+        path: PathBuf,
+        source: zkmlops_onnx::OnnxError,
+    },
+    #[error("{0}")]
+    Onnx(#[from] zkmlops_onnx::OnnxError),
+    #[error("{0}")]
+    Infer(#[from] zkmlops_infer::InferError),
+    #[error("proof rejected: {0}")]
+    Rejected(zkmlops_infer::InferError),
+    #[error(
+        "invalid --visibility `{given}`: expected a list like input=private,params=private,output=public"
+    )]
+    Visibility { given: String },
+}
+
+impl CliError {
+    /// The message and its causes, joined into one line.
+    pub(crate) fn sentence(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            let more = s.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            source = s.source();
+        }
+        text
+    }
+}

@@ -1,0 +1,361 @@
+//! `zkmlops`: compile ONNX models to Programs, prove and verify inferences, inspect proofs and
+//! measure quantization fidelity. See `docs/cli.md` for every command and its JSON output.
+
+mod error;
+mod io;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tracing::info;
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_onnx::{FloatModel, Settings, calibrate, fidelity, parse_visibility};
+use zkmlops_proof::VerifyPolicy;
+
+use crate::error::CliError;
+
+/// Verifiable ML: zero-knowledge proofs of ONNX inference (Plonky3 FRI STARK, no setup,
+/// post-quantum).
+#[derive(Parser)]
+#[command(name = "zkmlops", version, about, long_about = None)]
+struct Cli {
+    /// No progress output on stderr.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    /// Plonky3 FRI STARK over Goldilocks.
+    Fri,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    /// Keccak-256 Merkle trees and transcript.
+    Keccak,
+    /// Poseidon2 over Goldilocks (cheaper to verify inside another proof).
+    Poseidon2,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Translate an ONNX model into a Program with quantized weights (`model.zkm`).
+    Compile {
+        /// The ONNX model.
+        model: PathBuf,
+        /// Calibrate the scale on these samples ({"input_data": [[...], ...]}).
+        #[arg(long, value_name = "DATA.json")]
+        calibrate: Option<PathBuf>,
+        /// Start from these settings (JSON, see docs/onnx.md).
+        #[arg(long, value_name = "SETTINGS.json")]
+        settings: Option<PathBuf>,
+        /// Highest scale calibration tries, in bits.
+        #[arg(long, default_value_t = 12)]
+        max_scale: u32,
+        /// Visibilities, e.g. input=private,params=private,output=public.
+        #[arg(long)]
+        visibility: Option<String>,
+        /// Also write the chosen settings here.
+        #[arg(long, value_name = "SETTINGS.json")]
+        settings_out: Option<PathBuf>,
+        /// The compiled model.
+        #[arg(short, long, value_name = "model.zkm")]
+        output: PathBuf,
+    },
+    /// Prove one inference.
+    Prove {
+        /// An ONNX model (compiled with default settings) or a compiled `model.zkm`.
+        model: PathBuf,
+        /// The input ({"input_data": [[...]]}).
+        #[arg(long, value_name = "INPUT.json")]
+        input: PathBuf,
+        /// Which sample of the input file.
+        #[arg(long, default_value_t = 0)]
+        sample: usize,
+        /// Settings for an ONNX model (ignored for `.zkm`).
+        #[arg(long, value_name = "SETTINGS.json")]
+        settings: Option<PathBuf>,
+        /// Visibilities for an ONNX model, e.g. input=public.
+        #[arg(long)]
+        visibility: Option<String>,
+        /// Proving backend.
+        #[arg(long, value_enum, default_value = "fri")]
+        backend: Backend,
+        /// Hash preset.
+        #[arg(long, value_enum, default_value = "keccak")]
+        preset: Preset,
+        /// Zero knowledge: the hiding variant of the preset.
+        #[arg(long)]
+        zk: bool,
+        /// The proof file (JSON).
+        #[arg(short, long, value_name = "proof.json")]
+        output: PathBuf,
+    },
+    /// Verify a proof against a model; exit code 0 when it verifies, 1 otherwise.
+    Verify {
+        /// The proof file.
+        proof: PathBuf,
+        /// The model it claims (ONNX, compiled with the same settings, or `model.zkm`).
+        #[arg(long, value_name = "MODEL")]
+        model: PathBuf,
+        /// Settings for an ONNX model (ignored for `.zkm`).
+        #[arg(long, value_name = "SETTINGS.json")]
+        settings: Option<PathBuf>,
+        /// Visibilities for an ONNX model.
+        #[arg(long)]
+        visibility: Option<String>,
+        /// Minimum conjectured security in bits.
+        #[arg(long, default_value_t = 100)]
+        min_bits: u16,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a proof's backend, parameters, sizes and statement (without verifying it).
+    Inspect {
+        /// The proof file.
+        proof: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Quantized against float outputs over many samples, without proving.
+    Fidelity {
+        /// A compiled `model.zkm` (or an ONNX model, compiled with default settings).
+        model: PathBuf,
+        /// The samples ({"input_data": [[...], ...]}).
+        #[arg(long, value_name = "DATA.json")]
+        data: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn spinner(quiet: bool, msg: &str) -> ProgressBar {
+    info!("{msg}");
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
+}
+
+fn with_visibility(mut s: Settings, given: Option<&str>) -> Result<Settings, CliError> {
+    let Some(given) = given else { return Ok(s) };
+    let bad = || CliError::Visibility {
+        given: given.into(),
+    };
+    for part in given.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(bad)?;
+        let v = parse_visibility(v.trim()).ok_or_else(bad)?;
+        match k.trim() {
+            "input" => s.input_visibility = v,
+            "params" | "weights" => s.param_visibility = v,
+            "output" => s.output_visibility = v,
+            _ => return Err(bad()),
+        }
+    }
+    Ok(s)
+}
+
+fn load_model(
+    path: &Path,
+    settings: Option<&Path>,
+    visibility: Option<&str>,
+) -> Result<zkmlops_onnx::CompiledModel, CliError> {
+    let s = with_visibility(io::settings(settings)?, visibility)?;
+    io::model(path, &s)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Compile {
+            model,
+            calibrate: data,
+            settings,
+            max_scale,
+            visibility,
+            settings_out,
+            output,
+        } => {
+            let base = with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
+            let onnx = io::onnx(&model)?;
+            let (compiled, report) = match data {
+                Some(data) => {
+                    let samples = io::samples(&data)?;
+                    let pb = spinner(quiet, &format!("calibrating on {} samples", samples.len()));
+                    let cal = calibrate(
+                        &onnx,
+                        &samples,
+                        &base,
+                        max_scale,
+                        &FriBackend,
+                        &FriConfig::KECCAK,
+                    )?;
+                    pb.finish_and_clear();
+                    (cal.model, Some(cal.report))
+                }
+                None => (zkmlops_onnx::compile(&onnx, &base)?, None),
+            };
+            io::write(&output, &compiled.to_bytes())?;
+            if let Some(p) = settings_out {
+                io::write(&p, compiled.settings.to_json().as_bytes())?;
+            }
+            println!(
+                "compiled `{}`: scale 2^{}, {} tensors, {} nodes, {} weight tensors; program digest {}",
+                compiled.name,
+                compiled.settings.scale_bits,
+                compiled.program.tensors().len(),
+                compiled.program.nodes().len(),
+                compiled.params.len(),
+                compiled.program.digest()
+            );
+            if let Some(r) = report {
+                report::print_fidelity(&r);
+            }
+            println!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prove {
+            model,
+            input,
+            sample,
+            settings,
+            visibility,
+            backend: Backend::Fri,
+            preset,
+            zk,
+            output,
+        } => {
+            let compiled = load_model(&model, settings.as_deref(), visibility.as_deref())?;
+            let samples = io::samples(&input)?;
+            let x = samples.get(sample).ok_or(CliError::SampleIndex {
+                path: input.clone(),
+                index: sample,
+                count: samples.len(),
+            })?;
+            let config = match (preset, zk) {
+                (Preset::Keccak, false) => FriConfig::KECCAK,
+                (Preset::Keccak, true) => FriConfig::KECCAK_ZK,
+                (Preset::Poseidon2, false) => FriConfig::POSEIDON2,
+                (Preset::Poseidon2, true) => FriConfig::POSEIDON2_ZK,
+            };
+            let pb = spinner(
+                quiet,
+                &format!("proving `{}` ({})", compiled.name, config.name()),
+            );
+            let t = Instant::now();
+            let proof = zkmlops_infer::prove(&compiled, x, &FriBackend, &config)?;
+            let elapsed = t.elapsed();
+            pb.finish_and_clear();
+            let json = proof.envelope.to_json();
+            io::write(&output, json.as_bytes())?;
+            println!(
+                "proved `{}` in {:.1} ms ({}, {} conjectured bits): {} proof bytes, wrote {}",
+                compiled.name,
+                ms(elapsed),
+                config.name(),
+                proof.envelope.params.conjectured_security_bits,
+                proof.envelope.proof.len(),
+                output.display()
+            );
+            for (name, values) in compiled.output_names().iter().zip(&proof.outputs) {
+                println!("output {name} = {}", report::floats(values));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            proof,
+            model,
+            settings,
+            visibility,
+            min_bits,
+            json,
+        } => {
+            let compiled = load_model(&model, settings.as_deref(), visibility.as_deref())?;
+            let (env, file_bytes) = io::proof(&proof)?;
+            let policy = VerifyPolicy {
+                min_security_bits: min_bits,
+                ..VerifyPolicy::default()
+            };
+            let t = Instant::now();
+            let result = zkmlops_infer::verify(&compiled.program, &env, &FriBackend, &policy);
+            let elapsed = t.elapsed();
+            match result {
+                Ok(v) => {
+                    let r = report::verified(&compiled.name, &v, file_bytes, ms(elapsed));
+                    if json {
+                        println!("{}", report::json(&r));
+                    } else {
+                        report::print_verified(&r);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) if json => {
+                    let e = CliError::Rejected(e);
+                    println!("{}", report::json(&report::rejected(&e.sentence())));
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => Err(CliError::Rejected(e)),
+            }
+        }
+        Command::Inspect { proof, json } => {
+            let (env, file_bytes) = io::proof(&proof)?;
+            let r = report::inspect(&env, file_bytes);
+            if json {
+                println!("{}", report::json(&r));
+            } else {
+                report::print_inspect(&r);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fidelity { model, data, json } => {
+            let compiled = io::model(&model, &Settings::default())?;
+            let samples = io::samples(&data)?;
+            let pb = spinner(quiet, &format!("running {} samples", samples.len()));
+            let float = FloatModel::new(&compiled.source()?, compiled.input_shape(), false)?;
+            let r = fidelity(&compiled, &float, &samples)?;
+            pb.finish_and_clear();
+            if json {
+                println!("{}", report::json(&r));
+            } else {
+                report::print_fidelity(&r);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", e.sentence());
+            ExitCode::FAILURE
+        }
+    }
+}

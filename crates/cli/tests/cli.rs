@@ -1,0 +1,308 @@
+//! The `zkmlops` binary end to end: compile -> prove -> verify, and every way a user can get
+//! it wrong gives one clear sentence and a non-zero exit.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn models() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/models")
+}
+
+fn ops(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../onnx/tests/models/{name}.onnx"))
+}
+
+fn zkmlops() -> Command {
+    let mut c = Command::cargo_bin("zkmlops").unwrap();
+    c.arg("--quiet");
+    c
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = zkmlops().args(args).output().unwrap();
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A failure: non-zero exit and one line on stderr starting with `error:` that contains
+/// `needle` (never a panic or a debug dump).
+fn fails_with(r: &Run, needle: &str) {
+    assert!(!r.ok, "expected failure, got stdout {}", r.stdout);
+    let line = r.stderr.trim();
+    assert!(line.starts_with("error: "), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(!line.contains("panicked"), "{line}");
+    assert!(line.contains(needle), "`{needle}` not in: {line}");
+}
+
+/// Compile (calibrated) and prove the bundled MLP into `dir`.
+fn proved_mlp(dir: &Path) -> (PathBuf, PathBuf) {
+    let m = models();
+    let zkm = dir.join("mlp.zkm");
+    let proof = dir.join("proof.json");
+    let r = run(&[
+        "compile",
+        s(&m.join("mlp.onnx")),
+        "--calibrate",
+        s(&m.join("mlp.data.json")),
+        "-o",
+        s(&zkm),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("argmax agreement 64/64"), "{}", r.stdout);
+    let r = run(&[
+        "prove",
+        s(&zkm),
+        "--input",
+        s(&m.join("mlp.input.json")),
+        "-o",
+        s(&proof),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    (zkm, proof)
+}
+
+fn edit_json(src: &Path, dst: &Path, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_slice(&std::fs::read(src).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(dst, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn compile_prove_verify_inspect_and_fidelity() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zkm, proof) = proved_mlp(dir.path());
+
+    let r = run(&["verify", s(&proof), "--model", s(&zkm)]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("verified: inference proof"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("post-quantum yes"), "{}", r.stdout);
+
+    let r = run(&["verify", s(&proof), "--model", s(&zkm), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["stage"], "inference");
+    assert_eq!(v["outputs"][0]["shape"], serde_json::json!([1, 10]));
+    assert_eq!(v["outputs"][0]["values"].as_array().unwrap().len(), 10);
+    assert!(v["params"]["conjectured_security_bits"].as_u64().unwrap() >= 100);
+    assert_eq!(v["params"]["post_quantum"], true);
+    assert!(v["input"].is_null(), "the input is private by default");
+
+    let r = run(&["inspect", s(&proof), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let i: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(i["backend"], "fri");
+    assert_eq!(i["program_digest"], v["program_digest"]);
+    assert!(i["proof_bytes"].as_u64().unwrap() > 1000);
+
+    let r = run(&[
+        "fidelity",
+        s(&zkm),
+        "--data",
+        s(&models().join("mlp.data.json")),
+        "--json",
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let f: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(f["samples"], 64);
+    assert_eq!(f["outputs"][0]["argmax_agreement"], 64);
+    assert!(f["outputs"][0]["max_abs_error"].as_f64().unwrap() < 0.05);
+}
+
+#[test]
+fn onnx_directly_and_public_input_and_zero_knowledge() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let proof = dir.path().join("p.json");
+    let onnx = m.join("cnn.onnx");
+    let r = run(&[
+        "prove",
+        s(&onnx),
+        "--input",
+        s(&m.join("cnn.input.json")),
+        "--visibility",
+        "input=public",
+        "--zk",
+        "-o",
+        s(&proof),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&[
+        "verify",
+        s(&proof),
+        "--model",
+        s(&onnx),
+        "--visibility",
+        "input=public",
+        "--json",
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["params"]["zero_knowledge"], true);
+    assert_eq!(v["input"]["shape"], serde_json::json!([1, 1, 8, 8]));
+    // The same proof against the model compiled with a private input is another statement.
+    let r = run(&["verify", s(&proof), "--model", s(&onnx)]);
+    fails_with(&r, "proof rejected");
+}
+
+#[test]
+fn tampered_proof_byte_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zkm, proof) = proved_mlp(dir.path());
+    let bad = dir.path().join("bad.json");
+    edit_json(&proof, &bad, |v| {
+        let p = v["proof"].as_str().unwrap().to_string();
+        let mid = p.len() / 2;
+        let flipped = if &p[mid..=mid] == "0" { "1" } else { "0" };
+        v["proof"] = Value::String(format!("{}{flipped}{}", &p[..mid], &p[mid + 1..]));
+    });
+    fails_with(
+        &run(&["verify", s(&bad), "--model", s(&zkm)]),
+        "proof rejected",
+    );
+    let r = run(&["verify", s(&bad), "--model", s(&zkm), "--json"]);
+    assert!(!r.ok);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert!(v["error"].as_str().unwrap().contains("proof rejected"));
+}
+
+#[test]
+fn changed_output_claim_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zkm, proof) = proved_mlp(dir.path());
+    let bad = dir.path().join("bad.json");
+    edit_json(&proof, &bad, |v| {
+        let x = v["statement"]["public"][0]["values"][0].as_i64().unwrap();
+        v["statement"]["public"][0]["values"][0] = Value::from(x + 1);
+    });
+    fails_with(
+        &run(&["verify", s(&bad), "--model", s(&zkm)]),
+        "proof rejected",
+    );
+}
+
+#[test]
+fn proof_against_a_different_model_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, proof) = proved_mlp(dir.path());
+    let other = models().join("cnn.onnx");
+    fails_with(
+        &run(&["verify", s(&proof), "--model", s(&other)]),
+        "statement is for program",
+    );
+}
+
+#[test]
+fn weak_policy_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zkm, proof) = proved_mlp(dir.path());
+    fails_with(
+        &run(&["verify", s(&proof), "--model", s(&zkm), "--min-bits", "200"]),
+        "security",
+    );
+}
+
+#[test]
+fn malformed_and_unsupported_models_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.zkm");
+    fails_with(
+        &run(&["compile", s(&ops("malformed")), "-o", s(&out)]),
+        "not a valid ONNX model",
+    );
+    fails_with(
+        &run(&["compile", s(&ops("unsupported_cos")), "-o", s(&out)]),
+        "operator `Cos` (node `cos_y`) is not supported",
+    );
+    fails_with(
+        &run(&["compile", "/nonexistent/model.onnx", "-o", s(&out)]),
+        "cannot access",
+    );
+}
+
+#[test]
+fn malformed_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let onnx = m.join("mlp.onnx");
+    let out = dir.path().join("p.json");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let prove = |input: &Path| run(&["prove", s(&onnx), "--input", s(input), "-o", s(&out)]);
+    fails_with(
+        &prove(&write("a.json", "{\"input_data\": [[1, 2,")),
+        "is not a valid input file",
+    );
+    fails_with(
+        &prove(&write("b.json", "{\"data\": [[1]]}")),
+        "is not a valid input file",
+    );
+    fails_with(
+        &prove(&write("c.json", "{\"input_data\": []}")),
+        "holds no input samples",
+    );
+    fails_with(
+        &prove(&write("d.json", "{\"input_data\": [[1, 2, 3]]}")),
+        "3 values given",
+    );
+    fails_with(
+        &run(&[
+            "prove",
+            s(&onnx),
+            "--input",
+            s(&m.join("mlp.input.json")),
+            "--sample",
+            "5",
+            "-o",
+            s(&out),
+        ]),
+        "sample 5 does not exist",
+    );
+    fails_with(
+        &run(&[
+            "verify",
+            s(&write("e.json", "not json")),
+            "--model",
+            s(&onnx),
+        ]),
+        "is not a proof file",
+    );
+    fails_with(
+        &run(&[
+            "prove",
+            s(&onnx),
+            "--input",
+            s(&m.join("mlp.input.json")),
+            "--visibility",
+            "input=secret",
+            "-o",
+            s(&out),
+        ]),
+        "invalid --visibility",
+    );
+}

@@ -1,0 +1,157 @@
+//! The inference stage: a prover shows that public outputs are what a compiled model computes
+//! on an input, without revealing the weights (and, by default, the input).
+//!
+//! The statement is the Program digest (which fixes the architecture, the scales and the table
+//! domains, but no weight values), the stage tag, and the public tensors: the outputs, plus the
+//! input when its visibility is public. The stage knows no backend: pass any
+//! [`ProvingBackend`].
+//!
+//! ```
+//! use zkmlops_fri::{FriBackend, FriConfig};
+//! use zkmlops_onnx::{OnnxModel, Settings, compile};
+//! use zkmlops_proof::VerifyPolicy;
+//!
+//! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/models/mlp.onnx");
+//! let model = compile(&OnnxModel::from_path(path.as_ref())?, &Settings::default())?;
+//! let input = vec![0.5; 64];
+//!
+//! // Prover: weights and input stay private; the envelope carries the outputs.
+//! let proof = zkmlops_infer::prove(&model, &input, &FriBackend, &FriConfig::KECCAK)?;
+//!
+//! // Verifier: needs only the Program (no weights) and the envelope.
+//! let verified =
+//!     zkmlops_infer::verify(&model.program, &proof.envelope, &FriBackend, &VerifyPolicy::default())?;
+//! assert_eq!(verified.outputs[0].values, proof.outputs[0]);
+//! assert_eq!(verified.outputs[0].shape, vec![1, 10]);
+//! assert!(verified.input.is_none());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use zkmlops_onnx::{CompiledModel, OnnxError};
+use zkmlops_proof::{
+    ProofEnvelope, ProveError, ProvingBackend, StageTag, VerifiedStatement, VerifyError,
+    VerifyPolicy,
+};
+use zkmlops_tensor::{Program, TensorKind, Visibility};
+
+/// An error of the inference stage.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum InferError {
+    /// The input does not fit the model, or the quantized model overflows on it.
+    #[error(transparent)]
+    Model(#[from] OnnxError),
+    /// The backend could not prove.
+    #[error(transparent)]
+    Prove(#[from] ProveError),
+    /// The proof did not verify.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The proof verifies, but for another lifecycle stage.
+    #[error("the proof is for the {found:?} stage, not inference")]
+    WrongStage {
+        /// The stage in the statement.
+        found: StageTag,
+    },
+}
+
+/// A proof of one inference.
+#[derive(Debug, Clone)]
+pub struct InferenceProof {
+    /// The proof envelope (statement, parameters, proof bytes).
+    pub envelope: ProofEnvelope,
+    /// The graph outputs as the quantized model computed them, decoded to real numbers.
+    pub outputs: Vec<Vec<f64>>,
+}
+
+/// One public tensor of a verified inference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifiedTensor {
+    /// The tensor's name in the Program (the ONNX tensor name for graph outputs).
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its scale in bits.
+    pub scale_bits: u32,
+    /// The values, decoded to real numbers.
+    pub values: Vec<f64>,
+}
+
+/// What a verified inference proof establishes.
+#[derive(Debug, Clone)]
+pub struct VerifiedInference {
+    /// The backend's verified statement (parameters, digest, raw public tensors).
+    pub statement: VerifiedStatement,
+    /// The Program's outputs.
+    pub outputs: Vec<VerifiedTensor>,
+    /// The input, when it is public.
+    pub input: Option<VerifiedTensor>,
+}
+
+/// Prove one inference of `model` on the flattened `input`.
+///
+/// # Errors
+/// [`InferError::Model`] for an input that does not fit, [`InferError::Prove`] from the
+/// backend.
+pub fn prove<B: ProvingBackend>(
+    model: &CompiledModel,
+    input: &[f64],
+    backend: &B,
+    config: &B::Config,
+) -> Result<InferenceProof, InferError> {
+    let witness = model.witness(0, input)?;
+    let outputs = model.decode_outputs(&witness);
+    let envelope = backend.prove(&model.program, &witness, StageTag::Inference, config)?;
+    Ok(InferenceProof { envelope, outputs })
+}
+
+/// Verify an inference proof against the Program (no weights needed) under `policy`.
+///
+/// # Errors
+/// [`InferError::Verify`] when the backend rejects the proof, [`InferError::WrongStage`] for a
+/// valid proof of another stage.
+pub fn verify<B: ProvingBackend>(
+    program: &Program,
+    envelope: &ProofEnvelope,
+    backend: &B,
+    policy: &VerifyPolicy,
+) -> Result<VerifiedInference, InferError> {
+    let statement = backend.verify(program, envelope, policy)?;
+    if statement.statement.stage != StageTag::Inference {
+        return Err(InferError::WrongStage {
+            found: statement.statement.stage,
+        });
+    }
+    let tensor = |id| {
+        let decl = program.tensor(id)?;
+        let p = statement.statement.public_tensor(id)?;
+        Some(VerifiedTensor {
+            name: decl.name.clone(),
+            shape: p.shape.clone(),
+            scale_bits: p.scale.bits(),
+            values: p.decoded(),
+        })
+    };
+    let outputs = program
+        .outputs()
+        .iter()
+        .filter_map(|&id| tensor(id))
+        .collect();
+    // The model input is the Program's first input (weights follow it).
+    let input = program
+        .input_ids()
+        .next()
+        .filter(|&id| {
+            program
+                .tensor(id)
+                .is_some_and(|d| d.kind == TensorKind::Input && d.visibility == Visibility::Public)
+        })
+        .and_then(tensor);
+    Ok(VerifiedInference {
+        statement,
+        outputs,
+        input,
+    })
+}
