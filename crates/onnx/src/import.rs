@@ -958,7 +958,7 @@ impl Importer<'_> {
             (c, None) => c,
         };
         let groups = usize::try_from(n.int("group").unwrap_or(1)).unwrap_or(0);
-        if groups == 0 || o % groups != 0 {
+        if groups == 0 || !o.is_multiple_of(groups) {
             return Err(ctx.unsupported("group", format!("{groups} for {o} output channels")));
         }
         if let Some(k) = n.ints("kernel_shape")
@@ -1122,7 +1122,7 @@ impl Importer<'_> {
                 if let Some(i) = infer {
                     let known: usize = t.iter().product();
                     let total: usize = shape.iter().product();
-                    if known == 0 || total % known != 0 {
+                    if known == 0 || !total.is_multiple_of(known) {
                         return Err(
                             ctx.unsupported("a reshape target", format!("{spec:?} for {shape:?}"))
                         );
