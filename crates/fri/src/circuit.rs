@@ -6,8 +6,8 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, Chip, ChipAir, GemmChip, MapChip, MapKind, PublicChip, PublicMode, RangeChip,
-    ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
+    BinOp, Chip, ChipAir, CommitChip, GemmChip, MapChip, MapKind, PublicChip, PublicMode,
+    RangeChip, ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -620,7 +620,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                 (0..p.values.len()).for_each(|i| f(p.wire, i));
             }
         }
-        Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => {}
+        Chip::Source(_) | Chip::Range(_) | Chip::Table(_) | Chip::Commit(_) => {}
         Chip::Gemm(g) => {
             let stride = if g.trans_b { g.k } else { 1 };
             for tile in 0..g.n / g.tile {
@@ -699,6 +699,7 @@ pub(crate) fn compile(
         wires,
         chips: Vec::new(),
     };
+    let mut committed = Vec::new();
     for (w, d) in program.tensors().iter().enumerate() {
         let wire = wire_id(w)?;
         let public_values = || {
@@ -729,7 +730,10 @@ pub(crate) fn compile(
                     log_height: 0,
                 }));
             }
-            (_, Visibility::Committed) => return Err(unsupported("committed tensors")),
+            (TensorKind::Input, Visibility::Committed) => committed.push(wire),
+            (_, Visibility::Committed) => {
+                return Err(unsupported("committed computed tensors or constants"));
+            }
             (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
                 wire,
                 values: public_values()?,
@@ -738,6 +742,20 @@ pub(crate) fn compile(
             })),
             (TensorKind::Computed, Visibility::Private) => {}
         }
+    }
+    if !committed.is_empty() {
+        let slots: Vec<(u32, usize)> = committed
+            .iter()
+            .flat_map(|&w| (0..b.wires[w as usize].len).map(move |i| (w, i)))
+            .collect();
+        let iv = zkmlops_commit::initial_state(&program.digest(), slots.len())
+            .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
+        b.chips.push(Chip::Commit(CommitChip {
+            slots,
+            mults: Vec::new(),
+            iv,
+            log_height: 0,
+        }));
     }
     for node in program.nodes() {
         let ins: Vec<usize> = node.inputs.iter().map(|t| t.index()).collect();
@@ -790,6 +808,29 @@ pub(crate) fn compile(
             }
             Chip::Range(r) => 1 << r.log_height,
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
+            Chip::Commit(c) => {
+                let wires: Vec<u32> = c
+                    .slots
+                    .iter()
+                    .map(|s| s.0)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let per_wire: std::collections::BTreeMap<u32, Vec<u32>> =
+                    wires.into_iter().map(|w| (w, take(w))).collect();
+                c.mults = c
+                    .slots
+                    .iter()
+                    .map(|&(w, i)| {
+                        per_wire
+                            .get(&w)
+                            .and_then(|m| m.get(i))
+                            .copied()
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                c.blocks()
+            }
         };
         let log_h = log2_ceil(real).max(min_log_height);
         match chip {
@@ -800,6 +841,7 @@ pub(crate) fn compile(
             Chip::Reduce(c) => c.log_height = log_h,
             Chip::Range(c) => c.log_height = log_h,
             Chip::Table(c) => c.log_height = log_h,
+            Chip::Commit(c) => c.log_height = log_h,
         }
     }
     let airs = b

@@ -49,6 +49,9 @@ pub enum FriError {
     /// The statement lacks the values of a public tensor.
     #[error("the statement lacks a public tensor of the program")]
     MissingPublic,
+    /// The statement's commitment is missing or not four canonical field elements.
+    #[error("the statement's commitment is missing or malformed")]
+    Commitment,
     /// The Program has nothing to prove.
     #[error("the program has no tensors")]
     EmptyProgram,

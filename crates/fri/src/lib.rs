@@ -115,16 +115,33 @@ fn statement_limbs(statement: &Statement, params: &BackendParams) -> Vec<Val> {
         .collect()
 }
 
-fn public_values(circuit: &Circuit, limbs: &[Val]) -> Vec<Vec<Val>> {
+/// Each instance's public values: the statement digest on the first, the commitment digest
+/// on the commitment chip.
+fn public_values(
+    circuit: &Circuit,
+    limbs: &[Val],
+    statement: &Statement,
+) -> Result<Vec<Vec<Val>>, FriError> {
+    let digest = match statement.commitments.first() {
+        Some(c) => Some(
+            zkmlops_commit::Digest::from_bytes(&c.digest)
+                .map_err(|_| FriError::Commitment)?
+                .elements(),
+        ),
+        None => None,
+    };
     circuit
         .airs
         .iter()
         .map(|a| {
+            let mut v = Vec::new();
             if a.statement_values > 0 {
-                limbs.to_vec()
-            } else {
-                Vec::new()
+                v.extend_from_slice(limbs);
             }
+            if a.commitment_values() > 0 {
+                v.extend(digest.ok_or(FriError::Commitment)?);
+            }
+            Ok(v)
         })
         .collect()
 }
@@ -186,6 +203,12 @@ pub mod testing {
     ) -> Result<zkmlops_proof::ProofEnvelope, zkmlops_proof::ProveError> {
         super::prove_inner(program, witness, stage, config, Some(tamper))
             .map_err(super::into_prove_error)
+    }
+
+    /// The first absorb column of the commitment chip (after the Poseidon2 columns).
+    #[must_use]
+    pub fn commit_absorb_column() -> usize {
+        crate::chips::commit_p2_cols()
     }
 
     /// The kind name of every instance the Program compiles to, in order.
@@ -253,6 +276,28 @@ fn into_prove_error(e: FriError) -> ProveError {
     }
 }
 
+/// The statement of a witness: public tensors and, when the Program commits tensors, the one
+/// commitment covering them (computed natively by `zkmlops-commit`, proved by the commitment
+/// chip).
+fn statement_of(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+) -> Result<Statement, FriError> {
+    let mut statement =
+        Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
+    if let (Some(first), Some(digest)) = (
+        zkmlops_commit::committed_ids(program).next(),
+        zkmlops_commit::program_commitment(program, witness),
+    ) {
+        statement.commitments = vec![zkmlops_proof::Commitment {
+            id: first,
+            digest: digest.to_bytes(),
+        }];
+    }
+    Ok(statement)
+}
+
 /// The checks of [`prove_inner`] before any trace is built: witness, statement, compile,
 /// limits.
 fn precheck(
@@ -264,8 +309,7 @@ fn precheck(
     program
         .check_witness(witness)
         .map_err(|e| FriError::Prove(ProveError::Witness(e)))?;
-    let statement =
-        Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
+    let statement = statement_of(program, witness, stage)?;
     let circuit = compile(program, &statement.public, config.min_log_height())?;
     let values = witness::wire_values(program, witness, &circuit)?;
     witness::check_limits(&circuit, &values)
@@ -283,15 +327,14 @@ fn prove_inner(
             .check_witness(witness)
             .map_err(|e| FriError::Prove(ProveError::Witness(e)))?;
     }
-    let statement =
-        Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
+    let statement = statement_of(program, witness, stage)?;
     let mut circuit = compile(program, &statement.public, config.min_log_height())?;
     if circuit.airs.is_empty() {
         return Err(FriError::EmptyProgram);
     }
     let values = witness::wire_values(program, witness, &circuit)?;
     witness::check_limits(&circuit, &values)?;
-    let mut traces = witness::traces(&circuit, &values);
+    let mut traces = witness::traces(&circuit, &values, &statement.program_digest);
     match tamper {
         Some(testing::Tamper::MainCell {
             instance,
@@ -318,7 +361,7 @@ fn prove_inner(
     }
     let (conjectured, proven) = security::security_bits(&circuit, config);
     let params = config.backend_params(conjectured, proven);
-    let pvs = public_values(&circuit, &statement_limbs(&statement, &params));
+    let pvs = public_values(&circuit, &statement_limbs(&statement, &params), &statement)?;
     let proof = with_config!(config, |c| c.prove_airs(&circuit.airs, &traces, &pvs)?);
     Ok(ProofEnvelope {
         version: ENVELOPE_VERSION,
@@ -482,7 +525,12 @@ impl ProvingBackend for FriBackend {
         if env.params != config.backend_params(conjectured, proven) {
             return Err(VerifyError::Params { backend: BACKEND });
         }
-        let pvs = public_values(&circuit, &statement_limbs(&env.statement, &env.params));
+        let pvs = public_values(
+            &circuit,
+            &statement_limbs(&env.statement, &env.params),
+            &env.statement,
+        )
+        .map_err(shape_err)?;
         let result =
             (|| with_config!(config, |c| c.verify_airs(&circuit.airs, &env.proof, &pvs)))();
         match result {

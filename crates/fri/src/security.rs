@@ -23,6 +23,7 @@ const MAX_DEGREE: usize = 3;
 fn interactions(chip: &Chip) -> usize {
     match chip {
         Chip::Public(_) | Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => 1,
+        Chip::Commit(_) => zkmlops_commit::RATE,
         Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
         Chip::Reduce(r) => match r.kind {
             ReduceKind::Sum => 2,

@@ -368,12 +368,12 @@ fn limits_and_unsupported_features_are_typed_errors() {
         Err(ProveError::Limit { .. })
     ));
 
-    // Ops without a chip yet, and committed tensors, are named.
+    // Committed computed tensors (only inputs can be committed) are named.
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[1, 1, 3, 3], Scale::ONE, Visibility::Private);
     let k = b.input("k", &[1, 1, 2, 2], Scale::ONE, Visibility::Committed);
     let y = b.op("y", Op::Conv2d(Default::default()), &[x, k]).unwrap();
-    b.output(y, Visibility::Public).unwrap();
+    b.output(y, Visibility::Committed).unwrap();
     let p = b.build().unwrap();
     let w = p
         .evaluate(&[
@@ -388,7 +388,7 @@ fn limits_and_unsupported_features_are_typed_errors() {
         matches!(
             err,
             ProveError::Unsupported {
-                feature: "committed tensors",
+                feature: "committed computed tensors or constants",
                 ..
             }
         ),

@@ -102,6 +102,19 @@ pub enum StatementError {
         /// The first id out of order.
         id: TensorId,
     },
+    /// A Program with committed tensors has exactly one commitment (covering all of them, listed
+    /// under the first one's id); one without has none.
+    #[error(
+        "the program commits {expected} tensors under one commitment for tensor {first:?}; the statement lists {found} commitments"
+    )]
+    Commitments {
+        /// Commitments the Program needs (0 or 1).
+        expected: usize,
+        /// The first committed tensor (the commitment's id), if any.
+        first: Option<TensorId>,
+        /// Commitments listed.
+        found: usize,
+    },
     /// The witness lacks a tensor the statement needs.
     #[error("the witness has no tensor {id:?}")]
     MissingTensor {

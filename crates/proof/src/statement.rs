@@ -153,6 +153,23 @@ impl Statement {
             }
             self.check_values(p)?;
         }
+        let first = program
+            .tensors()
+            .iter()
+            .position(|d| d.visibility == Visibility::Committed)
+            .map(|i| TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
+        let ok = match (first, self.commitments.as_slice()) {
+            (None, []) => true,
+            (Some(id), [c]) => c.id == id,
+            _ => false,
+        };
+        if !ok {
+            return Err(StatementError::Commitments {
+                expected: usize::from(first.is_some()),
+                first,
+                found: self.commitments.len(),
+            });
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 //!
 //! Range checks use a second bus against a preprocessed table of `0..2^16`.
 
+mod commit;
 pub(crate) mod gemm;
 pub(crate) mod map;
 mod max;
@@ -19,6 +20,12 @@ mod source;
 mod sum;
 mod table;
 
+pub(crate) use commit::CommitChip;
+
+/// Columns of the Poseidon2 permutation in the commitment chip.
+pub(crate) fn commit_p2_cols() -> usize {
+    commit::P2_COLS
+}
 pub(crate) use gemm::GemmChip;
 pub(crate) use map::{BinOp, MapChip, MapKind};
 pub(crate) use public::{PublicChip, PublicMode};
@@ -85,6 +92,7 @@ pub(crate) enum Chip {
     Reduce(ReduceChip),
     Range(RangeChip),
     Table(TableChip),
+    Commit(CommitChip),
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -112,11 +120,21 @@ macro_rules! dispatch {
             Chip::Reduce($c) => $e,
             Chip::Range($c) => $e,
             Chip::Table($c) => $e,
+            Chip::Commit($c) => $e,
         }
     };
 }
 
 impl ChipAir {
+    /// Public values after the statement's: the commitment digest of a commitment chip.
+    pub(crate) fn commitment_values(&self) -> usize {
+        if matches!(self.chip, Chip::Commit(_)) {
+            zkmlops_commit::RATE
+        } else {
+            0
+        }
+    }
+
     pub(crate) fn log_height(&self) -> usize {
         dispatch!(self, c => c.log_height)
     }
@@ -188,14 +206,13 @@ impl<F: Field> BaseAir<F> for ChipAir {
     }
 
     fn num_public_values(&self) -> usize {
-        self.statement_values
+        self.statement_values + self.commitment_values()
     }
 }
 
 impl<AB> Air<AB> for ChipAir
 where
-    AB: PermutationAirBuilder + InteractionBuilder,
-    AB::F: Field,
+    AB: PermutationAirBuilder<F = p3_goldilocks::Goldilocks> + InteractionBuilder,
 {
     fn eval(&self, builder: &mut AB) {
         // The statement digest needs no constraint: public values are absorbed into the
@@ -214,7 +231,16 @@ where
             builder.assert_eq(copy.clone(), value.clone());
         }
         let pn = next.get(w..w + sw).unwrap_or_default().to_vec();
-        dispatch!(self, c => c.eval(builder, &p, &pn))
+        match &self.chip {
+            Chip::Public(c) => c.eval(builder, &p, &pn),
+            Chip::Source(c) => c.eval(builder, &p, &pn),
+            Chip::Gemm(c) => c.eval(builder, &p, &pn),
+            Chip::Map(c) => c.eval(builder, &p, &pn),
+            Chip::Reduce(c) => c.eval(builder, &p, &pn),
+            Chip::Range(c) => c.eval(builder, &p, &pn),
+            Chip::Table(c) => c.eval(builder, &p, &pn),
+            Chip::Commit(c) => c.eval(builder, &p, &pn, self.statement_values),
+        }
     }
 }
 
@@ -244,6 +270,7 @@ impl Chip {
             },
             Chip::Range(_) => "range",
             Chip::Table(_) => "table",
+            Chip::Commit(_) => "commit",
         }
     }
 }

@@ -1,0 +1,242 @@
+//! Commitments to tensors: a Poseidon2 sponge over Goldilocks (Plonky3's width-8 permutation
+//! and constants, `p3-goldilocks`), computed natively here and proved in-circuit by the FRI
+//! backend's commitment chip (`p3-poseidon2-air` with the same constants).
+//!
+//! A model owner computes and publishes a commitment without proving anything; every proof
+//! that uses the weights as `Committed` tensors carries the same digest in its statement.
+//!
+//! The sponge (rate 4, capacity 4):
+//!
+//! ```text
+//! state = [0; 8]; state[4] = DOMAIN; state[5] = number of committed elements
+//! absorb the Program digest (8 u32 limbs, two blocks)            -> the IV (depends on the Program)
+//! absorb every committed tensor, in Program id order, 4 elements a block, zero-padded
+//! digest = state[0..4] after the last permutation
+//! ```
+//!
+//! Absorbing adds a block into `state[0..4]` and permutes. Signed values enter as field
+//! elements by the signed embedding (`p - |x|` for negatives). The commitment hides the tensors
+//! only if they include high-entropy values: the ONNX import puts a random 4-element salt first.
+//!
+//! ```
+//! use zkmlops_commit::{Digest, commit};
+//! use zkmlops_tensor::ProgramDigest;
+//!
+//! let program = ProgramDigest::of_encoding(b"a program");
+//! let salt = [11, -22, 33, -44];
+//! let weights = [1, 2, 3, -4, 5];
+//! let a = commit(&program, &[&salt, &weights]);
+//! assert_eq!(a, commit(&program, &[&salt, &weights]));          // deterministic
+//! assert_ne!(a, commit(&program, &[&salt, &[1, 2, 3, -4, 6]])); // binds every value
+//! assert_eq!(Digest::from_hex(&a.to_hex()).unwrap(), a);
+//! ```
+
+use std::fmt;
+
+use p3_field::{PrimeCharacteristicRing, PrimeField64};
+use p3_goldilocks::{
+    GOLDILOCKS_POSEIDON2_RC_8_EXTERNAL_FINAL, GOLDILOCKS_POSEIDON2_RC_8_EXTERNAL_INITIAL,
+    GOLDILOCKS_POSEIDON2_RC_8_INTERNAL, Goldilocks, Poseidon2Goldilocks,
+    default_goldilocks_poseidon2_8,
+};
+use p3_symmetric::Permutation;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use zkmlops_tensor::{Program, ProgramDigest, TensorId, Visibility, Witness};
+
+/// Permutation width.
+pub const WIDTH: usize = 8;
+/// Elements absorbed per permutation.
+pub const RATE: usize = 4;
+/// Half the number of full rounds (Plonky3's Goldilocks Poseidon2).
+pub const HALF_FULL_ROUNDS: usize = 4;
+/// Partial rounds.
+pub const PARTIAL_ROUNDS: usize = 22;
+/// S-box degree.
+pub const SBOX_DEGREE: u64 = 7;
+/// Domain separator in the capacity: ASCII `zkmlcmt1`, below the Goldilocks modulus.
+pub const DOMAIN: u64 = 0x7a6b_6d6c_636d_7431;
+
+/// The round constants of the permutation: initial full rounds, partial rounds, final full
+/// rounds (what the commitment chip's AIR is built from).
+#[must_use]
+pub fn round_constants() -> (
+    [[Goldilocks; WIDTH]; HALF_FULL_ROUNDS],
+    [Goldilocks; PARTIAL_ROUNDS],
+    [[Goldilocks; WIDTH]; HALF_FULL_ROUNDS],
+) {
+    (
+        GOLDILOCKS_POSEIDON2_RC_8_EXTERNAL_INITIAL,
+        GOLDILOCKS_POSEIDON2_RC_8_INTERNAL,
+        GOLDILOCKS_POSEIDON2_RC_8_EXTERNAL_FINAL,
+    )
+}
+
+/// The permutation (Plonky3's default width-8 Goldilocks Poseidon2).
+#[must_use]
+pub fn permutation() -> Poseidon2Goldilocks<WIDTH> {
+    default_goldilocks_poseidon2_8()
+}
+
+/// A commitment: four Goldilocks elements (canonical), 32 bytes little-endian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Digest(pub [u64; RATE]);
+
+/// A malformed digest string.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DigestError {
+    /// Not 64 hex digits.
+    #[error("a commitment is 64 hex digits")]
+    Hex,
+    /// A limb is not a canonical Goldilocks element.
+    #[error("commitment limb {index} is not a canonical Goldilocks element")]
+    NotCanonical {
+        /// Which limb.
+        index: usize,
+    },
+}
+
+impl Digest {
+    /// The 32 bytes (each limb little-endian).
+    #[must_use]
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (c, v) in out.chunks_exact_mut(8).zip(self.0) {
+            c.copy_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// From 32 bytes; every limb must be a canonical field element.
+    ///
+    /// # Errors
+    /// [`DigestError::NotCanonical`].
+    pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, DigestError> {
+        let mut limbs = [0u64; RATE];
+        for (i, (l, c)) in limbs.iter_mut().zip(bytes.chunks_exact(8)).enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            *l = u64::from_le_bytes(b);
+            if *l >= Goldilocks::ORDER_U64 {
+                return Err(DigestError::NotCanonical { index: i });
+            }
+        }
+        Ok(Digest(limbs))
+    }
+
+    /// Lowercase hex of the bytes.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.to_bytes())
+    }
+
+    /// Parse 64 hex digits.
+    ///
+    /// # Errors
+    /// [`DigestError`].
+    pub fn from_hex(s: &str) -> Result<Self, DigestError> {
+        let v = hex::decode(s.trim()).map_err(|_| DigestError::Hex)?;
+        let b: [u8; 32] = v.try_into().map_err(|_| DigestError::Hex)?;
+        Self::from_bytes(&b)
+    }
+
+    /// The limbs as field elements (the commitment chip's public values).
+    #[must_use]
+    pub fn elements(&self) -> [Goldilocks; RATE] {
+        self.0.map(Goldilocks::from_u64)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// A signed value as a field element.
+#[must_use]
+pub fn felt(x: i64) -> Goldilocks {
+    let m = Goldilocks::from_u64(x.unsigned_abs());
+    if x < 0 { -m } else { m }
+}
+
+fn absorb(
+    perm: &Poseidon2Goldilocks<WIDTH>,
+    state: &mut [Goldilocks; WIDTH],
+    block: &[Goldilocks],
+) {
+    for (s, b) in state.iter_mut().zip(block) {
+        *s += *b;
+    }
+    perm.permute_mut(state);
+}
+
+/// The sponge state after the domain, the length and the Program digest: the state into which
+/// the first block of tensor values is added.
+#[must_use]
+pub fn initial_state(program: &ProgramDigest, len: usize) -> [Goldilocks; WIDTH] {
+    let perm = permutation();
+    let mut state = [Goldilocks::ZERO; WIDTH];
+    state[4] = Goldilocks::from_u64(DOMAIN);
+    state[5] = Goldilocks::from_u64(len as u64);
+    let limbs: Vec<Goldilocks> = program
+        .as_bytes()
+        .chunks_exact(4)
+        .map(|c| Goldilocks::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    for block in limbs.chunks(RATE) {
+        absorb(&perm, &mut state, block);
+    }
+    state
+}
+
+/// The permutation inputs of absorbing `values` from [`initial_state`]: one state per block,
+/// the block already added (what the commitment chip's rows hold), and the digest.
+#[must_use]
+pub fn absorption(program: &ProgramDigest, values: &[i64]) -> (Vec<[Goldilocks; WIDTH]>, Digest) {
+    let perm = permutation();
+    let mut state = initial_state(program, values.len());
+    let mut inputs = Vec::with_capacity(values.len().div_ceil(RATE));
+    for block in values.chunks(RATE) {
+        for (s, v) in state.iter_mut().zip(block) {
+            *s += felt(*v);
+        }
+        inputs.push(state);
+        perm.permute_mut(&mut state);
+    }
+    let digest = Digest(core::array::from_fn(|i| state[i].as_canonical_u64()));
+    (inputs, digest)
+}
+
+/// The commitment to `tensors` (concatenated in order) for the Program with this digest.
+#[must_use]
+pub fn commit(program: &ProgramDigest, tensors: &[&[i64]]) -> Digest {
+    let values: Vec<i64> = tensors.iter().flat_map(|t| t.iter().copied()).collect();
+    absorption(program, &values).1
+}
+
+/// The ids of a Program's committed tensors, in id order (what one commitment covers).
+pub fn committed_ids(program: &Program) -> impl Iterator<Item = TensorId> + '_ {
+    program
+        .tensors()
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.visibility == Visibility::Committed)
+        .map(|(i, _)| TensorId(u32::try_from(i).unwrap_or(u32::MAX)))
+}
+
+/// The commitment to a Program's committed tensors under a witness; `None` when it has none
+/// (or the witness lacks one).
+#[must_use]
+pub fn program_commitment(program: &Program, witness: &Witness) -> Option<Digest> {
+    let ids: Vec<TensorId> = committed_ids(program).collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let tensors: Option<Vec<&[i64]>> = ids
+        .iter()
+        .map(|&id| witness.get(id).map(|t| t.data()))
+        .collect();
+    Some(commit(&program.digest(), &tensors?))
+}

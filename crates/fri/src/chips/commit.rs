@@ -1,0 +1,279 @@
+//! Commitment chip: the Program's committed tensors enter the bus here, and the same values
+//! are absorbed by a Poseidon2 sponge whose digest is this instance's public values.
+//!
+//! One row per permutation. The permutation itself is `p3-poseidon2-air`'s AIR (Plonky3's
+//! Goldilocks constants, S-box `x^7` with one register: degree 3) on the first columns; this
+//! chip adds the sponge around it:
+//!
+//! - `absorb[4]`: the block added on this row; each slot is sent on the tensor bus as
+//!   `(wire, index, absorb)` with its read count, like a source chip (structure columns);
+//! - first row: `inputs = IV + (absorb, 0)`, the IV fixed by the Program digest and the
+//!   committed length (`zkmlops_commit::initial_state`, computed by the verifier);
+//! - each real row after the first: `inputs = outputs(previous) + (absorb, 0)`;
+//! - padding slots of the last block are zero; on the last real row `outputs[0..4]` equal the
+//!   public digest.
+//!
+//! Padding rows hold valid permutations of the zero state and are tied to nothing.
+
+use std::borrow::Borrow;
+
+use p3_air::{Air, AirBuilder, WindowAccess};
+use p3_field::{Field, PrimeCharacteristicRing};
+use p3_goldilocks::{GenericPoseidon2LinearLayersGoldilocks, Goldilocks};
+use p3_lookup::{Count, InteractionBuilder};
+use p3_matrix::dense::RowMajorMatrix;
+use p3_poseidon2_air::{Poseidon2Air, Poseidon2Cols, RoundConstants, num_cols};
+use zkmlops_commit::{HALF_FULL_ROUNDS, PARTIAL_ROUNDS, RATE, SBOX_DEGREE, WIDTH};
+
+use super::{TENSOR_BUS, felt, matrix, usize_felt};
+
+const SBOX_REGISTERS: usize = 1;
+/// Columns of one Poseidon2 permutation.
+pub(crate) const P2_COLS: usize =
+    num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>();
+/// Structure columns per absorb slot: wire, index, read count, must-be-zero.
+const SLOT_COLS: usize = 4;
+
+type P2Air = Poseidon2Air<
+    Goldilocks,
+    GenericPoseidon2LinearLayersGoldilocks,
+    WIDTH,
+    SBOX_DEGREE,
+    SBOX_REGISTERS,
+    HALF_FULL_ROUNDS,
+    PARTIAL_ROUNDS,
+>;
+type P2Cols<T> =
+    Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>;
+
+fn constants() -> RoundConstants<Goldilocks, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS> {
+    let (initial, partial, terminal) = zkmlops_commit::round_constants();
+    RoundConstants::new(initial, partial, terminal)
+}
+
+/// The committed elements, in order: `(wire, index)` of each.
+#[derive(Debug, Clone)]
+pub(crate) struct CommitChip {
+    pub(crate) slots: Vec<(u32, usize)>,
+    pub(crate) mults: Vec<u32>,
+    /// The sponge state before the first block (from the Program digest and the length).
+    pub(crate) iv: [u64; WIDTH],
+    pub(crate) log_height: usize,
+}
+
+impl CommitChip {
+    pub(crate) fn blocks(&self) -> usize {
+        self.slots.len().div_ceil(RATE)
+    }
+    pub(crate) fn width(&self) -> usize {
+        P2_COLS + RATE
+    }
+    /// Per slot (wire, index, count, zero), then `next_real` and `last`.
+    pub(crate) fn preprocessed_width(&self) -> usize {
+        RATE * SLOT_COLS + 2
+    }
+    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
+        Vec::new()
+    }
+    pub(crate) fn main_next(&self) -> Vec<usize> {
+        (0..WIDTH).chain(P2_COLS..P2_COLS + RATE).collect()
+    }
+    pub(crate) fn num_constraints(&self) -> usize {
+        // Poseidon2: one per S-box register and per full-round output.
+        2 * HALF_FULL_ROUNDS * WIDTH * 2 + PARTIAL_ROUNDS * 2 + 3 * WIDTH + 2 * RATE
+    }
+
+    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        let blocks = self.blocks();
+        Some(matrix(
+            self.preprocessed_width(),
+            self.log_height,
+            |r, row| {
+                for s in 0..RATE {
+                    let k = r * RATE + s;
+                    let c = &mut row[s * SLOT_COLS..(s + 1) * SLOT_COLS];
+                    if let Some(&(wire, index)) = self.slots.get(k) {
+                        c[0] = F::from_u32(wire);
+                        c[1] = usize_felt(index);
+                        c[2] = F::from_u32(self.mults.get(k).copied().unwrap_or(0));
+                    } else if r < blocks {
+                        c[3] = F::ONE;
+                    }
+                }
+                row[RATE * SLOT_COLS] = F::from_bool(r + 1 < blocks);
+                row[RATE * SLOT_COLS + 1] = F::from_bool(r + 1 == blocks);
+            },
+        ))
+    }
+
+    /// Own columns: the permutation trace of every block (zero states on padding rows) and
+    /// the absorbed values.
+    pub(crate) fn main(
+        &self,
+        values: &[Vec<i64>],
+        program: &zkmlops_tensor::ProgramDigest,
+    ) -> RowMajorMatrix<Goldilocks> {
+        let flat: Vec<i64> = self
+            .slots
+            .iter()
+            .map(|&(w, i)| values[w as usize].get(i).copied().unwrap_or(0))
+            .collect();
+        let (mut inputs, _) = zkmlops_commit::absorption(program, &flat);
+        let h = 1usize << self.log_height;
+        inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
+        let p2 = p3_poseidon2_air::generate_trace_rows::<
+            Goldilocks,
+            GenericPoseidon2LinearLayersGoldilocks,
+            WIDTH,
+            SBOX_DEGREE,
+            SBOX_REGISTERS,
+            HALF_FULL_ROUNDS,
+            PARTIAL_ROUNDS,
+        >(inputs, &constants(), 0);
+        matrix(self.width(), self.log_height, |r, row| {
+            row[..P2_COLS].copy_from_slice(&p2.values[r * P2_COLS..(r + 1) * P2_COLS]);
+            for s in 0..RATE {
+                row[P2_COLS + s] = felt(flat.get(r * RATE + s).copied().unwrap_or(0));
+            }
+        })
+    }
+
+    pub(crate) fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        _pn: &[AB::Expr],
+        digest_at: usize,
+    ) {
+        // The permutation, on the first P2_COLS columns.
+        {
+            let mut prefix = Prefix {
+                inner: &mut *builder,
+            };
+            <P2Air as Air<Prefix<'_, AB>>>::eval(&P2Air::new(constants()), &mut prefix);
+        }
+        let main = builder.main();
+        let local = main.current_slice();
+        let next = main.next_slice();
+        let cols: &P2Cols<AB::Var> = local[..P2_COLS].borrow();
+        let next_cols: &P2Cols<AB::Var> = next[..P2_COLS].borrow();
+        let outputs = cols.ending_full_rounds[HALF_FULL_ROUNDS - 1].post;
+        let absorb: Vec<AB::Expr> = local[P2_COLS..P2_COLS + RATE]
+            .iter()
+            .map(|v| (*v).into())
+            .collect();
+        let next_absorb: Vec<AB::Expr> = next[P2_COLS..P2_COLS + RATE]
+            .iter()
+            .map(|v| (*v).into())
+            .collect();
+        let (next_real, last) = (p[RATE * SLOT_COLS].clone(), p[RATE * SLOT_COLS + 1].clone());
+        let digest: Vec<AB::Expr> = builder.public_values()[digest_at..digest_at + RATE]
+            .iter()
+            .map(|v| (*v).into())
+            .collect();
+        for j in 0..WIDTH {
+            let iv = AB::Expr::from_u64(self.iv[j]);
+            let add = |a: &[AB::Expr]| a.get(j).cloned().unwrap_or(AB::Expr::ZERO);
+            builder
+                .when_first_row()
+                .assert_eq(cols.inputs[j].into(), iv + add(&absorb));
+            let chained: AB::Expr = outputs[j].into() + add(&next_absorb);
+            builder.assert_zero(next_real.clone() * (next_cols.inputs[j].into() - chained));
+        }
+        for s in 0..RATE {
+            let slot = &p[s * SLOT_COLS..(s + 1) * SLOT_COLS];
+            builder.assert_zero(slot[3].clone() * absorb[s].clone());
+            builder.assert_zero(last.clone() * (outputs[s].into() - digest[s].clone()));
+            builder.push_interaction(
+                TENSOR_BUS,
+                [slot[0].clone(), slot[1].clone(), absorb[s].clone()],
+                Count::provided(slot[2].clone()),
+            );
+        }
+    }
+}
+
+/// A view of a builder whose main trace is its first [`P2_COLS`] columns, so Plonky3's
+/// Poseidon2 AIR evaluates its constraints on them unchanged.
+struct Prefix<'a, AB: AirBuilder> {
+    inner: &'a mut AB,
+}
+
+/// The first [`P2_COLS`] columns of a window.
+#[derive(Clone)]
+struct PrefixWindow<W>(W);
+
+impl<T, W: WindowAccess<T>> WindowAccess<T> for PrefixWindow<W> {
+    fn current_slice(&self) -> &[T] {
+        &self.0.current_slice()[..P2_COLS]
+    }
+    fn next_slice(&self) -> &[T] {
+        &self.0.next_slice()[..P2_COLS]
+    }
+}
+
+impl<AB: AirBuilder> AirBuilder for Prefix<'_, AB> {
+    type F = AB::F;
+    type Expr = AB::Expr;
+    type Var = AB::Var;
+    type PreprocessedWindow = AB::PreprocessedWindow;
+    type MainWindow = PrefixWindow<AB::MainWindow>;
+    type PublicVar = AB::PublicVar;
+    type PeriodicVar = AB::PeriodicVar;
+
+    fn main(&self) -> Self::MainWindow {
+        PrefixWindow(self.inner.main())
+    }
+    fn preprocessed(&self) -> &Self::PreprocessedWindow {
+        self.inner.preprocessed()
+    }
+    fn is_first_row(&self) -> Self::Expr {
+        self.inner.is_first_row()
+    }
+    fn is_last_row(&self) -> Self::Expr {
+        self.inner.is_last_row()
+    }
+    fn is_transition(&self) -> Self::Expr {
+        self.inner.is_transition()
+    }
+    fn assert_zero<I: Into<Self::Expr>>(&mut self, x: I) {
+        self.inner.assert_zero(x);
+    }
+    fn public_values(&self) -> &[Self::PublicVar] {
+        self.inner.public_values()
+    }
+    fn periodic_values(&self) -> &[Self::PeriodicVar] {
+        self.inner.periodic_values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p3_symmetric::Permutation;
+
+    /// The AIR's trace generation computes exactly the permutation the native sponge uses.
+    #[test]
+    fn air_trace_matches_the_native_permutation() {
+        let inputs: Vec<[Goldilocks; WIDTH]> = (0..4u64)
+            .map(|k| core::array::from_fn(|j| Goldilocks::from_u64(k * 1000 + j as u64)))
+            .collect();
+        let t = p3_poseidon2_air::generate_trace_rows::<
+            Goldilocks,
+            GenericPoseidon2LinearLayersGoldilocks,
+            WIDTH,
+            SBOX_DEGREE,
+            SBOX_REGISTERS,
+            HALF_FULL_ROUNDS,
+            PARTIAL_ROUNDS,
+        >(inputs.clone(), &constants(), 0);
+        let perm = zkmlops_commit::permutation();
+        for (r, input) in inputs.iter().enumerate() {
+            let row = &t.values[r * P2_COLS..(r + 1) * P2_COLS];
+            let cols: &P2Cols<Goldilocks> = row.borrow();
+            let mut expected = *input;
+            perm.permute_mut(&mut expected);
+            assert_eq!(cols.ending_full_rounds[HALF_FULL_ROUNDS - 1].post, expected);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Committed tensors: the commitment chip (Poseidon2 sponge AIR) against the native
+//! commitment, binding, and zero knowledge.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{random, rng};
+use zkmlops_commit::{Digest, commit};
+use zkmlops_field::Scale;
+use zkmlops_fri::testing::{Tamper, instances, prove_tampered};
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_proof::{ProvingBackend, StageTag, VerifyError, VerifyPolicy};
+use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, Witness};
+
+/// `y = x W^T` with `W` committed together with a 4-element salt; `x` private, `y` public.
+fn program(k: usize, n: usize) -> Program {
+    let s = Scale::new(8).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, k], s, Visibility::Private);
+    let _salt = b.input("salt", &[4], Scale::new(1).unwrap(), Visibility::Committed);
+    let w = b.input("w", &[n, k], s, Visibility::Committed);
+    let y = b
+        .op(
+            "y",
+            Op::Gemm {
+                trans_a: false,
+                trans_b: true,
+            },
+            &[x, w],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    b.build().unwrap()
+}
+
+fn witness(p: &Program, seed: u64, k: usize, n: usize) -> (Witness, Tensor, Tensor) {
+    let mut r = rng(seed);
+    let x = random(&mut r, &[1, k], -256, 256);
+    let salt = random(&mut r, &[4], -(1 << 60), 1 << 60);
+    let w = random(&mut r, &[n, k], -(1 << 20), 1 << 20);
+    let wit = p.evaluate(&[x, salt.clone(), w.clone()]).unwrap();
+    (wit, salt, w)
+}
+
+#[test]
+fn committed_weights_prove_and_the_in_proof_digest_is_the_native_commitment() {
+    for (seed, k, n) in [(1, 4, 3), (2, 7, 5), (3, 16, 16)] {
+        let p = program(k, n);
+        let (w, salt, weights) = witness(&p, seed, k, n);
+        let env = FriBackend
+            .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+            .unwrap();
+        assert!(instances(&p, FriConfig::KECCAK).contains(&"commit"));
+        let v = FriBackend
+            .verify(&p, &env, &VerifyPolicy::default())
+            .unwrap();
+        let native = commit(&p.digest(), &[salt.data(), weights.data()]);
+        assert_eq!(v.statement.commitments.len(), 1);
+        assert_eq!(
+            v.statement.commitments[0].id.0, 1,
+            "listed under the salt's id"
+        );
+        assert_eq!(
+            Digest::from_bytes(&v.statement.commitments[0].digest).unwrap(),
+            native
+        );
+    }
+}
+
+#[test]
+fn commitment_changed_in_the_statement_rejected() {
+    let p = program(4, 3);
+    let (w, _, _) = witness(&p, 4, 4, 3);
+    let mut env = FriBackend
+        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+        .unwrap();
+    // Another valid digest (canonical limbs): the proof is not for it.
+    let other = commit(&p.digest(), &[&[1, 2, 3, 4]]);
+    env.statement.commitments[0].digest = other.to_bytes();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e:?}");
+    // A non-canonical digest is a shape error, never a panic.
+    env.statement.commitments[0].digest = [0xff; 32];
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(matches!(e, VerifyError::ProofShape { .. }), "{e:?}");
+    // No commitment at all: the statement does not fit the Program.
+    env.statement.commitments.clear();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(matches!(e, VerifyError::Statement(_)), "{e:?}");
+}
+
+#[test]
+fn one_changed_weight_gives_another_commitment() {
+    let p = program(4, 3);
+    let mut r = rng(5);
+    let x = random(&mut r, &[1, 4], -256, 256);
+    let salt = random(&mut r, &[4], -(1 << 60), 1 << 60);
+    let w = random(&mut r, &[3, 4], -(1 << 20), 1 << 20);
+    let mut w2 = w.data().to_vec();
+    w2[7] += 1;
+    let w2 = Tensor::new(vec![3, 4], w2).unwrap();
+    let published = commit(&p.digest(), &[salt.data(), w.data()]);
+    let wit = p.evaluate(&[x, salt, w2]).unwrap();
+    let env = FriBackend
+        .prove(&p, &wit, StageTag::Inference, &FriConfig::KECCAK)
+        .unwrap();
+    // The proof verifies, but for a different commitment than the published one.
+    let v = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    assert_ne!(
+        Digest::from_bytes(&v.statement.commitments[0].digest).unwrap(),
+        published
+    );
+}
+
+#[test]
+fn commitment_wrong_witness_cell_rejected() {
+    let p = program(4, 3);
+    let (w, _, _) = witness(&p, 6, 4, 3);
+    let kinds = instances(&p, FriConfig::KECCAK);
+    let commit_instance = kinds.iter().position(|k| *k == "commit").unwrap();
+    // An absorbed value (first absorb column, row 1) and a Poseidon2 round cell (row 0).
+    for col in [zkmlops_fri::testing::commit_absorb_column(), 40] {
+        let env = prove_tampered(
+            &p,
+            &w,
+            StageTag::Inference,
+            FriConfig::KECCAK,
+            Tamper::MainCell {
+                instance: commit_instance,
+                row: 1,
+                col,
+                delta: 1,
+            },
+        )
+        .unwrap();
+        assert!(
+            FriBackend
+                .verify(&p, &env, &VerifyPolicy::default())
+                .is_err()
+        );
+    }
+}
+
+#[test]
+fn hiding_proofs_differ_verify_and_do_not_contain_the_weights() {
+    let p = program(16, 16);
+    let (w, salt, weights) = witness(&p, 7, 16, 16);
+    let a = FriBackend
+        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK_ZK)
+        .unwrap();
+    let b = FriBackend
+        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK_ZK)
+        .unwrap();
+    assert_ne!(a.proof, b.proof);
+    for env in [&a, &b] {
+        let v = FriBackend
+            .verify(&p, env, &VerifyPolicy::default())
+            .unwrap();
+        assert!(v.params.zero_knowledge);
+        let bytes = env.to_bytes();
+        // Every number in the statement (public values, digests as hex are not numbers).
+        let statement = serde_json::to_string(&env.statement).unwrap();
+        let numbers: Vec<&str> = statement
+            .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .filter(|t| !t.is_empty())
+            .collect();
+        for &x in salt
+            .data()
+            .iter()
+            .chain(weights.data())
+            .chain(w.get(zkmlops_tensor::TensorId(0)).unwrap().data())
+        {
+            let felt = zkmlops_commit::felt(x);
+            let le = p3_field::PrimeField64::as_canonical_u64(&felt).to_le_bytes();
+            // |x| < 2^60 for weights and salt: 8 specific bytes, never there by chance.
+            if x.unsigned_abs() > 1 << 12 {
+                assert!(
+                    !bytes.windows(8).any(|win| win == le),
+                    "value {x} in the proof bytes"
+                );
+                assert!(
+                    !numbers.contains(&x.to_string().as_str()),
+                    "value {x} in the statement"
+                );
+            }
+        }
+    }
+}
