@@ -51,6 +51,17 @@ pub(crate) enum CliError {
     Infer(#[from] zkmlops_infer::InferError),
     #[error("proof rejected: {0}")]
     Rejected(zkmlops_infer::InferError),
+    #[error("`{path}` is not a commitment file: {source}")]
+    CommitmentFile {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("`{path}` holds no salt (only the model owner's commitment file does)")]
+    NoSalt { path: PathBuf },
+    #[error("`{path}` commits to another program than the model given")]
+    CommitmentProgram { path: PathBuf },
+    #[error("`{path}` has no committed weights")]
+    NotCommitted { path: PathBuf },
     #[error(
         "invalid --visibility `{given}`: expected a list like input=private,params=private,output=public"
     )]

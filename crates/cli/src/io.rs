@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zkmlops_onnx::{CompiledModel, MODEL_MAGIC, OnnxModel, Settings, compile};
 use zkmlops_proof::ProofEnvelope;
 
@@ -86,4 +86,23 @@ pub(crate) fn proof(path: &Path) -> Result<(ProofEnvelope, usize), CliError> {
         source,
     })?;
     Ok((env, bytes.len()))
+}
+
+/// A model commitment: `program_digest` and `commitment` are what the owner publishes; `salt`
+/// opens it and stays with the owner (a published copy omits it).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CommitmentFile {
+    pub(crate) version: u32,
+    pub(crate) model: String,
+    pub(crate) program_digest: String,
+    pub(crate) commitment: zkmlops_commit::Digest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) salt: Option<[i64; 4]>,
+}
+
+pub(crate) fn commitment(path: &Path) -> Result<CommitmentFile, CliError> {
+    serde_json::from_slice(&read(path)?).map_err(|source| CliError::CommitmentFile {
+        path: path.into(),
+        source,
+    })
 }

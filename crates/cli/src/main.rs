@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
-use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_fri::{FriBackend, FriConfig, Hash};
 use zkmlops_onnx::{FloatModel, Settings, calibrate, fidelity, parse_visibility};
 use zkmlops_proof::VerifyPolicy;
 
@@ -91,11 +91,31 @@ enum Command {
         /// Hash preset.
         #[arg(long, value_enum, default_value = "keccak")]
         preset: Preset,
-        /// Zero knowledge: the hiding variant of the preset.
-        #[arg(long)]
+        /// Zero knowledge (the hiding variant of the preset); the default whenever the input or
+        /// the weights are not public.
+        #[arg(long, conflicts_with = "transparent")]
         zk: bool,
+        /// The transparent (non-hiding) variant even for hidden inputs: smaller and faster, for
+        /// benchmarks; reveals information about private values.
+        #[arg(long)]
+        transparent: bool,
+        /// Reuse the salt of this commitment file (from `zkmlops commit`), so the proof is tied
+        /// to that published commitment.
+        #[arg(long, value_name = "commitment.json")]
+        commitment: Option<PathBuf>,
         /// The proof file (JSON).
         #[arg(short, long, value_name = "proof.json")]
+        output: PathBuf,
+    },
+    /// Commit to a model's weights: writes the commitment (publish it) with its salt (keep it).
+    Commit {
+        /// An ONNX model (compiled with committed weights) or a compiled `model.zkm`.
+        model: PathBuf,
+        /// Settings for an ONNX model (ignored for `.zkm`).
+        #[arg(long, value_name = "SETTINGS.json")]
+        settings: Option<PathBuf>,
+        /// The commitment file.
+        #[arg(short, long, value_name = "commitment.json")]
         output: PathBuf,
     },
     /// Verify a proof against a model; exit code 0 when it verifies, 1 otherwise.
@@ -114,6 +134,9 @@ enum Command {
         /// Minimum conjectured security in bits.
         #[arg(long, default_value_t = 100)]
         min_bits: u16,
+        /// Require the proof to be tied to this published model commitment.
+        #[arg(long, value_name = "commitment.json")]
+        commitment: Option<PathBuf>,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -244,21 +267,34 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             backend: Backend::Fri,
             preset,
             zk,
+            transparent,
+            commitment,
             output,
         } => {
-            let compiled = load_model(&model, settings.as_deref(), visibility.as_deref())?;
+            let mut compiled = load_model(&model, settings.as_deref(), visibility.as_deref())?;
+            if let Some(c) = commitment {
+                let file = io::commitment(&c)?;
+                compiled = compiled
+                    .with_salt(file.salt.ok_or(CliError::NoSalt { path: c.clone() })?)
+                    .map_err(|source| CliError::Model {
+                        path: model.clone(),
+                        source,
+                    })?;
+            }
             let samples = io::samples(&input)?;
             let x = samples.get(sample).ok_or(CliError::SampleIndex {
                 path: input.clone(),
                 index: sample,
                 count: samples.len(),
             })?;
-            let config = match (preset, zk) {
-                (Preset::Keccak, false) => FriConfig::KECCAK,
-                (Preset::Keccak, true) => FriConfig::KECCAK_ZK,
-                (Preset::Poseidon2, false) => FriConfig::POSEIDON2,
-                (Preset::Poseidon2, true) => FriConfig::POSEIDON2_ZK,
+            let hash = match preset {
+                Preset::Keccak => Hash::Keccak256,
+                Preset::Poseidon2 => Hash::Poseidon2,
             };
+            let mut config = FriConfig::default_for(&compiled.program, hash);
+            if zk || transparent {
+                config.zero_knowledge = zk;
+            }
             let pb = spinner(
                 quiet,
                 &format!("proving `{}` ({})", compiled.name, config.name()),
@@ -281,6 +317,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for (name, values) in compiled.output_names().iter().zip(&proof.outputs) {
                 println!("output {name} = {}", report::floats(values));
             }
+            if let Some(d) = compiled.commitment() {
+                println!("model commitment {d}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {
@@ -289,16 +328,29 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             settings,
             visibility,
             min_bits,
+            commitment,
             json,
         } => {
             let compiled = load_model(&model, settings.as_deref(), visibility.as_deref())?;
+            let published = commitment.as_deref().map(io::commitment).transpose()?;
+            if let Some(p) = &published
+                && p.program_digest != compiled.program.digest().to_string()
+            {
+                return Err(CliError::CommitmentProgram {
+                    path: commitment.clone().unwrap_or_default(),
+                });
+            }
             let (env, file_bytes) = io::proof(&proof)?;
             let policy = VerifyPolicy {
                 min_security_bits: min_bits,
                 ..VerifyPolicy::default()
             };
             let t = Instant::now();
-            let result = zkmlops_infer::verify(&compiled.program, &env, &FriBackend, &policy);
+            let result = zkmlops_infer::verify(&compiled.program, &env, &FriBackend, &policy)
+                .and_then(|v| match &published {
+                    Some(p) => v.check_commitment(&p.commitment).map(|()| v),
+                    None => Ok(v),
+                });
             let elapsed = t.elapsed();
             match result {
                 Ok(v) => {
@@ -317,6 +369,37 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
                 Err(e) => Err(CliError::Rejected(e)),
             }
+        }
+        Command::Commit {
+            model,
+            settings,
+            output,
+        } => {
+            let mut s = io::settings(settings.as_deref())?;
+            s.param_visibility = zkmlops_tensor::Visibility::Committed;
+            let compiled = io::model(&model, &s)?;
+            let (digest, salt) =
+                compiled
+                    .commitment()
+                    .zip(compiled.salt())
+                    .ok_or(CliError::NotCommitted {
+                        path: model.clone(),
+                    })?;
+            let file = io::CommitmentFile {
+                version: 1,
+                model: compiled.name.clone(),
+                program_digest: compiled.program.digest().to_string(),
+                commitment: digest,
+                salt: Some(salt),
+            };
+            io::write(&output, report::json(&file).as_bytes())?;
+            println!(
+                "model commitment {digest} for `{}` (program digest {}); wrote {} — publish the commitment, keep the salt",
+                compiled.name,
+                file.program_digest,
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { proof, json } => {
             let (env, file_bytes) = io::proof(&proof)?;

@@ -38,6 +38,7 @@ pub(crate) struct VerifyReport {
     params: Option<BackendParams>,
     outputs: Vec<VerifiedTensor>,
     input: Option<VerifiedTensor>,
+    commitment: Option<String>,
     proof_file_bytes: Option<usize>,
     verify_ms: Option<f64>,
 }
@@ -59,6 +60,7 @@ pub(crate) fn verified(
         params: Some(v.statement.params.clone()),
         outputs: v.outputs.clone(),
         input: v.input.clone(),
+        commitment: v.commitment.map(|d| d.to_hex()),
         proof_file_bytes: Some(file_bytes),
         verify_ms: Some(verify_ms),
     }
@@ -76,6 +78,7 @@ pub(crate) fn rejected(error: &str) -> VerifyReport {
         params: None,
         outputs: Vec::new(),
         input: None,
+        commitment: None,
         proof_file_bytes: None,
         verify_ms: None,
     }
@@ -104,6 +107,9 @@ pub(crate) fn print_verified(r: &VerifyReport) {
             yes(p.post_quantum),
             yes(p.zero_knowledge)
         );
+    }
+    if let Some(c) = &r.commitment {
+        println!("model commitment {c} (weights hidden, bound to it)");
     }
     if let Some(i) = &r.input {
         println!(

@@ -306,3 +306,79 @@ fn malformed_inputs_are_clear_errors() {
         "invalid --visibility",
     );
 }
+
+#[test]
+fn commitment_published_then_checked_and_another_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let onnx = m.join("cnn.onnx");
+    let owner = dir.path().join("commitment.json");
+    let r = run(&["commit", s(&onnx), "-o", s(&owner)]);
+    assert!(r.ok, "{}", r.stderr);
+    let c: Value = serde_json::from_slice(&std::fs::read(&owner).unwrap()).unwrap();
+    assert_eq!(c["commitment"].as_str().unwrap().len(), 64);
+    assert_eq!(c["salt"].as_array().unwrap().len(), 4);
+    // What the owner publishes: the commitment and program digest, not the salt.
+    let published = dir.path().join("published.json");
+    edit_json(&owner, &published, |v| {
+        v.as_object_mut().unwrap().remove("salt");
+    });
+
+    let proof = dir.path().join("p.json");
+    let r = run(&[
+        "prove",
+        s(&onnx),
+        "--input",
+        s(&m.join("cnn.input.json")),
+        "--commitment",
+        s(&owner),
+        "-o",
+        s(&proof),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&[
+        "verify",
+        s(&proof),
+        "--model",
+        s(&onnx),
+        "--commitment",
+        s(&published),
+        "--json",
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["commitment"], c["commitment"]);
+    assert_eq!(
+        v["params"]["zero_knowledge"], true,
+        "hidden weights: zk by default"
+    );
+
+    // Another commitment of the same model (a fresh salt) is not the one the proof is tied to.
+    let other = dir.path().join("other.json");
+    assert!(run(&["commit", s(&onnx), "-o", s(&other)]).ok);
+    fails_with(
+        &run(&[
+            "verify",
+            s(&proof),
+            "--model",
+            s(&onnx),
+            "--commitment",
+            s(&other),
+        ]),
+        "not the published",
+    );
+    // A published file has no salt to prove with.
+    fails_with(
+        &run(&[
+            "prove",
+            s(&onnx),
+            "--input",
+            s(&m.join("cnn.input.json")),
+            "--commitment",
+            s(&published),
+            "-o",
+            s(&proof),
+        ]),
+        "holds no salt",
+    );
+}

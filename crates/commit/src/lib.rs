@@ -59,7 +59,6 @@ pub const DOMAIN: u64 = 0x7a6b_6d6c_636d_7431;
 
 /// The round constants of the permutation: initial full rounds, partial rounds, final full
 /// rounds (what the commitment chip's AIR is built from).
-#[must_use]
 pub fn round_constants() -> (
     [[Goldilocks; WIDTH]; HALF_FULL_ROUNDS],
     [Goldilocks; PARTIAL_ROUNDS],
@@ -78,9 +77,22 @@ pub fn permutation() -> Poseidon2Goldilocks<WIDTH> {
     default_goldilocks_poseidon2_8()
 }
 
-/// A commitment: four Goldilocks elements (canonical), 32 bytes little-endian.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A commitment: four Goldilocks elements (canonical), 32 bytes little-endian; hex in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Digest(pub [u64; RATE]);
+
+impl Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Digest::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
 
 /// A malformed digest string.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -142,7 +154,6 @@ impl Digest {
     }
 
     /// The limbs as field elements (the commitment chip's public values).
-    #[must_use]
     pub fn elements(&self) -> [Goldilocks; RATE] {
         self.0.map(Goldilocks::from_u64)
     }
@@ -155,7 +166,6 @@ impl fmt::Display for Digest {
 }
 
 /// A signed value as a field element.
-#[must_use]
 pub fn felt(x: i64) -> Goldilocks {
     let m = Goldilocks::from_u64(x.unsigned_abs());
     if x < 0 { -m } else { m }
@@ -174,7 +184,6 @@ fn absorb(
 
 /// The sponge state after the domain, the length and the Program digest: the state into which
 /// the first block of tensor values is added.
-#[must_use]
 pub fn initial_state(program: &ProgramDigest, len: usize) -> [Goldilocks; WIDTH] {
     let perm = permutation();
     let mut state = [Goldilocks::ZERO; WIDTH];

@@ -167,6 +167,21 @@ impl FriConfig {
         FriConfig::POSEIDON2_ZK,
     ];
 
+    /// The default preset for a Program: zero knowledge (hiding) whenever one of its inputs is
+    /// private or committed, transparent when every input is public (nothing to hide).
+    #[must_use]
+    pub fn default_for(program: &zkmlops_tensor::Program, hash: Hash) -> FriConfig {
+        use zkmlops_tensor::{TensorKind, Visibility};
+        let hidden = program
+            .tensors()
+            .iter()
+            .any(|d| d.kind == TensorKind::Input && d.visibility != Visibility::Public);
+        FriConfig {
+            hash,
+            zero_knowledge: hidden,
+        }
+    }
+
     /// The preset's name: `keccak`, `keccak-zk`, `poseidon2`, `poseidon2-zk`.
     #[must_use]
     pub fn name(self) -> &'static str {

@@ -24,11 +24,14 @@
 //! assert_eq!(verified.outputs[0].values, proof.outputs[0]);
 //! assert_eq!(verified.outputs[0].shape, vec![1, 10]);
 //! assert!(verified.input.is_none());
+//! // Weights are committed by default: the proof is tied to the model's commitment.
+//! verified.check_commitment(&model.commitment().unwrap())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+pub use zkmlops_commit::Digest;
 use zkmlops_onnx::{CompiledModel, OnnxError};
 use zkmlops_proof::{
     ProofEnvelope, ProveError, ProvingBackend, StageTag, VerifiedStatement, VerifyError,
@@ -49,6 +52,14 @@ pub enum InferError {
     /// The proof did not verify.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// The proof verifies, but is not tied to the expected model commitment.
+    #[error("the proof's model commitment is {found}, not the published {expected}")]
+    CommitmentMismatch {
+        /// The published commitment.
+        expected: String,
+        /// The proof's (`none` when it commits nothing).
+        found: String,
+    },
     /// The proof verifies, but for another lifecycle stage.
     #[error("the proof is for the {found:?} stage, not inference")]
     WrongStage {
@@ -88,6 +99,27 @@ pub struct VerifiedInference {
     pub outputs: Vec<VerifiedTensor>,
     /// The input, when it is public.
     pub input: Option<VerifiedTensor>,
+    /// The model commitment the proof is tied to, when the weights are committed.
+    pub commitment: Option<Digest>,
+}
+
+impl VerifiedInference {
+    /// Check that the proof is tied to a published model commitment.
+    ///
+    /// # Errors
+    /// [`InferError::CommitmentMismatch`].
+    pub fn check_commitment(&self, expected: &Digest) -> Result<(), InferError> {
+        if self.commitment.as_ref() == Some(expected) {
+            Ok(())
+        } else {
+            Err(InferError::CommitmentMismatch {
+                expected: expected.to_hex(),
+                found: self
+                    .commitment
+                    .map_or_else(|| "none".into(), |d| d.to_hex()),
+            })
+        }
+    }
 }
 
 /// Prove one inference of `model` on the flattened `input`.
@@ -149,9 +181,16 @@ pub fn verify<B: ProvingBackend>(
                 .is_some_and(|d| d.kind == TensorKind::Input && d.visibility == Visibility::Public)
         })
         .and_then(tensor);
+    // The backend checked the digest's form; a malformed one never verifies.
+    let commitment = statement
+        .statement
+        .commitments
+        .first()
+        .and_then(|c| Digest::from_bytes(&c.digest).ok());
     Ok(VerifiedInference {
         statement,
         outputs,
         input,
+        commitment,
     })
 }

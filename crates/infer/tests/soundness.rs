@@ -157,3 +157,46 @@ fn an_input_of_the_wrong_size_is_a_model_error_before_proving() {
     let e = prove(&m, &input(63), &FriBackend, &FriConfig::KECCAK).unwrap_err();
     assert!(matches!(e, InferError::Model(_)), "{e:?}");
 }
+
+#[test]
+fn a_proof_with_one_changed_weight_is_refused_against_the_published_commitment() {
+    let m = bundled("mlp", &Settings::default());
+    let published = m.commitment().unwrap();
+    let p = prove(&m, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    verify(
+        &m.program,
+        &p.envelope,
+        &FriBackend,
+        &VerifyPolicy::default(),
+    )
+    .unwrap()
+    .check_commitment(&published)
+    .unwrap();
+
+    let mut changed = m.clone();
+    let (_, w) = changed
+        .params
+        .iter_mut()
+        .find(|(id, _)| changed.program.tensor(*id).unwrap().name == "fc1.weight")
+        .unwrap();
+    let mut data = w.data().to_vec();
+    data[5] += 1;
+    *w = zkmlops_tensor::Tensor::new(w.shape().to_vec(), data).unwrap();
+    let p = prove(&changed, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let v = verify(
+        &m.program,
+        &p.envelope,
+        &FriBackend,
+        &VerifyPolicy::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        v.check_commitment(&published),
+        Err(InferError::CommitmentMismatch { .. })
+    ));
+    // The same weights and salt always give the same commitment.
+    assert_eq!(
+        m.clone().with_salt(m.salt().unwrap()).unwrap().commitment(),
+        Some(published)
+    );
+}

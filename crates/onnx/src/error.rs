@@ -159,6 +159,9 @@ pub enum OnnxError {
         /// Why it failed.
         reason: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The operating system's random source failed (salts need it).
+    #[error("the operating system's random source failed")]
+    Entropy,
     /// Calibration or fidelity was given no samples.
     #[error("no samples given")]
     NoSamples,

@@ -11,9 +11,10 @@ use tract_onnx::pb::NodeProto;
 use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
 use zkmlops_tensor::ops::{Conv2dParams, Pool2dParams, Rounding};
-use zkmlops_tensor::{Op, ProgramBuilder, ProgramError, Tensor, TensorId, composite};
+use zkmlops_tensor::{Op, ProgramBuilder, ProgramError, Tensor, TensorId, Visibility, composite};
 
 use crate::graph::{Attrs, Const, tensor_const};
+use crate::model::{SALT_LEN, SALT_NAME};
 use crate::{CompiledModel, OnnxError, OnnxModel, Settings};
 
 /// Saturating nonlinearities are tabulated on `[-r, r]`; beyond it they are constant to far
@@ -116,15 +117,22 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     let mut b = ProgramBuilder::new();
     let input = b.input(&input_name, &shape, s, settings.input_visibility);
     values.insert(input_name.clone(), Value::Dyn(input));
+    // Committed weights: a random salt opens the commitment, so equal weights committed twice
+    // do not give equal digests unless the owner reuses the salt (CompiledModel::with_salt).
+    let mut params = Vec::new();
+    if settings.param_visibility == Visibility::Committed {
+        let salt = b.input(SALT_NAME, &[SALT_LEN], s, Visibility::Committed);
+        params.push((salt, Tensor::vector(crate::model::fresh_salt()?.to_vec())));
+    }
     let mut imp = Importer {
         b,
         values,
         settings,
         s,
         sp,
-        params: Vec::new(),
+        params,
         param_cache: HashMap::new(),
-        names: HashSet::from([input_name]),
+        names: HashSet::from([input_name, SALT_NAME.to_string()]),
         folds: HashMap::new(),
         opset: model.opset(),
     };

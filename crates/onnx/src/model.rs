@@ -6,6 +6,21 @@ use zkmlops_tensor::{Program, Tensor, TensorId, Witness};
 
 use crate::{OnnxError, Settings};
 
+/// The salt tensor of a model with committed weights: the first committed tensor.
+pub const SALT_NAME: &str = "model/salt";
+/// Elements of the salt (one sponge block: 4 x ~63 bits of entropy).
+pub const SALT_LEN: usize = 4;
+
+/// Four uniformly random values in `[-2^62, 2^62)` from the operating system.
+pub(crate) fn fresh_salt() -> Result<[i64; SALT_LEN], OnnxError> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::try_from_rng(&mut rand::rngs::SysRng)
+        .map_err(|_| OnnxError::Entropy)?;
+    Ok(core::array::from_fn(|_| {
+        rng.random_range(-(1i64 << 62)..(1i64 << 62))
+    }))
+}
+
 /// Magic bytes of a compiled model file.
 pub const MODEL_MAGIC: [u8; 4] = *b"ZKMM";
 /// Version of the compiled model format.
@@ -121,6 +136,56 @@ impl CompiledModel {
                 }
             })
             .collect()
+    }
+
+    /// The commitment to the committed weights (salt first, then the weights in Program id
+    /// order, bound to the Program digest); `None` when no weight is committed.
+    #[must_use]
+    pub fn commitment(&self) -> Option<zkmlops_commit::Digest> {
+        let committed: Vec<TensorId> = zkmlops_commit::committed_ids(&self.program).collect();
+        if committed.is_empty() {
+            return None;
+        }
+        let tensors: Option<Vec<&[i64]>> = committed
+            .iter()
+            .map(|id| {
+                self.params
+                    .iter()
+                    .find(|(p, _)| p == id)
+                    .map(|(_, t)| t.data())
+            })
+            .collect();
+        Some(zkmlops_commit::commit(&self.program.digest(), &tensors?))
+    }
+
+    /// The salt of the committed weights, if any.
+    #[must_use]
+    pub fn salt(&self) -> Option<[i64; SALT_LEN]> {
+        let id = zkmlops_commit::committed_ids(&self.program).next()?;
+        let t = self.params.iter().find(|(p, _)| *p == id)?;
+        t.1.data().try_into().ok()
+    }
+
+    /// Replace the salt (to reproduce a published commitment).
+    ///
+    /// # Errors
+    /// [`OnnxError::ModelFile`] when the model commits no weights.
+    pub fn with_salt(mut self, salt: [i64; SALT_LEN]) -> Result<Self, OnnxError> {
+        let id =
+            zkmlops_commit::committed_ids(&self.program)
+                .next()
+                .ok_or(OnnxError::ModelFile {
+                    what: "the model has no committed weights to salt",
+                })?;
+        let slot = self
+            .params
+            .iter_mut()
+            .find(|(p, _)| *p == id)
+            .ok_or(OnnxError::ModelFile {
+                what: "the model has no committed weights to salt",
+            })?;
+        slot.1 = Tensor::vector(salt.to_vec());
+        Ok(self)
     }
 
     /// The ONNX model it was compiled from.

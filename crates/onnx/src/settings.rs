@@ -40,7 +40,7 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// Scale `2^10`, input and weights private, outputs public, no calibrated ranges.
+    /// Scale `2^10`, input private, weights committed, outputs public, no calibrated ranges.
     fn default() -> Self {
         Settings {
             version: SETTINGS_VERSION,
@@ -48,7 +48,7 @@ impl Default for Settings {
             scale_bits: 10,
             param_scale_bits: None,
             input_visibility: Visibility::Private,
-            param_visibility: Visibility::Private,
+            param_visibility: Visibility::Committed,
             output_visibility: Visibility::Public,
             ranges: BTreeMap::new(),
         }

@@ -167,18 +167,25 @@ impl CommitChip {
             .map(|v| (*v).into())
             .collect();
         let (next_real, last) = (p[RATE * SLOT_COLS].clone(), p[RATE * SLOT_COLS + 1].clone());
-        let digest: Vec<AB::Expr> = builder.public_values()[digest_at..digest_at + RATE]
-            .iter()
-            .map(|v| (*v).into())
+        // `public_values` always holds the digest after the statement limbs (lib.rs).
+        let pv = builder.public_values();
+        let digest: Vec<AB::Expr> = (0..RATE)
+            .map(|s| pv.get(digest_at + s).map_or(AB::Expr::ZERO, |v| (*v).into()))
             .collect();
-        for j in 0..WIDTH {
+        for (j, ((input, next_input), output)) in cols
+            .inputs
+            .iter()
+            .zip(&next_cols.inputs)
+            .zip(&outputs)
+            .enumerate()
+        {
             let iv = AB::Expr::from_u64(self.iv[j]);
             let add = |a: &[AB::Expr]| a.get(j).cloned().unwrap_or(AB::Expr::ZERO);
             builder
                 .when_first_row()
-                .assert_eq(cols.inputs[j].into(), iv + add(&absorb));
-            let chained: AB::Expr = outputs[j].into() + add(&next_absorb);
-            builder.assert_zero(next_real.clone() * (next_cols.inputs[j].into() - chained));
+                .assert_eq((*input).into(), iv + add(&absorb));
+            let chained: AB::Expr = (*output).into() + add(&next_absorb);
+            builder.assert_zero(next_real.clone() * ((*next_input).into() - chained));
         }
         for s in 0..RATE {
             let slot = &p[s * SLOT_COLS..(s + 1) * SLOT_COLS];
