@@ -170,7 +170,10 @@ impl CommitChip {
         // `public_values` always holds the digest after the statement limbs (lib.rs).
         let pv = builder.public_values();
         let digest: Vec<AB::Expr> = (0..RATE)
-            .map(|s| pv.get(digest_at + s).map_or(AB::Expr::ZERO, |v| (*v).into()))
+            .map(|s| {
+                pv.get(digest_at + s)
+                    .map_or(AB::Expr::ZERO, |v| (*v).into())
+            })
             .collect();
         for (j, ((input, next_input), output)) in cols
             .inputs
