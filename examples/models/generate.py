@@ -257,7 +257,24 @@ def conformance():
         f.write(b"\x08\x07\x12\x05hello this is not an onnx protobuf \xff\xff\xff")
 
 
+def training_data():
+    """Breast cancer (569 x 30), split 455 / 114 (seed 0), standardised with the training
+    split's mean and standard deviation, label last; for the training stage's tests."""
+    X, y = load_breast_cancer(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
+    mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
+    out = os.path.join(ROOT, "..", "..", "crates", "train", "data")
+    os.makedirs(out, exist_ok=True)
+    for name, A, b in [("train", Xtr, ytr), ("test", Xte, yte)]:
+        with open(os.path.join(out, f"breast_cancer_{name}.csv"), "w") as f:
+            f.write(",".join([f"f{i}" for i in range(30)] + ["label"]) + "\n")
+            for row, label in zip((A - mean) / std, b):
+                f.write(",".join(f"{v:.6f}" for v in row) + f",{int(label)}\n")
+    print(f"training data: {len(ytr)} train / {len(yte)} test rows")
+
+
 if __name__ == "__main__":
+    training_data()
     logreg()
     mlp()
     cnn()

@@ -748,6 +748,10 @@ pub(crate) fn compile(
             .iter()
             .flat_map(|&w| (0..b.wires[w as usize].len).map(move |i| (w, i)))
             .collect();
+        // With nothing absorbed the digest would be tied to no row.
+        if slots.is_empty() {
+            return Err(unsupported("committed tensors with no elements"));
+        }
         let iv = zkmlops_commit::initial_state(&program.digest(), slots.len())
             .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
         b.chips.push(Chip::Commit(CommitChip {

@@ -194,3 +194,54 @@ fn hiding_proofs_differ_verify_and_do_not_contain_the_weights() {
         }
     }
 }
+
+#[test]
+fn every_public_value_changed_alone_is_rejected() {
+    let p = program(4, 3);
+    let (w, _, _) = witness(&p, 8, 4, 3);
+    let env = FriBackend
+        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK_ZK)
+        .unwrap();
+    FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    let policy = VerifyPolicy::default();
+    type Mutation = Box<dyn Fn(&mut zkmlops_proof::ProofEnvelope)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
+        (
+            "output value",
+            Box::new(|e| e.statement.public[0].values[1] += 1),
+        ),
+        (
+            "commitment digest",
+            Box::new(|e| e.statement.commitments[0].digest[3] ^= 1),
+        ),
+        (
+            "program digest",
+            Box::new(|e| {
+                e.statement.program_digest = zkmlops_tensor::ProgramDigest::of_encoding(b"other");
+            }),
+        ),
+        (
+            "stage",
+            Box::new(|e| e.statement.stage = StageTag::Training),
+        ),
+        (
+            "security bits",
+            Box::new(|e| e.params.conjectured_security_bits -= 1),
+        ),
+        (
+            "zero-knowledge flag",
+            Box::new(|e| e.params.zero_knowledge = false),
+        ),
+        ("preset", Box::new(|e| e.params.preset = "keccak".into())),
+    ];
+    for (what, mutate) in mutations {
+        let mut bad = env.clone();
+        mutate(&mut bad);
+        assert!(
+            FriBackend.verify(&p, &bad, &policy).is_err(),
+            "{what} changed alone verified"
+        );
+    }
+}

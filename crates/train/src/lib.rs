@@ -1,0 +1,29 @@
+//! The training stage, first part: fixed-point SGD for logistic regression written as a
+//! Program, so that the integer reference semantics of every step (forward, loss gradient,
+//! backward, update) are the Program's and any backend can prove a run of steps.
+//!
+//! A *segment* is one Program of `k` SGD steps: inputs are the starting weights and the `k`
+//! batches, outputs the weights after the last step. The hyperparameters (learning rate, batch
+//! size, step count, scales, the sigmoid table) are constants of the Program, so its digest
+//! binds them. Chaining segments by weight commitments and the offline-metrics statement are
+//! the parts still to build (see `docs/training.md`).
+//!
+//! ```
+//! use zkmlops_train::{Dataset, LogRegSpec, train};
+//!
+//! let csv = "a,b,label\n0.5,1.0,1\n-0.5,-1.0,0\n1.0,0.5,1\n-1.0,-0.5,0\n";
+//! let data = Dataset::from_csv(csv)?;
+//! let spec = LogRegSpec { features: 2, batch: 2, learning_rate: 0.5, scale_bits: 10 };
+//! let run = train(&spec, &data, 1, 20)?;             // 20 steps, one step per segment
+//! assert!(run.losses.last() < run.losses.first());    // it learns
+//! assert_eq!(run.model.accuracy(&data), 1.0);
+//! # Ok::<(), zkmlops_train::TrainError>(())
+//! ```
+
+mod data;
+mod logreg;
+
+pub use data::Dataset;
+pub use logreg::{
+    LogRegSpec, Model, Run, TrainError, segment_inputs, segment_program, sgd_f64, train,
+};

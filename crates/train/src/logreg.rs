@@ -1,0 +1,413 @@
+//! Logistic regression trained by mini-batch SGD in fixed point, as Programs.
+
+use thiserror::Error;
+use zkmlops_field::Scale;
+use zkmlops_lookup::Function;
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{
+    Op, Program, ProgramBuilder, ProgramError, Tensor, TensorId, Visibility, composite,
+};
+
+use crate::Dataset;
+
+/// The sigmoid is tabulated on `[-16, 16]` (beyond it, constant to below `2^-20`).
+const SIGMOID_RADIUS: f64 = 16.0;
+/// Scale of the learning-rate constant `lr / batch`.
+const LR_SCALE_BITS: u32 = 16;
+
+/// An error of the training stage.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// A CSV cell or line that cannot be read.
+    #[error("CSV line {line}, column {column}: {what}")]
+    Csv {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// A hyperparameter out of range.
+    #[error("`{name}` = {value} is out of range ({allowed})")]
+    Spec {
+        /// The hyperparameter.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+    /// The dataset does not fit the spec.
+    #[error("dataset: {what} (row {row})")]
+    Data {
+        /// The first offending row (0-based).
+        row: usize,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// Building or evaluating a segment Program failed (an overflow names the tensor).
+    #[error(transparent)]
+    Program(#[from] Box<ProgramError>),
+    /// A tensor could not be formed (a value outside the fixed-point range).
+    #[error(transparent)]
+    Tensor(#[from] zkmlops_tensor::OpError),
+}
+
+impl From<ProgramError> for TrainError {
+    fn from(e: ProgramError) -> Self {
+        TrainError::Program(Box::new(e))
+    }
+}
+
+/// Hyperparameters of logistic-regression SGD.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogRegSpec {
+    /// Number of features.
+    pub features: usize,
+    /// Rows per batch (batches are consecutive rows; a last partial batch is dropped).
+    pub batch: usize,
+    /// Learning rate (the step is `lr * X^T (p - y) / batch`).
+    pub learning_rate: f64,
+    /// Fixed-point scale of data and weights, in bits.
+    pub scale_bits: u32,
+}
+
+impl LogRegSpec {
+    fn scale(&self) -> Result<Scale, TrainError> {
+        Scale::new(self.scale_bits)
+            .ok()
+            .filter(|_| (4..=16).contains(&self.scale_bits))
+            .ok_or(TrainError::Spec {
+                name: "scale_bits",
+                value: self.scale_bits.to_string(),
+                allowed: "4..=16",
+            })
+    }
+
+    fn check(&self) -> Result<Scale, TrainError> {
+        if self.features == 0 || self.batch == 0 {
+            return Err(TrainError::Spec {
+                name: "features and batch",
+                value: format!("{} and {}", self.features, self.batch),
+                allowed: "at least 1",
+            });
+        }
+        let step = self.learning_rate / self.batch as f64;
+        if !(step > 0.0 && step < 1.0) {
+            return Err(TrainError::Spec {
+                name: "learning_rate",
+                value: self.learning_rate.to_string(),
+                allowed: "0 < learning_rate / batch < 1",
+            });
+        }
+        self.scale()
+    }
+}
+
+/// Quantized weights `w` (one per feature) and bias `b`, at `2^scale_bits`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Model {
+    /// Scale in bits.
+    pub scale_bits: u32,
+    /// Weights.
+    pub w: Vec<i64>,
+    /// Bias.
+    pub b: i64,
+}
+
+impl Model {
+    /// All-zero weights.
+    #[must_use]
+    pub fn zeros(spec: &LogRegSpec) -> Self {
+        Model {
+            scale_bits: spec.scale_bits,
+            w: vec![0; spec.features],
+            b: 0,
+        }
+    }
+
+    fn decode(&self, v: i64) -> f64 {
+        v as f64 / f64::from(1u32 << self.scale_bits.min(31))
+    }
+
+    /// `P(label = 1 | x)` in `f64` from the decoded weights.
+    #[must_use]
+    pub fn probability(&self, x: &[f64]) -> f64 {
+        let z: f64 = self.decode(self.b)
+            + x.iter()
+                .zip(&self.w)
+                .map(|(a, &w)| a * self.decode(w))
+                .sum::<f64>();
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// Fraction of rows whose thresholded prediction equals the label.
+    #[must_use]
+    pub fn accuracy(&self, data: &Dataset) -> f64 {
+        let correct = data
+            .features
+            .iter()
+            .zip(&data.labels)
+            .filter(|(x, y)| i64::from(self.probability(x) >= 0.5) == **y)
+            .count();
+        correct as f64 / data.len().max(1) as f64
+    }
+
+    /// Mean log loss over the data.
+    #[must_use]
+    pub fn loss(&self, data: &Dataset) -> f64 {
+        let total: f64 = data
+            .features
+            .iter()
+            .zip(&data.labels)
+            .map(|(x, &y)| {
+                let p = self.probability(x).clamp(1e-12, 1.0 - 1e-12);
+                if y == 1 { -p.ln() } else { -(1.0 - p).ln() }
+            })
+            .sum();
+        total / data.len().max(1) as f64
+    }
+}
+
+/// The Program of `steps` SGD steps. Inputs, in order: `w0 [d,1]`, `b0 [1,1]` (public: the
+/// segment's starting weights), then `x{t} [batch,d]`, `y{t} [batch,1]` per step (private);
+/// outputs (public): the final `w [d,1]` and `b [1,1]`. Per step, at scale `s`:
+///
+/// ```text
+/// z = rescale(x w) + b;  p = sigmoid_table(z);  delta = p - y
+/// gw = rescale(x^T delta);  gb = sum_rows(delta)
+/// w -= rescale(gw * lr/batch);  b -= rescale(gb * lr/batch)      (lr/batch a constant at 2^16)
+/// ```
+///
+/// # Errors
+/// [`TrainError::Spec`] for bad hyperparameters, [`TrainError::Program`] from the builder.
+pub fn segment_program(spec: &LogRegSpec, steps: usize) -> Result<Program, TrainError> {
+    let s = spec.check()?;
+    if steps == 0 {
+        return Err(TrainError::Spec {
+            name: "steps",
+            value: "0".into(),
+            allowed: "at least 1",
+        });
+    }
+    let (d, bsz) = (spec.features, spec.batch);
+    let lr_scale = Scale::new(LR_SCALE_BITS).map_err(|_| TrainError::Spec {
+        name: "lr scale",
+        value: LR_SCALE_BITS.to_string(),
+        allowed: "valid",
+    })?;
+    let step = lr_scale
+        .encode(spec.learning_rate / bsz as f64)
+        .map_err(|_| TrainError::Spec {
+            name: "learning_rate",
+            value: spec.learning_rate.to_string(),
+            allowed: "finite",
+        })?;
+    let rescale = |shift| Op::Rescale {
+        shift,
+        rounding: Rounding::HalfUp,
+    };
+    let mut b = ProgramBuilder::new();
+    let mut w = b.input("w0", &[d, 1], s, Visibility::Public);
+    let mut bias = b.input("b0", &[1, 1], s, Visibility::Public);
+    let lr = b.constant(
+        "lr_over_batch",
+        Tensor::new(vec![1, 1], vec![step])?,
+        lr_scale,
+    )?;
+    for t in 0..steps {
+        let x = b.input(&format!("x{t}"), &[bsz, d], s, Visibility::Private);
+        let y = b.input(&format!("y{t}"), &[bsz, 1], s, Visibility::Private);
+        let z = b.op(&format!("s{t}/xw"), Op::MatMul, &[x, w])?;
+        let z = b.op(&format!("s{t}/xw_s"), rescale(s.bits()), &[z])?;
+        let z = b.op(&format!("s{t}/z"), Op::Add, &[z, bias])?;
+        let p = composite::nonlinear(
+            &mut b,
+            &format!("s{t}/p"),
+            z,
+            Function::Sigmoid,
+            s,
+            s,
+            -SIGMOID_RADIUS,
+            SIGMOID_RADIUS,
+        )?;
+        let delta = b.op(&format!("s{t}/delta"), Op::Sub, &[p, y])?;
+        let gw = b.op(
+            &format!("s{t}/gw"),
+            Op::Gemm {
+                trans_a: true,
+                trans_b: false,
+            },
+            &[x, delta],
+        )?;
+        let gw = b.op(&format!("s{t}/gw_s"), rescale(s.bits()), &[gw])?;
+        let gb = b.op(
+            &format!("s{t}/gb"),
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: true,
+            },
+            &[delta],
+        )?;
+        let sw = b.op(&format!("s{t}/step_w"), Op::Mul, &[gw, lr])?;
+        let sw = b.op(&format!("s{t}/step_w_s"), rescale(LR_SCALE_BITS), &[sw])?;
+        let sb = b.op(&format!("s{t}/step_b"), Op::Mul, &[gb, lr])?;
+        let sb = b.op(&format!("s{t}/step_b_s"), rescale(LR_SCALE_BITS), &[sb])?;
+        w = b.op(&format!("w{}", t + 1), Op::Sub, &[w, sw])?;
+        bias = b.op(&format!("b{}", t + 1), Op::Sub, &[bias, sb])?;
+    }
+    b.output(w, Visibility::Public)?;
+    b.output(bias, Visibility::Public)?;
+    Ok(b.build()?)
+}
+
+/// Rows of batch `k` (consecutive rows; `n / batch` batches an epoch).
+fn batch_rows(spec: &LogRegSpec, n: usize, k: usize) -> std::ops::Range<usize> {
+    let per_epoch = (n / spec.batch).max(1);
+    let start = (k % per_epoch) * spec.batch;
+    start..start + spec.batch
+}
+
+fn check_data(spec: &LogRegSpec, data: &Dataset) -> Result<(), TrainError> {
+    if data.len() < spec.batch {
+        return Err(TrainError::Data {
+            row: data.len(),
+            what: "fewer rows than one batch",
+        });
+    }
+    if let Some(r) = data.features.iter().position(|f| f.len() != spec.features) {
+        return Err(TrainError::Data {
+            row: r,
+            what: "wrong number of features",
+        });
+    }
+    if let Some(r) = data.labels.iter().position(|&y| y != 0 && y != 1) {
+        return Err(TrainError::Data {
+            row: r,
+            what: "a label other than 0 or 1",
+        });
+    }
+    Ok(())
+}
+
+/// The inputs of the segment starting at global step `first`: the model, then each step's
+/// quantized batch.
+///
+/// # Errors
+/// [`TrainError::Data`] for a dataset that does not fit, [`TrainError::Program`] for a value
+/// that does not fit the scale.
+pub fn segment_inputs(
+    spec: &LogRegSpec,
+    model: &Model,
+    data: &Dataset,
+    first: usize,
+    steps: usize,
+) -> Result<Vec<Tensor>, TrainError> {
+    check_data(spec, data)?;
+    let s = spec.scale()?;
+    let quant = |row: usize, v: f64| {
+        s.encode(v).map_err(|_| TrainError::Data {
+            row,
+            what: "a feature does not fit the fixed-point range",
+        })
+    };
+    let mut inputs = vec![
+        Tensor::new(vec![spec.features, 1], model.w.clone())?,
+        Tensor::new(vec![1, 1], vec![model.b])?,
+    ];
+    for t in first..first + steps {
+        let rows = batch_rows(spec, data.len(), t);
+        let mut x = Vec::with_capacity(spec.batch * spec.features);
+        let mut y = Vec::with_capacity(spec.batch);
+        for r in rows {
+            for &v in &data.features[r] {
+                x.push(quant(r, v)?);
+            }
+            y.push(data.labels[r] << s.bits());
+        }
+        inputs.push(Tensor::new(vec![spec.batch, spec.features], x)?);
+        inputs.push(Tensor::new(vec![spec.batch, 1], y)?);
+    }
+    Ok(inputs)
+}
+
+fn read_model(spec: &LogRegSpec, program: &Program, witness: &zkmlops_tensor::Witness) -> Model {
+    let get = |id: TensorId| {
+        witness
+            .get(id)
+            .map(|t| t.data().to_vec())
+            .unwrap_or_default()
+    };
+    let outs = program.outputs();
+    Model {
+        scale_bits: spec.scale_bits,
+        w: get(outs[0]),
+        b: get(outs[1]).first().copied().unwrap_or(0),
+    }
+}
+
+/// A training run by the integer reference.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The final model.
+    pub model: Model,
+    /// Mean log loss over the data before the first segment and after each one.
+    pub losses: Vec<f64>,
+    /// The model at each segment boundary (the first is the initial model).
+    pub checkpoints: Vec<Model>,
+}
+
+/// Train from zero weights for `total_steps`, `steps_per_segment` steps per segment Program,
+/// by the integer reference semantics (`Program::evaluate`).
+///
+/// # Errors
+/// As [`segment_program`] and [`segment_inputs`]; an overflow names the tensor.
+pub fn train(
+    spec: &LogRegSpec,
+    data: &Dataset,
+    steps_per_segment: usize,
+    total_steps: usize,
+) -> Result<Run, TrainError> {
+    let program = segment_program(spec, steps_per_segment)?;
+    let mut model = Model::zeros(spec);
+    let mut losses = vec![model.loss(data)];
+    let mut checkpoints = vec![model.clone()];
+    let mut step = 0;
+    while step < total_steps {
+        let inputs = segment_inputs(spec, &model, data, step, steps_per_segment)?;
+        let witness = program.evaluate(&inputs)?;
+        model = read_model(spec, &program, &witness);
+        losses.push(model.loss(data));
+        checkpoints.push(model.clone());
+        step += steps_per_segment;
+    }
+    Ok(Run {
+        model,
+        losses,
+        checkpoints,
+    })
+}
+
+/// The same SGD in `f64` (same batches, same schedule), for comparison.
+#[must_use]
+pub fn sgd_f64(spec: &LogRegSpec, data: &Dataset, steps: usize) -> (Vec<f64>, f64) {
+    let mut w = vec![0.0; spec.features];
+    let mut b = 0.0;
+    for t in 0..steps {
+        let mut gw = vec![0.0; spec.features];
+        let mut gb = 0.0;
+        for r in batch_rows(spec, data.len(), t) {
+            let x = &data.features[r];
+            let z = b + x.iter().zip(&w).map(|(a, w)| a * w).sum::<f64>();
+            let delta = 1.0 / (1.0 + (-z).exp()) - data.labels[r] as f64;
+            gw.iter_mut().zip(x).for_each(|(g, a)| *g += delta * a);
+            gb += delta;
+        }
+        let k = spec.learning_rate / spec.batch as f64;
+        w.iter_mut().zip(&gw).for_each(|(w, g)| *w -= k * g);
+        b -= k * gb;
+    }
+    (w, b)
+}
