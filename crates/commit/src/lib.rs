@@ -56,6 +56,8 @@ pub const PARTIAL_ROUNDS: usize = 22;
 pub const SBOX_DEGREE: u64 = 7;
 /// Domain separator in the capacity: ASCII `zkmlcmt1`, below the Goldilocks modulus.
 pub const DOMAIN: u64 = 0x7a6b_6d6c_636d_7431;
+/// Domain separator of lineage commitments: ASCII `zkmllin1`.
+pub const LINEAGE_DOMAIN: u64 = 0x7a6b_6d6c_6c69_6e31;
 
 /// The round constants of the permutation: initial full rounds, partial rounds, final full
 /// rounds (what the commitment chip's AIR is built from).
@@ -200,12 +202,31 @@ pub fn initial_state(program: &ProgramDigest, len: usize) -> [Goldilocks; WIDTH]
     state
 }
 
+/// The lineage IV: domain and length, no Program (groups >= 1).
+#[must_use]
+pub fn lineage_state(len: usize) -> [Goldilocks; WIDTH] {
+    let perm = permutation();
+    let mut state = [Goldilocks::ZERO; WIDTH];
+    state[4] = Goldilocks::from_u64(LINEAGE_DOMAIN);
+    state[5] = Goldilocks::from_u64(len as u64);
+    perm.permute_mut(&mut state);
+    state
+}
+
 /// The permutation inputs of absorbing `values` from [`initial_state`]: one state per block,
 /// the block already added (what the commitment chip's rows hold), and the digest.
 #[must_use]
 pub fn absorption(program: &ProgramDigest, values: &[i64]) -> (Vec<[Goldilocks; WIDTH]>, Digest) {
+    absorb_from(initial_state(program, values.len()), values)
+}
+
+/// Absorb `values` from a given state: the permutation inputs and the digest.
+#[must_use]
+pub fn absorb_from(
+    mut state: [Goldilocks; WIDTH],
+    values: &[i64],
+) -> (Vec<[Goldilocks; WIDTH]>, Digest) {
     let perm = permutation();
-    let mut state = initial_state(program, values.len());
     let mut inputs = Vec::with_capacity(values.len().div_ceil(RATE));
     for block in values.chunks(RATE) {
         for (s, v) in state.iter_mut().zip(block) {
@@ -225,7 +246,24 @@ pub fn commit(program: &ProgramDigest, tensors: &[&[i64]]) -> Digest {
     absorption(program, &values).1
 }
 
-/// The ids of a Program's committed tensors, in id order (what one commitment covers).
+/// A Program's commitment groups: the group number and its tensors in id order, groups in
+/// increasing number. Each group has one commitment.
+#[must_use]
+pub fn commitment_groups(program: &Program) -> Vec<(u16, Vec<TensorId>)> {
+    let mut groups: std::collections::BTreeMap<u16, Vec<TensorId>> =
+        std::collections::BTreeMap::new();
+    for (i, d) in program.tensors().iter().enumerate() {
+        if let Some(g) = d.visibility.commitment_group() {
+            groups
+                .entry(g)
+                .or_default()
+                .push(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
+        }
+    }
+    groups.into_iter().collect()
+}
+
+/// The ids of the tensors of commitment group 0 (the model commitment), in id order.
 pub fn committed_ids(program: &Program) -> impl Iterator<Item = TensorId> + '_ {
     program
         .tensors()
@@ -235,7 +273,41 @@ pub fn committed_ids(program: &Program) -> impl Iterator<Item = TensorId> + '_ {
         .map(|(i, _)| TensorId(u32::try_from(i).unwrap_or(u32::MAX)))
 }
 
-/// The commitment to a Program's committed tensors under a witness; `None` when it has none
+/// The sponge state before the first value of group `group` of a Program: group 0 binds the
+/// Program digest ([`initial_state`]), other groups only the length ([`lineage_state`]).
+#[must_use]
+pub fn group_initial_state(program: &ProgramDigest, group: u16, len: usize) -> [Goldilocks; WIDTH] {
+    if group == 0 {
+        initial_state(program, len)
+    } else {
+        lineage_state(len)
+    }
+}
+
+/// The commitment of every group of a Program under a witness: `(first tensor id, digest)`
+/// in group order; `None` if the witness lacks a committed tensor.
+#[must_use]
+pub fn program_commitments(
+    program: &Program,
+    witness: &Witness,
+) -> Option<Vec<(TensorId, Digest)>> {
+    let digest = program.digest();
+    commitment_groups(program)
+        .into_iter()
+        .map(|(g, ids)| {
+            let values: Option<Vec<i64>> = ids
+                .iter()
+                .map(|&id| witness.get(id).map(|t| t.data().to_vec()))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.concat());
+            let values = values?;
+            let (_, d) = absorb_from(group_initial_state(&digest, g, values.len()), &values);
+            Some((*ids.first()?, d))
+        })
+        .collect()
+}
+
+/// The commitment to a Program's group-0 tensors under a witness; `None` when it has none
 /// (or the witness lacks one).
 #[must_use]
 pub fn program_commitment(program: &Program, witness: &Witness) -> Option<Digest> {
@@ -248,4 +320,12 @@ pub fn program_commitment(program: &Program, witness: &Witness) -> Option<Digest
         .map(|&id| witness.get(id).map(|t| t.data()))
         .collect();
     Some(commit(&program.digest(), &tensors?))
+}
+
+/// A lineage commitment (groups >= 1): the values only, no Program. Stages link through it:
+/// the same values (salt first) committed by two Programs give the same digest.
+#[must_use]
+pub fn commit_lineage(tensors: &[&[i64]]) -> Digest {
+    let values: Vec<i64> = tensors.iter().flat_map(|t| t.iter().copied()).collect();
+    absorb_from(lineage_state(values.len()), &values).1
 }

@@ -6,8 +6,8 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, Chip, ChipAir, CommitChip, GemmChip, MapChip, MapKind, PublicChip, PublicMode,
-    RangeChip, ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
+    BinOp, Chip, ChipAir, CommitChip, CommitSlot, GemmChip, MapChip, MapKind, PublicChip,
+    PublicMode, RangeChip, ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -620,7 +620,12 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                 (0..p.values.len()).for_each(|i| f(p.wire, i));
             }
         }
-        Chip::Source(_) | Chip::Range(_) | Chip::Table(_) | Chip::Commit(_) => {}
+        Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => {}
+        Chip::Commit(c) => c
+            .slots
+            .iter()
+            .filter(|s| !s.source)
+            .for_each(|s| f(s.wire, s.index)),
         Chip::Gemm(g) => {
             let stride = if g.trans_b { g.k } else { 1 };
             for tile in 0..g.n / g.tile {
@@ -699,7 +704,6 @@ pub(crate) fn compile(
         wires,
         chips: Vec::new(),
     };
-    let mut committed = Vec::new();
     for (w, d) in program.tensors().iter().enumerate() {
         let wire = wire_id(w)?;
         let public_values = || {
@@ -730,10 +734,9 @@ pub(crate) fn compile(
                     log_height: 0,
                 }));
             }
-            (TensorKind::Input, Visibility::Committed) => committed.push(wire),
-            (_, Visibility::Committed) => {
-                return Err(unsupported("committed computed tensors or constants"));
-            }
+            // Committed tensors: their group's commitment chip sources (inputs) or reads
+            // (computed tensors) them; built below.
+            (_, Visibility::Committed | Visibility::CommittedTo(_)) => {}
             (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
                 wire,
                 values: public_values()?,
@@ -743,16 +746,23 @@ pub(crate) fn compile(
             (TensorKind::Computed, Visibility::Private) => {}
         }
     }
-    if !committed.is_empty() {
-        let slots: Vec<(u32, usize)> = committed
-            .iter()
-            .flat_map(|&w| (0..b.wires[w as usize].len).map(move |i| (w, i)))
-            .collect();
+    let digest = program.digest();
+    for (group, ids) in zkmlops_commit::commitment_groups(program) {
+        let mut slots = Vec::new();
+        for id in ids {
+            let w = wire_id(id.index())?;
+            let source = program.tensors()[id.index()].kind == TensorKind::Input;
+            slots.extend((0..b.wires[id.index()].len).map(|i| CommitSlot {
+                wire: w,
+                index: i,
+                source,
+            }));
+        }
         // With nothing absorbed the digest would be tied to no row.
         if slots.is_empty() {
             return Err(unsupported("committed tensors with no elements"));
         }
-        let iv = zkmlops_commit::initial_state(&program.digest(), slots.len())
+        let iv = zkmlops_commit::group_initial_state(&digest, group, slots.len())
             .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
         b.chips.push(Chip::Commit(CommitChip {
             slots,
@@ -813,22 +823,24 @@ pub(crate) fn compile(
             Chip::Range(r) => 1 << r.log_height,
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
             Chip::Commit(c) => {
-                let wires: Vec<u32> = c
+                // Sources send each element as often as it is read; the chip's own reads of
+                // computed tensors are counted at their producers.
+                let wires: std::collections::BTreeSet<u32> = c
                     .slots
                     .iter()
-                    .map(|s| s.0)
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
+                    .filter(|s| s.source)
+                    .map(|s| s.wire)
                     .collect();
                 let per_wire: std::collections::BTreeMap<u32, Vec<u32>> =
                     wires.into_iter().map(|w| (w, take(w))).collect();
                 c.mults = c
                     .slots
                     .iter()
-                    .map(|&(w, i)| {
+                    .map(|s| {
                         per_wire
-                            .get(&w)
-                            .and_then(|m| m.get(i))
+                            .get(&s.wire)
+                            .filter(|_| s.source)
+                            .and_then(|m| m.get(s.index))
                             .copied()
                             .unwrap_or(0)
                     })

@@ -122,14 +122,13 @@ fn public_values(
     limbs: &[Val],
     statement: &Statement,
 ) -> Result<Vec<Vec<Val>>, FriError> {
-    let digest = match statement.commitments.first() {
-        Some(c) => Some(
-            zkmlops_commit::Digest::from_bytes(&c.digest)
-                .map_err(|_| FriError::Commitment)?
-                .elements(),
-        ),
-        None => None,
-    };
+    // The k-th commitment chip (in instance order, which is group order) proves the k-th
+    // commitment of the statement.
+    let mut digests = statement.commitments.iter().map(|c| {
+        zkmlops_commit::Digest::from_bytes(&c.digest)
+            .map(|d| d.elements())
+            .map_err(|_| FriError::Commitment)
+    });
     circuit
         .airs
         .iter()
@@ -139,7 +138,7 @@ fn public_values(
                 v.extend_from_slice(limbs);
             }
             if a.commitment_values() > 0 {
-                v.extend(digest.ok_or(FriError::Commitment)?);
+                v.extend(digests.next().ok_or(FriError::Commitment)??);
             }
             Ok(v)
         })
@@ -286,15 +285,19 @@ fn statement_of(
 ) -> Result<Statement, FriError> {
     let mut statement =
         Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
-    if let (Some(first), Some(digest)) = (
-        zkmlops_commit::committed_ids(program).next(),
-        zkmlops_commit::program_commitment(program, witness),
-    ) {
-        statement.commitments = vec![zkmlops_proof::Commitment {
-            id: first,
-            digest: digest.to_bytes(),
-        }];
-    }
+    let commitments =
+        zkmlops_commit::program_commitments(program, witness).ok_or(FriError::Prove(
+            ProveError::Statement(zkmlops_proof::StatementError::MissingTensor {
+                id: zkmlops_tensor::TensorId(0),
+            }),
+        ))?;
+    statement.commitments = commitments
+        .into_iter()
+        .map(|(id, d)| zkmlops_proof::Commitment {
+            id,
+            digest: d.to_bytes(),
+        })
+        .collect();
     Ok(statement)
 }
 
@@ -334,7 +337,7 @@ fn prove_inner(
     }
     let values = witness::wire_values(program, witness, &circuit)?;
     witness::check_limits(&circuit, &values)?;
-    let mut traces = witness::traces(&circuit, &values, &statement.program_digest);
+    let mut traces = witness::traces(&circuit, &values);
     match tamper {
         Some(testing::Tamper::MainCell {
             instance,

@@ -196,11 +196,7 @@ fn table_counts(
 }
 
 /// The main trace of every instance, in order.
-pub(crate) fn traces(
-    circuit: &Circuit,
-    values: &[Vec<i64>],
-    program: &zkmlops_tensor::ProgramDigest,
-) -> Vec<RowMajorMatrix<Val>> {
+pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatrix<Val>> {
     let mut range_counts = vec![0u32; 1 << crate::chips::RANGE_BITS];
     let mut out: Vec<Option<RowMajorMatrix<Val>>> = Vec::with_capacity(circuit.airs.len());
     for air in &circuit.airs {
@@ -211,7 +207,7 @@ pub(crate) fn traces(
             Chip::Map(m) => Some(m.main(values, &mut range_counts)),
             Chip::Reduce(r) => Some(r.main(&values[r.in_wire as usize], &mut range_counts)),
             Chip::Range(_) | Chip::Table(_) => None,
-            Chip::Commit(c) => Some(c.main(values, program)),
+            Chip::Commit(c) => Some(c.main(values)),
         });
     }
     circuit

@@ -245,3 +245,114 @@ fn every_public_value_changed_alone_is_rejected() {
         );
     }
 }
+
+/// Two lineage groups: `start = (salt_a, w)` committed as inputs, `end = (salt_b, y)` with `y`
+/// computed; plus the model group (`Committed`, group 0) on `k`.
+fn two_groups() -> Program {
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 3], s, Visibility::Private);
+    let k = b.input("k", &[3, 3], s, Visibility::Committed);
+    let salt_a = b.input("salt_a", &[4], s, Visibility::CommittedTo(1));
+    let w = b.input(
+        "w",
+        &[1, 3],
+        s.product(s).unwrap(),
+        Visibility::CommittedTo(1),
+    );
+    let salt_b = b.input("salt_b", &[4], s, Visibility::CommittedTo(2));
+    let h = b.op("h", Op::MatMul, &[x, k]).unwrap();
+    let y = b.op("y", Op::Add, &[h, w]).unwrap();
+    b.set_visibility(y, Visibility::CommittedTo(2)).unwrap();
+    let z = b.op("z", Op::Relu, &[y]).unwrap();
+    b.output(z, Visibility::Public).unwrap();
+    let _ = (salt_a, salt_b);
+    b.build().unwrap()
+}
+
+#[test]
+fn commitment_groups_and_committed_computed_tensors() {
+    let p = two_groups();
+    let mut r = rng(10);
+    let x = random(&mut r, &[1, 3], -16, 16);
+    let k = random(&mut r, &[3, 3], -16, 16);
+    let salt_a = random(&mut r, &[4], -(1 << 60), 1 << 60);
+    let w = random(&mut r, &[1, 3], -16, 16);
+    let salt_b = random(&mut r, &[4], -(1 << 60), 1 << 60);
+    let wit = p
+        .evaluate(&[x, k.clone(), salt_a.clone(), w.clone(), salt_b.clone()])
+        .unwrap();
+    let y = wit.values()[6].clone();
+    for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
+        let env = FriBackend
+            .prove(&p, &wit, StageTag::Generic, &config)
+            .unwrap();
+        let v = FriBackend
+            .verify(&p, &env, &VerifyPolicy::default())
+            .unwrap();
+        let c = &v.statement.commitments;
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            Digest::from_bytes(&c[0].digest).unwrap(),
+            commit(&p.digest(), &[k.data()])
+        );
+        // Lineage groups do not depend on the Program: anyone with the values recomputes them.
+        assert_eq!(
+            Digest::from_bytes(&c[1].digest).unwrap(),
+            zkmlops_commit::commit_lineage(&[salt_a.data(), w.data()])
+        );
+        assert_eq!(
+            Digest::from_bytes(&c[2].digest).unwrap(),
+            zkmlops_commit::commit_lineage(&[salt_b.data(), y.data()])
+        );
+        // Each commitment is proved: changing any one alone is rejected.
+        for i in 0..3 {
+            let mut bad = env.clone();
+            bad.statement.commitments[i].digest = commit(&p.digest(), &[&[i as i64]]).to_bytes();
+            assert!(
+                FriBackend
+                    .verify(&p, &bad, &VerifyPolicy::default())
+                    .is_err()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_committed_computed_tensor_cannot_be_faked() {
+    let p = two_groups();
+    let mut r = rng(11);
+    let inputs: Vec<Tensor> = [
+        (vec![1, 3], 16),
+        (vec![3, 3], 16),
+        (vec![4], 1 << 40),
+        (vec![1, 3], 16),
+        (vec![4], 1 << 40),
+    ]
+    .into_iter()
+    .map(|(shape, m)| random(&mut r, &shape, -m, m))
+    .collect();
+    let wit = p.evaluate(&inputs).unwrap();
+    let kinds = instances(&p, FriConfig::KECCAK);
+    let last_commit = kinds.iter().rposition(|k| *k == "commit").unwrap();
+    // Change an absorbed value of `y` in the commitment chip only: its bus read no longer
+    // matches what the add chip produced.
+    let env = prove_tampered(
+        &p,
+        &wit,
+        StageTag::Generic,
+        FriConfig::KECCAK,
+        Tamper::MainCell {
+            instance: last_commit,
+            row: 1,
+            col: zkmlops_fri::testing::commit_absorb_column(),
+            delta: 1,
+        },
+    )
+    .unwrap();
+    assert!(
+        FriBackend
+            .verify(&p, &env, &VerifyPolicy::default())
+            .is_err()
+    );
+}

@@ -123,7 +123,7 @@ mod vis {
     use zkmlops_tensor::Visibility;
 
     pub(super) fn serialize<S: Serializer>(v: &Visibility, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(super::visibility_name(*v))
+        s.serialize_str(&super::visibility_name(*v))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Visibility, D::Error> {
@@ -136,23 +136,34 @@ mod vis {
     }
 }
 
-/// The lowercase name of a visibility.
+/// The lowercase name of a visibility: `public`, `private`, `committed` (the model
+/// commitment, group 0) or `committed:G` (lineage commitment group `G`).
 #[must_use]
-pub fn visibility_name(v: Visibility) -> &'static str {
+pub fn visibility_name(v: Visibility) -> String {
     match v {
-        Visibility::Public => "public",
-        Visibility::Private => "private",
-        Visibility::Committed => "committed",
+        Visibility::Public => "public".into(),
+        Visibility::Private => "private".into(),
+        Visibility::Committed => "committed".into(),
+        Visibility::CommittedTo(g) => format!("committed:{g}"),
     }
 }
 
-/// Parse `public`, `private` or `committed`.
+/// Parse a [`visibility_name`].
 #[must_use]
 pub fn parse_visibility(name: &str) -> Option<Visibility> {
     match name {
         "public" => Some(Visibility::Public),
         "private" => Some(Visibility::Private),
         "committed" => Some(Visibility::Committed),
-        _ => None,
+        other => other
+            .strip_prefix("committed:")
+            .and_then(|g| g.parse::<u16>().ok())
+            .map(|g| {
+                if g == 0 {
+                    Visibility::Committed
+                } else {
+                    Visibility::CommittedTo(g)
+                }
+            }),
     }
 }

@@ -102,15 +102,15 @@ pub enum StatementError {
         /// The first id out of order.
         id: TensorId,
     },
-    /// A Program with committed tensors has exactly one commitment (covering all of them, listed
-    /// under the first one's id); one without has none.
+    /// A statement lists one commitment per commitment group of the Program, in group order,
+    /// each under its group's first tensor.
     #[error(
-        "the program commits {expected} tensors under one commitment for tensor {first:?}; the statement lists {found} commitments"
+        "the program has {expected} commitment groups (the first for tensor {first:?}); the statement lists {found} commitments, or not under those ids"
     )]
     Commitments {
-        /// Commitments the Program needs (0 or 1).
+        /// Commitments the Program needs (one per group).
         expected: usize,
-        /// The first committed tensor (the commitment's id), if any.
+        /// The first group's first tensor, if any.
         first: Option<TensorId>,
         /// Commitments listed.
         found: usize,

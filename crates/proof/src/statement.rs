@@ -153,21 +153,24 @@ impl Statement {
             }
             self.check_values(p)?;
         }
-        let first = program
-            .tensors()
-            .iter()
-            .position(|d| d.visibility == Visibility::Committed)
-            .map(|i| TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
-        let ok = match (first, self.commitments.as_slice()) {
-            (None, []) => true,
-            (Some(id), [c]) => c.id == id,
-            _ => false,
-        };
-        if !ok {
+        // One commitment per commitment group, in group order, listed under the group's first
+        // tensor.
+        let mut firsts: std::collections::BTreeMap<u16, TensorId> =
+            std::collections::BTreeMap::new();
+        for (i, d) in program.tensors().iter().enumerate() {
+            if let Some(g) = d.visibility.commitment_group() {
+                firsts
+                    .entry(g)
+                    .or_insert(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
+            }
+        }
+        let expected: Vec<TensorId> = firsts.into_values().collect();
+        let found: Vec<TensorId> = self.commitments.iter().map(|c| c.id).collect();
+        if expected != found {
             return Err(StatementError::Commitments {
-                expected: usize::from(first.is_some()),
-                first,
-                found: self.commitments.len(),
+                expected: expected.len(),
+                first: expected.first().copied(),
+                found: found.len(),
             });
         }
         Ok(())

@@ -24,8 +24,32 @@ pub enum Visibility {
     Public,
     /// Hidden from the verifier and bound to nothing outside the proof.
     Private,
-    /// Hidden from the verifier but bound to a published commitment.
+    /// Hidden from the verifier but bound to a published commitment: commitment group 0, the
+    /// model commitment, which also binds the Program digest.
     Committed,
+    /// Hidden and bound to commitment group `g >= 1`: a *lineage* commitment, independent of
+    /// the Program, so different Programs (stages, segments) can commit to the same values and
+    /// link their proofs through it. (Appended after `Committed`: encodings made before it
+    /// decode unchanged.)
+    CommittedTo(u16),
+}
+
+impl Visibility {
+    /// The commitment group of a committed tensor (`Committed` is group 0).
+    #[must_use]
+    pub fn commitment_group(self) -> Option<u16> {
+        match self {
+            Visibility::Committed => Some(0),
+            Visibility::CommittedTo(g) => Some(g),
+            Visibility::Public | Visibility::Private => None,
+        }
+    }
+
+    /// Whether the values are hidden from the verifier (private or committed).
+    #[must_use]
+    pub fn is_hidden(self) -> bool {
+        self != Visibility::Public
+    }
 }
 
 /// Where a tensor's values come from.

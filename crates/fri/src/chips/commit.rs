@@ -51,10 +51,19 @@ fn constants() -> RoundConstants<Goldilocks, WIDTH, HALF_FULL_ROUNDS, PARTIAL_RO
     RoundConstants::new(initial, partial, terminal)
 }
 
-/// The committed elements, in order: `(wire, index)` of each.
+/// One committed element: sent on the bus (an input's element, with its read count) or read
+/// from it once (a computed tensor's element).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CommitSlot {
+    pub(crate) wire: u32,
+    pub(crate) index: usize,
+    pub(crate) source: bool,
+}
+
+/// One commitment group: its elements in order, absorbed by the sponge.
 #[derive(Debug, Clone)]
 pub(crate) struct CommitChip {
-    pub(crate) slots: Vec<(u32, usize)>,
+    pub(crate) slots: Vec<CommitSlot>,
     pub(crate) mults: Vec<u32>,
     /// The sponge state before the first block (from the Program digest and the length).
     pub(crate) iv: [u64; WIDTH],
@@ -62,6 +71,11 @@ pub(crate) struct CommitChip {
 }
 
 impl CommitChip {
+    /// The largest magnitude of a slot's count (the LogUp bound): a read count, or 1.
+    fn max_count(&self) -> u32 {
+        self.mults.iter().copied().max().unwrap_or(0).max(1)
+    }
+
     pub(crate) fn blocks(&self) -> usize {
         self.slots.len().div_ceil(RATE)
     }
@@ -92,10 +106,14 @@ impl CommitChip {
                 for s in 0..RATE {
                     let k = r * RATE + s;
                     let c = &mut row[s * SLOT_COLS..(s + 1) * SLOT_COLS];
-                    if let Some(&(wire, index)) = self.slots.get(k) {
-                        c[0] = F::from_u32(wire);
-                        c[1] = usize_felt(index);
-                        c[2] = F::from_u32(self.mults.get(k).copied().unwrap_or(0));
+                    if let Some(slot) = self.slots.get(k) {
+                        c[0] = F::from_u32(slot.wire);
+                        c[1] = usize_felt(slot.index);
+                        c[2] = if slot.source {
+                            F::from_u32(self.mults.get(k).copied().unwrap_or(0))
+                        } else {
+                            F::NEG_ONE
+                        };
                     } else if r < blocks {
                         c[3] = F::ONE;
                     }
@@ -108,17 +126,14 @@ impl CommitChip {
 
     /// Own columns: the permutation trace of every block (zero states on padding rows) and
     /// the absorbed values.
-    pub(crate) fn main(
-        &self,
-        values: &[Vec<i64>],
-        program: &zkmlops_tensor::ProgramDigest,
-    ) -> RowMajorMatrix<Goldilocks> {
+    pub(crate) fn main(&self, values: &[Vec<i64>]) -> RowMajorMatrix<Goldilocks> {
         let flat: Vec<i64> = self
             .slots
             .iter()
-            .map(|&(w, i)| values[w as usize].get(i).copied().unwrap_or(0))
+            .map(|s| values[s.wire as usize].get(s.index).copied().unwrap_or(0))
             .collect();
-        let (mut inputs, _) = zkmlops_commit::absorption(program, &flat);
+        let iv = self.iv.map(Goldilocks::from_u64);
+        let (mut inputs, _) = zkmlops_commit::absorb_from(iv, &flat);
         let h = 1usize << self.log_height;
         inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
         let p2 = p3_poseidon2_air::generate_trace_rows::<
@@ -197,7 +212,7 @@ impl CommitChip {
             builder.push_interaction(
                 TENSOR_BUS,
                 [slot[0].clone(), slot[1].clone(), absorb[s].clone()],
-                Count::provided(slot[2].clone()),
+                Count::bounded(slot[2].clone(), self.max_count()),
             );
         }
     }

@@ -20,7 +20,7 @@ mod source;
 mod sum;
 mod table;
 
-pub(crate) use commit::CommitChip;
+pub(crate) use commit::{CommitChip, CommitSlot};
 
 /// Columns of the Poseidon2 permutation in the commitment chip.
 pub(crate) fn commit_p2_cols() -> usize {
