@@ -203,7 +203,6 @@ pub fn initial_state(program: &ProgramDigest, len: usize) -> [Goldilocks; WIDTH]
 }
 
 /// The lineage IV: domain and length, no Program (groups >= 1).
-#[must_use]
 pub fn lineage_state(len: usize) -> [Goldilocks; WIDTH] {
     let perm = permutation();
     let mut state = [Goldilocks::ZERO; WIDTH];
@@ -275,7 +274,6 @@ pub fn committed_ids(program: &Program) -> impl Iterator<Item = TensorId> + '_ {
 
 /// The sponge state before the first value of group `group` of a Program: group 0 binds the
 /// Program digest ([`initial_state`]), other groups only the length ([`lineage_state`]).
-#[must_use]
 pub fn group_initial_state(program: &ProgramDigest, group: u16, len: usize) -> [Goldilocks; WIDTH] {
     if group == 0 {
         initial_state(program, len)
