@@ -308,7 +308,8 @@ fn commitment_groups_and_committed_computed_tensors() {
         // Each commitment is proved: changing any one alone is rejected.
         for i in 0..3 {
             let mut bad = env.clone();
-            bad.statement.commitments[i].digest = commit(&p.digest(), &[&[i as i64]]).to_bytes();
+            bad.statement.commitments[i].digest =
+                commit(&p.digest(), &[&[i64::try_from(i).unwrap()]]).to_bytes();
             assert!(
                 FriBackend
                     .verify(&p, &bad, &VerifyPolicy::default())
