@@ -22,8 +22,18 @@
 
 mod data;
 mod logreg;
+mod metrics;
+mod transcript;
 
 pub use data::Dataset;
 pub use logreg::{
-    LogRegSpec, Model, Run, TrainError, segment_inputs, segment_program, sgd_f64, train,
+    DATA_GROUP, END_GROUP, LogRegSpec, Model, Run, SALT_LEN, START_GROUP, Salts, TrainError,
+    data_commitment, model_commitment, quantize_data, segment_inputs, segment_program, sgd_f64,
+    train,
+};
+pub use metrics::{
+    MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP, metrics_program, prove_metrics,
+};
+pub use transcript::{
+    RunError, RunSalts, TRANSCRIPT_VERSION, TrainingTranscript, TranscriptError, prove_run,
 };

@@ -62,7 +62,7 @@ impl From<ProgramError> for TrainError {
 }
 
 /// Hyperparameters of logistic-regression SGD.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogRegSpec {
     /// Number of features.
     pub features: usize,
@@ -171,9 +171,24 @@ impl Model {
     }
 }
 
-/// The Program of `steps` SGD steps. Inputs, in order: `w0 [d,1]`, `b0 [1,1]` (public: the
-/// segment's starting weights), then `x{t} [batch,d]`, `y{t} [batch,1]` per step (private);
-/// outputs (public): the final `w [d,1]` and `b [1,1]`. Per step, at scale `s`:
+/// Commitment groups of a segment Program (lineage groups: independent of the Program).
+pub const DATA_GROUP: u16 = 1;
+/// The segment's starting weights.
+pub const START_GROUP: u16 = 2;
+/// The segment's final weights.
+pub const END_GROUP: u16 = 3;
+/// Elements of every salt.
+pub const SALT_LEN: usize = 4;
+
+/// The Program of `steps` SGD steps starting at global step `first`, over a dataset of `rows`
+/// rows. Inputs, in order, each committed in its group (salt first):
+///
+/// - data (group 1): `data/salt [4]`, `data/x [rows, d]`, `data/y [rows, 1]`;
+/// - start weights (group 2): `start/salt [4]`, `w0 [d, 1]`, `b0 [1, 1]`;
+/// - `end/salt [4]` (group 3, with the final `w`, `b` that the Program computes).
+///
+/// Step `t` slices its batch (`(first + t) mod (rows / batch)`) out of the committed data, so
+/// the Program fixes the schedule. Per step, at scale `s`:
 ///
 /// ```text
 /// z = rescale(x w) + b;  p = sigmoid_table(z);  delta = p - y
@@ -183,13 +198,24 @@ impl Model {
 ///
 /// # Errors
 /// [`TrainError::Spec`] for bad hyperparameters, [`TrainError::Program`] from the builder.
-pub fn segment_program(spec: &LogRegSpec, steps: usize) -> Result<Program, TrainError> {
+pub fn segment_program(
+    spec: &LogRegSpec,
+    rows: usize,
+    first: usize,
+    steps: usize,
+) -> Result<Program, TrainError> {
     let s = spec.check()?;
     if steps == 0 {
         return Err(TrainError::Spec {
             name: "steps",
             value: "0".into(),
             allowed: "at least 1",
+        });
+    }
+    if rows < spec.batch {
+        return Err(TrainError::Data {
+            row: rows,
+            what: "fewer rows than one batch",
         });
     }
     let (d, bsz) = (spec.features, spec.batch);
@@ -209,17 +235,31 @@ pub fn segment_program(spec: &LogRegSpec, steps: usize) -> Result<Program, Train
         shift,
         rounding: Rounding::HalfUp,
     };
+    let data = Visibility::CommittedTo(DATA_GROUP);
+    let start = Visibility::CommittedTo(START_GROUP);
+    let end = Visibility::CommittedTo(END_GROUP);
     let mut b = ProgramBuilder::new();
-    let mut w = b.input("w0", &[d, 1], s, Visibility::Public);
-    let mut bias = b.input("b0", &[1, 1], s, Visibility::Public);
+    b.input("data/salt", &[SALT_LEN], s, data);
+    let xs = b.input("data/x", &[rows, d], s, data);
+    let ys = b.input("data/y", &[rows, 1], s, data);
+    b.input("start/salt", &[SALT_LEN], s, start);
+    let mut w = b.input("w0", &[d, 1], s, start);
+    let mut bias = b.input("b0", &[1, 1], s, start);
+    b.input("end/salt", &[SALT_LEN], s, end);
     let lr = b.constant(
         "lr_over_batch",
         Tensor::new(vec![1, 1], vec![step])?,
         lr_scale,
     )?;
     for t in 0..steps {
-        let x = b.input(&format!("x{t}"), &[bsz, d], s, Visibility::Private);
-        let y = b.input(&format!("y{t}"), &[bsz, 1], s, Visibility::Private);
+        let rows_t = batch_rows(spec, rows, first + t);
+        let slice = |axis_len: usize| Op::Slice {
+            axis: 0,
+            start: rows_t.start.min(axis_len),
+            end: rows_t.end.min(axis_len),
+        };
+        let x = b.op(&format!("s{t}/x"), slice(rows), &[xs])?;
+        let y = b.op(&format!("s{t}/y"), slice(rows), &[ys])?;
         let z = b.op(&format!("s{t}/xw"), Op::MatMul, &[x, w])?;
         let z = b.op(&format!("s{t}/xw_s"), rescale(s.bits()), &[z])?;
         let z = b.op(&format!("s{t}/z"), Op::Add, &[z, bias])?;
@@ -258,9 +298,25 @@ pub fn segment_program(spec: &LogRegSpec, steps: usize) -> Result<Program, Train
         w = b.op(&format!("w{}", t + 1), Op::Sub, &[w, sw])?;
         bias = b.op(&format!("b{}", t + 1), Op::Sub, &[bias, sb])?;
     }
-    b.output(w, Visibility::Public)?;
-    b.output(bias, Visibility::Public)?;
+    b.output(w, end)?;
+    b.output(bias, end)?;
     Ok(b.build()?)
+}
+
+/// The secret salts of one segment: the dataset's (the same in every segment of a run), the
+/// start weights' and the end weights' (the next segment's start salt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Salts {
+    /// Data salt.
+    pub data: [i64; SALT_LEN],
+    /// Start-weights salt.
+    pub start: [i64; SALT_LEN],
+    /// End-weights salt.
+    pub end: [i64; SALT_LEN],
+}
+
+pub(crate) fn scale_of(spec: &LogRegSpec) -> Result<Scale, TrainError> {
+    spec.scale()
 }
 
 /// Rows of batch `k` (consecutive rows; `n / batch` batches an epoch).
@@ -292,48 +348,79 @@ fn check_data(spec: &LogRegSpec, data: &Dataset) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// The inputs of the segment starting at global step `first`: the model, then each step's
-/// quantized batch.
+/// The dataset quantized: `x [rows, d]` and `y [rows, 1]` (labels at the scale: 0 or `2^s`).
 ///
 /// # Errors
-/// [`TrainError::Data`] for a dataset that does not fit, [`TrainError::Program`] for a value
-/// that does not fit the scale.
+/// [`TrainError::Data`] naming the first row that does not fit.
+pub fn quantize_data(spec: &LogRegSpec, data: &Dataset) -> Result<(Tensor, Tensor), TrainError> {
+    check_data(spec, data)?;
+    let s = spec.scale()?;
+    let mut x = Vec::with_capacity(data.len() * spec.features);
+    for (r, row) in data.features.iter().enumerate() {
+        for &v in row {
+            x.push(s.encode(v).map_err(|_| TrainError::Data {
+                row: r,
+                what: "a feature does not fit the fixed-point range",
+            })?);
+        }
+    }
+    let y = data.labels.iter().map(|&l| l << s.bits()).collect();
+    Ok((
+        Tensor::new(vec![data.len(), spec.features], x)?,
+        Tensor::new(vec![data.len(), 1], y)?,
+    ))
+}
+
+/// The inputs of a segment Program, in its declaration order.
+///
+/// # Errors
+/// As [`quantize_data`].
 pub fn segment_inputs(
     spec: &LogRegSpec,
     model: &Model,
     data: &Dataset,
-    first: usize,
-    steps: usize,
+    salts: &Salts,
 ) -> Result<Vec<Tensor>, TrainError> {
-    check_data(spec, data)?;
-    let s = spec.scale()?;
-    let quant = |row: usize, v: f64| {
-        s.encode(v).map_err(|_| TrainError::Data {
-            row,
-            what: "a feature does not fit the fixed-point range",
-        })
-    };
-    let mut inputs = vec![
+    let (x, y) = quantize_data(spec, data)?;
+    Ok(vec![
+        Tensor::vector(salts.data.to_vec()),
+        x,
+        y,
+        Tensor::vector(salts.start.to_vec()),
         Tensor::new(vec![spec.features, 1], model.w.clone())?,
         Tensor::new(vec![1, 1], vec![model.b])?,
-    ];
-    for t in first..first + steps {
-        let rows = batch_rows(spec, data.len(), t);
-        let mut x = Vec::with_capacity(spec.batch * spec.features);
-        let mut y = Vec::with_capacity(spec.batch);
-        for r in rows {
-            for &v in &data.features[r] {
-                x.push(quant(r, v)?);
-            }
-            y.push(data.labels[r] << s.bits());
-        }
-        inputs.push(Tensor::new(vec![spec.batch, spec.features], x)?);
-        inputs.push(Tensor::new(vec![spec.batch, 1], y)?);
-    }
-    Ok(inputs)
+        Tensor::vector(salts.end.to_vec()),
+    ])
 }
 
-fn read_model(spec: &LogRegSpec, program: &Program, witness: &zkmlops_tensor::Witness) -> Model {
+/// The lineage commitment of a model with its salt (what segments link through).
+#[must_use]
+pub fn model_commitment(model: &Model, salt: &[i64; SALT_LEN]) -> zkmlops_commit::Digest {
+    zkmlops_commit::commit_lineage(&[salt.as_slice(), &model.w, &[model.b]])
+}
+
+/// The lineage commitment of a quantized dataset with its salt.
+///
+/// # Errors
+/// As [`quantize_data`].
+pub fn data_commitment(
+    spec: &LogRegSpec,
+    data: &Dataset,
+    salt: &[i64; SALT_LEN],
+) -> Result<zkmlops_commit::Digest, TrainError> {
+    let (x, y) = quantize_data(spec, data)?;
+    Ok(zkmlops_commit::commit_lineage(&[
+        salt.as_slice(),
+        x.data(),
+        y.data(),
+    ]))
+}
+
+pub(crate) fn read_model(
+    spec: &LogRegSpec,
+    program: &Program,
+    witness: &zkmlops_tensor::Witness,
+) -> Model {
     let get = |id: TensorId| {
         witness
             .get(id)
@@ -370,13 +457,18 @@ pub fn train(
     steps_per_segment: usize,
     total_steps: usize,
 ) -> Result<Run, TrainError> {
-    let program = segment_program(spec, steps_per_segment)?;
     let mut model = Model::zeros(spec);
     let mut losses = vec![model.loss(data)];
     let mut checkpoints = vec![model.clone()];
     let mut step = 0;
+    let salts = Salts {
+        data: [0; SALT_LEN],
+        start: [0; SALT_LEN],
+        end: [0; SALT_LEN],
+    };
     while step < total_steps {
-        let inputs = segment_inputs(spec, &model, data, step, steps_per_segment)?;
+        let program = segment_program(spec, data.len(), step, steps_per_segment)?;
+        let inputs = segment_inputs(spec, &model, data, &salts)?;
         let witness = program.evaluate(&inputs)?;
         model = read_model(spec, &program, &witness);
         losses.push(model.loss(data));

@@ -1,11 +1,20 @@
 //! Fixed-point SGD learns like f64 SGD on real data, and its segments prove and verify.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 
 use std::time::Instant;
 
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
-use zkmlops_train::{Dataset, LogRegSpec, Model, segment_inputs, segment_program, sgd_f64, train};
+use zkmlops_train::{
+    Dataset, LogRegSpec, MetricsError, Model, RunSalts, Salts, TranscriptError, model_commitment,
+    prove_metrics, prove_run, segment_inputs, segment_program, sgd_f64, train,
+};
 
 fn data(name: &str) -> Dataset {
     let p = format!(
@@ -55,55 +64,150 @@ fn fixed_point_sgd_learns_like_f64_sgd() {
     );
 }
 
+fn salts(segments: usize, seed: i64) -> RunSalts {
+    let salt = |k: i64| core::array::from_fn(|j| (seed * 1_000_003 + k * 7919 + j as i64) << 40);
+    RunSalts {
+        data: salt(-1),
+        checkpoints: (0..=segments).map(|k| salt(k as i64)).collect(),
+    }
+}
+
 #[test]
-fn an_epoch_segment_proves_and_verifies_and_its_output_is_the_reference() {
+fn a_proved_epoch_verifies_as_a_chain_and_ends_at_the_reference_weights() {
     let train_set = data("train");
     let epoch = 455 / 32;
-    let program = segment_program(&SPEC, epoch).unwrap();
-    let start = Model::zeros(&SPEC);
-    let inputs = segment_inputs(&SPEC, &start, &train_set, 0, epoch).unwrap();
-    let witness = program.evaluate(&inputs).unwrap();
     let t = Instant::now();
-    let env = FriBackend
-        .prove(&program, &witness, StageTag::Training, &FriConfig::KECCAK)
-        .unwrap();
-    let prove_ms = t.elapsed().as_secs_f64() * 1e3;
-    let v = FriBackend
-        .verify(&program, &env, &VerifyPolicy::default())
-        .unwrap();
-    let reference = train(&SPEC, &train_set, epoch, epoch).unwrap().model;
-    let public = &v.statement.public;
-    // w0, b0 (the start) and the final w, b.
-    assert_eq!(public.len(), 4);
-    assert_eq!(public[2].values, reference.w);
-    assert_eq!(public[3].values, vec![reference.b]);
-    println!(
-        "epoch of {epoch} steps proved in {prove_ms:.0} ms, {} bytes",
-        env.proof.len()
-    );
-
-    // A final weight changed by one unit is rejected.
-    let mut bad = env.clone();
-    bad.statement.public[2].values[0] += 1;
-    assert!(
-        FriBackend
-            .verify(&program, &bad, &VerifyPolicy::default())
-            .is_err()
-    );
-    // A different learning rate is a different Program: the proof is not for it.
-    let other = segment_program(
-        &LogRegSpec {
-            learning_rate: 0.25,
-            ..SPEC
-        },
-        epoch,
+    // One epoch as two segments of 7 steps.
+    let (transcript, model) = prove_run(
+        &SPEC,
+        &train_set,
+        &Model::zeros(&SPEC),
+        &salts(2, 1),
+        7,
+        2,
+        &FriBackend,
+        &FriConfig::KECCAK,
     )
     .unwrap();
-    assert!(
-        FriBackend
-            .verify(&other, &env, &VerifyPolicy::default())
-            .is_err()
+    let prove_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    transcript
+        .verify(&FriBackend, &VerifyPolicy::default())
+        .unwrap();
+    let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(model, train(&SPEC, &train_set, epoch, epoch).unwrap().model);
+    println!(
+        "epoch of {epoch} steps in 2 segments: proved in {prove_ms:.0} ms, verified in {verify_ms:.0} ms, {} proof bytes",
+        transcript
+            .segments
+            .iter()
+            .map(|e| e.proof.len())
+            .sum::<usize>()
     );
+}
+
+#[test]
+fn transcript_tampering_is_rejected() {
+    let train_set = data("train");
+    let run = |seed| {
+        prove_run(
+            &SPEC,
+            &train_set,
+            &Model::zeros(&SPEC),
+            &salts(2, seed),
+            3,
+            2,
+            &FriBackend,
+            &FriConfig::KECCAK,
+        )
+        .unwrap()
+    };
+    let (good, model) = run(1);
+    let policy = VerifyPolicy::default();
+    good.verify(&FriBackend, &policy).unwrap();
+
+    // Segments swapped: the schedule gives each its own Program.
+    let mut t = good.clone();
+    t.segments.swap(0, 1);
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Segment { .. })
+    ));
+
+    // A segment whose start is not the previous end (from another run's chain).
+    let (other, _) = run(2);
+    let mut t = good.clone();
+    t.segments[1] = other.segments[1].clone();
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Link { index: 1, .. } | TranscriptError::Data { index: 1 })
+    ));
+
+    // A changed learning rate: every segment Program differs.
+    let mut t = good.clone();
+    t.spec.learning_rate = 0.25;
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Segment { index: 0, .. })
+    ));
+
+    // A dropped batch: the last segment proved one batch later than the schedule says.
+    let program = segment_program(&SPEC, train_set.len(), 4, 3).unwrap();
+    let s = salts(2, 1);
+    let mid = train(&SPEC, &train_set, 3, 3).unwrap().model;
+    let witness = program
+        .evaluate(
+            &segment_inputs(
+                &SPEC,
+                &mid,
+                &train_set,
+                &Salts {
+                    data: s.data,
+                    start: s.checkpoints[1],
+                    end: s.checkpoints[2],
+                },
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let mut t = good.clone();
+    t.segments[1] = FriBackend
+        .prove(&program, &witness, StageTag::Training, &FriConfig::KECCAK)
+        .unwrap();
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Segment { index: 1, .. })
+    ));
+
+    // A final weight changed by one unit: not the commitment the chain ends at.
+    let mut changed = model.clone();
+    changed.w[3] += 1;
+    let mut t = good.clone();
+    t.final_commitment = model_commitment(&changed, &salts(2, 1).checkpoints[2]);
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Final { .. })
+    ));
+
+    // Another dataset commitment, another initial commitment, a missing segment.
+    let mut t = good.clone();
+    t.data_commitment = model_commitment(&model, &[1, 2, 3, 4]);
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Data { index: 0 })
+    ));
+    let mut t = good.clone();
+    t.initial_commitment = t.final_commitment;
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::Link { index: 0, .. })
+    ));
+    let mut t = good;
+    t.segments.pop();
+    assert!(matches!(
+        t.verify(&FriBackend, &policy),
+        Err(TranscriptError::SegmentCount { .. })
+    ));
 }
 
 #[test]
@@ -119,25 +223,83 @@ fn bad_data_and_hyperparameters_are_typed_errors() {
         scale_bits: 8,
     };
     assert!(train(&spec, &d, 1, 1).is_err(), "label 2 is not binary");
+    let bad_scale = LogRegSpec {
+        scale_bits: 40,
+        ..spec
+    };
+    assert!(segment_program(&bad_scale, 2, 0, 1).is_err());
+    let bad_lr = LogRegSpec {
+        learning_rate: -1.0,
+        ..spec
+    };
+    assert!(segment_program(&bad_lr, 2, 0, 1).is_err());
+    assert!(segment_program(&spec, 2, 0, 0).is_err());
     assert!(
-        segment_program(
-            &LogRegSpec {
-                scale_bits: 40,
-                ..spec
-            },
-            1
-        )
-        .is_err()
+        segment_program(&spec, 1, 0, 1).is_err(),
+        "fewer rows than a batch"
     );
-    assert!(
-        segment_program(
-            &LogRegSpec {
-                learning_rate: -1.0,
-                ..spec
-            },
-            1
-        )
-        .is_err()
-    );
-    assert!(segment_program(&spec, 0).is_err());
+}
+
+#[test]
+fn accuracy_on_a_committed_test_set_is_proved_exactly() {
+    let (train_set, test_set) = (data("train"), data("test"));
+    let epoch = 455 / 32;
+    let s = salts(1, 3);
+    let (transcript, model) = prove_run(
+        &SPEC,
+        &train_set,
+        &Model::zeros(&SPEC),
+        &s,
+        epoch,
+        1,
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap();
+    let test_salt = [5, 6, 7, 8];
+    let m = prove_metrics(
+        &SPEC,
+        &model,
+        &s.checkpoints[1],
+        &test_set,
+        &test_salt,
+        &FriBackend,
+        &FriConfig::KECCAK_ZK,
+    )
+    .unwrap();
+    let policy = VerifyPolicy::default();
+    m.verify(&FriBackend, &policy).unwrap();
+    // The model measured is the one the training run ended with.
+    assert_eq!(m.model_commitment, transcript.final_commitment);
+    // The count agrees with the model's float predictions (to a borderline row).
+    let float = (model.accuracy(&test_set) * test_set.len() as f64).round() as usize;
+    assert!(m.correct.abs_diff(float) <= 1, "{} vs {float}", m.correct);
+    println!("proved {} / {} correct", m.correct, m.rows);
+
+    // A claimed accuracy off by one, another model, another test set: rejected.
+    let mut bad = m.clone();
+    bad.correct += 1;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Count { .. })
+    ));
+    let mut bad = m.clone();
+    bad.model_commitment = transcript.initial_commitment;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Commitment { which: "model" })
+    ));
+    let mut bad = m.clone();
+    bad.test_commitment = transcript.data_commitment;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Commitment { which: "test set" })
+    ));
+    let mut bad = m;
+    bad.envelope.statement.public[0].values[0] += 1;
+    bad.correct -= 1;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Verify(_))
+    ));
 }
