@@ -62,6 +62,28 @@ pub(crate) enum CliError {
     CommitmentProgram { path: PathBuf },
     #[error("`{path}` has no committed weights")]
     NotCommitted { path: PathBuf },
+    #[error("`{path}` is not valid JSON here: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("`{path}`: {what}")]
+    TrainSpec { path: PathBuf, what: String },
+    #[error("`{path}`: {source}")]
+    Train {
+        path: PathBuf,
+        source: Box<zkmlops_train::TrainError>,
+    },
+    #[error("{source}")]
+    Run {
+        source: Box<zkmlops_train::RunError>,
+    },
+    #[error("{source}")]
+    Metrics {
+        source: Box<zkmlops_train::MetricsError>,
+    },
+    #[error("rejected: {what}")]
+    RunRejected { what: String },
     #[error(
         "invalid --visibility `{given}`: expected a list like input=private,params=private,output=public"
     )]

@@ -4,6 +4,7 @@
 mod error;
 mod io;
 mod report;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -149,6 +150,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prove and verify training runs (logistic regression; docs/training.md).
+    #[command(subcommand)]
+    Train(train::TrainCommand),
+    /// Prove and verify the accuracy of a trained model on a committed test set.
+    #[command(subcommand)]
+    Eval(train::EvalCommand),
     /// Quantized against float outputs over many samples, without proving.
     Fidelity {
         /// A compiled `model.zkm` (or an ONNX model, compiled with default settings).
@@ -162,7 +169,7 @@ enum Command {
     },
 }
 
-fn spinner(quiet: bool, msg: &str) -> ProgressBar {
+pub(crate) fn spinner(quiet: bool, msg: &str) -> ProgressBar {
     info!("{msg}");
     if quiet {
         return ProgressBar::hidden();
@@ -411,6 +418,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Train(cmd) => train::train(cmd, quiet),
+        Command::Eval(cmd) => train::eval(cmd, quiet),
         Command::Fidelity { model, data, json } => {
             let compiled = io::model(&model, &Settings::default())?;
             let samples = io::samples(&data)?;

@@ -382,3 +382,86 @@ fn commitment_published_then_checked_and_another_one_refused() {
         "holds no salt",
     );
 }
+
+#[test]
+fn train_prove_verify_and_eval_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../train/data");
+    let spec = dir.path().join("train.toml");
+    std::fs::write(
+        &spec,
+        "model = \"logistic\"\nfeatures = 30\nbatch = 32\nlearning_rate = 0.5\nscale_bits = 10\nepochs = 1\nsteps_per_segment = 7\n",
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let r = run(&[
+        "train",
+        "prove",
+        "--spec",
+        s(&spec),
+        "--data",
+        s(&data.join("breast_cancer_train.csv")),
+        "-o",
+        s(&run_dir),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["train", "verify", s(&run_dir), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["segments"], 2);
+
+    // A transcript claiming another final commitment is rejected.
+    let transcript = run_dir.join("transcript.json");
+    let bad = dir.path().join("bad.json");
+    edit_json(&transcript, &bad, |t| {
+        t["final_commitment"] = t["initial_commitment"].clone();
+    });
+    fails_with(
+        &run(&["train", "verify", s(&bad)]),
+        "not the claimed final commitment",
+    );
+
+    let metrics = dir.path().join("metrics.json");
+    let r = run(&[
+        "eval",
+        "prove",
+        "--run",
+        s(&run_dir),
+        "--data",
+        s(&data.join("breast_cancer_test.csv")),
+        "-o",
+        s(&metrics),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["eval", "verify", s(&metrics), "--run", s(&run_dir)]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("/ 114 correct"), "{}", r.stdout);
+    let off = dir.path().join("off.json");
+    edit_json(&metrics, &off, |m| {
+        let c = m["correct"].as_u64().unwrap();
+        m["correct"] = Value::from(c + 1);
+    });
+    fails_with(&run(&["eval", "verify", s(&off)]), "claimed");
+
+    // A spec the stage does not support is one clear sentence.
+    let bad_spec = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad_spec,
+        "model = \"mlp\"\nfeatures = 30\nbatch = 32\nlearning_rate = 0.5\nscale_bits = 10\n",
+    )
+    .unwrap();
+    fails_with(
+        &run(&[
+            "train",
+            "prove",
+            "--spec",
+            s(&bad_spec),
+            "--data",
+            s(&data.join("breast_cancer_train.csv")),
+            "-o",
+            s(&run_dir),
+        ]),
+        "model `mlp` (supported: logistic)",
+    );
+}

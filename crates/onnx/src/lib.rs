@@ -36,7 +36,9 @@ pub use calibrate::{Calibration, FidelityReport, OutputFidelity, calibrate, fide
 pub use error::{OnnxError, SUPPORTED_OPERATORS};
 pub use float::FloatModel;
 pub use graph::OnnxModel;
-pub use model::{CompiledModel, MODEL_FORMAT_VERSION, MODEL_MAGIC, SALT_LEN, SALT_NAME};
+pub use model::{
+    CompiledModel, MODEL_FORMAT_VERSION, MODEL_MAGIC, SALT_LEN, SALT_NAME, fresh_salt,
+};
 pub use settings::{MAX_SCALE_BITS, SETTINGS_VERSION, Settings, parse_visibility, visibility_name};
 
 #[doc(no_inline)]

@@ -11,8 +11,11 @@ pub const SALT_NAME: &str = "model/salt";
 /// Elements of the salt (one sponge block: 4 x ~63 bits of entropy).
 pub const SALT_LEN: usize = 4;
 
-/// Four uniformly random values in `[-2^62, 2^62)` from the operating system.
-pub(crate) fn fresh_salt() -> Result<[i64; SALT_LEN], OnnxError> {
+/// Four uniformly random values in `[-2^62, 2^62)` from the operating system (a salt).
+///
+/// # Errors
+/// [`OnnxError::Entropy`] when the operating system's random source fails.
+pub fn fresh_salt() -> Result<[i64; SALT_LEN], OnnxError> {
     use rand::{RngExt, SeedableRng};
     let mut rng = rand::rngs::StdRng::try_from_rng(&mut rand::rngs::SysRng)
         .map_err(|_| OnnxError::Entropy)?;

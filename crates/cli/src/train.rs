@@ -1,0 +1,398 @@
+//! `zkmlops train` and `zkmlops eval`: prove and verify training runs and accuracy claims
+//! (logistic regression; see docs/training.md).
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_proof::VerifyPolicy;
+use zkmlops_train::{
+    Dataset, LogRegSpec, MetricsProof, Model, RunSalts, SALT_LEN, TrainingTranscript,
+    prove_metrics, prove_run,
+};
+
+use crate::error::CliError;
+use crate::io;
+
+/// `train.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrainSpec {
+    /// Only `logistic` for now.
+    model: String,
+    features: usize,
+    batch: usize,
+    learning_rate: f64,
+    scale_bits: u32,
+    /// Epochs (each `rows / batch` steps).
+    #[serde(default = "one")]
+    epochs: usize,
+    /// Steps per segment (a divisor of the total; one epoch when absent).
+    steps_per_segment: Option<usize>,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl TrainSpec {
+    fn logreg(&self, path: &Path) -> Result<LogRegSpec, CliError> {
+        if self.model != "logistic" {
+            return Err(CliError::TrainSpec {
+                path: path.into(),
+                what: format!("model `{}` (supported: logistic)", self.model),
+            });
+        }
+        Ok(LogRegSpec {
+            features: self.features,
+            batch: self.batch,
+            learning_rate: self.learning_rate,
+            scale_bits: self.scale_bits,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TrainCommand {
+    /// Train from the initial weights and prove every segment; writes `transcript.json`
+    /// (public), `model.json` and `secrets.json` (the owner's) into the output directory.
+    Prove {
+        /// Hyperparameters (TOML).
+        #[arg(long, value_name = "train.toml")]
+        spec: PathBuf,
+        /// Training data: CSV with a header, features then a 0/1 label.
+        #[arg(long, value_name = "train.csv")]
+        data: PathBuf,
+        /// Initial weights `{"w": [...], "b": x}` (zeros when absent).
+        #[arg(long, value_name = "init.json")]
+        init: Option<PathBuf>,
+        /// Zero knowledge (hiding preset).
+        #[arg(long)]
+        zk: bool,
+        /// Output directory.
+        #[arg(short, long, value_name = "run/")]
+        output: PathBuf,
+    },
+    /// Verify a run's transcript: every segment and the chain of commitments.
+    Verify {
+        /// The run directory (or its `transcript.json`).
+        run: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum EvalCommand {
+    /// Prove the accuracy of a trained model (a run directory) on a test CSV.
+    Prove {
+        /// The run directory (its final model and salt).
+        #[arg(long, value_name = "run/")]
+        run: PathBuf,
+        /// Test data CSV.
+        #[arg(long, value_name = "test.csv")]
+        data: PathBuf,
+        /// Zero knowledge (hiding preset).
+        #[arg(long)]
+        zk: bool,
+        /// The metrics proof (JSON).
+        #[arg(short, long, value_name = "metrics.json")]
+        output: PathBuf,
+    },
+    /// Verify a metrics proof; with `--run`, that it measures the run's final model.
+    Verify {
+        /// The metrics proof.
+        metrics: PathBuf,
+        /// A run directory whose final commitment the model must be.
+        #[arg(long, value_name = "run/")]
+        run: Option<PathBuf>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `model.json`: the final weights (private to the owner).
+#[derive(Serialize, Deserialize)]
+struct ModelFile {
+    scale_bits: u32,
+    w: Vec<i64>,
+    b: i64,
+}
+
+/// `init.json`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitFile {
+    w: Vec<f64>,
+    b: f64,
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, CliError> {
+    serde_json::from_slice(&io::read(path)?).map_err(|source| CliError::Json {
+        path: path.into(),
+        source,
+    })
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), CliError> {
+    io::write(path, crate::report::json(v).as_bytes())
+}
+
+fn dataset(path: &Path) -> Result<Dataset, CliError> {
+    let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
+    Dataset::from_csv(&text).map_err(|e| CliError::Train {
+        path: path.into(),
+        source: Box::new(e),
+    })
+}
+
+fn salt() -> Result<[i64; SALT_LEN], CliError> {
+    zkmlops_onnx::fresh_salt().map_err(CliError::Onnx)
+}
+
+fn run_file(run: &Path, name: &str) -> PathBuf {
+    if run.is_dir() {
+        run.join(name)
+    } else {
+        run.to_path_buf()
+    }
+}
+
+fn config(zk: bool) -> FriConfig {
+    if zk {
+        FriConfig::KECCAK_ZK
+    } else {
+        FriConfig::KECCAK
+    }
+}
+
+pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::ExitCode, CliError> {
+    match cmd {
+        TrainCommand::Prove {
+            spec,
+            data,
+            init,
+            zk,
+            output,
+        } => {
+            let text = String::from_utf8_lossy(&io::read(&spec)?).into_owned();
+            let ts: TrainSpec = toml::from_str(&text).map_err(|e| CliError::TrainSpec {
+                path: spec.clone(),
+                what: e.message().to_string(),
+            })?;
+            let lr = ts.logreg(&spec)?;
+            let train_set = dataset(&data)?;
+            let per_epoch = train_set.len() / lr.batch.max(1);
+            let total = per_epoch * ts.epochs;
+            let per = ts.steps_per_segment.unwrap_or(per_epoch).max(1);
+            if total == 0 || !total.is_multiple_of(per) {
+                return Err(CliError::TrainSpec {
+                    path: spec,
+                    what: format!("steps_per_segment {per} does not divide the {total} steps"),
+                });
+            }
+            let segments = total / per;
+            let initial = match init {
+                None => Model::zeros(&lr),
+                Some(p) => {
+                    let f: InitFile = read_json(&p)?;
+                    let s = f64::from(1u32 << lr.scale_bits.min(30));
+                    #[allow(clippy::cast_possible_truncation)]
+                    Model {
+                        scale_bits: lr.scale_bits,
+                        w: f.w.iter().map(|v| (v * s).round() as i64).collect(),
+                        b: (f.b * s).round() as i64,
+                    }
+                }
+            };
+            let salts = RunSalts {
+                data: salt()?,
+                checkpoints: (0..=segments).map(|_| salt()).collect::<Result<_, _>>()?,
+            };
+            let pb = crate::spinner(
+                quiet,
+                &format!("proving {total} SGD steps in {segments} segments"),
+            );
+            let t = std::time::Instant::now();
+            let (transcript, model) = prove_run(
+                &lr,
+                &train_set,
+                &initial,
+                &salts,
+                per,
+                segments,
+                &FriBackend,
+                &config(zk),
+            )
+            .map_err(|e| CliError::Run {
+                source: Box::new(e),
+            })?;
+            pb.finish_and_clear();
+            std::fs::create_dir_all(&output).map_err(|source| CliError::Write {
+                path: output.clone(),
+                source,
+            })?;
+            write_json(&output.join("transcript.json"), &transcript)?;
+            write_json(
+                &output.join("model.json"),
+                &ModelFile {
+                    scale_bits: model.scale_bits,
+                    w: model.w.clone(),
+                    b: model.b,
+                },
+            )?;
+            write_json(
+                &output.join("secrets.json"),
+                &serde_json::json!({"data_salt": salts.data, "checkpoint_salts": salts.checkpoints}),
+            )?;
+            println!(
+                "proved {total} steps in {segments} segments in {:.1} s; train accuracy {:.3}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
+                t.elapsed().as_secs_f64(),
+                model.accuracy(&train_set),
+                transcript.final_commitment,
+                output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        TrainCommand::Verify { run, json } => {
+            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
+            let result = transcript.verify(&FriBackend, &VerifyPolicy::default());
+            let ok = result.is_ok();
+            let error = result.err().map(|e| e.to_string());
+            if json {
+                println!(
+                    "{}",
+                    crate::report::json(&serde_json::json!({
+                        "report_version": crate::report::REPORT_VERSION,
+                        "verified": ok,
+                        "error": error,
+                        "spec": transcript.spec,
+                        "rows": transcript.rows,
+                        "total_steps": transcript.total_steps,
+                        "segments": transcript.segments.len(),
+                        "data_commitment": transcript.data_commitment,
+                        "initial_commitment": transcript.initial_commitment,
+                        "final_commitment": transcript.final_commitment,
+                    }))
+                );
+            } else if let Some(e) = &error {
+                return Err(CliError::RunRejected { what: e.clone() });
+            } else {
+                println!(
+                    "verified: {} SGD steps in {} segments on a committed dataset of {} rows\ndata {}\ninitial {}\nfinal {}",
+                    transcript.total_steps,
+                    transcript.segments.len(),
+                    transcript.rows,
+                    transcript.data_commitment,
+                    transcript.initial_commitment,
+                    transcript.final_commitment
+                );
+            }
+            Ok(if ok {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCode, CliError> {
+    match cmd {
+        EvalCommand::Prove {
+            run,
+            data,
+            zk,
+            output,
+        } => {
+            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
+            let m: ModelFile = read_json(&run.join("model.json"))?;
+            let secrets: serde_json::Value = read_json(&run.join("secrets.json"))?;
+            let final_salt: [i64; SALT_LEN] = serde_json::from_value(
+                secrets["checkpoint_salts"]
+                    .as_array()
+                    .and_then(|a| a.last())
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .map_err(|source| CliError::Json {
+                path: run.join("secrets.json"),
+                source,
+            })?;
+            let test = dataset(&data)?;
+            let model = Model {
+                scale_bits: m.scale_bits,
+                w: m.w,
+                b: m.b,
+            };
+            let pb = crate::spinner(quiet, "proving the accuracy");
+            let proof = prove_metrics(
+                &transcript.spec,
+                &model,
+                &final_salt,
+                &test,
+                &salt()?,
+                &FriBackend,
+                &config(zk),
+            )
+            .map_err(|e| CliError::Metrics {
+                source: Box::new(e),
+            })?;
+            pb.finish_and_clear();
+            write_json(&output, &proof)?;
+            println!(
+                "proved {} / {} correct for model {}; wrote {}",
+                proof.correct,
+                proof.rows,
+                proof.model_commitment,
+                output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        EvalCommand::Verify { metrics, run, json } => {
+            let proof: MetricsProof = read_json(&metrics)?;
+            let mut result = proof
+                .verify(&FriBackend, &VerifyPolicy::default())
+                .map_err(|e| e.to_string());
+            if let (Ok(()), Some(run)) = (&result, &run) {
+                let t: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+                if t.final_commitment != proof.model_commitment {
+                    result = Err("the model measured is not the run's final model".into());
+                }
+            }
+            if json {
+                println!(
+                    "{}",
+                    crate::report::json(&serde_json::json!({
+                        "report_version": crate::report::REPORT_VERSION,
+                        "verified": result.is_ok(),
+                        "error": result.as_ref().err(),
+                        "correct": proof.correct,
+                        "rows": proof.rows,
+                        "model_commitment": proof.model_commitment,
+                        "test_commitment": proof.test_commitment,
+                    }))
+                );
+            } else if let Err(e) = &result {
+                return Err(CliError::RunRejected { what: e.clone() });
+            } else {
+                println!(
+                    "verified: {} / {} correct ({:.3}) for model {} on test set {}",
+                    proof.correct,
+                    proof.rows,
+                    proof.correct as f64 / proof.rows.max(1) as f64,
+                    proof.model_commitment,
+                    proof.test_commitment
+                );
+            }
+            Ok(if result.is_ok() {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
+        }
+    }
+}
