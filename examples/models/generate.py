@@ -271,6 +271,14 @@ def training_data():
             for row, label in zip((A - mean) / std, b):
                 f.write(",".join(f"{v:.6f}" for v in row) + f",{int(label)}\n")
     print(f"training data: {len(ytr)} train / {len(yte)} test rows")
+    X, y = load_digits(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X / 16.0, y, test_size=0.2, random_state=0)
+    for name, A, b in [("train", Xtr, ytr), ("test", Xte, yte)]:
+        with open(os.path.join(out, f"digits_{name}.csv"), "w") as f:
+            f.write(",".join([f"p{i}" for i in range(64)] + ["label"]) + "\n")
+            for row, label in zip(A, b):
+                f.write(",".join(f"{v:.4f}" for v in row) + f",{int(label)}\n")
+    print(f"digits: {len(ytr)} train / {len(yte)} test rows")
 
 
 if __name__ == "__main__":

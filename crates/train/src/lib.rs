@@ -23,6 +23,7 @@
 mod data;
 mod logreg;
 mod metrics;
+mod mlp;
 mod transcript;
 
 pub use data::Dataset;
@@ -34,6 +35,7 @@ pub use logreg::{
 pub use metrics::{
     MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP, metrics_program, prove_metrics,
 };
+pub use mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program, train_mlp};
 pub use transcript::{
     RunError, RunSalts, TRANSCRIPT_VERSION, TrainingTranscript, TranscriptError, prove_run,
 };

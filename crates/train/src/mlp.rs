@@ -1,0 +1,366 @@
+//! A one-hidden-layer MLP classifier (ReLU, softmax cross-entropy) trained by fixed-point
+//! mini-batch SGD, as segment Programs over committed data and parameters (the same three
+//! lineage groups as logistic regression: data, start parameters, end parameters).
+
+use zkmlops_field::Scale;
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, TensorId, Visibility, composite};
+
+use crate::logreg::{DATA_GROUP, END_GROUP, SALT_LEN, START_GROUP};
+use crate::{Dataset, TrainError};
+
+const LR_SCALE_BITS: u32 = 16;
+
+/// Hyperparameters of MLP SGD.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MlpSpec {
+    /// Input features.
+    pub inputs: usize,
+    /// Hidden units (ReLU).
+    pub hidden: usize,
+    /// Classes (softmax).
+    pub classes: usize,
+    /// Rows per batch (consecutive rows; a last partial batch is dropped).
+    pub batch: usize,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// Fixed-point scale of data and parameters, in bits.
+    pub scale_bits: u32,
+}
+
+/// The parameters `W1 [in, hidden]`, `b1 [1, hidden]`, `W2 [hidden, classes]`,
+/// `b2 [1, classes]`, quantized at `2^scale_bits`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MlpModel {
+    /// Scale in bits.
+    pub scale_bits: u32,
+    /// The four parameter tensors, row-major, in the order above.
+    pub params: [Vec<i64>; 4],
+}
+
+impl MlpSpec {
+    fn scale(&self) -> Result<Scale, TrainError> {
+        Scale::new(self.scale_bits)
+            .ok()
+            .filter(|_| (4..=14).contains(&self.scale_bits))
+            .ok_or(TrainError::Spec {
+                name: "scale_bits",
+                value: self.scale_bits.to_string(),
+                allowed: "4..=14",
+            })
+    }
+
+    fn shapes(&self) -> [[usize; 2]; 4] {
+        [
+            [self.inputs, self.hidden],
+            [1, self.hidden],
+            [self.hidden, self.classes],
+            [1, self.classes],
+        ]
+    }
+}
+
+impl MlpModel {
+    /// Deterministic small initial weights (uniform in `+-1/sqrt(fan_in)`, from `seed`), zero
+    /// biases.
+    #[must_use]
+    pub fn init(spec: &MlpSpec, seed: u64) -> Self {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        let unit = f64::from(1u32 << spec.scale_bits.min(30));
+        let mut layer = |rows: usize, cols: usize| -> Vec<i64> {
+            let bound = 1.0 / (rows as f64).sqrt();
+            #[allow(clippy::cast_possible_truncation)]
+            (0..rows * cols)
+                .map(|_| (next() * bound * unit).round() as i64)
+                .collect()
+        };
+        let w1 = layer(spec.inputs, spec.hidden);
+        let w2 = layer(spec.hidden, spec.classes);
+        MlpModel {
+            scale_bits: spec.scale_bits,
+            params: [w1, vec![0; spec.hidden], w2, vec![0; spec.classes]],
+        }
+    }
+
+    fn real(&self, k: usize, i: usize) -> f64 {
+        self.params[k][i] as f64 / f64::from(1u32 << self.scale_bits.min(30))
+    }
+
+    /// The logits of one row in `f64` from the decoded parameters.
+    #[must_use]
+    pub fn logits(&self, spec: &MlpSpec, x: &[f64]) -> Vec<f64> {
+        let h: Vec<f64> = (0..spec.hidden)
+            .map(|j| {
+                let z = self.real(1, j)
+                    + x.iter()
+                        .enumerate()
+                        .map(|(i, v)| v * self.real(0, i * spec.hidden + j))
+                        .sum::<f64>();
+                z.max(0.0)
+            })
+            .collect();
+        (0..spec.classes)
+            .map(|c| {
+                self.real(3, c)
+                    + h.iter()
+                        .enumerate()
+                        .map(|(j, a)| a * self.real(2, j * spec.classes + c))
+                        .sum::<f64>()
+            })
+            .collect()
+    }
+
+    /// Fraction of rows whose argmax logit is the label.
+    #[must_use]
+    pub fn accuracy(&self, spec: &MlpSpec, data: &Dataset) -> f64 {
+        let correct = data
+            .features
+            .iter()
+            .zip(&data.labels)
+            .filter(|(x, y)| {
+                let l = self.logits(spec, x);
+                let best = (0..l.len()).fold(0, |b, i| if l[i] > l[b] { i } else { b });
+                i64::try_from(best).ok() == Some(**y)
+            })
+            .count();
+        correct as f64 / data.len().max(1) as f64
+    }
+}
+
+/// The Program of `steps` MLP SGD steps from global step `first` over `rows` committed rows.
+/// Inputs: `data/salt`, `data/x [rows, in]`, `data/y [rows, classes]` (one-hot at the scale);
+/// `start/salt`, `w1`, `b1`, `w2`, `b2`; `end/salt`. The final parameters are committed with
+/// `end/salt` (group 3). Per step, at scale `s` (`mask` is 1 where the pre-activation is
+/// `>= 0`, computed on integers as `relu(h + 1) - relu(h)`):
+///
+/// ```text
+/// h = rescale(x W1) + b1;  a = relu(h);  logits = rescale(a W2) + b2;  p = softmax(logits)
+/// d2 = p - y;  gW2 = rescale(a^T d2);  gb2 = sum_rows(d2)
+/// d1 = rescale(rescale(d2 W2^T) * mask);  gW1 = rescale(x^T d1);  gb1 = sum_rows(d1)
+/// param -= rescale(grad * lr/batch)
+/// ```
+///
+/// # Errors
+/// [`TrainError`] for bad hyperparameters.
+pub fn mlp_segment_program(
+    spec: &MlpSpec,
+    rows: usize,
+    first: usize,
+    steps: usize,
+) -> Result<Program, TrainError> {
+    let s = spec.scale()?;
+    if steps == 0 || spec.batch == 0 || rows < spec.batch || spec.hidden == 0 || spec.classes < 2 {
+        return Err(TrainError::Spec {
+            name: "steps, batch, rows, hidden, classes",
+            value: format!(
+                "{steps}, {}, {rows}, {}, {}",
+                spec.batch, spec.hidden, spec.classes
+            ),
+            allowed: "steps >= 1, 1 <= batch <= rows, hidden >= 1, classes >= 2",
+        });
+    }
+    let lr_scale = Scale::new(LR_SCALE_BITS).map_err(|_| TrainError::Spec {
+        name: "lr scale",
+        value: LR_SCALE_BITS.to_string(),
+        allowed: "valid",
+    })?;
+    let step = spec.learning_rate / spec.batch as f64;
+    let lr_value = lr_scale
+        .encode(step)
+        .ok()
+        .filter(|_| step > 0.0 && step < 1.0)
+        .ok_or(TrainError::Spec {
+            name: "learning_rate",
+            value: spec.learning_rate.to_string(),
+            allowed: "0 < learning_rate / batch < 1",
+        })?;
+    let rs = |shift| Op::Rescale {
+        shift,
+        rounding: Rounding::HalfUp,
+    };
+    let gemm = |trans_a, trans_b| Op::Gemm { trans_a, trans_b };
+    let (data, start, end) = (
+        Visibility::CommittedTo(DATA_GROUP),
+        Visibility::CommittedTo(START_GROUP),
+        Visibility::CommittedTo(END_GROUP),
+    );
+    let mut b = ProgramBuilder::new();
+    b.input("data/salt", &[SALT_LEN], s, data);
+    let xs = b.input("data/x", &[rows, spec.inputs], s, data);
+    let ys = b.input("data/y", &[rows, spec.classes], s, data);
+    b.input("start/salt", &[SALT_LEN], s, start);
+    let names = ["w1", "b1", "w2", "b2"];
+    let mut p: Vec<TensorId> = names
+        .iter()
+        .zip(spec.shapes())
+        .map(|(n, shape)| b.input(&format!("{n}_0"), &shape, s, start))
+        .collect();
+    b.input("end/salt", &[SALT_LEN], s, end);
+    let lr = b.constant(
+        "lr_over_batch",
+        Tensor::new(vec![1, 1], vec![lr_value])?,
+        lr_scale,
+    )?;
+    let one = b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?;
+    let to_scale = b.constant(
+        "unit_to_one",
+        Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?,
+        Scale::ONE,
+    )?;
+    #[allow(clippy::cast_possible_truncation)]
+    let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
+    let per_epoch = (rows / spec.batch).max(1);
+    for t in 0..steps {
+        let k = (first + t) % per_epoch;
+        let slice = Op::Slice {
+            axis: 0,
+            start: k * spec.batch,
+            end: (k + 1) * spec.batch,
+        };
+        let n = |x: &str| format!("s{t}/{x}");
+        let x = b.op(&n("x"), slice.clone(), &[xs])?;
+        let y = b.op(&n("y"), slice, &[ys])?;
+        let h = b.op(&n("xw1"), Op::MatMul, &[x, p[0]])?;
+        let h = b.op(&n("xw1_s"), rs(s.bits()), &[h])?;
+        let h = b.op(&n("h"), Op::Add, &[h, p[1]])?;
+        let a = b.op(&n("a"), Op::Relu, &[h])?;
+        let h1 = b.op(&n("h_plus_one"), Op::Add, &[h, one])?;
+        let r1 = b.op(&n("relu_h_plus_one"), Op::Relu, &[h1])?;
+        let step01 = b.op(&n("mask_units"), Op::Sub, &[r1, a])?;
+        let mask = b.op(&n("mask"), Op::Mul, &[step01, to_scale])?;
+        let z = b.op(&n("aw2"), Op::MatMul, &[a, p[2]])?;
+        let z = b.op(&n("aw2_s"), rs(s.bits()), &[z])?;
+        let z = b.op(&n("logits"), Op::Add, &[z, p[3]])?;
+        let prob = composite::softmax(&mut b, &n("p"), z, s, s, s, exp_lo)?;
+        let d2 = b.op(&n("d2"), Op::Sub, &[prob, y])?;
+        let g_w2 = b.op(&n("g_w2"), gemm(true, false), &[a, d2])?;
+        let g_w2 = b.op(&n("g_w2_s"), rs(s.bits()), &[g_w2])?;
+        let g_b2 = b.op(
+            &n("g_b2"),
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: true,
+            },
+            &[d2],
+        )?;
+        let da = b.op(&n("da"), gemm(false, true), &[d2, p[2]])?;
+        let da = b.op(&n("da_s"), rs(s.bits()), &[da])?;
+        let d1 = b.op(&n("d1"), Op::Mul, &[da, mask])?;
+        let d1 = b.op(&n("d1_s"), rs(s.bits()), &[d1])?;
+        let g_w1 = b.op(&n("g_w1"), gemm(true, false), &[x, d1])?;
+        let g_w1 = b.op(&n("g_w1_s"), rs(s.bits()), &[g_w1])?;
+        let g_b1 = b.op(
+            &n("g_b1"),
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: true,
+            },
+            &[d1],
+        )?;
+        let grads = [g_w1, g_b1, g_w2, g_b2];
+        for (i, g) in grads.into_iter().enumerate() {
+            let st = b.op(&n(&format!("step_{}", names[i])), Op::Mul, &[g, lr])?;
+            let st = b.op(
+                &n(&format!("step_{}_s", names[i])),
+                rs(LR_SCALE_BITS),
+                &[st],
+            )?;
+            p[i] = b.op(&format!("{}_{}", names[i], t + 1), Op::Sub, &[p[i], st])?;
+        }
+    }
+    for id in &p {
+        b.output(*id, end)?;
+    }
+    Ok(b.build()?)
+}
+
+/// The inputs of an MLP segment Program, in declaration order.
+///
+/// # Errors
+/// [`TrainError::Data`] for rows that do not fit.
+pub fn mlp_segment_inputs(
+    spec: &MlpSpec,
+    model: &MlpModel,
+    data: &Dataset,
+    salts: &crate::Salts,
+) -> Result<Vec<Tensor>, TrainError> {
+    let s = spec.scale()?;
+    let mut x = Vec::with_capacity(data.len() * spec.inputs);
+    let mut y = vec![0i64; data.len() * spec.classes];
+    for (r, (row, &label)) in data.features.iter().zip(&data.labels).enumerate() {
+        if row.len() != spec.inputs {
+            return Err(TrainError::Data {
+                row: r,
+                what: "wrong number of features",
+            });
+        }
+        let c = usize::try_from(label)
+            .ok()
+            .filter(|&c| c < spec.classes)
+            .ok_or(TrainError::Data {
+                row: r,
+                what: "a label outside 0..classes",
+            })?;
+        y[r * spec.classes + c] = 1 << s.bits();
+        for &v in row {
+            x.push(s.encode(v).map_err(|_| TrainError::Data {
+                row: r,
+                what: "a feature does not fit the fixed-point range",
+            })?);
+        }
+    }
+    let mut inputs = vec![
+        Tensor::vector(salts.data.to_vec()),
+        Tensor::new(vec![data.len(), spec.inputs], x)?,
+        Tensor::new(vec![data.len(), spec.classes], y)?,
+        Tensor::vector(salts.start.to_vec()),
+    ];
+    for (p, shape) in model.params.iter().zip(spec.shapes()) {
+        inputs.push(Tensor::new(shape.to_vec(), p.clone())?);
+    }
+    inputs.push(Tensor::vector(salts.end.to_vec()));
+    Ok(inputs)
+}
+
+/// Train by the integer reference (`Program::evaluate`), `steps_per_segment` steps a segment;
+/// returns the final model.
+///
+/// # Errors
+/// As [`mlp_segment_program`] and [`mlp_segment_inputs`]; an overflow names the tensor.
+pub fn train_mlp(
+    spec: &MlpSpec,
+    data: &Dataset,
+    init: &MlpModel,
+    steps_per_segment: usize,
+    total_steps: usize,
+) -> Result<MlpModel, TrainError> {
+    let salts = crate::Salts {
+        data: [0; SALT_LEN],
+        start: [0; SALT_LEN],
+        end: [0; SALT_LEN],
+    };
+    let mut model = init.clone();
+    let mut step = 0;
+    while step < total_steps {
+        let program = mlp_segment_program(spec, data.len(), step, steps_per_segment)?;
+        let w = program.evaluate(&mlp_segment_inputs(spec, &model, data, &salts)?)?;
+        let outs = program.outputs();
+        let get = |k: usize| {
+            w.get(outs[k])
+                .map(|t| t.data().to_vec())
+                .unwrap_or_default()
+        };
+        model = MlpModel {
+            scale_bits: spec.scale_bits,
+            params: [get(0), get(1), get(2), get(3)],
+        };
+        step += steps_per_segment;
+    }
+    Ok(model)
+}
