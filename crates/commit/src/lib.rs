@@ -212,14 +212,8 @@ pub fn lineage_state(len: usize) -> [Goldilocks; WIDTH] {
     state
 }
 
-/// The permutation inputs of absorbing `values` from [`initial_state`]: one state per block,
-/// the block already added (what the commitment chip's rows hold), and the digest.
-#[must_use]
-pub fn absorption(program: &ProgramDigest, values: &[i64]) -> (Vec<[Goldilocks; WIDTH]>, Digest) {
-    absorb_from(initial_state(program, values.len()), values)
-}
-
-/// Absorb `values` from a given state: the permutation inputs and the digest.
+/// Absorb `values` from a given state: the permutation inputs (one state per block, the block
+/// already added: what the commitment chip's rows hold) and the digest.
 #[must_use]
 pub fn absorb_from(
     mut state: [Goldilocks; WIDTH],
@@ -242,7 +236,7 @@ pub fn absorb_from(
 #[must_use]
 pub fn commit(program: &ProgramDigest, tensors: &[&[i64]]) -> Digest {
     let values: Vec<i64> = tensors.iter().flat_map(|t| t.iter().copied()).collect();
-    absorption(program, &values).1
+    absorb_from(initial_state(program, values.len()), &values).1
 }
 
 /// A Program's commitment groups: the group number and its tensors in id order, groups in
@@ -303,21 +297,6 @@ pub fn program_commitments(
             Some((*ids.first()?, d))
         })
         .collect()
-}
-
-/// The commitment to a Program's group-0 tensors under a witness; `None` when it has none
-/// (or the witness lacks one).
-#[must_use]
-pub fn program_commitment(program: &Program, witness: &Witness) -> Option<Digest> {
-    let ids: Vec<TensorId> = committed_ids(program).collect();
-    if ids.is_empty() {
-        return None;
-    }
-    let tensors: Option<Vec<&[i64]>> = ids
-        .iter()
-        .map(|&id| witness.get(id).map(|t| t.data()))
-        .collect();
-    Some(commit(&program.digest(), &tensors?))
 }
 
 /// A lineage commitment (groups >= 1): the values only, no Program. Stages link through it:

@@ -46,6 +46,19 @@ type P2Air = Poseidon2Air<
 type P2Cols<T> =
     Poseidon2Cols<T, WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>;
 
+/// Plonky3's Poseidon2 trace (one permutation a row) of these inputs (a power of two of them).
+fn permutation_trace(inputs: Vec<[Goldilocks; WIDTH]>) -> RowMajorMatrix<Goldilocks> {
+    p3_poseidon2_air::generate_trace_rows::<
+        Goldilocks,
+        GenericPoseidon2LinearLayersGoldilocks,
+        WIDTH,
+        SBOX_DEGREE,
+        SBOX_REGISTERS,
+        HALF_FULL_ROUNDS,
+        PARTIAL_ROUNDS,
+    >(inputs, &constants(), 0)
+}
+
 fn constants() -> RoundConstants<Goldilocks, WIDTH, HALF_FULL_ROUNDS, PARTIAL_ROUNDS> {
     let (initial, partial, terminal) = zkmlops_commit::round_constants();
     RoundConstants::new(initial, partial, terminal)
@@ -136,15 +149,7 @@ impl CommitChip {
         let (mut inputs, _) = zkmlops_commit::absorb_from(iv, &flat);
         let h = 1usize << self.log_height;
         inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
-        let p2 = p3_poseidon2_air::generate_trace_rows::<
-            Goldilocks,
-            GenericPoseidon2LinearLayersGoldilocks,
-            WIDTH,
-            SBOX_DEGREE,
-            SBOX_REGISTERS,
-            HALF_FULL_ROUNDS,
-            PARTIAL_ROUNDS,
-        >(inputs, &constants(), 0);
+        let p2 = permutation_trace(inputs);
         matrix(self.width(), self.log_height, |r, row| {
             row[..P2_COLS].copy_from_slice(&p2.values[r * P2_COLS..(r + 1) * P2_COLS]);
             for s in 0..RATE {
@@ -283,15 +288,7 @@ mod tests {
         let inputs: Vec<[Goldilocks; WIDTH]> = (0..4u64)
             .map(|k| core::array::from_fn(|j| Goldilocks::from_u64(k * 1000 + j as u64)))
             .collect();
-        let t = p3_poseidon2_air::generate_trace_rows::<
-            Goldilocks,
-            GenericPoseidon2LinearLayersGoldilocks,
-            WIDTH,
-            SBOX_DEGREE,
-            SBOX_REGISTERS,
-            HALF_FULL_ROUNDS,
-            PARTIAL_ROUNDS,
-        >(inputs.clone(), &constants(), 0);
+        let t = permutation_trace(inputs.clone());
         let perm = zkmlops_commit::permutation();
         for (r, input) in inputs.iter().enumerate() {
             let row = &t.values[r * P2_COLS..(r + 1) * P2_COLS];
