@@ -218,6 +218,7 @@ pub fn segment_program(
             what: "fewer rows than one batch",
         });
     }
+    check_size(rows, spec.features)?;
     let (d, bsz) = (spec.features, spec.batch);
     let lr_scale = Scale::new(LR_SCALE_BITS).map_err(|_| TrainError::Spec {
         name: "lr scale",
@@ -317,6 +318,21 @@ pub struct Salts {
 
 pub(crate) fn scale_of(spec: &LogRegSpec) -> Result<Scale, TrainError> {
     spec.scale()
+}
+
+/// Largest committed dataset a segment or metrics Program takes (`rows * columns`): the
+/// sizes come from public, possibly untrusted files, and a verifier rebuilds the Program.
+pub const MAX_DATA_ELEMENTS: usize = 1 << 26;
+
+pub(crate) fn check_size(rows: usize, columns: usize) -> Result<(), TrainError> {
+    match rows.checked_mul(columns.saturating_add(1)) {
+        Some(n) if n <= MAX_DATA_ELEMENTS => Ok(()),
+        _ => Err(TrainError::Spec {
+            name: "rows x features",
+            value: format!("{rows} x {columns}"),
+            allowed: "at most 2^26 elements",
+        }),
+    }
 }
 
 /// Rows of batch `k` (consecutive rows; `n / batch` batches an epoch).

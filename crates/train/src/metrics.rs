@@ -32,6 +32,7 @@ pub const MODEL_GROUP: u16 = 2;
 /// [`TrainError`] for bad hyperparameters or shapes.
 pub fn metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainError> {
     let s = crate::logreg::scale_of(spec)?;
+    crate::logreg::check_size(rows, spec.features)?;
     let d = spec.features;
     let test = Visibility::CommittedTo(TEST_GROUP);
     let model = Visibility::CommittedTo(MODEL_GROUP);

@@ -165,6 +165,7 @@ pub fn mlp_segment_program(
             allowed: "steps >= 1, 1 <= batch <= rows, hidden >= 1, classes >= 2",
         });
     }
+    crate::logreg::check_size(rows, spec.inputs + spec.classes)?;
     let lr_scale = Scale::new(LR_SCALE_BITS).map_err(|_| TrainError::Spec {
         name: "lr scale",
         value: LR_SCALE_BITS.to_string(),

@@ -238,6 +238,9 @@ fn bad_data_and_hyperparameters_are_typed_errors() {
         segment_program(&spec, 1, 0, 1).is_err(),
         "fewer rows than a batch"
     );
+    // Sizes from an untrusted transcript cannot make the verifier allocate without bound.
+    assert!(segment_program(&spec, usize::MAX / 2, 0, 1).is_err());
+    assert!(zkmlops_train::metrics_program(&spec, usize::MAX / 2).is_err());
 }
 
 #[test]
