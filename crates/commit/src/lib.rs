@@ -240,7 +240,8 @@ pub fn commit(program: &ProgramDigest, tensors: &[&[i64]]) -> Digest {
 }
 
 /// A Program's commitment groups: the group number and its tensors in id order, groups in
-/// increasing number. Each group has one commitment.
+/// increasing order of their first tensor's id (the order of the statement's commitments).
+/// Each group has one commitment.
 #[must_use]
 pub fn commitment_groups(program: &Program) -> Vec<(u16, Vec<TensorId>)> {
     let mut groups: std::collections::BTreeMap<u16, Vec<TensorId>> =
@@ -253,7 +254,9 @@ pub fn commitment_groups(program: &Program) -> Vec<(u16, Vec<TensorId>)> {
                 .push(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
         }
     }
-    groups.into_iter().collect()
+    let mut groups: Vec<(u16, Vec<TensorId>)> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, ids)| ids.first().copied());
+    groups
 }
 
 /// The ids of the tensors of commitment group 0 (the model commitment), in id order.
@@ -277,7 +280,7 @@ pub fn group_initial_state(program: &ProgramDigest, group: u16, len: usize) -> [
 }
 
 /// The commitment of every group of a Program under a witness: `(first tensor id, digest)`
-/// in group order; `None` if the witness lacks a committed tensor.
+/// in the order of [`commitment_groups`]; `None` if the witness lacks a committed tensor.
 #[must_use]
 pub fn program_commitments(
     program: &Program,

@@ -122,8 +122,8 @@ fn public_values(
     limbs: &[Val],
     statement: &Statement,
 ) -> Result<Vec<Vec<Val>>, FriError> {
-    // The k-th commitment chip (in instance order, which is group order) proves the k-th
-    // commitment of the statement.
+    // The k-th commitment chip (instance order = `commitment_groups` order = the statement's
+    // order) proves the k-th commitment of the statement.
     let mut digests = statement.commitments.iter().map(|c| {
         zkmlops_commit::Digest::from_bytes(&c.digest)
             .map(|d| d.elements())

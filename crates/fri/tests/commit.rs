@@ -357,3 +357,33 @@ fn a_committed_computed_tensor_cannot_be_faked() {
             .is_err()
     );
 }
+
+#[test]
+fn groups_numbered_out_of_id_order_still_prove() {
+    // Group 2's first tensor comes before group 1's: the statement orders by id.
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[4], s, Visibility::CommittedTo(2));
+    let c = b.input("c", &[4], s, Visibility::CommittedTo(1));
+    let y = b.op("y", Op::Add, &[a, c]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = p
+        .evaluate(&[
+            Tensor::vector(vec![1, 2, 3, 4]),
+            Tensor::vector(vec![5, 6, 7, 8]),
+        ])
+        .unwrap();
+    let env = FriBackend
+        .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+        .unwrap();
+    let v = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    let ids: Vec<u32> = v.statement.commitments.iter().map(|c| c.id.0).collect();
+    assert_eq!(ids, [0, 1]);
+    assert_eq!(
+        Digest::from_bytes(&v.statement.commitments[0].digest).unwrap(),
+        zkmlops_commit::commit_lineage(&[&[1, 2, 3, 4]])
+    );
+}

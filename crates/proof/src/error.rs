@@ -102,8 +102,8 @@ pub enum StatementError {
         /// The first id out of order.
         id: TensorId,
     },
-    /// A statement lists one commitment per commitment group of the Program, in group order,
-    /// each under its group's first tensor.
+    /// A statement lists one commitment per commitment group of the Program, each under its
+    /// group's first tensor, in increasing order of that id.
     #[error(
         "the program has {expected} commitment groups (the first for tensor {first:?}); the statement lists {found} commitments, or not under those ids"
     )]

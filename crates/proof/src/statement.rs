@@ -153,8 +153,8 @@ impl Statement {
             }
             self.check_values(p)?;
         }
-        // One commitment per commitment group, in group order, listed under the group's first
-        // tensor.
+        // One commitment per commitment group, listed under the group's first tensor, in
+        // increasing order of that id.
         let mut firsts: std::collections::BTreeMap<u16, TensorId> =
             std::collections::BTreeMap::new();
         for (i, d) in program.tensors().iter().enumerate() {
@@ -164,7 +164,8 @@ impl Statement {
                     .or_insert(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
             }
         }
-        let expected: Vec<TensorId> = firsts.into_values().collect();
+        let mut expected: Vec<TensorId> = firsts.into_values().collect();
+        expected.sort();
         let found: Vec<TensorId> = self.commitments.iter().map(|c| c.id).collect();
         if expected != found {
             return Err(StatementError::Commitments {
