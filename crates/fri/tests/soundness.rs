@@ -368,18 +368,23 @@ fn limits_and_unsupported_features_are_typed_errors() {
         Err(ProveError::Limit { .. })
     ));
 
-    // Committed computed tensors (only inputs can be committed) are named.
+    // Ops without a chip yet are named.
     let mut b = ProgramBuilder::new();
-    let x = b.input("x", &[1, 1, 3, 3], Scale::ONE, Visibility::Private);
-    let k = b.input("k", &[1, 1, 2, 2], Scale::ONE, Visibility::Committed);
-    let y = b.op("y", Op::Conv2d(Default::default()), &[x, k]).unwrap();
-    b.output(y, Visibility::Committed).unwrap();
+    let x = b.input("x", &[1, 4], Scale::ONE, Visibility::Private);
+    let y = b
+        .op(
+            "y",
+            Op::ArgMax {
+                axis: 1,
+                keep_dims: false,
+            },
+            &[x],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
     let p = b.build().unwrap();
     let w = p
-        .evaluate(&[
-            Tensor::new(vec![1, 1, 3, 3], vec![1; 9]).unwrap(),
-            Tensor::new(vec![1, 1, 2, 2], vec![1; 4]).unwrap(),
-        ])
+        .evaluate(&[Tensor::matrix(&[[3, 1, 4, 1]]).unwrap()])
         .unwrap();
     let err = FriBackend
         .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
@@ -388,7 +393,7 @@ fn limits_and_unsupported_features_are_typed_errors() {
         matches!(
             err,
             ProveError::Unsupported {
-                feature: "committed computed tensors or constants",
+                feature: "argmax",
                 ..
             }
         ),
