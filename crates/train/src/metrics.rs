@@ -160,7 +160,9 @@ pub fn prove_metrics<B: ProvingBackend>(
     Ok(MetricsProof {
         spec: *spec,
         rows: test.len(),
-        correct: test.len().saturating_sub(usize::try_from(wrong).unwrap_or(0)),
+        correct: test
+            .len()
+            .saturating_sub(usize::try_from(wrong).unwrap_or(0)),
         test_commitment: zkmlops_commit::commit_lineage(&[
             test_salt.as_slice(),
             x.data(),
