@@ -13,7 +13,7 @@ use crate::Dataset;
 /// The sigmoid is tabulated on `[-16, 16]` (beyond it, constant to below `2^-20`).
 const SIGMOID_RADIUS: f64 = 16.0;
 /// Scale of the learning-rate constant `lr / batch`.
-const LR_SCALE_BITS: u32 = 16;
+pub(crate) const LR_SCALE_BITS: u32 = 16;
 
 /// An error of the training stage.
 #[derive(Debug, Error)]
@@ -92,14 +92,6 @@ impl LogRegSpec {
                 name: "features and batch",
                 value: format!("{} and {}", self.features, self.batch),
                 allowed: "at least 1",
-            });
-        }
-        let step = self.learning_rate / self.batch as f64;
-        if !(step > 0.0 && step < 1.0) {
-            return Err(TrainError::Spec {
-                name: "learning_rate",
-                value: self.learning_rate.to_string(),
-                allowed: "0 < learning_rate / batch < 1",
             });
         }
         self.scale()
@@ -220,18 +212,6 @@ pub fn segment_program(
     }
     check_size(rows, spec.features)?;
     let (d, bsz) = (spec.features, spec.batch);
-    let lr_scale = Scale::new(LR_SCALE_BITS).map_err(|_| TrainError::Spec {
-        name: "lr scale",
-        value: LR_SCALE_BITS.to_string(),
-        allowed: "valid",
-    })?;
-    let step = lr_scale
-        .encode(spec.learning_rate / bsz as f64)
-        .map_err(|_| TrainError::Spec {
-            name: "learning_rate",
-            value: spec.learning_rate.to_string(),
-            allowed: "finite",
-        })?;
     let rescale = |shift| Op::Rescale {
         shift,
         rounding: Rounding::HalfUp,
@@ -247,20 +227,10 @@ pub fn segment_program(
     let mut w = b.input("w0", &[d, 1], s, start);
     let mut bias = b.input("b0", &[1, 1], s, start);
     b.input("end/salt", &[SALT_LEN], s, end);
-    let lr = b.constant(
-        "lr_over_batch",
-        Tensor::new(vec![1, 1], vec![step])?,
-        lr_scale,
-    )?;
+    let lr = lr_constant(&mut b, spec.learning_rate, bsz)?;
     for t in 0..steps {
-        let rows_t = batch_rows(spec, rows, first + t);
-        let slice = |axis_len: usize| Op::Slice {
-            axis: 0,
-            start: rows_t.start.min(axis_len),
-            end: rows_t.end.min(axis_len),
-        };
-        let x = b.op(&format!("s{t}/x"), slice(rows), &[xs])?;
-        let y = b.op(&format!("s{t}/y"), slice(rows), &[ys])?;
+        let x = b.op(&format!("s{t}/x"), batch_slice(bsz, rows, first + t), &[xs])?;
+        let y = b.op(&format!("s{t}/y"), batch_slice(bsz, rows, first + t), &[ys])?;
         let z = b.op(&format!("s{t}/xw"), Op::MatMul, &[x, w])?;
         let z = b.op(&format!("s{t}/xw_s"), rescale(s.bits()), &[z])?;
         let z = b.op(&format!("s{t}/z"), Op::Add, &[z, bias])?;
@@ -336,10 +306,48 @@ pub(crate) fn check_size(rows: usize, columns: usize) -> Result<(), TrainError> 
 }
 
 /// Rows of batch `k` (consecutive rows; `n / batch` batches an epoch).
-fn batch_rows(spec: &LogRegSpec, n: usize, k: usize) -> std::ops::Range<usize> {
-    let per_epoch = (n / spec.batch).max(1);
-    let start = (k % per_epoch) * spec.batch;
-    start..start + spec.batch
+fn batch_rows(batch: usize, n: usize, k: usize) -> std::ops::Range<usize> {
+    let per_epoch = (n / batch.max(1)).max(1);
+    let start = (k % per_epoch) * batch;
+    start..start + batch
+}
+
+/// The slice of the committed rows that global step `k` trains on.
+pub(crate) fn batch_slice(batch: usize, n: usize, k: usize) -> Op {
+    let rows = batch_rows(batch, n, k);
+    Op::Slice {
+        axis: 0,
+        start: rows.start,
+        end: rows.end,
+    }
+}
+
+/// The Program constant `learning_rate / batch` at `2^16`, the factor of every update.
+///
+/// # Errors
+/// [`TrainError::Spec`] unless `0 < learning_rate / batch < 1`.
+pub(crate) fn lr_constant(
+    b: &mut ProgramBuilder,
+    learning_rate: f64,
+    batch: usize,
+) -> Result<TensorId, TrainError> {
+    let step = learning_rate / batch.max(1) as f64;
+    let bad = || TrainError::Spec {
+        name: "learning_rate",
+        value: learning_rate.to_string(),
+        allowed: "0 < learning_rate / batch < 1",
+    };
+    let scale = Scale::new(LR_SCALE_BITS).map_err(|_| bad())?;
+    let value = scale
+        .encode(step)
+        .ok()
+        .filter(|_| step > 0.0 && step < 1.0)
+        .ok_or_else(bad)?;
+    Ok(b.constant(
+        "lr_over_batch",
+        Tensor::new(vec![1, 1], vec![value])?,
+        scale,
+    )?)
 }
 
 fn check_data(spec: &LogRegSpec, data: &Dataset) -> Result<(), TrainError> {
@@ -506,7 +514,7 @@ pub fn sgd_f64(spec: &LogRegSpec, data: &Dataset, steps: usize) -> (Vec<f64>, f6
     for t in 0..steps {
         let mut gw = vec![0.0; spec.features];
         let mut gb = 0.0;
-        for r in batch_rows(spec, data.len(), t) {
+        for r in batch_rows(spec.batch, data.len(), t) {
             let x = &data.features[r];
             let z = b + x.iter().zip(&w).map(|(a, w)| a * w).sum::<f64>();
             let delta = 1.0 / (1.0 + (-z).exp()) - data.labels[r] as f64;

@@ -6,10 +6,10 @@ use zkmlops_field::Scale;
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, TensorId, Visibility, composite};
 
-use crate::logreg::{DATA_GROUP, END_GROUP, SALT_LEN, START_GROUP};
+use crate::logreg::{
+    DATA_GROUP, END_GROUP, LR_SCALE_BITS, SALT_LEN, START_GROUP, batch_slice, lr_constant,
+};
 use crate::{Dataset, TrainError};
-
-const LR_SCALE_BITS: u32 = 16;
 
 /// Hyperparameters of MLP SGD.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -166,21 +166,6 @@ pub fn mlp_segment_program(
         });
     }
     crate::logreg::check_size(rows, spec.inputs + spec.classes)?;
-    let lr_scale = Scale::new(LR_SCALE_BITS).map_err(|_| TrainError::Spec {
-        name: "lr scale",
-        value: LR_SCALE_BITS.to_string(),
-        allowed: "valid",
-    })?;
-    let step = spec.learning_rate / spec.batch as f64;
-    let lr_value = lr_scale
-        .encode(step)
-        .ok()
-        .filter(|_| step > 0.0 && step < 1.0)
-        .ok_or(TrainError::Spec {
-            name: "learning_rate",
-            value: spec.learning_rate.to_string(),
-            allowed: "0 < learning_rate / batch < 1",
-        })?;
     let rs = |shift| Op::Rescale {
         shift,
         rounding: Rounding::HalfUp,
@@ -203,11 +188,7 @@ pub fn mlp_segment_program(
         .map(|(n, shape)| b.input(&format!("{n}_0"), &shape, s, start))
         .collect();
     b.input("end/salt", &[SALT_LEN], s, end);
-    let lr = b.constant(
-        "lr_over_batch",
-        Tensor::new(vec![1, 1], vec![lr_value])?,
-        lr_scale,
-    )?;
+    let lr = lr_constant(&mut b, spec.learning_rate, spec.batch)?;
     let one = b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?;
     let to_scale = b.constant(
         "unit_to_one",
@@ -216,17 +197,10 @@ pub fn mlp_segment_program(
     )?;
     #[allow(clippy::cast_possible_truncation)]
     let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
-    let per_epoch = (rows / spec.batch).max(1);
     for t in 0..steps {
-        let k = (first + t) % per_epoch;
-        let slice = Op::Slice {
-            axis: 0,
-            start: k * spec.batch,
-            end: (k + 1) * spec.batch,
-        };
         let n = |x: &str| format!("s{t}/{x}");
-        let x = b.op(&n("x"), slice.clone(), &[xs])?;
-        let y = b.op(&n("y"), slice, &[ys])?;
+        let x = b.op(&n("x"), batch_slice(spec.batch, rows, first + t), &[xs])?;
+        let y = b.op(&n("y"), batch_slice(spec.batch, rows, first + t), &[ys])?;
         let h = b.op(&n("xw1"), Op::MatMul, &[x, p[0]])?;
         let h = b.op(&n("xw1_s"), rs(s.bits()), &[h])?;
         let h = b.op(&n("h"), Op::Add, &[h, p[1]])?;
