@@ -280,26 +280,28 @@ pub fn group_initial_state(program: &ProgramDigest, group: u16, len: usize) -> [
 }
 
 /// The commitment of every group of a Program under a witness: `(first tensor id, digest)`
-/// in the order of [`commitment_groups`]; `None` if the witness lacks a committed tensor.
-#[must_use]
+/// in the order of [`commitment_groups`].
+///
+/// # Errors
+/// The id of a committed tensor the witness lacks.
 pub fn program_commitments(
     program: &Program,
     witness: &Witness,
-) -> Option<Vec<(TensorId, Digest)>> {
+) -> Result<Vec<(TensorId, Digest)>, TensorId> {
     let digest = program.digest();
-    commitment_groups(program)
-        .into_iter()
-        .map(|(g, ids)| {
-            let values: Option<Vec<i64>> = ids
-                .iter()
-                .map(|&id| witness.get(id).map(|t| t.data().to_vec()))
-                .collect::<Option<Vec<_>>>()
-                .map(|v| v.concat());
-            let values = values?;
-            let (_, d) = absorb_from(group_initial_state(&digest, g, values.len()), &values);
-            Some((*ids.first()?, d))
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (g, ids) in commitment_groups(program) {
+        let mut values = Vec::new();
+        for &id in &ids {
+            values.extend_from_slice(witness.get(id).ok_or(id)?.data());
+        }
+        let (_, d) = absorb_from(group_initial_state(&digest, g, values.len()), &values);
+        // `commitment_groups` lists only non-empty groups.
+        if let Some(&first) = ids.first() {
+            out.push((first, d));
+        }
+    }
+    Ok(out)
 }
 
 /// A lineage commitment (groups >= 1): the values only, no Program. Stages link through it:

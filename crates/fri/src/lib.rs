@@ -285,12 +285,11 @@ fn statement_of(
 ) -> Result<Statement, FriError> {
     let mut statement =
         Statement::from_witness(program, witness, stage).map_err(|e| FriError::Prove(e.into()))?;
-    let commitments =
-        zkmlops_commit::program_commitments(program, witness).ok_or(FriError::Prove(
-            ProveError::Statement(zkmlops_proof::StatementError::MissingTensor {
-                id: zkmlops_tensor::TensorId(0),
-            }),
-        ))?;
+    let commitments = zkmlops_commit::program_commitments(program, witness).map_err(|id| {
+        FriError::Prove(ProveError::Statement(
+            zkmlops_proof::StatementError::MissingTensor { id },
+        ))
+    })?;
     statement.commitments = commitments
         .into_iter()
         .map(|(id, d)| zkmlops_proof::Commitment {
