@@ -6,8 +6,8 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, Chip, ChipAir, CommitChip, CommitSlot, GemmChip, MapChip, MapKind, PublicChip,
-    PublicMode, RangeChip, ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
+    BinOp, Chip, ChipAir, CommitChip, CommitSlot, GemmChip, MapChip, MapKind, PartitionChip,
+    PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -379,6 +379,37 @@ impl Builder<'_> {
     }
 
     /// An elementwise map chip: output element `i` reads input element `i`.
+    /// A stable partition: the partition chip sends every element once to an internal wire
+    /// at its destination; a copy chip reads each position once into the output.
+    fn partition(
+        &mut self,
+        x: usize,
+        mask: usize,
+        out: usize,
+        kept: usize,
+    ) -> Result<(), FriError> {
+        let len = self.wires[out].len;
+        if len == 0 {
+            return Err(unsupported("partition of an empty vector"));
+        }
+        let name = self.wires[out].name.clone();
+        let out_w = wire_id(out)?;
+        let tmp = self.internal(
+            format!("{name}/placed"),
+            len,
+            Internal::Gather((0..len).map(|i| (out_w, i)).collect()),
+        )?;
+        self.chips.push(Chip::Partition(PartitionChip {
+            x_wire: wire_id(x)?,
+            mask_wire: wire_id(mask)?,
+            out_wire: wire_id(tmp)?,
+            len,
+            kept,
+            log_height: 0,
+        }));
+        self.copy(out, (0..len).map(|i| (tmp, i)))
+    }
+
     fn unary(&mut self, kind: MapKind, out: usize, len: usize) -> Result<(), FriError> {
         let rows = (0..len)
             .map(|a| MapRow {
@@ -556,6 +587,14 @@ impl Builder<'_> {
                 self.reduce(ReduceKind::Sum, ins[0], sums, groups)?;
                 self.div(sums, out, &counts, *rounding, &name)
             }
+            Op::Sqrt => self.unary(
+                MapKind::Sqrt {
+                    in_wire: wire_id(ins[0])?,
+                },
+                out,
+                len,
+            ),
+            Op::Partition { kept } => self.partition(ins[0], ins[1], out, *kept),
             Op::ArgMax { .. } => Err(unsupported("argmax")),
             _ => Err(unsupported("this op")),
         }
@@ -673,11 +712,16 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                     MapKind::Copy => f(r.src_wire, r.a),
                     MapKind::DivConst { in_wire }
                     | MapKind::Relu { in_wire }
+                    | MapKind::Sqrt { in_wire }
                     | MapKind::Lookup { in_wire, .. } => f(in_wire, r.a),
                 }
             }
         }
         Chip::Reduce(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
+        Chip::Partition(c) => (0..c.len).for_each(|i| {
+            f(c.x_wire, i);
+            f(c.mask_wire, i);
+        }),
     }
 }
 
@@ -820,6 +864,11 @@ pub(crate) fn compile(
                 s.mults = take(s.out_wire);
                 s.real_rows()
             }
+            Chip::Partition(c) => {
+                // Each destination is read once, by the copy chip.
+                take(c.out_wire);
+                c.len
+            }
             Chip::Range(r) => 1 << r.log_height,
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
             Chip::Commit(c) => {
@@ -858,6 +907,7 @@ pub(crate) fn compile(
             Chip::Range(c) => c.log_height = log_h,
             Chip::Table(c) => c.log_height = log_h,
             Chip::Commit(c) => c.log_height = log_h,
+            Chip::Partition(c) => c.log_height = log_h,
         }
     }
     let airs = b

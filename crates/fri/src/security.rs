@@ -24,6 +24,7 @@ fn interactions(chip: &Chip) -> usize {
     match chip {
         Chip::Public(_) | Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => 1,
         Chip::Commit(_) => zkmlops_commit::RATE,
+        Chip::Partition(_) => 3,
         Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
         Chip::Reduce(r) => match r.kind {
             ReduceKind::Sum => 2,
@@ -36,6 +37,7 @@ fn interactions(chip: &Chip) -> usize {
             MapKind::Relu { .. } => 7,
             MapKind::Lookup { .. } => 11,
             MapKind::DivTensor { .. } => 13,
+            MapKind::Sqrt { .. } => 15,
         },
     }
 }

@@ -101,6 +101,20 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
                     }
                 }
             }
+            MapKind::Sqrt { in_wire } => {
+                for r in &m.rows {
+                    let x = values[in_wire as usize][r.a];
+                    if !(0..=zkmlops_tensor::ops::SQRT_MAX_INPUT).contains(&x) {
+                        return Err(FriError::Prove(ProveError::Limit {
+                            backend: BACKEND,
+                            tensor: name.clone(),
+                            what: "square-root input (0 ..= 2^62 - 1)",
+                            value: x.unsigned_abs().into(),
+                            limit: zkmlops_tensor::ops::SQRT_MAX_INPUT.unsigned_abs().into(),
+                        }));
+                    }
+                }
+            }
             MapKind::Relu { in_wire } => {
                 for r in &m.rows {
                     let x = i128::from(values[in_wire as usize][r.a]);
@@ -208,6 +222,9 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
             Chip::Reduce(r) => Some(r.main(&values[r.in_wire as usize], &mut range_counts)),
             Chip::Range(_) | Chip::Table(_) => None,
             Chip::Commit(c) => Some(c.main(values)),
+            Chip::Partition(c) => {
+                Some(c.main(&values[c.x_wire as usize], &values[c.mask_wire as usize]))
+            }
         });
     }
     circuit

@@ -66,6 +66,19 @@ pub enum OpError {
         /// Flat (row-major) index of the output element.
         index: usize,
     },
+    /// An input value outside the op's domain (a negative square root, a mask that is not
+    /// 0/1).
+    #[error("{op}: input element {index} = {value} is outside the domain ({allowed})")]
+    Domain {
+        /// Op name.
+        op: &'static str,
+        /// Flat index of the input element.
+        index: usize,
+        /// The value.
+        value: i64,
+        /// The domain.
+        allowed: &'static str,
+    },
     /// A lookup table that cannot be built.
     #[error("{op}: {source}")]
     Table {

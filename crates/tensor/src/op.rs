@@ -115,6 +115,16 @@ pub enum Op {
         /// Keep the axis as length 1.
         keep_dims: bool,
     },
+    /// Elementwise `floor(sqrt(x))` of `0 <= x < 2^62`; the input scale `2^(2s)` (even
+    /// exponent) becomes `2^s`. (Appended: older encodings decode unchanged.)
+    Sqrt,
+    /// Stable partition of a vector `x [n]` by a 0/1 `mask [n]`: the `kept` elements with
+    /// mask 1 first, then the others, each in order (a row filter is this, then a slice).
+    /// Output at `x`'s scale; the mask's scale is ignored (its values must be 0 or 1).
+    Partition {
+        /// How many mask values are 1 (part of the Program, so public).
+        kept: usize,
+    },
 }
 
 fn arity(op: &'static str, expected: &'static str, got: usize, ok: bool) -> Result<(), OpError> {
@@ -180,6 +190,8 @@ impl Op {
             Op::Lookup(spec) => spec.function.name(),
             Op::Div { .. } => "div",
             Op::ReduceMax { .. } => "reduce_max",
+            Op::Sqrt => "sqrt",
+            Op::Partition { .. } => "partition",
         }
     }
 
@@ -346,6 +358,25 @@ impl Op {
                     scales[0],
                 ))
             }
+            Op::Sqrt => {
+                arity(name, "1", n, n == 1)?;
+                let bits = scales[0].bits();
+                if !bits.is_multiple_of(2) {
+                    return Err(OpError::ScaleMismatch {
+                        op: name,
+                        lhs: bits,
+                        rhs: bits + 1,
+                    });
+                }
+                Ok((shapes[0].to_vec(), scales[0].lowered(bits / 2)))
+            }
+            Op::Partition { kept } => {
+                arity(name, "2", n, n == 2)?;
+                Ok((
+                    ops::partition_shape(shapes[0], shapes[1], *kept)?,
+                    scales[0],
+                ))
+            }
         }
     }
 
@@ -451,6 +482,14 @@ impl Op {
             Op::ReduceMax { axis, keep_dims } => {
                 need(1)?;
                 ops::reduce_max(inputs[0], *axis, *keep_dims)
+            }
+            Op::Sqrt => {
+                need(1)?;
+                ops::sqrt_floor(inputs[0])
+            }
+            Op::Partition { kept } => {
+                need(2)?;
+                ops::partition(inputs[0], inputs[1], *kept)
             }
         }
     }

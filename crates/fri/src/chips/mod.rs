@@ -13,6 +13,7 @@ mod commit;
 pub(crate) mod gemm;
 pub(crate) mod map;
 mod max;
+mod partition;
 mod public;
 mod range;
 mod reduce;
@@ -28,6 +29,7 @@ pub(crate) fn commit_p2_cols() -> usize {
 }
 pub(crate) use gemm::GemmChip;
 pub(crate) use map::{BinOp, MapChip, MapKind};
+pub(crate) use partition::PartitionChip;
 pub(crate) use public::{PublicChip, PublicMode};
 pub(crate) use range::RangeChip;
 pub(crate) use reduce::{ReduceChip, ReduceKind};
@@ -93,6 +95,7 @@ pub(crate) enum Chip {
     Range(RangeChip),
     Table(TableChip),
     Commit(CommitChip),
+    Partition(PartitionChip),
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -121,6 +124,7 @@ macro_rules! dispatch {
             Chip::Range($c) => $e,
             Chip::Table($c) => $e,
             Chip::Commit($c) => $e,
+            Chip::Partition($c) => $e,
         }
     };
 }
@@ -240,6 +244,7 @@ where
             Chip::Range(c) => c.eval(builder, &p, &pn),
             Chip::Table(c) => c.eval(builder, &p, &pn),
             Chip::Commit(c) => c.eval(builder, &p, &pn, self.statement_values),
+            Chip::Partition(c) => c.eval(builder, &p, &pn),
         }
     }
 }
@@ -263,6 +268,7 @@ impl Chip {
                 MapKind::Relu { .. } => "relu",
                 MapKind::Lookup { spec, .. } => spec.function.name(),
                 MapKind::DivTensor { .. } => "div-tensor",
+                MapKind::Sqrt { .. } => "sqrt",
             },
             Chip::Reduce(r) => match r.kind {
                 ReduceKind::Sum => "sum",
@@ -271,6 +277,7 @@ impl Chip {
             Chip::Range(_) => "range",
             Chip::Table(_) => "table",
             Chip::Commit(_) => "commit",
+            Chip::Partition(_) => "partition",
         }
     }
 }

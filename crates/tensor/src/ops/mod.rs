@@ -13,6 +13,7 @@ mod linear;
 mod pool;
 mod reduce;
 mod shape;
+mod table;
 
 pub use conv::{Conv2dParams, conv2d, conv2d_shape};
 pub use elementwise::{add, broadcast_index_map, broadcast_shape, div, mul, reduce_max, relu, sub};
@@ -22,6 +23,9 @@ pub use reduce::{argmax, mean, reduce_index_map, reduce_shape, sum};
 pub use shape::{
     concat, concat_index_map, concat_shape, flatten, flatten_shape, reshape, slice,
     slice_index_map, slice_shape, transpose, transpose_index_map, transpose_shape,
+};
+pub use table::{
+    SQRT_MAX_INPUT, isqrt, partition, partition_destinations, partition_shape, sqrt_floor,
 };
 
 use serde::{Deserialize, Serialize};

@@ -17,6 +17,7 @@ mod elementwise;
 mod limbs;
 pub(crate) mod lookup;
 mod relu;
+mod sqrt;
 
 use zkmlops_lookup::TableSpec;
 use zkmlops_tensor::ops::Rounding;
@@ -62,6 +63,8 @@ pub(crate) enum MapKind {
         b_wire: u32,
         rounding: Rounding,
     },
+    /// `y = floor(sqrt(x))` for `0 <= x < 2^62`.
+    Sqrt { in_wire: u32 },
 }
 
 /// The structural data of one output element.
@@ -108,13 +111,14 @@ impl MapChip {
             MapKind::Relu { .. } => relu::WIDTH,
             MapKind::Lookup { .. } => lookup::WIDTH,
             MapKind::DivTensor { .. } => div_tensor::WIDTH,
+            MapKind::Sqrt { .. } => sqrt::WIDTH,
         }
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
         match self.kind {
             MapKind::Binary { .. } | MapKind::Copy | MapKind::DivTensor { .. } => 5,
             MapKind::DivConst { .. } => 6,
-            MapKind::Relu { .. } | MapKind::Lookup { .. } => 4,
+            MapKind::Relu { .. } | MapKind::Lookup { .. } | MapKind::Sqrt { .. } => 4,
         }
     }
     pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
@@ -131,6 +135,7 @@ impl MapChip {
             MapKind::Relu { .. } => 3,
             MapKind::Lookup { .. } => 5,
             MapKind::DivTensor { .. } => 4,
+            MapKind::Sqrt { .. } => 3,
         }
     }
 
@@ -159,7 +164,7 @@ impl MapChip {
                         row[D] = F::from_u32(m.d);
                         row[OFFSET] = F::from_u32(m.offset);
                     }
-                    MapKind::Relu { .. } | MapKind::Lookup { .. } => {}
+                    MapKind::Relu { .. } | MapKind::Lookup { .. } | MapKind::Sqrt { .. } => {}
                 }
             },
         ))
@@ -206,6 +211,14 @@ impl MapChip {
                 MapKind::Relu { in_wire } => {
                     let x = m.map_or(0, |m| at(in_wire, m.a));
                     relu::trace_row(x, row, &mut |v| {
+                        if m.is_some() {
+                            tally(v)
+                        }
+                    });
+                }
+                MapKind::Sqrt { in_wire } => {
+                    let x = m.map_or(0, |m| at(in_wire, m.a));
+                    sqrt::trace_row(x, row, &mut |v| {
                         if m.is_some() {
                             tally(v)
                         }
@@ -291,6 +304,14 @@ impl MapChip {
                     read(),
                 );
                 relu::eval(builder, &c, &read)
+            }
+            MapKind::Sqrt { in_wire } => {
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [wire(in_wire), p[A_IDX].clone(), c[0].clone()],
+                    read(),
+                );
+                sqrt::eval(builder, &c, &read)
             }
             MapKind::DivTensor {
                 a_wire,
