@@ -311,3 +311,110 @@ pub fn commit_lineage(tensors: &[&[i64]]) -> Digest {
     let values: Vec<i64> = tensors.iter().flat_map(|t| t.iter().copied()).collect();
     absorb_from(lineage_state(values.len()), &values).1
 }
+
+/// Tag that opens a dataset header (`"zkds"`).
+pub const TABLE_TAG: i64 = 0x7a6b_6473;
+/// Version of the dataset layout.
+pub const TABLE_VERSION: i64 = 1;
+
+/// The layout of a committed training-ready dataset: features `x [rows, features]` and
+/// labels `y [rows, labels]`, both at scale `2^scale_bits`, row-major. Preprocessing outputs
+/// it, training and evaluation consume it; the commitment absorbs
+/// `salt, x, y, header` so that it binds the shape and scale as well as the values
+/// (a lineage commitment alone binds only the flat values and their count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableLayout {
+    /// Rows.
+    pub rows: usize,
+    /// Feature columns.
+    pub features: usize,
+    /// Label columns (1 for a scalar label, the class count for a one-hot label).
+    pub labels: usize,
+    /// Scale exponent of every value.
+    pub scale_bits: u32,
+}
+
+impl TableLayout {
+    /// The header absorbed after the values: `[TABLE_TAG, TABLE_VERSION, rows, features,
+    /// labels, scale_bits]`.
+    #[must_use]
+    pub fn header(&self) -> Vec<i64> {
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        vec![
+            TABLE_TAG,
+            TABLE_VERSION,
+            n(self.rows),
+            n(self.features),
+            n(self.labels),
+            i64::from(self.scale_bits),
+        ]
+    }
+
+    /// Add the header to a Program as a committed tensor of `group` named `{prefix}/header`
+    /// (a public constant copied into the group, so the commitment chip absorbs exactly these
+    /// values). Declare it after the group's other tensors: members are absorbed in id order.
+    ///
+    /// # Errors
+    /// [`zkmlops_tensor::ProgramError`] from the builder.
+    pub fn add_header(
+        &self,
+        b: &mut zkmlops_tensor::ProgramBuilder,
+        prefix: &str,
+        group: u16,
+    ) -> Result<TensorId, zkmlops_tensor::ProgramError> {
+        let header = self.header();
+        let len = header.len();
+        let c = b.constant(
+            &format!("{prefix}/header_values"),
+            zkmlops_tensor::Tensor::vector(header),
+            zkmlops_field::Scale::ONE,
+        )?;
+        let h = b.op(
+            &format!("{prefix}/header"),
+            zkmlops_tensor::Op::Reshape { shape: vec![len] },
+            &[c],
+        )?;
+        b.output(h, zkmlops_tensor::Visibility::CommittedTo(group))?;
+        Ok(h)
+    }
+
+    /// The lineage commitment of a dataset in this layout: `salt, x, y, header`.
+    #[must_use]
+    pub fn commit(&self, salt: &[i64], x: &[i64], y: &[i64]) -> Digest {
+        commit_lineage(&[salt, x, y, &self.header()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_commitment_binds_the_shape_not_only_the_values() {
+        let salt = [1, 2, 3, 4];
+        let values: Vec<i64> = (0..12).collect();
+        let a = TableLayout {
+            rows: 4,
+            features: 2,
+            labels: 1,
+            scale_bits: 8,
+        };
+        let b = TableLayout {
+            rows: 3,
+            features: 3,
+            labels: 1,
+            ..a
+        };
+        let c = TableLayout { scale_bits: 9, ..a };
+        let (x, y) = values.split_at(8);
+        let (x3, y3) = values.split_at(9);
+        assert_ne!(a.commit(&salt, x, y), b.commit(&salt, x3, y3));
+        assert_ne!(a.commit(&salt, x, y), c.commit(&salt, x, y));
+        // The same flat values without the header would collide.
+        assert_eq!(
+            commit_lineage(&[&salt, x, y]),
+            commit_lineage(&[&salt, x3, y3])
+        );
+        assert_eq!(a.commit(&salt, x, y), a.commit(&salt, x, y));
+    }
+}

@@ -30,7 +30,7 @@ pub use data::Dataset;
 pub use logreg::{
     DATA_GROUP, END_GROUP, LogRegSpec, MAX_DATA_ELEMENTS, Model, Run, SALT_LEN, START_GROUP, Salts,
     TrainError, data_commitment, model_commitment, quantize_data, segment_inputs, segment_program,
-    sgd_f64, train,
+    sgd_f64, table_layout, train,
 };
 pub use metrics::{
     MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP, metrics_program, prove_metrics,

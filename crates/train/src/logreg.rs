@@ -175,7 +175,8 @@ pub const SALT_LEN: usize = 4;
 /// The Program of `steps` SGD steps starting at global step `first`, over a dataset of `rows`
 /// rows. Inputs, in order, each committed in its group (salt first):
 ///
-/// - data (group 1): `data/salt [4]`, `data/x [rows, d]`, `data/y [rows, 1]`;
+/// - data (group 1): `data/salt [4]`, `data/x [rows, d]`, `data/y [rows, 1]`, and the
+///   constant `data/header` of the dataset layout ([`table_layout`]);
 /// - start weights (group 2): `start/salt [4]`, `w0 [d, 1]`, `b0 [1, 1]`;
 /// - `end/salt [4]` (group 3, with the final `w`, `b` that the Program computes).
 ///
@@ -271,6 +272,8 @@ pub fn segment_program(
     }
     b.output(w, end)?;
     b.output(bias, end)?;
+    // After the weights: outputs 0 and 1 stay the final `w`, `b`.
+    table_layout(spec, rows).add_header(&mut b, "data", DATA_GROUP)?;
     Ok(b.build()?)
 }
 
@@ -433,11 +436,19 @@ pub fn data_commitment(
     salt: &[i64; SALT_LEN],
 ) -> Result<zkmlops_commit::Digest, TrainError> {
     let (x, y) = quantize_data(spec, data)?;
-    Ok(zkmlops_commit::commit_lineage(&[
-        salt.as_slice(),
-        x.data(),
-        y.data(),
-    ]))
+    Ok(table_layout(spec, data.len()).commit(salt, x.data(), y.data()))
+}
+
+/// The committed layout of a logistic-regression dataset of `rows` rows: `features` columns
+/// and one label column (`0` or `2^s`), all at the spec's scale.
+#[must_use]
+pub fn table_layout(spec: &LogRegSpec, rows: usize) -> zkmlops_commit::TableLayout {
+    zkmlops_commit::TableLayout {
+        rows,
+        features: spec.features,
+        labels: 1,
+        scale_bits: spec.scale_bits,
+    }
 }
 
 pub(crate) fn read_model(

@@ -25,7 +25,8 @@ pub const TEST_GROUP: u16 = 1;
 pub const MODEL_GROUP: u16 = 2;
 
 /// The metrics Program for `rows` test rows: inputs `test/salt`, `test/x [rows, d]`,
-/// `test/y [rows, 1]` (labels 0/1), `model/salt`, `w [d, 1]`, `b [1, 1]`; one public output,
+/// `test/y [rows, 1]` (labels at the scale, `0` or `2^s`) and the constant `test/header` (the
+/// dataset layout, [`crate::table_layout`]), `model/salt`, `w [d, 1]`, `b [1, 1]`; one public output,
 /// `wrong [1]`, the number of misclassified rows.
 ///
 /// # Errors
@@ -58,7 +59,23 @@ pub fn metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainE
     let r1 = b.op("relu_z_plus_one", Op::Relu, &[z1])?;
     let r0 = b.op("relu_z", Op::Relu, &[z])?;
     let pred = b.op("prediction", Op::Sub, &[r1, r0])?;
-    let err = b.op("error", Op::Sub, &[pred, y])?;
+    // Labels are committed at the scale (0 or 2^s, the training layout): the 0/1 prediction
+    // goes to the same scale, and the difference back to -1, 0 or 1 exactly.
+    let unit = b.constant(
+        "unit_to_one",
+        Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?,
+        zkmlops_field::Scale::ONE,
+    )?;
+    let pred = b.op("prediction_scaled", Op::Mul, &[pred, unit])?;
+    let err = b.op("error_scaled", Op::Sub, &[pred, y])?;
+    let err = b.op(
+        "error",
+        Op::Rescale {
+            shift: s.bits(),
+            rounding: Rounding::Floor,
+        },
+        &[err],
+    )?;
     let sq = b.op("error_squared", Op::Mul, &[err, err])?;
     let wrong = b.op(
         "wrong",
@@ -69,6 +86,7 @@ pub fn metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainE
         &[sq],
     )?;
     b.output(wrong, Visibility::Public)?;
+    crate::table_layout(spec, rows).add_header(&mut b, "test", TEST_GROUP)?;
     Ok(b.build()?)
 }
 
@@ -139,14 +157,12 @@ pub fn prove_metrics<B: ProvingBackend>(
     backend: &B,
     config: &B::Config,
 ) -> Result<MetricsProof, MetricsError> {
-    let (x, _) = crate::quantize_data(spec, test)?;
-    // Labels as 0/1 integers (not scaled) for the comparison.
-    let y01 = Tensor::new(vec![test.len(), 1], test.labels.clone()).map_err(TrainError::from)?;
+    let (x, y) = crate::quantize_data(spec, test)?;
     let program = metrics_program(spec, test.len())?;
     let inputs = vec![
         Tensor::vector(test_salt.to_vec()),
         x.clone(),
-        y01.clone(),
+        y.clone(),
         Tensor::vector(model_salt.to_vec()),
         Tensor::new(vec![spec.features, 1], model.w.clone()).map_err(TrainError::from)?,
         Tensor::new(vec![1, 1], vec![model.b]).map_err(TrainError::from)?,
@@ -163,11 +179,11 @@ pub fn prove_metrics<B: ProvingBackend>(
         correct: test
             .len()
             .saturating_sub(usize::try_from(wrong).unwrap_or(0)),
-        test_commitment: zkmlops_commit::commit_lineage(&[
-            test_salt.as_slice(),
+        test_commitment: crate::table_layout(spec, test.len()).commit(
+            test_salt,
             x.data(),
-            y01.data(),
-        ]),
+            y.data(),
+        ),
         model_commitment: crate::model_commitment(model, model_salt),
         envelope,
     })

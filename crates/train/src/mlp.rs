@@ -134,7 +134,8 @@ impl MlpModel {
 }
 
 /// The Program of `steps` MLP SGD steps from global step `first` over `rows` committed rows.
-/// Inputs: `data/salt`, `data/x [rows, in]`, `data/y [rows, classes]` (one-hot at the scale);
+/// Inputs: `data/salt`, `data/x [rows, in]`, `data/y [rows, classes]` (one-hot at the scale;
+/// with the constant `data/header` of the dataset layout they form commitment group 1);
 /// `start/salt`, `w1`, `b1`, `w2`, `b2`; `end/salt`. The final parameters are committed with
 /// `end/salt` (group 3). Per step, at scale `s` (`mask` is 1 where the pre-activation is
 /// `>= 0`, computed on integers as `relu(h + 1) - relu(h)`):
@@ -252,6 +253,13 @@ pub fn mlp_segment_program(
     for id in &p {
         b.output(*id, end)?;
     }
+    zkmlops_commit::TableLayout {
+        rows,
+        features: spec.inputs,
+        labels: spec.classes,
+        scale_bits: spec.scale_bits,
+    }
+    .add_header(&mut b, "data", DATA_GROUP)?;
     Ok(b.build()?)
 }
 
