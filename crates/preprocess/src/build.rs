@@ -1,0 +1,890 @@
+//! The pipeline as a Program. The prover builds it with the data at hand (so errors name the
+//! step and column, and filter counts are measured); the verifier builds the same Program from
+//! the public pipeline, the raw row count and the proved filter counts.
+
+use zkmlops_field::Scale;
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, TensorId, Visibility};
+
+use crate::spec::{Cmp, Fill, Stat, Step};
+use crate::table::{RawTable, check_size, schema_header};
+use crate::{PIPELINE_VERSION, Pipeline, PreprocessError, Salts};
+
+/// Commitment group of the raw table.
+pub const RAW_GROUP: u16 = 1;
+/// Commitment group of the processed training split.
+pub const TRAIN_GROUP: u16 = 2;
+/// Commitment group of the processed test split.
+pub const TEST_GROUP: u16 = 3;
+/// Elements of a salt.
+pub const SALT_LEN: usize = 4;
+/// Largest scale exponent of a raw column or a step's result (products stay at `<= 2^32`
+/// of scale, far from the field).
+pub const MAX_SCALE_BITS: u32 = 16;
+
+pub(crate) enum Mode<'a> {
+    Prove {
+        table: &'a RawTable,
+        salts: &'a Salts,
+    },
+    Verify {
+        rows: usize,
+        kept: &'a [usize],
+    },
+}
+
+/// A statistic the Program publishes.
+#[derive(Debug, Clone)]
+pub(crate) struct StatTensor {
+    pub(crate) step: usize,
+    pub(crate) column: String,
+    pub(crate) stat: Stat,
+    /// `None` for the count, known from the shapes (`count`).
+    pub(crate) id: Option<TensorId>,
+    pub(crate) count: usize,
+    pub(crate) scale_bits: u32,
+}
+
+pub(crate) struct Built {
+    pub(crate) program: Program,
+    pub(crate) inputs: Vec<Tensor>,
+    pub(crate) kept: Vec<usize>,
+    pub(crate) stats: Vec<StatTensor>,
+    pub(crate) train: (TensorId, TensorId, zkmlops_commit::TableLayout),
+    pub(crate) test: Option<(TensorId, TensorId, zkmlops_commit::TableLayout)>,
+}
+
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    id: TensorId,
+    scale: Scale,
+    present: Option<TensorId>,
+}
+
+/// Where an op belongs: its step, the step's name and the column.
+struct Cx {
+    step: usize,
+    op: &'static str,
+    column: String,
+}
+
+impl Cx {
+    fn name(&self, what: &str) -> String {
+        format!("s{}/{}/{}/{what}", self.step, self.op, self.column)
+    }
+}
+
+/// A Program builder that also evaluates every op when the data is known.
+struct Tracer {
+    b: ProgramBuilder,
+    vals: Option<Vec<Option<Tensor>>>,
+    inputs: Vec<Tensor>,
+}
+
+impl Tracer {
+    fn set(&mut self, id: TensorId, t: Tensor) {
+        if let Some(v) = &mut self.vals {
+            if v.len() <= id.index() {
+                v.resize(id.index() + 1, None);
+            }
+            v[id.index()] = Some(t);
+        }
+    }
+
+    fn value(&self, id: TensorId) -> Option<&Tensor> {
+        self.vals.as_ref()?.get(id.index())?.as_ref()
+    }
+
+    fn input(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        scale: Scale,
+        vis: Visibility,
+        value: Option<Tensor>,
+    ) -> TensorId {
+        let id = self.b.input(name, shape, scale, vis);
+        if let Some(t) = value {
+            self.inputs.push(t.clone());
+            self.set(id, t);
+        }
+        id
+    }
+
+    fn scalar(
+        &mut self,
+        cx: &Cx,
+        what: &str,
+        v: i64,
+        scale: Scale,
+    ) -> Result<TensorId, PreprocessError> {
+        let t = Tensor::vector(vec![v]);
+        let id = self.b.constant(&cx.name(what), t.clone(), scale)?;
+        self.set(id, t);
+        Ok(id)
+    }
+
+    fn op(
+        &mut self,
+        cx: &Cx,
+        what: &str,
+        op: Op,
+        ins: &[TensorId],
+    ) -> Result<TensorId, PreprocessError> {
+        let id = self.b.op(&cx.name(what), op.clone(), ins)?;
+        if self.vals.is_some() {
+            let args: Option<Vec<&Tensor>> = ins.iter().map(|&i| self.value(i)).collect();
+            if let Some(args) = args {
+                let out = op.apply(&args).map_err(|source| PreprocessError::Step {
+                    step: cx.step,
+                    op: cx.op,
+                    column: cx.column.clone(),
+                    source,
+                })?;
+                self.set(id, out);
+            }
+        }
+        Ok(id)
+    }
+
+    fn first(&self, id: TensorId) -> Option<i64> {
+        self.value(id).and_then(|t| t.data().first().copied())
+    }
+
+    // Small compositions, each exact on integers.
+
+    /// `[d >= 0]` for integer `d`: `relu(d + 1) - relu(d)`.
+    fn nonneg(
+        &mut self,
+        cx: &Cx,
+        d: TensorId,
+        unit: TensorId,
+    ) -> Result<TensorId, PreprocessError> {
+        let d1 = self.op(cx, "d_plus_1", Op::Add, &[d, unit])?;
+        let r1 = self.op(cx, "relu_d_plus_1", Op::Relu, &[d1])?;
+        let r0 = self.op(cx, "relu_d", Op::Relu, &[d])?;
+        self.op(cx, "nonneg", Op::Sub, &[r1, r0])
+    }
+
+    /// `[d >= 1]` for integer `d`: `relu(d) - relu(d - 1)`.
+    fn positive(
+        &mut self,
+        cx: &Cx,
+        d: TensorId,
+        unit: TensorId,
+    ) -> Result<TensorId, PreprocessError> {
+        let d1 = self.op(cx, "d_minus_1", Op::Sub, &[d, unit])?;
+        let r1 = self.op(cx, "relu_d_minus_1", Op::Relu, &[d1])?;
+        let r0 = self.op(cx, "relu_d", Op::Relu, &[d])?;
+        self.op(cx, "positive", Op::Sub, &[r0, r1])
+    }
+
+    /// `[d == 0]` for integer `d`: `relu(d + 1) - 2 relu(d) + relu(d - 1)`.
+    fn zero(&mut self, cx: &Cx, d: TensorId, unit: TensorId) -> Result<TensorId, PreprocessError> {
+        let dp = self.op(cx, "d_plus_1", Op::Add, &[d, unit])?;
+        let dm = self.op(cx, "d_minus_1", Op::Sub, &[d, unit])?;
+        let rp = self.op(cx, "relu_d_plus_1", Op::Relu, &[dp])?;
+        let r0 = self.op(cx, "relu_d", Op::Relu, &[d])?;
+        let rm = self.op(cx, "relu_d_minus_1", Op::Relu, &[dm])?;
+        let a = self.op(cx, "nonneg", Op::Sub, &[rp, r0])?;
+        let b = self.op(cx, "positive", Op::Sub, &[r0, rm])?;
+        self.op(cx, "is_zero", Op::Sub, &[a, b])
+    }
+
+    fn max(&mut self, cx: &Cx, x: TensorId) -> Result<TensorId, PreprocessError> {
+        self.op(
+            cx,
+            "max",
+            Op::ReduceMax {
+                axis: 0,
+                keep_dims: true,
+            },
+            &[x],
+        )
+    }
+
+    fn min(&mut self, cx: &Cx, x: TensorId, scale: Scale) -> Result<TensorId, PreprocessError> {
+        let zero = self.scalar(cx, "zero", 0, scale)?;
+        let neg = self.op(cx, "negated", Op::Sub, &[zero, x])?;
+        let m = self.op(
+            cx,
+            "max_negated",
+            Op::ReduceMax {
+                axis: 0,
+                keep_dims: true,
+            },
+            &[neg],
+        )?;
+        self.op(cx, "min", Op::Sub, &[zero, m])
+    }
+
+    fn mean(&mut self, cx: &Cx, what: &str, x: TensorId) -> Result<TensorId, PreprocessError> {
+        self.op(
+            cx,
+            what,
+            Op::Mean {
+                axes: vec![0],
+                keep_dims: true,
+                rounding: Rounding::HalfUp,
+            },
+            &[x],
+        )
+    }
+
+    fn sum(&mut self, cx: &Cx, what: &str, x: TensorId) -> Result<TensorId, PreprocessError> {
+        self.op(
+            cx,
+            what,
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: true,
+            },
+            &[x],
+        )
+    }
+
+    /// `(x - mean)` and the variance at twice the scale.
+    fn variance(
+        &mut self,
+        cx: &Cx,
+        x: TensorId,
+    ) -> Result<(TensorId, TensorId, TensorId), PreprocessError> {
+        let mean = self.mean(cx, "mean_for_variance", x)?;
+        let d = self.op(cx, "centred", Op::Sub, &[x, mean])?;
+        let sq = self.op(cx, "squared", Op::Mul, &[d, d])?;
+        let var = self.mean(cx, "variance", sq)?;
+        if self.first(var).is_some_and(|v| v >= 1 << 31) {
+            return Err(PreprocessError::VarianceRange {
+                step: cx.step,
+                column: cx.column.clone(),
+            });
+        }
+        Ok((mean, d, var))
+    }
+
+    /// `x` at scale `to` (exact when raising, rounded half up when lowering).
+    fn at_scale(
+        &mut self,
+        cx: &Cx,
+        x: TensorId,
+        from: Scale,
+        to: Scale,
+    ) -> Result<TensorId, PreprocessError> {
+        match from.bits().cmp(&to.bits()) {
+            std::cmp::Ordering::Equal => Ok(x),
+            std::cmp::Ordering::Greater => self.op(
+                cx,
+                "rescaled",
+                Op::Rescale {
+                    shift: from.bits() - to.bits(),
+                    rounding: Rounding::HalfUp,
+                },
+                &[x],
+            ),
+            std::cmp::Ordering::Less => {
+                let k = to.bits() - from.bits();
+                let one = self.scalar(cx, "one_at_gap", 1 << k, scale(k)?)?;
+                self.op(cx, "rescaled", Op::Mul, &[x, one])
+            }
+        }
+    }
+}
+
+fn scale(bits: u32) -> Result<Scale, PreprocessError> {
+    Scale::new(bits).map_err(|_| PreprocessError::Spec {
+        what: "scale_bits",
+        name: bits.to_string(),
+        allowed: "0 ..= 16",
+    })
+}
+
+fn checked_scale(bits: u32, name: &str) -> Result<Scale, PreprocessError> {
+    if bits > MAX_SCALE_BITS {
+        return Err(PreprocessError::Spec {
+            what: "scale_bits",
+            name: name.into(),
+            allowed: "0 ..= 16",
+        });
+    }
+    scale(bits)
+}
+
+fn encode(v: f64, s: Scale, name: &str) -> Result<i64, PreprocessError> {
+    s.encode(v)
+        .ok()
+        .filter(|q| q.unsigned_abs() < 1 << 31)
+        .ok_or_else(|| PreprocessError::Spec {
+            what: "a value",
+            name: name.into(),
+            allowed: "representable at the column's scale (|v * 2^scale_bits| < 2^31)",
+        })
+}
+
+fn find(cols: &[Col], step: usize, name: &str) -> Result<usize, PreprocessError> {
+    cols.iter()
+        .position(|c| c.name == name)
+        .ok_or_else(|| PreprocessError::UnknownColumn {
+            step,
+            column: name.into(),
+        })
+}
+
+fn present_free(cols: &[Col], step: usize, name: &str) -> Result<usize, PreprocessError> {
+    let i = find(cols, step, name)?;
+    if cols[i].present.is_some() {
+        return Err(PreprocessError::Nullable {
+            step,
+            column: name.into(),
+        });
+    }
+    Ok(i)
+}
+
+fn check_pipeline(p: &Pipeline) -> Result<(), PreprocessError> {
+    if p.version != PIPELINE_VERSION {
+        return Err(PreprocessError::Spec {
+            what: "version",
+            name: p.version.to_string(),
+            allowed: "1",
+        });
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for c in &p.columns {
+        checked_scale(c.scale_bits, &c.name)?;
+        if c.name.is_empty() || c.name.contains(',') || !names.insert(c.name.as_str()) {
+            return Err(PreprocessError::Spec {
+                what: "the name",
+                name: c.name.clone(),
+                allowed: "non-empty, unique and without commas",
+            });
+        }
+    }
+    if p.columns.is_empty() || p.output.features.is_empty() || p.output.labels.is_empty() {
+        return Err(PreprocessError::Spec {
+            what: "columns, output.features and output.labels",
+            name: "pipeline".into(),
+            allowed: "non-empty",
+        });
+    }
+    checked_scale(p.output.scale_bits, "output")?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_lines)]
+pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessError> {
+    check_pipeline(p)?;
+    let rows = match mode {
+        Mode::Prove { table, .. } => table.rows,
+        Mode::Verify { rows, .. } => *rows,
+    };
+    check_size(rows, p.columns.len())?;
+    if rows == 0 {
+        return Err(PreprocessError::EmptyTable);
+    }
+    let proving = matches!(mode, Mode::Prove { .. });
+    let mut t = Tracer {
+        b: ProgramBuilder::new(),
+        vals: proving.then(Vec::new),
+        inputs: Vec::new(),
+    };
+    let (table, salts) = match mode {
+        Mode::Prove { table, salts } => (Some(*table), Some(*salts)),
+        Mode::Verify { .. } => (None, None),
+    };
+    let raw = Visibility::CommittedTo(RAW_GROUP);
+    t.input(
+        "raw/salt",
+        &[SALT_LEN],
+        Scale::ONE,
+        raw,
+        salts.map(|s| Tensor::vector(s.raw.to_vec())),
+    );
+    let mut cols = Vec::with_capacity(p.columns.len());
+    for (i, c) in p.columns.iter().enumerate() {
+        let s = checked_scale(c.scale_bits, &c.name)?;
+        let col = table.map(|t| &t.columns[i]);
+        let id = t.input(
+            &format!("raw/{}", c.name),
+            &[rows],
+            s,
+            raw,
+            col.map(|c| Tensor::vector(c.values.clone())),
+        );
+        let present = c.nullable.then(|| {
+            t.input(
+                &format!("raw/{}/present", c.name),
+                &[rows],
+                Scale::ONE,
+                raw,
+                col.and_then(|c| c.present.clone()).map(Tensor::vector),
+            )
+        });
+        cols.push(Col {
+            name: c.name.clone(),
+            id,
+            scale: s,
+            present,
+        });
+    }
+    {
+        let header = schema_header(p, rows);
+        let len = header.len();
+        let values =
+            t.b.constant("raw/header_values", Tensor::vector(header), Scale::ONE)?;
+        let h =
+            t.b.op("raw/header", Op::Reshape { shape: vec![len] }, &[values])?;
+        t.b.output(h, raw)?;
+    }
+    let test_rows = p.output.test_rows;
+    t.input(
+        "train/salt",
+        &[SALT_LEN],
+        Scale::ONE,
+        Visibility::CommittedTo(TRAIN_GROUP),
+        salts.map(|s| Tensor::vector(s.train.to_vec())),
+    );
+    if test_rows > 0 {
+        t.input(
+            "test/salt",
+            &[SALT_LEN],
+            Scale::ONE,
+            Visibility::CommittedTo(TEST_GROUP),
+            salts.map(|s| Tensor::vector(s.test.to_vec())),
+        );
+    }
+
+    let mut n = rows;
+    let mut kept = Vec::new();
+    let mut stats = Vec::new();
+    let filters = p
+        .steps
+        .iter()
+        .filter(|s| matches!(s, Step::Filter { .. }))
+        .count();
+    if let Mode::Verify { kept: k, .. } = mode
+        && k.len() != filters
+    {
+        return Err(PreprocessError::KeptCounts {
+            expected: filters,
+            found: k.len(),
+        });
+    }
+    for (step, st) in p.steps.iter().enumerate() {
+        let op = st.name();
+        match st {
+            Step::Impute { column, value } => {
+                let c = find(&cols, step, column)?;
+                let cx = Cx {
+                    step,
+                    op,
+                    column: column.clone(),
+                };
+                let Some(pr) = cols[c].present else {
+                    return Err(PreprocessError::Spec {
+                        what: "the imputed column",
+                        name: column.clone(),
+                        allowed: "declared nullable and not imputed before",
+                    });
+                };
+                let (x, s) = (cols[c].id, cols[c].scale);
+                let one = t.scalar(&cx, "one", 1, Scale::ONE)?;
+                // The presence mask clamped to 0/1 (whatever was committed).
+                let ra = t.op(&cx, "relu_present", Op::Relu, &[pr])?;
+                let p1 = t.op(&cx, "present_minus_1", Op::Sub, &[pr, one])?;
+                let rb = t.op(&cx, "relu_present_minus_1", Op::Relu, &[p1])?;
+                let m = t.op(&cx, "mask", Op::Sub, &[ra, rb])?;
+                let xm = t.op(&cx, "present_values", Op::Mul, &[x, m])?;
+                let inv = t.op(&cx, "missing", Op::Sub, &[one, m])?;
+                let fill = match value {
+                    Fill::Constant(v) => t.scalar(&cx, "fill", encode(*v, s, column)?, s)?,
+                    Fill::Keyword(k) if k == "mean" => {
+                        let sum = t.sum(&cx, "present_sum", xm)?;
+                        let cnt = t.sum(&cx, "present_count", m)?;
+                        if proving && t.first(cnt) == Some(0) {
+                            return Err(PreprocessError::AllMissing {
+                                step,
+                                column: column.clone(),
+                            });
+                        }
+                        t.op(
+                            &cx,
+                            "fill",
+                            Op::Div {
+                                rounding: Rounding::HalfUp,
+                            },
+                            &[sum, cnt],
+                        )?
+                    }
+                    Fill::Keyword(_) => {
+                        return Err(PreprocessError::Spec {
+                            what: "the fill value",
+                            name: column.clone(),
+                            allowed: "a number or \"mean\"",
+                        });
+                    }
+                };
+                let fm = t.op(&cx, "filled", Op::Mul, &[inv, fill])?;
+                let y = t.op(&cx, "out", Op::Add, &[xm, fm])?;
+                cols[c].id = y;
+                cols[c].present = None;
+            }
+            Step::Clip { column, min, max } => {
+                let c = present_free(&cols, step, column)?;
+                let cx = Cx {
+                    step,
+                    op,
+                    column: column.clone(),
+                };
+                let (x, s) = (cols[c].id, cols[c].scale);
+                let (lo, hi) = (encode(*min, s, column)?, encode(*max, s, column)?);
+                if lo > hi {
+                    return Err(PreprocessError::Spec {
+                        what: "clip bounds",
+                        name: column.clone(),
+                        allowed: "min <= max",
+                    });
+                }
+                let lo = t.scalar(&cx, "min", lo, s)?;
+                let hi = t.scalar(&cx, "max", hi, s)?;
+                let a = t.op(&cx, "above_min", Op::Sub, &[x, lo])?;
+                let ra = t.op(&cx, "relu_above_min", Op::Relu, &[a])?;
+                let b = t.op(&cx, "above_max", Op::Sub, &[x, hi])?;
+                let rb = t.op(&cx, "relu_above_max", Op::Relu, &[b])?;
+                let d = t.op(&cx, "clipped_offset", Op::Sub, &[ra, rb])?;
+                cols[c].id = t.op(&cx, "out", Op::Add, &[d, lo])?;
+            }
+            Step::Standardize {
+                columns,
+                scale_bits,
+                given,
+            } => {
+                let ts = checked_scale(*scale_bits, "standardize")?;
+                if let Some(g) = given.keys().find(|g| !columns.contains(g)) {
+                    return Err(PreprocessError::UnknownColumn {
+                        step,
+                        column: g.clone(),
+                    });
+                }
+                for column in columns {
+                    let c = present_free(&cols, step, column)?;
+                    let cx = Cx {
+                        step,
+                        op,
+                        column: column.clone(),
+                    };
+                    let (x, s) = (cols[c].id, cols[c].scale);
+                    let (d, sd) = if let Some(g) = given.get(column) {
+                        let sd = encode(g.std, s, column)?;
+                        if sd <= 0 {
+                            return Err(PreprocessError::Spec {
+                                what: "the given std",
+                                name: column.clone(),
+                                allowed: "positive at the column's scale",
+                            });
+                        }
+                        let mean = t.scalar(&cx, "given_mean", encode(g.mean, s, column)?, s)?;
+                        let d = t.op(&cx, "centred", Op::Sub, &[x, mean])?;
+                        (d, t.scalar(&cx, "given_std", sd, s)?)
+                    } else {
+                        let (_, d, var) = t.variance(&cx, x)?;
+                        let sd = t.op(&cx, "std", Op::Sqrt, &[var])?;
+                        if proving && t.first(sd) == Some(0) {
+                            return Err(PreprocessError::ConstantColumn {
+                                step,
+                                op,
+                                column: column.clone(),
+                            });
+                        }
+                        (d, sd)
+                    };
+                    let up = t.scalar(&cx, "one_at_out", 1 << ts.bits(), ts)?;
+                    let num = t.op(&cx, "centred_up", Op::Mul, &[d, up])?;
+                    cols[c].id = t.op(
+                        &cx,
+                        "out",
+                        Op::Div {
+                            rounding: Rounding::HalfUp,
+                        },
+                        &[num, sd],
+                    )?;
+                    cols[c].scale = ts;
+                }
+            }
+            Step::MinMax {
+                columns,
+                scale_bits,
+            } => {
+                let ts = checked_scale(*scale_bits, "min_max")?;
+                for column in columns {
+                    let c = present_free(&cols, step, column)?;
+                    let cx = Cx {
+                        step,
+                        op,
+                        column: column.clone(),
+                    };
+                    let (x, s) = (cols[c].id, cols[c].scale);
+                    let mn = t.min(&cx, x, s)?;
+                    let mx = t.max(&cx, x)?;
+                    let range = t.op(&cx, "range", Op::Sub, &[mx, mn])?;
+                    if proving && t.first(range) == Some(0) {
+                        return Err(PreprocessError::ConstantColumn {
+                            step,
+                            op,
+                            column: column.clone(),
+                        });
+                    }
+                    let d = t.op(&cx, "above_min", Op::Sub, &[x, mn])?;
+                    let up = t.scalar(&cx, "one_at_out", 1 << ts.bits(), ts)?;
+                    let num = t.op(&cx, "above_min_up", Op::Mul, &[d, up])?;
+                    cols[c].id = t.op(
+                        &cx,
+                        "out",
+                        Op::Div {
+                            rounding: Rounding::HalfUp,
+                        },
+                        &[num, range],
+                    )?;
+                    cols[c].scale = ts;
+                }
+            }
+            Step::OneHot { column, categories } => {
+                let c = present_free(&cols, step, column)?;
+                let (x, s) = (cols[c].id, cols[c].scale);
+                for &cat in categories {
+                    let name = format!("{column}={cat}");
+                    if cols.iter().any(|c| c.name == name) {
+                        return Err(PreprocessError::Spec {
+                            what: "a one-hot column name",
+                            name,
+                            allowed: "not already a column",
+                        });
+                    }
+                    let cx = Cx {
+                        step,
+                        op,
+                        column: name.clone(),
+                    };
+                    let v = encode(cat as f64, s, column)?;
+                    let v = t.scalar(&cx, "category", v, s)?;
+                    let unit = t.scalar(&cx, "unit", 1, s)?;
+                    let d = t.op(&cx, "difference", Op::Sub, &[x, v])?;
+                    let is = t.zero(&cx, d, unit)?;
+                    let to_one = t.scalar(&cx, "unit_to_one", 1 << s.bits(), Scale::ONE)?;
+                    let id = t.op(&cx, "out", Op::Mul, &[is, to_one])?;
+                    cols.push(Col {
+                        name,
+                        id,
+                        scale: s,
+                        present: None,
+                    });
+                }
+            }
+            Step::Filter {
+                column,
+                keep,
+                value,
+            } => {
+                let c = present_free(&cols, step, column)?;
+                let cx = Cx {
+                    step,
+                    op,
+                    column: column.clone(),
+                };
+                let (x, s) = (cols[c].id, cols[c].scale);
+                let v = t.scalar(&cx, "threshold", encode(*value, s, column)?, s)?;
+                let unit = t.scalar(&cx, "unit", 1, s)?;
+                let above = |t: &mut Tracer| t.op(&cx, "x_minus_v", Op::Sub, &[x, v]);
+                let below = |t: &mut Tracer| t.op(&cx, "v_minus_x", Op::Sub, &[v, x]);
+                let mask = match keep {
+                    Cmp::Ge => {
+                        let d = above(&mut t)?;
+                        t.nonneg(&cx, d, unit)?
+                    }
+                    Cmp::Gt => {
+                        let d = above(&mut t)?;
+                        t.positive(&cx, d, unit)?
+                    }
+                    Cmp::Le => {
+                        let d = below(&mut t)?;
+                        t.nonneg(&cx, d, unit)?
+                    }
+                    Cmp::Lt => {
+                        let d = below(&mut t)?;
+                        t.positive(&cx, d, unit)?
+                    }
+                    Cmp::Eq => {
+                        let d = above(&mut t)?;
+                        t.zero(&cx, d, unit)?
+                    }
+                    Cmp::Ne => {
+                        let d = above(&mut t)?;
+                        let z = t.zero(&cx, d, unit)?;
+                        t.op(&cx, "not_zero", Op::Sub, &[unit, z])?
+                    }
+                };
+                let k = match mode {
+                    Mode::Prove { .. } => t
+                        .value(mask)
+                        .map_or(0, |m| m.data().iter().filter(|&&v| v == 1).count()),
+                    Mode::Verify { kept: k, .. } => k[kept.len()],
+                };
+                if k == 0 {
+                    return Err(PreprocessError::EmptyFilter { step });
+                }
+                kept.push(k);
+                if k < n {
+                    for col in &mut cols {
+                        let cx = Cx {
+                            step,
+                            op,
+                            column: col.name.clone(),
+                        };
+                        let part = |t: &mut Tracer, id: TensorId, what: &str| {
+                            let all = t.op(
+                                &cx,
+                                &format!("{what}partitioned"),
+                                Op::Partition { kept: k },
+                                &[id, mask],
+                            )?;
+                            t.op(
+                                &cx,
+                                &format!("{what}kept"),
+                                Op::Slice {
+                                    axis: 0,
+                                    start: 0,
+                                    end: k,
+                                },
+                                &[all],
+                            )
+                        };
+                        col.id = part(&mut t, col.id, "")?;
+                        if let Some(pr) = col.present {
+                            col.present = Some(part(&mut t, pr, "present_")?);
+                        }
+                    }
+                    n = k;
+                }
+            }
+            Step::Stats { column, public } => {
+                let c = present_free(&cols, step, column)?;
+                let cx = Cx {
+                    step,
+                    op,
+                    column: column.clone(),
+                };
+                let (x, s) = (cols[c].id, cols[c].scale);
+                let mut seen = std::collections::BTreeSet::new();
+                for &stat in public {
+                    if !seen.insert(stat) {
+                        continue;
+                    }
+                    let (id, bits) = match stat {
+                        Stat::Count => (None, 0),
+                        Stat::Sum => (Some(t.sum(&cx, "sum", x)?), s.bits()),
+                        Stat::Mean => (Some(t.mean(&cx, "mean", x)?), s.bits()),
+                        Stat::Variance => (Some(t.variance(&cx, x)?.2), 2 * s.bits()),
+                        Stat::Min => (Some(t.min(&cx, x, s)?), s.bits()),
+                        Stat::Max => (Some(t.max(&cx, x)?), s.bits()),
+                    };
+                    stats.push(StatTensor {
+                        step,
+                        column: column.clone(),
+                        stat,
+                        id,
+                        count: n,
+                        scale_bits: bits,
+                    });
+                }
+            }
+        }
+    }
+    for st in &stats {
+        if let Some(id) = st.id {
+            t.b.output(id, Visibility::Public)?;
+        }
+    }
+
+    // The processed dataset: features and labels at the output scale, split by row index.
+    let out = &p.output;
+    let ts = checked_scale(out.scale_bits, "output")?;
+    let last = p.steps.len();
+    let assemble = |t: &mut Tracer, names: &[String], what: &'static str| {
+        let mut parts = Vec::with_capacity(names.len());
+        for name in names {
+            let c = present_free(&cols, last, name)?;
+            let cx = Cx {
+                step: last,
+                op: what,
+                column: name.clone(),
+            };
+            let v = t.at_scale(&cx, cols[c].id, cols[c].scale, ts)?;
+            parts.push(t.op(&cx, "column", Op::Reshape { shape: vec![n, 1] }, &[v])?);
+        }
+        let cx = Cx {
+            step: last,
+            op: what,
+            column: "all".into(),
+        };
+        if parts.len() == 1 {
+            Ok(parts[0])
+        } else {
+            t.op(&cx, "table", Op::Concat { axis: 1 }, &parts)
+        }
+    };
+    let x = assemble(&mut t, &out.features, "features")?;
+    let y = assemble(&mut t, &out.labels, "labels")?;
+    if test_rows >= n {
+        return Err(PreprocessError::Split { rows: n, test_rows });
+    }
+    let train_n = n - test_rows;
+    let layout = |rows| zkmlops_commit::TableLayout {
+        rows,
+        features: out.features.len(),
+        labels: out.labels.len(),
+        scale_bits: out.scale_bits,
+    };
+    let split = |t: &mut Tracer, id: TensorId, what: &str, start, end| {
+        if start == 0 && end == n {
+            return Ok(id);
+        }
+        let cx = Cx {
+            step: last,
+            op: "split",
+            column: what.into(),
+        };
+        t.op(
+            &cx,
+            "rows",
+            Op::Slice {
+                axis: 0,
+                start,
+                end,
+            },
+            &[id],
+        )
+    };
+    let x_train = split(&mut t, x, "train_x", 0, train_n)?;
+    let y_train = split(&mut t, y, "train_y", 0, train_n)?;
+    t.b.output(x_train, Visibility::CommittedTo(TRAIN_GROUP))?;
+    t.b.output(y_train, Visibility::CommittedTo(TRAIN_GROUP))?;
+    layout(train_n).add_header(&mut t.b, "train", TRAIN_GROUP)?;
+    let test = if test_rows > 0 {
+        let x_test = split(&mut t, x, "test_x", train_n, n)?;
+        let y_test = split(&mut t, y, "test_y", train_n, n)?;
+        t.b.output(x_test, Visibility::CommittedTo(TEST_GROUP))?;
+        t.b.output(y_test, Visibility::CommittedTo(TEST_GROUP))?;
+        layout(test_rows).add_header(&mut t.b, "test", TEST_GROUP)?;
+        Some((x_test, y_test, layout(test_rows)))
+    } else {
+        None
+    };
+    Ok(Built {
+        program: t.b.build()?,
+        inputs: t.inputs,
+        kept,
+        stats,
+        train: (x_train, y_train, layout(train_n)),
+        test,
+    })
+}

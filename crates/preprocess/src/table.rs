@@ -1,0 +1,198 @@
+//! Raw tables: CSV in, one fixed-point column per declared column, with a presence mask for
+//! nullable columns; the schema header and the raw commitment.
+
+use zkmlops_field::Scale;
+
+use crate::{Pipeline, PreprocessError};
+
+/// Tag that opens a raw-table header (`"zkrw"`).
+pub const RAW_TAG: i64 = 0x7a6b_7277;
+/// Version of the raw-table layout.
+pub const RAW_VERSION: i64 = 1;
+/// Largest table (rows times columns) a Program is built for: sizes come from public, possibly
+/// untrusted files, and a verifier rebuilds the Program.
+pub const MAX_CELLS: usize = 1 << 24;
+
+/// One raw column: values at the declared scale, and for a nullable column the presence mask
+/// (1 present, 0 missing; a missing cell's value is 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawColumn {
+    /// Values.
+    pub values: Vec<i64>,
+    /// Presence (nullable columns only).
+    pub present: Option<Vec<i64>>,
+}
+
+/// A raw table in the schema of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawTable {
+    /// Rows.
+    pub rows: usize,
+    /// Columns, in schema order.
+    pub columns: Vec<RawColumn>,
+}
+
+fn is_missing(cell: &str) -> bool {
+    cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan")
+}
+
+impl RawTable {
+    /// Parse a CSV whose header lists exactly the pipeline's columns, in order.
+    ///
+    /// # Errors
+    /// [`PreprocessError::Csv`] naming the 1-based line and the column of the first bad cell
+    /// (unparsable, missing in a non-nullable column, or out of the fixed-point range), or a
+    /// header that does not match; [`PreprocessError::TooLarge`].
+    pub fn from_csv(pipeline: &Pipeline, text: &str) -> Result<Self, PreprocessError> {
+        let schema = &pipeline.columns;
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let csv = |line: usize, column: &str, what: &'static str| PreprocessError::Csv {
+            line,
+            column: column.to_string(),
+            what,
+        };
+        let (_, header) = lines.next().ok_or_else(|| csv(1, "", "no header line"))?;
+        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        for (i, c) in schema.iter().enumerate() {
+            if names.get(i) != Some(&c.name.as_str()) {
+                return Err(csv(
+                    1,
+                    &c.name,
+                    "header differs from the pipeline's columns",
+                ));
+            }
+        }
+        if names.len() != schema.len() {
+            return Err(csv(
+                1,
+                names.last().copied().unwrap_or(""),
+                "extra header column",
+            ));
+        }
+        let scales = schema
+            .iter()
+            .map(|c| {
+                Scale::new(c.scale_bits).map_err(|_| PreprocessError::Spec {
+                    what: "scale_bits",
+                    name: c.name.clone(),
+                    allowed: "0 ..= 30",
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut columns: Vec<RawColumn> = schema
+            .iter()
+            .map(|c| RawColumn {
+                values: Vec::new(),
+                present: c.nullable.then(Vec::new),
+            })
+            .collect();
+        let mut rows = 0usize;
+        for (i, line) in lines {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            if cells.len() != schema.len() {
+                let c = schema
+                    .get(cells.len().min(schema.len().saturating_sub(1)))
+                    .map_or("", |c| c.name.as_str());
+                return Err(csv(i + 1, c, "wrong number of cells"));
+            }
+            for (((cell, spec), col), scale) in
+                cells.iter().zip(schema).zip(&mut columns).zip(&scales)
+            {
+                if is_missing(cell) {
+                    let Some(p) = &mut col.present else {
+                        return Err(csv(
+                            i + 1,
+                            &spec.name,
+                            "missing in a column not declared nullable",
+                        ));
+                    };
+                    p.push(0);
+                    col.values.push(0);
+                    continue;
+                }
+                let v: f64 = cell
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| csv(i + 1, &spec.name, "not a finite number"))?;
+                let q = scale
+                    .encode(v)
+                    .ok()
+                    .filter(|q| q.unsigned_abs() < 1 << 31)
+                    .ok_or_else(|| {
+                        csv(
+                            i + 1,
+                            &spec.name,
+                            "out of range at the column's scale (|value * 2^scale_bits| < 2^31)",
+                        )
+                    })?;
+                col.values.push(q);
+                if let Some(p) = &mut col.present {
+                    p.push(1);
+                }
+            }
+            rows += 1;
+        }
+        check_size(rows, schema.len())?;
+        Ok(RawTable { rows, columns })
+    }
+
+    /// The raw commitment with `salt`: [`raw_commitment`].
+    #[must_use]
+    pub fn commitment(&self, pipeline: &Pipeline, salt: &[i64]) -> zkmlops_commit::Digest {
+        let mut parts: Vec<&[i64]> = vec![salt];
+        for c in &self.columns {
+            parts.push(&c.values);
+            if let Some(p) = &c.present {
+                parts.push(p);
+            }
+        }
+        let header = schema_header(pipeline, self.rows);
+        parts.push(&header);
+        zkmlops_commit::commit_lineage(&parts)
+    }
+}
+
+pub(crate) fn check_size(rows: usize, columns: usize) -> Result<(), PreprocessError> {
+    match rows.checked_mul(columns.max(1)) {
+        Some(n) if n <= MAX_CELLS => Ok(()),
+        _ => Err(PreprocessError::TooLarge { rows, columns }),
+    }
+}
+
+/// The raw table's header, absorbed after its values: `[RAW_TAG, RAW_VERSION, rows, columns]`
+/// then the schema digest (Poseidon2 over each column's name bytes, scale and nullability) as
+/// eight 32-bit halves. So the raw commitment binds the row order, the shape and the schema.
+#[must_use]
+pub fn schema_header(pipeline: &Pipeline, rows: usize) -> Vec<i64> {
+    let mut schema = Vec::new();
+    for c in &pipeline.columns {
+        schema.push(i64::try_from(c.name.len()).unwrap_or(i64::MAX));
+        schema.extend(c.name.bytes().map(i64::from));
+        schema.push(i64::from(c.scale_bits));
+        schema.push(i64::from(c.nullable));
+    }
+    let digest = zkmlops_commit::commit_lineage(&[&schema]);
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut header = vec![RAW_TAG, RAW_VERSION, n(rows), n(pipeline.columns.len())];
+    for limb in digest.0 {
+        header.push(i64::from(u32::try_from(limb >> 32).unwrap_or(0)));
+        header.push(i64::from(u32::try_from(limb & 0xffff_ffff).unwrap_or(0)));
+    }
+    header
+}
+
+/// The commitment to a raw table: Poseidon2 lineage commitment of
+/// `salt, column 0 values, (column 0 presence), column 1 values, ..., header`
+/// ([`schema_header`]).
+#[must_use]
+pub fn raw_commitment(
+    pipeline: &Pipeline,
+    table: &RawTable,
+    salt: &[i64],
+) -> zkmlops_commit::Digest {
+    table.commitment(pipeline, salt)
+}
