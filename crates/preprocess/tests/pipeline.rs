@@ -280,10 +280,10 @@ fn tampered_claims_are_rejected() {
     };
     proof.verify(&FriBackend, &policy).unwrap();
     // A row dropped or duplicated: the filter count or the raw row count changes.
-    for delta in [-1i64, 1] {
-        let e = check(&|b| b.kept[0] = (b.kept[0] as i64 + delta) as usize);
+    for delta in [usize::MAX, 1] {
+        let e = check(&|b| b.kept[0] = b.kept[0].wrapping_add(delta));
         assert!(matches!(e, PreprocessError::Verify(_)), "{e}");
-        let e = check(&|b| b.rows = (b.rows as i64 + delta) as usize);
+        let e = check(&|b| b.rows = b.rows.wrapping_add(delta));
         assert!(matches!(e, PreprocessError::Verify(_)), "{e}");
     }
     // A different pipeline.
