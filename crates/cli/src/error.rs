@@ -75,6 +75,12 @@ pub(crate) enum CliError {
         source: Box<zkmlops_train::TrainError>,
     },
     #[error("{source}")]
+    Preprocess {
+        source: Box<zkmlops_preprocess::PreprocessError>,
+    },
+    #[error("{path}: {what}")]
+    Pipeline { path: PathBuf, what: String },
+    #[error("{source}")]
     Run {
         source: Box<zkmlops_train::RunError>,
     },

@@ -3,6 +3,7 @@
 
 mod error;
 mod io;
+mod preprocess;
 mod report;
 mod train;
 
@@ -153,6 +154,9 @@ enum Command {
     /// Prove and verify training runs (logistic regression; docs/training.md).
     #[command(subcommand)]
     Train(train::TrainCommand),
+    /// Prove and verify that a processed dataset is a declared pipeline applied to a raw table.
+    #[command(subcommand)]
+    Preprocess(preprocess::PreprocessCommand),
     /// Prove and verify the accuracy of a trained model on a committed test set.
     #[command(subcommand)]
     Eval(train::EvalCommand),
@@ -419,6 +423,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Train(cmd) => train::train(cmd, quiet),
+        Command::Preprocess(cmd) => preprocess::preprocess(cmd, quiet),
         Command::Eval(cmd) => train::eval(cmd, quiet),
         Command::Fidelity { model, data, json } => {
             let compiled = io::model(&model, &Settings::default())?;

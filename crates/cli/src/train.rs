@@ -67,6 +67,10 @@ pub(crate) enum TrainCommand {
         /// Initial weights `{"w": [...], "b": x}` (zeros when absent).
         #[arg(long, value_name = "init.json")]
         init: Option<PathBuf>,
+        /// The output directory of `zkmlops preprocess prove` whose training split `--data`
+        /// is: its salt is reused, so the run's data commitment is the processed commitment.
+        #[arg(long, value_name = "prep/")]
+        prep: Option<PathBuf>,
         /// Zero knowledge (hiding preset).
         #[arg(long)]
         zk: bool,
@@ -94,6 +98,10 @@ pub(crate) enum EvalCommand {
         /// Test data CSV.
         #[arg(long, value_name = "test.csv")]
         data: PathBuf,
+        /// The `zkmlops preprocess prove` directory whose test split `--data` is (its salt is
+        /// reused, so the test-set commitment is the processed one).
+        #[arg(long, value_name = "prep/")]
+        prep: Option<PathBuf>,
         /// Zero knowledge (hiding preset).
         #[arg(long)]
         zk: bool,
@@ -130,14 +138,14 @@ struct InitFile {
     b: f64,
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, CliError> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, CliError> {
     serde_json::from_slice(&io::read(path)?).map_err(|source| CliError::Json {
         path: path.into(),
         source,
     })
 }
 
-fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), CliError> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), CliError> {
     io::write(path, crate::report::json(v).as_bytes())
 }
 
@@ -161,7 +169,21 @@ fn run_file(run: &Path, name: &str) -> PathBuf {
     }
 }
 
-fn config(zk: bool) -> FriConfig {
+/// A fresh salt, or the `split` salt of a preprocessing run's `secrets.json`.
+fn data_salt(prep: Option<&Path>, split: &str) -> Result<[i64; SALT_LEN], CliError> {
+    let Some(dir) = prep else {
+        return salt();
+    };
+    let path = dir.join("secrets.json");
+    let salts: zkmlops_preprocess::Salts = read_json(&path)?;
+    Ok(if split == "train" {
+        salts.train
+    } else {
+        salts.test
+    })
+}
+
+pub(crate) fn config(zk: bool) -> FriConfig {
     if zk {
         FriConfig::KECCAK_ZK
     } else {
@@ -175,6 +197,7 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
             spec,
             data,
             init,
+            prep,
             zk,
             output,
         } => {
@@ -209,7 +232,7 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                 }
             };
             let salts = RunSalts {
-                data: salt()?,
+                data: data_salt(prep.as_deref(), "train")?,
                 checkpoints: (0..=segments).map(|_| salt()).collect::<Result<_, _>>()?,
             };
             let pb = crate::spinner(
@@ -305,6 +328,7 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
         EvalCommand::Prove {
             run,
             data,
+            prep,
             zk,
             output,
         } => {
@@ -334,7 +358,7 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                 &model,
                 &final_salt,
                 &test,
-                &salt()?,
+                &data_salt(prep.as_deref(), "test")?,
                 &FriBackend,
                 &config(zk),
             )

@@ -465,3 +465,118 @@ fn train_prove_verify_and_eval_end_to_end() {
         "model `mlp` (supported: logistic)",
     );
 }
+
+#[test]
+fn preprocess_then_train_and_eval_on_the_processed_commitments() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/preprocess");
+    let prep = dir.path().join("prep");
+    let r = run(&[
+        "preprocess",
+        "prove",
+        "--pipeline",
+        s(&ex.join("pipeline.toml")),
+        "--data",
+        s(&ex.join("breast_cancer_raw.csv")),
+        "--transparent",
+        "-o",
+        s(&prep),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["preprocess", "verify", s(&prep), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["train_rows"], 455);
+    assert_eq!(v["test_rows"], 114);
+    let train_commitment = v["train_commitment"].clone();
+    let test_commitment = v["test_commitment"].clone();
+
+    // Training on the processed split, with its salt, commits to the same dataset.
+    let spec = dir.path().join("train.toml");
+    std::fs::write(
+        &spec,
+        "model = \"logistic\"\nfeatures = 30\nbatch = 35\nlearning_rate = 0.5\nscale_bits = 8\nepochs = 1\n",
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let r = run(&[
+        "train",
+        "prove",
+        "--spec",
+        s(&spec),
+        "--data",
+        s(&prep.join("train.csv")),
+        "--prep",
+        s(&prep),
+        "-o",
+        s(&run_dir),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["train", "verify", s(&run_dir), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let t: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(t["data_commitment"], train_commitment);
+    let metrics = dir.path().join("metrics.json");
+    let r = run(&[
+        "eval",
+        "prove",
+        "--run",
+        s(&run_dir),
+        "--data",
+        s(&prep.join("test.csv")),
+        "--prep",
+        s(&prep),
+        "-o",
+        s(&metrics),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let m: Value = serde_json::from_slice(&std::fs::read(&metrics).unwrap()).unwrap();
+    assert_eq!(m["test_commitment"], test_commitment);
+    let r = run(&["eval", "verify", s(&metrics), "--run", s(&run_dir)]);
+    assert!(r.ok, "{}", r.stderr);
+
+    // A dropped row (a smaller raw count) and a changed statistic are rejected.
+    let proof = prep.join("proof.json");
+    let bad = dir.path().join("bad.json");
+    edit_json(&proof, &bad, |p| {
+        p["rows"] = Value::from(568);
+    });
+    fails_with(&run(&["preprocess", "verify", s(&bad)]), "does not verify");
+    edit_json(&proof, &bad, |p| {
+        let v = p["stats"][1]["value"].as_i64().unwrap();
+        p["stats"][1]["value"] = Value::from(v + 1);
+    });
+    fails_with(
+        &run(&["preprocess", "verify", s(&bad)]),
+        "claimed statistic",
+    );
+    // Errors in the inputs are one sentence naming the place.
+    let raw = dir.path().join("raw.csv");
+    let text = std::fs::read_to_string(ex.join("breast_cancer_raw.csv")).unwrap();
+    std::fs::write(&raw, text.replacen("\n14.25,", "\nfoo,", 1)).unwrap();
+    let r = run(&[
+        "preprocess",
+        "prove",
+        "--pipeline",
+        s(&ex.join("pipeline.toml")),
+        "--data",
+        s(&raw),
+        "-o",
+        s(&prep),
+    ]);
+    fails_with(&r, "line 2, column `f0`");
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(&pipeline, "version = 1\ncolumns = 3\n").unwrap();
+    let r = run(&[
+        "preprocess",
+        "prove",
+        "--pipeline",
+        s(&pipeline),
+        "--data",
+        s(&raw),
+        "-o",
+        s(&prep),
+    ]);
+    fails_with(&r, "p.toml");
+}

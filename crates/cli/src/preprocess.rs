@@ -1,0 +1,170 @@
+//! `zkmlops preprocess prove|verify`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use zkmlops_fri::FriBackend;
+use zkmlops_preprocess::{Pipeline, PreprocessProof, RawTable, Salts, prove};
+use zkmlops_proof::VerifyPolicy;
+
+use crate::error::CliError;
+use crate::io;
+use crate::train::{config, read_json, write_json};
+
+#[derive(Subcommand)]
+pub(crate) enum PreprocessCommand {
+    /// Run a pipeline on a raw CSV and prove it; writes `proof.json` (public), `train.csv`,
+    /// `test.csv` and `secrets.json` (the owner's) into the output directory.
+    Prove {
+        /// The pipeline (TOML, see docs/lifecycle.md).
+        #[arg(long, value_name = "pipeline.toml")]
+        pipeline: PathBuf,
+        /// The raw table: CSV whose header is the pipeline's columns.
+        #[arg(long, value_name = "raw.csv")]
+        data: PathBuf,
+        /// Transparent preset (the default hides the rows: zero knowledge).
+        #[arg(long)]
+        transparent: bool,
+        /// Output directory.
+        #[arg(short, long, value_name = "prep/")]
+        output: PathBuf,
+    },
+    /// Verify a preprocessing proof (a directory or its `proof.json`).
+    Verify {
+        /// The proof directory or file.
+        proof: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn err(e: zkmlops_preprocess::PreprocessError) -> CliError {
+    CliError::Preprocess {
+        source: Box::new(e),
+    }
+}
+
+fn proof_file(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join("proof.json")
+    } else {
+        p.to_path_buf()
+    }
+}
+
+pub(crate) fn preprocess(
+    cmd: PreprocessCommand,
+    quiet: bool,
+) -> Result<std::process::ExitCode, CliError> {
+    match cmd {
+        PreprocessCommand::Prove {
+            pipeline,
+            data,
+            transparent,
+            output,
+        } => {
+            let text = String::from_utf8_lossy(&io::read(&pipeline)?).into_owned();
+            let spec: Pipeline = toml::from_str(&text).map_err(|e| CliError::Pipeline {
+                path: pipeline.clone(),
+                what: e.message().to_string(),
+            })?;
+            let raw = String::from_utf8_lossy(&io::read(&data)?).into_owned();
+            let table = RawTable::from_csv(&spec, &raw).map_err(err)?;
+            let salts = Salts::fresh().map_err(err)?;
+            let pb = crate::spinner(
+                quiet,
+                &format!("proving {} steps on {} rows", spec.steps.len(), table.rows),
+            );
+            let t = std::time::Instant::now();
+            let (proof, processed) =
+                prove(&spec, &table, &salts, &FriBackend, &config(!transparent)).map_err(err)?;
+            pb.finish_and_clear();
+            std::fs::create_dir_all(&output).map_err(|source| CliError::Write {
+                path: output.clone(),
+                source,
+            })?;
+            write_json(&output.join("proof.json"), &proof)?;
+            write_json(&output.join("secrets.json"), &salts)?;
+            let features = &spec.output.features;
+            io::write(
+                &output.join("train.csv"),
+                processed.train.to_csv(features).map_err(err)?.as_bytes(),
+            )?;
+            if let Some(test) = &processed.test {
+                io::write(
+                    &output.join("test.csv"),
+                    test.to_csv(features).map_err(err)?.as_bytes(),
+                )?;
+            }
+            println!(
+                "proved in {:.2} s: {} raw rows -> {} train + {} test rows\nraw {}\ntrain {}{}\nwrote {} (publish proof.json; keep train.csv, test.csv and secrets.json)",
+                t.elapsed().as_secs_f64(),
+                proof.rows,
+                proof.train_rows,
+                proof.test_rows,
+                proof.raw_commitment,
+                proof.train_commitment,
+                proof
+                    .test_commitment
+                    .map_or(String::new(), |d| format!("\ntest {d}")),
+                output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        PreprocessCommand::Verify { proof, json } => {
+            let path = proof_file(&proof);
+            let p: PreprocessProof = read_json(&path)?;
+            let v = p
+                .verify(&FriBackend, &VerifyPolicy::default())
+                .map_err(err)?;
+            if json {
+                let stats: Vec<_> = v
+                    .stats
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({"step": s.step, "column": s.column, "stat": s.stat, "value": s.real()})
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    crate::report::json(&serde_json::json!({
+                        "verified": true,
+                        "raw_commitment": v.raw_commitment,
+                        "train_commitment": v.train_commitment,
+                        "train_rows": v.train_layout.rows,
+                        "test_commitment": v.test.map(|(d, _)| d),
+                        "test_rows": v.test.map_or(0, |(_, l)| l.rows),
+                        "kept": p.kept,
+                        "stats": stats,
+                    }))
+                );
+            } else {
+                println!(
+                    "verified: {} raw rows -> {} train + {} test rows ({} features, {} label columns, scale 2^{})\nraw {}\ntrain {}",
+                    p.rows,
+                    v.train_layout.rows,
+                    v.test.map_or(0, |(_, l)| l.rows),
+                    v.train_layout.features,
+                    v.train_layout.labels,
+                    v.train_layout.scale_bits,
+                    v.raw_commitment,
+                    v.train_commitment
+                );
+                if let Some((d, _)) = v.test {
+                    println!("test {d}");
+                }
+                for s in &v.stats {
+                    println!(
+                        "{} of {} (step {}): {}",
+                        s.stat.name(),
+                        s.column,
+                        s.step,
+                        s.real()
+                    );
+                }
+            }
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+    }
+}
