@@ -10,7 +10,7 @@
 //!
 //! The processed training split's commitment is the dataset commitment `zkmlops-train`
 //! consumes ([`zkmlops_commit::TableLayout`]): prove the training run with the same salt
-//! ([`Salts::train`]) on the processed rows ([`Processed::train_csv`]).
+//! ([`Salts::train`]) on the processed rows ([`ProcessedSplit::to_csv`] of [`Processed::train`]).
 //!
 //! ```
 //! use zkmlops_fri::{FriBackend, FriConfig};
