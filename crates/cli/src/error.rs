@@ -84,6 +84,8 @@ pub(crate) enum CliError {
     Run {
         source: Box<zkmlops_train::RunError>,
     },
+    #[error("{}: line {line}: a protected attribute is 0 or 1 (one per test row, after a header)", path.display())]
+    Attribute { path: PathBuf, line: usize },
     #[error("{source}")]
     Metrics {
         source: Box<zkmlops_train::MetricsError>,

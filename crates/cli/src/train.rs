@@ -102,6 +102,10 @@ pub(crate) enum EvalCommand {
         /// reused, so the test-set commitment is the processed one).
         #[arg(long, value_name = "prep/")]
         prep: Option<PathBuf>,
+        /// A protected attribute (CSV: a header, then one 0/1 per test row): also prove the
+        /// positive counts in and out of the group, under a fresh attribute commitment.
+        #[arg(long, value_name = "attribute.csv")]
+        attribute: Option<PathBuf>,
         /// Zero knowledge (hiding preset).
         #[arg(long)]
         zk: bool,
@@ -167,6 +171,24 @@ fn run_file(run: &Path, name: &str) -> PathBuf {
     } else {
         run.to_path_buf()
     }
+}
+
+/// A protected-attribute column: a header line, then one 0/1 per row.
+fn read_attribute(path: &Path) -> Result<Vec<i64>, CliError> {
+    let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| match l.trim() {
+            "0" => Ok(0),
+            "1" => Ok(1),
+            _ => Err(CliError::Attribute {
+                path: path.into(),
+                line: i + 1,
+            }),
+        })
+        .collect()
 }
 
 /// A fresh salt, or the `split` salt of a preprocessing run's `secrets.json`.
@@ -329,6 +351,7 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
             run,
             data,
             prep,
+            attribute,
             zk,
             output,
         } => {
@@ -352,16 +375,30 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                 w: m.w,
                 b: m.b,
             };
+            let test_salt = data_salt(prep.as_deref(), "test")?;
             let pb = crate::spinner(quiet, "proving the accuracy");
-            let proof = prove_metrics(
-                &transcript.spec,
-                &model,
-                &final_salt,
-                &test,
-                &data_salt(prep.as_deref(), "test")?,
-                &FriBackend,
-                &config(zk),
-            )
+            let proof = match &attribute {
+                None => prove_metrics(
+                    &transcript.spec,
+                    &model,
+                    &final_salt,
+                    &test,
+                    &test_salt,
+                    &FriBackend,
+                    &config(zk),
+                ),
+                Some(path) => zkmlops_train::prove_fairness_metrics(
+                    &transcript.spec,
+                    &model,
+                    &final_salt,
+                    &test,
+                    &test_salt,
+                    &read_attribute(path)?,
+                    &salt()?,
+                    &FriBackend,
+                    &config(zk),
+                ),
+            }
             .map_err(|e| CliError::Metrics {
                 source: Box::new(e),
             })?;
@@ -398,6 +435,13 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                         "rows": proof.rows,
                         "model_commitment": proof.model_commitment,
                         "test_commitment": proof.test_commitment,
+                        "fairness": proof.fairness.map(|f| serde_json::json!({
+                            "attribute_commitment": f.attribute_commitment,
+                            "positives": f.positives,
+                            "group_positives": f.group_positives,
+                            "group_rows": f.group_rows,
+                            "positive_rate_gap": f.positive_rate_gap(proof.rows),
+                        })),
                     }))
                 );
             } else if let Err(e) = &result {
@@ -411,6 +455,18 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                     proof.model_commitment,
                     proof.test_commitment
                 );
+                if let Some(f) = proof.fairness {
+                    println!(
+                        "fairness: group {} / {} predicted positive, others {} / {}; positive-rate gap {} (attribute {})",
+                        f.group_positives,
+                        f.group_rows,
+                        f.positives.saturating_sub(f.group_positives),
+                        proof.rows.saturating_sub(f.group_rows),
+                        f.positive_rate_gap(proof.rows)
+                            .map_or("undefined (an empty group)".into(), |g| format!("{g:.3}")),
+                        f.attribute_commitment
+                    );
+                }
             }
             Ok(if result.is_ok() {
                 std::process::ExitCode::SUCCESS

@@ -536,6 +536,50 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     let r = run(&["eval", "verify", s(&metrics), "--run", s(&run_dir)]);
     assert!(r.ok, "{}", r.stderr);
 
+    // With a protected attribute (here: the first standardised feature above 0).
+    let test_csv = std::fs::read_to_string(prep.join("test.csv")).unwrap();
+    let mut attr = String::from("group\n");
+    for line in test_csv.lines().skip(1) {
+        let f0: f64 = line.split(',').next().unwrap().parse().unwrap();
+        attr.push_str(if f0 > 0.0 { "1\n" } else { "0\n" });
+    }
+    let attribute = dir.path().join("attribute.csv");
+    std::fs::write(&attribute, &attr).unwrap();
+    let fair = dir.path().join("fair.json");
+    let r = run(&[
+        "eval",
+        "prove",
+        "--run",
+        s(&run_dir),
+        "--data",
+        s(&prep.join("test.csv")),
+        "--attribute",
+        s(&attribute),
+        "-o",
+        s(&fair),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["eval", "verify", s(&fair), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let f: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows_in_group = attr.matches("1\n").count();
+    assert_eq!(f["fairness"]["group_rows"], rows_in_group);
+    assert!(f["fairness"]["positive_rate_gap"].is_f64(), "{f}");
+    std::fs::write(&attribute, "group\n1\n2\n").unwrap();
+    let r = run(&[
+        "eval",
+        "prove",
+        "--run",
+        s(&run_dir),
+        "--data",
+        s(&prep.join("test.csv")),
+        "--attribute",
+        s(&attribute),
+        "-o",
+        s(&fair),
+    ]);
+    fails_with(&r, "line 3");
+
     // A dropped row (a smaller raw count) and a changed statistic are rejected.
     let proof = prep.join("proof.json");
     let bad = dir.path().join("bad.json");

@@ -33,7 +33,8 @@ pub use logreg::{
     sgd_f64, table_layout, train,
 };
 pub use metrics::{
-    MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP, metrics_program, prove_metrics,
+    ATTRIBUTE_GROUP, FairnessClaim, MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP,
+    fairness_metrics_program, metrics_program, prove_fairness_metrics, prove_metrics,
 };
 pub use mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program, train_mlp};
 pub use transcript::{

@@ -6,6 +6,12 @@
 //! `wrong = sum((pred - y)^2)`. The test set (salt first) is lineage group 1, the model
 //! (salt, `w`, `b`: the same layout the training transcript commits) group 2, so the model
 //! commitment is the one a training run ended with.
+//!
+//! Optionally a fairness figure over a committed protected attribute `a` (one 0/1 value per
+//! test row, lineage group 3 with its own salt, clamped to `[0, 1]` in the proof): the public
+//! counts `positives = sum(pred)`, `group_positives = sum(pred * a)` and `group_rows = sum(a)`,
+//! exact, from which the verifier computes the difference of positive rates between the group
+//! and the rest ([`FairnessClaim::positive_rate_gap`]).
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -23,6 +29,8 @@ use crate::{Dataset, LogRegSpec, Model, TrainError};
 pub const TEST_GROUP: u16 = 1;
 /// Group of the model.
 pub const MODEL_GROUP: u16 = 2;
+/// Group of the protected attribute (fairness metrics only).
+pub const ATTRIBUTE_GROUP: u16 = 3;
 
 /// The metrics Program for `rows` test rows: inputs `test/salt`, `test/x [rows, d]`,
 /// `test/y [rows, 1]` (labels at the scale, `0` or `2^s`) and the constant `test/header` (the
@@ -32,6 +40,24 @@ pub const MODEL_GROUP: u16 = 2;
 /// # Errors
 /// [`TrainError`] for bad hyperparameters or shapes.
 pub fn metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainError> {
+    metrics_program_with(spec, rows, false)
+}
+
+/// The metrics Program with the fairness counts: as [`metrics_program`], plus inputs
+/// `attribute/salt [4]` and `attribute [rows, 1]` (0/1 at scale 2^0, group 3) and three more
+/// public outputs, `positives`, `group_positives` and `group_rows` (after `wrong`).
+///
+/// # Errors
+/// As [`metrics_program`].
+pub fn fairness_metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainError> {
+    metrics_program_with(spec, rows, true)
+}
+
+fn metrics_program_with(
+    spec: &LogRegSpec,
+    rows: usize,
+    fairness: bool,
+) -> Result<Program, TrainError> {
     let s = crate::logreg::scale_of(spec)?;
     crate::logreg::check_size(rows, spec.features)?;
     let d = spec.features;
@@ -59,6 +85,7 @@ pub fn metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainE
     let r1 = b.op("relu_z_plus_one", Op::Relu, &[z1])?;
     let r0 = b.op("relu_z", Op::Relu, &[z])?;
     let pred = b.op("prediction", Op::Sub, &[r1, r0])?;
+    let pred_01 = pred;
     // Labels are committed at the scale (0 or 2^s, the training layout): the 0/1 prediction
     // goes to the same scale, and the difference back to -1, 0 or 1 exactly.
     let unit = b.constant(
@@ -86,6 +113,35 @@ pub fn metrics_program(spec: &LogRegSpec, rows: usize) -> Result<Program, TrainE
         &[sq],
     )?;
     b.output(wrong, Visibility::Public)?;
+    if fairness {
+        let group = Visibility::CommittedTo(ATTRIBUTE_GROUP);
+        let unit = zkmlops_field::Scale::ONE;
+        b.input("attribute/salt", &[SALT_LEN], unit, group);
+        let a = b.input("attribute", &[rows, 1], unit, group);
+        let one = b.constant("one", Tensor::new(vec![1, 1], vec![1])?, unit)?;
+        // Clamped to [0, 1], whatever was committed.
+        let r0 = b.op("relu_attribute", Op::Relu, &[a])?;
+        let a1 = b.op("attribute_minus_one", Op::Sub, &[a, one])?;
+        let r1 = b.op("relu_attribute_minus_one", Op::Relu, &[a1])?;
+        let a = b.op("in_group", Op::Sub, &[r0, r1])?;
+        let total = |b: &mut ProgramBuilder, name: &str, t| {
+            b.op(
+                name,
+                Op::Sum {
+                    axes: vec![],
+                    keep_dims: false,
+                },
+                &[t],
+            )
+        };
+        let positives = total(&mut b, "positives", pred_01)?;
+        let pa = b.op("group_prediction", Op::Mul, &[pred_01, a])?;
+        let group_positives = total(&mut b, "group_positives", pa)?;
+        let group_rows = total(&mut b, "group_rows", a)?;
+        for t in [positives, group_positives, group_rows] {
+            b.output(t, Visibility::Public)?;
+        }
+    }
     crate::table_layout(spec, rows).add_header(&mut b, "test", TEST_GROUP)?;
     Ok(b.build()?)
 }
@@ -103,8 +159,43 @@ pub struct MetricsProof {
     pub test_commitment: Digest,
     /// The model's commitment.
     pub model_commitment: Digest,
+    /// The fairness figure, when one was proved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<FairnessClaim>,
     /// The proof.
     pub envelope: ProofEnvelope,
+}
+
+/// Exact counts over a committed protected attribute (1 = in the group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FairnessClaim {
+    /// Commitment to the attribute column (salt first).
+    pub attribute_commitment: Digest,
+    /// Rows predicted positive.
+    pub positives: usize,
+    /// Rows of the group predicted positive.
+    pub group_positives: usize,
+    /// Rows in the group.
+    pub group_rows: usize,
+}
+
+impl FairnessClaim {
+    /// Positive rate of the group minus that of the other rows (`None` when either is empty).
+    #[must_use]
+    pub fn positive_rate_gap(&self, rows: usize) -> Option<f64> {
+        let others = rows.checked_sub(self.group_rows).filter(|&n| n > 0)?;
+        if self.group_rows == 0 {
+            return None;
+        }
+        let rest = self.positives.checked_sub(self.group_positives)?;
+        Some(self.group_positives as f64 / self.group_rows as f64 - rest as f64 / others as f64)
+    }
+
+    /// The attribute commitment of `attribute` (0/1 per row) with `salt`.
+    #[must_use]
+    pub fn commit(attribute: &[i64], salt: &[i64; SALT_LEN]) -> Digest {
+        zkmlops_commit::commit_lineage(&[salt.as_slice(), attribute])
+    }
 }
 
 /// Why a metrics claim does not verify.
@@ -139,9 +230,22 @@ pub enum MetricsError {
     /// The proof commits to other data or another model than claimed.
     #[error("the proof's {which} commitment is not the claimed one")]
     Commitment {
-        /// `test set` or `model`.
+        /// `test set`, `model` or `attribute`.
         which: &'static str,
     },
+    /// A claimed fairness count that is not the proved one.
+    #[error("claimed {which} = {claimed}, the proof says {proved}")]
+    Fairness {
+        /// `positives`, `group_positives` or `group_rows`.
+        which: &'static str,
+        /// Claimed.
+        claimed: usize,
+        /// Proved.
+        proved: i64,
+    },
+    /// An attribute column of another length than the test set, or not 0/1.
+    #[error("the protected attribute must have one 0/1 value per test row")]
+    Attribute,
 }
 
 /// Prove the accuracy of `model` on `test`.
@@ -157,9 +261,57 @@ pub fn prove_metrics<B: ProvingBackend>(
     backend: &B,
     config: &B::Config,
 ) -> Result<MetricsProof, MetricsError> {
+    prove_metrics_inner(
+        spec, model, model_salt, test, test_salt, None, backend, config,
+    )
+}
+
+/// Prove the accuracy and the fairness counts over a committed protected attribute (one 0/1
+/// value per test row, committed with `attribute_salt`).
+///
+/// # Errors
+/// [`MetricsError`], [`MetricsError::Attribute`] for a bad attribute column.
+#[allow(clippy::too_many_arguments)]
+pub fn prove_fairness_metrics<B: ProvingBackend>(
+    spec: &LogRegSpec,
+    model: &Model,
+    model_salt: &[i64; SALT_LEN],
+    test: &Dataset,
+    test_salt: &[i64; SALT_LEN],
+    attribute: &[i64],
+    attribute_salt: &[i64; SALT_LEN],
+    backend: &B,
+    config: &B::Config,
+) -> Result<MetricsProof, MetricsError> {
+    if attribute.len() != test.len() || attribute.iter().any(|&a| a != 0 && a != 1) {
+        return Err(MetricsError::Attribute);
+    }
+    prove_metrics_inner(
+        spec,
+        model,
+        model_salt,
+        test,
+        test_salt,
+        Some((attribute, attribute_salt)),
+        backend,
+        config,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prove_metrics_inner<B: ProvingBackend>(
+    spec: &LogRegSpec,
+    model: &Model,
+    model_salt: &[i64; SALT_LEN],
+    test: &Dataset,
+    test_salt: &[i64; SALT_LEN],
+    attribute: Option<(&[i64], &[i64; SALT_LEN])>,
+    backend: &B,
+    config: &B::Config,
+) -> Result<MetricsProof, MetricsError> {
     let (x, y) = crate::quantize_data(spec, test)?;
-    let program = metrics_program(spec, test.len())?;
-    let inputs = vec![
+    let program = metrics_program_with(spec, test.len(), attribute.is_some())?;
+    let mut inputs = vec![
         Tensor::vector(test_salt.to_vec()),
         x.clone(),
         y.clone(),
@@ -167,24 +319,37 @@ pub fn prove_metrics<B: ProvingBackend>(
         Tensor::new(vec![spec.features, 1], model.w.clone()).map_err(TrainError::from)?,
         Tensor::new(vec![1, 1], vec![model.b]).map_err(TrainError::from)?,
     ];
+    if let Some((a, salt)) = attribute {
+        inputs.push(Tensor::vector(salt.to_vec()));
+        inputs.push(Tensor::new(vec![a.len(), 1], a.to_vec()).map_err(TrainError::from)?);
+    }
     let witness = program.evaluate(&inputs).map_err(TrainError::from)?;
-    let wrong = witness
-        .get(program.outputs()[0])
-        .and_then(|t| t.data().first().copied())
-        .unwrap_or(0);
+    let out = |k: usize| {
+        witness
+            .get(program.outputs()[k])
+            .and_then(|t| t.data().first().copied())
+            .and_then(|v| usize::try_from(v).ok())
+            .unwrap_or(0)
+    };
+    let wrong = out(0);
+    let fairness = attribute.map(|(a, salt)| FairnessClaim {
+        attribute_commitment: FairnessClaim::commit(a, salt),
+        positives: out(1),
+        group_positives: out(2),
+        group_rows: out(3),
+    });
     let envelope = backend.prove(&program, &witness, StageTag::Metrics, config)?;
     Ok(MetricsProof {
         spec: *spec,
         rows: test.len(),
-        correct: test
-            .len()
-            .saturating_sub(usize::try_from(wrong).unwrap_or(0)),
+        correct: test.len().saturating_sub(wrong),
         test_commitment: crate::table_layout(spec, test.len()).commit(
             test_salt,
             x.data(),
             y.data(),
         ),
         model_commitment: crate::model_commitment(model, model_salt),
+        fairness,
         envelope,
     })
 }
@@ -200,7 +365,7 @@ impl MetricsProof {
         backend: &B,
         policy: &VerifyPolicy,
     ) -> Result<(), MetricsError> {
-        let program = metrics_program(&self.spec, self.rows)?;
+        let program = metrics_program_with(&self.spec, self.rows, self.fairness.is_some())?;
         let v = backend.verify(&program, &self.envelope, policy)?;
         if v.statement.stage != StageTag::Metrics {
             return Err(MetricsError::Stage {
@@ -219,12 +384,33 @@ impl MetricsProof {
         if digest(1) != Some(self.model_commitment) {
             return Err(MetricsError::Commitment { which: "model" });
         }
-        let wrong = v
-            .statement
-            .public
-            .first()
-            .and_then(|p| p.values.first().copied())
-            .unwrap_or(-1);
+        // Public outputs in id order: wrong, then the fairness counts.
+        let public = |k: usize| {
+            v.statement
+                .public
+                .get(k)
+                .and_then(|p| p.values.first().copied())
+                .unwrap_or(-1)
+        };
+        let wrong = public(0);
+        if let Some(f) = &self.fairness {
+            if digest(2) != Some(f.attribute_commitment) {
+                return Err(MetricsError::Commitment { which: "attribute" });
+            }
+            for (k, which, claimed) in [
+                (1, "positives", f.positives),
+                (2, "group_positives", f.group_positives),
+                (3, "group_rows", f.group_rows),
+            ] {
+                if usize::try_from(public(k)).ok() != Some(claimed) {
+                    return Err(MetricsError::Fairness {
+                        which,
+                        claimed,
+                        proved: public(k),
+                    });
+                }
+            }
+        }
         let proved_correct = i64::try_from(self.rows).unwrap_or(i64::MAX) - wrong;
         if usize::try_from(proved_correct).ok() != Some(self.correct) {
             return Err(MetricsError::Count {

@@ -306,3 +306,104 @@ fn accuracy_on_a_committed_test_set_is_proved_exactly() {
         Err(MetricsError::Verify(_))
     ));
 }
+
+#[test]
+fn fairness_counts_over_a_committed_attribute_are_exact() {
+    let (train_set, test_set) = (data("train"), data("test"));
+    let model = train(&SPEC, &train_set, 455 / 32, 455 / 32).unwrap().model;
+    // The protected group: rows whose first (standardised) feature is positive.
+    let attribute: Vec<i64> = test_set
+        .features
+        .iter()
+        .map(|r| i64::from(r[0] > 0.0))
+        .collect();
+    let (model_salt, test_salt, attr_salt) = ([1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]);
+    let m = zkmlops_train::prove_fairness_metrics(
+        &SPEC,
+        &model,
+        &model_salt,
+        &test_set,
+        &test_salt,
+        &attribute,
+        &attr_salt,
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap();
+    let policy = VerifyPolicy::default();
+    m.verify(&FriBackend, &policy).unwrap();
+    // The counts, recomputed directly on integers.
+    let (x, _) = zkmlops_train::quantize_data(&SPEC, &test_set).unwrap();
+    let s = SPEC.scale_bits;
+    let pred: Vec<usize> = x
+        .data()
+        .chunks(30)
+        .map(|row| {
+            let dot: i128 = row
+                .iter()
+                .zip(&model.w)
+                .map(|(&a, &b)| i128::from(a) * i128::from(b))
+                .sum();
+            let z = (dot + (1 << (s - 1))).div_euclid(1 << s) + i128::from(model.b);
+            usize::from(z >= 0)
+        })
+        .collect();
+    let f = m.fairness.unwrap();
+    assert_eq!(f.positives, pred.iter().sum::<usize>());
+    assert_eq!(
+        f.group_positives,
+        pred.iter()
+            .zip(&attribute)
+            .filter(|&(&p, &a)| p == 1 && a == 1)
+            .count()
+    );
+    assert_eq!(
+        f.group_rows,
+        attribute.iter().filter(|&&a| a == 1).count() as usize
+    );
+    assert!(f.group_rows > 0 && f.group_rows < test_set.len());
+    let gap = f.positive_rate_gap(test_set.len()).unwrap();
+    println!("positive-rate gap {gap:.3} ({f:?})");
+    assert_eq!(
+        f.attribute_commitment,
+        zkmlops_train::FairnessClaim::commit(&attribute, &attr_salt)
+    );
+
+    // Counts off by one, another attribute, or the claim dropped: rejected.
+    for k in 0..3 {
+        let mut bad = m.clone();
+        let c = bad.fairness.as_mut().unwrap();
+        *[&mut c.positives, &mut c.group_positives, &mut c.group_rows][k] += 1;
+        assert!(matches!(
+            bad.verify(&FriBackend, &policy),
+            Err(MetricsError::Fairness { .. })
+        ));
+    }
+    let mut bad = m.clone();
+    bad.fairness.as_mut().unwrap().attribute_commitment =
+        zkmlops_train::FairnessClaim::commit(&attribute, &[0; 4]);
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Commitment { which: "attribute" })
+    ));
+    let mut bad = m.clone();
+    bad.fairness = None;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Verify(_))
+    ));
+    // A bad attribute column is refused before proving.
+    let e = zkmlops_train::prove_fairness_metrics(
+        &SPEC,
+        &model,
+        &model_salt,
+        &test_set,
+        &test_salt,
+        &attribute[1..],
+        &attr_salt,
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap_err();
+    assert!(matches!(e, MetricsError::Attribute));
+}

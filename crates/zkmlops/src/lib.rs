@@ -35,12 +35,12 @@ pub use zkmlops_fri as fri;
 #[cfg(feature = "infer")]
 #[doc(inline)]
 pub use zkmlops_infer as infer;
+#[cfg(feature = "onnx")]
+#[doc(inline)]
+pub use zkmlops_onnx as onnx;
 #[cfg(feature = "preprocess")]
 #[doc(inline)]
 pub use zkmlops_preprocess as preprocess;
 #[cfg(feature = "train")]
 #[doc(inline)]
 pub use zkmlops_train as train;
-#[cfg(feature = "onnx")]
-#[doc(inline)]
-pub use zkmlops_onnx as onnx;
