@@ -357,10 +357,7 @@ fn fairness_counts_over_a_committed_attribute_are_exact() {
             .filter(|&(&p, &a)| p == 1 && a == 1)
             .count()
     );
-    assert_eq!(
-        f.group_rows,
-        attribute.iter().filter(|&&a| a == 1).count() as usize
-    );
+    assert_eq!(f.group_rows, attribute.iter().filter(|&&a| a == 1).count());
     assert!(f.group_rows > 0 && f.group_rows < test_set.len());
     let gap = f.positive_rate_gap(test_set.len()).unwrap();
     println!("positive-rate gap {gap:.3} ({f:?})");
