@@ -23,7 +23,7 @@ import os
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -279,6 +279,18 @@ def training_data():
             for row, label in zip(A, b):
                 f.write(",".join(f"{v:.4f}" for v in row) + f",{int(label)}\n")
     print(f"digits: {len(ytr)} train / {len(yte)} test rows")
+    # Diabetes (442 x 10, a real-valued target): linear regression. Features and target
+    # standardised with the training split's statistics.
+    X, y = load_diabetes(return_X_y=True)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
+    mean, std = Xtr.mean(axis=0), Xtr.std(axis=0)
+    ym, ys = ytr.mean(), ytr.std()
+    for name, A, b in [("train", Xtr, ytr), ("test", Xte, yte)]:
+        with open(os.path.join(out, f"diabetes_{name}.csv"), "w") as f:
+            f.write(",".join([f"f{i}" for i in range(10)] + ["target"]) + "\n")
+            for row, t in zip((A - mean) / std, (b - ym) / ys):
+                f.write(",".join(f"{v:.6f}" for v in row) + f",{t:.6f}\n")
+    print(f"diabetes: {len(ytr)} train / {len(yte)} test rows")
 
 
 if __name__ == "__main__":

@@ -38,17 +38,22 @@ fn one() -> usize {
 
 impl TrainSpec {
     fn logreg(&self, path: &Path) -> Result<LogRegSpec, CliError> {
-        if self.model != "logistic" {
-            return Err(CliError::TrainSpec {
-                path: path.into(),
-                what: format!("model `{}` (supported: logistic)", self.model),
-            });
-        }
+        let link = match self.model.as_str() {
+            "logistic" => zkmlops_train::Link::Logistic,
+            "linear" => zkmlops_train::Link::Identity,
+            other => {
+                return Err(CliError::TrainSpec {
+                    path: path.into(),
+                    what: format!("model `{other}` (supported: logistic, linear)"),
+                });
+            }
+        };
         Ok(LogRegSpec {
             features: self.features,
             batch: self.batch,
             learning_rate: self.learning_rate,
             scale_bits: self.scale_bits,
+            link,
         })
     }
 }
@@ -161,6 +166,14 @@ fn dataset(path: &Path) -> Result<Dataset, CliError> {
     })
 }
 
+fn regression_dataset(path: &Path) -> Result<Dataset, CliError> {
+    let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
+    Dataset::regression_from_csv(&text).map_err(|e| CliError::Train {
+        path: path.into(),
+        source: Box::new(e),
+    })
+}
+
 fn salt() -> Result<[i64; SALT_LEN], CliError> {
     zkmlops_onnx::fresh_salt().map_err(CliError::Onnx)
 }
@@ -229,7 +242,11 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                 what: e.message().to_string(),
             })?;
             let lr = ts.logreg(&spec)?;
-            let train_set = dataset(&data)?;
+            let train_set = if lr.link == zkmlops_train::Link::Identity {
+                regression_dataset(&data)?
+            } else {
+                dataset(&data)?
+            };
             let per_epoch = train_set.len() / lr.batch.max(1);
             let total = per_epoch * ts.epochs;
             let per = ts.steps_per_segment.unwrap_or(per_epoch).max(1);
@@ -293,10 +310,17 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                 &output.join("secrets.json"),
                 &serde_json::json!({"data_salt": salts.data, "checkpoint_salts": salts.checkpoints}),
             )?;
+            let fit = match lr.link {
+                zkmlops_train::Link::Logistic => {
+                    format!("train accuracy {:.3}", model.accuracy(&train_set))
+                }
+                zkmlops_train::Link::Identity => {
+                    format!("train mean squared error {:.4}", model.mse(&train_set))
+                }
+            };
             println!(
-                "proved {total} steps in {segments} segments in {:.1} s; train accuracy {:.3}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
+                "proved {total} steps in {segments} segments in {:.1} s; {fit}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
                 t.elapsed().as_secs_f64(),
-                model.accuracy(&train_set),
                 transcript.final_commitment,
                 output.display()
             );

@@ -444,6 +444,29 @@ fn train_prove_verify_and_eval_end_to_end() {
     });
     fails_with(&run(&["eval", "verify", s(&off)]), "claimed");
 
+    // Linear regression on a real-valued target (the identity link).
+    let linear = dir.path().join("linear.toml");
+    std::fs::write(
+        &linear,
+        "model = \"linear\"\nfeatures = 10\nbatch = 32\nlearning_rate = 0.1\nscale_bits = 12\nepochs = 1\n",
+    )
+    .unwrap();
+    let lin_dir = dir.path().join("linear_run");
+    let r = run(&[
+        "train",
+        "prove",
+        "--spec",
+        s(&linear),
+        "--data",
+        s(&data.join("diabetes_train.csv")),
+        "-o",
+        s(&lin_dir),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("mean squared error"), "{}", r.stdout);
+    let r = run(&["train", "verify", s(&lin_dir)]);
+    assert!(r.ok, "{}", r.stderr);
+
     // A spec the stage does not support is one clear sentence.
     let bad_spec = dir.path().join("bad.toml");
     std::fs::write(
@@ -462,7 +485,7 @@ fn train_prove_verify_and_eval_end_to_end() {
             "-o",
             s(&run_dir),
         ]),
-        "model `mlp` (supported: logistic)",
+        "model `mlp` (supported: logistic, linear)",
     );
 }
 

@@ -372,6 +372,7 @@ fn the_processed_split_is_the_dataset_training_commits_to() {
         batch: 4,
         learning_rate: 0.5,
         scale_bits: 8,
+        link: zkmlops_train::Link::Logistic,
     };
     assert_eq!(
         zkmlops_train::data_commitment(&spec, &data, &salts.train).unwrap(),

@@ -33,6 +33,7 @@ fn main() {
         batch: 32,
         learning_rate: 0.5,
         scale_bits: 10,
+        link: zkmlops_train::Link::Logistic,
     };
     let steps = train.len() / spec.batch;
     assert_eq!(

@@ -7,8 +7,12 @@ use crate::TrainError;
 pub struct Dataset {
     /// One row of features per example.
     pub features: Vec<Vec<f64>>,
-    /// The label of each row (0 or 1 for logistic regression).
+    /// The integer label of each row (0 or 1 for logistic regression, a class for the MLP);
+    /// empty for a regression dataset.
     pub labels: Vec<i64>,
+    /// The last column as a real number (the regression target; the label as `f64` for a
+    /// classification dataset).
+    pub targets: Vec<f64>,
 }
 
 impl Dataset {
@@ -18,6 +22,19 @@ impl Dataset {
     /// # Errors
     /// [`TrainError::Csv`] naming the (1-based) line and column of the first bad cell.
     pub fn from_csv(text: &str) -> Result<Self, TrainError> {
+        Self::parse(text, true)
+    }
+
+    /// Parse a CSV like [`Dataset::from_csv`] whose last column is a real-valued target
+    /// (linear regression): `labels` stays empty.
+    ///
+    /// # Errors
+    /// As [`Dataset::from_csv`].
+    pub fn regression_from_csv(text: &str) -> Result<Self, TrainError> {
+        Self::parse(text, false)
+    }
+
+    fn parse(text: &str, integer_labels: bool) -> Result<Self, TrainError> {
         let mut lines = text
             .lines()
             .enumerate()
@@ -37,6 +54,7 @@ impl Dataset {
         }
         let mut features = Vec::new();
         let mut labels = Vec::new();
+        let mut targets = Vec::new();
         for (i, line) in lines {
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
             if cells.len() != width {
@@ -60,28 +78,45 @@ impl Dataset {
                         })
                 })
                 .collect::<Result<Vec<f64>, _>>()?;
-            let label = cells[width - 1]
-                .parse::<i64>()
-                .map_err(|_| TrainError::Csv {
+            let last = cells[width - 1];
+            if integer_labels {
+                let label = last.parse::<i64>().map_err(|_| TrainError::Csv {
                     line: i + 1,
                     column: width,
                     what: "the label is not an integer",
                 })?;
+                labels.push(label);
+                targets.push(label as f64);
+            } else {
+                let t =
+                    last.parse::<f64>()
+                        .ok()
+                        .filter(|t| t.is_finite())
+                        .ok_or(TrainError::Csv {
+                            line: i + 1,
+                            column: width,
+                            what: "the target is not a finite number",
+                        })?;
+                targets.push(t);
+            }
             features.push(row);
-            labels.push(label);
         }
-        Ok(Dataset { features, labels })
+        Ok(Dataset {
+            features,
+            labels,
+            targets,
+        })
     }
 
     /// Number of rows.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.features.len()
     }
 
     /// Whether there are no rows.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.features.is_empty()
     }
 }

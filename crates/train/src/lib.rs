@@ -9,11 +9,11 @@
 //! the parts still to build (see `docs/training.md`).
 //!
 //! ```
-//! use zkmlops_train::{Dataset, LogRegSpec, train};
+//! use zkmlops_train::{Dataset, Link, LogRegSpec, train};
 //!
 //! let csv = "a,b,label\n0.5,1.0,1\n-0.5,-1.0,0\n1.0,0.5,1\n-1.0,-0.5,0\n";
 //! let data = Dataset::from_csv(csv)?;
-//! let spec = LogRegSpec { features: 2, batch: 2, learning_rate: 0.5, scale_bits: 10 };
+//! let spec = LogRegSpec { features: 2, batch: 2, learning_rate: 0.5, scale_bits: 10, link: Link::Logistic };
 //! let run = train(&spec, &data, 1, 20)?;             // 20 steps, one step per segment
 //! assert!(run.losses.last() < run.losses.first());    // it learns
 //! assert_eq!(run.model.accuracy(&data), 1.0);
@@ -28,9 +28,9 @@ mod transcript;
 
 pub use data::Dataset;
 pub use logreg::{
-    DATA_GROUP, END_GROUP, LogRegSpec, MAX_DATA_ELEMENTS, Model, Run, SALT_LEN, START_GROUP, Salts,
-    TrainError, data_commitment, model_commitment, quantize_data, segment_inputs, segment_program,
-    sgd_f64, table_layout, train,
+    DATA_GROUP, END_GROUP, Link, LogRegSpec, MAX_DATA_ELEMENTS, Model, Run, SALT_LEN, START_GROUP,
+    Salts, TrainError, data_commitment, model_commitment, quantize_data, segment_inputs,
+    segment_program, sgd_f64, table_layout, train,
 };
 pub use metrics::{
     ATTRIBUTE_GROUP, FairnessClaim, MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP,

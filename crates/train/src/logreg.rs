@@ -61,7 +61,19 @@ impl From<ProgramError> for TrainError {
     }
 }
 
-/// Hyperparameters of logistic-regression SGD.
+/// The link of a linear model: what the segment applies to `z = x w + b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Link {
+    /// Logistic regression: `p = sigmoid(z)`, cross-entropy gradient `p - y`, 0/1 labels.
+    #[default]
+    Logistic,
+    /// Linear regression: `p = z`, the gradient of the halved squared error `z - y`, real
+    /// targets ([`Dataset::regression_from_csv`]).
+    Identity,
+}
+
+/// Hyperparameters of logistic- or linear-regression SGD.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogRegSpec {
     /// Number of features.
@@ -72,6 +84,9 @@ pub struct LogRegSpec {
     pub learning_rate: f64,
     /// Fixed-point scale of data and weights, in bits.
     pub scale_bits: u32,
+    /// Logistic (the default when absent from a file) or linear regression.
+    #[serde(default)]
+    pub link: Link,
 }
 
 impl LogRegSpec {
@@ -145,6 +160,37 @@ impl Model {
             .filter(|(x, y)| i64::from(self.probability(x) >= 0.5) == **y)
             .count();
         correct as f64 / data.len().max(1) as f64
+    }
+
+    /// `z = x w + b` in `f64` from the decoded weights (the linear model's prediction).
+    #[must_use]
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        self.decode(self.b)
+            + x.iter()
+                .zip(&self.w)
+                .map(|(a, &w)| a * self.decode(w))
+                .sum::<f64>()
+    }
+
+    /// Mean squared error against the targets (linear regression).
+    #[must_use]
+    pub fn mse(&self, data: &Dataset) -> f64 {
+        let total: f64 = data
+            .features
+            .iter()
+            .zip(&data.targets)
+            .map(|(x, &t)| (self.predict(x) - t).powi(2))
+            .sum();
+        total / data.len().max(1) as f64
+    }
+
+    /// The training loss of `link`: mean log loss (logistic) or mean squared error (linear).
+    #[must_use]
+    pub fn loss_for(&self, link: Link, data: &Dataset) -> f64 {
+        match link {
+            Link::Logistic => self.loss(data),
+            Link::Identity => self.mse(data),
+        }
     }
 
     /// Mean log loss over the data.
@@ -235,16 +281,19 @@ pub fn segment_program(
         let z = b.op(&format!("s{t}/xw"), Op::MatMul, &[x, w])?;
         let z = b.op(&format!("s{t}/xw_s"), rescale(s.bits()), &[z])?;
         let z = b.op(&format!("s{t}/z"), Op::Add, &[z, bias])?;
-        let p = composite::nonlinear(
-            &mut b,
-            &format!("s{t}/p"),
-            z,
-            Function::Sigmoid,
-            s,
-            s,
-            -SIGMOID_RADIUS,
-            SIGMOID_RADIUS,
-        )?;
+        let p = match spec.link {
+            Link::Logistic => composite::nonlinear(
+                &mut b,
+                &format!("s{t}/p"),
+                z,
+                Function::Sigmoid,
+                s,
+                s,
+                -SIGMOID_RADIUS,
+                SIGMOID_RADIUS,
+            )?,
+            Link::Identity => z,
+        };
         let delta = b.op(&format!("s{t}/delta"), Op::Sub, &[p, y])?;
         let gw = b.op(
             &format!("s{t}/gw"),
@@ -366,16 +415,35 @@ fn check_data(spec: &LogRegSpec, data: &Dataset) -> Result<(), TrainError> {
             what: "wrong number of features",
         });
     }
-    if let Some(r) = data.labels.iter().position(|&y| y != 0 && y != 1) {
-        return Err(TrainError::Data {
-            row: r,
-            what: "a label other than 0 or 1",
-        });
+    match spec.link {
+        Link::Logistic => {
+            if data.labels.len() != data.len() {
+                return Err(TrainError::Data {
+                    row: data.labels.len(),
+                    what: "logistic regression needs an integer label per row",
+                });
+            }
+            if let Some(r) = data.labels.iter().position(|&y| y != 0 && y != 1) {
+                return Err(TrainError::Data {
+                    row: r,
+                    what: "a label other than 0 or 1",
+                });
+            }
+        }
+        Link::Identity => {
+            if data.targets.len() != data.len() {
+                return Err(TrainError::Data {
+                    row: data.targets.len(),
+                    what: "linear regression needs a target per row",
+                });
+            }
+        }
     }
     Ok(())
 }
 
-/// The dataset quantized: `x [rows, d]` and `y [rows, 1]` (labels at the scale: 0 or `2^s`).
+/// The dataset quantized: `x [rows, d]` and `y [rows, 1]` (labels at the scale: 0 or `2^s`;
+/// targets encoded at the scale for linear regression).
 ///
 /// # Errors
 /// [`TrainError::Data`] naming the first row that does not fit.
@@ -391,7 +459,20 @@ pub fn quantize_data(spec: &LogRegSpec, data: &Dataset) -> Result<(Tensor, Tenso
             })?);
         }
     }
-    let y = data.labels.iter().map(|&l| l << s.bits()).collect();
+    let y = match spec.link {
+        Link::Logistic => data.labels.iter().map(|&l| l << s.bits()).collect(),
+        Link::Identity => data
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(r, &t)| {
+                s.encode(t).map_err(|_| TrainError::Data {
+                    row: r,
+                    what: "a target does not fit the fixed-point range",
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     Ok((
         Tensor::new(vec![data.len(), spec.features], x)?,
         Tensor::new(vec![data.len(), 1], y)?,
@@ -493,7 +574,7 @@ pub fn train(
     total_steps: usize,
 ) -> Result<Run, TrainError> {
     let mut model = Model::zeros(spec);
-    let mut losses = vec![model.loss(data)];
+    let mut losses = vec![model.loss_for(spec.link, data)];
     let mut checkpoints = vec![model.clone()];
     let mut step = 0;
     let salts = Salts {
@@ -506,7 +587,7 @@ pub fn train(
         let inputs = segment_inputs(spec, &model, data, &salts)?;
         let witness = program.evaluate(&inputs)?;
         model = read_model(spec, &program, &witness);
-        losses.push(model.loss(data));
+        losses.push(model.loss_for(spec.link, data));
         checkpoints.push(model.clone());
         step += steps_per_segment;
     }
@@ -528,7 +609,11 @@ pub fn sgd_f64(spec: &LogRegSpec, data: &Dataset, steps: usize) -> (Vec<f64>, f6
         for r in batch_rows(spec.batch, data.len(), t) {
             let x = &data.features[r];
             let z = b + x.iter().zip(&w).map(|(a, w)| a * w).sum::<f64>();
-            let delta = 1.0 / (1.0 + (-z).exp()) - data.labels[r] as f64;
+            let p = match spec.link {
+                Link::Logistic => 1.0 / (1.0 + (-z).exp()),
+                Link::Identity => z,
+            };
+            let delta = p - data.targets[r];
             gw.iter_mut().zip(x).for_each(|(g, a)| *g += delta * a);
             gb += delta;
         }

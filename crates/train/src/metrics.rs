@@ -59,6 +59,13 @@ fn metrics_program_with(
     fairness: bool,
 ) -> Result<Program, TrainError> {
     let s = crate::logreg::scale_of(spec)?;
+    if spec.link != crate::Link::Logistic {
+        return Err(TrainError::Spec {
+            name: "link",
+            value: "identity".into(),
+            allowed: "logistic (accuracy needs a classifier)",
+        });
+    }
     crate::logreg::check_size(rows, spec.features)?;
     let d = spec.features;
     let test = Visibility::CommittedTo(TEST_GROUP);
