@@ -1,5 +1,5 @@
 //! `zkmlops train` and `zkmlops eval`: prove and verify training runs and accuracy claims
-//! (logistic regression; see docs/training.md).
+//! (logistic, linear and softmax regression, one-hidden-layer MLP; see docs/training.md).
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_proof::VerifyPolicy;
 use zkmlops_train::{
-    Dataset, LogRegSpec, MetricsProof, Model, RunSalts, SALT_LEN, TrainingTranscript,
-    prove_metrics, prove_run,
+    Dataset, LogRegSpec, MetricsProof, MlpModel, MlpSpec, Model, ModelSpec, RunSalts, SALT_LEN,
+    TrainingTranscript, prove_metrics, prove_mlp_metrics, prove_mlp_run, prove_run,
 };
 
 use crate::error::CliError;
@@ -19,9 +19,15 @@ use crate::io;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrainSpec {
-    /// Only `logistic` for now.
+    /// `logistic`, `linear`, `softmax` or `mlp`.
     model: String,
     features: usize,
+    /// Hidden units (`mlp`).
+    hidden: Option<usize>,
+    /// Classes (`softmax`, `mlp`).
+    classes: Option<usize>,
+    /// Seed of the initial parameters (`softmax`, `mlp`; 0 when absent).
+    seed: Option<u64>,
     batch: usize,
     learning_rate: f64,
     scale_bits: u32,
@@ -37,24 +43,45 @@ fn one() -> usize {
 }
 
 impl TrainSpec {
-    fn logreg(&self, path: &Path) -> Result<LogRegSpec, CliError> {
-        let link = match self.model.as_str() {
-            "logistic" => zkmlops_train::Link::Logistic,
-            "linear" => zkmlops_train::Link::Identity,
-            other => {
-                return Err(CliError::TrainSpec {
-                    path: path.into(),
-                    what: format!("model `{other}` (supported: logistic, linear)"),
-                });
-            }
+    fn model(&self, path: &Path) -> Result<ModelSpec, CliError> {
+        let bad = |what: String| CliError::TrainSpec {
+            path: path.into(),
+            what,
         };
-        Ok(LogRegSpec {
-            features: self.features,
-            batch: self.batch,
-            learning_rate: self.learning_rate,
-            scale_bits: self.scale_bits,
-            link,
-        })
+        let linear = |link| {
+            ModelSpec::Linear(LogRegSpec {
+                features: self.features,
+                batch: self.batch,
+                learning_rate: self.learning_rate,
+                scale_bits: self.scale_bits,
+                link,
+            })
+        };
+        let mlp = |hidden| {
+            let classes = self
+                .classes
+                .ok_or_else(|| bad(format!("model `{}` needs `classes`", self.model)))?;
+            Ok(ModelSpec::Mlp(MlpSpec {
+                inputs: self.features,
+                hidden,
+                classes,
+                batch: self.batch,
+                learning_rate: self.learning_rate,
+                scale_bits: self.scale_bits,
+            }))
+        };
+        match self.model.as_str() {
+            "logistic" => Ok(linear(zkmlops_train::Link::Logistic)),
+            "linear" => Ok(linear(zkmlops_train::Link::Identity)),
+            "softmax" => mlp(0),
+            "mlp" => match self.hidden {
+                Some(h) if h > 0 => mlp(h),
+                _ => Err(bad("model `mlp` needs `hidden` >= 1".into())),
+            },
+            other => Err(bad(format!(
+                "model `{other}` (supported: logistic, linear, softmax, mlp)"
+            ))),
+        }
     }
 }
 
@@ -131,12 +158,17 @@ pub(crate) enum EvalCommand {
     },
 }
 
-/// `model.json`: the final weights (private to the owner).
+/// `model.json`: the final weights (private to the owner): `w`, `b` of a linear model, or
+/// `params` of an MLP / softmax regression.
 #[derive(Serialize, Deserialize)]
 struct ModelFile {
     scale_bits: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     w: Vec<i64>,
+    #[serde(default)]
     b: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    params: Vec<Vec<i64>>,
 }
 
 /// `init.json`.
@@ -241,13 +273,14 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                 path: spec.clone(),
                 what: e.message().to_string(),
             })?;
-            let lr = ts.logreg(&spec)?;
-            let train_set = if lr.link == zkmlops_train::Link::Identity {
-                regression_dataset(&data)?
-            } else {
-                dataset(&data)?
+            let kind = ts.model(&spec)?;
+            let train_set = match kind {
+                ModelSpec::Linear(s) if s.link == zkmlops_train::Link::Identity => {
+                    regression_dataset(&data)?
+                }
+                _ => dataset(&data)?,
             };
-            let per_epoch = train_set.len() / lr.batch.max(1);
+            let per_epoch = train_set.len() / ts.batch.max(1);
             let total = per_epoch * ts.epochs;
             let per = ts.steps_per_segment.unwrap_or(per_epoch).max(1);
             if total == 0 || !total.is_multiple_of(per) {
@@ -257,19 +290,6 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                 });
             }
             let segments = total / per;
-            let initial = match init {
-                None => Model::zeros(&lr),
-                Some(p) => {
-                    let f: InitFile = read_json(&p)?;
-                    let s = f64::from(1u32 << lr.scale_bits.min(30));
-                    #[allow(clippy::cast_possible_truncation)]
-                    Model {
-                        scale_bits: lr.scale_bits,
-                        w: f.w.iter().map(|v| (v * s).round() as i64).collect(),
-                        b: (f.b * s).round() as i64,
-                    }
-                }
-            };
             let salts = RunSalts {
                 data: data_salt(prep.as_deref(), "train")?,
                 checkpoints: (0..=segments).map(|_| salt()).collect::<Result<_, _>>()?,
@@ -279,45 +299,91 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                 &format!("proving {total} SGD steps in {segments} segments"),
             );
             let t = std::time::Instant::now();
-            let (transcript, model) = prove_run(
-                &lr,
-                &train_set,
-                &initial,
-                &salts,
-                per,
-                segments,
-                &FriBackend,
-                &config(zk),
-            )
-            .map_err(|e| CliError::Run {
+            let run_err = |e| CliError::Run {
                 source: Box::new(e),
-            })?;
+            };
+            let (transcript, model_file, fit) = match kind {
+                ModelSpec::Linear(lr) => {
+                    let initial = match &init {
+                        None => Model::zeros(&lr),
+                        Some(p) => {
+                            let f: InitFile = read_json(p)?;
+                            let s = f64::from(1u32 << lr.scale_bits.min(30));
+                            #[allow(clippy::cast_possible_truncation)]
+                            Model {
+                                scale_bits: lr.scale_bits,
+                                w: f.w.iter().map(|v| (v * s).round() as i64).collect(),
+                                b: (f.b * s).round() as i64,
+                            }
+                        }
+                    };
+                    let (transcript, model) = prove_run(
+                        &lr,
+                        &train_set,
+                        &initial,
+                        &salts,
+                        per,
+                        segments,
+                        &FriBackend,
+                        &config(zk),
+                    )
+                    .map_err(run_err)?;
+                    let fit = match lr.link {
+                        zkmlops_train::Link::Logistic => {
+                            format!("train accuracy {:.3}", model.accuracy(&train_set))
+                        }
+                        zkmlops_train::Link::Identity => {
+                            format!("train mean squared error {:.4}", model.mse(&train_set))
+                        }
+                    };
+                    let file = ModelFile {
+                        scale_bits: model.scale_bits,
+                        w: model.w,
+                        b: model.b,
+                        params: Vec::new(),
+                    };
+                    (transcript, file, fit)
+                }
+                ModelSpec::Mlp(ms) => {
+                    if init.is_some() {
+                        return Err(CliError::TrainSpec {
+                            path: spec,
+                            what: "--init is for linear models; an MLP starts from `seed`".into(),
+                        });
+                    }
+                    let initial = MlpModel::init(&ms, ts.seed.unwrap_or(0));
+                    let (transcript, model) = prove_mlp_run(
+                        &ms,
+                        &train_set,
+                        &initial,
+                        &salts,
+                        per,
+                        segments,
+                        &FriBackend,
+                        &config(zk),
+                    )
+                    .map_err(run_err)?;
+                    let fit = format!("train accuracy {:.3}", model.accuracy(&ms, &train_set));
+                    let file = ModelFile {
+                        scale_bits: model.scale_bits,
+                        w: Vec::new(),
+                        b: 0,
+                        params: model.params,
+                    };
+                    (transcript, file, fit)
+                }
+            };
             pb.finish_and_clear();
             std::fs::create_dir_all(&output).map_err(|source| CliError::Write {
                 path: output.clone(),
                 source,
             })?;
             write_json(&output.join("transcript.json"), &transcript)?;
-            write_json(
-                &output.join("model.json"),
-                &ModelFile {
-                    scale_bits: model.scale_bits,
-                    w: model.w.clone(),
-                    b: model.b,
-                },
-            )?;
+            write_json(&output.join("model.json"), &model_file)?;
             write_json(
                 &output.join("secrets.json"),
                 &serde_json::json!({"data_salt": salts.data, "checkpoint_salts": salts.checkpoints}),
             )?;
-            let fit = match lr.link {
-                zkmlops_train::Link::Logistic => {
-                    format!("train accuracy {:.3}", model.accuracy(&train_set))
-                }
-                zkmlops_train::Link::Identity => {
-                    format!("train mean squared error {:.4}", model.mse(&train_set))
-                }
-            };
             println!(
                 "proved {total} steps in {segments} segments in {:.1} s; {fit}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
                 t.elapsed().as_secs_f64(),
@@ -394,34 +460,59 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                 source,
             })?;
             let test = dataset(&data)?;
-            let model = Model {
-                scale_bits: m.scale_bits,
-                w: m.w,
-                b: m.b,
-            };
             let test_salt = data_salt(prep.as_deref(), "test")?;
             let pb = crate::spinner(quiet, "proving the accuracy");
-            let proof = match &attribute {
-                None => prove_metrics(
-                    &transcript.spec,
-                    &model,
-                    &final_salt,
-                    &test,
-                    &test_salt,
-                    &FriBackend,
-                    &config(zk),
-                ),
-                Some(path) => zkmlops_train::prove_fairness_metrics(
-                    &transcript.spec,
-                    &model,
-                    &final_salt,
-                    &test,
-                    &test_salt,
-                    &read_attribute(path)?,
-                    &salt()?,
-                    &FriBackend,
-                    &config(zk),
-                ),
+            let proof = match (transcript.spec, &attribute) {
+                (ModelSpec::Linear(spec), attribute) => {
+                    let model = Model {
+                        scale_bits: m.scale_bits,
+                        w: m.w,
+                        b: m.b,
+                    };
+                    match attribute {
+                        None => prove_metrics(
+                            &spec,
+                            &model,
+                            &final_salt,
+                            &test,
+                            &test_salt,
+                            &FriBackend,
+                            &config(zk),
+                        ),
+                        Some(path) => zkmlops_train::prove_fairness_metrics(
+                            &spec,
+                            &model,
+                            &final_salt,
+                            &test,
+                            &test_salt,
+                            &read_attribute(path)?,
+                            &salt()?,
+                            &FriBackend,
+                            &config(zk),
+                        ),
+                    }
+                }
+                (ModelSpec::Mlp(_), Some(_)) => {
+                    return Err(CliError::TrainSpec {
+                        path: run.join("transcript.json"),
+                        what: "--attribute (a fairness figure) needs a binary classifier".into(),
+                    });
+                }
+                (ModelSpec::Mlp(spec), None) => {
+                    let model = MlpModel {
+                        scale_bits: m.scale_bits,
+                        params: m.params,
+                    };
+                    prove_mlp_metrics(
+                        &spec,
+                        &model,
+                        &final_salt,
+                        &test,
+                        &test_salt,
+                        &FriBackend,
+                        &config(zk),
+                    )
+                }
             }
             .map_err(|e| CliError::Metrics {
                 source: Box::new(e),

@@ -467,6 +467,57 @@ fn train_prove_verify_and_eval_end_to_end() {
     let r = run(&["train", "verify", s(&lin_dir)]);
     assert!(r.ok, "{}", r.stderr);
 
+    // Softmax regression on a digits subset (128 rows: 4 steps), then its argmax accuracy.
+    let digits = std::fs::read_to_string(data.join("digits_train.csv")).unwrap();
+    let subset: String = digits.lines().take(129).map(|l| format!("{l}\n")).collect();
+    let sub = dir.path().join("digits128.csv");
+    std::fs::write(&sub, subset).unwrap();
+    let test_subset: String = std::fs::read_to_string(data.join("digits_test.csv"))
+        .unwrap()
+        .lines()
+        .take(61)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let sub_test = dir.path().join("digits_test60.csv");
+    std::fs::write(&sub_test, test_subset).unwrap();
+    let softmax = dir.path().join("softmax.toml");
+    std::fs::write(
+        &softmax,
+        "model = \"softmax\"\nfeatures = 64\nclasses = 10\nbatch = 32\nlearning_rate = 0.5\nscale_bits = 10\nepochs = 1\nsteps_per_segment = 2\n",
+    )
+    .unwrap();
+    let sm_dir = dir.path().join("softmax_run");
+    let r = run(&[
+        "train",
+        "prove",
+        "--spec",
+        s(&softmax),
+        "--data",
+        s(&sub),
+        "-o",
+        s(&sm_dir),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["train", "verify", s(&sm_dir), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["segments"], 2);
+    let sm_metrics = dir.path().join("softmax_metrics.json");
+    let r = run(&[
+        "eval",
+        "prove",
+        "--run",
+        s(&sm_dir),
+        "--data",
+        s(&sub_test),
+        "-o",
+        s(&sm_metrics),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["eval", "verify", s(&sm_metrics), "--run", s(&sm_dir)]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("/ 60 correct"), "{}", r.stdout);
+
     // A spec the stage does not support is one clear sentence.
     let bad_spec = dir.path().join("bad.toml");
     std::fs::write(
@@ -485,7 +536,7 @@ fn train_prove_verify_and_eval_end_to_end() {
             "-o",
             s(&run_dir),
         ]),
-        "model `mlp` (supported: logistic, linear)",
+        "model `mlp` needs `hidden` >= 1",
     );
 }
 

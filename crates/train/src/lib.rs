@@ -34,9 +34,11 @@ pub use logreg::{
 };
 pub use metrics::{
     ATTRIBUTE_GROUP, FairnessClaim, MODEL_GROUP, MetricsError, MetricsProof, TEST_GROUP,
-    fairness_metrics_program, metrics_program, prove_fairness_metrics, prove_metrics,
+    fairness_metrics_program, metrics_program, mlp_metrics_program, prove_fairness_metrics,
+    prove_metrics, prove_mlp_metrics,
 };
 pub use mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program, train_mlp};
 pub use transcript::{
-    RunError, RunSalts, TRANSCRIPT_VERSION, TrainingTranscript, TranscriptError, prove_run,
+    ModelSpec, RunError, RunSalts, TRANSCRIPT_VERSION, TrainingTranscript, TranscriptError,
+    mlp_data_commitment, mlp_model_commitment, prove_mlp_run, prove_run,
 };

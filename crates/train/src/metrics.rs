@@ -23,7 +23,7 @@ use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
 use crate::logreg::SALT_LEN;
-use crate::{Dataset, LogRegSpec, Model, TrainError};
+use crate::{Dataset, LogRegSpec, MlpModel, MlpSpec, Model, ModelSpec, TrainError};
 
 /// Group of the test set in a metrics Program.
 pub const TEST_GROUP: u16 = 1;
@@ -156,8 +156,8 @@ fn metrics_program_with(
 /// A proved accuracy claim.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricsProof {
-    /// Hyperparameters (features, scale) of the model.
-    pub spec: LogRegSpec,
+    /// The model kind and its hyperparameters (features, classes, scale).
+    pub spec: ModelSpec,
     /// Test rows.
     pub rows: usize,
     /// Claimed correct predictions.
@@ -347,7 +347,7 @@ fn prove_metrics_inner<B: ProvingBackend>(
     });
     let envelope = backend.prove(&program, &witness, StageTag::Metrics, config)?;
     Ok(MetricsProof {
-        spec: *spec,
+        spec: (*spec).into(),
         rows: test.len(),
         correct: test.len().saturating_sub(wrong),
         test_commitment: crate::table_layout(spec, test.len()).commit(
@@ -372,7 +372,17 @@ impl MetricsProof {
         backend: &B,
         policy: &VerifyPolicy,
     ) -> Result<(), MetricsError> {
-        let program = metrics_program_with(&self.spec, self.rows, self.fairness.is_some())?;
+        let program = match (&self.spec, &self.fairness) {
+            (ModelSpec::Linear(s), f) => metrics_program_with(s, self.rows, f.is_some())?,
+            (ModelSpec::Mlp(s), None) => mlp_metrics_program(s, self.rows)?,
+            (ModelSpec::Mlp(_), Some(_)) => {
+                return Err(MetricsError::Train(TrainError::Spec {
+                    name: "fairness",
+                    value: "mlp".into(),
+                    allowed: "binary classifiers (logistic regression)",
+                }));
+            }
+        };
         let v = backend.verify(&program, &self.envelope, policy)?;
         if v.statement.stage != StageTag::Metrics {
             return Err(MetricsError::Stage {
@@ -428,4 +438,154 @@ impl MetricsProof {
         }
         Ok(())
     }
+}
+
+/// The accuracy Program of an MLP (or softmax regression) on `rows` committed test rows:
+/// inputs `test/salt`, `test/x [rows, in]`, `test/y [rows, classes]` (one-hot at the scale,
+/// with `test/header`: the training layout), `model/salt` and the parameters (group 2, the
+/// layout a training run commits); one public output, `wrong [1]`. A row counts as correct
+/// when its true class's logit is a maximum of the row: `t = rescale(sum(logits * y))` (exact:
+/// `y` is 0 or `2^s`), `m = max(logits)`, correct `= [t - m >= 0] = relu(t - m + 1) - relu(t - m)`
+/// (a tie with another class counts as correct).
+///
+/// # Errors
+/// [`TrainError`] for bad hyperparameters or sizes.
+pub fn mlp_metrics_program(spec: &MlpSpec, rows: usize) -> Result<Program, TrainError> {
+    let s = zkmlops_field::Scale::new(spec.scale_bits).map_err(|_| TrainError::Spec {
+        name: "scale_bits",
+        value: spec.scale_bits.to_string(),
+        allowed: "4..=14",
+    })?;
+    crate::logreg::check_size(rows, spec.inputs + spec.classes)?;
+    if rows == 0 || spec.classes < 2 {
+        return Err(TrainError::Spec {
+            name: "rows and classes",
+            value: format!("{rows} and {}", spec.classes),
+            allowed: "rows >= 1, classes >= 2",
+        });
+    }
+    let rs = |shift| Op::Rescale {
+        shift,
+        rounding: Rounding::HalfUp,
+    };
+    let test = Visibility::CommittedTo(TEST_GROUP);
+    let model = Visibility::CommittedTo(MODEL_GROUP);
+    let mut b = ProgramBuilder::new();
+    b.input("test/salt", &[SALT_LEN], s, test);
+    let x = b.input("test/x", &[rows, spec.inputs], s, test);
+    let y = b.input("test/y", &[rows, spec.classes], s, test);
+    b.input("model/salt", &[SALT_LEN], s, model);
+    let names = if spec.hidden == 0 {
+        &["w", "b"][..]
+    } else {
+        &["w1", "b1", "w2", "b2"][..]
+    };
+    let p: Vec<_> = names
+        .iter()
+        .zip(spec.shapes())
+        .map(|(n, shape)| b.input(n, &shape, s, model))
+        .collect();
+    let logits = if spec.hidden == 0 {
+        let z = b.op("xw", Op::MatMul, &[x, p[0]])?;
+        let z = b.op("xw_s", rs(s.bits()), &[z])?;
+        b.op("logits", Op::Add, &[z, p[1]])?
+    } else {
+        let h = b.op("xw1", Op::MatMul, &[x, p[0]])?;
+        let h = b.op("xw1_s", rs(s.bits()), &[h])?;
+        let h = b.op("h", Op::Add, &[h, p[1]])?;
+        let a = b.op("a", Op::Relu, &[h])?;
+        let z = b.op("aw2", Op::MatMul, &[a, p[2]])?;
+        let z = b.op("aw2_s", rs(s.bits()), &[z])?;
+        b.op("logits", Op::Add, &[z, p[3]])?
+    };
+    let ty = b.op("true_class_products", Op::Mul, &[logits, y])?;
+    let t = b.op(
+        "true_class_sum",
+        Op::Sum {
+            axes: vec![1],
+            keep_dims: true,
+        },
+        &[ty],
+    )?;
+    let t = b.op("true_class_logit", rs(s.bits()), &[t])?;
+    let m = b.op(
+        "max_logit",
+        Op::ReduceMax {
+            axis: 1,
+            keep_dims: true,
+        },
+        &[logits],
+    )?;
+    let d = b.op("margin", Op::Sub, &[t, m])?;
+    let one = b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?;
+    let d1 = b.op("margin_plus_one", Op::Add, &[d, one])?;
+    let r1 = b.op("relu_margin_plus_one", Op::Relu, &[d1])?;
+    let r0 = b.op("relu_margin", Op::Relu, &[d])?;
+    let correct = b.op("correct", Op::Sub, &[r1, r0])?;
+    let miss = b.op("miss", Op::Sub, &[one, correct])?;
+    let wrong = b.op(
+        "wrong",
+        Op::Sum {
+            axes: vec![],
+            keep_dims: false,
+        },
+        &[miss],
+    )?;
+    b.output(wrong, Visibility::Public)?;
+    zkmlops_commit::TableLayout {
+        rows,
+        features: spec.inputs,
+        labels: spec.classes,
+        scale_bits: spec.scale_bits,
+    }
+    .add_header(&mut b, "test", TEST_GROUP)?;
+    Ok(b.build()?)
+}
+
+/// Prove the accuracy of an MLP (or softmax regression) on `test` (class labels).
+///
+/// # Errors
+/// [`MetricsError`].
+pub fn prove_mlp_metrics<B: ProvingBackend>(
+    spec: &MlpSpec,
+    model: &MlpModel,
+    model_salt: &[i64; SALT_LEN],
+    test: &Dataset,
+    test_salt: &[i64; SALT_LEN],
+    backend: &B,
+    config: &B::Config,
+) -> Result<MetricsProof, MetricsError> {
+    let program = mlp_metrics_program(spec, test.len())?;
+    let salts = crate::Salts {
+        data: *test_salt,
+        start: [0; SALT_LEN],
+        end: [0; SALT_LEN],
+    };
+    // The test rows and one-hot labels in the training layout.
+    let data = crate::mlp_segment_inputs(spec, model, test, &salts)?;
+    let mut inputs = vec![
+        data[0].clone(),
+        data[1].clone(),
+        data[2].clone(),
+        Tensor::vector(model_salt.to_vec()),
+    ];
+    for (p, shape) in model.params.iter().zip(spec.shapes()) {
+        inputs.push(Tensor::new(shape.to_vec(), p.clone()).map_err(TrainError::from)?);
+    }
+    let witness = program.evaluate(&inputs).map_err(TrainError::from)?;
+    let wrong = witness
+        .get(program.outputs()[0])
+        .and_then(|t| t.data().first().copied())
+        .and_then(|v| usize::try_from(v).ok())
+        .unwrap_or(0);
+    let envelope = backend.prove(&program, &witness, StageTag::Metrics, config)?;
+    Ok(MetricsProof {
+        spec: (*spec).into(),
+        rows: test.len(),
+        correct: test.len().saturating_sub(wrong),
+        test_commitment: crate::mlp_data_commitment(spec, test, test_salt)?,
+        model_commitment: crate::mlp_model_commitment(model, model_salt),
+        fairness: None,
+        envelope,
+    })
 }

@@ -1,6 +1,7 @@
 //! A one-hidden-layer MLP classifier (ReLU, softmax cross-entropy) trained by fixed-point
 //! mini-batch SGD, as segment Programs over committed data and parameters (the same three
-//! lineage groups as logistic regression: data, start parameters, end parameters).
+//! lineage groups as logistic regression: data, start parameters, end parameters). With
+//! `hidden = 0` it is softmax regression: `logits = x W + b`.
 
 use zkmlops_field::Scale;
 use zkmlops_tensor::ops::Rounding;
@@ -16,7 +17,7 @@ use crate::{Dataset, TrainError};
 pub struct MlpSpec {
     /// Input features.
     pub inputs: usize,
-    /// Hidden units (ReLU).
+    /// Hidden units (ReLU); 0 for softmax regression (no hidden layer).
     pub hidden: usize,
     /// Classes (softmax).
     pub classes: usize,
@@ -29,13 +30,15 @@ pub struct MlpSpec {
 }
 
 /// The parameters `W1 [in, hidden]`, `b1 [1, hidden]`, `W2 [hidden, classes]`,
-/// `b2 [1, classes]`, quantized at `2^scale_bits`.
+/// `b2 [1, classes]` (softmax regression: `W [in, classes]`, `b [1, classes]`), quantized at
+/// `2^scale_bits`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MlpModel {
     /// Scale in bits.
     pub scale_bits: u32,
-    /// The four parameter tensors, row-major, in the order above.
-    pub params: [Vec<i64>; 4],
+    /// The parameter tensors, row-major, in the order above (four, or two without a hidden
+    /// layer).
+    pub params: Vec<Vec<i64>>,
 }
 
 impl MlpSpec {
@@ -50,13 +53,26 @@ impl MlpSpec {
             })
     }
 
-    fn shapes(&self) -> [[usize; 2]; 4] {
-        [
+    /// The parameter shapes, in [`MlpModel::params`] order.
+    #[must_use]
+    pub fn shapes(&self) -> Vec<[usize; 2]> {
+        if self.hidden == 0 {
+            return vec![[self.inputs, self.classes], [1, self.classes]];
+        }
+        vec![
             [self.inputs, self.hidden],
             [1, self.hidden],
             [self.hidden, self.classes],
             [1, self.classes],
         ]
+    }
+
+    fn names(&self) -> &'static [&'static str] {
+        if self.hidden == 0 {
+            &["w", "b"]
+        } else {
+            &["w1", "b1", "w2", "b2"]
+        }
     }
 }
 
@@ -80,11 +96,16 @@ impl MlpModel {
                 .map(|_| (next() * bound * unit).round() as i64)
                 .collect()
         };
-        let w1 = layer(spec.inputs, spec.hidden);
-        let w2 = layer(spec.hidden, spec.classes);
+        let params = if spec.hidden == 0 {
+            vec![layer(spec.inputs, spec.classes), vec![0; spec.classes]]
+        } else {
+            let w1 = layer(spec.inputs, spec.hidden);
+            let w2 = layer(spec.hidden, spec.classes);
+            vec![w1, vec![0; spec.hidden], w2, vec![0; spec.classes]]
+        };
         MlpModel {
             scale_bits: spec.scale_bits,
-            params: [w1, vec![0; spec.hidden], w2, vec![0; spec.classes]],
+            params,
         }
     }
 
@@ -95,6 +116,17 @@ impl MlpModel {
     /// The logits of one row in `f64` from the decoded parameters.
     #[must_use]
     pub fn logits(&self, spec: &MlpSpec, x: &[f64]) -> Vec<f64> {
+        if spec.hidden == 0 {
+            return (0..spec.classes)
+                .map(|c| {
+                    self.real(1, c)
+                        + x.iter()
+                            .enumerate()
+                            .map(|(i, v)| v * self.real(0, i * spec.classes + c))
+                            .sum::<f64>()
+                })
+                .collect();
+        }
         let h: Vec<f64> = (0..spec.hidden)
             .map(|j| {
                 let z = self.real(1, j)
@@ -156,14 +188,14 @@ pub fn mlp_segment_program(
     steps: usize,
 ) -> Result<Program, TrainError> {
     let s = spec.scale()?;
-    if steps == 0 || spec.batch == 0 || rows < spec.batch || spec.hidden == 0 || spec.classes < 2 {
+    if steps == 0 || spec.batch == 0 || rows < spec.batch || spec.classes < 2 {
         return Err(TrainError::Spec {
             name: "steps, batch, rows, hidden, classes",
             value: format!(
                 "{steps}, {}, {rows}, {}, {}",
                 spec.batch, spec.hidden, spec.classes
             ),
-            allowed: "steps >= 1, 1 <= batch <= rows, hidden >= 1, classes >= 2",
+            allowed: "steps >= 1, 1 <= batch <= rows, classes >= 2",
         });
     }
     crate::logreg::check_size(rows, spec.inputs + spec.classes)?;
@@ -182,7 +214,7 @@ pub fn mlp_segment_program(
     let xs = b.input("data/x", &[rows, spec.inputs], s, data);
     let ys = b.input("data/y", &[rows, spec.classes], s, data);
     b.input("start/salt", &[SALT_LEN], s, start);
-    let names = ["w1", "b1", "w2", "b2"];
+    let names = spec.names();
     let mut p: Vec<TensorId> = names
         .iter()
         .zip(spec.shapes())
@@ -190,56 +222,45 @@ pub fn mlp_segment_program(
         .collect();
     b.input("end/salt", &[SALT_LEN], s, end);
     let lr = lr_constant(&mut b, spec.learning_rate, spec.batch)?;
-    let one = b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?;
-    let to_scale = b.constant(
-        "unit_to_one",
-        Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?,
-        Scale::ONE,
-    )?;
+    let (one, to_scale) = if spec.hidden > 0 {
+        (
+            b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?,
+            b.constant(
+                "unit_to_one",
+                Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?,
+                Scale::ONE,
+            )?,
+        )
+    } else {
+        (TensorId(0), TensorId(0))
+    };
     #[allow(clippy::cast_possible_truncation)]
     let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
     for t in 0..steps {
         let n = |x: &str| format!("s{t}/{x}");
         let x = b.op(&n("x"), batch_slice(spec.batch, rows, first + t), &[xs])?;
         let y = b.op(&n("y"), batch_slice(spec.batch, rows, first + t), &[ys])?;
-        let h = b.op(&n("xw1"), Op::MatMul, &[x, p[0]])?;
-        let h = b.op(&n("xw1_s"), rs(s.bits()), &[h])?;
-        let h = b.op(&n("h"), Op::Add, &[h, p[1]])?;
-        let a = b.op(&n("a"), Op::Relu, &[h])?;
-        let h1 = b.op(&n("h_plus_one"), Op::Add, &[h, one])?;
-        let r1 = b.op(&n("relu_h_plus_one"), Op::Relu, &[h1])?;
-        let step01 = b.op(&n("mask_units"), Op::Sub, &[r1, a])?;
-        let mask = b.op(&n("mask"), Op::Mul, &[step01, to_scale])?;
-        let z = b.op(&n("aw2"), Op::MatMul, &[a, p[2]])?;
-        let z = b.op(&n("aw2_s"), rs(s.bits()), &[z])?;
-        let z = b.op(&n("logits"), Op::Add, &[z, p[3]])?;
-        let prob = composite::softmax(&mut b, &n("p"), z, s, s, s, exp_lo)?;
-        let d2 = b.op(&n("d2"), Op::Sub, &[prob, y])?;
-        let g_w2 = b.op(&n("g_w2"), gemm(true, false), &[a, d2])?;
-        let g_w2 = b.op(&n("g_w2_s"), rs(s.bits()), &[g_w2])?;
-        let g_b2 = b.op(
-            &n("g_b2"),
-            Op::Sum {
-                axes: vec![0],
-                keep_dims: true,
-            },
-            &[d2],
-        )?;
-        let da = b.op(&n("da"), gemm(false, true), &[d2, p[2]])?;
-        let da = b.op(&n("da_s"), rs(s.bits()), &[da])?;
-        let d1 = b.op(&n("d1"), Op::Mul, &[da, mask])?;
-        let d1 = b.op(&n("d1_s"), rs(s.bits()), &[d1])?;
-        let g_w1 = b.op(&n("g_w1"), gemm(true, false), &[x, d1])?;
-        let g_w1 = b.op(&n("g_w1_s"), rs(s.bits()), &[g_w1])?;
-        let g_b1 = b.op(
-            &n("g_b1"),
-            Op::Sum {
-                axes: vec![0],
-                keep_dims: true,
-            },
-            &[d1],
-        )?;
-        let grads = [g_w1, g_b1, g_w2, g_b2];
+        let grads = if spec.hidden == 0 {
+            // Softmax regression: logits = rescale(x W) + b; d = p - y.
+            let z = b.op(&n("xw"), Op::MatMul, &[x, p[0]])?;
+            let z = b.op(&n("xw_s"), rs(s.bits()), &[z])?;
+            let z = b.op(&n("logits"), Op::Add, &[z, p[1]])?;
+            let prob = composite::softmax(&mut b, &n("p"), z, s, s, s, exp_lo)?;
+            let d = b.op(&n("d"), Op::Sub, &[prob, y])?;
+            let g_w = b.op(&n("g_w"), gemm(true, false), &[x, d])?;
+            let g_w = b.op(&n("g_w_s"), rs(s.bits()), &[g_w])?;
+            let g_b = b.op(
+                &n("g_b"),
+                Op::Sum {
+                    axes: vec![0],
+                    keep_dims: true,
+                },
+                &[d],
+            )?;
+            vec![g_w, g_b]
+        } else {
+            mlp_gradients(&mut b, &n, s, x, y, &p, [one, to_scale], exp_lo)?
+        };
         for (i, g) in grads.into_iter().enumerate() {
             let st = b.op(&n(&format!("step_{}", names[i])), Op::Mul, &[g, lr])?;
             let st = b.op(
@@ -261,6 +282,63 @@ pub fn mlp_segment_program(
     }
     .add_header(&mut b, "data", DATA_GROUP)?;
     Ok(b.build()?)
+}
+
+/// The four gradients of one MLP step (see [`mlp_segment_program`]).
+#[allow(clippy::too_many_arguments)]
+fn mlp_gradients(
+    b: &mut ProgramBuilder,
+    n: &impl Fn(&str) -> String,
+    s: Scale,
+    x: TensorId,
+    y: TensorId,
+    p: &[TensorId],
+    [one, to_scale]: [TensorId; 2],
+    exp_lo: i64,
+) -> Result<Vec<TensorId>, TrainError> {
+    let rs = |shift| Op::Rescale {
+        shift,
+        rounding: Rounding::HalfUp,
+    };
+    let gemm = |trans_a, trans_b| Op::Gemm { trans_a, trans_b };
+    let h = b.op(&n("xw1"), Op::MatMul, &[x, p[0]])?;
+    let h = b.op(&n("xw1_s"), rs(s.bits()), &[h])?;
+    let h = b.op(&n("h"), Op::Add, &[h, p[1]])?;
+    let a = b.op(&n("a"), Op::Relu, &[h])?;
+    let h1 = b.op(&n("h_plus_one"), Op::Add, &[h, one])?;
+    let r1 = b.op(&n("relu_h_plus_one"), Op::Relu, &[h1])?;
+    let step01 = b.op(&n("mask_units"), Op::Sub, &[r1, a])?;
+    let mask = b.op(&n("mask"), Op::Mul, &[step01, to_scale])?;
+    let z = b.op(&n("aw2"), Op::MatMul, &[a, p[2]])?;
+    let z = b.op(&n("aw2_s"), rs(s.bits()), &[z])?;
+    let z = b.op(&n("logits"), Op::Add, &[z, p[3]])?;
+    let prob = composite::softmax(b, &n("p"), z, s, s, s, exp_lo)?;
+    let d2 = b.op(&n("d2"), Op::Sub, &[prob, y])?;
+    let g_w2 = b.op(&n("g_w2"), gemm(true, false), &[a, d2])?;
+    let g_w2 = b.op(&n("g_w2_s"), rs(s.bits()), &[g_w2])?;
+    let g_b2 = b.op(
+        &n("g_b2"),
+        Op::Sum {
+            axes: vec![0],
+            keep_dims: true,
+        },
+        &[d2],
+    )?;
+    let da = b.op(&n("da"), gemm(false, true), &[d2, p[2]])?;
+    let da = b.op(&n("da_s"), rs(s.bits()), &[da])?;
+    let d1 = b.op(&n("d1"), Op::Mul, &[da, mask])?;
+    let d1 = b.op(&n("d1_s"), rs(s.bits()), &[d1])?;
+    let g_w1 = b.op(&n("g_w1"), gemm(true, false), &[x, d1])?;
+    let g_w1 = b.op(&n("g_w1_s"), rs(s.bits()), &[g_w1])?;
+    let g_b1 = b.op(
+        &n("g_b1"),
+        Op::Sum {
+            axes: vec![0],
+            keep_dims: true,
+        },
+        &[d1],
+    )?;
+    Ok(vec![g_w1, g_b1, g_w2, g_b2])
 }
 
 /// The inputs of an MLP segment Program, in declaration order.
@@ -341,7 +419,7 @@ pub fn train_mlp(
         };
         model = MlpModel {
             scale_bits: spec.scale_bits,
-            params: [get(0), get(1), get(2), get(3)],
+            params: (0..spec.shapes().len()).map(get).collect(),
         };
         step += steps_per_segment;
     }

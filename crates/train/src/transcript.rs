@@ -15,6 +15,7 @@ use zkmlops_proof::{
 };
 
 use crate::logreg::{SALT_LEN, Salts, read_model};
+use crate::mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program};
 use crate::{
     Dataset, LogRegSpec, Model, TrainError, data_commitment, model_commitment, segment_inputs,
     segment_program,
@@ -23,14 +24,64 @@ use crate::{
 /// Version of the transcript format.
 pub const TRANSCRIPT_VERSION: u32 = 1;
 
+/// The model a run trains (untagged in JSON: the fields tell them apart, so logistic-regression
+/// transcripts read as before).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ModelSpec {
+    /// An MLP, or softmax regression (`hidden = 0`).
+    Mlp(MlpSpec),
+    /// Logistic or linear regression.
+    Linear(LogRegSpec),
+}
+
+impl From<LogRegSpec> for ModelSpec {
+    fn from(s: LogRegSpec) -> Self {
+        ModelSpec::Linear(s)
+    }
+}
+
+impl From<MlpSpec> for ModelSpec {
+    fn from(s: MlpSpec) -> Self {
+        ModelSpec::Mlp(s)
+    }
+}
+
+impl ModelSpec {
+    /// The Program of segment `steps` steps from global step `first` over `rows` rows.
+    ///
+    /// # Errors
+    /// The spec's [`TrainError`].
+    pub fn segment_program(
+        &self,
+        rows: usize,
+        first: usize,
+        steps: usize,
+    ) -> Result<zkmlops_tensor::Program, TrainError> {
+        match self {
+            ModelSpec::Linear(s) => segment_program(s, rows, first, steps),
+            ModelSpec::Mlp(s) => mlp_segment_program(s, rows, first, steps),
+        }
+    }
+
+    /// The logistic/linear spec, if that is the model.
+    #[must_use]
+    pub fn linear(&self) -> Option<&LogRegSpec> {
+        match self {
+            ModelSpec::Linear(s) => Some(s),
+            ModelSpec::Mlp(_) => None,
+        }
+    }
+}
+
 /// A proved training run: public hyperparameters and schedule, the three commitments it
 /// claims, and one proof per segment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainingTranscript {
     /// Format version ([`TRANSCRIPT_VERSION`]).
     pub version: u32,
-    /// Hyperparameters.
-    pub spec: LogRegSpec,
+    /// The model and its hyperparameters.
+    pub spec: ModelSpec,
     /// Rows of the committed dataset.
     pub rows: usize,
     /// SGD steps per segment.
@@ -146,7 +197,7 @@ impl TrainingTranscript {
         }
         let mut start = self.initial_commitment;
         for (index, env) in self.segments.iter().enumerate() {
-            let program = segment_program(&self.spec, self.rows, index * per, per)?;
+            let program = self.spec.segment_program(self.rows, index * per, per)?;
             let v = backend
                 .verify(&program, env, policy)
                 .map_err(|source| TranscriptError::Segment { index, source })?;
@@ -264,13 +315,115 @@ pub fn prove_run<B: ProvingBackend>(
     }
     let transcript = TrainingTranscript {
         version: TRANSCRIPT_VERSION,
-        spec: *spec,
+        spec: (*spec).into(),
         rows: data.len(),
         steps_per_segment,
         total_steps: segments * steps_per_segment,
         data_commitment: data_commitment(spec, data, &salts.data)?,
         initial_commitment: model_commitment(initial, &salts.checkpoints[0]),
         final_commitment: model_commitment(&model, &salts.checkpoints[segments]),
+        segments: proofs,
+    };
+    Ok((transcript, model))
+}
+
+/// The lineage commitment of MLP (or softmax-regression) parameters with their salt.
+#[must_use]
+pub fn mlp_model_commitment(model: &MlpModel, salt: &[i64; SALT_LEN]) -> Digest {
+    let mut parts: Vec<&[i64]> = vec![salt.as_slice()];
+    parts.extend(model.params.iter().map(Vec::as_slice));
+    zkmlops_commit::commit_lineage(&parts)
+}
+
+/// The dataset commitment of an MLP run (features, one-hot labels at the scale).
+///
+/// # Errors
+/// As [`mlp_segment_inputs`].
+pub fn mlp_data_commitment(
+    spec: &MlpSpec,
+    data: &Dataset,
+    salt: &[i64; SALT_LEN],
+) -> Result<Digest, TrainError> {
+    let zero = MlpModel::init(spec, 0);
+    let s = Salts {
+        data: *salt,
+        start: [0; SALT_LEN],
+        end: [0; SALT_LEN],
+    };
+    let inputs = mlp_segment_inputs(spec, &zero, data, &s)?;
+    Ok(zkmlops_commit::TableLayout {
+        rows: data.len(),
+        features: spec.inputs,
+        labels: spec.classes,
+        scale_bits: spec.scale_bits,
+    }
+    .commit(salt, inputs[1].data(), inputs[2].data()))
+}
+
+/// [`prove_run`] for an MLP or softmax regression.
+///
+/// # Errors
+/// [`RunError`].
+#[allow(clippy::too_many_arguments)]
+pub fn prove_mlp_run<B: ProvingBackend>(
+    spec: &MlpSpec,
+    data: &Dataset,
+    initial: &MlpModel,
+    salts: &RunSalts,
+    steps_per_segment: usize,
+    segments: usize,
+    backend: &B,
+    config: &B::Config,
+) -> Result<(TrainingTranscript, MlpModel), RunError> {
+    if salts.checkpoints.len() != segments + 1 {
+        return Err(RunError::Salts {
+            segments,
+            found: salts.checkpoints.len(),
+        });
+    }
+    let mut model = initial.clone();
+    let mut proofs = Vec::with_capacity(segments);
+    for index in 0..segments {
+        let program = mlp_segment_program(
+            spec,
+            data.len(),
+            index * steps_per_segment,
+            steps_per_segment,
+        )?;
+        let s = Salts {
+            data: salts.data,
+            start: salts.checkpoints[index],
+            end: salts.checkpoints[index + 1],
+        };
+        let witness = program
+            .evaluate(&mlp_segment_inputs(spec, &model, data, &s)?)
+            .map_err(TrainError::from)?;
+        let env = backend
+            .prove(&program, &witness, StageTag::Training, config)
+            .map_err(|source| RunError::Prove { index, source })?;
+        let outs = program.outputs();
+        model = MlpModel {
+            scale_bits: spec.scale_bits,
+            params: (0..spec.shapes().len())
+                .map(|k| {
+                    witness
+                        .get(outs[k])
+                        .map(|t| t.data().to_vec())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        };
+        proofs.push(env);
+    }
+    let transcript = TrainingTranscript {
+        version: TRANSCRIPT_VERSION,
+        spec: (*spec).into(),
+        rows: data.len(),
+        steps_per_segment,
+        total_steps: segments * steps_per_segment,
+        data_commitment: mlp_data_commitment(spec, data, &salts.data)?,
+        initial_commitment: mlp_model_commitment(initial, &salts.checkpoints[0]),
+        final_commitment: mlp_model_commitment(&model, &salts.checkpoints[segments]),
         segments: proofs,
     };
     Ok((transcript, model))

@@ -146,7 +146,10 @@ fn transcript_tampering_is_rejected() {
 
     // A changed learning rate: every segment Program differs.
     let mut t = good.clone();
-    t.spec.learning_rate = 0.25;
+    t.spec = zkmlops_train::ModelSpec::Linear(LogRegSpec {
+        learning_rate: 0.25,
+        ..SPEC
+    });
     assert!(matches!(
         t.verify(&FriBackend, &policy),
         Err(TranscriptError::Segment { index: 0, .. })

@@ -91,7 +91,10 @@ fn a_proved_linear_regression_run_verifies_as_a_chain() {
     );
     // The same transcript read as logistic regression (another Program) is rejected.
     let mut bad = transcript.clone();
-    bad.spec.link = Link::Logistic;
+    bad.spec = zkmlops_train::ModelSpec::Linear(LogRegSpec {
+        link: Link::Logistic,
+        ..SPEC
+    });
     assert!(matches!(
         bad.verify(&FriBackend, &policy),
         Err(TranscriptError::Segment { index: 0, .. })

@@ -1,6 +1,11 @@
 //! The one-hidden-layer MLP: fixed-point SGD learns digits, and a segment proves and verifies
 //! to the reference parameters.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
 
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
@@ -67,4 +72,94 @@ fn an_mlp_segment_proves_to_the_reference_parameters() {
         zkmlops_commit::Digest::from_bytes(&v.statement.commitments[2].digest).unwrap(),
         end
     );
+}
+
+/// Softmax regression: the same Programs without a hidden layer.
+const SOFTMAX: MlpSpec = MlpSpec {
+    inputs: 64,
+    hidden: 0,
+    classes: 10,
+    batch: 32,
+    learning_rate: 0.5,
+    scale_bits: 10,
+};
+
+#[test]
+fn softmax_regression_learns_digits_and_a_proved_run_and_its_accuracy_verify() {
+    use zkmlops_train::{MetricsError, RunSalts, prove_mlp_metrics, prove_mlp_run};
+    let (train, test) = (data("train"), data("test"));
+    let init = MlpModel::init(&SOFTMAX, 3);
+    assert_eq!(init.params.len(), 2);
+    let epoch = 1437 / 32;
+    let reference = train_mlp(&SOFTMAX, &train, &init, epoch, epoch).unwrap();
+    let acc = reference.accuracy(&SOFTMAX, &test);
+    println!("softmax regression, 1 epoch: test accuracy {acc:.3}");
+    assert!(acc > 0.85, "{acc}");
+
+    // A proved run of 4 steps in 2 segments ends at the reference parameters.
+    let salt = |k: i64| [k, k + 1, k + 2, k + 3];
+    let salts = RunSalts {
+        data: salt(50),
+        checkpoints: vec![salt(0), salt(10), salt(20)],
+    };
+    let (transcript, model) = prove_mlp_run(
+        &SOFTMAX,
+        &train,
+        &init,
+        &salts,
+        2,
+        2,
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap();
+    let policy = VerifyPolicy::default();
+    transcript.verify(&FriBackend, &policy).unwrap();
+    assert_eq!(model, train_mlp(&SOFTMAX, &train, &init, 2, 4).unwrap());
+    // The transcript round-trips through JSON as an MLP spec.
+    let json = serde_json::to_string(&transcript).unwrap();
+    let back: zkmlops_train::TrainingTranscript = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.spec, transcript.spec);
+    back.verify(&FriBackend, &policy).unwrap();
+
+    // The proved accuracy (argmax) of the trained model equals the float count, the model
+    // commitment is the run's final one, and a count off by one is rejected.
+    let m = prove_mlp_metrics(
+        &SOFTMAX,
+        &reference,
+        &salt(99),
+        &test,
+        &salt(7),
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap();
+    m.verify(&FriBackend, &policy).unwrap();
+    let float = (acc * test.len() as f64).round() as usize;
+    assert!(m.correct.abs_diff(float) <= 2, "{} vs {float}", m.correct);
+    assert_eq!(
+        m.model_commitment,
+        zkmlops_train::mlp_model_commitment(&reference, &salt(99))
+    );
+    let mut bad = m.clone();
+    bad.correct += 1;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Count { .. })
+    ));
+    // And the MLP's accuracy proves the same way.
+    let mlp = MlpModel::init(&SPEC, 7);
+    let m = prove_mlp_metrics(
+        &SPEC,
+        &mlp,
+        &salt(1),
+        &test,
+        &salt(2),
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap();
+    m.verify(&FriBackend, &policy).unwrap();
+    let float = (mlp.accuracy(&SPEC, &test) * test.len() as f64).round() as usize;
+    assert!(m.correct.abs_diff(float) <= 2, "{} vs {float}", m.correct);
 }
