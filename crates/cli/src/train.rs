@@ -122,6 +122,31 @@ pub(crate) enum TrainCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum EvalCommand {
+    /// Prove a trained linear model's predictions (inference) on private rows, under the run's
+    /// final commitment; writes the predictions and the proof.
+    Predict {
+        /// The run directory (its final model and salt).
+        #[arg(long, value_name = "run/")]
+        run: PathBuf,
+        /// Input rows: CSV with a header, the model's features (a trailing label column, as
+        /// in a test CSV, is ignored).
+        #[arg(long, value_name = "rows.csv")]
+        data: PathBuf,
+        /// Transparent preset (the default hides the rows: zero knowledge).
+        #[arg(long)]
+        transparent: bool,
+        /// The prediction proof (JSON).
+        #[arg(short, long, value_name = "prediction.json")]
+        output: PathBuf,
+    },
+    /// Verify a prediction proof; with `--run`, that the model is the run's final model.
+    VerifyPrediction {
+        /// The prediction proof.
+        prediction: PathBuf,
+        /// A run directory whose final commitment the model must be.
+        #[arg(long, value_name = "run/")]
+        run: Option<PathBuf>,
+    },
     /// Prove the accuracy of a trained model (a run directory) on a test CSV.
     Prove {
         /// The run directory (its final model and salt).
@@ -216,6 +241,44 @@ fn run_file(run: &Path, name: &str) -> PathBuf {
     } else {
         run.to_path_buf()
     }
+}
+
+/// The salt of a run's final checkpoint (`secrets.json`).
+fn final_salt(run: &Path) -> Result<[i64; SALT_LEN], CliError> {
+    let secrets: serde_json::Value = read_json(&run.join("secrets.json"))?;
+    serde_json::from_value(
+        secrets["checkpoint_salts"]
+            .as_array()
+            .and_then(|a| a.last())
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .map_err(|source| CliError::Json {
+        path: run.join("secrets.json"),
+        source,
+    })
+}
+
+/// Feature rows of a CSV (a header, then `features` numbers per row, or `features + 1` with a
+/// trailing label that is ignored).
+fn feature_rows(path: &Path, features: usize) -> Result<Vec<Vec<f64>>, CliError> {
+    let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
+    let d = Dataset::regression_from_csv(&format!(
+        "{}\n",
+        text.lines()
+            .map(|l| if l.split(',').count() == features {
+                format!("{l},0")
+            } else {
+                l.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
+    .map_err(|e| CliError::Train {
+        path: path.into(),
+        source: Box::new(e),
+    })?;
+    Ok(d.features)
 }
 
 /// A protected-attribute column: a header line, then one 0/1 per row.
@@ -447,18 +510,7 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
         } => {
             let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
             let m: ModelFile = read_json(&run.join("model.json"))?;
-            let secrets: serde_json::Value = read_json(&run.join("secrets.json"))?;
-            let final_salt: [i64; SALT_LEN] = serde_json::from_value(
-                secrets["checkpoint_salts"]
-                    .as_array()
-                    .and_then(|a| a.last())
-                    .cloned()
-                    .unwrap_or_default(),
-            )
-            .map_err(|source| CliError::Json {
-                path: run.join("secrets.json"),
-                source,
-            })?;
+            let final_salt = final_salt(&run)?;
             let test = dataset(&data)?;
             let test_salt = data_salt(prep.as_deref(), "test")?;
             let pb = crate::spinner(quiet, "proving the accuracy");
@@ -525,6 +577,85 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                 proof.rows,
                 proof.model_commitment,
                 output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        EvalCommand::Predict {
+            run,
+            data,
+            transparent,
+            output,
+        } => {
+            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
+            let Some(spec) = transcript.spec.linear().copied() else {
+                return Err(CliError::TrainSpec {
+                    path: run.join("transcript.json"),
+                    what: "prediction proofs are built for linear models (logistic, linear)".into(),
+                });
+            };
+            let m: ModelFile = read_json(&run.join("model.json"))?;
+            let model = Model {
+                scale_bits: m.scale_bits,
+                w: m.w,
+                b: m.b,
+            };
+            let rows = feature_rows(&data, spec.features)?;
+            let pb = crate::spinner(quiet, "proving the predictions");
+            let proof = zkmlops_train::prove_prediction(
+                &spec,
+                &model,
+                &final_salt(&run)?,
+                &rows,
+                &FriBackend,
+                &config(!transparent),
+            )
+            .map_err(|e| CliError::Metrics {
+                source: Box::new(e),
+            })?;
+            pb.finish_and_clear();
+            write_json(&output, &proof)?;
+            let shown: Vec<String> = proof
+                .values()
+                .iter()
+                .take(8)
+                .map(|v| format!("{v:.4}"))
+                .collect();
+            println!(
+                "proved {} predictions [{}{}] for model {}; wrote {}",
+                proof.rows,
+                shown.join(", "),
+                if proof.rows > 8 { ", ..." } else { "" },
+                proof.model_commitment,
+                output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
+        EvalCommand::VerifyPrediction { prediction, run } => {
+            let proof: zkmlops_train::PredictionProof = read_json(&prediction)?;
+            proof
+                .verify(&FriBackend, &VerifyPolicy::default())
+                .map_err(|e| CliError::RunRejected {
+                    what: e.to_string(),
+                })?;
+            if let Some(run) = &run {
+                let t: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+                if t.final_commitment != proof.model_commitment {
+                    return Err(CliError::RunRejected {
+                        what: "the model is not the run's final model".into(),
+                    });
+                }
+            }
+            let shown: Vec<String> = proof.values().iter().map(|v| format!("{v:.4}")).collect();
+            println!(
+                "verified: {} predictions of model {}{}: [{}]",
+                proof.rows,
+                proof.model_commitment,
+                if run.is_some() {
+                    " (the run's final model)"
+                } else {
+                    ""
+                },
+                shown.join(", ")
             );
             Ok(std::process::ExitCode::SUCCESS)
         }

@@ -610,6 +610,40 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     let r = run(&["eval", "verify", s(&metrics), "--run", s(&run_dir)]);
     assert!(r.ok, "{}", r.stderr);
 
+    // Inference with the trained weights, under the run's final commitment.
+    let prediction = dir.path().join("prediction.json");
+    let r = run(&[
+        "eval",
+        "predict",
+        "--run",
+        s(&run_dir),
+        "--data",
+        s(&prep.join("test.csv")),
+        "--transparent",
+        "-o",
+        s(&prediction),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&[
+        "eval",
+        "verify-prediction",
+        s(&prediction),
+        "--run",
+        s(&run_dir),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("114 predictions"), "{}", r.stdout);
+    assert!(r.stdout.contains("the run's final model"), "{}", r.stdout);
+    let bad_prediction = dir.path().join("bad_prediction.json");
+    edit_json(&prediction, &bad_prediction, |p| {
+        let v = p["predictions"][0].as_i64().unwrap();
+        p["predictions"][0] = Value::from(v + 1);
+    });
+    fails_with(
+        &run(&["eval", "verify-prediction", s(&bad_prediction)]),
+        "predictions",
+    );
+
     // With a protected attribute (here: the first standardised feature above 0).
     let test_csv = std::fs::read_to_string(prep.join("test.csv")).unwrap();
     let mut attr = String::from("group\n");

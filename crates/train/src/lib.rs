@@ -24,6 +24,7 @@ mod data;
 mod logreg;
 mod metrics;
 mod mlp;
+mod predict;
 mod transcript;
 
 pub use data::Dataset;
@@ -38,6 +39,7 @@ pub use metrics::{
     prove_metrics, prove_mlp_metrics,
 };
 pub use mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program, train_mlp};
+pub use predict::{PREDICT_MODEL_GROUP, PredictionProof, prediction_program, prove_prediction};
 pub use transcript::{
     ModelSpec, RunError, RunSalts, TRANSCRIPT_VERSION, TrainingTranscript, TranscriptError,
     mlp_data_commitment, mlp_model_commitment, prove_mlp_run, prove_run,

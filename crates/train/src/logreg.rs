@@ -11,7 +11,7 @@ use zkmlops_tensor::{
 use crate::Dataset;
 
 /// The sigmoid is tabulated on `[-16, 16]` (beyond it, constant to below `2^-20`).
-const SIGMOID_RADIUS: f64 = 16.0;
+pub(crate) const SIGMOID_RADIUS: f64 = 16.0;
 /// Scale of the learning-rate constant `lr / batch`.
 pub(crate) const LR_SCALE_BITS: u32 = 16;
 

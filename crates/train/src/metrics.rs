@@ -250,6 +250,9 @@ pub enum MetricsError {
         /// Proved.
         proved: i64,
     },
+    /// Claimed predictions that are not the proved ones.
+    #[error("the claimed predictions are not the proved ones")]
+    Predictions,
     /// An attribute column of another length than the test set, or not 0/1.
     #[error("the protected attribute must have one 0/1 value per test row")]
     Attribute,

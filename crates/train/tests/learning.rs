@@ -409,3 +409,54 @@ fn fairness_counts_over_a_committed_attribute_are_exact() {
     .unwrap_err();
     assert!(matches!(e, MetricsError::Attribute));
 }
+
+#[test]
+fn predictions_are_proved_under_the_runs_final_commitment() {
+    let (train_set, test_set) = (data("train"), data("test"));
+    let s = salts(2, 4);
+    let (transcript, model) = prove_run(
+        &SPEC,
+        &train_set,
+        &Model::zeros(&SPEC),
+        &s,
+        7,
+        2,
+        &FriBackend,
+        &FriConfig::KECCAK,
+    )
+    .unwrap();
+    let rows: Vec<Vec<f64>> = test_set.features[..5].to_vec();
+    let p = zkmlops_train::prove_prediction(
+        &SPEC,
+        &model,
+        &s.checkpoints[2],
+        &rows,
+        &FriBackend,
+        &FriConfig::KECCAK_ZK,
+    )
+    .unwrap();
+    let policy = VerifyPolicy::default();
+    p.verify(&FriBackend, &policy).unwrap();
+    assert_eq!(p.model_commitment, transcript.final_commitment);
+    // The proved probabilities are the float model's, to the table's resolution.
+    for (v, x) in p.values().iter().zip(&rows) {
+        assert!(
+            (v - model.probability(x)).abs() < 0.01,
+            "{v} vs {}",
+            model.probability(x)
+        );
+    }
+    // Another prediction or another model is rejected.
+    let mut bad = p.clone();
+    bad.predictions[0] += 1;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Predictions)
+    ));
+    let mut bad = p.clone();
+    bad.model_commitment = transcript.initial_commitment;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(MetricsError::Commitment { which: "model" })
+    ));
+}
