@@ -66,7 +66,7 @@ fn main() {
         .map_or("keccak", String::as_str);
     let config = FriConfig::from_name(preset).unwrap();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    for (m, k, n) in [(64, 32, 32), (32, 32, 10), (256, 128, 256), (512, 256, 512)] {
+    for (m, k, n) in [(32, 32, 10), (64, 32, 32), (128, 64, 128), (256, 128, 256)] {
         let a = random(&mut state, m * k, 1 << 10);
         let b = random(&mut state, k * n, 1 << 10);
         let r = random(&mut state, n, 1 << 20);
