@@ -8,7 +8,11 @@
 //!   second proof (see docs/training.md). A wrong `P` is caught: the public difference is not 0.
 //!
 //! `cargo run --release -p zkmlops-train --example freivalds_bench -- [--preset keccak]`
-#![allow(clippy::unwrap_used, clippy::cast_possible_wrap, clippy::cast_sign_loss)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use std::time::Instant;
 

@@ -278,9 +278,7 @@ pub fn segment_program(
     for t in 0..steps {
         let x = b.op(&format!("s{t}/x"), batch_slice(bsz, rows, first + t), &[xs])?;
         let y = b.op(&format!("s{t}/y"), batch_slice(bsz, rows, first + t), &[ys])?;
-        let z = b.op(&format!("s{t}/xw"), Op::MatMul, &[x, w])?;
-        let z = b.op(&format!("s{t}/xw_s"), rescale(s.bits()), &[z])?;
-        let z = b.op(&format!("s{t}/z"), Op::Add, &[z, bias])?;
+        let z = affine(&mut b, &format!("s{t}/"), x, w, bias, s)?;
         let p = match spec.link {
             Link::Logistic => composite::nonlinear(
                 &mut b,
@@ -622,4 +620,26 @@ pub fn sgd_f64(spec: &LogRegSpec, data: &Dataset, steps: usize) -> (Vec<f64>, f6
         b -= k * gb;
     }
     (w, b)
+}
+
+/// `z = rescale(x w) + b` (half-up), the linear model's pre-activation at scale `s`; tensors
+/// named `{prefix}xw`, `{prefix}xw_s`, `{prefix}z`.
+pub(crate) fn affine(
+    b: &mut ProgramBuilder,
+    prefix: &str,
+    x: TensorId,
+    w: TensorId,
+    bias: TensorId,
+    s: Scale,
+) -> Result<TensorId, TrainError> {
+    let z = b.op(&format!("{prefix}xw"), Op::MatMul, &[x, w])?;
+    let z = b.op(
+        &format!("{prefix}xw_s"),
+        Op::Rescale {
+            shift: s.bits(),
+            rounding: Rounding::HalfUp,
+        },
+        &[z],
+    )?;
+    Ok(b.op(&format!("{prefix}z"), Op::Add, &[z, bias])?)
 }

@@ -78,16 +78,7 @@ fn metrics_program_with(
     let w = b.input("w", &[d, 1], s, model);
     let bias = b.input("b", &[1, 1], s, model);
     let one = b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?;
-    let z = b.op("xw", Op::MatMul, &[x, w])?;
-    let z = b.op(
-        "xw_s",
-        Op::Rescale {
-            shift: s.bits(),
-            rounding: Rounding::HalfUp,
-        },
-        &[z],
-    )?;
-    let z = b.op("z", Op::Add, &[z, bias])?;
+    let z = crate::logreg::affine(&mut b, "", x, w, bias, s)?;
     let z1 = b.op("z_plus_one", Op::Add, &[z, one])?;
     let r1 = b.op("relu_z_plus_one", Op::Relu, &[z1])?;
     let r0 = b.op("relu_z", Op::Relu, &[z])?;

@@ -411,17 +411,28 @@ pub fn train_mlp(
     while step < total_steps {
         let program = mlp_segment_program(spec, data.len(), step, steps_per_segment)?;
         let w = program.evaluate(&mlp_segment_inputs(spec, &model, data, &salts)?)?;
-        let outs = program.outputs();
-        let get = |k: usize| {
-            w.get(outs[k])
-                .map(|t| t.data().to_vec())
-                .unwrap_or_default()
-        };
-        model = MlpModel {
-            scale_bits: spec.scale_bits,
-            params: (0..spec.shapes().len()).map(get).collect(),
-        };
+        model = read_mlp_model(spec, &program, &w);
         step += steps_per_segment;
     }
     Ok(model)
+}
+
+/// The parameters a segment Program ends with (its first outputs).
+pub(crate) fn read_mlp_model(
+    spec: &MlpSpec,
+    program: &Program,
+    witness: &zkmlops_tensor::Witness,
+) -> MlpModel {
+    let outs = program.outputs();
+    MlpModel {
+        scale_bits: spec.scale_bits,
+        params: (0..spec.shapes().len())
+            .map(|k| {
+                witness
+                    .get(outs[k])
+                    .map(|t| t.data().to_vec())
+                    .unwrap_or_default()
+            })
+            .collect(),
+    }
 }

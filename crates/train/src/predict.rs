@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use zkmlops_commit::Digest;
 use zkmlops_lookup::Function;
 use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
-use zkmlops_tensor::ops::Rounding;
-use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, composite};
+use zkmlops_tensor::{Program, ProgramBuilder, Tensor, Visibility, composite};
 
 use crate::logreg::{SALT_LEN, SIGMOID_RADIUS, check_size, scale_of};
 use crate::{Link, LogRegSpec, MetricsError, Model, TrainError};
@@ -40,16 +39,7 @@ pub fn prediction_program(spec: &LogRegSpec, rows: usize) -> Result<Program, Tra
     b.input("model/salt", &[SALT_LEN], s, model);
     let w = b.input("w", &[spec.features, 1], s, model);
     let bias = b.input("b", &[1, 1], s, model);
-    let z = b.op("xw", Op::MatMul, &[x, w])?;
-    let z = b.op(
-        "xw_s",
-        Op::Rescale {
-            shift: s.bits(),
-            rounding: Rounding::HalfUp,
-        },
-        &[z],
-    )?;
-    let z = b.op("z", Op::Add, &[z, bias])?;
+    let z = crate::logreg::affine(&mut b, "", x, w, bias, s)?;
     let out = match spec.link {
         Link::Logistic => composite::nonlinear(
             &mut b,

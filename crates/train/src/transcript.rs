@@ -284,35 +284,17 @@ pub fn prove_run<B: ProvingBackend>(
     backend: &B,
     config: &B::Config,
 ) -> Result<(TrainingTranscript, Model), RunError> {
-    if salts.checkpoints.len() != segments + 1 {
-        return Err(RunError::Salts {
-            segments,
-            found: salts.checkpoints.len(),
-        });
-    }
-    let mut model = initial.clone();
-    let mut proofs = Vec::with_capacity(segments);
-    for index in 0..segments {
-        let program = segment_program(
-            spec,
-            data.len(),
-            index * steps_per_segment,
-            steps_per_segment,
-        )?;
-        let s = Salts {
-            data: salts.data,
-            start: salts.checkpoints[index],
-            end: salts.checkpoints[index + 1],
-        };
-        let witness = program
-            .evaluate(&segment_inputs(spec, &model, data, &s)?)
-            .map_err(TrainError::from)?;
-        let env = backend
-            .prove(&program, &witness, StageTag::Training, config)
-            .map_err(|source| RunError::Prove { index, source })?;
-        model = read_model(spec, &program, &witness);
-        proofs.push(env);
-    }
+    let (proofs, model) = prove_segments(
+        salts,
+        steps_per_segment,
+        segments,
+        backend,
+        config,
+        initial.clone(),
+        |first| segment_program(spec, data.len(), first, steps_per_segment),
+        |model, s| segment_inputs(spec, model, data, s),
+        |program, witness| read_model(spec, program, witness),
+    )?;
     let transcript = TrainingTranscript {
         version: TRANSCRIPT_VERSION,
         spec: (*spec).into(),
@@ -375,46 +357,17 @@ pub fn prove_mlp_run<B: ProvingBackend>(
     backend: &B,
     config: &B::Config,
 ) -> Result<(TrainingTranscript, MlpModel), RunError> {
-    if salts.checkpoints.len() != segments + 1 {
-        return Err(RunError::Salts {
-            segments,
-            found: salts.checkpoints.len(),
-        });
-    }
-    let mut model = initial.clone();
-    let mut proofs = Vec::with_capacity(segments);
-    for index in 0..segments {
-        let program = mlp_segment_program(
-            spec,
-            data.len(),
-            index * steps_per_segment,
-            steps_per_segment,
-        )?;
-        let s = Salts {
-            data: salts.data,
-            start: salts.checkpoints[index],
-            end: salts.checkpoints[index + 1],
-        };
-        let witness = program
-            .evaluate(&mlp_segment_inputs(spec, &model, data, &s)?)
-            .map_err(TrainError::from)?;
-        let env = backend
-            .prove(&program, &witness, StageTag::Training, config)
-            .map_err(|source| RunError::Prove { index, source })?;
-        let outs = program.outputs();
-        model = MlpModel {
-            scale_bits: spec.scale_bits,
-            params: (0..spec.shapes().len())
-                .map(|k| {
-                    witness
-                        .get(outs[k])
-                        .map(|t| t.data().to_vec())
-                        .unwrap_or_default()
-                })
-                .collect(),
-        };
-        proofs.push(env);
-    }
+    let (proofs, model) = prove_segments(
+        salts,
+        steps_per_segment,
+        segments,
+        backend,
+        config,
+        initial.clone(),
+        |first| mlp_segment_program(spec, data.len(), first, steps_per_segment),
+        |model, s| mlp_segment_inputs(spec, model, data, s),
+        |program, witness| crate::mlp::read_mlp_model(spec, program, witness),
+    )?;
     let transcript = TrainingTranscript {
         version: TRANSCRIPT_VERSION,
         spec: (*spec).into(),
@@ -427,4 +380,45 @@ pub fn prove_mlp_run<B: ProvingBackend>(
         segments: proofs,
     };
     Ok((transcript, model))
+}
+
+/// The segment loop shared by every model kind: build segment `index`'s Program, evaluate it
+/// from the current model, prove it, read the next model off the witness.
+#[allow(clippy::too_many_arguments)]
+fn prove_segments<B: ProvingBackend, M>(
+    salts: &RunSalts,
+    steps_per_segment: usize,
+    segments: usize,
+    backend: &B,
+    config: &B::Config,
+    initial: M,
+    program_at: impl Fn(usize) -> Result<zkmlops_tensor::Program, TrainError>,
+    inputs_of: impl Fn(&M, &Salts) -> Result<Vec<zkmlops_tensor::Tensor>, TrainError>,
+    read: impl Fn(&zkmlops_tensor::Program, &zkmlops_tensor::Witness) -> M,
+) -> Result<(Vec<ProofEnvelope>, M), RunError> {
+    if salts.checkpoints.len() != segments + 1 {
+        return Err(RunError::Salts {
+            segments,
+            found: salts.checkpoints.len(),
+        });
+    }
+    let mut model = initial;
+    let mut proofs = Vec::with_capacity(segments);
+    for index in 0..segments {
+        let program = program_at(index * steps_per_segment)?;
+        let s = Salts {
+            data: salts.data,
+            start: salts.checkpoints[index],
+            end: salts.checkpoints[index + 1],
+        };
+        let witness = program
+            .evaluate(&inputs_of(&model, &s)?)
+            .map_err(TrainError::from)?;
+        let env = backend
+            .prove(&program, &witness, StageTag::Training, config)
+            .map_err(|source| RunError::Prove { index, source })?;
+        model = read(&program, &witness);
+        proofs.push(env);
+    }
+    Ok((proofs, model))
 }
