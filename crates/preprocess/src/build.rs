@@ -694,31 +694,17 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                 let (x, s) = (cols[c].id, cols[c].scale);
                 let v = t.scalar(&cx, "threshold", encode(*value, s, column)?, s)?;
                 let unit = t.scalar(&cx, "unit", 1, s)?;
-                let above = |t: &mut Tracer| t.op(&cx, "x_minus_v", Op::Sub, &[x, v]);
-                let below = |t: &mut Tracer| t.op(&cx, "v_minus_x", Op::Sub, &[v, x]);
+                // `x <= v` is `v - x >= 0`: the same identities on the negated difference.
+                let d = if matches!(keep, Cmp::Le | Cmp::Lt) {
+                    t.op(&cx, "v_minus_x", Op::Sub, &[v, x])?
+                } else {
+                    t.op(&cx, "x_minus_v", Op::Sub, &[x, v])?
+                };
                 let mask = match keep {
-                    Cmp::Ge => {
-                        let d = above(&mut t)?;
-                        t.nonneg(&cx, d, unit)?
-                    }
-                    Cmp::Gt => {
-                        let d = above(&mut t)?;
-                        t.positive(&cx, d, unit)?
-                    }
-                    Cmp::Le => {
-                        let d = below(&mut t)?;
-                        t.nonneg(&cx, d, unit)?
-                    }
-                    Cmp::Lt => {
-                        let d = below(&mut t)?;
-                        t.positive(&cx, d, unit)?
-                    }
-                    Cmp::Eq => {
-                        let d = above(&mut t)?;
-                        t.zero(&cx, d, unit)?
-                    }
+                    Cmp::Ge | Cmp::Le => t.nonneg(&cx, d, unit)?,
+                    Cmp::Gt | Cmp::Lt => t.positive(&cx, d, unit)?,
+                    Cmp::Eq => t.zero(&cx, d, unit)?,
                     Cmp::Ne => {
-                        let d = above(&mut t)?;
                         let z = t.zero(&cx, d, unit)?;
                         t.op(&cx, "not_zero", Op::Sub, &[unit, z])?
                     }

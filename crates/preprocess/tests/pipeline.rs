@@ -379,3 +379,41 @@ fn the_processed_split_is_the_dataset_training_commits_to() {
         processed.train.commitment
     );
 }
+
+#[test]
+fn every_filter_comparison_keeps_the_rows_the_reference_keeps() {
+    let xs = [-2.5f64, -1.0, 0.0, 0.5, 1.0, 1.0, 2.25, 3.0];
+    let mut csv = String::from("x,y\n");
+    for (i, x) in xs.iter().enumerate() {
+        csv.push_str(&format!("{x},{}\n", i % 2));
+    }
+    for (cmp, keep) in [
+        (">=", (|x: f64| x >= 1.0) as fn(f64) -> bool),
+        (">", |x| x > 1.0),
+        ("<=", |x| x <= 1.0),
+        ("<", |x| x < 1.0),
+        ("==", |x| x == 1.0),
+        ("!=", |x| x != 1.0),
+    ] {
+        let spec = format!(
+            r#"
+version = 1
+columns = [{{ name = "x", scale_bits = 4 }}, {{ name = "y", scale_bits = 0 }}]
+steps = [{{ op = "filter", column = "x", keep = "{cmp}", value = 1.0 }}]
+output = {{ features = ["x"], labels = ["y"], scale_bits = 4 }}
+"#
+        );
+        let p: Pipeline = toml::from_str(&spec).unwrap();
+        let table = RawTable::from_csv(&p, &csv).unwrap();
+        let (proof, processed) =
+            prove(&p, &table, &Salts::fresh().unwrap(), &FriBackend, &K).unwrap();
+        let want: Vec<i64> = xs
+            .iter()
+            .filter(|&&x| keep(x))
+            .map(|&x| (x * 16.0) as i64)
+            .collect();
+        assert_eq!(processed.train.x, want, "{cmp}");
+        assert_eq!(proof.kept, vec![want.len()]);
+        proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();
+    }
+}
