@@ -417,3 +417,45 @@ output = {{ features = ["x"], labels = ["y"], scale_bits = 4 }}
         proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();
     }
 }
+
+/// Random CSV text through parsing and the Program build with data (every step's reference
+/// ops): typed errors, never a panic (the `preprocess_csv` fuzz target does the same).
+#[test]
+fn random_csv_text_never_panics() {
+    let p = pipeline();
+    let salts = Salts {
+        raw: [1; 4],
+        train: [2; 4],
+        test: [3; 4],
+    };
+    let cells = [
+        "0", "1", "2", "-1", "3.5", "-7.25", "", "NA", "nan", "x", "1e9", "1e300", "-4", "0.0625",
+    ];
+    let mut rng = StdRng::seed_from_u64(77);
+    let (mut parsed, mut built) = (0, 0);
+    for _ in 0..400 {
+        let rows = rng.random_range(0..24);
+        let mut text = String::from("a,b,c,y\n");
+        for _ in 0..rows {
+            let width = if rng.random_range(0..20) == 0 { 3 } else { 4 };
+            let row: Vec<String> = (0..width)
+                .map(|_| {
+                    if rng.random_range(0..30) == 0 {
+                        cells[rng.random_range(0..cells.len())].to_string()
+                    } else {
+                        format!("{}", f64::from(rng.random_range(-160i32..160)) / 16.0)
+                    }
+                })
+                .collect();
+            text.push_str(&row.join(","));
+            text.push('\n');
+        }
+        if let Ok(table) = RawTable::from_csv(&p, &text) {
+            parsed += 1;
+            if zkmlops_preprocess::testing::inputs(&p, &table, &salts).is_ok() {
+                built += 1;
+            }
+        }
+    }
+    assert!(parsed > 20 && built > 0, "{parsed} parsed, {built} built");
+}
