@@ -259,13 +259,15 @@ impl FriConfig {
         }
     }
 
-    /// Smallest trace height (log2) an instance may have under this preset. The hiding PCS
-    /// opens random rows and needs `height >= 2 * (queries + 2 * opening points)`; FRI needs
-    /// every committed height above its final polynomial.
+    /// Smallest trace height (log2) an instance may have under this preset. Plonky3's hiding
+    /// PCS checks `height >= 2 * (queries + extension degree * opening points)` for every
+    /// committed matrix (`HidingFriPcs::check_hiding_budget`: 2 * (52 + 2) = 108 here, so
+    /// 2^7); FRI needs every committed height above its final polynomial.
     #[must_use]
     pub fn min_log_height(self) -> usize {
         if self.zero_knowledge {
-            8
+            let budget = 2 * (NUM_QUERIES_ZK + 2);
+            budget.next_power_of_two().trailing_zeros() as usize
         } else {
             LOG_FINAL_POLY_LEN + 1
         }
