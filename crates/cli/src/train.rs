@@ -263,22 +263,10 @@ fn final_salt(run: &Path) -> Result<[i64; SALT_LEN], CliError> {
 /// trailing label that is ignored).
 fn feature_rows(path: &Path, features: usize) -> Result<Vec<Vec<f64>>, CliError> {
     let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
-    let d = Dataset::regression_from_csv(&format!(
-        "{}\n",
-        text.lines()
-            .map(|l| if l.split(',').count() == features {
-                format!("{l},0")
-            } else {
-                l.to_string()
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    ))
-    .map_err(|e| CliError::Train {
+    Dataset::features_from_csv(&text, features).map_err(|e| CliError::Train {
         path: path.into(),
         source: Box::new(e),
-    })?;
-    Ok(d.features)
+    })
 }
 
 /// A protected-attribute column: a header line, then one 0/1 per row.

@@ -34,6 +34,57 @@ impl Dataset {
         Self::parse(text, false)
     }
 
+    /// Feature rows for inference: a CSV with a header whose first `features` columns are the
+    /// features; one more trailing column (a label, as in a test set) is allowed and ignored.
+    ///
+    /// # Errors
+    /// [`TrainError::Csv`] naming the (1-based) line and column of the first bad cell.
+    pub fn features_from_csv(text: &str, features: usize) -> Result<Vec<Vec<f64>>, TrainError> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let (_, header) = lines.next().ok_or(TrainError::Csv {
+            line: 1,
+            column: 1,
+            what: "no header line",
+        })?;
+        let width = header.split(',').count();
+        if width != features && width != features + 1 {
+            return Err(TrainError::Csv {
+                line: 1,
+                column: width.min(features) + 1,
+                what: "the header must list the model's features (and at most a label)",
+            });
+        }
+        lines
+            .map(|(i, line)| {
+                let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+                if cells.len() != width {
+                    return Err(TrainError::Csv {
+                        line: i + 1,
+                        column: cells.len().min(width) + 1,
+                        what: "wrong number of columns",
+                    });
+                }
+                cells[..features]
+                    .iter()
+                    .enumerate()
+                    .map(|(c, v)| {
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|x| x.is_finite())
+                            .ok_or(TrainError::Csv {
+                                line: i + 1,
+                                column: c + 1,
+                                what: "not a finite number",
+                            })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     fn parse(text: &str, integer_labels: bool) -> Result<Self, TrainError> {
         let mut lines = text
             .lines()

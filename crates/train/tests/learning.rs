@@ -219,6 +219,20 @@ fn bad_data_and_hyperparameters_are_typed_errors() {
     assert!(Dataset::from_csv("a,label\n1.0,x\n").is_err());
     assert!(Dataset::from_csv("a,b,label\n1.0,2.0\n").is_err());
     assert!(Dataset::from_csv("a,label\nnan,1\n").is_err());
+    // Inference rows: the features, with or without a trailing label.
+    let rows = Dataset::features_from_csv("a,b\n1,2\n-0.5,3\n", 2).unwrap();
+    assert_eq!(rows, vec![vec![1.0, 2.0], vec![-0.5, 3.0]]);
+    let rows = Dataset::features_from_csv("a,b,label\n1,2,0\n", 2).unwrap();
+    assert_eq!(rows, vec![vec![1.0, 2.0]]);
+    assert!(Dataset::features_from_csv("a\n1\n", 2).is_err());
+    assert!(matches!(
+        Dataset::features_from_csv("a,b\n1,x\n", 2),
+        Err(zkmlops_train::TrainError::Csv {
+            line: 2,
+            column: 2,
+            ..
+        })
+    ));
     let d = Dataset::from_csv("a,label\n1.0,2\n0.0,1\n").unwrap();
     let spec = LogRegSpec {
         features: 1,
