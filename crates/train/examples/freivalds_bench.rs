@@ -4,8 +4,9 @@
 //! - `direct`: `P = matmul(A, B)`, every multiply-accumulate proved, `P` committed.
 //! - `freivalds`: `P` a committed input and the check `P r - A (B r) = 0` for a vector `r`
 //!   (public constants), `O(mk + kn + mn)` work. The randomness is a placeholder here (a fixed
-//!   pseudo-random `r`): a sound protocol draws `r` after `A`, `B`, `P` are committed, in a
-//!   second proof (see docs/training.md). A wrong `P` is caught: the public difference is not 0.
+//!   pseudo-random `r`): a sound version derives `r` from the statement's commitments to `P`
+//!   and the inputs (see docs/training.md). A wrong `P` is caught: the public difference is
+//!   not 0.
 //!
 //! `cargo run --release -p zkmlops-train --example freivalds_bench -- [--preset keccak]`
 #![allow(
