@@ -21,6 +21,7 @@
 //! ```
 
 mod data;
+mod freivalds;
 mod logreg;
 mod metrics;
 mod mlp;
@@ -28,6 +29,9 @@ mod predict;
 mod transcript;
 
 pub use data::Dataset;
+pub use freivalds::{
+    CHALLENGE_BITS, CHALLENGES, ProductProof, challenge, product_check_program, prove_product,
+};
 pub use logreg::{
     DATA_GROUP, END_GROUP, Link, LogRegSpec, MAX_DATA_ELEMENTS, Model, Run, SALT_LEN, START_GROUP,
     Salts, TrainError, data_commitment, model_commitment, quantize_data, segment_inputs,

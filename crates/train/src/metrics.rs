@@ -241,6 +241,9 @@ pub enum MetricsError {
         /// Proved.
         proved: i64,
     },
+    /// A product check whose differences are not all zero (the claimed product is wrong).
+    #[error("the product check fails: P R differs from A (B R)")]
+    ProductCheck,
     /// Claimed predictions that are not the proved ones.
     #[error("the claimed predictions are not the proved ones")]
     Predictions,
