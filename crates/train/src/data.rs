@@ -40,16 +40,7 @@ impl Dataset {
     /// # Errors
     /// [`TrainError::Csv`] naming the (1-based) line and column of the first bad cell.
     pub fn features_from_csv(text: &str, features: usize) -> Result<Vec<Vec<f64>>, TrainError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (_, header) = lines.next().ok_or(TrainError::Csv {
-            line: 1,
-            column: 1,
-            what: "no header line",
-        })?;
-        let width = header.split(',').count();
+        let (width, rows) = csv_rows(text)?;
         if width != features && width != features + 1 {
             return Err(TrainError::Csv {
                 line: 1,
@@ -57,45 +48,12 @@ impl Dataset {
                 what: "the header must list the model's features (and at most a label)",
             });
         }
-        lines
-            .map(|(i, line)| {
-                let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-                if cells.len() != width {
-                    return Err(TrainError::Csv {
-                        line: i + 1,
-                        column: cells.len().min(width) + 1,
-                        what: "wrong number of columns",
-                    });
-                }
-                cells[..features]
-                    .iter()
-                    .enumerate()
-                    .map(|(c, v)| {
-                        v.parse::<f64>()
-                            .ok()
-                            .filter(|x| x.is_finite())
-                            .ok_or(TrainError::Csv {
-                                line: i + 1,
-                                column: c + 1,
-                                what: "not a finite number",
-                            })
-                    })
-                    .collect()
-            })
+        rows.map(|(line, cells)| cells.and_then(|c| numbers(line, &c[..features])))
             .collect()
     }
 
     fn parse(text: &str, integer_labels: bool) -> Result<Self, TrainError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (_, header) = lines.next().ok_or(TrainError::Csv {
-            line: 1,
-            column: 1,
-            what: "no header line",
-        })?;
-        let width = header.split(',').count();
+        let (width, rows) = csv_rows(text)?;
         if width < 2 {
             return Err(TrainError::Csv {
                 line: 1,
@@ -106,33 +64,13 @@ impl Dataset {
         let mut features = Vec::new();
         let mut labels = Vec::new();
         let mut targets = Vec::new();
-        for (i, line) in lines {
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            if cells.len() != width {
-                return Err(TrainError::Csv {
-                    line: i + 1,
-                    column: cells.len().min(width) + 1,
-                    what: "wrong number of columns",
-                });
-            }
-            let row = cells[..width - 1]
-                .iter()
-                .enumerate()
-                .map(|(c, v)| {
-                    v.parse::<f64>()
-                        .ok()
-                        .filter(|x| x.is_finite())
-                        .ok_or(TrainError::Csv {
-                            line: i + 1,
-                            column: c + 1,
-                            what: "not a finite number",
-                        })
-                })
-                .collect::<Result<Vec<f64>, _>>()?;
+        for (line, cells) in rows {
+            let cells = cells?;
+            let row = numbers(line, &cells[..width - 1])?;
             let last = cells[width - 1];
             if integer_labels {
                 let label = last.parse::<i64>().map_err(|_| TrainError::Csv {
-                    line: i + 1,
+                    line,
                     column: width,
                     what: "the label is not an integer",
                 })?;
@@ -144,7 +82,7 @@ impl Dataset {
                         .ok()
                         .filter(|t| t.is_finite())
                         .ok_or(TrainError::Csv {
-                            line: i + 1,
+                            line,
                             column: width,
                             what: "the target is not a finite number",
                         })?;
@@ -170,4 +108,60 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.features.is_empty()
     }
+}
+
+/// The header's width and, per data line, its 1-based number and its trimmed cells (an error
+/// when a line has another width). Blank lines are skipped.
+#[allow(clippy::type_complexity)]
+fn csv_rows(
+    text: &str,
+) -> Result<
+    (
+        usize,
+        impl Iterator<Item = (usize, Result<Vec<&str>, TrainError>)>,
+    ),
+    TrainError,
+> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or(TrainError::Csv {
+        line: 1,
+        column: 1,
+        what: "no header line",
+    })?;
+    let width = header.split(',').count();
+    let rows = lines.map(move |(i, line)| {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let checked = if cells.len() == width {
+            Ok(cells)
+        } else {
+            Err(TrainError::Csv {
+                line: i + 1,
+                column: cells.len().min(width) + 1,
+                what: "wrong number of columns",
+            })
+        };
+        (i + 1, checked)
+    });
+    Ok((width, rows))
+}
+
+/// Finite numbers, or an error naming the line and the (1-based) column.
+fn numbers(line: usize, cells: &[&str]) -> Result<Vec<f64>, TrainError> {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(c, v)| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or(TrainError::Csv {
+                    line,
+                    column: c + 1,
+                    what: "not a finite number",
+                })
+        })
+        .collect()
 }
