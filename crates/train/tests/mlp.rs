@@ -121,6 +121,27 @@ fn softmax_regression_learns_digits_and_a_proved_run_and_its_accuracy_verify() {
     let back: zkmlops_train::TrainingTranscript = serde_json::from_str(&json).unwrap();
     assert_eq!(back.spec, transcript.spec);
     back.verify(&FriBackend, &policy).unwrap();
+    // Tampered: another learning rate (other Programs), another final commitment, segments
+    // swapped.
+    use zkmlops_train::{ModelSpec, TranscriptError};
+    let mut bad = transcript.clone();
+    bad.spec = ModelSpec::Mlp(MlpSpec {
+        learning_rate: 0.25,
+        ..SOFTMAX
+    });
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(TranscriptError::Segment { index: 0, .. })
+    ));
+    let mut bad = transcript.clone();
+    bad.final_commitment = transcript.initial_commitment;
+    assert!(matches!(
+        bad.verify(&FriBackend, &policy),
+        Err(TranscriptError::Final { .. })
+    ));
+    let mut bad = transcript.clone();
+    bad.segments.swap(0, 1);
+    assert!(bad.verify(&FriBackend, &policy).is_err());
 
     // The proved accuracy (argmax) of the trained model equals the float count, the model
     // commitment is the run's final one, and a count off by one is rejected.
