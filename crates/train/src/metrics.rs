@@ -483,9 +483,7 @@ pub fn mlp_metrics_program(spec: &MlpSpec, rows: usize) -> Result<Program, Train
         .map(|(n, shape)| b.input(n, &shape, s, model))
         .collect();
     let logits = if spec.hidden == 0 {
-        let z = b.op("xw", Op::MatMul, &[x, p[0]])?;
-        let z = b.op("xw_s", rs(s.bits()), &[z])?;
-        b.op("logits", Op::Add, &[z, p[1]])?
+        crate::logreg::affine(&mut b, "", x, p[0], p[1], s)?
     } else {
         let h = b.op("xw1", Op::MatMul, &[x, p[0]])?;
         let h = b.op("xw1_s", rs(s.bits()), &[h])?;

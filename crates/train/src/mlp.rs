@@ -222,17 +222,18 @@ pub fn mlp_segment_program(
         .collect();
     b.input("end/salt", &[SALT_LEN], s, end);
     let lr = lr_constant(&mut b, spec.learning_rate, spec.batch)?;
-    let (one, to_scale) = if spec.hidden > 0 {
-        (
+    // The ReLU-mask constants (MLP only).
+    let mask_constants = if spec.hidden > 0 {
+        Some([
             b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?,
             b.constant(
                 "unit_to_one",
                 Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?,
                 Scale::ONE,
             )?,
-        )
+        ])
     } else {
-        (TensorId(0), TensorId(0))
+        None
     };
     #[allow(clippy::cast_possible_truncation)]
     let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
@@ -240,11 +241,11 @@ pub fn mlp_segment_program(
         let n = |x: &str| format!("s{t}/{x}");
         let x = b.op(&n("x"), batch_slice(spec.batch, rows, first + t), &[xs])?;
         let y = b.op(&n("y"), batch_slice(spec.batch, rows, first + t), &[ys])?;
-        let grads = if spec.hidden == 0 {
+        let grads = if let Some(constants) = mask_constants {
+            mlp_gradients(&mut b, &n, s, x, y, &p, constants, exp_lo)?
+        } else {
             // Softmax regression: logits = rescale(x W) + b; d = p - y.
-            let z = b.op(&n("xw"), Op::MatMul, &[x, p[0]])?;
-            let z = b.op(&n("xw_s"), rs(s.bits()), &[z])?;
-            let z = b.op(&n("logits"), Op::Add, &[z, p[1]])?;
+            let z = crate::logreg::affine(&mut b, &n(""), x, p[0], p[1], s)?;
             let prob = composite::softmax(&mut b, &n("p"), z, s, s, s, exp_lo)?;
             let d = b.op(&n("d"), Op::Sub, &[prob, y])?;
             let g_w = b.op(&n("g_w"), gemm(true, false), &[x, d])?;
@@ -258,8 +259,6 @@ pub fn mlp_segment_program(
                 &[d],
             )?;
             vec![g_w, g_b]
-        } else {
-            mlp_gradients(&mut b, &n, s, x, y, &p, [one, to_scale], exp_lo)?
         };
         for (i, g) in grads.into_iter().enumerate() {
             let st = b.op(&n(&format!("step_{}", names[i])), Op::Mul, &[g, lr])?;
