@@ -18,7 +18,7 @@ fn program(n: usize, committed: bool) -> Program {
     let s = Scale::new(8).unwrap();
     let mut b = ProgramBuilder::new();
     if committed {
-        b.input("salt", &[4], s, Visibility::Committed);
+        b.unbounded_input("salt", &[4], s, Visibility::Committed);
     }
     let vis = if committed {
         Visibility::Committed

@@ -6,8 +6,9 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, Chip, ChipAir, CommitChip, CommitSlot, GemmChip, MapChip, MapKind, PartitionChip,
-    PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, SourceChip, TableChip, map::MapRow,
+    BinOp, BoundChip, Chip, ChipAir, CommitChip, CommitSlot, GemmChip, MapChip, MapKind,
+    PartitionChip, PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, Signed, SourceChip,
+    TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -93,6 +94,13 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// The declared bound of an input inlined into the chip that reads it.
+    fn inline_range(&self, w: usize) -> Option<Signed> {
+        self.inline
+            .contains(&w)
+            .then(|| Signed::new(u32::from(self.program.tensors()[w].bits)))
+    }
+
     fn internal(&mut self, name: String, len: usize, how: Internal) -> Result<usize, FriError> {
         self.wires.push(Wire {
             name,
@@ -232,7 +240,7 @@ impl Builder<'_> {
         if m * k * n == 0 {
             return Err(limit(&self.wires[out].name, "gemm size", 0, 1));
         }
-        let b_inline = m == 1 && self.inline.contains(&b);
+        let b_inline = if m == 1 { self.inline_range(b) } else { None };
         self.chips.push(Chip::Gemm(GemmChip {
             a_wire: wire_id(a)?,
             b_wire: wire_id(b)?,
@@ -349,7 +357,7 @@ impl Builder<'_> {
                     op: BinOp::Add,
                     a_wire: wire_id(prod)?,
                     b_wire: wire_id(bias)?,
-                    b_inline: false,
+                    b_inline: None,
                 };
                 self.map(kind, out, rows)
             }
@@ -442,7 +450,7 @@ impl Builder<'_> {
                 op,
                 a_wire: wire_id(a)?,
                 b_wire: wire_id(b)?,
-                b_inline: self.inline.contains(&b),
+                b_inline: self.inline_range(b),
             },
             out,
             rows,
@@ -480,7 +488,7 @@ impl Builder<'_> {
                         op: BinOp::Add,
                         a_wire: wire_id(prod)?,
                         b_wire: wire_id(ins[2])?,
-                        b_inline: self.inline.contains(&ins[2]),
+                        b_inline: self.inline_range(ins[2]),
                     },
                     out,
                     rows,
@@ -684,7 +692,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                         } else {
                             ki * g.n + j0
                         };
-                        if !g.b_inline {
+                        if g.b_inline.is_none() {
                             (0..g.tile).for_each(|t| f(g.b_wire, base + t * stride));
                         }
                     }
@@ -705,7 +713,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
                         ..
                     } => {
                         f(a_wire, r.a);
-                        if !b_inline {
+                        if b_inline.is_none() {
                             f(b_wire, r.b);
                         }
                     }
@@ -718,6 +726,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
             }
         }
         Chip::Reduce(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
+        Chip::Bound(c) => (0..c.len).for_each(|i| f(c.wire, i)),
         Chip::Partition(c) => (0..c.len).for_each(|i| {
             f(c.x_wire, i);
             f(c.mask_wire, i);
@@ -774,12 +783,22 @@ pub(crate) fn compile(
             (TensorKind::Input, Visibility::Private) => {
                 b.chips.push(Chip::Source(SourceChip {
                     wire,
+                    range: Signed::new(u32::from(d.bits)),
                     mults: Vec::new(),
                     log_height: 0,
                 }));
             }
-            // Committed tensors: their group's commitment chip sources (inputs) or reads
-            // (computed tensors) them; built below.
+            // Committed inputs are range-checked to their declared bound by a bound chip;
+            // their group's commitment chip sources them (built below).
+            (TensorKind::Input, Visibility::Committed | Visibility::CommittedTo(_)) => {
+                b.chips.push(Chip::Bound(BoundChip {
+                    wire,
+                    len: b.wires[w].len,
+                    range: Signed::new(u32::from(d.bits)),
+                    log_height: 0,
+                }));
+            }
+            // Committed computed tensors: the commitment chip reads them.
             (_, Visibility::Committed | Visibility::CommittedTo(_)) => {}
             (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
                 wire,
@@ -826,11 +845,11 @@ pub(crate) fn compile(
             log_height: 0,
         }));
     }
-    let needs_range = b.chips.iter().any(|c| {
-        matches!(c, Chip::Reduce(r) if r.kind == ReduceKind::Max)
-            || matches!(c, Chip::Map(m) if !matches!(m.kind, MapKind::Binary { .. } | MapKind::Copy))
-    });
-    if needs_range {
+    // Every bound the arithmetization relies on, proved or refused (see `bounds.rs`); this may
+    // add bound chips.
+    let extra = crate::bounds::analyse(program, &b.wires, &b.chips)?;
+    b.chips.extend(extra);
+    if b.chips.iter().any(Chip::range_lookups) {
         b.chips.push(Chip::Range(RangeChip::new()));
     }
 
@@ -870,6 +889,7 @@ pub(crate) fn compile(
                 c.len
             }
             Chip::Range(r) => 1 << r.log_height,
+            Chip::Bound(c) => c.len,
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
             Chip::Commit(c) => {
                 // Sources send each element as often as it is read; the chip's own reads of
@@ -908,6 +928,7 @@ pub(crate) fn compile(
             Chip::Table(c) => c.log_height = log_h,
             Chip::Commit(c) => c.log_height = log_h,
             Chip::Partition(c) => c.log_height = log_h,
+            Chip::Bound(c) => c.log_height = log_h,
         }
     }
     let airs = b

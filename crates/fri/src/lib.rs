@@ -35,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bounds;
 mod chips;
 mod circuit;
 mod config;
@@ -160,67 +161,8 @@ fn classify<E: std::fmt::Debug>(e: &BatchVerificationError<E>) -> (bool, Rejecti
     }
 }
 
-/// Prover-side deviations, for soundness tests only: each one yields a proof that an honest
-/// verifier must reject.
-#[doc(hidden)]
-pub mod testing {
-    /// What to tamper with while proving.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Tamper {
-        /// Prove without checking the witness against the Program first.
-        SkipWitnessCheck,
-        /// Add `delta` to one main-trace cell of one instance.
-        MainCell {
-            /// Instance index.
-            instance: usize,
-            /// Row.
-            row: usize,
-            /// Column.
-            col: usize,
-            /// Added value.
-            delta: u64,
-        },
-        /// Add 1 to a producer multiplicity in the prover's (not the verifier's) chip.
-        ProducerMultiplicity {
-            /// Instance index (a source chip).
-            instance: usize,
-            /// Element index.
-            index: usize,
-        },
-    }
-
-    /// Prove with a deviation; see [`Tamper`].
-    ///
-    /// # Errors
-    /// As [`zkmlops_proof::ProvingBackend::prove`].
-    pub fn prove_tampered(
-        program: &zkmlops_tensor::Program,
-        witness: &zkmlops_tensor::Witness,
-        stage: zkmlops_proof::StageTag,
-        config: super::FriConfig,
-        tamper: Tamper,
-    ) -> Result<zkmlops_proof::ProofEnvelope, zkmlops_proof::ProveError> {
-        super::prove_inner(program, witness, stage, config, Some(tamper))
-            .map_err(super::into_prove_error)
-    }
-
-    /// The first absorb column of the commitment chip (after the Poseidon2 columns).
-    #[must_use]
-    pub fn commit_absorb_column() -> usize {
-        crate::chips::commit_p2_cols()
-    }
-
-    /// The kind name of every instance the Program compiles to, in order.
-    #[must_use]
-    pub fn instances(
-        program: &zkmlops_tensor::Program,
-        config: super::FriConfig,
-    ) -> Vec<&'static str> {
-        super::circuit_stats(program, config)
-            .map(|v| v.into_iter().map(|s| s.kind).collect())
-            .unwrap_or_default()
-    }
-}
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// Size of one AIR instance of a compiled Program.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,7 +207,7 @@ pub fn circuit_stats(
         .collect())
 }
 
-fn into_prove_error(e: FriError) -> ProveError {
+pub(crate) fn into_prove_error(e: FriError) -> ProveError {
     match e {
         FriError::Prove(p) => p,
         other => ProveError::Backend {
@@ -317,14 +259,36 @@ fn precheck(
     witness::check_limits(&circuit, &values)
 }
 
-fn prove_inner(
+/// What a cheating prover (the `testing` feature) does differently; the default is honest.
+#[derive(Default)]
+pub(crate) struct Cheat<'a> {
+    /// Skip `check_witness` and `check_limits`.
+    pub(crate) skip_checks: bool,
+    /// Add 1 to a source chip's multiplicity in the prover's (not the verifier's) circuit.
+    pub(crate) producer_multiplicity: Option<(usize, usize)>,
+    /// Rewrite the traces (range and table multiplicities are then recounted).
+    #[allow(clippy::type_complexity)]
+    pub(crate) edit: Option<&'a mut dyn FnMut(&Circuit, &mut [RowMajorMatrix<Val>], &[Vec<Val>])>,
+}
+
+/// Everything a proof is made from.
+pub(crate) struct Prepared {
+    circuit: Circuit,
+    traces: Vec<RowMajorMatrix<Val>>,
+    pvs: Vec<Vec<Val>>,
+    params: BackendParams,
+    statement: Statement,
+}
+
+/// Statement, circuit, checks and traces (a cheat may skip the checks and edit the traces).
+pub(crate) fn prepare(
     program: &Program,
     witness: &Witness,
     stage: StageTag,
     config: FriConfig,
-    tamper: Option<testing::Tamper>,
-) -> Result<ProofEnvelope, FriError> {
-    if tamper != Some(testing::Tamper::SkipWitnessCheck) {
+    mut cheat: Cheat<'_>,
+) -> Result<Prepared, FriError> {
+    if !cheat.skip_checks {
         program
             .check_witness(witness)
             .map_err(|e| FriError::Prove(ProveError::Witness(e)))?;
@@ -335,35 +299,45 @@ fn prove_inner(
         return Err(FriError::EmptyProgram);
     }
     let values = witness::wire_values(program, witness, &circuit)?;
-    witness::check_limits(&circuit, &values)?;
-    let mut traces = witness::traces(&circuit, &values);
-    match tamper {
-        Some(testing::Tamper::MainCell {
-            instance,
-            row,
-            col,
-            delta,
-        }) => {
-            if let Some(t) = traces.get_mut(instance) {
-                let w = t.width;
-                if let Some(v) = t.values.get_mut(row * w + col) {
-                    *v += Val::from_u64(delta);
-                }
-            }
-        }
-        Some(testing::Tamper::ProducerMultiplicity { instance, index }) => {
-            if let Some(chips::Chip::Source(s)) =
-                circuit.airs.get_mut(instance).map(|a| &mut a.chip)
-                && let Some(m) = s.mults.get_mut(index)
-            {
-                *m += 1;
-            }
-        }
-        _ => {}
+    if !cheat.skip_checks {
+        witness::check_limits(&circuit, &values)?;
     }
+    if let Some((instance, index)) = cheat.producer_multiplicity
+        && let Some(chips::Chip::Source(s)) = circuit.airs.get_mut(instance).map(|a| &mut a.chip)
+        && let Some(m) = s.mults.get_mut(index)
+    {
+        *m += 1;
+    }
+    let mut traces = witness::traces(&circuit, &values);
     let (conjectured, proven) = security::security_bits(&circuit, config);
     let params = config.backend_params(conjectured, proven);
     let pvs = public_values(&circuit, &statement_limbs(&statement, &params), &statement)?;
+    if let Some(edit) = cheat.edit.as_mut() {
+        edit(&circuit, &mut traces, &pvs);
+    }
+    Ok(Prepared {
+        circuit,
+        traces,
+        pvs,
+        params,
+        statement,
+    })
+}
+
+pub(crate) fn prove_inner(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+    config: FriConfig,
+    cheat: Cheat<'_>,
+) -> Result<ProofEnvelope, FriError> {
+    let Prepared {
+        circuit,
+        traces,
+        pvs,
+        params,
+        statement,
+    } = prepare(program, witness, stage, config, cheat)?;
     let proof = with_config!(config, |c| c.prove_airs(&circuit.airs, &traces, &pvs)?);
     Ok(ProofEnvelope {
         version: ENVELOPE_VERSION,
@@ -495,7 +469,7 @@ impl ProvingBackend for FriBackend {
         stage: StageTag,
         config: &FriConfig,
     ) -> Result<ProofEnvelope, ProveError> {
-        prove_inner(program, witness, stage, *config, None).map_err(into_prove_error)
+        prove_inner(program, witness, stage, *config, Cheat::default()).map_err(into_prove_error)
     }
 
     fn check(

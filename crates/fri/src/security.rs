@@ -22,21 +22,23 @@ const MAX_DEGREE: usize = 3;
 
 fn interactions(chip: &Chip) -> usize {
     match chip {
-        Chip::Public(_) | Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => 1,
+        Chip::Public(_) | Chip::Range(_) | Chip::Table(_) => 1,
+        Chip::Source(c) => 1 + c.range.lookups(),
+        Chip::Bound(c) => 1 + c.range.lookups(),
         Chip::Commit(_) => zkmlops_commit::RATE,
         Chip::Partition(_) => 3,
-        Chip::Gemm(g) => 1 + g.tile * if g.b_inline { 1 } else { 2 },
+        Chip::Gemm(g) => 1 + g.tile * g.b_inline.map_or(2, |r| 1 + r.lookups()),
         Chip::Reduce(r) => match r.kind {
             ReduceKind::Sum => 2,
             ReduceKind::Max => 6,
         },
         Chip::Map(m) => match m.kind {
-            MapKind::Binary { b_inline, .. } => 3 - usize::from(b_inline),
+            MapKind::Binary { b_inline, .. } => 2 + b_inline.map_or(1, |r| r.lookups()),
             MapKind::Copy => 2,
             MapKind::DivConst { .. } => 10,
             MapKind::Relu { .. } => 7,
             MapKind::Lookup { .. } => 11,
-            MapKind::DivTensor { .. } => 13,
+            MapKind::DivTensor { .. } => 16,
             MapKind::Sqrt { .. } => 15,
         },
     }

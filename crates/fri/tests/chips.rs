@@ -90,6 +90,7 @@ fn rescale_both_roundings_with_edges() {
         for shift in [1u32, 8, 16] {
             let mut b = ProgramBuilder::new();
             let x = b.input("x", &[24], s(16), Visibility::Private);
+            b.set_bits(x, 32).unwrap();
             let y = b.op("y", Op::Rescale { shift, rounding }, &[x]).unwrap();
             b.output(y, Visibility::Public).unwrap();
             let p = b.build().unwrap();
@@ -118,6 +119,7 @@ fn relu_edges() {
     let lim = (1i64 << 31) - 1;
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[10], s(0), Visibility::Private);
+    b.set_bits(x, 32).unwrap();
     let y = b.op("y", Op::Relu, &[x]).unwrap();
     b.output(y, Visibility::Public).unwrap();
     let p = b.build().unwrap();

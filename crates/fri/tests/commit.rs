@@ -17,7 +17,7 @@ fn program(k: usize, n: usize) -> Program {
     let s = Scale::new(8).unwrap();
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[1, k], s, Visibility::Private);
-    let _salt = b.input("salt", &[4], Scale::new(1).unwrap(), Visibility::Committed);
+    let _salt = b.unbounded_input("salt", &[4], Scale::new(1).unwrap(), Visibility::Committed);
     let w = b.input("w", &[n, k], s, Visibility::Committed);
     let y = b
         .op(
@@ -253,14 +253,14 @@ fn two_groups() -> Program {
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[1, 3], s, Visibility::Private);
     let k = b.input("k", &[3, 3], s, Visibility::Committed);
-    let salt_a = b.input("salt_a", &[4], s, Visibility::CommittedTo(1));
+    let salt_a = b.unbounded_input("salt_a", &[4], s, Visibility::CommittedTo(1));
     let w = b.input(
         "w",
         &[1, 3],
         s.product(s).unwrap(),
         Visibility::CommittedTo(1),
     );
-    let salt_b = b.input("salt_b", &[4], s, Visibility::CommittedTo(2));
+    let salt_b = b.unbounded_input("salt_b", &[4], s, Visibility::CommittedTo(2));
     let h = b.op("h", Op::MatMul, &[x, k]).unwrap();
     let y = b.op("y", Op::Add, &[h, w]).unwrap();
     b.set_visibility(y, Visibility::CommittedTo(2)).unwrap();

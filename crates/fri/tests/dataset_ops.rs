@@ -17,6 +17,7 @@ const K: FriConfig = FriConfig::KECCAK;
 fn sqrt_program(n: usize) -> Program {
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[n], Scale::new(16).unwrap(), Visibility::Private);
+    b.set_bits(x, 63).unwrap();
     let y = b.op("y", Op::Sqrt, &[x]).unwrap();
     b.output(y, Visibility::Public).unwrap();
     b.build().unwrap()

@@ -34,6 +34,8 @@ fn spec(f: Function) -> TableSpec {
 fn one_op(spec: TableSpec, n: usize) -> Program {
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[n], s8(), Visibility::Private);
+    // Inputs far outside the table's domain too.
+    b.set_bits(x, 40).unwrap();
     let y = b.op("y", Op::Lookup(spec), &[x]).unwrap();
     b.output(y, Visibility::Public).unwrap();
     b.build().unwrap()

@@ -335,6 +335,7 @@ fn limits_and_unsupported_features_are_typed_errors() {
     // A ReLU input beyond the signed 32-bit range the sign decomposition covers.
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[2], Scale::ONE, Visibility::Private);
+    b.set_bits(x, 48).unwrap();
     let y = b.op("y", Op::Relu, &[x]).unwrap();
     b.output(y, Visibility::Public).unwrap();
     let p = b.build().unwrap();

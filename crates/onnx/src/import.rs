@@ -121,7 +121,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     // do not give equal digests unless the owner reuses the salt (CompiledModel::with_salt).
     let mut params = Vec::new();
     if settings.param_visibility == Visibility::Committed {
-        let salt = b.input(SALT_NAME, &[SALT_LEN], s, Visibility::Committed);
+        let salt = b.unbounded_input(SALT_NAME, &[SALT_LEN], s, Visibility::Committed);
         params.push((salt, Tensor::vector(crate::model::fresh_salt()?.to_vec())));
     }
     let mut imp = Importer {

@@ -104,7 +104,12 @@ impl Tracer {
         vis: Visibility,
         value: Option<Tensor>,
     ) -> TensorId {
-        let id = self.b.input(name, shape, scale, vis);
+        let id = if name.ends_with("/salt") {
+            // Salts only feed commitments: any field element, no range check.
+            self.b.unbounded_input(name, shape, scale, vis)
+        } else {
+            self.b.input(name, shape, scale, vis)
+        };
         if let Some(t) = value {
             self.inputs.push(t.clone());
             self.set(id, t);

@@ -96,6 +96,16 @@ pub enum StatementError {
         /// Flat index.
         index: usize,
     },
+    /// A public input value outside the bound its Program declares for it.
+    #[error("public input {id:?} value {index} is outside its declared {bits}-bit bound")]
+    PublicOutOfBound {
+        /// Its id.
+        id: TensorId,
+        /// Flat index.
+        index: usize,
+        /// The declared width.
+        bits: u8,
+    },
     /// Entries not in strictly increasing id order.
     #[error("statement entries must be in strictly increasing id order (at {id:?})")]
     Order {

@@ -152,6 +152,17 @@ impl Statement {
                 return Err(StatementError::PublicDeclaration { id: p.id });
             }
             self.check_values(p)?;
+            // A public input's declared bound is checked here, by the verifier itself: the
+            // proof's arithmetic relies on it as it relies on a hidden input's range check.
+            if let Some((lo, hi)) = d.input_bound()
+                && let Some(index) = p.values.iter().position(|v| !(lo..=hi).contains(v))
+            {
+                return Err(StatementError::PublicOutOfBound {
+                    id: p.id,
+                    index,
+                    bits: d.bits,
+                });
+            }
         }
         // One commitment per commitment group, listed under the group's first tensor, in
         // increasing order of that id.

@@ -197,6 +197,32 @@ pub enum ProgramError {
         /// The value.
         value: i64,
     },
+    /// An input value outside the bound its declaration gives ([`crate::TensorDecl::bits`]).
+    #[error(
+        "input `{tensor}` element {index} = {value} is outside its declared bound [-2^{}, 2^{})",
+        u32::from(*bits).saturating_sub(1),
+        u32::from(*bits).saturating_sub(1)
+    )]
+    InputOutOfBound {
+        /// Name of the input.
+        tensor: String,
+        /// Flat index.
+        index: usize,
+        /// The value.
+        value: i64,
+        /// The declared width.
+        bits: u8,
+    },
+    /// A declared bound that is not allowed: inputs declare 1 to 64 bits, other tensors none.
+    #[error(
+        "tensor `{tensor}` cannot declare a {bits}-bit bound (inputs take 1..=64 bits, constants and computed tensors none)"
+    )]
+    Bits {
+        /// The tensor.
+        tensor: String,
+        /// The width given.
+        bits: u8,
+    },
     /// A program output that is not a declared tensor, or declared twice.
     #[error("output {id:?} is listed twice or not declared")]
     BadOutput {

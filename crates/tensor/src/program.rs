@@ -76,7 +76,41 @@ pub struct TensorDecl {
     pub visibility: Visibility,
     /// Where its values come from.
     pub kind: TensorKind,
+    /// The declared bound of an input's values: each lies in `[-2^(bits-1), 2^(bits-1))`
+    /// (64: anywhere in the fixed-point range, see [`MAX_INPUT_BITS`]).
+    /// [`Program::evaluate`] rejects inputs outside it and every backend enforces it inside the
+    /// proof (a range check of each hidden element; the verifier checks public ones), so the
+    /// bounds of every computed tensor follow from the Program alone. Between 1 and
+    /// [`MAX_INPUT_BITS`] for inputs ([`DEFAULT_INPUT_BITS`] unless
+    /// [`ProgramBuilder::set_bits`] says otherwise); 0 for constants and computed tensors,
+    /// whose bounds follow from their values or their ops.
+    pub bits: u8,
 }
+
+impl TensorDecl {
+    /// The inclusive range `[lo, hi]` an input's values must lie in, `None` for constants and
+    /// computed tensors.
+    #[must_use]
+    pub fn input_bound(&self) -> Option<(i64, i64)> {
+        (self.kind == TensorKind::Input && (1..=MAX_INPUT_BITS).contains(&self.bits)).then(|| {
+            if self.bits == MAX_INPUT_BITS {
+                (-zkmlops_field::MAX_ABS, zkmlops_field::MAX_ABS)
+            } else {
+                let half = 1i64 << (self.bits - 1);
+                (-half, half - 1)
+            }
+        })
+    }
+}
+
+/// Bits an input is declared to fit unless its builder says otherwise: values in
+/// `[-2^23, 2^23)`, e.g. reals up to +-32768 at scale 2^8.
+pub const DEFAULT_INPUT_BITS: u8 = 24;
+/// The widest declarable input bound, with a meaning of its own: any value of the fixed-point
+/// range (`|v| <= zkmlops_field::MAX_ABS`), i.e. any field element, so a backend checks nothing.
+/// Meant for salts and other values that only feed commitments: arithmetic on such a tensor
+/// could wrap mod p, so backends refuse to compile it.
+pub const MAX_INPUT_BITS: u8 = 64;
 
 /// One node of the DAG: `output = op(inputs)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,7 +137,9 @@ pub struct Program {
 /// Magic bytes that open a canonical Program encoding.
 pub const PROGRAM_MAGIC: [u8; 4] = *b"ZKMP";
 /// Version of the Program encoding.
-pub const PROGRAM_FORMAT_VERSION: u16 = 1;
+/// Version 2 added each input's declared bound ([`TensorDecl::bits`]); version-1 encodings
+/// are refused with [`crate::DecodeReason::Version`].
+pub const PROGRAM_FORMAT_VERSION: u16 = 2;
 
 impl Program {
     /// Assemble and validate a Program from its parts.
@@ -179,6 +215,16 @@ impl Program {
             if !names.insert(t.name.as_str()) {
                 return Err(ProgramError::DuplicateName {
                     name: t.name.clone(),
+                });
+            }
+            let bits_ok = match t.kind {
+                TensorKind::Input => (1..=MAX_INPUT_BITS).contains(&t.bits),
+                _ => t.bits == 0,
+            };
+            if !bits_ok {
+                return Err(ProgramError::Bits {
+                    tensor: t.name.clone(),
+                    bits: t.bits,
                 });
             }
             if let TensorKind::Constant(data) = &t.kind {
@@ -296,6 +342,7 @@ impl Program {
                     value: t.data()[index],
                 });
             }
+            check_bound(d, t)?;
             values[id.index()] = Some(t.clone());
         }
         for (id, d) in self.ids().zip(&self.tensors) {
@@ -374,6 +421,7 @@ impl Program {
                     tensor: d.name.clone(),
                 });
             }
+            check_bound(d, v)?;
         }
         let opt: Vec<Option<Tensor>> = vals.iter().cloned().map(Some).collect();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -434,6 +482,22 @@ impl Program {
     }
 }
 
+/// An input's values against its declared bound.
+fn check_bound(d: &TensorDecl, t: &Tensor) -> Result<(), ProgramError> {
+    let Some((lo, hi)) = d.input_bound() else {
+        return Ok(());
+    };
+    match t.data().iter().position(|v| !(lo..=hi).contains(v)) {
+        None => Ok(()),
+        Some(index) => Err(ProgramError::InputOutOfBound {
+            tensor: d.name.clone(),
+            index,
+            value: t.data()[index],
+            bits: d.bits,
+        }),
+    }
+}
+
 /// Builds a [`Program`], inferring each computed tensor's shape and scale from its op.
 ///
 /// ```
@@ -484,7 +548,49 @@ impl ProgramBuilder {
             scale,
             visibility,
             kind: TensorKind::Input,
+            bits: DEFAULT_INPUT_BITS,
         })
+    }
+
+    /// Declare an input whose values may be anywhere in the fixed-point range
+    /// ([`MAX_INPUT_BITS`]): for salts and other values that only commitments read. Backends
+    /// spend no range check on it and refuse arithmetic on it.
+    pub fn unbounded_input(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        scale: Scale,
+        visibility: Visibility,
+    ) -> TensorId {
+        let id = self.input(name, shape, scale, visibility);
+        if let Some(d) = self.tensors.get_mut(id.index()) {
+            d.bits = MAX_INPUT_BITS;
+        }
+        id
+    }
+
+    /// Declare the bound of an input's values: `[-2^(bits-1), 2^(bits-1))`, `bits` in
+    /// `1..=MAX_INPUT_BITS`. Narrow bounds are cheaper to prove (fewer range-check limbs) and
+    /// let more arithmetic be proved without wrap-around; the bound is part of the Program, so
+    /// its digest binds it and a verifier learns it from the statement.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`], or [`ProgramError::Bits`] for a tensor that is not an
+    /// input or a width outside `1..=MAX_INPUT_BITS`.
+    pub fn set_bits(&mut self, id: TensorId, bits: u8) -> Result<(), ProgramError> {
+        let count = self.tensors.len();
+        let d = self
+            .tensors
+            .get_mut(id.index())
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })?;
+        if d.kind != TensorKind::Input || !(1..=MAX_INPUT_BITS).contains(&bits) {
+            return Err(ProgramError::Bits {
+                tensor: d.name.clone(),
+                bits,
+            });
+        }
+        d.bits = bits;
+        Ok(())
     }
 
     /// Declare a public constant, fixed in the Program.
@@ -513,6 +619,7 @@ impl ProgramBuilder {
             scale,
             visibility: Visibility::Public,
             kind: TensorKind::Constant(value.into_data()),
+            bits: 0,
         }))
     }
 
@@ -552,6 +659,7 @@ impl ProgramBuilder {
             scale,
             visibility: Visibility::Private,
             kind: TensorKind::Computed,
+            bits: 0,
         });
         self.nodes.push(Node {
             op,

@@ -5,7 +5,10 @@
 
 use zkmlops_field::Scale;
 use zkmlops_tensor::ops::Rounding;
-use zkmlops_tensor::{Op, OpError, Program, ProgramBuilder, ProgramError, Tensor, Visibility};
+use zkmlops_tensor::{
+    DEFAULT_INPUT_BITS, DecodeReason, MAX_INPUT_BITS, Op, OpError, Program, ProgramBuilder,
+    ProgramError, Tensor, Visibility,
+};
 
 const GEMM: Op = Op::Gemm {
     trans_a: false,
@@ -19,6 +22,7 @@ struct Mlp {
     b2: Vec<i64>,
     scale: u32,
     input_vis: Visibility,
+    input_bits: u8,
 }
 
 fn default_mlp() -> Mlp {
@@ -30,6 +34,7 @@ fn default_mlp() -> Mlp {
         b2: vec![-256, 128],
         scale: 4,
         input_vis: Visibility::Private,
+        input_bits: DEFAULT_INPUT_BITS,
     }
 }
 
@@ -38,6 +43,7 @@ fn build(m: &Mlp) -> Program {
     let ss = s.product(s).unwrap();
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[1, 2], s, m.input_vis);
+    b.set_bits(x, m.input_bits).unwrap();
     let w1 = b.constant("w1", Tensor::matrix(&m.w1).unwrap(), s).unwrap();
     let b1 = b.constant("b1", Tensor::vector(m.b1.clone()), ss).unwrap();
     let w2 = b.constant("w2", Tensor::matrix(&m.w2).unwrap(), s).unwrap();
@@ -106,6 +112,7 @@ fn mlp_digest_moves_with_every_part() {
             "a visibility",
             Box::new(|m| m.input_vis = Visibility::Public),
         ),
+        ("an input bound", Box::new(|m| m.input_bits = 16)),
     ];
     for (what, change) in variants {
         let mut m = default_mlp();
@@ -120,7 +127,10 @@ fn mlp_digest_moves_with_every_part() {
 
 #[test]
 fn overflow_names_node_op_and_tensor() {
-    let p = build(&default_mlp());
+    let p = build(&Mlp {
+        input_bits: MAX_INPUT_BITS,
+        ..default_mlp()
+    });
     let big = zkmlops_field::MAX_ABS / 4;
     let err = p
         .evaluate(&[Tensor::matrix(&[[big, big]]).unwrap()])
@@ -356,10 +366,10 @@ fn training_and_preprocessing_shapes_are_expressible() {
     );
 }
 
-/// The digest of the reference MLP under format version 1. A change here means the Program
+/// The digest of the reference MLP under format version 2. A change here means the Program
 /// encoding or the digest changed: bump `PROGRAM_FORMAT_VERSION` and update on purpose
 /// (`ZKMLOPS_PRINT_GOLDEN=1 cargo test -p zkmlops-tensor golden -- --nocapture` prints it).
-const GOLDEN_MLP_DIGEST: &str = "1ce5226cc2640e93471d9b00426e49d19bb83710524622001e8177f058c2df6f";
+const GOLDEN_MLP_DIGEST: &str = "52719c6ad1de960c2c73690d1b755a08dd844c0b4820078516c5e02ca6c8e6ab";
 
 #[test]
 fn golden_program_digest() {
@@ -380,6 +390,7 @@ fn lookup_op_evaluates_the_table_and_checks_scales() {
     let spec = TableSpec::new(Function::Sigmoid, s8, s8, -2048, 2048).unwrap();
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[4], s8, Visibility::Private);
+    b.set_bits(x, 48).unwrap();
     let y = b.op("y", Op::Lookup(spec), &[x]).unwrap();
     b.output(y, Visibility::Public).unwrap();
     let p = b.build().unwrap();
@@ -493,4 +504,74 @@ fn wide_nonlinearity_is_decomposed_with_a_rescale() {
     for (g, x) in got.iter().zip([0.0f64, 1.0, -3.0]) {
         assert!((g - x.tanh()).abs() < 1e-3, "{g} vs tanh({x})");
     }
+}
+
+#[test]
+fn declared_input_bounds_are_enforced_by_the_reference_and_validated() {
+    let p = build(&Mlp {
+        input_bits: 8,
+        ..default_mlp()
+    });
+    // [-128, 127] is accepted, 128 and -129 are not, naming the input, element and bound.
+    p.evaluate(&[Tensor::matrix(&[[127, -128]]).unwrap()])
+        .unwrap();
+    for (bad, index) in [([[5, 128]], 1), ([[-129, 0]], 0)] {
+        let err = p.evaluate(&[Tensor::matrix(&bad).unwrap()]).unwrap_err();
+        assert_eq!(
+            err,
+            ProgramError::InputOutOfBound {
+                tensor: "x".into(),
+                index,
+                value: bad[0][index],
+                bits: 8
+            }
+        );
+        assert!(err.to_string().contains("[-2^7, 2^7)"), "{err}");
+    }
+    // check_witness applies the same bound to a witness built elsewhere.
+    let mut w = p.evaluate(&[Tensor::matrix(&[[1, 2]]).unwrap()]).unwrap();
+    w.values_mut()[0] = Tensor::matrix(&[[1, 200]]).unwrap();
+    assert!(matches!(
+        p.check_witness(&w),
+        Err(ProgramError::InputOutOfBound { index: 1, .. })
+    ));
+    // The full-range bound admits every fixed-point value; 0 and 65 bits are not bounds, and
+    // constants and computed tensors declare none.
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1], Scale::ONE, Visibility::Private);
+    let c = b
+        .constant("c", Tensor::vector(vec![1]), Scale::ONE)
+        .unwrap();
+    for bits in [0, 65] {
+        assert!(matches!(
+            b.set_bits(x, bits),
+            Err(ProgramError::Bits { .. })
+        ));
+    }
+    assert!(matches!(b.set_bits(c, 8), Err(ProgramError::Bits { .. })));
+    b.set_bits(x, MAX_INPUT_BITS).unwrap();
+    let y = b.op("y", Op::Add, &[x, c]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let big = zkmlops_field::MAX_ABS - 1;
+    assert_eq!(
+        p.evaluate(&[Tensor::vector(vec![big])])
+            .unwrap()
+            .get(y)
+            .unwrap()
+            .data(),
+        &[big + 1]
+    );
+}
+
+#[test]
+fn version_one_encodings_are_refused_by_version() {
+    let mut bytes = build(&default_mlp()).to_bytes();
+    bytes[4..6].copy_from_slice(&1u16.to_le_bytes());
+    assert_eq!(
+        Program::from_bytes(&bytes),
+        Err(ProgramError::Decode {
+            reason: DecodeReason::Version(1)
+        })
+    );
 }

@@ -48,10 +48,10 @@ fn main() {
         // Direct: the same commitments, the product computed in the proof.
         let s = Scale::new(8).unwrap();
         let mut pb = ProgramBuilder::new();
-        pb.input("inputs/salt", &[4], s, Visibility::CommittedTo(1));
+        pb.unbounded_input("inputs/salt", &[4], s, Visibility::CommittedTo(1));
         let ai = pb.input("a", &[m, k], s, Visibility::CommittedTo(1));
         let bi = pb.input("b", &[k, n], s, Visibility::CommittedTo(1));
-        pb.input("product/salt", &[4], s, Visibility::CommittedTo(2));
+        pb.unbounded_input("product/salt", &[4], s, Visibility::CommittedTo(2));
         let p = pb.op("p", Op::MatMul, &[ai, bi]).unwrap();
         pb.output(p, Visibility::CommittedTo(2)).unwrap();
         let direct = pb.build().unwrap();

@@ -75,10 +75,10 @@ pub fn product_check_program(
     crate::logreg::check_size(m.max(k), k.max(n))?;
     let (inputs, product) = (Visibility::CommittedTo(1), Visibility::CommittedTo(2));
     let mut b = ProgramBuilder::new();
-    b.input("inputs/salt", &[SALT_LEN], s, inputs);
+    b.unbounded_input("inputs/salt", &[SALT_LEN], s, inputs);
     let a = b.input("a", &[m, k], s, inputs);
     let bb = b.input("b", &[k, n], s, inputs);
-    b.input("product/salt", &[SALT_LEN], s, product);
+    b.unbounded_input("product/salt", &[SALT_LEN], s, product);
     let p = b.input("p", &[m, n], p_scale, product);
     let r = b.constant(
         "r",

@@ -267,13 +267,13 @@ pub fn segment_program(
     let start = Visibility::CommittedTo(START_GROUP);
     let end = Visibility::CommittedTo(END_GROUP);
     let mut b = ProgramBuilder::new();
-    b.input("data/salt", &[SALT_LEN], s, data);
+    b.unbounded_input("data/salt", &[SALT_LEN], s, data);
     let xs = b.input("data/x", &[rows, d], s, data);
     let ys = b.input("data/y", &[rows, 1], s, data);
-    b.input("start/salt", &[SALT_LEN], s, start);
+    b.unbounded_input("start/salt", &[SALT_LEN], s, start);
     let mut w = b.input("w0", &[d, 1], s, start);
     let mut bias = b.input("b0", &[1, 1], s, start);
-    b.input("end/salt", &[SALT_LEN], s, end);
+    b.unbounded_input("end/salt", &[SALT_LEN], s, end);
     let lr = lr_constant(&mut b, spec.learning_rate, bsz)?;
     for t in 0..steps {
         let x = b.op(&format!("s{t}/x"), batch_slice(bsz, rows, first + t), &[xs])?;

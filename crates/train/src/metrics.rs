@@ -71,10 +71,10 @@ fn metrics_program_with(
     let test = Visibility::CommittedTo(TEST_GROUP);
     let model = Visibility::CommittedTo(MODEL_GROUP);
     let mut b = ProgramBuilder::new();
-    b.input("test/salt", &[SALT_LEN], s, test);
+    b.unbounded_input("test/salt", &[SALT_LEN], s, test);
     let x = b.input("test/x", &[rows, d], s, test);
     let y = b.input("test/y", &[rows, 1], s, test);
-    b.input("model/salt", &[SALT_LEN], s, model);
+    b.unbounded_input("model/salt", &[SALT_LEN], s, model);
     let w = b.input("w", &[d, 1], s, model);
     let bias = b.input("b", &[1, 1], s, model);
     let one = b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?;
@@ -114,7 +114,7 @@ fn metrics_program_with(
     if fairness {
         let group = Visibility::CommittedTo(ATTRIBUTE_GROUP);
         let unit = zkmlops_field::Scale::ONE;
-        b.input("attribute/salt", &[SALT_LEN], unit, group);
+        b.unbounded_input("attribute/salt", &[SALT_LEN], unit, group);
         let a = b.input("attribute", &[rows, 1], unit, group);
         let one = b.constant("one", Tensor::new(vec![1, 1], vec![1])?, unit)?;
         // Clamped to [0, 1], whatever was committed.
@@ -468,10 +468,10 @@ pub fn mlp_metrics_program(spec: &MlpSpec, rows: usize) -> Result<Program, Train
     let test = Visibility::CommittedTo(TEST_GROUP);
     let model = Visibility::CommittedTo(MODEL_GROUP);
     let mut b = ProgramBuilder::new();
-    b.input("test/salt", &[SALT_LEN], s, test);
+    b.unbounded_input("test/salt", &[SALT_LEN], s, test);
     let x = b.input("test/x", &[rows, spec.inputs], s, test);
     let y = b.input("test/y", &[rows, spec.classes], s, test);
-    b.input("model/salt", &[SALT_LEN], s, model);
+    b.unbounded_input("model/salt", &[SALT_LEN], s, model);
     let names = if spec.hidden == 0 {
         &["w", "b"][..]
     } else {

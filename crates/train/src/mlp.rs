@@ -210,17 +210,17 @@ pub fn mlp_segment_program(
         Visibility::CommittedTo(END_GROUP),
     );
     let mut b = ProgramBuilder::new();
-    b.input("data/salt", &[SALT_LEN], s, data);
+    b.unbounded_input("data/salt", &[SALT_LEN], s, data);
     let xs = b.input("data/x", &[rows, spec.inputs], s, data);
     let ys = b.input("data/y", &[rows, spec.classes], s, data);
-    b.input("start/salt", &[SALT_LEN], s, start);
+    b.unbounded_input("start/salt", &[SALT_LEN], s, start);
     let names = spec.names();
     let mut p: Vec<TensorId> = names
         .iter()
         .zip(spec.shapes())
         .map(|(n, shape)| b.input(&format!("{n}_0"), &shape, s, start))
         .collect();
-    b.input("end/salt", &[SALT_LEN], s, end);
+    b.unbounded_input("end/salt", &[SALT_LEN], s, end);
     let lr = lr_constant(&mut b, spec.learning_rate, spec.batch)?;
     // The ReLU-mask constants (MLP only).
     let mask_constants = if spec.hidden > 0 {

@@ -36,7 +36,7 @@ pub fn prediction_program(spec: &LogRegSpec, rows: usize) -> Result<Program, Tra
     let model = Visibility::CommittedTo(PREDICT_MODEL_GROUP);
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[rows, spec.features], s, Visibility::Private);
-    b.input("model/salt", &[SALT_LEN], s, model);
+    b.unbounded_input("model/salt", &[SALT_LEN], s, model);
     let w = b.input("w", &[spec.features, 1], s, model);
     let bias = b.input("b", &[1, 1], s, model);
     let z = crate::logreg::affine(&mut b, "", x, w, bias, s)?;

@@ -12,6 +12,7 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
+use super::limbs::Signed;
 use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
 /// Largest tile (accumulators per row).
@@ -29,8 +30,9 @@ pub(crate) struct GemmChip {
     pub(crate) a_wire: u32,
     pub(crate) b_wire: u32,
     /// The weights live only in this chip's trace (a private input read by this gemm alone,
-    /// each weight exactly once): no bus read, no source chip.
-    pub(crate) b_inline: bool,
+    /// each weight exactly once): no bus read, no source chip; each weight is range-checked
+    /// here to the input's declared bound instead.
+    pub(crate) b_inline: Option<Signed>,
     pub(crate) y_wire: u32,
     pub(crate) m: usize,
     pub(crate) k: usize,
@@ -85,8 +87,13 @@ impl GemmChip {
         }
     }
 
+    /// Limb columns per inline weight.
+    fn b_limbs(&self) -> usize {
+        self.b_inline.map_or(0, Signed::limbs)
+    }
+
     pub(crate) fn width(&self) -> usize {
-        1 + 2 * self.tile
+        1 + (2 + self.b_limbs()) * self.tile
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
         MULT0 + self.tile
@@ -98,7 +105,7 @@ impl GemmChip {
         (0..self.width()).collect()
     }
     pub(crate) fn num_constraints(&self) -> usize {
-        2 * self.tile + 1 + 2 * self.tile
+        2 * self.tile + 1 + 2 * self.tile + usize::from(self.b_inline.is_some()) * self.tile
     }
 
     pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
@@ -125,21 +132,41 @@ impl GemmChip {
         ))
     }
 
-    pub(crate) fn main<F: Field>(&self, a: &[i64], b: &[i64]) -> RowMajorMatrix<F> {
+    pub(crate) fn main<F: Field>(
+        &self,
+        a: &[i64],
+        b: &[i64],
+        range_counts: &mut [u32],
+    ) -> RowMajorMatrix<F> {
         let t_n = self.tile;
+        let nl = self.b_limbs();
         let mut acc = vec![F::ZERO; t_n];
         matrix(self.width(), self.log_height, |r, row| {
             let Some((tile, mi, ki)) = self.decode(r) else {
+                // Padding rows: zero weights, whose limbs are those of 0 (looked up by no one).
+                if let Some(range) = self.b_inline {
+                    for t in 0..t_n {
+                        let at = 1 + 2 * t_n + t * nl;
+                        range.fill(0, &mut row[at..at + nl], &mut |_| {});
+                    }
+                }
                 return;
             };
             let av: F = felt(a[self.a_index(mi, ki)]);
             row[0] = av;
             let base = self.b_base(tile, ki);
             for t in 0..t_n {
-                let w: F = felt(b[base + t * self.b_stride()]);
+                let wv = b[base + t * self.b_stride()];
+                let w: F = felt(wv);
                 row[1 + t] = w;
                 acc[t] = if ki == 0 { av * w } else { acc[t] + av * w };
                 row[1 + t_n + t] = acc[t];
+                if let Some(range) = self.b_inline {
+                    let at = 1 + 2 * t_n + t * nl;
+                    range.fill(wv, &mut row[at..at + nl], &mut |l| {
+                        super::tally(range_counts, l)
+                    });
+                }
             }
         })
     }
@@ -172,8 +199,13 @@ impl GemmChip {
             ],
             read(),
         );
+        let nl = self.b_limbs();
         for t in 0..t_n {
-            if !self.b_inline {
+            if let Some(range) = self.b_inline {
+                let at = 1 + 2 * t_n + t * nl;
+                let limbs: Vec<AB::Expr> = local[at..at + nl].iter().map(|v| (*v).into()).collect();
+                range.eval(builder, local[1 + t].into(), &limbs, &read);
+            } else {
                 let b_idx = p[B_BASE].clone() + usize_felt::<AB::Expr>(t * self.b_stride());
                 builder.push_interaction(
                     TENSOR_BUS,

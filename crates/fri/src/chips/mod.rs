@@ -9,8 +9,10 @@
 //!
 //! Range checks use a second bus against a preprocessed table of `0..2^16`.
 
+mod bound;
 mod commit;
 pub(crate) mod gemm;
+pub(crate) mod limbs;
 pub(crate) mod map;
 mod max;
 mod partition;
@@ -21,7 +23,9 @@ mod source;
 mod sum;
 mod table;
 
+pub(crate) use bound::BoundChip;
 pub(crate) use commit::{CommitChip, CommitSlot};
+pub(crate) use limbs::Signed;
 
 /// Columns of the Poseidon2 permutation in the commitment chip.
 pub(crate) fn commit_p2_cols() -> usize {
@@ -65,6 +69,14 @@ pub(crate) fn felt<F: PrimeCharacteristicRing>(x: i64) -> F {
     if x < 0 { -m } else { m }
 }
 
+/// Count one range lookup of `v` (values outside the table are not counted: no table row can
+/// balance them).
+pub(crate) fn tally(counts: &mut [u32], v: i64) {
+    if let Some(c) = usize::try_from(v).ok().and_then(|i| counts.get_mut(i)) {
+        *c += 1;
+    }
+}
+
 pub(crate) fn usize_felt<F: PrimeCharacteristicRing>(x: usize) -> F {
     F::from_u64(x as u64)
 }
@@ -96,6 +108,7 @@ pub(crate) enum Chip {
     Table(TableChip),
     Commit(CommitChip),
     Partition(PartitionChip),
+    Bound(BoundChip),
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -125,6 +138,7 @@ macro_rules! dispatch {
             Chip::Table($c) => $e,
             Chip::Commit($c) => $e,
             Chip::Partition($c) => $e,
+            Chip::Bound($c) => $e,
         }
     };
 }
@@ -245,11 +259,31 @@ where
             Chip::Table(c) => c.eval(builder, &p, &pn),
             Chip::Commit(c) => c.eval(builder, &p, &pn, self.statement_values),
             Chip::Partition(c) => c.eval(builder, &p, &pn),
+            Chip::Bound(c) => c.eval(builder, &p, &pn),
         }
     }
 }
 
 impl Chip {
+    /// Whether the chip looks values up in the range table.
+    pub(crate) fn range_lookups(&self) -> bool {
+        match self {
+            Chip::Source(_) | Chip::Bound(_) => true,
+            Chip::Reduce(r) => r.kind == ReduceKind::Max,
+            Chip::Gemm(g) => g.b_inline.is_some(),
+            Chip::Map(m) => match m.kind {
+                MapKind::Binary { b_inline, .. } => b_inline.is_some(),
+                MapKind::Copy => false,
+                _ => true,
+            },
+            Chip::Public(_)
+            | Chip::Range(_)
+            | Chip::Table(_)
+            | Chip::Commit(_)
+            | Chip::Partition(_) => false,
+        }
+    }
+
     /// A short name of the chip kind (reports and tests).
     pub(crate) fn kind_name(&self) -> &'static str {
         match self {
@@ -278,6 +312,7 @@ impl Chip {
             Chip::Table(_) => "table",
             Chip::Commit(_) => "commit",
             Chip::Partition(_) => "partition",
+            Chip::Bound(_) => "bound",
         }
     }
 }

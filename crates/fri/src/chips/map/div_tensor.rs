@@ -1,9 +1,10 @@
 //! Division by a positive tensor with rounding: `a + o = q * b + r`, `0 <= r < b < 2^24`,
 //! `o = floor(b / 2)` for half-up rounding (0 for floor), output `q` signed 32-bit.
 //!
-//! `b = 2 * h + t` with `t` a bit gives `floor(b / 2) = h`. `r` and `b - 1 - r` are three 8-bit
-//! limbs each (so `1 <= b < 2^25`), `q + 2^31` four. `|q * b| < 2^56`, far below `p / 2`, so the
-//! field equation is the integer one.
+//! `b = 2 * h + t` with `t` a bit and `h` three 8-bit limbs gives `floor(b / 2) = h`: without
+//! the limbs, an odd `b` with `t = 0` would make `h = b / 2 mod p`, a huge field element.
+//! `r` and `b - 1 - r` are three 8-bit limbs each (so `1 <= b < 2^25`), `q + 2^31` four.
+//! `|q * b| < 2^56`, far below `p / 2`, so the field equation is the integer one.
 
 use p3_air::AirBuilder;
 use p3_field::{Field, PrimeCharacteristicRing};
@@ -13,8 +14,8 @@ use super::limbs::{compose, range_check, split4};
 use crate::chips::{ACT_OFFSET, felt};
 use zkmlops_tensor::ops::Rounding;
 
-/// Columns: `a, b, q, h, t, q0..q3, r0..r2, e0..e2`.
-pub(super) const WIDTH: usize = 15;
+/// Columns: `a, b, q, h, t, q0..q3, r0..r2, e0..e2, h0..h2`.
+pub(super) const WIDTH: usize = 18;
 /// Divisors must be below `2^DIVISOR_BITS`.
 pub(crate) const DIVISOR_BITS: u32 = 24;
 
@@ -47,7 +48,8 @@ pub(super) fn trace_row<F: Field>(
     let limbs = split4(q + ACT_OFFSET)
         .into_iter()
         .chain(split3(r))
-        .chain(split3(b - 1 - r));
+        .chain(split3(b - 1 - r))
+        .chain(split3(b / 2));
     for (i, v) in limbs.enumerate() {
         row[5 + i] = felt(v);
         tally(v);
@@ -73,7 +75,7 @@ pub(super) fn eval<AB: AirBuilder + InteractionBuilder>(
     builder.assert_eq(b.clone(), h.clone() * AB::Expr::from_u64(2) + t);
     let o = match rounding {
         Rounding::Floor => AB::Expr::ZERO,
-        Rounding::HalfUp => h,
+        Rounding::HalfUp => h.clone(),
     };
     let r = compose(&[l(4), l(5), l(6)]);
     builder.assert_eq(a + o, q.clone() * b.clone() + r.clone());
@@ -82,7 +84,8 @@ pub(super) fn eval<AB: AirBuilder + InteractionBuilder>(
         compose(&[l(0), l(1), l(2), l(3)]),
     );
     builder.assert_eq(b - AB::Expr::ONE - r, compose(&[l(7), l(8), l(9)]));
-    for i in 0..10 {
+    builder.assert_eq(h, compose(&[l(10), l(11), l(12)]));
+    for i in 0..13 {
         range_check(builder, l(i), read());
     }
     q

@@ -14,7 +14,6 @@ use p3_matrix::dense::RowMajorMatrix;
 mod div;
 pub(crate) mod div_tensor;
 mod elementwise;
-mod limbs;
 pub(crate) mod lookup;
 mod relu;
 mod sqrt;
@@ -22,7 +21,8 @@ mod sqrt;
 use zkmlops_lookup::TableSpec;
 use zkmlops_tensor::ops::Rounding;
 
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use super::limbs::Signed;
+use super::{TENSOR_BUS, felt, limbs, matrix, usize_felt};
 
 /// Elementwise binary operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +36,13 @@ pub(crate) enum BinOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MapKind {
     /// `y = a op b`; row reads `(a_wire, a_idx)` and `(b_wire, b_idx)`, unless `b_inline`: then
-    /// `b` is a private input that only this chip reads, once per element, and lives here alone.
+    /// `b` is a private input that only this chip reads, once per element, and lives here alone,
+    /// range-checked to the input's declared bound.
     Binary {
         op: BinOp,
         a_wire: u32,
         b_wire: u32,
-        b_inline: bool,
+        b_inline: Option<Signed>,
     },
     /// `y = x`; row reads `(src_wire, src_idx)` (per row, for concat).
     Copy,
@@ -105,7 +106,9 @@ const OFFSET: usize = 5; // div
 impl MapChip {
     pub(crate) fn width(&self) -> usize {
         match self.kind {
-            MapKind::Binary { .. } => elementwise::WIDTH,
+            MapKind::Binary { b_inline, .. } => {
+                elementwise::WIDTH + b_inline.map_or(0, Signed::limbs)
+            }
             MapKind::Copy => 1,
             MapKind::DivConst { .. } => div::WIDTH,
             MapKind::Relu { .. } => relu::WIDTH,
@@ -129,12 +132,12 @@ impl MapChip {
     }
     pub(crate) fn num_constraints(&self) -> usize {
         match self.kind {
-            MapKind::Binary { .. } => 1,
+            MapKind::Binary { b_inline, .. } => 1 + usize::from(b_inline.is_some()),
             MapKind::Copy => 0,
             MapKind::DivConst { .. } => 3,
             MapKind::Relu { .. } => 3,
             MapKind::Lookup { .. } => 5,
-            MapKind::DivTensor { .. } => 4,
+            MapKind::DivTensor { .. } => 5,
             MapKind::Sqrt { .. } => 3,
         }
     }
@@ -177,22 +180,26 @@ impl MapChip {
         range_counts: &mut [u32],
     ) -> RowMajorMatrix<F> {
         let at = |w: u32, i: usize| values[w as usize][i];
-        let mut tally = |v: i64| {
-            // Values come from a witness already checked against the chip's limits.
-            if let Ok(i) = usize::try_from(v)
-                && let Some(c) = range_counts.get_mut(i)
-            {
-                *c += 1;
-            }
-        };
+        let mut tally = |v: i64| super::tally(range_counts, v);
         matrix(self.width(), self.log_height, |r, row| {
             let m = self.rows.get(r);
             match self.kind {
                 MapKind::Binary {
-                    op, a_wire, b_wire, ..
+                    op,
+                    a_wire,
+                    b_wire,
+                    b_inline,
                 } => {
+                    let bv = m.map_or(0, |m| at(b_wire, m.b));
                     if let Some(m) = m {
-                        elementwise::trace_row(op, at(a_wire, m.a), at(b_wire, m.b), row);
+                        elementwise::trace_row(op, at(a_wire, m.a), bv, row);
+                    }
+                    if let Some(range) = b_inline {
+                        range.fill(bv, &mut row[elementwise::WIDTH..], &mut |v| {
+                            if m.is_some() {
+                                tally(v)
+                            }
+                        });
                     }
                 }
                 MapKind::Copy => {
@@ -272,7 +279,9 @@ impl MapChip {
                     [wire(a_wire), p[A_IDX].clone(), c[0].clone()],
                     read(),
                 );
-                if !b_inline {
+                if let Some(range) = b_inline {
+                    range.eval(builder, c[1].clone(), &c[elementwise::WIDTH..], &read);
+                } else {
                     builder.push_interaction(
                         TENSOR_BUS,
                         [wire(b_wire), p[B_IDX].clone(), c[1].clone()],
