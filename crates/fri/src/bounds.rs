@@ -13,8 +13,8 @@
 //!   declaration; constants: their values;
 //! - add / sub / mul / gemm / sum: interval arithmetic on their inputs. A result whose
 //!   interval could leave `[-(p-1)/2, (p-1)/2]` (the reference's own range, where field and
-//!   integer agree) first gets its bus inputs proved to lie in the widest signed range, at most
-//!   32 bits, that makes it fit (a bound chip; an honest value outside it is a typed limit
+//!   integer agree) first gets its bus inputs proved to lie in the widest signed range, from 32
+//!   bits down to 16, that makes it fit (a bound chip; an honest value outside it is a typed limit
 //!   error for the prover). If no range does, the Program is refused with
 //!   [`ProveError::Limit`] naming the tensor, on the prover's and the verifier's side alike:
 //!   declare narrower input bounds;
@@ -34,6 +34,11 @@ use zkmlops_tensor::{Program, TensorKind};
 use crate::chips::{ACT_BITS, BinOp, BoundChip, Chip, MapKind, PublicMode, ReduceKind, Signed};
 use crate::circuit::Wire;
 use crate::{BACKEND, FriError};
+
+/// The narrowest range the analysis imposes on a value to rule out wrap-around; below it the
+/// Program is refused instead (a narrower check would make honest proofs fail for values of
+/// ordinary size).
+const MIN_NARROW_BITS: u32 = 16;
 
 /// An inclusive interval of integers.
 type Iv = (i128, i128);
@@ -169,8 +174,8 @@ impl State<'_> {
 
     /// The interval of an arithmetic result `f(inputs)` (`fixed` gives the interval of an
     /// input that lives inline, not on the bus). When it could wrap, the bus inputs are proved
-    /// to lie in the widest signed range, at most the 32-bit activation range, that makes the
-    /// result fit; the Program is refused only if none does.
+    /// to lie in the widest signed range, from the 32-bit activation range down to
+    /// [`MIN_NARROW_BITS`], that makes the result fit; the Program is refused if none does.
     fn arith(
         &mut self,
         out: u32,
@@ -186,7 +191,7 @@ impl State<'_> {
         if let Ok(iv) = no_wrap(f(&current), self.name(out)) {
             return Ok(iv);
         }
-        for bits in (1..=ACT_BITS).rev() {
+        for bits in (MIN_NARROW_BITS..=ACT_BITS).rev() {
             let t = Signed::new(bits).range();
             let narrowed: Vec<Iv> = current
                 .iter()

@@ -1,0 +1,436 @@
+//! The soundness issue's four attacks, rebuilt with the cheating prover (`testing` feature):
+//! a prover that skips every prover-side check and writes its own trace cells, with range and
+//! table multiplicities recounted to balance whatever it wrote.
+//!
+//! Each attack claims an output the integer reference never produces (the reference has no
+//! result at all, or another one). For each, the test asserts that
+//! 1. the unmodified verifier rejects the proof with a typed cryptographic error, and
+//! 2. the edited traces satisfy every constraint and balance every bus *except* the
+//!    range-check bus: the range check added by the soundness fix is the only thing between
+//!    the attacker and an accepted false statement (without it, the attack verified).
+//!
+//! A control test makes a consistent edit (another honest input) and gets a valid, accepted
+//! proof, so the harness itself is not what rejects.
+#![allow(clippy::unwrap_used)]
+
+use zkmlops_field::{GOLDILOCKS_P, MAX_ABS, Scale};
+use zkmlops_fri::testing::{self, Traces};
+use zkmlops_fri::{FriBackend, FriConfig};
+use zkmlops_proof::{ProveError, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{
+    DEFAULT_INPUT_BITS, MAX_INPUT_BITS, Op, Program, ProgramBuilder, Tensor, TensorId, Visibility,
+    Witness,
+};
+
+const K: FriConfig = FriConfig::KECCAK;
+const P: i128 = GOLDILOCKS_P as i128;
+
+/// The limbs an attacker writes for a value `v` checked to `bits` signed bits: the composition
+/// constraint `v + 2^(bits-1) = sum(limb_i * 256^i)` holds in the field, the low limbs are
+/// bytes, and the top limb takes whatever is left (out of the table when `v` is out of range).
+fn attacker_limbs(v: i128, bits: u32) -> Vec<u64> {
+    let n = bits.div_ceil(8) as usize;
+    let u = (v + (1i128 << (bits - 1))).rem_euclid(P);
+    (0..n)
+        .map(|i| {
+            let shifted = u >> (8 * i);
+            let l = if i + 1 == n { shifted } else { shifted & 0xff };
+            u64::try_from(l).unwrap()
+        })
+        .collect()
+}
+
+/// A field element of a signed integer, as its canonical u64.
+fn fe(v: i128) -> u64 {
+    u64::try_from(v.rem_euclid(P)).unwrap()
+}
+
+/// Write `v` and its attacker limbs into a source or bound chip row.
+fn write_checked(t: &mut Traces<'_>, inst: usize, row: usize, v: i128, bits: u32) {
+    t.set_u64(inst, row, 0, fe(v));
+    if bits < 64 {
+        for (k, l) in attacker_limbs(v, bits).into_iter().enumerate() {
+            t.set_u64(inst, row, 1 + k, l);
+        }
+    }
+}
+
+/// A witness whose inputs are honest small values (what the trace generator starts from) but
+/// whose computed tensors are the attacker's claims.
+fn claim(program: &Program, inputs: &[Tensor], claims: &[(TensorId, Vec<i64>)]) -> Witness {
+    let mut w = program.evaluate(inputs).unwrap();
+    for (id, values) in claims {
+        let shape = w.get(*id).unwrap().shape().to_vec();
+        w.values_mut()[id.index()] = Tensor::new(shape, values.clone()).unwrap();
+    }
+    w
+}
+
+/// The attack's verdicts: rejected by the verifier, and only the range bus is broken.
+fn assert_only_the_range_check_stops_it(
+    program: &Program,
+    witness: &Witness,
+    edit: impl Fn(&mut Traces<'_>) + Copy,
+) {
+    let d = testing::diagnose(program, witness, StageTag::Generic, K, edit).unwrap();
+    assert!(
+        d.only_bus(testing::RANGE),
+        "the attack must break nothing but a range check: {d:?}"
+    );
+    let env = testing::prove_edited(program, witness, StageTag::Generic, K, edit).unwrap();
+    let e = FriBackend
+        .verify(program, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
+}
+
+fn max_program(x_bits: u8) -> (Program, TensorId, TensorId) {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 2], Scale::ONE, Visibility::Private);
+    b.set_bits(x, x_bits).unwrap();
+    let y = b
+        .op(
+            "y",
+            Op::ReduceMax {
+                axis: 1,
+                keep_dims: false,
+            },
+            &[x],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    (b.build().unwrap(), x, y)
+}
+
+/// Attack 1: max inputs near +-2^63. With `x0 = MAX_ABS - 5` and `x1 = -MAX_ABS + 10`, the
+/// "comparison" `x1 - x0 - 1 = 15 (mod p)` fits in 32 bits, so the smaller input is claimed
+/// to be the max.
+#[test]
+fn attack_1_max_of_extreme_inputs_is_rejected() {
+    let (x0, x1) = (i128::from(MAX_ABS) - 5, -i128::from(MAX_ABS) + 10);
+    // Over the field the comparison difference really is small: that was the hole.
+    assert_eq!((x1 - x0 - 1).rem_euclid(P), 15);
+    for bits in [DEFAULT_INPUT_BITS, MAX_INPUT_BITS] {
+        let (p, x, y) = max_program(bits);
+        let w = claim(
+            &p,
+            &[Tensor::matrix(&[[5, 3]]).unwrap()],
+            &[(y, vec![i64::try_from(x1).unwrap()])],
+        );
+        let edit = |t: &mut Traces<'_>| {
+            let src = t.find("source", "x").unwrap();
+            write_checked(t, src, 0, x0, u32::from(bits));
+            write_checked(t, src, 1, x1, u32::from(bits));
+            // With full-range inputs the backend adds a 32-bit bound chip on the max's input.
+            if let Some(bound) = t.find("bound", "x") {
+                write_checked(t, bound, 0, x0, 32);
+                write_checked(t, bound, 1, x1, 32);
+            }
+            let m = t.find("max", "y").unwrap();
+            // Row 0: acc = x0. Row 1: c = 1 ("x1 > x0"), acc = x1, d = x1 - x0 - 1 = 15.
+            t.set_u64(m, 0, 0, fe(x0));
+            t.set_u64(m, 0, 1, fe(x0));
+            t.set_u64(m, 1, 0, fe(x1));
+            t.set_u64(m, 1, 1, fe(x1));
+            t.set(m, 1, 2, 1);
+            for (k, l) in [15, 0, 0, 0].into_iter().enumerate() {
+                t.set(m, 1, 3 + k, l);
+            }
+        };
+        assert_only_the_range_check_stops_it(&p, &w, edit);
+        let _ = x;
+    }
+}
+
+/// Attack 2: division by an odd tensor with `t = 0` and `h = b / 2 mod p`: the half-up offset
+/// becomes `(p + b) / 2`, which turns an input near `-p/2` into a small quotient.
+#[test]
+fn attack_2_division_with_a_field_half_is_rejected() {
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[1], Scale::ONE, Visibility::Private);
+    b.set_bits(a, MAX_INPUT_BITS).unwrap();
+    let d = b.input("d", &[1], Scale::ONE, Visibility::Private);
+    let y = b
+        .op(
+            "y",
+            Op::Div {
+                rounding: Rounding::HalfUp,
+            },
+            &[a, d],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    // a = -MAX_ABS + k; with h = (p + 3) / 2, a + h = k + 2 over the integers.
+    let k = 10i128;
+    let av = -i128::from(MAX_ABS) + k;
+    let h = (P + 3) / 2;
+    assert_eq!((av + h).rem_euclid(P), k + 2);
+    let (q, r) = ((k + 2) / 3, (k + 2) % 3);
+    // The reference's quotient is about -p / 6: nowhere near the claimed 4.
+    let w = claim(
+        &p,
+        &[Tensor::vector(vec![7]), Tensor::vector(vec![3])],
+        &[(y, vec![i64::try_from(q).unwrap()])],
+    );
+    let edit = |t: &mut Traces<'_>| {
+        let src = t.find("source", "a").unwrap();
+        write_checked(t, src, 0, av, 64);
+        let m = t.find("div-tensor", "y").unwrap();
+        // Columns: a, b, q, h, t, q0..q3, r0..r2, e0..e2, h0..h2.
+        t.set_u64(m, 0, 0, fe(av));
+        t.set(m, 0, 1, 3);
+        t.set_u64(m, 0, 2, fe(q));
+        t.set_u64(m, 0, 3, fe(h));
+        t.set(m, 0, 4, 0);
+        let qs = attacker_limbs(q, 32);
+        let rs = [r, 0, 0];
+        let es = [3 - 1 - r, 0, 0];
+        // h's limbs: two bytes and a top limb far outside the table.
+        let hs = [h & 0xff, (h >> 8) & 0xff, h >> 16];
+        for (c, v) in qs
+            .iter()
+            .map(|&v| i128::from(v))
+            .chain(rs)
+            .chain(es)
+            .chain(hs)
+            .enumerate()
+        {
+            t.set_u64(m, 0, 5 + c, fe(v));
+        }
+    };
+    assert_only_the_range_check_stops_it(&p, &w, edit);
+}
+
+/// Attack 3: a mean whose sum wraps: `MAX_ABS + MAX_ABS = p - 1 = -1 (mod p)`, so the mean of
+/// two huge values "is" 0. The reference has no result (the sum overflows).
+#[test]
+fn attack_3_mean_of_a_wrapped_sum_is_rejected() {
+    for bits in [63u8, MAX_INPUT_BITS] {
+        let mut b = ProgramBuilder::new();
+        let x = b.input("x", &[2], Scale::ONE, Visibility::Private);
+        b.set_bits(x, bits).unwrap();
+        let y = b
+            .op(
+                "y",
+                Op::Mean {
+                    axes: vec![0],
+                    keep_dims: false,
+                    rounding: Rounding::HalfUp,
+                },
+                &[x],
+            )
+            .unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let big = i128::from(MAX_ABS);
+        // The reference's mean of two MAX_ABS is MAX_ABS (it sums exactly), or no result when
+        // the declared bound excludes them: never the claimed 0.
+        match p.evaluate(&[Tensor::vector(vec![MAX_ABS, MAX_ABS])]) {
+            Ok(w) => assert_eq!(w.get(y).unwrap().data(), &[MAX_ABS]),
+            Err(e) => assert!(e.to_string().contains("declared bound"), "{e}"),
+        }
+        let w = claim(&p, &[Tensor::vector(vec![3, 5])], &[(y, vec![0])]);
+        let edit = |t: &mut Traces<'_>| {
+            let src = t.find("source", "x").unwrap();
+            write_checked(t, src, 0, big, u32::from(bits));
+            write_checked(t, src, 1, big, u32::from(bits));
+            // The sum could wrap, so the backend range-checks its input.
+            let bound = t.find("bound", "x").unwrap();
+            write_checked(t, bound, 0, big, 32);
+            write_checked(t, bound, 1, big, 32);
+            let s = t.find("sum", "y/sum").unwrap();
+            t.set_u64(s, 0, 0, fe(big));
+            t.set_u64(s, 0, 1, fe(big));
+            t.set_u64(s, 1, 0, fe(big));
+            t.set_u64(s, 1, 1, fe(2 * big));
+            // (sum + 1) = 0 = 2 * 0 + 0.  Columns: x, q, q0..q3, r0, r1, e0, e1.
+            let dv = t.find("div", "y").unwrap();
+            t.set_u64(dv, 0, 0, fe(2 * big));
+            t.set(dv, 0, 1, 0);
+            for (k, l) in attacker_limbs(0, 32).into_iter().enumerate() {
+                t.set_u64(dv, 0, 2 + k, l);
+            }
+            for (k, l) in [0, 0, 1, 0].into_iter().enumerate() {
+                t.set(dv, 0, 6 + k, l);
+            }
+        };
+        assert_only_the_range_check_stops_it(&p, &w, edit);
+    }
+}
+
+/// Attack 4: an elementwise product past the integer range: `2^33 * (2^31 - 1)` wraps mod p.
+/// The reference has no result; the attacker claims the wrapped value.
+#[test]
+fn attack_4_wrapped_products_and_sums_are_rejected() {
+    for op in [Op::Mul, Op::Add] {
+        let mut b = ProgramBuilder::new();
+        let a = b.input("a", &[1], Scale::ONE, Visibility::Private);
+        b.set_bits(a, MAX_INPUT_BITS).unwrap();
+        let c = b.input("c", &[1], Scale::ONE, Visibility::Private);
+        b.set_bits(c, 32).unwrap();
+        let y = b.op("y", op.clone(), &[a, c]).unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let (av, cv) = match op {
+            Op::Mul => (1i128 << 33, (1i128 << 31) - 1),
+            _ => (i128::from(MAX_ABS), (1i128 << 31) - 1),
+        };
+        let wrapped = match op {
+            Op::Mul => (av * cv).rem_euclid(P),
+            _ => (av + cv).rem_euclid(P),
+        };
+        let signed = if wrapped > P / 2 {
+            wrapped - P
+        } else {
+            wrapped
+        };
+        let w = claim(
+            &p,
+            &[Tensor::vector(vec![2]), Tensor::vector(vec![3])],
+            &[(y, vec![i64::try_from(signed).unwrap()])],
+        );
+        let edit = |t: &mut Traces<'_>| {
+            let src = t.find("source", "a").unwrap();
+            write_checked(t, src, 0, av, 64);
+            let bound = t.find("bound", "a").unwrap();
+            write_checked(t, bound, 0, av, 32);
+            // `c` is inlined into the map chip: columns a, c, y, then c's limbs (honest).
+            let name = if op == Op::Mul { "mul" } else { "add" };
+            let m = t.find(name, "y").unwrap();
+            t.set_u64(m, 0, 0, fe(av));
+            t.set_u64(m, 0, 1, fe(cv));
+            t.set_u64(m, 0, 2, fe(wrapped));
+            for (k, l) in attacker_limbs(cv, 32).into_iter().enumerate() {
+                t.set_u64(m, 0, 3 + k, l);
+            }
+        };
+        assert_only_the_range_check_stops_it(&p, &w, edit);
+    }
+}
+
+/// A Program whose declared bounds cannot rule out wrap-around is refused, naming the tensor,
+/// by the prover and by the verifier (which compiles the same circuit).
+#[test]
+fn arithmetic_on_full_range_inline_values_is_refused() {
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[1], Scale::ONE, Visibility::Private);
+    let c = b.input("c", &[1], Scale::ONE, Visibility::Private);
+    b.set_bits(a, MAX_INPUT_BITS).unwrap();
+    b.set_bits(c, MAX_INPUT_BITS).unwrap();
+    let y = b.op("y", Op::Mul, &[a, c]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = p
+        .evaluate(&[Tensor::vector(vec![2]), Tensor::vector(vec![3])])
+        .unwrap();
+    let err = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap_err();
+    assert!(
+        matches!(&err, ProveError::Limit { tensor, .. } if tensor == "y"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("declare narrower input bounds"),
+        "{err}"
+    );
+}
+
+/// The control: a consistent edit (another in-range input, every dependent cell and the claim
+/// updated) is a valid trace and an accepted proof. The harness does not reject by itself.
+#[test]
+fn a_consistent_edit_is_accepted() {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1], Scale::ONE, Visibility::Private);
+    let one = b
+        .constant("one", Tensor::vector(vec![1]), Scale::ONE)
+        .unwrap();
+    let y = b.op("y", Op::Add, &[x, one]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = claim(&p, &[Tensor::vector(vec![5])], &[(y, vec![-41])]);
+    let edit = |t: &mut Traces<'_>| {
+        let src = t.find("source", "x").unwrap();
+        write_checked(t, src, 0, -42, u32::from(DEFAULT_INPUT_BITS));
+        let m = t.find("add", "y").unwrap();
+        t.set(m, 0, 0, -42);
+        t.set(m, 0, 2, -41);
+    };
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert!(d.is_valid(), "{d:?}");
+    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    let v = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    assert_eq!(v.statement.public[0].values, vec![-41]);
+}
+
+/// Hidden inputs beyond their declared bound, with everything else honest (the commitment is
+/// computed from the same out-of-range values): the source chip's limbs and the committed
+/// input's bound chip are all that reject them, and they do.
+#[test]
+fn hidden_inputs_beyond_their_declared_bound_are_rejected() {
+    for vis in [Visibility::Private, Visibility::Committed] {
+        let mut b = ProgramBuilder::new();
+        if vis == Visibility::Committed {
+            b.unbounded_input("salt", &[4], Scale::ONE, vis);
+        }
+        let w = b.input("w", &[2], Scale::ONE, vis);
+        let y = b
+            .op(
+                "y",
+                Op::Sum {
+                    axes: vec![0],
+                    keep_dims: false,
+                },
+                &[w],
+            )
+            .unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let mut inputs = vec![Tensor::vector(vec![1, 2])];
+        if vis == Visibility::Committed {
+            inputs.insert(0, Tensor::vector(vec![11, -22, 33, -44]));
+        }
+        let mut wit = p.evaluate(&inputs).unwrap();
+        // 2^40 is far outside the default 24-bit bound; the sum is computed honestly from it.
+        let big = 1i64 << 40;
+        wit.values_mut()[w.index()] = Tensor::vector(vec![big, 2]);
+        wit.values_mut()[y.index()] = Tensor::vector(vec![big + 2]);
+        assert_only_the_range_check_stops_it(&p, &wit, |_: &mut Traces<'_>| {});
+    }
+}
+
+/// A public input is checked against its declared bound by the verifier itself, before any
+/// cryptography: a statement carrying an out-of-bound value is refused by name.
+#[test]
+fn public_inputs_beyond_their_declared_bound_are_refused_by_the_verifier() {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[2], Scale::ONE, Visibility::Public);
+    b.set_bits(x, 8).unwrap();
+    let y = b.op("y", Op::Relu, &[x]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = p.evaluate(&[Tensor::vector(vec![-3, 100])]).unwrap();
+    let mut env = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap();
+    FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    env.statement.public[0].values[1] = 128;
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            zkmlops_proof::VerifyError::Statement(
+                zkmlops_proof::StatementError::PublicOutOfBound {
+                    index: 1,
+                    bits: 8,
+                    ..
+                }
+            )
+        ),
+        "{e}"
+    );
+}
