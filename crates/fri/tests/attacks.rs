@@ -434,3 +434,40 @@ fn public_inputs_beyond_their_declared_bound_are_refused_by_the_verifier() {
         "{e}"
     );
 }
+
+/// An inlined private operand (weights living only in the chip that reads them) beyond its
+/// declared bound: the limbs inside that chip reject it (gemm weights and elementwise
+/// operands alike).
+#[test]
+fn inlined_operands_beyond_their_declared_bound_are_rejected() {
+    for op in [Op::MatMul, Op::Mul] {
+        let mut b = ProgramBuilder::new();
+        let x = b.input("x", &[1, 2], Scale::ONE, Visibility::Private);
+        let shape: &[usize] = if op == Op::MatMul { &[2, 1] } else { &[1, 2] };
+        let w = b.input("w", shape, Scale::ONE, Visibility::Private);
+        let y = b.op("y", op.clone(), &[x, w]).unwrap();
+        b.output(y, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        // `w` is inlined: `x` is the only source chip.
+        let kinds = testing::instances(&p, K);
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "source").count(),
+            1,
+            "{kinds:?}"
+        );
+        let ones = Tensor::new(shape.to_vec(), vec![1, 1]).unwrap();
+        let mut wit = p
+            .evaluate(&[Tensor::matrix(&[[1, 1]]).unwrap(), ones])
+            .unwrap();
+        let big = 1i64 << 30;
+        wit.values_mut()[w.index()] = Tensor::new(shape.to_vec(), vec![big, 1]).unwrap();
+        let claimed = if op == Op::MatMul {
+            vec![big + 1]
+        } else {
+            vec![big, 1]
+        };
+        let out_shape = wit.get(y).unwrap().shape().to_vec();
+        wit.values_mut()[y.index()] = Tensor::new(out_shape, claimed).unwrap();
+        assert_only_the_range_check_stops_it(&p, &wit, |_: &mut Traces<'_>| {});
+    }
+}

@@ -11,7 +11,10 @@ use tract_onnx::pb::NodeProto;
 use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
 use zkmlops_tensor::ops::{Conv2dParams, Pool2dParams, Rounding};
-use zkmlops_tensor::{Op, ProgramBuilder, ProgramError, Tensor, TensorId, Visibility, composite};
+use zkmlops_tensor::{
+    DEFAULT_INPUT_BITS, MAX_INPUT_BITS, Op, ProgramBuilder, ProgramError, Tensor, TensorId,
+    Visibility, composite,
+};
 
 use crate::graph::{Attrs, Const, tensor_const};
 use crate::model::{SALT_LEN, SALT_NAME};
@@ -401,6 +404,13 @@ impl Importer<'_> {
         let id = self
             .b
             .input(&name, &c.shape, scale, self.settings.param_visibility);
+        // Parameters are declared at the default bound (which says nothing about them) unless
+        // some value needs more: then the narrowest multiple of 8 bits that holds them all.
+        let widest = t.data().iter().map(|&v| signed_bits(v)).max().unwrap_or(1);
+        if widest > DEFAULT_INPUT_BITS {
+            let bits = widest.div_ceil(8).saturating_mul(8).min(MAX_INPUT_BITS);
+            self.b.set_bits(id, bits).map_err(|e| ctx.program(e))?;
+        }
         self.params.push((id, t));
         self.param_cache.insert(key, id);
         Ok(id)
@@ -1226,5 +1236,31 @@ impl Importer<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The smallest `b` with `v` in `[-2^(b-1), 2^(b-1))`.
+fn signed_bits(v: i64) -> u8 {
+    let magnitude = if v < 0 { !v } else { v };
+    u8::try_from(65 - magnitude.leading_zeros()).unwrap_or(MAX_INPUT_BITS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signed_bits_is_the_narrowest_twos_complement_width() {
+        for (v, b) in [
+            (0, 1),
+            (-1, 1),
+            (1, 2),
+            (127, 8),
+            (-128, 8),
+            (128, 9),
+            (-129, 9),
+            (zkmlops_field::MAX_ABS, 64),
+            (-zkmlops_field::MAX_ABS, 64),
+        ] {
+            assert_eq!(super::signed_bits(v), b, "{v}");
+        }
     }
 }
