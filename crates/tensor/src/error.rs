@@ -251,7 +251,10 @@ pub enum DecodeReason {
     #[error("missing magic bytes")]
     Magic,
     /// The format version is not supported.
-    #[error("unsupported version {0}")]
+    #[error(
+        "unsupported Program format version {0} (this build reads version {v}; version 1 lacks the declared input bounds: rebuild the Program or recompile the model)",
+        v = crate::PROGRAM_FORMAT_VERSION
+    )]
     Version(u16),
     /// The body is not a valid encoding.
     #[error("invalid body")]
