@@ -293,9 +293,43 @@ def training_data():
     print(f"diabetes: {len(ytr)} train / {len(yte)} test rows")
 
 
+def malformed_models():
+    """Well-formed protobufs with inconsistent contents: the importer must name the problem,
+    never panic (`python3 examples/models/generate.py malformed` writes only these)."""
+    os.makedirs(OPS, exist_ok=True)
+    r = np.random.default_rng(7)
+
+    def rn(*shape):
+        return f32(r.normal(0.0, 0.5, size=shape))
+
+    # A BatchNormalization with 2 channels after a Conv with 3 output channels.
+    op_model("conv_batch_norm_mismatch",
+             [node("Conv", ["x", "w", "cb"], ["c"], kernel_shape=[3, 3]),
+              node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"], epsilon=1e-5)],
+             [1, 2, 5, 5], "y",
+             [("w", rn(3, 2, 3, 3)), ("cb", rn(3)), ("g", rn(2)), ("b", rn(2)),
+              ("m", rn(2)), ("v", f32([1.0, 1.5]))])
+    # The same after a Gemm with 4 columns.
+    op_model("gemm_batch_norm_mismatch",
+             [node("Gemm", ["x", "w", "gb"], ["c"], transB=1),
+              node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"], epsilon=1e-5)],
+             [2, 6], "y",
+             [("w", rn(4, 6)), ("gb", rn(4)), ("g", rn(3)), ("b", rn(3)),
+              ("m", rn(3)), ("v", f32([1.0, 1.5, 2.0]))])
+    # A Conv whose bias has the wrong length.
+    op_model("conv_bias_mismatch",
+             [node("Conv", ["x", "w", "cb"], ["y"], kernel_shape=[3, 3])],
+             [1, 2, 5, 5], "y", [("w", rn(3, 2, 3, 3)), ("cb", rn(5))])
+
+
 if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["malformed"]:
+        malformed_models()
+        sys.exit(0)
     training_data()
     logreg()
     mlp()
     cnn()
     conformance()
+    malformed_models()

@@ -60,18 +60,13 @@ pub(crate) fn model(path: &Path, settings: &Settings) -> Result<CompiledModel, C
     }
 }
 
-/// EZKL's input layout: `{"input_data": [[...], ...]}`, one flattened sample per row.
-#[derive(Deserialize)]
-struct InputFile {
-    input_data: Vec<Vec<f64>>,
-}
-
 pub(crate) fn samples(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
     let bytes = read(path)?;
-    let file: InputFile = serde_json::from_slice(&bytes).map_err(|source| CliError::InputJson {
-        path: path.into(),
-        source,
-    })?;
+    let file =
+        zkmlops_onnx::InputData::from_json(&bytes).map_err(|source| CliError::InputJson {
+            path: path.into(),
+            source,
+        })?;
     if file.input_data.is_empty() {
         return Err(CliError::NoSamples { path: path.into() });
     }

@@ -44,6 +44,21 @@ struct Fold {
     out: String,
 }
 
+/// A folded BatchNormalization must have one parameter per output channel of the node it is
+/// folded into (a malformed model can declare any lengths).
+fn check_fold(ctx: &Ctx<'_>, fold: Option<&Fold>, channels: usize) -> Result<(), OnnxError> {
+    match fold {
+        Some(f) if f.a.len() != channels || f.b.len() != channels => Err(ctx.unsupported(
+            "a BatchNormalization whose parameter count differs from its producer's channels",
+            format!(
+                "{} parameters after {channels} output channels",
+                f.a.len().max(f.b.len())
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The node being translated, for errors.
 struct Ctx<'a> {
     node: &'a NodeProto,
@@ -654,6 +669,7 @@ impl Importer<'_> {
                 }
                 .copied()
                 .unwrap_or(0);
+                check_fold(ctx, fold.as_ref(), cols)?;
                 let w = scaled(&c, |i, v| {
                     let col = if trans_b {
                         i / c.shape.get(1).copied().unwrap_or(1).max(1)
@@ -712,9 +728,17 @@ impl Importer<'_> {
             None => None,
         };
         let bias = match (bias, &fold) {
-            (Some(c), Some(f)) => Some(scaled(&c, |i, v| {
-                v * f.a[i % f.a.len()] + f.b[i % f.b.len()]
-            })),
+            (Some(c), Some(f)) => {
+                if c.data.len() != ncols {
+                    return Err(ctx.unsupported(
+                        "a Gemm bias folded with a BatchNormalization that is not per column",
+                        format!("{} bias values for {ncols} columns", c.data.len()),
+                    ));
+                }
+                Some(scaled(&c, |i, v| {
+                    v * f.a.get(i).copied().unwrap_or(1.0) + f.b.get(i).copied().unwrap_or(0.0)
+                }))
+            }
             (None, Some(f)) => Some(Const {
                 shape: vec![f.b.len()],
                 data: f.b.clone(),
@@ -959,16 +983,29 @@ impl Importer<'_> {
         }
         let fold = self.folds.remove(out);
         let o = w.shape[0];
+        check_fold(ctx, fold.as_ref(), o)?;
         let per_o = w.numel() / o.max(1);
         let w = scaled(&w, |i, v| {
-            v * fold.as_ref().map_or(1.0, |f| f.a[i / per_o.max(1)])
+            v * fold
+                .as_ref()
+                .map_or(1.0, |f| f.a.get(i / per_o.max(1)).copied().unwrap_or(1.0))
         });
         let bias = match ctx.input(2) {
             Some(_) => Some(self.constant(ctx, 2)?),
             None => None,
         };
+        if let Some(c) = &bias
+            && c.data.len() != o
+        {
+            return Err(ctx.unsupported(
+                "a Conv bias that is not one value per output channel",
+                format!("{} bias values for {o} output channels", c.data.len()),
+            ));
+        }
         let bias = match (bias, &fold) {
-            (Some(c), Some(f)) => Some(scaled(&c, |i, v| v * f.a[i] + f.b[i])),
+            (Some(c), Some(f)) => Some(scaled(&c, |i, v| {
+                v * f.a.get(i).copied().unwrap_or(1.0) + f.b.get(i).copied().unwrap_or(0.0)
+            })),
             (None, Some(f)) => Some(Const {
                 shape: vec![o],
                 data: f.b.clone(),

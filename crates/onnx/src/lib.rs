@@ -39,7 +39,9 @@ pub use graph::OnnxModel;
 pub use model::{
     CompiledModel, MODEL_FORMAT_VERSION, MODEL_MAGIC, SALT_LEN, SALT_NAME, fresh_salt,
 };
-pub use settings::{MAX_SCALE_BITS, SETTINGS_VERSION, Settings, parse_visibility, visibility_name};
+pub use settings::{
+    InputData, MAX_SCALE_BITS, SETTINGS_VERSION, Settings, parse_visibility, visibility_name,
+};
 
 #[doc(no_inline)]
 pub use zkmlops_tensor::Program;

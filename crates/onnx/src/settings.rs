@@ -167,3 +167,29 @@ pub fn parse_visibility(name: &str) -> Option<Visibility> {
             }),
     }
 }
+
+/// An input file in EZKL's layout: `{"input_data": [[...], ...]}`, one flattened sample per
+/// row (the CLI's `--input` and `--data` files).
+///
+/// ```
+/// let f = zkmlops_onnx::InputData::from_json(br#"{"input_data": [[0.5, -1.0]]}"#)?;
+/// assert_eq!(f.input_data, vec![vec![0.5, -1.0]]);
+/// // Numbers JSON cannot hold as an f64 are a parse error, not an infinity.
+/// assert!(zkmlops_onnx::InputData::from_json(br#"{"input_data": [[1e999]]}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InputData {
+    /// The samples, each flattened in row-major order.
+    pub input_data: Vec<Vec<f64>>,
+}
+
+impl InputData {
+    /// Parse the JSON bytes of an input file.
+    ///
+    /// # Errors
+    /// The parser's error (position included) for malformed JSON or a wrong layout.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}

@@ -132,6 +132,23 @@ fn batch_normalization_after_conv_is_folded_into_its_weights() {
 }
 
 #[test]
+fn inconsistent_parameter_lengths_are_typed_errors_naming_the_node() {
+    // Once an index out of bounds (Conv + BatchNormalization), a silent wrong model (Gemm +
+    // BatchNormalization: missing channels scaled by 1) and a bias of the wrong length.
+    for (name, node) in [
+        ("conv_batch_norm_mismatch", "conv_c"),
+        ("gemm_batch_norm_mismatch", "gemm_c"),
+        ("conv_bias_mismatch", "conv_y"),
+    ] {
+        let e = compile(&model(name), &Settings::default()).unwrap_err();
+        match &e {
+            OnnxError::UnsupportedUse { node: n, .. } => assert_eq!(n, node, "{name}: {e}"),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn unsupported_operator_names_the_operator_and_the_node() {
     let e = compile(&model("unsupported_cos"), &Settings::default()).unwrap_err();
     match &e {

@@ -28,6 +28,7 @@ pub(crate) use commit::{CommitChip, CommitSlot};
 pub(crate) use limbs::Signed;
 
 /// Columns of the Poseidon2 permutation in the commitment chip.
+#[cfg(feature = "testing")]
 pub(crate) fn commit_p2_cols() -> usize {
     commit::P2_COLS
 }
