@@ -575,3 +575,20 @@ fn version_one_encodings_are_refused_by_version() {
         })
     );
 }
+
+/// The fuzz corpus seed of `decode_program` (`fuzz/corpus/decode_program/mlp.zkp`) is this
+/// MLP's encoding; it must keep decoding. Regenerate on purpose with
+/// `ZKMLOPS_WRITE_FUZZ_SEEDS=1 cargo test -p zkmlops-tensor --test mlp fuzz_seed`.
+#[test]
+fn fuzz_seed_program_decodes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus/decode_program/mlp.zkp");
+    let p = build(&default_mlp());
+    if std::env::var_os("ZKMLOPS_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::write(&path, p.to_bytes()).unwrap();
+    }
+    assert_eq!(
+        Program::from_bytes(&std::fs::read(&path).unwrap()).unwrap(),
+        p
+    );
+}

@@ -1,0 +1,4 @@
+//! `cargo fuzz` entry point of [`zkmlops_fuzz::transcript_json`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| zkmlops_fuzz::transcript_json(data));
