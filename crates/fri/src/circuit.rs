@@ -79,6 +79,28 @@ fn wire_id(w: usize) -> Result<u32, FriError> {
     u32::try_from(w).map_err(|_| limit("", "wire count", w as u128, u128::from(u32::MAX)))
 }
 
+/// Rows one instance may have (2^26: far beyond what this backend proves on one machine, and
+/// small enough that a verifier handed a crafted Program never allocates without bound).
+pub(crate) const MAX_ROWS: usize = 1 << 26;
+/// Elements all of a Program's tensors may hold together.
+pub(crate) const MAX_ELEMENTS: usize = 1 << 28;
+
+fn check_rows(tensor: &str, rows: Option<usize>) -> Result<(), FriError> {
+    match rows {
+        Some(r) if r <= MAX_ROWS => Ok(()),
+        other => Err(limit(
+            tensor,
+            "rows of one instance",
+            other.map_or(u128::MAX, |r| r as u128),
+            MAX_ROWS as u128,
+        )),
+    }
+}
+
+fn tile_for_n(n: usize) -> usize {
+    crate::chips::gemm::tile_for(n).max(1)
+}
+
 fn log2_ceil(n: usize) -> usize {
     n.max(1).next_power_of_two().trailing_zeros() as usize
 }
@@ -237,9 +259,11 @@ impl Builder<'_> {
         trans_a: bool,
         trans_b: bool,
     ) -> Result<(), FriError> {
-        if m * k * n == 0 {
+        let macs = m.checked_mul(k).and_then(|mk| mk.checked_mul(n));
+        if macs == Some(0) {
             return Err(limit(&self.wires[out].name, "gemm size", 0, 1));
         }
+        check_rows(&self.wires[out].name, macs.map(|x| x / tile_for_n(n)))?;
         let b_inline = if m == 1 { self.inline_range(b) } else { None };
         self.chips.push(Chip::Gemm(GemmChip {
             a_wire: wire_id(a)?,
@@ -279,7 +303,11 @@ impl Builder<'_> {
         let z = wire_id(self.wires.len())?;
         let mut padded = false;
         let k = c * kh * kw;
-        let mut taps = Vec::with_capacity(n * oh * ow * k);
+        let taps_len = [n, oh, ow, c, kh, kw]
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        check_rows(&name, taps_len)?;
+        let mut taps = Vec::with_capacity(taps_len.unwrap_or(0));
         for b in 0..n {
             for oy in 0..oh {
                 for ox in 0..ow {
@@ -741,6 +769,19 @@ pub(crate) fn compile(
     public: &[PublicTensor],
     min_log_height: usize,
 ) -> Result<Circuit, FriError> {
+    // Before anything is allocated per element: a crafted Program must not exhaust memory.
+    let total = program
+        .tensors()
+        .iter()
+        .try_fold(0usize, |acc, d| acc.checked_add(numel(&d.shape)?));
+    if total.is_none_or(|t| t > MAX_ELEMENTS) {
+        return Err(limit(
+            "",
+            "elements of all tensors",
+            total.map_or(u128::MAX, |t| t as u128),
+            MAX_ELEMENTS as u128,
+        ));
+    }
     let wires = program
         .tensors()
         .iter()
@@ -917,6 +958,7 @@ pub(crate) fn compile(
                 c.blocks()
             }
         };
+        check_rows(chip.kind_name(), Some(real))?;
         let log_h = log2_ceil(real).max(min_log_height);
         match chip {
             Chip::Public(c) => c.log_height = log_h,

@@ -471,3 +471,61 @@ fn inlined_operands_beyond_their_declared_bound_are_rejected() {
         assert_only_the_range_check_stops_it(&p, &wit, |_: &mut Traces<'_>| {});
     }
 }
+
+/// A crafted Program with huge declared shapes (a verifier may be handed any Program) is
+/// refused with a typed error before anything is allocated per element, on both sides.
+#[test]
+fn huge_declared_shapes_are_refused_before_allocation() {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1 << 20, 1 << 20], Scale::ONE, Visibility::Private);
+    let y = b
+        .op(
+            "y",
+            Op::Sum {
+                axes: vec![0, 1],
+                keep_dims: false,
+            },
+            &[x],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let huge = b.build().unwrap();
+    // A real envelope, re-addressed to the huge Program's statement.
+    let mut small = ProgramBuilder::new();
+    let x = small.input("x", &[1], Scale::ONE, Visibility::Private);
+    let y = small.op("y", Op::Relu, &[x]).unwrap();
+    small.output(y, Visibility::Public).unwrap();
+    let small = small.build().unwrap();
+    let w = small.evaluate(&[Tensor::vector(vec![1])]).unwrap();
+    let mut env = FriBackend.prove(&small, &w, StageTag::Generic, &K).unwrap();
+    env.statement.program_digest = huge.digest();
+    env.statement.public[0].id = huge.outputs()[0];
+    env.statement.public[0].shape = vec![];
+    let e = FriBackend
+        .verify(&huge, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.to_string().contains("elements of all tensors"), "{e}");
+    // And a gemm whose rows alone are too many.
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[1 << 13, 1 << 13], Scale::ONE, Visibility::Private);
+    let c = b.input("c", &[1 << 13, 16], Scale::ONE, Visibility::Private);
+    let y = b.op("y", Op::MatMul, &[a, c]).unwrap();
+    let s = b
+        .op(
+            "s",
+            Op::Sum {
+                axes: vec![0, 1],
+                keep_dims: false,
+            },
+            &[y],
+        )
+        .unwrap();
+    b.output(s, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    assert!(
+        zkmlops_fri::circuit_stats(&p, K)
+            .unwrap_err()
+            .to_string()
+            .contains("rows of one instance")
+    );
+}
