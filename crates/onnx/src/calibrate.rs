@@ -65,13 +65,12 @@ pub fn fidelity(
     for (i, s) in samples.iter().enumerate() {
         let q = model.decode_outputs(&model.witness(i, s)?);
         let f = float.run(i, s)?;
-        for (k, o) in outputs.iter_mut().enumerate() {
-            let (qk, fk) = (&q[k], &f[k]);
+        for (((o, qk), fk), count) in outputs.iter_mut().zip(&q).zip(&f).zip(&mut counts) {
             for (a, b) in qk.iter().zip(fk) {
                 let e = (a - b).abs();
                 o.max_abs_error = o.max_abs_error.max(e);
                 o.mean_abs_error += e;
-                counts[k] += 1;
+                *count += 1;
             }
             if qk.len() > 1 {
                 let agree = usize::from(argmax(qk) == argmax(fk));

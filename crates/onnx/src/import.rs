@@ -273,14 +273,14 @@ impl Importer<'_> {
             if n.op_type != "BatchNormalization" || n.input.len() < 5 || n.output.is_empty() {
                 continue;
             }
-            let x = &n.input[0];
+            let Some(x) = n.input.first() else { continue };
             let producer = nodes.iter().find(|p| {
                 p.output.first() == Some(x) && matches!(p.op_type.as_str(), "Conv" | "Gemm")
             });
             if producer.is_none() || readers.get(x.as_str()) != Some(&1) || outputs.contains(x) {
                 continue;
             }
-            let Some(Some((a, b))) = self.bn_affine(n) else {
+            let (Some(Some((a, b))), Some(y)) = (self.bn_affine(n), n.output.first()) else {
                 continue;
             };
             self.folds.insert(
@@ -288,7 +288,7 @@ impl Importer<'_> {
                 Fold {
                     a,
                     b,
-                    out: n.output[0].clone(),
+                    out: y.clone(),
                 },
             );
             skip.insert(i);
@@ -308,8 +308,17 @@ impl Importer<'_> {
         if [beta.len(), mean.len(), var.len()] != [c, c, c] {
             return Some(None);
         }
-        let a: Vec<f64> = (0..c).map(|i| g[i] / (var[i] + eps).sqrt()).collect();
-        let b = (0..c).map(|i| beta[i] - mean[i] * a[i]).collect();
+        let a: Vec<f64> = g
+            .iter()
+            .zip(&var)
+            .map(|(g, v)| g / (v + eps).sqrt())
+            .collect();
+        let b = beta
+            .iter()
+            .zip(&mean)
+            .zip(&a)
+            .map(|((beta, mean), a)| beta - mean * a)
+            .collect();
         Some(Some((a, b)))
     }
 
@@ -634,7 +643,7 @@ impl Importer<'_> {
         if c.numel() == 1 {
             Const {
                 shape: vec![n],
-                data: vec![c.data[0]; n],
+                data: vec![c.data.first().copied().unwrap_or(0.0); n],
             }
         } else if c.numel() == n && (c.shape.len() == 1 || c.shape.first() == Some(&1)) {
             Const {
@@ -949,7 +958,9 @@ impl Importer<'_> {
         let x = self.dyn_input(ctx, 0)?;
         let rank = self.shape(x).len();
         let mut shape = vec![1; rank.max(2)];
-        shape[1] = a.len();
+        if let Some(channels) = shape.get_mut(1) {
+            *channels = a.len();
+        }
         let y = self.mul_const(
             ctx,
             &format!("{out}/scaled"),
@@ -982,7 +993,7 @@ impl Importer<'_> {
             ));
         }
         let fold = self.folds.remove(out);
-        let o = w.shape[0];
+        let o = w.shape.first().copied().unwrap_or(0);
         check_fold(ctx, fold.as_ref(), o)?;
         let per_o = w.numel() / o.max(1);
         let w = scaled(&w, |i, v| {
@@ -1017,7 +1028,7 @@ impl Importer<'_> {
             return Err(ctx.unsupported("group", format!("{groups} for {o} output channels")));
         }
         if let Some(k) = n.ints("kernel_shape")
-            && usizes(ctx, "kernel_shape", &k)? != w.shape[2..]
+            && usizes(ctx, "kernel_shape", &k)?.as_slice() != w.shape.get(2..).unwrap_or_default()
         {
             return Err(ctx.unsupported(
                 "a kernel_shape that differs from the weights",
@@ -1040,7 +1051,7 @@ impl Importer<'_> {
         let suffix = if fold.is_some() { "/folded" } else { "" };
         // Grouped convolution: one convolution per group on its channel slice, concatenated.
         let og = o / groups;
-        let cg = w.shape[1];
+        let cg = w.shape.get(1).copied().unwrap_or(0);
         let mut parts = Vec::new();
         for g in 0..groups {
             let (wg, bg, xg, tag) = if groups == 1 {
@@ -1056,14 +1067,22 @@ impl Importer<'_> {
                     },
                     &[x],
                 )?;
-                let wg = Const {
-                    shape: [vec![og], w.shape[1..].to_vec()].concat(),
-                    data: w.data[g * og * per_o..(g + 1) * og * per_o].to_vec(),
+                let slice = |data: &[f64], len: usize| {
+                    data.get(g * len..(g + 1) * len)
+                        .map(<[f64]>::to_vec)
+                        .ok_or_else(|| ctx.unsupported("a grouped Conv's weights", "too short"))
                 };
-                let bg = bias.as_ref().map(|b| Const {
-                    shape: vec![og],
-                    data: b.data[g * og..(g + 1) * og].to_vec(),
-                });
+                let wg = Const {
+                    shape: [vec![og], w.shape.get(1..).unwrap_or_default().to_vec()].concat(),
+                    data: slice(&w.data, og * per_o)?,
+                };
+                let bg = match bias.as_ref() {
+                    Some(b) => Some(Const {
+                        shape: vec![og],
+                        data: slice(&b.data, og)?,
+                    }),
+                    None => None,
+                };
                 (wg, bg, xg, format!("/group{g}"))
             };
             let pw = self.param(ctx, &format!("{wname}{suffix}{tag}"), &wg, self.sp)?;
@@ -1079,8 +1098,8 @@ impl Importer<'_> {
             )?;
             parts.push(y);
         }
-        let y = if parts.len() == 1 {
-            parts[0]
+        let y = if let [only] = parts[..] {
+            only
         } else {
             self.op(
                 ctx,
@@ -1150,7 +1169,8 @@ impl Importer<'_> {
                 } else {
                     axis(ctx, a, rank)?
                 };
-                vec![shape[..a].iter().product(), shape[a..].iter().product()]
+                let (head, tail) = shape.split_at(a.min(shape.len()));
+                vec![head.iter().product(), tail.iter().product()]
             }
             "Reshape" => {
                 let spec = self.ints_input(ctx, 1)?;
@@ -1182,7 +1202,9 @@ impl Importer<'_> {
                             ctx.unsupported("a reshape target", format!("{spec:?} for {shape:?}"))
                         );
                     }
-                    t[i] = total / known;
+                    if let Some(slot) = t.get_mut(i) {
+                        *slot = total / known;
+                    }
                 }
                 t
             }
@@ -1193,7 +1215,7 @@ impl Importer<'_> {
                         .iter()
                         .map(|&a| axis(ctx, a, rank))
                         .collect::<Result<HashSet<_>, _>>()?;
-                    if let Some(a) = axes.iter().find(|&&a| shape[a] != 1) {
+                    if let Some(a) = axes.iter().find(|&&a| shape.get(a) != Some(&1)) {
                         return Err(ctx.unsupported(
                             "squeezing an axis whose length is not 1",
                             format!("axis {a} of {shape:?}"),
@@ -1264,7 +1286,10 @@ impl Importer<'_> {
                     .map_err(|e| ctx.unsupported("a permutation", e))?;
                 let shape = zkmlops_tensor::ops::transpose_shape(&c.shape, &perm)
                     .map_err(|e| ctx.unsupported("a permutation", e))?;
-                let data = map.iter().map(|&i| c.data[i]).collect();
+                let data = map
+                    .iter()
+                    .map(|&i| c.data.get(i).copied().unwrap_or(0.0))
+                    .collect();
                 self.set(out, Value::Const(Const { shape, data }));
             }
             Value::Dyn(id) => {

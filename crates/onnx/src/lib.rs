@@ -24,6 +24,10 @@
 //! # Ok::<(), zkmlops_onnx::OnnxError>(())
 //! ```
 
+// This crate reads untrusted files (ONNX protobufs, settings, input data): no indexing that
+// can panic.
+#![warn(clippy::indexing_slicing)]
+
 mod calibrate;
 mod error;
 mod float;
