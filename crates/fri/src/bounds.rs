@@ -160,8 +160,7 @@ impl State<'_> {
             None => {
                 self.checked.insert(w, self.extra.len());
                 self.extra.push(Chip::Bound(BoundChip {
-                    wire: w,
-                    len: self.wires[w as usize].len,
+                    wires: vec![(w, self.wires[w as usize].len)],
                     range,
                     log_height: 0,
                 }));
@@ -246,10 +245,25 @@ pub(crate) fn analyse(
             }
             Chip::Source(s) => st.iv[s.wire as usize] = Some(s.range.range()),
             Chip::Bound(c) => {
-                let w = c.wire as usize;
-                st.iv[w] = Some(st.iv[w].map_or(c.range.range(), |v| meet(v, c.range.range())));
+                for &(w, _) in &c.wires {
+                    let w = w as usize;
+                    st.iv[w] = Some(st.iv[w].map_or(c.range.range(), |v| meet(v, c.range.range())));
+                }
             }
-            Chip::Commit(_) | Chip::Range(_) | Chip::Table(_) => {}
+            // Committed inputs: their declared bound, proved by a bound chip (seen before, which
+            // set it) or, for the full-range bound, true of every field element.
+            Chip::Commit(c) => {
+                for s in c.slots.iter().filter(|s| s.source) {
+                    let w = s.wire as usize;
+                    if st.iv[w].is_none()
+                        && let Some((lo, hi)) =
+                            program.tensors().get(w).and_then(|d| d.input_bound())
+                    {
+                        st.iv[w] = Some((lo.into(), hi.into()));
+                    }
+                }
+            }
+            Chip::Range(_) | Chip::Table(_) => {}
             Chip::Gemm(g) => {
                 let b_fixed = g.b_inline.map(Signed::range);
                 let k = g.k;

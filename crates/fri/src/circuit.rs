@@ -754,7 +754,7 @@ fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
             }
         }
         Chip::Reduce(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
-        Chip::Bound(c) => (0..c.len).for_each(|i| f(c.wire, i)),
+        Chip::Bound(c) => c.rows().for_each(|(w, i)| f(w, i)),
         Chip::Partition(c) => (0..c.len).for_each(|i| {
             f(c.x_wire, i);
             f(c.mask_wire, i);
@@ -798,6 +798,8 @@ pub(crate) fn compile(
         wires,
         chips: Vec::new(),
     };
+    let mut committed_bounds: std::collections::BTreeMap<u8, Vec<(u32, usize)>> =
+        std::collections::BTreeMap::new();
     for (w, d) in program.tensors().iter().enumerate() {
         let wire = wire_id(w)?;
         let public_values = || {
@@ -829,15 +831,16 @@ pub(crate) fn compile(
                     log_height: 0,
                 }));
             }
-            // Committed inputs are range-checked to their declared bound by a bound chip;
-            // their group's commitment chip sources them (built below).
+            // Committed inputs are range-checked to their declared bound by a bound chip (one
+            // per width, built below); their group's commitment chip sources them.
             (TensorKind::Input, Visibility::Committed | Visibility::CommittedTo(_)) => {
-                b.chips.push(Chip::Bound(BoundChip {
-                    wire,
-                    len: b.wires[w].len,
-                    range: Signed::new(u32::from(d.bits)),
-                    log_height: 0,
-                }));
+                // The full-range bound (salts) needs no check.
+                if d.bits < zkmlops_tensor::MAX_INPUT_BITS {
+                    committed_bounds
+                        .entry(d.bits)
+                        .or_insert_with(Vec::new)
+                        .push((wire, b.wires[w].len));
+                }
             }
             // Committed computed tensors: the commitment chip reads them.
             (_, Visibility::Committed | Visibility::CommittedTo(_)) => {}
@@ -849,6 +852,13 @@ pub(crate) fn compile(
             })),
             (TensorKind::Computed, Visibility::Private) => {}
         }
+    }
+    for (bits, wires) in committed_bounds {
+        b.chips.push(Chip::Bound(BoundChip {
+            wires,
+            range: Signed::new(u32::from(bits)),
+            log_height: 0,
+        }));
     }
     let digest = program.digest();
     for (group, ids) in zkmlops_commit::commitment_groups(program) {
@@ -930,7 +940,7 @@ pub(crate) fn compile(
                 c.len
             }
             Chip::Range(r) => 1 << r.log_height,
-            Chip::Bound(c) => c.len,
+            Chip::Bound(c) => c.len(),
             Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
             Chip::Commit(c) => {
                 // Sources send each element as often as it is read; the chip's own reads of

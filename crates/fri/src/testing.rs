@@ -143,7 +143,7 @@ impl Traces<'_> {
         let w = match &self.circuit.airs[i].chip {
             Chip::Public(p) => Some(p.wire),
             Chip::Source(s) => Some(s.wire),
-            Chip::Bound(b) => Some(b.wire),
+            Chip::Bound(b) => b.wires.first().map(|&(w, _)| w),
             Chip::Gemm(g) => Some(g.y_wire),
             Chip::Map(m) => Some(m.out_wire),
             Chip::Reduce(r) => Some(r.out_wire),
@@ -153,7 +153,8 @@ impl Traces<'_> {
         Some(self.circuit.wires[w as usize].name.as_str())
     }
 
-    /// The first instance of `kind` producing (or checking) the wire `wire`.
+    /// The first instance of `kind` producing (or, for a bound chip, checking first) the wire
+    /// `wire`.
     #[must_use]
     pub fn find(&self, kind: &str, wire: &str) -> Option<usize> {
         (0..self.len()).find(|&i| self.kind(i) == kind && self.wire(i) == Some(wire))

@@ -165,11 +165,12 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
     for air in &circuit.airs {
         if let Chip::Bound(c) = &air.chip {
             let (lo, hi) = c.range.range();
-            for &v in &values[c.wire as usize] {
+            for (w, i) in c.rows() {
+                let v = values[w as usize][i];
                 if !(lo..=hi).contains(&i128::from(v)) {
                     return Err(FriError::Prove(ProveError::Limit {
                         backend: BACKEND,
-                        tensor: circuit.wires[c.wire as usize].name.clone(),
+                        tensor: circuit.wires[w as usize].name.clone(),
                         what: "value the proof range-checks (signed 32-bit where it feeds arithmetic that could otherwise wrap mod p)",
                         value: v.unsigned_abs().into(),
                         limit: hi.unsigned_abs(),
@@ -233,7 +234,7 @@ pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatr
         out.push(match &air.chip {
             Chip::Public(_) => None,
             Chip::Source(s) => Some(s.main(&values[s.wire as usize], &mut range_counts)),
-            Chip::Bound(c) => Some(c.main(&values[c.wire as usize], &mut range_counts)),
+            Chip::Bound(c) => Some(c.main(values, &mut range_counts)),
             Chip::Gemm(g) => Some(g.main(
                 &values[g.a_wire as usize],
                 &values[g.b_wire as usize],

@@ -1,30 +1,44 @@
-//! Bound chip: reads every element of a wire from the bus and range-checks it, so a value the
-//! arithmetization assumes bounded (a committed input, the inputs of a max) is proved bounded.
+//! Bound chip: reads every element of some wires from the bus and range-checks it, so a value
+//! the arithmetization assumes bounded (a committed input, the inputs of a max, the operands of
+//! arithmetic that could otherwise wrap) is proved bounded.
 
 use p3_air::{AirBuilder, WindowAccess};
-use p3_field::{Field, PrimeCharacteristicRing};
+use p3_field::Field;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::limbs::Signed;
 use super::{TENSOR_BUS, felt, matrix, usize_felt};
 
-/// One row per element: structure `(selector, index)`, main `value` and its limbs. Each real
-/// row reads `(wire, index, value)` once.
+/// One row per element of each wire in turn: structure `(selector, wire, index)`, main `value`
+/// and its limbs. Each real row reads `(wire, index, value)` once. One chip checks every wire
+/// that needs the same width (all committed inputs of one bound share a chip).
 #[derive(Debug, Clone)]
 pub(crate) struct BoundChip {
-    pub(crate) wire: u32,
-    pub(crate) len: usize,
+    /// `(wire, elements)`, in row order.
+    pub(crate) wires: Vec<(u32, usize)>,
     pub(crate) range: Signed,
     pub(crate) log_height: usize,
 }
 
 impl BoundChip {
+    /// Real rows.
+    pub(crate) fn len(&self) -> usize {
+        self.wires.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// `(wire, index)` of every real row.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (u32, usize)> + '_ {
+        self.wires
+            .iter()
+            .flat_map(|&(w, n)| (0..n).map(move |i| (w, i)))
+    }
+
     pub(crate) fn width(&self) -> usize {
         1 + self.range.limbs()
     }
     pub(crate) fn preprocessed_width(&self) -> usize {
-        2
+        3
     }
     pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
         Vec::new()
@@ -37,27 +51,30 @@ impl BoundChip {
     }
 
     pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        Some(matrix(2, self.log_height, |r, row| {
-            row[0] = F::from_bool(r < self.len);
-            row[1] = usize_felt(r);
+        let rows: Vec<(u32, usize)> = self.rows().collect();
+        Some(matrix(3, self.log_height, |r, row| {
+            if let Some(&(w, i)) = rows.get(r) {
+                row[0] = F::ONE;
+                row[1] = F::from_u32(w);
+                row[2] = usize_felt(i);
+            }
         }))
     }
 
     pub(crate) fn main<F: Field>(
         &self,
-        values: &[i64],
+        values: &[Vec<i64>],
         range_counts: &mut [u32],
     ) -> RowMajorMatrix<F> {
+        let rows: Vec<(u32, usize)> = self.rows().collect();
         matrix(self.width(), self.log_height, |r, row| {
-            let real = r < self.len;
-            let v = if real {
-                values.get(r).copied().unwrap_or(0)
-            } else {
-                0
-            };
+            let real = rows.get(r);
+            let v = real
+                .and_then(|&(w, i)| values.get(w as usize)?.get(i).copied())
+                .unwrap_or(0);
             row[0] = felt(v);
             self.range.fill(v, &mut row[1..], &mut |l| {
-                if real {
+                if real.is_some() {
                     super::tally(range_counts, l);
                 }
             });
@@ -76,7 +93,7 @@ impl BoundChip {
         let read = || Count::bounded(-sel.clone(), 1);
         builder.push_interaction(
             TENSOR_BUS,
-            [AB::Expr::from_u32(self.wire), p[1].clone(), c[0].clone()],
+            [p[1].clone(), p[2].clone(), c[0].clone()],
             read(),
         );
         self.range.eval(builder, c[0].clone(), &c[1..], &read);
