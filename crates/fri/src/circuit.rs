@@ -838,7 +838,7 @@ pub(crate) fn compile(
                 if d.bits < zkmlops_tensor::MAX_INPUT_BITS {
                     committed_bounds
                         .entry(d.bits)
-                        .or_insert_with(Vec::new)
+                        .or_default()
                         .push((wire, b.wires[w].len));
                 }
             }

@@ -26,7 +26,7 @@ fn the_transcript_seed_decodes() {
             scale_bits: 8,
             link: zkmlops_train::Link::Logistic,
         };
-        let salt = |k: i64| core::array::from_fn(|j| k * 1000 + j as i64);
+        let salt = |k: i64| core::array::from_fn(|j| k * 1000 + i64::try_from(j).unwrap());
         let salts = RunSalts {
             data: salt(9),
             checkpoints: (0..=2).map(salt).collect(),
