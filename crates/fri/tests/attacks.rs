@@ -529,3 +529,30 @@ fn huge_declared_shapes_are_refused_before_allocation() {
             .contains("rows of one instance")
     );
 }
+
+/// A sign trick on ReLU: for `x = -5` claim the sign bit `h = 1` (so `y = h x = -5`, a
+/// negative ReLU output). The decomposition `x + 2^31 = h 2^31 + m` then needs `m = -5 mod p`,
+/// whose limbs cannot all be bytes: the range lookups reject the non-canonical limbs.
+#[test]
+fn a_flipped_relu_sign_bit_is_rejected() {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1], Scale::ONE, Visibility::Private);
+    let y = b.op("y", Op::Relu, &[x]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let w = claim(&p, &[Tensor::vector(vec![-5])], &[(y, vec![-5])]);
+    let edit = |t: &mut Traces<'_>| {
+        let r = t.find("relu", "y").unwrap();
+        // Columns: x, y, h, m0..m3.
+        t.set(r, 0, 1, -5);
+        t.set(r, 0, 2, 1);
+        let m = (-5i128).rem_euclid(P);
+        for (k, l) in [m & 0xff, (m >> 8) & 0xff, (m >> 16) & 0xff, m >> 24]
+            .into_iter()
+            .enumerate()
+        {
+            t.set_u64(r, 0, 3 + k, fe(l));
+        }
+    };
+    assert_only_the_range_check_stops_it(&p, &w, edit);
+}
