@@ -104,13 +104,14 @@ impl Settings {
         }
         range("scale_bits", self.scale_bits)?;
         range("param_scale_bits", self.param_bits())?;
+        // A scalar input (`[]`) is a shape like any other; an empty tensor is not an input.
         if let Some(shape) = &self.input_shape
-            && (shape.is_empty() || shape.contains(&0))
+            && shape.contains(&0)
         {
             return Err(OnnxError::SettingRange {
                 name: "input_shape",
                 value: format!("{shape:?}"),
-                allowed: "non-empty, no zero dimension",
+                allowed: "no zero dimension",
             });
         }
         Ok(())

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_onnx::{FloatModel, OnnxError, OnnxModel, Settings, calibrate, compile, fidelity};
+use zkmlops_onnx::{
+    CompiledModel, FloatModel, OnnxError, OnnxModel, Settings, calibrate, compile, fidelity,
+};
 use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
 
 /// The documented tolerance (docs/onnx.md): every output within 0.01 of tract's float output
@@ -210,4 +212,22 @@ fn settings_parse_validate_and_reject_unknown_fields() {
     assert!(Settings::from_json(r#"{"scale": 8}"#).is_err());
     assert!(Settings::from_json(r#"{"scale_bits": 40}"#).is_err());
     assert!(Settings::from_json(r#"{"input_visibility": "secret"}"#).is_err());
+}
+
+/// Found by the `import_onnx` fuzz target: a model whose graph input is a scalar compiled, but
+/// its compiled file did not decode (the settings it records, `input_shape: []`, failed
+/// validation). A scalar input is a shape like any other now; the file round-trips.
+#[test]
+fn a_scalar_input_model_round_trips_through_its_file() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/import_onnx/regression_scalar_input.onnx"
+    ))
+    .unwrap();
+    let m = OnnxModel::from_bytes(&bytes, "scalar").unwrap();
+    let c = compile(&m, &Settings::default()).unwrap();
+    assert!(c.program.tensors()[c.input.index()].shape.is_empty());
+    assert_eq!(CompiledModel::from_bytes(&c.to_bytes()).unwrap(), c);
+    let w = c.witness(0, &[0.5]).unwrap();
+    assert_eq!(c.decode_outputs(&w)[0].len(), 3);
 }
