@@ -1,7 +1,7 @@
 //! Prove and verify an MLP of the given layer widths with the default preset and print one
 //! JSON line of measurements.
 //!
-//! `cargo run --release -p zkmlops-fri --example mlp_bench -- --dims 64,256,256,10 [--preset keccak]`
+//! `cargo run --release -p zkmlops-fri --example mlp_bench -- --dims 64,256,256,10 [--preset keccak] [--weight-bits 16]`
 //!
 //! ReLU between layers, inputs in [-1, 1) and weights uniform in +-1/sqrt(fan_in), all at scale
 //! 2^8, from a fixed seed; input and weights private, output public.
@@ -21,13 +21,16 @@ use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
-fn mlp(dims: &[usize]) -> (Program, usize) {
+fn mlp(dims: &[usize], weight_bits: Option<u8>) -> (Program, usize) {
     let s = Scale::new(8).unwrap();
     let mut b = ProgramBuilder::new();
     let mut x = b.input("input", &[1, dims[0]], s, Visibility::Private);
     let mut macs = 0;
     for (l, w) in dims.windows(2).enumerate() {
         let wt = b.input(&format!("w{l}"), &[w[1], w[0]], s, Visibility::Private);
+        if let Some(bits) = weight_bits {
+            b.set_bits(wt, bits).expect("--weight-bits takes 1..=64");
+        }
         let bias = b.input(
             &format!("b{l}"),
             &[w[1]],
@@ -98,7 +101,11 @@ fn main() {
         .collect();
     let config = FriConfig::from_name(&arg("--preset").unwrap_or_else(|| "keccak".into()))
         .expect("unknown --preset");
-    let (program, macs) = mlp(&dims);
+    // The weights' declared bound (default: the Program default, 24 bits); narrower bounds
+    // need fewer range-check limbs.
+    let weight_bits =
+        arg("--weight-bits").map(|b| b.parse().expect("--weight-bits takes a number"));
+    let (program, macs) = mlp(&dims, weight_bits);
 
     let mut rng = StdRng::seed_from_u64(42);
     let mut inputs = vec![
