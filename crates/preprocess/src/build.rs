@@ -88,7 +88,9 @@ impl Tracer {
             if v.len() <= id.index() {
                 v.resize(id.index() + 1, None);
             }
-            v[id.index()] = Some(t);
+            if let Some(slot) = v.get_mut(id.index()) {
+                *slot = Some(t);
+            }
         }
     }
 
@@ -335,9 +337,24 @@ fn find(cols: &[Col], step: usize, name: &str) -> Result<usize, PreprocessError>
         })
 }
 
+/// The column at an index [`find`] returned (an unknown index is the unknown-column error).
+fn col(cols: &[Col], c: usize) -> Result<&Col, PreprocessError> {
+    cols.get(c).ok_or(PreprocessError::UnknownColumn {
+        step: usize::MAX,
+        column: c.to_string(),
+    })
+}
+
+fn col_mut(cols: &mut [Col], c: usize) -> Result<&mut Col, PreprocessError> {
+    cols.get_mut(c).ok_or(PreprocessError::UnknownColumn {
+        step: usize::MAX,
+        column: c.to_string(),
+    })
+}
+
 fn present_free(cols: &[Col], step: usize, name: &str) -> Result<usize, PreprocessError> {
     let i = find(cols, step, name)?;
-    if cols[i].present.is_some() {
+    if col(cols, i)?.present.is_some() {
         return Err(PreprocessError::Nullable {
             step,
             column: name.into(),
@@ -408,7 +425,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
     let mut cols = Vec::with_capacity(p.columns.len());
     for (i, c) in p.columns.iter().enumerate() {
         let s = checked_scale(c.scale_bits, &c.name)?;
-        let col = table.map(|t| &t.columns[i]);
+        let col = table.and_then(|t| t.columns.get(i));
         let id = t.input(
             &format!("raw/{}", c.name),
             &[rows],
@@ -485,14 +502,17 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     op,
                     column: column.clone(),
                 };
-                let Some(pr) = cols[c].present else {
+                let Some(pr) = col(&cols, c)?.present else {
                     return Err(PreprocessError::Spec {
                         what: "the imputed column",
                         name: column.clone(),
                         allowed: "declared nullable and not imputed before",
                     });
                 };
-                let (x, s) = (cols[c].id, cols[c].scale);
+                let (x, s) = {
+                    let k = col(&cols, c)?;
+                    (k.id, k.scale)
+                };
                 let one = t.scalar(&cx, "one", 1, Scale::ONE)?;
                 // The presence mask clamped to 0/1 (whatever was committed).
                 let ra = t.op(&cx, "relu_present", Op::Relu, &[pr])?;
@@ -531,8 +551,8 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                 };
                 let fm = t.op(&cx, "filled", Op::Mul, &[inv, fill])?;
                 let y = t.op(&cx, "out", Op::Add, &[xm, fm])?;
-                cols[c].id = y;
-                cols[c].present = None;
+                col_mut(&mut cols, c)?.id = y;
+                col_mut(&mut cols, c)?.present = None;
             }
             Step::Clip { column, min, max } => {
                 let c = present_free(&cols, step, column)?;
@@ -541,7 +561,10 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     op,
                     column: column.clone(),
                 };
-                let (x, s) = (cols[c].id, cols[c].scale);
+                let (x, s) = {
+                    let k = col(&cols, c)?;
+                    (k.id, k.scale)
+                };
                 let (lo, hi) = (encode(*min, s, column)?, encode(*max, s, column)?);
                 if lo > hi {
                     return Err(PreprocessError::Spec {
@@ -557,7 +580,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                 let b = t.op(&cx, "above_max", Op::Sub, &[x, hi])?;
                 let rb = t.op(&cx, "relu_above_max", Op::Relu, &[b])?;
                 let d = t.op(&cx, "clipped_offset", Op::Sub, &[ra, rb])?;
-                cols[c].id = t.op(&cx, "out", Op::Add, &[d, lo])?;
+                col_mut(&mut cols, c)?.id = t.op(&cx, "out", Op::Add, &[d, lo])?;
             }
             Step::Standardize {
                 columns,
@@ -578,7 +601,10 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                         op,
                         column: column.clone(),
                     };
-                    let (x, s) = (cols[c].id, cols[c].scale);
+                    let (x, s) = {
+                        let k = col(&cols, c)?;
+                        (k.id, k.scale)
+                    };
                     let (d, sd) = if let Some(g) = given.get(column) {
                         let sd = encode(g.std, s, column)?;
                         if sd <= 0 {
@@ -605,7 +631,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     };
                     let up = t.scalar(&cx, "one_at_out", 1 << ts.bits(), ts)?;
                     let num = t.op(&cx, "centred_up", Op::Mul, &[d, up])?;
-                    cols[c].id = t.op(
+                    col_mut(&mut cols, c)?.id = t.op(
                         &cx,
                         "out",
                         Op::Div {
@@ -613,7 +639,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                         },
                         &[num, sd],
                     )?;
-                    cols[c].scale = ts;
+                    col_mut(&mut cols, c)?.scale = ts;
                 }
             }
             Step::MinMax {
@@ -628,7 +654,10 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                         op,
                         column: column.clone(),
                     };
-                    let (x, s) = (cols[c].id, cols[c].scale);
+                    let (x, s) = {
+                        let k = col(&cols, c)?;
+                        (k.id, k.scale)
+                    };
                     let mn = t.min(&cx, x, s)?;
                     let mx = t.max(&cx, x)?;
                     let range = t.op(&cx, "range", Op::Sub, &[mx, mn])?;
@@ -642,7 +671,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     let d = t.op(&cx, "above_min", Op::Sub, &[x, mn])?;
                     let up = t.scalar(&cx, "one_at_out", 1 << ts.bits(), ts)?;
                     let num = t.op(&cx, "above_min_up", Op::Mul, &[d, up])?;
-                    cols[c].id = t.op(
+                    col_mut(&mut cols, c)?.id = t.op(
                         &cx,
                         "out",
                         Op::Div {
@@ -650,12 +679,15 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                         },
                         &[num, range],
                     )?;
-                    cols[c].scale = ts;
+                    col_mut(&mut cols, c)?.scale = ts;
                 }
             }
             Step::OneHot { column, categories } => {
                 let c = present_free(&cols, step, column)?;
-                let (x, s) = (cols[c].id, cols[c].scale);
+                let (x, s) = {
+                    let k = col(&cols, c)?;
+                    (k.id, k.scale)
+                };
                 for &cat in categories {
                     let name = format!("{column}={cat}");
                     if cols.iter().any(|c| c.name == name) {
@@ -696,7 +728,10 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     op,
                     column: column.clone(),
                 };
-                let (x, s) = (cols[c].id, cols[c].scale);
+                let (x, s) = {
+                    let k = col(&cols, c)?;
+                    (k.id, k.scale)
+                };
                 let v = t.scalar(&cx, "threshold", encode(*value, s, column)?, s)?;
                 let unit = t.scalar(&cx, "unit", 1, s)?;
                 // `x <= v` is `v - x >= 0`: the same identities on the negated difference.
@@ -718,7 +753,8 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     Mode::Prove { .. } => t
                         .value(mask)
                         .map_or(0, |m| m.data().iter().filter(|&&v| v == 1).count()),
-                    Mode::Verify { kept: k, .. } => k[kept.len()],
+                    // The count list's length was checked against the filters above.
+                    Mode::Verify { kept: k, .. } => k.get(kept.len()).copied().unwrap_or(0),
                 };
                 if k == 0 {
                     return Err(PreprocessError::EmptyFilter { step });
@@ -764,7 +800,10 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     op,
                     column: column.clone(),
                 };
-                let (x, s) = (cols[c].id, cols[c].scale);
+                let (x, s) = {
+                    let k = col(&cols, c)?;
+                    (k.id, k.scale)
+                };
                 let mut seen = std::collections::BTreeSet::new();
                 for &stat in public {
                     if !seen.insert(stat) {
@@ -809,7 +848,10 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                 op: what,
                 column: name.clone(),
             };
-            let v = t.at_scale(&cx, cols[c].id, cols[c].scale, ts)?;
+            let v = {
+                let k = col(&cols, c)?;
+                t.at_scale(&cx, k.id, k.scale, ts)?
+            };
             parts.push(t.op(&cx, "column", Op::Reshape { shape: vec![n, 1] }, &[v])?);
         }
         let cx = Cx {
@@ -817,8 +859,8 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
             op: what,
             column: "all".into(),
         };
-        if parts.len() == 1 {
-            Ok(parts[0])
+        if let [only] = parts[..] {
+            Ok(only)
         } else {
             t.op(&cx, "table", Op::Concat { axis: 1 }, &parts)
         }

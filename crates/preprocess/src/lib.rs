@@ -45,6 +45,9 @@
 //!
 //! (The doctest uses `toml`, a dev-dependency; the crate reads any serde format.)
 
+// This crate reads untrusted CSV, TOML and proof files: no indexing that can panic.
+#![warn(clippy::indexing_slicing)]
+
 mod build;
 mod error;
 mod spec;
@@ -186,18 +189,32 @@ impl ProcessedSplit {
         let unit = 1i64 << l.scale_bits;
         let mut out = features.join(",");
         out.push_str(",label\n");
-        for r in 0..l.rows {
-            for c in 0..l.features {
-                let q = self.x[r * l.features + c];
+        let rows = (0..l.rows).map(|r| {
+            (
+                self.x
+                    .get(r * l.features..(r + 1) * l.features)
+                    .unwrap_or_default(),
+                self.y
+                    .get(r * l.labels..(r + 1) * l.labels)
+                    .unwrap_or_default(),
+            )
+        });
+        for (r, (xs, ys)) in rows.enumerate() {
+            for &q in xs {
                 out.push_str(&format!("{},", q as f64 / unit as f64));
             }
-            let ys = &self.y[r * l.labels..(r + 1) * l.labels];
-            let label = if l.labels == 1 {
-                (ys[0] % unit == 0).then(|| ys[0] / unit)
-            } else {
-                let hot: Vec<usize> = (0..l.labels).filter(|&i| ys[i] == unit).collect();
-                let cold = ys.iter().filter(|&&v| v == 0).count();
-                (hot.len() == 1 && cold == l.labels - 1).then(|| i64::try_from(hot[0]).unwrap_or(0))
+            let label = match ys {
+                [y] => (y % unit == 0).then(|| y / unit),
+                _ => {
+                    let hot: Vec<usize> = (0..ys.len())
+                        .filter(|&i| ys.get(i) == Some(&unit))
+                        .collect();
+                    let cold = ys.iter().filter(|&&v| v == 0).count();
+                    match hot[..] {
+                        [h] if cold + 1 == ys.len() => Some(i64::try_from(h).unwrap_or(0)),
+                        _ => None,
+                    }
+                }
             };
             let label = label.ok_or(PreprocessError::Label { row: r })?;
             out.push_str(&format!("{label}\n"));
