@@ -1,5 +1,8 @@
 //! Datasets: rows of real features and an integer label (the last CSV column).
 
+// Parses untrusted CSV: no indexing that can panic.
+#![warn(clippy::indexing_slicing)]
+
 use crate::TrainError;
 
 /// A labelled dataset, in row order (the order batches are taken in).
@@ -48,8 +51,10 @@ impl Dataset {
                 what: "the header must list the model's features (and at most a label)",
             });
         }
-        rows.map(|(line, cells)| cells.and_then(|c| numbers(line, &c[..features])))
-            .collect()
+        rows.map(|(line, cells)| {
+            cells.and_then(|c| numbers(line, c.get(..features).unwrap_or_default()))
+        })
+        .collect()
     }
 
     fn parse(text: &str, integer_labels: bool) -> Result<Self, TrainError> {
@@ -66,8 +71,13 @@ impl Dataset {
         let mut targets = Vec::new();
         for (line, cells) in rows {
             let cells = cells?;
-            let row = numbers(line, &cells[..width - 1])?;
-            let last = cells[width - 1];
+            // `csv_rows` gives every row exactly `width` cells.
+            let (last, row) = cells.split_last().ok_or(TrainError::Csv {
+                line,
+                column: 1,
+                what: "an empty row",
+            })?;
+            let (last, row) = (*last, numbers(line, row)?);
             if integer_labels {
                 let label = last.parse::<i64>().map_err(|_| TrainError::Csv {
                     line,
