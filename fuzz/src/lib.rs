@@ -5,7 +5,7 @@
 //! checks a property of what it accepts (canonical re-encoding, a changed proof never
 //! verifying). Errors are the expected outcome for most inputs.
 
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 
 use zkmlops_field::Scale;
 use zkmlops_fri::FriBackend;
@@ -16,6 +16,20 @@ use zkmlops_preprocess::{
 use zkmlops_proof::{ProofEnvelope, ProvingBackend, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Visibility};
+
+/// libFuzzer's Rust harness installs a panic hook that aborts on *every* panic, even one the
+/// library catches: zkmlops contains the panics of its dependencies (tract's protobuf and tensor
+/// decoders, Plonky3's prover and verifier) with `catch_unwind` and returns typed errors, which
+/// is the behaviour under test. So the hook only reports; a panic that escapes the target
+/// still aborts (libfuzzer-sys catches it at the boundary) and is a finding.
+fn contain_library_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("panic (contained unless it escapes): {info}")
+        }));
+    });
+}
 
 /// Every target, by name (the binaries and the corpus directories use these names).
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
@@ -32,6 +46,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 
 /// Arbitrary bytes / UTF-8 as a proof envelope: anything that decodes re-encodes byte-exactly.
 pub fn decode_envelope(data: &[u8]) {
+    contain_library_panics();
     if let Ok(env) = ProofEnvelope::from_bytes(data) {
         assert_eq!(env.to_bytes(), data);
     }
@@ -42,6 +57,7 @@ pub fn decode_envelope(data: &[u8]) {
 
 /// Arbitrary bytes as a Program: a decoded Program is valid and re-encodes to the same bytes.
 pub fn decode_program(data: &[u8]) {
+    contain_library_panics();
     if let Ok(p) = Program::from_bytes(data) {
         assert_eq!(p.to_bytes(), data);
         assert!(p.validate().is_ok());
@@ -80,6 +96,7 @@ fn golden_program() -> &'static Program {
 /// The golden proof with fuzzer-chosen bytes xored (each 4-byte chunk: a 3-byte position and a
 /// mask): verification errors, never panics, never accepts a changed proof.
 pub fn verify_mutated(data: &[u8]) {
+    contain_library_panics();
     let Ok(mut env) = ProofEnvelope::from_bytes(GOLDEN) else {
         return;
     };
@@ -98,6 +115,7 @@ pub fn verify_mutated(data: &[u8]) {
 /// Arbitrary bytes as an ONNX model: parsing, import and the compiled-model decoder never
 /// panic; a compiled model round-trips through its encoding.
 pub fn import_onnx(data: &[u8]) {
+    contain_library_panics();
     if let Ok(m) = OnnxModel::from_bytes(data, "fuzz") {
         if let Ok(c) = compile(&m, &Settings::default()) {
             let bytes = c.to_bytes();
@@ -168,6 +186,7 @@ const SALTS: Salts = Salts {
 /// Arbitrary text as the raw CSV of [`pipeline`]: parsing and building the Program with the
 /// data (every step's reference ops) never panic.
 pub fn preprocess_csv(data: &[u8]) {
+    contain_library_panics();
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -192,6 +211,7 @@ fn mlp() -> Option<&'static CompiledModel> {
 /// the bundled MLP's witness (NaN-free by JSON, but 1e300, wrong lengths, empty files): typed
 /// errors, never a panic.
 pub fn input_json(data: &[u8]) {
+    contain_library_panics();
     let Ok(file) = InputData::from_json(data) else {
         return;
     };
@@ -207,6 +227,7 @@ const CSV: &str = "a,b,c\n1.5,2,0\n-3,,1\n0.25,4,1\n7,-1,0\n";
 /// Arbitrary text as a pipeline TOML: parsing, validation and building the Program over a
 /// small table never panic (huge scales, unknown columns, empty step lists: typed errors).
 pub fn pipeline_toml(data: &[u8]) {
+    contain_library_panics();
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -221,6 +242,7 @@ pub fn pipeline_toml(data: &[u8]) {
 /// Arbitrary bytes as a training transcript (JSON): decoding and verifying never panic or
 /// hang, whatever the spec, row count and segment list claim.
 pub fn transcript_json(data: &[u8]) {
+    contain_library_panics();
     let Ok(t) = serde_json::from_slice::<zkmlops_train::TrainingTranscript>(data) else {
         return;
     };
@@ -229,6 +251,7 @@ pub fn transcript_json(data: &[u8]) {
 
 /// Arbitrary bytes as a preprocessing proof (JSON): decoding and verifying never panic or hang.
 pub fn preprocess_proof_json(data: &[u8]) {
+    contain_library_panics();
     let Ok(p) = serde_json::from_slice::<zkmlops_preprocess::PreprocessProof>(data) else {
         return;
     };

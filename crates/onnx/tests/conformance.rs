@@ -231,3 +231,18 @@ fn a_scalar_input_model_round_trips_through_its_file() {
     let w = c.witness(0, &[0.5]).unwrap();
     assert_eq!(c.decode_outputs(&w)[0].len(), 3);
 }
+
+/// Found by the `import_onnx` fuzz target: a tensor whose raw data tract cannot load makes
+/// tract panic (`unimplemented!`); the import contains it and returns a typed error.
+#[test]
+fn a_tensor_tract_cannot_load_is_a_typed_error() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/import_onnx/regression_raw_tensor_panic.onnx"
+    ))
+    .unwrap();
+    let result =
+        OnnxModel::from_bytes(&bytes, "raw").and_then(|m| compile(&m, &Settings::default()));
+    let e = result.unwrap_err();
+    assert!(e.to_string().contains("tract"), "{e}");
+}
