@@ -7,15 +7,13 @@
 
 use std::sync::{Once, OnceLock};
 
-use zkmlops_field::Scale;
 use zkmlops_fri::FriBackend;
 use zkmlops_onnx::{CompiledModel, InputData, OnnxModel, Settings, compile};
 use zkmlops_preprocess::{
     Cmp, ColumnSpec, Fill, OutputSpec, Pipeline, RawTable, Salts, Stat, Step,
 };
 use zkmlops_proof::{ProofEnvelope, ProvingBackend, VerifyPolicy};
-use zkmlops_tensor::ops::Rounding;
-use zkmlops_tensor::{Op, Program, ProgramBuilder, Visibility};
+use zkmlops_tensor::Program;
 
 /// libFuzzer's Rust harness installs a panic hook that aborts on *every* panic, even one the
 /// library catches: zkmlops contains the panics of its dependencies (tract's protobuf and tensor
@@ -68,28 +66,14 @@ pub fn decode_program(data: &[u8]) {
 const GOLDEN: &[u8] =
     include_bytes!("../../crates/fri/tests/fixtures/envelope_v1_program_v2_keccak.bin");
 
-/// The Program of the golden fixture (see `crates/fri/tests/golden.rs`).
+/// The Program of the golden fixture (`crates/fri/tests/golden.rs` writes and checks it).
 fn golden_program() -> &'static Program {
     static P: OnceLock<Program> = OnceLock::new();
     P.get_or_init(|| {
-        let s = Scale::new(4).expect("scale");
-        let mut b = ProgramBuilder::new();
-        let x = b.input("x", &[1, 3], s, Visibility::Public);
-        let w = b.input("w", &[3, 2], s, Visibility::Private);
-        let h = b.op("h", Op::MatMul, &[x, w]).expect("matmul");
-        let h = b
-            .op(
-                "h4",
-                Op::Rescale {
-                    shift: 4,
-                    rounding: Rounding::HalfUp,
-                },
-                &[h],
-            )
-            .expect("rescale");
-        let y = b.op("y", Op::Relu, &[h]).expect("relu");
-        b.output(y, Visibility::Public).expect("output");
-        b.build().expect("program")
+        Program::from_bytes(include_bytes!(
+            "../../crates/fri/tests/fixtures/golden_program_v2.zkp"
+        ))
+        .expect("the golden Program fixture decodes")
     })
 }
 

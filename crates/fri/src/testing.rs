@@ -237,10 +237,23 @@ fn for_each_row(
 /// Net multiplicity of every message on every bus (sends positive, receives negative).
 type BusTally = HashMap<String, HashMap<Vec<Val>, Val>>;
 
-fn tally_buses(circuit: &Circuit, traces: &[RowMajorMatrix<Val>], pvs: &[Vec<Val>]) -> BusTally {
+/// The net multiplicity of every message of the instances `keep` selects, on the buses it
+/// selects.
+fn tally_buses(
+    circuit: &Circuit,
+    traces: &[RowMajorMatrix<Val>],
+    pvs: &[Vec<Val>],
+    keep: impl Fn(&Chip, &str) -> bool,
+) -> BusTally {
     let mut out: BusTally = HashMap::new();
     for ((air, trace), pv) in circuit.airs.iter().zip(traces).zip(pvs) {
-        let inter = interactions(air);
+        let inter: Vec<_> = interactions(air)
+            .into_iter()
+            .filter(|it| keep(&air.chip, &it.bus_name))
+            .collect();
+        if inter.is_empty() {
+            continue;
+        }
         for_each_row(air, trace, pv, |_, b| {
             for it in &inter {
                 let count = it.count.resolve(b);
@@ -263,30 +276,9 @@ fn tally_buses(circuit: &Circuit, traces: &[RowMajorMatrix<Val>], pvs: &[Vec<Val
 fn recount(circuit: &Circuit, traces: &mut [RowMajorMatrix<Val>], pvs: &[Vec<Val>]) {
     let is_provider = |c: &Chip| matches!(c, Chip::Range(_) | Chip::Table(_));
     // Lookups only: the providers' own sends are left out.
-    let mut lookups: BusTally = HashMap::new();
-    for ((air, trace), pv) in circuit.airs.iter().zip(traces.iter()).zip(pvs) {
-        if is_provider(&air.chip) {
-            continue;
-        }
-        let inter = interactions(air);
-        for_each_row(air, trace, pv, |_, b| {
-            for it in inter
-                .iter()
-                .filter(|it| it.bus_name == RANGE_BUS || it.bus_name == LUT_BUS)
-            {
-                let count = it.count.resolve(b);
-                if count.is_zero() {
-                    continue;
-                }
-                let key: Vec<Val> = it.fields.iter().map(|e| e.resolve(b)).collect();
-                *lookups
-                    .entry(it.bus_name.clone())
-                    .or_default()
-                    .entry(key)
-                    .or_insert(Val::ZERO) += count;
-            }
-        });
-    }
+    let mut lookups = tally_buses(circuit, traces, pvs, |chip, bus| {
+        !is_provider(chip) && (bus == RANGE_BUS || bus == LUT_BUS)
+    });
     for (air, trace) in circuit.airs.iter().zip(traces.iter_mut()) {
         if !is_provider(&air.chip) {
             continue;
@@ -386,7 +378,9 @@ pub fn diagnose(
                 }
             });
         }
-        let mut buses: Vec<_> = tally_buses(circuit, traces, pvs).into_iter().collect();
+        let mut buses: Vec<_> = tally_buses(circuit, traces, pvs, |_, _| true)
+            .into_iter()
+            .collect();
         buses.sort_by(|a, b| a.0.cmp(&b.0));
         for (bus, msgs) in buses {
             let mut bad: Vec<Vec<i64>> = msgs

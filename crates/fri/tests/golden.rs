@@ -16,6 +16,11 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/envelope_v1_program_v2_keccak.bin"
 );
+/// The Program the golden proof is for (the `verify_mutated` fuzz target reads it).
+const PROGRAM_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/golden_program_v2.zkp"
+);
 
 fn program() -> (Program, Witness) {
     let s = Scale::new(4).unwrap();
@@ -63,7 +68,12 @@ fn golden_envelope_verifies_and_is_reproduced() {
     assert!(pool.install(prove) == fresh);
     if std::env::var_os("ZKMLOPS_UPDATE_GOLDEN").is_some() {
         std::fs::write(FIXTURE, &fresh).unwrap();
+        std::fs::write(PROGRAM_FIXTURE, p.to_bytes()).unwrap();
     }
+    assert_eq!(
+        Program::from_bytes(&std::fs::read(PROGRAM_FIXTURE).unwrap()).unwrap(),
+        p
+    );
     let golden = std::fs::read(FIXTURE).unwrap();
     let env = ProofEnvelope::from_bytes(&golden).unwrap();
     FriBackend

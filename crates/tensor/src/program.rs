@@ -552,6 +552,13 @@ impl ProgramBuilder {
         })
     }
 
+    fn decl_mut(&mut self, id: TensorId) -> Result<&mut TensorDecl, ProgramError> {
+        let count = self.tensors.len();
+        self.tensors
+            .get_mut(id.index())
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })
+    }
+
     /// Declare an input whose values may be anywhere in the fixed-point range
     /// ([`MAX_INPUT_BITS`]): for salts and other values that only commitments read. Backends
     /// spend no range check on it and refuse arithmetic on it.
@@ -578,11 +585,7 @@ impl ProgramBuilder {
     /// [`ProgramError::UnknownTensor`], or [`ProgramError::Bits`] for a tensor that is not an
     /// input or a width outside `1..=MAX_INPUT_BITS`.
     pub fn set_bits(&mut self, id: TensorId, bits: u8) -> Result<(), ProgramError> {
-        let count = self.tensors.len();
-        let d = self
-            .tensors
-            .get_mut(id.index())
-            .ok_or(ProgramError::UnknownTensor { id: id.0, count })?;
+        let d = self.decl_mut(id)?;
         if d.kind != TensorKind::Input || !(1..=MAX_INPUT_BITS).contains(&bits) {
             return Err(ProgramError::Bits {
                 tensor: d.name.clone(),
@@ -686,11 +689,7 @@ impl ProgramBuilder {
     /// # Errors
     /// [`ProgramError::UnknownTensor`].
     pub fn output(&mut self, id: TensorId, visibility: Visibility) -> Result<(), ProgramError> {
-        let count = self.tensors.len();
-        let d = self
-            .tensors
-            .get_mut(id.index())
-            .ok_or(ProgramError::UnknownTensor { id: id.0, count })?;
+        let d = self.decl_mut(id)?;
         d.visibility = visibility;
         self.outputs.push(id);
         Ok(())
@@ -705,11 +704,7 @@ impl ProgramBuilder {
         id: TensorId,
         visibility: Visibility,
     ) -> Result<(), ProgramError> {
-        let count = self.tensors.len();
-        let d = self
-            .tensors
-            .get_mut(id.index())
-            .ok_or(ProgramError::UnknownTensor { id: id.0, count })?;
+        let d = self.decl_mut(id)?;
         if !matches!(d.kind, TensorKind::Constant(_)) {
             d.visibility = visibility;
         }
