@@ -240,6 +240,15 @@ fn malformed_and_unsupported_models_are_clear_errors() {
         &run(&["compile", "/nonexistent/model.onnx", "-o", s(&out)]),
         "cannot access",
     );
+    fails_with(
+        &run(&[
+            "compile",
+            s(&ops("conv_batch_norm_mismatch")),
+            "-o",
+            s(&out),
+        ]),
+        "BatchNormalization whose parameter count differs",
+    );
 }
 
 #[test]
@@ -270,6 +279,17 @@ fn malformed_inputs_are_clear_errors() {
         &prove(&write("d.json", "{\"input_data\": [[1, 2, 3]]}")),
         "3 values given",
     );
+    // Numbers JSON cannot hold, values past the fixed-point range, values past the input's
+    // declared bound (24 bits at scale 2^10: +-8192).
+    fails_with(
+        &prove(&write("f.json", "{\"input_data\": [[1e999]]}")),
+        "is not a valid input file",
+    );
+    let sixty_four = |v: &str| format!("{{\"input_data\": [[{}]]}}", vec![v; 64].join(", "));
+    let r = prove(&write("g.json", &sixty_four("1e300")));
+    fails_with(&r, "input");
+    let r = prove(&write("h.json", &sixty_four("10000.0")));
+    fails_with(&r, "declared bound");
     fails_with(
         &run(&[
             "prove",
