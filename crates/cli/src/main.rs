@@ -1,6 +1,9 @@
 //! `zkmlops`: compile ONNX models to Programs, prove and verify inferences, inspect proofs and
 //! measure quantization fidelity. See `docs/cli.md` for every command and its JSON output.
 
+// Every file this binary reads is untrusted: no indexing that can panic.
+#![warn(clippy::indexing_slicing)]
+
 mod error;
 mod io;
 mod preprocess;

@@ -247,8 +247,9 @@ fn run_file(run: &Path, name: &str) -> PathBuf {
 fn final_salt(run: &Path) -> Result<[i64; SALT_LEN], CliError> {
     let secrets: serde_json::Value = read_json(&run.join("secrets.json"))?;
     serde_json::from_value(
-        secrets["checkpoint_salts"]
-            .as_array()
+        secrets
+            .get("checkpoint_salts")
+            .and_then(serde_json::Value::as_array)
             .and_then(|a| a.last())
             .cloned()
             .unwrap_or_default(),
