@@ -208,11 +208,16 @@ fn for_each_row(
 ) {
     let w = trace.width;
     let h = trace.values.len() / w.max(1);
+    // The structure once per instance (`periodic_values(row)` rebuilds every column per call).
+    let columns = <ChipAir as BaseAir<Val>>::periodic_columns(air);
     for row in 0..h {
         let local = &trace.values[row * w..(row + 1) * w];
         let next_row = (row + 1) % h;
         let next = &trace.values[next_row * w..(next_row + 1) * w];
-        let periodic = <ChipAir as BaseAir<Val>>::periodic_values(air, row);
+        let periodic: Vec<Val> = columns
+            .iter()
+            .map(|c| c.get(row % c.len().max(1)).copied().unwrap_or(Val::ZERO))
+            .collect();
         let empty: [Val; 0] = [];
         let mut b = DebugConstraintBuilder::new(
             row,
