@@ -40,13 +40,13 @@ pub(crate) fn range_check<AB: InteractionBuilder>(
     builder.push_interaction(RANGE_BUS, [v], count);
 }
 
+/// The width that means "the whole fixed-point range".
+const FULL: u32 = 64;
+
 /// A signed range check: `v` in `[-2^(bits-1), 2^(bits-1))`, proved as `v + 2^(bits-1)` =
 /// little-endian 8-bit limbs, the top limb narrowed to its remaining bits by looking up both it
 /// and it + `2^8 - 2^top` (both in the table only when it is below `2^top`). The composition is
 /// below `2^63 < p`, so the field equation is the integer one.
-/// The width that means "the whole fixed-point range".
-const FULL: u32 = 64;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Signed {
     pub(crate) bits: u32,
