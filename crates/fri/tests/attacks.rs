@@ -556,3 +556,58 @@ fn a_flipped_relu_sign_bit_is_rejected() {
     };
     assert_only_the_range_check_stops_it(&p, &w, edit);
 }
+
+/// A prover that skips every check and hands the trace generator extreme values (the witness of
+/// a cheater, not of the reference) gets an error or a rejected proof, never a panic: the trace
+/// generator does not assume the limits it no longer checks.
+#[test]
+fn extreme_witness_values_never_panic_the_prover() {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 4], Scale::new(2).unwrap(), Visibility::Private);
+    b.set_bits(x, MAX_INPUT_BITS).unwrap();
+    let m = b
+        .op(
+            "m",
+            Op::ReduceMax {
+                axis: 1,
+                keep_dims: false,
+            },
+            &[x],
+        )
+        .unwrap();
+    let r = b.op("r", Op::Relu, &[x]).unwrap();
+    let q = b
+        .op(
+            "q",
+            Op::Rescale {
+                shift: 2,
+                rounding: Rounding::HalfUp,
+            },
+            &[r],
+        )
+        .unwrap();
+    let s = b.op("s", Op::Sqrt, &[x]).unwrap();
+    for t in [m, q, s] {
+        b.output(t, Visibility::Public).unwrap();
+    }
+    let p = b.build().unwrap();
+    let big = MAX_ABS;
+    let mut w = p
+        .evaluate(&[Tensor::matrix(&[[1, 2, 3, 4]]).unwrap()])
+        .unwrap();
+    w.values_mut()[x.index()] = Tensor::matrix(&[[big, -big, big - 1, -big + 1]]).unwrap();
+    let env = testing::prove_tampered(
+        &p,
+        &w,
+        StageTag::Generic,
+        K,
+        testing::Tamper::SkipWitnessCheck,
+    );
+    if let Ok(env) = env {
+        assert!(
+            FriBackend
+                .verify(&p, &env, &VerifyPolicy::default())
+                .is_err()
+        );
+    }
+}

@@ -29,9 +29,9 @@ pub(super) fn trace<F: Field>(
         let (c, d) = if first {
             (false, 0)
         } else if v > acc {
-            (true, v - acc - 1)
+            (true, v.wrapping_sub(acc).wrapping_sub(1))
         } else {
-            (false, acc - v)
+            (false, acc.wrapping_sub(v))
         };
         acc = if first || c { v } else { acc };
         row[0] = felt(v);

@@ -79,14 +79,18 @@ impl PartitionChip {
                 (0, 0)
             };
             if r < self.len {
-                count += k;
+                count = count.wrapping_add(k);
             } else {
                 count = 0;
             }
             row[X] = felt(v);
             row[K] = felt(k);
             row[C] = felt(count);
-            row[DEST] = felt(if k == 1 { count - 1 } else { kept + i - count });
+            row[DEST] = felt(if k == 1 {
+                count.wrapping_sub(1)
+            } else {
+                kept.wrapping_add(i).wrapping_sub(count)
+            });
         })
     }
 

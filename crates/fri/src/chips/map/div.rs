@@ -27,7 +27,7 @@ pub(super) fn trace_row<F: Field>(
     // q is within +-2^31 (checked before proving), rem < d <= 2^16.
     let q = i64::try_from(q).unwrap_or(0);
     let rem = i64::try_from(rem).unwrap_or(0);
-    let limbs = split4(q + ACT_OFFSET);
+    let limbs = split4(q.wrapping_add(ACT_OFFSET));
     let [r0, r1] = split2(rem);
     let [e0, e1] = split2(i64::from(d) - 1 - rem);
     row[0] = felt(x);

@@ -45,10 +45,10 @@ pub(super) fn trace_row<F: Field>(
     row[2] = felt(q);
     row[3] = felt(b / 2);
     row[4] = felt(b % 2);
-    let limbs = split4(q + ACT_OFFSET)
+    let limbs = split4(q.wrapping_add(ACT_OFFSET))
         .into_iter()
         .chain(split3(r))
-        .chain(split3(b - 1 - r))
+        .chain(split3(b.wrapping_sub(1).wrapping_sub(r)))
         .chain(split3(b / 2));
     for (i, v) in limbs.enumerate() {
         row[5 + i] = felt(v);

@@ -16,7 +16,7 @@ pub(super) const WIDTH: usize = 7;
 
 pub(super) fn trace_row<F: Field>(x: i64, row: &mut [F], tally: &mut impl FnMut(i64)) {
     let h = i64::from(x >= 0);
-    let limbs = split4(x + ACT_OFFSET - h * ACT_OFFSET);
+    let limbs = split4(x.wrapping_add(ACT_OFFSET).wrapping_sub(h * ACT_OFFSET));
     row[0] = felt(x);
     row[1] = felt(x.max(0));
     row[2] = felt(h);

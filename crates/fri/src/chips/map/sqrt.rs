@@ -19,13 +19,13 @@ pub(super) const WIDTH: usize = 14;
 pub(super) fn trace_row<F: Field>(x: i64, row: &mut [F], tally: &mut impl FnMut(i64)) {
     // Checked before proving: 0 <= x < 2^62.
     let y = i64::try_from(zkmlops_tensor::ops::isqrt(x.max(0).unsigned_abs())).unwrap_or(0);
-    let r = x - y * y;
+    let r = x.wrapping_sub(y.wrapping_mul(y));
     row[0] = felt(x);
     row[1] = felt(y);
     let limbs = split4(y)
         .into_iter()
         .chain(split4(r))
-        .chain(split4(2 * y - r));
+        .chain(split4(y.wrapping_mul(2).wrapping_sub(r)));
     for (i, v) in limbs.enumerate() {
         row[2 + i] = felt(v);
         tally(v);
