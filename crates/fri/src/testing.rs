@@ -91,6 +91,27 @@ pub fn prove_tampered(
     crate::prove_inner(program, witness, stage, config, cheat).map_err(crate::into_prove_error)
 }
 
+/// The same Program with every input's declared bound lifted (`MAX_INPUT_BITS`): it evaluates
+/// a cheater's witness (an input past its bound, everything downstream computed consistently
+/// from it) that the real Program's reference refuses. Its digest differs; prove against the
+/// real Program.
+///
+/// # Errors
+/// The Program's own validation errors (none for a valid Program).
+pub fn relaxed(program: &Program) -> Result<Program, zkmlops_tensor::ProgramError> {
+    let mut tensors = program.tensors().to_vec();
+    for t in &mut tensors {
+        if t.kind == zkmlops_tensor::TensorKind::Input {
+            t.bits = zkmlops_tensor::MAX_INPUT_BITS;
+        }
+    }
+    Program::from_parts(
+        tensors,
+        program.nodes().to_vec(),
+        program.outputs().to_vec(),
+    )
+}
+
 /// The first absorb column of the commitment chip (after the Poseidon2 columns).
 #[must_use]
 pub fn commit_absorb_column() -> usize {

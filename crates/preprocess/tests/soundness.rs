@@ -7,7 +7,6 @@
 use zkmlops_fri::{FriBackend, FriConfig, testing};
 use zkmlops_preprocess::{Pipeline, RawTable, Salts, prove};
 use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
-use zkmlops_tensor::{MAX_INPUT_BITS, Program, TensorKind};
 
 fn corpus(target: &str, file: &str) -> String {
     std::fs::read_to_string(
@@ -36,18 +35,7 @@ fn a_raw_cell_past_its_declared_bound_is_rejected() {
     // past the default bound [-2^23, 2^23 - 1]; the clip makes it 8.0 downstream.
     table.columns[0].values[3] = 1 << 23;
     let inputs = zkmlops_preprocess::testing::inputs(&p, &table, &salts).unwrap();
-    let mut tensors = program.tensors().to_vec();
-    for t in &mut tensors {
-        if t.kind == TensorKind::Input {
-            t.bits = MAX_INPUT_BITS;
-        }
-    }
-    let relaxed = Program::from_parts(
-        tensors,
-        program.nodes().to_vec(),
-        program.outputs().to_vec(),
-    )
-    .unwrap();
+    let relaxed = testing::relaxed(&program).unwrap();
     assert!(program.evaluate(&inputs).is_err());
     let witness = relaxed.evaluate(&inputs).unwrap();
     let stage = proof.envelope.statement.stage;

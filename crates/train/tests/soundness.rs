@@ -6,7 +6,6 @@
 
 use zkmlops_fri::{FriBackend, FriConfig, testing};
 use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
-use zkmlops_tensor::{MAX_INPUT_BITS, Program, TensorKind};
 use zkmlops_train::{Dataset, LogRegSpec, Model, Salts, segment_inputs, segment_program};
 
 #[test]
@@ -39,18 +38,7 @@ fn a_segment_over_an_out_of_bound_data_value_is_rejected() {
     // The same Program with every input unbounded evaluates the consistent witness (the
     // reference itself refuses the value under the real Program).
     assert!(program.evaluate(&inputs).is_err());
-    let mut tensors = program.tensors().to_vec();
-    for t in &mut tensors {
-        if t.kind == TensorKind::Input {
-            t.bits = MAX_INPUT_BITS;
-        }
-    }
-    let relaxed = Program::from_parts(
-        tensors,
-        program.nodes().to_vec(),
-        program.outputs().to_vec(),
-    )
-    .unwrap();
+    let relaxed = testing::relaxed(&program).unwrap();
     let witness = relaxed.evaluate(&inputs).unwrap();
 
     let k = FriConfig::KECCAK;
