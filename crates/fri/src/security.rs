@@ -101,3 +101,117 @@ pub(crate) fn security_bits(circuit: &Circuit, config: FriConfig) -> (u16, u16) 
     let clamp = |b: usize| u16::try_from(b).unwrap_or(u16::MAX);
     (clamp(conjectured), clamp(proven.min(conjectured)))
 }
+
+#[cfg(test)]
+mod tests {
+    use p3_air::AirLayout;
+    use p3_lookup::InteractionSymbolicBuilder;
+    use zkmlops_field::Scale;
+    use zkmlops_tensor::ops::Rounding;
+    use zkmlops_tensor::{Op, ProgramBuilder, Visibility};
+
+    use crate::config::{Challenge, Val};
+
+    /// The hand-written interaction counts that feed the security estimate equal what each
+    /// chip's AIR actually pushes (counted by Plonky3's symbolic builder), for every chip kind
+    /// of a Program that uses them all: sources with limbs, committed inputs (bound chip),
+    /// inlined weights, max (with a narrowing bound chip), division by a tensor, lookups.
+    #[test]
+    fn interaction_counts_match_the_airs() {
+        let s = Scale::new(4).unwrap();
+        let mut b = ProgramBuilder::new();
+        b.unbounded_input("salt", &[4], s, Visibility::Committed);
+        let x = b.input("x", &[1, 4], s, Visibility::Private);
+        let w = b.input("w", &[4, 3], s, Visibility::Private);
+        let c = b.input("c", &[3], s, Visibility::Committed);
+        let d = b.input("d", &[1, 3], s, Visibility::Private);
+        b.set_bits(d, 20).unwrap();
+        let h = b.op("h", Op::MatMul, &[x, w]).unwrap();
+        let h = b
+            .op(
+                "h4",
+                Op::Rescale {
+                    shift: 4,
+                    rounding: Rounding::HalfUp,
+                },
+                &[h],
+            )
+            .unwrap();
+        let hc = b.op("hc", Op::Add, &[h, c]).unwrap();
+        let r = b.op("r", Op::Relu, &[hc]).unwrap();
+        let q = b
+            .op(
+                "q",
+                Op::Div {
+                    rounding: Rounding::HalfUp,
+                },
+                &[r, d],
+            )
+            .unwrap();
+        let m = b
+            .op(
+                "m",
+                Op::ReduceMax {
+                    axis: 1,
+                    keep_dims: false,
+                },
+                &[q],
+            )
+            .unwrap();
+        let sq = b.op("sq", Op::Mul, &[q, q]).unwrap();
+        // A private operand read once by an elementwise add: inlined with its limbs.
+        let e = b.input("e", &[1, 3], Scale::ONE, Visibility::Private);
+        let y = b.op("y", Op::Add, &[sq, e]).unwrap();
+        let total = b
+            .op(
+                "total",
+                Op::Sum {
+                    axes: vec![1],
+                    keep_dims: false,
+                },
+                &[y],
+            )
+            .unwrap();
+        b.output(m, Visibility::Public).unwrap();
+        b.output(total, Visibility::Public).unwrap();
+        let p = b.build().unwrap();
+        let public: Vec<_> = zkmlops_proof::public_tensor_ids(&p)
+            .map(|id| {
+                let d = &p.tensors()[id.index()];
+                zkmlops_proof::PublicTensor {
+                    id,
+                    shape: d.shape.clone(),
+                    scale: d.scale,
+                    values: vec![0; zkmlops_tensor::numel(&d.shape).unwrap()],
+                }
+            })
+            .collect();
+        let circuit = crate::circuit::compile(&p, &public, 0).unwrap();
+        let mut kinds = Vec::new();
+        for air in &circuit.airs {
+            let layout = AirLayout::from_air::<Val>(air);
+            let built = InteractionSymbolicBuilder::<Val, Challenge>::from_air(air, layout);
+            assert_eq!(
+                super::interactions(&air.chip),
+                built.global_interactions().len(),
+                "{}",
+                air.chip.kind_name()
+            );
+            kinds.push(air.chip.kind_name());
+        }
+        for k in [
+            "source",
+            "bound",
+            "commit",
+            "gemm",
+            "div",
+            "add",
+            "relu",
+            "div-tensor",
+            "max",
+            "mul",
+        ] {
+            assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+        }
+    }
+}
