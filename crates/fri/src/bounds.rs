@@ -203,12 +203,8 @@ impl State<'_> {
                         self.narrow(*w, bits)?;
                     }
                 }
-                let again: Vec<Iv> = inputs
-                    .iter()
-                    .zip(fixed)
-                    .map(|(w, fx)| fx.map_or_else(|| self.get(*w), Ok))
-                    .collect::<Result<_, _>>()?;
-                return no_wrap(f(&again), self.name(out));
+                // `narrow` stored exactly these intervals.
+                return no_wrap(f(&narrowed), self.name(out));
             }
         }
         no_wrap(f(&current), self.name(out))

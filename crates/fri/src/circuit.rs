@@ -97,10 +97,6 @@ fn check_rows(tensor: &str, rows: Option<usize>) -> Result<(), FriError> {
     }
 }
 
-fn tile_for_n(n: usize) -> usize {
-    crate::chips::gemm::tile_for(n).max(1)
-}
-
 fn log2_ceil(n: usize) -> usize {
     n.max(1).next_power_of_two().trailing_zeros() as usize
 }
@@ -263,7 +259,8 @@ impl Builder<'_> {
         if macs == Some(0) {
             return Err(limit(&self.wires[out].name, "gemm size", 0, 1));
         }
-        check_rows(&self.wires[out].name, macs.map(|x| x / tile_for_n(n)))?;
+        let tile = crate::chips::gemm::tile_for(n);
+        check_rows(&self.wires[out].name, macs.map(|x| x / tile))?;
         let b_inline = if m == 1 { self.inline_range(b) } else { None };
         self.chips.push(Chip::Gemm(GemmChip {
             a_wire: wire_id(a)?,
@@ -275,7 +272,7 @@ impl Builder<'_> {
             n,
             trans_a,
             trans_b,
-            tile: crate::chips::gemm::tile_for(n),
+            tile,
             mults: Vec::new(),
             log_height: 0,
         }));

@@ -184,18 +184,12 @@ pub fn circuit_stats(
     program: &Program,
     config: FriConfig,
 ) -> Result<Vec<InstanceStats>, ProveError> {
-    let public: Vec<_> = zkmlops_proof::public_tensor_ids(program)
-        .map(|id| {
-            let d = &program.tensors()[id.index()];
-            zkmlops_proof::PublicTensor {
-                id,
-                shape: d.shape.clone(),
-                scale: d.scale,
-                values: vec![0; zkmlops_tensor::numel(&d.shape).unwrap_or(0)],
-            }
-        })
-        .collect();
-    let circuit = compile(program, &public, config.min_log_height()).map_err(into_prove_error)?;
+    let circuit = compile(
+        program,
+        &placeholder_public(program),
+        config.min_log_height(),
+    )
+    .map_err(into_prove_error)?;
     Ok(circuit
         .airs
         .iter()
@@ -205,6 +199,21 @@ pub fn circuit_stats(
             log_height: a.log_height(),
         })
         .collect())
+}
+
+/// Zero values for every public tensor: the circuit's shape never depends on them.
+pub(crate) fn placeholder_public(program: &Program) -> Vec<zkmlops_proof::PublicTensor> {
+    zkmlops_proof::public_tensor_ids(program)
+        .map(|id| {
+            let d = &program.tensors()[id.index()];
+            zkmlops_proof::PublicTensor {
+                id,
+                shape: d.shape.clone(),
+                scale: d.scale,
+                values: vec![0; zkmlops_tensor::numel(&d.shape).unwrap_or(0)],
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn into_prove_error(e: FriError) -> ProveError {

@@ -175,18 +175,7 @@ mod tests {
         b.output(m, Visibility::Public).unwrap();
         b.output(total, Visibility::Public).unwrap();
         let p = b.build().unwrap();
-        let public: Vec<_> = zkmlops_proof::public_tensor_ids(&p)
-            .map(|id| {
-                let d = &p.tensors()[id.index()];
-                zkmlops_proof::PublicTensor {
-                    id,
-                    shape: d.shape.clone(),
-                    scale: d.scale,
-                    values: vec![0; zkmlops_tensor::numel(&d.shape).unwrap()],
-                }
-            })
-            .collect();
-        let circuit = crate::circuit::compile(&p, &public, 0).unwrap();
+        let circuit = crate::circuit::compile(&p, &crate::placeholder_public(&p), 0).unwrap();
         let mut kinds = Vec::new();
         for air in &circuit.airs {
             let layout = AirLayout::from_air::<Val>(air);

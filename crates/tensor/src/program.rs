@@ -107,9 +107,9 @@ impl TensorDecl {
 /// `[-2^23, 2^23)`, e.g. reals up to +-32768 at scale 2^8.
 pub const DEFAULT_INPUT_BITS: u8 = 24;
 /// The widest declarable input bound, with a meaning of its own: any value of the fixed-point
-/// range (`|v| <= zkmlops_field::MAX_ABS`), i.e. any field element, so a backend checks nothing.
+/// range (`|v| <= zkmlops_field::MAX_ABS`), i.e. any field element, so the bound itself needs no check.
 /// Meant for salts and other values that only feed commitments: arithmetic on such a tensor
-/// could wrap mod p, so backends refuse to compile it.
+/// could wrap mod p, so a backend must range-check what that arithmetic needs, or refuse it.
 pub const MAX_INPUT_BITS: u8 = 64;
 
 /// One node of the DAG: `output = op(inputs)`.
@@ -542,13 +542,24 @@ impl ProgramBuilder {
         scale: Scale,
         visibility: Visibility,
     ) -> TensorId {
+        self.push_input(name, shape, scale, visibility, DEFAULT_INPUT_BITS)
+    }
+
+    fn push_input(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        scale: Scale,
+        visibility: Visibility,
+        bits: u8,
+    ) -> TensorId {
         self.push(TensorDecl {
             name: name.into(),
             shape: shape.to_vec(),
             scale,
             visibility,
             kind: TensorKind::Input,
-            bits: DEFAULT_INPUT_BITS,
+            bits,
         })
     }
 
@@ -561,7 +572,8 @@ impl ProgramBuilder {
 
     /// Declare an input whose values may be anywhere in the fixed-point range
     /// ([`MAX_INPUT_BITS`]): for salts and other values that only commitments read. Backends
-    /// spend no range check on it and refuse arithmetic on it.
+    /// spend no range check on it unless arithmetic reads it, and then check what that
+    /// arithmetic needs (or refuse the Program).
     pub fn unbounded_input(
         &mut self,
         name: &str,
@@ -569,11 +581,7 @@ impl ProgramBuilder {
         scale: Scale,
         visibility: Visibility,
     ) -> TensorId {
-        let id = self.input(name, shape, scale, visibility);
-        if let Some(d) = self.tensors.get_mut(id.index()) {
-            d.bits = MAX_INPUT_BITS;
-        }
-        id
+        self.push_input(name, shape, scale, visibility, MAX_INPUT_BITS)
     }
 
     /// Declare the bound of an input's values: `[-2^(bits-1), 2^(bits-1))`, `bits` in
