@@ -10,7 +10,7 @@ use std::time::Instant;
 use zkmlops_field::Scale;
 
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
 
@@ -83,7 +83,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let t = Instant::now();
-    let envelope = FriBackend.prove(&program, &witness, StageTag::Inference, &FriConfig::KECCAK)?;
+    let envelope = FriBackend.prove(
+        &program,
+        &witness,
+        StageTag::Inference,
+        FriConfig::KECCAK.name(),
+    )?;
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     let bytes = envelope.to_bytes();
     // What a verifier receives: the envelope bytes and the Program (no weights, no input).

@@ -5,7 +5,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Witness};
 
 fn gemm(k: usize, n: usize) -> (Program, Witness) {
@@ -53,13 +53,13 @@ fn bench(c: &mut Criterion) {
             |bench, _| {
                 bench.iter(|| {
                     FriBackend
-                        .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+                        .prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name())
                         .unwrap()
                 })
             },
         );
         let env = FriBackend
-            .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+            .prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name())
             .unwrap();
         g.bench_with_input(
             BenchmarkId::new("verify", format!("2^{log_macs}")),

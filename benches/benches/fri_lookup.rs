@@ -6,7 +6,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_lookup::{Function, TableSpec};
-use zkmlops_proof::{ProvingBackend, StageTag};
+use zkmlops_proof::{Backend, StageTag};
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, Witness};
 
 fn lookups(spec: TableSpec, n: usize) -> (Program, Witness) {
@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("prove", id), id, |bench, _| {
             bench.iter(|| {
                 FriBackend
-                    .prove(p, w, StageTag::Generic, &FriConfig::KECCAK)
+                    .prove(p, w, StageTag::Generic, FriConfig::KECCAK.name())
                     .unwrap()
             })
         });

@@ -35,9 +35,9 @@ fn bench(c: &mut Criterion) {
         for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
             let id = format!("{name}/{}", config.name());
             g.bench_function(BenchmarkId::new("prove", &id), |b| {
-                b.iter(|| zkmlops_infer::prove(&m, &x, &FriBackend, &config).unwrap());
+                b.iter(|| zkmlops_infer::prove(&m, &x, &FriBackend, config.name()).unwrap());
             });
-            let p = zkmlops_infer::prove(&m, &x, &FriBackend, &config).unwrap();
+            let p = zkmlops_infer::prove(&m, &x, &FriBackend, config.name()).unwrap();
             g.bench_function(BenchmarkId::new("verify", &id), |b| {
                 b.iter(|| {
                     zkmlops_infer::verify(

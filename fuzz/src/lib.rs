@@ -12,7 +12,7 @@ use zkmlops_onnx::{CompiledModel, InputData, OnnxModel, Settings, compile};
 use zkmlops_preprocess::{
     Cmp, ColumnSpec, Fill, OutputSpec, Pipeline, RawTable, Salts, Stat, Step,
 };
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, VerifyPolicy};
 use zkmlops_tensor::Program;
 
 /// libFuzzer's Rust harness installs a panic hook that aborts on *every* panic, even one the
@@ -64,7 +64,7 @@ pub fn decode_program(data: &[u8]) {
 
 /// The golden FRI proof (`crates/fri/tests/fixtures`).
 const GOLDEN: &[u8] =
-    include_bytes!("../../crates/fri/tests/fixtures/envelope_v1_program_v2_keccak.bin");
+    include_bytes!("../../crates/fri/tests/fixtures/envelope_v2_program_v2_keccak.bin");
 
 /// The Program of the golden fixture (`crates/fri/tests/golden.rs` writes and checks it).
 fn golden_program() -> &'static Program {

@@ -96,6 +96,16 @@ pub(crate) enum CliError {
         "invalid --visibility `{given}`: expected a list like input=private,params=private,output=public"
     )]
     Visibility { given: String },
+    #[error("{0}")]
+    Registry(zkmlops_proof::RegistryError),
+    #[error("{0}")]
+    Preset(zkmlops_proof::ProveError),
+    #[error("preset `{preset}` of backend `{backend}` is {}, but {} was asked for (pick another --preset, or drop --zk/--transparent)", if *wanted { "transparent" } else { "hiding" }, if *wanted { "zero knowledge" } else { "a transparent proof" })]
+    PresetHiding {
+        backend: String,
+        preset: String,
+        wanted: bool,
+    },
 }
 
 impl CliError {

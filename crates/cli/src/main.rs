@@ -4,6 +4,7 @@
 // Every file this binary reads is untrusted: no indexing that can panic.
 #![warn(clippy::indexing_slicing)]
 
+mod backend;
 mod error;
 mod io;
 mod preprocess;
@@ -14,17 +15,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
-use zkmlops_fri::{FriBackend, FriConfig, Hash};
 use zkmlops_onnx::{FloatModel, Settings, calibrate, fidelity, parse_visibility};
 use zkmlops_proof::VerifyPolicy;
 
+use crate::backend::BackendArgs;
 use crate::error::CliError;
 
-/// Verifiable ML: zero-knowledge proofs of ONNX inference (Plonky3 FRI STARK, no setup,
-/// post-quantum).
+/// Verifiable ML: zero-knowledge proofs of ONNX inference, training, preprocessing and metrics
+/// (default backend: Plonky3 FRI STARK, no setup, post-quantum; `zkmlops backends` lists all).
 #[derive(Parser)]
 #[command(name = "zkmlops", version, about, long_about = None)]
 struct Cli {
@@ -33,20 +34,6 @@ struct Cli {
     quiet: bool,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    /// Plonky3 FRI STARK over Goldilocks.
-    Fri,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Preset {
-    /// Keccak-256 Merkle trees and transcript.
-    Keccak,
-    /// Poseidon2 over Goldilocks (cheaper to verify inside another proof).
-    Poseidon2,
 }
 
 #[derive(Subcommand)]
@@ -70,6 +57,9 @@ enum Command {
         /// Also write the chosen settings here.
         #[arg(long, value_name = "SETTINGS.json")]
         settings_out: Option<PathBuf>,
+        /// The backend whose limits calibration respects.
+        #[command(flatten)]
+        backend: BackendArgs,
         /// The compiled model.
         #[arg(short, long, value_name = "model.zkm")]
         output: PathBuf,
@@ -90,17 +80,13 @@ enum Command {
         /// Visibilities for an ONNX model, e.g. input=public.
         #[arg(long)]
         visibility: Option<String>,
-        /// Proving backend.
-        #[arg(long, value_enum, default_value = "fri")]
-        backend: Backend,
-        /// Hash preset.
-        #[arg(long, value_enum, default_value = "keccak")]
-        preset: Preset,
-        /// Zero knowledge (the hiding variant of the preset); the default whenever the input or
-        /// the weights are not public.
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Zero knowledge (a hiding preset); the default whenever the input or the weights are
+        /// not public.
         #[arg(long, conflicts_with = "transparent")]
         zk: bool,
-        /// The transparent (non-hiding) variant even for hidden inputs: smaller and faster, for
+        /// A transparent (non-hiding) preset even for hidden inputs: smaller and faster, for
         /// benchmarks; reveals information about private values.
         #[arg(long)]
         transparent: bool,
@@ -142,6 +128,12 @@ enum Command {
         /// Require the proof to be tied to this published model commitment.
         #[arg(long, value_name = "commitment.json")]
         commitment: Option<PathBuf>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the backends this build has, each preset with its capabilities.
+    Backends {
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -222,8 +214,19 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// The registered backend that made `env`.
+pub(crate) fn backend_of<'r>(
+    registry: &'r zkmlops_proof::Registry,
+    env: &zkmlops_proof::ProofEnvelope,
+) -> Result<&'r dyn zkmlops_proof::Backend, CliError> {
+    registry
+        .get(env.backend.as_str())
+        .map_err(CliError::Registry)
+}
+
 fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let quiet = cli.quiet;
+    let registry = zkmlops::registry();
     match cli.command {
         Command::Compile {
             model,
@@ -232,8 +235,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             max_scale,
             visibility,
             settings_out,
+            backend,
             output,
         } => {
+            let chosen = backend.choose(&registry, false, false)?;
             let base = with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
             let onnx = io::onnx(&model)?;
             let (compiled, report) = match data {
@@ -245,8 +250,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         &samples,
                         &base,
                         max_scale,
-                        &FriBackend,
-                        &FriConfig::KECCAK,
+                        chosen.backend,
+                        &chosen.preset.name,
                     )?;
                     pb.finish_and_clear();
                     (cal.model, Some(cal.report))
@@ -278,8 +283,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             sample,
             settings,
             visibility,
-            backend: Backend::Fri,
-            preset,
+            backend,
             zk,
             transparent,
             commitment,
@@ -301,29 +305,29 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 index: sample,
                 count: samples.len(),
             })?;
-            let hash = match preset {
-                Preset::Keccak => Hash::Keccak256,
-                Preset::Poseidon2 => Hash::Poseidon2,
-            };
-            let mut config = FriConfig::default_for(&compiled.program, hash);
-            if zk || transparent {
-                config.zero_knowledge = zk;
-            }
+            // Hiding by default whenever an input (data or weights) is not public.
+            let hidden = compiled.program.tensors().iter().any(|d| {
+                d.kind == zkmlops_tensor::TensorKind::Input
+                    && d.visibility != zkmlops_tensor::Visibility::Public
+            });
+            let wanted = if zk || transparent { zk } else { hidden };
+            let chosen = backend.choose(&registry, wanted, zk || transparent)?;
+            let preset = chosen.preset.name.as_str();
             let pb = spinner(
                 quiet,
-                &format!("proving `{}` ({})", compiled.name, config.name()),
+                &format!("proving `{}` ({} {preset})", compiled.name, backend.backend),
             );
             let t = Instant::now();
-            let proof = zkmlops_infer::prove(&compiled, x, &FriBackend, &config)?;
+            let proof = zkmlops_infer::prove(&compiled, x, chosen.backend, preset)?;
             let elapsed = t.elapsed();
             pb.finish_and_clear();
             let json = proof.envelope.to_json();
             io::write(&output, json.as_bytes())?;
             println!(
-                "proved `{}` in {:.1} ms ({}, {} conjectured bits): {} proof bytes, wrote {}",
+                "proved `{}` in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes, wrote {}",
                 compiled.name,
                 ms(elapsed),
-                config.name(),
+                backend.backend,
                 proof.envelope.params.conjectured_security_bits,
                 proof.envelope.proof.len(),
                 output.display()
@@ -360,11 +364,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 ..VerifyPolicy::default()
             };
             let t = Instant::now();
-            let result = zkmlops_infer::verify(&compiled.program, &env, &FriBackend, &policy)
-                .and_then(|v| match &published {
-                    Some(p) => v.check_commitment(&p.commitment).map(|()| v),
-                    None => Ok(v),
-                });
+            let result = zkmlops_infer::verify(
+                &compiled.program,
+                &env,
+                backend_of(&registry, &env)?,
+                &policy,
+            )
+            .and_then(|v| match &published {
+                Some(p) => v.check_commitment(&p.commitment).map(|()| v),
+                None => Ok(v),
+            });
             let elapsed = t.elapsed();
             match result {
                 Ok(v) => {
@@ -425,9 +434,18 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Train(cmd) => train::train(cmd, quiet),
-        Command::Preprocess(cmd) => preprocess::preprocess(cmd, quiet),
-        Command::Eval(cmd) => train::eval(cmd, quiet),
+        Command::Backends { json } => {
+            let reports = backend::list(&registry);
+            if json {
+                println!("{}", report::json(&reports));
+            } else {
+                backend::print(&reports);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Train(cmd) => train::train(cmd, &registry, quiet),
+        Command::Preprocess(cmd) => preprocess::preprocess(cmd, &registry, quiet),
+        Command::Eval(cmd) => train::eval(cmd, &registry, quiet),
         Command::Fidelity { model, data, json } => {
             let compiled = io::model(&model, &Settings::default())?;
             let samples = io::samples(&data)?;

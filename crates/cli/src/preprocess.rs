@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use zkmlops_fri::FriBackend;
 use zkmlops_preprocess::{Pipeline, PreprocessProof, RawTable, Salts, prove};
 use zkmlops_proof::VerifyPolicy;
 
+use crate::backend::BackendArgs;
 use crate::error::CliError;
 use crate::io;
-use crate::train::{config, read_json, write_json};
+use crate::train::{read_json, verifier, write_json};
 
 #[derive(Subcommand)]
 pub(crate) enum PreprocessCommand {
@@ -22,9 +22,11 @@ pub(crate) enum PreprocessCommand {
         /// The raw table: CSV whose header is the pipeline's columns.
         #[arg(long, value_name = "raw.csv")]
         data: PathBuf,
-        /// Transparent preset (the default hides the rows: zero knowledge).
+        /// A transparent preset (the default hides the rows: zero knowledge).
         #[arg(long)]
         transparent: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
         /// Output directory.
         #[arg(short, long, value_name = "prep/")]
         output: PathBuf,
@@ -55,6 +57,7 @@ fn proof_file(p: &Path) -> PathBuf {
 
 pub(crate) fn preprocess(
     cmd: PreprocessCommand,
+    registry: &zkmlops_proof::Registry,
     quiet: bool,
 ) -> Result<std::process::ExitCode, CliError> {
     match cmd {
@@ -62,8 +65,10 @@ pub(crate) fn preprocess(
             pipeline,
             data,
             transparent,
+            backend,
             output,
         } => {
+            let chosen = backend.choose(registry, !transparent, transparent)?;
             let text = String::from_utf8_lossy(&io::read(&pipeline)?).into_owned();
             let spec: Pipeline = toml::from_str(&text).map_err(|e| CliError::Pipeline {
                 path: pipeline.clone(),
@@ -78,7 +83,7 @@ pub(crate) fn preprocess(
             );
             let t = std::time::Instant::now();
             let (proof, processed) =
-                prove(&spec, &table, &salts, &FriBackend, &config(!transparent)).map_err(err)?;
+                prove(&spec, &table, &salts, chosen.backend, &chosen.preset.name).map_err(err)?;
             pb.finish_and_clear();
             std::fs::create_dir_all(&output).map_err(|source| CliError::Write {
                 path: output.clone(),
@@ -116,7 +121,10 @@ pub(crate) fn preprocess(
             let path = proof_file(&proof);
             let p: PreprocessProof = read_json(&path)?;
             let v = p
-                .verify(&FriBackend, &VerifyPolicy::default())
+                .verify(
+                    verifier(registry, Some(&p.envelope))?,
+                    &VerifyPolicy::default(),
+                )
                 .map_err(err)?;
             if json {
                 let stats: Vec<_> = v

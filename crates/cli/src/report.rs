@@ -198,14 +198,15 @@ pub(crate) fn print_inspect(r: &InspectReport) {
         r.envelope_version, r.backend, p.preset
     );
     println!(
-        "field {:?} (extension degree {}), hash {:?}, zero knowledge {}, post-quantum {}",
+        "field {} (extension degree {}), hash {}, zero knowledge {}, post-quantum {}, transparent setup {}",
         p.field,
         p.extension_degree,
         p.hash,
         yes(p.zero_knowledge),
-        yes(p.post_quantum)
+        yes(p.post_quantum),
+        yes(p.transparent)
     );
-    if let Some(f) = &p.fri {
+    if let Some(f) = p.protocol.fri() {
         println!(
             "FRI: log blowup {}, {} queries, query proof-of-work {} bits",
             f.log_blowup, f.num_queries, f.query_pow_bits

@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
-use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::VerifyPolicy;
+use zkmlops_proof::{Registry, VerifyPolicy};
 use zkmlops_train::{
     Dataset, LogRegSpec, MetricsProof, MlpModel, MlpSpec, Model, ModelSpec, RunSalts, SALT_LEN,
     TrainingTranscript, prove_metrics, prove_mlp_metrics, prove_mlp_run, prove_run,
 };
 
+use crate::backend::BackendArgs;
 use crate::error::CliError;
 use crate::io;
 
@@ -103,9 +103,11 @@ pub(crate) enum TrainCommand {
         /// is: its salt is reused, so the run's data commitment is the processed commitment.
         #[arg(long, value_name = "prep/")]
         prep: Option<PathBuf>,
-        /// Zero knowledge (hiding preset).
+        /// Zero knowledge (a hiding preset).
         #[arg(long)]
         zk: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
         /// Output directory.
         #[arg(short, long, value_name = "run/")]
         output: PathBuf,
@@ -132,9 +134,11 @@ pub(crate) enum EvalCommand {
         /// in a test CSV, is ignored).
         #[arg(long, value_name = "rows.csv")]
         data: PathBuf,
-        /// Transparent preset (the default hides the rows: zero knowledge).
+        /// A transparent preset (the default hides the rows: zero knowledge).
         #[arg(long)]
         transparent: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
         /// The prediction proof (JSON).
         #[arg(short, long, value_name = "prediction.json")]
         output: PathBuf,
@@ -163,9 +167,11 @@ pub(crate) enum EvalCommand {
         /// positive counts in and out of the group, under a fresh attribute commitment.
         #[arg(long, value_name = "attribute.csv")]
         attribute: Option<PathBuf>,
-        /// Zero knowledge (hiding preset).
+        /// Zero knowledge (a hiding preset).
         #[arg(long)]
         zk: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
         /// The metrics proof (JSON).
         #[arg(short, long, value_name = "metrics.json")]
         output: PathBuf,
@@ -302,15 +308,23 @@ fn data_salt(prep: Option<&Path>, split: &str) -> Result<[i64; SALT_LEN], CliErr
     })
 }
 
-pub(crate) fn config(zk: bool) -> FriConfig {
-    if zk {
-        FriConfig::KECCAK_ZK
-    } else {
-        FriConfig::KECCAK
+/// The backend that made `env` (the default backend when there is no envelope: the stage's
+/// own checks then reject the empty proof).
+pub(crate) fn verifier<'r>(
+    registry: &'r Registry,
+    env: Option<&zkmlops_proof::ProofEnvelope>,
+) -> Result<&'r dyn zkmlops_proof::Backend, CliError> {
+    match env {
+        Some(env) => crate::backend_of(registry, env),
+        None => registry.get("fri").map_err(CliError::Registry),
     }
 }
 
-pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::ExitCode, CliError> {
+pub(crate) fn train(
+    cmd: TrainCommand,
+    registry: &Registry,
+    quiet: bool,
+) -> Result<std::process::ExitCode, CliError> {
     match cmd {
         TrainCommand::Prove {
             spec,
@@ -318,8 +332,10 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
             init,
             prep,
             zk,
+            backend,
             output,
         } => {
+            let chosen = backend.choose(registry, zk, zk)?;
             let text = String::from_utf8_lossy(&io::read(&spec)?).into_owned();
             let ts: TrainSpec = toml::from_str(&text).map_err(|e| CliError::TrainSpec {
                 path: spec.clone(),
@@ -376,8 +392,8 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                         &salts,
                         per,
                         segments,
-                        &FriBackend,
-                        &config(zk),
+                        chosen.backend,
+                        &chosen.preset.name,
                     )
                     .map_err(run_err)?;
                     let fit = match lr.link {
@@ -411,8 +427,8 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
                         &salts,
                         per,
                         segments,
-                        &FriBackend,
-                        &config(zk),
+                        chosen.backend,
+                        &chosen.preset.name,
                     )
                     .map_err(run_err)?;
                     let fit = format!("train accuracy {:.3}", model.accuracy(&ms, &train_set));
@@ -446,7 +462,10 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
         }
         TrainCommand::Verify { run, json } => {
             let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
-            let result = transcript.verify(&FriBackend, &VerifyPolicy::default());
+            let result = transcript.verify(
+                verifier(registry, transcript.segments.first())?,
+                &VerifyPolicy::default(),
+            );
             let ok = result.is_ok();
             let error = result.err().map(|e| e.to_string());
             if json {
@@ -487,7 +506,11 @@ pub(crate) fn train(cmd: TrainCommand, quiet: bool) -> Result<std::process::Exit
     }
 }
 
-pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCode, CliError> {
+pub(crate) fn eval(
+    cmd: EvalCommand,
+    registry: &Registry,
+    quiet: bool,
+) -> Result<std::process::ExitCode, CliError> {
     match cmd {
         EvalCommand::Prove {
             run,
@@ -495,8 +518,10 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
             prep,
             attribute,
             zk,
+            backend,
             output,
         } => {
+            let chosen = backend.choose(registry, zk, zk)?;
             let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
             let m: ModelFile = read_json(&run.join("model.json"))?;
             let final_salt = final_salt(&run)?;
@@ -517,8 +542,8 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                             &final_salt,
                             &test,
                             &test_salt,
-                            &FriBackend,
-                            &config(zk),
+                            chosen.backend,
+                            &chosen.preset.name,
                         ),
                         Some(path) => zkmlops_train::prove_fairness_metrics(
                             &spec,
@@ -528,8 +553,8 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                             &test_salt,
                             &read_attribute(path)?,
                             &salt()?,
-                            &FriBackend,
-                            &config(zk),
+                            chosen.backend,
+                            &chosen.preset.name,
                         ),
                     }
                 }
@@ -550,8 +575,8 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                         &final_salt,
                         &test,
                         &test_salt,
-                        &FriBackend,
-                        &config(zk),
+                        chosen.backend,
+                        &chosen.preset.name,
                     )
                 }
             }
@@ -573,8 +598,10 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
             run,
             data,
             transparent,
+            backend,
             output,
         } => {
+            let chosen = backend.choose(registry, !transparent, transparent)?;
             let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
             let Some(spec) = transcript.spec.linear().copied() else {
                 return Err(CliError::TrainSpec {
@@ -595,8 +622,8 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
                 &model,
                 &final_salt(&run)?,
                 &rows,
-                &FriBackend,
-                &config(!transparent),
+                chosen.backend,
+                &chosen.preset.name,
             )
             .map_err(|e| CliError::Metrics {
                 source: Box::new(e),
@@ -622,7 +649,10 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
         EvalCommand::VerifyPrediction { prediction, run } => {
             let proof: zkmlops_train::PredictionProof = read_json(&prediction)?;
             proof
-                .verify(&FriBackend, &VerifyPolicy::default())
+                .verify(
+                    verifier(registry, Some(&proof.envelope))?,
+                    &VerifyPolicy::default(),
+                )
                 .map_err(|e| CliError::RunRejected {
                     what: e.to_string(),
                 })?;
@@ -651,7 +681,10 @@ pub(crate) fn eval(cmd: EvalCommand, quiet: bool) -> Result<std::process::ExitCo
         EvalCommand::Verify { metrics, run, json } => {
             let proof: MetricsProof = read_json(&metrics)?;
             let mut result = proof
-                .verify(&FriBackend, &VerifyPolicy::default())
+                .verify(
+                    verifier(registry, Some(&proof.envelope))?,
+                    &VerifyPolicy::default(),
+                )
                 .map_err(|e| e.to_string());
             if let (Ok(()), Some(run)) = (&result, &run) {
                 let t: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;

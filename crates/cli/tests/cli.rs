@@ -752,3 +752,67 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     ]);
     fails_with(&r, "p.toml");
 }
+
+#[test]
+fn backends_are_listed_and_picked_by_name() {
+    let r = run(&["backends", "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let fri = &v[0];
+    assert_eq!(fri["id"], "fri");
+    let presets: Vec<&str> = fri["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        presets,
+        ["keccak", "keccak-zk", "poseidon2", "poseidon2-zk"]
+    );
+    let caps = &fri["presets"][1]["capabilities"];
+    assert_eq!(caps["zero_knowledge"], true);
+    assert_eq!(caps["post_quantum"], true);
+    assert_eq!(caps["transparent"], true);
+    assert_eq!(caps["commitment_scheme"], "poseidon2-goldilocks-sponge/v1");
+    assert_eq!(
+        caps["ops"]["all_but"],
+        serde_json::json!(["argmax", "conv2d/grouped"])
+    );
+    let r = run(&["backends"]);
+    assert!(
+        r.ok && r.stdout.contains("--preset poseidon2-zk"),
+        "{}",
+        r.stdout
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let (model, input) = (m.join("logreg.onnx"), m.join("logreg.input.json"));
+    let proof = dir.path().join("p.json");
+    let prove = |extra: &[&str]| {
+        let mut args = vec!["prove", s(&model), "--input", s(&input), "-o", s(&proof)];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    fails_with(&prove(&["--backend", "nope"]), "no backend named `nope`");
+    fails_with(&prove(&["--preset", "nope"]), "has no preset `nope`");
+    fails_with(
+        &prove(&["--preset", "keccak", "--zk"]),
+        "zero knowledge was asked for",
+    );
+    let r = prove(&["--backend", "fri", "--preset", "poseidon2"]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("fri poseidon2"), "{}", r.stdout);
+    let r = run(&["verify", s(&proof), "--model", s(&model), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["params"]["preset"], "poseidon2");
+    // `verify` reads the backend from the envelope: one this build lacks is named.
+    let other = dir.path().join("other.json");
+    edit_json(&proof, &other, |v| v["backend"] = Value::from("plonky9"));
+    fails_with(
+        &run(&["verify", s(&other), "--model", s(&model)]),
+        "no backend named `plonky9`",
+    );
+}

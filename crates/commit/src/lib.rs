@@ -42,7 +42,25 @@ use p3_goldilocks::{
 use p3_symmetric::Permutation;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use zkmlops_proof::{SchemeId, Statement};
 use zkmlops_tensor::{Program, ProgramDigest, TensorId, Visibility, Witness};
+
+/// This scheme's identifier in statements ([`zkmlops_proof::Statement::commitment_scheme`]).
+pub const SCHEME: SchemeId = SchemeId::POSEIDON2_GOLDILOCKS_SPONGE;
+
+/// The `k`-th commitment of a statement, when the statement's commitments are of this scheme
+/// (a digest of another scheme is never read as one of ours) and well-formed. Every stage
+/// reads the commitments it links through this.
+#[must_use]
+pub fn statement_digest(statement: &Statement, k: usize) -> Option<Digest> {
+    if statement.commitment_scheme.as_ref() != Some(&SCHEME) {
+        return None;
+    }
+    statement
+        .commitments
+        .get(k)
+        .and_then(|c| Digest::from_bytes(&c.digest).ok())
+}
 
 /// Permutation width.
 pub const WIDTH: usize = 8;

@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
 fn program(n: usize, committed: bool) -> Program {
@@ -74,7 +74,7 @@ fn main() {
             for _ in 0..3 {
                 let t = Instant::now();
                 let e = FriBackend
-                    .prove(&p, &wit, StageTag::Generic, &config)
+                    .prove(&p, &wit, StageTag::Generic, config.name())
                     .unwrap();
                 best = best.min(t.elapsed().as_secs_f64() * 1e3);
                 env = Some(e);

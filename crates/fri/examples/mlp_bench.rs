@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig, circuit_stats};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
@@ -141,7 +141,7 @@ fn main() {
 
     let t = Instant::now();
     let env = FriBackend
-        .prove(&program, &witness, StageTag::Inference, &config)
+        .prove(&program, &witness, StageTag::Inference, config.name())
         .unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();

@@ -16,7 +16,10 @@ use p3_uni_stark::StarkConfig;
 use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
 use zkmlops_field::{Goldilocks, GoldilocksExt2};
-use zkmlops_proof::{BackendParams, FieldId, FriParams, HashId};
+use zkmlops_proof::{
+    BackendParams, Capabilities, FieldId, FriParams, HashId, OpSupport, PresetInfo, ProtocolParams,
+    SchemeId,
+};
 
 use crate::FriError;
 
@@ -120,6 +123,9 @@ pub const MAX_LOG_ARITY: usize = 3;
 const MERKLE_CAP_HEIGHT: usize = 0;
 /// Random codewords added by the hiding PCS (at least the extension degree).
 pub const NUM_RANDOM_CODEWORDS: usize = 4;
+
+/// Op features ([`zkmlops_proof::op_features`]) no chip proves yet.
+pub const UNSUPPORTED_OPS: [&str; 2] = ["argmax", "conv2d/grouped"];
 
 /// A named configuration of the FRI backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -225,17 +231,70 @@ impl FriConfig {
     pub fn backend_params(self, conjectured_bits: u16, proven_bits: u16) -> BackendParams {
         BackendParams {
             preset: self.name().to_string(),
-            field: FieldId::Goldilocks,
+            field: FieldId::GOLDILOCKS,
             extension_degree: 2,
-            hash: match self.hash {
-                Hash::Keccak256 => HashId::Keccak256,
-                Hash::Poseidon2 => HashId::Poseidon2Goldilocks,
-            },
-            fri: Some(self.fri_params()),
+            hash: self.hash_id(),
+            protocol: ProtocolParams::Fri(self.fri_params()),
             zero_knowledge: self.zero_knowledge,
             post_quantum: true,
+            transparent: true,
             conjectured_security_bits: conjectured_bits,
             proven_security_bits: Some(proven_bits),
+        }
+    }
+
+    /// The hash's identifier.
+    #[must_use]
+    pub fn hash_id(self) -> HashId {
+        match self.hash {
+            Hash::Keccak256 => HashId::KECCAK256,
+            Hash::Poseidon2 => HashId::POSEIDON2_GOLDILOCKS,
+        }
+    }
+
+    /// What this preset can do: every op but `argmax` and grouped `conv2d`, committed tensors
+    /// with `zkmlops-commit`'s Poseidon2 sponge, transparent, post-quantum, hiding for the
+    /// `-zk` presets, no recursion.
+    #[must_use]
+    pub fn capabilities(self) -> Capabilities {
+        Capabilities {
+            field: FieldId::GOLDILOCKS,
+            hash: self.hash_id(),
+            commitment_scheme: Some(SchemeId::POSEIDON2_GOLDILOCKS_SPONGE),
+            transparent: true,
+            post_quantum: true,
+            zero_knowledge: self.zero_knowledge,
+            aggregation: false,
+            ops: OpSupport::AllBut(UNSUPPORTED_OPS.iter().map(|s| (*s).to_string()).collect()),
+        }
+    }
+
+    /// The preset as the backend boundary lists it.
+    #[must_use]
+    pub fn info(self) -> PresetInfo {
+        let hash = match self.hash {
+            Hash::Keccak256 => "Keccak-256 Merkle trees and transcript",
+            Hash::Poseidon2 => {
+                "Poseidon2 Merkle trees and transcript (cheaper to verify in another proof)"
+            }
+        };
+        let zk = if self.zero_knowledge {
+            format!(
+                "hiding (zero knowledge), blowup 2^{}, {} queries",
+                self.log_blowup(),
+                self.num_queries()
+            )
+        } else {
+            format!(
+                "transparent, not hiding, blowup 2^{}, {} queries",
+                self.log_blowup(),
+                self.num_queries()
+            )
+        };
+        PresetInfo {
+            name: self.name().to_string(),
+            description: format!("{hash}; {zk}"),
+            capabilities: self.capabilities(),
         }
     }
 

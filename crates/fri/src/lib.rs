@@ -14,8 +14,8 @@
 //!
 //! ```
 //! use zkmlops_field::Scale;
-//! use zkmlops_fri::{FriBackend, FriConfig};
-//! use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+//! use zkmlops_fri::FriBackend;
+//! use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 //! use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
 //!
 //! let s = Scale::new(4)?;
@@ -27,8 +27,9 @@
 //! let program = b.build()?;
 //! let witness = program.evaluate(&[Tensor::matrix(&[[16, -8]])?, Tensor::matrix(&[[1, 2], [3, 4]])?])?;
 //!
-//! let backend = FriBackend;
-//! let envelope = backend.prove(&program, &witness, StageTag::Inference, &FriConfig::KECCAK)?;
+//! // Any backend through the object-safe boundary; presets are named by string.
+//! let backend: &dyn Backend = &FriBackend;
+//! let envelope = backend.prove(&program, &witness, StageTag::Inference, "keccak")?;
 //! let verified = backend.verify(&program, &envelope, &VerifyPolicy::default())?;
 //! assert_eq!(verified.statement.public[0].values, vec![16 - 24, 32 - 32]);
 //! assert!(verified.params.conjectured_security_bits >= 100);
@@ -55,15 +56,16 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_symmetric::CryptographicHasher;
 use p3_uni_stark::StarkGenericConfig;
 use zkmlops_proof::{
-    BackendId, BackendParams, ENVELOPE_VERSION, ProofEnvelope, ProveError, ProvingBackend,
-    StageTag, Statement, VerifiedStatement, VerifyError, VerifyPolicy, verify_preamble,
+    Backend, BackendId, BackendParams, ENVELOPE_VERSION, PresetInfo, ProofEnvelope, ProveError,
+    SchemeId, StageTag, Statement, VerifiedStatement, VerifyError, VerifyPolicy, check_supported,
+    verify_preamble,
 };
 use zkmlops_tensor::{Program, Witness};
 
 pub use config::{
     BATCH_POW_BITS, COMMIT_POW_BITS, FriConfig, Hash, KeccakConfig, KeccakZkConfig, LOG_BLOWUP,
     LOG_BLOWUP_ZK, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY, NUM_QUERIES, NUM_QUERIES_ZK,
-    NUM_RANDOM_CODEWORDS, PoseidonConfig, PoseidonZkConfig, QUERY_POW_BITS,
+    NUM_RANDOM_CODEWORDS, PoseidonConfig, PoseidonZkConfig, QUERY_POW_BITS, UNSUPPORTED_OPS,
 };
 pub use error::{FriError, Rejection};
 
@@ -72,10 +74,10 @@ use circuit::{Circuit, compile};
 use config::{Val, keccak_config, keccak_zk_config, poseidon_config, poseidon_zk_config};
 
 /// This backend's id.
-pub const BACKEND: BackendId = BackendId::Fri;
+pub const BACKEND: BackendId = BackendId::FRI;
 
 /// Domain separator of the statement digest bound into the transcript.
-const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v1";
+const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v2";
 
 /// The Plonky3 FRI STARK backend. Stateless; every preset is a [`FriConfig`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -241,6 +243,9 @@ fn statement_of(
             zkmlops_proof::StatementError::MissingTensor { id },
         ))
     })?;
+    if !commitments.is_empty() {
+        statement.commitment_scheme = Some(SchemeId::POSEIDON2_GOLDILOCKS_SPONGE);
+    }
     statement.commitments = commitments
         .into_iter()
         .map(|(id, d)| zkmlops_proof::Commitment {
@@ -464,11 +469,65 @@ impl_prove_with!(KeccakZkConfig);
 impl_prove_with!(PoseidonConfig);
 impl_prove_with!(PoseidonZkConfig);
 
-impl ProvingBackend for FriBackend {
-    type Config = FriConfig;
+impl FriBackend {
+    /// Prove with a typed preset (what [`Backend::prove`] does after looking the name up).
+    ///
+    /// # Errors
+    /// As [`Backend::prove`].
+    pub fn prove_with(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        stage: StageTag,
+        config: FriConfig,
+    ) -> Result<ProofEnvelope, ProveError> {
+        check_supported(&BACKEND, &config.info(), program)?;
+        prove_inner(program, witness, stage, config, Cheat::default()).map_err(into_prove_error)
+    }
 
+    /// Check with a typed preset (what [`Backend::check`] does after looking the name up).
+    ///
+    /// # Errors
+    /// As [`Backend::check`].
+    pub fn check_with(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        config: FriConfig,
+    ) -> Result<(), ProveError> {
+        check_supported(&BACKEND, &config.info(), program)?;
+        // The stage only tags the statement; it changes no check.
+        precheck(program, witness, StageTag::Inference, config).map_err(into_prove_error)
+    }
+}
+
+fn preset_named(name: &str) -> Result<FriConfig, ProveError> {
+    FriConfig::from_name(name).map_err(|_| ProveError::UnknownPreset {
+        backend: BACKEND,
+        preset: name.to_string(),
+        known: FriConfig::ALL
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect(),
+    })
+}
+
+impl Backend for FriBackend {
     fn id(&self) -> BackendId {
         BACKEND
+    }
+
+    fn description(&self) -> String {
+        "Plonky3 batch-STARK (AIR + LogUp) with FRI over Goldilocks; transparent, post-quantum"
+            .to_string()
+    }
+
+    fn presets(&self) -> Vec<PresetInfo> {
+        FriConfig::ALL.iter().map(|c| c.info()).collect()
+    }
+
+    fn check(&self, program: &Program, witness: &Witness, preset: &str) -> Result<(), ProveError> {
+        self.check_with(program, witness, preset_named(preset)?)
     }
 
     fn prove(
@@ -476,19 +535,9 @@ impl ProvingBackend for FriBackend {
         program: &Program,
         witness: &Witness,
         stage: StageTag,
-        config: &FriConfig,
+        preset: &str,
     ) -> Result<ProofEnvelope, ProveError> {
-        prove_inner(program, witness, stage, *config, Cheat::default()).map_err(into_prove_error)
-    }
-
-    fn check(
-        &self,
-        program: &Program,
-        witness: &Witness,
-        config: &FriConfig,
-    ) -> Result<(), ProveError> {
-        // The stage only tags the statement; it changes no check.
-        precheck(program, witness, StageTag::Inference, *config).map_err(into_prove_error)
+        self.prove_with(program, witness, stage, preset_named(preset)?)
     }
 
     fn verify(
@@ -497,13 +546,20 @@ impl ProvingBackend for FriBackend {
         env: &ProofEnvelope,
         policy: &VerifyPolicy,
     ) -> Result<VerifiedStatement, VerifyError> {
-        verify_preamble(BACKEND, program, env, policy)?;
+        verify_preamble(&BACKEND, program, env, policy)?;
         let config = FriConfig::from_name(&env.params.preset)
             .map_err(|_| VerifyError::Params { backend: BACKEND })?;
         let shape_err = |e: FriError| VerifyError::ProofShape {
             backend: BACKEND,
             source: Box::new(e),
         };
+        if !env.statement.commitments.is_empty()
+            && env.statement.commitment_scheme != Some(SchemeId::POSEIDON2_GOLDILOCKS_SPONGE)
+        {
+            return Err(VerifyError::Statement(
+                zkmlops_proof::StatementError::Scheme,
+            ));
+        }
         let circuit =
             compile(program, &env.statement.public, config.min_log_height()).map_err(shape_err)?;
         let (conjectured, proven) = security::security_bits(&circuit, config);

@@ -57,7 +57,7 @@ pub enum Tamper {
 /// Prove with a deviation; see [`Tamper`].
 ///
 /// # Errors
-/// As [`zkmlops_proof::ProvingBackend::prove`].
+/// As [`zkmlops_proof::Backend::prove`].
 pub fn prove_tampered(
     program: &Program,
     witness: &Witness,

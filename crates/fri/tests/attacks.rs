@@ -16,7 +16,7 @@
 use zkmlops_field::{GOLDILOCKS_P, MAX_ABS, Scale};
 use zkmlops_fri::testing::{self, Traces};
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProveError, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProveError, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{
     DEFAULT_INPUT_BITS, MAX_INPUT_BITS, Op, Program, ProgramBuilder, Tensor, TensorId, Visibility,
@@ -325,7 +325,9 @@ fn arithmetic_on_full_range_inline_values_is_refused() {
     let w = p
         .evaluate(&[Tensor::vector(vec![2]), Tensor::vector(vec![3])])
         .unwrap();
-    let err = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap_err();
+    let err = FriBackend
+        .prove(&p, &w, StageTag::Generic, K.name())
+        .unwrap_err();
     assert!(
         matches!(&err, ProveError::Limit { tensor, .. } if tensor == "y"),
         "{err:?}"
@@ -412,7 +414,9 @@ fn public_inputs_beyond_their_declared_bound_are_refused_by_the_verifier() {
     b.output(y, Visibility::Public).unwrap();
     let p = b.build().unwrap();
     let w = p.evaluate(&[Tensor::vector(vec![-3, 100])]).unwrap();
-    let mut env = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap();
+    let mut env = FriBackend
+        .prove(&p, &w, StageTag::Generic, K.name())
+        .unwrap();
     FriBackend
         .verify(&p, &env, &VerifyPolicy::default())
         .unwrap();
@@ -497,7 +501,9 @@ fn huge_declared_shapes_are_refused_before_allocation() {
     small.output(y, Visibility::Public).unwrap();
     let small = small.build().unwrap();
     let w = small.evaluate(&[Tensor::vector(vec![1])]).unwrap();
-    let mut env = FriBackend.prove(&small, &w, StageTag::Generic, &K).unwrap();
+    let mut env = FriBackend
+        .prove(&small, &w, StageTag::Generic, K.name())
+        .unwrap();
     env.statement.program_digest = huge.digest();
     env.statement.public[0].id = huge.outputs()[0];
     env.statement.public[0].shape = vec![];

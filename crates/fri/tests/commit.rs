@@ -9,7 +9,7 @@ use zkmlops_commit::{Digest, commit};
 use zkmlops_field::Scale;
 use zkmlops_fri::testing::{Tamper, instances, prove_tampered};
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyError, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, StatementError, VerifyError, VerifyPolicy};
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, Witness};
 
 /// `y = x W^T` with `W` committed together with a 4-element salt; `x` private, `y` public.
@@ -48,7 +48,7 @@ fn committed_weights_prove_and_the_in_proof_digest_is_the_native_commitment() {
         let p = program(k, n);
         let (w, salt, weights) = witness(&p, seed, k, n);
         let env = FriBackend
-            .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+            .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
             .unwrap();
         assert!(instances(&p, FriConfig::KECCAK).contains(&"commit"));
         let v = FriBackend
@@ -72,7 +72,7 @@ fn commitment_changed_in_the_statement_rejected() {
     let p = program(4, 3);
     let (w, _, _) = witness(&p, 4, 4, 3);
     let mut env = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap();
     // Another valid digest (canonical limbs): the proof is not for it.
     let other = commit(&p.digest(), &[&[1, 2, 3, 4]]);
@@ -87,8 +87,32 @@ fn commitment_changed_in_the_statement_rejected() {
         .verify(&p, &env, &VerifyPolicy::default())
         .unwrap_err();
     assert!(matches!(e, VerifyError::ProofShape { .. }), "{e:?}");
-    // No commitment at all: the statement does not fit the Program.
+    // Another commitment scheme named: a FRI verifier never reads it as its own.
+    env.statement.commitments[0].digest = other.to_bytes();
+    env.statement.commitment_scheme = Some(zkmlops_proof::SchemeId::new("poseidon-pasta/v1"));
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(
+        matches!(e, VerifyError::Statement(StatementError::Scheme)),
+        "{e:?}"
+    );
+    // No commitment at all: the statement is malformed (a scheme without commitments).
     env.statement.commitments.clear();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VerifyError::Envelope(zkmlops_proof::EnvelopeError::Statement(
+                StatementError::Scheme
+            ))
+        ),
+        "{e:?}"
+    );
+    // Neither commitments nor scheme: the statement does not fit the Program.
+    env.statement.commitment_scheme = None;
     let e = FriBackend
         .verify(&p, &env, &VerifyPolicy::default())
         .unwrap_err();
@@ -108,7 +132,7 @@ fn one_changed_weight_gives_another_commitment() {
     let published = commit(&p.digest(), &[salt.data(), w.data()]);
     let wit = p.evaluate(&[x, salt, w2]).unwrap();
     let env = FriBackend
-        .prove(&p, &wit, StageTag::Inference, &FriConfig::KECCAK)
+        .prove(&p, &wit, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap();
     // The proof verifies, but for a different commitment than the published one.
     let v = FriBackend
@@ -154,10 +178,10 @@ fn hiding_proofs_differ_verify_and_do_not_contain_the_weights() {
     let p = program(16, 16);
     let (w, salt, weights) = witness(&p, 7, 16, 16);
     let a = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK_ZK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK_ZK.name())
         .unwrap();
     let b = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK_ZK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK_ZK.name())
         .unwrap();
     assert_ne!(a.proof, b.proof);
     for env in [&a, &b] {
@@ -200,7 +224,7 @@ fn every_public_value_changed_alone_is_rejected() {
     let p = program(4, 3);
     let (w, _, _) = witness(&p, 8, 4, 3);
     let env = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK_ZK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK_ZK.name())
         .unwrap();
     FriBackend
         .verify(&p, &env, &VerifyPolicy::default())
@@ -285,7 +309,7 @@ fn commitment_groups_and_committed_computed_tensors() {
     let y = wit.values()[6].clone();
     for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
         let env = FriBackend
-            .prove(&p, &wit, StageTag::Generic, &config)
+            .prove(&p, &wit, StageTag::Generic, config.name())
             .unwrap();
         let v = FriBackend
             .verify(&p, &env, &VerifyPolicy::default())
@@ -375,7 +399,7 @@ fn groups_numbered_out_of_id_order_still_prove() {
         ])
         .unwrap();
     let env = FriBackend
-        .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name())
         .unwrap();
     let v = FriBackend
         .verify(&p, &env, &VerifyPolicy::default())

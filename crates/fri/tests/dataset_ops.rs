@@ -8,7 +8,7 @@ use common::{prove_and_verify, random, rng};
 use zkmlops_field::Scale;
 use zkmlops_fri::testing::{Tamper, instances, prove_tampered};
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::SQRT_MAX_INPUT;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, TensorId, Visibility, Witness};
 

@@ -8,11 +8,17 @@
 
 use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageTag, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, Witness};
 
 const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/envelope_v2_program_v2_keccak.bin"
+);
+/// The same proof in envelope format 1 (closed backend enums), kept to show it is refused by
+/// version with a hint to re-prove, never misread.
+const FIXTURE_V1: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/envelope_v1_program_v2_keccak.bin"
 );
@@ -55,7 +61,7 @@ fn golden_envelope_verifies_and_is_reproduced() {
     let (p, w) = program();
     let prove = || {
         FriBackend
-            .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+            .prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name())
             .unwrap()
             .to_bytes()
     };
@@ -83,4 +89,18 @@ fn golden_envelope_verifies_and_is_reproduced() {
         fresh == golden,
         "the proof format changed: regenerate the fixture on purpose (see the file's doc)"
     );
+}
+
+#[test]
+fn a_version_1_envelope_is_refused_by_version_with_a_hint() {
+    let old = std::fs::read(FIXTURE_V1).unwrap();
+    let err = ProofEnvelope::from_bytes(&old).unwrap_err();
+    assert_eq!(
+        err,
+        zkmlops_proof::EnvelopeError::UnsupportedVersion {
+            found: 1,
+            supported: 2
+        }
+    );
+    assert!(err.to_string().contains("re-proved"), "{err}");
 }

@@ -9,9 +9,7 @@ use zkmlops_field::Scale;
 use zkmlops_fri::testing::{Tamper, instances, prove_tampered};
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_lookup::{Function, TableSpec};
-use zkmlops_proof::{
-    ProveError, ProvingBackend, StageTag, StatementError, VerifyError, VerifyPolicy,
-};
+use zkmlops_proof::{Backend, ProveError, StageTag, StatementError, VerifyError, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
@@ -76,7 +74,9 @@ fn inputs_too_far_outside_the_domain_are_a_typed_error() {
     let w = p
         .evaluate(&[Tensor::vector(vec![0, t.hi + (1 << 33)])])
         .unwrap();
-    let err = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap_err();
+    let err = FriBackend
+        .prove(&p, &w, StageTag::Generic, K.name())
+        .unwrap_err();
     assert!(
         matches!(&err, ProveError::Limit { tensor, .. } if tensor == "y"),
         "{err:?}"
@@ -219,7 +219,9 @@ fn lookup_tampers_rejected() {
     assert!(verify(env).unwrap_err().is_cryptographic());
     // A proof made for the Program's table does not verify for a Program with another table:
     // the Program digest binds the spec.
-    let env = FriBackend.prove(&p, &w, StageTag::Generic, &K).unwrap();
+    let env = FriBackend
+        .prove(&p, &w, StageTag::Generic, K.name())
+        .unwrap();
     let narrower = TableSpec {
         hi: spec(Function::Sigmoid).hi - 1,
         ..spec(Function::Sigmoid)

@@ -9,8 +9,8 @@ use zkmlops_field::Scale;
 use zkmlops_fri::testing::{Tamper, instances, prove_tampered};
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_proof::{
-    PolicyViolation, ProofEnvelope, ProveError, ProvingBackend, StageTag, StatementError,
-    VerifyError, VerifyPolicy,
+    Backend, PolicyViolation, ProofEnvelope, ProveError, StageTag, StatementError, VerifyError,
+    VerifyPolicy,
 };
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility, Witness};
@@ -75,7 +75,7 @@ fn setup() -> (Program, Witness, ProofEnvelope) {
     let p = mlp(DIMS);
     let w = mlp_witness(&p, DIMS, 7);
     let env = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap();
     (p, w, env)
 }
@@ -93,7 +93,7 @@ fn mlp_proves_and_verifies_under_every_preset() {
     let y = p.outputs()[0];
     for config in FriConfig::ALL {
         let env = FriBackend
-            .prove(&p, &w, StageTag::Inference, &config)
+            .prove(&p, &w, StageTag::Inference, config.name())
             .unwrap();
         let v = FriBackend
             .verify(&p, &env, &VerifyPolicy::default())
@@ -188,7 +188,7 @@ fn mlp_wrong_witness_cell_rejected() {
     bad.values_mut()[a] = Tensor::new(vec![1, DIMS[1]], data).unwrap();
     // The backend checks the witness first and names the tensor.
     let err = FriBackend
-        .prove(&p, &bad, StageTag::Inference, &FriConfig::KECCAK)
+        .prove(&p, &bad, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap_err();
     assert!(matches!(err, ProveError::Witness(_)), "{err:?}");
     assert!(err.to_string().contains("`a`"), "{err}");
@@ -301,10 +301,10 @@ fn hiding_proofs_differ_and_verify() {
     let w = mlp_witness(&p, DIMS, 7);
     for config in [FriConfig::KECCAK_ZK, FriConfig::POSEIDON2_ZK] {
         let a = FriBackend
-            .prove(&p, &w, StageTag::Inference, &config)
+            .prove(&p, &w, StageTag::Inference, config.name())
             .unwrap();
         let b = FriBackend
-            .prove(&p, &w, StageTag::Inference, &config)
+            .prove(&p, &w, StageTag::Inference, config.name())
             .unwrap();
         assert_eq!(a.statement, b.statement);
         assert_ne!(a.proof, b.proof, "hiding proofs must be randomised");
@@ -318,10 +318,10 @@ fn hiding_proofs_differ_and_verify() {
     // Transparent proofs are deterministic, up to the proof-of-work nonces that the parallel
     // grinder may find in a different order.
     let a = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap();
     let b = FriBackend
-        .prove(&p, &w, StageTag::Inference, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap();
     if cfg!(feature = "parallel") {
         FriBackend.verify(&p, &b, &VerifyPolicy::default()).unwrap();
@@ -341,7 +341,7 @@ fn limits_and_unsupported_features_are_typed_errors() {
     let p = b.build().unwrap();
     let w = p.evaluate(&[Tensor::vector(vec![1, 1 << 40])]).unwrap();
     let err = FriBackend
-        .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name())
         .unwrap_err();
     assert!(
         matches!(&err, ProveError::Limit { tensor, .. } if tensor == "y"),
@@ -365,7 +365,7 @@ fn limits_and_unsupported_features_are_typed_errors() {
     let p = b.build().unwrap();
     let w = p.evaluate(&[Tensor::vector(vec![1, 2])]).unwrap();
     assert!(matches!(
-        FriBackend.prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK),
+        FriBackend.prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name()),
         Err(ProveError::Limit { .. })
     ));
 
@@ -388,7 +388,7 @@ fn limits_and_unsupported_features_are_typed_errors() {
         .evaluate(&[Tensor::matrix(&[[3, 1, 4, 1]]).unwrap()])
         .unwrap();
     let err = FriBackend
-        .prove(&p, &w, StageTag::Generic, &FriConfig::KECCAK)
+        .prove(&p, &w, StageTag::Generic, FriConfig::KECCAK.name())
         .unwrap_err();
     assert!(
         matches!(

@@ -4,7 +4,7 @@
 //! The statement is the Program digest (which fixes the architecture, the scales and the table
 //! domains, but no weight values), the stage tag, and the public tensors: the outputs, plus the
 //! input when its visibility is public. The stage knows no backend: pass any
-//! [`ProvingBackend`].
+//! [`Backend`].
 //!
 //! ```
 //! use zkmlops_fri::{FriBackend, FriConfig};
@@ -16,7 +16,7 @@
 //! let input = vec![0.5; 64];
 //!
 //! // Prover: weights and input stay private; the envelope carries the outputs.
-//! let proof = zkmlops_infer::prove(&model, &input, &FriBackend, &FriConfig::KECCAK)?;
+//! let proof = zkmlops_infer::prove(&model, &input, &FriBackend, FriConfig::KECCAK.name())?;
 //!
 //! // Verifier: needs only the Program (no weights) and the envelope.
 //! let verified =
@@ -34,8 +34,7 @@ use thiserror::Error;
 pub use zkmlops_commit::Digest;
 use zkmlops_onnx::{CompiledModel, OnnxError};
 use zkmlops_proof::{
-    ProofEnvelope, ProveError, ProvingBackend, StageTag, VerifiedStatement, VerifyError,
-    VerifyPolicy,
+    Backend, ProofEnvelope, ProveError, StageTag, VerifiedStatement, VerifyError, VerifyPolicy,
 };
 use zkmlops_tensor::{Program, TensorKind, Visibility};
 
@@ -127,15 +126,15 @@ impl VerifiedInference {
 /// # Errors
 /// [`InferError::Model`] for an input that does not fit, [`InferError::Prove`] from the
 /// backend.
-pub fn prove<B: ProvingBackend>(
+pub fn prove(
     model: &CompiledModel,
     input: &[f64],
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<InferenceProof, InferError> {
     let witness = model.witness(0, input)?;
     let outputs = model.decode_outputs(&witness);
-    let envelope = backend.prove(&model.program, &witness, StageTag::Inference, config)?;
+    let envelope = backend.prove(&model.program, &witness, StageTag::Inference, preset)?;
     Ok(InferenceProof { envelope, outputs })
 }
 
@@ -144,10 +143,10 @@ pub fn prove<B: ProvingBackend>(
 /// # Errors
 /// [`InferError::Verify`] when the backend rejects the proof, [`InferError::WrongStage`] for a
 /// valid proof of another stage.
-pub fn verify<B: ProvingBackend>(
+pub fn verify(
     program: &Program,
     envelope: &ProofEnvelope,
-    backend: &B,
+    backend: &dyn Backend,
     policy: &VerifyPolicy,
 ) -> Result<VerifiedInference, InferError> {
     let statement = backend.verify(program, envelope, policy)?;
@@ -182,11 +181,7 @@ pub fn verify<B: ProvingBackend>(
         })
         .and_then(tensor);
     // The backend checked the digest's form; a malformed one never verifies.
-    let commitment = statement
-        .statement
-        .commitments
-        .first()
-        .and_then(|c| Digest::from_bytes(&c.digest).ok());
+    let commitment = zkmlops_commit::statement_digest(&statement.statement, 0);
     Ok(VerifiedInference {
         statement,
         outputs,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_infer::{InferError, prove, verify};
 use zkmlops_onnx::{CompiledModel, OnnxModel, Settings, compile};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyError, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyError, VerifyPolicy};
 use zkmlops_tensor::Visibility;
 
 fn bundled(name: &str, settings: &Settings) -> CompiledModel {
@@ -26,7 +26,7 @@ fn input(n: usize) -> Vec<f64> {
 #[test]
 fn valid_inference_proof_verifies_and_reports_the_quantized_outputs() {
     let m = bundled("cnn", &Settings::default());
-    let p = prove(&m, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let p = prove(&m, &input(64), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     let v = verify(
         &m.program,
         &p.envelope,
@@ -43,7 +43,7 @@ fn valid_inference_proof_verifies_and_reports_the_quantized_outputs() {
 #[test]
 fn inference_mutated_proof_byte_rejected() {
     let m = bundled("mlp", &Settings::default());
-    let mut p = prove(&m, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let mut p = prove(&m, &input(64), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     let mid = p.envelope.proof.len() / 2;
     p.envelope.proof[mid] ^= 0x10;
     let e = verify(
@@ -59,7 +59,7 @@ fn inference_mutated_proof_byte_rejected() {
 #[test]
 fn inference_changed_output_rejected() {
     let m = bundled("mlp", &Settings::default());
-    let mut p = prove(&m, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let mut p = prove(&m, &input(64), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     p.envelope.statement.public[0].values[3] += 1;
     let e = verify(
         &m.program,
@@ -81,7 +81,7 @@ fn inference_changed_public_input_rejected() {
         ..Settings::default()
     };
     let m = bundled("logreg", &s);
-    let mut p = prove(&m, &input(30), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let mut p = prove(&m, &input(30), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     let ok = verify(
         &m.program,
         &p.envelope,
@@ -113,7 +113,7 @@ fn proof_of_another_stage_is_not_an_inference() {
     let m = bundled("mlp", &Settings::default());
     let w = m.witness(0, &input(64)).unwrap();
     let env = FriBackend
-        .prove(&m.program, &w, StageTag::Generic, &FriConfig::KECCAK)
+        .prove(&m.program, &w, StageTag::Generic, FriConfig::KECCAK.name())
         .unwrap();
     let e = verify(&m.program, &env, &FriBackend, &VerifyPolicy::default()).unwrap_err();
     assert!(
@@ -137,7 +137,7 @@ fn proof_checked_against_another_model_is_a_statement_error() {
             ..Settings::default()
         },
     );
-    let p = prove(&m, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let p = prove(&m, &input(64), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     let e = verify(
         &other.program,
         &p.envelope,
@@ -154,7 +154,7 @@ fn proof_checked_against_another_model_is_a_statement_error() {
 #[test]
 fn an_input_of_the_wrong_size_is_a_model_error_before_proving() {
     let m = bundled("mlp", &Settings::default());
-    let e = prove(&m, &input(63), &FriBackend, &FriConfig::KECCAK).unwrap_err();
+    let e = prove(&m, &input(63), &FriBackend, FriConfig::KECCAK.name()).unwrap_err();
     assert!(matches!(e, InferError::Model(_)), "{e:?}");
 }
 
@@ -162,7 +162,7 @@ fn an_input_of_the_wrong_size_is_a_model_error_before_proving() {
 fn a_proof_with_one_changed_weight_is_refused_against_the_published_commitment() {
     let m = bundled("mlp", &Settings::default());
     let published = m.commitment().unwrap();
-    let p = prove(&m, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let p = prove(&m, &input(64), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     verify(
         &m.program,
         &p.envelope,
@@ -182,7 +182,7 @@ fn a_proof_with_one_changed_weight_is_refused_against_the_published_commitment()
     let mut data = w.data().to_vec();
     data[5] += 1;
     *w = zkmlops_tensor::Tensor::new(w.shape().to_vec(), data).unwrap();
-    let p = prove(&changed, &input(64), &FriBackend, &FriConfig::KECCAK).unwrap();
+    let p = prove(&changed, &input(64), &FriBackend, FriConfig::KECCAK.name()).unwrap();
     let v = verify(
         &m.program,
         &p.envelope,

@@ -1,7 +1,7 @@
 //! Scale calibration and the fidelity report: quantized outputs against tract's float ones.
 
 use serde::{Deserialize, Serialize};
-use zkmlops_proof::ProvingBackend;
+use zkmlops_proof::Backend;
 
 use crate::{CompiledModel, FloatModel, OnnxError, OnnxModel, Settings};
 
@@ -109,13 +109,13 @@ pub struct Calibration {
 /// # Errors
 /// [`OnnxError::NoSamples`], [`OnnxError::Calibration`] when no scale works, or the errors of
 /// import and float inference.
-pub fn calibrate<B: ProvingBackend>(
+pub fn calibrate(
     onnx: &OnnxModel,
     samples: &[Vec<f64>],
     base: &Settings,
     max_bits: u32,
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<Calibration, OnnxError> {
     if samples.is_empty() {
         return Err(OnnxError::NoSamples);
@@ -154,7 +154,7 @@ pub fn calibrate<B: ProvingBackend>(
             let r: Result<(), Box<dyn std::error::Error + Send + Sync>> =
                 model.witness(i, s).map_err(Into::into).and_then(|w| {
                     backend
-                        .check(&model.program, &w, config)
+                        .check(&model.program, &w, preset)
                         .map_err(Into::into)
                 });
             r.err().map(|e| (i, e))

@@ -11,7 +11,7 @@ use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_onnx::{
     CompiledModel, FloatModel, OnnxError, OnnxModel, Settings, calibrate, compile, fidelity,
 };
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 
 /// The documented tolerance (docs/onnx.md): every output within 0.01 of tract's float output
 /// for inputs in [-2, 2) at the calibrated scale (2^11 or 2^12 here).
@@ -42,7 +42,7 @@ fn conforms(name: &str) {
         &Settings::default(),
         12,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert!(
@@ -70,7 +70,7 @@ fn conforms(name: &str) {
             &cal.model.program,
             &witness,
             StageTag::Inference,
-            &FriConfig::KECCAK,
+            FriConfig::KECCAK.name(),
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let verified = FriBackend

@@ -90,7 +90,7 @@ fn main() {
     let table = RawTable::from_csv(&pipeline, &csv).unwrap();
     let salts = Salts::fresh().unwrap();
     let t = Instant::now();
-    let (proof, _) = prove(&pipeline, &table, &salts, &FriBackend, &config).unwrap();
+    let (proof, _) = prove(&pipeline, &table, &salts, &FriBackend, config.name()).unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();

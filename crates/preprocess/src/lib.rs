@@ -36,7 +36,7 @@
 //! let table = RawTable::from_csv(&pipeline, csv).unwrap();
 //! let salts = Salts::fresh().unwrap();
 //! let (proof, processed) =
-//!     prove(&pipeline, &table, &salts, &FriBackend, &FriConfig::KECCAK_ZK).unwrap();
+//!     prove(&pipeline, &table, &salts, &FriBackend, FriConfig::KECCAK_ZK.name()).unwrap();
 //! assert_eq!(proof.kept, vec![4]); // the 17-year-old is filtered out
 //! let verified = proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();
 //! assert_eq!(verified.train_commitment, processed.train.commitment);
@@ -62,7 +62,7 @@ pub use table::{
 
 use serde::{Deserialize, Serialize};
 use zkmlops_commit::{Digest, TableLayout};
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageTag, VerifyPolicy};
 use zkmlops_tensor::TensorId;
 
 use build::{Built, Mode, build};
@@ -233,10 +233,7 @@ pub struct Processed {
 }
 
 fn group_digest(env: &ProofEnvelope, k: usize) -> Option<Digest> {
-    env.statement
-        .commitments
-        .get(k)
-        .and_then(|c| Digest::from_bytes(&c.digest).ok())
+    zkmlops_commit::statement_digest(&env.statement, k)
 }
 
 /// Prove a pipeline on a raw table.
@@ -245,12 +242,12 @@ fn group_digest(env: &ProofEnvelope, k: usize) -> Option<Digest> {
 /// [`PreprocessError`]: bad pipeline, a step failing on the data (naming step and column), a
 /// constant column, an empty filter, or the backend's refusal (its limits name the tensor,
 /// `s{step}/{op}/{column}/...`).
-pub fn prove<B: ProvingBackend>(
+pub fn prove(
     pipeline: &Pipeline,
     table: &RawTable,
     salts: &Salts,
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<(PreprocessProof, Processed), PreprocessError> {
     if table.columns.len() != pipeline.columns.len() {
         return Err(PreprocessError::Spec {
@@ -261,7 +258,7 @@ pub fn prove<B: ProvingBackend>(
     }
     let built = build(pipeline, &Mode::Prove { table, salts })?;
     let witness = built.program.evaluate(&built.inputs)?;
-    let envelope = backend.prove(&built.program, &witness, StageTag::Preprocessing, config)?;
+    let envelope = backend.prove(&built.program, &witness, StageTag::Preprocessing, preset)?;
     let get = |id: TensorId| {
         witness
             .get(id)
@@ -316,9 +313,9 @@ impl PreprocessProof {
     ///
     /// # Errors
     /// The first [`PreprocessError`] found.
-    pub fn verify<B: ProvingBackend>(
+    pub fn verify(
         &self,
-        backend: &B,
+        backend: &dyn Backend,
         policy: &VerifyPolicy,
     ) -> Result<VerifiedPreprocessing, PreprocessError> {
         if self.version != PROOF_VERSION {

@@ -28,7 +28,8 @@ fn the_preprocessing_proof_seed_decodes() {
             train: [2; 4],
             test: [3; 4],
         };
-        let (mut proof, _) = prove(&p, &table, &salts, &FriBackend, &FriConfig::KECCAK).unwrap();
+        let (mut proof, _) =
+            prove(&p, &table, &salts, &FriBackend, FriConfig::KECCAK.name()).unwrap();
         proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();
         proof.envelope.proof.clear();
         std::fs::write(&path, serde_json::to_vec(&proof).unwrap()).unwrap();

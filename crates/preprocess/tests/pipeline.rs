@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use zkmlops_fri::testing::{Tamper, prove_tampered};
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_preprocess::{Pipeline, PreprocessError, RawTable, Salts, Stat, prove};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 
 const PIPELINE: &str = r#"
 version = 1
@@ -134,7 +134,7 @@ fn every_step_matches_the_integer_reference_on_random_tables() {
         let (csv, cells) = random_table(&mut rng, 40 + 7 * seed as usize);
         let table = RawTable::from_csv(&p, &csv).unwrap();
         let salts = Salts::fresh().unwrap();
-        let (proof, processed) = prove(&p, &table, &salts, &FriBackend, &K).unwrap();
+        let (proof, processed) = prove(&p, &table, &salts, &FriBackend, K.name()).unwrap();
         let want = reference(&cells);
         assert_eq!(proof.kept, vec![want.kept]);
         let test = processed.test.as_ref().unwrap();
@@ -155,7 +155,7 @@ fn every_step_matches_the_integer_reference_on_random_tables() {
 fn small(p: &str, csv: &str) -> Result<(), PreprocessError> {
     let p: Pipeline = toml::from_str(p).unwrap();
     let table = RawTable::from_csv(&p, csv)?;
-    prove(&p, &table, &Salts::fresh().unwrap(), &FriBackend, &K).map(|_| ())
+    prove(&p, &table, &Salts::fresh().unwrap(), &FriBackend, K.name()).map(|_| ())
 }
 
 const TWO: &str = r#"
@@ -265,7 +265,7 @@ fn setup() -> (
     let (csv, _) = random_table(&mut rng, 24);
     let table = RawTable::from_csv(&p, &csv).unwrap();
     let salts = Salts::fresh().unwrap();
-    let (proof, _) = prove(&p, &table, &salts, &FriBackend, &K).unwrap();
+    let (proof, _) = prove(&p, &table, &salts, &FriBackend, K.name()).unwrap();
     (p, table, salts, proof)
 }
 
@@ -330,7 +330,7 @@ fn one_processed_cell_changed_in_the_witness_is_rejected() {
     let (csv, _) = random_table(&mut rng, 16);
     let table = RawTable::from_csv(&p, &csv).unwrap();
     let salts = Salts::fresh().unwrap();
-    let (proof, _) = prove(&p, &table, &salts, &FriBackend, &K).unwrap();
+    let (proof, _) = prove(&p, &table, &salts, &FriBackend, K.name()).unwrap();
     // The Program the verifier rebuilds, and a witness with one processed cell changed.
     let program = zkmlops_preprocess::testing::program(&proof).unwrap();
     let inputs = zkmlops_preprocess::testing::inputs(&p, &table, &salts).unwrap();
@@ -364,7 +364,7 @@ fn the_processed_split_is_the_dataset_training_commits_to() {
     let mut rng = StdRng::seed_from_u64(9);
     let (csv, _) = random_table(&mut rng, 24);
     let table = RawTable::from_csv(&p, &csv).unwrap();
-    let (_, processed) = prove(&p, &table, &salts, &FriBackend, &K).unwrap();
+    let (_, processed) = prove(&p, &table, &salts, &FriBackend, K.name()).unwrap();
     let train_csv = processed.train.to_csv(&p.output.features).unwrap();
     let data = zkmlops_train::Dataset::from_csv(&train_csv).unwrap();
     let spec = zkmlops_train::LogRegSpec {
@@ -406,7 +406,7 @@ output = {{ features = ["x"], labels = ["y"], scale_bits = 4 }}
         let p: Pipeline = toml::from_str(&spec).unwrap();
         let table = RawTable::from_csv(&p, &csv).unwrap();
         let (proof, processed) =
-            prove(&p, &table, &Salts::fresh().unwrap(), &FriBackend, &K).unwrap();
+            prove(&p, &table, &Salts::fresh().unwrap(), &FriBackend, K.name()).unwrap();
         let want: Vec<i64> = xs
             .iter()
             .filter(|&&x| keep(x))

@@ -6,7 +6,7 @@
 
 use zkmlops_fri::{FriBackend, FriConfig, testing};
 use zkmlops_preprocess::{Pipeline, RawTable, Salts, prove};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 
 fn corpus(target: &str, file: &str) -> String {
     std::fs::read_to_string(
@@ -29,7 +29,7 @@ fn a_raw_cell_past_its_declared_bound_is_rejected() {
         test: [3; 4],
     };
     let k = FriConfig::KECCAK;
-    let (proof, _) = prove(&p, &table, &salts, &FriBackend, &k).unwrap();
+    let (proof, _) = prove(&p, &table, &salts, &FriBackend, k.name()).unwrap();
     let program = zkmlops_preprocess::testing::program(&proof).unwrap();
     // Row 3 has a = 7.0 (kept by the filter, clipped to 7): make it 2^23 at scale 2^4, one
     // past the default bound [-2^23, 2^23 - 1]; the clip makes it 8.0 downstream.

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use zkmlops_tensor::{Program, Witness};
 
 use crate::{
-    BackendId, BackendParams, PolicyViolation, ProofEnvelope, ProveError, StageTag, Statement,
-    VerifyError,
+    BackendId, BackendParams, FieldId, HashId, PolicyViolation, ProofEnvelope, ProveError,
+    RegistryError, SchemeId, StageTag, Statement, VerifyError,
 };
 
 /// What a verifier demands of a proof beyond its validity (winterfell's `AcceptableOptions`).
@@ -41,7 +41,7 @@ impl VerifyPolicy {
     pub fn check(&self, env: &ProofEnvelope) -> Result<(), PolicyViolation> {
         if !self.accepted_backends.is_empty() && !self.accepted_backends.contains(&env.backend) {
             return Err(PolicyViolation::Backend {
-                backend: env.backend,
+                backend: env.backend.clone(),
             });
         }
         let claimed = env.params.conjectured_security_bits;
@@ -72,58 +72,165 @@ pub struct VerifiedStatement {
     pub statement: Statement,
 }
 
-/// A proving backend: compile a Program to its arithmetization, prove a witness into an
-/// envelope, verify an envelope.
+/// Which ops a preset can prove, by feature name ([`op_features`]): an op's
+/// [`zkmlops_tensor::Op::name`] (a lookup op is named by its function), plus a
+/// `name/variant` feature for variants a backend may lack (`conv2d/grouped`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpSupport {
+    /// Every op and variant.
+    All,
+    /// Every op and variant except these features.
+    AllBut(Vec<String>),
+    /// Only these features.
+    Only(Vec<String>),
+}
+
+impl OpSupport {
+    /// Whether a feature with this name is supported.
+    #[must_use]
+    pub fn contains(&self, feature: &str) -> bool {
+        match self {
+            OpSupport::All => true,
+            OpSupport::AllBut(names) => !names.iter().any(|n| n == feature),
+            OpSupport::Only(names) => names.iter().any(|n| n == feature),
+        }
+    }
+
+    /// The first feature of `op` not supported.
+    #[must_use]
+    pub fn missing(&self, op: &zkmlops_tensor::Op) -> Option<&'static str> {
+        op_features(op).into_iter().find(|f| !self.contains(f))
+    }
+}
+
+/// The features an op needs: its name, and `conv2d/grouped` for a grouped convolution.
+#[must_use]
+pub fn op_features(op: &zkmlops_tensor::Op) -> Vec<&'static str> {
+    let mut v = vec![op.name()];
+    if let zkmlops_tensor::Op::Conv2d(p) = op
+        && p.groups != 1
+    {
+        v.push("conv2d/grouped");
+    }
+    v
+}
+
+/// What a backend's preset can do and what its proofs are worth, declared before proving.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The field of the arithmetic.
+    pub field: FieldId,
+    /// The hash of commitments and transcript.
+    pub hash: HashId,
+    /// The commitment scheme of committed tensors; `None` when the preset cannot prove
+    /// Programs with committed tensors.
+    pub commitment_scheme: Option<SchemeId>,
+    /// No trusted setup: verifying needs only public, reproducible parameters.
+    pub transparent: bool,
+    /// Soundness rests on hash functions only.
+    pub post_quantum: bool,
+    /// Proofs hide the witness.
+    pub zero_knowledge: bool,
+    /// Proofs can be aggregated recursively into one proof.
+    pub aggregation: bool,
+    /// The ops it proves.
+    pub ops: OpSupport,
+}
+
+/// A backend's named preset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresetInfo {
+    /// The name (`--preset NAME`, and `params.preset` of its envelopes).
+    pub name: String,
+    /// One line for people.
+    pub description: String,
+    /// What it can do.
+    pub capabilities: Capabilities,
+}
+
+/// A proving backend behind one object-safe boundary: stages, the CLI and third parties hold
+/// `&dyn Backend` (or pick one from a [`Registry`]) and name presets by string.
 ///
 /// Every implementation must:
-/// - check the witness against the Program before proving ([`Program::check_witness`]) and
-///   return a typed error rather than let the underlying prover panic;
-/// - bind the whole statement (Program digest, stage, public tensors, commitments, parameters)
-///   into its Fiat–Shamir transcript;
-/// - in `verify`, run [`verify_preamble`] (or the same checks) before any cryptography, and
-///   never panic on any envelope.
-pub trait ProvingBackend {
-    /// The backend's configuration (its named presets).
-    type Config;
-
-    /// Which backend this is.
+/// - refuse, before proving, ops its preset does not support ([`check_supported`]) and a
+///   witness that does not satisfy the Program ([`Program::check_witness`]), with typed errors
+///   rather than a panic of the underlying prover;
+/// - enforce inside the proof every bound its arithmetic assumes (declared input bounds, no
+///   wrap-around): prover-side checks are a convenience, never the security argument;
+/// - bind the whole statement (Program digest, stage, public tensors, commitment scheme and
+///   commitments, parameters) into its Fiat–Shamir transcript;
+/// - in `verify`, run [`verify_preamble`] (or the same checks) before any cryptography, check
+///   that the envelope's parameters are exactly the ones its preset produces, and never panic
+///   on any envelope.
+///
+/// `zkmlops-conformance` tests all of this for any backend in one line.
+pub trait Backend: Send + Sync {
+    /// Which backend this is (an identifier, [`crate::is_valid_id`]).
     fn id(&self) -> BackendId;
 
-    /// Prove that `witness` satisfies `program`, for the given stage.
+    /// One line for people: the proof system, field, commitment.
+    fn description(&self) -> String;
+
+    /// Every preset, the recommended ones first.
+    fn presets(&self) -> Vec<PresetInfo>;
+
+    /// The preset named `name`.
     ///
     /// # Errors
-    /// [`ProveError`] for a bad witness, an unsupported Program, or a prover failure.
+    /// [`ProveError::UnknownPreset`], listing the presets there are.
+    fn preset(&self, name: &str) -> Result<PresetInfo, ProveError> {
+        let presets = self.presets();
+        let known = presets.iter().map(|p| p.name.clone()).collect();
+        presets
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| ProveError::UnknownPreset {
+                backend: self.id(),
+                preset: name.to_string(),
+                known,
+            })
+    }
+
+    /// The preset to use for `program` when the user names none: the first preset whose
+    /// zero-knowledge property is `zero_knowledge`, else the first preset.
+    fn default_preset(&self, zero_knowledge: bool) -> String {
+        let presets = self.presets();
+        presets
+            .iter()
+            .find(|p| p.capabilities.zero_knowledge == zero_knowledge)
+            .or(presets.first())
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Everything [`Backend::prove`] checks before it starts proving (preset, supported ops,
+    /// the witness against the Program, the arithmetization's value limits), without proving:
+    /// calibration runs it on every sample to choose scales the backend can prove.
+    ///
+    /// # Errors
+    /// The [`ProveError`] that `prove` would return before proving.
+    fn check(&self, program: &Program, witness: &Witness, preset: &str) -> Result<(), ProveError>;
+
+    /// Prove that `witness` satisfies `program`, for the given stage, with the named preset.
+    ///
+    /// # Errors
+    /// [`ProveError`] for an unknown preset, an unsupported op, a bad witness, a value beyond
+    /// the backend's limits, or a prover failure.
     fn prove(
         &self,
         program: &Program,
         witness: &Witness,
         stage: StageTag,
-        config: &Self::Config,
+        preset: &str,
     ) -> Result<ProofEnvelope, ProveError>;
 
-    /// Everything [`ProvingBackend::prove`] checks before it starts proving (the witness
-    /// against the Program, supported ops, the arithmetization's value limits), without
-    /// proving: calibration runs it on every sample to choose scales the backend can prove.
-    ///
-    /// The default checks the witness only; backends with limits override it.
+    /// Verify an envelope against `program` under `policy` (the preset is read from the
+    /// envelope).
     ///
     /// # Errors
-    /// The [`ProveError`] that `prove` would return before proving.
-    fn check(
-        &self,
-        program: &Program,
-        witness: &Witness,
-        config: &Self::Config,
-    ) -> Result<(), ProveError> {
-        let _ = config;
-        program.check_witness(witness).map_err(ProveError::Witness)
-    }
-
-    /// Verify an envelope against `program` under `policy`.
-    ///
-    /// # Errors
-    /// [`VerifyError`]: malformed envelope, policy refusal, statement mismatch, malformed or
-    /// rejected proof.
+    /// [`VerifyError`]: malformed envelope, another backend's envelope, policy refusal,
+    /// statement mismatch, parameters no preset produces, malformed or rejected proof.
     fn verify(
         &self,
         program: &Program,
@@ -132,25 +239,158 @@ pub trait ProvingBackend {
     ) -> Result<VerifiedStatement, VerifyError>;
 }
 
+impl std::fmt::Debug for dyn Backend + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Backend({})", self.id())
+    }
+}
+
+/// Refuse a Program with an op that `preset` does not declare, or with committed tensors when
+/// it has no commitment scheme. Backends call this first in `check` and `prove`.
+///
+/// # Errors
+/// [`ProveError::UnsupportedOp`] naming the op and the tensor its node produces, or
+/// [`ProveError::Unsupported`] for committed tensors.
+pub fn check_supported(
+    backend: &BackendId,
+    preset: &PresetInfo,
+    program: &Program,
+) -> Result<(), ProveError> {
+    let caps = &preset.capabilities;
+    for node in program.nodes() {
+        if let Some(op) = caps.ops.missing(&node.op) {
+            return Err(ProveError::UnsupportedOp {
+                backend: backend.clone(),
+                preset: preset.name.clone(),
+                op: op.to_string(),
+                tensor: program
+                    .tensors()
+                    .get(node.output.index())
+                    .map(|d| d.name.clone())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let committed = program
+        .tensors()
+        .iter()
+        .any(|d| d.visibility.commitment_group().is_some());
+    if committed && caps.commitment_scheme.is_none() {
+        return Err(ProveError::Unsupported {
+            backend: backend.clone(),
+            feature: "committed tensors",
+        });
+    }
+    Ok(())
+}
+
 /// The checks every verifier runs before any cryptography: the envelope is valid, made by
 /// `backend`, acceptable to `policy`, and its statement fits `program`.
 ///
 /// # Errors
 /// The first failing check, as a [`VerifyError`].
 pub fn verify_preamble(
-    backend: BackendId,
+    backend: &BackendId,
     program: &Program,
     env: &ProofEnvelope,
     policy: &VerifyPolicy,
 ) -> Result<(), VerifyError> {
     env.validate()?;
-    if env.backend != backend {
+    if env.backend != *backend {
         return Err(VerifyError::WrongBackend {
-            expected: backend,
-            found: env.backend,
+            expected: backend.clone(),
+            found: env.backend.clone(),
         });
     }
     policy.check(env)?;
     env.statement.check_against(program)?;
     Ok(())
+}
+
+/// The backends a build has, by id. The facade crate (`zkmlops::registry()`) fills one with
+/// the backends compiled in; a third-party backend crate registers itself the same way.
+///
+/// ```
+/// use zkmlops_proof::{Registry, RegistryError};
+/// let registry = Registry::new();
+/// assert!(matches!(registry.get("fri"), Err(RegistryError::Unknown { .. })));
+/// ```
+#[derive(Default)]
+pub struct Registry {
+    backends: Vec<Box<dyn Backend>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.ids()).finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    #[must_use]
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Add a backend.
+    ///
+    /// # Errors
+    /// [`RegistryError::InvalidId`] or [`RegistryError::Duplicate`].
+    pub fn register(&mut self, backend: Box<dyn Backend>) -> Result<(), RegistryError> {
+        let id = backend.id();
+        if !id.is_valid() {
+            return Err(RegistryError::InvalidId { id });
+        }
+        if self.backends.iter().any(|b| b.id() == id) {
+            return Err(RegistryError::Duplicate { id });
+        }
+        self.backends.push(backend);
+        Ok(())
+    }
+
+    /// The backend named `name`.
+    ///
+    /// # Errors
+    /// [`RegistryError::Unknown`], listing the backends there are.
+    pub fn get(&self, name: &str) -> Result<&dyn Backend, RegistryError> {
+        self.backends
+            .iter()
+            .find(|b| b.id() == name)
+            .map(AsRef::as_ref)
+            .ok_or_else(|| RegistryError::Unknown {
+                name: name.to_string(),
+                known: self.ids().map(|i| i.to_string()).collect(),
+            })
+    }
+
+    /// Every backend, in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Backend> {
+        self.backends.iter().map(AsRef::as_ref)
+    }
+
+    /// Every backend's id, in registration order.
+    pub fn ids(&self) -> impl Iterator<Item = BackendId> + '_ {
+        self.backends.iter().map(|b| b.id())
+    }
+
+    /// Verify an envelope with the backend it names.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownBackend`] when that backend is not registered, else the backend's
+    /// [`Backend::verify`] errors.
+    pub fn verify(
+        &self,
+        program: &Program,
+        envelope: &ProofEnvelope,
+        policy: &VerifyPolicy,
+    ) -> Result<VerifiedStatement, VerifyError> {
+        let backend =
+            self.get(envelope.backend.as_str())
+                .map_err(|_| VerifyError::UnknownBackend {
+                    found: envelope.backend.clone(),
+                    known: self.ids().map(|i| i.to_string()).collect(),
+                })?;
+        backend.verify(program, envelope, policy)
+    }
 }

@@ -14,7 +14,9 @@ pub enum EnvelopeError {
     #[error("truncated proof envelope")]
     Truncated,
     /// A version this build does not read.
-    #[error("envelope version {found} is not supported (this build reads version {supported})")]
+    #[error(
+        "envelope version {found} is not supported (this build reads version {supported}); a proof in another format must be re-proved with this version of zkmlops"
+    )]
     UnsupportedVersion {
         /// Version found.
         found: u16,
@@ -125,6 +127,10 @@ pub enum StatementError {
         /// Commitments listed.
         found: usize,
     },
+    /// A commitment scheme missing while commitments are listed, present without them, or
+    /// malformed.
+    #[error("the statement's commitment scheme must be named exactly when it lists commitments")]
+    Scheme,
     /// The witness lacks a tensor the statement needs.
     #[error("the witness has no tensor {id:?}")]
     MissingTensor {
@@ -174,8 +180,32 @@ pub enum ProveError {
     Unsupported {
         /// The backend.
         backend: BackendId,
-        /// What is missing, e.g. `conv2d` or `committed tensors`.
+        /// What is missing, e.g. `committed tensors`.
         feature: &'static str,
+    },
+    /// An op the backend's preset declares unsupported (checked before proving).
+    #[error(
+        "the {backend} backend (preset {preset}) does not support op `{op}` (node producing `{tensor}`)"
+    )]
+    UnsupportedOp {
+        /// The backend.
+        backend: BackendId,
+        /// The preset.
+        preset: String,
+        /// The op's name ([`zkmlops_tensor::Op::name`]).
+        op: String,
+        /// The tensor the node produces.
+        tensor: String,
+    },
+    /// A preset name the backend does not have.
+    #[error("the {backend} backend has no preset `{preset}` (it has: {})", known.join(", "))]
+    UnknownPreset {
+        /// The backend.
+        backend: BackendId,
+        /// The name asked for.
+        preset: String,
+        /// The presets it has.
+        known: Vec<String>,
     },
     /// A value or size beyond what the backend's arithmetization allows.
     #[error(
@@ -214,6 +244,14 @@ pub enum VerifyError {
     /// The verifier's policy refuses the proof.
     #[error("policy: {0}")]
     Policy(#[from] PolicyViolation),
+    /// The envelope names a backend the verifier does not have (not registered).
+    #[error("the envelope was made by the {found} backend, which this build does not have (it has: {})", known.join(", "))]
+    UnknownBackend {
+        /// The envelope's backend.
+        found: BackendId,
+        /// The backends registered.
+        known: Vec<String>,
+    },
     /// The envelope names another backend.
     #[error("the envelope was made by the {found} backend, not {expected}")]
     WrongBackend {
@@ -255,4 +293,32 @@ impl VerifyError {
     pub fn is_cryptographic(&self) -> bool {
         matches!(self, VerifyError::Rejected { .. })
     }
+}
+
+/// A registry refused a backend or a name.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// Two backends with one id.
+    #[error("a backend with id `{id}` is already registered")]
+    Duplicate {
+        /// The id.
+        id: BackendId,
+    },
+    /// A malformed backend id.
+    #[error(
+        "`{id}` is not a valid backend id (lowercase letters, digits, `-_./`, starting with a letter)"
+    )]
+    InvalidId {
+        /// The id.
+        id: BackendId,
+    },
+    /// No backend with this name.
+    #[error("no backend named `{name}` (this build has: {})", known.join(", "))]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The backends registered.
+        known: Vec<String>,
+    },
 }

@@ -4,8 +4,12 @@
 //! - [`ProofEnvelope`]: format version, backend, parameters (hash, field, FRI parameters,
 //!   security bits, zero knowledge, post-quantum), the statement and the backend's proof bytes;
 //!   a canonical binary encoding that validates on decode and rejects trailing bytes, and JSON.
-//! - [`ProvingBackend`]: the trait every backend implements, with [`VerifyPolicy`] (minimum
-//!   bits, accepted backends) and typed [`ProveError`] / [`VerifyError`].
+//! - [`Backend`]: the object-safe trait every backend implements (presets named by string,
+//!   declared [`Capabilities`]), with [`VerifyPolicy`] (minimum bits, accepted backends) and
+//!   typed [`ProveError`] / [`VerifyError`]; a [`Registry`] of backends by id, which also
+//!   verifies an envelope with the backend it names.
+//! - Open identifiers ([`BackendId`], [`FieldId`], [`HashId`], [`SchemeId`]): a new backend
+//!   crate names itself without editing this crate.
 //!
 //! ```
 //! use zkmlops_proof::{ProofEnvelope, EnvelopeError};
@@ -17,12 +21,19 @@ mod backend;
 mod envelope;
 mod error;
 mod hexbytes;
+mod ids;
 mod statement;
 
-pub use backend::{ProvingBackend, VerifiedStatement, VerifyPolicy, verify_preamble};
-pub use envelope::{
-    BackendId, BackendParams, ENVELOPE_MAGIC, ENVELOPE_VERSION, FieldId, FriParams, HashId,
-    MAX_CLAIMED_BITS, ProofEnvelope,
+pub use backend::{
+    Backend, Capabilities, OpSupport, PresetInfo, Registry, VerifiedStatement, VerifyPolicy,
+    check_supported, op_features, verify_preamble,
 };
-pub use error::{EnvelopeError, PolicyViolation, ProveError, StatementError, VerifyError};
+pub use envelope::{
+    BackendParams, ENVELOPE_MAGIC, ENVELOPE_VERSION, FriParams, IpaParams, MAX_CLAIMED_BITS,
+    ProofEnvelope, ProtocolParams,
+};
+pub use error::{
+    EnvelopeError, PolicyViolation, ProveError, RegistryError, StatementError, VerifyError,
+};
+pub use ids::{BackendId, FieldId, HashId, MAX_ID_LEN, SchemeId, is_valid_id};
 pub use statement::{Commitment, PublicTensor, StageTag, Statement, public_tensor_ids};

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use zkmlops_field::Scale;
 use zkmlops_tensor::{Program, ProgramDigest, TensorId, TensorKind, Visibility, Witness};
 
-use crate::StatementError;
+use crate::{SchemeId, StatementError};
 
 /// Which lifecycle stage a statement belongs to; bound into every proof so that a proof made
 /// for one stage is never accepted as another.
@@ -79,6 +79,8 @@ pub struct Statement {
     /// Public tensors (inputs and computed tensors marked `Public`), in increasing id order.
     /// Constants are not listed: the Program digest already binds them.
     pub public: Vec<PublicTensor>,
+    /// The scheme of the commitments: present exactly when there are commitments.
+    pub commitment_scheme: Option<SchemeId>,
     /// Commitments to `Committed` tensors, in increasing id order.
     pub commitments: Vec<Commitment>,
 }
@@ -121,6 +123,7 @@ impl Statement {
             stage,
             program_digest: program.digest(),
             public,
+            commitment_scheme: None,
             commitments: Vec::new(),
         })
     }
@@ -207,7 +210,8 @@ impl Statement {
     }
 
     /// Structural checks that need no Program: public tensors in strictly increasing id order
-    /// with consistent lengths and in-range values, commitments in strictly increasing id order.
+    /// with consistent lengths and in-range values, commitments in strictly increasing id order,
+    /// a well-formed commitment scheme present exactly when there are commitments.
     ///
     /// # Errors
     /// The first [`StatementError`] found.
@@ -225,7 +229,23 @@ impl Statement {
                 return Err(StatementError::Order { id: w[1].id });
             }
         }
-        Ok(())
+        match &self.commitment_scheme {
+            None if !self.commitments.is_empty() => Err(StatementError::Scheme),
+            Some(_) if self.commitments.is_empty() => Err(StatementError::Scheme),
+            Some(s) if !s.is_valid() => Err(StatementError::Scheme),
+            _ => Ok(()),
+        }
+    }
+
+    /// The commitment listed under tensor `id`, with its scheme: what links between stages
+    /// compare (a digest alone is never compared across schemes).
+    #[must_use]
+    pub fn commitment(&self, id: TensorId) -> Option<(&SchemeId, &[u8; 32])> {
+        let scheme = self.commitment_scheme.as_ref()?;
+        self.commitments
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| (scheme, &c.digest))
     }
 
     /// The public tensor with this id.

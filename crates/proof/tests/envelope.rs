@@ -28,13 +28,13 @@ fn envelope() -> (Program, ProofEnvelope) {
     let statement = Statement::from_witness(&p, &wit, StageTag::Inference).unwrap();
     let env = ProofEnvelope {
         version: ENVELOPE_VERSION,
-        backend: BackendId::Fri,
+        backend: BackendId::FRI,
         params: BackendParams {
             preset: "keccak".into(),
-            field: FieldId::Goldilocks,
+            field: FieldId::GOLDILOCKS,
             extension_degree: 2,
-            hash: HashId::Keccak256,
-            fri: Some(FriParams {
+            hash: HashId::KECCAK256,
+            protocol: ProtocolParams::Fri(FriParams {
                 log_blowup: 1,
                 num_queries: 100,
                 query_pow_bits: 16,
@@ -44,6 +44,7 @@ fn envelope() -> (Program, ProofEnvelope) {
             }),
             zero_knowledge: false,
             post_quantum: true,
+            transparent: true,
             conjectured_security_bits: 116,
             proven_security_bits: Some(60),
         },
@@ -151,15 +152,19 @@ fn every_byte_flip_is_an_error_or_a_different_envelope() {
     let mut b = bytes.clone();
     b[0] ^= 1;
     assert_eq!(ProofEnvelope::from_bytes(&b), Err(EnvelopeError::Magic));
+    // A version-1 envelope (closed backend enums, before the open boundary) is refused by
+    // version, with a hint to re-prove.
     let mut b = bytes.clone();
-    b[4] = 2;
+    b[4] = 1;
+    let err = ProofEnvelope::from_bytes(&b).unwrap_err();
     assert_eq!(
-        ProofEnvelope::from_bytes(&b),
-        Err(EnvelopeError::UnsupportedVersion {
-            found: 2,
+        err,
+        EnvelopeError::UnsupportedVersion {
+            found: 1,
             supported: ENVELOPE_VERSION
-        })
+        }
     );
+    assert!(err.to_string().contains("re-proved"), "{err}");
 }
 
 #[test]
@@ -179,10 +184,10 @@ fn insertion_at_every_position_is_rejected_or_different() {
 fn non_canonical_encoding_rejected() {
     let (_, env) = envelope();
     let bytes = env.to_bytes();
-    // The body opens with the version as a varint (0x01). Re-encode it overlong (0x81 0x00).
-    assert_eq!(bytes[6], 0x01);
+    // The body opens with the version as a varint (0x02). Re-encode it overlong (0x82 0x00).
+    assert_eq!(bytes[6], 0x02);
     let mut b = bytes[..6].to_vec();
-    b.extend_from_slice(&[0x81, 0x00]);
+    b.extend_from_slice(&[0x82, 0x00]);
     b.extend_from_slice(&bytes[7..]);
     assert!(ProofEnvelope::from_bytes(&b).is_err());
 }
@@ -209,19 +214,36 @@ fn inconsistent_fields_rejected() {
         },
     );
     check(
-        &|e| e.params.fri = None,
+        &|e| e.backend = BackendId::new("Not An Id"),
+        EnvelopeError::Invalid { what: "identifier" },
+    );
+    check(
+        &|e| e.params.hash = HashId::new(""),
+        EnvelopeError::Invalid { what: "identifier" },
+    );
+    check(
+        &|e| {
+            e.params.protocol = ProtocolParams::Other {
+                system: "My System".into(),
+                values: vec![],
+            }
+        },
         EnvelopeError::Invalid {
-            what: "FRI parameters",
+            what: "protocol parameters",
         },
     );
     check(
         &|e| {
-            e.backend = BackendId::Halo2;
-            e.params.fri = None;
+            e.backend = BackendId::new("halo2");
+            e.params.protocol = ProtocolParams::Ipa(IpaParams { k: 10 });
         },
         EnvelopeError::Invalid {
             what: "post-quantum claim",
         },
+    );
+    check(
+        &|e| e.statement.commitment_scheme = Some(SchemeId::POSEIDON2_GOLDILOCKS_SPONGE),
+        EnvelopeError::Statement(StatementError::Scheme),
     );
     check(
         &|e| e.params.extension_degree = 0,
@@ -292,7 +314,7 @@ fn policy_enforced() {
     let (p, env) = envelope();
     let policy = VerifyPolicy::default();
     policy.check(&env).unwrap();
-    verify_preamble(BackendId::Fri, &p, &env, &policy).unwrap();
+    verify_preamble(&BackendId::FRI, &p, &env, &policy).unwrap();
     let strict = VerifyPolicy {
         min_security_bits: 128,
         ..VerifyPolicy::default()
@@ -305,13 +327,13 @@ fn policy_enforced() {
         })
     );
     let only_halo = VerifyPolicy {
-        accepted_backends: vec![BackendId::Halo2],
+        accepted_backends: vec![BackendId::new("halo2")],
         ..VerifyPolicy::default()
     };
     assert_eq!(
         only_halo.check(&env),
         Err(PolicyViolation::Backend {
-            backend: BackendId::Fri
+            backend: BackendId::FRI
         })
     );
     let zk = VerifyPolicy {
@@ -320,11 +342,9 @@ fn policy_enforced() {
     };
     assert_eq!(zk.check(&env), Err(PolicyViolation::ZeroKnowledge));
     assert!(matches!(
-        verify_preamble(BackendId::Plonky2, &p, &env, &policy),
-        Err(VerifyError::WrongBackend {
-            expected: BackendId::Plonky2,
-            found: BackendId::Fri
-        })
+        verify_preamble(&BackendId::new("plonky2"), &p, &env, &policy),
+        Err(VerifyError::WrongBackend { expected, found })
+            if expected == "plonky2" && found == BackendId::FRI
     ));
     assert!(!VerifyError::from(PolicyViolation::ZeroKnowledge).is_cryptographic());
 }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
 
 fn random(state: &mut u64, len: usize) -> Vec<i64> {
@@ -65,7 +65,7 @@ fn main() {
             .unwrap();
         let t = Instant::now();
         let env = FriBackend
-            .prove(&direct, &w, StageTag::Training, &config)
+            .prove(&direct, &w, StageTag::Training, config.name())
             .unwrap();
         let direct_ms = t.elapsed().as_secs_f64() * 1e3;
         FriBackend.verify(&direct, &env, &policy).unwrap();
@@ -74,7 +74,8 @@ fn main() {
         // Freivalds: the same committed product, checked.
         let t = Instant::now();
         let proof =
-            zkmlops_train::prove_product(&a, &b, &product, 8, salts, &FriBackend, &config).unwrap();
+            zkmlops_train::prove_product(&a, &b, &product, 8, salts, &FriBackend, config.name())
+                .unwrap();
         let freivalds_ms = t.elapsed().as_secs_f64() * 1e3;
         proof.verify(&FriBackend, &policy).unwrap();
         assert_eq!(

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_train::{Dataset, MlpModel, MlpSpec, Salts, mlp_segment_inputs, mlp_segment_program};
 
 fn main() {
@@ -41,7 +41,7 @@ fn main() {
     let witness_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let env = FriBackend
-        .prove(&program, &witness, StageTag::Training, &config)
+        .prove(&program, &witness, StageTag::Training, config.name())
         .unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();

@@ -55,7 +55,7 @@ fn main() {
         steps / segments,
         segments,
         &FriBackend,
-        &config,
+        config.name(),
     )
     .unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -72,7 +72,7 @@ fn main() {
         &test,
         &salt(-2),
         &FriBackend,
-        &config,
+        config.name(),
     )
     .unwrap();
     let metrics_ms = t.elapsed().as_secs_f64() * 1e3;

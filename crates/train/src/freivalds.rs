@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 use zkmlops_commit::Digest;
 use zkmlops_field::Scale;
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
 use crate::logreg::SALT_LEN;
@@ -114,14 +114,14 @@ pub struct ProductProof {
 /// [`MetricsError`]: bad shapes, or a `p` that is not the product (the check's difference is
 /// not zero), or the backend's refusal.
 #[allow(clippy::too_many_arguments)]
-pub fn prove_product<B: ProvingBackend>(
+pub fn prove_product(
     a: &Tensor,
     b: &Tensor,
     p: &Tensor,
     scale_bits: u32,
     salts: [&[i64; SALT_LEN]; 2],
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<ProductProof, MetricsError> {
     let (&[m, k], &[k2, n]) = (a.shape(), b.shape()) else {
         return Err(TrainError::Data {
@@ -156,7 +156,7 @@ pub fn prove_product<B: ProvingBackend>(
     if !zero {
         return Err(MetricsError::ProductCheck);
     }
-    let envelope = backend.prove(&program, &witness, StageTag::Training, config)?;
+    let envelope = backend.prove(&program, &witness, StageTag::Training, preset)?;
     Ok(ProductProof {
         shape: [m, k, n],
         scale_bits,
@@ -172,18 +172,8 @@ impl ProductProof {
     ///
     /// # Errors
     /// [`MetricsError`].
-    pub fn verify<B: ProvingBackend>(
-        &self,
-        backend: &B,
-        policy: &VerifyPolicy,
-    ) -> Result<(), MetricsError> {
-        let digest = |i: usize| {
-            self.envelope
-                .statement
-                .commitments
-                .get(i)
-                .and_then(|c| Digest::from_bytes(&c.digest).ok())
-        };
+    pub fn verify(&self, backend: &dyn Backend, policy: &VerifyPolicy) -> Result<(), MetricsError> {
+        let digest = |i: usize| zkmlops_commit::statement_digest(&self.envelope.statement, i);
         let (Some(inputs), Some(product)) = (digest(0), digest(1)) else {
             return Err(MetricsError::Commitment { which: "product" });
         };

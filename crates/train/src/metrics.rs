@@ -16,9 +16,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zkmlops_commit::Digest;
-use zkmlops_proof::{
-    ProofEnvelope, ProveError, ProvingBackend, StageTag, VerifyError, VerifyPolicy,
-};
+use zkmlops_proof::{Backend, ProofEnvelope, ProveError, StageTag, VerifyError, VerifyPolicy};
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
 
@@ -256,17 +254,17 @@ pub enum MetricsError {
 ///
 /// # Errors
 /// [`MetricsError`].
-pub fn prove_metrics<B: ProvingBackend>(
+pub fn prove_metrics(
     spec: &LogRegSpec,
     model: &Model,
     model_salt: &[i64; SALT_LEN],
     test: &Dataset,
     test_salt: &[i64; SALT_LEN],
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<MetricsProof, MetricsError> {
     prove_metrics_inner(
-        spec, model, model_salt, test, test_salt, None, backend, config,
+        spec, model, model_salt, test, test_salt, None, backend, preset,
     )
 }
 
@@ -276,7 +274,7 @@ pub fn prove_metrics<B: ProvingBackend>(
 /// # Errors
 /// [`MetricsError`], [`MetricsError::Attribute`] for a bad attribute column.
 #[allow(clippy::too_many_arguments)]
-pub fn prove_fairness_metrics<B: ProvingBackend>(
+pub fn prove_fairness_metrics(
     spec: &LogRegSpec,
     model: &Model,
     model_salt: &[i64; SALT_LEN],
@@ -284,8 +282,8 @@ pub fn prove_fairness_metrics<B: ProvingBackend>(
     test_salt: &[i64; SALT_LEN],
     attribute: &[i64],
     attribute_salt: &[i64; SALT_LEN],
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<MetricsProof, MetricsError> {
     if attribute.len() != test.len() || attribute.iter().any(|&a| a != 0 && a != 1) {
         return Err(MetricsError::Attribute);
@@ -298,20 +296,20 @@ pub fn prove_fairness_metrics<B: ProvingBackend>(
         test_salt,
         Some((attribute, attribute_salt)),
         backend,
-        config,
+        preset,
     )
 }
 
 #[allow(clippy::too_many_arguments)]
-fn prove_metrics_inner<B: ProvingBackend>(
+fn prove_metrics_inner(
     spec: &LogRegSpec,
     model: &Model,
     model_salt: &[i64; SALT_LEN],
     test: &Dataset,
     test_salt: &[i64; SALT_LEN],
     attribute: Option<(&[i64], &[i64; SALT_LEN])>,
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<MetricsProof, MetricsError> {
     let (x, y) = crate::quantize_data(spec, test)?;
     let program = metrics_program_with(spec, test.len(), attribute.is_some())?;
@@ -342,7 +340,7 @@ fn prove_metrics_inner<B: ProvingBackend>(
         group_positives: out(2),
         group_rows: out(3),
     });
-    let envelope = backend.prove(&program, &witness, StageTag::Metrics, config)?;
+    let envelope = backend.prove(&program, &witness, StageTag::Metrics, preset)?;
     Ok(MetricsProof {
         spec: (*spec).into(),
         rows: test.len(),
@@ -364,11 +362,7 @@ impl MetricsProof {
     ///
     /// # Errors
     /// [`MetricsError`].
-    pub fn verify<B: ProvingBackend>(
-        &self,
-        backend: &B,
-        policy: &VerifyPolicy,
-    ) -> Result<(), MetricsError> {
+    pub fn verify(&self, backend: &dyn Backend, policy: &VerifyPolicy) -> Result<(), MetricsError> {
         let program = match (&self.spec, &self.fairness) {
             (ModelSpec::Linear(s), f) => metrics_program_with(s, self.rows, f.is_some())?,
             (ModelSpec::Mlp(s), None) => mlp_metrics_program(s, self.rows)?,
@@ -386,12 +380,7 @@ impl MetricsProof {
                 found: v.statement.stage,
             });
         }
-        let digest = |k: usize| {
-            v.statement
-                .commitments
-                .get(k)
-                .and_then(|c| Digest::from_bytes(&c.digest).ok())
-        };
+        let digest = |k: usize| zkmlops_commit::statement_digest(&v.statement, k);
         if digest(0) != Some(self.test_commitment) {
             return Err(MetricsError::Commitment { which: "test set" });
         }
@@ -541,14 +530,14 @@ pub fn mlp_metrics_program(spec: &MlpSpec, rows: usize) -> Result<Program, Train
 ///
 /// # Errors
 /// [`MetricsError`].
-pub fn prove_mlp_metrics<B: ProvingBackend>(
+pub fn prove_mlp_metrics(
     spec: &MlpSpec,
     model: &MlpModel,
     model_salt: &[i64; SALT_LEN],
     test: &Dataset,
     test_salt: &[i64; SALT_LEN],
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<MetricsProof, MetricsError> {
     let program = mlp_metrics_program(spec, test.len())?;
     let salts = crate::Salts {
@@ -573,7 +562,7 @@ pub fn prove_mlp_metrics<B: ProvingBackend>(
         .and_then(|t| t.data().first().copied())
         .and_then(|v| usize::try_from(v).ok())
         .unwrap_or(0);
-    let envelope = backend.prove(&program, &witness, StageTag::Metrics, config)?;
+    let envelope = backend.prove(&program, &witness, StageTag::Metrics, preset)?;
     Ok(MetricsProof {
         spec: (*spec).into(),
         rows: test.len(),

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use zkmlops_commit::Digest;
 use zkmlops_lookup::Function;
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Program, ProgramBuilder, Tensor, Visibility, composite};
 
 use crate::logreg::{SALT_LEN, SIGMOID_RADIUS, check_size, scale_of};
@@ -85,11 +85,7 @@ impl PredictionProof {
     ///
     /// # Errors
     /// [`MetricsError`] (`Verify`, `Stage`, `Commitment`, `Count` for other predictions).
-    pub fn verify<B: ProvingBackend>(
-        &self,
-        backend: &B,
-        policy: &VerifyPolicy,
-    ) -> Result<(), MetricsError> {
+    pub fn verify(&self, backend: &dyn Backend, policy: &VerifyPolicy) -> Result<(), MetricsError> {
         let program = prediction_program(&self.spec, self.rows)?;
         let v = backend.verify(&program, &self.envelope, policy)?;
         if v.statement.stage != StageTag::Inference {
@@ -97,11 +93,7 @@ impl PredictionProof {
                 found: v.statement.stage,
             });
         }
-        let digest = v
-            .statement
-            .commitments
-            .first()
-            .and_then(|c| Digest::from_bytes(&c.digest).ok());
+        let digest = zkmlops_commit::statement_digest(&v.statement, 0);
         if digest != Some(self.model_commitment) {
             return Err(MetricsError::Commitment { which: "model" });
         }
@@ -118,13 +110,13 @@ impl PredictionProof {
 ///
 /// # Errors
 /// [`MetricsError`]: rows of the wrong width or out of range, or the backend's refusal.
-pub fn prove_prediction<B: ProvingBackend>(
+pub fn prove_prediction(
     spec: &LogRegSpec,
     model: &Model,
     salt: &[i64; SALT_LEN],
     rows: &[Vec<f64>],
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<PredictionProof, MetricsError> {
     let s = scale_of(spec)?;
     let program = prediction_program(spec, rows.len())?;
@@ -155,7 +147,7 @@ pub fn prove_prediction<B: ProvingBackend>(
         .get(program.outputs()[0])
         .map(|t| t.data().to_vec())
         .unwrap_or_default();
-    let envelope = backend.prove(&program, &witness, StageTag::Inference, config)?;
+    let envelope = backend.prove(&program, &witness, StageTag::Inference, preset)?;
     Ok(PredictionProof {
         spec: *spec,
         rows: rows.len(),

@@ -10,9 +10,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zkmlops_commit::Digest;
-use zkmlops_proof::{
-    ProofEnvelope, ProveError, ProvingBackend, StageTag, VerifyError, VerifyPolicy,
-};
+use zkmlops_proof::{Backend, ProofEnvelope, ProveError, StageTag, VerifyError, VerifyPolicy};
 
 use crate::logreg::{SALT_LEN, Salts, read_model};
 use crate::mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program};
@@ -161,10 +159,7 @@ pub enum TranscriptError {
 }
 
 fn digest_of(env: &ProofEnvelope, k: usize) -> Option<Digest> {
-    env.statement
-        .commitments
-        .get(k)
-        .and_then(|c| Digest::from_bytes(&c.digest).ok())
+    zkmlops_commit::statement_digest(&env.statement, k)
 }
 
 fn hex(d: Option<Digest>) -> String {
@@ -177,9 +172,9 @@ impl TrainingTranscript {
     ///
     /// # Errors
     /// The first [`TranscriptError`].
-    pub fn verify<B: ProvingBackend>(
+    pub fn verify(
         &self,
-        backend: &B,
+        backend: &dyn Backend,
         policy: &VerifyPolicy,
     ) -> Result<(), TranscriptError> {
         let per = self.steps_per_segment.max(1);
@@ -274,22 +269,22 @@ pub enum RunError {
 /// # Errors
 /// [`RunError`].
 #[allow(clippy::too_many_arguments)]
-pub fn prove_run<B: ProvingBackend>(
+pub fn prove_run(
     spec: &LogRegSpec,
     data: &Dataset,
     initial: &Model,
     salts: &RunSalts,
     steps_per_segment: usize,
     segments: usize,
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<(TrainingTranscript, Model), RunError> {
     let (proofs, model) = prove_segments(
         salts,
         steps_per_segment,
         segments,
         backend,
-        config,
+        preset,
         initial.clone(),
         |first| segment_program(spec, data.len(), first, steps_per_segment),
         |model, s| segment_inputs(spec, model, data, s),
@@ -347,22 +342,22 @@ pub fn mlp_data_commitment(
 /// # Errors
 /// [`RunError`].
 #[allow(clippy::too_many_arguments)]
-pub fn prove_mlp_run<B: ProvingBackend>(
+pub fn prove_mlp_run(
     spec: &MlpSpec,
     data: &Dataset,
     initial: &MlpModel,
     salts: &RunSalts,
     steps_per_segment: usize,
     segments: usize,
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
 ) -> Result<(TrainingTranscript, MlpModel), RunError> {
     let (proofs, model) = prove_segments(
         salts,
         steps_per_segment,
         segments,
         backend,
-        config,
+        preset,
         initial.clone(),
         |first| mlp_segment_program(spec, data.len(), first, steps_per_segment),
         |model, s| mlp_segment_inputs(spec, model, data, s),
@@ -385,12 +380,12 @@ pub fn prove_mlp_run<B: ProvingBackend>(
 /// The segment loop shared by every model kind: build segment `index`'s Program, evaluate it
 /// from the current model, prove it, read the next model off the witness.
 #[allow(clippy::too_many_arguments)]
-fn prove_segments<B: ProvingBackend, M>(
+fn prove_segments<M>(
     salts: &RunSalts,
     steps_per_segment: usize,
     segments: usize,
-    backend: &B,
-    config: &B::Config,
+    backend: &dyn Backend,
+    preset: &str,
     initial: M,
     program_at: impl Fn(usize) -> Result<zkmlops_tensor::Program, TrainError>,
     inputs_of: impl Fn(&M, &Salts) -> Result<Vec<zkmlops_tensor::Tensor>, TrainError>,
@@ -415,7 +410,7 @@ fn prove_segments<B: ProvingBackend, M>(
             .evaluate(&inputs_of(&model, &s)?)
             .map_err(TrainError::from)?;
         let env = backend
-            .prove(&program, &witness, StageTag::Training, config)
+            .prove(&program, &witness, StageTag::Training, preset)
             .map_err(|source| RunError::Prove { index, source })?;
         model = read(&program, &witness);
         proofs.push(env);

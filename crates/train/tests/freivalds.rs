@@ -34,7 +34,7 @@ fn a_true_product_verifies_and_a_wrong_one_is_rejected() {
     let salts = [&[1, 2, 3, 4], &[5, 6, 7, 8]];
     let k = FriConfig::KECCAK;
     let policy = VerifyPolicy::default();
-    let proof = prove_product(&a, &b, &p, 8, salts, &FriBackend, &k).unwrap();
+    let proof = prove_product(&a, &b, &p, 8, salts, &FriBackend, k.name()).unwrap();
     proof.verify(&FriBackend, &policy).unwrap();
     // JSON round trip.
     let back: ProductProof = serde_json::from_str(&serde_json::to_string(&proof).unwrap()).unwrap();
@@ -45,7 +45,7 @@ fn a_true_product_verifies_and_a_wrong_one_is_rejected() {
     bad[17] += 1;
     let wrong = Tensor::new(vec![12, 5], bad).unwrap();
     assert!(matches!(
-        prove_product(&a, &b, &wrong, 8, salts, &FriBackend, &k),
+        prove_product(&a, &b, &wrong, 8, salts, &FriBackend, k.name()),
         Err(MetricsError::ProductCheck)
     ));
 

@@ -39,7 +39,7 @@ fn the_transcript_seed_decodes() {
             1,
             2,
             &FriBackend,
-            &FriConfig::KECCAK,
+            FriConfig::KECCAK.name(),
         )
         .unwrap();
         let mut t = t;

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_train::{
     Dataset, LogRegSpec, MetricsError, Model, RunSalts, Salts, TranscriptError, model_commitment,
     prove_metrics, prove_run, segment_inputs, segment_program, sgd_f64, train,
@@ -87,7 +87,7 @@ fn a_proved_epoch_verifies_as_a_chain_and_ends_at_the_reference_weights() {
         7,
         2,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     let prove_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -119,7 +119,7 @@ fn transcript_tampering_is_rejected() {
             3,
             2,
             &FriBackend,
-            &FriConfig::KECCAK,
+            FriConfig::KECCAK.name(),
         )
         .unwrap()
     };
@@ -176,7 +176,12 @@ fn transcript_tampering_is_rejected() {
         .unwrap();
     let mut t = good.clone();
     t.segments[1] = FriBackend
-        .prove(&program, &witness, StageTag::Training, &FriConfig::KECCAK)
+        .prove(
+            &program,
+            &witness,
+            StageTag::Training,
+            FriConfig::KECCAK.name(),
+        )
         .unwrap();
     assert!(matches!(
         t.verify(&FriBackend, &policy),
@@ -275,7 +280,7 @@ fn accuracy_on_a_committed_test_set_is_proved_exactly() {
         epoch,
         1,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     let test_salt = [5, 6, 7, 8];
@@ -286,7 +291,7 @@ fn accuracy_on_a_committed_test_set_is_proved_exactly() {
         &test_set,
         &test_salt,
         &FriBackend,
-        &FriConfig::KECCAK_ZK,
+        FriConfig::KECCAK_ZK.name(),
     )
     .unwrap();
     let policy = VerifyPolicy::default();
@@ -346,7 +351,7 @@ fn fairness_counts_over_a_committed_attribute_are_exact() {
         &attribute,
         &attr_salt,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     let policy = VerifyPolicy::default();
@@ -418,7 +423,7 @@ fn fairness_counts_over_a_committed_attribute_are_exact() {
         &attribute[1..],
         &attr_salt,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap_err();
     assert!(matches!(e, MetricsError::Attribute));
@@ -436,7 +441,7 @@ fn predictions_are_proved_under_the_runs_final_commitment() {
         7,
         2,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     let rows: Vec<Vec<f64>> = test_set.features[..5].to_vec();
@@ -446,7 +451,7 @@ fn predictions_are_proved_under_the_runs_final_commitment() {
         &s.checkpoints[2],
         &rows,
         &FriBackend,
-        &FriConfig::KECCAK_ZK,
+        FriConfig::KECCAK_ZK.name(),
     )
     .unwrap();
     let policy = VerifyPolicy::default();

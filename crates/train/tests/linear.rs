@@ -78,7 +78,7 @@ fn a_proved_linear_regression_run_verifies_as_a_chain() {
         epoch,
         2,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     let policy = VerifyPolicy::default();

@@ -8,7 +8,7 @@
 )]
 
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_train::{
     Dataset, MlpModel, MlpSpec, Salts, mlp_segment_inputs, mlp_segment_program, train_mlp,
 };
@@ -54,7 +54,7 @@ fn an_mlp_segment_proves_to_the_reference_parameters() {
         .evaluate(&mlp_segment_inputs(&SPEC, &init, &train, &salts).unwrap())
         .unwrap();
     let env = FriBackend
-        .prove(&program, &w, StageTag::Training, &FriConfig::KECCAK)
+        .prove(&program, &w, StageTag::Training, FriConfig::KECCAK.name())
         .unwrap();
     let v = FriBackend
         .verify(&program, &env, &VerifyPolicy::default())
@@ -110,7 +110,7 @@ fn softmax_regression_learns_digits_and_a_proved_run_and_its_accuracy_verify() {
         2,
         2,
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     let policy = VerifyPolicy::default();
@@ -152,7 +152,7 @@ fn softmax_regression_learns_digits_and_a_proved_run_and_its_accuracy_verify() {
         &test,
         &salt(7),
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     m.verify(&FriBackend, &policy).unwrap();
@@ -177,7 +177,7 @@ fn softmax_regression_learns_digits_and_a_proved_run_and_its_accuracy_verify() {
         &test,
         &salt(2),
         &FriBackend,
-        &FriConfig::KECCAK,
+        FriConfig::KECCAK.name(),
     )
     .unwrap();
     m.verify(&FriBackend, &policy).unwrap();

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use zkmlops_fri::{FriBackend, FriConfig, testing};
-use zkmlops_proof::{ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 use zkmlops_train::{Dataset, LogRegSpec, Model, Salts, segment_inputs, segment_program};
 
 #[test]
@@ -52,7 +52,7 @@ fn a_segment_over_an_out_of_bound_data_value_is_rejected() {
     // The honest prover names the input instead.
     assert!(
         FriBackend
-            .prove(&program, &witness, StageTag::Training, &k)
+            .prove(&program, &witness, StageTag::Training, k.name())
             .unwrap_err()
             .to_string()
             .contains("data/x")

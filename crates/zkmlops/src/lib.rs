@@ -4,17 +4,22 @@
 //! layer alone. Features pick the heavy parts: `fri` (the default backend), `onnx` (model
 //! import through tract) and `infer` (the inference stage).
 //!
+//! Backends are picked by name from [`registry()`] (every backend compiled in); stages take
+//! `&dyn Backend` and a preset name, and a verifier dispatches on the envelope's backend.
+//!
 //! ```
 //! # #[cfg(all(feature = "fri", feature = "infer"))] {
-//! use zkmlops::fri::{FriBackend, FriConfig};
 //! use zkmlops::onnx::{OnnxModel, Settings, compile};
 //! use zkmlops::proof::VerifyPolicy;
 //!
+//! let registry = zkmlops::registry();
+//! let backend = registry.get("fri")?;
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/models/logreg.onnx");
 //! let model = compile(&OnnxModel::from_path(path.as_ref())?, &Settings::default())?;
-//! let proof = zkmlops::infer::prove(&model, &[0.0; 30], &FriBackend, &FriConfig::KECCAK)?;
-//! let v = zkmlops::infer::verify(&model.program, &proof.envelope, &FriBackend, &VerifyPolicy::default())?;
-//! assert_eq!(v.outputs[0].name, "probability");
+//! let proof = zkmlops::infer::prove(&model, &[0.0; 30], backend, "keccak")?;
+//! // The verifier needs no backend choice: the envelope names it.
+//! let v = registry.verify(&model.program, &proof.envelope, &VerifyPolicy::default())?;
+//! assert_eq!(v.backend, "fri");
 //! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -44,3 +49,18 @@ pub use zkmlops_preprocess as preprocess;
 #[cfg(feature = "train")]
 #[doc(inline)]
 pub use zkmlops_train as train;
+
+/// A registry of every backend this build has (by feature): `fri` when the `fri` feature is
+/// on. Third-party backends register into it the same way
+/// ([`proof::Registry::register`]).
+#[must_use]
+pub fn registry() -> proof::Registry {
+    #[allow(unused_mut)]
+    let mut r = proof::Registry::new();
+    #[cfg(feature = "fri")]
+    {
+        // A fixed, valid id registered into an empty registry: cannot fail.
+        let _ = r.register(Box::new(fri::FriBackend));
+    }
+    r
+}

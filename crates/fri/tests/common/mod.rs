@@ -4,7 +4,7 @@
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::{ProofEnvelope, ProvingBackend, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageTag, VerifyPolicy};
 use zkmlops_tensor::{Program, Tensor, Witness};
 
 pub(crate) fn rng(seed: u64) -> StdRng {
@@ -30,7 +30,7 @@ pub(crate) fn prove_and_verify(
 ) -> (Witness, ProofEnvelope) {
     let witness = program.evaluate(inputs).unwrap();
     let env = FriBackend
-        .prove(program, &witness, StageTag::Generic, &config)
+        .prove(program, &witness, StageTag::Generic, config.name())
         .unwrap();
     let verified = FriBackend
         .verify(program, &env, &VerifyPolicy::default())

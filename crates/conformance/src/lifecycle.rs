@@ -1,0 +1,320 @@
+//! Bundled models, every single-operator ONNX model of the importer's tests, a training run and
+//! a preprocessing Program.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use zkmlops_onnx::{OnnxModel, Settings};
+use zkmlops_proof::{Backend, VerifyPolicy};
+use zkmlops_tensor::Tensor;
+
+use crate::checks::prove_case;
+use crate::{Case, Report, Status, guarded};
+
+/// A model file with the input it is proved on (`None`: random inputs in `[-2, 2)`).
+struct ModelFile {
+    name: &'static str,
+    bytes: &'static [u8],
+    input: Option<&'static [u8]>,
+}
+
+macro_rules! bundled {
+    ($($name:literal),* $(,)?) => {
+        &[$(ModelFile {
+            name: $name,
+            bytes: include_bytes!(concat!("../../../examples/models/", $name, ".onnx")),
+            input: Some(include_bytes!(concat!("../../../examples/models/", $name, ".input.json"))),
+        }),*]
+    };
+}
+
+macro_rules! operators {
+    ($($name:literal),* $(,)?) => {
+        &[$(ModelFile {
+            name: $name,
+            bytes: include_bytes!(concat!("../../onnx/tests/models/", $name, ".onnx")),
+            input: None,
+        }),*]
+    };
+}
+
+const BUNDLED: &[ModelFile] = bundled!["logreg", "mlp", "cnn"];
+
+const OPERATORS: &[ModelFile] = operators![
+    "gemm",
+    "matmul",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "conv",
+    "conv_groups",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "erf",
+    "gelu",
+    "softmax",
+    "max_pool",
+    "average_pool",
+    "global_average_pool",
+    "batch_norm",
+    "conv_batch_norm",
+    "layer_norm",
+    "flatten",
+    "reshape",
+    "transpose",
+    "concat",
+    "squeeze_unsqueeze",
+    "identity_constant",
+];
+
+/// Compile a model with default settings (weights committed) and make its case.
+fn model_case(m: &ModelFile, family: &'static str) -> Result<Case, String> {
+    let onnx = OnnxModel::from_bytes(m.bytes, m.name).map_err(|e| e.to_string())?;
+    let compiled = zkmlops_onnx::compile(&onnx, &Settings::default()).map_err(|e| e.to_string())?;
+    let sample: Vec<f64> = match m.input {
+        Some(json) => zkmlops_onnx::InputData::from_json(json)
+            .map_err(|e| e.to_string())?
+            .input_data
+            .into_iter()
+            .next()
+            .ok_or("no sample")?,
+        None => {
+            let n = compiled.input_shape().iter().product();
+            let mut r = StdRng::seed_from_u64(7);
+            (0..n).map(|_| r.random_range(-2.0..2.0)).collect()
+        }
+    };
+    let witness = compiled.witness(0, &sample).map_err(|e| e.to_string())?;
+    // The case's inputs are the witness's input tensors, in declaration order.
+    let inputs: Vec<Tensor> = compiled
+        .program
+        .input_ids()
+        .filter_map(|id| witness.get(id).cloned())
+        .collect();
+    Ok(Case {
+        name: format!("{family}/{}", m.name),
+        family,
+        program: compiled.program,
+        inputs,
+    })
+}
+
+/// Prove and verify the bundled models and every single-operator ONNX model.
+#[must_use]
+pub fn run_models(backend: &dyn Backend, preset: &str) -> Report {
+    let mut report = Report::new(backend, preset);
+    let info = match backend.preset(preset) {
+        Ok(i) => i,
+        Err(e) => {
+            report.fail("preset", "look up the preset", e.to_string());
+            return report;
+        }
+    };
+    for (files, family) in [(BUNDLED, "model"), (OPERATORS, "onnx")] {
+        for m in files {
+            match model_case(m, family) {
+                Ok(case) => {
+                    prove_case(backend, &info, &case, &mut report);
+                }
+                Err(e) => report.fail(&format!("{family}/{}", m.name), "compile", e),
+            }
+        }
+    }
+    report
+}
+
+const TRAIN_CSV: &str = "f1,f2,f3,label
+0.5,-1.0,0.25,1
+-0.75,0.5,1.0,0
+1.0,0.25,-0.5,1
+-0.25,-0.5,0.75,0
+0.75,1.0,-0.25,1
+-1.0,0.75,0.5,0
+0.25,-0.25,-1.0,1
+-0.5,0.0,0.25,0
+";
+
+const PIPELINE: &str = r#"
+version = 1
+columns = [
+    { name = "a", scale_bits = 4 },
+    { name = "b", scale_bits = 4, nullable = true },
+    { name = "c", scale_bits = 0 },
+    { name = "y", scale_bits = 0 },
+]
+steps = [
+    { op = "impute", column = "b", value = "mean" },
+    { op = "clip", column = "a", min = -5, max = 5 },
+    { op = "filter", column = "a", keep = ">=", value = -3 },
+    { op = "one_hot", column = "c", categories = [0, 1, 2] },
+    { op = "stats", column = "a" },
+    { op = "standardize", columns = ["a"], scale_bits = 8 },
+    { op = "min_max", columns = ["b"], scale_bits = 8 },
+]
+output = { features = ["a", "b", "c=0", "c=1", "c=2"], labels = ["y"], scale_bits = 8, test_rows = 3 }
+"#;
+
+const RAW_CSV: &str = "a,b,c,y
+1.5,2.0,0,1
+-4.0,,1,0
+6.5,-1.25,2,1
+0.25,0.5,1,0
+-2.75,,0,1
+3.0,1.75,2,0
+-6.0,0.0,1,1
+2.25,-2.5,0,0
+0.0,3.25,2,1
+-1.5,,1,0
+";
+
+fn train_run(backend: &dyn Backend, preset: &str, report: &mut Report) {
+    let name = "lifecycle/training_segment";
+    let spec = zkmlops_train::LogRegSpec {
+        features: 3,
+        batch: 4,
+        learning_rate: 0.5,
+        scale_bits: 8,
+        link: zkmlops_train::Link::Logistic,
+    };
+    let data = match zkmlops_train::Dataset::from_csv(TRAIN_CSV) {
+        Ok(d) => d,
+        Err(e) => return report.fail(name, "dataset", e.to_string()),
+    };
+    let salts = zkmlops_train::RunSalts {
+        data: [11, -22, 33, -44],
+        checkpoints: vec![[1, 2, 3, 4], [5, -6, 7, -8]],
+    };
+    let initial = zkmlops_train::Model::zeros(&spec);
+    let t = std::time::Instant::now();
+    let run = guarded(|| {
+        zkmlops_train::prove_run(&spec, &data, &initial, &salts, 2, 1, backend, preset)
+            .map_err(|e| e.to_string())
+    });
+    let prove = t.elapsed();
+    let (transcript, _) = match run {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return report.fail(name, "prove the run", e),
+        Err(p) => return report.fail(name, "prove the run", format!("panicked: {p}")),
+    };
+    let t = std::time::Instant::now();
+    let verified = guarded(|| transcript.verify(backend, &VerifyPolicy::default()));
+    let verify = t.elapsed();
+    match verified {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return report.fail(name, "verify the transcript", e.to_string()),
+        Err(p) => return report.fail(name, "verify the transcript", format!("panicked: {p}")),
+    }
+    // A segment's end commitment changed breaks the chain.
+    let mut broken = transcript.clone();
+    if let Some(c) = broken
+        .segments
+        .first_mut()
+        .and_then(|s| s.statement.commitments.last_mut())
+    {
+        c.digest[0] ^= 1;
+    }
+    let r = guarded(|| broken.verify(backend, &VerifyPolicy::default()));
+    if !matches!(r, Ok(Err(_))) {
+        report.fail(name, "a changed end commitment", "accepted or panicked");
+    }
+    report.row(
+        name,
+        Status::Proved {
+            proof_bytes: transcript.segments.iter().map(|s| s.proof.len()).sum(),
+            prove,
+            verify,
+        },
+    );
+}
+
+fn preprocessing(backend: &dyn Backend, preset: &str, report: &mut Report) {
+    let name = "lifecycle/preprocessing";
+    let pipeline: zkmlops_preprocess::Pipeline = match toml::from_str(PIPELINE) {
+        Ok(p) => p,
+        Err(e) => return report.fail(name, "pipeline", e.to_string()),
+    };
+    let table = match zkmlops_preprocess::RawTable::from_csv(&pipeline, RAW_CSV) {
+        Ok(t) => t,
+        Err(e) => return report.fail(name, "raw table", e.to_string()),
+    };
+    let salts = match zkmlops_preprocess::Salts::fresh() {
+        Ok(s) => s,
+        Err(e) => return report.fail(name, "salts", e.to_string()),
+    };
+    let t = std::time::Instant::now();
+    let proved = guarded(|| zkmlops_preprocess::prove(&pipeline, &table, &salts, backend, preset));
+    let prove = t.elapsed();
+    let (proof, _) = match proved {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return report.fail(name, "prove", e.to_string()),
+        Err(p) => return report.fail(name, "prove", format!("panicked: {p}")),
+    };
+    let t = std::time::Instant::now();
+    let verified = guarded(|| proof.verify(backend, &VerifyPolicy::default()));
+    let verify = t.elapsed();
+    match verified {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return report.fail(name, "verify", e.to_string()),
+        Err(p) => return report.fail(name, "verify", format!("panicked: {p}")),
+    }
+    // A published statistic changed is rejected.
+    let mut changed = proof.clone();
+    if let Some(c) = changed
+        .envelope
+        .statement
+        .public
+        .first_mut()
+        .and_then(|p| p.values.first_mut())
+    {
+        *c += 1;
+    }
+    let r = guarded(|| {
+        changed
+            .verify(backend, &VerifyPolicy::default())
+            .map(|_| ())
+    });
+    if !matches!(r, Ok(Err(_))) {
+        report.fail(name, "a changed public value", "accepted or panicked");
+    }
+    report.row(
+        name,
+        Status::Proved {
+            proof_bytes: proof.envelope.proof.len(),
+            prove,
+            verify,
+        },
+    );
+}
+
+/// A training run of one segment and a preprocessing Program, through their stages' own
+/// prove and verify. Both link by `zkmlops-commit` lineage commitments: a preset whose
+/// commitment scheme is another is reported unsupported for them.
+#[must_use]
+pub fn run_lifecycle(backend: &dyn Backend, preset: &str) -> Report {
+    let mut report = Report::new(backend, preset);
+    let info = match backend.preset(preset) {
+        Ok(i) => i,
+        Err(e) => {
+            report.fail("preset", "look up the preset", e.to_string());
+            return report;
+        }
+    };
+    if info.capabilities.commitment_scheme.as_ref() != Some(&zkmlops_commit::SCHEME) {
+        let what = format!(
+            "lifecycle stages link {} commitments; this preset's scheme is {:?}",
+            zkmlops_commit::SCHEME,
+            info.capabilities.commitment_scheme
+        );
+        report.row(
+            "lifecycle/training_segment",
+            Status::Unsupported { what: what.clone() },
+        );
+        report.row("lifecycle/preprocessing", Status::Unsupported { what });
+        return report;
+    }
+    train_run(backend, preset, &mut report);
+    preprocessing(backend, preset, &mut report);
+    report
+}
