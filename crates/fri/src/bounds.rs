@@ -29,9 +29,9 @@
 use std::collections::BTreeMap;
 
 use zkmlops_proof::ProveError;
-use zkmlops_tensor::{Program, TensorKind};
+use zkmlops_tensor::Program;
 
-use crate::chips::{ACT_BITS, BinOp, BoundChip, Chip, MapKind, PublicMode, ReduceKind, Signed};
+use crate::chips::{ACT_BITS, BoundChip, Chip, ChipKind, Signed};
 use crate::circuit::Wire;
 use crate::{BACKEND, FriError};
 
@@ -41,29 +41,29 @@ use crate::{BACKEND, FriError};
 const MIN_NARROW_BITS: u32 = 16;
 
 /// An inclusive interval of integers.
-type Iv = (i128, i128);
+pub(crate) type Iv = (i128, i128);
 
 /// The largest magnitude whose field value is the integer itself: `(p - 1) / 2`.
 const HALF: i128 = zkmlops_field::MAX_ABS as i128;
 /// Goldilocks.
-const P: i128 = zkmlops_field::GOLDILOCKS_P as i128;
+pub(crate) const P: i128 = zkmlops_field::GOLDILOCKS_P as i128;
 
-fn act() -> Iv {
+pub(crate) fn act() -> Iv {
     Signed::new(ACT_BITS).range()
 }
 
-fn meet(a: Iv, b: Iv) -> Iv {
+pub(crate) fn meet(a: Iv, b: Iv) -> Iv {
     let (lo, hi) = (a.0.max(b.0), a.1.min(b.1));
     // An empty intersection means no honest value exists; any point keeps the pass going (the
     // chip's own constraints then admit no row at all).
     if lo > hi { (lo, lo) } else { (lo, hi) }
 }
 
-fn join(a: Option<Iv>, b: Iv) -> Iv {
+pub(crate) fn join(a: Option<Iv>, b: Iv) -> Iv {
     a.map_or(b, |a| (a.0.min(b.0), a.1.max(b.1)))
 }
 
-fn mul(a: Iv, b: Iv) -> Option<Iv> {
+pub(crate) fn mul(a: Iv, b: Iv) -> Option<Iv> {
     let c = [
         a.0.checked_mul(b.0)?,
         a.0.checked_mul(b.1)?,
@@ -75,7 +75,7 @@ fn mul(a: Iv, b: Iv) -> Option<Iv> {
 
 /// The interval of a sum of `n` terms of `t`, for any `n` in `[n_min, n_max]`; partial sums
 /// of a running accumulator lie in it too.
-fn sum_of(t: Iv, n_min: usize, n_max: usize) -> Option<Iv> {
+pub(crate) fn sum_of(t: Iv, n_min: usize, n_max: usize) -> Option<Iv> {
     let scale = |x: i128, n: usize| x.checked_mul(i128::try_from(n).ok()?);
     let lo = if t.0 < 0 {
         scale(t.0, n_max)?
@@ -90,7 +90,7 @@ fn sum_of(t: Iv, n_min: usize, n_max: usize) -> Option<Iv> {
     Some((lo.min(0).min(t.0), hi.max(0).max(t.1)))
 }
 
-fn isqrt(x: i128) -> i128 {
+pub(crate) fn isqrt(x: i128) -> i128 {
     let x = u64::try_from(x.max(0)).unwrap_or(u64::MAX);
     i128::from(zkmlops_tensor::ops::isqrt(x))
 }
@@ -109,7 +109,7 @@ fn no_wrap(iv: Option<Iv>, name: &str) -> Result<Iv, FriError> {
     }
 }
 
-fn table_range(t: &zkmlops_lookup::TableSpec) -> Iv {
+pub(crate) fn table_range(t: &zkmlops_lookup::TableSpec) -> Iv {
     let mut out: Option<Iv> = None;
     for x in t.lo..=t.hi {
         let y = i128::from(t.eval(x));
@@ -118,8 +118,11 @@ fn table_range(t: &zkmlops_lookup::TableSpec) -> Iv {
     out.unwrap_or((0, 0))
 }
 
-/// The analysis state: each wire's interval and the bound chips added so far.
-struct State<'a> {
+/// The analysis state: each wire's interval and the bound chips added so far. Chips record
+/// what they prove through it ([`crate::chips::ChipKind::intervals`]).
+pub(crate) struct State<'a> {
+    /// The Program (declared input bounds).
+    pub(crate) program: &'a Program,
     wires: &'a [Wire],
     iv: Vec<Option<Iv>>,
     extra: Vec<Chip>,
@@ -128,7 +131,23 @@ struct State<'a> {
 }
 
 impl State<'_> {
-    fn get(&self, w: u32) -> Result<Iv, FriError> {
+    /// Record the interval of wire `w`.
+    pub(crate) fn set(&mut self, w: u32, iv: Iv) {
+        if let Some(slot) = self.iv.get_mut(w as usize) {
+            *slot = Some(iv);
+        }
+    }
+
+    /// The interval of wire `w`, if set.
+    pub(crate) fn peek(&self, w: u32) -> Option<Iv> {
+        self.iv.get(w as usize).copied().flatten()
+    }
+
+    /// The interval of wire `w`, which its producer set.
+    ///
+    /// # Errors
+    /// A wire read before its producer (a compiler bug, reported rather than panicking).
+    pub(crate) fn get(&self, w: u32) -> Result<Iv, FriError> {
         // A wire read before any producer set its interval would be a compiler bug.
         self.iv[w as usize].ok_or(FriError::Prove(ProveError::Unsupported {
             backend: BACKEND,
@@ -142,7 +161,7 @@ impl State<'_> {
 
     /// Prove `w` in the signed `bits`-bit range with a bound chip (one per wire, narrowed if
     /// asked again) and narrow its interval.
-    fn narrow(&mut self, w: u32, bits: u32) -> Result<Iv, FriError> {
+    pub(crate) fn narrow(&mut self, w: u32, bits: u32) -> Result<Iv, FriError> {
         let x = self.get(w)?;
         let range = Signed::new(bits);
         let t = range.range();
@@ -175,7 +194,7 @@ impl State<'_> {
     /// input that lives inline, not on the bus). When it could wrap, the bus inputs are proved
     /// to lie in the widest signed range, from the 32-bit activation range down to
     /// [`MIN_NARROW_BITS`], that makes the result fit; the Program is refused if none does.
-    fn arith(
+    pub(crate) fn arith(
         &mut self,
         out: u32,
         inputs: &[u32],
@@ -219,129 +238,14 @@ pub(crate) fn analyse(
     chips: &[Chip],
 ) -> Result<Vec<Chip>, FriError> {
     let mut st = State {
+        program,
         wires,
         iv: vec![None; wires.len()],
         extra: Vec::new(),
         checked: BTreeMap::new(),
     };
     for chip in chips {
-        match chip {
-            Chip::Public(p) => {
-                if let PublicMode::Source { .. } = p.mode {
-                    let decl = program.tensors().get(p.wire as usize);
-                    st.iv[p.wire as usize] = Some(match decl.map(|d| (&d.kind, d.input_bound())) {
-                        // A public input: the verifier checks its values against this.
-                        Some((TensorKind::Input, Some((lo, hi)))) => (lo.into(), hi.into()),
-                        // Constants (and internal zeros): their values.
-                        _ => p.values.iter().fold((0, 0), |(lo, hi), &v| {
-                            (lo.min(i128::from(v)), hi.max(i128::from(v)))
-                        }),
-                    });
-                }
-            }
-            Chip::Source(s) => st.iv[s.wire as usize] = Some(s.range.range()),
-            Chip::Bound(c) => {
-                for &(w, _) in &c.wires {
-                    let w = w as usize;
-                    st.iv[w] = Some(st.iv[w].map_or(c.range.range(), |v| meet(v, c.range.range())));
-                }
-            }
-            // Committed inputs: their declared bound, proved by a bound chip (seen before, which
-            // set it) or, for the full-range bound, true of every field element.
-            Chip::Commit(c) => {
-                for s in c.slots.iter().filter(|s| s.source) {
-                    let w = s.wire as usize;
-                    if st.iv[w].is_none()
-                        && let Some((lo, hi)) =
-                            program.tensors().get(w).and_then(|d| d.input_bound())
-                    {
-                        st.iv[w] = Some((lo.into(), hi.into()));
-                    }
-                }
-            }
-            Chip::Range(_) | Chip::Table(_) => {}
-            Chip::Gemm(g) => {
-                let b_fixed = g.b_inline.map(Signed::range);
-                let k = g.k;
-                let out = st.arith(g.y_wire, &[g.a_wire, g.b_wire], &[None, b_fixed], |v| {
-                    mul(v[0], v[1]).and_then(|t| sum_of(t, k, k))
-                })?;
-                st.iv[g.y_wire as usize] = Some(out);
-            }
-            Chip::Map(m) => {
-                let out = match m.kind {
-                    MapKind::Binary {
-                        op,
-                        a_wire,
-                        b_wire,
-                        b_inline,
-                    } => st.arith(
-                        m.out_wire,
-                        &[a_wire, b_wire],
-                        &[None, b_inline.map(Signed::range)],
-                        |v| {
-                            let (a, b) = (v[0], v[1]);
-                            match op {
-                                BinOp::Add => a.0.checked_add(b.0).zip(a.1.checked_add(b.1)),
-                                BinOp::Sub => a.0.checked_sub(b.1).zip(a.1.checked_sub(b.0)),
-                                BinOp::Mul => mul(a, b),
-                            }
-                        },
-                    )?,
-                    MapKind::Copy => {
-                        let mut out = None;
-                        for r in &m.rows {
-                            out = Some(join(out, st.get(r.src_wire)?));
-                        }
-                        out.unwrap_or((0, 0))
-                    }
-                    MapKind::DivConst { in_wire } => {
-                        let x = st.get(in_wire)?;
-                        let mut out = None;
-                        for r in &m.rows {
-                            let (d, o) = (i128::from(r.d.max(1)), i128::from(r.offset));
-                            let q = ((x.0 + o).div_euclid(d), (x.1 + o).div_euclid(d));
-                            out = Some(join(out, q));
-                        }
-                        meet(out.unwrap_or((0, 0)), act())
-                    }
-                    MapKind::Relu { in_wire } => {
-                        let x = meet(st.get(in_wire)?, act());
-                        (x.0.max(0), x.1.max(0))
-                    }
-                    MapKind::Lookup { spec, .. } => table_range(&spec),
-                    MapKind::DivTensor { .. } => act(),
-                    MapKind::Sqrt { in_wire } => {
-                        let x = st.get(in_wire)?;
-                        meet((isqrt(x.0), isqrt(x.1)), (0, (1 << 31) - 1))
-                    }
-                };
-                st.iv[m.out_wire as usize] = Some(out);
-            }
-            Chip::Reduce(r) => {
-                let out = match r.kind {
-                    ReduceKind::Sum => {
-                        let n_min = r.groups.iter().map(Vec::len).min().unwrap_or(0);
-                        let n_max = r.groups.iter().map(Vec::len).max().unwrap_or(0);
-                        st.arith(r.out_wire, &[r.in_wire], &[None], |v| {
-                            sum_of(v[0], n_min, n_max)
-                        })?
-                    }
-                    ReduceKind::Max => {
-                        // `d = x - acc - 1` or `acc - x` in [0, 2^32) is the integer comparison
-                        // unless two inputs can be p - 2^32 apart.
-                        let x = st.get(r.in_wire)?;
-                        if x.1 - x.0 >= P - (1i128 << 32) {
-                            st.narrow(r.in_wire, ACT_BITS)?
-                        } else {
-                            x
-                        }
-                    }
-                };
-                st.iv[r.out_wire as usize] = Some(out);
-            }
-            Chip::Partition(c) => st.iv[c.out_wire as usize] = Some(st.get(c.x_wire)?),
-        }
+        chip.intervals(&mut st)?;
     }
     Ok(st.extra)
 }

@@ -6,7 +6,7 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, BoundChip, Chip, ChipAir, CommitChip, CommitSlot, GemmChip, MapChip, MapKind,
+    BinOp, BoundChip, Chip, ChipAir, ChipKind, CommitChip, CommitSlot, GemmChip, MapChip, MapKind,
     PartitionChip, PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, Signed, SourceChip,
     TableChip, map::MapRow,
 };
@@ -684,81 +684,6 @@ fn inlinable_weights(program: &Program) -> std::collections::BTreeSet<usize> {
     out
 }
 
-/// Reads a chip performs on the tensor bus, as `(wire, index)`.
-fn reads(chip: &Chip, mut f: impl FnMut(u32, usize)) {
-    match chip {
-        Chip::Public(p) => {
-            if let PublicMode::Sink = p.mode {
-                (0..p.values.len()).for_each(|i| f(p.wire, i));
-            }
-        }
-        Chip::Source(_) | Chip::Range(_) | Chip::Table(_) => {}
-        Chip::Commit(c) => c
-            .slots
-            .iter()
-            .filter(|s| !s.source)
-            .for_each(|s| f(s.wire, s.index)),
-        Chip::Gemm(g) => {
-            let stride = if g.trans_b { g.k } else { 1 };
-            for tile in 0..g.n / g.tile {
-                for mi in 0..g.m {
-                    for ki in 0..g.k {
-                        f(
-                            g.a_wire,
-                            if g.trans_a {
-                                ki * g.m + mi
-                            } else {
-                                mi * g.k + ki
-                            },
-                        );
-                        let j0 = tile * g.tile;
-                        let base = if g.trans_b {
-                            j0 * g.k + ki
-                        } else {
-                            ki * g.n + j0
-                        };
-                        if g.b_inline.is_none() {
-                            (0..g.tile).for_each(|t| f(g.b_wire, base + t * stride));
-                        }
-                    }
-                }
-            }
-        }
-        Chip::Map(m) => {
-            for r in &m.rows {
-                match m.kind {
-                    MapKind::DivTensor { a_wire, b_wire, .. } => {
-                        f(a_wire, r.a);
-                        f(b_wire, r.b);
-                    }
-                    MapKind::Binary {
-                        a_wire,
-                        b_wire,
-                        b_inline,
-                        ..
-                    } => {
-                        f(a_wire, r.a);
-                        if b_inline.is_none() {
-                            f(b_wire, r.b);
-                        }
-                    }
-                    MapKind::Copy => f(r.src_wire, r.a),
-                    MapKind::DivConst { in_wire }
-                    | MapKind::Relu { in_wire }
-                    | MapKind::Sqrt { in_wire }
-                    | MapKind::Lookup { in_wire, .. } => f(in_wire, r.a),
-                }
-            }
-        }
-        Chip::Reduce(s) => s.groups.iter().flatten().for_each(|&i| f(s.in_wire, i)),
-        Chip::Bound(c) => c.rows().for_each(|(w, i)| f(w, i)),
-        Chip::Partition(c) => (0..c.len).for_each(|i| {
-            f(c.x_wire, i);
-            f(c.mask_wire, i);
-        }),
-    }
-}
-
 /// Compile a Program. `public` holds the values of its public non-constant tensors (from the
 /// statement); constants come from the Program itself.
 pub(crate) fn compile(
@@ -897,88 +822,30 @@ pub(crate) fn compile(
     // add bound chips.
     let extra = crate::bounds::analyse(program, &b.wires, &b.chips)?;
     b.chips.extend(extra);
-    if b.chips.iter().any(Chip::range_lookups) {
+    if b.chips.iter().any(ChipKind::range_lookups) {
         b.chips.push(Chip::Range(RangeChip::new()));
     }
 
     // Multiplicities: every producer sends each element as often as it is read.
     let mut counts: Vec<Vec<u32>> = b.wires.iter().map(|w| vec![0; w.len]).collect();
     for chip in &b.chips {
-        reads(chip, |w, i| counts[w as usize][i] += 1);
+        chip.reads(&mut |w, i| {
+            if let Some(c) = counts.get_mut(w as usize).and_then(|c| c.get_mut(i)) {
+                *c += 1;
+            }
+        });
     }
     for chip in &mut b.chips {
-        let mut take = |w: u32| std::mem::take(&mut counts[w as usize]);
-        let real = match chip {
-            Chip::Public(p) => {
-                if let PublicMode::Source { mults } = &mut p.mode {
-                    *mults = take(p.wire);
-                }
-                p.values.len()
-            }
-            Chip::Source(s) => {
-                s.mults = take(s.wire);
-                s.mults.len()
-            }
-            Chip::Gemm(g) => {
-                g.mults = take(g.y_wire);
-                g.real_rows()
-            }
-            Chip::Map(m) => {
-                m.mults = take(m.out_wire);
-                m.rows.len()
-            }
-            Chip::Reduce(s) => {
-                s.mults = take(s.out_wire);
-                s.real_rows()
-            }
-            Chip::Partition(c) => {
-                // Each destination is read once, by the copy chip.
-                take(c.out_wire);
-                c.len
-            }
-            Chip::Range(r) => 1 << r.log_height,
-            Chip::Bound(c) => c.len(),
-            Chip::Table(t) => usize::try_from(t.spec.rows()).unwrap_or(usize::MAX),
-            Chip::Commit(c) => {
-                // Sources send each element as often as it is read; the chip's own reads of
-                // computed tensors are counted at their producers.
-                let wires: std::collections::BTreeSet<u32> = c
-                    .slots
-                    .iter()
-                    .filter(|s| s.source)
-                    .map(|s| s.wire)
-                    .collect();
-                let per_wire: std::collections::BTreeMap<u32, Vec<u32>> =
-                    wires.into_iter().map(|w| (w, take(w))).collect();
-                c.mults = c
-                    .slots
-                    .iter()
-                    .map(|s| {
-                        per_wire
-                            .get(&s.wire)
-                            .filter(|_| s.source)
-                            .and_then(|m| m.get(s.index))
-                            .copied()
-                            .unwrap_or(0)
-                    })
-                    .collect();
-                c.blocks()
-            }
+        let mut take = |w: u32| {
+            counts
+                .get_mut(w as usize)
+                .map(std::mem::take)
+                .unwrap_or_default()
         };
+        let real = chip.take_mults(&mut take);
         check_rows(chip.kind_name(), Some(real))?;
         let log_h = log2_ceil(real).max(min_log_height);
-        match chip {
-            Chip::Public(c) => c.log_height = log_h,
-            Chip::Source(c) => c.log_height = log_h,
-            Chip::Gemm(c) => c.log_height = log_h,
-            Chip::Map(c) => c.log_height = log_h,
-            Chip::Reduce(c) => c.log_height = log_h,
-            Chip::Range(c) => c.log_height = log_h,
-            Chip::Table(c) => c.log_height = log_h,
-            Chip::Commit(c) => c.log_height = log_h,
-            Chip::Partition(c) => c.log_height = log_h,
-            Chip::Bound(c) => c.log_height = log_h,
-        }
+        chip.set_log_height(log_h);
     }
     let airs = b
         .chips

@@ -69,7 +69,7 @@ pub use config::{
 };
 pub use error::{FriError, Rejection};
 
-use chips::ChipAir;
+use chips::{ChipAir, ChipKind};
 use circuit::{Circuit, compile};
 use config::{Val, keccak_config, keccak_zk_config, poseidon_config, poseidon_zk_config};
 

@@ -6,7 +6,7 @@ use p3_uni_stark::{
     ConjecturedSecurity, GrindingSites, OpeningShape, ProvenSecurity, StarkSecurityParams,
 };
 
-use crate::chips::{Chip, MapKind, ReduceKind};
+use crate::chips::ChipKind;
 use crate::circuit::Circuit;
 use crate::config::{
     BATCH_POW_BITS, COMMIT_POW_BITS, FriConfig, LOG_FINAL_POLY_LEN, MAX_LOG_ARITY,
@@ -19,30 +19,6 @@ const CHALLENGE_FIELD_BITS: usize = 128;
 const COLLISION_BITS: usize = 128;
 /// Largest constraint degree of any chip (LogUp fractions packed in pairs).
 const MAX_DEGREE: usize = 3;
-
-fn interactions(chip: &Chip) -> usize {
-    match chip {
-        Chip::Public(_) | Chip::Range(_) | Chip::Table(_) => 1,
-        Chip::Source(c) => 1 + c.range.lookups(),
-        Chip::Bound(c) => 1 + c.range.lookups(),
-        Chip::Commit(_) => zkmlops_commit::RATE,
-        Chip::Partition(_) => 3,
-        Chip::Gemm(g) => 1 + g.tile * g.b_inline.map_or(2, |r| 1 + r.lookups()),
-        Chip::Reduce(r) => match r.kind {
-            ReduceKind::Sum => 2,
-            ReduceKind::Max => 6,
-        },
-        Chip::Map(m) => match m.kind {
-            MapKind::Binary { b_inline, .. } => 2 + b_inline.map_or(1, |r| r.lookups()),
-            MapKind::Copy => 2,
-            MapKind::DivConst { .. } => 10,
-            MapKind::Relu { .. } => 7,
-            MapKind::Lookup { .. } => 11,
-            MapKind::DivTensor { .. } => 16,
-            MapKind::Sqrt { .. } => 15,
-        },
-    }
-}
 
 /// `(conjectured, proven)` security bits of a proof of `circuit` under `config`, by
 /// Plonky3's estimator (`p3-security` through `p3-uni-stark`), conservatively counting every
@@ -67,11 +43,11 @@ pub(crate) fn security_bits(circuit: &Circuit, config: FriConfig) -> (u16, u16) 
             pw,
             true,
             quotient_chunks,
-            interactions(&air.chip),
+            air.chip.interactions(),
             2,
             openings,
         );
-        constraints += air.num_constraints() + interactions(&air.chip);
+        constraints += air.num_constraints() + air.chip.interactions();
         log_height = log_height.max(air.log_height() + usize::from(config.zero_knowledge));
     }
     let regime = FriRegime {
@@ -110,6 +86,7 @@ mod tests {
     use zkmlops_tensor::ops::Rounding;
     use zkmlops_tensor::{Op, ProgramBuilder, Visibility};
 
+    use crate::chips::ChipKind;
     use crate::config::{Challenge, Val};
 
     /// The hand-written interaction counts that feed the security estimate equal what each
@@ -181,7 +158,7 @@ mod tests {
             let layout = AirLayout::from_air::<Val>(air);
             let built = InteractionSymbolicBuilder::<Val, Challenge>::from_air(air, layout);
             assert_eq!(
-                super::interactions(&air.chip),
+                air.chip.interactions(),
                 built.global_interactions().len(),
                 "{}",
                 air.chip.kind_name()

@@ -24,7 +24,7 @@ use p3_matrix::stack::VerticalPair;
 use zkmlops_proof::{ProofEnvelope, ProveError, StageTag};
 use zkmlops_tensor::{Program, Witness};
 
-use crate::chips::{Chip, ChipAir, LUT_BUS, RANGE_BUS};
+use crate::chips::{Chip, ChipAir, ChipKind, LUT_BUS, RANGE_BUS};
 use crate::circuit::Circuit;
 use crate::config::{Challenge, Val};
 use crate::{Cheat, FriConfig};
@@ -161,16 +161,7 @@ impl Traces<'_> {
     /// The name of the wire instance `i` produces (for a bound chip: the wire it checks).
     #[must_use]
     pub fn wire(&self, i: usize) -> Option<&str> {
-        let w = match &self.circuit.airs[i].chip {
-            Chip::Public(p) => Some(p.wire),
-            Chip::Source(s) => Some(s.wire),
-            Chip::Bound(b) => b.wires.first().map(|&(w, _)| w),
-            Chip::Gemm(g) => Some(g.y_wire),
-            Chip::Map(m) => Some(m.out_wire),
-            Chip::Reduce(r) => Some(r.out_wire),
-            Chip::Partition(p) => Some(p.out_wire),
-            Chip::Range(_) | Chip::Table(_) | Chip::Commit(_) => None,
-        }?;
+        let w = self.circuit.airs[i].chip.output_wire()?;
         Some(self.circuit.wires[w as usize].name.as_str())
     }
 

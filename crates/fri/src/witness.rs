@@ -3,7 +3,7 @@
 use p3_matrix::dense::RowMajorMatrix;
 use zkmlops_tensor::{Program, Tensor, Witness, ops};
 
-use crate::chips::{ACT_BITS, ACT_OFFSET, Chip, MapKind};
+use crate::chips::{ACT_BITS, ACT_OFFSET, Chip, ChipKind, MapKind};
 use crate::circuit::{Circuit, Internal};
 use crate::config::Val;
 use crate::{BACKEND, FriError};
@@ -196,69 +196,21 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
     Ok(())
 }
 
-/// How often each row of a table is looked up.
-fn table_counts(
-    circuit: &Circuit,
-    values: &[Vec<i64>],
-    table: &crate::chips::TableChip,
-) -> Vec<u32> {
-    let mut counts = vec![0u32; usize::try_from(table.spec.rows()).unwrap_or(0)];
-    for air in &circuit.airs {
-        if let Chip::Map(m) = &air.chip
-            && let MapKind::Lookup {
-                in_wire,
-                table_id,
-                spec,
-            } = m.kind
-            && table_id == table.table_id
-        {
-            for r in &m.rows {
-                let xc = spec.clamp(values[in_wire as usize][r.a]);
-                if let Some(c) = usize::try_from(xc - spec.lo)
-                    .ok()
-                    .and_then(|i| counts.get_mut(i))
-                {
-                    *c += 1;
-                }
-            }
-        }
-    }
-    counts
-}
-
 /// The main trace of every instance, in order.
 pub(crate) fn traces(circuit: &Circuit, values: &[Vec<i64>]) -> Vec<RowMajorMatrix<Val>> {
     let mut range_counts = vec![0u32; 1 << crate::chips::RANGE_BITS];
-    let mut out: Vec<Option<RowMajorMatrix<Val>>> = Vec::with_capacity(circuit.airs.len());
-    for air in &circuit.airs {
-        out.push(match &air.chip {
-            Chip::Public(_) => None,
-            Chip::Source(s) => Some(s.main(&values[s.wire as usize], &mut range_counts)),
-            Chip::Bound(c) => Some(c.main(values, &mut range_counts)),
-            Chip::Gemm(g) => Some(g.main(
-                &values[g.a_wire as usize],
-                &values[g.b_wire as usize],
-                &mut range_counts,
-            )),
-            Chip::Map(m) => Some(m.main(values, &mut range_counts)),
-            Chip::Reduce(r) => Some(r.main(&values[r.in_wire as usize], &mut range_counts)),
-            Chip::Range(_) | Chip::Table(_) => None,
-            Chip::Commit(c) => Some(c.main(values)),
-            Chip::Partition(c) => {
-                Some(c.main(&values[c.x_wire as usize], &values[c.mask_wire as usize]))
-            }
-        });
-    }
+    let own: Vec<Option<RowMajorMatrix<Val>>> = circuit
+        .airs
+        .iter()
+        .map(|air| air.chip.trace(values, &mut range_counts))
+        .collect();
     circuit
         .airs
         .iter()
-        .zip(out)
-        .map(|(air, t)| match (&air.chip, t) {
-            (Chip::Range(r), None) => air.main_trace(Some(r.main(&range_counts))),
-            (Chip::Table(t), None) => {
-                air.main_trace(Some(t.main(&table_counts(circuit, values, t))))
-            }
-            (_, own) => air.main_trace(own),
+        .zip(own)
+        .map(|(air, own)| {
+            let own = own.or_else(|| air.chip.late_trace(circuit, values, &range_counts));
+            air.main_trace(own)
         })
         .collect()
 }

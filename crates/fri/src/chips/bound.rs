@@ -8,7 +8,11 @@ use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::limbs::Signed;
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use p3_goldilocks::Goldilocks;
+
+use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::{State, meet};
 
 /// One row per element of each wire in turn: structure `(selector, wire, index)`, main `value`
 /// and its limbs. Each real row reads `(wire, index, value)` once. One chip checks every wire
@@ -33,24 +37,38 @@ impl BoundChip {
             .iter()
             .flat_map(|&(w, n)| (0..n).map(move |i| (w, i)))
     }
+}
 
-    pub(crate) fn width(&self) -> usize {
+impl ChipKind for BoundChip {
+    fn kind_name(&self) -> &'static str {
+        "bound"
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         1 + self.range.limbs()
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         3
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         1
     }
+    fn interactions(&self) -> usize {
+        1 + self.range.lookups()
+    }
+    fn range_lookups(&self) -> bool {
+        true
+    }
+    fn output_wire(&self) -> Option<u32> {
+        self.wires.first().map(|&(w, _)| w)
+    }
 
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         let rows: Vec<(u32, usize)> = self.rows().collect();
         Some(matrix(3, self.log_height, |r, row| {
             if let Some(&(w, i)) = rows.get(r) {
@@ -61,13 +79,29 @@ impl BoundChip {
         }))
     }
 
-    pub(crate) fn main<F: Field>(
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        self.rows().for_each(|(w, i)| f(w, i));
+    }
+
+    fn take_mults(&mut self, _take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        self.len()
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        let t = self.range.range();
+        for &(w, _) in &self.wires {
+            st.set(w, st.peek(w).map_or(t, |v| meet(v, t)));
+        }
+        Ok(())
+    }
+
+    fn trace(
         &self,
         values: &[Vec<i64>],
         range_counts: &mut [u32],
-    ) -> RowMajorMatrix<F> {
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
         let rows: Vec<(u32, usize)> = self.rows().collect();
-        matrix(self.width(), self.log_height, |r, row| {
+        Some(matrix(self.width(), self.log_height, |r, row| {
             let real = rows.get(r);
             let v = real
                 .and_then(|&(w, i)| values.get(w as usize)?.get(i).copied())
@@ -78,14 +112,15 @@ impl BoundChip {
                     super::tally(range_counts, l);
                 }
             });
-        })
+        }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         _pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let main = builder.main();
         let c: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();

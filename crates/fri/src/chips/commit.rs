@@ -16,6 +16,7 @@
 //! Padding rows hold valid permutations of the zero state and are tied to nothing.
 
 use std::borrow::Borrow;
+use std::collections::{BTreeMap, BTreeSet};
 
 use p3_air::{Air, AirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
@@ -25,7 +26,9 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_poseidon2_air::{Poseidon2Air, Poseidon2Cols, RoundConstants, num_cols};
 use zkmlops_commit::{HALF_FULL_ROUNDS, PARTIAL_ROUNDS, RATE, SBOX_DEGREE, WIDTH};
 
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::State;
 
 const SBOX_REGISTERS: usize = 1;
 /// Columns of one Poseidon2 permutation.
@@ -92,25 +95,90 @@ impl CommitChip {
     pub(crate) fn blocks(&self) -> usize {
         self.slots.len().div_ceil(RATE)
     }
-    pub(crate) fn width(&self) -> usize {
+}
+
+impl ChipKind for CommitChip {
+    fn kind_name(&self) -> &'static str {
+        "commit"
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         P2_COLS + RATE
     }
     /// Per slot (wire, index, count, zero), then `next_real` and `last`.
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         RATE * SLOT_COLS + 2
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
+    fn main_next(&self) -> Vec<usize> {
         (0..WIDTH).chain(P2_COLS..P2_COLS + RATE).collect()
     }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn interactions(&self) -> usize {
+        RATE
+    }
+    fn commitment_values(&self) -> usize {
+        RATE
+    }
+
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        self.slots
+            .iter()
+            .filter(|s| !s.source)
+            .for_each(|s| f(s.wire, s.index));
+    }
+
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        // Sources send each element as often as it is read; the chip's own reads of computed
+        // tensors are counted at their producers.
+        let wires: BTreeSet<u32> = self
+            .slots
+            .iter()
+            .filter(|s| s.source)
+            .map(|s| s.wire)
+            .collect();
+        let per_wire: BTreeMap<u32, Vec<u32>> = wires.into_iter().map(|w| (w, take(w))).collect();
+        self.mults = self
+            .slots
+            .iter()
+            .map(|s| {
+                per_wire
+                    .get(&s.wire)
+                    .filter(|_| s.source)
+                    .and_then(|m| m.get(s.index))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect();
+        self.blocks()
+    }
+
+    /// Committed inputs: their declared bound, proved by a bound chip (seen before, which set
+    /// it) or, for the full-range bound, true of every field element.
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        for s in self.slots.iter().filter(|s| s.source) {
+            if st.peek(s.wire).is_none()
+                && let Some((lo, hi)) = st
+                    .program
+                    .tensors()
+                    .get(s.wire as usize)
+                    .and_then(|d| d.input_bound())
+            {
+                st.set(s.wire, (lo.into(), hi.into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn num_constraints(&self) -> usize {
         // Poseidon2: one per S-box register and per full-round output.
         2 * HALF_FULL_ROUNDS * WIDTH * 2 + PARTIAL_ROUNDS * 2 + 3 * WIDTH + 2 * RATE
     }
 
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         let blocks = self.blocks();
         Some(matrix(
             self.preprocessed_width(),
@@ -139,26 +207,37 @@ impl CommitChip {
 
     /// Own columns: the permutation trace of every block (zero states on padding rows) and
     /// the absorbed values.
-    pub(crate) fn main(&self, values: &[Vec<i64>]) -> RowMajorMatrix<Goldilocks> {
+    fn trace(
+        &self,
+        values: &[Vec<i64>],
+        _range_counts: &mut [u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
         let flat: Vec<i64> = self
             .slots
             .iter()
-            .map(|s| values[s.wire as usize].get(s.index).copied().unwrap_or(0))
+            .map(|s| {
+                values
+                    .get(s.wire as usize)
+                    .and_then(|v| v.get(s.index))
+                    .copied()
+                    .unwrap_or(0)
+            })
             .collect();
         let iv = self.iv.map(Goldilocks::from_u64);
         let (mut inputs, _) = zkmlops_commit::absorb_from(iv, &flat);
         let h = 1usize << self.log_height;
         inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
         let p2 = permutation_trace(inputs);
-        matrix(self.width(), self.log_height, |r, row| {
+        Some(matrix(self.width(), self.log_height, |r, row| {
             row[..P2_COLS].copy_from_slice(&p2.values[r * P2_COLS..(r + 1) * P2_COLS]);
             for s in 0..RATE {
                 row[P2_COLS + s] = felt(flat.get(r * RATE + s).copied().unwrap_or(0));
             }
-        })
+        }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
+    /// `digest_at`: the digest follows the statement limbs in the public values.
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],

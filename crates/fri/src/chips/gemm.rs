@@ -13,7 +13,11 @@ use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::limbs::Signed;
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use p3_goldilocks::Goldilocks;
+
+use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::{State, mul, sum_of};
 
 /// Largest tile (accumulators per row).
 pub(crate) const MAX_TILE: usize = 8;
@@ -91,24 +95,75 @@ impl GemmChip {
     fn b_limbs(&self) -> usize {
         self.b_inline.map_or(0, Signed::limbs)
     }
+}
 
-    pub(crate) fn width(&self) -> usize {
+impl ChipKind for GemmChip {
+    fn kind_name(&self) -> &'static str {
+        "gemm"
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         1 + (2 + self.b_limbs()) * self.tile
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         MULT0 + self.tile
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
+    fn preprocessed_next(&self) -> Vec<usize> {
         vec![FIRST]
     }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
+    fn main_next(&self) -> Vec<usize> {
         (0..self.width()).collect()
     }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         2 * self.tile + 1 + 2 * self.tile + usize::from(self.b_inline.is_some()) * self.tile
     }
+    fn interactions(&self) -> usize {
+        1 + self.tile * self.b_inline.map_or(2, |r| 1 + r.lookups())
+    }
+    fn range_lookups(&self) -> bool {
+        self.b_inline.is_some()
+    }
+    fn output_wire(&self) -> Option<u32> {
+        Some(self.y_wire)
+    }
 
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        for r in 0..self.real_rows() {
+            let Some((tile, mi, ki)) = self.decode(r) else {
+                continue;
+            };
+            f(self.a_wire, self.a_index(mi, ki));
+            if self.b_inline.is_none() {
+                let base = self.b_base(tile, ki);
+                (0..self.tile).for_each(|t| f(self.b_wire, base + t * self.b_stride()));
+            }
+        }
+    }
+
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        self.mults = take(self.y_wire);
+        self.real_rows()
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        let b_fixed = self.b_inline.map(Signed::range);
+        let k = self.k;
+        let out = st.arith(
+            self.y_wire,
+            &[self.a_wire, self.b_wire],
+            &[None, b_fixed],
+            |v| mul(v[0], v[1]).and_then(|t| sum_of(t, k, k)),
+        )?;
+        st.set(self.y_wire, out);
+        Ok(())
+    }
+
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         Some(matrix(
             self.preprocessed_width(),
             self.log_height,
@@ -125,23 +180,30 @@ impl GemmChip {
                 row[OUT_BASE] = usize_felt(out_base);
                 if ki + 1 == self.k {
                     for t in 0..self.tile {
-                        row[MULT0 + t] = F::from_u32(self.mults[out_base + t]);
+                        row[MULT0 + t] =
+                            F::from_u32(self.mults.get(out_base + t).copied().unwrap_or(0));
                     }
                 }
             },
         ))
     }
 
-    pub(crate) fn main<F: Field>(
+    fn trace(
         &self,
-        a: &[i64],
-        b: &[i64],
+        values: &[Vec<i64>],
         range_counts: &mut [u32],
-    ) -> RowMajorMatrix<F> {
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        type F = Goldilocks;
+        let a = values
+            .get(self.a_wire as usize)
+            .map_or(&[][..], Vec::as_slice);
+        let b = values
+            .get(self.b_wire as usize)
+            .map_or(&[][..], Vec::as_slice);
         let t_n = self.tile;
         let nl = self.b_limbs();
         let mut acc = vec![F::ZERO; t_n];
-        matrix(self.width(), self.log_height, |r, row| {
+        Some(matrix(self.width(), self.log_height, |r, row| {
             let Some((tile, mi, ki)) = self.decode(r) else {
                 // Padding rows: zero weights, whose limbs are those of 0 (looked up by no one).
                 if let Some(range) = self.b_inline {
@@ -152,11 +214,11 @@ impl GemmChip {
                 }
                 return;
             };
-            let av: F = felt(a[self.a_index(mi, ki)]);
+            let av: F = felt(a.get(self.a_index(mi, ki)).copied().unwrap_or(0));
             row[0] = av;
             let base = self.b_base(tile, ki);
             for t in 0..t_n {
-                let wv = b[base + t * self.b_stride()];
+                let wv = b.get(base + t * self.b_stride()).copied().unwrap_or(0);
                 let w: F = felt(wv);
                 row[1 + t] = w;
                 acc[t] = if ki == 0 { av * w } else { acc[t] + av * w };
@@ -168,14 +230,15 @@ impl GemmChip {
                     });
                 }
             }
-        })
+        }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let t_n = self.tile;
         let main = builder.main();

@@ -25,7 +25,7 @@ pub(super) fn trace<F: Field>(
         let Some(&(i, _, first, _)) = rows.get(r) else {
             return;
         };
-        let v = x[i];
+        let v = x.get(i).copied().unwrap_or(0);
         let (c, d) = if first {
             (false, 0)
         } else if v > acc {

@@ -43,8 +43,9 @@ pub(crate) use table::TableChip;
 
 use std::borrow::Cow;
 
-use p3_air::{Air, BaseAir, PermutationAirBuilder, WindowAccess};
+use p3_air::{Air, AirBuilder, BaseAir, PermutationAirBuilder, WindowAccess};
 use p3_field::{Field, PrimeCharacteristicRing};
+use p3_goldilocks::Goldilocks;
 use p3_lookup::InteractionBuilder;
 use p3_matrix::dense::RowMajorMatrix;
 
@@ -97,6 +98,124 @@ pub(crate) fn matrix<F: Field>(
     RowMajorMatrix::new(values, width)
 }
 
+/// What every chip provides: its columns, constraints and bus interactions, how it takes its
+/// producer multiplicities, what the bound analysis learns from it, and its trace. Defaults
+/// cover the common parts (no structure columns, no next-row access, no reads, no range
+/// lookups, no trace of its own).
+///
+/// Adding a chip: one file with a struct implementing `ChipKind`, and one registration, a
+/// variant of [`Chip`] plus its line in `dispatch!` (both below). Nothing else matches on chip
+/// kinds: the circuit compiler, the bound analysis, the trace generator, the security estimate
+/// and the testing hooks all go through this trait.
+pub(crate) trait ChipKind {
+    /// A short name of the chip kind (reports and tests).
+    fn kind_name(&self) -> &'static str;
+
+    /// log2 of the trace height.
+    fn log_height(&self) -> usize;
+
+    /// Set the trace height (the compiler sizes every chip once its rows are known).
+    fn set_log_height(&mut self, log_height: usize);
+
+    /// Witness columns of the chip itself.
+    fn width(&self) -> usize;
+
+    /// Structural columns (periodic, fixed by the Program; see [`ChipAir`]).
+    fn preprocessed_width(&self) -> usize {
+        0
+    }
+
+    /// The structural columns.
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        None
+    }
+
+    /// Own columns read on the next row.
+    fn main_next(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Structural columns read on the next row.
+    fn preprocessed_next(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// Its own constraints (an upper bound, for the security estimate).
+    fn num_constraints(&self) -> usize;
+
+    /// Bus interactions per row (for the security estimate; a unit test checks the count
+    /// against the AIR's symbolic evaluation).
+    fn interactions(&self) -> usize;
+
+    /// The constraints and bus interactions. `p` and `pn` are the structural columns on this
+    /// row and the next; `statement_values` is the number of statement limbs among the public
+    /// values (a commitment chip's digest follows them).
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        pn: &[AB::Expr],
+        statement_values: usize,
+    );
+
+    /// Public values after the statement's (a commitment chip's digest).
+    fn commitment_values(&self) -> usize {
+        0
+    }
+
+    /// Whether it looks values up in the range table.
+    fn range_lookups(&self) -> bool {
+        false
+    }
+
+    /// The wire it sends on the tensor bus (a bound chip: the first wire it checks).
+    fn output_wire(&self) -> Option<u32> {
+        None
+    }
+
+    /// Every read it performs on the tensor bus, as `(wire, index)`.
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        let _ = f;
+    }
+
+    /// Every query it makes on the lookup-table bus, as `(table, clamped input)`.
+    fn lut_queries(&self, values: &[Vec<i64>], f: &mut dyn FnMut(u32, i64)) {
+        let _ = (values, f);
+    }
+
+    /// Take its producer multiplicities (`take(wire)` hands over the read counts of a wire's
+    /// elements) and return its real rows.
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize;
+
+    /// Record the interval of every wire it produces (or narrows) from what the proof enforces.
+    ///
+    /// # Errors
+    /// [`FriError`] when a value could wrap and no bound check rules it out.
+    fn intervals(&self, st: &mut crate::bounds::State<'_>) -> Result<(), crate::FriError>;
+
+    /// Its own witness columns, counting the range lookups it makes.
+    fn trace(
+        &self,
+        values: &[Vec<i64>],
+        range_counts: &mut [u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        let _ = (values, range_counts);
+        None
+    }
+
+    /// Witness columns that depend on every other chip's trace (the range and lookup tables'
+    /// multiplicities); made after [`ChipKind::trace`] of every chip.
+    fn late_trace(
+        &self,
+        circuit: &crate::circuit::Circuit,
+        values: &[Vec<i64>],
+        range_counts: &[u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        let _ = (circuit, values, range_counts);
+        None
+    }
+}
+
 /// One AIR instance of a compiled Program.
 #[derive(Debug, Clone)]
 pub(crate) enum Chip {
@@ -110,6 +229,101 @@ pub(crate) enum Chip {
     Commit(CommitChip),
     Partition(PartitionChip),
     Bound(BoundChip),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            Chip::Public($c) => $e,
+            Chip::Source($c) => $e,
+            Chip::Gemm($c) => $e,
+            Chip::Map($c) => $e,
+            Chip::Reduce($c) => $e,
+            Chip::Range($c) => $e,
+            Chip::Table($c) => $e,
+            Chip::Commit($c) => $e,
+            Chip::Partition($c) => $e,
+            Chip::Bound($c) => $e,
+        }
+    };
+}
+
+impl ChipKind for Chip {
+    fn kind_name(&self) -> &'static str {
+        dispatch!(self, c => c.kind_name())
+    }
+    fn log_height(&self) -> usize {
+        dispatch!(self, c => c.log_height())
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        dispatch!(self, c => c.set_log_height(log_height));
+    }
+    fn width(&self) -> usize {
+        dispatch!(self, c => c.width())
+    }
+    fn preprocessed_width(&self) -> usize {
+        dispatch!(self, c => c.preprocessed_width())
+    }
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+        dispatch!(self, c => c.preprocessed::<F>())
+    }
+    fn main_next(&self) -> Vec<usize> {
+        dispatch!(self, c => c.main_next())
+    }
+    fn preprocessed_next(&self) -> Vec<usize> {
+        dispatch!(self, c => c.preprocessed_next())
+    }
+    fn num_constraints(&self) -> usize {
+        dispatch!(self, c => c.num_constraints())
+    }
+    fn interactions(&self) -> usize {
+        dispatch!(self, c => c.interactions())
+    }
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
+        &self,
+        builder: &mut AB,
+        p: &[AB::Expr],
+        pn: &[AB::Expr],
+        statement_values: usize,
+    ) {
+        dispatch!(self, c => c.eval(builder, p, pn, statement_values));
+    }
+    fn commitment_values(&self) -> usize {
+        dispatch!(self, c => c.commitment_values())
+    }
+    fn range_lookups(&self) -> bool {
+        dispatch!(self, c => c.range_lookups())
+    }
+    fn output_wire(&self) -> Option<u32> {
+        dispatch!(self, c => c.output_wire())
+    }
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        dispatch!(self, c => c.reads(f));
+    }
+    fn lut_queries(&self, values: &[Vec<i64>], f: &mut dyn FnMut(u32, i64)) {
+        dispatch!(self, c => c.lut_queries(values, f));
+    }
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        dispatch!(self, c => c.take_mults(take))
+    }
+    fn intervals(&self, st: &mut crate::bounds::State<'_>) -> Result<(), crate::FriError> {
+        dispatch!(self, c => c.intervals(st))
+    }
+    fn trace(
+        &self,
+        values: &[Vec<i64>],
+        range_counts: &mut [u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        dispatch!(self, c => c.trace(values, range_counts))
+    }
+    fn late_trace(
+        &self,
+        circuit: &crate::circuit::Circuit,
+        values: &[Vec<i64>],
+        range_counts: &[u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        dispatch!(self, c => c.late_trace(circuit, values, range_counts))
+    }
 }
 
 /// A chip plus the transcript binding: the first instance of a batch carries the statement
@@ -127,55 +341,34 @@ pub(crate) struct ChipAir {
     pub(crate) statement_values: usize,
 }
 
-macro_rules! dispatch {
-    ($self:expr, $c:ident => $e:expr) => {
-        match &$self.chip {
-            Chip::Public($c) => $e,
-            Chip::Source($c) => $e,
-            Chip::Gemm($c) => $e,
-            Chip::Map($c) => $e,
-            Chip::Reduce($c) => $e,
-            Chip::Range($c) => $e,
-            Chip::Table($c) => $e,
-            Chip::Commit($c) => $e,
-            Chip::Partition($c) => $e,
-            Chip::Bound($c) => $e,
-        }
-    };
-}
-
 impl ChipAir {
     /// Public values after the statement's: the commitment digest of a commitment chip.
     pub(crate) fn commitment_values(&self) -> usize {
-        if matches!(self.chip, Chip::Commit(_)) {
-            zkmlops_commit::RATE
-        } else {
-            0
-        }
+        self.chip.commitment_values()
     }
 
     pub(crate) fn log_height(&self) -> usize {
-        dispatch!(self, c => c.log_height)
+        self.chip.log_height()
     }
 
     /// Rough count of constraints (its own, the structure pins, and the LogUp running sum),
     /// an upper bound used by the security estimate.
     pub(crate) fn num_constraints(&self) -> usize {
-        dispatch!(self, c => c.num_constraints()) + self.structure_width() + 3
+        self.chip.num_constraints() + self.structure_width() + 3
     }
 
     /// Witness columns of the chip itself.
     pub(crate) fn own_width(&self) -> usize {
-        dispatch!(self, c => c.width())
+        self.chip.width()
     }
 
     /// Structural columns (periodic, copied into the main trace).
     pub(crate) fn structure_width(&self) -> usize {
-        dispatch!(self, c => c.preprocessed_width())
+        self.chip.preprocessed_width()
     }
 
     fn structure<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        dispatch!(self, c => c.preprocessed::<F>())
+        self.chip.preprocessed::<F>()
     }
 
     /// The full main trace: the chip's own columns, then its structure columns.
@@ -200,12 +393,8 @@ impl<F: Field> BaseAir<F> for ChipAir {
 
     fn main_next_row_columns(&self) -> Vec<usize> {
         let w = self.own_width();
-        let mut cols = dispatch!(self, c => c.main_next());
-        cols.extend(
-            dispatch!(self, c => c.preprocessed_next())
-                .into_iter()
-                .map(|i| w + i),
-        );
+        let mut cols = self.chip.main_next();
+        cols.extend(self.chip.preprocessed_next().into_iter().map(|i| w + i));
         cols
     }
 
@@ -250,70 +439,6 @@ where
             builder.assert_eq(copy.clone(), value.clone());
         }
         let pn = next.get(w..w + sw).unwrap_or_default().to_vec();
-        match &self.chip {
-            Chip::Public(c) => c.eval(builder, &p, &pn),
-            Chip::Source(c) => c.eval(builder, &p, &pn),
-            Chip::Gemm(c) => c.eval(builder, &p, &pn),
-            Chip::Map(c) => c.eval(builder, &p, &pn),
-            Chip::Reduce(c) => c.eval(builder, &p, &pn),
-            Chip::Range(c) => c.eval(builder, &p, &pn),
-            Chip::Table(c) => c.eval(builder, &p, &pn),
-            Chip::Commit(c) => c.eval(builder, &p, &pn, self.statement_values),
-            Chip::Partition(c) => c.eval(builder, &p, &pn),
-            Chip::Bound(c) => c.eval(builder, &p, &pn),
-        }
-    }
-}
-
-impl Chip {
-    /// Whether the chip looks values up in the range table.
-    pub(crate) fn range_lookups(&self) -> bool {
-        match self {
-            Chip::Source(_) | Chip::Bound(_) => true,
-            Chip::Reduce(r) => r.kind == ReduceKind::Max,
-            Chip::Gemm(g) => g.b_inline.is_some(),
-            Chip::Map(m) => match m.kind {
-                MapKind::Binary { b_inline, .. } => b_inline.is_some(),
-                MapKind::Copy => false,
-                _ => true,
-            },
-            Chip::Public(_)
-            | Chip::Range(_)
-            | Chip::Table(_)
-            | Chip::Commit(_)
-            | Chip::Partition(_) => false,
-        }
-    }
-
-    /// A short name of the chip kind (reports and tests).
-    pub(crate) fn kind_name(&self) -> &'static str {
-        match self {
-            Chip::Public(p) => match p.mode {
-                PublicMode::Source { .. } => "public-source",
-                PublicMode::Sink => "public-sink",
-            },
-            Chip::Source(_) => "source",
-            Chip::Gemm(_) => "gemm",
-            Chip::Map(m) => match m.kind {
-                MapKind::Binary { op: BinOp::Add, .. } => "add",
-                MapKind::Binary { op: BinOp::Sub, .. } => "sub",
-                MapKind::Binary { op: BinOp::Mul, .. } => "mul",
-                MapKind::Copy => "copy",
-                MapKind::DivConst { .. } => "div",
-                MapKind::Relu { .. } => "relu",
-                MapKind::Lookup { spec, .. } => spec.function.name(),
-                MapKind::DivTensor { .. } => "div-tensor",
-                MapKind::Sqrt { .. } => "sqrt",
-            },
-            Chip::Reduce(r) => match r.kind {
-                ReduceKind::Sum => "sum",
-                ReduceKind::Max => "max",
-            },
-            Chip::Range(_) => "range",
-            Chip::Table(_) => "table",
-            Chip::Commit(_) => "commit",
-            Chip::Partition(_) => "partition",
-            Chip::Bound(_) => "bound",
-        }
+        self.chip.eval(builder, &p, &pn, self.statement_values);
     }
 }

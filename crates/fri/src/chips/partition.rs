@@ -13,7 +13,11 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use p3_goldilocks::Goldilocks;
+
+use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::State;
 
 // Structure columns.
 const SEL: usize = 0;
@@ -38,24 +42,58 @@ pub(crate) struct PartitionChip {
     pub(crate) log_height: usize,
 }
 
-impl PartitionChip {
-    pub(crate) fn width(&self) -> usize {
+impl ChipKind for PartitionChip {
+    fn kind_name(&self) -> &'static str {
+        "partition"
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         4
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         5
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
+    fn preprocessed_next(&self) -> Vec<usize> {
         vec![CONT]
     }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
+    fn main_next(&self) -> Vec<usize> {
         vec![K, C]
     }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         5
     }
+    fn interactions(&self) -> usize {
+        3
+    }
+    fn output_wire(&self) -> Option<u32> {
+        Some(self.out_wire)
+    }
 
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        for i in 0..self.len {
+            f(self.x_wire, i);
+            f(self.mask_wire, i);
+        }
+    }
+
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        // Each destination is read once, by the copy chip.
+        take(self.out_wire);
+        self.len
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        let x = st.get(self.x_wire)?;
+        st.set(self.out_wire, x);
+        Ok(())
+    }
+
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         Some(matrix(5, self.log_height, |r, row| {
             row[IDX] = usize_felt(r);
             if r < self.len {
@@ -67,14 +105,27 @@ impl PartitionChip {
         }))
     }
 
-    pub(crate) fn main<F: Field>(&self, x: &[i64], mask: &[i64]) -> RowMajorMatrix<F> {
+    fn trace(
+        &self,
+        values: &[Vec<i64>],
+        _range_counts: &mut [u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        let x = values
+            .get(self.x_wire as usize)
+            .map_or(&[][..], Vec::as_slice);
+        let mask = values
+            .get(self.mask_wire as usize)
+            .map_or(&[][..], Vec::as_slice);
         let mut count = 0i64;
         let kept = i64::try_from(self.kept).unwrap_or(0);
-        matrix(4, self.log_height, |r, row| {
+        Some(matrix(4, self.log_height, |r, row| {
             let i = i64::try_from(r).unwrap_or(0);
             // The mask was checked 0/1 by the reference before proving.
             let (v, k) = if r < self.len {
-                (x[r], mask[r])
+                (
+                    x.get(r).copied().unwrap_or(0),
+                    mask.get(r).copied().unwrap_or(0),
+                )
             } else {
                 (0, 0)
             };
@@ -91,14 +142,15 @@ impl PartitionChip {
             } else {
                 kept.wrapping_add(i).wrapping_sub(count)
             });
-        })
+        }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();

@@ -5,7 +5,12 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use p3_goldilocks::Goldilocks;
+use zkmlops_tensor::TensorKind;
+
+use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::State;
 
 /// What a public chip does on the bus.
 #[derive(Debug, Clone)]
@@ -26,25 +31,34 @@ pub(crate) struct PublicChip {
     pub(crate) log_height: usize,
 }
 
-impl PublicChip {
-    pub(crate) fn width(&self) -> usize {
+impl ChipKind for PublicChip {
+    fn kind_name(&self) -> &'static str {
+        match self.mode {
+            PublicMode::Source { .. } => "public-source",
+            PublicMode::Sink => "public-sink",
+        }
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         0
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         3
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         0
+    }
+    fn interactions(&self) -> usize {
+        1
     }
 
     /// Columns: index, value, count (a read count for sources, 1 on real rows for sinks).
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         Some(matrix(3, self.log_height, |r, row| {
             row[0] = usize_felt(r);
             row[1] = felt(self.values.get(r).copied().unwrap_or(0));
@@ -55,11 +69,12 @@ impl PublicChip {
         }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         _pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let msg = [AB::Expr::from_u32(self.wire), p[0].clone(), p[1].clone()];
         match self.mode {
@@ -70,5 +85,38 @@ impl PublicChip {
                 builder.push_interaction(TENSOR_BUS, msg, Count::bounded(-p[2].clone(), 1));
             }
         }
+    }
+
+    fn output_wire(&self) -> Option<u32> {
+        Some(self.wire)
+    }
+
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        if let PublicMode::Sink = self.mode {
+            (0..self.values.len()).for_each(|i| f(self.wire, i));
+        }
+    }
+
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        if let PublicMode::Source { mults } = &mut self.mode {
+            *mults = take(self.wire);
+        }
+        self.values.len()
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        if let PublicMode::Source { .. } = self.mode {
+            let decl = st.program.tensors().get(self.wire as usize);
+            let iv = match decl.map(|d| (&d.kind, d.input_bound())) {
+                // A public input: the verifier checks its values against this.
+                Some((TensorKind::Input, Some((lo, hi)))) => (lo.into(), hi.into()),
+                // Constants (and internal zeros): their values.
+                _ => self.values.iter().fold((0, 0), |(lo, hi), &v| {
+                    (lo.min(i128::from(v)), hi.max(i128::from(v)))
+                }),
+            };
+            st.set(self.wire, iv);
+        }
+        Ok(())
     }
 }

@@ -10,7 +10,11 @@ use p3_field::{Field, PrimeCharacteristicRing};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
-use super::{TENSOR_BUS, matrix, max, sum, usize_felt};
+use p3_goldilocks::Goldilocks;
+
+use super::{ACT_BITS, ChipKind, TENSOR_BUS, matrix, max, sum, usize_felt};
+use crate::FriError;
+use crate::bounds::{P, State, sum_of};
 
 // Structure columns.
 pub(super) const SEL: usize = 0;
@@ -58,31 +62,94 @@ impl ReduceChip {
     pub(crate) fn real_rows(&self) -> usize {
         self.groups.iter().map(Vec::len).sum()
     }
-    pub(crate) fn width(&self) -> usize {
+}
+
+impl ChipKind for ReduceChip {
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ReduceKind::Sum => "sum",
+            ReduceKind::Max => "max",
+        }
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         match self.kind {
             ReduceKind::Sum => sum::WIDTH,
             ReduceKind::Max => max::WIDTH,
         }
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         5
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
+    fn preprocessed_next(&self) -> Vec<usize> {
         vec![FIRST]
     }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
+    fn main_next(&self) -> Vec<usize> {
         (0..self.width()).collect()
     }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         match self.kind {
             ReduceKind::Sum => 2,
             ReduceKind::Max => 4,
         }
     }
+    fn interactions(&self) -> usize {
+        match self.kind {
+            ReduceKind::Sum => 2,
+            ReduceKind::Max => 6,
+        }
+    }
+    fn range_lookups(&self) -> bool {
+        self.kind == ReduceKind::Max
+    }
+    fn output_wire(&self) -> Option<u32> {
+        Some(self.out_wire)
+    }
+
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        self.groups
+            .iter()
+            .flatten()
+            .for_each(|&i| f(self.in_wire, i));
+    }
+
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        self.mults = take(self.out_wire);
+        self.real_rows()
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        let out = match self.kind {
+            ReduceKind::Sum => {
+                let n_min = self.groups.iter().map(Vec::len).min().unwrap_or(0);
+                let n_max = self.groups.iter().map(Vec::len).max().unwrap_or(0);
+                st.arith(self.out_wire, &[self.in_wire], &[None], |v| {
+                    sum_of(v[0], n_min, n_max)
+                })?
+            }
+            ReduceKind::Max => {
+                // `d = x - acc - 1` or `acc - x` in [0, 2^32) is the integer comparison
+                // unless two inputs can be p - 2^32 apart.
+                let x = st.get(self.in_wire)?;
+                if x.1 - x.0 >= P - (1i128 << 32) {
+                    st.narrow(self.in_wire, ACT_BITS)?
+                } else {
+                    x
+                }
+            }
+        };
+        st.set(self.out_wire, out);
+        Ok(())
+    }
 
     /// Selector, group start, input index, output index, and the output's multiplicity on the
     /// group's last row. Padding rows start a group and send nothing.
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         let rows = self.rows();
         Some(matrix(5, self.log_height, |r, row| {
             let Some(&(i, o, first, last)) = rows.get(r) else {
@@ -94,25 +161,33 @@ impl ReduceChip {
             row[IN_IDX] = usize_felt(i);
             row[OUT_IDX] = usize_felt(o);
             if last {
-                row[MULT] = F::from_u32(self.mults[o]);
+                row[MULT] = F::from_u32(self.mults.get(o).copied().unwrap_or(0));
             }
         }))
     }
 
     /// The main trace; range lookups (max only) are tallied into `range_counts`.
-    pub(crate) fn main<F: Field>(&self, x: &[i64], range_counts: &mut [u32]) -> RowMajorMatrix<F> {
+    fn trace(
+        &self,
+        values: &[Vec<i64>],
+        range_counts: &mut [u32],
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        let x = values
+            .get(self.in_wire as usize)
+            .map_or(&[][..], Vec::as_slice);
         let rows = self.rows();
-        match self.kind {
+        Some(match self.kind {
             ReduceKind::Sum => sum::trace(x, &rows, self.log_height),
             ReduceKind::Max => max::trace(x, &rows, self.log_height, range_counts),
-        }
+        })
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let main = builder.main();
         let local: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();

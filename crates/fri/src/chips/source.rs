@@ -7,7 +7,11 @@ use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
 use super::limbs::Signed;
-use super::{TENSOR_BUS, felt, matrix, usize_felt};
+use p3_goldilocks::Goldilocks;
+
+use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::State;
 
 /// One row per element: structure `(selector, index, multiplicity)`, main `value` and the limbs
 /// of its signed range check; sends `(wire, index, value)` with the multiplicity. Padding rows
@@ -21,24 +25,36 @@ pub(crate) struct SourceChip {
     pub(crate) log_height: usize,
 }
 
-impl SourceChip {
-    pub(crate) fn width(&self) -> usize {
+impl ChipKind for SourceChip {
+    fn kind_name(&self) -> &'static str {
+        "source"
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         1 + self.range.limbs()
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         3
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         1
     }
+    fn interactions(&self) -> usize {
+        1 + self.range.lookups()
+    }
+    fn range_lookups(&self) -> bool {
+        true
+    }
+    fn output_wire(&self) -> Option<u32> {
+        Some(self.wire)
+    }
 
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         Some(matrix(3, self.log_height, |r, row| {
             row[0] = F::from_bool(r < self.mults.len());
             row[1] = usize_felt(r);
@@ -46,12 +62,25 @@ impl SourceChip {
         }))
     }
 
-    pub(crate) fn main<F: Field>(
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        self.mults = take(self.wire);
+        self.mults.len()
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        st.set(self.wire, self.range.range());
+        Ok(())
+    }
+
+    fn trace(
         &self,
-        values: &[i64],
+        values: &[Vec<i64>],
         range_counts: &mut [u32],
-    ) -> RowMajorMatrix<F> {
-        matrix(self.width(), self.log_height, |r, row| {
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        let values = values
+            .get(self.wire as usize)
+            .map_or(&[][..], Vec::as_slice);
+        Some(matrix(self.width(), self.log_height, |r, row| {
             let v = values.get(r).copied().unwrap_or(0);
             row[0] = felt(v);
             let real = r < values.len();
@@ -60,14 +89,15 @@ impl SourceChip {
                     super::tally(range_counts, l);
                 }
             });
-        })
+        }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         _pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let main = builder.main();
         let c: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();

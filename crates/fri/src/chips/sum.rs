@@ -16,7 +16,7 @@ pub(super) fn trace<F: Field>(x: &[i64], rows: &[Row], log_height: usize) -> Row
         let Some(&(i, _, first, _)) = rows.get(r) else {
             return;
         };
-        let v: F = felt(x[i]);
+        let v: F = felt(x.get(i).copied().unwrap_or(0));
         acc = if first { v } else { acc + v };
         row[0] = v;
         row[1] = acc;

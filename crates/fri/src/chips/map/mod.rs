@@ -22,7 +22,11 @@ use zkmlops_lookup::TableSpec;
 use zkmlops_tensor::ops::Rounding;
 
 use super::limbs::Signed;
-use super::{TENSOR_BUS, felt, limbs, matrix, usize_felt};
+use p3_goldilocks::Goldilocks;
+
+use super::{ChipKind, TENSOR_BUS, felt, limbs, matrix, usize_felt};
+use crate::FriError;
+use crate::bounds::{self, State};
 
 /// Elementwise binary operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +107,27 @@ const SRC_WIRE: usize = 4; // copy
 const D: usize = 4; // div
 const OFFSET: usize = 5; // div
 
-impl MapChip {
-    pub(crate) fn width(&self) -> usize {
+impl ChipKind for MapChip {
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            MapKind::Binary { op: BinOp::Add, .. } => "add",
+            MapKind::Binary { op: BinOp::Sub, .. } => "sub",
+            MapKind::Binary { op: BinOp::Mul, .. } => "mul",
+            MapKind::Copy => "copy",
+            MapKind::DivConst { .. } => "div",
+            MapKind::Relu { .. } => "relu",
+            MapKind::Lookup { spec, .. } => spec.function.name(),
+            MapKind::DivTensor { .. } => "div-tensor",
+            MapKind::Sqrt { .. } => "sqrt",
+        }
+    }
+    fn log_height(&self) -> usize {
+        self.log_height
+    }
+    fn set_log_height(&mut self, log_height: usize) {
+        self.log_height = log_height;
+    }
+    fn width(&self) -> usize {
         match self.kind {
             MapKind::Binary { b_inline, .. } => {
                 elementwise::WIDTH + b_inline.map_or(0, Signed::limbs)
@@ -117,20 +140,14 @@ impl MapChip {
             MapKind::Sqrt { .. } => sqrt::WIDTH,
         }
     }
-    pub(crate) fn preprocessed_width(&self) -> usize {
+    fn preprocessed_width(&self) -> usize {
         match self.kind {
             MapKind::Binary { .. } | MapKind::Copy | MapKind::DivTensor { .. } => 5,
             MapKind::DivConst { .. } => 6,
             MapKind::Relu { .. } | MapKind::Lookup { .. } | MapKind::Sqrt { .. } => 4,
         }
     }
-    pub(crate) fn preprocessed_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn main_next(&self) -> Vec<usize> {
-        Vec::new()
-    }
-    pub(crate) fn num_constraints(&self) -> usize {
+    fn num_constraints(&self) -> usize {
         match self.kind {
             MapKind::Binary { b_inline, .. } => 1 + usize::from(b_inline.is_some()),
             MapKind::Copy => 0,
@@ -141,8 +158,131 @@ impl MapChip {
             MapKind::Sqrt { .. } => 3,
         }
     }
+    fn interactions(&self) -> usize {
+        match self.kind {
+            MapKind::Binary { b_inline, .. } => 2 + b_inline.map_or(1, |r| r.lookups()),
+            MapKind::Copy => 2,
+            MapKind::DivConst { .. } => 10,
+            MapKind::Relu { .. } => 7,
+            MapKind::Lookup { .. } => 11,
+            MapKind::DivTensor { .. } => 16,
+            MapKind::Sqrt { .. } => 15,
+        }
+    }
+    fn range_lookups(&self) -> bool {
+        match self.kind {
+            MapKind::Binary { b_inline, .. } => b_inline.is_some(),
+            MapKind::Copy => false,
+            _ => true,
+        }
+    }
+    fn output_wire(&self) -> Option<u32> {
+        Some(self.out_wire)
+    }
 
-    pub(crate) fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
+    fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
+        for r in &self.rows {
+            match self.kind {
+                MapKind::DivTensor { a_wire, b_wire, .. } => {
+                    f(a_wire, r.a);
+                    f(b_wire, r.b);
+                }
+                MapKind::Binary {
+                    a_wire,
+                    b_wire,
+                    b_inline,
+                    ..
+                } => {
+                    f(a_wire, r.a);
+                    if b_inline.is_none() {
+                        f(b_wire, r.b);
+                    }
+                }
+                MapKind::Copy => f(r.src_wire, r.a),
+                MapKind::DivConst { in_wire }
+                | MapKind::Relu { in_wire }
+                | MapKind::Sqrt { in_wire }
+                | MapKind::Lookup { in_wire, .. } => f(in_wire, r.a),
+            }
+        }
+    }
+
+    fn lut_queries(&self, values: &[Vec<i64>], f: &mut dyn FnMut(u32, i64)) {
+        if let MapKind::Lookup {
+            in_wire,
+            table_id,
+            spec,
+        } = self.kind
+        {
+            for r in &self.rows {
+                let x = values
+                    .get(in_wire as usize)
+                    .and_then(|v| v.get(r.a))
+                    .copied()
+                    .unwrap_or(0);
+                f(table_id, spec.clamp(x));
+            }
+        }
+    }
+
+    fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
+        self.mults = take(self.out_wire);
+        self.rows.len()
+    }
+
+    fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
+        let out = match self.kind {
+            MapKind::Binary {
+                op,
+                a_wire,
+                b_wire,
+                b_inline,
+            } => st.arith(
+                self.out_wire,
+                &[a_wire, b_wire],
+                &[None, b_inline.map(Signed::range)],
+                |v| {
+                    let (a, b) = (v[0], v[1]);
+                    match op {
+                        BinOp::Add => a.0.checked_add(b.0).zip(a.1.checked_add(b.1)),
+                        BinOp::Sub => a.0.checked_sub(b.1).zip(a.1.checked_sub(b.0)),
+                        BinOp::Mul => bounds::mul(a, b),
+                    }
+                },
+            )?,
+            MapKind::Copy => {
+                let mut out = None;
+                for r in &self.rows {
+                    out = Some(bounds::join(out, st.get(r.src_wire)?));
+                }
+                out.unwrap_or((0, 0))
+            }
+            MapKind::DivConst { in_wire } => {
+                let x = st.get(in_wire)?;
+                let mut out = None;
+                for r in &self.rows {
+                    let (d, o) = (i128::from(r.d.max(1)), i128::from(r.offset));
+                    let q = ((x.0 + o).div_euclid(d), (x.1 + o).div_euclid(d));
+                    out = Some(bounds::join(out, q));
+                }
+                bounds::meet(out.unwrap_or((0, 0)), bounds::act())
+            }
+            MapKind::Relu { in_wire } => {
+                let x = bounds::meet(st.get(in_wire)?, bounds::act());
+                (x.0.max(0), x.1.max(0))
+            }
+            MapKind::Lookup { spec, .. } => bounds::table_range(&spec),
+            MapKind::DivTensor { .. } => bounds::act(),
+            MapKind::Sqrt { in_wire } => {
+                let x = st.get(in_wire)?;
+                bounds::meet((bounds::isqrt(x.0), bounds::isqrt(x.1)), (0, (1 << 31) - 1))
+            }
+        };
+        st.set(self.out_wire, out);
+        Ok(())
+    }
+
+    fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         Some(matrix(
             self.preprocessed_width(),
             self.log_height,
@@ -156,7 +296,7 @@ impl MapChip {
                     return;
                 };
                 row[SEL] = F::ONE;
-                row[MULT] = F::from_u32(self.mults[r]);
+                row[MULT] = F::from_u32(self.mults.get(r).copied().unwrap_or(0));
                 row[A_IDX] = usize_felt(m.a);
                 match self.kind {
                     MapKind::Binary { .. } | MapKind::DivTensor { .. } => {
@@ -174,14 +314,20 @@ impl MapChip {
     }
 
     /// The main trace; range lookups are tallied into `range_counts`.
-    pub(crate) fn main<F: Field>(
+    fn trace(
         &self,
         values: &[Vec<i64>],
         range_counts: &mut [u32],
-    ) -> RowMajorMatrix<F> {
-        let at = |w: u32, i: usize| values[w as usize][i];
+    ) -> Option<RowMajorMatrix<Goldilocks>> {
+        let at = |w: u32, i: usize| {
+            values
+                .get(w as usize)
+                .and_then(|v| v.get(i))
+                .copied()
+                .unwrap_or(0)
+        };
         let mut tally = |v: i64| super::tally(range_counts, v);
-        matrix(self.width(), self.log_height, |r, row| {
+        Some(matrix(self.width(), self.log_height, |r, row| {
             let m = self.rows.get(r);
             match self.kind {
                 MapKind::Binary {
@@ -253,14 +399,15 @@ impl MapChip {
                     });
                 }
             }
-        })
+        }))
     }
 
-    pub(crate) fn eval<AB: AirBuilder + InteractionBuilder>(
+    fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
         p: &[AB::Expr],
         _pn: &[AB::Expr],
+        _statement_values: usize,
     ) {
         let main = builder.main();
         let c: Vec<AB::Expr> = main.current_slice().iter().map(|v| (*v).into()).collect();
