@@ -42,6 +42,7 @@ pub struct IpaParams {
 
 /// The proof system's own parameters, typed per family.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProtocolParams {
     /// A FRI-based STARK or PLONK (hash-based: may claim post-quantum security).
