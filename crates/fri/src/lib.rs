@@ -171,6 +171,8 @@ pub mod testing;
 pub struct InstanceStats {
     /// Chip kind (`gemm`, `relu`, `source`, ...).
     pub kind: &'static str,
+    /// The tensor (or internal wire) it produces; for a bound chip, the first it checks.
+    pub tensor: Option<String>,
     /// Main-trace width (the chip's own columns plus its structure columns).
     pub width: usize,
     /// log2 of the trace height.
@@ -197,6 +199,11 @@ pub fn circuit_stats(
         .iter()
         .map(|a| InstanceStats {
             kind: a.chip.kind_name(),
+            tensor: a
+                .chip
+                .output_wire()
+                .and_then(|w| circuit.wires.get(w as usize))
+                .map(|w| w.name.clone()),
             width: <ChipAir as p3_air::BaseAir<Val>>::width(a),
             log_height: a.log_height(),
         })

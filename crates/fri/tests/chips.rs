@@ -434,3 +434,26 @@ fn max_and_average_pooling() {
         K,
     );
 }
+
+#[test]
+fn circuit_stats_name_each_instance_and_the_tensor_it_produces() {
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 3], s, Visibility::Public);
+    let w = b.input("w", &[3, 2], s, Visibility::Private);
+    let h = b.op("h", Op::MatMul, &[x, w]).unwrap();
+    let y = b.op("y", Op::Relu, &[h]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let stats = zkmlops_fri::circuit_stats(&p, FriConfig::KECCAK).unwrap();
+    let named: Vec<(&str, Option<&str>)> = stats
+        .iter()
+        .map(|s| (s.kind, s.tensor.as_deref()))
+        .collect();
+    assert!(named.contains(&("public-source", Some("x"))), "{named:?}");
+    assert!(named.contains(&("gemm", Some("h"))), "{named:?}");
+    assert!(named.contains(&("relu", Some("y"))), "{named:?}");
+    assert!(named.contains(&("public-sink", Some("y"))), "{named:?}");
+    assert!(named.contains(&("range", None)), "{named:?}");
+    assert!(stats.iter().all(|s| s.width > 0 && s.log_height <= 26));
+}
