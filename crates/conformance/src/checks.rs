@@ -16,7 +16,7 @@ use crate::{NullBackend, Report, Status, describe_prove, describe_verify, guarde
 fn unsupported_need(info: &PresetInfo, program: &Program) -> Option<String> {
     let caps = &info.capabilities;
     if let Some(f) = program.nodes().iter().find_map(|n| caps.ops.missing(&n.op)) {
-        return Some(f.to_string());
+        return Some(f);
     }
     let committed = program
         .tensors()

@@ -12,7 +12,7 @@
 //! | test | what it checks |
 //! |---|---|
 //! | `conformance_ops` | a Program per op and op family ([`cases::op_cases`]: gemm, conv, pooling, every lookup function, softmax, layer norm, division, reductions, data movement, partition, sqrt, commitments) proves and verifies; the statement's public tensors equal the integer reference ([`zkmlops_tensor::Program::evaluate`]); commitments are of the declared scheme (and equal `zkmlops-commit`'s digests when that is the scheme); the envelope's claims match the preset's declared capabilities |
-//! | `conformance_models` | the bundled ONNX models and every single-operator ONNX model of the importer's tests, compiled with default settings (weights committed) |
+//! | `conformance_models` | the bundled ONNX models (weights committed, and private) and every single-operator ONNX model of the importer's tests (default settings: weights committed) |
 //! | `conformance_lifecycle` | a training run (one segment) and a preprocessing Program, through their stages' own prove and verify |
 //! | `conformance_statement_binding` | every public value, the stage, the Program digest (and a sibling Program), each commitment, the commitment scheme, every parameter, the version and the backend id, each changed alone: rejected with a typed error |
 //! | `conformance_proof_mutations` | proof bytes flipped, truncated and extended, and envelope bytes flipped: rejected, never a panic |

@@ -69,10 +69,15 @@ const OPERATORS: &[ModelFile] = operators![
     "identity_constant",
 ];
 
-/// Compile a model with default settings (weights committed) and make its case.
-fn model_case(m: &ModelFile, family: &'static str) -> Result<Case, String> {
+/// Compile a model with default settings (weights committed), or with private weights, and
+/// make its case.
+fn model_case(m: &ModelFile, family: &'static str, committed: bool) -> Result<Case, String> {
     let onnx = OnnxModel::from_bytes(m.bytes, m.name).map_err(|e| e.to_string())?;
-    let compiled = zkmlops_onnx::compile(&onnx, &Settings::default()).map_err(|e| e.to_string())?;
+    let mut settings = Settings::default();
+    if !committed {
+        settings.param_visibility = zkmlops_tensor::Visibility::Private;
+    }
+    let compiled = zkmlops_onnx::compile(&onnx, &settings).map_err(|e| e.to_string())?;
     let sample: Vec<f64> = match m.input {
         Some(json) => zkmlops_onnx::InputData::from_json(json)
             .map_err(|e| e.to_string())?
@@ -94,14 +99,19 @@ fn model_case(m: &ModelFile, family: &'static str) -> Result<Case, String> {
         .filter_map(|id| witness.get(id).cloned())
         .collect();
     Ok(Case {
-        name: format!("{family}/{}", m.name),
+        name: format!(
+            "{family}/{}{}",
+            m.name,
+            if committed { "" } else { " (private weights)" }
+        ),
         family,
         program: compiled.program,
         inputs,
     })
 }
 
-/// Prove and verify the bundled models and every single-operator ONNX model.
+/// Prove and verify the bundled models (weights committed, and private) and every
+/// single-operator ONNX model (weights committed).
 #[must_use]
 pub fn run_models(backend: &dyn Backend, preset: &str) -> Report {
     let mut report = Report::new(backend, preset);
@@ -112,14 +122,16 @@ pub fn run_models(backend: &dyn Backend, preset: &str) -> Report {
             return report;
         }
     };
-    for (files, family) in [(BUNDLED, "model"), (OPERATORS, "onnx")] {
-        for m in files {
-            match model_case(m, family) {
-                Ok(case) => {
-                    prove_case(backend, &info, &case, &mut report);
-                }
-                Err(e) => report.fail(&format!("{family}/{}", m.name), "compile", e),
+    let runs = BUNDLED
+        .iter()
+        .flat_map(|m| [(m, "model", true), (m, "model", false)])
+        .chain(OPERATORS.iter().map(|m| (m, "onnx", true)));
+    for (m, family, committed) in runs {
+        match model_case(m, family, committed) {
+            Ok(case) => {
+                prove_case(backend, &info, &case, &mut report);
             }
+            Err(e) => report.fail(&format!("{family}/{}", m.name), "compile", e),
         }
     }
     report

@@ -73,8 +73,8 @@ pub struct VerifiedStatement {
 }
 
 /// Which ops a preset can prove, by feature name ([`op_features`]): an op's
-/// [`zkmlops_tensor::Op::name`] (a lookup op is named by its function), plus a
-/// `name/variant` feature for variants a backend may lack (`conv2d/grouped`).
+/// [`zkmlops_tensor::Op::name`] (`lookup/<function>` for a table lookup, e.g. `lookup/sigmoid`),
+/// plus a `name/variant` feature for variants a backend may lack (`conv2d/grouped`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpSupport {
@@ -99,21 +99,22 @@ impl OpSupport {
 
     /// The first feature of `op` not supported.
     #[must_use]
-    pub fn missing(&self, op: &zkmlops_tensor::Op) -> Option<&'static str> {
+    pub fn missing(&self, op: &zkmlops_tensor::Op) -> Option<String> {
         op_features(op).into_iter().find(|f| !self.contains(f))
     }
 }
 
-/// The features an op needs: its name, and `conv2d/grouped` for a grouped convolution.
+/// The features an op needs: its name (`lookup/<function>` for a table lookup, so the `relu`
+/// table is never mistaken for the `relu` op), and `conv2d/grouped` for a grouped convolution.
 #[must_use]
-pub fn op_features(op: &zkmlops_tensor::Op) -> Vec<&'static str> {
-    let mut v = vec![op.name()];
-    if let zkmlops_tensor::Op::Conv2d(p) = op
-        && p.groups != 1
-    {
-        v.push("conv2d/grouped");
+pub fn op_features(op: &zkmlops_tensor::Op) -> Vec<String> {
+    match op {
+        zkmlops_tensor::Op::Lookup(spec) => vec![format!("lookup/{}", spec.function.name())],
+        zkmlops_tensor::Op::Conv2d(p) if p.groups != 1 => {
+            vec!["conv2d".into(), "conv2d/grouped".into()]
+        }
+        _ => vec![op.name().to_string()],
     }
-    v
 }
 
 /// What a backend's preset can do and what its proofs are worth, declared before proving.
@@ -262,7 +263,7 @@ pub fn check_supported(
             return Err(ProveError::UnsupportedOp {
                 backend: backend.clone(),
                 preset: preset.name.clone(),
-                op: op.to_string(),
+                op,
                 tensor: program
                     .tensors()
                     .get(node.output.index())

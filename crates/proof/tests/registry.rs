@@ -177,4 +177,20 @@ fn presets_and_unsupported_ops_are_named() {
             .is_some()
     );
     assert!(OpSupport::All.missing(&grouped).is_none());
+    // A table lookup is `lookup/<function>`: the `relu` table is not the `relu` op.
+    let table = zkmlops_lookup::TableSpec::new(
+        zkmlops_lookup::Function::Relu,
+        Scale::new(4).unwrap(),
+        Scale::new(4).unwrap(),
+        -16,
+        16,
+    )
+    .unwrap();
+    let lookup = zkmlops_tensor::Op::Lookup(table);
+    assert_eq!(op_features(&lookup), ["lookup/relu"]);
+    assert!(
+        OpSupport::Only(vec!["relu".into()])
+            .missing(&lookup)
+            .is_some()
+    );
 }

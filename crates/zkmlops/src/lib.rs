@@ -1,8 +1,8 @@
 //! zkmlops: zero-knowledge proofs for the machine-learning lifecycle, behind one dependency.
 //!
 //! Each module re-exports one crate of the workspace; depend on a crate directly to take one
-//! layer alone. Features pick the heavy parts: `fri` (the default backend), `onnx` (model
-//! import through tract) and `infer` (the inference stage).
+//! layer alone. Features pick the heavy parts: `fri` (the default backend), `plonky2`, `onnx`
+//! (model import through tract) and `infer` (the inference stage).
 //!
 //! Backends are picked by name from [`registry()`] (every backend compiled in); stages take
 //! `&dyn Backend` and a preset name, and a verifier dispatches on the envelope's backend.
@@ -36,6 +36,9 @@ pub use zkmlops_tensor as tensor;
 #[cfg(feature = "fri")]
 #[doc(inline)]
 pub use zkmlops_fri as fri;
+#[cfg(feature = "plonky2")]
+#[doc(inline)]
+pub use zkmlops_plonky2 as plonky2;
 
 #[cfg(feature = "infer")]
 #[doc(inline)]
@@ -50,17 +53,17 @@ pub use zkmlops_preprocess as preprocess;
 #[doc(inline)]
 pub use zkmlops_train as train;
 
-/// A registry of every backend this build has (by feature): `fri` when the `fri` feature is
-/// on. Third-party backends register into it the same way
+/// A registry of every backend this build has (by feature): `fri` and `plonky2` when their
+/// features are on, in that order. Third-party backends register into it the same way
 /// ([`proof::Registry::register`]).
 #[must_use]
 pub fn registry() -> proof::Registry {
     #[allow(unused_mut)]
     let mut r = proof::Registry::new();
+    // Fixed, valid, distinct ids: registration cannot fail.
     #[cfg(feature = "fri")]
-    {
-        // A fixed, valid id registered into an empty registry: cannot fail.
-        let _ = r.register(Box::new(fri::FriBackend));
-    }
+    let _ = r.register(Box::new(fri::FriBackend));
+    #[cfg(feature = "plonky2")]
+    let _ = r.register(Box::new(plonky2::Plonky2Backend));
     r
 }

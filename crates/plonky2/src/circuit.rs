@@ -1,0 +1,989 @@
+//! A Program as a plonky2 circuit.
+//!
+//! Every tensor element is a target. Inputs are virtual targets (private inputs range-checked to
+//! their declared bound; public inputs registered as public inputs), constants are constants,
+//! and each op is arithmetic on its inputs' targets:
+//!
+//! - products and sums (matmul, gemm, conv2d, add, sub, mul, sum) are `mul_add` chains: exact
+//!   because the bound analysis ([`Bounds`]) proves every result stays in `[-(p-1)/2, (p-1)/2]`
+//!   (otherwise the Program is refused, naming the tensor);
+//! - rounded division (rescale, mean, average pooling) is `a n + o = q D + r` with
+//!   `0 <= r < D` and `q` range-checked so that the equation holds over the integers;
+//! - ReLU is a sign decomposition, max (reduce_max, max pooling) a proved comparison chain;
+//! - data movement (reshape, flatten, transpose, concat, slice) is pure rewiring: the reference
+//!   op applied to a tensor of element indices says which target each output element is.
+//!
+//! The prover's hints (quotients, remainders, sign bits, comparison bits) are set from the
+//! witness by [`Compiled::assign`]; the constraints never trust them.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use plonky2::field::goldilocks_field::GoldilocksField;
+use plonky2::field::types::Field;
+use plonky2::iop::target::Target;
+use plonky2::iop::witness::{PartialWitness, WitnessWrite};
+use plonky2::plonk::circuit_builder::CircuitBuilder;
+use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
+use plonky2::plonk::config::PoseidonGoldilocksConfig;
+use zkmlops_proof::{ProveError, public_tensor_ids};
+use zkmlops_tensor::ops::{self, Rounding};
+use zkmlops_tensor::{Op, Program, Tensor, TensorId, TensorKind, Visibility, Witness};
+
+use crate::BACKEND;
+
+pub(crate) type F = GoldilocksField;
+pub(crate) const D: usize = 2;
+pub(crate) type C = PoseidonGoldilocksConfig;
+
+/// Field elements of the statement digest, registered first among the public inputs.
+pub(crate) const STATEMENT_LIMBS: usize = 4;
+
+/// `(p - 1) / 2`: the largest magnitude whose field value is the integer itself.
+const HALF: i128 = zkmlops_field::MAX_ABS as i128;
+/// Largest magnitude of a dividend (`a n + o`) the division gadget proves exactly.
+const DIV_MAX: i128 = 1 << 62;
+/// ReLU inputs must lie in `[-2^62, 2^62)`.
+const RELU_HALF: i128 = 1 << 62;
+/// Max inputs must lie in `[-2^61, 2^61)`, so that a difference is below `2^62`.
+const MAX_HALF: i128 = 1 << 61;
+
+/// A signed integer as a field element (negatives as `p - |x|`).
+pub(crate) fn felt(x: i64) -> F {
+    let m = F::from_canonical_u64(x.unsigned_abs());
+    if x < 0 { -m } else { m }
+}
+
+pub(crate) fn felt128(x: i128) -> F {
+    let m = F::from_noncanonical_u128(x.unsigned_abs());
+    if x < 0 { -m } else { m }
+}
+
+fn limit(tensor: &str, what: &'static str, value: i128, limit: i128) -> ProveError {
+    ProveError::Limit {
+        backend: BACKEND,
+        tensor: tensor.to_string(),
+        what,
+        value: value.unsigned_abs(),
+        limit: limit.unsigned_abs(),
+    }
+}
+
+fn unsupported(feature: &'static str) -> ProveError {
+    ProveError::Unsupported {
+        backend: BACKEND,
+        feature,
+    }
+}
+
+/// The integer a dividend is computed from: one element, or the sum of several.
+#[derive(Debug, Clone)]
+enum Num {
+    Elem(TensorId, usize),
+    Sum(TensorId, Vec<usize>),
+}
+
+/// Each hint's kind and values (`[q, r]`, `[h, m]`, `[c, d]`).
+pub(crate) type HintValues = Vec<(&'static str, Vec<i128>)>;
+
+/// A value the prover supplies, with how to compute it from the witness.
+#[derive(Debug, Clone)]
+enum Hint {
+    /// `a n + o = q D + r`.
+    Div {
+        q: Target,
+        r: Target,
+        num: Num,
+        a: i128,
+        o: i128,
+        d: i128,
+    },
+    /// `x + 2^62 = h 2^62 + m`.
+    Sign {
+        h: Target,
+        m: Target,
+        x: (TensorId, usize),
+    },
+    /// Step `j` of a max chain over `cells` of tensor `t`: `c = [x_j > max(x_0..x_j)]`,
+    /// `d = c (x_j - acc - 1) + (1 - c)(acc - x_j)`.
+    Max {
+        c: Target,
+        d: Target,
+        t: TensorId,
+        cells: Vec<usize>,
+        j: usize,
+    },
+}
+
+/// An inclusive interval of integers: what the proof guarantees about a value.
+type Iv = (i128, i128);
+
+fn iv_add(a: Iv, b: Iv) -> Iv {
+    (a.0.saturating_add(b.0), a.1.saturating_add(b.1))
+}
+
+fn iv_mul(a: Iv, b: Iv) -> Iv {
+    let c = [
+        a.0.saturating_mul(b.0),
+        a.0.saturating_mul(b.1),
+        a.1.saturating_mul(b.0),
+        a.1.saturating_mul(b.1),
+    ];
+    let lo = c.iter().copied().min().unwrap_or(0);
+    let hi = c.iter().copied().max().unwrap_or(0);
+    (lo, hi)
+}
+
+/// The interval of a sum of `k` terms of `t` (the empty sum is 0).
+fn iv_sum(t: Iv, k: usize) -> Iv {
+    let k = i128::try_from(k).unwrap_or(i128::MAX);
+    (
+        t.0.saturating_mul(k).min(0).min(t.0.max(0)),
+        t.1.saturating_mul(k).max(0).max(t.1.min(0)),
+    )
+}
+
+fn iv_join(a: Option<Iv>, b: Iv) -> Iv {
+    a.map_or(b, |a| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+fn iv_div(a: Iv, d: i128, rounding: Rounding) -> Iv {
+    let f = |x: i128| ops::div_round(x, d, rounding).unwrap_or(x);
+    (f(a.0), f(a.1))
+}
+
+/// A compiled Program: the circuit, every tensor's targets and the prover's hints.
+pub(crate) struct Compiled {
+    pub(crate) data: CircuitData<F, C, D>,
+    /// Tensors the circuit range-checks to a signed width (see [`check_narrowed`]).
+    pub(crate) narrowed: Vec<(TensorId, u32)>,
+    tensors: Vec<Vec<Target>>,
+    hints: Vec<Hint>,
+    statement: Vec<Target>,
+    /// Input tensors whose targets the prover sets: every input.
+    inputs: Vec<TensorId>,
+}
+
+struct Builder<'a> {
+    b: CircuitBuilder<F, D>,
+    program: &'a Program,
+    tensors: Vec<Vec<Target>>,
+    ivs: Vec<Iv>,
+    hints: Vec<Hint>,
+    /// Tensors range-checked to a signed width so that arithmetic on them cannot wrap.
+    narrowed: Vec<(TensorId, u32)>,
+}
+
+/// The narrowest signed width the analysis imposes on an operand (as the FRI backend does);
+/// below it the Program is refused instead.
+const MIN_NARROW_BITS: u32 = 16;
+/// The widest.
+const MAX_NARROW_BITS: u32 = 32;
+
+fn meet(a: Iv, b: Iv) -> Iv {
+    let (lo, hi) = (a.0.max(b.0), a.1.min(b.1));
+    if lo > hi { (lo, lo) } else { (lo, hi) }
+}
+
+fn fits(iv: Iv, limit: i128) -> bool {
+    -limit <= iv.0 && iv.1 <= limit
+}
+
+/// Check that every narrowed tensor's honest values fit the width the circuit checks (a typed
+/// error naming the tensor, before plonky2 would refuse the witness).
+pub(crate) fn check_narrowed(
+    program: &Program,
+    narrowed: &[(TensorId, u32)],
+    witness: &Witness,
+) -> Result<(), ProveError> {
+    for &(id, bits) in narrowed {
+        let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        if let Some(t) = witness.get(id)
+            && let Some(&v) = t.data().iter().find(|v| !(lo..=hi).contains(*v))
+        {
+            let name = program.tensor(id).map_or("?", |d| d.name.as_str());
+            return Err(limit(
+                name,
+                "value the proof range-checks (so the arithmetic on it cannot wrap mod p)",
+                i128::from(v),
+                i128::from(hi),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Builder<'_> {
+    fn name(&self, id: TensorId) -> &str {
+        self.program.tensor(id).map_or("?", |d| d.name.as_str())
+    }
+
+    fn targets(&self, id: TensorId) -> &[Target] {
+        self.tensors.get(id.index()).map_or(&[], Vec::as_slice)
+    }
+
+    fn iv(&self, id: TensorId) -> Iv {
+        self.ivs.get(id.index()).copied().unwrap_or((0, 0))
+    }
+
+    /// Record a result, refusing one whose interval could leave the exact range.
+    fn set(&mut self, id: TensorId, targets: Vec<Target>, iv: Iv) -> Result<(), ProveError> {
+        if iv.0 < -HALF || iv.1 > HALF {
+            return Err(limit(
+                self.name(id),
+                "worst-case magnitude allowed by the declared input bounds (it could wrap mod p; declare narrower input bounds)",
+                iv.0.abs().max(iv.1.abs()),
+                HALF,
+            ));
+        }
+        self.tensors[id.index()] = targets;
+        self.ivs[id.index()] = iv;
+        Ok(())
+    }
+
+    /// Prove every element of `id` in the signed `bits`-bit range and narrow its interval.
+    fn narrow(&mut self, id: TensorId, bits: u32) {
+        if self.narrowed.iter().any(|&(t, b)| t == id && b <= bits) {
+            return;
+        }
+        let half = 1i128 << (bits - 1);
+        for t in self.targets(id).to_vec() {
+            let shifted = self.b.add_const(t, felt128(half));
+            self.b.range_check(shifted, bits as usize);
+        }
+        self.ivs[id.index()] = meet(self.iv(id), (-half, half - 1));
+        self.narrowed.push((id, bits));
+    }
+
+    /// The interval of an arithmetic result `f(inputs)`. When it could exceed `limit`, the
+    /// inputs are range-checked to the widest signed width from 32 down to 16 bits that makes
+    /// it fit (an honest value outside is a typed limit error for the prover); the Program is
+    /// refused if none does.
+    fn arith(
+        &mut self,
+        out: TensorId,
+        inputs: &[TensorId],
+        limit_to: i128,
+        f: &dyn Fn(&[Iv]) -> Iv,
+    ) -> Result<Iv, ProveError> {
+        let current: Vec<Iv> = inputs.iter().map(|&i| self.iv(i)).collect();
+        let r = f(&current);
+        if fits(r, limit_to) {
+            return Ok(r);
+        }
+        for bits in (MIN_NARROW_BITS..=MAX_NARROW_BITS).rev() {
+            let half = 1i128 << (bits - 1);
+            let narrowed: Vec<Iv> = current
+                .iter()
+                .map(|&iv| meet(iv, (-half, half - 1)))
+                .collect();
+            let r = f(&narrowed);
+            if fits(r, limit_to) {
+                for (&i, (old, new)) in inputs.iter().zip(current.iter().zip(&narrowed)) {
+                    if old != new {
+                        self.narrow(i, bits);
+                    }
+                }
+                return Ok(r);
+            }
+        }
+        Err(limit(
+            self.name(out),
+            "worst-case magnitude allowed by the declared input bounds, even with operands narrowed to 16 bits (it could wrap mod p; declare narrower input bounds)",
+            r.0.abs().max(r.1.abs()),
+            limit_to,
+        ))
+    }
+
+    /// `q` with `a n + o = q D + r`, `0 <= r < D`, proved over the integers.
+    fn divide(
+        &mut self,
+        n: Target,
+        num: Num,
+        n_iv: Iv,
+        d: i128,
+        rounding: Rounding,
+        tensor: TensorId,
+    ) -> Result<Target, ProveError> {
+        let (a, o, big_d) = match rounding {
+            Rounding::Floor => (1, 0, d),
+            Rounding::HalfUp => (2, d, 2 * d),
+        };
+        let lo = a * n_iv.0 + o;
+        let hi = a * n_iv.1 + o;
+        if lo < -DIV_MAX || hi >= DIV_MAX {
+            return Err(limit(
+                self.name(tensor),
+                "worst-case dividend of a rounded division",
+                lo.abs().max(hi.abs()),
+                DIV_MAX,
+            ));
+        }
+        if big_d > 1 << 48 {
+            return Err(limit(self.name(tensor), "divisor", big_d, 1 << 48));
+        }
+        let q = self.b.add_virtual_target();
+        let r = self.b.add_virtual_target();
+        // a n + o == q D + r
+        let an = self.b.mul_const(felt128(a), n);
+        let lhs = self.b.add_const(an, felt128(o));
+        let rhs = self.b.mul_const_add(felt128(big_d), q, r);
+        self.b.connect(lhs, rhs);
+        // 0 <= r < D
+        let d_bits = bits_for(big_d);
+        self.b.range_check(r, d_bits as usize);
+        if big_d != 1 << d_bits {
+            let dm1 = self.b.constant(felt128(big_d - 1));
+            let slack = self.b.sub(dm1, r);
+            self.b.range_check(slack, d_bits as usize);
+        }
+        // |q| < 2^(Q-1) with 2^(Q-1) D <= 2^62: then |q D + r| + |a n + o| < p, so the
+        // equation holds over the integers and (q, r) is the unique quotient and remainder.
+        let q_bits = 63 - d_bits;
+        let shifted = self
+            .b
+            .add_const(q, F::from_canonical_u64(1 << (q_bits - 1)));
+        self.b.range_check(shifted, q_bits as usize);
+        self.hints.push(Hint::Div {
+            q,
+            r,
+            num,
+            a,
+            o,
+            d: big_d,
+        });
+        Ok(q)
+    }
+
+    /// `max(x, 0)` for `x` in `[-2^62, 2^62)`.
+    fn relu(&mut self, x: Target, at: (TensorId, usize)) -> Target {
+        let h = self.b.add_virtual_bool_target_safe();
+        let m = self.b.add_virtual_target();
+        let shifted = self.b.add_const(x, F::from_canonical_u64(1 << 62));
+        let rhs = self
+            .b
+            .mul_const_add(F::from_canonical_u64(1 << 62), h.target, m);
+        self.b.connect(shifted, rhs);
+        self.b.range_check(m, 62);
+        self.hints.push(Hint::Sign {
+            h: h.target,
+            m,
+            x: at,
+        });
+        self.b.mul(h.target, x)
+    }
+
+    /// The maximum of `cells` of tensor `t`, by a proved comparison chain.
+    fn max_of(&mut self, t: TensorId, cells: &[usize]) -> Option<Target> {
+        let xs: Vec<Target> = cells
+            .iter()
+            .map(|&i| self.targets(t).get(i).copied())
+            .collect::<Option<_>>()?;
+        let mut acc = *xs.first()?;
+        for (j, &x) in xs.iter().enumerate().skip(1) {
+            let c = self.b.add_virtual_bool_target_safe();
+            let d = self.b.add_virtual_target();
+            // d = c (x - acc - 1) + (1 - c)(acc - x) = c (2x - 2acc - 1) + acc - x
+            let diff = self.b.sub(x, acc);
+            let two_diff = self.b.mul_const(F::TWO, diff);
+            let t1 = self.b.add_const(two_diff, F::NEG_ONE);
+            let back = self.b.neg(diff);
+            let expect = self.b.mul_add(c.target, t1, back);
+            self.b.connect(d, expect);
+            self.b.range_check(d, 62);
+            self.hints.push(Hint::Max {
+                c: c.target,
+                d,
+                t,
+                cells: cells.to_vec(),
+                j,
+            });
+            // acc' = acc + c (x - acc)
+            acc = self.b.mul_add(c.target, diff, acc);
+        }
+        Some(acc)
+    }
+
+    fn dot(&mut self, pairs: &[(Target, Target)], init: Option<Target>) -> Target {
+        let mut acc = init.unwrap_or_else(|| self.b.zero());
+        for &(a, b) in pairs {
+            acc = self.b.mul_add(a, b, acc);
+        }
+        acc
+    }
+}
+
+/// Bits needed to hold values `0..d` (`d >= 1`): `ceil(log2 d)`.
+fn bits_for(d: i128) -> u32 {
+    let mut b = 0;
+    while (1i128 << b) < d {
+        b += 1;
+    }
+    b
+}
+
+/// The op features this backend compiles.
+pub(crate) const SUPPORTED_OPS: [&str; 16] = [
+    "matmul",
+    "gemm",
+    "conv2d",
+    "conv2d/grouped",
+    "add",
+    "sub",
+    "mul",
+    "rescale",
+    "relu",
+    "sum",
+    "mean",
+    "reshape",
+    "flatten",
+    "transpose",
+    "concat",
+    "slice",
+];
+
+/// Pooling and `reduce_max` too.
+pub(crate) const SUPPORTED_POOLING: [&str; 3] = ["max_pool2d", "avg_pool2d", "reduce_max"];
+
+/// Everything `compile` checks (supported ops, the bound analysis, limits), without building
+/// the circuit's polynomials: what `Backend::check` runs.
+pub(crate) fn analyse(program: &Program, witness: &Witness) -> Result<(), ProveError> {
+    let (bld, _, _) = constrain(program, CircuitConfig::standard_recursion_config())?;
+    check_narrowed(program, &bld.narrowed, witness)
+}
+
+/// Compiled circuits kept for reuse, most recent last: building a circuit's polynomials is most
+/// of a small proof's cost (a hiding circuit is at least 2^14 rows: plonky2 pads it with
+/// blinding gates), and a verifier checking many proofs of one Program builds it once.
+const CACHE_ENTRIES: usize = 4;
+
+type CacheKey = (zkmlops_tensor::ProgramDigest, bool);
+type Cache = Mutex<Vec<(CacheKey, Arc<Compiled>)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// [`compile`], through a small cache keyed by the Program digest (a collision-resistant hash
+/// of its canonical encoding) and the preset: the circuit is a function of exactly those.
+pub(crate) fn compile_cached(
+    program: &Program,
+    zero_knowledge: bool,
+    config: CircuitConfig,
+) -> Result<Arc<Compiled>, ProveError> {
+    let key = (program.digest(), zero_knowledge);
+    if let Ok(mut c) = cache().lock()
+        && let Some(at) = c.iter().position(|(k, _)| *k == key)
+    {
+        let entry = c.remove(at);
+        let compiled = Arc::clone(&entry.1);
+        c.push(entry);
+        return Ok(compiled);
+    }
+    let compiled = Arc::new(compile(program, config)?);
+    if let Ok(mut c) = cache().lock() {
+        if c.len() >= CACHE_ENTRIES {
+            c.remove(0);
+        }
+        c.push((key, Arc::clone(&compiled)));
+    }
+    Ok(compiled)
+}
+
+/// Compile `program` under `config`. Deterministic: the verifier rebuilds the same circuit.
+pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compiled, ProveError> {
+    let (bld, statement, inputs) = constrain(program, config)?;
+    let Builder {
+        b,
+        tensors,
+        hints,
+        narrowed,
+        ..
+    } = bld;
+    let data = catch_unwind(AssertUnwindSafe(|| b.build::<C>()))
+        .map_err(|_| unsupported("a circuit plonky2 cannot build"))?;
+    Ok(Compiled {
+        data,
+        narrowed,
+        tensors,
+        hints,
+        statement,
+        inputs,
+    })
+}
+
+/// The constraints of `program`, with the statement targets and the input tensors.
+fn constrain(
+    program: &Program,
+    config: CircuitConfig,
+) -> Result<(Builder<'_>, Vec<Target>, Vec<TensorId>), ProveError> {
+    let n = program.tensors().len();
+    let mut bld = Builder {
+        b: CircuitBuilder::new(config),
+        program,
+        tensors: vec![Vec::new(); n],
+        ivs: vec![(0, 0); n],
+        hints: Vec::new(),
+        narrowed: Vec::new(),
+    };
+    // The statement digest, first among the public inputs.
+    let statement: Vec<Target> = (0..STATEMENT_LIMBS)
+        .map(|_| bld.b.add_virtual_public_input())
+        .collect();
+    if program
+        .tensors()
+        .iter()
+        .any(|d| d.visibility.commitment_group().is_some())
+    {
+        return Err(unsupported("committed tensors"));
+    }
+    let mut inputs = Vec::new();
+    for (i, d) in program.tensors().iter().enumerate() {
+        let id = TensorId(u32::try_from(i).map_err(|_| unsupported("this many tensors"))?);
+        let len = zkmlops_tensor::numel(&d.shape).unwrap_or(0);
+        match &d.kind {
+            TensorKind::Constant(t) => {
+                let ts = t.iter().map(|&v| bld.b.constant(felt(v))).collect();
+                let iv = t.iter().fold((0, 0), |(lo, hi), &v| {
+                    (lo.min(i128::from(v)), hi.max(i128::from(v)))
+                });
+                bld.set(id, ts, iv)?;
+            }
+            TensorKind::Input => {
+                let ts: Vec<Target> = (0..len).map(|_| bld.b.add_virtual_target()).collect();
+                let iv = d
+                    .input_bound()
+                    .map_or((-HALF, HALF), |(lo, hi)| (lo.into(), hi.into()));
+                if d.visibility == Visibility::Public {
+                    // The verifier checks public inputs against their bound itself.
+                } else if let Some((lo, _)) = d.input_bound().filter(|_| d.bits < 64) {
+                    // Private: prove v - lo in [0, 2^bits).
+                    for &t in &ts {
+                        let shifted = bld.b.add_const(t, -felt(lo));
+                        bld.b.range_check(shifted, usize::from(d.bits));
+                    }
+                }
+                bld.tensors[i] = ts;
+                bld.ivs[i] = iv;
+                inputs.push(id);
+            }
+            TensorKind::Computed => {}
+        }
+    }
+    for node in program.nodes() {
+        compile_node(&mut bld, node)?;
+    }
+    // Public tensors (inputs and outputs), in the statement's order.
+    for id in public_tensor_ids(program) {
+        let ts = bld.targets(id).to_vec();
+        bld.b.register_public_inputs(&ts);
+    }
+    Ok((bld, statement, inputs))
+}
+
+#[allow(clippy::too_many_lines)]
+fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<(), ProveError> {
+    let program = bld.program;
+    let out = node.output;
+    let shape_of = |id: TensorId| {
+        program
+            .tensor(id)
+            .map_or_else(Vec::new, |d| d.shape.clone())
+    };
+    let ins: Vec<TensorId> = node.inputs.clone();
+    let in0 = ins
+        .first()
+        .copied()
+        .ok_or(unsupported("an op without inputs"))?;
+    let out_shape = shape_of(out);
+    let out_len = zkmlops_tensor::numel(&out_shape).unwrap_or(0);
+    match &node.op {
+        Op::MatMul | Op::Gemm { .. } => {
+            let (ta, tb) = match node.op {
+                Op::Gemm { trans_a, trans_b } => (trans_a, trans_b),
+                _ => (false, false),
+            };
+            let (sa, sb) = (shape_of(in0), shape_of(ins[1]));
+            let (m, k) = if ta { (sa[1], sa[0]) } else { (sa[0], sa[1]) };
+            let n = if tb { sb[0] } else { sb[1] };
+            let bias = ins.get(2).copied();
+            let iv = bld.arith(out, &ins, HALF, &|v: &[Iv]| {
+                let p = iv_sum(iv_mul(v[0], v[1]), k);
+                v.get(2).map_or(p, |&c| iv_add(p, c))
+            })?;
+            let a = bld.targets(in0).to_vec();
+            let b = bld.targets(ins[1]).to_vec();
+            let bias_map = bias.map(|c| ops::broadcast_index_map(&shape_of(c), &[m, n]));
+            let mut ts = Vec::with_capacity(m * n);
+            for i in 0..m {
+                for j in 0..n {
+                    let pairs: Vec<(Target, Target)> = (0..k)
+                        .map(|kk| {
+                            let ai = if ta { kk * m + i } else { i * k + kk };
+                            let bi = if tb { j * k + kk } else { kk * n + j };
+                            (a[ai], b[bi])
+                        })
+                        .collect();
+                    let init = match (bias, &bias_map) {
+                        (Some(c), Some(map)) => Some(bld.targets(c)[map[i * n + j]]),
+                        _ => None,
+                    };
+                    ts.push(bld.dot(&pairs, init));
+                }
+            }
+            bld.set(out, ts, iv)
+        }
+        Op::Conv2d(p) => {
+            let (xs, ws) = (shape_of(in0), shape_of(ins[1]));
+            let [_, c, h, wd] = [xs[0], xs[1], xs[2], xs[3]];
+            let [_, cg, kh, kw] = [ws[0], ws[1], ws[2], ws[3]];
+            let [nb, o, oh, ow] = [out_shape[0], out_shape[1], out_shape[2], out_shape[3]];
+            let og = o / p.groups.max(1);
+            let max_taps = cg * kh * kw;
+            let iv = bld.arith(out, &ins, HALF, &|v: &[Iv]| {
+                let p = iv_sum(iv_mul(v[0], v[1]), max_taps);
+                v.get(2).map_or(p, |&c| iv_add(p, c))
+            })?;
+            let x = bld.targets(in0).to_vec();
+            let w = bld.targets(ins[1]).to_vec();
+            let bias = ins.get(2).map(|&b| bld.targets(b).to_vec());
+            let mut ts = Vec::with_capacity(out_len);
+            for b in 0..nb {
+                for oc in 0..o {
+                    let g = oc / og.max(1);
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut pairs = Vec::new();
+                            for ic in 0..cg {
+                                let cin = g * cg + ic;
+                                for ky in 0..kh {
+                                    let Some(iy) = (oy * p.strides[0] + ky * p.dilations[0])
+                                        .checked_sub(p.pads[0])
+                                        .filter(|&v| v < h)
+                                    else {
+                                        continue;
+                                    };
+                                    for kx in 0..kw {
+                                        let Some(ix) = (ox * p.strides[1] + kx * p.dilations[1])
+                                            .checked_sub(p.pads[1])
+                                            .filter(|&v| v < wd)
+                                        else {
+                                            continue;
+                                        };
+                                        pairs.push((
+                                            x[((b * c + cin) * h + iy) * wd + ix],
+                                            w[((oc * cg + ic) * kh + ky) * kw + kx],
+                                        ));
+                                    }
+                                }
+                            }
+                            let init = bias.as_ref().map(|bt| bt[oc]);
+                            ts.push(bld.dot(&pairs, init));
+                        }
+                    }
+                }
+            }
+            bld.set(out, ts, iv)
+        }
+        Op::Add | Op::Sub | Op::Mul => {
+            let op = node.op.clone();
+            let iv = bld.arith(out, &ins, HALF, &|v: &[Iv]| match op {
+                Op::Add => iv_add(v[0], v[1]),
+                Op::Sub => iv_add(v[0], (v[1].1.saturating_neg(), v[1].0.saturating_neg())),
+                _ => iv_mul(v[0], v[1]),
+            })?;
+            let ma = ops::broadcast_index_map(&shape_of(in0), &out_shape);
+            let mb = ops::broadcast_index_map(&shape_of(ins[1]), &out_shape);
+            let (a, b) = (bld.targets(in0).to_vec(), bld.targets(ins[1]).to_vec());
+            let ts: Vec<Target> = (0..out_len)
+                .map(|i| {
+                    let (x, y) = (a[ma[i]], b[mb[i]]);
+                    match node.op {
+                        Op::Add => bld.b.add(x, y),
+                        Op::Sub => bld.b.sub(x, y),
+                        _ => bld.b.mul(x, y),
+                    }
+                })
+                .collect();
+            bld.set(out, ts, iv)
+        }
+        Op::Rescale { shift, rounding } => {
+            let x = bld.targets(in0).to_vec();
+            let xiv = bld.iv(in0);
+            if *shift == 0 {
+                return bld.set(out, x, xiv);
+            }
+            let d = 1i128 << shift;
+            let mut ts = Vec::with_capacity(x.len());
+            for (i, &t) in x.iter().enumerate() {
+                ts.push(bld.divide(t, Num::Elem(in0, i), xiv, d, *rounding, out)?);
+            }
+            bld.set(out, ts, iv_div(xiv, d, *rounding))
+        }
+        Op::Relu => {
+            let xiv = bld.iv(in0);
+            if xiv.0 < -RELU_HALF || xiv.1 >= RELU_HALF {
+                return Err(limit(
+                    bld.name(in0),
+                    "worst-case magnitude of a ReLU input",
+                    xiv.0.abs().max(xiv.1.abs()),
+                    RELU_HALF,
+                ));
+            }
+            let x = bld.targets(in0).to_vec();
+            let ts = x
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| bld.relu(t, (in0, i)))
+                .collect();
+            bld.set(out, ts, (xiv.0.max(0), xiv.1.max(0)))
+        }
+        Op::Sum { axes, .. } | Op::Mean { axes, .. } => {
+            let shape = shape_of(in0);
+            let (map, groups) =
+                ops::reduce_index_map(&shape, axes).map_err(|_| unsupported("this reduction"))?;
+            let mut members = vec![Vec::new(); groups];
+            for (i, &g) in map.iter().enumerate() {
+                members[g].push(i);
+            }
+            let n = members.first().map_or(0, Vec::len);
+            let count = i128::try_from(n).unwrap_or(i128::MAX);
+            // A mean's dividend is 2 * sum + count: keep it below DIV_MAX.
+            let bound = match &node.op {
+                Op::Mean { .. } => (DIV_MAX - count.saturating_mul(2)) / 2,
+                _ => HALF,
+            };
+            let sum_iv = bld.arith(out, &[in0], bound, &|v: &[Iv]| iv_sum(v[0], n))?;
+            let x = bld.targets(in0).to_vec();
+            let mut ts = Vec::with_capacity(groups);
+            for cells in &members {
+                let terms: Vec<Target> = cells.iter().map(|&i| x[i]).collect();
+                let s = bld.b.add_many(terms);
+                ts.push(match &node.op {
+                    Op::Mean { rounding, .. } => bld.divide(
+                        s,
+                        Num::Sum(in0, cells.clone()),
+                        sum_iv,
+                        count,
+                        *rounding,
+                        out,
+                    )?,
+                    _ => s,
+                });
+            }
+            let iv = match &node.op {
+                Op::Mean { rounding, .. } => iv_div(sum_iv, count, *rounding),
+                _ => sum_iv,
+            };
+            bld.set(out, ts, iv)
+        }
+        Op::AvgPool2d { params, rounding } => {
+            let windows = ops::pool2d_windows("avg_pool2d", &shape_of(in0), params)
+                .map_err(|_| unsupported("this avg_pool2d"))?;
+            let widest = windows.iter().map(Vec::len).max().unwrap_or(0);
+            let widest_i = i128::try_from(widest).unwrap_or(i128::MAX);
+            bld.arith(
+                out,
+                &[in0],
+                (DIV_MAX - widest_i.saturating_mul(2)) / 2,
+                &|v: &[Iv]| iv_sum(v[0], widest),
+            )?;
+            let x = bld.targets(in0).to_vec();
+            let xiv = bld.iv(in0);
+            let mut ts = Vec::with_capacity(windows.len());
+            let mut iv: Option<Iv> = None;
+            for cells in &windows {
+                let count = i128::try_from(cells.len()).unwrap_or(i128::MAX);
+                let s_iv = iv_sum(xiv, cells.len());
+                let terms: Vec<Target> = cells.iter().map(|&i| x[i]).collect();
+                let s = bld.b.add_many(terms);
+                ts.push(bld.divide(
+                    s,
+                    Num::Sum(in0, cells.clone()),
+                    s_iv,
+                    count.max(1),
+                    *rounding,
+                    out,
+                )?);
+                iv = Some(iv_join(iv, iv_div(s_iv, count.max(1), *rounding)));
+            }
+            bld.set(out, ts, iv.unwrap_or((0, 0)))
+        }
+        Op::MaxPool2d(_) | Op::ReduceMax { .. } => {
+            let windows = match &node.op {
+                Op::MaxPool2d(params) => ops::pool2d_windows("max_pool2d", &shape_of(in0), params)
+                    .map_err(|_| unsupported("this max_pool2d"))?,
+                Op::ReduceMax { axis, .. } => {
+                    let (map, groups) = ops::reduce_index_map(&shape_of(in0), &[*axis])
+                        .map_err(|_| unsupported("this reduce_max"))?;
+                    let mut members = vec![Vec::new(); groups];
+                    for (i, &g) in map.iter().enumerate() {
+                        members[g].push(i);
+                    }
+                    members
+                }
+                _ => Vec::new(),
+            };
+            let xiv = bld.iv(in0);
+            if xiv.0 < -MAX_HALF || xiv.1 >= MAX_HALF {
+                return Err(limit(
+                    bld.name(in0),
+                    "worst-case magnitude of a max input",
+                    xiv.0.abs().max(xiv.1.abs()),
+                    MAX_HALF,
+                ));
+            }
+            let mut ts = Vec::with_capacity(windows.len());
+            for cells in &windows {
+                ts.push(
+                    bld.max_of(in0, cells)
+                        .ok_or(unsupported("an empty max window"))?,
+                );
+            }
+            bld.set(out, ts, xiv)
+        }
+        Op::Reshape { .. }
+        | Op::Flatten { .. }
+        | Op::Transpose { .. }
+        | Op::Slice { .. }
+        | Op::Concat { .. } => {
+            // The reference op on element indices says where each output element comes from.
+            let mut index_inputs = Vec::with_capacity(ins.len());
+            let mut sources: Vec<Target> = Vec::new();
+            let mut iv: Option<Iv> = None;
+            for &i in &ins {
+                let base = sources.len();
+                let len = bld.targets(i).len();
+                let indices = (base..base + len)
+                    .map(i64::try_from)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| unsupported("this data movement"))?;
+                let idx = Tensor::new(shape_of(i), indices)
+                    .map_err(|_| unsupported("this data movement"))?;
+                index_inputs.push(idx);
+                sources.extend_from_slice(bld.targets(i));
+                iv = Some(iv_join(iv, bld.iv(i)));
+            }
+            let refs: Vec<&Tensor> = index_inputs.iter().collect();
+            let moved = node
+                .op
+                .apply(&refs)
+                .map_err(|_| unsupported("this data movement"))?;
+            let ts = moved
+                .data()
+                .iter()
+                .map(|&s| {
+                    usize::try_from(s)
+                        .ok()
+                        .and_then(|s| sources.get(s).copied())
+                        .ok_or(unsupported("this data movement"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            bld.set(out, ts, iv.unwrap_or((0, 0)))
+        }
+        _ => Err(unsupported("this op")),
+    }
+}
+
+impl Compiled {
+    /// Each hint's kind and the values an honest prover gives it (`[q, r]`, `[h, m]`,
+    /// `[c, d]`), from the witness.
+    pub(crate) fn hint_values(&self, witness: &Witness) -> HintValues {
+        let value = |id: TensorId, i: usize| -> i128 {
+            witness
+                .get(id)
+                .and_then(|t| t.data().get(i))
+                .copied()
+                .map_or(0, i128::from)
+        };
+        self.hints
+            .iter()
+            .map(|h| match h {
+                Hint::Div { num, a, o, d, .. } => {
+                    let n = match num {
+                        Num::Elem(id, i) => value(*id, *i),
+                        Num::Sum(id, cells) => cells.iter().map(|&i| value(*id, i)).sum(),
+                    };
+                    let total = a * n + o;
+                    ("div", vec![total.div_euclid(*d), total.rem_euclid(*d)])
+                }
+                Hint::Sign { x, .. } => {
+                    let v = value(x.0, x.1) + (1 << 62);
+                    ("relu", vec![v >> 62, v & ((1 << 62) - 1)])
+                }
+                Hint::Max { t, cells, j, .. } => {
+                    let acc = cells
+                        .get(..*j)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&i| value(*t, i))
+                        .max()
+                        .unwrap_or(0);
+                    let x = cells.get(*j).map_or(0, |&i| value(*t, i));
+                    let (c, d) = if x > acc {
+                        (1, x - acc - 1)
+                    } else {
+                        (0, acc - x)
+                    };
+                    ("max", vec![c, d])
+                }
+            })
+            .collect()
+    }
+
+    /// The targets of hint `i` (testing: the cheating prover overwrites them).
+    #[cfg(feature = "testing")]
+    pub(crate) fn hint_targets(&self, i: usize) -> Option<[Target; 2]> {
+        self.hints.get(i).map(|h| match h {
+            Hint::Div { q, r, .. } => [*q, *r],
+            Hint::Sign { h, m, .. } => [*h, *m],
+            Hint::Max { c, d, .. } => [*c, *d],
+        })
+    }
+
+    /// The element targets of tensor `id` (testing).
+    #[cfg(feature = "testing")]
+    pub(crate) fn tensor_targets(&self, id: TensorId) -> &[Target] {
+        self.tensors.get(id.index()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The partial witness: inputs, the statement digest and every hint (values as
+    /// [`Compiled::hint_values`] gives them, or a cheating test's edit of them).
+    pub(crate) fn assign(
+        &self,
+        witness: &Witness,
+        statement: &[F],
+        hint_values: &[(&'static str, Vec<i128>)],
+    ) -> Result<PartialWitness<F>, ProveError> {
+        let mut pw = PartialWitness::new();
+        let set = |pw: &mut PartialWitness<F>, t: Target, v: F| {
+            pw.set_target(t, v).map_err(|e| ProveError::Backend {
+                backend: BACKEND,
+                source: e.into(),
+            })
+        };
+        for (&t, &v) in self.statement.iter().zip(statement) {
+            set(&mut pw, t, v)?;
+        }
+        for &id in &self.inputs {
+            let values = witness.get(id).ok_or(ProveError::Statement(
+                zkmlops_proof::StatementError::MissingTensor { id },
+            ))?;
+            for (&t, &v) in self.tensors[id.index()].iter().zip(values.data()) {
+                set(&mut pw, t, felt(v))?;
+            }
+        }
+        for (h, (_, values)) in self.hints.iter().zip(hint_values) {
+            let targets = match h {
+                Hint::Div { q, r, .. } => [*q, *r],
+                Hint::Sign { h, m, .. } => [*h, *m],
+                Hint::Max { c, d, .. } => [*c, *d],
+            };
+            for (&t, &v) in targets.iter().zip(values) {
+                set(&mut pw, t, felt128(v))?;
+            }
+        }
+        Ok(pw)
+    }
+}

@@ -1,0 +1,405 @@
+//! The plonky2 backend: a Program as a PLONK circuit over Goldilocks, proved with plonky2's FRI
+//! (Poseidon hash), transparent and post-quantum, zero knowledge with the `-zk` preset.
+//!
+//! Each tensor element is a circuit target; the circuit is built from the Program alone, so the
+//! verifier rebuilds it (no setup, no key file). The statement (Program digest, stage, public
+//! tensors, parameters) is hashed with plonky2's Poseidon into four field elements that open
+//! the public inputs, followed by every public tensor's values: plonky2 hashes all public
+//! inputs into its Fiat–Shamir transcript, and the verifier supplies them from the statement,
+//! never from the proof.
+//!
+//! What it proves today (declared in every preset's capabilities, `zkmlops backends`): matmul,
+//! gemm, conv2d (grouped too), add, sub, mul, rescale, ReLU, sum, mean, average and max pooling,
+//! reduce_max, and data movement. Committed tensors, lookups, division by a tensor, square
+//! roots, partition and argmax are refused by name before proving. Recursive aggregation is not
+//! built yet.
+//!
+//! ```
+//! use zkmlops_field::Scale;
+//! use zkmlops_plonky2::Plonky2Backend;
+//! use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
+//! use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
+//!
+//! let s = Scale::new(4)?;
+//! let mut b = ProgramBuilder::new();
+//! let x = b.input("x", &[1, 2], s, Visibility::Private);
+//! let w = b.input("w", &[2, 2], s, Visibility::Private);
+//! let y = b.op("y", Op::MatMul, &[x, w])?;
+//! b.output(y, Visibility::Public)?;
+//! let program = b.build()?;
+//! let witness = program.evaluate(&[Tensor::matrix(&[[16, -8]])?, Tensor::matrix(&[[1, 2], [3, 4]])?])?;
+//!
+//! let envelope = Plonky2Backend.prove(&program, &witness, StageTag::Inference, "poseidon")?;
+//! let verified = Plonky2Backend.verify(&program, &envelope, &VerifyPolicy::default())?;
+//! assert_eq!(verified.statement.public[0].values, vec![16 - 24, 32 - 32]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod circuit;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use plonky2::hash::poseidon::PoseidonHash;
+use plonky2::plonk::circuit_data::CircuitConfig;
+use plonky2::plonk::config::Hasher;
+use plonky2::plonk::proof::ProofWithPublicInputs;
+use plonky2::util::serialization::{Buffer, Read, Write};
+use zkmlops_proof::{
+    Backend, BackendId, BackendParams, Capabilities, ENVELOPE_VERSION, FieldId, FriParams, HashId,
+    OpSupport, PresetInfo, ProofEnvelope, ProtocolParams, ProveError, StageTag, Statement,
+    VerifiedStatement, VerifyError, VerifyPolicy, check_supported, verify_preamble,
+};
+use zkmlops_tensor::{Program, Witness};
+
+use circuit::{F, compile_cached, felt};
+
+/// This backend's id.
+pub const BACKEND: BackendId = BackendId::new_static("plonky2");
+
+/// Domain separator of the statement digest.
+const STATEMENT_DOMAIN: &[u8] = b"zkmlops/plonky2-statement/v1";
+
+/// The plonky2 backend. Stateless; presets `poseidon` and `poseidon-zk`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plonky2Backend;
+
+/// A preset: plonky2's standard recursion configuration, hiding or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plonky2Preset {
+    /// Zero knowledge (blinded polynomials).
+    pub zero_knowledge: bool,
+}
+
+impl Plonky2Preset {
+    /// `poseidon`: transparent, not hiding.
+    pub const POSEIDON: Plonky2Preset = Plonky2Preset {
+        zero_knowledge: false,
+    };
+    /// `poseidon-zk`: zero knowledge.
+    pub const POSEIDON_ZK: Plonky2Preset = Plonky2Preset {
+        zero_knowledge: true,
+    };
+    /// Every preset.
+    pub const ALL: [Plonky2Preset; 2] = [Plonky2Preset::POSEIDON, Plonky2Preset::POSEIDON_ZK];
+
+    /// Its name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        if self.zero_knowledge {
+            "poseidon-zk"
+        } else {
+            "poseidon"
+        }
+    }
+
+    /// The circuit configuration.
+    #[must_use]
+    pub fn config(self) -> CircuitConfig {
+        if self.zero_knowledge {
+            CircuitConfig::standard_recursion_zk_config()
+        } else {
+            CircuitConfig::standard_recursion_config()
+        }
+    }
+
+    /// Conjectured security in bits: `rate_bits * queries + proof-of-work bits` (the usual
+    /// FRI conjecture), capped by the extension field (128 bits) and the hash's collision
+    /// resistance (Poseidon's 256-bit digest: 128 bits).
+    #[must_use]
+    pub fn conjectured_bits(self) -> u16 {
+        let f = self.config().fri_config;
+        let bits = f.rate_bits * f.num_query_rounds + f.proof_of_work_bits as usize;
+        u16::try_from(bits.min(128)).unwrap_or(128)
+    }
+
+    /// The parameters every envelope of this preset carries.
+    #[must_use]
+    pub fn params(self) -> BackendParams {
+        let f = self.config().fri_config;
+        let (arity, final_bits) = match f.reduction_strategy {
+            plonky2::fri::reduction_strategies::FriReductionStrategy::ConstantArityBits(a, b) => {
+                (a, b)
+            }
+            _ => (0, 0),
+        };
+        let small = |v: usize| u8::try_from(v).unwrap_or(u8::MAX);
+        BackendParams {
+            preset: self.name().to_string(),
+            field: FieldId::GOLDILOCKS,
+            extension_degree: 2,
+            hash: HashId::POSEIDON_GOLDILOCKS,
+            protocol: ProtocolParams::Fri(FriParams {
+                log_blowup: small(f.rate_bits),
+                num_queries: u16::try_from(f.num_query_rounds).unwrap_or(u16::MAX),
+                query_pow_bits: small(f.proof_of_work_bits as usize),
+                commit_pow_bits: 0,
+                log_final_poly_len: small(final_bits),
+                max_log_arity: small(arity),
+            }),
+            zero_knowledge: self.zero_knowledge,
+            post_quantum: true,
+            transparent: true,
+            conjectured_security_bits: self.conjectured_bits(),
+            proven_security_bits: None,
+        }
+    }
+
+    /// What the preset can do.
+    #[must_use]
+    pub fn capabilities(self) -> Capabilities {
+        Capabilities {
+            field: FieldId::GOLDILOCKS,
+            hash: HashId::POSEIDON_GOLDILOCKS,
+            commitment_scheme: None,
+            transparent: true,
+            post_quantum: true,
+            zero_knowledge: self.zero_knowledge,
+            aggregation: false,
+            ops: OpSupport::Only(
+                circuit::SUPPORTED_OPS
+                    .iter()
+                    .chain(&circuit::SUPPORTED_POOLING)
+                    .map(|s| (*s).to_string())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The preset as the boundary lists it.
+    #[must_use]
+    pub fn info(self) -> PresetInfo {
+        let f = self.config().fri_config;
+        PresetInfo {
+            name: self.name().to_string(),
+            description: format!(
+                "plonky2 standard recursion config: Poseidon, blowup 2^{}, {} queries, {} pow bits; {}",
+                f.rate_bits,
+                f.num_query_rounds,
+                f.proof_of_work_bits,
+                if self.zero_knowledge {
+                    "hiding (zero knowledge)"
+                } else {
+                    "transparent, not hiding"
+                }
+            ),
+            capabilities: self.capabilities(),
+        }
+    }
+
+    fn named(name: &str) -> Option<Self> {
+        Plonky2Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Why plonky2 refused or failed (carried inside the boundary's errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Plonky2Error {
+    /// The prover failed (an inconsistent witness, or plonky2's own error).
+    #[error("plonky2 prover: {0}")]
+    Prover(String),
+    /// The proof bytes do not decode for this circuit.
+    #[error("the proof bytes do not decode for this circuit")]
+    Decode,
+    /// Bytes follow the proof.
+    #[error("{0} trailing bytes after the proof")]
+    TrailingBytes(usize),
+    /// plonky2's verifier rejected the proof.
+    #[error("plonky2 verifier: {0}")]
+    Rejected(String),
+    /// plonky2 panicked (caught).
+    #[error("plonky2 panicked in the {0}")]
+    Panicked(&'static str),
+}
+
+/// The statement digest as four field elements: plonky2's Poseidon over the domain, the
+/// statement and the parameters, seven bytes per element.
+pub(crate) fn statement_limbs(statement: &Statement, params: &BackendParams) -> Vec<F> {
+    let mut bytes = STATEMENT_DOMAIN.to_vec();
+    bytes.extend(postcard::to_allocvec(statement).unwrap_or_default());
+    bytes.extend(postcard::to_allocvec(params).unwrap_or_default());
+    let elements: Vec<F> = bytes
+        .chunks(7)
+        .map(|c| {
+            let mut v = [0u8; 8];
+            v[..c.len()].copy_from_slice(c);
+            felt(i64::from_le_bytes(v))
+        })
+        .collect();
+    PoseidonHash::hash_no_pad(&elements).elements.to_vec()
+}
+
+/// The public inputs a statement stands for: the digest, then every public tensor's values.
+fn public_inputs(statement: &Statement, params: &BackendParams) -> Vec<F> {
+    let mut v = statement_limbs(statement, params);
+    for p in &statement.public {
+        v.extend(p.values.iter().map(|&x| felt(x)));
+    }
+    v
+}
+
+pub(crate) fn backend_error(e: Plonky2Error) -> ProveError {
+    ProveError::Backend {
+        backend: BACKEND,
+        source: Box::new(e),
+    }
+}
+
+impl Plonky2Backend {
+    fn preset_named(name: &str) -> Result<Plonky2Preset, ProveError> {
+        Plonky2Preset::named(name).ok_or_else(|| ProveError::UnknownPreset {
+            backend: BACKEND,
+            preset: name.to_string(),
+            known: Plonky2Preset::ALL
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect(),
+        })
+    }
+
+    /// Prove with a typed preset.
+    ///
+    /// # Errors
+    /// As [`Backend::prove`].
+    pub fn prove_with(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        stage: StageTag,
+        preset: Plonky2Preset,
+    ) -> Result<ProofEnvelope, ProveError> {
+        check_supported(&BACKEND, &preset.info(), program)?;
+        program.check_witness(witness)?;
+        let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
+        circuit::check_narrowed(program, &compiled.narrowed, witness)?;
+        prove_inner(program, witness, stage, preset, &mut |_| {})
+    }
+}
+
+/// Prove without checking the witness, with the hint values passed through `edit` (the
+/// honest prover passes them unchanged; the cheating prover of the tests does not).
+pub(crate) fn prove_inner(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+    preset: Plonky2Preset,
+    edit: &mut dyn FnMut(&mut circuit::HintValues),
+) -> Result<ProofEnvelope, ProveError> {
+    {
+        let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
+        let params = preset.params();
+        let statement = Statement::from_witness(program, witness, stage)?;
+        let mut hints = compiled.hint_values(witness);
+        edit(&mut hints);
+        let pw = compiled.assign(witness, &statement_limbs(&statement, &params), &hints)?;
+        let proved = catch_unwind(AssertUnwindSafe(|| compiled.data.prove(pw)))
+            .map_err(|_| backend_error(Plonky2Error::Panicked("prover")))?
+            .map_err(|e| backend_error(Plonky2Error::Prover(e.to_string())))?;
+        let mut proof = Vec::new();
+        proof
+            .write_proof(&proved.proof)
+            .map_err(|_| backend_error(Plonky2Error::Prover("proof serialisation".into())))?;
+        Ok(ProofEnvelope {
+            version: ENVELOPE_VERSION,
+            backend: BACKEND,
+            params,
+            statement,
+            proof,
+        })
+    }
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+impl Backend for Plonky2Backend {
+    fn id(&self) -> BackendId {
+        BACKEND
+    }
+
+    fn description(&self) -> String {
+        "plonky2 PLONK with FRI over Goldilocks (Poseidon); transparent, post-quantum".into()
+    }
+
+    fn presets(&self) -> Vec<PresetInfo> {
+        Plonky2Preset::ALL.iter().map(|p| p.info()).collect()
+    }
+
+    fn check(&self, program: &Program, witness: &Witness, preset: &str) -> Result<(), ProveError> {
+        let preset = Self::preset_named(preset)?;
+        check_supported(&BACKEND, &preset.info(), program)?;
+        program.check_witness(witness)?;
+        circuit::analyse(program, witness)
+    }
+
+    fn prove(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        stage: StageTag,
+        preset: &str,
+    ) -> Result<ProofEnvelope, ProveError> {
+        self.prove_with(program, witness, stage, Self::preset_named(preset)?)
+    }
+
+    fn verify(
+        &self,
+        program: &Program,
+        env: &ProofEnvelope,
+        policy: &VerifyPolicy,
+    ) -> Result<VerifiedStatement, VerifyError> {
+        verify_preamble(&BACKEND, program, env, policy)?;
+        let preset = Plonky2Preset::named(&env.params.preset)
+            .ok_or(VerifyError::Params { backend: BACKEND })?;
+        if env.params != preset.params() {
+            return Err(VerifyError::Params { backend: BACKEND });
+        }
+        let shape = |e: Plonky2Error| VerifyError::ProofShape {
+            backend: BACKEND,
+            source: Box::new(e),
+        };
+        check_supported(&BACKEND, &preset.info(), program).map_err(|e| {
+            VerifyError::ProofShape {
+                backend: BACKEND,
+                source: Box::new(e),
+            }
+        })?;
+        let compiled =
+            compile_cached(program, preset.zero_knowledge, preset.config()).map_err(|e| {
+                VerifyError::ProofShape {
+                    backend: BACKEND,
+                    source: Box::new(e),
+                }
+            })?;
+        let common = &compiled.data.common;
+        let decoded = catch_unwind(AssertUnwindSafe(|| {
+            let mut buf = Buffer::new(&env.proof);
+            let proof = buf.read_proof::<F, circuit::C, { circuit::D }>(common);
+            (proof, buf.unread_bytes().len())
+        }))
+        .map_err(|_| shape(Plonky2Error::Panicked("proof decoder")))?;
+        let proof = match decoded {
+            (Ok(p), 0) => p,
+            (Ok(_), n) => return Err(shape(Plonky2Error::TrailingBytes(n))),
+            (Err(_), _) => return Err(shape(Plonky2Error::Decode)),
+        };
+        let with_inputs = ProofWithPublicInputs {
+            proof,
+            public_inputs: public_inputs(&env.statement, &env.params),
+        };
+        let verified = catch_unwind(AssertUnwindSafe(|| compiled.data.verify(with_inputs)))
+            .map_err(|_| VerifyError::Rejected {
+                backend: BACKEND,
+                source: Box::new(Plonky2Error::Panicked("verifier")),
+            })?;
+        verified.map_err(|e| VerifyError::Rejected {
+            backend: BACKEND,
+            source: Box::new(Plonky2Error::Rejected(e.to_string())),
+        })?;
+        Ok(VerifiedStatement {
+            backend: BACKEND,
+            params: env.params.clone(),
+            statement: env.statement.clone(),
+        })
+    }
+}

@@ -1,0 +1,321 @@
+//! A cheating prover against the plonky2 circuit: hints that satisfy the field equations but
+//! break the ranges the arithmetization relies on, and inputs outside their declared bound.
+//!
+//! Each attack runs twice: through plonky2's own witness generators with edited hints
+//! (`prove_with_hints`: plonky2 refuses to finish the witness), and as an attacker with their
+//! own prover would, by overwriting cells of the finished witness (`prove_edited`): the proof
+//! exists and the unmodified verifier rejects it.
+#![allow(clippy::unwrap_used)]
+
+use zkmlops_field::Scale;
+use zkmlops_plonky2::testing::{Cell, Hints, prove_edited, prove_with_hints};
+use zkmlops_plonky2::{Plonky2Backend, Plonky2Preset};
+use zkmlops_proof::{Backend, ProofEnvelope, ProveError, StageTag, VerifyError, VerifyPolicy};
+use zkmlops_tensor::ops::{Pool2dParams, Rounding};
+use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, TensorId, Visibility, Witness};
+
+/// The honest witness of `inputs`, with some computed tensors overwritten (the claim).
+fn claim(p: &Program, inputs: &[Tensor], overrides: &[(TensorId, Vec<i64>)]) -> Witness {
+    let mut w = p.evaluate(inputs).unwrap();
+    for (id, values) in overrides {
+        let t = &mut w.values_mut()[id.index()];
+        *t = Tensor::new(t.shape().to_vec(), values.clone()).unwrap();
+    }
+    w
+}
+
+/// Through plonky2's generators the cheat gets no proof at all.
+fn refused(proved: Result<ProofEnvelope, ProveError>) {
+    assert!(
+        matches!(proved, Err(ProveError::Backend { .. })),
+        "{:?}",
+        proved.map(|e| e.statement)
+    );
+}
+
+/// With an edited witness the cheat gets a proof, and the verifier rejects it.
+fn rejected(p: &Program, proved: Result<ProofEnvelope, ProveError>) {
+    let env = proved.unwrap();
+    let r = Plonky2Backend.verify(p, &env, &VerifyPolicy::default());
+    assert!(
+        matches!(r, Err(VerifyError::Rejected { .. })),
+        "a cheating proof was not rejected: {r:?}"
+    );
+}
+
+fn one_op(op: Op, n: usize, bits: u8) -> (Program, TensorId) {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, n], Scale::new(4).unwrap(), Visibility::Private);
+    b.set_bits(x, bits).unwrap();
+    let y = b.op("y", op, &[x]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    (b.build().unwrap(), y)
+}
+
+const P: Plonky2Preset = Plonky2Preset::POSEIDON;
+
+#[test]
+fn the_honest_hints_verify() {
+    // The control: the same path with unedited hints gives an accepted proof.
+    let (p, _) = one_op(
+        Op::Rescale {
+            shift: 4,
+            rounding: Rounding::HalfUp,
+        },
+        1,
+        24,
+    );
+    let w = p.evaluate(&[Tensor::matrix(&[[24]]).unwrap()]).unwrap();
+    let env = prove_with_hints(&p, &w, StageTag::Generic, P, |_| {}).unwrap();
+    Plonky2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    // And the edited-witness path with no edit: an accepted proof, so the rejections below
+    // come from the edits, not from the path.
+    let env = prove_edited(&p, &w, &w, StageTag::Generic, P, &[]).unwrap();
+    Plonky2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+}
+
+#[test]
+fn a_rounding_with_an_out_of_range_remainder_is_rejected() {
+    // 24 / 16 = 1.5 rounds (half up) to 2: 2*24 + 16 = 64 = 2*32 + 0. The cheater claims 1
+    // with remainder 32, which satisfies the field equation but not 0 <= r < 32.
+    let (p, y) = one_op(
+        Op::Rescale {
+            shift: 4,
+            rounding: Rounding::HalfUp,
+        },
+        1,
+        24,
+    );
+    let input = [Tensor::matrix(&[[24]]).unwrap()];
+    let honest = p.evaluate(&input).unwrap();
+    let w = claim(&p, &input, &[(y, vec![1])]);
+    refused(prove_with_hints(
+        &p,
+        &w,
+        StageTag::Generic,
+        P,
+        |h: &mut Hints| {
+            assert_eq!(h[0], ("div", vec![2, 0]));
+            h[0].1 = vec![1, 32];
+        },
+    ));
+    let edits = [
+        (Cell::Hint(0, 0), 1),
+        (Cell::Hint(0, 1), 32),
+        (Cell::Tensor(y, 0), 1),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn a_flipped_relu_sign_is_rejected() {
+    // relu(-5) = 0; the cheater claims -5 with the sign bit h = 1 and m = x (negative).
+    let (p, y) = one_op(Op::Relu, 1, 24);
+    let input = [Tensor::matrix(&[[-5]]).unwrap()];
+    let honest = p.evaluate(&input).unwrap();
+    let w = claim(&p, &input, &[(y, vec![-5])]);
+    refused(prove_with_hints(
+        &p,
+        &w,
+        StageTag::Generic,
+        P,
+        |h: &mut Hints| {
+            assert_eq!(h[0].0, "relu");
+            h[0].1 = vec![1, -5];
+        },
+    ));
+    let edits = [
+        (Cell::Hint(0, 0), 1),
+        (Cell::Hint(0, 1), -5),
+        (Cell::Tensor(y, 0), -5),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn a_wrong_comparison_in_a_max_is_rejected() {
+    // max(3, 7) = 7; the cheater keeps 3 (c = 0) with d = 3 - 7 = -4.
+    let (p, y) = one_op(
+        Op::ReduceMax {
+            axis: 1,
+            keep_dims: false,
+        },
+        2,
+        24,
+    );
+    let input = [Tensor::matrix(&[[3, 7]]).unwrap()];
+    let honest = p.evaluate(&input).unwrap();
+    let w = claim(&p, &input, &[(y, vec![3])]);
+    refused(prove_with_hints(
+        &p,
+        &w,
+        StageTag::Generic,
+        P,
+        |h: &mut Hints| {
+            assert_eq!(h[0], ("max", vec![1, 3]));
+            h[0].1 = vec![0, -4];
+        },
+    ));
+    let edits = [
+        (Cell::Hint(0, 0), 0),
+        (Cell::Hint(0, 1), -4),
+        (Cell::Tensor(y, 0), 3),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn a_max_pool_keeping_a_smaller_cell_is_rejected() {
+    let mut b = ProgramBuilder::new();
+    let x = b.input(
+        "x",
+        &[1, 1, 2, 2],
+        Scale::new(4).unwrap(),
+        Visibility::Private,
+    );
+    let y = b
+        .op(
+            "y",
+            Op::MaxPool2d(Pool2dParams {
+                kernel: [2, 2],
+                strides: [2, 2],
+                pads: [0; 4],
+            }),
+            &[x],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let input = [Tensor::new(vec![1, 1, 2, 2], vec![1, 9, 4, 2]).unwrap()];
+    let honest = p.evaluate(&input).unwrap();
+    let w = claim(&p, &input, &[(y, vec![4])]);
+    // Steps: 9 > 1 (c = 1), then 4 vs 9 (c = 0), then 2 vs 9 (c = 0). Keep 1 at the first
+    // step and take 4 at the second: d goes negative at the first.
+    refused(prove_with_hints(
+        &p,
+        &w,
+        StageTag::Generic,
+        P,
+        |h: &mut Hints| {
+            h[0].1 = vec![0, 1 - 9];
+            h[1].1 = vec![1, 4 - 1 - 1];
+            h[2].1 = vec![0, 4 - 2];
+        },
+    ));
+    let edits = [
+        (Cell::Hint(0, 0), 0),
+        (Cell::Hint(0, 1), 1 - 9),
+        (Cell::Hint(1, 0), 1),
+        (Cell::Hint(1, 1), 4 - 1 - 1),
+        (Cell::Hint(2, 0), 0),
+        (Cell::Hint(2, 1), 4 - 2),
+        (Cell::Tensor(y, 0), 4),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn a_private_input_outside_its_declared_bound_is_rejected() {
+    // Declared 8 bits: [-128, 128). The honest prover refuses 1000 with a typed error; the
+    // cheater skips that check and the range check in the circuit fails.
+    let (p, y) = one_op(
+        Op::Sum {
+            axes: vec![],
+            keep_dims: false,
+        },
+        1,
+        8,
+    );
+    let err = Plonky2Backend
+        .prove(
+            &p,
+            &claim(&p, &[Tensor::matrix(&[[5]]).unwrap()], &[]),
+            StageTag::Generic,
+            "poseidon",
+        )
+        .map(|_| ());
+    assert!(err.is_ok());
+    let mut w = p.evaluate(&[Tensor::matrix(&[[5]]).unwrap()]).unwrap();
+    w.values_mut()[0] = Tensor::matrix(&[[1000]]).unwrap();
+    let t = &mut w.values_mut()[y.index()];
+    *t = Tensor::new(t.shape().to_vec(), vec![1000]).unwrap();
+    assert!(matches!(
+        Plonky2Backend.prove(&p, &w, StageTag::Generic, "poseidon"),
+        Err(ProveError::Witness(_))
+    ));
+    refused(prove_with_hints(&p, &w, StageTag::Generic, P, |_| {}));
+    // The attacker's own witness: the input cell and the sum read 1000, the range check's
+    // limbs stay those of an honest 5.
+    let honest = p.evaluate(&[Tensor::matrix(&[[5]]).unwrap()]).unwrap();
+    let edits = [
+        (Cell::Tensor(TensorId(0), 0), 1000),
+        (Cell::Tensor(y, 0), 1000),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn operands_that_could_wrap_are_narrowed_and_checked() {
+    // 40-bit inputs, four products: the worst case (4 * 2^78) wraps mod p, so the circuit
+    // range-checks both operands to the widest width that rules it out. An honest value outside
+    // it is a typed limit naming the tensor; a cheater's is rejected by the verifier.
+    let mut b = ProgramBuilder::new();
+    let s = Scale::new(4).unwrap();
+    let x = b.input("x", &[1, 4], s, Visibility::Private);
+    let w = b.input("w", &[4, 1], s, Visibility::Private);
+    b.set_bits(x, 40).unwrap();
+    b.set_bits(w, 40).unwrap();
+    let y = b.op("y", Op::MatMul, &[x, w]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let small = [
+        Tensor::matrix(&[[1, 2, 3, 4]]).unwrap(),
+        Tensor::matrix(&[[1], [1], [1], [1]]).unwrap(),
+    ];
+    let honest = p.evaluate(&small).unwrap();
+    let env = Plonky2Backend
+        .prove(&p, &honest, StageTag::Generic, "poseidon")
+        .unwrap();
+    Plonky2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    let big = [
+        Tensor::matrix(&[[1 << 35, 2, 3, 4]]).unwrap(),
+        Tensor::matrix(&[[1], [1], [1], [1]]).unwrap(),
+    ];
+    let wide = p.evaluate(&big).unwrap();
+    let err = Plonky2Backend
+        .prove(&p, &wide, StageTag::Generic, "poseidon")
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProveError::Limit { tensor, .. } if tensor == "x"),
+        "{err}"
+    );
+    let edits = [
+        (Cell::Tensor(x, 0), 1 << 35),
+        (Cell::Tensor(y, 0), (1 << 35) + 9),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &wide, StageTag::Generic, P, &edits),
+    );
+}
