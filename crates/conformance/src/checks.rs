@@ -208,6 +208,14 @@ fn expect_rejected(
     }
 }
 
+/// A policy that accepts any security level (the checks test rejections, not the bits).
+fn any_bits() -> VerifyPolicy {
+    VerifyPolicy {
+        min_security_bits: 0,
+        ..VerifyPolicy::default()
+    }
+}
+
 /// A valid envelope of the binding case, or `None` (with the failure recorded).
 fn binding_envelope(
     backend: &dyn Backend,
@@ -477,10 +485,7 @@ pub fn check_mutations(backend: &dyn Backend, preset: &str) -> Report {
         return report;
     };
     let p = &case.program;
-    let policy = VerifyPolicy {
-        min_security_bits: 0,
-        ..VerifyPolicy::default()
-    };
+    let policy = any_bits();
     let len = env.proof.len();
     let mut n = 0;
     // Up to 192 positions spread over the proof, each flipped in two ways.
@@ -569,10 +574,7 @@ pub fn check_foreign(backend: &dyn Backend, preset: &str) -> Report {
         return report;
     };
     let p = &case.program;
-    let policy = VerifyPolicy {
-        min_security_bits: 0,
-        ..VerifyPolicy::default()
-    };
+    let policy = any_bits();
     let null = NullBackend;
     let wrong_backend = |r: &Result<Result<_, VerifyError>, String>| {
         matches!(r, Ok(Err(VerifyError::WrongBackend { .. })))

@@ -292,21 +292,31 @@ pub(crate) fn prove_inner(
         let mut hints = compiled.hint_values(witness);
         edit(&mut hints);
         let pw = compiled.assign(witness, &statement_limbs(&statement, &params), &hints)?;
-        let proved = catch_unwind(AssertUnwindSafe(|| compiled.data.prove(pw)))
-            .map_err(|_| backend_error(Plonky2Error::Panicked("prover")))?
-            .map_err(|e| backend_error(Plonky2Error::Prover(e.to_string())))?;
-        let mut proof = Vec::new();
-        proof
-            .write_proof(&proved.proof)
-            .map_err(|_| backend_error(Plonky2Error::Prover("proof serialisation".into())))?;
-        Ok(ProofEnvelope {
-            version: ENVELOPE_VERSION,
-            backend: BACKEND,
-            params,
-            statement,
-            proof,
-        })
+        let proved = catch_unwind(AssertUnwindSafe(|| compiled.data.prove(pw)));
+        envelope(proved, params, statement)
     }
+}
+
+/// The envelope of a plonky2 proving result (caught panic, plonky2 error, or proof).
+pub(crate) fn envelope<E: std::fmt::Display>(
+    proved: std::thread::Result<Result<ProofWithPublicInputs<F, circuit::C, { circuit::D }>, E>>,
+    params: BackendParams,
+    statement: Statement,
+) -> Result<ProofEnvelope, ProveError> {
+    let proved = proved
+        .map_err(|_| backend_error(Plonky2Error::Panicked("prover")))?
+        .map_err(|e| backend_error(Plonky2Error::Prover(e.to_string())))?;
+    let mut proof = Vec::new();
+    proof
+        .write_proof(&proved.proof)
+        .map_err(|_| backend_error(Plonky2Error::Prover("proof serialisation".into())))?;
+    Ok(ProofEnvelope {
+        version: ENVELOPE_VERSION,
+        backend: BACKEND,
+        params,
+        statement,
+        proof,
+    })
 }
 
 #[cfg(feature = "testing")]

@@ -10,13 +10,12 @@
 
 use plonky2::iop::generator::generate_partial_witness;
 use plonky2::plonk::prover::prove_with_partition_witness;
-use plonky2::util::serialization::Write;
 use plonky2::util::timing::TimingTree;
-use zkmlops_proof::{ENVELOPE_VERSION, ProofEnvelope, ProveError, StageTag, Statement};
+use zkmlops_proof::{ProofEnvelope, ProveError, StageTag, Statement};
 use zkmlops_tensor::{Program, TensorId, Witness};
 
 use crate::circuit::{compile_cached, felt128};
-use crate::{BACKEND, Plonky2Error, Plonky2Preset, backend_error, statement_limbs};
+use crate::{Plonky2Error, Plonky2Preset, backend_error, envelope, statement_limbs};
 
 /// Hint values by position: `(kind, values)` with kind `div` (`[q, r]`), `relu` (`[h, m]`) or
 /// `max` (`[c, d]`), in the order the circuit creates them.
@@ -76,25 +75,13 @@ pub fn prove_edited(
         let rep = witness.representative_map[at];
         witness.values[rep] = Some(felt128(value));
     }
-    let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let proved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         prove_with_partition_witness(
             &data.prover_only,
             &data.common,
             witness,
             &mut TimingTree::default(),
         )
-    }))
-    .map_err(|_| backend_error(Plonky2Error::Panicked("prover")))?
-    .map_err(|e| backend_error(Plonky2Error::Prover(e.to_string())))?;
-    let mut bytes = Vec::new();
-    bytes
-        .write_proof(&proof.proof)
-        .map_err(|_| backend_error(Plonky2Error::Prover("proof serialisation".into())))?;
-    Ok(ProofEnvelope {
-        version: ENVELOPE_VERSION,
-        backend: BACKEND,
-        params,
-        statement,
-        proof: bytes,
-    })
+    }));
+    envelope(proved, params, statement)
 }
