@@ -231,18 +231,33 @@ fn describe_prove<T>(r: &Result<Result<T, ProveError>, String>) -> String {
 
 /// One `#[test]` per check group for `$backend` (an expression of a type implementing
 /// [`Backend`]) and `$preset` (a preset name). Wrap it in a module to run several presets.
+///
+/// `suite!(backend, "preset", slow = "slow-tests")` marks the model and lifecycle groups (the
+/// bundled models with committed weights are the costliest proofs) `#[ignore]` unless the
+/// calling crate's feature `slow-tests` is on: they are reported as ignored, never silently
+/// dropped, and `cargo test -- --ignored` runs them.
 #[macro_export]
 macro_rules! suite {
     ($backend:expr, $preset:expr) => {
+        $crate::suite!(@tests $backend, $preset, []);
+    };
+    ($backend:expr, $preset:expr, slow = $feature:literal) => {
+        $crate::suite!(@tests $backend, $preset, [
+            cfg_attr(not(feature = $feature), ignore = "slow: runs with this feature")
+        ]);
+    };
+    (@tests $backend:expr, $preset:expr, [$($slow:meta)?]) => {
         #[test]
         fn conformance_ops() {
             $crate::run_ops(&$backend, $preset).assert_passed();
         }
         #[test]
+        $(#[$slow])?
         fn conformance_models() {
             $crate::run_models(&$backend, $preset).assert_passed();
         }
         #[test]
+        $(#[$slow])?
         fn conformance_lifecycle() {
             $crate::run_lifecycle(&$backend, $preset).assert_passed();
         }

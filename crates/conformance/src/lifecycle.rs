@@ -181,7 +181,12 @@ const RAW_CSV: &str = "a,b,c,y
 -1.5,,1,0
 ";
 
-fn train_run(backend: &dyn Backend, preset: &str, report: &mut Report) {
+fn train_run(
+    backend: &dyn Backend,
+    preset: &str,
+    caps: &zkmlops_proof::Capabilities,
+    report: &mut Report,
+) {
     let name = "lifecycle/training_segment";
     let spec = zkmlops_train::LogRegSpec {
         features: 3,
@@ -202,12 +207,19 @@ fn train_run(backend: &dyn Backend, preset: &str, report: &mut Report) {
     let t = std::time::Instant::now();
     let run = guarded(|| {
         zkmlops_train::prove_run(&spec, &data, &initial, &salts, 2, 1, backend, preset)
-            .map_err(|e| e.to_string())
+            .map_err(Box::new)
     });
     let prove = t.elapsed();
     let (transcript, _) = match run {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => return report.fail(name, "prove the run", e),
+        Ok(Err(e)) => {
+            if let zkmlops_train::RunError::Prove { source, .. } = e.as_ref()
+                && let Some(what) = refused_by_name(source, caps)
+            {
+                return report.row(name, Status::Unsupported { what });
+            }
+            return report.fail(name, "prove the run", e.to_string());
+        }
         Err(p) => return report.fail(name, "prove the run", format!("panicked: {p}")),
     };
     let t = std::time::Instant::now();
@@ -241,7 +253,12 @@ fn train_run(backend: &dyn Backend, preset: &str, report: &mut Report) {
     );
 }
 
-fn preprocessing(backend: &dyn Backend, preset: &str, report: &mut Report) {
+fn preprocessing(
+    backend: &dyn Backend,
+    preset: &str,
+    caps: &zkmlops_proof::Capabilities,
+    report: &mut Report,
+) {
     let name = "lifecycle/preprocessing";
     let pipeline: zkmlops_preprocess::Pipeline = match toml::from_str(PIPELINE) {
         Ok(p) => p,
@@ -260,6 +277,12 @@ fn preprocessing(backend: &dyn Backend, preset: &str, report: &mut Report) {
     let prove = t.elapsed();
     let (proof, _) = match proved {
         Ok(Ok(p)) => p,
+        Ok(Err(zkmlops_preprocess::PreprocessError::Prove(e)))
+            if refused_by_name(&e, caps).is_some() =>
+        {
+            let what = refused_by_name(&e, caps).unwrap_or_default();
+            return report.row(name, Status::Unsupported { what });
+        }
         Ok(Err(e)) => return report.fail(name, "prove", e.to_string()),
         Err(p) => return report.fail(name, "prove", format!("panicked: {p}")),
     };
@@ -300,6 +323,20 @@ fn preprocessing(backend: &dyn Backend, preset: &str, report: &mut Report) {
     );
 }
 
+/// What a stage needs that the preset declares unsupported, when the backend refused it by
+/// name: reported, never a failure. An op the preset *declares* supported is no excuse.
+fn refused_by_name(
+    e: &zkmlops_proof::ProveError,
+    caps: &zkmlops_proof::Capabilities,
+) -> Option<String> {
+    match e {
+        zkmlops_proof::ProveError::UnsupportedOp { op, .. } if !caps.ops.contains(op) => {
+            Some(op.clone())
+        }
+        _ => None,
+    }
+}
+
 /// A training run of one segment and a preprocessing Program, through their stages' own
 /// prove and verify. Both link by `zkmlops-commit` lineage commitments: a preset whose
 /// commitment scheme is another is reported unsupported for them.
@@ -326,7 +363,7 @@ pub fn run_lifecycle(backend: &dyn Backend, preset: &str) -> Report {
         report.row("lifecycle/preprocessing", Status::Unsupported { what });
         return report;
     }
-    train_run(backend, preset, &mut report);
-    preprocessing(backend, preset, &mut report);
+    train_run(backend, preset, &info.capabilities, &mut report);
+    preprocessing(backend, preset, &info.capabilities, &mut report);
     report
 }

@@ -531,13 +531,6 @@ fn constrain(
     let statement: Vec<Target> = (0..STATEMENT_LIMBS)
         .map(|_| bld.b.add_virtual_public_input())
         .collect();
-    if program
-        .tensors()
-        .iter()
-        .any(|d| d.visibility.commitment_group().is_some())
-    {
-        return Err(unsupported("committed tensors"));
-    }
     let mut inputs = Vec::new();
     for (i, d) in program.tensors().iter().enumerate() {
         let id = TensorId(u32::try_from(i).map_err(|_| unsupported("this many tensors"))?);
@@ -578,6 +571,22 @@ fn constrain(
     for id in public_tensor_ids(program) {
         let ts = bld.targets(id).to_vec();
         bld.b.register_public_inputs(&ts);
+    }
+    // Then each commitment group's digest (zkmlops-commit's sponge, absorbed in-circuit), in
+    // the statement's order.
+    let digest = program.digest();
+    for (group, ids) in zkmlops_commit::commitment_groups(program) {
+        let values: Vec<Target> = ids
+            .iter()
+            .flat_map(|&id| bld.targets(id).to_vec())
+            .collect();
+        if values.is_empty() {
+            return Err(unsupported("committed tensors with no elements"));
+        }
+        let iv = zkmlops_commit::group_initial_state(&digest, group, values.len())
+            .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
+        let out = crate::poseidon2::absorb(&mut bld.b, iv, &values);
+        bld.b.register_public_inputs(&out);
     }
     Ok((bld, statement, inputs))
 }

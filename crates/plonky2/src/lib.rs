@@ -10,9 +10,10 @@
 //!
 //! What it proves today (declared in every preset's capabilities, `zkmlops backends`): matmul,
 //! gemm, conv2d (grouped too), add, sub, mul, rescale, ReLU, sum, mean, average and max pooling,
-//! reduce_max, and data movement. Committed tensors, lookups, division by a tensor, square
-//! roots, partition and argmax are refused by name before proving. Recursive aggregation is not
-//! built yet.
+//! reduce_max, data movement, and committed tensors (`zkmlops-commit`'s Poseidon2 sponge in the
+//! circuit: the same digests as the FRI backend). Lookups, division by a tensor, square roots,
+//! partition and argmax are refused by name before proving. Recursive aggregation is not built
+//! yet.
 //!
 //! ```
 //! use zkmlops_field::Scale;
@@ -36,9 +37,11 @@
 //! ```
 
 mod circuit;
+mod poseidon2;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use plonky2::field::types::Field;
 use plonky2::hash::poseidon::PoseidonHash;
 use plonky2::plonk::circuit_data::CircuitConfig;
 use plonky2::plonk::config::Hasher;
@@ -150,7 +153,7 @@ impl Plonky2Preset {
         Capabilities {
             field: FieldId::GOLDILOCKS,
             hash: HashId::POSEIDON_GOLDILOCKS,
-            commitment_scheme: None,
+            commitment_scheme: Some(zkmlops_commit::SCHEME),
             transparent: true,
             post_quantum: true,
             zero_knowledge: self.zero_knowledge,
@@ -229,13 +232,41 @@ pub(crate) fn statement_limbs(statement: &Statement, params: &BackendParams) -> 
     PoseidonHash::hash_no_pad(&elements).elements.to_vec()
 }
 
-/// The public inputs a statement stands for: the digest, then every public tensor's values.
-fn public_inputs(statement: &Statement, params: &BackendParams) -> Vec<F> {
+/// The public inputs a statement stands for: the digest, every public tensor's values, then
+/// every commitment's four limbs; `None` for a digest that is not four canonical elements.
+fn public_inputs(statement: &Statement, params: &BackendParams) -> Option<Vec<F>> {
     let mut v = statement_limbs(statement, params);
     for p in &statement.public {
         v.extend(p.values.iter().map(|&x| felt(x)));
     }
-    v
+    for c in &statement.commitments {
+        let d = zkmlops_commit::Digest::from_bytes(&c.digest).ok()?;
+        v.extend(d.0.iter().map(|&l| F::from_canonical_u64(l)));
+    }
+    Some(v)
+}
+
+/// The statement of a witness: public tensors and the commitments `zkmlops-commit` computes
+/// (the circuit proves the same sponge).
+pub(crate) fn statement_of(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+) -> Result<Statement, ProveError> {
+    let mut statement = Statement::from_witness(program, witness, stage)?;
+    let commitments = zkmlops_commit::program_commitments(program, witness)
+        .map_err(|id| ProveError::Statement(zkmlops_proof::StatementError::MissingTensor { id }))?;
+    if !commitments.is_empty() {
+        statement.commitment_scheme = Some(zkmlops_commit::SCHEME);
+    }
+    statement.commitments = commitments
+        .into_iter()
+        .map(|(id, d)| zkmlops_proof::Commitment {
+            id,
+            digest: d.to_bytes(),
+        })
+        .collect();
+    Ok(statement)
 }
 
 pub(crate) fn backend_error(e: Plonky2Error) -> ProveError {
@@ -288,7 +319,7 @@ pub(crate) fn prove_inner(
     {
         let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
         let params = preset.params();
-        let statement = Statement::from_witness(program, witness, stage)?;
+        let statement = statement_of(program, witness, stage)?;
         let mut hints = compiled.hint_values(witness);
         edit(&mut hints);
         let pw = compiled.assign(witness, &statement_limbs(&statement, &params), &hints)?;
@@ -359,6 +390,13 @@ impl Backend for Plonky2Backend {
         policy: &VerifyPolicy,
     ) -> Result<VerifiedStatement, VerifyError> {
         verify_preamble(&BACKEND, program, env, policy)?;
+        if !env.statement.commitments.is_empty()
+            && env.statement.commitment_scheme != Some(zkmlops_commit::SCHEME)
+        {
+            return Err(VerifyError::Statement(
+                zkmlops_proof::StatementError::Scheme,
+            ));
+        }
         let preset = Plonky2Preset::named(&env.params.preset)
             .ok_or(VerifyError::Params { backend: BACKEND })?;
         if env.params != preset.params() {
@@ -395,7 +433,11 @@ impl Backend for Plonky2Backend {
         };
         let with_inputs = ProofWithPublicInputs {
             proof,
-            public_inputs: public_inputs(&env.statement, &env.params),
+            public_inputs: public_inputs(&env.statement, &env.params).ok_or_else(|| {
+                shape(Plonky2Error::Rejected(
+                    "a commitment that is not a digest".into(),
+                ))
+            })?,
         };
         let verified = catch_unwind(AssertUnwindSafe(|| compiled.data.verify(with_inputs)))
             .map_err(|_| VerifyError::Rejected {

@@ -11,7 +11,7 @@
 use plonky2::iop::generator::generate_partial_witness;
 use plonky2::plonk::prover::prove_with_partition_witness;
 use plonky2::util::timing::TimingTree;
-use zkmlops_proof::{ProofEnvelope, ProveError, StageTag, Statement};
+use zkmlops_proof::{ProofEnvelope, ProveError, StageTag};
 use zkmlops_tensor::{Program, TensorId, Witness};
 
 use crate::circuit::{compile_cached, felt128};
@@ -59,7 +59,7 @@ pub fn prove_edited(
 ) -> Result<ProofEnvelope, ProveError> {
     let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
     let params = preset.params();
-    let statement = Statement::from_witness(program, claimed, stage)?;
+    let statement = crate::statement_of(program, claimed, stage)?;
     let hints = compiled.hint_values(honest);
     let pw = compiled.assign(honest, &statement_limbs(&statement, &params), &hints)?;
     let data = &compiled.data;
