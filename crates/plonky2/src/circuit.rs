@@ -7,13 +7,16 @@
 //! - products and sums (matmul, gemm, conv2d, add, sub, mul, sum) are `mul_add` chains: exact
 //!   because the bound analysis ([`Bounds`]) proves every result stays in `[-(p-1)/2, (p-1)/2]`
 //!   (otherwise the Program is refused, naming the tensor);
-//! - rounded division (rescale, mean, average pooling) is `a n + o = q D + r` with
-//!   `0 <= r < D` and `q` range-checked so that the equation holds over the integers;
-//! - ReLU is a sign decomposition, max (reduce_max, max pooling) a proved comparison chain;
+//! - rounded division (rescale, mean, average pooling, division by a tensor) is
+//!   `n + o = q d + r` with `0 <= r < d` and `q` range-checked so that the equation holds over
+//!   the integers;
+//! - ReLU is a sign decomposition, max (reduce_max, max pooling) a proved comparison chain,
+//!   a table lookup a proved clamp and a plonky2 lookup;
+//! - committed tensors are absorbed by `zkmlops-commit`'s Poseidon2 sponge ([`crate::poseidon2`]);
 //! - data movement (reshape, flatten, transpose, concat, slice) is pure rewiring: the reference
 //!   op applied to a tensor of element indices says which target each output element is.
 //!
-//! The prover's hints (quotients, remainders, sign bits, comparison bits) are set from the
+//! The prover's hints (quotients, remainders, sign bits, comparison and clamp bits) are set from the
 //! witness by [`Compiled::assign`]; the constraints never trust them.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -41,8 +44,6 @@ pub(crate) const STATEMENT_LIMBS: usize = 4;
 
 /// `(p - 1) / 2`: the largest magnitude whose field value is the integer itself.
 const HALF: i128 = zkmlops_field::MAX_ABS as i128;
-/// Largest magnitude of a dividend (`a n + o`) the division gadget proves exactly.
-const DIV_MAX: i128 = 1 << 62;
 /// ReLU inputs must lie in `[-2^62, 2^62)`.
 const RELU_HALF: i128 = 1 << 62;
 /// Max inputs must lie in `[-2^61, 2^61)`, so that a difference is below `2^62`.
@@ -97,12 +98,38 @@ enum Hint {
         a: i128,
         o: i128,
         d: i128,
+        /// `|q| < q_half` is what the circuit checks.
+        q_half: i128,
+        /// The tensor the quotient belongs to (for errors).
+        tensor: TensorId,
+    },
+    /// Division by a tensor: `k a + o(b) = q (k b) + r` (`k = 2`, `o = b` half up; `k = 1`,
+    /// `o = 0` floor).
+    DivT {
+        q: Target,
+        r: Target,
+        a: (TensorId, usize),
+        b: (TensorId, usize),
+        half_up: bool,
+        q_half: i128,
+        tensor: TensorId,
     },
     /// `x + 2^62 = h 2^62 + m`.
     Sign {
         h: Target,
         m: Target,
         x: (TensorId, usize),
+    },
+    /// The clamp of a table lookup's input: `below = [x < lo]` with `d_lo = below (lo - x - 1)
+    /// + (1 - below)(x - lo)`, and `above = [x > hi]` likewise.
+    Clamp {
+        below: Target,
+        d_lo: Target,
+        above: Target,
+        d_hi: Target,
+        x: (TensorId, usize),
+        lo: i64,
+        hi: i64,
     },
     /// Step `j` of a max chain over `cells` of tensor `t`: `c = [x_j > max(x_0..x_j)]`,
     /// `d = c (x_j - acc - 1) + (1 - c)(acc - x_j)`.
@@ -113,6 +140,24 @@ enum Hint {
         cells: Vec<usize>,
         j: usize,
     },
+}
+
+impl Hint {
+    /// The targets the prover sets, in the order of its values.
+    fn targets(&self) -> Vec<Target> {
+        match self {
+            Hint::Div { q, r, .. } | Hint::DivT { q, r, .. } => vec![*q, *r],
+            Hint::Sign { h, m, .. } => vec![*h, *m],
+            Hint::Max { c, d, .. } => vec![*c, *d],
+            Hint::Clamp {
+                below,
+                d_lo,
+                above,
+                d_hi,
+                ..
+            } => vec![*below, *d_lo, *above, *d_hi],
+        }
+    }
 }
 
 /// An inclusive interval of integers: what the proof guarantees about a value.
@@ -157,6 +202,8 @@ pub(crate) struct Compiled {
     pub(crate) data: CircuitData<F, C, D>,
     /// Tensors the circuit range-checks to a signed width (see [`check_narrowed`]).
     pub(crate) narrowed: Vec<(TensorId, u32)>,
+    /// Tensors the circuit proves in `[1, 2^32]` (divisors).
+    pub(crate) divisors: Vec<TensorId>,
     tensors: Vec<Vec<Target>>,
     hints: Vec<Hint>,
     statement: Vec<Target>,
@@ -172,6 +219,10 @@ struct Builder<'a> {
     hints: Vec<Hint>,
     /// Tensors range-checked to a signed width so that arithmetic on them cannot wrap.
     narrowed: Vec<(TensorId, u32)>,
+    /// Tensors used as divisors: proved in `[1, 2^32]`.
+    divisors: Vec<TensorId>,
+    /// The lookup tables added so far, with their index and output offset.
+    tables: Vec<(zkmlops_lookup::TableSpec, usize, i64)>,
 }
 
 /// The narrowest signed width the analysis imposes on an operand (as the FRI backend does);
@@ -187,6 +238,50 @@ fn meet(a: Iv, b: Iv) -> Iv {
 
 fn fits(iv: Iv, limit: i128) -> bool {
     -limit <= iv.0 && iv.1 <= limit
+}
+
+/// Check that every division's honest quotient fits the range the circuit checks (a typed
+/// error naming the tensor, before plonky2 would refuse the witness).
+pub(crate) fn check_quotients(
+    program: &Program,
+    compiled: &Compiled,
+    witness: &Witness,
+) -> Result<(), ProveError> {
+    for (h, (_, values)) in compiled.hints.iter().zip(compiled.hint_values(witness)) {
+        if let Hint::Div { q_half, tensor, .. } | Hint::DivT { q_half, tensor, .. } = h
+            && let Some(&q) = values.first()
+            && !(-q_half..*q_half).contains(&q)
+        {
+            let name = program.tensor(*tensor).map_or("?", |d| d.name.as_str());
+            return Err(limit(name, "quotient of a rounded division", q, *q_half));
+        }
+    }
+    Ok(())
+}
+
+/// Largest divisor tensor value.
+const MAX_DIVISOR: i64 = 1 << 32;
+
+/// Check that every divisor's honest values lie in `[1, 2^32]`.
+pub(crate) fn check_divisors(
+    program: &Program,
+    divisors: &[TensorId],
+    witness: &Witness,
+) -> Result<(), ProveError> {
+    for &id in divisors {
+        if let Some(t) = witness.get(id)
+            && let Some(&v) = t.data().iter().find(|v| !(1..=MAX_DIVISOR).contains(*v))
+        {
+            let name = program.tensor(id).map_or("?", |d| d.name.as_str());
+            return Err(limit(
+                name,
+                "divisor (proved in [1, 2^32])",
+                i128::from(v),
+                i128::from(MAX_DIVISOR),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Check that every narrowed tensor's honest values fit the width the circuit checks (a typed
@@ -305,18 +400,21 @@ impl Builder<'_> {
         rounding: Rounding,
         tensor: TensorId,
     ) -> Result<Target, ProveError> {
+        // Half up: floor((2n + d) / 2d) = floor((n + floor(d/2)) / d) for every d >= 1.
         let (a, o, big_d) = match rounding {
             Rounding::Floor => (1, 0, d),
-            Rounding::HalfUp => (2, d, 2 * d),
+            Rounding::HalfUp => (1, d / 2, d),
         };
-        let lo = a * n_iv.0 + o;
-        let hi = a * n_iv.1 + o;
-        if lo < -DIV_MAX || hi >= DIV_MAX {
+        // |n + o| <= (p-1)/2 + D/2 and |q D + r| <= 2^62 + D (below): their difference is
+        // smaller than p, so the field equation holds over the integers.
+        let lo = n_iv.0 + o;
+        let hi = n_iv.1 + o;
+        if lo < -(HALF + big_d) || hi > HALF + big_d {
             return Err(limit(
                 self.name(tensor),
                 "worst-case dividend of a rounded division",
                 lo.abs().max(hi.abs()),
-                DIV_MAX,
+                HALF,
             ));
         }
         if big_d > 1 << 48 {
@@ -351,6 +449,8 @@ impl Builder<'_> {
             a,
             o,
             d: big_d,
+            q_half: 1 << (q_bits - 1),
+            tensor,
         });
         Ok(q)
     }
@@ -371,6 +471,87 @@ impl Builder<'_> {
             x: at,
         });
         self.b.mul(h.target, x)
+    }
+
+    /// `c (a - b - 1) + (1 - c)(b - a)` proved in `[0, 2^62)` for a bit `c`: then `c = [a > b]`
+    /// over the integers, for `|a|, |b| < 2^61`.
+    fn compare(&mut self, a: Target, b: Target) -> (Target, Target) {
+        let c = self.b.add_virtual_bool_target_safe();
+        let d = self.b.add_virtual_target();
+        let diff = self.b.sub(a, b);
+        let two_diff = self.b.mul_const(F::TWO, diff);
+        let t1 = self.b.add_const(two_diff, F::NEG_ONE);
+        let back = self.b.neg(diff);
+        let expect = self.b.mul_add(c.target, t1, back);
+        self.b.connect(d, expect);
+        self.b.range_check(d, 62);
+        (c.target, d)
+    }
+
+    /// `spec.eval(clamp(x))`: the clamp by two proved comparisons, then a plonky2 lookup of
+    /// `xc - lo` in the table `(i, eval(lo + i) - y_min)` (16-bit entries).
+    fn lookup(
+        &mut self,
+        x: Target,
+        at: (TensorId, usize),
+        spec: zkmlops_lookup::TableSpec,
+    ) -> Result<Target, ProveError> {
+        let (index, y_min) = match self.tables.iter().find(|(s, _, _)| *s == spec) {
+            Some(&(_, i, m)) => (i, m),
+            None => {
+                let ys: Vec<i64> = (spec.lo..=spec.hi).map(|v| spec.eval(v)).collect();
+                let y_min = ys.iter().copied().min().unwrap_or(0);
+                let y_max = ys.iter().copied().max().unwrap_or(0);
+                let rows = ys.len();
+                if rows > 1 << 16 || y_max - y_min >= 1 << 16 {
+                    return Err(limit(
+                        self.name(at.0),
+                        "table rows or output span (plonky2 lookups are 16-bit)",
+                        i128::try_from(rows)
+                            .unwrap_or(i128::MAX)
+                            .max(i128::from(y_max - y_min)),
+                        1 << 16,
+                    ));
+                }
+                let pairs: Vec<(u16, u16)> = ys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &y)| {
+                        (
+                            u16::try_from(i).unwrap_or(u16::MAX),
+                            u16::try_from(y - y_min).unwrap_or(u16::MAX),
+                        )
+                    })
+                    .collect();
+                let i = self
+                    .b
+                    .add_lookup_table_from_pairs(std::sync::Arc::new(pairs));
+                self.tables.push((spec, i, y_min));
+                (i, y_min)
+            }
+        };
+        let lo_t = self.b.constant(felt(spec.lo));
+        let hi_t = self.b.constant(felt(spec.hi));
+        // below = [lo > x], above = [x > hi]
+        let (below, d_lo) = self.compare(lo_t, x);
+        let (above, d_hi) = self.compare(x, hi_t);
+        self.hints.push(Hint::Clamp {
+            below,
+            d_lo,
+            above,
+            d_hi,
+            x: at,
+            lo: spec.lo,
+            hi: spec.hi,
+        });
+        // xc = x + below (lo - x) + above (hi - x)
+        let to_lo = self.b.sub(lo_t, x);
+        let to_hi = self.b.sub(hi_t, x);
+        let part = self.b.mul_add(below, to_lo, x);
+        let xc = self.b.mul_add(above, to_hi, part);
+        let offset = self.b.add_const(xc, -felt(spec.lo));
+        let y_off = self.b.add_lookup_from_index(offset, index);
+        Ok(self.b.add_const(y_off, felt(y_min)))
     }
 
     /// The maximum of `cells` of tensor `t`, by a proved comparison chain.
@@ -423,7 +604,8 @@ fn bits_for(d: i128) -> u32 {
 }
 
 /// The op features this backend compiles.
-pub(crate) const SUPPORTED_OPS: [&str; 16] = [
+pub(crate) const SUPPORTED_OPS: [&str; 17] = [
+    "div",
     "matmul",
     "gemm",
     "conv2d",
@@ -442,14 +624,18 @@ pub(crate) const SUPPORTED_OPS: [&str; 16] = [
     "slice",
 ];
 
-/// Pooling and `reduce_max` too.
-pub(crate) const SUPPORTED_POOLING: [&str; 3] = ["max_pool2d", "avg_pool2d", "reduce_max"];
-
-/// Everything `compile` checks (supported ops, the bound analysis, limits), without building
-/// the circuit's polynomials: what `Backend::check` runs.
-pub(crate) fn analyse(program: &Program, witness: &Witness) -> Result<(), ProveError> {
-    let (bld, _, _) = constrain(program, CircuitConfig::standard_recursion_config())?;
-    check_narrowed(program, &bld.narrowed, witness)
+/// Pooling, `reduce_max` and every table lookup (`lookup/<function>`) too.
+pub(crate) fn supported_features() -> Vec<String> {
+    SUPPORTED_OPS
+        .iter()
+        .chain(&["max_pool2d", "avg_pool2d", "reduce_max"])
+        .map(|s| (*s).to_string())
+        .chain(
+            zkmlops_lookup::Function::ALL
+                .iter()
+                .map(|f| format!("lookup/{}", f.name())),
+        )
+        .collect()
 }
 
 /// Compiled circuits kept for reuse, most recent last: building a circuit's polynomials is most
@@ -499,6 +685,7 @@ pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compil
         tensors,
         hints,
         narrowed,
+        divisors,
         ..
     } = bld;
     let data = catch_unwind(AssertUnwindSafe(|| b.build::<C>()))
@@ -506,6 +693,7 @@ pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compil
     Ok(Compiled {
         data,
         narrowed,
+        divisors,
         tensors,
         hints,
         statement,
@@ -526,6 +714,8 @@ fn constrain(
         ivs: vec![(0, 0); n],
         hints: Vec::new(),
         narrowed: Vec::new(),
+        divisors: Vec::new(),
+        tables: Vec::new(),
     };
     // The statement digest, first among the public inputs.
     let statement: Vec<Target> = (0..STATEMENT_LIMBS)
@@ -731,15 +921,11 @@ fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<()
             bld.set(out, ts, iv_div(xiv, d, *rounding))
         }
         Op::Relu => {
-            let xiv = bld.iv(in0);
-            if xiv.0 < -RELU_HALF || xiv.1 >= RELU_HALF {
-                return Err(limit(
-                    bld.name(in0),
-                    "worst-case magnitude of a ReLU input",
-                    xiv.0.abs().max(xiv.1.abs()),
-                    RELU_HALF,
-                ));
+            // The sign split needs x in [-2^62, 2^62): range-check wider inputs to that.
+            if !fits(bld.iv(in0), RELU_HALF - 1) {
+                bld.narrow(in0, 63);
             }
+            let xiv = bld.iv(in0);
             let x = bld.targets(in0).to_vec();
             let ts = x
                 .iter()
@@ -758,11 +944,7 @@ fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<()
             }
             let n = members.first().map_or(0, Vec::len);
             let count = i128::try_from(n).unwrap_or(i128::MAX);
-            // A mean's dividend is 2 * sum + count: keep it below DIV_MAX.
-            let bound = match &node.op {
-                Op::Mean { .. } => (DIV_MAX - count.saturating_mul(2)) / 2,
-                _ => HALF,
-            };
+            let bound = HALF;
             let sum_iv = bld.arith(out, &[in0], bound, &|v: &[Iv]| iv_sum(v[0], n))?;
             let x = bld.targets(in0).to_vec();
             let mut ts = Vec::with_capacity(groups);
@@ -791,13 +973,7 @@ fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<()
             let windows = ops::pool2d_windows("avg_pool2d", &shape_of(in0), params)
                 .map_err(|_| unsupported("this avg_pool2d"))?;
             let widest = windows.iter().map(Vec::len).max().unwrap_or(0);
-            let widest_i = i128::try_from(widest).unwrap_or(i128::MAX);
-            bld.arith(
-                out,
-                &[in0],
-                (DIV_MAX - widest_i.saturating_mul(2)) / 2,
-                &|v: &[Iv]| iv_sum(v[0], widest),
-            )?;
+            bld.arith(out, &[in0], HALF, &|v: &[Iv]| iv_sum(v[0], widest))?;
             let x = bld.targets(in0).to_vec();
             let xiv = bld.iv(in0);
             let mut ts = Vec::with_capacity(windows.len());
@@ -834,15 +1010,11 @@ fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<()
                 }
                 _ => Vec::new(),
             };
-            let xiv = bld.iv(in0);
-            if xiv.0 < -MAX_HALF || xiv.1 >= MAX_HALF {
-                return Err(limit(
-                    bld.name(in0),
-                    "worst-case magnitude of a max input",
-                    xiv.0.abs().max(xiv.1.abs()),
-                    MAX_HALF,
-                ));
+            // Comparisons need |x| < 2^61: range-check wider inputs to that.
+            if !fits(bld.iv(in0), MAX_HALF - 1) {
+                bld.narrow(in0, 62);
             }
+            let xiv = bld.iv(in0);
             let mut ts = Vec::with_capacity(windows.len());
             for cells in &windows {
                 ts.push(
@@ -851,6 +1023,72 @@ fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<()
                 );
             }
             bld.set(out, ts, xiv)
+        }
+        Op::Div { rounding } => {
+            // a must keep 2a + b far from wrapping: |a| < 2^61.
+            if !fits(bld.iv(in0), MAX_HALF - 1) {
+                bld.narrow(in0, 62);
+            }
+            let divisor = ins[1];
+            if !bld.divisors.contains(&divisor) {
+                for t in bld.targets(divisor).to_vec() {
+                    let shifted = bld.b.add_const(t, F::NEG_ONE);
+                    bld.b.range_check(shifted, 32);
+                }
+                bld.divisors.push(divisor);
+            }
+            let half_up = *rounding == Rounding::HalfUp;
+            let (k, r_bits) = if half_up { (2u64, 33) } else { (1, 32) };
+            // |q| < 2^29 keeps |q (k b) + r| <= 2^62 + 2^33; with |k a + b| <= 2^62 + 2^32 the
+            // equation holds over the integers.
+            let q_half: i128 = 1 << 29;
+            let ma = ops::broadcast_index_map(&shape_of(in0), &out_shape);
+            let mb = ops::broadcast_index_map(&shape_of(divisor), &out_shape);
+            let (a, bt) = (bld.targets(in0).to_vec(), bld.targets(divisor).to_vec());
+            let kf = F::from_canonical_u64(k);
+            let mut ts = Vec::with_capacity(out_len);
+            for i in 0..out_len {
+                let (x, y) = (a[ma[i]], bt[mb[i]]);
+                let q = bld.b.add_virtual_target();
+                let r = bld.b.add_virtual_target();
+                let kx = bld.b.mul_const(kf, x);
+                let lhs = if half_up { bld.b.add(kx, y) } else { kx };
+                let ky = bld.b.mul_const(kf, y);
+                let rhs = bld.b.mul_add(q, ky, r);
+                bld.b.connect(lhs, rhs);
+                // 0 <= r < k b
+                bld.b.range_check(r, r_bits);
+                let ky_m1 = bld.b.add_const(ky, F::NEG_ONE);
+                let slack = bld.b.sub(ky_m1, r);
+                bld.b.range_check(slack, r_bits);
+                let shifted = bld.b.add_const(q, F::from_canonical_u64(1 << 29));
+                bld.b.range_check(shifted, 30);
+                bld.hints.push(Hint::DivT {
+                    q,
+                    r,
+                    a: (in0, ma[i]),
+                    b: (divisor, mb[i]),
+                    half_up,
+                    q_half,
+                    tensor: out,
+                });
+                ts.push(q);
+            }
+            bld.set(out, ts, (-q_half, q_half - 1))
+        }
+        Op::Lookup(spec) => {
+            // The clamp's comparisons need |x| < 2^61: range-check wider inputs to that.
+            if !fits(bld.iv(in0), MAX_HALF - 1) {
+                bld.narrow(in0, 62);
+            }
+            let x = bld.targets(in0).to_vec();
+            let mut ts = Vec::with_capacity(x.len());
+            for (i, &t) in x.iter().enumerate() {
+                ts.push(bld.lookup(t, (in0, i), *spec)?);
+            }
+            let ys = (spec.lo..=spec.hi).map(|v| i128::from(spec.eval(v)));
+            let iv = ys.fold(None, |acc, y| Some(iv_join(acc, (y, y))));
+            bld.set(out, ts, iv.unwrap_or((0, 0)))
         }
         Op::Reshape { .. }
         | Op::Flatten { .. }
@@ -917,9 +1155,25 @@ impl Compiled {
                     let total = a * n + o;
                     ("div", vec![total.div_euclid(*d), total.rem_euclid(*d)])
                 }
+                Hint::DivT { a, b, half_up, .. } => {
+                    let (av, bv) = (value(a.0, a.1), value(b.0, b.1).max(1));
+                    let (n, d) = if *half_up {
+                        (2 * av + bv, 2 * bv)
+                    } else {
+                        (av, bv)
+                    };
+                    ("div-tensor", vec![n.div_euclid(d), n.rem_euclid(d)])
+                }
                 Hint::Sign { x, .. } => {
                     let v = value(x.0, x.1) + (1 << 62);
                     ("relu", vec![v >> 62, v & ((1 << 62) - 1)])
+                }
+                Hint::Clamp { x, lo, hi, .. } => {
+                    let v = value(x.0, x.1);
+                    let (lo, hi) = (i128::from(*lo), i128::from(*hi));
+                    let (b, dl) = if lo > v { (1, lo - v - 1) } else { (0, v - lo) };
+                    let (a, dh) = if v > hi { (1, v - hi - 1) } else { (0, hi - v) };
+                    ("clamp", vec![b, dl, a, dh])
                 }
                 Hint::Max { t, cells, j, .. } => {
                     let acc = cells
@@ -943,12 +1197,8 @@ impl Compiled {
 
     /// The targets of hint `i` (testing: the cheating prover overwrites them).
     #[cfg(feature = "testing")]
-    pub(crate) fn hint_targets(&self, i: usize) -> Option<[Target; 2]> {
-        self.hints.get(i).map(|h| match h {
-            Hint::Div { q, r, .. } => [*q, *r],
-            Hint::Sign { h, m, .. } => [*h, *m],
-            Hint::Max { c, d, .. } => [*c, *d],
-        })
+    pub(crate) fn hint_targets(&self, i: usize) -> Option<Vec<Target>> {
+        self.hints.get(i).map(Hint::targets)
     }
 
     /// The element targets of tensor `id` (testing).
@@ -984,12 +1234,7 @@ impl Compiled {
             }
         }
         for (h, (_, values)) in self.hints.iter().zip(hint_values) {
-            let targets = match h {
-                Hint::Div { q, r, .. } => [*q, *r],
-                Hint::Sign { h, m, .. } => [*h, *m],
-                Hint::Max { c, d, .. } => [*c, *d],
-            };
-            for (&t, &v) in targets.iter().zip(values) {
+            for (&t, &v) in h.targets().iter().zip(values) {
                 set(&mut pw, t, felt128(v))?;
             }
         }

@@ -9,11 +9,11 @@
 //! never from the proof.
 //!
 //! What it proves today (declared in every preset's capabilities, `zkmlops backends`): matmul,
-//! gemm, conv2d (grouped too), add, sub, mul, rescale, ReLU, sum, mean, average and max pooling,
-//! reduce_max, data movement, and committed tensors (`zkmlops-commit`'s Poseidon2 sponge in the
-//! circuit: the same digests as the FRI backend). Lookups, division by a tensor, square roots,
-//! partition and argmax are refused by name before proving. Recursive aggregation is not built
-//! yet.
+//! gemm, conv2d (grouped too), add, sub, mul, division by a constant or a tensor, rescale, ReLU,
+//! sum, mean, average and max pooling, reduce_max, every table lookup, data movement, and
+//! committed tensors (`zkmlops-commit`'s Poseidon2 sponge in the circuit: the same digests as
+//! the FRI backend). Square roots, partition and argmax are refused by name before proving.
+//! Recursive aggregation is not built yet.
 //!
 //! ```
 //! use zkmlops_field::Scale;
@@ -158,13 +158,7 @@ impl Plonky2Preset {
             post_quantum: true,
             zero_knowledge: self.zero_knowledge,
             aggregation: false,
-            ops: OpSupport::Only(
-                circuit::SUPPORTED_OPS
-                    .iter()
-                    .chain(&circuit::SUPPORTED_POOLING)
-                    .map(|s| (*s).to_string())
-                    .collect(),
-            ),
+            ops: OpSupport::Only(circuit::supported_features()),
         }
     }
 
@@ -303,6 +297,8 @@ impl Plonky2Backend {
         program.check_witness(witness)?;
         let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
         circuit::check_narrowed(program, &compiled.narrowed, witness)?;
+        circuit::check_divisors(program, &compiled.divisors, witness)?;
+        circuit::check_quotients(program, &compiled, witness)?;
         prove_inner(program, witness, stage, preset, &mut |_| {})
     }
 }
@@ -370,7 +366,10 @@ impl Backend for Plonky2Backend {
         let preset = Self::preset_named(preset)?;
         check_supported(&BACKEND, &preset.info(), program)?;
         program.check_witness(witness)?;
-        circuit::analyse(program, witness)
+        let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
+        circuit::check_narrowed(program, &compiled.narrowed, witness)?;
+        circuit::check_divisors(program, &compiled.divisors, witness)?;
+        circuit::check_quotients(program, &compiled, witness)
     }
 
     fn prove(

@@ -17,8 +17,9 @@ use zkmlops_tensor::{Program, TensorId, Witness};
 use crate::circuit::{compile_cached, felt128};
 use crate::{Plonky2Error, Plonky2Preset, backend_error, envelope, statement_limbs};
 
-/// Hint values by position: `(kind, values)` with kind `div` (`[q, r]`), `relu` (`[h, m]`) or
-/// `max` (`[c, d]`), in the order the circuit creates them.
+/// Hint values by position: `(kind, values)` with kind `div` (`[q, r]`), `relu` (`[h, m]`),
+/// `max` (`[c, d]`) or `clamp` (`[below, d_lo, above, d_hi]`), in the order the circuit creates
+/// them.
 pub type Hints = crate::circuit::HintValues;
 
 /// Prove `witness` (not checked against the Program) with the hints `edit` leaves.
@@ -38,7 +39,7 @@ pub fn prove_with_hints(
 /// A cell of the finished witness.
 #[derive(Debug, Clone, Copy)]
 pub enum Cell {
-    /// Slot `slot` (0 or 1) of hint `index`.
+    /// Slot `slot` of hint `index`.
     Hint(usize, usize),
     /// Element `index` of tensor `id`.
     Tensor(TensorId, usize),

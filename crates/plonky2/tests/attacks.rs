@@ -80,8 +80,8 @@ fn the_honest_hints_verify() {
 
 #[test]
 fn a_rounding_with_an_out_of_range_remainder_is_rejected() {
-    // 24 / 16 = 1.5 rounds (half up) to 2: 2*24 + 16 = 64 = 2*32 + 0. The cheater claims 1
-    // with remainder 32, which satisfies the field equation but not 0 <= r < 32.
+    // 24 / 16 = 1.5 rounds (half up) to 2: 24 + 8 = 32 = 2*16 + 0. The cheater claims 1 with
+    // remainder 16, which satisfies the field equation but not 0 <= r < 16.
     let (p, y) = one_op(
         Op::Rescale {
             shift: 4,
@@ -105,7 +105,7 @@ fn a_rounding_with_an_out_of_range_remainder_is_rejected() {
     ));
     let edits = [
         (Cell::Hint(0, 0), 1),
-        (Cell::Hint(0, 1), 32),
+        (Cell::Hint(0, 1), 16),
         (Cell::Tensor(y, 0), 1),
     ];
     rejected(
@@ -317,5 +317,55 @@ fn operands_that_could_wrap_are_narrowed_and_checked() {
     rejected(
         &p,
         prove_edited(&p, &honest, &wide, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn a_tensor_division_with_an_out_of_range_remainder_is_rejected() {
+    // 7 / 2 half up = 4: 2*7 + 2 = 16 = 4*4 + 0. The cheater claims 3 with remainder 4 (not
+    // below 2b = 4), and a zero divisor is refused by the honest prover.
+    let mut b = ProgramBuilder::new();
+    let s = Scale::new(0).unwrap();
+    let a = b.input("a", &[1], s, Visibility::Private);
+    let d = b.input("d", &[1], s, Visibility::Private);
+    let y = b
+        .op(
+            "y",
+            Op::Div {
+                rounding: Rounding::HalfUp,
+            },
+            &[a, d],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let input = [Tensor::vector(vec![7]), Tensor::vector(vec![2])];
+    let honest = p.evaluate(&input).unwrap();
+    assert_eq!(honest.get(y).unwrap().data(), &[4]);
+    let env = Plonky2Backend
+        .prove(&p, &honest, StageTag::Generic, "poseidon")
+        .unwrap();
+    Plonky2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    let w = claim(&p, &input, &[(y, vec![3])]);
+    refused(prove_with_hints(
+        &p,
+        &w,
+        StageTag::Generic,
+        P,
+        |h: &mut Hints| {
+            assert_eq!(h[0], ("div-tensor", vec![4, 0]));
+            h[0].1 = vec![3, 4];
+        },
+    ));
+    let edits = [
+        (Cell::Hint(0, 0), 3),
+        (Cell::Hint(0, 1), 4),
+        (Cell::Tensor(y, 0), 3),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
     );
 }
