@@ -854,7 +854,10 @@ fn plonky2_proves_a_bundled_model_with_private_weights() {
         "-o",
         s(&dir.path().join("prep")),
     ]);
-    fails_with(&r, "the plonky2 backend (preset poseidon) does not support op `");
+    fails_with(
+        &r,
+        "the plonky2 backend (preset poseidon) does not support op `",
+    );
     let r = args(&["--visibility", "params=private", "--transparent"]);
     assert!(r.ok, "{}", r.stderr);
     assert!(r.stdout.contains("plonky2 poseidon"), "{}", r.stdout);
