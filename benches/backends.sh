@@ -2,8 +2,9 @@
 # Usage: benches/backends.sh (after `cargo build --release --bin zkmlops`); prints Markdown rows.
 # FRI vs plonky2 on the bundled models through the release CLI: prove ms, proof bytes, verify ms.
 set -u
-Z=/work/main/target/release/zkmlops
-M=/work/main/examples/models
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+Z=$ROOT/target/release/zkmlops
+M=$ROOT/examples/models
 cd "$(mktemp -d)"
 for model in logreg mlp cnn; do
   for cfg in "fri|committed+zk|" "fri|private, transparent|--visibility params=private --transparent" \
