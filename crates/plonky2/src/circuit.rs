@@ -200,7 +200,7 @@ fn iv_div(a: Iv, d: i128, rounding: Rounding) -> Iv {
 /// A compiled Program: the circuit, every tensor's targets and the prover's hints.
 pub(crate) struct Compiled {
     pub(crate) data: CircuitData<F, C, D>,
-    /// Tensors the circuit range-checks to a signed width (see [`check_narrowed`]).
+    /// Tensors the circuit range-checks to a signed width (see [`Compiled::check_limits`]).
     pub(crate) narrowed: Vec<(TensorId, u32)>,
     /// Tensors the circuit proves in `[1, 2^32]` (divisors).
     pub(crate) divisors: Vec<TensorId>,
@@ -242,7 +242,7 @@ fn fits(iv: Iv, limit: i128) -> bool {
 
 /// Check that every division's honest quotient fits the range the circuit checks (a typed
 /// error naming the tensor, before plonky2 would refuse the witness).
-pub(crate) fn check_quotients(
+fn check_quotients(
     program: &Program,
     compiled: &Compiled,
     witness: &Witness,
@@ -262,50 +262,53 @@ pub(crate) fn check_quotients(
 /// Largest divisor tensor value.
 const MAX_DIVISOR: i64 = 1 << 32;
 
-/// Check that every divisor's honest values lie in `[1, 2^32]`.
-pub(crate) fn check_divisors(
+/// The first value of tensor `id` outside `[lo, hi]`, as a typed limit naming the tensor.
+fn out_of_range(
     program: &Program,
-    divisors: &[TensorId],
     witness: &Witness,
+    id: TensorId,
+    (lo, hi): (i64, i64),
+    what: &'static str,
 ) -> Result<(), ProveError> {
-    for &id in divisors {
-        if let Some(t) = witness.get(id)
-            && let Some(&v) = t.data().iter().find(|v| !(1..=MAX_DIVISOR).contains(*v))
-        {
-            let name = program.tensor(id).map_or("?", |d| d.name.as_str());
-            return Err(limit(
-                name,
-                "divisor (proved in [1, 2^32])",
-                i128::from(v),
-                i128::from(MAX_DIVISOR),
-            ));
-        }
+    if let Some(t) = witness.get(id)
+        && let Some(&v) = t.data().iter().find(|v| !(lo..=hi).contains(*v))
+    {
+        let name = program.tensor(id).map_or("?", |d| d.name.as_str());
+        return Err(limit(name, what, i128::from(v), i128::from(hi)));
     }
     Ok(())
 }
 
-/// Check that every narrowed tensor's honest values fit the width the circuit checks (a typed
-/// error naming the tensor, before plonky2 would refuse the witness).
-pub(crate) fn check_narrowed(
-    program: &Program,
-    narrowed: &[(TensorId, u32)],
-    witness: &Witness,
-) -> Result<(), ProveError> {
-    for &(id, bits) in narrowed {
-        let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
-        if let Some(t) = witness.get(id)
-            && let Some(&v) = t.data().iter().find(|v| !(lo..=hi).contains(*v))
-        {
-            let name = program.tensor(id).map_or("?", |d| d.name.as_str());
-            return Err(limit(
-                name,
+impl Compiled {
+    /// The prover's checks of the ranges the circuit proves: every narrowed tensor within its
+    /// width, every divisor in `[1, 2^32]`, every quotient within its range check (typed errors
+    /// naming the tensor, before plonky2's witness generators would refuse the witness).
+    pub(crate) fn check_limits(
+        &self,
+        program: &Program,
+        witness: &Witness,
+    ) -> Result<(), ProveError> {
+        for &(id, bits) in &self.narrowed {
+            let half = 1i64 << (bits - 1);
+            out_of_range(
+                program,
+                witness,
+                id,
+                (-half, half - 1),
                 "value the proof range-checks (so the arithmetic on it cannot wrap mod p)",
-                i128::from(v),
-                i128::from(hi),
-            ));
+            )?;
         }
+        for &id in &self.divisors {
+            out_of_range(
+                program,
+                witness,
+                id,
+                (1, MAX_DIVISOR),
+                "divisor (proved in [1, 2^32])",
+            )?;
+        }
+        check_quotients(program, self, witness)
     }
-    Ok(())
 }
 
 impl Builder<'_> {
@@ -474,8 +477,8 @@ impl Builder<'_> {
     }
 
     /// `c (a - b - 1) + (1 - c)(b - a)` proved in `[0, 2^62)` for a bit `c`: then `c = [a > b]`
-    /// over the integers, for `|a|, |b| < 2^61`.
-    fn compare(&mut self, a: Target, b: Target) -> (Target, Target) {
+    /// over the integers, for `|a|, |b| < 2^61`. Returns `(c, d, a - b)`.
+    fn compare(&mut self, a: Target, b: Target) -> (Target, Target, Target) {
         let c = self.b.add_virtual_bool_target_safe();
         let d = self.b.add_virtual_target();
         let diff = self.b.sub(a, b);
@@ -485,7 +488,7 @@ impl Builder<'_> {
         let expect = self.b.mul_add(c.target, t1, back);
         self.b.connect(d, expect);
         self.b.range_check(d, 62);
-        (c.target, d)
+        (c.target, d, diff)
     }
 
     /// `spec.eval(clamp(x))`: the clamp by two proved comparisons, then a plonky2 lookup of
@@ -533,8 +536,8 @@ impl Builder<'_> {
         let lo_t = self.b.constant(felt(spec.lo));
         let hi_t = self.b.constant(felt(spec.hi));
         // below = [lo > x], above = [x > hi]
-        let (below, d_lo) = self.compare(lo_t, x);
-        let (above, d_hi) = self.compare(x, hi_t);
+        let (below, d_lo, _) = self.compare(lo_t, x);
+        let (above, d_hi, _) = self.compare(x, hi_t);
         self.hints.push(Hint::Clamp {
             below,
             d_lo,
@@ -562,25 +565,16 @@ impl Builder<'_> {
             .collect::<Option<_>>()?;
         let mut acc = *xs.first()?;
         for (j, &x) in xs.iter().enumerate().skip(1) {
-            let c = self.b.add_virtual_bool_target_safe();
-            let d = self.b.add_virtual_target();
-            // d = c (x - acc - 1) + (1 - c)(acc - x) = c (2x - 2acc - 1) + acc - x
-            let diff = self.b.sub(x, acc);
-            let two_diff = self.b.mul_const(F::TWO, diff);
-            let t1 = self.b.add_const(two_diff, F::NEG_ONE);
-            let back = self.b.neg(diff);
-            let expect = self.b.mul_add(c.target, t1, back);
-            self.b.connect(d, expect);
-            self.b.range_check(d, 62);
+            let (c, d, diff) = self.compare(x, acc);
             self.hints.push(Hint::Max {
-                c: c.target,
+                c,
                 d,
                 t,
                 cells: cells.to_vec(),
                 j,
             });
             // acc' = acc + c (x - acc)
-            acc = self.b.mul_add(c.target, diff, acc);
+            acc = self.b.mul_add(c, diff, acc);
         }
         Some(acc)
     }

@@ -296,9 +296,7 @@ impl Plonky2Backend {
         check_supported(&BACKEND, &preset.info(), program)?;
         program.check_witness(witness)?;
         let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
-        circuit::check_narrowed(program, &compiled.narrowed, witness)?;
-        circuit::check_divisors(program, &compiled.divisors, witness)?;
-        circuit::check_quotients(program, &compiled, witness)?;
+        compiled.check_limits(program, witness)?;
         prove_inner(program, witness, stage, preset, &mut |_| {})
     }
 }
@@ -367,9 +365,7 @@ impl Backend for Plonky2Backend {
         check_supported(&BACKEND, &preset.info(), program)?;
         program.check_witness(witness)?;
         let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
-        circuit::check_narrowed(program, &compiled.narrowed, witness)?;
-        circuit::check_divisors(program, &compiled.divisors, witness)?;
-        circuit::check_quotients(program, &compiled, witness)
+        compiled.check_limits(program, witness)
     }
 
     fn prove(
