@@ -36,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod aggregate;
 mod circuit;
 mod poseidon2;
 
@@ -48,9 +49,10 @@ use plonky2::plonk::config::Hasher;
 use plonky2::plonk::proof::ProofWithPublicInputs;
 use plonky2::util::serialization::{Buffer, Read, Write};
 use zkmlops_proof::{
-    Backend, BackendId, BackendParams, Capabilities, ENVELOPE_VERSION, FieldId, FriParams, HashId,
-    OpSupport, PresetInfo, ProofEnvelope, ProtocolParams, ProveError, StageTag, Statement,
-    VerifiedStatement, VerifyError, VerifyPolicy, check_supported, verify_preamble,
+    AggregateEnvelope, AggregateInput, Backend, BackendId, BackendParams, Capabilities,
+    ENVELOPE_VERSION, FieldId, FriParams, HashId, OpSupport, PresetInfo, ProofEnvelope,
+    ProtocolParams, ProveError, StageTag, Statement, VerifiedStatement, VerifyError, VerifyPolicy,
+    check_supported, verify_preamble,
 };
 use zkmlops_tensor::{Program, Witness};
 
@@ -110,41 +112,13 @@ impl Plonky2Preset {
     /// resistance (Poseidon's 256-bit digest: 128 bits).
     #[must_use]
     pub fn conjectured_bits(self) -> u16 {
-        let f = self.config().fri_config;
-        let bits = f.rate_bits * f.num_query_rounds + f.proof_of_work_bits as usize;
-        u16::try_from(bits.min(128)).unwrap_or(128)
+        conjectured_bits(&self.config())
     }
 
     /// The parameters every envelope of this preset carries.
     #[must_use]
     pub fn params(self) -> BackendParams {
-        let f = self.config().fri_config;
-        let (arity, final_bits) = match f.reduction_strategy {
-            plonky2::fri::reduction_strategies::FriReductionStrategy::ConstantArityBits(a, b) => {
-                (a, b)
-            }
-            _ => (0, 0),
-        };
-        let small = |v: usize| u8::try_from(v).unwrap_or(u8::MAX);
-        BackendParams {
-            preset: self.name().to_string(),
-            field: FieldId::GOLDILOCKS,
-            extension_degree: 2,
-            hash: HashId::POSEIDON_GOLDILOCKS,
-            protocol: ProtocolParams::Fri(FriParams {
-                log_blowup: small(f.rate_bits),
-                num_queries: u16::try_from(f.num_query_rounds).unwrap_or(u16::MAX),
-                query_pow_bits: small(f.proof_of_work_bits as usize),
-                commit_pow_bits: 0,
-                log_final_poly_len: small(final_bits),
-                max_log_arity: small(arity),
-            }),
-            zero_knowledge: self.zero_knowledge,
-            post_quantum: true,
-            transparent: true,
-            conjectured_security_bits: self.conjectured_bits(),
-            proven_security_bits: None,
-        }
+        params_of(&self.config(), self.name(), self.zero_knowledge)
     }
 
     /// What the preset can do.
@@ -157,7 +131,7 @@ impl Plonky2Preset {
             transparent: true,
             post_quantum: true,
             zero_knowledge: self.zero_knowledge,
-            aggregation: false,
+            aggregation: true,
             ops: OpSupport::Only(circuit::supported_features()),
         }
     }
@@ -183,8 +157,45 @@ impl Plonky2Preset {
         }
     }
 
-    fn named(name: &str) -> Option<Self> {
+    pub(crate) fn named(name: &str) -> Option<Self> {
         Plonky2Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// `rate_bits * queries + proof-of-work bits`, capped at 128 (extension field, Poseidon
+/// collisions).
+pub(crate) fn conjectured_bits(config: &CircuitConfig) -> u16 {
+    let f = &config.fri_config;
+    let bits = f.rate_bits * f.num_query_rounds + f.proof_of_work_bits as usize;
+    u16::try_from(bits.min(128)).unwrap_or(128)
+}
+
+/// The envelope parameters of a proof made with `config` under preset `name`.
+pub(crate) fn params_of(config: &CircuitConfig, name: &str, zero_knowledge: bool) -> BackendParams {
+    let f = &config.fri_config;
+    let (arity, final_bits) = match f.reduction_strategy {
+        plonky2::fri::reduction_strategies::FriReductionStrategy::ConstantArityBits(a, b) => (a, b),
+        _ => (0, 0),
+    };
+    let small = |v: usize| u8::try_from(v).unwrap_or(u8::MAX);
+    BackendParams {
+        preset: name.to_string(),
+        field: FieldId::GOLDILOCKS,
+        extension_degree: 2,
+        hash: HashId::POSEIDON_GOLDILOCKS,
+        protocol: ProtocolParams::Fri(FriParams {
+            log_blowup: small(f.rate_bits),
+            num_queries: u16::try_from(f.num_query_rounds).unwrap_or(u16::MAX),
+            query_pow_bits: small(f.proof_of_work_bits as usize),
+            commit_pow_bits: 0,
+            log_final_poly_len: small(final_bits),
+            max_log_arity: small(arity),
+        }),
+        zero_knowledge,
+        post_quantum: true,
+        transparent: true,
+        conjectured_security_bits: conjectured_bits(config),
+        proven_security_bits: None,
     }
 }
 
@@ -228,7 +239,7 @@ pub(crate) fn statement_limbs(statement: &Statement, params: &BackendParams) -> 
 
 /// The public inputs a statement stands for: the digest, every public tensor's values, then
 /// every commitment's four limbs; `None` for a digest that is not four canonical elements.
-fn public_inputs(statement: &Statement, params: &BackendParams) -> Option<Vec<F>> {
+pub(crate) fn public_inputs(statement: &Statement, params: &BackendParams) -> Option<Vec<F>> {
     let mut v = statement_limbs(statement, params);
     for p in &statement.public {
         v.extend(p.values.iter().map(|&x| felt(x)));
@@ -344,6 +355,24 @@ pub(crate) fn envelope<E: std::fmt::Display>(
     })
 }
 
+/// Decode proof bytes for a circuit: exactly one proof, no trailing bytes, never a panic.
+pub(crate) fn decode_proof(
+    bytes: &[u8],
+    common: &plonky2::plonk::circuit_data::CommonCircuitData<F, { circuit::D }>,
+) -> Result<plonky2::plonk::proof::Proof<F, circuit::C, { circuit::D }>, Plonky2Error> {
+    let decoded = catch_unwind(AssertUnwindSafe(|| {
+        let mut buf = Buffer::new(bytes);
+        let proof = buf.read_proof::<F, circuit::C, { circuit::D }>(common);
+        (proof, buf.unread_bytes().len())
+    }))
+    .map_err(|_| Plonky2Error::Panicked("proof decoder"))?;
+    match decoded {
+        (Ok(p), 0) => Ok(p),
+        (Ok(_), n) => Err(Plonky2Error::TrailingBytes(n)),
+        (Err(_), _) => Err(Plonky2Error::Decode),
+    }
+}
+
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -414,18 +443,7 @@ impl Backend for Plonky2Backend {
                     source: Box::new(e),
                 }
             })?;
-        let common = &compiled.data.common;
-        let decoded = catch_unwind(AssertUnwindSafe(|| {
-            let mut buf = Buffer::new(&env.proof);
-            let proof = buf.read_proof::<F, circuit::C, { circuit::D }>(common);
-            (proof, buf.unread_bytes().len())
-        }))
-        .map_err(|_| shape(Plonky2Error::Panicked("proof decoder")))?;
-        let proof = match decoded {
-            (Ok(p), 0) => p,
-            (Ok(_), n) => return Err(shape(Plonky2Error::TrailingBytes(n))),
-            (Err(_), _) => return Err(shape(Plonky2Error::Decode)),
-        };
+        let proof = decode_proof(&env.proof, &compiled.data.common).map_err(shape)?;
         let with_inputs = ProofWithPublicInputs {
             proof,
             public_inputs: public_inputs(&env.statement, &env.params).ok_or_else(|| {
@@ -448,5 +466,18 @@ impl Backend for Plonky2Backend {
             params: env.params.clone(),
             statement: env.statement.clone(),
         })
+    }
+
+    fn aggregate(&self, members: &[AggregateInput<'_>]) -> Result<AggregateEnvelope, ProveError> {
+        aggregate::aggregate(members, true)
+    }
+
+    fn verify_aggregate(
+        &self,
+        programs: &[&Program],
+        aggregate: &AggregateEnvelope,
+        policy: &VerifyPolicy,
+    ) -> Result<Vec<VerifiedStatement>, VerifyError> {
+        aggregate::verify_aggregate(programs, aggregate, policy)
     }
 }

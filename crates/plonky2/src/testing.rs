@@ -86,3 +86,14 @@ pub fn prove_edited(
     }));
     envelope(proved, params, statement)
 }
+
+/// Aggregate without the prover's native checks (members' proofs, one preset, links): the
+/// aggregation circuits alone must refuse a foreign member or a broken link.
+///
+/// # Errors
+/// The circuits' refusal (a prover error), or a malformed member.
+pub fn aggregate_unchecked(
+    members: &[zkmlops_proof::AggregateInput<'_>],
+) -> Result<zkmlops_proof::AggregateEnvelope, ProveError> {
+    crate::aggregate::aggregate(members, false)
+}

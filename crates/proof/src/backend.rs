@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use zkmlops_tensor::{Program, Witness};
 
 use crate::{
-    BackendId, BackendParams, FieldId, HashId, PolicyViolation, ProofEnvelope, ProveError,
-    RegistryError, SchemeId, StageTag, Statement, VerifyError,
+    AggregateEnvelope, AggregateError, AggregateInput, BackendId, BackendParams, FieldId, HashId,
+    PolicyViolation, ProofEnvelope, ProveError, RegistryError, SchemeId, StageTag, Statement,
+    VerifyError,
 };
 
 /// What a verifier demands of a proof beyond its validity (winterfell's `AcceptableOptions`).
@@ -238,6 +239,33 @@ pub trait Backend: Send + Sync {
         envelope: &ProofEnvelope,
         policy: &VerifyPolicy,
     ) -> Result<VerifiedStatement, VerifyError>;
+
+    /// Fold member proofs (all made by this backend, with one preset) into one proof that
+    /// every member verifies and that consecutive members link ([`crate::MemberLinks`]). Backends
+    /// whose presets declare `aggregation` implement it; the default refuses.
+    ///
+    /// # Errors
+    /// [`ProveError::Aggregate`] ([`AggregateError::Unsupported`] by default), or the error
+    /// of a member that does not verify.
+    fn aggregate(&self, members: &[AggregateInput<'_>]) -> Result<AggregateEnvelope, ProveError> {
+        let _ = members;
+        Err(AggregateError::Unsupported { backend: self.id() }.into())
+    }
+
+    /// Verify an aggregate against one Program per member; returns the members' verified
+    /// statements, in order.
+    ///
+    /// # Errors
+    /// [`VerifyError`]; [`AggregateError::Unsupported`] by default.
+    fn verify_aggregate(
+        &self,
+        programs: &[&Program],
+        aggregate: &AggregateEnvelope,
+        policy: &VerifyPolicy,
+    ) -> Result<Vec<VerifiedStatement>, VerifyError> {
+        let _ = (programs, aggregate, policy);
+        Err(AggregateError::Unsupported { backend: self.id() }.into())
+    }
 }
 
 impl std::fmt::Debug for dyn Backend + '_ {

@@ -197,6 +197,9 @@ pub enum ProveError {
         /// The tensor the node produces.
         tensor: String,
     },
+    /// An aggregation the backend refuses (unsupported, unlinked members, mixed presets, ...).
+    #[error(transparent)]
+    Aggregate(#[from] crate::AggregateError),
     /// A preset name the backend does not have.
     #[error("the {backend} backend has no preset `{preset}` (it has: {})", known.join(", "))]
     UnknownPreset {
@@ -269,6 +272,10 @@ pub enum VerifyError {
         /// The backend.
         backend: BackendId,
     },
+    /// An aggregate that does not fit its Programs or its links, or a backend that cannot
+    /// verify aggregates.
+    #[error(transparent)]
+    Aggregate(#[from] crate::AggregateError),
     /// The backend's proof bytes are malformed (undecodable, wrong shape).
     #[error("malformed {backend} proof: {source}")]
     ProofShape {

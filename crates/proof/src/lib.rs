@@ -17,6 +17,7 @@
 //! assert_eq!(ProofEnvelope::from_bytes(b"not a proof"), Err(EnvelopeError::Magic));
 //! ```
 
+mod aggregate;
 mod backend;
 mod envelope;
 mod error;
@@ -24,6 +25,10 @@ mod hexbytes;
 mod ids;
 mod statement;
 
+pub use aggregate::{
+    AGGREGATE_MAGIC, AGGREGATE_VERSION, AggregateEnvelope, AggregateError, AggregateInput,
+    AggregateMember, MemberLinks, check_links,
+};
 pub use backend::{
     Backend, Capabilities, OpSupport, PresetInfo, Registry, VerifiedStatement, VerifyPolicy,
     check_supported, op_features, verify_preamble,

@@ -46,5 +46,5 @@ pub use mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program, train_
 pub use predict::{PREDICT_MODEL_GROUP, PredictionProof, prediction_program, prove_prediction};
 pub use transcript::{
     ModelSpec, RunError, RunSalts, TRANSCRIPT_VERSION, TrainingTranscript, TranscriptError,
-    mlp_data_commitment, mlp_model_commitment, prove_mlp_run, prove_run,
+    mlp_data_commitment, mlp_model_commitment, prove_mlp_run, prove_run, segment_links,
 };

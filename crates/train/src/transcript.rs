@@ -10,7 +10,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use zkmlops_commit::Digest;
-use zkmlops_proof::{Backend, ProofEnvelope, ProveError, StageTag, VerifyError, VerifyPolicy};
+use zkmlops_proof::{
+    AggregateEnvelope, AggregateInput, Backend, MemberLinks, ProofEnvelope, ProveError, StageTag,
+    Statement, VerifyError, VerifyPolicy,
+};
 
 use crate::logreg::{SALT_LEN, Salts, read_model};
 use crate::mlp::{MlpModel, MlpSpec, mlp_segment_inputs, mlp_segment_program};
@@ -92,8 +95,23 @@ pub struct TrainingTranscript {
     pub initial_commitment: Digest,
     /// The final weights' commitment.
     pub final_commitment: Digest,
-    /// One proof per segment, in order.
+    /// One proof per segment, in order (empty when the run is aggregated).
     pub segments: Vec<ProofEnvelope>,
+    /// One aggregated proof of every segment and of the links between them, when the run was
+    /// aggregated ([`TrainingTranscript::aggregated`]); `segments` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<AggregateEnvelope>,
+}
+
+/// How segment `index` links inside an aggregate: it starts (commitment 1) where the previous
+/// one ended (commitment 2); the first links only out (its start is the transcript's initial
+/// commitment, checked by the verifier).
+#[must_use]
+pub fn segment_links(index: usize) -> MemberLinks {
+    MemberLinks {
+        link_in: (index > 0).then_some(1),
+        link_out: Some(2),
+    }
 }
 
 /// Why a transcript does not verify.
@@ -148,6 +166,12 @@ pub enum TranscriptError {
         /// The one it starts from.
         found: String,
     },
+    /// The aggregated proof (or the backend's refusal to verify aggregates).
+    #[error("aggregated proof: {0}")]
+    Aggregate(VerifyError),
+    /// Both per-segment proofs and an aggregate, or neither.
+    #[error("a transcript carries either one proof per segment or one aggregate, not {0}")]
+    Layout(&'static str),
     /// The last segment does not end at the claimed final commitment.
     #[error("the run ends at {found}, not the claimed final commitment {expected}")]
     Final {
@@ -158,8 +182,8 @@ pub enum TranscriptError {
     },
 }
 
-fn digest_of(env: &ProofEnvelope, k: usize) -> Option<Digest> {
-    zkmlops_commit::statement_digest(&env.statement, k)
+fn digest_of(statement: &Statement, k: usize) -> Option<Digest> {
+    zkmlops_commit::statement_digest(statement, k)
 }
 
 fn hex(d: Option<Digest>) -> String {
@@ -179,40 +203,82 @@ impl TrainingTranscript {
     ) -> Result<(), TranscriptError> {
         let per = self.steps_per_segment.max(1);
         let expected = self.total_steps / per;
-        if self.steps_per_segment == 0
-            || !self.total_steps.is_multiple_of(per)
-            || expected != self.segments.len()
+        let found = match (&self.aggregate, self.segments.is_empty()) {
+            (Some(_), false) => return Err(TranscriptError::Layout("both")),
+            (Some(a), true) => a.members.len(),
+            (None, _) => self.segments.len(),
+        };
+        if self.steps_per_segment == 0 || !self.total_steps.is_multiple_of(per) || expected != found
         {
             return Err(TranscriptError::SegmentCount {
                 total: self.total_steps,
                 per: self.steps_per_segment,
                 expected,
-                found: self.segments.len(),
+                found,
             });
         }
+        let programs = self.programs()?;
+        let statements: Vec<Statement> = match &self.aggregate {
+            Some(agg) => {
+                let refs: Vec<&zkmlops_tensor::Program> = programs.iter().collect();
+                let verified = backend
+                    .verify_aggregate(&refs, agg, policy)
+                    .map_err(TranscriptError::Aggregate)?;
+                for (index, m) in agg.members.iter().enumerate() {
+                    if m.links != segment_links(index) {
+                        return Err(TranscriptError::Link {
+                            index,
+                            expected: "segments linked start to end".into(),
+                            found: format!("{:?}", m.links),
+                        });
+                    }
+                }
+                verified.into_iter().map(|v| v.statement).collect()
+            }
+            None => {
+                let mut out = Vec::with_capacity(programs.len());
+                for (index, (program, env)) in programs.iter().zip(&self.segments).enumerate() {
+                    let v = backend
+                        .verify(program, env, policy)
+                        .map_err(|source| TranscriptError::Segment { index, source })?;
+                    out.push(v.statement);
+                }
+                out
+            }
+        };
+        self.check_chain(&statements)
+    }
+
+    /// The Program of every segment, in order.
+    fn programs(&self) -> Result<Vec<zkmlops_tensor::Program>, TrainError> {
+        let per = self.steps_per_segment.max(1);
+        (0..self.total_steps / per)
+            .map(|index| self.spec.segment_program(self.rows, index * per, per))
+            .collect()
+    }
+
+    /// The chain over verified statements: training stage, one dataset, each segment starting
+    /// where the previous ended, from the initial commitment to the final one.
+    fn check_chain(&self, statements: &[Statement]) -> Result<(), TranscriptError> {
         let mut start = self.initial_commitment;
-        for (index, env) in self.segments.iter().enumerate() {
-            let program = self.spec.segment_program(self.rows, index * per, per)?;
-            let v = backend
-                .verify(&program, env, policy)
-                .map_err(|source| TranscriptError::Segment { index, source })?;
-            if v.statement.stage != StageTag::Training {
+        for (index, statement) in statements.iter().enumerate() {
+            if statement.stage != StageTag::Training {
                 return Err(TranscriptError::Stage {
                     index,
-                    found: v.statement.stage,
+                    found: statement.stage,
                 });
             }
-            if digest_of(env, 0) != Some(self.data_commitment) {
+            if digest_of(statement, 0) != Some(self.data_commitment) {
                 return Err(TranscriptError::Data { index });
             }
-            if digest_of(env, 1) != Some(start) {
+            if digest_of(statement, 1) != Some(start) {
                 return Err(TranscriptError::Link {
                     index,
                     expected: start.to_hex(),
-                    found: hex(digest_of(env, 1)),
+                    found: hex(digest_of(statement, 1)),
                 });
             }
-            start = digest_of(env, 2).ok_or(TranscriptError::Link {
+            start = digest_of(statement, 2).ok_or(TranscriptError::Link {
                 index,
                 expected: "an end commitment".into(),
                 found: "none".into(),
@@ -225,6 +291,35 @@ impl TrainingTranscript {
             });
         }
         Ok(())
+    }
+
+    /// Fold the segment proofs into one aggregated proof (the backend must declare
+    /// `aggregation`, e.g. plonky2): segment `i + 1`'s start commitment is proved equal to
+    /// segment `i`'s end commitment inside the aggregate. The first segment links in too (its
+    /// start is checked against the transcript's initial commitment on verification).
+    ///
+    /// # Errors
+    /// [`RunError::Train`] for a bad schedule, [`RunError::Aggregate`] for the backend's
+    /// refusal.
+    pub fn aggregated(mut self, backend: &dyn Backend) -> Result<TrainingTranscript, RunError> {
+        if self.aggregate.is_some() {
+            return Ok(self);
+        }
+        let programs = self.programs()?;
+        let inputs: Vec<AggregateInput<'_>> = programs
+            .iter()
+            .zip(&self.segments)
+            .enumerate()
+            .map(|(index, (program, envelope))| AggregateInput {
+                program,
+                envelope,
+                links: segment_links(index),
+            })
+            .collect();
+        let agg = backend.aggregate(&inputs).map_err(RunError::Aggregate)?;
+        self.segments = Vec::new();
+        self.aggregate = Some(agg);
+        Ok(self)
     }
 }
 
@@ -253,6 +348,9 @@ pub enum RunError {
         /// The backend's error.
         source: ProveError,
     },
+    /// The backend could not aggregate the segments.
+    #[error("aggregating the segments: {0}")]
+    Aggregate(ProveError),
     /// Not one checkpoint salt per segment boundary.
     #[error("{found} checkpoint salts for {segments} segments (need segments + 1)")]
     Salts {
@@ -300,6 +398,7 @@ pub fn prove_run(
         initial_commitment: model_commitment(initial, &salts.checkpoints[0]),
         final_commitment: model_commitment(&model, &salts.checkpoints[segments]),
         segments: proofs,
+        aggregate: None,
     };
     Ok((transcript, model))
 }
@@ -373,6 +472,7 @@ pub fn prove_mlp_run(
         initial_commitment: mlp_model_commitment(initial, &salts.checkpoints[0]),
         final_commitment: mlp_model_commitment(&model, &salts.checkpoints[segments]),
         segments: proofs,
+        aggregate: None,
     };
     Ok((transcript, model))
 }
