@@ -93,6 +93,10 @@ pub(crate) enum CliError {
     #[error("rejected: {what}")]
     RunRejected { what: String },
     #[error(
+        "the {backend} backend's preset {preset} cannot aggregate proofs (`zkmlops backends` lists which can: use --backend plonky2)"
+    )]
+    NoAggregation { backend: String, preset: String },
+    #[error(
         "invalid --visibility `{given}`: expected a list like input=private,params=private,output=public"
     )]
     Visibility { given: String },

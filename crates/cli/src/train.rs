@@ -106,13 +106,18 @@ pub(crate) enum TrainCommand {
         /// Zero knowledge (a hiding preset).
         #[arg(long)]
         zk: bool,
+        /// Fold every segment proof into one aggregated proof (a backend whose preset declares
+        /// aggregation: `--backend plonky2`); the links between segments are proved inside it.
+        #[arg(long)]
+        aggregate: bool,
         #[command(flatten)]
         backend: BackendArgs,
         /// Output directory.
         #[arg(short, long, value_name = "run/")]
         output: PathBuf,
     },
-    /// Verify a run's transcript: every segment and the chain of commitments.
+    /// Verify a run's transcript: every segment (or the aggregated proof) and the chain of
+    /// commitments.
     Verify {
         /// The run directory (or its `transcript.json`).
         run: PathBuf,
@@ -332,10 +337,17 @@ pub(crate) fn train(
             init,
             prep,
             zk,
+            aggregate,
             backend,
             output,
         } => {
             let chosen = backend.choose(registry, zk, zk)?;
+            if aggregate && !chosen.preset.capabilities.aggregation {
+                return Err(CliError::NoAggregation {
+                    backend: chosen.backend.id().to_string(),
+                    preset: chosen.preset.name.clone(),
+                });
+            }
             let text = String::from_utf8_lossy(&io::read(&spec)?).into_owned();
             let ts: TrainSpec = toml::from_str(&text).map_err(|e| CliError::TrainSpec {
                 path: spec.clone(),
@@ -442,6 +454,17 @@ pub(crate) fn train(
                 }
             };
             pb.finish_and_clear();
+            let transcript = if aggregate {
+                let pb = crate::spinner(
+                    quiet,
+                    &format!("aggregating {segments} segment proofs into one"),
+                );
+                let t = transcript.aggregated(chosen.backend).map_err(run_err)?;
+                pb.finish_and_clear();
+                t
+            } else {
+                transcript
+            };
             std::fs::create_dir_all(&output).map_err(|source| CliError::Write {
                 path: output.clone(),
                 source,
@@ -453,7 +476,14 @@ pub(crate) fn train(
                 &serde_json::json!({"data_salt": salts.data, "checkpoint_salts": salts.checkpoints}),
             )?;
             println!(
-                "proved {total} steps in {segments} segments in {:.1} s; {fit}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
+                "proved {total} steps in {segments} segments{} in {:.1} s; {fit}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
+                transcript
+                    .aggregate
+                    .as_ref()
+                    .map_or_else(String::new, |a| format!(
+                        " (one aggregated proof of {} bytes)",
+                        a.proof.len()
+                    )),
                 t.elapsed().as_secs_f64(),
                 transcript.final_commitment,
                 output.display()
@@ -462,10 +492,17 @@ pub(crate) fn train(
         }
         TrainCommand::Verify { run, json } => {
             let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
-            let result = transcript.verify(
-                verifier(registry, transcript.segments.first())?,
-                &VerifyPolicy::default(),
-            );
+            let backend = match &transcript.aggregate {
+                Some(a) => registry
+                    .get(a.backend.as_str())
+                    .map_err(CliError::Registry)?,
+                None => verifier(registry, transcript.segments.first())?,
+            };
+            let segments = transcript
+                .aggregate
+                .as_ref()
+                .map_or(transcript.segments.len(), |a| a.members.len());
+            let result = transcript.verify(backend, &VerifyPolicy::default());
             let ok = result.is_ok();
             let error = result.err().map(|e| e.to_string());
             if json {
@@ -478,7 +515,9 @@ pub(crate) fn train(
                         "spec": transcript.spec,
                         "rows": transcript.rows,
                         "total_steps": transcript.total_steps,
-                        "segments": transcript.segments.len(),
+                        "segments": segments,
+                        "aggregated": transcript.aggregate.is_some(),
+                        "backend": backend.id(),
                         "data_commitment": transcript.data_commitment,
                         "initial_commitment": transcript.initial_commitment,
                         "final_commitment": transcript.final_commitment,
@@ -488,9 +527,14 @@ pub(crate) fn train(
                 return Err(CliError::RunRejected { what: e.clone() });
             } else {
                 println!(
-                    "verified: {} SGD steps in {} segments on a committed dataset of {} rows\ndata {}\ninitial {}\nfinal {}",
+                    "verified: {} SGD steps in {} segments{} on a committed dataset of {} rows\ndata {}\ninitial {}\nfinal {}",
                     transcript.total_steps,
-                    transcript.segments.len(),
+                    segments,
+                    if transcript.aggregate.is_some() {
+                        " (one aggregated proof)"
+                    } else {
+                        ""
+                    },
                     transcript.rows,
                     transcript.data_commitment,
                     transcript.initial_commitment,

@@ -875,3 +875,59 @@ fn plonky2_proves_a_bundled_model_with_private_weights() {
     assert_eq!(v["backend"], "plonky2");
     assert_eq!(v["params"]["hash"], "poseidon-goldilocks");
 }
+
+#[test]
+fn train_prove_aggregate_writes_one_proof_for_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("train.csv");
+    std::fs::write(
+        &data,
+        "a,b,label\n0.5,-1.0,1\n-0.75,0.5,0\n1.0,0.25,1\n-0.5,1.0,0\n",
+    )
+    .unwrap();
+    let spec = dir.path().join("train.toml");
+    std::fs::write(
+        &spec,
+        "model = \"logistic\"\nfeatures = 2\nbatch = 2\nlearning_rate = 0.5\nscale_bits = 8\nepochs = 1\nsteps_per_segment = 1\n",
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let prove = |extra: &[&str]| {
+        let mut a = vec![
+            "train",
+            "prove",
+            "--spec",
+            s(&spec),
+            "--data",
+            s(&data),
+            "--aggregate",
+            "-o",
+            s(&run_dir),
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // The default backend cannot aggregate: said before any proving.
+    fails_with(&prove(&[]), "cannot aggregate proofs");
+    let r = prove(&["--backend", "plonky2"]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("one aggregated proof of"), "{}", r.stdout);
+    let r = run(&["train", "verify", s(&run_dir), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["aggregated"], true);
+    assert_eq!(v["segments"], 2);
+    assert_eq!(v["backend"], "plonky2");
+    // A member's end commitment changed: refused.
+    let transcript = run_dir.join("transcript.json");
+    let bad = dir.path().join("bad.json");
+    edit_json(&transcript, &bad, |t| {
+        let d = &mut t["aggregate"]["members"][0]["statement"]["commitments"][2]["digest"];
+        let hex = d.as_str().unwrap().to_string();
+        let flipped = if hex.starts_with('0') { "1" } else { "0" };
+        *d = Value::from(format!("{flipped}{}", &hex[1..]));
+    });
+    let r = run(&["train", "verify", s(&bad)]);
+    assert!(!r.ok, "{}", r.stdout);
+}
