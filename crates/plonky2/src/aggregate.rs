@@ -10,9 +10,11 @@
 //!   `digest = H(d_left ‖ H(vk_left) ‖ d_right ‖ H(vk_right))`, the left child's `in` and
 //!   `linked`, the right child's `out`, and enforces the link between them:
 //!   `linked_right * (out_left - in_right) = 0` limb by limb;
-//! - a **root** circuit verifies the top node with a high-rate configuration (blowup 2^7, 12
-//!   queries, 16 bits of proof of work: the same 100 conjectured bits as the presets) so that
-//!   the final proof is small and fast to verify.
+//! - a **root** circuit verifies the top node with a higher-rate configuration (blowup 2^4, 21
+//!   queries, 16 bits of proof of work: the same 100 conjectured bits as the presets, 4 x 21 +
+//!   16) so that the final proof is smaller (about 105 KB against 130 KB) and fast to verify.
+//!   Blowup 2^7 with 12 queries gives 70 KB but took 32 s instead of 4.5 s to build and prove
+//!   on the 2-core machine (docs/benchmarks.md).
 //!
 //! Every circuit takes its children's verifying keys as witnesses and binds them into the
 //! digest, so circuits are shared by every node of one shape. The verifier rebuilds the same
@@ -88,8 +90,8 @@ fn layer_config(zero_knowledge: bool, root: bool) -> CircuitConfig {
     if root {
         CircuitConfig {
             fri_config: FriConfig {
-                rate_bits: 7,
-                num_query_rounds: 12,
+                rate_bits: 4,
+                num_query_rounds: 21,
                 proof_of_work_bits: 16,
                 ..base.fri_config.clone()
             },

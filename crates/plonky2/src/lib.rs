@@ -13,7 +13,9 @@
 //! sum, mean, average and max pooling, reduce_max, every table lookup, data movement, and
 //! committed tensors (`zkmlops-commit`'s Poseidon2 sponge in the circuit: the same digests as
 //! the FRI backend). Square roots, partition and argmax are refused by name before proving.
-//! Recursive aggregation is not built yet.
+//! [`aggregate`]: many proofs of one preset folded into one by recursion, with the links between
+//! consecutive members (a segment's end commitment is the next one's start) proved inside
+//! ([`Backend::aggregate`], [`Backend::verify_aggregate`]).
 //!
 //! ```
 //! use zkmlops_field::Scale;

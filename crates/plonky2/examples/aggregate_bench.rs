@@ -1,0 +1,124 @@
+//! Aggregation cost: prove a logistic-regression run as `--members N` one-step segments with
+//! plonky2, fold them into one proof, verify it. Prints one JSON line: member proving time and
+//! bytes, aggregation time, aggregated proof bytes, verify time (circuits already built in this
+//! process: the warm figure; `zkmlops train verify` in a fresh process gives the cold one).
+//!
+//! With `--epoch`, the workload is instead one epoch of the breast-cancer training split (455 x
+//! 30, batch 32: 14 steps) in `--members` segments.
+//!
+//! `cargo run --release -p zkmlops-plonky2 --example aggregate_bench -- --members 8 [--epoch] [--zk]`
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss
+)]
+
+use std::time::Instant;
+
+use zkmlops_plonky2::Plonky2Backend;
+use zkmlops_proof::VerifyPolicy;
+use zkmlops_train::{Dataset, Link, LogRegSpec, Model, RunSalts, prove_run};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+    };
+    let members: usize = arg("--members").map_or(2, |s| s.parse().unwrap());
+    let epoch = args.iter().any(|a| a == "--epoch");
+    let preset = if args.iter().any(|a| a == "--zk") {
+        "poseidon-zk"
+    } else {
+        "poseidon"
+    };
+    let (spec, data) = if epoch {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../train/data/breast_cancer_train.csv"
+        );
+        let spec = LogRegSpec {
+            features: 30,
+            batch: 32,
+            learning_rate: 0.5,
+            scale_bits: 10,
+            link: Link::Logistic,
+        };
+        (
+            spec,
+            Dataset::from_csv(&std::fs::read_to_string(p).unwrap()).unwrap(),
+        )
+    } else {
+        // Two rows per one-step segment.
+        let mut csv = String::from("a,b,label\n");
+        for i in 0..2 * members {
+            let x = (i % 7) as f64 / 4.0 - 0.75;
+            csv.push_str(&format!("{x},{},{}\n", 0.5 - x, i % 2));
+        }
+        let spec = LogRegSpec {
+            features: 2,
+            batch: 2,
+            learning_rate: 0.5,
+            scale_bits: 8,
+            link: Link::Logistic,
+        };
+        (spec, Dataset::from_csv(&csv).unwrap())
+    };
+    let steps = data.len() / spec.batch;
+    assert_eq!(
+        steps % members,
+        0,
+        "--members must divide the {steps} steps"
+    );
+    let salt = |k: i64| core::array::from_fn(|j| (k * 7919 + j as i64 + 1) << 40);
+    let salts = RunSalts {
+        data: salt(-1),
+        checkpoints: (0..=members as i64).map(salt).collect(),
+    };
+    let t = Instant::now();
+    let (transcript, _) = prove_run(
+        &spec,
+        &data,
+        &Model::zeros(&spec),
+        &salts,
+        steps / members,
+        members,
+        &Plonky2Backend,
+        preset,
+    )
+    .unwrap();
+    let prove_members = t.elapsed();
+    let member_bytes: usize = transcript.segments.iter().map(|s| s.proof.len()).sum();
+    let t = Instant::now();
+    transcript
+        .verify(&Plonky2Backend, &VerifyPolicy::default())
+        .unwrap();
+    let verify_members = t.elapsed();
+    let t = Instant::now();
+    let aggregated = transcript.aggregated(&Plonky2Backend).unwrap();
+    let aggregate = t.elapsed();
+    let agg = aggregated.aggregate.as_ref().unwrap();
+    let t = Instant::now();
+    aggregated
+        .verify(&Plonky2Backend, &VerifyPolicy::default())
+        .unwrap();
+    let verify = t.elapsed();
+    println!(
+        "{}",
+        serde_json::json!({
+            "workload": if epoch { "breast-cancer logistic epoch" } else { "one-step logistic segments" },
+            "preset": preset,
+            "members": members,
+            "steps": steps,
+            "prove_members_s": prove_members.as_secs_f64(),
+            "member_proof_bytes": member_bytes,
+            "verify_members_ms": verify_members.as_secs_f64() * 1e3,
+            "aggregate_s": aggregate.as_secs_f64(),
+            "aggregate_s_per_member": aggregate.as_secs_f64() / members as f64,
+            "aggregate_proof_bytes": agg.proof.len(),
+            "aggregate_envelope_bytes": agg.to_bytes().len(),
+            "verify_aggregate_warm_ms": verify.as_secs_f64() * 1e3,
+        })
+    );
+}
