@@ -1,11 +1,13 @@
 //! Recursive aggregation: many plonky2 proofs (one preset) folded into one small proof.
 //!
 //! The tree:
-//! - a **leaf** circuit per member verifies the member's proof inside a circuit (plonky2's
-//!   recursive verifier, the member's verifying key as a witness) and exposes
-//!   `digest = H(H(member public inputs) ‖ H(member verifying key))`, the member's `in` and
-//!   `out` link commitments (four limbs each, zeros when absent) and a `linked` flag (the member
-//!   links in);
+//! - a **leaf** circuit per two members (the last alone when their number is odd) verifies each
+//!   member's proof inside the circuit (plonky2's recursive verifier, the member's verifying key
+//!   as a witness), proves the second starts where the first ended when it links in, and
+//!   exposes `digest` (`d_m = H(H(member public inputs) ‖ H(member verifying key))` for a single
+//!   member, `H(d_1 ‖ d_2)` for two), the first member's `in` and the last one's `out` link
+//!   commitments (four limbs each, zeros when absent) and a `linked` flag (the first member
+//!   links in); two proofs of these small circuits fit in the 2^14 rows one needs;
 //! - a **node** circuit verifies two children (or carries one up) and exposes
 //!   `digest = H(d_left ‖ H(vk_left) ‖ d_right ‖ H(vk_right))`, the left child's `in` and
 //!   `linked`, the right child's `out`, and enforces the link between them:
@@ -46,7 +48,7 @@ use zkmlops_proof::{
 };
 use zkmlops_tensor::Program;
 
-use crate::circuit::{C, D, F, STATEMENT_LIMBS, compile_cached};
+use crate::circuit::{C, Compiled, D, F, STATEMENT_LIMBS, compile_cached};
 use crate::{
     BACKEND, Plonky2Backend, Plonky2Error, Plonky2Preset, backend_error, decode_proof, params_of,
     public_inputs,
@@ -82,6 +84,22 @@ impl Exposed {
 struct AggCircuit {
     data: CircuitData<F, C, D>,
     children: Vec<(ProofWithPublicInputsTarget<D>, VerifierCircuitTarget)>,
+    /// [`common_key`] of its common data.
+    key: [F; 4],
+}
+
+impl AggCircuit {
+    fn new(
+        data: CircuitData<F, C, D>,
+        children: Vec<(ProofWithPublicInputsTarget<D>, VerifierCircuitTarget)>,
+    ) -> Self {
+        let key = common_key(&data.common);
+        AggCircuit {
+            data,
+            children,
+            key,
+        }
+    }
 }
 
 /// The configuration of the leaf and node layers (the preset's), or of the root.
@@ -166,21 +184,42 @@ fn link_positions(
     Ok((at(m.links.link_in)?, at(m.links.link_out)?))
 }
 
-/// The native value of a leaf's public inputs.
-fn leaf_exposed(
-    pis: &[F],
-    vd: &VerifierOnlyCircuitData<C, D>,
+/// A member as its leaf sees it: its compiled circuit, public inputs and link positions.
+struct Member {
+    compiled: Arc<Compiled>,
+    pis: Vec<F>,
     input: Option<usize>,
     output: Option<usize>,
-) -> Option<Exposed> {
-    let mut parts = hash(pis).to_vec();
-    parts.extend(vk_hash(vd));
-    let pick = |at: Option<usize>| at.map_or(Some([F::ZERO; 4]), |i| four(pis, i));
+}
+
+impl Member {
+    fn key(&self) -> [F; 4] {
+        *self
+            .compiled
+            .common_key
+            .get_or_init(|| common_key(&self.compiled.data.common))
+    }
+}
+
+/// The native value of a leaf's public inputs: per member `H(H(public inputs) ‖ H(vk))`; the
+/// leaf's digest is that of its one member, or `H(d_1 ‖ d_2)`.
+fn leaf_exposed(members: &[Member]) -> Option<Exposed> {
+    let mut digests = Vec::with_capacity(members.len());
+    for m in members {
+        let mut parts = hash(&m.pis).to_vec();
+        parts.extend(vk_hash(&m.compiled.data.verifier_only));
+        digests.push(hash(&parts));
+    }
+    let (first, last) = (members.first()?, members.last()?);
+    let pick = |m: &Member, at: Option<usize>| at.map_or(Some([F::ZERO; 4]), |i| four(&m.pis, i));
     Some(Exposed {
-        digest: hash(&parts),
-        input: pick(input)?,
-        output: pick(output)?,
-        linked: input.is_some(),
+        digest: match digests.as_slice() {
+            [one] => *one,
+            more => hash(&more.concat()),
+        },
+        input: pick(first, first.input)?,
+        output: pick(last, last.output)?,
+        linked: first.input.is_some(),
     })
 }
 
@@ -201,33 +240,49 @@ fn node_exposed(children: &[(Exposed, [F; 4])]) -> Option<Exposed> {
 }
 
 fn build_leaf(
-    inner: &CommonCircuitData<F, D>,
-    input: Option<usize>,
-    output: Option<usize>,
+    members: &[(&CommonCircuitData<F, D>, Option<usize>, Option<usize>)],
     config: CircuitConfig,
 ) -> Option<AggCircuit> {
     let mut b = CircuitBuilder::<F, D>::new(config);
-    let pt = b.add_virtual_proof_with_pis(inner);
-    let vt = b.add_virtual_verifier_data(inner.config.fri_config.cap_height);
-    b.verify_proof::<C>(&pt, &vt, inner);
-    let pis = b.hash_n_to_hash_no_pad::<PoseidonHash>(pt.public_inputs.clone());
-    let vk = vk_hash_target(&mut b, &vt);
-    let mut parts = pis.elements.to_vec();
-    parts.extend(vk.elements);
-    let digest = b.hash_n_to_hash_no_pad::<PoseidonHash>(parts);
     let zero = b.zero();
-    let pick = |at: Option<usize>| at.map_or(Some([zero; 4]), |i| four_t(&pt.public_inputs, i));
-    let (inp, out) = (pick(input)?, pick(output)?);
-    let linked = b.constant(F::from_bool(input.is_some()));
+    let mut kids = Vec::with_capacity(members.len());
+    let mut digests = Vec::with_capacity(members.len());
+    let mut links = Vec::with_capacity(members.len());
+    for &(inner, input, output) in members {
+        let pt = b.add_virtual_proof_with_pis(inner);
+        let vt = b.add_virtual_verifier_data(inner.config.fri_config.cap_height);
+        b.verify_proof::<C>(&pt, &vt, inner);
+        let pis = b.hash_n_to_hash_no_pad::<PoseidonHash>(pt.public_inputs.clone());
+        let vk = vk_hash_target(&mut b, &vt);
+        let mut parts = pis.elements.to_vec();
+        parts.extend(vk.elements);
+        digests.push(b.hash_n_to_hash_no_pad::<PoseidonHash>(parts));
+        let pick = |at: Option<usize>| at.map_or(Some([zero; 4]), |i| four_t(&pt.public_inputs, i));
+        links.push((pick(input)?, pick(output)?, input.is_some()));
+        kids.push((pt, vt));
+    }
+    // Inside the leaf: the second member starts where the first ended (when it links in).
+    for pair in links.windows(2) {
+        let [(_, out, _), (inp, _, true)] = pair else {
+            continue;
+        };
+        for (o, i) in out.iter().zip(inp) {
+            b.connect(*o, *i);
+        }
+    }
+    let digest = match digests.as_slice() {
+        [one] => *one,
+        more => {
+            b.hash_n_to_hash_no_pad::<PoseidonHash>(more.iter().flat_map(|h| h.elements).collect())
+        }
+    };
+    let ((inp, _, linked), (_, out, _)) = (links.first()?, links.last()?);
+    let linked = b.constant(F::from_bool(*linked));
     b.register_public_inputs(&digest.elements);
-    b.register_public_inputs(&inp);
-    b.register_public_inputs(&out);
+    b.register_public_inputs(inp);
+    b.register_public_inputs(out);
     b.register_public_input(linked);
-    let data = b.build::<C>();
-    Some(AggCircuit {
-        data,
-        children: vec![(pt, vt)],
-    })
+    Some(AggCircuit::new(b.build::<C>(), kids))
 }
 
 fn build_node(children: &[&CommonCircuitData<F, D>], config: CircuitConfig) -> Option<AggCircuit> {
@@ -263,11 +318,7 @@ fn build_node(children: &[&CommonCircuitData<F, D>], config: CircuitConfig) -> O
     b.register_public_inputs(&inp);
     b.register_public_inputs(&out);
     b.register_public_input(linked);
-    let data = b.build::<C>();
-    Some(AggCircuit {
-        data,
-        children: kids,
-    })
+    Some(AggCircuit::new(b.build::<C>(), kids))
 }
 
 /// A 256-bit key of a circuit's common data (what its verifier circuit depends on).
@@ -286,13 +337,7 @@ fn common_key(cd: &CommonCircuitData<F, D>) -> [F; 4] {
     hash(&elements)
 }
 
-type CircuitKey = (
-    &'static str,
-    bool,
-    Option<usize>,
-    Option<usize>,
-    Vec<[F; 4]>,
-);
+type CircuitKey = (&'static str, bool, Vec<Option<usize>>, Vec<[F; 4]>);
 
 /// Aggregation circuits by shape (kind, preset, link positions, children's common data):
 /// every node of one shape shares its circuit, in the prover and in the verifier.
@@ -321,20 +366,22 @@ fn circuit(
     Ok(built)
 }
 
-fn leaf_circuit(
-    inner: &CommonCircuitData<F, D>,
-    input: Option<usize>,
-    output: Option<usize>,
-    zk: bool,
-) -> Result<Arc<AggCircuit>, Plonky2Error> {
-    let key = ("leaf", zk, input, output, vec![common_key(inner)]);
-    circuit(key, || {
-        build_leaf(inner, input, output, layer_config(zk, false))
-    })
+fn leaf_circuit(members: &[Member], zk: bool) -> Result<Arc<AggCircuit>, Plonky2Error> {
+    let key = (
+        "leaf",
+        zk,
+        members.iter().flat_map(|m| [m.input, m.output]).collect(),
+        members.iter().map(Member::key).collect(),
+    );
+    let shapes: Vec<_> = members
+        .iter()
+        .map(|m| (&m.compiled.data.common, m.input, m.output))
+        .collect();
+    circuit(key, || build_leaf(&shapes, layer_config(zk, false)))
 }
 
 fn node_circuit(
-    children: &[&CommonCircuitData<F, D>],
+    children: &[&AggCircuit],
     zk: bool,
     root: bool,
 ) -> Result<Arc<AggCircuit>, Plonky2Error> {
@@ -342,11 +389,11 @@ fn node_circuit(
     let key = (
         kind,
         zk,
-        None,
-        None,
-        children.iter().map(|c| common_key(c)).collect(),
+        Vec::new(),
+        children.iter().map(|c| c.key).collect(),
     );
-    circuit(key, || build_node(children, layer_config(zk, root)))
+    let cds: Vec<&CommonCircuitData<F, D>> = children.iter().map(|c| &c.data.common).collect();
+    circuit(key, || build_node(&cds, layer_config(zk, root)))
 }
 
 /// A proved layer element: its proof, its circuit, what it exposes.
@@ -470,7 +517,7 @@ pub(crate) fn aggregate(
     };
     let zk = preset.zero_knowledge;
     let err = backend_error;
-    let mut layer: Vec<Proved> = Vec::with_capacity(inputs.len());
+    let mut leaves = Vec::with_capacity(inputs.len());
     for (index, (input, m)) in inputs.iter().zip(&members).enumerate() {
         let compiled = compile_cached(input.program, zk, preset.config())?;
         let proof = decode_proof(&input.envelope.proof, &compiled.data.common).map_err(err)?;
@@ -478,13 +525,31 @@ pub(crate) fn aggregate(
             index,
             reason: "a commitment that is not a digest".into(),
         })?;
-        let (i, o) = link_positions(index, m)?;
-        let leaf = leaf_circuit(&compiled.data.common, i, o, zk).map_err(err)?;
+        let (input, output) = link_positions(index, m)?;
         let inner = ProofWithPublicInputs {
             proof,
-            public_inputs: pis,
+            public_inputs: pis.clone(),
         };
-        let proof = prove_circuit(&leaf, &[(&inner, &compiled.data.verifier_only)]).map_err(err)?;
+        leaves.push((
+            Member {
+                compiled,
+                pis,
+                input,
+                output,
+            },
+            inner,
+        ));
+    }
+    let mut layer: Vec<Proved> = Vec::with_capacity(leaves.len().div_ceil(2));
+    for group in pairs(leaves) {
+        let (members, proofs): (Vec<Member>, Vec<_>) = group.into_iter().unzip();
+        let leaf = leaf_circuit(&members, zk).map_err(err)?;
+        let children: Vec<_> = proofs
+            .iter()
+            .zip(&members)
+            .map(|(p, m)| (p, &m.compiled.data.verifier_only))
+            .collect();
+        let proof = prove_circuit(&leaf, &children).map_err(err)?;
         layer.push(Proved {
             proof,
             circuit: leaf,
@@ -512,8 +577,8 @@ pub(crate) fn aggregate(
 }
 
 fn prove_node(group: &[Proved], zk: bool, root: bool) -> Result<Proved, Plonky2Error> {
-    let cds: Vec<&CommonCircuitData<F, D>> = group.iter().map(|p| &p.circuit.data.common).collect();
-    let circuit = node_circuit(&cds, zk, root)?;
+    let kids: Vec<&AggCircuit> = group.iter().map(|p| p.circuit.as_ref()).collect();
+    let circuit = node_circuit(&kids, zk, root)?;
     let children: Vec<_> = group
         .iter()
         .map(|p| (&p.proof, &p.circuit.data.verifier_only))
@@ -561,7 +626,7 @@ pub(crate) fn verify_aggregate(
     };
     let zk = preset.zero_knowledge;
     let mut verified = Vec::with_capacity(programs.len());
-    let mut layer: Vec<(Exposed, Arc<AggCircuit>)> = Vec::with_capacity(programs.len());
+    let mut members = Vec::with_capacity(programs.len());
     for (index, (program, env)) in programs.iter().zip(agg.member_envelopes()).enumerate() {
         verify_preamble(&BACKEND, program, &env, policy)?;
         check_scheme(&env.statement)?;
@@ -585,16 +650,25 @@ pub(crate) fn verify_aggregate(
                 "a commitment that is not a digest".into(),
             ))
         })?;
-        let (i, o) = link_positions(index, m)?;
-        let leaf = leaf_circuit(&compiled.data.common, i, o, zk).map_err(shape)?;
-        let exposed = leaf_exposed(&pis, &compiled.data.verifier_only, i, o)
-            .ok_or_else(|| shape(Plonky2Error::Rejected("link position".into())))?;
-        layer.push((exposed, leaf));
+        let (input, output) = link_positions(index, m)?;
+        members.push(Member {
+            compiled,
+            pis,
+            input,
+            output,
+        });
         verified.push(VerifiedStatement {
             backend: BACKEND,
             params: env.params.clone(),
             statement: env.statement,
         });
+    }
+    let mut layer: Vec<(Exposed, Arc<AggCircuit>)> = Vec::with_capacity(members.len());
+    for group in pairs(members) {
+        let leaf = leaf_circuit(&group, zk).map_err(shape)?;
+        let exposed = leaf_exposed(&group)
+            .ok_or_else(|| shape(Plonky2Error::Rejected("link position".into())))?;
+        layer.push((exposed, leaf));
     }
     while layer.len() > 1 {
         let mut next = Vec::with_capacity(layer.len().div_ceil(2));
@@ -637,8 +711,8 @@ fn expect_node(
     zk: bool,
     root: bool,
 ) -> Result<(Exposed, Arc<AggCircuit>), Plonky2Error> {
-    let cds: Vec<&CommonCircuitData<F, D>> = group.iter().map(|(_, c)| &c.data.common).collect();
-    let circuit = node_circuit(&cds, zk, root)?;
+    let kids: Vec<&AggCircuit> = group.iter().map(|(_, c)| c.as_ref()).collect();
+    let circuit = node_circuit(&kids, zk, root)?;
     let children: Vec<(Exposed, [F; 4])> = group
         .iter()
         .map(|(e, c)| (*e, vk_hash(&c.data.verifier_only)))

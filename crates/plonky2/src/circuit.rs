@@ -200,6 +200,8 @@ fn iv_div(a: Iv, d: i128, rounding: Rounding) -> Iv {
 /// A compiled Program: the circuit, every tensor's targets and the prover's hints.
 pub(crate) struct Compiled {
     pub(crate) data: CircuitData<F, C, D>,
+    /// A hash of the common data, computed once (the aggregation circuits' cache key).
+    pub(crate) common_key: OnceLock<[F; 4]>,
     /// Tensors the circuit range-checks to a signed width (see [`Compiled::check_limits`]).
     pub(crate) narrowed: Vec<(TensorId, u32)>,
     /// Tensors the circuit proves in `[1, 2^32]` (divisors).
@@ -634,8 +636,12 @@ pub(crate) fn supported_features() -> Vec<String> {
 
 /// Compiled circuits kept for reuse, most recent last: building a circuit's polynomials is most
 /// of a small proof's cost (a hiding circuit is at least 2^14 rows: plonky2 pads it with
-/// blinding gates), and a verifier checking many proofs of one Program builds it once.
+/// blinding gates), and a verifier checking many proofs of one Program (or an aggregate of
+/// many Programs) builds each once. At least [`CACHE_ENTRIES`] circuits are kept, more while
+/// their rows add up to at most [`CACHE_ROWS`] (the prover data is a few KB per row).
 const CACHE_ENTRIES: usize = 4;
+/// Row budget of the cache beyond its first [`CACHE_ENTRIES`] circuits.
+const CACHE_ROWS: usize = 1 << 18;
 
 type CacheKey = (zkmlops_tensor::ProgramDigest, bool);
 type Cache = Mutex<Vec<(CacheKey, Arc<Compiled>)>>;
@@ -663,10 +669,13 @@ pub(crate) fn compile_cached(
     }
     let compiled = Arc::new(compile(program, config)?);
     if let Ok(mut c) = cache().lock() {
-        if c.len() >= CACHE_ENTRIES {
+        c.push((key, Arc::clone(&compiled)));
+        let rows = |c: &Vec<(CacheKey, Arc<Compiled>)>| -> usize {
+            c.iter().map(|(_, e)| e.data.common.degree()).sum()
+        };
+        while c.len() > CACHE_ENTRIES && rows(&c) > CACHE_ROWS {
             c.remove(0);
         }
-        c.push((key, Arc::clone(&compiled)));
     }
     Ok(compiled)
 }
@@ -686,6 +695,7 @@ pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compil
         .map_err(|_| unsupported("a circuit plonky2 cannot build"))?;
     Ok(Compiled {
         data,
+        common_key: OnceLock::new(),
         narrowed,
         divisors,
         tensors,

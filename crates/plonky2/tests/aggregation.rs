@@ -325,7 +325,49 @@ fn the_circuits_refuse_what_the_cheating_prover_skips() {
         links: segment_links(0),
     }]);
     assert!(matches!(r, Err(ProveError::Backend { .. })), "{r:?}");
-    // A broken link: the node circuit's equality fails.
+    // A broken link between two leaves (segment 0 again after segment 1): the node circuit's
+    // gated equality fails.
+    let r = zkmlops_plonky2::testing::aggregate_unchecked(&[
+        AggregateInput {
+            program: &programs[0],
+            envelope: &plain.segments[0],
+            links: segment_links(0),
+        },
+        AggregateInput {
+            program: &programs[1],
+            envelope: &plain.segments[1],
+            links: segment_links(1),
+        },
+        AggregateInput {
+            program: &programs[0],
+            envelope: &plain.segments[0],
+            links: segment_links(1),
+        },
+    ]);
+    assert!(matches!(r, Err(ProveError::Backend { .. })), "{r:?}");
+    // The same members with that link not declared aggregate (the control).
+    let control = zkmlops_plonky2::testing::aggregate_unchecked(&[
+        AggregateInput {
+            program: &programs[0],
+            envelope: &plain.segments[0],
+            links: segment_links(0),
+        },
+        AggregateInput {
+            program: &programs[1],
+            envelope: &plain.segments[1],
+            links: segment_links(1),
+        },
+        AggregateInput {
+            program: &programs[0],
+            envelope: &plain.segments[0],
+            links: MemberLinks {
+                link_in: None,
+                link_out: Some(2),
+            },
+        },
+    ]);
+    assert!(control.is_ok(), "{control:?}");
+    // A broken link inside a leaf (segment 2 after segment 0): refused as well.
     let r = zkmlops_plonky2::testing::aggregate_unchecked(&[
         AggregateInput {
             program: &programs[0],
