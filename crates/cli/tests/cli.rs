@@ -838,26 +838,6 @@ fn plonky2_proves_a_bundled_model_with_private_weights() {
         a.extend_from_slice(extra);
         run(&a)
     };
-    // An op plonky2 does not prove yet is named, before any proving (the preprocessing
-    // Program's square root and partition).
-    let ex = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/preprocess");
-    let r = run(&[
-        "preprocess",
-        "prove",
-        "--pipeline",
-        s(&ex.join("pipeline.toml")),
-        "--data",
-        s(&ex.join("breast_cancer_raw.csv")),
-        "--backend",
-        "plonky2",
-        "--transparent",
-        "-o",
-        s(&dir.path().join("prep")),
-    ]);
-    fails_with(
-        &r,
-        "the plonky2 backend (preset poseidon) does not support op `",
-    );
     let r = args(&["--visibility", "params=private", "--transparent"]);
     assert!(r.ok, "{}", r.stderr);
     assert!(r.stdout.contains("plonky2 poseidon"), "{}", r.stdout);

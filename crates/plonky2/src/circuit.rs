@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use plonky2::field::goldilocks_field::GoldilocksField;
 use plonky2::field::types::Field;
+use plonky2::hash::poseidon::PoseidonHash;
+use plonky2::iop::ext_target::ExtensionTarget;
 use plonky2::iop::target::Target;
 use plonky2::iop::witness::{PartialWitness, WitnessWrite};
 use plonky2::plonk::circuit_builder::CircuitBuilder;
@@ -131,6 +133,22 @@ enum Hint {
         lo: i64,
         hi: i64,
     },
+    /// `y = floor(sqrt(x))`: `x = y^2 + r1`, `y^2 + 2y = x + r2`, `y` in 31 bits, `r1`, `r2` in
+    /// 62 bits.
+    Sqrt {
+        y: Target,
+        r1: Target,
+        r2: Target,
+        x: (TensorId, usize),
+    },
+    /// The output of a stable partition of `x` by `mask` (`kept` ones), which the circuit then
+    /// proves a permutation of `x` to the destinations the mask gives.
+    Partition {
+        outs: Vec<Target>,
+        x: TensorId,
+        mask: TensorId,
+        kept: usize,
+    },
     /// Step `j` of a max chain over `cells` of tensor `t`: `c = [x_j > max(x_0..x_j)]`,
     /// `d = c (x_j - acc - 1) + (1 - c)(acc - x_j)`.
     Max {
@@ -149,6 +167,8 @@ impl Hint {
             Hint::Div { q, r, .. } | Hint::DivT { q, r, .. } => vec![*q, *r],
             Hint::Sign { h, m, .. } => vec![*h, *m],
             Hint::Max { c, d, .. } => vec![*c, *d],
+            Hint::Sqrt { y, r1, r2, .. } => vec![*y, *r1, *r2],
+            Hint::Partition { outs, .. } => outs.clone(),
             Hint::Clamp {
                 below,
                 d_lo,
@@ -581,6 +601,112 @@ impl Builder<'_> {
         Some(acc)
     }
 
+    /// The index of the first maximum of `cells` of `t` (the max chain of [`Builder::max_of`],
+    /// carrying `idx' = idx + c (j - idx)`).
+    fn argmax_of(&mut self, t: TensorId, cells: &[usize]) -> Option<Target> {
+        let xs: Vec<Target> = cells
+            .iter()
+            .map(|&i| self.targets(t).get(i).copied())
+            .collect::<Option<_>>()?;
+        let mut acc = *xs.first()?;
+        let mut idx = self.b.zero();
+        for (j, &x) in xs.iter().enumerate().skip(1) {
+            let (c, d, diff) = self.compare(x, acc);
+            self.hints.push(Hint::Max {
+                c,
+                d,
+                t,
+                cells: cells.to_vec(),
+                j,
+            });
+            acc = self.b.mul_add(c, diff, acc);
+            let jt = self.b.constant(F::from_canonical_usize(j));
+            let step = self.b.sub(jt, idx);
+            idx = self.b.mul_add(c, step, idx);
+        }
+        Some(idx)
+    }
+
+    /// `floor(sqrt(x))`, which also proves `0 <= x < 2^62`: `y < 2^31`, `x - y^2` and
+    /// `y^2 + 2y - x` in `[0, 2^62)` hold over the integers (no term reaches `p`), so
+    /// `y^2 <= x < (y + 1)^2` and `x <= (2^31 - 1)^2 + 2 (2^31 - 1) = 2^62 - 1`.
+    fn sqrt(&mut self, x: Target, at: (TensorId, usize)) -> Target {
+        let y = self.b.add_virtual_target();
+        let r1 = self.b.add_virtual_target();
+        let r2 = self.b.add_virtual_target();
+        self.b.range_check(y, 31);
+        self.b.range_check(r1, 62);
+        self.b.range_check(r2, 62);
+        let yy = self.b.mul(y, y);
+        let lo = self.b.add(yy, r1);
+        self.b.connect(lo, x);
+        let two_y = self.b.mul_const(F::TWO, y);
+        let hi = self.b.add(yy, two_y);
+        let rhs = self.b.add(x, r2);
+        self.b.connect(hi, rhs);
+        self.hints.push(Hint::Sqrt { y, r1, r2, x: at });
+        y
+    }
+
+    /// A stable partition of `x` by the 0/1 `mask` with `kept` ones. The mask is proved
+    /// boolean with `kept` ones; each element's destination is computed in the circuit from
+    /// the prefix counts (`pos_i = ones_before_i` for a 1, `kept + zeros_before_i` for a 0: a
+    /// permutation of `0..n`); the prover supplies the output and the circuit proves the
+    /// multiset equality `{(pos_i, x_i)} = {(j, out_j)}` by a grand product over the degree-2
+    /// extension, `prod (g - pos_i - b x_i) = prod (g - j - b out_j)`, at challenges `(b, g)`
+    /// hashed (Poseidon) from `x`, the mask and the output: Schwartz–Zippel leaves a forger
+    /// `n / |F_p^2|` (about `2^-118` for `n = 1024`). So `out[pos_i] = x_i` for every `i`.
+    fn partition(&mut self, x: TensorId, mask: TensorId, kept: usize) -> Option<Vec<Target>> {
+        let xs = self.targets(x).to_vec();
+        let ms = self.targets(mask).to_vec();
+        if xs.len() != ms.len() {
+            return None;
+        }
+        let mut ones = self.b.zero();
+        let mut pos = Vec::with_capacity(xs.len());
+        for (i, &m) in ms.iter().enumerate() {
+            self.b
+                .assert_bool(plonky2::iop::target::BoolTarget::new_unsafe(m));
+            let base = self.b.constant(F::from_canonical_usize(kept + i));
+            let zero_pos = self.b.sub(base, ones);
+            let to_ones = self.b.sub(ones, zero_pos);
+            pos.push(self.b.mul_add(m, to_ones, zero_pos));
+            ones = self.b.add(ones, m);
+        }
+        let k = self.b.constant(F::from_canonical_usize(kept));
+        self.b.connect(ones, k);
+        let outs: Vec<Target> = (0..xs.len()).map(|_| self.b.add_virtual_target()).collect();
+        let mut seed = xs.clone();
+        seed.extend(&ms);
+        seed.extend(&outs);
+        let h = self.b.hash_n_to_hash_no_pad::<PoseidonHash>(seed).elements;
+        let beta = ExtensionTarget([h[0], h[1]]);
+        let gamma = ExtensionTarget([h[2], h[3]]);
+        let mut lhs = self.b.one_extension();
+        let mut rhs = self.b.one_extension();
+        for (i, (&p, &v)) in pos.iter().zip(&xs).enumerate() {
+            let term = self.b.scalar_mul_ext(v, beta);
+            let p = self.b.convert_to_ext(p);
+            let term = self.b.add_extension(term, p);
+            let factor = self.b.sub_extension(gamma, term);
+            lhs = self.b.mul_extension(lhs, factor);
+            let term = self.b.scalar_mul_ext(*outs.get(i)?, beta);
+            let j = self.b.constant(F::from_canonical_usize(i));
+            let j = self.b.convert_to_ext(j);
+            let term = self.b.add_extension(term, j);
+            let factor = self.b.sub_extension(gamma, term);
+            rhs = self.b.mul_extension(rhs, factor);
+        }
+        self.b.connect_extension(lhs, rhs);
+        self.hints.push(Hint::Partition {
+            outs: outs.clone(),
+            x,
+            mask,
+            kept,
+        });
+        Some(outs)
+    }
+
     fn dot(&mut self, pairs: &[(Target, Target)], init: Option<Target>) -> Target {
         let mut acc = init.unwrap_or_else(|| self.b.zero());
         for &(a, b) in pairs {
@@ -588,6 +714,12 @@ impl Builder<'_> {
         }
         acc
     }
+}
+
+/// `floor(sqrt(v))` for `v >= 0`.
+fn isqrt(v: i128) -> i128 {
+    let v = u128::try_from(v).unwrap_or(0);
+    i128::try_from(v.isqrt()).unwrap_or(0)
 }
 
 /// Bits needed to hold values `0..d` (`d >= 1`): `ceil(log2 d)`.
@@ -600,8 +732,11 @@ fn bits_for(d: i128) -> u32 {
 }
 
 /// The op features this backend compiles.
-pub(crate) const SUPPORTED_OPS: [&str; 17] = [
+pub(crate) const SUPPORTED_OPS: [&str; 20] = [
     "div",
+    "partition",
+    "sqrt",
+    "argmax",
     "matmul",
     "gemm",
     "conv2d",
@@ -1028,6 +1163,49 @@ fn compile_node(bld: &mut Builder<'_>, node: &zkmlops_tensor::Node) -> Result<()
             }
             bld.set(out, ts, xiv)
         }
+        Op::ArgMax { axis, .. } => {
+            let (map, groups) = ops::reduce_index_map(&shape_of(in0), &[*axis])
+                .map_err(|_| unsupported("this argmax"))?;
+            let mut members = vec![Vec::new(); groups];
+            for (i, &g) in map.iter().enumerate() {
+                members[g].push(i);
+            }
+            if !fits(bld.iv(in0), MAX_HALF - 1) {
+                bld.narrow(in0, 62);
+            }
+            let n = members.first().map_or(1, Vec::len);
+            let mut ts = Vec::with_capacity(groups);
+            for cells in &members {
+                ts.push(
+                    bld.argmax_of(in0, cells)
+                        .ok_or(unsupported("an empty argmax"))?,
+                );
+            }
+            bld.set(
+                out,
+                ts,
+                (0, i128::try_from(n).unwrap_or(i128::MAX).saturating_sub(1)),
+            )
+        }
+        Op::Partition { kept } => {
+            let mask = *ins
+                .get(1)
+                .ok_or(unsupported("a partition without a mask"))?;
+            let ts = bld
+                .partition(in0, mask, *kept)
+                .ok_or(unsupported("a partition of unequal lengths"))?;
+            let iv = bld.iv(in0);
+            bld.set(out, ts, iv)
+        }
+        Op::Sqrt => {
+            let x = bld.targets(in0).to_vec();
+            let hi = bld.iv(in0).1.clamp(0, (1 << 62) - 1);
+            let mut ts = Vec::with_capacity(x.len());
+            for (i, &t) in x.iter().enumerate() {
+                ts.push(bld.sqrt(t, (in0, i)));
+            }
+            bld.set(out, ts, (0, isqrt(hi)))
+        }
         Op::Div { rounding } => {
             // a must keep 2a + b far from wrapping: |a| < 2^61.
             if !fits(bld.iv(in0), MAX_HALF - 1) {
@@ -1178,6 +1356,20 @@ impl Compiled {
                     let (b, dl) = if lo > v { (1, lo - v - 1) } else { (0, v - lo) };
                     let (a, dh) = if v > hi { (1, v - hi - 1) } else { (0, hi - v) };
                     ("clamp", vec![b, dl, a, dh])
+                }
+                Hint::Partition { x, mask, kept, .. } => {
+                    let out = match (witness.get(*x), witness.get(*mask)) {
+                        (Some(x), Some(m)) => ops::partition(x, m, *kept)
+                            .map(|t| t.data().iter().map(|&v| i128::from(v)).collect())
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    };
+                    ("partition", out)
+                }
+                Hint::Sqrt { x, .. } => {
+                    let v = value(x.0, x.1).max(0);
+                    let y = isqrt(v);
+                    ("sqrt", vec![y, v - y * y, y * y + 2 * y - v])
                 }
                 Hint::Max { t, cells, j, .. } => {
                     let acc = cells

@@ -8,11 +8,11 @@
 //! inputs into its Fiat–Shamir transcript, and the verifier supplies them from the statement,
 //! never from the proof.
 //!
-//! What it proves today (declared in every preset's capabilities, `zkmlops backends`): matmul,
-//! gemm, conv2d (grouped too), add, sub, mul, division by a constant or a tensor, rescale, ReLU,
-//! sum, mean, average and max pooling, reduce_max, every table lookup, data movement, and
-//! committed tensors (`zkmlops-commit`'s Poseidon2 sponge in the circuit: the same digests as
-//! the FRI backend). Square roots, partition and argmax are refused by name before proving.
+//! What it proves (declared in every preset's capabilities, `zkmlops backends`): every op of the
+//! Program IR — matmul, gemm, conv2d (grouped too), add, sub, mul, division by a constant or a
+//! tensor, rescale, ReLU, sum, mean, average and max pooling, reduce_max, argmax, square roots,
+//! stable partition, every table lookup, data movement — and committed tensors
+//! (`zkmlops-commit`'s Poseidon2 sponge in the circuit: the same digests as the FRI backend).
 //! [`aggregate`]: many proofs of one preset folded into one by recursion, with the links between
 //! consecutive members (a segment's end commitment is the next one's start) proved inside
 //! ([`Backend::aggregate`], [`Backend::verify_aggregate`]).

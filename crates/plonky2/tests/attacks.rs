@@ -369,3 +369,121 @@ fn a_tensor_division_with_an_out_of_range_remainder_is_rejected() {
         prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
     );
 }
+
+#[test]
+fn a_wrong_square_root_is_rejected() {
+    // floor(sqrt(17)) = 4 (hints y = 4, r1 = 1, r2 = 7); the cheater claims 5 (r1 = -8) or 3
+    // (r2 = -2): each needs a negative remainder.
+    let (p, y) = one_op(Op::Sqrt, 1, 24);
+    let input = [Tensor::matrix(&[[17]]).unwrap()];
+    let honest = p.evaluate(&input).unwrap();
+    for (claimed, r1, r2) in [(5i64, -8i128, 18i128), (3, 8, -2)] {
+        let w = claim(&p, &input, &[(y, vec![claimed])]);
+        refused(prove_with_hints(
+            &p,
+            &w,
+            StageTag::Generic,
+            P,
+            |h: &mut Hints| {
+                assert_eq!(h[0], ("sqrt", vec![4, 1, 7]));
+                h[0].1 = vec![claimed.into(), r1, r2];
+            },
+        ));
+        let edits = [
+            (Cell::Hint(0, 0), claimed.into()),
+            (Cell::Hint(0, 1), r1),
+            (Cell::Hint(0, 2), r2),
+            (Cell::Tensor(y, 0), claimed.into()),
+        ];
+        rejected(
+            &p,
+            prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+        );
+    }
+}
+
+#[test]
+fn a_wrong_argmax_is_rejected() {
+    // argmax(3, 7) = 1; the cheater claims 0 by keeping 3 (c = 0, d = 3 - 7 = -4).
+    let (p, y) = one_op(
+        Op::ArgMax {
+            axis: 1,
+            keep_dims: false,
+        },
+        2,
+        24,
+    );
+    let input = [Tensor::matrix(&[[3, 7]]).unwrap()];
+    let honest = p.evaluate(&input).unwrap();
+    assert_eq!(honest.get(y).unwrap().data(), &[1]);
+    let w = claim(&p, &input, &[(y, vec![0])]);
+    refused(prove_with_hints(
+        &p,
+        &w,
+        StageTag::Generic,
+        P,
+        |h: &mut Hints| {
+            assert_eq!(h[0], ("max", vec![1, 3]));
+            h[0].1 = vec![0, -4];
+        },
+    ));
+    let edits = [
+        (Cell::Hint(0, 0), 0),
+        (Cell::Hint(0, 1), -4),
+        (Cell::Tensor(y, 0), 0),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+    );
+}
+
+#[test]
+fn a_partition_that_is_not_the_stable_one_is_rejected() {
+    // x = [10, 20, 30], mask = [0, 1, 1]: the stable partition is [20, 30, 10]; the cheater
+    // claims [30, 20, 10] (a permutation, but not to the destinations the mask gives), or
+    // [20, 30, 20] (not a permutation).
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[3], s, Visibility::Private);
+    let m = b.input("m", &[3], s, Visibility::Private);
+    b.set_bits(x, 24).unwrap();
+    b.set_bits(m, 2).unwrap();
+    let y = b.op("y", Op::Partition { kept: 2 }, &[x, m]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let input = [
+        Tensor::new(vec![3], vec![10, 20, 30]).unwrap(),
+        Tensor::new(vec![3], vec![0, 1, 1]).unwrap(),
+    ];
+    let honest = p.evaluate(&input).unwrap();
+    assert_eq!(honest.get(y).unwrap().data(), &[20, 30, 10]);
+    let env = Plonky2Backend
+        .prove(&p, &honest, StageTag::Generic, "poseidon")
+        .unwrap();
+    Plonky2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    for forged in [vec![30, 20, 10], vec![20, 30, 20]] {
+        let w = claim(&p, &input, &[(y, forged.clone())]);
+        refused(prove_with_hints(
+            &p,
+            &w,
+            StageTag::Generic,
+            P,
+            |h: &mut Hints| {
+                assert_eq!(h[0], ("partition", vec![20, 30, 10]));
+                h[0].1 = forged.iter().map(|&v| i128::from(v)).collect();
+            },
+        ));
+        let edits: Vec<(Cell, i128)> = forged
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (Cell::Hint(0, i), i128::from(v)))
+            .collect();
+        rejected(
+            &p,
+            prove_edited(&p, &honest, &w, StageTag::Generic, P, &edits),
+        );
+    }
+}
