@@ -41,6 +41,7 @@
 pub mod aggregate;
 mod circuit;
 mod poseidon2;
+mod poseidon2_gate;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
