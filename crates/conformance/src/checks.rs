@@ -159,7 +159,11 @@ fn check_claims(
     }
 }
 
-fn preset_info(backend: &dyn Backend, preset: &str, report: &mut Report) -> Option<PresetInfo> {
+pub(crate) fn preset_info(
+    backend: &dyn Backend,
+    preset: &str,
+    report: &mut Report,
+) -> Option<PresetInfo> {
     match backend.preset(preset) {
         Ok(i) => Some(i),
         Err(e) => {

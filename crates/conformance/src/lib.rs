@@ -19,6 +19,7 @@
 //! | `conformance_foreign_envelopes` | another backend's envelope, and this backend's envelope relabelled: [`VerifyError::WrongBackend`] |
 //! | `conformance_policy` | security bits, zero knowledge, post-quantum and accepted-backend policies refuse what they must and accept what they may |
 //! | `conformance_refusals` | an unknown preset, a witness that does not satisfy its Program, and every op the preset declares unsupported: typed [`ProveError`]s before any proving |
+//! | `conformance_aggregation` | with `aggregation` declared: a two-segment training run folded into one proof verifies, and a dropped or swapped member, each member's dataset commitment, a proof byte, and segments beside the aggregate are refused; without: `aggregate` and `verify_aggregate` refuse by name |
 //!
 //! Ops a preset declares unsupported ([`zkmlops_proof::Capabilities::ops`]) are reported as
 //! such in the printed table (and must be refused by name), never silently skipped. A panic
@@ -29,6 +30,7 @@
 //! cheating-prover tests (`zkmlops-fri`'s `tests/attacks.rs`); the suite checks everything
 //! that goes through the boundary.
 
+mod aggregation;
 pub mod cases;
 mod checks;
 mod lifecycle;
@@ -38,6 +40,7 @@ use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
+pub use aggregation::check_aggregation;
 pub use cases::Case;
 pub use checks::{
     check_binding, check_foreign, check_mutations, check_policy, check_refusals, run_ops,
@@ -280,6 +283,11 @@ macro_rules! suite {
         #[test]
         fn conformance_refusals() {
             $crate::check_refusals(&$backend, $preset).assert_passed();
+        }
+        #[test]
+        $(#[$slow])?
+        fn conformance_aggregation() {
+            $crate::check_aggregation(&$backend, $preset).assert_passed();
         }
     };
 }

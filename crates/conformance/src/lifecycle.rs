@@ -181,6 +181,34 @@ const RAW_CSV: &str = "a,b,c,y
 -1.5,,1,0
 ";
 
+/// Logistic regression on the suite's small dataset ([`TRAIN_CSV`]).
+fn small_spec() -> zkmlops_train::LogRegSpec {
+    zkmlops_train::LogRegSpec {
+        features: 3,
+        batch: 4,
+        learning_rate: 0.5,
+        scale_bits: 8,
+        link: zkmlops_train::Link::Logistic,
+    }
+}
+
+/// A logistic run on the suite's small dataset in two one-step segments (for aggregation).
+pub(crate) fn two_segment_run(
+    backend: &dyn Backend,
+    preset: &str,
+) -> Result<zkmlops_train::TrainingTranscript, String> {
+    let spec = small_spec();
+    let data = zkmlops_train::Dataset::from_csv(TRAIN_CSV).map_err(|e| e.to_string())?;
+    let salts = zkmlops_train::RunSalts {
+        data: [11, -22, 33, -44],
+        checkpoints: vec![[1, 2, 3, 4], [5, -6, 7, -8], [9, 10, -11, 12]],
+    };
+    let initial = zkmlops_train::Model::zeros(&spec);
+    zkmlops_train::prove_run(&spec, &data, &initial, &salts, 1, 2, backend, preset)
+        .map(|(t, _)| t)
+        .map_err(|e| e.to_string())
+}
+
 fn train_run(
     backend: &dyn Backend,
     preset: &str,
@@ -188,13 +216,7 @@ fn train_run(
     report: &mut Report,
 ) {
     let name = "lifecycle/training_segment";
-    let spec = zkmlops_train::LogRegSpec {
-        features: 3,
-        batch: 4,
-        learning_rate: 0.5,
-        scale_bits: 8,
-        link: zkmlops_train::Link::Logistic,
-    };
+    let spec = small_spec();
     let data = match zkmlops_train::Dataset::from_csv(TRAIN_CSV) {
         Ok(d) => d,
         Err(e) => return report.fail(name, "dataset", e.to_string()),

@@ -34,7 +34,7 @@ impl NullBackend {
         }
     }
 
-    fn params() -> BackendParams {
+    pub(crate) fn params() -> BackendParams {
         BackendParams {
             preset: "none".into(),
             field: FieldId::new_static("none"),

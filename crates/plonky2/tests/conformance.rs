@@ -1,19 +1,13 @@
-//! plonky2 through the whole conformance suite. Ops and features it does not prove yet are
-//! declared, and reported unsupported by name.
+//! plonky2 through the whole conformance suite (every op is declared and proved).
 //!
-//! Costs on 2 cores: the committed-weights models absorb every weight with Poseidon2 written in
-//! arithmetic gates (the bundled MLP's 2.4K weights take over a minute in the test profile), and
-//! the hiding preset pads every circuit to at least 2^14 rows (plonky2's blinding gates). So
-//! the models and lifecycle groups of `poseidon` and the whole `poseidon-zk` suite run with
-//! `--features slow-tests` (or `-- --ignored`); `hiding.rs` checks the hiding preset on one
-//! Program in the default run, and the ops group covers committed tensors on small Programs.
+//! `poseidon` runs whole in the default test run (the models and lifecycle groups take about
+//! 17 s in the test profile on 2 cores, now that the commitments' Poseidon2 is one custom-gate
+//! row per permutation). The hiding preset pads every circuit to at least 2^14 rows (plonky2's
+//! blinding gates), so its whole suite runs with `--features slow-tests`; `hiding.rs` checks
+//! the hiding preset on one Program in the default run.
 
 mod poseidon {
-    zkmlops_conformance::suite!(
-        zkmlops_plonky2::Plonky2Backend,
-        "poseidon",
-        slow = "slow-tests"
-    );
+    zkmlops_conformance::suite!(zkmlops_plonky2::Plonky2Backend, "poseidon");
 }
 
 #[cfg(feature = "slow-tests")]
