@@ -382,3 +382,47 @@ fn the_circuits_refuse_what_the_cheating_prover_skips() {
     ]);
     assert!(matches!(r, Err(ProveError::Backend { .. })), "{r:?}");
 }
+
+#[test]
+fn a_single_inference_can_be_wrapped() {
+    use zkmlops_field::Scale;
+    use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
+
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 2], s, Visibility::Private);
+    let w = b.input("w", &[2, 2], s, Visibility::Private);
+    let y = b.op("y", Op::MatMul, &[x, w]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let program = b.build().unwrap();
+    let witness = program
+        .evaluate(&[
+            Tensor::matrix(&[[16, -8]]).unwrap(),
+            Tensor::matrix(&[[1, 2], [3, 4]]).unwrap(),
+        ])
+        .unwrap();
+    let env = Plonky2Backend
+        .prove(
+            &program,
+            &witness,
+            zkmlops_proof::StageTag::Inference,
+            "poseidon",
+        )
+        .unwrap();
+    let agg = Plonky2Backend
+        .aggregate(&[AggregateInput {
+            program: &program,
+            envelope: &env,
+            links: MemberLinks::default(),
+        }])
+        .unwrap();
+    let verified = Plonky2Backend
+        .verify_aggregate(&[&program], &agg, &VerifyPolicy::default())
+        .unwrap();
+    assert_eq!(verified[0].statement, env.statement);
+    // Its public output changed: refused.
+    let mut bad = agg.clone();
+    bad.members[0].statement.public[0].values[0] += 1;
+    let r = Plonky2Backend.verify_aggregate(&[&program], &bad, &VerifyPolicy::default());
+    assert!(matches!(r, Err(VerifyError::Rejected { .. })), "{r:?}");
+}
