@@ -465,10 +465,9 @@ fn check_members(
         }
     }
     check_links(members)?;
-    Plonky2Preset::named(&first.params.preset).ok_or_else(|| AggregateError::MixedPresets {
-        index: 0,
-        expected: Plonky2Preset::POSEIDON.name().into(),
-        found: first.params.preset.clone(),
+    Plonky2Preset::named(&first.params.preset).ok_or_else(|| AggregateError::UnknownPreset {
+        backend: BACKEND,
+        preset: first.params.preset.clone(),
     })
 }
 
@@ -510,43 +509,44 @@ pub(crate) fn aggregate(
         }
         preset
     } else {
-        members
-            .first()
-            .and_then(|m| Plonky2Preset::named(&m.params.preset))
-            .ok_or(AggregateError::Empty)?
+        let first = members.first().ok_or(AggregateError::Empty)?;
+        Plonky2Preset::named(&first.params.preset).ok_or_else(|| AggregateError::UnknownPreset {
+            backend: BACKEND,
+            preset: first.params.preset.clone(),
+        })?
     };
     let zk = preset.zero_knowledge;
     let err = backend_error;
-    let mut leaves = Vec::with_capacity(inputs.len());
-    for (index, (input, m)) in inputs.iter().zip(&members).enumerate() {
-        let compiled = compile_cached(input.program, zk, preset.config())?;
-        let proof = decode_proof(&input.envelope.proof, &compiled.data.common).map_err(err)?;
-        let pis = public_inputs(&m.statement, &m.params).ok_or(AggregateError::MemberRejected {
-            index,
-            reason: "a commitment that is not a digest".into(),
-        })?;
-        let (input, output) = link_positions(index, m)?;
-        let inner = ProofWithPublicInputs {
-            proof,
-            public_inputs: pis.clone(),
-        };
-        leaves.push((
-            Member {
+    // Leaves two members at a time: only two members' circuits are held at once.
+    let mut layer: Vec<Proved> = Vec::with_capacity(inputs.len().div_ceil(2));
+    for (pair, (chunk, ms)) in inputs.chunks(2).zip(members.chunks(2)).enumerate() {
+        let mut group = Vec::with_capacity(2);
+        let mut proofs = Vec::with_capacity(2);
+        for (j, (input, m)) in chunk.iter().zip(ms).enumerate() {
+            let index = 2 * pair + j;
+            let compiled = compile_cached(input.program, zk, preset.config())?;
+            let proof = decode_proof(&input.envelope.proof, &compiled.data.common).map_err(err)?;
+            let pis =
+                public_inputs(&m.statement, &m.params).ok_or(AggregateError::MemberRejected {
+                    index,
+                    reason: "a commitment that is not a digest".into(),
+                })?;
+            let (input, output) = link_positions(index, m)?;
+            proofs.push(ProofWithPublicInputs {
+                proof,
+                public_inputs: pis.clone(),
+            });
+            group.push(Member {
                 compiled,
                 pis,
                 input,
                 output,
-            },
-            inner,
-        ));
-    }
-    let mut layer: Vec<Proved> = Vec::with_capacity(leaves.len().div_ceil(2));
-    for group in pairs(leaves) {
-        let (members, proofs): (Vec<Member>, Vec<_>) = group.into_iter().unzip();
-        let leaf = leaf_circuit(&members, zk).map_err(err)?;
+            });
+        }
+        let leaf = leaf_circuit(&group, zk).map_err(err)?;
         let children: Vec<_> = proofs
             .iter()
-            .zip(&members)
+            .zip(&group)
             .map(|(p, m)| (p, &m.compiled.data.verifier_only))
             .collect();
         let proof = prove_circuit(&leaf, &children).map_err(err)?;
@@ -626,7 +626,8 @@ pub(crate) fn verify_aggregate(
     };
     let zk = preset.zero_knowledge;
     let mut verified = Vec::with_capacity(programs.len());
-    let mut members = Vec::with_capacity(programs.len());
+    // Every check that needs no circuit first, then the circuits two members at a time.
+    let mut shapes = Vec::with_capacity(programs.len());
     for (index, (program, env)) in programs.iter().zip(agg.member_envelopes()).enumerate() {
         verify_preamble(&BACKEND, program, &env, policy)?;
         check_scheme(&env.statement)?;
@@ -639,32 +640,36 @@ pub(crate) fn verify_aggregate(
                 source: Box::new(e),
             }
         })?;
-        let compiled =
-            compile_cached(program, zk, preset.config()).map_err(|e| VerifyError::ProofShape {
-                backend: BACKEND,
-                source: Box::new(e),
-            })?;
         let m = agg.members.get(index).ok_or(AggregateError::Empty)?;
         let pis = public_inputs(&m.statement, &m.params).ok_or_else(|| {
             shape(Plonky2Error::Rejected(
                 "a commitment that is not a digest".into(),
             ))
         })?;
-        let (input, output) = link_positions(index, m)?;
-        members.push(Member {
-            compiled,
-            pis,
-            input,
-            output,
-        });
+        shapes.push((pis, link_positions(index, m)?));
         verified.push(VerifiedStatement {
             backend: BACKEND,
             params: env.params.clone(),
             statement: env.statement,
         });
     }
-    let mut layer: Vec<(Exposed, Arc<AggCircuit>)> = Vec::with_capacity(members.len());
-    for group in pairs(members) {
+    let mut layer: Vec<(Exposed, Arc<AggCircuit>)> = Vec::with_capacity(programs.len());
+    for (chunk, shape_chunk) in programs.chunks(2).zip(shapes.chunks(2)) {
+        let mut group = Vec::with_capacity(2);
+        for (program, (pis, (input, output))) in chunk.iter().zip(shape_chunk) {
+            let compiled = compile_cached(program, zk, preset.config()).map_err(|e| {
+                VerifyError::ProofShape {
+                    backend: BACKEND,
+                    source: Box::new(e),
+                }
+            })?;
+            group.push(Member {
+                compiled,
+                pis: pis.clone(),
+                input: *input,
+                output: *output,
+            });
+        }
         let leaf = leaf_circuit(&group, zk).map_err(shape)?;
         let exposed = leaf_exposed(&group)
             .ok_or_else(|| shape(Plonky2Error::Rejected("link position".into())))?;

@@ -310,6 +310,16 @@ fn the_prover_refuses_foreign_members_and_broken_links() {
         Plonky2Backend.aggregate(&[]),
         Err(ProveError::Aggregate(AggregateError::Empty))
     ));
+    let mut other = plain.segments[0].clone();
+    other.params.preset = "no-such-preset".into();
+    let r = Plonky2Backend.aggregate(&[input(0, &other)]);
+    assert!(
+        matches!(
+            r,
+            Err(ProveError::Aggregate(AggregateError::UnknownPreset { .. }))
+        ),
+        "{r:?}"
+    );
 }
 
 #[test]

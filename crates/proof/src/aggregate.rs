@@ -118,6 +118,14 @@ pub enum AggregateError {
         /// This member's.
         found: String,
     },
+    /// The members' preset is not one of the backend's.
+    #[error("the members use preset {preset}, which the {backend} backend does not have")]
+    UnknownPreset {
+        /// The backend.
+        backend: BackendId,
+        /// The preset named.
+        preset: String,
+    },
     /// A member's own proof does not verify (checked before aggregating).
     #[error("member {index} does not verify: {reason}")]
     MemberRejected {
