@@ -169,7 +169,7 @@ pub enum TranscriptError {
     /// The aggregated proof (or the backend's refusal to verify aggregates).
     #[error("aggregated proof: {0}")]
     Aggregate(VerifyError),
-    /// Both per-segment proofs and an aggregate, or neither.
+    /// Both per-segment proofs and an aggregate.
     #[error("a transcript carries either one proof per segment or one aggregate, not {0}")]
     Layout(&'static str),
     /// The last segment does not end at the claimed final commitment.
