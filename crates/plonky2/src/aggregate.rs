@@ -43,15 +43,15 @@ use plonky2::plonk::proof::{ProofWithPublicInputs, ProofWithPublicInputsTarget};
 use plonky2::util::serialization::DefaultGateSerializer;
 use zkmlops_proof::{
     AGGREGATE_VERSION, AggregateEnvelope, AggregateError, AggregateInput, AggregateMember, Backend,
-    BackendParams, EnvelopeError, ProveError, Statement, VerifiedStatement, VerifyError,
-    VerifyPolicy, check_links, verify_preamble,
+    BackendParams, EnvelopeError, ProveError, VerifiedStatement, VerifyError, VerifyPolicy,
+    check_links,
 };
 use zkmlops_tensor::Program;
 
 use crate::circuit::{C, Compiled, D, F, STATEMENT_LIMBS, compile_cached};
 use crate::{
     BACKEND, Plonky2Backend, Plonky2Error, Plonky2Preset, backend_error, decode_proof, params_of,
-    public_inputs,
+    public_inputs, verifier_circuit, verify_checks,
 };
 
 /// Most members one aggregate takes (a tree of depth 10).
@@ -629,17 +629,9 @@ pub(crate) fn verify_aggregate(
     // Every check that needs no circuit first, then the circuits two members at a time.
     let mut shapes = Vec::with_capacity(programs.len());
     for (index, (program, env)) in programs.iter().zip(agg.member_envelopes()).enumerate() {
-        verify_preamble(&BACKEND, program, &env, policy)?;
-        check_scheme(&env.statement)?;
-        if env.params != preset.params() {
+        if verify_checks(program, &env, policy)? != preset {
             return Err(VerifyError::Params { backend: BACKEND });
         }
-        zkmlops_proof::check_supported(&BACKEND, &preset.info(), program).map_err(|e| {
-            VerifyError::ProofShape {
-                backend: BACKEND,
-                source: Box::new(e),
-            }
-        })?;
         let m = agg.members.get(index).ok_or(AggregateError::Empty)?;
         let pis = public_inputs(&m.statement, &m.params).ok_or_else(|| {
             shape(Plonky2Error::Rejected(
@@ -657,12 +649,7 @@ pub(crate) fn verify_aggregate(
     for (chunk, shape_chunk) in programs.chunks(2).zip(shapes.chunks(2)) {
         let mut group = Vec::with_capacity(2);
         for (program, (pis, (input, output))) in chunk.iter().zip(shape_chunk) {
-            let compiled = compile_cached(program, zk, preset.config()).map_err(|e| {
-                VerifyError::ProofShape {
-                    backend: BACKEND,
-                    source: Box::new(e),
-                }
-            })?;
+            let compiled = verifier_circuit(program, preset)?;
             group.push(Member {
                 compiled,
                 pis: pis.clone(),
@@ -697,17 +684,6 @@ pub(crate) fn verify_aggregate(
         .map_err(|_| rejected(Plonky2Error::Panicked("verifier")))?
         .map_err(|e| rejected(Plonky2Error::Rejected(e.to_string())))?;
     Ok(verified)
-}
-
-fn check_scheme(statement: &Statement) -> Result<(), VerifyError> {
-    if !statement.commitments.is_empty()
-        && statement.commitment_scheme != Some(zkmlops_commit::SCHEME)
-    {
-        return Err(VerifyError::Statement(
-            zkmlops_proof::StatementError::Scheme,
-        ));
-    }
-    Ok(())
 }
 
 /// The circuit of a node over `group` and the public inputs its proof must have.

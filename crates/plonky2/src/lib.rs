@@ -358,6 +358,47 @@ pub(crate) fn envelope<E: std::fmt::Display>(
     })
 }
 
+/// Every check of [`Backend::verify`] before any circuit is built: the boundary's preamble,
+/// the commitment scheme, parameters exactly those of a preset, the preset's supported ops.
+/// Returns the preset. Shared by single and aggregated verification.
+pub(crate) fn verify_checks(
+    program: &Program,
+    env: &ProofEnvelope,
+    policy: &VerifyPolicy,
+) -> Result<Plonky2Preset, VerifyError> {
+    verify_preamble(&BACKEND, program, env, policy)?;
+    if !env.statement.commitments.is_empty()
+        && env.statement.commitment_scheme != Some(zkmlops_commit::SCHEME)
+    {
+        return Err(VerifyError::Statement(
+            zkmlops_proof::StatementError::Scheme,
+        ));
+    }
+    let preset =
+        Plonky2Preset::named(&env.params.preset).ok_or(VerifyError::Params { backend: BACKEND })?;
+    if env.params != preset.params() {
+        return Err(VerifyError::Params { backend: BACKEND });
+    }
+    check_supported(&BACKEND, &preset.info(), program).map_err(|e| VerifyError::ProofShape {
+        backend: BACKEND,
+        source: Box::new(e),
+    })?;
+    Ok(preset)
+}
+
+/// A Program's circuit for a verifier (a build failure is a malformed proof).
+pub(crate) fn verifier_circuit(
+    program: &Program,
+    preset: Plonky2Preset,
+) -> Result<std::sync::Arc<circuit::Compiled>, VerifyError> {
+    compile_cached(program, preset.zero_knowledge, preset.config()).map_err(|e| {
+        VerifyError::ProofShape {
+            backend: BACKEND,
+            source: Box::new(e),
+        }
+    })
+}
+
 /// Decode proof bytes for a circuit: exactly one proof, no trailing bytes, never a panic.
 pub(crate) fn decode_proof(
     bytes: &[u8],
@@ -416,36 +457,12 @@ impl Backend for Plonky2Backend {
         env: &ProofEnvelope,
         policy: &VerifyPolicy,
     ) -> Result<VerifiedStatement, VerifyError> {
-        verify_preamble(&BACKEND, program, env, policy)?;
-        if !env.statement.commitments.is_empty()
-            && env.statement.commitment_scheme != Some(zkmlops_commit::SCHEME)
-        {
-            return Err(VerifyError::Statement(
-                zkmlops_proof::StatementError::Scheme,
-            ));
-        }
-        let preset = Plonky2Preset::named(&env.params.preset)
-            .ok_or(VerifyError::Params { backend: BACKEND })?;
-        if env.params != preset.params() {
-            return Err(VerifyError::Params { backend: BACKEND });
-        }
+        let preset = verify_checks(program, env, policy)?;
         let shape = |e: Plonky2Error| VerifyError::ProofShape {
             backend: BACKEND,
             source: Box::new(e),
         };
-        check_supported(&BACKEND, &preset.info(), program).map_err(|e| {
-            VerifyError::ProofShape {
-                backend: BACKEND,
-                source: Box::new(e),
-            }
-        })?;
-        let compiled =
-            compile_cached(program, preset.zero_knowledge, preset.config()).map_err(|e| {
-                VerifyError::ProofShape {
-                    backend: BACKEND,
-                    source: Box::new(e),
-                }
-            })?;
+        let compiled = verifier_circuit(program, preset)?;
         let proof = decode_proof(&env.proof, &compiled.data.common).map_err(shape)?;
         let with_inputs = ProofWithPublicInputs {
             proof,
