@@ -105,6 +105,9 @@ impl FieldId {
     pub const GOLDILOCKS: FieldId = FieldId::new_static("goldilocks");
     /// The scalar field of the Pallas curve (the Pasta cycle).
     pub const PALLAS_SCALAR: FieldId = FieldId::new_static("pallas-scalar");
+    /// The scalar field of the Vesta curve, which is the Pallas base field: halo2's circuit
+    /// field when it commits with Vesta points (`EqAffine`).
+    pub const VESTA_SCALAR: FieldId = FieldId::new_static("vesta-scalar");
 }
 
 impl HashId {

@@ -1,7 +1,8 @@
 //! zkmlops: zero-knowledge proofs for the machine-learning lifecycle, behind one dependency.
 //!
 //! Each module re-exports one crate of the workspace; depend on a crate directly to take one
-//! layer alone. Features pick the heavy parts: `fri` (the default backend), `plonky2`, `onnx`
+//! layer alone. Features pick the heavy parts: `fri` (the default backend), `plonky2`, `halo2`,
+//! `onnx`
 //! (model import through tract) and `infer` (the inference stage).
 //!
 //! Backends are picked by name from [`registry()`] (every backend compiled in); stages take
@@ -36,6 +37,9 @@ pub use zkmlops_tensor as tensor;
 #[cfg(feature = "fri")]
 #[doc(inline)]
 pub use zkmlops_fri as fri;
+#[cfg(feature = "halo2")]
+#[doc(inline)]
+pub use zkmlops_halo2 as halo2;
 #[cfg(feature = "plonky2")]
 #[doc(inline)]
 pub use zkmlops_plonky2 as plonky2;
@@ -53,8 +57,8 @@ pub use zkmlops_preprocess as preprocess;
 #[doc(inline)]
 pub use zkmlops_train as train;
 
-/// A registry of every backend this build has (by feature): `fri` and `plonky2` when their
-/// features are on, in that order. Third-party backends register into it the same way
+/// A registry of every backend this build has (by feature): `fri`, `plonky2` and `halo2` when
+/// their features are on, in that order. Third-party backends register into it the same way
 /// ([`proof::Registry::register`]).
 #[must_use]
 pub fn registry() -> proof::Registry {
@@ -65,5 +69,7 @@ pub fn registry() -> proof::Registry {
     let _ = r.register(Box::new(fri::FriBackend));
     #[cfg(feature = "plonky2")]
     let _ = r.register(Box::new(plonky2::Plonky2Backend));
+    #[cfg(feature = "halo2")]
+    let _ = r.register(Box::new(halo2::Halo2Backend));
     r
 }
