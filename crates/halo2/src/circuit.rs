@@ -5,7 +5,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
+use halo2_gadgets::poseidon::primitives::{ConstantLength, P128Pow5T3};
+use halo2_gadgets::poseidon::{Hash as PoseidonHash, Pow5Chip, Pow5Config};
+use halo2_proofs::circuit::{AssignedCell, Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::pasta::{EqAffine, Fp};
 use halo2_proofs::plonk::{
     Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Instance, ProvingKey,
@@ -13,11 +15,11 @@ use halo2_proofs::plonk::{
 };
 use halo2_proofs::poly::Rotation;
 use halo2_proofs::poly::commitment::Params;
-use zkmlops_plonkish::Lowered;
+use zkmlops_plonkish::{Gates, Lowered};
 use zkmlops_proof::{ProveError, public_tensor_ids};
 use zkmlops_tensor::{Program, TensorId, Witness};
 
-use crate::net::{FIRST_TABLE_TAG, LIMB_BITS, Net, Var, fp};
+use crate::net::{CommitPlan, FIRST_TABLE_TAG, LIMB_BITS, Net, Var, fp};
 use crate::{BACKEND, Halo2Error};
 
 /// The smallest circuit size (rows `2^MIN_K`): the range table alone needs 511 rows.
@@ -41,10 +43,18 @@ pub(crate) struct NetConfig {
     /// The lookup table: `(tag, tag * input, tag * output)`.
     lut: [TableColumn; 3],
     instance: Column<Instance>,
+    /// The Poseidon chip (circuits with committed tensors only: its x^5 gates raise the
+    /// constraint degree).
+    poseidon: Option<Pow5Config<Fp, 3, 2>>,
 }
 
-/// A netlist with (prover) or without (keys, verifier) its values.
-pub(crate) struct NetCircuit<'a> {
+/// Rows one two-to-one Poseidon hash takes in the Pow5 chip (initial state, input, 36 rounds,
+/// output), with a margin; sizing retries one size up if the layout needs more.
+pub(crate) const ROWS_PER_HASH: usize = 42;
+
+/// A netlist with (prover) or without (keys, verifier) its values; `HASH` when it has committed
+/// tensors (the Poseidon chip is configured).
+pub(crate) struct NetCircuit<'a, const HASH: bool> {
     pub(crate) net: &'a Net,
     pub(crate) values: Option<&'a [Fp]>,
     /// Single cells `(row, column)` written with another value than their variable's (the
@@ -52,7 +62,7 @@ pub(crate) struct NetCircuit<'a> {
     pub(crate) overrides: &'a [((usize, usize), Fp)],
 }
 
-impl Circuit<Fp> for NetCircuit<'_> {
+impl<const HASH: bool> Circuit<Fp> for NetCircuit<'_, HASH> {
     type Config = NetConfig;
     type FloorPlanner = SimpleFloorPlanner;
 
@@ -115,6 +125,19 @@ impl Circuit<Fp> for NetCircuit<'_> {
                 (t * b, lut[2]),
             ]
         });
+        let poseidon = HASH.then(|| {
+            let rc_a = [(); 3].map(|()| meta.fixed_column());
+            let rc_b = [(); 3].map(|()| meta.fixed_column());
+            let constants = meta.fixed_column();
+            meta.enable_constant(constants);
+            Pow5Chip::configure::<P128Pow5T3>(
+                meta,
+                [advice[0], advice[1], advice[2]],
+                advice[3],
+                rc_a,
+                rc_b,
+            )
+        });
         NetConfig {
             advice,
             q,
@@ -122,6 +145,7 @@ impl Circuit<Fp> for NetCircuit<'_> {
             table,
             lut,
             instance,
+            poseidon,
         }
     }
 
@@ -158,9 +182,16 @@ impl Circuit<Fp> for NetCircuit<'_> {
                 Ok(())
             },
         )?;
-        let homes = layouter.assign_region(
+        let exported: std::collections::HashSet<u32> = net
+            .commits
+            .iter()
+            .flat_map(|c| c.words.iter().map(|w| w.0))
+            .collect();
+        let (homes, exports) = layouter.assign_region(
             || "net",
             |mut region| {
+                let mut exports: std::collections::HashMap<u32, AssignedCell<Fp, Fp>> =
+                    std::collections::HashMap::new();
                 let mut homes: Vec<Option<Cell>> = vec![None; net.var_count()];
                 let mut copies: Vec<(Var, Cell)> = Vec::new();
                 for (r, row) in net.rows.iter().enumerate() {
@@ -181,6 +212,9 @@ impl Circuit<Fp> for NetCircuit<'_> {
                             .is_some_and(|(hr, hc)| hr as usize == r && hc as usize == col);
                         if is_home {
                             homes[v.0 as usize] = Some(assigned.cell());
+                            if exported.contains(&v.0) {
+                                exports.insert(v.0, assigned);
+                            }
                         } else {
                             copies.push((v, assigned.cell()));
                         }
@@ -223,15 +257,46 @@ impl Circuit<Fp> for NetCircuit<'_> {
                         region.constrain_equal(x, y)?;
                     }
                 }
-                Ok(homes)
+                Ok((homes, exports))
             },
         )?;
         for (i, v) in net.public.iter().enumerate() {
             let cell = homes[v.0 as usize].ok_or(Error::Synthesis)?;
             layouter.constrain_instance(cell, config.instance, STATEMENT_ROWS + i)?;
         }
+        let first = STATEMENT_ROWS + net.public.len();
+        for (i, plan) in net.commits.iter().enumerate() {
+            let pc = config.poseidon.clone().ok_or(Error::Synthesis)?;
+            let digest = commit_chain(&mut layouter, &config, pc, plan, &exports)?;
+            layouter.constrain_instance(digest.cell(), config.instance, first + i)?;
+        }
         Ok(())
     }
+}
+
+/// The Poseidon chain of one commitment group: the initial value as a circuit constant, then
+/// one two-to-one hash per packed word (copied from the netlist's cell).
+fn commit_chain(
+    layouter: &mut impl Layouter<Fp>,
+    config: &NetConfig,
+    pc: Pow5Config<Fp, 3, 2>,
+    plan: &CommitPlan,
+    exports: &std::collections::HashMap<u32, AssignedCell<Fp, Fp>>,
+) -> Result<AssignedCell<Fp, Fp>, Error> {
+    let mut acc = layouter.assign_region(
+        || "commitment iv",
+        |mut region| region.assign_advice_from_constant(|| "iv", config.advice[0], 0, plan.iv),
+    )?;
+    for w in &plan.words {
+        let word = exports.get(&w.0).ok_or(Error::Synthesis)?.clone();
+        let chip = Pow5Chip::construct(pc.clone());
+        let hasher = PoseidonHash::<_, _, P128Pow5T3, ConstantLength<2>, 3, 2>::init(
+            chip,
+            layouter.namespace(|| "init"),
+        )?;
+        acc = hasher.hash(layouter.namespace(|| "hash"), [acc, word])?;
+    }
+    Ok(acc)
 }
 
 /// A compiled Program: the netlist, its lowering, the circuit size and the keys.
@@ -258,28 +323,76 @@ pub(crate) fn netlist(program: &Program) -> Result<(Net, Lowered<Var>), ProveErr
     for id in public_tensor_ids(program) {
         net.public.extend_from_slice(lowered.wires(id));
     }
+    let digest = program.digest();
+    for (group, ids) in crate::commit::commitment_groups(program) {
+        let mut values = Vec::new();
+        for &id in &ids {
+            let wires = lowered.wires(id).to_vec();
+            if matches!(
+                program.tensor(id).map(|d| &d.kind),
+                Some(zkmlops_tensor::TensorKind::Computed)
+            ) {
+                // Inputs are proved i64 by the lowering; computed values are proved here, so
+                // the packing below is injective.
+                for &w in &wires {
+                    let shifted = net.add_const(w, 1i128 << 63);
+                    net.range_check(shifted, 64);
+                }
+            }
+            values.extend(wires);
+        }
+        if values.is_empty() {
+            return Err(ProveError::Unsupported {
+                backend: BACKEND,
+                feature: "committed tensors with no elements",
+            });
+        }
+        let iv = crate::commit::initial(&digest, group, values.len());
+        let words = values
+            .chunks(crate::commit::WORD_VALUES)
+            .map(|c| match *c {
+                [v0, v1, v2, ..] => {
+                    let t = net.lin(&[(1, v1), (1 << 64, v2)], 0);
+                    net.lin(&[(1, v0), (1 << 64, t)], 0)
+                }
+                [v0, v1] => net.lin(&[(1, v0), (1 << 64, v1)], 0),
+                [v0] => v0,
+                // `chunks` yields no empty chunk.
+                [] => net.constant(0),
+            })
+            .collect();
+        net.commits.push(CommitPlan { iv, words });
+    }
     net.finish();
     Ok((net, lowered))
 }
 
-/// The smallest `k` whose `2^k` rows hold the netlist, the lookup table and the public inputs
-/// beside halo2's blinding rows.
+/// The smallest `k` whose `2^k` rows hold the netlist (and the Poseidon chains stacked after
+/// it), the lookup table and the public inputs beside halo2's blinding rows.
 pub(crate) fn size(net: &Net) -> Result<u32, ProveError> {
     let mut cs = ConstraintSystem::<Fp>::default();
-    let _ = NetCircuit::configure(&mut cs);
-    let needed = (net.rows.len() + 1)
+    let minimum = if net.commits.is_empty() {
+        let _ = NetCircuit::<false>::configure(&mut cs);
+        cs.minimum_rows()
+    } else {
+        let _ = NetCircuit::<true>::configure(&mut cs);
+        cs.minimum_rows()
+    };
+    let hashes: usize = net.commits.iter().map(|c| c.words.len() + 1).sum();
+    let needed = (net.rows.len() + 1 + hashes * ROWS_PER_HASH)
         .max(net.table_rows())
-        .max(STATEMENT_ROWS + net.public.len())
-        + cs.minimum_rows();
-    let k = (MIN_K..=MAX_K)
+        .max(STATEMENT_ROWS + net.public.len() + net.commits.len())
+        + minimum;
+    (MIN_K..=MAX_K)
         .find(|&k| (1usize << k) >= needed)
-        .ok_or_else(|| {
-            crate::backend_error(Halo2Error::TooLarge {
-                rows: needed,
-                max: 1 << MAX_K,
-            })
-        })?;
-    Ok(k)
+        .ok_or_else(|| too_large(needed))
+}
+
+fn too_large(rows: usize) -> ProveError {
+    crate::backend_error(Halo2Error::TooLarge {
+        rows,
+        max: 1 << MAX_K,
+    })
 }
 
 /// The commitment key for `2^k` rows: generators hashed to the curve from a published domain
@@ -300,29 +413,46 @@ pub(crate) fn params(k: u32) -> Arc<Params<EqAffine>> {
     p
 }
 
-/// Compile `program`: netlist, size, keys (from the Program alone).
-pub(crate) fn compile(program: &Program) -> Result<Compiled, ProveError> {
-    let (net, lowered) = netlist(program)?;
-    let k = size(&net)?;
+/// The keys of `net` over `2^k` rows.
+fn keys<const HASH: bool>(net: &Net, k: u32) -> Result<ProvingKey<EqAffine>, Error> {
     let params = params(k);
-    let start = Instant::now();
-    let circuit = NetCircuit {
-        net: &net,
+    let circuit = NetCircuit::<HASH> {
+        net,
         values: None,
         overrides: &[],
     };
-    let keys = catch_unwind(AssertUnwindSafe(|| {
-        let vk = keygen_vk(&params, &circuit)?;
-        keygen_pk(&params, vk, &circuit)
-    }))
-    .map_err(|_| crate::backend_error(Halo2Error::Panicked("key generation")))?
-    .map_err(|e| crate::backend_error(Halo2Error::Keygen(format!("{e:?}"))))?;
+    let vk = keygen_vk(&params, &circuit)?;
+    keygen_pk(&params, vk, &circuit)
+}
+
+/// Compile `program`: netlist, size, keys (from the Program alone). The size is computed
+/// from the rows; if halo2's layout needs more, one size up.
+pub(crate) fn compile(program: &Program) -> Result<Compiled, ProveError> {
+    let (net, lowered) = netlist(program)?;
+    let mut k = size(&net)?;
+    let start = Instant::now();
+    let pk = loop {
+        let made = catch_unwind(AssertUnwindSafe(|| {
+            if net.commits.is_empty() {
+                keys::<false>(&net, k)
+            } else {
+                keys::<true>(&net, k)
+            }
+        }))
+        .map_err(|_| crate::backend_error(Halo2Error::Panicked("key generation")))?;
+        match made {
+            Ok(pk) => break pk,
+            Err(Error::NotEnoughRowsAvailable { .. }) if k < MAX_K => k += 1,
+            Err(Error::NotEnoughRowsAvailable { .. }) => return Err(too_large(1 << (MAX_K + 1))),
+            Err(e) => return Err(crate::backend_error(Halo2Error::Keygen(format!("{e:?}")))),
+        }
+    };
     let keygen = start.elapsed();
     Ok(Compiled {
         net,
         lowered,
         k,
-        pk: keys,
+        pk,
         keygen,
     })
 }

@@ -14,8 +14,9 @@
 //!
 //! The circuit is `zkmlops-plonkish`'s lowering on one five-cell PLONK gate with range-check
 //! and table lookups ([`net`]): the same arithmetic, bounds and hints as the plonky2 backend,
-//! in a 255-bit field. Committed tensors and the stable partition are not supported yet
-//! (declared, refused by name).
+//! in a 255-bit field. Committed tensors are hashed in the circuit with Poseidon over Pasta
+//! ([`commit`], its own scheme: a halo2 commitment never links to a Goldilocks one). The
+//! stable partition is not supported (declared, refused by name).
 //!
 //! ```
 //! use zkmlops_field::Scale;
@@ -40,6 +41,7 @@
 //! ```
 
 mod circuit;
+pub mod commit;
 pub mod net;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -159,7 +161,7 @@ pub fn capabilities() -> Capabilities {
     Capabilities {
         field: FieldId::VESTA_SCALAR,
         hash: HashId::BLAKE2B,
-        commitment_scheme: None,
+        commitment_scheme: Some(commit::SCHEME),
         transparent: true,
         post_quantum: false,
         zero_knowledge: true,
@@ -191,13 +193,36 @@ pub(crate) fn statement_digest(statement: &Statement, params: &BackendParams) ->
     Fp::from_uniform_bytes(&bytes)
 }
 
-/// The instance column a statement stands for: its digest, then every public tensor's values.
-pub(crate) fn instance(statement: &Statement, params: &BackendParams) -> Vec<Fp> {
+/// The instance column a statement stands for: its digest, every public tensor's values, then
+/// every commitment's digest; `None` for a digest that is not a canonical field element.
+pub(crate) fn instance(statement: &Statement, params: &BackendParams) -> Option<Vec<Fp>> {
     let mut v = vec![statement_digest(statement, params)];
     for p in &statement.public {
         v.extend(p.values.iter().map(|&x| fp(i128::from(x))));
     }
-    v
+    for c in &statement.commitments {
+        v.push(commit::digest_element(&c.digest)?);
+    }
+    Some(v)
+}
+
+/// The statement of a witness: public tensors and this backend's commitments.
+pub(crate) fn statement_of(
+    program: &Program,
+    witness: &Witness,
+    stage: StageTag,
+) -> Result<Statement, ProveError> {
+    let mut statement = Statement::from_witness(program, witness, stage)?;
+    let commitments = commit::program_commitments(program, witness)
+        .map_err(|id| ProveError::Statement(zkmlops_proof::StatementError::MissingTensor { id }))?;
+    if !commitments.is_empty() {
+        statement.commitment_scheme = Some(commit::SCHEME);
+    }
+    statement.commitments = commitments
+        .into_iter()
+        .map(|(id, digest)| zkmlops_proof::Commitment { id, digest })
+        .collect();
+    Ok(statement)
 }
 
 /// What preparing a Program's circuit took: its size and key generation time (reported
@@ -265,25 +290,46 @@ pub(crate) fn prove_inner(
     if check && let Some(what) = compiled.net.first_violation(&values) {
         return Err(backend_error(Halo2Error::Unsatisfied(what)));
     }
-    let instance = instance(&statement, &params);
+    let instance = instance(&statement, &params).ok_or_else(|| {
+        backend_error(Halo2Error::Prover(
+            "a commitment that is not a digest".into(),
+        ))
+    })?;
     let kp = circuit::params(compiled.k);
-    let circuit = NetCircuit {
-        net: &compiled.net,
-        values: Some(&values),
-        overrides,
-    };
     let rng = StdRng::try_from_rng(&mut SysRng).map_err(|_| backend_error(Halo2Error::Entropy))?;
     let proved = catch_unwind(AssertUnwindSafe(|| {
         let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
-        create_proof(
-            &kp,
-            &compiled.pk,
-            &[circuit],
-            &[&[&instance]],
-            rng,
-            &mut transcript,
-        )
-        .map(|()| transcript.finalize())
+        let instances: &[&[&[Fp]]] = &[&[&instance]];
+        let made = if compiled.net.commits.is_empty() {
+            let circuit = NetCircuit::<false> {
+                net: &compiled.net,
+                values: Some(&values),
+                overrides,
+            };
+            create_proof(
+                &kp,
+                &compiled.pk,
+                &[circuit],
+                instances,
+                rng,
+                &mut transcript,
+            )
+        } else {
+            let circuit = NetCircuit::<true> {
+                net: &compiled.net,
+                values: Some(&values),
+                overrides,
+            };
+            create_proof(
+                &kp,
+                &compiled.pk,
+                &[circuit],
+                instances,
+                rng,
+                &mut transcript,
+            )
+        };
+        made.map(|()| transcript.finalize())
     }))
     .map_err(|_| backend_error(Halo2Error::Panicked("prover")))?
     .map_err(|e| backend_error(Halo2Error::Prover(format!("{e:?}"))))?;
@@ -324,7 +370,7 @@ impl Backend for Halo2Backend {
         preset: &str,
     ) -> Result<ProofEnvelope, ProveError> {
         self.check(program, witness, preset)?;
-        let statement = Statement::from_witness(program, witness, stage)?;
+        let statement = statement_of(program, witness, stage)?;
         prove_inner(
             program,
             witness,
@@ -343,7 +389,9 @@ impl Backend for Halo2Backend {
         policy: &VerifyPolicy,
     ) -> Result<VerifiedStatement, VerifyError> {
         verify_preamble(&BACKEND, program, env, policy)?;
-        if env.statement.commitment_scheme.is_some() {
+        if !env.statement.commitments.is_empty()
+            && env.statement.commitment_scheme != Some(commit::SCHEME)
+        {
             return Err(VerifyError::Statement(
                 zkmlops_proof::StatementError::Scheme,
             ));
@@ -364,7 +412,11 @@ impl Backend for Halo2Backend {
             backend: BACKEND,
             source: Box::new(e),
         };
-        let instance = instance(&env.statement, &env.params);
+        let instance = instance(&env.statement, &env.params).ok_or_else(|| {
+            reject(Halo2Error::Rejected(
+                "a commitment that is not a digest".into(),
+            ))
+        })?;
         let kp = circuit::params(compiled.k);
         let mut reader: &[u8] = &env.proof;
         let verified = catch_unwind(AssertUnwindSafe(|| {

@@ -87,6 +87,13 @@ pub(crate) struct Row {
     pub(crate) table: u64,
 }
 
+/// One commitment group in the circuit: the digest is the Poseidon chain from `iv` over `words`.
+#[derive(Debug, Clone)]
+pub(crate) struct CommitPlan {
+    pub(crate) iv: Fp,
+    pub(crate) words: Vec<Var>,
+}
+
 /// How the prover computes a variable.
 #[derive(Debug, Clone)]
 enum Step {
@@ -129,6 +136,8 @@ pub struct Net {
     pub(crate) tables: Vec<Arc<Vec<(u16, u16)>>>,
     /// Variables exposed as public inputs, after the statement digest.
     pub(crate) public: Vec<Var>,
+    /// Committed groups: the hash chain's initial value and the packed words it absorbs.
+    pub(crate) commits: Vec<CommitPlan>,
     /// A row whose `e` cell holds a chain's result and whose gate is still free (a chain may
     /// start on it).
     open: Option<usize>,
@@ -190,7 +199,7 @@ impl Net {
     }
 
     /// `out = k + sum c_i v_i` for up to four terms, in one row.
-    fn lin(&mut self, terms: &[(i128, Var)], k: i128) -> Var {
+    pub(crate) fn lin(&mut self, terms: &[(i128, Var)], k: i128) -> Var {
         let out = self.fresh();
         let mut cells = [None; 5];
         let mut q = Coeffs {
@@ -341,7 +350,8 @@ impl Net {
             .connects
             .iter()
             .flat_map(|&(a, b)| [a, b])
-            .chain(self.public.iter().copied());
+            .chain(self.public.iter().copied())
+            .chain(self.commits.iter().flat_map(|c| c.words.iter().copied()));
         for v in refs {
             if self.home[v.index()].is_none() && !homeless.contains(&v) {
                 homeless.push(v);

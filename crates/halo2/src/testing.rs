@@ -53,7 +53,7 @@ pub fn prove_edited(
             }
         }
     };
-    let statement = zkmlops_proof::Statement::from_witness(program, claimed, stage)?;
+    let statement = crate::statement_of(program, claimed, stage)?;
     let raw: Vec<((usize, usize), halo2_proofs::pasta::Fp)> = edits
         .iter()
         .filter_map(|&(cell, v)| match cell {

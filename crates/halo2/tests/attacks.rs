@@ -356,3 +356,49 @@ fn a_cell_that_disagrees_with_its_copies_is_rejected() {
         prove_edited(&p, &honest, &claimed, StageTag::Generic, |_| {}, &edits),
     );
 }
+
+#[test]
+fn other_weights_under_a_published_commitment_are_rejected() {
+    // y = x w with w committed: the cheater proves with other weights while the statement
+    // carries the published commitment of the real ones. The circuit hashes the weights it
+    // uses (Poseidon over Pasta), so its digest is not the instance's.
+    let mut b = ProgramBuilder::new();
+    let s = Scale::new(0).unwrap();
+    let x = b.input("x", &[1, 2], s, Visibility::Public);
+    let w = b.input("w", &[2, 1], s, Visibility::Committed);
+    let y = b.op("y", Op::MatMul, &[x, w]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let x_in = Tensor::matrix(&[[3, 4]]).unwrap();
+    let real = p
+        .evaluate(&[x_in.clone(), Tensor::matrix(&[[5], [6]]).unwrap()])
+        .unwrap();
+    let env = Halo2Backend
+        .prove(&p, &real, StageTag::Generic, "ipa")
+        .unwrap();
+    let verified = Halo2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    assert_eq!(
+        verified.statement.commitment_scheme,
+        Some(zkmlops_halo2::commit::SCHEME)
+    );
+    // Weights (6, 5): the same output 3*6 + 4*5 = 38 is not 39, so claim the output the
+    // other weights give, under the real weights' commitment.
+    let other = p
+        .evaluate(&[x_in, Tensor::matrix(&[[6], [5]]).unwrap()])
+        .unwrap();
+    let mut claimed = other.clone();
+    claimed.values_mut()[w.index()] = real.get(w).unwrap().clone();
+    rejected(
+        &p,
+        prove_edited(&p, &other, &claimed, StageTag::Generic, |_| {}, &[]),
+    );
+    // And a committed weight's cell overwritten after the honest values (the packed words
+    // and the product disagree with it).
+    let edits = [(Cell::Tensor(w, 0), 7)];
+    rejected(
+        &p,
+        prove_edited(&p, &real, &real, StageTag::Generic, |_| {}, &edits),
+    );
+}
