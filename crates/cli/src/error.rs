@@ -60,6 +60,14 @@ pub(crate) enum CliError {
     NoSalt { path: PathBuf },
     #[error("`{path}` commits to another program than the model given")]
     CommitmentProgram { path: PathBuf },
+    #[error(
+        "`{path}` is a {published} commitment, but the proof's commitments are {found} (a commitment links only to proofs of its scheme: the halo2 backend commits with Poseidon over Pasta)"
+    )]
+    CommitmentScheme {
+        path: PathBuf,
+        published: String,
+        found: String,
+    },
     #[error("`{path}` has no committed weights")]
     NotCommitted { path: PathBuf },
     #[error("`{path}` is not valid JSON here: {source}")]

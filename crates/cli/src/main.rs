@@ -335,8 +335,21 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             for (name, values) in compiled.output_names().iter().zip(&proof.outputs) {
                 println!("output {name} = {}", report::floats(values));
             }
-            if let Some(d) = compiled.commitment() {
-                println!("model commitment {d}");
+            let statement = &proof.envelope.statement;
+            match (
+                statement.commitment_scheme.as_ref(),
+                statement.commitments.first(),
+            ) {
+                (Some(s), _) if *s == zkmlops_commit::SCHEME => {
+                    if let Some(d) = compiled.commitment() {
+                        println!("model commitment {d}");
+                    }
+                }
+                // Another backend's scheme: its own digest, named.
+                (Some(s), Some(c)) => {
+                    println!("model commitment {} ({s})", hex::encode(c.digest));
+                }
+                _ => {}
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -359,6 +372,16 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 });
             }
             let (env, file_bytes) = io::proof(&proof)?;
+            if published.is_some()
+                && let Some(found) = env.statement.commitment_scheme.as_ref()
+                && *found != zkmlops_commit::SCHEME
+            {
+                return Err(CliError::CommitmentScheme {
+                    path: commitment.clone().unwrap_or_default(),
+                    published: zkmlops_commit::SCHEME.to_string(),
+                    found: found.to_string(),
+                });
+            }
             let policy = VerifyPolicy {
                 min_security_bits: min_bits,
                 ..VerifyPolicy::default()

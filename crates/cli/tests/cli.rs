@@ -857,6 +857,67 @@ fn plonky2_proves_a_bundled_model_with_private_weights() {
 }
 
 #[test]
+fn halo2_proves_a_bundled_model_with_committed_weights() {
+    // The defaults (weights committed, hiding) on the third backend: its own commitment
+    // scheme, named in the output, and honest claims in the envelope.
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let model = m.join("mlp.onnx");
+    let input = m.join("mlp.input.json");
+    let proof = dir.path().join("p.json");
+    let prove = |extra: &[&str]| {
+        let mut a = vec![
+            "prove",
+            s(&model),
+            "--input",
+            s(&input),
+            "--backend",
+            "halo2",
+            "-o",
+            s(&proof),
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // halo2 has no transparent (non-hiding) preset: said by name.
+    fails_with(
+        &prove(&["--transparent"]),
+        "is hiding, but a transparent proof",
+    );
+    let r = prove(&[]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("halo2 ipa"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("model commitment ")
+            && r.stdout.contains("(poseidon-pasta-p128pow5t3/v1)"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["verify", s(&proof), "--model", s(&model), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["backend"], "halo2");
+    assert_eq!(v["params"]["post_quantum"], false);
+    assert_eq!(v["params"]["transparent"], true);
+    assert_eq!(v["params"]["zero_knowledge"], true);
+    // A published Goldilocks commitment cannot tie a halo2 proof: refused by scheme.
+    let commitment = dir.path().join("c.json");
+    let r = run(&["commit", s(&model), "-o", s(&commitment)]);
+    assert!(r.ok, "{}", r.stderr);
+    fails_with(
+        &run(&[
+            "verify",
+            s(&proof),
+            "--model",
+            s(&model),
+            "--commitment",
+            s(&commitment),
+        ]),
+        "links only to proofs of its scheme",
+    );
+}
+
+#[test]
 fn train_prove_aggregate_writes_one_proof_for_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("train.csv");

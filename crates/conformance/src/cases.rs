@@ -489,3 +489,71 @@ pub fn binding_case() -> Result<Case, ProgramError> {
     let r = c.op("r", Op::Relu, &[y])?;
     c.finish("binding", "binding", &[y, r])
 }
+
+/// The benchmark MLP: layer widths `dims`, `Gemm` + rescale (scale 2^8, half up) per layer,
+/// ReLU between layers, input private, weights and biases of visibility `weights` (declared
+/// `weight_bits` wide when given), output public; inputs in `[-1, 1)` and weights uniform in `+-1/sqrt(fan_in)` from
+/// the fixed seed 42. Returns the case and its MAC count (`--dims 64,256,256,10`: the 84K-MAC
+/// MLP of the benchmarks).
+///
+/// # Errors
+/// A [`ProgramError`] for widths that do not build (an empty or single-width `dims`, or a
+/// `weight_bits` outside `1..=64`).
+pub fn mlp(
+    dims: &[usize],
+    weight_bits: Option<u8>,
+    weights: Visibility,
+) -> Result<(Case, usize), ProgramError> {
+    let scale = s(8);
+    let mut b = ProgramBuilder::new();
+    let first = dims.first().copied().unwrap_or(0);
+    let mut x = b.input("input", &[1, first], scale, Visibility::Private);
+    let mut macs = 0;
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut inputs = vec![random(&mut rng, &[1, first], -256, 256)];
+    for (l, w) in dims.windows(2).enumerate() {
+        let wt = b.input(&format!("w{l}"), &[w[1], w[0]], scale, weights);
+        if let Some(bits) = weight_bits {
+            b.set_bits(wt, bits)?;
+        }
+        let bias = b.input(
+            &format!("b{l}"),
+            &[w[1]],
+            scale.product(scale).unwrap_or(scale),
+            weights,
+        );
+        let h = b.op(
+            &format!("fc{l}"),
+            Op::Gemm {
+                trans_a: false,
+                trans_b: true,
+            },
+            &[x, wt, bias],
+        )?;
+        x = b.op(
+            &format!("fc{l}_rescaled"),
+            Op::Rescale {
+                shift: 8,
+                rounding: Rounding::HalfUp,
+            },
+            &[h],
+        )?;
+        if l + 2 < dims.len() {
+            x = b.op(&format!("relu{l}"), Op::Relu, &[x])?;
+        }
+        macs += w[0] * w[1];
+        // Weights uniform in +-256/sqrt(fan_in) at scale 2^8.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let bound = (256.0 / (w[0] as f64).sqrt()).ceil() as i64;
+        inputs.push(random(&mut rng, &[w[1], w[0]], -bound, bound + 1));
+        inputs.push(random(&mut rng, &[w[1]], -65536, 65536));
+    }
+    b.output(x, Visibility::Public)?;
+    let case = Case {
+        name: format!("mlp/{dims:?}"),
+        family: "model",
+        program: b.build()?,
+        inputs,
+    };
+    Ok((case, macs))
+}

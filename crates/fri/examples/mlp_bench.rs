@@ -13,58 +13,8 @@
 
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-use zkmlops_field::Scale;
 use zkmlops_fri::{FriBackend, FriConfig, circuit_stats};
 use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
-use zkmlops_tensor::ops::Rounding;
-use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, Visibility};
-
-fn mlp(dims: &[usize], weight_bits: Option<u8>) -> (Program, usize) {
-    let s = Scale::new(8).unwrap();
-    let mut b = ProgramBuilder::new();
-    let mut x = b.input("input", &[1, dims[0]], s, Visibility::Private);
-    let mut macs = 0;
-    for (l, w) in dims.windows(2).enumerate() {
-        let wt = b.input(&format!("w{l}"), &[w[1], w[0]], s, Visibility::Private);
-        if let Some(bits) = weight_bits {
-            b.set_bits(wt, bits).expect("--weight-bits takes 1..=64");
-        }
-        let bias = b.input(
-            &format!("b{l}"),
-            &[w[1]],
-            s.product(s).unwrap(),
-            Visibility::Private,
-        );
-        let h = b
-            .op(
-                &format!("fc{l}"),
-                Op::Gemm {
-                    trans_a: false,
-                    trans_b: true,
-                },
-                &[x, wt, bias],
-            )
-            .unwrap();
-        x = b
-            .op(
-                &format!("fc{l}_rescaled"),
-                Op::Rescale {
-                    shift: 8,
-                    rounding: Rounding::HalfUp,
-                },
-                &[h],
-            )
-            .unwrap();
-        if l + 2 < dims.len() {
-            x = b.op(&format!("relu{l}"), Op::Relu, &[x]).unwrap();
-        }
-        macs += w[0] * w[1];
-    }
-    b.output(x, Visibility::Public).unwrap();
-    (b.build().unwrap(), macs)
-}
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -105,31 +55,10 @@ fn main() {
     // need fewer range-check limbs.
     let weight_bits =
         arg("--weight-bits").map(|b| b.parse().expect("--weight-bits takes a number"));
-    let (program, macs) = mlp(&dims, weight_bits);
-
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut inputs = vec![
-        Tensor::new(
-            vec![1, dims[0]],
-            (0..dims[0]).map(|_| rng.random_range(-256..256)).collect(),
-        )
-        .unwrap(),
-    ];
-    for w in dims.windows(2) {
-        let bound = (256.0 / (w[0] as f64).sqrt()).ceil() as i64;
-        inputs.push(
-            Tensor::new(
-                vec![w[1], w[0]],
-                (0..w[0] * w[1])
-                    .map(|_| rng.random_range(-bound..=bound))
-                    .collect(),
-            )
-            .unwrap(),
-        );
-        inputs.push(Tensor::vector(
-            (0..w[1]).map(|_| rng.random_range(-65536..65536)).collect(),
-        ));
-    }
+    let (case, macs) =
+        zkmlops_conformance::cases::mlp(&dims, weight_bits, zkmlops_tensor::Visibility::Private)
+            .unwrap();
+    let (program, inputs) = (case.program, case.inputs);
     let witness = program.evaluate(&inputs).unwrap();
     let stats = circuit_stats(&program, config).unwrap();
     let trace_cells: usize = stats.iter().map(|s| s.width << s.log_height).sum();

@@ -395,8 +395,9 @@ fn too_large(rows: usize) -> ProveError {
     })
 }
 
-/// The commitment key for `2^k` rows: generators hashed to the curve from a published domain
-/// string (`Params::new`), shared by every circuit of that size.
+/// The commitment key for `2^k` rows: generators hashed to the curve from halo2's published
+/// domain string (`Params::new`), shared by every circuit of that size. Kept in memory, and on
+/// disk ([`crate::params_cache`]) for the sizes whose serialisation digest is pinned here.
 pub(crate) fn params(k: u32) -> Arc<Params<EqAffine>> {
     type ParamCache = Mutex<Vec<(u32, Arc<Params<EqAffine>>)>>;
     static CACHE: OnceLock<ParamCache> = OnceLock::new();
@@ -406,7 +407,7 @@ pub(crate) fn params(k: u32) -> Arc<Params<EqAffine>> {
     {
         return Arc::clone(p);
     }
-    let p = Arc::new(Params::<EqAffine>::new(k));
+    let p = Arc::new(crate::params_cache::load_or_generate(k));
     if let Ok(mut c) = cache.lock() {
         c.push((k, Arc::clone(&p)));
     }

@@ -43,6 +43,7 @@
 mod circuit;
 pub mod commit;
 pub mod net;
+pub mod params_cache;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -26,7 +26,7 @@ use plonky2::plonk::circuit_data::{CircuitConfig, CircuitData};
 use plonky2::plonk::config::PoseidonGoldilocksConfig;
 use zkmlops_plonkish::{Gates, Lowered, Refusal};
 use zkmlops_proof::{ProveError, public_tensor_ids};
-use zkmlops_tensor::{Program, TensorId, Witness};
+use zkmlops_tensor::{Program, Witness};
 
 use crate::BACKEND;
 
@@ -311,7 +311,7 @@ impl Compiled {
 
     /// The element targets of tensor `id` (testing).
     #[cfg(feature = "testing")]
-    pub(crate) fn tensor_targets(&self, id: TensorId) -> &[Target] {
+    pub(crate) fn tensor_targets(&self, id: zkmlops_tensor::TensorId) -> &[Target] {
         self.lowered.wires(id)
     }
 
