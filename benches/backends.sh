@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: benches/backends.sh (after `cargo build --release --bin zkmlops`); prints Markdown rows.
-# FRI vs plonky2 on the bundled models through the release CLI: prove ms, proof bytes, verify ms.
+# FRI vs plonky2 vs halo2 on the bundled models through the release CLI: prove ms, proof bytes,
+# verify ms, and the verify process's wall time.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 Z=$ROOT/target/release/zkmlops
@@ -10,7 +11,9 @@ for model in logreg mlp cnn; do
   for cfg in "fri|committed+zk|" "fri|private, transparent|--visibility params=private --transparent" \
              "plonky2|private, transparent|--backend plonky2 --visibility params=private --transparent" \
              "plonky2|committed, transparent|--backend plonky2 --transparent" \
-             "plonky2|private+zk|--backend plonky2 --visibility params=private --zk"; do
+             "plonky2|private+zk|--backend plonky2 --visibility params=private --zk" \
+             "halo2|committed+zk (default)|--backend halo2" \
+             "halo2|private+zk|--backend halo2 --visibility params=private"; do
     IFS='|' read -r be label args <<< "$cfg"
     vis=""; case "$args" in *params=private*) vis="--visibility params=private";; esac
     out=$($Z -q prove $M/$model.onnx --input $M/$model.input.json $args -o p.json 2>&1 | head -1)

@@ -335,8 +335,7 @@ pub(crate) fn netlist(program: &Program) -> Result<(Net, Lowered<Var>), ProveErr
                 // Inputs are proved i64 by the lowering; computed values are proved here, so
                 // the packing below is injective.
                 for &w in &wires {
-                    let shifted = net.add_const(w, 1i128 << 63);
-                    net.range_check(shifted, 64);
+                    net.range_check_shifted(w, 1i128 << 63, 64);
                 }
             }
             values.extend(wires);

@@ -112,8 +112,8 @@ enum Step {
     },
     /// `out = e[next]` of chain row `row`: its terms plus its accumulator.
     ChainRow { row: usize, out: Var },
-    /// The little-endian bytes of `x`, one limb each.
-    Limbs { x: Var, limbs: Vec<Var> },
+    /// The little-endian bytes of `x + k`, one limb each.
+    Limbs { x: Var, k: i128, limbs: Vec<Var> },
     /// The output of table `table` at `x`.
     Lookup { out: Var, table: usize, x: Var },
 }
@@ -325,8 +325,8 @@ impl Net {
                         + fp(q.lin[4]) * e
                         + fp(q.k);
                 }
-                Step::Limbs { x, limbs } => {
-                    let bytes = vals[x.index()].to_repr();
+                Step::Limbs { x, k, limbs } => {
+                    let bytes = (vals[x.index()] + fp(*k)).to_repr();
                     for (i, l) in limbs.iter().enumerate() {
                         vals[l.index()] = Fp::from(u64::from(bytes.get(i).copied().unwrap_or(0)));
                     }
@@ -576,15 +576,22 @@ impl Gates for Net {
     }
 
     fn range_check(&mut self, x: Var, bits: u32) {
+        self.range_check_shifted(x, 0, bits);
+    }
+
+    /// The limbs of `x + k` in one row (`k` in the row's constant), or a chain of rows ending
+    /// in `x` with `k` in the first row's constant.
+    fn range_check_shifted(&mut self, x: Var, k: i128, bits: u32) {
         if bits == 0 {
-            let zero = self.constant(0);
-            self.connect(x, zero);
+            let minus_k = self.constant(-k);
+            self.connect(x, minus_k);
             return;
         }
         let n = bits.div_ceil(LIMB_BITS) as usize;
         let limbs: Vec<Var> = (0..n).map(|_| self.fresh()).collect();
         self.steps.push(Step::Limbs {
             x,
+            k,
             limbs: limbs.clone(),
         });
         let top = bits - LIMB_BITS * (u32::try_from(n).unwrap_or(1) - 1);
@@ -594,9 +601,12 @@ impl Gates for Net {
         };
         let weight = |i: usize| 1i128 << (LIMB_BITS as usize * i);
         if n <= 4 {
-            // One row: a + 2^8 b + 2^16 c + 2^24 d - x = 0.
+            // One row: a + 2^8 b + 2^16 c + 2^24 d - x - k = 0.
             let mut cells = [None; 5];
-            let mut q = Coeffs::default();
+            let mut q = Coeffs {
+                k: -k,
+                ..Coeffs::default()
+            };
             for (i, &l) in limbs.iter().enumerate() {
                 cells[i] = Some(l);
                 q.lin[i] = weight(i);
@@ -609,13 +619,16 @@ impl Gates for Net {
             }
             return;
         }
-        // A chain of rows of four limbs; its result is x itself.
+        // A chain of rows of four limbs (the first row subtracts k); its result is x itself.
         let rows: Vec<([Option<Var>; 4], Coeffs)> = limbs
             .chunks(4)
             .enumerate()
             .map(|(j, c)| {
                 let mut cells = [None; 4];
-                let mut q = Coeffs::default();
+                let mut q = Coeffs {
+                    k: if j == 0 { -k } else { 0 },
+                    ..Coeffs::default()
+                };
                 for (i, &l) in c.iter().enumerate() {
                     cells[i] = Some(l);
                     q.lin[i] = weight(4 * j + i);
@@ -624,7 +637,7 @@ impl Gates for Net {
             })
             .collect();
         self.chain(&rows, None, x, false);
-        // The chain may have started on the open row (before `start`).
+        // The chain may have started on the open row.
         let last = self.rows.len() - 1;
         let first = last - rows.len();
         for j in 0..rows.len() {

@@ -134,6 +134,12 @@ pub trait Gates {
     fn connect(&mut self, a: Self::Wire, b: Self::Wire);
     /// `0 <= a < 2^bits` over the integers (`bits <= 64`).
     fn range_check(&mut self, a: Self::Wire, bits: u32);
+    /// `0 <= a + k < 2^bits` over the integers (a range check of a shifted value; backends
+    /// may fold the shift into the check).
+    fn range_check_shifted(&mut self, a: Self::Wire, k: i128, bits: u32) {
+        let shifted = self.add_const(a, k);
+        self.range_check(shifted, bits);
+    }
     /// `a (a - 1) == 0`.
     fn assert_bool(&mut self, a: Self::Wire);
     /// A lookup table of `(input, output)` pairs (distinct inputs); returns its index.

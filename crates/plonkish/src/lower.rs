@@ -304,8 +304,7 @@ impl<G: Gates> Builder<'_, G> {
         }
         let half = 1i128 << (bits - 1);
         for t in self.targets(id).to_vec() {
-            let shifted = self.g.add_const(t, half);
-            self.g.range_check(shifted, bits);
+            self.g.range_check_shifted(t, half, bits);
         }
         self.ivs[id.index()] = meet(self.iv(id), (-half, half - 1));
         self.narrowed.push((id, bits));
@@ -399,8 +398,7 @@ impl<G: Gates> Builder<'_, G> {
         // |q| < 2^(Q-1) with 2^(Q-1) D <= 2^62: then |q D + r| + |a n + o| < p, so the
         // equation holds over the integers and (q, r) is the unique quotient and remainder.
         let q_bits = 63 - d_bits;
-        let shifted = self.g.add_const(q, 1i128 << (q_bits - 1));
-        self.g.range_check(shifted, q_bits);
+        self.g.range_check_shifted(q, 1i128 << (q_bits - 1), q_bits);
         self.hints.push(Hint::Div {
             q,
             r,
@@ -979,8 +977,7 @@ fn compile_node<G: Gates>(
             let divisor = ins[1];
             if !bld.divisors.contains(&divisor) {
                 for t in bld.targets(divisor).to_vec() {
-                    let shifted = bld.g.add_const(t, -1);
-                    bld.g.range_check(shifted, 32);
+                    bld.g.range_check_shifted(t, -1, 32);
                 }
                 bld.divisors.push(divisor);
             }
@@ -1008,8 +1005,7 @@ fn compile_node<G: Gates>(
                 let ky_m1 = bld.g.add_const(ky, -1);
                 let slack = bld.g.sub(ky_m1, r);
                 bld.g.range_check(slack, r_bits);
-                let shifted = bld.g.add_const(q, 1i128 << 29);
-                bld.g.range_check(shifted, 30);
+                bld.g.range_check_shifted(q, 1i128 << 29, 30);
                 bld.hints.push(Hint::DivT {
                     q,
                     r,
@@ -1207,14 +1203,12 @@ pub fn lower<G: Gates>(program: &Program, g: &mut G) -> Result<Lowered<G::Wire>,
                 } else if let Some((lo, _)) = bound {
                     // Private: prove v - lo in [0, 2^bits).
                     for &t in &ts {
-                        let shifted = bld.g.add_const(t, -i128::from(lo));
-                        bld.g.range_check(shifted, u32::from(d.bits));
+                        bld.g.range_check_shifted(t, -i128::from(lo), u32::from(d.bits));
                     }
                 } else if wide {
                     // A 255-bit field: prove the value an i64.
                     for &t in &ts {
-                        let shifted = bld.g.add_const(t, 1i128 << 63);
-                        bld.g.range_check(shifted, 64);
+                        bld.g.range_check_shifted(t, 1i128 << 63, 64);
                     }
                 }
                 bld.tensors[i] = ts;
