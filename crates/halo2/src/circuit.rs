@@ -413,40 +413,66 @@ pub(crate) fn params(k: u32) -> Arc<Params<EqAffine>> {
     p
 }
 
-/// The keys of `net` over `2^k` rows.
-fn keys<const HASH: bool>(net: &Net, k: u32) -> Result<ProvingKey<EqAffine>, Error> {
-    let params = params(k);
+/// The verifying key of `net` over `2^k` rows.
+fn vk_of<const HASH: bool>(net: &Net, k: u32) -> Result<VerifyingKey<EqAffine>, Error> {
     let circuit = NetCircuit::<HASH> {
         net,
         values: None,
         overrides: &[],
     };
-    let vk = keygen_vk(&params, &circuit)?;
-    keygen_pk(&params, vk, &circuit)
+    keygen_vk(&params(k), &circuit)
 }
 
-/// Compile `program`: netlist, size, keys (from the Program alone). The size is computed
-/// from the rows; if halo2's layout needs more, one size up.
-pub(crate) fn compile(program: &Program) -> Result<Compiled, ProveError> {
-    let (net, lowered) = netlist(program)?;
-    let mut k = size(&net)?;
-    let start = Instant::now();
-    let pk = loop {
+/// The proving key of `net` over `2^k` rows, from its verifying key.
+fn pk_of<const HASH: bool>(
+    net: &Net,
+    k: u32,
+    vk: VerifyingKey<EqAffine>,
+) -> Result<ProvingKey<EqAffine>, Error> {
+    let circuit = NetCircuit::<HASH> {
+        net,
+        values: None,
+        overrides: &[],
+    };
+    keygen_pk(&params(k), vk, &circuit)
+}
+
+/// The verifying key of `net` and its size: from the size the rows give, one size up while
+/// halo2's layout needs more.
+fn verifying_key(net: &Net) -> Result<(u32, VerifyingKey<EqAffine>), ProveError> {
+    let mut k = size(net)?;
+    loop {
         let made = catch_unwind(AssertUnwindSafe(|| {
             if net.commits.is_empty() {
-                keys::<false>(&net, k)
+                vk_of::<false>(net, k)
             } else {
-                keys::<true>(&net, k)
+                vk_of::<true>(net, k)
             }
         }))
         .map_err(|_| crate::backend_error(Halo2Error::Panicked("key generation")))?;
         match made {
-            Ok(pk) => break pk,
+            Ok(vk) => return Ok((k, vk)),
             Err(Error::NotEnoughRowsAvailable { .. }) if k < MAX_K => k += 1,
             Err(Error::NotEnoughRowsAvailable { .. }) => return Err(too_large(1 << (MAX_K + 1))),
             Err(e) => return Err(crate::backend_error(Halo2Error::Keygen(format!("{e:?}")))),
         }
-    };
+    }
+}
+
+/// Compile `program`: netlist, size, keys (from the Program alone).
+pub(crate) fn compile(program: &Program) -> Result<Compiled, ProveError> {
+    let (net, lowered) = netlist(program)?;
+    let start = Instant::now();
+    let (k, vk) = verifying_key(&net)?;
+    let pk = catch_unwind(AssertUnwindSafe(|| {
+        if net.commits.is_empty() {
+            pk_of::<false>(&net, k, vk)
+        } else {
+            pk_of::<true>(&net, k, vk)
+        }
+    }))
+    .map_err(|_| crate::backend_error(Halo2Error::Panicked("key generation")))?
+    .map_err(|e| crate::backend_error(Halo2Error::Keygen(format!("{e:?}"))))?;
     let keygen = start.elapsed();
     Ok(Compiled {
         net,
@@ -457,6 +483,43 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled, ProveError> {
     })
 }
 
+/// What a verifier needs of a Program's circuit: its size, its public-input count and the
+/// verifying key (no proving key: a fresh verifier skips its generation).
+pub(crate) struct VerifierKey {
+    pub(crate) k: u32,
+    pub(crate) vk: VerifyingKey<EqAffine>,
+}
+
+/// The verifier's key of `program`: the prover's when this process compiled it, else the
+/// verifying key alone (cached like [`compile_cached`]).
+pub(crate) fn verifier_cached(program: &Program) -> Result<Arc<VerifierKey>, ProveError> {
+    type VkCache = Mutex<Vec<(zkmlops_tensor::ProgramDigest, Arc<VerifierKey>)>>;
+    static CACHE: OnceLock<VkCache> = OnceLock::new();
+    let key = program.digest();
+    if let Some(c) = compiled_if_cached(&key) {
+        return Ok(Arc::new(VerifierKey {
+            k: c.k,
+            vk: c.vk().clone(),
+        }));
+    }
+    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    if let Ok(c) = cache.lock()
+        && let Some((_, v)) = c.iter().find(|(k, _)| *k == key)
+    {
+        return Ok(Arc::clone(v));
+    }
+    let (net, _) = netlist(program)?;
+    let (k, vk) = verifying_key(&net)?;
+    let v = Arc::new(VerifierKey { k, vk });
+    if let Ok(mut c) = cache.lock() {
+        c.push((key, Arc::clone(&v)));
+        while c.len() > CACHE_ENTRIES {
+            c.remove(0);
+        }
+    }
+    Ok(v)
+}
+
 /// Compiled circuits kept for reuse (keys are most of a small proof's cost), most recent last.
 const CACHE_ENTRIES: usize = 4;
 
@@ -464,9 +527,18 @@ type Cache = Mutex<Vec<(zkmlops_tensor::ProgramDigest, Arc<Compiled>)>>;
 
 /// [`compile`] through a small cache keyed by the Program digest (the circuit is a function of
 /// the Program alone).
-pub(crate) fn compile_cached(program: &Program) -> Result<Arc<Compiled>, ProveError> {
+fn compile_cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+    CACHE.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn compiled_if_cached(key: &zkmlops_tensor::ProgramDigest) -> Option<Arc<Compiled>> {
+    let c = compile_cache().lock().ok()?;
+    c.iter().find(|(k, _)| k == key).map(|(_, c)| Arc::clone(c))
+}
+
+pub(crate) fn compile_cached(program: &Program) -> Result<Arc<Compiled>, ProveError> {
+    let cache = compile_cache();
     let key = program.digest();
     if let Ok(mut c) = cache.lock()
         && let Some(at) = c.iter().position(|(k, _)| *k == key)

@@ -405,7 +405,7 @@ impl Backend for Halo2Backend {
             return Err(VerifyError::Params { backend: BACKEND });
         }
         check_supported(&BACKEND, &info(), program).map_err(shape)?;
-        let compiled = compile_cached(program).map_err(shape)?;
+        let compiled = circuit::verifier_cached(program).map_err(shape)?;
         if env.params != params(compiled.k) {
             return Err(VerifyError::Params { backend: BACKEND });
         }
@@ -425,7 +425,7 @@ impl Backend for Halo2Backend {
             let strategy = SingleVerifier::new(&kp);
             verify_proof(
                 &kp,
-                compiled.vk(),
+                &compiled.vk,
                 strategy,
                 &[&[&instance]],
                 &mut transcript,

@@ -15,7 +15,7 @@
 //! are tied to it by copy constraints (halo2's permutation argument).
 //!
 //! The prover's values are computed by replaying the recorded steps over the inputs and hints
-//! ([`Net::evaluate`]); the constraints never trust them.
+//! (`Net::evaluate`); the constraints never trust them.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -167,7 +167,7 @@ pub struct Lowered<W> {
     pub divisors: Vec<TensorId>,
     tensors: Vec<Vec<W>>,
     hints: Vec<Hint<W>>,
-    /// Input tensors, whose wires the prover sets ([`Lowered::input_values`]): every input.
+    /// Input tensors, whose wires the prover sets ([`Lowered::assignments`]): every input.
     pub inputs: Vec<TensorId>,
 }
 
@@ -1203,7 +1203,8 @@ pub fn lower<G: Gates>(program: &Program, g: &mut G) -> Result<Lowered<G::Wire>,
                 } else if let Some((lo, _)) = bound {
                     // Private: prove v - lo in [0, 2^bits).
                     for &t in &ts {
-                        bld.g.range_check_shifted(t, -i128::from(lo), u32::from(d.bits));
+                        bld.g
+                            .range_check_shifted(t, -i128::from(lo), u32::from(d.bits));
                     }
                 } else if wide {
                     // A 255-bit field: prove the value an i64.
