@@ -259,22 +259,10 @@ pub fn commit(program: &ProgramDigest, tensors: &[&[i64]]) -> Digest {
 
 /// A Program's commitment groups: the group number and its tensors in id order, groups in
 /// increasing order of their first tensor's id (the order of the statement's commitments).
-/// Each group has one commitment.
+/// Each group has one commitment ([`Program::commitment_groups`]).
 #[must_use]
 pub fn commitment_groups(program: &Program) -> Vec<(u16, Vec<TensorId>)> {
-    let mut groups: std::collections::BTreeMap<u16, Vec<TensorId>> =
-        std::collections::BTreeMap::new();
-    for (i, d) in program.tensors().iter().enumerate() {
-        if let Some(g) = d.visibility.commitment_group() {
-            groups
-                .entry(g)
-                .or_default()
-                .push(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
-        }
-    }
-    let mut groups: Vec<(u16, Vec<TensorId>)> = groups.into_iter().collect();
-    groups.sort_by_key(|(_, ids)| ids.first().copied());
-    groups
+    program.commitment_groups()
 }
 
 /// The ids of the tensors of commitment group 0 (the model commitment), in id order.

@@ -324,7 +324,7 @@ pub(crate) fn netlist(program: &Program) -> Result<(Net, Lowered<Var>), ProveErr
         net.public.extend_from_slice(lowered.wires(id));
     }
     let digest = program.digest();
-    for (group, ids) in crate::commit::commitment_groups(program) {
+    for (group, ids) in program.commitment_groups() {
         let mut values = Vec::new();
         for &id in &ids {
             let wires = lowered.wires(id).to_vec();

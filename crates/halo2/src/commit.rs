@@ -80,7 +80,7 @@ pub fn absorb(mut acc: Fp, values: &[i64]) -> Fp {
 }
 
 /// The commitment of every group of a Program under a witness: `(first tensor id, digest)`,
-/// groups in the order of `zkmlops_commit::commitment_groups` (the statement's order).
+/// groups in the order of [`Program::commitment_groups`] (the statement's order).
 ///
 /// # Errors
 /// The id of a committed tensor the witness lacks.
@@ -90,7 +90,7 @@ pub fn program_commitments(
 ) -> Result<Vec<(TensorId, [u8; 32])>, TensorId> {
     let digest = program.digest();
     let mut out = Vec::new();
-    for (group, ids) in commitment_groups(program) {
+    for (group, ids) in program.commitment_groups() {
         let mut values = Vec::new();
         for &id in &ids {
             values.extend_from_slice(witness.get(id).ok_or(id)?.data());
@@ -101,25 +101,6 @@ pub fn program_commitments(
         }
     }
     Ok(out)
-}
-
-/// A Program's commitment groups: the group number and its tensors in id order, groups in
-/// increasing order of their first tensor's id (the order of a statement's commitments).
-#[must_use]
-pub fn commitment_groups(program: &Program) -> Vec<(u16, Vec<TensorId>)> {
-    let mut groups: std::collections::BTreeMap<u16, Vec<TensorId>> =
-        std::collections::BTreeMap::new();
-    for (i, d) in program.tensors().iter().enumerate() {
-        if let Some(g) = d.visibility.commitment_group() {
-            groups
-                .entry(g)
-                .or_default()
-                .push(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
-        }
-    }
-    let mut groups: Vec<(u16, Vec<TensorId>)> = groups.into_iter().collect();
-    groups.sort_by_key(|(_, ids)| ids.first().copied());
-    groups
 }
 
 /// A digest's field element, when its bytes are a canonical encoding.

@@ -213,17 +213,10 @@ pub(crate) fn statement_of(
     witness: &Witness,
     stage: StageTag,
 ) -> Result<Statement, ProveError> {
-    let mut statement = Statement::from_witness(program, witness, stage)?;
     let commitments = commit::program_commitments(program, witness)
         .map_err(|id| ProveError::Statement(zkmlops_proof::StatementError::MissingTensor { id }))?;
-    if !commitments.is_empty() {
-        statement.commitment_scheme = Some(commit::SCHEME);
-    }
-    statement.commitments = commitments
-        .into_iter()
-        .map(|(id, digest)| zkmlops_proof::Commitment { id, digest })
-        .collect();
-    Ok(statement)
+    Ok(Statement::from_witness(program, witness, stage)?
+        .with_commitments(commit::SCHEME, commitments))
 }
 
 /// What preparing a Program's circuit took: its size and key generation time (reported
@@ -302,29 +295,21 @@ pub(crate) fn prove_inner(
         let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
         let instances: &[&[&[Fp]]] = &[&[&instance]];
         let made = if compiled.net.commits.is_empty() {
-            let circuit = NetCircuit::<false> {
-                net: &compiled.net,
-                values: Some(&values),
-                overrides,
-            };
-            create_proof(
+            create::<false>(
                 &kp,
-                &compiled.pk,
-                &[circuit],
+                &compiled,
+                &values,
+                overrides,
                 instances,
                 rng,
                 &mut transcript,
             )
         } else {
-            let circuit = NetCircuit::<true> {
-                net: &compiled.net,
-                values: Some(&values),
-                overrides,
-            };
-            create_proof(
+            create::<true>(
                 &kp,
-                &compiled.pk,
-                &[circuit],
+                &compiled,
+                &values,
+                overrides,
                 instances,
                 rng,
                 &mut transcript,
@@ -341,6 +326,24 @@ pub(crate) fn prove_inner(
         statement,
         proof: proved,
     })
+}
+
+/// `create_proof` for the netlist's circuit type (with or without the Poseidon chip).
+fn create<const HASH: bool>(
+    kp: &halo2_proofs::poly::commitment::Params<EqAffine>,
+    compiled: &Compiled,
+    values: &[Fp],
+    overrides: &[((usize, usize), Fp)],
+    instances: &[&[&[Fp]]],
+    rng: StdRng,
+    transcript: &mut Blake2bWrite<Vec<u8>, EqAffine, Challenge255<EqAffine>>,
+) -> Result<(), halo2_proofs::plonk::Error> {
+    let circuit = NetCircuit::<HASH> {
+        net: &compiled.net,
+        values: Some(values),
+        overrides,
+    };
+    create_proof(kp, &compiled.pk, &[circuit], instances, rng, transcript)
 }
 
 impl Backend for Halo2Backend {

@@ -261,20 +261,14 @@ pub(crate) fn statement_of(
     witness: &Witness,
     stage: StageTag,
 ) -> Result<Statement, ProveError> {
-    let mut statement = Statement::from_witness(program, witness, stage)?;
     let commitments = zkmlops_commit::program_commitments(program, witness)
         .map_err(|id| ProveError::Statement(zkmlops_proof::StatementError::MissingTensor { id }))?;
-    if !commitments.is_empty() {
-        statement.commitment_scheme = Some(zkmlops_commit::SCHEME);
-    }
-    statement.commitments = commitments
-        .into_iter()
-        .map(|(id, d)| zkmlops_proof::Commitment {
-            id,
-            digest: d.to_bytes(),
-        })
-        .collect();
-    Ok(statement)
+    Ok(
+        Statement::from_witness(program, witness, stage)?.with_commitments(
+            zkmlops_commit::SCHEME,
+            commitments.into_iter().map(|(id, d)| (id, d.to_bytes())),
+        ),
+    )
 }
 
 pub(crate) fn backend_error(e: Plonky2Error) -> ProveError {

@@ -128,6 +128,22 @@ impl Statement {
         })
     }
 
+    /// This statement with the commitments `(first tensor id, digest)` of `scheme`, in the
+    /// order given (a Program's commitment groups); no commitments leave it without a scheme.
+    #[must_use]
+    pub fn with_commitments(
+        mut self,
+        scheme: SchemeId,
+        commitments: impl IntoIterator<Item = (TensorId, [u8; 32])>,
+    ) -> Self {
+        self.commitments = commitments
+            .into_iter()
+            .map(|(id, digest)| Commitment { id, digest })
+            .collect();
+        self.commitment_scheme = (!self.commitments.is_empty()).then_some(scheme);
+        self
+    }
+
     /// Check that this statement is well-formed for `program`: same digest, exactly the
     /// Program's public tensors with their declared shapes and scales, values of the right
     /// length inside the fixed-point range. Every verifier runs this before any cryptography.

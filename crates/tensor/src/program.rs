@@ -166,6 +166,26 @@ impl Program {
         &self.tensors
     }
 
+    /// The commitment groups ([`Visibility::commitment_group`]): each group number with its
+    /// tensors in id order, groups in increasing order of their first tensor's id (the order
+    /// of a statement's commitments, one per group, whatever the scheme).
+    #[must_use]
+    pub fn commitment_groups(&self) -> Vec<(u16, Vec<TensorId>)> {
+        let mut groups: std::collections::BTreeMap<u16, Vec<TensorId>> =
+            std::collections::BTreeMap::new();
+        for (i, d) in self.tensors.iter().enumerate() {
+            if let Some(g) = d.visibility.commitment_group() {
+                groups
+                    .entry(g)
+                    .or_default()
+                    .push(TensorId(u32::try_from(i).unwrap_or(u32::MAX)));
+            }
+        }
+        let mut groups: Vec<(u16, Vec<TensorId>)> = groups.into_iter().collect();
+        groups.sort_by_key(|(_, ids)| ids.first().copied());
+        groups
+    }
+
     /// The declaration of one tensor.
     #[must_use]
     pub fn tensor(&self, id: TensorId) -> Option<&TensorDecl> {
