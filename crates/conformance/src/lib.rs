@@ -34,6 +34,7 @@ mod aggregation;
 pub mod cases;
 mod checks;
 mod lifecycle;
+pub mod measure;
 mod null;
 
 use std::fmt::Write as _;

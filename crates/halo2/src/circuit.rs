@@ -264,11 +264,25 @@ impl<const HASH: bool> Circuit<Fp> for NetCircuit<'_, HASH> {
             let cell = homes[v.0 as usize].ok_or(Error::Synthesis)?;
             layouter.constrain_instance(cell, config.instance, STATEMENT_ROWS + i)?;
         }
-        let first = STATEMENT_ROWS + net.public.len();
-        for (i, plan) in net.commits.iter().enumerate() {
+        let mut row = STATEMENT_ROWS + net.public.len();
+        for plan in &net.commits {
             let pc = config.poseidon.clone().ok_or(Error::Synthesis)?;
             let digest = commit_chain(&mut layouter, &config, pc, plan, &exports)?;
-            layouter.constrain_instance(digest.cell(), config.instance, first + i)?;
+            match plan.out {
+                // A commitment: the next instance row.
+                None => {
+                    layouter.constrain_instance(digest.cell(), config.instance, row)?;
+                    row += 1;
+                }
+                // A challenge: the variable the netlist uses.
+                Some(v) => {
+                    let home = homes[v.0 as usize].ok_or(Error::Synthesis)?;
+                    layouter.assign_region(
+                        || "challenge",
+                        |mut region| region.constrain_equal(digest.cell(), home),
+                    )?;
+                }
+            }
         }
         Ok(())
     }
@@ -360,7 +374,11 @@ pub(crate) fn netlist(program: &Program) -> Result<(Net, Lowered<Var>), ProveErr
                 [] => net.constant(0),
             })
             .collect();
-        net.commits.push(CommitPlan { iv, words });
+        net.commits.push(CommitPlan {
+            iv,
+            words,
+            out: None,
+        });
     }
     net.finish();
     Ok((net, lowered))
@@ -370,7 +388,7 @@ pub(crate) fn netlist(program: &Program) -> Result<(Net, Lowered<Var>), ProveErr
 /// it), the lookup table and the public inputs beside halo2's blinding rows.
 pub(crate) fn size(net: &Net) -> Result<u32, ProveError> {
     let mut cs = ConstraintSystem::<Fp>::default();
-    let minimum = if net.commits.is_empty() {
+    let minimum = if !net.hashes() {
         let _ = NetCircuit::<false>::configure(&mut cs);
         cs.minimum_rows()
     } else {
@@ -380,7 +398,7 @@ pub(crate) fn size(net: &Net) -> Result<u32, ProveError> {
     let hashes: usize = net.commits.iter().map(|c| c.words.len() + 1).sum();
     let needed = (net.rows.len() + 1 + hashes * ROWS_PER_HASH)
         .max(net.table_rows())
-        .max(STATEMENT_ROWS + net.public.len() + net.commits.len())
+        .max(STATEMENT_ROWS + net.public.len() + net.commitment_count())
         + minimum;
     (MIN_K..=MAX_K)
         .find(|&k| (1usize << k) >= needed)
@@ -443,7 +461,7 @@ fn verifying_key(net: &Net) -> Result<(u32, VerifyingKey<EqAffine>), ProveError>
     let mut k = size(net)?;
     loop {
         let made = catch_unwind(AssertUnwindSafe(|| {
-            if net.commits.is_empty() {
+            if !net.hashes() {
                 vk_of::<false>(net, k)
             } else {
                 vk_of::<true>(net, k)
@@ -465,7 +483,7 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled, ProveError> {
     let start = Instant::now();
     let (k, vk) = verifying_key(&net)?;
     let pk = catch_unwind(AssertUnwindSafe(|| {
-        if net.commits.is_empty() {
+        if !net.hashes() {
             pk_of::<false>(&net, k, vk)
         } else {
             pk_of::<true>(&net, k, vk)

@@ -14,9 +14,10 @@
 //!
 //! The circuit is `zkmlops-plonkish`'s lowering on one five-cell PLONK gate with range-check
 //! and table lookups ([`net`]): the same arithmetic, bounds and hints as the plonky2 backend,
-//! in a 255-bit field. Committed tensors are hashed in the circuit with Poseidon over Pasta
-//! ([`commit`], its own scheme: a halo2 commitment never links to a Goldilocks one). The
-//! stable partition is not supported (declared, refused by name).
+//! in a 255-bit field, every op of the Program IR. Committed tensors are hashed in the circuit
+//! with Poseidon over Pasta ([`commit`], its own scheme: a halo2 commitment never links to a
+//! Goldilocks one); the stable partition's multiset argument draws its challenges in the
+//! circuit with the same Poseidon.
 //!
 //! ```
 //! use zkmlops_field::Scale;
@@ -155,10 +156,7 @@ pub fn params(k: u32) -> BackendParams {
 /// What the preset can do.
 #[must_use]
 pub fn capabilities() -> Capabilities {
-    let ops = zkmlops_plonkish::supported_features()
-        .into_iter()
-        .filter(|f| f != "partition")
-        .collect();
+    let ops = zkmlops_plonkish::supported_features();
     Capabilities {
         field: FieldId::VESTA_SCALAR,
         hash: HashId::BLAKE2B,
@@ -294,7 +292,7 @@ pub(crate) fn prove_inner(
     let proved = catch_unwind(AssertUnwindSafe(|| {
         let mut transcript = Blake2bWrite::<_, EqAffine, Challenge255<_>>::init(vec![]);
         let instances: &[&[&[Fp]]] = &[&[&instance]];
-        let made = if compiled.net.commits.is_empty() {
+        let made = if !compiled.net.hashes() {
             create::<false>(
                 &kp,
                 &compiled,

@@ -87,12 +87,19 @@ pub(crate) struct Row {
     pub(crate) table: u64,
 }
 
-/// One commitment group in the circuit: the digest is the Poseidon chain from `iv` over `words`.
+/// A Poseidon chain in the circuit: from `iv` over `words`. Its result is a commitment's digest
+/// (an instance row, in order) when `out` is `None`, else the variable `out` (a challenge).
 #[derive(Debug, Clone)]
 pub(crate) struct CommitPlan {
     pub(crate) iv: Fp,
     pub(crate) words: Vec<Var>,
+    pub(crate) out: Option<Var>,
 }
+
+/// Domain tag of the multiset argument's first challenge (`"zkmb"`).
+const TAG_BETA: u64 = 0x7a6b_6d62;
+/// Domain tag of its second challenge (`"zkmg"`).
+const TAG_GAMMA: u64 = 0x7a6b_6d67;
 
 /// How the prover computes a variable.
 #[derive(Debug, Clone)]
@@ -116,6 +123,16 @@ enum Step {
     Limbs { x: Var, k: i128, limbs: Vec<Var> },
     /// The output of table `table` at `x`.
     Lookup { out: Var, table: usize, x: Var },
+    /// `out = H(...H(H(iv, w0), w1)..., wn)` (Poseidon two-to-one).
+    Hash { out: Var, iv: Fp, words: Vec<Var> },
+    /// `out = gamma - p - beta v` (a factor of the multiset argument's products).
+    Factor {
+        out: Var,
+        beta: Var,
+        gamma: Var,
+        p: Var,
+        v: Var,
+    },
 }
 
 /// A lowered Program's rows, tables, copies and public cells.
@@ -136,7 +153,8 @@ pub struct Net {
     pub(crate) tables: Vec<Arc<Vec<(u16, u16)>>>,
     /// Variables exposed as public inputs, after the statement digest.
     pub(crate) public: Vec<Var>,
-    /// Committed groups: the hash chain's initial value and the packed words it absorbs.
+    /// Poseidon chains: committed groups (initial value and packed words) and in-circuit
+    /// challenges.
     pub(crate) commits: Vec<CommitPlan>,
     /// A row whose `e` cell holds a chain's result and whose gate is still free (a chain may
     /// start on it).
@@ -309,6 +327,24 @@ impl Net {
                     }
                     vals[out.index()] = acc;
                 }
+                Step::Hash { out, iv, words } => {
+                    let mut acc = *iv;
+                    for w in words {
+                        acc = crate::commit::hash2(acc, vals[w.index()]);
+                    }
+                    vals[out.index()] = acc;
+                }
+                Step::Factor {
+                    out,
+                    beta,
+                    gamma,
+                    p,
+                    v,
+                } => {
+                    vals[out.index()] = vals[gamma.index()]
+                        - vals[p.index()]
+                        - vals[beta.index()] * vals[v.index()];
+                }
                 Step::ChainRow { row, out } => {
                     let Some(row) = self.rows.get(*row) else {
                         continue;
@@ -351,7 +387,8 @@ impl Net {
             .iter()
             .flat_map(|&(a, b)| [a, b])
             .chain(self.public.iter().copied())
-            .chain(self.commits.iter().flat_map(|c| c.words.iter().copied()));
+            .chain(self.commits.iter().flat_map(|c| c.words.iter().copied()))
+            .chain(self.commits.iter().filter_map(|c| c.out));
         for v in refs {
             if self.home[v.index()].is_none() && !homeless.contains(&v) {
                 homeless.push(v);
@@ -362,6 +399,62 @@ impl Net {
             for (col, &v) in chunk.iter().enumerate() {
                 self.place(r, col, v);
             }
+        }
+    }
+
+    /// Whether the circuit hashes (commitments or challenges): the Poseidon chip is configured.
+    pub(crate) fn hashes(&self) -> bool {
+        !self.commits.is_empty()
+    }
+
+    /// Chains whose digest is a public commitment (instance rows after the public values).
+    pub(crate) fn commitment_count(&self) -> usize {
+        self.commits.iter().filter(|c| c.out.is_none()).count()
+    }
+
+    /// A challenge: Poseidon from `iv` over `words`, in the circuit and natively.
+    fn challenge(&mut self, iv: Fp, words: Vec<Var>) -> Var {
+        let out = self.fresh();
+        self.steps.push(Step::Hash {
+            out,
+            iv,
+            words: words.clone(),
+        });
+        self.commits.push(CommitPlan {
+            iv,
+            words,
+            out: Some(out),
+        });
+        out
+    }
+
+    /// `prod (gamma - p_i - beta v_i)` over `pairs`: one row per factor
+    /// (`-beta v - p + gamma - t = 0`), one per product.
+    fn grand_product(&mut self, beta: Var, gamma: Var, pairs: &[(Var, Var)]) -> Var {
+        let mut acc: Option<Var> = None;
+        for &(p, v) in pairs {
+            let t = self.fresh();
+            let q = Coeffs {
+                ab: -1,
+                lin: [0, 0, -1, 1, -1],
+                ..Coeffs::default()
+            };
+            self.gate([Some(beta), Some(v), Some(p), Some(gamma), Some(t)], q);
+            self.steps.push(Step::Factor {
+                out: t,
+                beta,
+                gamma,
+                p,
+                v,
+            });
+            acc = Some(match acc {
+                None => t,
+                Some(a) => self.mul(a, t),
+            });
+        }
+        match acc {
+            Some(a) => a,
+            None => self.constant(1),
         }
     }
 
@@ -671,14 +764,23 @@ impl Gates for Net {
         out
     }
 
+    /// A grand product at challenges drawn in the circuit (Fiat–Shamir inside the proof, as
+    /// the plonky2 backend does): `beta = H(iv, seed...)` with Poseidon over Pasta, `gamma =
+    /// H(TAG, beta)`, and `prod (gamma - l0 - beta l1) = prod (gamma - r0 - beta r1)`. Since
+    /// the seed holds every value the pairs depend on, a forger fixes the pairs before the
+    /// challenges exist; Schwartz–Zippel leaves `2n / p` (about `2^-243` for `n = 1024`).
     fn multiset_eq(
         &mut self,
-        _seed: &[Var],
-        _left: &[(Var, Var)],
-        _right: &[(Var, Var)],
+        seed: &[Var],
+        left: &[(Var, Var)],
+        right: &[(Var, Var)],
     ) -> Result<(), Refusal> {
-        Err(Refusal::Unsupported {
-            feature: "partition (the halo2 backend has no multiset argument)",
-        })
+        let iv = crate::commit::hash2(Fp::from(TAG_BETA), Fp::from(seed.len() as u64));
+        let beta = self.challenge(iv, seed.to_vec());
+        let gamma = self.challenge(Fp::from(TAG_GAMMA), vec![beta]);
+        let l = self.grand_product(beta, gamma, left);
+        let r = self.grand_product(beta, gamma, right);
+        self.connect(l, r);
+        Ok(())
     }
 }

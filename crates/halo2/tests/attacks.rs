@@ -47,6 +47,16 @@ fn rejected(p: &Program, proved: Result<ProofEnvelope, ProveError>) {
     );
 }
 
+/// The cheat gets a proof (no table is involved) and the verifier rejects it.
+fn rejected_by_verifier(p: &Program, proved: Result<ProofEnvelope, ProveError>) {
+    let env = proved.unwrap();
+    let r = Halo2Backend.verify(p, &env, &VerifyPolicy::default());
+    assert!(
+        matches!(r, Err(VerifyError::Rejected { .. })),
+        "a cheating proof was not rejected: {r:?}"
+    );
+}
+
 fn one_op(op: Op, n: usize, bits: u8) -> (Program, TensorId) {
     let mut b = ProgramBuilder::new();
     let x = b.input("x", &[1, n], Scale::new(4).unwrap(), Visibility::Private);
@@ -351,7 +361,7 @@ fn a_cell_that_disagrees_with_its_copies_is_rejected() {
     // x0 = 2 in the product: 2*5 + 4*6 = 34, claimed as the output.
     let claimed = claim(&p, &input, &[(y, vec![34])]);
     let edits = [(Cell::Raw(r, 0), 2), (Cell::Tensor(y, 0), 34)];
-    rejected(
+    rejected_by_verifier(
         &p,
         prove_edited(&p, &honest, &claimed, StageTag::Generic, |_| {}, &edits),
     );
@@ -390,15 +400,61 @@ fn other_weights_under_a_published_commitment_are_rejected() {
         .unwrap();
     let mut claimed = other.clone();
     claimed.values_mut()[w.index()] = real.get(w).unwrap().clone();
-    rejected(
+    rejected_by_verifier(
         &p,
         prove_edited(&p, &other, &claimed, StageTag::Generic, |_| {}, &[]),
     );
     // And a committed weight's cell overwritten after the honest values (the packed words
     // and the product disagree with it).
     let edits = [(Cell::Tensor(w, 0), 7)];
-    rejected(
+    rejected_by_verifier(
         &p,
         prove_edited(&p, &real, &real, StageTag::Generic, |_| {}, &edits),
     );
+}
+
+#[test]
+fn a_partition_that_is_not_the_stable_one_is_rejected() {
+    // x = [10, 20, 30], mask = [0, 1, 1]: the stable partition is [20, 30, 10]; the cheater
+    // claims [30, 20, 10] (a permutation, but not to the destinations the mask gives), or
+    // [20, 30, 20] (not a permutation). The challenges are drawn in the circuit from the
+    // claimed outputs, so they follow every edit.
+    let s = Scale::new(4).unwrap();
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[3], s, Visibility::Private);
+    let m = b.input("m", &[3], s, Visibility::Private);
+    b.set_bits(x, 24).unwrap();
+    b.set_bits(m, 2).unwrap();
+    let y = b.op("y", Op::Partition { kept: 2 }, &[x, m]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let input = [
+        Tensor::new(vec![3], vec![10, 20, 30]).unwrap(),
+        Tensor::new(vec![3], vec![0, 1, 1]).unwrap(),
+    ];
+    let honest = p.evaluate(&input).unwrap();
+    assert_eq!(honest.get(y).unwrap().data(), &[20, 30, 10]);
+    let env = Halo2Backend
+        .prove(&p, &honest, StageTag::Generic, "ipa")
+        .unwrap();
+    Halo2Backend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap();
+    for forged in [vec![30, 20, 10], vec![20, 30, 20]] {
+        let w = claim(&p, &input, &[(y, forged.clone())]);
+        rejected_by_verifier(
+            &p,
+            prove_edited(
+                &p,
+                &honest,
+                &w,
+                StageTag::Generic,
+                |h: &mut Hints| {
+                    assert_eq!(h[0], ("partition", vec![20, 30, 10]));
+                    h[0].1 = forged.iter().map(|&v| i128::from(v)).collect();
+                },
+                &[],
+            ),
+        );
+    }
 }
