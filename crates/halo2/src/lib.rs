@@ -227,7 +227,8 @@ pub struct Prepared {
     pub rows: usize,
     /// Rows of the lookup table.
     pub table_rows: usize,
-    /// Key generation (verifying and proving keys) time, when this call generated them.
+    /// Key generation (verifying and proving keys) time, measured when this process compiled
+    /// the circuit (a cached circuit reports that first figure).
     pub keygen: Duration,
 }
 
