@@ -579,27 +579,14 @@ pub(crate) fn compile_cached(program: &Program) -> Result<Arc<Compiled>, ProveEr
 /// The prover's checks of the ranges `program`'s circuit proves, from the compiled circuit when
 /// this process has it, else from the lowering alone (no keys).
 pub(crate) fn check_limits(program: &Program, witness: &Witness) -> Result<(), ProveError> {
-    if let Some(c) = compiled_if_cached(&program.digest()) {
-        return c.check_limits(program, witness);
-    }
-    let (_, lowered) = netlist(program)?;
-    lowered
-        .check_limits(program, witness)
-        .map_err(|e| e.into_prove_error(BACKEND))
+    let checked = match compiled_if_cached(&program.digest()) {
+        Some(c) => c.lowered.check_limits(program, witness),
+        None => netlist(program)?.1.check_limits(program, witness),
+    };
+    checked.map_err(|e| e.into_prove_error(BACKEND))
 }
 
 impl Compiled {
-    /// The prover's checks of the ranges the circuit proves (typed errors naming the tensor).
-    pub(crate) fn check_limits(
-        &self,
-        program: &Program,
-        witness: &Witness,
-    ) -> Result<(), ProveError> {
-        self.lowered
-            .check_limits(program, witness)
-            .map_err(|e| e.into_prove_error(BACKEND))
-    }
-
     /// Every variable's value: inputs from `witness`, hints as given.
     pub(crate) fn values(
         &self,

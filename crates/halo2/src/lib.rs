@@ -249,16 +249,18 @@ impl Halo2Backend {
         })
     }
 
-    fn preset_named(name: &str) -> Result<(), ProveError> {
-        if name == PRESET {
-            Ok(())
-        } else {
-            Err(ProveError::UnknownPreset {
-                backend: BACKEND,
-                preset: name.to_string(),
-                known: vec![PRESET.to_string()],
-            })
-        }
+    /// What `check` and `prove` refuse before anything else: an unknown preset (the
+    /// boundary's own lookup), an unsupported op, a witness that does not satisfy the Program.
+    fn preflight(
+        &self,
+        program: &Program,
+        witness: &Witness,
+        preset: &str,
+    ) -> Result<(), ProveError> {
+        self.preset(preset)?;
+        check_supported(&BACKEND, &info(), program)?;
+        program.check_witness(witness)?;
+        Ok(())
     }
 }
 
@@ -359,9 +361,7 @@ impl Backend for Halo2Backend {
     }
 
     fn check(&self, program: &Program, witness: &Witness, preset: &str) -> Result<(), ProveError> {
-        Self::preset_named(preset)?;
-        check_supported(&BACKEND, &info(), program)?;
-        program.check_witness(witness)?;
+        self.preflight(program, witness, preset)?;
         // The limits need the lowering, not the keys: calibration calls this on every sample.
         circuit::check_limits(program, witness)
     }
@@ -373,10 +373,10 @@ impl Backend for Halo2Backend {
         stage: StageTag,
         preset: &str,
     ) -> Result<ProofEnvelope, ProveError> {
-        Self::preset_named(preset)?;
-        check_supported(&BACKEND, &info(), program)?;
-        program.check_witness(witness)?;
-        compile_cached(program)?.check_limits(program, witness)?;
+        self.preflight(program, witness, preset)?;
+        // Compiled first, so the limits come from the cached circuit.
+        compile_cached(program)?;
+        circuit::check_limits(program, witness)?;
         let statement = statement_of(program, witness, stage)?;
         prove_inner(
             program,

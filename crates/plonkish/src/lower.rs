@@ -623,10 +623,6 @@ impl<G: Gates> Builder<'_, G> {
         });
         Ok(outs)
     }
-
-    fn dot(&mut self, pairs: &[(G::Wire, G::Wire)], init: Option<G::Wire>) -> G::Wire {
-        self.g.dot(pairs, init)
-    }
 }
 
 /// `floor(sqrt(v))` for `v >= 0`.
@@ -732,7 +728,7 @@ fn compile_node<G: Gates>(
                         (Some(c), Some(map)) => Some(bld.targets(c)[map[i * n + j]]),
                         _ => None,
                     };
-                    ts.push(bld.dot(&pairs, init));
+                    ts.push(bld.g.dot(&pairs, init));
                 }
             }
             bld.set(out, ts, iv)
@@ -782,7 +778,7 @@ fn compile_node<G: Gates>(
                                 }
                             }
                             let init = bias.as_ref().map(|bt| bt[oc]);
-                            ts.push(bld.dot(&pairs, init));
+                            ts.push(bld.g.dot(&pairs, init));
                         }
                     }
                 }
