@@ -7,6 +7,14 @@ use thiserror::Error;
 /// Why a command failed.
 #[derive(Debug, Error)]
 pub(crate) enum CliError {
+    #[error("{0}")]
+    Bench(#[from] zkmlops_bench::BenchError),
+    #[error("{flag} `{given}`: expected {allowed}")]
+    BenchArgs {
+        flag: String,
+        given: String,
+        allowed: String,
+    },
     #[error("cannot read `{path}`: {source}")]
     Read {
         path: PathBuf,

@@ -5,6 +5,7 @@
 #![warn(clippy::indexing_slicing)]
 
 mod backend;
+mod bench;
 mod error;
 mod io;
 mod preprocess;
@@ -155,6 +156,16 @@ enum Command {
     /// Prove and verify the accuracy of a trained model on a committed test set.
     #[command(subcommand)]
     Eval(train::EvalCommand),
+    /// Benchmark workloads x backends x presets x visibilities (and EZKL when installed):
+    /// prove, verify and setup time, proof bytes, prover memory, security claims; Markdown,
+    /// CSV, JSON and SVG plots (docs/benchmarks.md).
+    Bench(bench::BenchArgs),
+    /// One phase of one benchmark repetition (run by `zkmlops bench` in a child process).
+    #[command(hide = true)]
+    BenchWorker {
+        /// The job, as JSON.
+        job: String,
+    },
     /// Quantized against float outputs over many samples, without proving.
     Fidelity {
         /// A compiled `model.zkm` (or an ONNX model, compiled with default settings).
@@ -469,6 +480,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Train(cmd) => train::train(cmd, &registry, quiet),
         Command::Preprocess(cmd) => preprocess::preprocess(cmd, &registry, quiet),
         Command::Eval(cmd) => train::eval(cmd, &registry, quiet),
+        Command::Bench(args) => bench::bench(&args, &registry, quiet),
+        Command::BenchWorker { job } => Ok(bench::worker(&job, &registry)),
         Command::Fidelity { model, data, json } => {
             let compiled = io::model(&model, &Settings::default())?;
             let samples = io::samples(&data)?;

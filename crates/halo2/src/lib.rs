@@ -59,8 +59,8 @@ use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
 use zkmlops_proof::{
     Backend, BackendId, BackendParams, Capabilities, ENVELOPE_VERSION, FieldId, HashId, IpaParams,
-    OpSupport, PresetInfo, ProofEnvelope, ProtocolParams, ProveError, StageTag, Statement,
-    VerifiedStatement, VerifyError, VerifyPolicy, check_supported, verify_preamble,
+    OpSupport, PresetInfo, ProofEnvelope, ProtocolParams, ProveError, SetupReport, StageTag,
+    Statement, VerifiedStatement, VerifyError, VerifyPolicy, check_supported, verify_preamble,
 };
 use zkmlops_tensor::{Program, Witness};
 
@@ -358,6 +358,18 @@ impl Backend for Halo2Backend {
 
     fn presets(&self) -> Vec<PresetInfo> {
         vec![info()]
+    }
+
+    fn setup(&self, program: &Program, preset: &str) -> Result<Option<SetupReport>, ProveError> {
+        self.preset(preset)?;
+        let p = self.prepare(program)?;
+        Ok(Some(SetupReport {
+            what: format!(
+                "halo2 IPA commitment key and proving/verifying keys, 2^{} rows ({} used, {} table)",
+                p.k, p.rows, p.table_rows
+            ),
+            rows: 1u64 << p.k,
+        }))
     }
 
     fn check(&self, program: &Program, witness: &Witness, preset: &str) -> Result<(), ProveError> {

@@ -54,8 +54,8 @@ use plonky2::util::serialization::{Buffer, Read, Write};
 use zkmlops_proof::{
     AggregateEnvelope, AggregateInput, Backend, BackendId, BackendParams, Capabilities,
     ENVELOPE_VERSION, FieldId, FriParams, HashId, OpSupport, PresetInfo, ProofEnvelope,
-    ProtocolParams, ProveError, StageTag, Statement, VerifiedStatement, VerifyError, VerifyPolicy,
-    check_supported, verify_preamble,
+    ProtocolParams, ProveError, SetupReport, StageTag, Statement, VerifiedStatement, VerifyError,
+    VerifyPolicy, check_supported, verify_preamble,
 };
 use zkmlops_tensor::{Program, Witness};
 
@@ -425,6 +425,17 @@ impl Backend for Plonky2Backend {
 
     fn presets(&self) -> Vec<PresetInfo> {
         Plonky2Preset::ALL.iter().map(|p| p.info()).collect()
+    }
+
+    fn setup(&self, program: &Program, preset: &str) -> Result<Option<SetupReport>, ProveError> {
+        let preset = Self::preset_named(preset)?;
+        check_supported(&BACKEND, &preset.info(), program)?;
+        let compiled = compile_cached(program, preset.zero_knowledge, preset.config())?;
+        let bits = compiled.data.common.degree_bits();
+        Ok(Some(SetupReport {
+            what: format!("plonky2 circuit, prover and verifier data, 2^{bits} rows"),
+            rows: 1u64 << bits,
+        }))
     }
 
     fn check(&self, program: &Program, witness: &Witness, preset: &str) -> Result<(), ProveError> {

@@ -140,6 +140,15 @@ pub struct Capabilities {
     pub ops: OpSupport,
 }
 
+/// What [`Backend::setup`] built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupReport {
+    /// For people: what was built and its size (e.g. `halo2 keys, 2^17 rows`).
+    pub what: String,
+    /// Rows of the circuit, a power of two (0 where the notion does not apply).
+    pub rows: u64,
+}
+
 /// A backend's named preset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresetInfo {
@@ -204,6 +213,20 @@ pub trait Backend: Send + Sync {
             .or(presets.first())
             .map(|p| p.name.clone())
             .unwrap_or_default()
+    }
+
+    /// Build what proving `program` needs from the Program alone — a circuit, proving and
+    /// verifying keys, commitment parameters — and keep it for this process's later proofs of
+    /// the same Program (a benchmark times it apart from `prove`, as EZKL's `setup` is timed
+    /// apart from its `prove`). `None`: the backend has nothing to build ahead (its prover
+    /// works from the Program directly); then `prove` does all the work.
+    ///
+    /// # Errors
+    /// An unknown preset, an unsupported op, a Program the backend cannot build.
+    fn setup(&self, program: &Program, preset: &str) -> Result<Option<SetupReport>, ProveError> {
+        let _ = program;
+        self.preset(preset)?;
+        Ok(None)
     }
 
     /// Everything [`Backend::prove`] checks before it starts proving (preset, supported ops,

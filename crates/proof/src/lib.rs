@@ -30,8 +30,8 @@ pub use aggregate::{
     AggregateMember, MemberLinks, check_links,
 };
 pub use backend::{
-    Backend, Capabilities, OpSupport, PresetInfo, Registry, VerifiedStatement, VerifyPolicy,
-    check_supported, op_features, verify_preamble,
+    Backend, Capabilities, OpSupport, PresetInfo, Registry, SetupReport, VerifiedStatement,
+    VerifyPolicy, check_supported, op_features, verify_preamble,
 };
 pub use envelope::{
     BackendParams, ENVELOPE_MAGIC, ENVELOPE_VERSION, FriParams, IpaParams, MAX_CLAIMED_BITS,
