@@ -360,6 +360,9 @@ pub struct Results {
     pub warmup: usize,
     /// One row per cell, in matrix order (EZKL's rows after the model's own).
     pub rows: Vec<Row>,
+    /// Remarks on the whole run (e.g. why EZKL's rows are missing and how to add them).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Results {

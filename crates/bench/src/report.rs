@@ -4,45 +4,79 @@ use std::fmt::Write as _;
 
 use crate::{Outcome, Results, Row, Stats};
 
-/// Milliseconds for people: `850 ms`, `6.80 s`.
-#[must_use]
-pub fn time(ms: f64) -> String {
+/// The unit a figure is shown in: a divisor and a suffix.
+#[derive(Clone, Copy)]
+struct Unit(f64, &'static str, usize);
+
+fn time_unit(ms: f64) -> Unit {
     if ms < 1000.0 {
-        format!("{ms:.0} ms")
+        Unit(1.0, "ms", 0)
     } else {
-        format!("{:.2} s", ms / 1000.0)
+        Unit(1000.0, "s", 2)
     }
 }
 
-/// Bytes for people: `4,416 B`, `316 KB`, `5.6 MB` (decimal units).
-#[must_use]
-pub fn bytes(b: f64) -> String {
+fn byte_unit(b: f64) -> Unit {
     if b < 10_000.0 {
-        let n = b.round();
+        Unit(1.0, "B", 0)
+    } else if b < 1e6 {
+        Unit(1e3, "KB", 0)
+    } else {
+        Unit(1e6, "MB", 2)
+    }
+}
+
+fn mb_unit(_: f64) -> Unit {
+    Unit(1.0, "MB", 0)
+}
+
+fn number(v: f64, u: Unit) -> String {
+    let x = v / u.0;
+    if u.1 == "B" {
+        // Thousands separated: 4,416.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let n = n.max(0.0) as u64;
-        let s = n.to_string();
+        let digits = (x.round().max(0.0) as u64).to_string();
         let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
         }
-        format!("{out} B")
-    } else if b < 10e6 {
-        format!("{:.0} KB", b / 1e3)
+        out
     } else {
-        format!("{:.1} MB", b / 1e6)
+        format!("{x:.prec$}", prec = u.2)
     }
 }
 
-/// A median with its spread when the runs differ: `6.80 s (6.71-6.93)`.
-fn spread(s: Option<Stats>, f: fn(f64) -> String) -> String {
+/// Milliseconds for people: `850 ms`, `6.80 s`.
+#[must_use]
+pub fn time(ms: f64) -> String {
+    let u = time_unit(ms);
+    format!("{} {}", number(ms, u), u.1)
+}
+
+/// Bytes for people: `4,416 B`, `316 KB`, `1.67 MB` (decimal units).
+#[must_use]
+pub fn bytes(b: f64) -> String {
+    let u = byte_unit(b);
+    format!("{} {}", number(b, u), u.1)
+}
+
+/// A median, with the runs' range in the same unit when they spread by more than 5%:
+/// `6.80 s`, `203 ms (189-230)`.
+fn spread(s: Option<Stats>, unit: fn(f64) -> Unit) -> String {
     match s {
         None => "-".into(),
-        Some(s) if (s.max - s.min).abs() <= f64::EPSILON * s.max.abs() => f(s.median),
-        Some(s) => format!("{} ({}-{})", f(s.median), f(s.min), f(s.max)),
+        Some(s) => {
+            let u = unit(s.median);
+            let mid = format!("{} {}", number(s.median, u), u.1);
+            if s.max - s.min > 0.05 * s.median.abs() {
+                format!("{mid} ({}-{})", number(s.min, u), number(s.max, u))
+            } else {
+                mid
+            }
+        }
     }
 }
 
@@ -96,10 +130,13 @@ pub fn markdown(r: &Results) -> String {
         "| workload | work | backend | preset | weights | setup | prove | verify | proof | file | prover peak RSS | bits (conj. / proven) | PQ | ZK | transparent |\n",
     );
     s.push_str("|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|\n");
-    let mut notes = Vec::new();
+    let mut notes = r.notes.clone();
     for row in &r.rows {
         let (prove, verify) = match &row.outcome {
-            Outcome::Ok => (spread(row.prove_ms, time), spread(row.verify_ms, time)),
+            Outcome::Ok => (
+                spread(row.prove_ms, time_unit),
+                spread(row.verify_ms, time_unit),
+            ),
             Outcome::Unsupported(why) => (format!("unsupported: {why}"), "-".into()),
             Outcome::Failed(why) => {
                 notes.push(format!(
@@ -134,12 +171,12 @@ pub fn markdown(r: &Results) -> String {
             row.backend,
             row.preset,
             row.weights.as_deref().unwrap_or("-"),
-            spread(row.setup_ms, time),
+            spread(row.setup_ms, time_unit),
             prove,
             verify,
-            spread(row.proof_bytes, bytes),
-            spread(row.file_bytes, bytes),
-            spread(row.prove_peak_rss_mb, |m| format!("{m:.0} MB")),
+            spread(row.proof_bytes, byte_unit),
+            spread(row.file_bytes, byte_unit),
+            spread(row.prove_peak_rss_mb, mb_unit),
             bits(row),
             yes(row.post_quantum),
             yes(row.zero_knowledge),
@@ -299,7 +336,20 @@ mod tests {
         assert_eq!(time(6804.0), "6.80 s");
         assert_eq!(bytes(4416.0), "4,416 B");
         assert_eq!(bytes(316_000.0), "316 KB");
-        assert_eq!(bytes(15_300_000.0), "15.3 MB");
+        assert_eq!(bytes(15_300_000.0), "15.30 MB");
+        assert_eq!(bytes(1_669_000.0), "1.67 MB");
+        let st = |a, b, c| {
+            Some(Stats {
+                min: a,
+                median: b,
+                max: c,
+            })
+        };
+        assert_eq!(
+            spread(st(189.0, 203.0, 230.0), time_unit),
+            "203 ms (189-230)"
+        );
+        assert_eq!(spread(st(4000.0, 4050.0, 4100.0), time_unit), "4.05 s");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
     }

@@ -132,6 +132,7 @@ impl Runner {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let (cells, mut rows) = plan(registry, matrix)?;
+        let mut notes = Vec::new();
         let ezkl = if matrix.ezkl
             && matrix
                 .workloads
@@ -141,7 +142,9 @@ impl Runner {
             match crate::ezkl::available() {
                 Ok(v) => Some(v),
                 Err(reason) => {
-                    progress.println(&format!("EZKL rows skipped: {reason}"));
+                    let note = format!("EZKL rows skipped: {reason}.");
+                    progress.println(&note);
+                    notes.push(note);
                     None
                 }
             }
@@ -149,12 +152,15 @@ impl Runner {
             None
         };
         let ezkl_cells: Vec<(Workload, Visibility)> = match &ezkl {
-            Some(_) => matrix
-                .workloads
-                .iter()
-                .filter(|w| matches!(w, Workload::Onnx { .. }))
-                .flat_map(|w| matrix.visibilities.iter().map(move |v| (w.clone(), *v)))
-                .collect(),
+            Some(version) => {
+                notes.push(format!("EZKL {version} (Python) beside each ONNX model."));
+                matrix
+                    .workloads
+                    .iter()
+                    .filter(|w| matches!(w, Workload::Onnx { .. }))
+                    .flat_map(|w| matrix.visibilities.iter().map(move |v| (w.clone(), *v)))
+                    .collect()
+            }
             None => Vec::new(),
         };
         progress
@@ -204,6 +210,7 @@ impl Runner {
             runs: matrix.runs,
             warmup: matrix.warmup,
             rows,
+            notes,
         })
     }
 

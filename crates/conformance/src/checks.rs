@@ -726,6 +726,25 @@ pub fn check_refusals(backend: &dyn Backend, preset: &str) -> Report {
         if !matches!(r, Ok(Err(ProveError::UnknownPreset { .. }))) {
             report.fail("refusals", "unknown preset (check)", describe_prove(&r));
         }
+        let r = guarded(|| backend.setup(&case.program, "no-such-preset"));
+        if !matches!(r, Ok(Err(ProveError::UnknownPreset { .. }))) {
+            report.fail("refusals", "unknown preset (setup)", format!("{r:?}"));
+        }
+        // Setup ahead of proving changes nothing but when the keys are built.
+        if unsupported_need(&info, &case.program).is_none() {
+            let r = guarded(|| {
+                backend.setup(&case.program, preset)?;
+                let env = backend.prove(&case.program, &w, StageTag::Generic, preset)?;
+                Ok::<bool, ProveError>(
+                    backend
+                        .verify(&case.program, &env, &VerifyPolicy::default())
+                        .is_ok(),
+                )
+            });
+            if !matches!(r, Ok(Ok(true))) {
+                report.fail("setup", "setup, then prove and verify", format!("{r:?}"));
+            }
+        }
     }
     for case in &cases {
         if unsupported_need(&info, &case.program).is_some() {

@@ -18,7 +18,7 @@
 //! | `conformance_proof_mutations` | proof bytes flipped, truncated and extended, and envelope bytes flipped: rejected, never a panic |
 //! | `conformance_foreign_envelopes` | another backend's envelope, and this backend's envelope relabelled: [`VerifyError::WrongBackend`] |
 //! | `conformance_policy` | security bits, zero knowledge, post-quantum and accepted-backend policies refuse what they must and accept what they may |
-//! | `conformance_refusals` | an unknown preset, a witness that does not satisfy its Program, and every op the preset declares unsupported: typed [`ProveError`]s before any proving |
+//! | `conformance_refusals` | an unknown preset (to `prove`, `check` and `setup`), a witness that does not satisfy its Program, and every op the preset declares unsupported: typed [`ProveError`]s before any proving; `setup` ahead of `prove` still gives a proof that verifies |
 //! | `conformance_aggregation` | with `aggregation` declared: a two-segment training run folded into one proof verifies, and a dropped or swapped member, each member's dataset commitment, a proof byte, and segments beside the aggregate are refused; without: `aggregate` and `verify_aggregate` refuse by name |
 //!
 //! Ops a preset declares unsupported ([`zkmlops_proof::Capabilities::ops`]) are reported as
