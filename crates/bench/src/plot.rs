@@ -92,6 +92,21 @@ fn series(
     out
 }
 
+/// An axis label: `300`, `4K`, `1.5M`, `0.01`.
+fn short(v: f64) -> String {
+    let trim = |x: f64| {
+        let t = format!("{x:.2}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    if v >= 1e6 {
+        format!("{}M", trim(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{}K", trim(v / 1e3))
+    } else {
+        trim(v)
+    }
+}
+
 /// A range around `lo..hi` on a log axis (a decade either side of a single value).
 fn log_range(lo: f64, hi: f64) -> std::ops::Range<f64> {
     let lo = 10f64.powf(lo.log10().floor());
@@ -119,6 +134,7 @@ fn draw(fig: &Figure, data: &BTreeMap<String, Vec<(f64, f64)>>) -> Result<String
         let mut chart = ChartBuilder::on(&root)
             .caption(fig.title, ("sans-serif", 22))
             .margin(12)
+            .margin_right(36)
             .x_label_area_size(45)
             .y_label_area_size(70)
             .build_cartesian_2d(log_range(x0, x1).log_scale(), log_range(y0, y1).log_scale())
@@ -127,6 +143,8 @@ fn draw(fig: &Figure, data: &BTreeMap<String, Vec<(f64, f64)>>) -> Result<String
             .configure_mesh()
             .x_desc("work (MACs + element-wise ops)")
             .y_desc(fig.y)
+            .x_label_formatter(&|v| short(*v))
+            .y_label_formatter(&|v| short(*v))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, (name, pts)) in data.iter().enumerate() {
@@ -177,4 +195,15 @@ pub fn write(r: &Results, dir: &Path) -> Result<Vec<PathBuf>, BenchError> {
         written.push(path);
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn axis_labels_are_short() {
+        assert_eq!(super::short(100.0), "100");
+        assert_eq!(super::short(100_000.0), "100K");
+        assert_eq!(super::short(1_500_000.0), "1.5M");
+        assert_eq!(super::short(0.01), "0.01");
+    }
 }

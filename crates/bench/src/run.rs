@@ -198,9 +198,19 @@ impl Runner {
             progress.overall.inc(1);
         }
         progress.overall.finish_and_clear();
-        // Matrix order: each workload's rows together (unsupported ones planned first).
+        // Matrix order: by workload, then backend (EZKL last); stable, so presets and
+        // visibilities keep theirs.
         let order: Vec<String> = matrix.workloads.iter().map(Workload::label).collect();
-        rows.sort_by_key(|r| order.iter().position(|l| *l == r.workload));
+        let backends = backend_ids(registry, matrix);
+        rows.sort_by_key(|r| {
+            (
+                order.iter().position(|l| *l == r.workload),
+                backends
+                    .iter()
+                    .position(|b| *b == r.backend)
+                    .unwrap_or(usize::MAX),
+            )
+        });
         Ok(Results {
             schema: SCHEMA.into(),
             command: command.into(),
@@ -342,12 +352,16 @@ fn work_of(w: &Workload, weights: Visibility) -> Option<u64> {
 }
 
 /// The cells of `matrix`, and a row for each cell the preset declares it cannot prove.
-fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), BenchError> {
-    let backends: Vec<String> = if matrix.backends.is_empty() {
+fn backend_ids(registry: &Registry, matrix: &Matrix) -> Vec<String> {
+    if matrix.backends.is_empty() {
         registry.ids().map(|id| id.as_str().to_string()).collect()
     } else {
         matrix.backends.clone()
-    };
+    }
+}
+
+fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), BenchError> {
+    let backends = backend_ids(registry, matrix);
     let mut cells = Vec::new();
     let mut skipped = Vec::new();
     for w in &matrix.workloads {
@@ -395,6 +409,7 @@ fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), B
                             );
                             row.zero_knowledge = Some(cell.preset.capabilities.zero_knowledge);
                             row.transparent = Some(cell.preset.capabilities.transparent);
+                            row.post_quantum = Some(cell.preset.capabilities.post_quantum);
                             skipped.push(row);
                         }
                         None => cells.push(cell),
