@@ -62,18 +62,11 @@ pub struct PhaseOutput {
     pub extra: BTreeMap<String, f64>,
 }
 
-/// The process's peak resident memory, MB (`VmHWM` of `/proc/self/status`; `None` elsewhere).
+/// The process's peak resident memory, MB (`None` where the OS does not say).
 #[must_use]
 pub fn peak_rss_mb() -> Option<f64> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse::<f64>()
-        .ok()
-        .map(|kb| kb / 1024.0)
+    let mb = zkmlops_conformance::measure::peak_rss_mb();
+    (mb > 0.0).then_some(mb)
 }
 
 fn ms(t: Instant) -> f64 {
