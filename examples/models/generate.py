@@ -322,10 +322,62 @@ def malformed_models():
              [1, 2, 5, 5], "y", [("w", rn(3, 2, 3, 3)), ("cb", rn(5))])
 
 
+def more_ops():
+    """Activations, clipping, reductions, slicing and powers (importer's `import/more.rs`)."""
+    global RNG
+    saved, RNG = RNG, np.random.default_rng(2026)
+    i64 = lambda v: np.array(v, dtype=np.int64)
+    op_model("neg", [node("Neg", ["x"], ["y"])], [2, 5], "y")
+    op_model("abs", [node("Abs", ["x"], ["y"])], [2, 5], "y")
+    op_model("min_max", [node("Max", ["x", "c", "d"], ["m"]), node("Min", ["m", "e"], ["y"])],
+             [2, 3], "y", [("c", rnd(3)), ("d", rnd(2, 1)), ("e", f32([0.75]))])
+    op_model("sum_nary", [node("Sum", ["x", "c", "x"], ["y"])], [2, 3], "y", [("c", rnd(3))])
+    op_model("clip", [node("Clip", ["x", "lo", "hi"], ["y"])], [2, 5], "y",
+             [("lo", f32(-0.5)), ("hi", f32(1.0))])
+    op_model("clip_max_only", [node("Clip", ["x", "", "hi"], ["y"])], [2, 5], "y",
+             [("hi", f32(0.25))])
+    op_model("hard_sigmoid", [node("HardSigmoid", ["x"], ["y"], alpha=0.3, beta=0.4)], [2, 5], "y")
+    op_model("hard_swish", [node("HardSwish", ["x"], ["y"])], [2, 5], "y", opset=14)
+    op_model("prelu", [node("PRelu", ["x", "slope"], ["y"])], [1, 3, 2, 2], "y",
+             [("slope", rnd(3, 1, 1))])
+    op_model("elu", [node("Elu", ["x"], ["y"], alpha=0.7)], [2, 5], "y")
+    op_model("selu", [node("Selu", ["x"], ["y"])], [2, 5], "y")
+    op_model("celu", [node("Celu", ["x"], ["y"], alpha=1.0)], [2, 5], "y", opset=12)
+    op_model("celu_alpha2", [node("Celu", ["x"], ["y"], alpha=2.0)], [2, 5], "y", opset=12)
+    op_model("softplus", [node("Softplus", ["x"], ["y"])], [2, 5], "y")
+    op_model("mish", [node("Mish", ["x"], ["y"])], [2, 5], "y", opset=18)
+    op_model("sqrt", [node("Abs", ["x"], ["a"]), node("Sqrt", ["a"], ["y"])], [2, 5], "y")
+    op_model("sqrt_raw", [node("Sqrt", ["x"], ["y"])], [2, 2], "y")
+    op_model("pow", [node("Pow", ["x", "two"], ["sq"]), node("Pow", ["x", "three"], ["cube"]),
+                     node("Abs", ["x"], ["a"]), node("Pow", ["a", "half"], ["root"]),
+                     node("Add", ["sq", "cube"], ["t"]), node("Add", ["t", "root"], ["y"])],
+             [2, 5], "y", [("two", f32(2.0)), ("three", f32(3.0)), ("half", f32(0.5))])
+    op_model("reduce_sum", [node("ReduceSum", ["x", "axes"], ["y"], keepdims=1)], [2, 3, 4], "y",
+             [("axes", i64([1]))], opset=13)
+    op_model("reduce_mean", [node("ReduceMean", ["x"], ["y"], axes=[-1], keepdims=0)],
+             [2, 3, 4], "y", opset=13)
+    op_model("reduce_max", [node("ReduceMax", ["x"], ["y"], axes=[1, 2], keepdims=0)],
+             [2, 3, 4], "y", opset=13)
+    op_model("reduce_min", [node("ReduceMin", ["x"], ["y"], axes=[0], keepdims=1)],
+             [2, 3, 4], "y", opset=13)
+    op_model("reduce_sum_square", [node("ReduceSumSquare", ["x"], ["y"], axes=[2], keepdims=0)],
+             [2, 3, 4], "y", opset=13)
+    op_model("reduce_l1", [node("ReduceL1", ["x"], ["y"], axes=[1], keepdims=1)],
+             [2, 3, 4], "y", opset=13)
+    op_model("reduce_l2", [node("ReduceL2", ["x"], ["y"], axes=[2], keepdims=0)],
+             [2, 3, 4], "y", opset=13)
+    op_model("slice", [node("Slice", ["x", "starts", "ends", "axes"], ["y"])], [3, 5], "y",
+             [("starts", i64([0, 1])), ("ends", i64([2, -1])), ("axes", i64([0, 1]))])
+    RNG = saved
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
         malformed_models()
+        sys.exit(0)
+    if sys.argv[1:] == ["more_ops"]:
+        more_ops()
         sys.exit(0)
     training_data()
     logreg()
@@ -333,3 +385,4 @@ if __name__ == "__main__":
     cnn()
     conformance()
     malformed_models()
+    more_ops()

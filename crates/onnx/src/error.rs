@@ -7,9 +7,11 @@ use zkmlops_tensor::ProgramError;
 
 /// The operators zkmlops imports, listed in errors about the others.
 pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, \
-    Relu, LeakyRelu, Sigmoid, Tanh, Erf, Gelu, Softmax, MaxPool, AveragePool, GlobalAveragePool, \
-    BatchNormalization, LayerNormalization, Flatten, Reshape, Transpose, Concat, Squeeze, \
-    Unsqueeze, Identity, Constant";
+    Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Mish, HardSigmoid, HardSwish, Sigmoid, \
+    Tanh, Erf, Gelu, Softmax, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), MaxPool, \
+    AveragePool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
+    ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, Flatten, \
+    Reshape, Transpose, Concat, Slice, Squeeze, Unsqueeze, Identity, Constant";
 
 /// An error of the ONNX front end.
 #[derive(Debug, Error)]

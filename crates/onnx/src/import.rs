@@ -7,6 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod more;
+
 use tract_onnx::pb::NodeProto;
 use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
@@ -595,6 +597,7 @@ impl Importer<'_> {
                 let y = self.op(ctx, &out, Op::Concat { axis: a }, &ids)?;
                 self.set(&out, Value::Dyn(y));
             }
+            other if more::OPERATORS.contains(&other) => self.more(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -1,0 +1,595 @@
+//! Element-wise activations, clipping, reductions, slicing and powers, each lowered to ops the
+//! Program already has (so every backend proves them with the chips and gates it has, and each
+//! is exact for inputs of any size):
+//!
+//! - `Neg`, `Abs`, `Min`/`Max` (n-ary), `Clip`, `Sum` (n-ary): `max(a, b) = a + relu(b - a)`,
+//!   `min(a, b) = a - relu(a - b)`, `|x| = 2 relu(x) - x`, `-x = (x - x) - x`;
+//! - `HardSigmoid`, `HardSwish`, `PRelu`: affine maps, clipping, products;
+//! - `Elu`, `Selu`, `Celu`, `Softplus`, `Mish`: `relu(x)` plus a table of a *saturating*
+//!   function of `min(x, 0)` or `-|x|` (`e^t - 1`, `ln(1 + e^t)` for `t <= 0`), so no input is
+//!   ever clamped to a wrong value;
+//! - `Sqrt`, `Pow` (exponent 1, 2, 3 or 0.5): products and the exact integer square root;
+//! - `ReduceSum`, `ReduceMean`, `ReduceMax`, `ReduceMin`, `ReduceSumSquare`, `ReduceL1`,
+//!   `ReduceL2` (axes from the attribute or the input, `keepdims`);
+//! - `Slice` (constant starts, ends, axes; step 1).
+
+use zkmlops_lookup::Function;
+use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::{Op, TensorId, composite};
+
+use super::{Ctx, Importer, Value, axis};
+use crate::OnnxError;
+use crate::graph::{Attrs, Const};
+
+/// `e^t` and `ln(1 + e^t)` are tabulated on `[-SATURATION, 0]`: below it both are under one
+/// output unit at every scale up to 2^16 (`e^-16 < 2^-23`).
+const SATURATION: f64 = 16.0;
+/// `tanh` in Mish saturates at this radius (as the importer's Tanh).
+const TANH_RADIUS: f64 = 8.0;
+
+/// The ONNX operators this module lowers.
+pub(super) const OPERATORS: &[&str] = &[
+    "Neg",
+    "Abs",
+    "Min",
+    "Max",
+    "Sum",
+    "Clip",
+    "HardSigmoid",
+    "HardSwish",
+    "PRelu",
+    "Elu",
+    "Selu",
+    "Celu",
+    "Softplus",
+    "Mish",
+    "Sqrt",
+    "Pow",
+    "ReduceSum",
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceSumSquare",
+    "ReduceL1",
+    "ReduceL2",
+    "Slice",
+];
+
+fn scalar(v: f64) -> Const {
+    Const {
+        shape: vec![],
+        data: vec![v],
+    }
+}
+
+impl Importer<'_> {
+    /// Lower one of [`OPERATORS`].
+    pub(super) fn more(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let y = match ctx.node.op_type.as_str() {
+            "Neg" => {
+                let x = self.dyn_input(ctx, 0)?;
+                self.neg(ctx, out, x)?
+            }
+            "Abs" => {
+                let x = self.dyn_input(ctx, 0)?;
+                self.abs(ctx, out, x)?
+            }
+            "Min" | "Max" | "Sum" => {
+                let mut acc = self.dyn_input(ctx, 0)?;
+                for i in 1..ctx.node.input.len() {
+                    let b = self.dyn_input(ctx, i)?;
+                    let name = format!("{out}/{i}");
+                    acc = match ctx.node.op_type.as_str() {
+                        "Min" => self.min2(ctx, &name, acc, b)?,
+                        "Max" => self.max2(ctx, &name, acc, b)?,
+                        _ => self.op(ctx, &name, Op::Add, &[acc, b])?,
+                    };
+                }
+                acc
+            }
+            "Clip" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let (lo, hi) = self.clip_bounds(ctx)?;
+                self.clip(ctx, out, x, lo, hi)?
+            }
+            "HardSigmoid" => {
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(0.2));
+                let beta = f64::from(ctx.node.float("beta").unwrap_or(0.5));
+                let x = self.dyn_input(ctx, 0)?;
+                self.hard_sigmoid(ctx, out, x, alpha, beta)?
+            }
+            "HardSwish" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let h = self.hard_sigmoid(ctx, &format!("{out}/gate"), x, 1.0 / 6.0, 0.5)?;
+                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, h])?;
+                self.rescale(ctx, out, p, self.s.bits())?
+            }
+            "PRelu" => {
+                // relu(x) + slope * (x - relu(x)), the slope a constant broadcast over x.
+                let x = self.dyn_input(ctx, 0)?;
+                let slope = self.constant(ctx, 1)?;
+                let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
+                let n = self.op(ctx, &format!("{out}/negative"), Op::Sub, &[x, r])?;
+                let slope_name = format!("{out}/slope");
+                let m = self.mul_const(ctx, &format!("{out}/scaled"), n, &slope_name, &slope)?;
+                self.op(ctx, out, Op::Add, &[r, m])?
+            }
+            "Elu" => {
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.0));
+                let x = self.dyn_input(ctx, 0)?;
+                self.elu(ctx, out, x, 1.0, alpha, 1.0)?
+            }
+            "Selu" => {
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.673_263_2));
+                let gamma = f64::from(ctx.node.float("gamma").unwrap_or(1.050_701));
+                let x = self.dyn_input(ctx, 0)?;
+                self.elu(ctx, out, x, gamma, gamma * alpha, 1.0)?
+            }
+            "Celu" => {
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.0));
+                if alpha == 0.0 {
+                    return Err(ctx.unsupported("Celu with alpha 0", "alpha = 0"));
+                }
+                let x = self.dyn_input(ctx, 0)?;
+                self.elu(ctx, out, x, 1.0, alpha, 1.0 / alpha)?
+            }
+            "Softplus" => {
+                let x = self.dyn_input(ctx, 0)?;
+                self.softplus(ctx, out, x)?
+            }
+            "Mish" => {
+                // x * tanh(softplus(x)); softplus >= 0 and tanh saturates.
+                let x = self.dyn_input(ctx, 0)?;
+                let sp = self.softplus(ctx, &format!("{out}/softplus"), x)?;
+                let t = self.lookup_on(
+                    ctx,
+                    &format!("{out}/tanh"),
+                    sp,
+                    Function::Tanh,
+                    0.0,
+                    TANH_RADIUS,
+                )?;
+                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, t])?;
+                self.rescale(ctx, out, p, self.s.bits())?
+            }
+            "Sqrt" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let wide = self.widen(ctx, &format!("{out}/wide"), x)?;
+                self.op(ctx, out, Op::Sqrt, &[wide])?
+            }
+            "Pow" => self.pow(ctx, out)?,
+            "Slice" => self.slice(ctx, out)?,
+            _ => self.reduce(ctx, out)?,
+        };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// `-x = (x - x) - x`: two subtractions, no parameter.
+    fn neg(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let zero = self.op(ctx, &format!("{out}/zero"), Op::Sub, &[x, x])?;
+        self.op(ctx, out, Op::Sub, &[zero, x])
+    }
+
+    /// `|x| = 2 relu(x) - x`.
+    fn abs(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
+        let rr = self.op(ctx, &format!("{out}/twice"), Op::Add, &[r, r])?;
+        self.op(ctx, out, Op::Sub, &[rr, x])
+    }
+
+    /// `max(a, b) = a + relu(b - a)` (broadcasting as ONNX does).
+    fn max2(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[b, a])?;
+        let r = self.op(ctx, &format!("{out}/excess"), Op::Relu, &[d])?;
+        self.op(ctx, out, Op::Add, &[a, r])
+    }
+
+    /// `min(a, b) = a - relu(a - b)`.
+    fn min2(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[a, b])?;
+        let r = self.op(ctx, &format!("{out}/excess"), Op::Relu, &[d])?;
+        self.op(ctx, out, Op::Sub, &[a, r])
+    }
+
+    /// Clip's bounds: inputs 1 and 2 (opset 11+, either may be absent) or the `min`/`max`
+    /// attributes (before).
+    fn clip_bounds(&self, ctx: &Ctx<'_>) -> Result<(Option<f64>, Option<f64>), OnnxError> {
+        if self.opset < 11 {
+            return Ok((
+                ctx.node.float("min").map(f64::from),
+                ctx.node.float("max").map(f64::from),
+            ));
+        }
+        let bound = |i: usize| -> Result<Option<f64>, OnnxError> {
+            if ctx.input(i).is_none() {
+                return Ok(None);
+            }
+            let c = self.constant(ctx, i)?;
+            match c.data.as_slice() {
+                [v] => Ok(Some(*v)),
+                _ => Err(ctx.unsupported(
+                    "a Clip bound that is not a scalar",
+                    format!("{:?}", c.shape),
+                )),
+            }
+        };
+        Ok((bound(1)?, bound(2)?))
+    }
+
+    /// `min(max(x, lo), hi)` for whichever bounds are given.
+    fn clip(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        lo: Option<f64>,
+        hi: Option<f64>,
+    ) -> Result<TensorId, OnnxError> {
+        let mut y = x;
+        if let Some(lo) = lo {
+            let p = self.param(ctx, &format!("{out}/min"), &scalar(lo), self.s)?;
+            let name = if hi.is_some() {
+                format!("{out}/lower")
+            } else {
+                out.to_string()
+            };
+            y = self.max2(ctx, &name, y, p)?;
+        }
+        if let Some(hi) = hi {
+            let p = self.param(ctx, &format!("{out}/max"), &scalar(hi), self.s)?;
+            y = self.min2(ctx, out, y, p)?;
+        }
+        // No bound: the identity.
+        Ok(y)
+    }
+
+    /// `clip(alpha x + beta, 0, 1)`.
+    fn hard_sigmoid(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        alpha: f64,
+        beta: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let a = self.mul_const(
+            ctx,
+            &format!("{out}/scaled"),
+            x,
+            &format!("{out}/alpha"),
+            &scalar(alpha),
+        )?;
+        let b = self.param(ctx, &format!("{out}/beta"), &scalar(beta), self.s)?;
+        let t = self.op(ctx, &format!("{out}/affine"), Op::Add, &[a, b])?;
+        self.clip(ctx, out, t, Some(0.0), Some(1.0))
+    }
+
+    /// A table of `f` on `[lo, hi]` (real units) at the activation scale.
+    fn lookup_on(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        f: Function,
+        lo: f64,
+        hi: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let name = self.fresh(name);
+        composite::nonlinear(&mut self.b, &name, x, f, self.s, self.s, lo, hi)
+            .map_err(|e| ctx.program(e))
+    }
+
+    /// `gain * relu(x) + coef * (e^(inner * min(x, 0)) - 1)`: ELU (`1, alpha, 1`), SELU
+    /// (`gamma, gamma alpha, 1`), CELU (`1, alpha, 1/alpha`). The exponential's argument is
+    /// never positive, where `e^t` saturates to 0.
+    fn elu(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        gain: f64,
+        coef: f64,
+        inner: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
+        let mut m = self.op(ctx, &format!("{out}/negative"), Op::Sub, &[x, r])?;
+        if (inner - 1.0).abs() > f64::EPSILON {
+            m = self.mul_const(
+                ctx,
+                &format!("{out}/inner"),
+                m,
+                &format!("{out}/inner_scale"),
+                &scalar(inner),
+            )?;
+        }
+        let e = self.lookup_on(
+            ctx,
+            &format!("{out}/exp"),
+            m,
+            Function::Exp,
+            -SATURATION,
+            0.0,
+        )?;
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        let em1 = self.op(ctx, &format!("{out}/expm1"), Op::Sub, &[e, one])?;
+        let neg = self.mul_const(
+            ctx,
+            &format!("{out}/negative_part"),
+            em1,
+            &format!("{out}/coef"),
+            &scalar(coef),
+        )?;
+        let pos = if (gain - 1.0).abs() > f64::EPSILON {
+            self.mul_const(
+                ctx,
+                &format!("{out}/positive_part"),
+                r,
+                &format!("{out}/gain"),
+                &scalar(gain),
+            )?
+        } else {
+            r
+        };
+        self.op(ctx, out, Op::Add, &[pos, neg])
+    }
+
+    /// `softplus(x) = relu(x) + ln(1 + e^-|x|)`, the second term tabulated on `[-16, 0]`.
+    fn softplus(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
+        let rr = self.op(ctx, &format!("{out}/twice"), Op::Add, &[r, r])?;
+        let nabs = self.op(ctx, &format!("{out}/minus_abs"), Op::Sub, &[x, rr])?;
+        let t = self.lookup_on(
+            ctx,
+            &format!("{out}/log1p_exp"),
+            nabs,
+            Function::Softplus,
+            -SATURATION,
+            0.0,
+        )?;
+        self.op(ctx, out, Op::Add, &[r, t])
+    }
+
+    /// `x` at scale `2s` (times a parameter 1.0 at scale `s`), for the exact square root.
+    fn widen(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        self.op(ctx, out, Op::Mul, &[x, one])
+    }
+
+    fn pow(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let e = self.constant(ctx, 1).map_err(|_| {
+            ctx.unsupported(
+                "Pow with a computed exponent",
+                "the exponent must be a constant",
+            )
+        })?;
+        let exponent = match e.data.as_slice() {
+            [v] => *v,
+            _ => {
+                return Err(ctx.unsupported(
+                    "Pow with a tensor of exponents",
+                    format!("shape {:?}", e.shape),
+                ));
+            }
+        };
+        let s = self.s.bits();
+        match exponent {
+            v if (v - 1.0).abs() < f64::EPSILON => Ok(x),
+            v if (v - 2.0).abs() < f64::EPSILON => {
+                let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
+                self.rescale(ctx, out, sq, s)
+            }
+            v if (v - 3.0).abs() < f64::EPSILON => {
+                let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
+                let sq = self.rescale(ctx, &format!("{out}/square_rescaled"), sq, s)?;
+                let cube = self.op(ctx, &format!("{out}/cube"), Op::Mul, &[sq, x])?;
+                self.rescale(ctx, out, cube, s)
+            }
+            v if (v - 0.5).abs() < f64::EPSILON => {
+                let wide = self.widen(ctx, &format!("{out}/wide"), x)?;
+                self.op(ctx, out, Op::Sqrt, &[wide])
+            }
+            v => Err(ctx.unsupported(
+                "Pow with an exponent other than 0.5, 1, 2 or 3",
+                format!("exponent {v}"),
+            )),
+        }
+    }
+
+    /// The axes of a Reduce* node (attribute, or input 1 from opset 13 for ReduceSum and 18 for
+    /// the others), as sorted, distinct indices; all axes when none are given.
+    fn reduce_axes(&self, ctx: &Ctx<'_>, rank: usize) -> Result<Vec<usize>, OnnxError> {
+        let given = match ctx.node.ints("axes") {
+            Some(a) => Some(a),
+            None if ctx.input(1).is_some() => Some(self.ints_input(ctx, 1)?),
+            None => None,
+        };
+        let mut axes = match given {
+            Some(a) if !a.is_empty() => a
+                .into_iter()
+                .map(|a| axis(ctx, a, rank))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => {
+                if ctx.node.int("noop_with_empty_axes") == Some(1) {
+                    return Err(ctx.unsupported(
+                        "a Reduce with no axes and noop_with_empty_axes",
+                        "use Identity",
+                    ));
+                }
+                (0..rank).collect()
+            }
+        };
+        axes.sort_unstable();
+        axes.dedup();
+        Ok(axes)
+    }
+
+    fn reduce(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let axes = self.reduce_axes(ctx, rank)?;
+        let keep_dims = ctx.node.int("keepdims").unwrap_or(1) != 0;
+        let s = self.s.bits();
+        let sum = |me: &mut Self, name: &str, t: TensorId| {
+            me.op(
+                ctx,
+                name,
+                Op::Sum {
+                    axes: axes.clone(),
+                    keep_dims,
+                },
+                &[t],
+            )
+        };
+        match ctx.node.op_type.as_str() {
+            "ReduceSum" => sum(self, out, x),
+            "ReduceMean" => self.op(
+                ctx,
+                out,
+                Op::Mean {
+                    axes: axes.clone(),
+                    keep_dims,
+                    rounding: Rounding::HalfUp,
+                },
+                &[x],
+            ),
+            "ReduceMax" => self.reduce_max(ctx, out, x, &axes, keep_dims),
+            "ReduceMin" => {
+                let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+                let m = self.reduce_max(ctx, &format!("{out}/max"), n, &axes, keep_dims)?;
+                self.neg(ctx, out, m)
+            }
+            "ReduceSumSquare" => {
+                let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
+                let t = sum(self, &format!("{out}/sum"), sq)?;
+                self.rescale(ctx, out, t, s)
+            }
+            "ReduceL1" => {
+                let a = self.abs(ctx, &format!("{out}/abs"), x)?;
+                sum(self, out, a)
+            }
+            "ReduceL2" => {
+                // sqrt(sum x^2), the squares kept at scale 2s for the exact root.
+                let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
+                let t = sum(self, &format!("{out}/sum"), sq)?;
+                self.op(ctx, out, Op::Sqrt, &[t])
+            }
+            other => Err(OnnxError::UnsupportedOperator {
+                op_type: other.into(),
+                node: ctx.name.clone(),
+            }),
+        }
+    }
+
+    /// Max over several axes, one axis at a time (highest first, so the lower indices stay
+    /// valid when axes are dropped).
+    fn reduce_max(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        axes: &[usize],
+        keep_dims: bool,
+    ) -> Result<TensorId, OnnxError> {
+        let mut y = x;
+        for (k, &a) in axes.iter().rev().enumerate() {
+            let name = if k + 1 == axes.len() {
+                out.to_string()
+            } else {
+                format!("{out}/axis{a}")
+            };
+            y = self.op(ctx, &name, Op::ReduceMax { axis: a, keep_dims }, &[y])?;
+        }
+        Ok(y)
+    }
+
+    fn slice(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let (starts, ends, axes, steps) = if self.opset < 10 {
+            (
+                ctx.node.ints("starts").unwrap_or_default(),
+                ctx.node.ints("ends").unwrap_or_default(),
+                ctx.node.ints("axes"),
+                None,
+            )
+        } else {
+            let opt = |me: &Self, i: usize| -> Result<Option<Vec<i64>>, OnnxError> {
+                if ctx.input(i).is_some() {
+                    me.ints_input(ctx, i).map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
+            (
+                self.ints_input(ctx, 1)?,
+                self.ints_input(ctx, 2)?,
+                opt(self, 3)?,
+                opt(self, 4)?,
+            )
+        };
+        if starts.len() != ends.len() {
+            return Err(ctx.unsupported(
+                "Slice with starts and ends of different lengths",
+                format!("{} starts, {} ends", starts.len(), ends.len()),
+            ));
+        }
+        if steps.as_ref().is_some_and(|s| s.iter().any(|&v| v != 1)) {
+            return Err(ctx.unsupported("Slice with a step other than 1", format!("{steps:?}")));
+        }
+        let axes: Vec<i64> =
+            axes.unwrap_or_else(|| (0..i64::try_from(starts.len()).unwrap_or(0)).collect());
+        let mut y = x;
+        for (k, ((&a, &st), &en)) in axes.iter().zip(&starts).zip(&ends).enumerate() {
+            let a = axis(ctx, a, rank)?;
+            let dim = shape.get(a).copied().unwrap_or(0);
+            // ONNX: negative indices count from the end; both clamp to [0, dim].
+            let clamp = |v: i64| -> usize {
+                let d = i64::try_from(dim).unwrap_or(i64::MAX);
+                let v = if v < 0 { v.saturating_add(d) } else { v };
+                usize::try_from(v.clamp(0, d)).unwrap_or(0)
+            };
+            let (start, end) = (clamp(st), clamp(en));
+            if start >= end {
+                return Err(ctx.unsupported(
+                    "a Slice that keeps nothing",
+                    format!("axis {a}: {st}..{en} of {dim}"),
+                ));
+            }
+            if start == 0 && end == dim {
+                continue;
+            }
+            let name = if k + 1 == starts.len() {
+                out.to_string()
+            } else {
+                format!("{out}/axis{a}")
+            };
+            y = self.op(
+                ctx,
+                &name,
+                Op::Slice {
+                    axis: a,
+                    start,
+                    end,
+                },
+                &[y],
+            )?;
+        }
+        // Everything kept: the identity.
+        Ok(y)
+    }
+}
