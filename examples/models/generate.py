@@ -368,6 +368,33 @@ def more_ops():
              [2, 3, 4], "y", opset=13)
     op_model("slice", [node("Slice", ["x", "starts", "ends", "axes"], ["y"])], [3, 5], "y",
              [("starts", i64([0, 1])), ("ends", i64([2, -1])), ("axes", i64([0, 1]))])
+
+    # Shape arithmetic folded at import (as PyTorch exports it around Reshape and friends).
+    i64c = lambda name, v: node("Constant", [], [name], value=numpy_helper.from_array(i64(v), name))
+    op_model("shape_subgraph",
+             [node("Shape", ["x"], ["s"]), i64c("zero", 0), node("Gather", ["s", "zero"], ["b"]),
+              i64c("ax", [0]), node("Unsqueeze", ["b", "ax"], ["bu"]), i64c("m1", [-1]),
+              node("Concat", ["bu", "m1"], ["target"], axis=0),
+              node("Reshape", ["x", "target"], ["f"]),
+              node("Cast", ["f"], ["c"], to=TensorProto.FLOAT), node("Relu", ["c"], ["y"])],
+             [2, 3, 4], "y")
+    op_model("constant_folding",
+             [node("Shape", ["x"], ["s"]),
+              node("ConstantOfShape", ["s"], ["z"],
+                   value=numpy_helper.from_array(f32([0.5]), "v")),
+              i64c("start", 0), i64c("limit", 3), i64c("delta", 1),
+              node("Range", ["start", "limit", "delta"], ["r"]),
+              node("Cast", ["r"], ["fl"], to=TensorProto.FLOAT),
+              node("Greater", ["fl", "one"], ["g"]), node("Where", ["g", "fl", "zf"], ["w"]),
+              i64c("one_i", 1), node("Gather", ["s", "one_i"], ["cols"]), i64c("two", 2),
+              node("Div", ["cols", "two"], ["half"]), node("Unsqueeze", ["half", "ax0"], ["hu"]),
+              node("Slice", ["x", "zs", "hu", "ones"], ["left"]),
+              node("Add", ["x", "z"], ["a"]), node("Mul", ["x", "w"], ["m"]),
+              node("Add", ["a", "m"], ["am"]), node("ReduceSum", ["left"], ["ls"], keepdims=1),
+              node("Add", ["am", "ls"], ["y"])],
+             [2, 3], "y",
+             [("one", f32(1.0)), ("zf", f32(0.0)), ("ax0", i64([0])), ("zs", i64([0])),
+              ("ones", i64([1]))], opset=13)
     RNG = saved
 
 

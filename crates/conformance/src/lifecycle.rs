@@ -91,6 +91,8 @@ const OPERATORS: &[ModelFile] = operators![
     "reduce_l1",
     "reduce_l2",
     "slice",
+    "shape_subgraph",
+    "constant_folding",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

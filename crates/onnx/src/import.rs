@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod fold;
 mod more;
 
 use tract_onnx::pb::NodeProto;
@@ -105,6 +106,8 @@ impl Ctx<'_> {
 struct Importer<'m> {
     b: ProgramBuilder,
     values: HashMap<String, Value>,
+    /// Names of the constants of an integer element type (shape arithmetic folds exactly).
+    ints: HashSet<String>,
     settings: &'m Settings,
     s: Scale,
     sp: Scale,
@@ -144,9 +147,17 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         let salt = b.unbounded_input(SALT_NAME, &[SALT_LEN], s, Visibility::Committed);
         params.push((salt, Tensor::vector(crate::model::fresh_salt()?.to_vec())));
     }
+    let ints = model
+        .graph()
+        .initializer
+        .iter()
+        .filter(|t| fold::is_integer_type(t.data_type))
+        .map(|t| t.name.clone())
+        .collect();
     let mut imp = Importer {
         b,
         values,
+        ints,
         settings,
         s,
         sp,
@@ -474,7 +485,29 @@ impl Importer<'_> {
 
     fn node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
         let out = ctx.output()?.to_string();
+        if let Some(c) = self.fold(ctx)? {
+            self.set(&out, Value::Const(c));
+            return Ok(());
+        }
         match ctx.node.op_type.as_str() {
+            "Cast" | "CastLike" => {
+                // A computed tensor cast to a floating type is itself (it is already a real
+                // number at the activation scale); to an integer type it would need rounding.
+                let to = match ctx.node.op_type.as_str() {
+                    "Cast" => ctx.node.int("to").and_then(|t| i32::try_from(t).ok()),
+                    _ => None,
+                };
+                let like_int = ctx.node.op_type == "CastLike"
+                    && ctx.input(1).is_some_and(|n| self.ints.contains(n));
+                if to.is_some_and(fold::is_integer_type) || like_int {
+                    return Err(ctx.unsupported(
+                        "a cast of a computed tensor to an integer type",
+                        format!("to = {to:?}"),
+                    ));
+                }
+                let x = self.dyn_input(ctx, 0)?;
+                self.set(&out, Value::Dyn(x));
+            }
             "Identity" | "Dropout" => {
                 let v = match self.get(ctx, 0)? {
                     Value::Dyn(id) => Value::Dyn(*id),
@@ -637,6 +670,14 @@ impl Importer<'_> {
         } else {
             return Err(ctx.unsupported("a Constant without a numeric value", "sparse or string"));
         };
+        let int = n.attr("value_int").is_some()
+            || n.attr("value_ints").is_some()
+            || n.attr("value")
+                .and_then(|a| a.t.as_ref())
+                .is_some_and(|t| fold::is_integer_type(t.data_type));
+        if int {
+            self.ints.insert(out.to_string());
+        }
         self.set(out, Value::Const(c));
         Ok(())
     }

@@ -144,6 +144,8 @@ conformance! {
     reduce_l1 => "reduce_l1",
     reduce_l2 => "reduce_l2",
     slice_negative_end => "slice",
+    shape_gather_concat_reshape_folded => "shape_subgraph",
+    constant_of_shape_range_where_int_div_folded => "constant_folding",
 }
 
 #[test]
@@ -299,4 +301,22 @@ fn sqrt_of_a_negative_input_is_a_typed_error() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("sqrt") && e.contains('y'), "{e}");
+}
+
+/// Shape arithmetic never enters the Program: only the ops on the input remain.
+#[test]
+fn shape_subgraphs_fold_at_import() {
+    let m = compile(&model("shape_subgraph"), &Settings::default()).unwrap();
+    let ops: Vec<&str> = m.program.nodes().iter().map(|n| n.op.name()).collect();
+    assert_eq!(ops, ["reshape", "relu"]);
+    assert_eq!(m.program.tensors()[m.outputs[0].index()].shape, [2, 12]);
+    // 3 / 2 is 1 in int64 arithmetic: the slice keeps one column.
+    let m = compile(&model("constant_folding"), &Settings::default()).unwrap();
+    let slice = m
+        .program
+        .nodes()
+        .iter()
+        .find(|n| n.op.name() == "slice")
+        .unwrap();
+    assert_eq!(m.program.tensors()[slice.output.index()].shape, [2, 1]);
 }
