@@ -395,6 +395,23 @@ def more_ops():
              [2, 3], "y",
              [("one", f32(1.0)), ("zf", f32(0.0)), ("ax0", i64([0])), ("zs", i64([0])),
               ("ones", i64([1]))], opset=13)
+
+    # Data movement on computed tensors, and a 1-D convolution.
+    op_model("pad", [node("Relu", ["x"], ["r"]), node("Pad", ["r", "pads", "v"], ["y"])], [2, 3], "y",
+             [("pads", i64([0, 1, 1, 2])), ("v", f32(0.25))], opset=13)
+    op_model("pad_crop", [node("Pad", ["x", "pads"], ["y"])], [3, 4], "y",
+             [("pads", i64([-1, 1, 0, -2]))], opset=13)
+    op_model("gather_dynamic", [node("Gather", ["x", "idx"], ["g"], axis=1),
+                                node("Gather", ["g", "row"], ["y"], axis=0)], [3, 4], "y",
+             [("idx", i64([2, 0, 1, 3, 3])), ("row", i64(-1))])
+    op_model("split", [node("Split", ["x", "sizes"], ["a", "b"], axis=1),
+                       node("Concat", ["b", "a"], ["y"], axis=1)], [2, 6], "y",
+             [("sizes", i64([2, 4]))], opset=13)
+    op_model("tile_expand", [node("Tile", ["x", "reps"], ["t"]),
+                             node("Expand", ["t", "shape"], ["y"])], [3, 1], "y",
+             [("reps", i64([1, 2])), ("shape", i64([2, 3, 2]))], opset=13)
+    op_model("conv1d", [node("Conv", ["x", "w", "b"], ["y"], strides=[2], pads=[1, 1],
+                             kernel_shape=[3])], [1, 2, 10], "y", [("w", rnd(3, 2, 3)), ("b", rnd(3))])
     RNG = saved
 
 

@@ -93,6 +93,12 @@ const OPERATORS: &[ModelFile] = operators![
     "slice",
     "shape_subgraph",
     "constant_folding",
+    "pad",
+    "pad_crop",
+    "gather_dynamic",
+    "split",
+    "tile_expand",
+    "conv1d",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

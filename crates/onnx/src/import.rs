@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 mod fold;
 mod more;
+mod movement;
 
 use tract_onnx::pb::NodeProto;
 use zkmlops_field::Scale;
@@ -518,6 +519,9 @@ impl Importer<'_> {
             "Constant" => self.constant_node(ctx, &out)?,
             "Gemm" => self.gemm(ctx, &out)?,
             "MatMul" => self.matmul(ctx, &out)?,
+            "Conv" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 3) => {
+                self.conv1d(ctx, &out)?;
+            }
             "Conv" => self.conv(ctx, &out)?,
             "Add" | "Sub" => {
                 let a = self.dyn_input(ctx, 0)?;
@@ -631,6 +635,7 @@ impl Importer<'_> {
                 self.set(&out, Value::Dyn(y));
             }
             other if more::OPERATORS.contains(&other) => self.more(ctx, &out)?,
+            other if movement::OPERATORS.contains(&other) => self.movement(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -1,0 +1,392 @@
+//! Data movement on computed tensors, lowered to `slice`, `concat` and `reshape` (no
+//! arithmetic, so nothing to prove beyond copies): `Pad` (constant mode), `Gather` with constant
+//! indices, `Split`, `Tile`, `Expand`; and 1-D convolutions as 2-D ones of height 1.
+
+use tract_onnx::pb::{AttributeProto, NodeProto};
+use zkmlops_tensor::{Op, TensorId};
+
+use super::{Ctx, Importer, Value, axis};
+use crate::OnnxError;
+use crate::graph::{Attrs, Const};
+
+/// The ONNX operators this module lowers (on computed tensors; constants fold earlier).
+pub(super) const OPERATORS: &[&str] = &["Pad", "Gather", "Split", "Tile", "Expand"];
+
+fn to_usize(v: i64) -> usize {
+    usize::try_from(v).unwrap_or(0)
+}
+
+impl Importer<'_> {
+    /// Lower one of [`OPERATORS`] (`Split` sets every output itself).
+    pub(super) fn movement(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let y = match ctx.node.op_type.as_str() {
+            "Pad" => self.pad(ctx, out, x)?,
+            "Gather" => self.gather(ctx, out, x)?,
+            "Split" => return self.split(ctx, x),
+            "Tile" => {
+                let reps = self.ints_input(ctx, 1)?;
+                let shape = self.shape(x);
+                if reps.len() != shape.len() || reps.iter().any(|&r| r < 1) {
+                    return Err(ctx.unsupported(
+                        "Tile repeats that are not one positive count per axis",
+                        format!("{reps:?} for rank {}", shape.len()),
+                    ));
+                }
+                let mut y = x;
+                for (a, &r) in reps.iter().enumerate() {
+                    y = self.copies(ctx, &format!("{out}/axis{a}"), y, a, to_usize(r))?;
+                }
+                y
+            }
+            _ => self.expand(ctx, out, x)?,
+        };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// `n` copies of `x` concatenated along `a` (itself when `n == 1`).
+    fn copies(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        a: usize,
+        n: usize,
+    ) -> Result<TensorId, OnnxError> {
+        if n == 1 {
+            return Ok(x);
+        }
+        self.op(ctx, name, Op::Concat { axis: a }, &vec![x; n])
+    }
+
+    fn reshape_to(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        shape: Vec<usize>,
+    ) -> Result<TensorId, OnnxError> {
+        if self.shape(x) == shape {
+            return Ok(x);
+        }
+        self.op(ctx, name, Op::Reshape { shape }, &[x])
+    }
+
+    /// `Expand`: broadcast `x` to a constant shape by copies along its unit axes.
+    fn expand(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let want = self.ints_input(ctx, 1)?;
+        let shape = self.shape(x);
+        let rank = shape.len().max(want.len());
+        let pad = |s: &[usize], n: usize| -> Vec<usize> {
+            let mut v = vec![1; n.saturating_sub(s.len())];
+            v.extend_from_slice(s);
+            v
+        };
+        let have = pad(&shape, rank);
+        let want: Vec<usize> = pad(&want.iter().map(|&d| to_usize(d)).collect::<Vec<_>>(), rank);
+        let mut y = self.reshape_to(ctx, &format!("{out}/rank"), x, have.clone())?;
+        for (a, (&h, &w)) in have.iter().zip(&want).enumerate() {
+            match (h, w) {
+                (h, w) if h == w || w == 1 => {}
+                (1, w) => y = self.copies(ctx, &format!("{out}/axis{a}"), y, a, w)?,
+                _ => {
+                    return Err(ctx.unsupported(
+                        "an Expand to a shape that does not broadcast",
+                        format!("{shape:?} to {want:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(y)
+    }
+
+    /// `Pad` in constant mode: a constant block (the pad value) before and after each padded
+    /// axis; negative pads crop by slicing.
+    fn pad(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let mode = ctx.node.string("mode").unwrap_or_else(|| "constant".into());
+        if mode != "constant" {
+            return Err(ctx.unsupported("a Pad mode other than constant", mode));
+        }
+        let (pads, value) = if self.opset < 11 {
+            (
+                ctx.node.ints("pads").unwrap_or_default(),
+                f64::from(ctx.node.float("value").unwrap_or(0.0)),
+            )
+        } else {
+            let value = match ctx.input(2) {
+                Some(_) => self.constant(ctx, 2)?.data.first().copied().unwrap_or(0.0),
+                None => 0.0,
+            };
+            (self.ints_input(ctx, 1)?, value)
+        };
+        let mut shape = self.shape(x);
+        let rank = shape.len();
+        let axes: Vec<usize> = match ctx.input(3) {
+            Some(_) => self
+                .ints_input(ctx, 3)?
+                .into_iter()
+                .map(|a| axis(ctx, a, rank))
+                .collect::<Result<_, _>>()?,
+            None => (0..rank).collect(),
+        };
+        if pads.len() != 2 * axes.len() {
+            return Err(ctx.unsupported(
+                "pads that are not a begin and an end per axis",
+                format!("{pads:?} for {} axes", axes.len()),
+            ));
+        }
+        let mut y = x;
+        for (k, &a) in axes.iter().enumerate() {
+            let (begin, end) = (
+                pads.get(k).copied().unwrap_or(0),
+                pads.get(k + axes.len()).copied().unwrap_or(0),
+            );
+            let dim = shape.get(a).copied().unwrap_or(0);
+            // Crop first (negative pads), then pad.
+            let (lo, hi) = (
+                to_usize(-begin.min(0)),
+                dim.saturating_sub(to_usize(-end.min(0))),
+            );
+            if lo >= hi {
+                return Err(ctx.unsupported("a Pad that crops everything", format!("{pads:?}")));
+            }
+            if lo > 0 || hi < dim {
+                y = self.op(
+                    ctx,
+                    &format!("{out}/crop{a}"),
+                    Op::Slice {
+                        axis: a,
+                        start: lo,
+                        end: hi,
+                    },
+                    &[y],
+                )?;
+            }
+            let mut parts = Vec::new();
+            for (which, n) in [("before", begin), ("after", end)] {
+                if n > 0 {
+                    let mut block = self.shape(y);
+                    if let Some(d) = block.get_mut(a) {
+                        *d = to_usize(n);
+                    }
+                    let c = Const {
+                        data: vec![value; block.iter().product()],
+                        shape: block,
+                    };
+                    let p = self.param(ctx, &format!("{out}/{which}{a}"), &c, self.s)?;
+                    parts.push((which, p));
+                }
+            }
+            if !parts.is_empty() {
+                let mut ids = Vec::new();
+                if let Some((_, p)) = parts.iter().find(|(w, _)| *w == "before") {
+                    ids.push(*p);
+                }
+                ids.push(y);
+                if let Some((_, p)) = parts.iter().find(|(w, _)| *w == "after") {
+                    ids.push(*p);
+                }
+                y = self.op(ctx, &format!("{out}/axis{a}"), Op::Concat { axis: a }, &ids)?;
+            }
+            shape = self.shape(y);
+        }
+        Ok(y)
+    }
+
+    /// `Gather` of a computed tensor at constant indices: a slice per index (one slice for a
+    /// run of consecutive indices), concatenated, then reshaped to `before + indices + after`.
+    fn gather(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), rank)?;
+        let idx = self.constant(ctx, 1).map_err(|_| {
+            ctx.unsupported(
+                "a Gather at computed indices",
+                "the indices must be constants",
+            )
+        })?;
+        let dim = i64::try_from(shape.get(a).copied().unwrap_or(0)).unwrap_or(0);
+        let mut wanted = Vec::with_capacity(idx.data.len());
+        for &v in &idx.data {
+            #[allow(clippy::cast_possible_truncation)]
+            let i = v as i64;
+            let j = if i < 0 { i + dim } else { i };
+            if !(0..dim).contains(&j) {
+                return Err(ctx.unsupported("a Gather index out of range", format!("{i} of {dim}")));
+            }
+            wanted.push(to_usize(j));
+        }
+        if wanted.is_empty() {
+            return Err(ctx.unsupported("a Gather of no index", ""));
+        }
+        // Runs of consecutive indices become one slice each.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &j in &wanted {
+            match runs.last_mut() {
+                Some((_, end)) if *end == j => *end += 1,
+                _ => runs.push((j, j + 1)),
+            }
+        }
+        let mut parts = Vec::with_capacity(runs.len());
+        for (k, &(start, end)) in runs.iter().enumerate() {
+            let whole = start == 0 && i64::try_from(end).unwrap_or(0) == dim;
+            parts.push(if whole {
+                x
+            } else {
+                self.op(
+                    ctx,
+                    &format!("{out}/run{k}"),
+                    Op::Slice {
+                        axis: a,
+                        start,
+                        end,
+                    },
+                    &[x],
+                )?
+            });
+        }
+        let y = if let [one] = parts.as_slice() {
+            *one
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/gathered"),
+                Op::Concat { axis: a },
+                &parts,
+            )?
+        };
+        let mut target = shape.get(..a).unwrap_or_default().to_vec();
+        target.extend_from_slice(&idx.shape);
+        target.extend_from_slice(shape.get(a + 1..).unwrap_or_default());
+        self.reshape_to(ctx, out, y, target)
+    }
+
+    /// `Split` into the node's outputs: sizes from the input (opset 13+), the `split`
+    /// attribute, `num_outputs` (opset 18) or equal parts.
+    fn split(&mut self, ctx: &Ctx<'_>, x: TensorId) -> Result<(), OnnxError> {
+        let shape = self.shape(x);
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
+        let dim = shape.get(a).copied().unwrap_or(0);
+        let outs: Vec<String> = ctx
+            .node
+            .output
+            .iter()
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .collect();
+        let sizes: Vec<usize> = match (ctx.input(1), ctx.node.ints("split")) {
+            (Some(_), _) => self.ints_input(ctx, 1)?.into_iter().map(to_usize).collect(),
+            (None, Some(s)) => s.into_iter().map(to_usize).collect(),
+            (None, None) => {
+                let n = outs.len().max(1);
+                let part = dim.div_ceil(n);
+                (0..n)
+                    .map(|k| part.min(dim.saturating_sub(k * part)))
+                    .collect()
+            }
+        };
+        if sizes.len() != outs.len() || sizes.iter().sum::<usize>() != dim || sizes.contains(&0) {
+            return Err(ctx.unsupported(
+                "Split sizes that do not cover the axis",
+                format!("{sizes:?} of {dim} into {} outputs", outs.len()),
+            ));
+        }
+        let mut start = 0;
+        for (name, n) in outs.iter().zip(sizes) {
+            let y = self.op(
+                ctx,
+                name,
+                Op::Slice {
+                    axis: a,
+                    start,
+                    end: start + n,
+                },
+                &[x],
+            )?;
+            self.set(name, Value::Dyn(y));
+            start += n;
+        }
+        Ok(())
+    }
+
+    /// A 1-D Conv (weights `[O, C/g, K]`) as a 2-D one of height 1: the input reshaped to
+    /// `[N, C, 1, L]`, the attributes lifted to two axes, the output reshaped back.
+    pub(super) fn conv1d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let [n, c, l] = shape.as_slice() else {
+            return Err(
+                ctx.unsupported("a 1-D Conv of an input not [N, C, L]", format!("{shape:?}"))
+            );
+        };
+        let x4 = self.reshape_to(ctx, &format!("{out}/2d_input"), x, vec![*n, *c, 1, *l])?;
+        let w = self.constant(ctx, 1)?;
+        let x_name = format!("{out}/2d_input");
+        let w_name = format!("{out}/2d_weight");
+        let mut wshape = w.shape.clone();
+        wshape.insert(2.min(wshape.len()), 1);
+        self.set(&x_name, Value::Dyn(x4));
+        self.set(
+            &w_name,
+            Value::Const(Const {
+                shape: wshape,
+                data: w.data,
+            }),
+        );
+        let lift = |a: &AttributeProto, one: i64| -> AttributeProto {
+            let mut a = a.clone();
+            a.ints = match a.name.as_str() {
+                // [begin, end] -> [top, left, bottom, right]
+                "pads" => match a.ints.as_slice() {
+                    [b, e] => vec![0, *b, 0, *e],
+                    other => other.to_vec(),
+                },
+                _ => std::iter::once(one).chain(a.ints.iter().copied()).collect(),
+            };
+            a
+        };
+        let mut node: NodeProto = ctx.node.clone();
+        node.attribute = ctx
+            .node
+            .attribute
+            .iter()
+            .map(|a| match a.name.as_str() {
+                "strides" | "dilations" => lift(a, 1),
+                "kernel_shape" => lift(a, 1),
+                "pads" => lift(a, 0),
+                _ => a.clone(),
+            })
+            .collect();
+        let inner = format!("{out}/2d");
+        node.input = [x_name, w_name]
+            .into_iter()
+            .chain(ctx.node.input.get(2).cloned())
+            .collect();
+        node.output = vec![inner.clone()];
+        if let Some(f) = self.folds.remove(out) {
+            self.folds.insert(inner.clone(), f);
+        }
+        self.conv(
+            &Ctx {
+                node: &node,
+                name: ctx.name.clone(),
+            },
+            &inner,
+        )?;
+        let y = match self.values.get(&inner) {
+            Some(Value::Dyn(id)) => *id,
+            _ => return Err(ctx.unsupported("a 1-D Conv whose 2-D form failed", "")),
+        };
+        let s = self.shape(y);
+        let target: Vec<usize> = s
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 2)
+            .map(|(_, d)| *d)
+            .collect();
+        let y = self.reshape_to(ctx, out, y, target)?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+}
