@@ -412,6 +412,21 @@ def more_ops():
              [("reps", i64([1, 2])), ("shape", i64([2, 3, 2]))], opset=13)
     op_model("conv1d", [node("Conv", ["x", "w", "b"], ["y"], strides=[2], pads=[1, 1],
                              kernel_shape=[3])], [1, 2, 10], "y", [("w", rnd(3, 2, 3)), ("b", rnd(3))])
+
+    # Several graph inputs (EZKL's input_data layout), one of them int64.
+    g = helper.make_graph(
+        [node("Mul", ["x", "z"], ["xz"]), node("Add", ["xz", "x"], ["y"])], "two_inputs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("z", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    save(g, os.path.join(OPS, "two_inputs.onnx"))
+    g = helper.make_graph(
+        [node("Cast", ["k"], ["kf"], to=TensorProto.FLOAT), node("Mul", ["x", "kf"], ["y"])],
+        "int_input",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("k", TensorProto.INT64, [2, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    save(g, os.path.join(OPS, "int_input.onnx"))
     RNG = saved
 
 

@@ -230,9 +230,12 @@ impl Workload {
             Workload::Onnx { model, input, .. } => {
                 let compiled = compile_onnx(model, weights).map_err(fail)?;
                 let text = std::fs::read(input).map_err(|e| fail(e.to_string()))?;
-                let sample = zkmlops_onnx::InputData::from_json(&text)
+                let data = zkmlops_onnx::InputData::from_json(&text)
                     .map_err(|e| fail(e.to_string()))?
-                    .input_data
+                    .input_data;
+                let sample = compiled
+                    .samples(&data)
+                    .map_err(|e| fail(e.to_string()))?
                     .into_iter()
                     .next()
                     .ok_or_else(|| fail("the input file has no sample".into()))?;

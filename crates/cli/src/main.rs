@@ -69,7 +69,8 @@ enum Command {
     Prove {
         /// An ONNX model (compiled with default settings) or a compiled `model.zkm`.
         model: PathBuf,
-        /// The input ({"input_data": [[...]]}).
+        /// The input ({"input_data": [[...]]}; a model with k graph inputs takes k arrays per
+        /// sample, in graph order, as EZKL lays them out).
         #[arg(long, value_name = "INPUT.json")]
         input: PathBuf,
         /// Which sample of the input file.
@@ -254,7 +255,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let onnx = io::onnx(&model)?;
             let (compiled, report) = match data {
                 Some(data) => {
-                    let samples = io::samples(&data)?;
+                    let shapes = match &base.input_shapes {
+                        Some(s) => s.clone(),
+                        None => onnx.inputs()?.into_iter().map(|i| i.shape).collect(),
+                    };
+                    let samples = zkmlops_onnx::group_samples(&shapes, &io::samples(&data)?)?;
                     let pb = spinner(quiet, &format!("calibrating on {} samples", samples.len()));
                     let cal = calibrate(
                         &onnx,
@@ -310,7 +315,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         source,
                     })?;
             }
-            let samples = io::samples(&input)?;
+            let samples = compiled.samples(&io::samples(&input)?)?;
             let x = samples.get(sample).ok_or(CliError::SampleIndex {
                 path: input.clone(),
                 index: sample,
@@ -484,9 +489,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::BenchWorker { job } => Ok(bench::worker(&job, &registry)),
         Command::Fidelity { model, data, json } => {
             let compiled = io::model(&model, &Settings::default())?;
-            let samples = io::samples(&data)?;
+            let samples = compiled.samples(&io::samples(&data)?)?;
             let pb = spinner(quiet, &format!("running {} samples", samples.len()));
-            let float = FloatModel::new(&compiled.source()?, compiled.input_shape(), false)?;
+            let float =
+                FloatModel::with_shapes(&compiled.source()?, &compiled.input_shapes(), false)?;
             let r = fidelity(&compiled, &float, &samples)?;
             pb.finish_and_clear();
             if json {

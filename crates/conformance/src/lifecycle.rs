@@ -99,6 +99,7 @@ const OPERATORS: &[ModelFile] = operators![
     "split",
     "tile_expand",
     "conv1d",
+    "two_inputs",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

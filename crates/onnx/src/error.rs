@@ -75,8 +75,8 @@ pub enum OnnxError {
         /// What is wrong.
         what: &'static str,
     },
-    /// The graph must have exactly one (non-initializer) input.
-    #[error("the model has {count} graph inputs; zkmlops imports models with exactly one")]
+    /// The graph must have at least one (non-initializer) input.
+    #[error("the model has {count} graph inputs; zkmlops imports models with at least one")]
     InputCount {
         /// How many it has.
         count: usize,

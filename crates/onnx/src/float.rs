@@ -16,8 +16,26 @@ use crate::{OnnxError, OnnxModel};
 /// A runnable float model with a fixed input shape.
 pub struct FloatModel {
     plan: Arc<TypedRunnableModel>,
+    /// The flat input's shape (`[total]` for several graph inputs).
     shape: Vec<usize>,
+    /// Each graph input: shape and ONNX element type.
+    parts: Vec<(Vec<usize>, i32)>,
     outputs: Vec<String>,
+}
+
+/// How tract is fed an input of ONNX element type `t`.
+enum Kind {
+    Float,
+    Int,
+    Bool,
+}
+
+fn kind(t: i32) -> Kind {
+    match t {
+        9 => Kind::Bool,
+        2..=7 | 12 | 13 => Kind::Int,
+        _ => Kind::Float,
+    }
 }
 
 impl std::fmt::Debug for FloatModel {
@@ -31,17 +49,56 @@ impl std::fmt::Debug for FloatModel {
 
 impl FloatModel {
     /// Type and optimise `model` for an input of `shape`, computing the graph outputs (and,
-    /// with `all_tensors`, every node output, for calibration).
+    /// with `all_tensors`, every node output, for calibration). A model with several graph
+    /// inputs takes their declared shapes (`shape` is then the flat `[total]`).
     ///
     /// # Errors
     /// [`OnnxError::Float`] when tract cannot type or optimise the model.
     pub fn new(model: &OnnxModel, shape: &[usize], all_tensors: bool) -> Result<Self, OnnxError> {
+        let ins = model.inputs()?;
+        let shapes: Vec<Vec<usize>> = if ins.len() == 1 {
+            vec![shape.to_vec()]
+        } else {
+            ins.iter().map(|i| i.shape.clone()).collect()
+        };
+        Self::with_shapes(model, &shapes, all_tensors)
+    }
+
+    /// As [`FloatModel::new`], with each graph input's shape given.
+    ///
+    /// # Errors
+    /// [`OnnxError::Float`] when tract cannot type or optimise the model, or the shapes are not
+    /// one per graph input.
+    pub fn with_shapes(
+        model: &OnnxModel,
+        shapes: &[Vec<usize>],
+        all_tensors: bool,
+    ) -> Result<Self, OnnxError> {
+        let ins = model.inputs()?;
+        if ins.len() != shapes.len() {
+            return Err(float_err(format!(
+                "{} input shapes for {} graph inputs",
+                shapes.len(),
+                ins.len()
+            )));
+        }
+        let parts: Vec<(Vec<usize>, i32)> = shapes
+            .iter()
+            .zip(&ins)
+            .map(|(s, i)| (s.clone(), i.elem_type))
+            .collect();
         let build = || -> Result<(Arc<TypedRunnableModel>, Vec<String>), OnnxError> {
             let mut m = tract_onnx::onnx()
                 .model_for_read(&mut &model.bytes[..])
-                .map_err(float_err)?
-                .with_input_fact(0, f32::fact(shape).into())
                 .map_err(float_err)?;
+            for (i, (s, t)) in parts.iter().enumerate() {
+                let fact = match kind(*t) {
+                    Kind::Float => f32::fact(s).into(),
+                    Kind::Int => i64::fact(s).into(),
+                    Kind::Bool => bool::fact(s).into(),
+                };
+                m = m.with_input_fact(i, fact).map_err(float_err)?;
+            }
             let mut outputs = model.output_names();
             if all_tensors {
                 for n in &model.graph().node {
@@ -66,9 +123,14 @@ impl FloatModel {
         };
         let (plan, outputs) = catch_unwind(AssertUnwindSafe(build))
             .map_err(|_| float_err("tract panicked while typing the model"))??;
+        let shape = match parts.as_slice() {
+            [(s, _)] => s.clone(),
+            many => vec![many.iter().map(|(s, _)| s.iter().product::<usize>()).sum()],
+        };
         Ok(FloatModel {
             plan,
-            shape: shape.to_vec(),
+            shape,
+            parts,
             outputs,
         })
     }
@@ -93,11 +155,34 @@ impl FloatModel {
                 shape: self.shape.clone(),
             });
         }
-        #[allow(clippy::cast_possible_truncation)]
-        let data: Vec<f32> = input.iter().map(|&v| v as f32).collect();
         let run = || -> Result<Vec<Vec<f64>>, OnnxError> {
-            let t = TractTensor::from_shape(&self.shape, &data).map_err(float_err)?;
-            let out = self.plan.run(tvec!(t.into_tvalue())).map_err(float_err)?;
+            let mut feeds = tvec!();
+            let mut offset = 0;
+            for (s, t) in &self.parts {
+                let n: usize = s.iter().product();
+                let part = input
+                    .get(offset..offset + n)
+                    .ok_or_else(|| float_err("an input shorter than its shapes"))?;
+                offset += n;
+                #[allow(clippy::cast_possible_truncation)]
+                let tensor = match kind(*t) {
+                    Kind::Float => {
+                        let d: Vec<f32> = part.iter().map(|&v| v as f32).collect();
+                        TractTensor::from_shape(s, &d)
+                    }
+                    Kind::Int => {
+                        let d: Vec<i64> = part.iter().map(|&v| v.round() as i64).collect();
+                        TractTensor::from_shape(s, &d)
+                    }
+                    Kind::Bool => {
+                        let d: Vec<bool> = part.iter().map(|&v| v != 0.0).collect();
+                        TractTensor::from_shape(s, &d)
+                    }
+                }
+                .map_err(float_err)?;
+                feeds.push(tensor.into_tvalue());
+            }
+            let out = self.plan.run(feeds).map_err(float_err)?;
             out.iter()
                 .map(|v| {
                     crate::graph::tract_to_const(v)

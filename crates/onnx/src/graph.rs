@@ -121,30 +121,121 @@ impl OnnxModel {
             .collect()
     }
 
-    /// The graph's one real input (not an initializer): its name and declared shape
-    /// (symbolic dimensions read as 1).
+    /// The graph's real inputs (not initializers), in order: name, declared shape (symbolic
+    /// dimensions read as 1) and element type (ONNX `TensorProto.DataType`, 1 for float).
     ///
     /// # Errors
-    /// [`OnnxError::InputCount`] unless there is exactly one.
-    pub fn input(&self) -> Result<(String, Vec<usize>), OnnxError> {
+    /// [`OnnxError::InputCount`] when there is none.
+    pub fn inputs(&self) -> Result<Vec<GraphInput>, OnnxError> {
         let g = self.graph();
         let inits: std::collections::HashSet<&str> =
             g.initializer.iter().map(|t| t.name.as_str()).collect();
-        let real: Vec<&pb::ValueInfoProto> = g
+        let real: Vec<GraphInput> = g
             .input
             .iter()
             .filter(|i| !inits.contains(i.name.as_str()))
+            .map(|i| GraphInput {
+                name: i.name.clone(),
+                shape: declared_shape(i),
+                elem_type: elem_type(i),
+            })
             .collect();
-        let [input] = real.as_slice() else {
-            return Err(OnnxError::InputCount { count: real.len() });
-        };
-        Ok((input.name.clone(), declared_shape(input)))
+        if real.is_empty() {
+            return Err(OnnxError::InputCount { count: 0 });
+        }
+        Ok(real)
+    }
+
+    /// The model's input as zkmlops sees it: the graph's one input, or, for a model with
+    /// several, one flat input [`COMBINED_INPUT`] of all of them concatenated in graph order
+    /// (EZKL's `input_data` layout, flattened): its name and shape.
+    ///
+    /// # Errors
+    /// [`OnnxError::InputCount`] when there is none.
+    pub fn input(&self) -> Result<(String, Vec<usize>), OnnxError> {
+        let ins = self.inputs()?;
+        Ok(match ins.as_slice() {
+            [one] => (one.name.clone(), one.shape.clone()),
+            many => (
+                COMBINED_INPUT.into(),
+                vec![many.iter().map(|i| i.shape.iter().product::<usize>()).sum()],
+            ),
+        })
     }
 
     /// The graph's output names.
     #[must_use]
     pub fn output_names(&self) -> Vec<String> {
         self.graph().output.iter().map(|o| o.name.clone()).collect()
+    }
+}
+
+/// One graph input of a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphInput {
+    /// Its name.
+    pub name: String,
+    /// Its declared shape (symbolic dimensions read as 1).
+    pub shape: Vec<usize>,
+    /// ONNX element type (1 float, 7 int64, 9 bool, ...).
+    pub elem_type: i32,
+}
+
+/// The name of the flat input of a model with several graph inputs.
+pub const COMBINED_INPUT: &str = "inputs";
+
+/// Group EZKL-layout `input_data` into flat samples for a model whose graph inputs have
+/// `shapes`: one input -> each entry is a sample; `k` inputs -> every `k` consecutive entries
+/// (input 0, input 1, ...) are one sample, concatenated.
+///
+/// # Errors
+/// [`OnnxError::Input`] when the entries do not come in whole groups of the right lengths.
+pub fn group_samples(
+    shapes: &[Vec<usize>],
+    input_data: &[Vec<f64>],
+) -> Result<Vec<Vec<f64>>, OnnxError> {
+    let k = shapes.len();
+    if k <= 1 {
+        return Ok(input_data.to_vec());
+    }
+    let total: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    if input_data.is_empty() || !input_data.len().is_multiple_of(k) {
+        return Err(OnnxError::Input {
+            sample: 0,
+            what: format!(
+                "{} arrays in input_data; a model with {k} graph inputs takes {k} per sample",
+                input_data.len()
+            ),
+            expected: total,
+            shape: vec![total],
+        });
+    }
+    input_data
+        .chunks(k)
+        .enumerate()
+        .map(|(j, group)| {
+            let mut flat = Vec::with_capacity(total);
+            for (i, (part, shape)) in group.iter().zip(shapes).enumerate() {
+                let n: usize = shape.iter().product();
+                if part.len() != n {
+                    return Err(OnnxError::Input {
+                        sample: j,
+                        what: format!("graph input #{i} has {} values", part.len()),
+                        expected: n,
+                        shape: shape.clone(),
+                    });
+                }
+                flat.extend_from_slice(part);
+            }
+            Ok(flat)
+        })
+        .collect()
+}
+
+fn elem_type(v: &pb::ValueInfoProto) -> i32 {
+    match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(pb::type_proto::Value::TensorType(t)) => t.elem_type,
+        _ => 1,
     }
 }
 

@@ -131,16 +131,74 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     };
     let s = scale("scale_bits", settings.scale_bits)?;
     let sp = scale("param_scale_bits", settings.param_bits())?;
-    let (input_name, declared) = model.input()?;
-    let shape = settings.input_shape.clone().unwrap_or(declared);
+    let graph_inputs = model.inputs()?;
     let mut values: HashMap<String, Value> = model
         .initializers()?
         .into_iter()
         .map(|(k, v)| (k, Value::Const(v)))
         .collect();
     let mut b = ProgramBuilder::new();
-    let input = b.input(&input_name, &shape, s, settings.input_visibility);
-    values.insert(input_name.clone(), Value::Dyn(input));
+    let mut names = HashSet::from([SALT_NAME.to_string()]);
+    // One graph input is the Program's input; several are one flat input (EZKL's layout,
+    // concatenated), each graph input a slice of it, reshaped.
+    let (input, shape, input_shapes) = if let [one] = graph_inputs.as_slice() {
+        let shape = settings.input_shape.clone().unwrap_or(one.shape.clone());
+        let input = b.input(&one.name, &shape, s, settings.input_visibility);
+        values.insert(one.name.clone(), Value::Dyn(input));
+        names.insert(one.name.clone());
+        (input, shape, None)
+    } else {
+        let shapes: Vec<Vec<usize>> = settings
+            .input_shapes
+            .clone()
+            .unwrap_or_else(|| graph_inputs.iter().map(|i| i.shape.clone()).collect());
+        if shapes.len() != graph_inputs.len() {
+            return Err(OnnxError::SettingRange {
+                name: "input_shapes",
+                value: format!("{} shapes", shapes.len()),
+                allowed: "one shape per graph input",
+            });
+        }
+        let total: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+        let flat = b.input(
+            crate::COMBINED_INPUT,
+            &[total],
+            s,
+            settings.input_visibility,
+        );
+        names.insert(crate::COMBINED_INPUT.to_string());
+        let mut offset = 0;
+        for (gi, shape) in graph_inputs.iter().zip(&shapes) {
+            let n: usize = shape.iter().product();
+            let part = b
+                .op(
+                    &format!("{}/slice", gi.name),
+                    Op::Slice {
+                        axis: 0,
+                        start: offset,
+                        end: offset + n,
+                    },
+                    &[flat],
+                )
+                .and_then(|p| {
+                    b.op(
+                        &gi.name,
+                        Op::Reshape {
+                            shape: shape.clone(),
+                        },
+                        &[p],
+                    )
+                })
+                .map_err(|e| OnnxError::ModelProgram {
+                    source: Box::new(e),
+                })?;
+            values.insert(gi.name.clone(), Value::Dyn(part));
+            names.insert(gi.name.clone());
+            names.insert(format!("{}/slice", gi.name));
+            offset += n;
+        }
+        (flat, vec![total], Some(shapes))
+    };
     // Committed weights: a random salt opens the commitment, so equal weights committed twice
     // do not give equal digests unless the owner reuses the salt (CompiledModel::with_salt).
     let mut params = Vec::new();
@@ -164,7 +222,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         sp,
         params,
         param_cache: HashMap::new(),
-        names: HashSet::from([input_name, SALT_NAME.to_string()]),
+        names,
         folds: HashMap::new(),
         opset: model.opset(),
     };
@@ -207,6 +265,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         name: model.name().into(),
         settings: Settings {
             input_shape: Some(shape),
+            input_shapes,
             ..settings.clone()
         },
         program,

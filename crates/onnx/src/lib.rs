@@ -39,7 +39,7 @@ mod settings;
 pub use calibrate::{Calibration, FidelityReport, OutputFidelity, calibrate, fidelity};
 pub use error::{OnnxError, SUPPORTED_OPERATORS};
 pub use float::FloatModel;
-pub use graph::OnnxModel;
+pub use graph::{COMBINED_INPUT, GraphInput, OnnxModel, group_samples};
 pub use model::{
     CompiledModel, MODEL_FORMAT_VERSION, MODEL_MAGIC, SALT_LEN, SALT_NAME, fresh_salt,
 };

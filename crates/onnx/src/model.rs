@@ -71,6 +71,24 @@ impl CompiledModel {
             .map_or(&[][..], |d| d.shape.as_slice())
     }
 
+    /// The graph inputs' shapes (one, or each of several in graph order: the flat input is
+    /// their concatenation).
+    #[must_use]
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.settings
+            .input_shapes
+            .clone()
+            .unwrap_or_else(|| vec![self.input_shape().to_vec()])
+    }
+
+    /// EZKL-layout `input_data` as flat samples for this model ([`crate::group_samples`]).
+    ///
+    /// # Errors
+    /// [`OnnxError::Input`] when the arrays do not come in whole samples.
+    pub fn samples(&self, input_data: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, OnnxError> {
+        crate::group_samples(&self.input_shapes(), input_data)
+    }
+
     /// Quantize one flattened input sample and evaluate the Program on it.
     ///
     /// # Errors

@@ -19,8 +19,13 @@ pub const MAX_SCALE_BITS: u32 = 16;
 pub struct Settings {
     /// Settings format version ([`SETTINGS_VERSION`]).
     pub version: u32,
-    /// The input shape; the model's declared shape (symbolic dimensions as 1) when absent.
+    /// The input shape; the model's declared shape (symbolic dimensions as 1) when absent. For
+    /// a model with several graph inputs, the flat shape `[total]` of all of them concatenated.
     pub input_shape: Option<Vec<usize>>,
+    /// For a model with several graph inputs: each one's shape, in graph order (declared
+    /// shapes when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_shapes: Option<Vec<Vec<usize>>>,
     /// Fixed-point scale of the input and every activation, in bits (`2^scale_bits`).
     pub scale_bits: u32,
     /// Scale of weights and other constants, in bits (`scale_bits` when absent).
@@ -45,6 +50,7 @@ impl Default for Settings {
         Settings {
             version: SETTINGS_VERSION,
             input_shape: None,
+            input_shapes: None,
             scale_bits: 10,
             param_scale_bits: None,
             input_visibility: Visibility::Private,

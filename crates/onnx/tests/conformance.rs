@@ -151,6 +151,7 @@ conformance! {
     split_into_two => "split",
     tile_then_expand => "tile_expand",
     conv1d_stride_padding => "conv1d",
+    two_graph_inputs => "two_inputs",
 }
 
 #[test]
@@ -336,4 +337,44 @@ fn pad_with_negative_pads_crops() {
     let y = &m.decode_outputs(&w)[0];
     let want = [0.0, 4.0, 5.0, 0.0, 8.0, 9.0].map(|v| v / 8.0);
     assert_eq!(y.as_slice(), want.as_slice());
+}
+
+/// A model with several graph inputs takes EZKL's layout (`input_data[i]` is graph input `i`,
+/// flattened): one flat input, each graph input a slice of it. An int64 input is fed to tract
+/// as integers.
+#[test]
+fn several_graph_inputs_take_ezkl_layout() {
+    let onnx = model("int_input");
+    let ins = onnx.inputs().unwrap();
+    assert_eq!(ins.len(), 2);
+    assert_eq!(ins[1].elem_type, 7);
+    assert_eq!(onnx.input().unwrap(), ("inputs".to_string(), vec![8]));
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    assert_eq!(m.input_shapes(), vec![vec![2, 3], vec![2, 1]]);
+    // Two samples in EZKL's layout: [x, k] pairs.
+    let data = vec![
+        vec![0.5, -1.0, 1.5, 2.0, 0.25, -0.75],
+        vec![2.0, -3.0],
+        vec![1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        vec![1.0, 0.0],
+    ];
+    let samples = m.samples(&data).unwrap();
+    assert_eq!(samples.len(), 2);
+    let float = FloatModel::with_shapes(&onnx, &m.input_shapes(), false).unwrap();
+    let report = fidelity(&m, &float, &samples).unwrap();
+    assert!(report.outputs[0].max_abs_error < 1e-9, "{report:?}");
+    let w = m.witness(0, &samples[0]).unwrap();
+    assert_eq!(
+        m.decode_outputs(&w)[0],
+        vec![1.0, -2.0, 3.0, -6.0, -0.75, 2.25]
+    );
+    // An odd number of arrays is not whole samples.
+    assert!(matches!(
+        m.samples(&data[..3]),
+        Err(OnnxError::Input { .. })
+    ));
+    assert!(matches!(
+        m.samples(&[vec![0.0; 6], vec![0.0; 3]]),
+        Err(OnnxError::Input { .. })
+    ));
 }
