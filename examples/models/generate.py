@@ -427,6 +427,23 @@ def more_ops():
          helper.make_tensor_value_info("k", TensorProto.INT64, [2, 1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
     save(g, os.path.join(OPS, "int_input.onnx"))
+
+    # Stacks of matrices: a stack times weights, two activations (attention's Q K^T), batch
+    # broadcasting, and a single-head attention block.
+    op_model("matmul_stack", [node("MatMul", ["x", "w"], ["y"])], [2, 3, 4], "y", [("w", rnd(4, 5))])
+    op_model("matmul_activations", [node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+                                    node("MatMul", ["x", "xt"], ["y"])], [2, 3, 4], "y")
+    op_model("matmul_broadcast", [node("MatMul", ["x", "c"], ["y"])], [2, 1, 3, 4], "y",
+             [("c", rnd(3, 4, 2))])
+    d = 8
+    op_model("attention",
+             [node("MatMul", ["x", "wq"], ["q"]), node("MatMul", ["x", "wk"], ["k"]),
+              node("MatMul", ["x", "wv"], ["v"]), node("Transpose", ["k"], ["kt"], perm=[0, 2, 1]),
+              node("MatMul", ["q", "kt"], ["s"]), node("Div", ["s", "sqrt_d"], ["s2"]),
+              node("Softmax", ["s2"], ["p"], axis=-1), node("MatMul", ["p", "v"], ["y"])],
+             [1, 4, d], "y",
+             [("wq", rnd(d, d, scale=0.3)), ("wk", rnd(d, d, scale=0.3)), ("wv", rnd(d, d, scale=0.3)),
+              ("sqrt_d", f32(np.sqrt(d)))])
     RNG = saved
 
 

@@ -100,6 +100,10 @@ const OPERATORS: &[ModelFile] = operators![
     "tile_expand",
     "conv1d",
     "two_inputs",
+    "matmul_stack",
+    "matmul_activations",
+    "matmul_broadcast",
+    "attention",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

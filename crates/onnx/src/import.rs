@@ -911,18 +911,145 @@ impl Importer<'_> {
             }
         };
         let (ra, rb) = (self.shape(a).len(), self.shape(b).len());
-        if ra != 2 || rb != 2 {
+        if ra < 2 || rb < 2 {
             return Err(ctx.unsupported(
-                "MatMul of inputs that are not matrices",
+                "MatMul of a vector (rank 1)",
                 format!("ranks {ra} and {rb}"),
             ));
         }
-        let y = self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a, b])?;
+        let y = if ra == 2 && rb == 2 {
+            self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a, b])?
+        } else {
+            self.batched_matmul(ctx, out, a, b)?
+        };
         // One side is back at `s` after dropping the other side's scale.
         let shift = if sa == self.s { sb.bits() } else { sa.bits() };
         let y = self.rescale(ctx, out, y, shift)?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+
+    /// MatMul over stacks of matrices (numpy broadcasting of the batch axes): a stack times one
+    /// matrix is one `matmul` of the stack's rows; otherwise one `matmul` per batch entry on
+    /// `slice`s, `concat`enated. Exact: only copies besides the products.
+    fn batched_matmul(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let (sa, sb) = (self.shape(a), self.shape(b));
+        let split = |s: &[usize]| {
+            let (batch, mat) = s.split_at(s.len().saturating_sub(2));
+            (
+                batch.to_vec(),
+                mat.first().copied().unwrap_or(1),
+                mat.get(1).copied().unwrap_or(1),
+            )
+        };
+        let ((ba, m, k), (bb, k2, n)) = (split(&sa), split(&sb));
+        if k != k2 {
+            return Err(ctx.unsupported(
+                "MatMul of shapes whose inner dimensions differ",
+                format!("{sa:?} x {sb:?}"),
+            ));
+        }
+        let reshape = |me: &mut Self, name: &str, x: TensorId, shape: Vec<usize>| {
+            if me.shape(x) == shape {
+                Ok(x)
+            } else {
+                me.op(ctx, name, Op::Reshape { shape }, &[x])
+            }
+        };
+        // A stack times one matrix: the stack's rows times the matrix.
+        if bb.iter().all(|&d| d == 1) {
+            let rows = ba.iter().product::<usize>() * m;
+            let a2 = reshape(self, &format!("{out}/rows"), a, vec![rows, k])?;
+            let b2 = reshape(self, &format!("{out}/matrix"), b, vec![k, n])?;
+            let y = self.op(ctx, &format!("{out}/acc2d"), Op::MatMul, &[a2, b2])?;
+            let mut shape = ba.clone();
+            shape.extend([m, n]);
+            if bb.len() > ba.len() {
+                shape = [vec![1; bb.len() - ba.len()], shape].concat();
+            }
+            return reshape(self, &format!("{out}/acc"), y, shape);
+        }
+        // Batch axes broadcast as numpy does.
+        let rank = ba.len().max(bb.len());
+        let pad = |v: &[usize]| [vec![1; rank - v.len()], v.to_vec()].concat();
+        let (pa, pb) = (pad(&ba), pad(&bb));
+        let mut batch = Vec::with_capacity(rank);
+        for (&x, &y) in pa.iter().zip(&pb) {
+            batch.push(match (x, y) {
+                (x, y) if x == y => x,
+                (1, y) => y,
+                (x, 1) => x,
+                _ => {
+                    return Err(ctx.unsupported(
+                        "MatMul batch axes that do not broadcast",
+                        format!("{sa:?} x {sb:?}"),
+                    ));
+                }
+            });
+        }
+        let count: usize = batch.iter().product();
+        let (na, nb): (usize, usize) = (pa.iter().product(), pb.iter().product());
+        let a3 = reshape(self, &format!("{out}/a_stack"), a, vec![na, m, k])?;
+        let b3 = reshape(self, &format!("{out}/b_stack"), b, vec![nb, k, n])?;
+        // The stack index of batch entry `i` in an operand with batch shape `p` (broadcast
+        // axes read index 0).
+        let index = |p: &[usize], mut i: usize| -> usize {
+            let mut idx = 0;
+            let mut stride = 1;
+            for (d, &full) in p.iter().zip(&batch).rev() {
+                let x = i % full;
+                i /= full;
+                if *d != 1 {
+                    idx += x * stride;
+                }
+                stride *= d;
+            }
+            idx
+        };
+        let take = |me: &mut Self, name: &str, x: TensorId, j: usize, r: usize, c: usize| {
+            let s = me.op(
+                ctx,
+                &format!("{name}/slice"),
+                Op::Slice {
+                    axis: 0,
+                    start: j,
+                    end: j + 1,
+                },
+                &[x],
+            )?;
+            reshape(me, name, s, vec![r, c])
+        };
+        let mut parts = Vec::with_capacity(count);
+        for i in 0..count {
+            let ai = take(self, &format!("{out}/a{i}"), a3, index(&pa, i), m, k)?;
+            let bi = take(self, &format!("{out}/b{i}"), b3, index(&pb, i), k, n)?;
+            let yi = self.op(ctx, &format!("{out}/acc{i}"), Op::MatMul, &[ai, bi])?;
+            parts.push(reshape(
+                self,
+                &format!("{out}/acc{i}/3d"),
+                yi,
+                vec![1, m, n],
+            )?);
+        }
+        let y = if let [one] = parts.as_slice() {
+            *one
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/stacked"),
+                Op::Concat { axis: 0 },
+                &parts,
+            )?
+        };
+        let mut shape = batch;
+        shape.extend([m, n]);
+        reshape(self, &format!("{out}/acc"), y, shape)
     }
 
     fn mul(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {

@@ -152,6 +152,10 @@ conformance! {
     tile_then_expand => "tile_expand",
     conv1d_stride_padding => "conv1d",
     two_graph_inputs => "two_inputs",
+    matmul_stack_times_weights => "matmul_stack",
+    matmul_of_two_activations_batched => "matmul_activations",
+    matmul_batch_broadcast => "matmul_broadcast",
+    single_head_attention => "attention",
 }
 
 #[test]
