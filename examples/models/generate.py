@@ -444,6 +444,18 @@ def more_ops():
              [1, 4, d], "y",
              [("wq", rnd(d, d, scale=0.3)), ("wk", rnd(d, d, scale=0.3)), ("wv", rnd(d, d, scale=0.3)),
               ("sqrt_d", f32(np.sqrt(d)))])
+
+    # Softmax over an inner axis (opset 13: that axis; opset 11: flattened from it), LogSoftmax,
+    # ArgMax / ArgMin.
+    op_model("softmax_axis1", [node("Softmax", ["x"], ["y"], axis=1)], [2, 3, 4], "y", opset=13)
+    op_model("softmax_opset11", [node("Softmax", ["x"], ["y"], axis=1)], [2, 3, 4], "y", opset=11)
+    op_model("log_softmax", [node("LogSoftmax", ["x"], ["y"], axis=-1)], [2, 5], "y", opset=13)
+    op_model("argmax", [node("ArgMax", ["x"], ["i"], axis=1, keepdims=0),
+                        node("ArgMin", ["x"], ["j"], axis=0, keepdims=1),
+                        node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
+                        node("Cast", ["j"], ["fj"], to=TensorProto.FLOAT),
+                        node("ReduceSum", ["fj"], ["sj"], keepdims=0),
+                        node("Add", ["fi", "sj"], ["y"])], [3, 4], "y", opset=13)
     RNG = saved
 
 

@@ -104,6 +104,10 @@ const OPERATORS: &[ModelFile] = operators![
     "matmul_activations",
     "matmul_broadcast",
     "attention",
+    "softmax_axis1",
+    "softmax_opset11",
+    "log_softmax",
+    "argmax",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -8,7 +8,7 @@ use zkmlops_tensor::ProgramError;
 /// The operators zkmlops imports, listed in errors about the others.
 pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, \
     Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Mish, HardSigmoid, HardSwish, Sigmoid, \
-    Tanh, Erf, Gelu, Softmax, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), MaxPool, \
+    Tanh, Erf, Gelu, Softmax, LogSoftmax, ArgMax, ArgMin, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), MaxPool, \
     AveragePool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, Flatten, \
     Reshape, Transpose, Concat, Slice, Squeeze, Unsqueeze, Pad (constant), Gather (constant \

@@ -662,6 +662,7 @@ impl Importer<'_> {
                 self.set(&out, Value::Dyn(y));
             }
             "Softmax" => self.softmax(ctx, &out)?,
+            "LogSoftmax" => self.log_softmax(ctx, &out)?,
             "LayerNormalization" => self.layer_norm(ctx, &out)?,
             "BatchNormalization" => self.batch_norm(ctx, &out)?,
             "MaxPool" | "AveragePool" => self.pool(ctx, &out)?,
@@ -1111,21 +1112,52 @@ impl Importer<'_> {
         let rank = self.shape(x).len();
         let default = if self.opset >= 13 { -1 } else { 1 };
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(default), rank)?;
-        if a + 1 != rank {
-            return Err(ctx.unsupported(
-                "Softmax over an axis other than the last",
-                format!("axis {a} of rank {rank}"),
-            ));
-        }
-        // exp is tabulated on [exp_lo, 0] where e^x is at least half an output unit.
-        let s = self.s;
-        #[allow(clippy::cast_possible_truncation)]
-        let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
-        let name = self.fresh(out);
-        let y = composite::softmax(&mut self.b, &name, x, s, s, s, exp_lo)
-            .map_err(|e| ctx.program(e))?;
+        let y = self.along_last(ctx, out, x, a, |me, name, x| {
+            // exp is tabulated on [exp_lo, 0] where e^x is at least half an output unit.
+            let s = me.s;
+            #[allow(clippy::cast_possible_truncation)]
+            let exp_lo =
+                -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
+            let name = me.fresh(name);
+            composite::softmax(&mut me.b, &name, x, s, s, s, exp_lo).map_err(|e| ctx.program(e))
+        })?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+
+    /// Apply `f` (an op over the last axis) over axis `a`: directly when `a` is last; before
+    /// opset 13 (Softmax and LogSoftmax flatten at `axis`) on the `[before, after]` matrix;
+    /// otherwise between two transposes that swap `a` and the last axis.
+    fn along_last(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        f: impl FnOnce(&mut Self, &str, TensorId) -> Result<TensorId, OnnxError>,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(x);
+        let rank = shape.len();
+        if a + 1 == rank {
+            return f(self, out, x);
+        }
+        if self.opset < 13 {
+            let (before, after) = shape.split_at(a.min(rank));
+            let flat = vec![before.iter().product(), after.iter().product()];
+            let x2 = self.op(ctx, &format!("{out}/2d"), Op::Reshape { shape: flat }, &[x])?;
+            let y = f(self, &format!("{out}/inner"), x2)?;
+            return self.op(ctx, out, Op::Reshape { shape }, &[y]);
+        }
+        let mut perm: Vec<usize> = (0..rank).collect();
+        perm.swap(a, rank - 1);
+        let t = self.op(
+            ctx,
+            &format!("{out}/to_last"),
+            Op::Transpose { perm: perm.clone() },
+            &[x],
+        )?;
+        let y = f(self, &format!("{out}/inner"), t)?;
+        self.op(ctx, out, Op::Transpose { perm }, &[y])
     }
 
     fn layer_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {

@@ -156,6 +156,9 @@ conformance! {
     matmul_of_two_activations_batched => "matmul_activations",
     matmul_batch_broadcast => "matmul_broadcast",
     single_head_attention => "attention",
+    softmax_inner_axis => "softmax_axis1",
+    softmax_opset11_flattens => "softmax_opset11",
+    log_softmax => "log_softmax",
 }
 
 #[test]
@@ -381,4 +384,23 @@ fn several_graph_inputs_take_ezkl_layout() {
         m.samples(&[vec![0.0; 6], vec![0.0; 3]]),
         Err(OnnxError::Input { .. })
     ));
+}
+
+/// ArgMax and ArgMin (first index on ties) as the reference computes them; the FRI backend
+/// declares argmax unsupported, so the conformance suites prove this model on plonky2 and halo2.
+#[test]
+fn argmax_and_argmin_are_indices() {
+    let onnx = model("argmax");
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    let x = [
+        0.5, 1.5, -1.0, 1.5, //
+        -2.0, 0.0, 0.25, 0.125, //
+        1.0, -0.5, -1.5, 2.0,
+    ];
+    let w = m.witness(0, &x).unwrap();
+    // argmax per row: 1 (first of the tied 1.5s), 2, 3; argmin per column: rows 1, 2, 2, 1
+    // summed: 6.
+    assert_eq!(m.decode_outputs(&w)[0], vec![7.0, 8.0, 9.0]);
+    let float = FloatModel::new(&onnx, &[3, 4], false).unwrap();
+    assert_eq!(float.run(0, &x).unwrap()[0], vec![7.0, 8.0, 9.0]);
 }

@@ -53,6 +53,8 @@ pub(super) const OPERATORS: &[&str] = &[
     "ReduceL1",
     "ReduceL2",
     "Slice",
+    "ArgMax",
+    "ArgMin",
 ];
 
 fn scalar(v: f64) -> Const {
@@ -159,8 +161,75 @@ impl Importer<'_> {
             }
             "Pow" => self.pow(ctx, out)?,
             "Slice" => self.slice(ctx, out)?,
+            "ArgMax" | "ArgMin" => self.arg_extreme(ctx, out)?,
             _ => self.reduce(ctx, out)?,
         };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// `ArgMax` (and `ArgMin` as the argmax of `-x`): the index (first on ties) at scale `2^0`,
+    /// brought to the activation scale by a product with 1.0.
+    fn arg_extreme(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        if ctx.node.int("select_last_index").unwrap_or(0) != 0 {
+            return Err(ctx.unsupported("select_last_index", "the first index on ties only"));
+        }
+        let mut x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), rank)?;
+        let keep_dims = ctx.node.int("keepdims").unwrap_or(1) != 0;
+        if ctx.node.op_type == "ArgMin" {
+            x = self.neg(ctx, &format!("{out}/negated"), x)?;
+        }
+        let i = self.op(
+            ctx,
+            &format!("{out}/index"),
+            Op::ArgMax { axis: a, keep_dims },
+            &[x],
+        )?;
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        self.op(ctx, out, Op::Mul, &[i, one])
+    }
+
+    /// `LogSoftmax = (x - max) - ln(sum e^(x - max))`: the exponential tabulated where it is at
+    /// least half an output unit (it saturates below), the sum in `[1, n]` for `n` elements, so
+    /// the logarithm's table covers every value it can see.
+    pub(super) fn log_softmax(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(default), rank)?;
+        let y = self.along_last(ctx, out, x, a, |me, name, x| {
+            let shape = me.shape(x);
+            let last = shape.len().saturating_sub(1);
+            let n = shape.last().copied().unwrap_or(1).max(1);
+            let m = me.op(
+                ctx,
+                &format!("{name}/max"),
+                Op::ReduceMax {
+                    axis: last,
+                    keep_dims: true,
+                },
+                &[x],
+            )?;
+            let d = me.op(ctx, &format!("{name}/shifted"), Op::Sub, &[x, m])?;
+            let s = me.s;
+            let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1)).ceil();
+            let e = me.lookup_on(ctx, &format!("{name}/exp"), d, Function::Exp, exp_lo, 0.0)?;
+            let total = me.op(
+                ctx,
+                &format!("{name}/sum"),
+                Op::Sum {
+                    axes: vec![last],
+                    keep_dims: true,
+                },
+                &[e],
+            )?;
+            #[allow(clippy::cast_precision_loss)]
+            let hi = (n as f64).max(2.0);
+            let l = me.lookup_on(ctx, &format!("{name}/log"), total, Function::Log, 1.0, hi)?;
+            me.op(ctx, name, Op::Sub, &[d, l])
+        })?;
         self.set(out, Value::Dyn(y));
         Ok(())
     }
