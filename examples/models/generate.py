@@ -456,6 +456,14 @@ def more_ops():
                         node("Cast", ["j"], ["fj"], to=TensorProto.FLOAT),
                         node("ReduceSum", ["fj"], ["sj"], keepdims=0),
                         node("Add", ["fi", "sj"], ["y"])], [3, 4], "y", opset=13)
+
+    # A causal mask as PyTorch exports masked_fill: Where(mask == 0, -inf, scores), Softmax.
+    op_model("causal_mask",
+             [node("Equal", ["mask", "zero_f"], ["masked"]),
+              node("Where", ["masked", "ninf", "x"], ["w"]),
+              node("Softmax", ["w"], ["y"], axis=-1)], [1, 4, 4], "y",
+             [("mask", f32(np.tril(np.ones((4, 4))))), ("zero_f", f32(0.0)),
+              ("ninf", f32(-np.inf))], opset=13)
     RNG = saved
 
 

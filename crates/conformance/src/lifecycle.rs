@@ -108,6 +108,7 @@ const OPERATORS: &[ModelFile] = operators![
     "softmax_opset11",
     "log_softmax",
     "argmax",
+    "causal_mask",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -159,6 +159,7 @@ conformance! {
     softmax_inner_axis => "softmax_axis1",
     softmax_opset11_flattens => "softmax_opset11",
     log_softmax => "log_softmax",
+    causal_mask_where_then_softmax => "causal_mask",
 }
 
 #[test]

@@ -10,7 +10,11 @@ use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
 /// The ONNX operators this module lowers (on computed tensors; constants fold earlier).
-pub(super) const OPERATORS: &[&str] = &["Pad", "Gather", "Split", "Tile", "Expand"];
+pub(super) const OPERATORS: &[&str] = &["Pad", "Gather", "Split", "Tile", "Expand", "Where"];
+
+/// What an infinite constant becomes in the Program (`-inf` in a causal mask): far beyond any
+/// activation, so a following Softmax gives it weight 0 exactly as it gives `-inf`.
+pub(super) const INFINITY_STAND_IN: f64 = 16384.0;
 
 fn to_usize(v: i64) -> usize {
     usize::try_from(v).unwrap_or(0)
@@ -19,6 +23,11 @@ fn to_usize(v: i64) -> usize {
 impl Importer<'_> {
     /// Lower one of [`OPERATORS`] (`Split` sets every output itself).
     pub(super) fn movement(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        if ctx.node.op_type == "Where" {
+            let y = self.select(ctx, out)?;
+            self.set(out, Value::Dyn(y));
+            return Ok(());
+        }
         let x = self.dyn_input(ctx, 0)?;
         let y = match ctx.node.op_type.as_str() {
             "Pad" => self.pad(ctx, out, x)?,
@@ -76,6 +85,17 @@ impl Importer<'_> {
     /// `Expand`: broadcast `x` to a constant shape by copies along its unit axes.
     fn expand(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
         let want = self.ints_input(ctx, 1)?;
+        self.broadcast_to(ctx, out, x, &want)
+    }
+
+    /// `x` broadcast to `want` (numpy rules) by a reshape and copies along its unit axes.
+    fn broadcast_to(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        want: &[i64],
+    ) -> Result<TensorId, OnnxError> {
         let shape = self.shape(x);
         let rank = shape.len().max(want.len());
         let pad = |s: &[usize], n: usize| -> Vec<usize> {
@@ -99,6 +119,128 @@ impl Importer<'_> {
             }
         }
         Ok(y)
+    }
+
+    /// `Where(condition, a, b)` with a constant condition: a selection, so data movement only.
+    /// `a` and `b` (computed, or constants as weights, infinities as
+    /// `+-`[`INFINITY_STAND_IN`]) are broadcast to the output shape and concatenated, and the
+    /// output gathers element `i` from the first or the second half as the condition says (one
+    /// slice per run of consecutive picks). A computed condition fails by name.
+    fn select(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let cond = self.constant(ctx, 0).map_err(|_| {
+            ctx.unsupported(
+                "a Where with a computed condition",
+                "the condition must fold to a constant",
+            )
+        })?;
+        let mut shapes = vec![cond.shape.clone()];
+        for i in [1, 2] {
+            shapes.push(match self.get(ctx, i)? {
+                Value::Dyn(id) => self.shape(*id),
+                Value::Const(c) => c.shape.clone(),
+            });
+        }
+        let rank = shapes.iter().map(Vec::len).max().unwrap_or(0);
+        let mut full = vec![1usize; rank];
+        for s in &shapes {
+            for (k, &d) in s.iter().enumerate() {
+                let slot = full.get_mut(k + rank - s.len());
+                match slot {
+                    Some(f) if *f == 1 => *f = d,
+                    Some(f) if d == 1 || *f == d => {}
+                    _ => {
+                        return Err(ctx.unsupported(
+                            "Where operands whose shapes do not broadcast",
+                            format!("{shapes:?}"),
+                        ));
+                    }
+                }
+            }
+        }
+        let n: usize = full.iter().product();
+        let want: Vec<i64> = full
+            .iter()
+            .map(|&d| i64::try_from(d).unwrap_or(0))
+            .collect();
+        let mut halves = Vec::with_capacity(2);
+        for (i, which) in [(1, "then"), (2, "else")] {
+            let name = format!("{out}/{which}");
+            let id = match self.get(ctx, i)? {
+                Value::Dyn(id) => *id,
+                Value::Const(c) => {
+                    let c = Const {
+                        shape: c.shape.clone(),
+                        data: c
+                            .data
+                            .iter()
+                            .map(|v| v.clamp(-INFINITY_STAND_IN, INFINITY_STAND_IN))
+                            .collect(),
+                    };
+                    self.param(ctx, &name, &c, self.s)?
+                }
+            };
+            let b = self.broadcast_to(ctx, &format!("{name}/broadcast"), id, &want)?;
+            halves.push(self.reshape_to(ctx, &format!("{name}/flat"), b, vec![n])?);
+        }
+        let both = self.op(ctx, &format!("{out}/both"), Op::Concat { axis: 0 }, &halves)?;
+        // Element i of the output: i (then) or n + i (else), the condition broadcast.
+        let picks: Vec<usize> = (0..n)
+            .map(|i| {
+                // The condition read at output index i (broadcast: unit axes read index 0).
+                let mut rest = i;
+                let mut flat = 0;
+                let mut stride = 1;
+                let off = rank - cond.shape.len();
+                for k in (0..rank).rev() {
+                    let d = full.get(k).copied().unwrap_or(1);
+                    let x = rest % d.max(1);
+                    rest /= d.max(1);
+                    if k >= off {
+                        let cd = cond.shape.get(k - off).copied().unwrap_or(1);
+                        if cd != 1 {
+                            flat += x * stride;
+                        }
+                        stride *= cd;
+                    }
+                }
+                if cond.data.get(flat).copied().unwrap_or(0.0) != 0.0 {
+                    i
+                } else {
+                    n + i
+                }
+            })
+            .collect();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &j in &picks {
+            match runs.last_mut() {
+                Some((_, end)) if *end == j => *end += 1,
+                _ => runs.push((j, j + 1)),
+            }
+        }
+        let mut parts = Vec::with_capacity(runs.len());
+        for (k, &(start, end)) in runs.iter().enumerate() {
+            parts.push(self.op(
+                ctx,
+                &format!("{out}/run{k}"),
+                Op::Slice {
+                    axis: 0,
+                    start,
+                    end,
+                },
+                &[both],
+            )?);
+        }
+        let y = if let [one] = parts.as_slice() {
+            *one
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/picked"),
+                Op::Concat { axis: 0 },
+                &parts,
+            )?
+        };
+        self.reshape_to(ctx, out, y, full)
     }
 
     /// `Pad` in constant mode: a constant block (the pad value) before and after each padded
