@@ -405,3 +405,44 @@ fn argmax_and_argmin_are_indices() {
     let float = FloatModel::new(&onnx, &[3, 4], false).unwrap();
     assert_eq!(float.run(0, &x).unwrap()[0], vec![7.0, 8.0, 9.0]);
 }
+
+/// A GPT-2-style decoder (two pre-LayerNorm blocks, four causal attention heads, a GELU MLP,
+/// d = 64, 16 tokens; `examples/models/gpt/generate.py`): calibrated on its samples, within 2%
+/// of max(1, |y|) of tract's float logits, proved and verified.
+#[test]
+fn gpt_decoder_end_to_end() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/gpt");
+    let onnx = OnnxModel::from_path(&dir.join("gpt.onnx")).unwrap();
+    let text = std::fs::read(dir.join("gpt.data.json")).unwrap();
+    let samples = zkmlops_onnx::InputData::from_json(&text).unwrap().input_data;
+    let cal = calibrate(
+        &onnx,
+        &samples,
+        &Settings::default(),
+        12,
+        &FriBackend,
+        FriConfig::KECCAK.name(),
+    )
+    .unwrap();
+    let float = FloatModel::new(&onnx, &[1, 16, 64], false).unwrap();
+    let report = fidelity(&cal.model, &float, &samples).unwrap();
+    for o in &report.outputs {
+        assert!(o.max_abs_error <= 0.02, "{}: {}", o.name, o.max_abs_error);
+    }
+    let witness = cal.model.witness(0, &samples[0]).unwrap();
+    let env = FriBackend
+        .prove(
+            &cal.model.program,
+            &witness,
+            StageTag::Inference,
+            FriConfig::KECCAK.name(),
+        )
+        .unwrap();
+    let verified = FriBackend
+        .verify(&cal.model.program, &env, &VerifyPolicy::default())
+        .unwrap();
+    assert_eq!(
+        verified.statement.public[0].decoded(),
+        cal.model.decode_outputs(&witness)[0]
+    );
+}
