@@ -414,7 +414,9 @@ fn gpt_decoder_end_to_end() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/models/gpt");
     let onnx = OnnxModel::from_path(&dir.join("gpt.onnx")).unwrap();
     let text = std::fs::read(dir.join("gpt.data.json")).unwrap();
-    let samples = zkmlops_onnx::InputData::from_json(&text).unwrap().input_data;
+    let samples = zkmlops_onnx::InputData::from_json(&text)
+        .unwrap()
+        .input_data;
     let cal = calibrate(
         &onnx,
         &samples,

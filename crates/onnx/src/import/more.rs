@@ -255,9 +255,7 @@ impl Importer<'_> {
         a: TensorId,
         b: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[b, a])?;
-        let r = self.op(ctx, &format!("{out}/excess"), Op::Relu, &[d])?;
-        self.op(ctx, out, Op::Add, &[a, r])
+        self.extreme(ctx, out, a, b, true)
     }
 
     /// `min(a, b) = a - relu(a - b)`.
@@ -268,9 +266,26 @@ impl Importer<'_> {
         a: TensorId,
         b: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[a, b])?;
+        self.extreme(ctx, out, a, b, false)
+    }
+
+    /// `a + relu(b - a)` (`max`) or `a - relu(a - b)` (`min`).
+    fn extreme(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+        max: bool,
+    ) -> Result<TensorId, OnnxError> {
+        let (from, to, back) = if max {
+            (b, a, Op::Add)
+        } else {
+            (a, b, Op::Sub)
+        };
+        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[from, to])?;
         let r = self.op(ctx, &format!("{out}/excess"), Op::Relu, &[d])?;
-        self.op(ctx, out, Op::Sub, &[a, r])
+        self.op(ctx, out, back, &[a, r])
     }
 
     /// Clip's bounds: inputs 1 and 2 (opset 11+, either may be absent) or the `min`/`max`

@@ -210,36 +210,7 @@ impl Importer<'_> {
                 }
             })
             .collect();
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for &j in &picks {
-            match runs.last_mut() {
-                Some((_, end)) if *end == j => *end += 1,
-                _ => runs.push((j, j + 1)),
-            }
-        }
-        let mut parts = Vec::with_capacity(runs.len());
-        for (k, &(start, end)) in runs.iter().enumerate() {
-            parts.push(self.op(
-                ctx,
-                &format!("{out}/run{k}"),
-                Op::Slice {
-                    axis: 0,
-                    start,
-                    end,
-                },
-                &[both],
-            )?);
-        }
-        let y = if let [one] = parts.as_slice() {
-            *one
-        } else {
-            self.op(
-                ctx,
-                &format!("{out}/picked"),
-                Op::Concat { axis: 0 },
-                &parts,
-            )?
-        };
+        let y = self.pick(ctx, out, both, 0, &picks)?;
         self.reshape_to(ctx, out, y, full)
     }
 
@@ -336,6 +307,52 @@ impl Importer<'_> {
         Ok(y)
     }
 
+    /// The entries `picks` of `x` along axis `a`, in order: one `slice` per run of consecutive
+    /// picks (the whole of `x` for a run that is all of it), `concat`enated.
+    fn pick(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        picks: &[usize],
+    ) -> Result<TensorId, OnnxError> {
+        let dim = self.shape(x).get(a).copied().unwrap_or(0);
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for &j in picks {
+            match runs.last_mut() {
+                Some((_, end)) if *end == j => *end += 1,
+                _ => runs.push((j, j + 1)),
+            }
+        }
+        let mut parts = Vec::with_capacity(runs.len());
+        for (k, &(start, end)) in runs.iter().enumerate() {
+            parts.push(if start == 0 && end == dim {
+                x
+            } else {
+                self.op(
+                    ctx,
+                    &format!("{out}/run{k}"),
+                    Op::Slice {
+                        axis: a,
+                        start,
+                        end,
+                    },
+                    &[x],
+                )?
+            });
+        }
+        match parts.as_slice() {
+            [one] => Ok(*one),
+            _ => self.op(
+                ctx,
+                &format!("{out}/picked"),
+                Op::Concat { axis: a },
+                &parts,
+            ),
+        }
+    }
+
     /// `Gather` of a computed tensor at constant indices: a slice per index (one slice for a
     /// run of consecutive indices), concatenated, then reshaped to `before + indices + after`.
     fn gather(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
@@ -362,42 +379,7 @@ impl Importer<'_> {
         if wanted.is_empty() {
             return Err(ctx.unsupported("a Gather of no index", ""));
         }
-        // Runs of consecutive indices become one slice each.
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for &j in &wanted {
-            match runs.last_mut() {
-                Some((_, end)) if *end == j => *end += 1,
-                _ => runs.push((j, j + 1)),
-            }
-        }
-        let mut parts = Vec::with_capacity(runs.len());
-        for (k, &(start, end)) in runs.iter().enumerate() {
-            let whole = start == 0 && i64::try_from(end).unwrap_or(0) == dim;
-            parts.push(if whole {
-                x
-            } else {
-                self.op(
-                    ctx,
-                    &format!("{out}/run{k}"),
-                    Op::Slice {
-                        axis: a,
-                        start,
-                        end,
-                    },
-                    &[x],
-                )?
-            });
-        }
-        let y = if let [one] = parts.as_slice() {
-            *one
-        } else {
-            self.op(
-                ctx,
-                &format!("{out}/gathered"),
-                Op::Concat { axis: a },
-                &parts,
-            )?
-        };
+        let y = self.pick(ctx, out, x, a, &wanted)?;
         let mut target = shape.get(..a).unwrap_or_default().to_vec();
         target.extend_from_slice(&idx.shape);
         target.extend_from_slice(shape.get(a + 1..).unwrap_or_default());
