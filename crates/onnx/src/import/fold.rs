@@ -487,10 +487,19 @@ impl Importer<'_> {
             return Ok(Some(self.done(ctx, c, int)));
         }
         // Everything else folds only when every given input is a constant.
+        // Inputs by position: an optional input left out before a given one (a gap) would
+        // shift the positions read below, so such a node is imported as an op instead.
         let mut cs = Vec::new();
         let mut ints = Vec::new();
+        let mut gap = false;
         for i in 0..ctx.node.input.len() {
-            let Some(name) = ctx.input(i) else { continue };
+            let Some(name) = ctx.input(i) else {
+                gap = true;
+                continue;
+            };
+            if gap {
+                return Ok(None);
+            }
             match self.get(ctx, i)? {
                 Value::Const(c) => cs.push(c.clone()),
                 Value::Dyn(_) => return Ok(None),
