@@ -464,6 +464,22 @@ def more_ops():
               node("Softmax", ["w"], ["y"], axis=-1)], [1, 4, 4], "y",
              [("mask", f32(np.tril(np.ones((4, 4))))), ("zero_f", f32(0.0)),
               ("ninf", f32(-np.inf))], opset=13)
+
+    # Comparisons, logic and Where on activations; Sign, Floor, Ceil.
+    op_model("compare_logic",
+             [node("Greater", ["x", "quarter"], ["g"]),
+              node("LessOrEqual", ["x", "mhalf"], ["l"]),
+              node("Or", ["g", "l"], ["o"]), node("Not", ["l"], ["nl"]),
+              node("And", ["g", "nl"], ["a"]), node("Xor", ["g", "nl"], ["xo"]),
+              node("Floor", ["x"], ["fl"]), node("Ceil", ["x"], ["ce"]),
+              node("Sign", ["x"], ["sg"]), node("Equal", ["fl", "fl"], ["eq"]),
+              node("Where", ["o", "sg", "fl"], ["w"]),
+              node("Cast", ["a"], ["af"], to=TensorProto.FLOAT),
+              node("Cast", ["xo"], ["xf"], to=TensorProto.FLOAT),
+              node("Cast", ["eq"], ["ef"], to=TensorProto.FLOAT),
+              node("Add", ["w", "af"], ["t1"]), node("Add", ["t1", "ce"], ["t2"]),
+              node("Add", ["t2", "xf"], ["t3"]), node("Add", ["t3", "ef"], ["y"])],
+             [2, 5], "y", [("quarter", f32(0.25)), ("mhalf", f32(-0.5))], opset=13)
     RNG = saved
 
 

@@ -109,6 +109,7 @@ const OPERATORS: &[ModelFile] = operators![
     "log_softmax",
     "argmax",
     "causal_mask",
+    "compare_logic",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -12,7 +12,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a co
     AveragePool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, Flatten, \
     Reshape, Transpose, Concat, Slice, Squeeze, Unsqueeze, Pad (constant), Gather (constant \
-    indices), Split, Tile, Expand, Where (constant condition), Conv (1-D and 2-D), Identity, Constant, Cast (to a \
+    indices), Split, Tile, Expand, Where, Greater, Less, GreaterOrEqual, LessOrEqual, Equal, \
+    Not, And, Or, Xor, Sign, Floor, Ceil, Conv (1-D and 2-D), Identity, Constant, Cast (to a \
     floating type); on constants (folded at import): Shape, Size, ConstantOfShape, Range, Gather, \
     Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, Floor, Ceil, Round, ReduceProd \
     and the element-wise and shape operators above";

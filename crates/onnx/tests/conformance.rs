@@ -160,6 +160,7 @@ conformance! {
     softmax_opset11_flattens => "softmax_opset11",
     log_softmax => "log_softmax",
     causal_mask_where_then_softmax => "causal_mask",
+    comparisons_logic_where_sign_floor_ceil => "compare_logic",
 }
 
 #[test]

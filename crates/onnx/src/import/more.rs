@@ -55,6 +55,18 @@ pub(super) const OPERATORS: &[&str] = &[
     "Slice",
     "ArgMax",
     "ArgMin",
+    "Greater",
+    "Less",
+    "GreaterOrEqual",
+    "LessOrEqual",
+    "Equal",
+    "Not",
+    "And",
+    "Or",
+    "Xor",
+    "Sign",
+    "Floor",
+    "Ceil",
 ];
 
 fn scalar(v: f64) -> Const {
@@ -162,6 +174,37 @@ impl Importer<'_> {
             "Pow" => self.pow(ctx, out)?,
             "Slice" => self.slice(ctx, out)?,
             "ArgMax" | "ArgMin" => self.arg_extreme(ctx, out)?,
+            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
+                let a = self.dyn_input(ctx, 0)?;
+                let b = self.dyn_input(ctx, 1)?;
+                self.compare(ctx, out, a, b)?
+            }
+            "Not" => {
+                let c = self.dyn_input(ctx, 0)?;
+                self.complement(ctx, out, c)?
+            }
+            "And" | "Or" | "Xor" => {
+                let a = self.dyn_input(ctx, 0)?;
+                let b = self.dyn_input(ctx, 1)?;
+                self.logic(ctx, out, a, b)?
+            }
+            "Sign" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let p = self.step(ctx, &format!("{out}/positive"), x)?;
+                let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+                let q = self.step(ctx, &format!("{out}/negative"), n)?;
+                self.op(ctx, out, Op::Sub, &[p, q])?
+            }
+            "Floor" => {
+                let x = self.dyn_input(ctx, 0)?;
+                self.floor(ctx, out, x)?
+            }
+            "Ceil" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+                let f = self.floor(ctx, &format!("{out}/floor"), n)?;
+                self.neg(ctx, out, f)?
+            }
             _ => self.reduce(ctx, out)?,
         };
         self.set(out, Value::Dyn(y));
@@ -232,6 +275,113 @@ impl Importer<'_> {
         })?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+
+    /// `1.0` where `d > 0`, else `0`, exactly on the quantized values: `d` counts integer units,
+    /// so `relu(d) - relu(d - 1 unit)` is 0 or 1 unit, times `2^s` (a scale-`2^0` weight).
+    pub(super) fn step(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        d: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let unit = self.param(
+            ctx,
+            &format!("{out}/unit"),
+            &scalar(1.0 / self.s.factor()),
+            self.s,
+        )?;
+        let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[d])?;
+        let shifted = self.op(ctx, &format!("{out}/less_one"), Op::Sub, &[d, unit])?;
+        let r1 = self.op(ctx, &format!("{out}/relu_less_one"), Op::Relu, &[shifted])?;
+        let bit = self.op(ctx, &format!("{out}/bit"), Op::Sub, &[r, r1])?;
+        let zero_scale = zkmlops_field::Scale::new(0).map_err(|e| ctx.unsupported("scale", e))?;
+        let gain = self.param(
+            ctx,
+            &format!("{out}/gain"),
+            &scalar(self.s.factor()),
+            zero_scale,
+        )?;
+        self.op(ctx, out, Op::Mul, &[bit, gain])
+    }
+
+    /// `1 - c` for a 0/1 tensor at the activation scale.
+    fn complement(&mut self, ctx: &Ctx<'_>, out: &str, c: TensorId) -> Result<TensorId, OnnxError> {
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        self.op(ctx, out, Op::Sub, &[one, c])
+    }
+
+    /// Comparisons as 0/1 tensors (broadcasting): `a > b` is `step(a - b)`, `a < b` is
+    /// `step(b - a)`, `a >= b` is `1 - step(b - a)`, `a <= b` is `1 - step(a - b)`, `a == b` is
+    /// `1 - step(a - b) - step(b - a)`.
+    fn compare(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let op = ctx.node.op_type.as_str();
+        let (x, y) = match op {
+            "Less" | "GreaterOrEqual" => (b, a),
+            _ => (a, b),
+        };
+        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[x, y])?;
+        match op {
+            "Greater" | "Less" => self.step(ctx, out, d),
+            // a >= b is not b > a: 1 - step(b - a); a <= b is 1 - step(a - b).
+            "GreaterOrEqual" | "LessOrEqual" => {
+                let s = self.step(ctx, &format!("{out}/strict"), d)?;
+                self.complement(ctx, out, s)
+            }
+            _ => {
+                let up = self.step(ctx, &format!("{out}/above"), d)?;
+                let n = self.neg(ctx, &format!("{out}/reversed"), d)?;
+                let down = self.step(ctx, &format!("{out}/below"), n)?;
+                let either = self.op(ctx, &format!("{out}/differ"), Op::Add, &[up, down])?;
+                self.complement(ctx, out, either)
+            }
+        }
+    }
+
+    /// And, Or, Xor of 0/1 tensors: `ab`, `a + b - ab`, `a + b - 2ab`.
+    fn logic(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[a, b])?;
+        let both = self.rescale(ctx, &format!("{out}/both"), p, self.s.bits())?;
+        match ctx.node.op_type.as_str() {
+            "And" => Ok(both),
+            other => {
+                let sum = self.op(ctx, &format!("{out}/sum"), Op::Add, &[a, b])?;
+                let once = self.op(ctx, &format!("{out}/or"), Op::Sub, &[sum, both])?;
+                if other == "Or" {
+                    Ok(once)
+                } else {
+                    self.op(ctx, out, Op::Sub, &[once, both])
+                }
+            }
+        }
+    }
+
+    /// `floor(x)`: the integer part by a floor rescale to `2^0`, times 1.0 back to the
+    /// activation scale.
+    fn floor(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let i = self.op(
+            ctx,
+            &format!("{out}/integer"),
+            Op::Rescale {
+                shift: self.s.bits(),
+                rounding: Rounding::Floor,
+            },
+            &[x],
+        )?;
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        self.op(ctx, out, Op::Mul, &[i, one])
     }
 
     /// `-x = (x - x) - x`: two subtractions, no parameter.

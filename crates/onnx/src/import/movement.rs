@@ -127,12 +127,13 @@ impl Importer<'_> {
     /// output gathers element `i` from the first or the second half as the condition says (one
     /// slice per run of consecutive picks). A computed condition fails by name.
     fn select(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
-        let cond = self.constant(ctx, 0).map_err(|_| {
-            ctx.unsupported(
-                "a Where with a computed condition",
-                "the condition must fold to a constant",
-            )
-        })?;
+        let cond = match self.get(ctx, 0)? {
+            Value::Const(c) => c.clone(),
+            Value::Dyn(c) => {
+                let c = *c;
+                return self.blend(ctx, out, c);
+            }
+        };
         let mut shapes = vec![cond.shape.clone()];
         for i in [1, 2] {
             shapes.push(match self.get(ctx, i)? {
@@ -212,6 +213,36 @@ impl Importer<'_> {
             .collect();
         let y = self.pick(ctx, out, both, 0, &picks)?;
         self.reshape_to(ctx, out, y, full)
+    }
+
+    /// `Where(c, a, b)` with a computed 0/1 condition `c` (a comparison's output):
+    /// `b + c (a - b)`, exact because `c` is exactly 0 or 1.
+    fn blend(&mut self, ctx: &Ctx<'_>, out: &str, c: TensorId) -> Result<TensorId, OnnxError> {
+        let mut branch = Vec::with_capacity(2);
+        for (i, which) in [(1, "then"), (2, "else")] {
+            branch.push(match self.get(ctx, i)? {
+                Value::Dyn(id) => *id,
+                Value::Const(k) => {
+                    let k = Const {
+                        shape: k.shape.clone(),
+                        data: k
+                            .data
+                            .iter()
+                            .map(|v| v.clamp(-INFINITY_STAND_IN, INFINITY_STAND_IN))
+                            .collect(),
+                    };
+                    self.param(ctx, &format!("{out}/{which}"), &k, self.s)?
+                }
+            });
+        }
+        let [a, b] = branch.as_slice() else {
+            return Err(ctx.unsupported("a Where without two branches", ""));
+        };
+        let (a, b) = (*a, *b);
+        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[a, b])?;
+        let p = self.op(ctx, &format!("{out}/picked"), Op::Mul, &[c, d])?;
+        let p = self.rescale(ctx, &format!("{out}/picked_rescaled"), p, self.s.bits())?;
+        self.op(ctx, out, Op::Add, &[b, p])
     }
 
     /// `Pad` in constant mode: a constant block (the pad value) before and after each padded
