@@ -480,6 +480,14 @@ def more_ops():
               node("Add", ["w", "af"], ["t1"]), node("Add", ["t1", "ce"], ["t2"]),
               node("Add", ["t2", "xf"], ["t3"]), node("Add", ["t3", "ef"], ["y"])],
              [2, 5], "y", [("quarter", f32(0.25)), ("mhalf", f32(-0.5))], opset=13)
+
+    # Normalisation over several trailing axes, and per instance.
+    op_model("layer_norm_2axes", [node("LayerNormalization", ["x", "g", "b"], ["y"], axis=-2,
+                                       epsilon=1e-5)], [2, 3, 4], "y",
+             [("g", rnd(3, 4)), ("b", rnd(3, 4))], opset=17)
+    op_model("instance_norm", [node("InstanceNormalization", ["x", "sc", "bi"], ["y"],
+                                    epsilon=1e-5)], [1, 3, 4, 4], "y",
+             [("sc", rnd(3)), ("bi", rnd(3))])
     RNG = saved
 
 

@@ -110,6 +110,8 @@ const OPERATORS: &[ModelFile] = operators![
     "argmax",
     "causal_mask",
     "compare_logic",
+    "layer_norm_2axes",
+    "instance_norm",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

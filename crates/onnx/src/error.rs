@@ -10,7 +10,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a co
     Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Mish, HardSigmoid, HardSwish, Sigmoid, \
     Tanh, Erf, Gelu, Softmax, LogSoftmax, ArgMax, ArgMin, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), MaxPool, \
     AveragePool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
-    ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, Flatten, \
+    ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
+    InstanceNormalization, Flatten, \
     Reshape, Transpose, Concat, Slice, Squeeze, Unsqueeze, Pad (constant), Gather (constant \
     indices), Split, Tile, Expand, Where, Greater, Less, GreaterOrEqual, LessOrEqual, Equal, \
     Not, And, Or, Xor, Sign, Floor, Ceil, Conv (1-D and 2-D), Identity, Constant, Cast (to a \

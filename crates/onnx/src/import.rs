@@ -664,6 +664,7 @@ impl Importer<'_> {
             "Softmax" => self.softmax(ctx, &out)?,
             "LogSoftmax" => self.log_softmax(ctx, &out)?,
             "LayerNormalization" => self.layer_norm(ctx, &out)?,
+            "InstanceNormalization" => self.instance_norm(ctx, &out)?,
             "BatchNormalization" => self.batch_norm(ctx, &out)?,
             "MaxPool" | "AveragePool" => self.pool(ctx, &out)?,
             "GlobalAveragePool" => {
@@ -1162,39 +1163,10 @@ impl Importer<'_> {
 
     fn layer_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let x = self.dyn_input(ctx, 0)?;
-        let rank = self.shape(x).len();
+        let shape = self.shape(x);
+        let rank = shape.len();
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
-        if a + 1 != rank {
-            return Err(ctx.unsupported(
-                "LayerNormalization over more than the last axis",
-                format!("axis {a} of rank {rank}"),
-            ));
-        }
-        let s = self.s;
-        let eps_f = f64::from(ctx.node.float("epsilon").unwrap_or(1e-5));
-        #[allow(clippy::cast_possible_truncation)]
-        let eps = (eps_f * s.factor() * s.factor()).round() as i64;
-        let bound = self
-            .settings
-            .ranges
-            .get(ctx.input(0).unwrap_or_default())
-            .map_or(DEFAULT_VARIANCE_BOUND, |[lo, hi]| {
-                ((hi - lo) / 2.0).powi(2) * VARIANCE_MARGIN
-            });
-        #[allow(clippy::cast_possible_truncation)]
-        let rsqrt_hi = ((bound + eps_f) * s.factor()).ceil().max(2.0) as i64;
-        if u64::try_from(rsqrt_hi).unwrap_or(u64::MAX) >= zkmlops_lookup::MAX_TABLE_ROWS {
-            return Err(ctx.unsupported(
-                "a LayerNormalization variance range this wide at this scale",
-                format!(
-                    "variance up to {bound:.3} needs {rsqrt_hi} table rows at 2^{}",
-                    s.bits()
-                ),
-            ));
-        }
-        let name = self.fresh(&format!("{out}/normalised"));
-        let y = composite::layer_norm(&mut self.b, &name, x, s, eps, rsqrt_hi)
-            .map_err(|e| ctx.program(e))?;
+        let y = self.normalise_from(ctx, out, x, a)?;
         let y = match ctx.input(1) {
             Some(g) => {
                 let g = g.to_string();
@@ -1210,6 +1182,99 @@ impl Importer<'_> {
             }
             None => y,
         };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// `(x - mean) / sqrt(var + epsilon)` over the axes from `a` on (the layer-norm composite on
+    /// the last axis, those axes flattened into one and back). The rsqrt table's range comes
+    /// from the calibrated range of the node's input.
+    fn normalise_from(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(x);
+        let s = self.s;
+        let eps_f = f64::from(ctx.node.float("epsilon").unwrap_or(1e-5));
+        #[allow(clippy::cast_possible_truncation)]
+        let eps = (eps_f * s.factor() * s.factor()).round() as i64;
+        let bound = self
+            .settings
+            .ranges
+            .get(ctx.input(0).unwrap_or_default())
+            .map_or(DEFAULT_VARIANCE_BOUND, |[lo, hi]| {
+                ((hi - lo) / 2.0).powi(2) * VARIANCE_MARGIN
+            });
+        #[allow(clippy::cast_possible_truncation)]
+        let rsqrt_hi = ((bound + eps_f) * s.factor()).ceil().max(2.0) as i64;
+        if u64::try_from(rsqrt_hi).unwrap_or(u64::MAX) >= zkmlops_lookup::MAX_TABLE_ROWS {
+            return Err(ctx.unsupported(
+                "a normalisation variance range this wide at this scale",
+                format!(
+                    "variance up to {bound:.3} needs {rsqrt_hi} table rows at 2^{}",
+                    s.bits()
+                ),
+            ));
+        }
+        let (before, after) = shape.split_at(a.min(shape.len()));
+        let flat_needed = after.len() > 1;
+        let input = if flat_needed {
+            let mut flat = before.to_vec();
+            flat.push(after.iter().product());
+            self.op(
+                ctx,
+                &format!("{out}/flat"),
+                Op::Reshape { shape: flat },
+                &[x],
+            )?
+        } else {
+            x
+        };
+        let name = self.fresh(&format!("{out}/normalised"));
+        let y = composite::layer_norm(&mut self.b, &name, input, s, eps, rsqrt_hi)
+            .map_err(|e| ctx.program(e))?;
+        if flat_needed {
+            self.op(ctx, &format!("{out}/unflat"), Op::Reshape { shape }, &[y])
+        } else {
+            Ok(y)
+        }
+    }
+
+    /// InstanceNormalization: each (sample, channel) normalised over its spatial axes, then
+    /// `scale` and `B` per channel.
+    fn instance_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        if rank < 3 {
+            return Err(ctx.unsupported("InstanceNormalization of rank < 3", rank));
+        }
+        let y = self.normalise_from(ctx, out, x, 2)?;
+        let mut per_channel = vec![1; rank - 1];
+        if let Some(c) = per_channel.first_mut() {
+            *c = self.shape(x).get(1).copied().unwrap_or(1);
+        }
+        let scale = self.constant(ctx, 1)?;
+        let scale = Const {
+            shape: per_channel.clone(),
+            data: scale.data,
+        };
+        let y = self.mul_const(
+            ctx,
+            &format!("{out}/scaled"),
+            y,
+            &format!("{out}/scale"),
+            &scale,
+        )?;
+        let bias = self.constant(ctx, 2)?;
+        let bias = Const {
+            shape: per_channel,
+            data: bias.data,
+        };
+        let b = self.param(ctx, &format!("{out}/bias"), &bias, self.s)?;
+        let y = self.op(ctx, out, Op::Add, &[y, b])?;
         self.set(out, Value::Dyn(y));
         Ok(())
     }

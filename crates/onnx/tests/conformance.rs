@@ -161,6 +161,8 @@ conformance! {
     log_softmax => "log_softmax",
     causal_mask_where_then_softmax => "causal_mask",
     comparisons_logic_where_sign_floor_ceil => "compare_logic",
+    layer_normalization_two_axes => "layer_norm_2axes",
+    instance_normalization => "instance_norm",
 }
 
 #[test]
