@@ -488,6 +488,23 @@ def more_ops():
     op_model("instance_norm", [node("InstanceNormalization", ["x", "sc", "bi"], ["y"],
                                     epsilon=1e-5)], [1, 3, 4, 4], "y",
              [("sc", rnd(3)), ("bi", rnd(3))])
+
+    # Nearest upsampling by whole factors; Mean, ThresholdedRelu, Trilu, GlobalMaxPool,
+    # ReduceLogSumExp.
+    op_model("resize_nearest", [node("Resize", ["x", "", "scales"], ["y"], mode="nearest")],
+             [1, 2, 3, 3], "y", [("scales", f32([1, 1, 2, 3]))], opset=13)
+    op_model("resize_sizes_asymmetric",
+             [node("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest",
+                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+             [1, 2, 3, 3], "y", [("sizes", i64([1, 2, 6, 6]))], opset=13)
+    op_model("upsample", [node("Upsample", ["x", "scales"], ["y"], mode="nearest")],
+             [1, 1, 2, 3], "y", [("scales", f32([1, 1, 2, 2]))], opset=9)
+    op_model("mean_trilu_pool",
+             [node("Mean", ["x", "c"], ["m"]), node("ThresholdedRelu", ["m"], ["t"], alpha=0.3),
+              node("Trilu", ["t", "k"], ["tr"], upper=0), node("GlobalMaxPool", ["tr"], ["g"]),
+              node("ReduceLogSumExp", ["tr"], ["r"], axes=[3], keepdims=1),
+              node("Add", ["r", "g"], ["y"])],
+             [1, 2, 3, 3], "y", [("c", rnd(3)), ("k", i64(1))], opset=14)
     RNG = saved
 
 

@@ -112,6 +112,10 @@ const OPERATORS: &[ModelFile] = operators![
     "compare_logic",
     "layer_norm_2axes",
     "instance_norm",
+    "resize_nearest",
+    "resize_sizes_asymmetric",
+    "upsample",
+    "mean_trilu_pool",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -163,6 +163,9 @@ conformance! {
     comparisons_logic_where_sign_floor_ceil => "compare_logic",
     layer_normalization_two_axes => "layer_norm_2axes",
     instance_normalization => "instance_norm",
+    resize_nearest_by_scales => "resize_nearest",
+    resize_nearest_to_sizes_asymmetric => "resize_sizes_asymmetric",
+    mean_thresholded_relu_trilu_global_max_pool_log_sum_exp => "mean_trilu_pool",
 }
 
 #[test]
@@ -450,4 +453,22 @@ fn gpt_decoder_end_to_end() {
         verified.statement.public[0].decoded(),
         cal.model.decode_outputs(&witness)[0]
     );
+}
+
+/// Upsample (opset 9, nearest): every element repeated twice along H and W. tract 0.23 cannot
+/// type Upsample, so the expectation is written out.
+#[test]
+fn upsample_repeats_elements() {
+    let m = compile(&model("upsample"), &Settings::default()).unwrap();
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let w = m.witness(0, &x).unwrap();
+    let row = |a: f64, b: f64, c: f64| [a, a, b, b, c, c];
+    let want: Vec<f64> = [
+        row(1.0, 2.0, 3.0),
+        row(1.0, 2.0, 3.0),
+        row(4.0, 5.0, 6.0),
+        row(4.0, 5.0, 6.0),
+    ]
+    .concat();
+    assert_eq!(m.decode_outputs(&w)[0], want);
 }

@@ -34,6 +34,11 @@ pub(super) const OPERATORS: &[&str] = &[
     "Min",
     "Max",
     "Sum",
+    "Mean",
+    "ThresholdedRelu",
+    "GlobalMaxPool",
+    "Trilu",
+    "ReduceLogSumExp",
     "Clip",
     "HardSigmoid",
     "HardSwish",
@@ -88,9 +93,10 @@ impl Importer<'_> {
                 let x = self.dyn_input(ctx, 0)?;
                 self.abs(ctx, out, x)?
             }
-            "Min" | "Max" | "Sum" => {
+            "Min" | "Max" | "Sum" | "Mean" => {
                 let mut acc = self.dyn_input(ctx, 0)?;
-                for i in 1..ctx.node.input.len() {
+                let n = ctx.node.input.len();
+                for i in 1..n {
                     let b = self.dyn_input(ctx, i)?;
                     let name = format!("{out}/{i}");
                     acc = match ctx.node.op_type.as_str() {
@@ -99,7 +105,56 @@ impl Importer<'_> {
                         _ => self.op(ctx, &name, Op::Add, &[acc, b])?,
                     };
                 }
+                if ctx.node.op_type == "Mean" && n > 1 {
+                    #[allow(clippy::cast_precision_loss)]
+                    let inv = scalar(1.0 / n as f64);
+                    acc = self.mul_const(ctx, out, acc, &format!("{out}/inverse_count"), &inv)?;
+                }
                 acc
+            }
+            "ThresholdedRelu" => {
+                // x where x > alpha, else 0: x * step(x - alpha).
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.0));
+                let x = self.dyn_input(ctx, 0)?;
+                let a = self.param(ctx, &format!("{out}/alpha"), &scalar(alpha), self.s)?;
+                let d = self.op(ctx, &format!("{out}/over"), Op::Sub, &[x, a])?;
+                let gate = self.step(ctx, &format!("{out}/gate"), d)?;
+                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, gate])?;
+                self.rescale(ctx, out, p, self.s.bits())?
+            }
+            "GlobalMaxPool" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let axes: Vec<usize> = (2..self.shape(x).len()).collect();
+                self.reduce_max(ctx, out, x, &axes, true)?
+            }
+            "Trilu" => {
+                // A constant 0/1 mask over the last two axes (diagonal offset k).
+                let x = self.dyn_input(ctx, 0)?;
+                let shape = self.shape(x);
+                let k = match ctx.input(1) {
+                    Some(_) => self.ints_input(ctx, 1)?.first().copied().unwrap_or(0),
+                    None => 0,
+                };
+                let upper = ctx.node.int("upper").unwrap_or(1) != 0;
+                let (rows, cols) = match shape.as_slice() {
+                    [.., r, c] => (*r, *c),
+                    _ => return Err(ctx.unsupported("Trilu of rank < 2", format!("{shape:?}"))),
+                };
+                let data = (0..rows * cols)
+                    .map(|i| {
+                        let (r, c) = (
+                            i64::try_from(i / cols).unwrap_or(0),
+                            i64::try_from(i % cols).unwrap_or(0),
+                        );
+                        let keep = if upper { c - r >= k } else { c - r <= k };
+                        f64::from(u8::from(keep))
+                    })
+                    .collect();
+                let mask = Const {
+                    shape: vec![rows, cols],
+                    data,
+                };
+                self.mul_const(ctx, out, x, &format!("{out}/mask"), &mask)?
             }
             "Clip" => {
                 let x = self.dyn_input(ctx, 0)?;
@@ -714,6 +769,56 @@ impl Importer<'_> {
             "ReduceL1" => {
                 let a = self.abs(ctx, &format!("{out}/abs"), x)?;
                 sum(self, out, a)
+            }
+            "ReduceLogSumExp" => {
+                // max + ln(sum e^(x - max)): the exponential saturates below, the sum is in
+                // [1, n] for n reduced elements, so the log table covers every value.
+                let mut m = x;
+                for &a in axes.iter().rev() {
+                    m = self.op(
+                        ctx,
+                        &format!("{out}/max{a}"),
+                        Op::ReduceMax {
+                            axis: a,
+                            keep_dims: true,
+                        },
+                        &[m],
+                    )?;
+                }
+                let d = self.op(ctx, &format!("{out}/shifted"), Op::Sub, &[x, m])?;
+                let exp_lo = -(std::f64::consts::LN_2 * f64::from(s + 1)).ceil();
+                let e =
+                    self.lookup_on(ctx, &format!("{out}/exp"), d, Function::Exp, exp_lo, 0.0)?;
+                let total = self.op(
+                    ctx,
+                    &format!("{out}/sum"),
+                    Op::Sum {
+                        axes: axes.clone(),
+                        keep_dims: true,
+                    },
+                    &[e],
+                )?;
+                let shape = self.shape(x);
+                let count: usize = axes
+                    .iter()
+                    .map(|&a| shape.get(a).copied().unwrap_or(1))
+                    .product();
+                #[allow(clippy::cast_precision_loss)]
+                let hi = (count as f64).max(2.0);
+                let l =
+                    self.lookup_on(ctx, &format!("{out}/log"), total, Function::Log, 1.0, hi)?;
+                let y = self.op(ctx, &format!("{out}/kept"), Op::Add, &[m, l])?;
+                if keep_dims {
+                    Ok(y)
+                } else {
+                    let target: Vec<usize> = shape
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !axes.contains(i))
+                        .map(|(_, d)| *d)
+                        .collect();
+                    self.op(ctx, out, Op::Reshape { shape: target }, &[y])
+                }
             }
             "ReduceL2" => {
                 // sqrt(sum x^2), the squares kept at scale 2s for the exact root.

@@ -10,7 +10,9 @@ use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
 /// The ONNX operators this module lowers (on computed tensors; constants fold earlier).
-pub(super) const OPERATORS: &[&str] = &["Pad", "Gather", "Split", "Tile", "Expand", "Where"];
+pub(super) const OPERATORS: &[&str] = &[
+    "Pad", "Gather", "Split", "Tile", "Expand", "Where", "Resize", "Upsample",
+];
 
 /// What an infinite constant becomes in the Program (`-inf` in a causal mask): far beyond any
 /// activation, so a following Softmax gives it weight 0 exactly as it gives `-inf`.
@@ -33,6 +35,7 @@ impl Importer<'_> {
             "Pad" => self.pad(ctx, out, x)?,
             "Gather" => self.gather(ctx, out, x)?,
             "Split" => return self.split(ctx, x),
+            "Resize" | "Upsample" => self.resize(ctx, out, x)?,
             "Tile" => {
                 let reps = self.ints_input(ctx, 1)?;
                 let shape = self.shape(x);
@@ -243,6 +246,93 @@ impl Importer<'_> {
         let p = self.op(ctx, &format!("{out}/picked"), Op::Mul, &[c, d])?;
         let p = self.rescale(ctx, &format!("{out}/picked_rescaled"), p, self.s.bits())?;
         self.op(ctx, out, Op::Add, &[b, p])
+    }
+
+    /// `Resize` / `Upsample` in nearest mode by whole factors: each element repeated `k` times
+    /// along each axis (a unit axis inserted after it, `k` copies concatenated there, merged).
+    /// The coordinate modes for which nearest upsampling by a whole factor is exactly that
+    /// repetition are accepted; others fail by name.
+    fn resize(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let mode = ctx.node.string("mode").unwrap_or_else(|| "nearest".into());
+        if mode != "nearest" {
+            return Err(ctx.unsupported("a Resize mode other than nearest", mode));
+        }
+        let coords = ctx
+            .node
+            .string("coordinate_transformation_mode")
+            .unwrap_or_else(|| "half_pixel".into());
+        let nearest = ctx
+            .node
+            .string("nearest_mode")
+            .unwrap_or_else(|| "round_prefer_floor".into());
+        let repeats = matches!(
+            (coords.as_str(), nearest.as_str()),
+            ("asymmetric", "floor" | "round_prefer_floor")
+                | (
+                    "half_pixel" | "pytorch_half_pixel",
+                    "round_prefer_floor" | "round_prefer_ceil"
+                )
+        ) || ctx.node.op_type == "Upsample";
+        if !repeats {
+            return Err(ctx.unsupported(
+                "a nearest Resize whose coordinates are not a repetition",
+                format!("{coords} with {nearest}"),
+            ));
+        }
+        let shape = self.shape(x);
+        // Scales (Upsample input 1; Resize input 2), or sizes (Resize input 3).
+        let scales_at = if ctx.node.op_type == "Upsample" { 1 } else { 2 };
+        let factors: Vec<f64> = match (ctx.input(scales_at), ctx.input(3)) {
+            (Some(_), _) if !self.constant(ctx, scales_at)?.data.is_empty() => {
+                self.constant(ctx, scales_at)?.data
+            }
+            (_, Some(_)) => self
+                .ints_input(ctx, 3)?
+                .iter()
+                .zip(&shape)
+                .map(|(&o, &i)| {
+                    #[allow(clippy::cast_precision_loss)]
+                    let f = o as f64 / i.max(1) as f64;
+                    f
+                })
+                .collect(),
+            _ => ctx
+                .node
+                .attr("scales")
+                .map(|a| a.floats.iter().map(|&f| f64::from(f)).collect())
+                .unwrap_or_default(),
+        };
+        if factors.len() != shape.len() {
+            return Err(ctx.unsupported(
+                "Resize scales that are not one per axis",
+                format!("{factors:?} for {shape:?}"),
+            ));
+        }
+        let mut y = x;
+        for (a, &f) in factors.iter().enumerate() {
+            if f.fract() != 0.0 || f < 1.0 {
+                return Err(ctx.unsupported(
+                    "a Resize by a factor that is not a whole number >= 1",
+                    format!("axis {a}: {f}"),
+                ));
+            }
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let k = f as usize;
+            if k == 1 {
+                continue;
+            }
+            let cur = self.shape(y);
+            let mut unit = cur.clone();
+            unit.insert(a + 1, 1);
+            let u = self.reshape_to(ctx, &format!("{out}/unit{a}"), y, unit)?;
+            let c = self.copies(ctx, &format!("{out}/copies{a}"), u, a + 1, k)?;
+            let mut merged = cur;
+            if let Some(d) = merged.get_mut(a) {
+                *d *= k;
+            }
+            y = self.reshape_to(ctx, &format!("{out}/axis{a}"), c, merged)?;
+        }
+        Ok(y)
     }
 
     /// `Pad` in constant mode: a constant block (the pad value) before and after each padded
