@@ -505,6 +505,13 @@ def more_ops():
               node("ReduceLogSumExp", ["tr"], ["r"], axes=[3], keepdims=1),
               node("Add", ["r", "g"], ["y"])],
              [1, 2, 3, 3], "y", [("c", rnd(3)), ("k", i64(1))], opset=14)
+
+    # 1-D pooling (lifted to 2-D as Conv1d), Shrink, Hardmax.
+    op_model("pool1d", [node("MaxPool", ["x"], ["m"], kernel_shape=[3], strides=[2], pads=[1, 1]),
+                        node("AveragePool", ["m"], ["y"], kernel_shape=[2], strides=[1])],
+             [1, 2, 9], "y")
+    op_model("shrink", [node("Shrink", ["x"], ["y"], bias=0.1, lambd=0.4)], [2, 5], "y")
+    op_model("hardmax", [node("Hardmax", ["x"], ["y"], axis=-1)], [3, 4], "y", opset=13)
     RNG = saved
 
 

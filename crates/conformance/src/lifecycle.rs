@@ -116,6 +116,9 @@ const OPERATORS: &[ModelFile] = operators![
     "resize_sizes_asymmetric",
     "upsample",
     "mean_trilu_pool",
+    "pool1d",
+    "shrink",
+    "hardmax",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -15,7 +15,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a co
     Reshape, Transpose, Concat, Slice, Squeeze, Unsqueeze, Pad (constant), Gather (constant \
     indices), Split, Tile, Expand, Where, Greater, Less, GreaterOrEqual, LessOrEqual, Equal, \
     Not, And, Or, Xor, Sign, Floor, Ceil, Resize and Upsample (nearest, whole factors), Mean, \
-    ThresholdedRelu, Trilu, GlobalMaxPool, ReduceLogSumExp, Conv (1-D and 2-D), Identity, Constant, Cast (to a \
+    ThresholdedRelu, Shrink, Hardmax, Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and \
+    AveragePool (1-D and 2-D), Identity, Constant, Cast (to a \
     floating type); on constants (folded at import): Shape, Size, ConstantOfShape, Range, Gather, \
     Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, Floor, Ceil, Round, ReduceProd \
     and the element-wise and shape operators above";

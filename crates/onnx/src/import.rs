@@ -579,7 +579,11 @@ impl Importer<'_> {
             "Gemm" => self.gemm(ctx, &out)?,
             "MatMul" => self.matmul(ctx, &out)?,
             "Conv" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 3) => {
-                self.conv1d(ctx, &out)?;
+                self.lift_1d(ctx, &out)?;
+            }
+            "MaxPool" | "AveragePool" if matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 3) =>
+            {
+                self.lift_1d(ctx, &out)?;
             }
             "Conv" => self.conv(ctx, &out)?,
             "Add" | "Sub" => {

@@ -166,6 +166,8 @@ conformance! {
     resize_nearest_by_scales => "resize_nearest",
     resize_nearest_to_sizes_asymmetric => "resize_sizes_asymmetric",
     mean_thresholded_relu_trilu_global_max_pool_log_sum_exp => "mean_trilu_pool",
+    max_and_average_pool_1d => "pool1d",
+    shrink => "shrink",
 }
 
 #[test]
@@ -471,4 +473,20 @@ fn upsample_repeats_elements() {
     ]
     .concat();
     assert_eq!(m.decode_outputs(&w)[0], want);
+}
+
+/// Hardmax (one-hot of the first maximum) as tract computes it; argmax inside, so the
+/// conformance suites prove it on plonky2 and halo2 (FRI declares argmax unsupported).
+#[test]
+fn hardmax_is_one_hot_of_the_first_maximum() {
+    let onnx = model("hardmax");
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    let x = [
+        0.5, 1.5, -1.0, 1.5, -2.0, 0.0, 0.25, 0.125, 1.0, -0.5, -1.5, 2.0,
+    ];
+    let w = m.witness(0, &x).unwrap();
+    let want = vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0];
+    assert_eq!(m.decode_outputs(&w)[0], want);
+    let float = FloatModel::new(&onnx, &[3, 4], false).unwrap();
+    assert_eq!(float.run(0, &x).unwrap()[0], want);
 }

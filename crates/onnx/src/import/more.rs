@@ -36,6 +36,8 @@ pub(super) const OPERATORS: &[&str] = &[
     "Sum",
     "Mean",
     "ThresholdedRelu",
+    "Shrink",
+    "Hardmax",
     "GlobalMaxPool",
     "Trilu",
     "ReduceLogSumExp",
@@ -121,6 +123,39 @@ impl Importer<'_> {
                 let gate = self.step(ctx, &format!("{out}/gate"), d)?;
                 let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, gate])?;
                 self.rescale(ctx, out, p, self.s.bits())?
+            }
+            "Shrink" => {
+                // (x - bias) where x > lambd, (x + bias) where x < -lambd, else 0.
+                let bias = f64::from(ctx.node.float("bias").unwrap_or(0.0));
+                let lambd = f64::from(ctx.node.float("lambd").unwrap_or(0.5));
+                let x = self.dyn_input(ctx, 0)?;
+                let l = self.param(ctx, &format!("{out}/lambd"), &scalar(lambd), self.s)?;
+                let b = self.param(ctx, &format!("{out}/bias"), &scalar(bias), self.s)?;
+                let over = self.op(ctx, &format!("{out}/over"), Op::Sub, &[x, l])?;
+                let up = self.step(ctx, &format!("{out}/above"), over)?;
+                let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+                let under = self.op(ctx, &format!("{out}/under"), Op::Sub, &[n, l])?;
+                let down = self.step(ctx, &format!("{out}/below"), under)?;
+                let hi = self.op(ctx, &format!("{out}/minus_bias"), Op::Sub, &[x, b])?;
+                let lo = self.op(ctx, &format!("{out}/plus_bias"), Op::Add, &[x, b])?;
+                let mut parts = Vec::with_capacity(2);
+                for (which, v, g) in [("upper", hi, up), ("lower", lo, down)] {
+                    let p = self.op(ctx, &format!("{out}/{which}"), Op::Mul, &[v, g])?;
+                    parts.push(self.rescale(
+                        ctx,
+                        &format!("{out}/{which}_rescaled"),
+                        p,
+                        self.s.bits(),
+                    )?);
+                }
+                self.op(ctx, out, Op::Add, &parts)?
+            }
+            "Hardmax" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let rank = self.shape(x).len();
+                let default = if self.opset >= 13 { -1 } else { 1 };
+                let a = axis(ctx, ctx.node.int("axis").unwrap_or(default), rank)?;
+                self.along_last(ctx, out, x, a, |me, name, x| me.hardmax_last(ctx, name, x))?
             }
             "GlobalMaxPool" => {
                 let x = self.dyn_input(ctx, 0)?;
@@ -437,6 +472,42 @@ impl Importer<'_> {
         )?;
         let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
         self.op(ctx, out, Op::Mul, &[i, one])
+    }
+
+    /// One-hot of the (first) maximum along the last axis: the argmax compared with a constant
+    /// index ramp by the exact step.
+    fn hardmax_last(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(x);
+        let last = shape.len().saturating_sub(1);
+        let n = shape.last().copied().unwrap_or(1);
+        let i = self.op(
+            ctx,
+            &format!("{out}/index"),
+            Op::ArgMax {
+                axis: last,
+                keep_dims: true,
+            },
+            &[x],
+        )?;
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        let i = self.op(ctx, &format!("{out}/index_scaled"), Op::Mul, &[i, one])?;
+        #[allow(clippy::cast_precision_loss)]
+        let ramp = Const {
+            shape: vec![n],
+            data: (0..n).map(|k| k as f64).collect(),
+        };
+        let r = self.param(ctx, &format!("{out}/ramp"), &ramp, self.s)?;
+        let d = self.op(ctx, &format!("{out}/offset"), Op::Sub, &[r, i])?;
+        let up = self.step(ctx, &format!("{out}/after"), d)?;
+        let nd = self.neg(ctx, &format!("{out}/reversed"), d)?;
+        let down = self.step(ctx, &format!("{out}/before"), nd)?;
+        let either = self.op(ctx, &format!("{out}/elsewhere"), Op::Add, &[up, down])?;
+        self.complement(ctx, out, either)
     }
 
     /// `-x = (x - x) - x`: two subtractions, no parameter.

@@ -555,39 +555,42 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// A 1-D Conv (weights `[O, C/g, K]`) as a 2-D one of height 1: the input reshaped to
-    /// `[N, C, 1, L]`, the attributes lifted to two axes, the output reshaped back.
-    pub(super) fn conv1d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+    /// A 1-D Conv (weights `[O, C/g, K]`), MaxPool or AveragePool as the 2-D one of height 1:
+    /// the input reshaped to `[N, C, 1, L]`, the attributes lifted to two axes (kernel, strides,
+    /// dilations get a leading 1; pads `[b, e]` become `[0, b, 0, e]`), the output reshaped back.
+    pub(super) fn lift_1d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let x = self.dyn_input(ctx, 0)?;
         let shape = self.shape(x);
         let [n, c, l] = shape.as_slice() else {
-            return Err(
-                ctx.unsupported("a 1-D Conv of an input not [N, C, L]", format!("{shape:?}"))
-            );
+            return Err(ctx.unsupported("a 1-D op of an input not [N, C, L]", format!("{shape:?}")));
         };
-        let x4 = self.reshape_to(ctx, &format!("{out}/2d_input"), x, vec![*n, *c, 1, *l])?;
-        let w = self.constant(ctx, 1)?;
         let x_name = format!("{out}/2d_input");
-        let w_name = format!("{out}/2d_weight");
-        let mut wshape = w.shape.clone();
-        wshape.insert(2.min(wshape.len()), 1);
+        let x4 = self.reshape_to(ctx, &x_name, x, vec![*n, *c, 1, *l])?;
         self.set(&x_name, Value::Dyn(x4));
-        self.set(
-            &w_name,
-            Value::Const(Const {
-                shape: wshape,
-                data: w.data,
-            }),
-        );
-        let lift = |a: &AttributeProto, one: i64| -> AttributeProto {
+        let mut inputs = vec![x_name];
+        let conv = ctx.node.op_type == "Conv";
+        if conv {
+            let w = self.constant(ctx, 1)?;
+            let w_name = format!("{out}/2d_weight");
+            let mut wshape = w.shape.clone();
+            wshape.insert(2.min(wshape.len()), 1);
+            self.set(
+                &w_name,
+                Value::Const(Const {
+                    shape: wshape,
+                    data: w.data,
+                }),
+            );
+            inputs.push(w_name);
+            inputs.extend(ctx.node.input.get(2).cloned());
+        }
+        let lift = |a: &AttributeProto| -> AttributeProto {
             let mut a = a.clone();
-            a.ints = match a.name.as_str() {
+            a.ints = match (a.name.as_str(), a.ints.as_slice()) {
                 // [begin, end] -> [top, left, bottom, right]
-                "pads" => match a.ints.as_slice() {
-                    [b, e] => vec![0, *b, 0, *e],
-                    other => other.to_vec(),
-                },
-                _ => std::iter::once(one).chain(a.ints.iter().copied()).collect(),
+                ("pads", [b, e]) => vec![0, *b, 0, *e],
+                ("pads", other) => other.to_vec(),
+                _ => std::iter::once(1).chain(a.ints.iter().copied()).collect(),
             };
             a
         };
@@ -597,31 +600,28 @@ impl Importer<'_> {
             .attribute
             .iter()
             .map(|a| match a.name.as_str() {
-                "strides" | "dilations" => lift(a, 1),
-                "kernel_shape" => lift(a, 1),
-                "pads" => lift(a, 0),
+                "strides" | "dilations" | "kernel_shape" | "pads" => lift(a),
                 _ => a.clone(),
             })
             .collect();
         let inner = format!("{out}/2d");
-        node.input = [x_name, w_name]
-            .into_iter()
-            .chain(ctx.node.input.get(2).cloned())
-            .collect();
+        node.input = inputs;
         node.output = vec![inner.clone()];
         if let Some(f) = self.folds.remove(out) {
             self.folds.insert(inner.clone(), f);
         }
-        self.conv(
-            &Ctx {
-                node: &node,
-                name: ctx.name.clone(),
-            },
-            &inner,
-        )?;
+        let lifted = Ctx {
+            node: &node,
+            name: ctx.name.clone(),
+        };
+        if conv {
+            self.conv(&lifted, &inner)?;
+        } else {
+            self.pool(&lifted, &inner)?;
+        }
         let y = match self.values.get(&inner) {
             Some(Value::Dyn(id)) => *id,
-            _ => return Err(ctx.unsupported("a 1-D Conv whose 2-D form failed", "")),
+            _ => return Err(ctx.unsupported("a 1-D op whose 2-D form failed", "")),
         };
         let s = self.shape(y);
         let target: Vec<usize> = s
