@@ -512,6 +512,15 @@ def more_ops():
              [1, 2, 9], "y")
     op_model("shrink", [node("Shrink", ["x"], ["y"], bias=0.1, lambd=0.4)], [2, 5], "y")
     op_model("hardmax", [node("Hardmax", ["x"], ["y"], axis=-1)], [3, 4], "y", opset=13)
+
+    # The rest: Dropout (inference: identity), Less, GreaterOrEqual, CastLike, Size.
+    op_model("misc_ops",
+             [node("Dropout", ["x"], ["d"]), node("Less", ["d", "c"], ["lt"]),
+              node("GreaterOrEqual", ["d", "c"], ["ge"]),
+              node("CastLike", ["lt", "x"], ["ltf"]), node("CastLike", ["ge", "x"], ["gef"]),
+              node("Size", ["x"], ["n"]), node("Cast", ["n"], ["nf"], to=TensorProto.FLOAT),
+              node("Div", ["ltf", "nf"], ["q"]), node("Add", ["q", "gef"], ["y"])],
+             [2, 5], "y", [("c", f32(0.1))], opset=15)
     RNG = saved
 
 

@@ -119,6 +119,7 @@ const OPERATORS: &[ModelFile] = operators![
     "pool1d",
     "shrink",
     "hardmax",
+    "misc_ops",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

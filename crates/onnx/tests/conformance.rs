@@ -168,6 +168,7 @@ conformance! {
     mean_thresholded_relu_trilu_global_max_pool_log_sum_exp => "mean_trilu_pool",
     max_and_average_pool_1d => "pool1d",
     shrink => "shrink",
+    dropout_less_greater_or_equal_cast_like_size => "misc_ops",
 }
 
 #[test]
