@@ -351,7 +351,7 @@ fn work_of(w: &Workload, weights: Visibility) -> Option<u64> {
         .map(|p| crate::workload::work(&p))
 }
 
-/// The cells of `matrix`, and a row for each cell the preset declares it cannot prove.
+/// The backends a matrix runs (every registered one when it names none).
 fn backend_ids(registry: &Registry, matrix: &Matrix) -> Vec<String> {
     if matrix.backends.is_empty() {
         registry.ids().map(|id| id.as_str().to_string()).collect()
@@ -360,6 +360,7 @@ fn backend_ids(registry: &Registry, matrix: &Matrix) -> Vec<String> {
     }
 }
 
+/// The cells of `matrix`, and a row for each cell the preset declares it cannot prove.
 fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), BenchError> {
     let backends = backend_ids(registry, matrix);
     let mut cells = Vec::new();
@@ -370,6 +371,15 @@ fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), B
         } else {
             vec![None]
         };
+        // The workload's Program per visibility, built once for every backend and preset.
+        let programs: Vec<Option<zkmlops_tensor::Program>> = visibilities
+            .iter()
+            .map(|v| {
+                w.verifier_program(v.unwrap_or(Visibility::Private))
+                    .ok()
+                    .flatten()
+            })
+            .collect();
         for id in &backends {
             let backend = registry
                 .get(id)
@@ -388,8 +398,8 @@ fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), B
                     .collect(),
             };
             for preset in presets {
-                for weights in &visibilities {
-                    let work = work_of(w, weights.unwrap_or(Visibility::Private));
+                for (weights, program) in visibilities.iter().zip(&programs) {
+                    let work = program.as_ref().map(crate::workload::work);
                     let cell = Cell {
                         workload: w.clone(),
                         backend: id.clone(),
@@ -397,7 +407,7 @@ fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), B
                         weights: *weights,
                         work,
                     };
-                    match unsupported(&cell) {
+                    match unsupported(&cell, program.as_ref()) {
                         Some(reason) => {
                             let mut row = Row::new(
                                 w.label(),
@@ -422,7 +432,7 @@ fn plan(registry: &Registry, matrix: &Matrix) -> Result<(Vec<Cell>, Vec<Row>), B
 }
 
 /// Why `cell`'s preset cannot prove its workload, by what the preset declares.
-fn unsupported(cell: &Cell) -> Option<String> {
+fn unsupported(cell: &Cell, program: Option<&zkmlops_tensor::Program>) -> Option<String> {
     let caps = &cell.preset.capabilities;
     if cell.workload.needs_lineage()
         && caps.commitment_scheme.as_ref() != Some(&zkmlops_commit::SCHEME)
@@ -442,7 +452,7 @@ fn unsupported(cell: &Cell) -> Option<String> {
         if v != Visibility::Public && v != Visibility::Private && caps.commitment_scheme.is_none() {
             return Some("committed weights: the preset has no commitment scheme".into());
         }
-        if let Ok(Some(p)) = cell.workload.verifier_program(v) {
+        if let Some(p) = program {
             for n in p.nodes() {
                 if let Some(f) = caps.ops.missing(&n.op) {
                     return Some(format!("op {f}"));

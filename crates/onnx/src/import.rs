@@ -961,48 +961,33 @@ impl Importer<'_> {
                 format!("{sa:?} x {sb:?}"),
             ));
         }
-        let reshape = |me: &mut Self, name: &str, x: TensorId, shape: Vec<usize>| {
-            if me.shape(x) == shape {
-                Ok(x)
-            } else {
-                me.op(ctx, name, Op::Reshape { shape }, &[x])
-            }
-        };
         // A stack times one matrix: the stack's rows times the matrix.
         if bb.iter().all(|&d| d == 1) {
             let rows = ba.iter().product::<usize>() * m;
-            let a2 = reshape(self, &format!("{out}/rows"), a, vec![rows, k])?;
-            let b2 = reshape(self, &format!("{out}/matrix"), b, vec![k, n])?;
+            let a2 = self.reshape_to(ctx, &format!("{out}/rows"), a, vec![rows, k])?;
+            let b2 = self.reshape_to(ctx, &format!("{out}/matrix"), b, vec![k, n])?;
             let y = self.op(ctx, &format!("{out}/acc2d"), Op::MatMul, &[a2, b2])?;
             let mut shape = ba.clone();
             shape.extend([m, n]);
             if bb.len() > ba.len() {
                 shape = [vec![1; bb.len() - ba.len()], shape].concat();
             }
-            return reshape(self, &format!("{out}/acc"), y, shape);
+            return self.reshape_to(ctx, &format!("{out}/acc"), y, shape);
         }
         // Batch axes broadcast as numpy does.
         let rank = ba.len().max(bb.len());
         let pad = |v: &[usize]| [vec![1; rank - v.len()], v.to_vec()].concat();
         let (pa, pb) = (pad(&ba), pad(&bb));
-        let mut batch = Vec::with_capacity(rank);
-        for (&x, &y) in pa.iter().zip(&pb) {
-            batch.push(match (x, y) {
-                (x, y) if x == y => x,
-                (1, y) => y,
-                (x, 1) => x,
-                _ => {
-                    return Err(ctx.unsupported(
-                        "MatMul batch axes that do not broadcast",
-                        format!("{sa:?} x {sb:?}"),
-                    ));
-                }
-            });
-        }
+        let batch = fold::broadcast_shape(&pa, &pb).ok_or_else(|| {
+            ctx.unsupported(
+                "MatMul batch axes that do not broadcast",
+                format!("{sa:?} x {sb:?}"),
+            )
+        })?;
         let count: usize = batch.iter().product();
         let (na, nb): (usize, usize) = (pa.iter().product(), pb.iter().product());
-        let a3 = reshape(self, &format!("{out}/a_stack"), a, vec![na, m, k])?;
-        let b3 = reshape(self, &format!("{out}/b_stack"), b, vec![nb, k, n])?;
+        let a3 = self.reshape_to(ctx, &format!("{out}/a_stack"), a, vec![na, m, k])?;
+        let b3 = self.reshape_to(ctx, &format!("{out}/b_stack"), b, vec![nb, k, n])?;
         // The stack index of batch entry `i` in an operand with batch shape `p` (broadcast
         // axes read index 0).
         let index = |p: &[usize], mut i: usize| -> usize {
@@ -1029,19 +1014,14 @@ impl Importer<'_> {
                 },
                 &[x],
             )?;
-            reshape(me, name, s, vec![r, c])
+            me.reshape_to(ctx, name, s, vec![r, c])
         };
         let mut parts = Vec::with_capacity(count);
         for i in 0..count {
             let ai = take(self, &format!("{out}/a{i}"), a3, index(&pa, i), m, k)?;
             let bi = take(self, &format!("{out}/b{i}"), b3, index(&pb, i), k, n)?;
             let yi = self.op(ctx, &format!("{out}/acc{i}"), Op::MatMul, &[ai, bi])?;
-            parts.push(reshape(
-                self,
-                &format!("{out}/acc{i}/3d"),
-                yi,
-                vec![1, m, n],
-            )?);
+            parts.push(self.reshape_to(ctx, &format!("{out}/acc{i}/3d"), yi, vec![1, m, n])?);
         }
         let y = if let [one] = parts.as_slice() {
             *one
@@ -1055,7 +1035,7 @@ impl Importer<'_> {
         };
         let mut shape = batch;
         shape.extend([m, n]);
-        reshape(self, &format!("{out}/acc"), y, shape)
+        self.reshape_to(ctx, &format!("{out}/acc"), y, shape)
     }
 
     fn mul(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
@@ -1094,9 +1074,7 @@ impl Importer<'_> {
         f: Function,
         radius: f64,
     ) -> Result<TensorId, OnnxError> {
-        let name = self.fresh(name);
-        composite::nonlinear(&mut self.b, &name, x, f, self.s, self.s, -radius, radius)
-            .map_err(|e| ctx.program(e))
+        self.lookup_on(ctx, name, x, f, -radius, radius)
     }
 
     fn table(

@@ -58,7 +58,7 @@ fn aligned(shape: &[usize], n: usize, k: usize) -> usize {
 }
 
 /// numpy broadcasting of two shapes.
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(super) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     (0..n)
         .map(|k| match (aligned(a, n, k), aligned(b, n, k)) {
@@ -94,6 +94,18 @@ fn around(shape: &[usize], a: usize) -> (&[usize], &[usize]) {
         shape.get(..a).unwrap_or_default(),
         shape.get(a + 1..).unwrap_or_default(),
     )
+}
+
+/// `c` broadcast to `shape` (numpy rules; `None` when it does not broadcast there).
+pub(super) fn broadcast(c: &Const, shape: &[usize]) -> Option<Const> {
+    if broadcast_shape(&c.shape, shape)?.as_slice() != shape {
+        return None;
+    }
+    let zeros = Const {
+        data: vec![0.0; shape.iter().product()],
+        shape: shape.to_vec(),
+    };
+    zip(&[c, &zeros], |a| a.first().copied().unwrap_or(0.0))
 }
 
 /// Element-wise `f` over broadcast inputs.
@@ -615,12 +627,7 @@ impl Importer<'_> {
                         format!("{want:?}"),
                     )
                 })?;
-                let zeros = Const {
-                    data: vec![0.0; shape.iter().product()],
-                    shape,
-                };
-                let e = zip(&[&first, &zeros], |a| a.first().copied().unwrap_or(0.0))
-                    .unwrap_or_else(|| first.clone());
+                let e = broadcast(&first, &shape).unwrap_or_else(|| first.clone());
                 (e, first_int)
             }
             "Unsqueeze" | "Squeeze" | "Reshape" | "Flatten" => {

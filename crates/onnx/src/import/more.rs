@@ -333,38 +333,47 @@ impl Importer<'_> {
         let default = if self.opset >= 13 { -1 } else { 1 };
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(default), rank)?;
         let y = self.along_last(ctx, out, x, a, |me, name, x| {
-            let shape = me.shape(x);
-            let last = shape.len().saturating_sub(1);
-            let n = shape.last().copied().unwrap_or(1).max(1);
-            let m = me.op(
-                ctx,
-                &format!("{name}/max"),
-                Op::ReduceMax {
-                    axis: last,
-                    keep_dims: true,
-                },
-                &[x],
-            )?;
-            let d = me.op(ctx, &format!("{name}/shifted"), Op::Sub, &[x, m])?;
-            let s = me.s;
-            let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1)).ceil();
-            let e = me.lookup_on(ctx, &format!("{name}/exp"), d, Function::Exp, exp_lo, 0.0)?;
-            let total = me.op(
-                ctx,
-                &format!("{name}/sum"),
-                Op::Sum {
-                    axes: vec![last],
-                    keep_dims: true,
-                },
-                &[e],
-            )?;
-            #[allow(clippy::cast_precision_loss)]
-            let hi = (n as f64).max(2.0);
-            let l = me.lookup_on(ctx, &format!("{name}/log"), total, Function::Log, 1.0, hi)?;
+            let last = me.shape(x).len().saturating_sub(1);
+            let (_, d, l) = me.log_sum_exp(ctx, name, x, &[last])?;
             me.op(ctx, name, Op::Sub, &[d, l])
         })?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+
+    /// The parts of `ln(sum e^x)` over `axes` (all kept as length 1): the maximum `m`, the
+    /// shifted `d = x - m <= 0` and `l = ln(sum e^d)`. The exponential is tabulated where it is
+    /// at least half an output unit (it saturates below); the sum is in `[1, n]` for `n` reduced
+    /// elements, so the logarithm's table covers every value it can see.
+    fn log_sum_exp(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        axes: &[usize],
+    ) -> Result<(TensorId, TensorId, TensorId), OnnxError> {
+        let m = self.reduce_max(ctx, &format!("{name}/max"), x, axes, true)?;
+        let d = self.op(ctx, &format!("{name}/shifted"), Op::Sub, &[x, m])?;
+        let exp_lo = -(std::f64::consts::LN_2 * f64::from(self.s.bits() + 1)).ceil();
+        let e = self.lookup_on(ctx, &format!("{name}/exp"), d, Function::Exp, exp_lo, 0.0)?;
+        let total = self.op(
+            ctx,
+            &format!("{name}/sum"),
+            Op::Sum {
+                axes: axes.to_vec(),
+                keep_dims: true,
+            },
+            &[e],
+        )?;
+        let shape = self.shape(x);
+        let n: usize = axes
+            .iter()
+            .map(|&a| shape.get(a).copied().unwrap_or(1))
+            .product();
+        #[allow(clippy::cast_precision_loss)]
+        let hi = (n as f64).max(2.0);
+        let l = self.lookup_on(ctx, &format!("{name}/log"), total, Function::Log, 1.0, hi)?;
+        Ok((m, d, l))
     }
 
     /// `1.0` where `d > 0`, else `0`, exactly on the quantized values: `d` counts integer units,
@@ -638,7 +647,7 @@ impl Importer<'_> {
     }
 
     /// A table of `f` on `[lo, hi]` (real units) at the activation scale.
-    fn lookup_on(
+    pub(super) fn lookup_on(
         &mut self,
         ctx: &Ctx<'_>,
         name: &str,
@@ -842,42 +851,8 @@ impl Importer<'_> {
                 sum(self, out, a)
             }
             "ReduceLogSumExp" => {
-                // max + ln(sum e^(x - max)): the exponential saturates below, the sum is in
-                // [1, n] for n reduced elements, so the log table covers every value.
-                let mut m = x;
-                for &a in axes.iter().rev() {
-                    m = self.op(
-                        ctx,
-                        &format!("{out}/max{a}"),
-                        Op::ReduceMax {
-                            axis: a,
-                            keep_dims: true,
-                        },
-                        &[m],
-                    )?;
-                }
-                let d = self.op(ctx, &format!("{out}/shifted"), Op::Sub, &[x, m])?;
-                let exp_lo = -(std::f64::consts::LN_2 * f64::from(s + 1)).ceil();
-                let e =
-                    self.lookup_on(ctx, &format!("{out}/exp"), d, Function::Exp, exp_lo, 0.0)?;
-                let total = self.op(
-                    ctx,
-                    &format!("{out}/sum"),
-                    Op::Sum {
-                        axes: axes.clone(),
-                        keep_dims: true,
-                    },
-                    &[e],
-                )?;
+                let (m, _, l) = self.log_sum_exp(ctx, out, x, &axes)?;
                 let shape = self.shape(x);
-                let count: usize = axes
-                    .iter()
-                    .map(|&a| shape.get(a).copied().unwrap_or(1))
-                    .product();
-                #[allow(clippy::cast_precision_loss)]
-                let hi = (count as f64).max(2.0);
-                let l =
-                    self.lookup_on(ctx, &format!("{out}/log"), total, Function::Log, 1.0, hi)?;
                 let y = self.op(ctx, &format!("{out}/kept"), Op::Add, &[m, l])?;
                 if keep_dims {
                     Ok(y)

@@ -18,6 +18,18 @@ pub(super) const OPERATORS: &[&str] = &[
 /// activation, so a following Softmax gives it weight 0 exactly as it gives `-inf`.
 pub(super) const INFINITY_STAND_IN: f64 = 16384.0;
 
+/// A constant with its infinities replaced by `+-`[`INFINITY_STAND_IN`] (so it encodes).
+fn without_infinities(c: &Const) -> Const {
+    Const {
+        shape: c.shape.clone(),
+        data: c
+            .data
+            .iter()
+            .map(|v| v.clamp(-INFINITY_STAND_IN, INFINITY_STAND_IN))
+            .collect(),
+    }
+}
+
 fn to_usize(v: i64) -> usize {
     usize::try_from(v).unwrap_or(0)
 }
@@ -72,7 +84,7 @@ impl Importer<'_> {
         self.op(ctx, name, Op::Concat { axis: a }, &vec![x; n])
     }
 
-    fn reshape_to(
+    pub(super) fn reshape_to(
         &mut self,
         ctx: &Ctx<'_>,
         name: &str,
@@ -144,23 +156,15 @@ impl Importer<'_> {
                 Value::Const(c) => c.shape.clone(),
             });
         }
-        let rank = shapes.iter().map(Vec::len).max().unwrap_or(0);
-        let mut full = vec![1usize; rank];
-        for s in &shapes {
-            for (k, &d) in s.iter().enumerate() {
-                let slot = full.get_mut(k + rank - s.len());
-                match slot {
-                    Some(f) if *f == 1 => *f = d,
-                    Some(f) if d == 1 || *f == d => {}
-                    _ => {
-                        return Err(ctx.unsupported(
-                            "Where operands whose shapes do not broadcast",
-                            format!("{shapes:?}"),
-                        ));
-                    }
-                }
-            }
-        }
+        let full = shapes
+            .iter()
+            .try_fold(Vec::new(), |acc, s| super::fold::broadcast_shape(&acc, s))
+            .ok_or_else(|| {
+                ctx.unsupported(
+                    "Where operands whose shapes do not broadcast",
+                    format!("{shapes:?}"),
+                )
+            })?;
         let n: usize = full.iter().product();
         let want: Vec<i64> = full
             .iter()
@@ -172,14 +176,7 @@ impl Importer<'_> {
             let id = match self.get(ctx, i)? {
                 Value::Dyn(id) => *id,
                 Value::Const(c) => {
-                    let c = Const {
-                        shape: c.shape.clone(),
-                        data: c
-                            .data
-                            .iter()
-                            .map(|v| v.clamp(-INFINITY_STAND_IN, INFINITY_STAND_IN))
-                            .collect(),
-                    };
+                    let c = without_infinities(c);
                     self.param(ctx, &name, &c, self.s)?
                 }
             };
@@ -188,31 +185,17 @@ impl Importer<'_> {
         }
         let both = self.op(ctx, &format!("{out}/both"), Op::Concat { axis: 0 }, &halves)?;
         // Element i of the output: i (then) or n + i (else), the condition broadcast.
-        let picks: Vec<usize> = (0..n)
-            .map(|i| {
-                // The condition read at output index i (broadcast: unit axes read index 0).
-                let mut rest = i;
-                let mut flat = 0;
-                let mut stride = 1;
-                let off = rank - cond.shape.len();
-                for k in (0..rank).rev() {
-                    let d = full.get(k).copied().unwrap_or(1);
-                    let x = rest % d.max(1);
-                    rest /= d.max(1);
-                    if k >= off {
-                        let cd = cond.shape.get(k - off).copied().unwrap_or(1);
-                        if cd != 1 {
-                            flat += x * stride;
-                        }
-                        stride *= cd;
-                    }
-                }
-                if cond.data.get(flat).copied().unwrap_or(0.0) != 0.0 {
-                    i
-                } else {
-                    n + i
-                }
-            })
+        let cond = super::fold::broadcast(&cond, &full).ok_or_else(|| {
+            ctx.unsupported(
+                "a Where condition that does not broadcast",
+                format!("{full:?}"),
+            )
+        })?;
+        let picks: Vec<usize> = cond
+            .data
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| if c != 0.0 { i } else { n + i })
             .collect();
         let y = self.pick(ctx, out, both, 0, &picks)?;
         self.reshape_to(ctx, out, y, full)
@@ -226,14 +209,7 @@ impl Importer<'_> {
             branch.push(match self.get(ctx, i)? {
                 Value::Dyn(id) => *id,
                 Value::Const(k) => {
-                    let k = Const {
-                        shape: k.shape.clone(),
-                        data: k
-                            .data
-                            .iter()
-                            .map(|v| v.clamp(-INFINITY_STAND_IN, INFINITY_STAND_IN))
-                            .collect(),
-                    };
+                    let k = without_infinities(k);
                     self.param(ctx, &format!("{out}/{which}"), &k, self.s)?
                 }
             });
