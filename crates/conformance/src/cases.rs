@@ -557,3 +557,32 @@ pub fn mlp(
     };
     Ok((case, macs))
 }
+
+/// The stable partition of `x = [10, 20, 30]` by `mask = [0, 1, 1]` (`kept = 2`, output public):
+/// the honest output is `[20, 30, 10]`. The PLONK backends' cheating-prover tests forge it (a
+/// permutation to the wrong destinations, a non-permutation). Returns the Program, its inputs
+/// and the output tensor.
+///
+/// # Errors
+/// A [`ProgramError`] only if the builder's rules change.
+pub fn stable_partition() -> Result<(Program, Vec<Tensor>, TensorId), ProgramError> {
+    let s = s(4);
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[3], s, Visibility::Private);
+    let m = b.input("m", &[3], s, Visibility::Private);
+    b.set_bits(x, 24)?;
+    b.set_bits(m, 2)?;
+    let y = b.op("y", Op::Partition { kept: 2 }, &[x, m])?;
+    b.output(y, Visibility::Public)?;
+    let inputs = vec![
+        Tensor::new(vec![3], vec![10, 20, 30]).map_err(|e| ProgramError::Constant {
+            tensor: "x".into(),
+            source: e,
+        })?,
+        Tensor::new(vec![3], vec![0, 1, 1]).map_err(|e| ProgramError::Constant {
+            tensor: "m".into(),
+            source: e,
+        })?,
+    ];
+    Ok((b.build()?, inputs, y))
+}

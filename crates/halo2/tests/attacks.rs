@@ -419,19 +419,7 @@ fn a_partition_that_is_not_the_stable_one_is_rejected() {
     // claims [30, 20, 10] (a permutation, but not to the destinations the mask gives), or
     // [20, 30, 20] (not a permutation). The challenges are drawn in the circuit from the
     // claimed outputs, so they follow every edit.
-    let s = Scale::new(4).unwrap();
-    let mut b = ProgramBuilder::new();
-    let x = b.input("x", &[3], s, Visibility::Private);
-    let m = b.input("m", &[3], s, Visibility::Private);
-    b.set_bits(x, 24).unwrap();
-    b.set_bits(m, 2).unwrap();
-    let y = b.op("y", Op::Partition { kept: 2 }, &[x, m]).unwrap();
-    b.output(y, Visibility::Public).unwrap();
-    let p = b.build().unwrap();
-    let input = [
-        Tensor::new(vec![3], vec![10, 20, 30]).unwrap(),
-        Tensor::new(vec![3], vec![0, 1, 1]).unwrap(),
-    ];
+    let (p, input, y) = zkmlops_conformance::cases::stable_partition().unwrap();
     let honest = p.evaluate(&input).unwrap();
     assert_eq!(honest.get(y).unwrap().data(), &[20, 30, 10]);
     let env = Halo2Backend
