@@ -62,21 +62,25 @@ fn conforms(name: &str) {
             report.scale_bits
         );
     }
-    // The compiled Program proves and verifies, and the proof's public output is the
-    // quantized reference output.
-    let witness = cal.model.witness(0, &fresh[0]).unwrap();
+    proves(name, &cal.model, &fresh[0]);
+}
+
+/// The compiled Program proves and verifies on `sample`, and the proof's public outputs are the
+/// quantized reference outputs.
+fn proves(name: &str, model: &CompiledModel, sample: &[f64]) {
+    let witness = model.witness(0, sample).unwrap();
     let env = FriBackend
         .prove(
-            &cal.model.program,
+            &model.program,
             &witness,
             StageTag::Inference,
             FriConfig::KECCAK.name(),
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let verified = FriBackend
-        .verify(&cal.model.program, &env, &VerifyPolicy::default())
+        .verify(&model.program, &env, &VerifyPolicy::default())
         .unwrap();
-    let expected = cal.model.decode_outputs(&witness);
+    let expected = model.decode_outputs(&witness);
     assert_eq!(verified.statement.public.len(), expected.len(), "{name}");
     for (p, e) in verified.statement.public.iter().zip(&expected) {
         assert_eq!(&p.decoded(), e, "{name}");
@@ -440,22 +444,7 @@ fn gpt_decoder_end_to_end() {
     for o in &report.outputs {
         assert!(o.max_abs_error <= 0.02, "{}: {}", o.name, o.max_abs_error);
     }
-    let witness = cal.model.witness(0, &samples[0]).unwrap();
-    let env = FriBackend
-        .prove(
-            &cal.model.program,
-            &witness,
-            StageTag::Inference,
-            FriConfig::KECCAK.name(),
-        )
-        .unwrap();
-    let verified = FriBackend
-        .verify(&cal.model.program, &env, &VerifyPolicy::default())
-        .unwrap();
-    assert_eq!(
-        verified.statement.public[0].decoded(),
-        cal.model.decode_outputs(&witness)[0]
-    );
+    proves("gpt", &cal.model, &samples[0]);
 }
 
 /// Upsample (opset 9, nearest): every element repeated twice along H and W. tract 0.23 cannot
