@@ -521,6 +521,10 @@ def more_ops():
               node("Size", ["x"], ["n"]), node("Cast", ["n"], ["nf"], to=TensorProto.FLOAT),
               node("Div", ["ltf", "nf"], ["q"]), node("Add", ["q", "gef"], ["y"])],
              [2, 5], "y", [("c", f32(0.1))], opset=15)
+
+    # Error path: a repetition too large to import (a typed error, not an allocation).
+    op_model("tile_huge", [node("Tile", ["x", "reps"], ["y"])], [2, 3], "y",
+             [("reps", i64([1, 1 << 20]))], opset=13)
     RNG = saved
 
 

@@ -480,3 +480,12 @@ fn hardmax_is_one_hot_of_the_first_maximum() {
     let float = FloatModel::new(&onnx, &[3, 4], false).unwrap();
     assert_eq!(float.run(0, &x).unwrap()[0], want);
 }
+
+/// A model cannot make the importer allocate without bound: a Tile of 2^20 copies is a typed
+/// error naming the node.
+#[test]
+fn a_huge_repetition_is_a_typed_error() {
+    let e = compile(&model("tile_huge"), &Settings::default()).unwrap_err();
+    assert!(matches!(e, OnnxError::UnsupportedUse { .. }), "{e}");
+    assert!(e.to_string().contains("Tile"), "{e}");
+}

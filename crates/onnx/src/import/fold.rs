@@ -96,9 +96,16 @@ fn around(shape: &[usize], a: usize) -> (&[usize], &[usize]) {
     )
 }
 
-/// `c` broadcast to `shape` (numpy rules; `None` when it does not broadcast there).
+/// Most elements a constant made at import may have (a model cannot make the importer allocate
+/// without bound).
+pub(super) const MAX_FOLDED: usize = 1 << 24;
+
+/// `c` broadcast to `shape` (numpy rules; `None` when it does not broadcast there or would
+/// exceed [`MAX_FOLDED`] elements).
 pub(super) fn broadcast(c: &Const, shape: &[usize]) -> Option<Const> {
-    if broadcast_shape(&c.shape, shape)?.as_slice() != shape {
+    if broadcast_shape(&c.shape, shape)?.as_slice() != shape
+        || shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))? > MAX_FOLDED
+    {
         return None;
     }
     let zeros = Const {
@@ -489,7 +496,7 @@ impl Importer<'_> {
                 None => (0.0, false),
             };
             let n = shape.iter().product::<usize>();
-            if n > 1 << 24 {
+            if n > MAX_FOLDED {
                 return Err(ctx.unsupported("a ConstantOfShape of more than 2^24 elements", n));
             }
             let c = Const {
@@ -627,7 +634,12 @@ impl Importer<'_> {
                         format!("{want:?}"),
                     )
                 })?;
-                let e = broadcast(&first, &shape).unwrap_or_else(|| first.clone());
+                let e = broadcast(&first, &shape).ok_or_else(|| {
+                    ctx.unsupported(
+                        "an Expand of a constant to more than 2^24 elements",
+                        format!("{shape:?}"),
+                    )
+                })?;
                 (e, first_int)
             }
             "Unsqueeze" | "Squeeze" | "Reshape" | "Flatten" => {

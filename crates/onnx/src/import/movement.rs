@@ -30,6 +30,10 @@ fn without_infinities(c: &Const) -> Const {
     }
 }
 
+/// Most copies one axis of a Tile, Expand or Resize may take (a model cannot make the importer
+/// allocate without bound).
+const MAX_COPIES: usize = 1 << 16;
+
 fn to_usize(v: i64) -> usize {
     usize::try_from(v).unwrap_or(0)
 }
@@ -80,6 +84,12 @@ impl Importer<'_> {
     ) -> Result<TensorId, OnnxError> {
         if n == 1 {
             return Ok(x);
+        }
+        if n > MAX_COPIES {
+            return Err(ctx.unsupported(
+                "a repetition (Tile, Expand, Resize) of more than 2^16 copies",
+                n,
+            ));
         }
         self.op(ctx, name, Op::Concat { axis: a }, &vec![x; n])
     }
@@ -380,8 +390,15 @@ impl Importer<'_> {
                     if let Some(d) = block.get_mut(a) {
                         *d = to_usize(n);
                     }
+                    let count = block.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                    let Some(count) = count.filter(|&c| c <= super::fold::MAX_FOLDED) else {
+                        return Err(ctx.unsupported(
+                            "a Pad block of more than 2^24 elements",
+                            format!("{block:?}"),
+                        ));
+                    };
                     let c = Const {
-                        data: vec![value; block.iter().product()],
+                        data: vec![value; count],
                         shape: block,
                     };
                     let p = self.param(ctx, &format!("{out}/{which}{a}"), &c, self.s)?;
