@@ -239,7 +239,7 @@ fn prove(job: &Job, backend: &dyn Backend) -> Result<PhaseOutput, BenchError> {
             let bytes = env.to_bytes();
             out.proof_bytes = len(env.proof.len());
             out.envelope_bytes = len(bytes.len());
-            out.file_bytes = len(env.to_json().len());
+            out.file_bytes = len(bytes.len());
             claims(&mut out, &env);
             write(job, &bytes)?;
         }

@@ -73,14 +73,49 @@ pub(crate) fn samples(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
     Ok(file.input_data)
 }
 
+/// Read a proof file in either form: the canonical binary envelope (it opens with
+/// [`zkmlops_proof::ENVELOPE_MAGIC`], what `prove` writes by default) or its JSON form.
 pub(crate) fn proof(path: &Path) -> Result<(ProofEnvelope, usize), CliError> {
     let bytes = read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    let env = ProofEnvelope::from_json(&text).map_err(|source| CliError::Proof {
+    let env = if bytes.starts_with(&zkmlops_proof::ENVELOPE_MAGIC) {
+        ProofEnvelope::from_bytes(&bytes)
+    } else {
+        ProofEnvelope::from_json(&String::from_utf8_lossy(&bytes))
+    }
+    .map_err(|source| CliError::Proof {
         path: path.into(),
         source,
     })?;
     Ok((env, bytes.len()))
+}
+
+/// How `prove` writes its proof file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProofFormat {
+    /// JSON when the file name ends in `.json`, binary otherwise.
+    Auto,
+    /// The canonical binary envelope (docs/formats.md): the proof bytes as they are.
+    Binary,
+    /// The envelope's JSON form: the proof bytes in hex, twice their size.
+    Json,
+}
+
+impl ProofFormat {
+    /// The envelope's bytes in this format for a file at `path`.
+    pub(crate) fn encode(self, env: &ProofEnvelope, path: &Path) -> Vec<u8> {
+        let json = match self {
+            ProofFormat::Auto => path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json")),
+            ProofFormat::Binary => false,
+            ProofFormat::Json => true,
+        };
+        if json {
+            env.to_json().into_bytes()
+        } else {
+            env.to_bytes()
+        }
+    }
 }
 
 /// A model commitment: `program_digest` and `commitment` are what the owner publishes; `salt`

@@ -96,9 +96,14 @@ enum Command {
         /// to that published commitment.
         #[arg(long, value_name = "commitment.json")]
         commitment: Option<PathBuf>,
-        /// The proof file (JSON).
-        #[arg(short, long, value_name = "proof.json")]
+        /// The proof file: the binary envelope (`proof.zkp`), or its JSON form when the name
+        /// ends in `.json` (see `--format`).
+        #[arg(short, long, value_name = "proof.zkp")]
         output: PathBuf,
+        /// The proof file's form: `auto` (JSON for a `.json` name, binary otherwise), `binary`
+        /// or `json` (hex, twice the bytes). `verify` and `inspect` read either.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: io::ProofFormat,
     },
     /// Commit to a model's weights: writes the commitment (publish it) with its salt (keep it).
     Commit {
@@ -304,6 +309,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             transparent,
             commitment,
             output,
+            format,
         } => {
             let mut compiled = load_model(&model, settings.as_deref(), visibility.as_deref())?;
             if let Some(c) = commitment {
@@ -337,8 +343,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let proof = zkmlops_infer::prove(&compiled, x, chosen.backend, preset)?;
             let elapsed = t.elapsed();
             pb.finish_and_clear();
-            let json = proof.envelope.to_json();
-            io::write(&output, json.as_bytes())?;
+            io::write(&output, &format.encode(&proof.envelope, &output))?;
             println!(
                 "proved `{}` in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes, wrote {}",
                 compiled.name,

@@ -97,7 +97,7 @@ fn bench_agrees_with_a_direct_prove_and_verify() {
     assert_eq!(row["runs"], 2);
 
     // The same cell directly: the CLI's defaults (weights committed, hiding preset).
-    let proof = dir.path().join("p.json");
+    let proof = dir.path().join("p.zkp");
     let (ok, out, err) = zkmlops(&[
         "prove",
         s(&m.join("cnn.onnx")),

@@ -166,6 +166,68 @@ fn onnx_directly_and_public_input_and_zero_knowledge() {
     fails_with(&r, "proof rejected");
 }
 
+/// `prove` writes the binary envelope unless the name ends in `.json` (or `--format` says
+/// otherwise); `verify` and `inspect` read both forms; the binary file is half the JSON one; a
+/// flipped byte or a truncated binary file is one clear sentence.
+#[test]
+fn proof_files_are_binary_by_default_and_json_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (zkm, json) = proved_mlp(dir.path());
+    let input = models().join("mlp.input.json");
+    let prove = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["prove", s(&zkm), "--input", s(&input), "-o", s(out)];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        assert!(r.ok, "{}", r.stderr);
+        assert!(r.stdout.contains(s(out)), "{}", r.stdout);
+    };
+    let bin = dir.path().join("proof.zkp");
+    prove(&bin, &[]);
+    let bytes = std::fs::read(&bin).unwrap();
+    assert!(bytes.starts_with(b"ZKMV"), "a binary envelope");
+    let json_len = std::fs::metadata(&json).unwrap().len();
+    assert!(
+        (bytes.len() as u64) * 3 < json_len * 2,
+        "binary {} vs JSON {json_len} bytes",
+        bytes.len()
+    );
+    let forced = dir.path().join("forced.zkp");
+    prove(&forced, &["--format", "json"]);
+    assert!(std::fs::read(&forced).unwrap().starts_with(b"{"));
+    let forced = dir.path().join("forced.json");
+    prove(&forced, &["--format", "binary"]);
+    assert!(std::fs::read(&forced).unwrap().starts_with(b"ZKMV"));
+
+    for file in [&bin, &forced] {
+        let r = run(&["verify", s(file), "--model", s(&zkm)]);
+        assert!(r.ok, "{}", r.stderr);
+        assert!(
+            r.stdout.contains("verified: inference proof"),
+            "{}",
+            r.stdout
+        );
+        let r = run(&["inspect", s(file), "--json"]);
+        assert!(r.ok, "{}", r.stderr);
+        let i: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(i["backend"], "fri");
+    }
+
+    let mut flipped = bytes.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 1;
+    let bad = dir.path().join("bad.zkp");
+    std::fs::write(&bad, &flipped).unwrap();
+    fails_with(
+        &run(&["verify", s(&bad), "--model", s(&zkm)]),
+        "proof rejected",
+    );
+    std::fs::write(&bad, &bytes[..bytes.len() - 7]).unwrap();
+    let r = run(&["verify", s(&bad), "--model", s(&zkm)]);
+    assert!(!r.ok);
+    assert!(r.stderr.trim().starts_with("error: "), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
 #[test]
 fn tampered_proof_byte_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
@@ -774,7 +836,7 @@ fn backends_are_listed_and_picked_by_name() {
     assert_eq!(caps["zero_knowledge"], true);
     assert_eq!(caps["post_quantum"], true);
     assert_eq!(caps["transparent"], true);
-    assert_eq!(caps["commitment_scheme"], "poseidon2-goldilocks-sponge/v1");
+    assert_eq!(caps["commitment_scheme"], "poseidon2-goldilocks-sponge/v2");
     assert_eq!(
         caps["ops"]["all_but"],
         serde_json::json!(["argmax", "conv2d/grouped"])

@@ -1,6 +1,7 @@
 //! Commitments to tensors: a Poseidon2 sponge over Goldilocks (Plonky3's width-8 permutation
 //! and constants, `p3-goldilocks`), computed natively here and proved in-circuit by the FRI
-//! backend's commitment chip (`p3-poseidon2-air` with the same constants).
+//! backend's commitment chip (`p3-poseidon2-air` with the same constants) and the plonky2
+//! backend's Poseidon2 gate. Scheme `poseidon2-goldilocks-sponge/v2`.
 //!
 //! A model owner computes and publishes a commitment without proving anything; every proof
 //! that uses the weights as `Committed` tensors carries the same digest in its statement.
@@ -8,9 +9,9 @@
 //! The sponge (rate 4, capacity 4):
 //!
 //! ```text
-//! state = [0; 8]; state[4] = DOMAIN; state[5] = number of committed elements
+//! state = [0; 8]; state[4] = DOMAIN; state[5] = number of absorbed field elements
 //! absorb the Program digest (8 u32 limbs, two blocks)            -> the IV (depends on the Program)
-//! absorb every committed tensor, in Program id order, 4 elements a block, zero-padded
+//! absorb every committed tensor's elements, in Program id order, 4 a block, zero-padded
 //! digest = state[0..4] after the last permutation
 //! ```
 //!
@@ -18,11 +19,31 @@
 //! elements by the signed embedding (`p - |x|` for negatives). The commitment hides the tensors
 //! only if they include high-entropy values: the ONNX import puts a random 4-element salt first.
 //!
+//! **Packing (version 2).** In the model commitment (group 0, bound to the Program digest) an
+//! *input* tensor declared with `b <= 31` bits ([`zkmlops_tensor::TensorDecl::bits`]) is
+//! absorbed [`pack_width`]`(b)` values to a field element: a chunk `v_0 .. v_{n-1}` (`n <= k`,
+//! the last chunk of a tensor may be shorter; chunks never span tensors) enters as
+//! `sum_j (v_j + 2^(b-1)) * 2^(b*j)`, which is below `2^(k*b) <= 2^63 < p`, so distinct chunks
+//! of in-bound values give distinct elements. Every backend proves each committed input within
+//! its declared bound, so the packing is injective on everything a proof can hold. 8-bit
+//! weights cost an eighth of the permutations version 1 spent on them. Lineage commitments
+//! (groups >= 1, [`commit_lineage`]) absorb every value alone: stages link them across
+//! Programs whose declarations differ.
+//!
 //! ```
 //! use zkmlops_commit::{Digest, commit};
-//! use zkmlops_tensor::ProgramDigest;
+//! use zkmlops_field::Scale;
+//! use zkmlops_tensor::{ProgramBuilder, Visibility};
 //!
-//! let program = ProgramDigest::of_encoding(b"a program");
+//! let mut b = ProgramBuilder::new();
+//! let salt = b.input("salt", &[4], Scale::ONE, Visibility::Committed);
+//! b.set_bits(salt, 64).unwrap();
+//! let w = b.input("w", &[5], Scale::ONE, Visibility::Committed);
+//! b.set_bits(w, 8).unwrap(); // 8 values a field element
+//! let y = b.op("y", zkmlops_tensor::Op::Sum { axes: vec![], keep_dims: false }, &[w]).unwrap();
+//! b.output(y, Visibility::Public).unwrap();
+//! let program = b.build().unwrap();
+//!
 //! let salt = [11, -22, 33, -44];
 //! let weights = [1, 2, 3, -4, 5];
 //! let a = commit(&program, &[&salt, &weights]);
@@ -230,18 +251,18 @@ pub fn lineage_state(len: usize) -> [Goldilocks; WIDTH] {
     state
 }
 
-/// Absorb `values` from a given state: the permutation inputs (one state per block, the block
-/// already added: what the commitment chip's rows hold) and the digest.
+/// Absorb field `elements` from a given state: the permutation inputs (one state per block,
+/// the block already added: what the commitment chip's rows hold) and the digest.
 #[must_use]
 pub fn absorb_from(
     mut state: [Goldilocks; WIDTH],
-    values: &[i64],
+    elements: &[Goldilocks],
 ) -> (Vec<[Goldilocks; WIDTH]>, Digest) {
     let perm = permutation();
-    let mut inputs = Vec::with_capacity(values.len().div_ceil(RATE));
-    for block in values.chunks(RATE) {
+    let mut inputs = Vec::with_capacity(elements.len().div_ceil(RATE));
+    for block in elements.chunks(RATE) {
         for (s, v) in state.iter_mut().zip(block) {
-            *s += felt(*v);
+            *s += *v;
         }
         inputs.push(state);
         perm.permute_mut(&mut state);
@@ -250,11 +271,121 @@ pub fn absorb_from(
     (inputs, digest)
 }
 
-/// The commitment to `tensors` (concatenated in order) for the Program with this digest.
+/// Most values packed into one field element (version 2): the commitment chip's row holds
+/// `RATE * MAX_PACK` value columns, so the cap keeps it narrow for 1-bit inputs.
+pub const MAX_PACK: usize = 8;
+/// Widest declared bound that is packed (two 31-bit values make 62 bits, below `p`).
+pub const MAX_PACK_BITS: u8 = 31;
+
+/// Values of an input declared with `bits` bits packed into one field element of the model
+/// commitment: `min(63 / bits, MAX_PACK)`, 1 (no packing) above [`MAX_PACK_BITS`].
 #[must_use]
-pub fn commit(program: &ProgramDigest, tensors: &[&[i64]]) -> Digest {
-    let values: Vec<i64> = tensors.iter().flat_map(|t| t.iter().copied()).collect();
-    absorb_from(initial_state(program, values.len()), &values).1
+pub fn pack_width(bits: u8) -> usize {
+    if bits == 0 || bits > MAX_PACK_BITS {
+        1
+    } else {
+        (63 / usize::from(bits)).min(MAX_PACK)
+    }
+}
+
+/// How one committed tensor's values enter the sponge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packing {
+    /// The tensor's declared bound in bits (meaningful when `width > 1`).
+    pub bits: u8,
+    /// Values per field element (1: each value alone, by the signed embedding).
+    pub width: usize,
+}
+
+impl Packing {
+    /// Each value alone.
+    pub const NONE: Packing = Packing { bits: 0, width: 1 };
+
+    /// The packing of tensor `id` of commitment group `group`: inputs of the model
+    /// commitment (group 0) declared with at most [`MAX_PACK_BITS`] bits are packed; every
+    /// other committed tensor (lineage groups, computed tensors, salts) is not.
+    #[must_use]
+    pub fn of(program: &Program, group: u16, id: TensorId) -> Packing {
+        match program.tensors().get(id.index()) {
+            Some(d) if group == 0 && d.kind == zkmlops_tensor::TensorKind::Input => {
+                let width = pack_width(d.bits);
+                if width > 1 {
+                    Packing {
+                        bits: d.bits,
+                        width,
+                    }
+                } else {
+                    Packing::NONE
+                }
+            }
+            _ => Packing::NONE,
+        }
+    }
+
+    /// `2^(bits-1)`, added to each value before packing (0 when not packed).
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        if self.width > 1 {
+            1u64 << (self.bits - 1)
+        } else {
+            0
+        }
+    }
+
+    /// The coefficient of the `j`-th value of a chunk: `2^(bits*j)`.
+    pub fn coefficient(&self, j: usize) -> Goldilocks {
+        if self.width > 1 {
+            Goldilocks::from_u64(1u64 << (usize::from(self.bits) * j))
+        } else {
+            Goldilocks::ONE
+        }
+    }
+
+    /// The constant term of a chunk of `n` values: `sum_j 2^(bits-1) * 2^(bits*j)`.
+    pub fn constant(&self, n: usize) -> Goldilocks {
+        (0..n)
+            .map(|j| self.coefficient(j) * Goldilocks::from_u64(self.offset()))
+            .sum()
+    }
+
+    /// The field elements `values` enter the sponge as. Out-of-bound values (which no proof
+    /// can hold) still give an element; its injectivity is only claimed within the bound.
+    #[must_use]
+    pub fn elements(&self, values: &[i64]) -> Vec<Goldilocks> {
+        values
+            .chunks(self.width.max(1))
+            .map(|chunk| {
+                if self.width > 1 {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(j, &v)| self.coefficient(j) * felt(v))
+                        .sum::<Goldilocks>()
+                        + self.constant(chunk.len())
+                } else {
+                    felt(chunk.first().copied().unwrap_or(0))
+                }
+            })
+            .collect()
+    }
+}
+
+/// The commitment to the model's committed tensors (commitment group 0, the values of each
+/// in Program id order, each packed as its declaration says) for `program`. Tensors beyond
+/// the Program's committed ones are absorbed unpacked.
+#[must_use]
+pub fn commit(program: &Program, tensors: &[&[i64]]) -> Digest {
+    let ids: Vec<TensorId> = committed_ids(program).collect();
+    let elements: Vec<Goldilocks> = tensors
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            ids.get(i)
+                .map_or(Packing::NONE, |&id| Packing::of(program, 0, id))
+                .elements(t)
+        })
+        .collect();
+    absorb_from(initial_state(&program.digest(), elements.len()), &elements).1
 }
 
 /// A Program's commitment groups: the group number and its tensors in id order, groups in
@@ -297,11 +428,12 @@ pub fn program_commitments(
     let digest = program.digest();
     let mut out = Vec::new();
     for (g, ids) in commitment_groups(program) {
-        let mut values = Vec::new();
+        let mut elements = Vec::new();
         for &id in &ids {
-            values.extend_from_slice(witness.get(id).ok_or(id)?.data());
+            let values = witness.get(id).ok_or(id)?.data();
+            elements.extend(Packing::of(program, g, id).elements(values));
         }
-        let (_, d) = absorb_from(group_initial_state(&digest, g, values.len()), &values);
+        let (_, d) = absorb_from(group_initial_state(&digest, g, elements.len()), &elements);
         // `commitment_groups` lists only non-empty groups.
         if let Some(&first) = ids.first() {
             out.push((first, d));
@@ -314,8 +446,11 @@ pub fn program_commitments(
 /// the same values (salt first) committed by two Programs give the same digest.
 #[must_use]
 pub fn commit_lineage(tensors: &[&[i64]]) -> Digest {
-    let values: Vec<i64> = tensors.iter().flat_map(|t| t.iter().copied()).collect();
-    absorb_from(lineage_state(values.len()), &values).1
+    let elements: Vec<Goldilocks> = tensors
+        .iter()
+        .flat_map(|t| t.iter().map(|&v| felt(v)))
+        .collect();
+    absorb_from(lineage_state(elements.len()), &elements).1
 }
 
 /// Tag that opens a dataset header (`"zkds"`).

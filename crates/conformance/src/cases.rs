@@ -490,10 +490,21 @@ pub fn binding_case() -> Result<Case, ProgramError> {
     c.finish("binding", "binding", &[y, r])
 }
 
+/// Biases of [`mlp`] lie in `[-2^16, 2^16)` (scale 2^16).
+const BIAS_BOUND: i64 = 65536;
+
+/// The bound the ONNX import declares for parameters whose magnitudes stay within `bound`:
+/// the narrowest multiple of 4 bits, at least 8, holding `[-bound, bound]`.
+fn import_bits(bound: i64) -> u8 {
+    let signed = 65 - bound.unsigned_abs().leading_zeros();
+    u8::try_from((signed.max(8).div_ceil(4) * 4).min(64)).unwrap_or(64)
+}
+
 /// The benchmark MLP: layer widths `dims`, `Gemm` + rescale (scale 2^8, half up) per layer,
-/// ReLU between layers, input private, weights and biases of visibility `weights` (declared
-/// `weight_bits` wide when given), output public; inputs in `[-1, 1)` and weights uniform in `+-1/sqrt(fan_in)` from
-/// the fixed seed 42. Returns the case and its MAC count (`--dims 64,256,256,10`: the 84K-MAC
+/// ReLU between layers, input private, weights and biases of visibility `weights`, output
+/// public; inputs in `[-1, 1)` and weights uniform in `+-1/sqrt(fan_in)` from the fixed seed
+/// 42. Weights are declared `weight_bits` wide when given, else as the ONNX import declares
+/// parameters (the narrowest multiple of 4 bits, at least 8, that holds them); biases 20 bits. Returns the case and its MAC count (`--dims 64,256,256,10`: the 84K-MAC
 /// MLP of the benchmarks).
 ///
 /// # Errors
@@ -512,16 +523,18 @@ pub fn mlp(
     let mut rng = StdRng::seed_from_u64(42);
     let mut inputs = vec![random(&mut rng, &[1, first], -256, 256)];
     for (l, w) in dims.windows(2).enumerate() {
+        // Weights uniform in +-256/sqrt(fan_in) at scale 2^8.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let bound = (256.0 / (w[0] as f64).sqrt()).ceil() as i64;
         let wt = b.input(&format!("w{l}"), &[w[1], w[0]], scale, weights);
-        if let Some(bits) = weight_bits {
-            b.set_bits(wt, bits)?;
-        }
+        b.set_bits(wt, weight_bits.unwrap_or_else(|| import_bits(bound)))?;
         let bias = b.input(
             &format!("b{l}"),
             &[w[1]],
             scale.product(scale).unwrap_or(scale),
             weights,
         );
+        b.set_bits(bias, import_bits(BIAS_BOUND))?;
         let h = b.op(
             &format!("fc{l}"),
             Op::Gemm {
@@ -542,11 +555,8 @@ pub fn mlp(
             x = b.op(&format!("relu{l}"), Op::Relu, &[x])?;
         }
         macs += w[0] * w[1];
-        // Weights uniform in +-256/sqrt(fan_in) at scale 2^8.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-        let bound = (256.0 / (w[0] as f64).sqrt()).ceil() as i64;
         inputs.push(random(&mut rng, &[w[1], w[0]], -bound, bound + 1));
-        inputs.push(random(&mut rng, &[w[1]], -65536, 65536));
+        inputs.push(random(&mut rng, &[w[1]], -BIAS_BOUND, BIAS_BOUND));
     }
     b.output(x, Visibility::Public)?;
     let case = Case {

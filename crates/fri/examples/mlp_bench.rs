@@ -1,7 +1,7 @@
 //! Prove and verify an MLP of the given layer widths with the default preset and print one
 //! JSON line of measurements.
 //!
-//! `cargo run --release -p zkmlops-fri --example mlp_bench -- --dims 64,256,256,10 [--preset keccak] [--weight-bits 16]`
+//! `cargo run --release -p zkmlops-fri --example mlp_bench -- --dims 64,256,256,10 [--preset keccak] [--weight-bits 16] [--visibility committed]`
 //!
 //! The MLP of `zkmlops_conformance::cases::mlp` (ReLU between layers, inputs in [-1, 1) and
 //! weights uniform in +-1/sqrt(fan_in), all at scale 2^8, from a fixed seed; input and weights
@@ -18,7 +18,13 @@ fn main() {
         .expect("unknown --preset");
     // The weights' declared bound (default: the Program default, 24 bits); narrower bounds
     // need fewer range-check limbs.
-    let (dims, case, macs) = mlp_from_args(&args, Visibility::Private).unwrap();
+    let weights = match arg(&args, "--visibility").as_deref() {
+        None | Some("private") => Visibility::Private,
+        Some("committed") => Visibility::Committed,
+        Some("public") => Visibility::Public,
+        Some(other) => panic!("--visibility takes private, committed or public, not {other}"),
+    };
+    let (dims, case, macs) = mlp_from_args(&args, weights).unwrap();
     let witness = case.program.evaluate(&case.inputs).unwrap();
     let stats = circuit_stats(&case.program, config).unwrap();
     let trace_cells: usize = stats.iter().map(|s| s.width << s.log_height).sum();

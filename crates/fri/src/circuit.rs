@@ -785,23 +785,29 @@ pub(crate) fn compile(
     let digest = program.digest();
     for (group, ids) in zkmlops_commit::commitment_groups(program) {
         let mut slots = Vec::new();
+        let mut tensors = Vec::new();
         for id in ids {
             let w = wire_id(id.index())?;
             let source = program.tensors()[id.index()].kind == TensorKind::Input;
-            slots.extend((0..b.wires[id.index()].len).map(|i| CommitSlot {
+            let len = b.wires[id.index()].len;
+            slots.extend((0..len).map(|i| CommitSlot {
                 wire: w,
                 index: i,
                 source,
             }));
+            tensors.push((len, zkmlops_commit::Packing::of(program, group, id)));
         }
+        let (lanes, pack) = CommitChip::lanes_of(&tensors);
         // With nothing absorbed the digest would be tied to no row.
         if slots.is_empty() {
             return Err(unsupported("committed tensors with no elements"));
         }
-        let iv = zkmlops_commit::group_initial_state(&digest, group, slots.len())
+        let iv = zkmlops_commit::group_initial_state(&digest, group, lanes.len())
             .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
         b.chips.push(Chip::Commit(CommitChip {
             slots,
+            lanes,
+            pack,
             mults: Vec::new(),
             iv,
             log_height: 0,

@@ -403,6 +403,42 @@ fn hidden_inputs_beyond_their_declared_bound_are_rejected() {
     }
 }
 
+/// Packed commitments (scheme v2): two 8-bit committed weights share one field element of
+/// the model commitment, `(w0 + 128) + (w1 + 128) * 256`. Beyond the bound, `[261, 2]` packs
+/// to the element `[5, 3]` does, so both witnesses have the same commitment: only the bound
+/// check of each committed weight stops a prover from claiming another sum under the
+/// published digest.
+#[test]
+fn packed_commitment_collisions_beyond_the_bound_are_rejected() {
+    let mut b = ProgramBuilder::new();
+    b.unbounded_input("salt", &[4], Scale::ONE, Visibility::Committed);
+    let w = b.input("w", &[2], Scale::ONE, Visibility::Committed);
+    b.set_bits(w, 8).unwrap();
+    let y = b
+        .op(
+            "y",
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: false,
+            },
+            &[w],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let salt = Tensor::vector(vec![11, -22, 33, -44]);
+    let honest = p.evaluate(&[salt, Tensor::vector(vec![5, 3])]).unwrap();
+    let mut wit = honest.clone();
+    wit.values_mut()[w.index()] = Tensor::vector(vec![261, 2]);
+    wit.values_mut()[y.index()] = Tensor::vector(vec![263]);
+    assert_eq!(
+        zkmlops_commit::program_commitments(&p, &honest).unwrap(),
+        zkmlops_commit::program_commitments(&p, &wit).unwrap(),
+        "the two weight vectors collide in the packed commitment"
+    );
+    assert_only_the_range_check_stops_it(&p, &wit, |_: &mut Traces<'_>| {});
+}
+
 /// A public input is checked against its declared bound by the verifier itself, before any
 /// cryptography: a statement carrying an out-of-bound value is refused by name.
 #[test]

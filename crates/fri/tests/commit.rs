@@ -54,7 +54,7 @@ fn committed_weights_prove_and_the_in_proof_digest_is_the_native_commitment() {
         let v = FriBackend
             .verify(&p, &env, &VerifyPolicy::default())
             .unwrap();
-        let native = commit(&p.digest(), &[salt.data(), weights.data()]);
+        let native = commit(&p, &[salt.data(), weights.data()]);
         assert_eq!(v.statement.commitments.len(), 1);
         assert_eq!(
             v.statement.commitments[0].id.0, 1,
@@ -75,7 +75,7 @@ fn commitment_changed_in_the_statement_rejected() {
         .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
         .unwrap();
     // Another valid digest (canonical limbs): the proof is not for it.
-    let other = commit(&p.digest(), &[&[1, 2, 3, 4]]);
+    let other = commit(&p, &[&[1, 2, 3, 4]]);
     env.statement.commitments[0].digest = other.to_bytes();
     let e = FriBackend
         .verify(&p, &env, &VerifyPolicy::default())
@@ -129,7 +129,7 @@ fn one_changed_weight_gives_another_commitment() {
     let mut w2 = w.data().to_vec();
     w2[7] += 1;
     let w2 = Tensor::new(vec![3, 4], w2).unwrap();
-    let published = commit(&p.digest(), &[salt.data(), w.data()]);
+    let published = commit(&p, &[salt.data(), w.data()]);
     let wit = p.evaluate(&[x, salt, w2]).unwrap();
     let env = FriBackend
         .prove(&p, &wit, StageTag::Inference, FriConfig::KECCAK.name())
@@ -318,7 +318,7 @@ fn commitment_groups_and_committed_computed_tensors() {
         assert_eq!(c.len(), 3);
         assert_eq!(
             Digest::from_bytes(&c[0].digest).unwrap(),
-            commit(&p.digest(), &[k.data()])
+            commit(&p, &[k.data()])
         );
         // Lineage groups do not depend on the Program: anyone with the values recomputes them.
         assert_eq!(
@@ -333,7 +333,7 @@ fn commitment_groups_and_committed_computed_tensors() {
         for i in 0..3 {
             let mut bad = env.clone();
             bad.statement.commitments[i].digest =
-                commit(&p.digest(), &[&[i64::try_from(i).unwrap()]]).to_bytes();
+                commit(&p, &[&[i64::try_from(i).unwrap()]]).to_bytes();
             assert!(
                 FriBackend
                     .verify(&p, &bad, &VerifyPolicy::default())

@@ -16,8 +16,7 @@ use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
 use zkmlops_tensor::ops::{Conv2dParams, Pool2dParams, Rounding};
 use zkmlops_tensor::{
-    DEFAULT_INPUT_BITS, MAX_INPUT_BITS, Op, ProgramBuilder, ProgramError, Tensor, TensorId,
-    Visibility, composite,
+    MAX_INPUT_BITS, Op, ProgramBuilder, ProgramError, Tensor, TensorId, Visibility, composite,
 };
 
 use crate::graph::{Attrs, Const, tensor_const};
@@ -501,13 +500,18 @@ impl Importer<'_> {
         let id = self
             .b
             .input(&name, &c.shape, scale, self.settings.param_visibility);
-        // Parameters are declared at the default bound (which says nothing about them) unless
-        // some value needs more: then the narrowest multiple of 8 bits that holds them all.
+        // Parameters are declared at the narrowest multiple of 4 bits (at least 8) that holds
+        // them all: committed weights pack `63 / bits` to a field element in the commitment
+        // (`zkmlops_commit::Packing`), inlined private weights need fewer range-check limbs,
+        // and the bound analysis starts narrower. The bound is public (part of the Program):
+        // it tells the largest weight's magnitude within a factor of 16 (docs/privacy.md).
         let widest = t.data().iter().map(|&v| signed_bits(v)).max().unwrap_or(1);
-        if widest > DEFAULT_INPUT_BITS {
-            let bits = widest.div_ceil(8).saturating_mul(8).min(MAX_INPUT_BITS);
-            self.b.set_bits(id, bits).map_err(|e| ctx.program(e))?;
-        }
+        let bits = widest
+            .max(PARAM_MIN_BITS)
+            .div_ceil(4)
+            .saturating_mul(4)
+            .min(MAX_INPUT_BITS);
+        self.b.set_bits(id, bits).map_err(|e| ctx.program(e))?;
         self.params.push((id, t));
         self.param_cache.insert(key, id);
         Ok(id)
@@ -1616,6 +1620,9 @@ impl Importer<'_> {
 }
 
 /// The smallest `b` with `v` in `[-2^(b-1), 2^(b-1))`.
+/// The narrowest bound a parameter is declared with.
+const PARAM_MIN_BITS: u8 = 8;
+
 fn signed_bits(v: i64) -> u8 {
     let magnitude = if v < 0 { !v } else { v };
     u8::try_from(65 - magnitude.leading_zeros()).unwrap_or(MAX_INPUT_BITS)

@@ -176,7 +176,7 @@ impl CompiledModel {
                     .map(|(_, t)| t.data())
             })
             .collect();
-        Some(zkmlops_commit::commit(&self.program.digest(), &tensors?))
+        Some(zkmlops_commit::commit(&self.program, &tensors?))
     }
 
     /// The salt of the committed weights, if any.

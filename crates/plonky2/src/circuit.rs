@@ -263,16 +263,22 @@ pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compil
     // the statement's order.
     let digest = program.digest();
     for (group, ids) in zkmlops_commit::commitment_groups(program) {
-        let values: Vec<Target> = ids
-            .iter()
-            .flat_map(|&id| lowered.wires(id).to_vec())
-            .collect();
-        if values.is_empty() {
+        // Each tensor's values enter as `zkmlops_commit::Packing` says: a narrow committed
+        // input several to a field element (the lowering range-checks every committed input
+        // to its declared bound, which makes the packing injective).
+        let mut elements: Vec<Target> = Vec::new();
+        for &id in &ids {
+            let packing = zkmlops_commit::Packing::of(program, group, id);
+            for chunk in lowered.wires(id).chunks(packing.width.max(1)) {
+                elements.push(pack(&mut g.b, &packing, chunk));
+            }
+        }
+        if elements.is_empty() {
             return Err(unsupported("committed tensors with no elements"));
         }
-        let iv = zkmlops_commit::group_initial_state(&digest, group, values.len())
+        let iv = zkmlops_commit::group_initial_state(&digest, group, elements.len())
             .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
-        let out = crate::poseidon2::absorb(&mut g.b, iv, &values);
+        let out = crate::poseidon2::absorb(&mut g.b, iv, &elements);
         g.b.register_public_inputs(&out);
     }
     let data = catch_unwind(AssertUnwindSafe(|| g.b.build::<C>()))
@@ -283,6 +289,26 @@ pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compil
         lowered,
         statement,
     })
+}
+
+/// One absorbed element: `sum_j coef_j x_j + constant` (the chunk itself when unpacked).
+fn pack(
+    b: &mut CircuitBuilder<F, D>,
+    packing: &zkmlops_commit::Packing,
+    chunk: &[Target],
+) -> Target {
+    if packing.width <= 1
+        && let Some(&t) = chunk.first()
+    {
+        return t;
+    }
+    let constant = p3_field::PrimeField64::as_canonical_u64(&packing.constant(chunk.len()));
+    let mut acc = b.constant(F::from_canonical_u64(constant));
+    for (j, &x) in chunk.iter().enumerate() {
+        let c = p3_field::PrimeField64::as_canonical_u64(&packing.coefficient(j));
+        acc = b.mul_const_add(F::from_canonical_u64(c), x, acc);
+    }
+    acc
 }
 
 impl Compiled {

@@ -5,13 +5,18 @@
 //! Goldilocks constants, S-box `x^7` with one register: degree 3) on the first columns; this
 //! chip adds the sponge around it:
 //!
-//! - `absorb[4]`: the block added on this row; each slot is sent on the tensor bus as
-//!   `(wire, index, absorb)` with its read count, like a source chip (structure columns);
+//! - `absorb[4]`: the block added on this row, each element (a *lane*) the packing of up to
+//!   `K` committed values `x[lane][j]` (`zkmlops_commit::Packing`: `absorb = sum_j coef_j
+//!   x_j + offset`, coefficients and offset structure columns; an unpacked value has
+//!   coefficient 1 and offset 0); each value is sent on the tensor bus as `(wire, index, x)`
+//!   with its read count, like a source chip (structure columns), where a bound chip reads it
+//!   and proves it within its declared bound (what makes the packing injective);
 //! - first row: `inputs = IV + (absorb, 0)`, the IV fixed by the Program digest and the
 //!   committed length (`zkmlops_commit::initial_state`, computed by the verifier);
 //! - each real row after the first: `inputs = outputs(previous) + (absorb, 0)`;
-//! - padding slots of the last block are zero; on the last real row `outputs[0..4]` equal the
-//!   public digest.
+//! - a value column with no value has coefficient 0 and count 0 (it neither enters the sponge
+//!   nor the bus), so padding lanes of the last block are zero; on the last real row
+//!   `outputs[0..4]` equal the public digest.
 //!
 //! Padding rows hold valid permutations of the zero state and are tied to nothing.
 
@@ -19,7 +24,7 @@ use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use p3_air::{Air, AirBuilder, WindowAccess};
-use p3_field::{Field, PrimeCharacteristicRing};
+use p3_field::{Field, PrimeCharacteristicRing, PrimeField64};
 use p3_goldilocks::{GenericPoseidon2LinearLayersGoldilocks, Goldilocks};
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
@@ -34,7 +39,7 @@ const SBOX_REGISTERS: usize = 1;
 /// Columns of one Poseidon2 permutation.
 pub(crate) const P2_COLS: usize =
     num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>();
-/// Structure columns per absorb slot: wire, index, read count, must-be-zero.
+/// Structure columns per value column: wire, index, read count, packing coefficient.
 const SLOT_COLS: usize = 4;
 
 type P2Air = Poseidon2Air<
@@ -76,10 +81,22 @@ pub(crate) struct CommitSlot {
     pub(crate) source: bool,
 }
 
+/// One absorbed field element: `len` consecutive slots from `first`, packed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lane {
+    pub(crate) first: usize,
+    pub(crate) len: usize,
+    pub(crate) packing: zkmlops_commit::Packing,
+}
+
 /// One commitment group: its elements in order, absorbed by the sponge.
 #[derive(Debug, Clone)]
 pub(crate) struct CommitChip {
     pub(crate) slots: Vec<CommitSlot>,
+    /// The absorbed elements, in order (each tensor's values in chunks of its packing width).
+    pub(crate) lanes: Vec<Lane>,
+    /// Value columns per lane: the widest packing among the lanes.
+    pub(crate) pack: usize,
     pub(crate) mults: Vec<u32>,
     /// The sponge state before the first block (from the Program digest and the length).
     pub(crate) iv: [u64; WIDTH],
@@ -93,7 +110,41 @@ impl CommitChip {
     }
 
     pub(crate) fn blocks(&self) -> usize {
-        self.slots.len().div_ceil(RATE)
+        self.lanes.len().div_ceil(RATE)
+    }
+
+    /// The lanes of a group's tensors, each `(first slot, values, packing)` in order.
+    pub(crate) fn lanes_of(tensors: &[(usize, zkmlops_commit::Packing)]) -> (Vec<Lane>, usize) {
+        let mut lanes = Vec::new();
+        let mut first = 0;
+        for &(len, packing) in tensors {
+            let w = packing.width.max(1);
+            let mut at = 0;
+            while at < len {
+                let n = w.min(len - at);
+                lanes.push(Lane {
+                    first: first + at,
+                    len: n,
+                    packing,
+                });
+                at += n;
+            }
+            first += len;
+        }
+        let pack = lanes.iter().map(|l| l.len).max().unwrap_or(1).max(1);
+        (lanes, pack)
+    }
+
+    /// The slot in value column `j` of lane `lane` (if any).
+    fn slot_at(&self, lane: usize, j: usize) -> Option<usize> {
+        self.lanes
+            .get(lane)
+            .filter(|l| j < l.len)
+            .map(|l| l.first + j)
+    }
+
+    fn value_columns(&self) -> usize {
+        RATE * self.pack
     }
 }
 
@@ -107,18 +158,20 @@ impl ChipKind for CommitChip {
     fn set_log_height(&mut self, log_height: usize) {
         self.log_height = log_height;
     }
+    /// The permutation, the absorbed block, the values.
     fn width(&self) -> usize {
-        P2_COLS + RATE
+        P2_COLS + RATE + self.value_columns()
     }
-    /// Per slot (wire, index, count, zero), then `next_real` and `last`.
+    /// Per value column (wire, index, count, coefficient), per lane its offset, then
+    /// `next_real` and `last`.
     fn preprocessed_width(&self) -> usize {
-        RATE * SLOT_COLS + 2
+        self.value_columns() * SLOT_COLS + RATE + 2
     }
     fn main_next(&self) -> Vec<usize> {
         (0..WIDTH).chain(P2_COLS..P2_COLS + RATE).collect()
     }
     fn interactions(&self) -> usize {
-        RATE
+        self.value_columns()
     }
     fn commitment_values(&self) -> usize {
         RATE
@@ -174,20 +227,33 @@ impl ChipKind for CommitChip {
     }
 
     fn num_constraints(&self) -> usize {
-        // Poseidon2: one per S-box register and per full-round output.
-        2 * HALF_FULL_ROUNDS * WIDTH * 2 + PARTIAL_ROUNDS * 2 + 3 * WIDTH + 2 * RATE
+        // Poseidon2: one per S-box register and per full-round output; then the chaining, the
+        // packing of each lane and the digest.
+        2 * HALF_FULL_ROUNDS * WIDTH * 2 + PARTIAL_ROUNDS * 2 + 3 * WIDTH + 3 * RATE
     }
 
     fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         let blocks = self.blocks();
+        let (vc, pack) = (self.value_columns(), self.pack);
         Some(matrix(
             self.preprocessed_width(),
             self.log_height,
             |r, row| {
                 for s in 0..RATE {
-                    let k = r * RATE + s;
-                    let c = &mut row[s * SLOT_COLS..(s + 1) * SLOT_COLS];
-                    if let Some(slot) = self.slots.get(k) {
+                    let lane = r * RATE + s;
+                    if let Some(l) = self.lanes.get(lane) {
+                        row[vc * SLOT_COLS + s] =
+                            F::from_u64(l.packing.constant(l.len).as_canonical_u64());
+                    }
+                    for j in 0..pack {
+                        let Some(k) = self.slot_at(lane, j) else {
+                            continue;
+                        };
+                        let Some(slot) = self.slots.get(k) else {
+                            continue;
+                        };
+                        let c = (s * pack + j) * SLOT_COLS;
+                        let c = &mut row[c..c + SLOT_COLS];
                         c[0] = F::from_u32(slot.wire);
                         c[1] = usize_felt(slot.index);
                         c[2] = if slot.source {
@@ -195,12 +261,13 @@ impl ChipKind for CommitChip {
                         } else {
                             F::NEG_ONE
                         };
-                    } else if r < blocks {
-                        c[3] = F::ONE;
+                        if let Some(l) = self.lanes.get(lane) {
+                            c[3] = F::from_u64(l.packing.coefficient(j).as_canonical_u64());
+                        }
                     }
                 }
-                row[RATE * SLOT_COLS] = F::from_bool(r + 1 < blocks);
-                row[RATE * SLOT_COLS + 1] = F::from_bool(r + 1 == blocks);
+                row[vc * SLOT_COLS + RATE] = F::from_bool(r + 1 < blocks);
+                row[vc * SLOT_COLS + RATE + 1] = F::from_bool(r + 1 == blocks);
             },
         ))
     }
@@ -223,15 +290,31 @@ impl ChipKind for CommitChip {
                     .unwrap_or(0)
             })
             .collect();
+        let elements: Vec<Goldilocks> = self
+            .lanes
+            .iter()
+            .flat_map(|l| {
+                l.packing
+                    .elements(flat.get(l.first..l.first + l.len).unwrap_or(&[]))
+            })
+            .collect();
         let iv = self.iv.map(Goldilocks::from_u64);
-        let (mut inputs, _) = zkmlops_commit::absorb_from(iv, &flat);
+        let (mut inputs, _) = zkmlops_commit::absorb_from(iv, &elements);
         let h = 1usize << self.log_height;
         inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
         let p2 = permutation_trace(inputs);
+        let pack = self.pack;
         Some(matrix(self.width(), self.log_height, |r, row| {
             row[..P2_COLS].copy_from_slice(&p2.values[r * P2_COLS..(r + 1) * P2_COLS]);
             for s in 0..RATE {
-                row[P2_COLS + s] = felt(flat.get(r * RATE + s).copied().unwrap_or(0));
+                let lane = r * RATE + s;
+                row[P2_COLS + s] = elements.get(lane).copied().unwrap_or(Goldilocks::ZERO);
+                for j in 0..pack {
+                    if let Some(k) = self.slot_at(lane, j) {
+                        row[P2_COLS + RATE + s * pack + j] =
+                            felt(flat.get(k).copied().unwrap_or(0));
+                    }
+                }
             }
         }))
     }
@@ -265,7 +348,15 @@ impl ChipKind for CommitChip {
             .iter()
             .map(|v| (*v).into())
             .collect();
-        let (next_real, last) = (p[RATE * SLOT_COLS].clone(), p[RATE * SLOT_COLS + 1].clone());
+        let (vc, pack) = (self.value_columns(), self.pack);
+        let x: Vec<AB::Expr> = local[P2_COLS + RATE..P2_COLS + RATE + vc]
+            .iter()
+            .map(|v| (*v).into())
+            .collect();
+        let (next_real, last) = (
+            p[vc * SLOT_COLS + RATE].clone(),
+            p[vc * SLOT_COLS + RATE + 1].clone(),
+        );
         // `public_values` always holds the digest after the statement limbs (lib.rs).
         let pv = builder.public_values();
         let digest: Vec<AB::Expr> = (0..RATE)
@@ -290,14 +381,21 @@ impl ChipKind for CommitChip {
             builder.assert_zero(next_real.clone() * ((*next_input).into() - chained));
         }
         for s in 0..RATE {
-            let slot = &p[s * SLOT_COLS..(s + 1) * SLOT_COLS];
-            builder.assert_zero(slot[3].clone() * absorb[s].clone());
             builder.assert_zero(last.clone() * (outputs[s].into() - digest[s].clone()));
-            builder.push_interaction(
-                TENSOR_BUS,
-                [slot[0].clone(), slot[1].clone(), absorb[s].clone()],
-                Count::bounded(slot[2].clone(), self.max_count()),
-            );
+            // The lane: its offset plus each value times its coefficient.
+            let mut packed = p[vc * SLOT_COLS + s].clone();
+            for j in 0..pack {
+                let c = (s * pack + j) * SLOT_COLS;
+                let slot = &p[c..c + SLOT_COLS];
+                let v = x[s * pack + j].clone();
+                packed += slot[3].clone() * v.clone();
+                builder.push_interaction(
+                    TENSOR_BUS,
+                    [slot[0].clone(), slot[1].clone(), v],
+                    Count::bounded(slot[2].clone(), self.max_count()),
+                );
+            }
+            builder.assert_eq(absorb[s].clone(), packed);
         }
     }
 }
