@@ -722,6 +722,24 @@ pub(crate) fn compile(
     };
     let mut committed_bounds: std::collections::BTreeMap<u8, Vec<(u32, usize)>> =
         std::collections::BTreeMap::new();
+    // Committed inputs the commitment chips range-check themselves (`CommitChip::checked_bits`).
+    let mut self_checked = std::collections::BTreeSet::new();
+    for (group, ids) in zkmlops_commit::commitment_groups(program) {
+        let tensors: Vec<(usize, zkmlops_commit::Packing)> = ids
+            .iter()
+            .map(|&id| {
+                let len = b.wires.get(id.index()).map_or(0, |w| w.len);
+                (len, zkmlops_commit::Packing::of(program, group, id))
+            })
+            .collect();
+        if let Some(bits) = CommitChip::checked_bits(&tensors) {
+            for (&id, (_, p)) in ids.iter().zip(&tensors) {
+                if p.width > 1 && p.bits == bits {
+                    self_checked.insert(id.index());
+                }
+            }
+        }
+    }
     for (w, d) in program.tensors().iter().enumerate() {
         let wire = wire_id(w)?;
         let public_values = || {
@@ -756,8 +774,9 @@ pub(crate) fn compile(
             // Committed inputs are range-checked to their declared bound by a bound chip (one
             // per width, built below); their group's commitment chip sources them.
             (TensorKind::Input, Visibility::Committed | Visibility::CommittedTo(_)) => {
-                // The full-range bound (salts) needs no check.
-                if d.bits < zkmlops_tensor::MAX_INPUT_BITS {
+                // The full-range bound (salts) needs no check; the commitment chip checks the
+                // packed inputs of its group's most common width itself.
+                if d.bits < zkmlops_tensor::MAX_INPUT_BITS && !self_checked.contains(&w) {
                     committed_bounds
                         .entry(d.bits)
                         .or_default()
@@ -797,7 +816,8 @@ pub(crate) fn compile(
             }));
             tensors.push((len, zkmlops_commit::Packing::of(program, group, id)));
         }
-        let (lanes, pack) = CommitChip::lanes_of(&tensors);
+        let checked = CommitChip::checked_bits(&tensors);
+        let (lanes, pack) = CommitChip::lanes_of(&tensors, checked);
         // With nothing absorbed the digest would be tied to no row.
         if slots.is_empty() {
             return Err(unsupported("committed tensors with no elements"));
@@ -808,6 +828,7 @@ pub(crate) fn compile(
             slots,
             lanes,
             pack,
+            check: checked.map(|bits| Signed::new(u32::from(bits))),
             mults: Vec::new(),
             iv,
             log_height: 0,

@@ -9,8 +9,12 @@
 //!   `K` committed values `x[lane][j]` (`zkmlops_commit::Packing`: `absorb = sum_j coef_j
 //!   x_j + offset`, coefficients and offset structure columns; an unpacked value has
 //!   coefficient 1 and offset 0); each value is sent on the tensor bus as `(wire, index, x)`
-//!   with its read count, like a source chip (structure columns), where a bound chip reads it
-//!   and proves it within its declared bound (what makes the packing injective);
+//!   with its read count, like a source chip (structure columns: per lane the wire and the first
+//!   index, per value its count and coefficient);
+//! - each committed input is proved within its declared bound (what makes the packing
+//!   injective): the values of the group's most common packed width `B` by limbs on this row
+//!   (`chk * x + 2^(B-1)` = 8-bit limbs, looked up in the range table with count `chk`, a
+//!   structure column), every other committed input by a bound chip that reads it;
 //! - first row: `inputs = IV + (absorb, 0)`, the IV fixed by the Program digest and the
 //!   committed length (`zkmlops_commit::initial_state`, computed by the verifier);
 //! - each real row after the first: `inputs = outputs(previous) + (absorb, 0)`;
@@ -31,6 +35,7 @@ use p3_matrix::dense::RowMajorMatrix;
 use p3_poseidon2_air::{Poseidon2Air, Poseidon2Cols, RoundConstants, num_cols};
 use zkmlops_commit::{HALF_FULL_ROUNDS, PARTIAL_ROUNDS, RATE, SBOX_DEGREE, WIDTH};
 
+use super::limbs::Signed;
 use super::{ChipKind, TENSOR_BUS, felt, matrix, usize_felt};
 use crate::FriError;
 use crate::bounds::State;
@@ -39,8 +44,10 @@ const SBOX_REGISTERS: usize = 1;
 /// Columns of one Poseidon2 permutation.
 pub(crate) const P2_COLS: usize =
     num_cols::<WIDTH, SBOX_DEGREE, SBOX_REGISTERS, HALF_FULL_ROUNDS, PARTIAL_ROUNDS>();
-/// Structure columns per value column: wire, index, read count, packing coefficient.
-const SLOT_COLS: usize = 4;
+/// Structure columns per value column: read count, packing coefficient, range-check selector.
+const SLOT_COLS: usize = 3;
+/// Structure columns per lane: wire, index of its first value, packing constant.
+const LANE_COLS: usize = 3;
 
 type P2Air = Poseidon2Air<
     Goldilocks,
@@ -87,6 +94,8 @@ pub(crate) struct Lane {
     pub(crate) first: usize,
     pub(crate) len: usize,
     pub(crate) packing: zkmlops_commit::Packing,
+    /// Whether this chip range-checks the lane's values (to [`CommitChip::check`]).
+    pub(crate) checked: bool,
 }
 
 /// One commitment group: its elements in order, absorbed by the sponge.
@@ -97,6 +106,8 @@ pub(crate) struct CommitChip {
     pub(crate) lanes: Vec<Lane>,
     /// Value columns per lane: the widest packing among the lanes.
     pub(crate) pack: usize,
+    /// The range the chip proves its checked lanes' values in (their declared bound).
+    pub(crate) check: Option<Signed>,
     pub(crate) mults: Vec<u32>,
     /// The sponge state before the first block (from the Program digest and the length).
     pub(crate) iv: [u64; WIDTH],
@@ -113,8 +124,25 @@ impl CommitChip {
         self.lanes.len().div_ceil(RATE)
     }
 
-    /// The lanes of a group's tensors, each `(first slot, values, packing)` in order.
-    pub(crate) fn lanes_of(tensors: &[(usize, zkmlops_commit::Packing)]) -> (Vec<Lane>, usize) {
+    /// The declared width the chip range-checks itself: the packed width (if any) with the
+    /// most values among `tensors` (`(values, packing)`), the narrower on a tie.
+    pub(crate) fn checked_bits(tensors: &[(usize, zkmlops_commit::Packing)]) -> Option<u8> {
+        let mut per_bits: BTreeMap<u8, usize> = BTreeMap::new();
+        for &(len, packing) in tensors.iter().filter(|(_, p)| p.width > 1) {
+            *per_bits.entry(packing.bits).or_default() += len;
+        }
+        per_bits
+            .into_iter()
+            .max_by_key(|&(bits, n)| (n, std::cmp::Reverse(bits)))
+            .map(|(bits, _)| bits)
+    }
+
+    /// The lanes of a group's tensors (`(values, packing)` in order) and the value columns per
+    /// lane; lanes of packed tensors declared `checked` bits wide are range-checked here.
+    pub(crate) fn lanes_of(
+        tensors: &[(usize, zkmlops_commit::Packing)],
+        checked: Option<u8>,
+    ) -> (Vec<Lane>, usize) {
         let mut lanes = Vec::new();
         let mut first = 0;
         for &(len, packing) in tensors {
@@ -126,6 +154,7 @@ impl CommitChip {
                     first: first + at,
                     len: n,
                     packing,
+                    checked: packing.width > 1 && Some(packing.bits) == checked,
                 });
                 at += n;
             }
@@ -146,6 +175,11 @@ impl CommitChip {
     fn value_columns(&self) -> usize {
         RATE * self.pack
     }
+
+    /// Limb columns per value column.
+    fn limbs(&self) -> usize {
+        self.check.map_or(0, Signed::limbs)
+    }
 }
 
 impl ChipKind for CommitChip {
@@ -158,20 +192,23 @@ impl ChipKind for CommitChip {
     fn set_log_height(&mut self, log_height: usize) {
         self.log_height = log_height;
     }
-    /// The permutation, the absorbed block, the values.
+    /// The permutation, the absorbed block, the values, their limbs.
     fn width(&self) -> usize {
-        P2_COLS + RATE + self.value_columns()
+        P2_COLS + RATE + self.value_columns() * (1 + self.limbs())
     }
-    /// Per value column (wire, index, count, coefficient), per lane its offset, then
-    /// `next_real` and `last`.
+    /// Per value column (count, coefficient, selector), per lane (wire, first index,
+    /// constant), then `next_real` and `last`.
     fn preprocessed_width(&self) -> usize {
-        self.value_columns() * SLOT_COLS + RATE + 2
+        self.value_columns() * SLOT_COLS + RATE * LANE_COLS + 2
     }
     fn main_next(&self) -> Vec<usize> {
         (0..WIDTH).chain(P2_COLS..P2_COLS + RATE).collect()
     }
     fn interactions(&self) -> usize {
-        self.value_columns()
+        self.value_columns() * (1 + self.check.map_or(0, Signed::lookups))
+    }
+    fn range_lookups(&self) -> bool {
+        self.check.is_some()
     }
     fn commitment_values(&self) -> usize {
         RATE
@@ -229,7 +266,11 @@ impl ChipKind for CommitChip {
     fn num_constraints(&self) -> usize {
         // Poseidon2: one per S-box register and per full-round output; then the chaining, the
         // packing of each lane and the digest.
-        2 * HALF_FULL_ROUNDS * WIDTH * 2 + PARTIAL_ROUNDS * 2 + 3 * WIDTH + 3 * RATE
+        2 * HALF_FULL_ROUNDS * WIDTH * 2
+            + PARTIAL_ROUNDS * 2
+            + 3 * WIDTH
+            + 3 * RATE
+            + self.value_columns()
     }
 
     fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
@@ -241,9 +282,14 @@ impl ChipKind for CommitChip {
             |r, row| {
                 for s in 0..RATE {
                     let lane = r * RATE + s;
-                    if let Some(l) = self.lanes.get(lane) {
-                        row[vc * SLOT_COLS + s] =
-                            F::from_u64(l.packing.constant(l.len).as_canonical_u64());
+                    let Some(l) = self.lanes.get(lane) else {
+                        continue;
+                    };
+                    if let Some(first) = self.slots.get(l.first) {
+                        let c = vc * SLOT_COLS + s * LANE_COLS;
+                        row[c] = F::from_u32(first.wire);
+                        row[c + 1] = usize_felt(first.index);
+                        row[c + 2] = F::from_u64(l.packing.constant(l.len).as_canonical_u64());
                     }
                     for j in 0..pack {
                         let Some(k) = self.slot_at(lane, j) else {
@@ -254,20 +300,18 @@ impl ChipKind for CommitChip {
                         };
                         let c = (s * pack + j) * SLOT_COLS;
                         let c = &mut row[c..c + SLOT_COLS];
-                        c[0] = F::from_u32(slot.wire);
-                        c[1] = usize_felt(slot.index);
-                        c[2] = if slot.source {
+                        c[0] = if slot.source {
                             F::from_u32(self.mults.get(k).copied().unwrap_or(0))
                         } else {
                             F::NEG_ONE
                         };
-                        if let Some(l) = self.lanes.get(lane) {
-                            c[3] = F::from_u64(l.packing.coefficient(j).as_canonical_u64());
-                        }
+                        c[1] = F::from_u64(l.packing.coefficient(j).as_canonical_u64());
+                        c[2] = F::from_bool(l.checked);
                     }
                 }
-                row[vc * SLOT_COLS + RATE] = F::from_bool(r + 1 < blocks);
-                row[vc * SLOT_COLS + RATE + 1] = F::from_bool(r + 1 == blocks);
+                let c = vc * SLOT_COLS + RATE * LANE_COLS;
+                row[c] = F::from_bool(r + 1 < blocks);
+                row[c + 1] = F::from_bool(r + 1 == blocks);
             },
         ))
     }
@@ -277,7 +321,7 @@ impl ChipKind for CommitChip {
     fn trace(
         &self,
         values: &[Vec<i64>],
-        _range_counts: &mut [u32],
+        range_counts: &mut [u32],
     ) -> Option<RowMajorMatrix<Goldilocks>> {
         let flat: Vec<i64> = self
             .slots
@@ -303,16 +347,33 @@ impl ChipKind for CommitChip {
         let h = 1usize << self.log_height;
         inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
         let p2 = permutation_trace(inputs);
-        let pack = self.pack;
+        let (pack, vc, nl) = (self.pack, self.value_columns(), self.limbs());
+        let limbs_at = P2_COLS + RATE + vc;
         Some(matrix(self.width(), self.log_height, |r, row| {
             row[..P2_COLS].copy_from_slice(&p2.values[r * P2_COLS..(r + 1) * P2_COLS]);
             for s in 0..RATE {
                 let lane = r * RATE + s;
                 row[P2_COLS + s] = elements.get(lane).copied().unwrap_or(Goldilocks::ZERO);
+                let checked = self.lanes.get(lane).is_some_and(|l| l.checked);
                 for j in 0..pack {
-                    if let Some(k) = self.slot_at(lane, j) {
-                        row[P2_COLS + RATE + s * pack + j] =
-                            felt(flat.get(k).copied().unwrap_or(0));
+                    let v = self
+                        .slot_at(lane, j)
+                        .map(|k| flat.get(k).copied().unwrap_or(0));
+                    row[P2_COLS + RATE + s * pack + j] = felt(v.unwrap_or(0));
+                    // Unchecked columns hold the limbs of `0` (the constraint reads `chk * x`)
+                    // and count nothing.
+                    if let Some(range) = self.check {
+                        let at = limbs_at + (s * pack + j) * nl;
+                        let checked_value = v.filter(|_| checked);
+                        range.fill(
+                            checked_value.unwrap_or(0),
+                            &mut row[at..at + nl],
+                            &mut |l| {
+                                if checked_value.is_some() {
+                                    super::tally(range_counts, l);
+                                }
+                            },
+                        );
                     }
                 }
             }
@@ -348,15 +409,17 @@ impl ChipKind for CommitChip {
             .iter()
             .map(|v| (*v).into())
             .collect();
-        let (vc, pack) = (self.value_columns(), self.pack);
+        let (vc, pack, nl) = (self.value_columns(), self.pack, self.limbs());
         let x: Vec<AB::Expr> = local[P2_COLS + RATE..P2_COLS + RATE + vc]
             .iter()
             .map(|v| (*v).into())
             .collect();
-        let (next_real, last) = (
-            p[vc * SLOT_COLS + RATE].clone(),
-            p[vc * SLOT_COLS + RATE + 1].clone(),
-        );
+        let limbs: Vec<AB::Expr> = local[P2_COLS + RATE + vc..P2_COLS + RATE + vc * (1 + nl)]
+            .iter()
+            .map(|v| (*v).into())
+            .collect();
+        let flags = vc * SLOT_COLS + RATE * LANE_COLS;
+        let (next_real, last) = (p[flags].clone(), p[flags + 1].clone());
         // `public_values` always holds the digest after the statement limbs (lib.rs).
         let pv = builder.public_values();
         let digest: Vec<AB::Expr> = (0..RATE)
@@ -382,18 +445,30 @@ impl ChipKind for CommitChip {
         }
         for s in 0..RATE {
             builder.assert_zero(last.clone() * (outputs[s].into() - digest[s].clone()));
-            // The lane: its offset plus each value times its coefficient.
-            let mut packed = p[vc * SLOT_COLS + s].clone();
+            let lane = &p[vc * SLOT_COLS + s * LANE_COLS..vc * SLOT_COLS + (s + 1) * LANE_COLS];
+            // The lane: its constant plus each value times its coefficient.
+            let mut packed = lane[2].clone();
             for j in 0..pack {
                 let c = (s * pack + j) * SLOT_COLS;
                 let slot = &p[c..c + SLOT_COLS];
                 let v = x[s * pack + j].clone();
-                packed += slot[3].clone() * v.clone();
+                packed += slot[1].clone() * v.clone();
                 builder.push_interaction(
                     TENSOR_BUS,
-                    [slot[0].clone(), slot[1].clone(), v],
-                    Count::bounded(slot[2].clone(), self.max_count()),
+                    [
+                        lane[0].clone(),
+                        lane[1].clone() + AB::Expr::from_usize(j),
+                        v.clone(),
+                    ],
+                    Count::bounded(slot[0].clone(), self.max_count()),
                 );
+                if let Some(range) = self.check {
+                    let chk = slot[2].clone();
+                    let at = (s * pack + j) * nl;
+                    range.eval(builder, chk.clone() * v, &limbs[at..at + nl], &|| {
+                        Count::bounded(-chk.clone(), 1)
+                    });
+                }
             }
             builder.assert_eq(absorb[s].clone(), packed);
         }
