@@ -475,3 +475,54 @@ fn a_partition_that_is_not_the_stable_one_is_rejected() {
         );
     }
 }
+
+/// Packed commitments (scheme v2): `[261, 2]` and `[5, 3]`, declared 8 bits, pack to the same
+/// element of the model commitment, so a claim about the sum of the first under the second's
+/// published commitment has a consistent sponge: only the range checks of the committed
+/// inputs stand in the way, and the verifier rejects.
+#[test]
+fn packed_commitment_collisions_beyond_the_bound_are_rejected() {
+    let mut b = ProgramBuilder::new();
+    b.unbounded_input("salt", &[4], Scale::ONE, Visibility::Committed);
+    let w = b.input("w", &[2], Scale::ONE, Visibility::Committed);
+    b.set_bits(w, 8).unwrap();
+    let y = b
+        .op(
+            "y",
+            Op::Sum {
+                axes: vec![0],
+                keep_dims: false,
+            },
+            &[w],
+        )
+        .unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let inputs = [
+        Tensor::vector(vec![11, -22, 33, -44]),
+        Tensor::vector(vec![5, 3]),
+    ];
+    let honest = p.evaluate(&inputs).unwrap();
+    let mut claimed = claim(&p, &inputs, &[(y, vec![263])]);
+    claimed.values_mut()[w.index()] = Tensor::vector(vec![261, 2]);
+    assert_eq!(
+        zkmlops_commit::program_commitments(&p, &honest).unwrap(),
+        zkmlops_commit::program_commitments(&p, &claimed).unwrap(),
+        "the two weight vectors collide in the packed commitment"
+    );
+    rejected(
+        &p,
+        prove_edited(
+            &p,
+            &honest,
+            &claimed,
+            StageTag::Generic,
+            P,
+            &[
+                (Cell::Tensor(w, 0), 261),
+                (Cell::Tensor(w, 1), 2),
+                (Cell::Tensor(y, 0), 263),
+            ],
+        ),
+    );
+}
