@@ -596,3 +596,32 @@ pub fn stable_partition() -> Result<(Program, Vec<Tensor>, TensorId), ProgramErr
     ];
     Ok((b.build()?, inputs, y))
 }
+
+/// A packed-commitment collision (scheme v2): `y = sum(w)` public, `w` two committed weights
+/// declared 8 bits (packed into one element, `(w0 + 128) + (w1 + 128) * 256`), a salt first.
+/// The honest weights `[5, 3]` and the out-of-bound `[261, 2]` pack to the same element, so
+/// both have one commitment: the cheating-prover tests claim `y = 263` under it. Returns the
+/// Program, the honest inputs, `w` and `y`.
+///
+/// # Errors
+/// A [`ProgramError`] only if the builder's rules change.
+pub fn packed_collision() -> Result<(Program, Vec<Tensor>, TensorId, TensorId), ProgramError> {
+    let mut b = ProgramBuilder::new();
+    b.unbounded_input("salt", &[4], Scale::ONE, Visibility::Committed);
+    let w = b.input("w", &[2], Scale::ONE, Visibility::Committed);
+    b.set_bits(w, 8)?;
+    let sum = Op::Sum {
+        axes: vec![0],
+        keep_dims: false,
+    };
+    let y = b.op("y", sum, &[w])?;
+    b.output(y, Visibility::Public)?;
+    let inputs = vec![
+        Tensor::vector(vec![11, -22, 33, -44]),
+        Tensor::vector(vec![5, 3]),
+    ];
+    Ok((b.build()?, inputs, w, y))
+}
+
+/// The out-of-bound weights and the sum [`packed_collision`]'s cheater claims.
+pub const PACKED_COLLISION_CLAIM: ([i64; 2], i64) = ([261, 2], 263);

@@ -410,27 +410,13 @@ fn hidden_inputs_beyond_their_declared_bound_are_rejected() {
 /// published digest.
 #[test]
 fn packed_commitment_collisions_beyond_the_bound_are_rejected() {
-    let mut b = ProgramBuilder::new();
-    b.unbounded_input("salt", &[4], Scale::ONE, Visibility::Committed);
-    let w = b.input("w", &[2], Scale::ONE, Visibility::Committed);
-    b.set_bits(w, 8).unwrap();
-    let y = b
-        .op(
-            "y",
-            Op::Sum {
-                axes: vec![0],
-                keep_dims: false,
-            },
-            &[w],
-        )
-        .unwrap();
-    b.output(y, Visibility::Public).unwrap();
-    let p = b.build().unwrap();
-    let salt = Tensor::vector(vec![11, -22, 33, -44]);
-    let honest = p.evaluate(&[salt, Tensor::vector(vec![5, 3])]).unwrap();
+    use zkmlops_conformance::cases::{PACKED_COLLISION_CLAIM, packed_collision};
+    let (p, inputs, w, y) = packed_collision().unwrap();
+    let honest = p.evaluate(&inputs).unwrap();
+    let (weights, sum) = PACKED_COLLISION_CLAIM;
     let mut wit = honest.clone();
-    wit.values_mut()[w.index()] = Tensor::vector(vec![261, 2]);
-    wit.values_mut()[y.index()] = Tensor::vector(vec![263]);
+    wit.values_mut()[w.index()] = Tensor::vector(weights.to_vec());
+    wit.values_mut()[y.index()] = Tensor::vector(vec![sum]);
     assert_eq!(
         zkmlops_commit::program_commitments(&p, &honest).unwrap(),
         zkmlops_commit::program_commitments(&p, &wit).unwrap(),

@@ -482,47 +482,24 @@ fn a_partition_that_is_not_the_stable_one_is_rejected() {
 /// inputs stand in the way, and the verifier rejects.
 #[test]
 fn packed_commitment_collisions_beyond_the_bound_are_rejected() {
-    let mut b = ProgramBuilder::new();
-    b.unbounded_input("salt", &[4], Scale::ONE, Visibility::Committed);
-    let w = b.input("w", &[2], Scale::ONE, Visibility::Committed);
-    b.set_bits(w, 8).unwrap();
-    let y = b
-        .op(
-            "y",
-            Op::Sum {
-                axes: vec![0],
-                keep_dims: false,
-            },
-            &[w],
-        )
-        .unwrap();
-    b.output(y, Visibility::Public).unwrap();
-    let p = b.build().unwrap();
-    let inputs = [
-        Tensor::vector(vec![11, -22, 33, -44]),
-        Tensor::vector(vec![5, 3]),
-    ];
+    use zkmlops_conformance::cases::{PACKED_COLLISION_CLAIM, packed_collision};
+    let (p, inputs, w, y) = packed_collision().unwrap();
     let honest = p.evaluate(&inputs).unwrap();
-    let mut claimed = claim(&p, &inputs, &[(y, vec![263])]);
-    claimed.values_mut()[w.index()] = Tensor::vector(vec![261, 2]);
+    let (weights, sum) = PACKED_COLLISION_CLAIM;
+    let mut claimed = claim(&p, &inputs, &[(y, vec![sum])]);
+    claimed.values_mut()[w.index()] = Tensor::vector(weights.to_vec());
     assert_eq!(
         zkmlops_commit::program_commitments(&p, &honest).unwrap(),
         zkmlops_commit::program_commitments(&p, &claimed).unwrap(),
         "the two weight vectors collide in the packed commitment"
     );
+    let edits = [
+        (Cell::Tensor(w, 0), i128::from(weights[0])),
+        (Cell::Tensor(w, 1), i128::from(weights[1])),
+        (Cell::Tensor(y, 0), i128::from(sum)),
+    ];
     rejected(
         &p,
-        prove_edited(
-            &p,
-            &honest,
-            &claimed,
-            StageTag::Generic,
-            P,
-            &[
-                (Cell::Tensor(w, 0), 261),
-                (Cell::Tensor(w, 1), 2),
-                (Cell::Tensor(y, 0), 263),
-            ],
-        ),
+        prove_edited(&p, &honest, &claimed, StageTag::Generic, P, &edits),
     );
 }
