@@ -493,11 +493,9 @@ pub fn binding_case() -> Result<Case, ProgramError> {
 /// Biases of [`mlp`] lie in `[-2^16, 2^16)` (scale 2^16).
 const BIAS_BOUND: i64 = 65536;
 
-/// The bound the ONNX import declares for parameters whose magnitudes stay within `bound`:
-/// the narrowest multiple of 4 bits, at least 8, holding `[-bound, bound]`.
+/// The bound the ONNX import declares for parameters whose magnitudes stay within `bound`.
 fn import_bits(bound: i64) -> u8 {
-    let signed = 65 - bound.unsigned_abs().leading_zeros();
-    u8::try_from((signed.max(8).div_ceil(4) * 4).min(64)).unwrap_or(64)
+    zkmlops_onnx::param_bits(&[-bound, bound])
 }
 
 /// The benchmark MLP: layer widths `dims`, `Gemm` + rescale (scale 2^8, half up) per layer,

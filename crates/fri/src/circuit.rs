@@ -722,24 +722,46 @@ pub(crate) fn compile(
     };
     let mut committed_bounds: std::collections::BTreeMap<u8, Vec<(u32, usize)>> =
         std::collections::BTreeMap::new();
-    // Committed inputs the commitment chips range-check themselves (`CommitChip::checked_bits`).
-    let mut self_checked = std::collections::BTreeSet::new();
+    // One commitment chip per group, built first: the packed inputs it range-checks itself
+    // (`CommitChip::checked_bits`) need no bound chip.
+    let digest = program.digest();
+    let mut commit_chips = Vec::new();
     for (group, ids) in zkmlops_commit::commitment_groups(program) {
-        let tensors: Vec<(usize, zkmlops_commit::Packing)> = ids
-            .iter()
-            .map(|&id| {
-                let len = b.wires.get(id.index()).map_or(0, |w| w.len);
-                (len, zkmlops_commit::Packing::of(program, group, id))
-            })
-            .collect();
-        if let Some(bits) = CommitChip::checked_bits(&tensors) {
-            for (&id, (_, p)) in ids.iter().zip(&tensors) {
-                if p.width > 1 && p.bits == bits {
-                    self_checked.insert(id.index());
-                }
-            }
+        let mut slots = Vec::new();
+        let mut tensors = Vec::new();
+        for id in ids {
+            let w = wire_id(id.index())?;
+            let source = program.tensors()[id.index()].kind == TensorKind::Input;
+            let len = b.wires[id.index()].len;
+            slots.extend((0..len).map(|i| CommitSlot {
+                wire: w,
+                index: i,
+                source,
+            }));
+            tensors.push((len, zkmlops_commit::Packing::of(program, group, id)));
         }
+        let checked = CommitChip::checked_bits(&tensors);
+        let (lanes, pack) = CommitChip::lanes_of(&tensors, checked);
+        // With nothing absorbed the digest would be tied to no row.
+        if slots.is_empty() {
+            return Err(unsupported("committed tensors with no elements"));
+        }
+        let iv = zkmlops_commit::group_initial_state(&digest, group, lanes.len())
+            .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
+        commit_chips.push(CommitChip {
+            slots,
+            lanes,
+            pack,
+            check: checked.map(|bits| Signed::new(u32::from(bits))),
+            mults: Vec::new(),
+            iv,
+            log_height: 0,
+        });
     }
+    let self_checked: std::collections::BTreeSet<u32> = commit_chips
+        .iter()
+        .flat_map(CommitChip::checked_wires)
+        .collect();
     for (w, d) in program.tensors().iter().enumerate() {
         let wire = wire_id(w)?;
         let public_values = || {
@@ -776,7 +798,7 @@ pub(crate) fn compile(
             (TensorKind::Input, Visibility::Committed | Visibility::CommittedTo(_)) => {
                 // The full-range bound (salts) needs no check; the commitment chip checks the
                 // packed inputs of its group's most common width itself.
-                if d.bits < zkmlops_tensor::MAX_INPUT_BITS && !self_checked.contains(&w) {
+                if d.bits < zkmlops_tensor::MAX_INPUT_BITS && !self_checked.contains(&wire) {
                     committed_bounds
                         .entry(d.bits)
                         .or_default()
@@ -801,39 +823,7 @@ pub(crate) fn compile(
             log_height: 0,
         }));
     }
-    let digest = program.digest();
-    for (group, ids) in zkmlops_commit::commitment_groups(program) {
-        let mut slots = Vec::new();
-        let mut tensors = Vec::new();
-        for id in ids {
-            let w = wire_id(id.index())?;
-            let source = program.tensors()[id.index()].kind == TensorKind::Input;
-            let len = b.wires[id.index()].len;
-            slots.extend((0..len).map(|i| CommitSlot {
-                wire: w,
-                index: i,
-                source,
-            }));
-            tensors.push((len, zkmlops_commit::Packing::of(program, group, id)));
-        }
-        let checked = CommitChip::checked_bits(&tensors);
-        let (lanes, pack) = CommitChip::lanes_of(&tensors, checked);
-        // With nothing absorbed the digest would be tied to no row.
-        if slots.is_empty() {
-            return Err(unsupported("committed tensors with no elements"));
-        }
-        let iv = zkmlops_commit::group_initial_state(&digest, group, lanes.len())
-            .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
-        b.chips.push(Chip::Commit(CommitChip {
-            slots,
-            lanes,
-            pack,
-            check: checked.map(|bits| Signed::new(u32::from(bits))),
-            mults: Vec::new(),
-            iv,
-            log_height: 0,
-        }));
-    }
+    b.chips.extend(commit_chips.into_iter().map(Chip::Commit));
     for node in program.nodes() {
         let ins: Vec<usize> = node.inputs.iter().map(|t| t.index()).collect();
         b.node(&node.op, &ins, node.output.index())?;

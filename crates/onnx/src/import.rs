@@ -500,18 +500,9 @@ impl Importer<'_> {
         let id = self
             .b
             .input(&name, &c.shape, scale, self.settings.param_visibility);
-        // Parameters are declared at the narrowest multiple of 4 bits (at least 8) that holds
-        // them all: committed weights pack `63 / bits` to a field element in the commitment
-        // (`zkmlops_commit::Packing`), inlined private weights need fewer range-check limbs,
-        // and the bound analysis starts narrower. The bound is public (part of the Program):
-        // it tells the largest weight's magnitude within a factor of 16 (docs/privacy.md).
-        let widest = t.data().iter().map(|&v| signed_bits(v)).max().unwrap_or(1);
-        let bits = widest
-            .max(PARAM_MIN_BITS)
-            .div_ceil(4)
-            .saturating_mul(4)
-            .min(MAX_INPUT_BITS);
-        self.b.set_bits(id, bits).map_err(|e| ctx.program(e))?;
+        self.b
+            .set_bits(id, param_bits(t.data()))
+            .map_err(|e| ctx.program(e))?;
         self.params.push((id, t));
         self.param_cache.insert(key, id);
         Ok(id)
@@ -1622,6 +1613,22 @@ impl Importer<'_> {
 /// The smallest `b` with `v` in `[-2^(b-1), 2^(b-1))`.
 /// The narrowest bound a parameter is declared with.
 const PARAM_MIN_BITS: u8 = 8;
+
+/// The bound the import declares for a parameter tensor with these quantized values: the
+/// narrowest multiple of 4 bits, at least 8, that holds them all. Committed weights then pack
+/// `63 / bits` to a field element of the commitment (`zkmlops_commit::Packing`), inlined
+/// private weights need fewer range-check limbs, and the bound analysis starts narrower. The
+/// bound is public (part of the Program): it tells the largest weight's magnitude within a
+/// factor of 16 (docs/privacy.md).
+#[must_use]
+pub fn param_bits(values: &[i64]) -> u8 {
+    let widest = values.iter().map(|&v| signed_bits(v)).max().unwrap_or(1);
+    widest
+        .max(PARAM_MIN_BITS)
+        .div_ceil(4)
+        .saturating_mul(4)
+        .min(MAX_INPUT_BITS)
+}
 
 fn signed_bits(v: i64) -> u8 {
     let magnitude = if v < 0 { !v } else { v };

@@ -164,6 +164,14 @@ impl CommitChip {
         (lanes, pack)
     }
 
+    /// The wires whose values this chip range-checks itself.
+    pub(crate) fn checked_wires(&self) -> impl Iterator<Item = u32> + '_ {
+        self.lanes
+            .iter()
+            .filter(|l| l.checked)
+            .filter_map(|l| self.slots.get(l.first).map(|s| s.wire))
+    }
+
     /// The slot in value column `j` of lane `lane` (if any).
     fn slot_at(&self, lane: usize, j: usize) -> Option<usize> {
         self.lanes
