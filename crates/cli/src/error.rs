@@ -108,6 +108,15 @@ pub(crate) enum CliError {
     },
     #[error("rejected: {what}")]
     RunRejected { what: String },
+    #[error("{source}")]
+    Monitor {
+        source: Box<zkmlops_monitor::MonitorError>,
+    },
+    #[error("{}: {source}", path.display())]
+    MonitorLog {
+        path: PathBuf,
+        source: Box<zkmlops_monitor::MonitorError>,
+    },
     #[error(
         "the {backend} backend's preset {preset} cannot aggregate proofs (`zkmlops backends` lists which can: use --backend plonky2)"
     )]

@@ -8,6 +8,7 @@ mod backend;
 mod bench;
 mod error;
 mod io;
+mod monitor;
 mod preprocess;
 mod report;
 mod train;
@@ -162,6 +163,10 @@ enum Command {
     /// Prove and verify the accuracy of a trained model on a committed test set.
     #[command(subcommand)]
     Eval(train::EvalCommand),
+    /// Prove and verify online metrics (count, accuracy, group rates, drift) over a committed
+    /// production log.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
     /// Benchmark workloads x backends x presets x visibilities (and EZKL when installed):
     /// prove, verify and setup time, proof bytes, prover memory, security claims; Markdown,
     /// CSV, JSON and SVG plots (docs/benchmarks.md).
@@ -490,6 +495,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Train(cmd) => train::train(cmd, &registry, quiet),
         Command::Preprocess(cmd) => preprocess::preprocess(cmd, &registry, quiet),
         Command::Eval(cmd) => train::eval(cmd, &registry, quiet),
+        Command::Monitor(cmd) => monitor::monitor(cmd, &registry, quiet),
         Command::Bench(args) => bench::bench(&args, &registry, quiet),
         Command::BenchWorker { job } => Ok(bench::worker(&job, &registry)),
         Command::Fidelity { model, data, json } => {

@@ -197,14 +197,14 @@ pub(crate) enum EvalCommand {
 /// `model.json`: the final weights (private to the owner): `w`, `b` of a linear model, or
 /// `params` of an MLP / softmax regression.
 #[derive(Serialize, Deserialize)]
-struct ModelFile {
-    scale_bits: u32,
+pub(crate) struct ModelFile {
+    pub(crate) scale_bits: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    w: Vec<i64>,
+    pub(crate) w: Vec<i64>,
     #[serde(default)]
-    b: i64,
+    pub(crate) b: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    params: Vec<Vec<i64>>,
+    pub(crate) params: Vec<Vec<i64>>,
 }
 
 /// `init.json`.
@@ -226,7 +226,7 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), CliErro
     io::write(path, crate::report::json(v).as_bytes())
 }
 
-fn dataset(path: &Path) -> Result<Dataset, CliError> {
+pub(crate) fn dataset(path: &Path) -> Result<Dataset, CliError> {
     let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
     Dataset::from_csv(&text).map_err(|e| CliError::Train {
         path: path.into(),
@@ -242,11 +242,11 @@ fn regression_dataset(path: &Path) -> Result<Dataset, CliError> {
     })
 }
 
-fn salt() -> Result<[i64; SALT_LEN], CliError> {
+pub(crate) fn salt() -> Result<[i64; SALT_LEN], CliError> {
     zkmlops_onnx::fresh_salt().map_err(CliError::Onnx)
 }
 
-fn run_file(run: &Path, name: &str) -> PathBuf {
+pub(crate) fn run_file(run: &Path, name: &str) -> PathBuf {
     if run.is_dir() {
         run.join(name)
     } else {
@@ -255,7 +255,7 @@ fn run_file(run: &Path, name: &str) -> PathBuf {
 }
 
 /// The salt of a run's final checkpoint (`secrets.json`).
-fn final_salt(run: &Path) -> Result<[i64; SALT_LEN], CliError> {
+pub(crate) fn final_salt(run: &Path) -> Result<[i64; SALT_LEN], CliError> {
     let secrets: serde_json::Value = read_json(&run.join("secrets.json"))?;
     serde_json::from_value(
         secrets
@@ -300,7 +300,7 @@ fn read_attribute(path: &Path) -> Result<Vec<i64>, CliError> {
 }
 
 /// A fresh salt, or the `split` salt of a preprocessing run's `secrets.json`.
-fn data_salt(prep: Option<&Path>, split: &str) -> Result<[i64; SALT_LEN], CliError> {
+pub(crate) fn data_salt(prep: Option<&Path>, split: &str) -> Result<[i64; SALT_LEN], CliError> {
     let Some(dir) = prep else {
         return salt();
     };

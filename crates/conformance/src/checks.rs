@@ -325,6 +325,7 @@ pub fn check_binding(backend: &dyn Backend, preset: &str) -> Report {
         StageTag::Preprocessing,
         StageTag::Training,
         StageTag::Metrics,
+        StageTag::Monitoring,
     ] {
         if stage != env.statement.stage {
             let mut e = env.clone();

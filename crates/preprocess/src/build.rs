@@ -3,6 +3,7 @@
 //! the public pipeline, the raw row count and the proved filter counts.
 
 use zkmlops_field::Scale;
+use zkmlops_tensor::composite::ProfileIds;
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, Program, ProgramBuilder, Tensor, TensorId, Visibility};
 
@@ -52,6 +53,8 @@ pub(crate) struct Built {
     pub(crate) stats: Vec<StatTensor>,
     pub(crate) train: (TensorId, TensorId, zkmlops_commit::TableLayout),
     pub(crate) test: Option<(TensorId, TensorId, zkmlops_commit::TableLayout)>,
+    /// The training split's profile and its edges (fixed point at the output scale).
+    pub(crate) profile: Option<(ProfileIds, Vec<i64>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -902,6 +905,23 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
     t.b.output(x_train, Visibility::CommittedTo(TRAIN_GROUP))?;
     t.b.output(y_train, Visibility::CommittedTo(TRAIN_GROUP))?;
     layout(train_n).add_header(&mut t.b, "train", TRAIN_GROUP)?;
+    let profile = if out.profile_edges.is_empty() {
+        None
+    } else {
+        let edges = profile_edges(&out.profile_edges, ts)?;
+        let ids = zkmlops_tensor::composite::column_profile(
+            &mut t.b,
+            "train/profile",
+            x_train,
+            (train_n, out.features.len()),
+            &edges,
+            ts,
+        )?;
+        for id in [ids.mean, ids.variance, ids.at_least] {
+            t.b.output(id, Visibility::Public)?;
+        }
+        Some((ids, edges))
+    };
     let test = if test_rows > 0 {
         let x_test = split(&mut t, x, "test_x", train_n, n)?;
         let y_test = split(&mut t, y, "test_y", train_n, n)?;
@@ -919,5 +939,35 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
         stats,
         train: (x_train, y_train, layout(train_n)),
         test,
+        profile,
     })
+}
+
+/// Most profile edges.
+pub(crate) const MAX_PROFILE_EDGES: usize = 15;
+
+/// The profile edges at the output scale: each exactly representable, strictly increasing.
+fn profile_edges(edges: &[f64], ts: Scale) -> Result<Vec<i64>, PreprocessError> {
+    let bad = |allowed| PreprocessError::Spec {
+        what: "output.profile_edges",
+        name: format!("{edges:?}"),
+        allowed,
+    };
+    if edges.len() > MAX_PROFILE_EDGES {
+        return Err(bad("at most 15 edges"));
+    }
+    let fixed = edges
+        .iter()
+        .map(|&e| {
+            let q = encode(e, ts, "profile edge")?;
+            if (q as f64 - e * f64::from(1u32 << ts.bits())).abs() > 1e-9 {
+                return Err(bad("multiples of the output scale's unit (2^-scale_bits)"));
+            }
+            Ok(q)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if fixed.windows(2).any(|w| w.first() >= w.get(1)) {
+        return Err(bad("strictly increasing"));
+    }
+    Ok(fixed)
 }

@@ -59,6 +59,7 @@ pub use spec::{Cmp, ColumnSpec, Fill, Given, OutputSpec, PIPELINE_VERSION, Pipel
 pub use table::{
     MAX_CELLS, RAW_TAG, RAW_VERSION, RawColumn, RawTable, raw_commitment, schema_header,
 };
+pub use zkmlops_tensor::composite::ColumnProfile;
 
 use serde::{Deserialize, Serialize};
 use zkmlops_commit::{Digest, TableLayout};
@@ -145,6 +146,10 @@ pub struct PreprocessProof {
     pub test_rows: usize,
     /// Published statistics, in pipeline order.
     pub stats: Vec<StatValue>,
+    /// The training split's profile (per feature: mean, variance, histogram over the
+    /// pipeline's `output.profile_edges`), when the pipeline asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ColumnProfile>,
     /// The proof.
     pub envelope: ProofEnvelope,
 }
@@ -162,6 +167,8 @@ pub struct VerifiedPreprocessing {
     pub test: Option<(Digest, TableLayout)>,
     /// The statistics, checked against the proof.
     pub stats: Vec<StatValue>,
+    /// The training split's profile, checked against the proof.
+    pub profile: Option<ColumnProfile>,
 }
 
 /// One processed split, private to the prover.
@@ -302,6 +309,15 @@ pub fn prove(
         test_commitment: test.as_ref().map(|t| t.commitment),
         test_rows: test.as_ref().map_or(0, |t| t.layout.rows),
         stats,
+        profile: built.profile.as_ref().and_then(|(ids, edges)| {
+            ColumnProfile::read(
+                ids,
+                |id| witness.get(id).map(|t| t.data().to_vec()),
+                (train.layout.rows, train.layout.features),
+                edges,
+                pipeline.output.scale_bits,
+            )
+        }),
         envelope,
     };
     Ok((proof, Processed { train, test }))
@@ -393,12 +409,39 @@ impl PreprocessProof {
                 });
             }
         }
+        let proved_profile = built.profile.as_ref().map(|(ids, edges)| {
+            ColumnProfile::read(
+                ids,
+                |id| {
+                    v.statement
+                        .public
+                        .iter()
+                        .find(|p| p.id == id)
+                        .map(|p| p.values.clone())
+                },
+                (train_layout.rows, train_layout.features),
+                edges,
+                self.pipeline.output.scale_bits,
+            )
+        });
+        let profile = match (proved_profile, &self.profile) {
+            (None, None) => None,
+            (Some(Some(proved)), Some(claimed)) if proved == *claimed => Some(proved),
+            _ => {
+                return Err(PreprocessError::Statistic {
+                    step: self.pipeline.steps.len(),
+                    column: "output".into(),
+                    stat: "profile",
+                });
+            }
+        };
         Ok(VerifiedPreprocessing {
             raw_commitment: self.raw_commitment,
             train_commitment: self.train_commitment,
             train_layout,
             test,
             stats: self.stats.clone(),
+            profile,
         })
     }
 }

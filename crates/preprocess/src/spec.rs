@@ -211,7 +211,7 @@ impl Step {
 
 /// The processed dataset: `x [rows, features]` and `y [rows, labels]` at one scale, the layout
 /// training consumes ([`zkmlops_commit::TableLayout`]), split by row index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSpec {
     /// Feature columns, in order.
@@ -223,4 +223,10 @@ pub struct OutputSpec {
     /// The last `test_rows` rows form the test split (none when 0).
     #[serde(default)]
     pub test_rows: usize,
+    /// Histogram edges (real numbers, increasing, at most 15) of the training split's
+    /// published *profile*: per feature its mean, variance and histogram, proved on the
+    /// processed values. Monitoring compares production inputs against it (drift). No
+    /// profile when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile_edges: Vec<f64>,
 }

@@ -459,3 +459,71 @@ fn random_csv_text_never_panics() {
     }
     assert!(parsed > 20 && built > 0, "{parsed} parsed, {built} built");
 }
+
+/// The training split's profile: per feature the mean, variance and `[x >= edge]` counts of
+/// the processed training rows, equal to an independent computation; a changed figure, a
+/// dropped profile or another set of edges is rejected; edges the output scale cannot
+/// represent are a clear error.
+#[test]
+fn the_training_profile_matches_the_processed_rows_and_is_bound_to_the_proof() {
+    let mut p = pipeline();
+    p.output.profile_edges = vec![-1.0, 0.0, 0.5];
+    let mut rng = StdRng::seed_from_u64(9);
+    let (csv, _) = random_table(&mut rng, 24);
+    let table = RawTable::from_csv(&p, &csv).unwrap();
+    let salts = Salts::fresh().unwrap();
+    let (proof, processed) = prove(&p, &table, &salts, &FriBackend, K.name()).unwrap();
+    let policy = VerifyPolicy::default();
+    let verified = proof.verify(&FriBackend, &policy).unwrap();
+    let profile = proof.profile.clone().unwrap();
+    assert_eq!(verified.profile.as_ref(), Some(&profile));
+
+    let train = &processed.train;
+    let (rows, d) = (train.layout.rows, train.layout.features);
+    assert_eq!((profile.rows, profile.columns()), (rows, d));
+    assert_eq!(profile.edges, vec![-256, 0, 128]);
+    for c in 0..d {
+        let col: Vec<i128> = (0..rows).map(|r| i128::from(train.x[r * d + c])).collect();
+        let n = rows as i128;
+        // Half-up: floor((2 sum + n) / 2n).
+        let mean = (2 * col.iter().sum::<i128>() + n).div_euclid(2 * n);
+        let var =
+            (2 * col.iter().map(|v| (v - mean) * (v - mean)).sum::<i128>() + n).div_euclid(2 * n);
+        assert_eq!(i128::from(profile.mean[c]), mean, "mean of {c}");
+        assert_eq!(i128::from(profile.variance[c]), var, "variance of {c}");
+        for (e, &edge) in profile.edges.iter().enumerate() {
+            let count = col.iter().filter(|&&v| v >= i128::from(edge)).count() as i64;
+            assert_eq!(profile.at_least[e][c], count, "edge {e} of {c}");
+        }
+        assert_eq!(profile.bins(c).iter().sum::<i64>(), rows as i64);
+    }
+
+    // Tampered profiles.
+    let check = |f: &dyn Fn(&mut zkmlops_preprocess::PreprocessProof)| {
+        let mut bad = proof.clone();
+        f(&mut bad);
+        bad.verify(&FriBackend, &policy).unwrap_err()
+    };
+    for f in [
+        &(|b: &mut zkmlops_preprocess::PreprocessProof| {
+            b.profile.as_mut().unwrap().mean[1] += 1;
+        }) as &dyn Fn(&mut zkmlops_preprocess::PreprocessProof),
+        &|b| b.profile.as_mut().unwrap().variance[0] -= 1,
+        &|b| b.profile.as_mut().unwrap().at_least[2][3] += 1,
+        &|b| b.profile = None,
+    ] {
+        let e = check(f);
+        assert!(matches!(e, PreprocessError::Statistic { .. }), "{e}");
+    }
+    // Other edges: another Program.
+    let e = check(&|b| b.pipeline.output.profile_edges = vec![-1.0, 0.0, 1.0]);
+    assert!(matches!(e, PreprocessError::Verify(_)), "{e}");
+
+    // Edges that are not multiples of 2^-8, or not increasing.
+    for edges in [vec![0.001], vec![0.5, 0.0]] {
+        let mut q = pipeline();
+        q.output.profile_edges = edges;
+        let e = prove(&q, &table, &salts, &FriBackend, K.name()).unwrap_err();
+        assert!(matches!(e, PreprocessError::Spec { .. }), "{e}");
+    }
+}

@@ -21,6 +21,8 @@ pub enum StageTag {
     Training,
     /// Offline metrics over a committed test set.
     Metrics,
+    /// Online metrics (monitoring) over a committed production log.
+    Monitoring,
 }
 
 impl StageTag {
@@ -33,6 +35,7 @@ impl StageTag {
             StageTag::Preprocessing => 2,
             StageTag::Training => 3,
             StageTag::Metrics => 4,
+            StageTag::Monitoring => 5,
         }
     }
 }

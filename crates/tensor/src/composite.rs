@@ -189,3 +189,193 @@ pub fn nonlinear(
     };
     b.op(name, Op::Lookup(spec), &[x])
 }
+
+/// The ids of a column profile ([`column_profile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileIds {
+    /// Per-column mean `[1, d]`, at the input scale, half-up.
+    pub mean: TensorId,
+    /// Per-column variance around that mean `[1, d]`, at twice the input scale, half-up.
+    pub variance: TensorId,
+    /// `at_least[e][c]`: rows whose column `c` is `>= edges[e]`, `[E, d]`.
+    pub at_least: TensorId,
+}
+
+/// The profile of a table `x [rows, d]` at scale `s`: per column the mean, the variance and
+/// the number of rows at or above each histogram edge (fixed point at `s`, increasing). A
+/// histogram's bins are the differences of consecutive counts. The comparison is exact on
+/// integers:
+///
+/// ```text
+/// mean = round(sum(x) / rows);  variance = round(sum((x - mean)^2) / rows)
+/// [x >= e] = relu(x - e + 1) - relu(x - e)
+/// ```
+///
+/// Nodes are named `{name}/...`.
+///
+/// # Errors
+/// [`ProgramError`] from the builder (shapes, scales), or an empty edge list.
+pub fn column_profile(
+    b: &mut ProgramBuilder,
+    name: &str,
+    x: TensorId,
+    (_rows, d): (usize, usize),
+    edges: &[i64],
+    s: Scale,
+) -> Result<ProfileIds, ProgramError> {
+    let by_column = |b: &mut ProgramBuilder, what: &str, t, mean: bool| {
+        b.op(
+            &format!("{name}/{what}"),
+            if mean {
+                Op::Mean {
+                    axes: vec![0],
+                    keep_dims: true,
+                    rounding: Rounding::HalfUp,
+                }
+            } else {
+                Op::Sum {
+                    axes: vec![0],
+                    keep_dims: false,
+                }
+            },
+            &[t],
+        )
+    };
+    let mean = by_column(b, "mean", x, true)?;
+    let dev = b.op(&format!("{name}/centred"), Op::Sub, &[x, mean])?;
+    let sq = b.op(&format!("{name}/centred_squared"), Op::Mul, &[dev, dev])?;
+    let variance = by_column(b, "variance", sq, true)?;
+    if edges.is_empty() {
+        return Err(ProgramError::Op {
+            node: usize::MAX,
+            op: "column_profile",
+            tensor: format!("{name}/edges"),
+            source: crate::OpError::Arity {
+                op: "column_profile",
+                expected: "at least one histogram edge",
+                got: 0,
+            },
+        });
+    }
+    // One comparison op per edge (not one [rows, E, d] op): the FRI backend proves many
+    // instances of `rows x d` rows faster than one E times taller, most of all with hiding.
+    let mut counts = Vec::with_capacity(edges.len());
+    for (k, &e) in edges.iter().enumerate() {
+        let scalar = |v: i64| Tensor::vector(vec![v]);
+        let at = b.constant(&format!("{name}/edge{k}"), scalar(e), s)?;
+        let below = b.constant(
+            &format!("{name}/edge{k}_minus_ulp"),
+            scalar(e.saturating_sub(1)),
+            s,
+        )?;
+        let d0 = b.op(&format!("{name}/edge{k}/above"), Op::Sub, &[x, at])?;
+        let d1 = b.op(&format!("{name}/edge{k}/above_ulp"), Op::Sub, &[x, below])?;
+        let r1 = b.op(&format!("{name}/edge{k}/relu_above_ulp"), Op::Relu, &[d1])?;
+        let r0 = b.op(&format!("{name}/edge{k}/relu_above"), Op::Relu, &[d0])?;
+        let ind = b.op(&format!("{name}/edge{k}/at_least"), Op::Sub, &[r1, r0])?;
+        counts.push(by_column(b, &format!("edge{k}/count"), ind, false)?);
+    }
+    let stacked = b.op(
+        &format!("{name}/at_least_rows"),
+        Op::Concat { axis: 0 },
+        &counts,
+    )?;
+    let at_least = b.op(
+        &format!("{name}/at_least"),
+        Op::Reshape {
+            shape: vec![edges.len(), d],
+        },
+        &[stacked],
+    )?;
+    Ok(ProfileIds {
+        mean,
+        variance,
+        at_least,
+    })
+}
+
+/// The values of a column profile ([`column_profile`]): what a stage publishes about a table
+/// without revealing a row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnProfile {
+    /// Rows profiled.
+    pub rows: usize,
+    /// Scale exponent of the table (the mean and edges are at `2^s`, the variance at `2^(2s)`).
+    pub scale_bits: u32,
+    /// Histogram edges (fixed point, increasing).
+    pub edges: Vec<i64>,
+    /// Per-column mean.
+    pub mean: Vec<i64>,
+    /// Per-column variance.
+    pub variance: Vec<i64>,
+    /// `at_least[e][c]`: rows whose column `c` is `>= edges[e]`.
+    pub at_least: Vec<Vec<i64>>,
+}
+
+impl ColumnProfile {
+    /// Read a profile of `d` columns from the values of its tensors (`get` returns a tensor's
+    /// flat values); `None` when a value is missing or has another length.
+    #[must_use]
+    pub fn read(
+        ids: &ProfileIds,
+        mut get: impl FnMut(TensorId) -> Option<Vec<i64>>,
+        (rows, d): (usize, usize),
+        edges: &[i64],
+        scale_bits: u32,
+    ) -> Option<Self> {
+        let mean = get(ids.mean).filter(|v| v.len() == d)?;
+        let variance = get(ids.variance).filter(|v| v.len() == d)?;
+        let flat = get(ids.at_least).filter(|v| v.len() == d * edges.len())?;
+        Some(ColumnProfile {
+            rows,
+            scale_bits,
+            edges: edges.to_vec(),
+            mean,
+            variance,
+            at_least: flat.chunks(d.max(1)).map(<[i64]>::to_vec).collect(),
+        })
+    }
+
+    /// Columns profiled.
+    #[must_use]
+    pub fn columns(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The histogram of column `c`: `rows - at_least[0]`, `at_least[0] - at_least[1]`, ...,
+    /// `at_least[last]` (one more bin than edges).
+    #[must_use]
+    pub fn bins(&self, c: usize) -> Vec<i64> {
+        let mut out = Vec::with_capacity(self.edges.len() + 1);
+        let mut previous = i64::try_from(self.rows).unwrap_or(i64::MAX);
+        for row in &self.at_least {
+            let here = row.get(c).copied().unwrap_or(0);
+            out.push(previous - here);
+            previous = here;
+        }
+        out.push(previous);
+        out
+    }
+
+    /// Mean of column `c` as a real number.
+    #[must_use]
+    pub fn real_mean(&self, c: usize) -> f64 {
+        self.mean.get(c).copied().unwrap_or(0) as f64 / self.unit()
+    }
+
+    /// Standard deviation of column `c` as a real number.
+    #[must_use]
+    pub fn real_std(&self, c: usize) -> f64 {
+        (self.variance.get(c).copied().unwrap_or(0).max(0) as f64).sqrt() / self.unit()
+    }
+
+    /// The edges as real numbers.
+    #[must_use]
+    pub fn real_edges(&self) -> Vec<f64> {
+        self.edges.iter().map(|&e| e as f64 / self.unit()).collect()
+    }
+
+    fn unit(&self) -> f64 {
+        f64::from(1u32 << self.scale_bits.min(30))
+    }
+}

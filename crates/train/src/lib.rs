@@ -34,7 +34,7 @@ pub use freivalds::{
 };
 pub use logreg::{
     DATA_GROUP, END_GROUP, Link, LogRegSpec, MAX_DATA_ELEMENTS, Model, Run, SALT_LEN, START_GROUP,
-    Salts, TrainError, data_commitment, model_commitment, quantize_data, segment_inputs,
+    Salts, TrainError, affine, data_commitment, model_commitment, quantize_data, segment_inputs,
     segment_program, sgd_f64, table_layout, train,
 };
 pub use metrics::{

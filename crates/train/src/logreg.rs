@@ -623,8 +623,12 @@ pub fn sgd_f64(spec: &LogRegSpec, data: &Dataset, steps: usize) -> (Vec<f64>, f6
 }
 
 /// `z = rescale(x w) + b` (half-up), the linear model's pre-activation at scale `s`; tensors
-/// named `{prefix}xw`, `{prefix}xw_s`, `{prefix}z`.
-pub(crate) fn affine(
+/// named `{prefix}xw`, `{prefix}xw_s`, `{prefix}z`. Every Program that evaluates a trained
+/// linear model (segments, metrics, predictions, monitoring) computes it this way.
+///
+/// # Errors
+/// [`TrainError::Program`] from the builder (shapes or scales that do not fit).
+pub fn affine(
     b: &mut ProgramBuilder,
     prefix: &str,
     x: TensorId,
