@@ -9,6 +9,7 @@ mod bench;
 mod error;
 mod io;
 mod monitor;
+mod pipeline;
 mod preprocess;
 mod report;
 mod train;
@@ -167,6 +168,10 @@ enum Command {
     /// production log.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
+    /// Audit a whole lifecycle: verify every stage proof of a manifest and every commitment
+    /// link between stages (text, JSON or an HTML report).
+    #[command(subcommand)]
+    Pipeline(pipeline::PipelineCommand),
     /// Benchmark workloads x backends x presets x visibilities (and EZKL when installed):
     /// prove, verify and setup time, proof bytes, prover memory, security claims; Markdown,
     /// CSV, JSON and SVG plots (docs/benchmarks.md).
@@ -496,6 +501,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Preprocess(cmd) => preprocess::preprocess(cmd, &registry, quiet),
         Command::Eval(cmd) => train::eval(cmd, &registry, quiet),
         Command::Monitor(cmd) => monitor::monitor(cmd, &registry, quiet),
+        Command::Pipeline(cmd) => pipeline::pipeline(cmd, &registry),
         Command::Bench(args) => bench::bench(&args, &registry, quiet),
         Command::BenchWorker { job } => Ok(bench::worker(&job, &registry)),
         Command::Fidelity { model, data, json } => {

@@ -770,6 +770,123 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     ]);
     fails_with(&r, "line 3");
 
+    // Monitoring a production log (the test rows, feature 0 shifted by 1.5 sd, every other
+    // label arrived, a group column) against the run's model and the training profile.
+    let mut log = String::new();
+    for (i, line) in test_csv.lines().enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        if i == 0 {
+            log.push_str(&format!("{},group\n", cells.join(",")));
+            continue;
+        }
+        let f0: f64 = cells[0].parse().unwrap();
+        cells[0] = format!("{}", f0 + 1.5);
+        if i % 2 == 1 {
+            *cells.last_mut().unwrap() = String::new();
+        }
+        log.push_str(&format!("{},{}\n", cells.join(","), i % 3 == 0));
+    }
+    let log = log.replace(",true\n", ",1\n").replace(",false\n", ",0\n");
+    let log_csv = dir.path().join("log.csv");
+    std::fs::write(&log_csv, &log).unwrap();
+    let monitor = dir.path().join("monitor.json");
+    let r = run(&[
+        "monitor",
+        "prove",
+        "--run",
+        s(&run_dir),
+        "--log",
+        s(&log_csv),
+        "--prep",
+        s(&prep),
+        "--transparent",
+        "-o",
+        s(&monitor),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(dir.path().join("monitor.secrets.json").exists());
+    let r = run(&[
+        "monitor",
+        "verify",
+        s(&monitor),
+        "--run",
+        s(&run_dir),
+        "--prep",
+        s(&prep),
+        "--json",
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let mv: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(mv["verified"], true);
+    assert_eq!(mv["report"]["rows"], 114);
+    assert_eq!(mv["report"]["labeled"], 57);
+    assert_eq!(mv["report"]["group_rows"], 38);
+    assert_eq!(mv["report"]["drifted"], serde_json::json!([0]));
+    assert_eq!(mv["reference_commitment"], train_commitment);
+    let r = run(&["monitor", "verify", s(&monitor)]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("DRIFT"), "{}", r.stdout);
+    let bad_monitor = dir.path().join("bad_monitor.json");
+    edit_json(&monitor, &bad_monitor, |m| {
+        let v = m["figures"]["positives"].as_i64().unwrap();
+        m["figures"]["positives"] = Value::from(v + 1);
+    });
+    fails_with(&run(&["monitor", "verify", s(&bad_monitor)]), "positives");
+
+    // The whole chain in one audit; then one proof corrupted and one link broken, by name.
+    let manifest = dir.path().join("pipeline.toml");
+    let stages = "version = 1\nname = \"cli test\"\nstages = [\n\
+        { name = \"prep\", kind = \"preprocess\", proof = \"prep\" },\n\
+        { name = \"run\", kind = \"train\", proof = \"run\" },\n\
+        { name = \"eval\", kind = \"eval\", proof = \"metrics.json\" },\n\
+        { name = \"predict\", kind = \"predict\", proof = \"PREDICTION\" },\n\
+        { name = \"watch\", kind = \"monitor\", proof = \"monitor.json\" },\n]\n";
+    std::fs::write(&manifest, stages.replace("PREDICTION", "prediction.json")).unwrap();
+    let report = dir.path().join("report.html");
+    let r = run(&["pipeline", "verify", s(&manifest), "--report", s(&report)]);
+    assert!(r.ok, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("verified: 5 stages, 6 links"),
+        "{}",
+        r.stdout
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    let r = run(&["pipeline", "verify", s(&manifest), "--json"]);
+    let a: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(a["verified"], true);
+    assert_eq!(a["links"].as_array().unwrap().len(), 6);
+    std::fs::write(
+        &manifest,
+        stages.replace("PREDICTION", "bad_prediction.json"),
+    )
+    .unwrap();
+    let r = run(&["pipeline", "verify", s(&manifest)]);
+    assert!(!r.ok);
+    assert!(
+        r.stdout.contains("stage predict (predict): REJECTED"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("link run.final -> predict.model: BROKEN"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        &manifest,
+        format!(
+            "{}links = [{{ from = \"prep.raw\", to = \"run.data\" }}]\n",
+            stages.replace("PREDICTION", "prediction.json")
+        ),
+    )
+    .unwrap();
+    let r = run(&["pipeline", "verify", s(&manifest), "--json"]);
+    assert!(!r.ok);
+    let a: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(a["verified"], false);
+    assert_eq!(a["links"][0]["ok"], false);
+
     // A dropped row (a smaller raw count) and a changed statistic are rejected.
     let proof = prep.join("proof.json");
     let bad = dir.path().join("bad.json");

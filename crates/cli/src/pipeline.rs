@@ -1,0 +1,129 @@
+//! `zkmlops pipeline verify`: audit a whole lifecycle from its manifest (docs/lifecycle.md).
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use zkmlops_pipeline::{Audit, Manifest, audit};
+use zkmlops_proof::{Registry, VerifyPolicy};
+
+use crate::error::CliError;
+use crate::io;
+
+#[derive(Subcommand)]
+pub(crate) enum PipelineCommand {
+    /// Verify every stage proof a manifest lists and every commitment link between them;
+    /// print what each stage proved. Exit code 0 when everything holds, 1 otherwise.
+    Verify {
+        /// The manifest (TOML; paths in it are relative to its directory).
+        manifest: PathBuf,
+        /// Print the audit as one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// Also write the audit as an HTML page.
+        #[arg(long, value_name = "report.html")]
+        report: Option<PathBuf>,
+        /// Minimum conjectured security in bits of every proof.
+        #[arg(long, default_value_t = 100)]
+        min_bits: u16,
+    },
+}
+
+pub(crate) fn pipeline(
+    cmd: PipelineCommand,
+    registry: &Registry,
+) -> Result<std::process::ExitCode, CliError> {
+    match cmd {
+        PipelineCommand::Verify {
+            manifest,
+            json,
+            report,
+            min_bits,
+        } => {
+            let text = String::from_utf8_lossy(&io::read(&manifest)?).into_owned();
+            let m = Manifest::from_toml(&text).map_err(|e| CliError::Pipeline {
+                path: manifest.clone(),
+                what: e.to_string(),
+            })?;
+            let base = manifest
+                .parent()
+                .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+            let policy = VerifyPolicy {
+                min_security_bits: min_bits,
+                ..VerifyPolicy::default()
+            };
+            let a = audit(&m, &base, registry, &policy);
+            if let Some(path) = &report {
+                io::write(path, a.to_html().as_bytes())?;
+            }
+            if json {
+                println!("{}", crate::report::json(&a));
+            } else {
+                print(&a);
+                if let Some(path) = &report {
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(if a.verified {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn print(a: &Audit) {
+    if let Some(n) = &a.name {
+        println!("pipeline `{n}`");
+    }
+    for s in &a.stages {
+        if s.verified {
+            println!(
+                "stage {} ({}): verified [{} {}, {} bits, zk {}, post-quantum {}]\n  proves: {}",
+                s.name,
+                s.kind.name(),
+                s.backend.as_deref().unwrap_or("-"),
+                s.preset.as_deref().unwrap_or("-"),
+                s.security_bits.map_or("-".into(), |b| b.to_string()),
+                s.zero_knowledge
+                    .map_or("-", |v| if v { "yes" } else { "no" }),
+                s.post_quantum.map_or("-", |v| if v { "yes" } else { "no" }),
+                s.proves
+            );
+            for (port, c) in &s.commitments {
+                println!("  {port} {c}");
+            }
+        } else {
+            println!(
+                "stage {} ({}): REJECTED: {}",
+                s.name,
+                s.kind.name(),
+                s.error.as_deref().unwrap_or("")
+            );
+        }
+    }
+    for l in &a.links {
+        println!(
+            "link {} -> {}: {}",
+            l.from,
+            l.to,
+            if l.ok {
+                "holds".to_string()
+            } else {
+                format!("BROKEN ({})", l.detail)
+            }
+        );
+    }
+    if !a.unlinked.is_empty() {
+        println!("not linked to the chain: {}", a.unlinked.join(", "));
+    }
+    if a.verified {
+        println!(
+            "verified: {} stages, {} links",
+            a.stages.len(),
+            a.links.len()
+        );
+    } else {
+        println!("NOT VERIFIED: {}", a.failures().join("; "));
+    }
+}
