@@ -13,6 +13,24 @@ use crate::train::{read_json, verifier, write_json};
 
 #[derive(Subcommand)]
 pub(crate) enum PreprocessCommand {
+    /// Write a pipeline skeleton for a raw CSV: per-column scales chosen from the data (the
+    /// largest that keeps every value and the standardized variance inside the proof's
+    /// limits), nullable columns imputed, integer columns with few values one-hot encoded, the
+    /// rest standardized, a test split and a training profile.
+    Init {
+        /// The raw table (CSV with a header; quoted fields allowed).
+        #[arg(long, value_name = "raw.csv")]
+        data: PathBuf,
+        /// The label column (the last one when absent).
+        #[arg(long)]
+        label: Option<String>,
+        /// Fraction of the rows (the last ones) kept as the test split.
+        #[arg(long, default_value_t = 0.2)]
+        test_fraction: f64,
+        /// The pipeline file to write.
+        #[arg(short, long, value_name = "pipeline.toml")]
+        output: PathBuf,
+    },
     /// Run a pipeline on a raw CSV and prove it; writes `proof.json` (public), `train.csv`,
     /// `test.csv` and `secrets.json` (the owner's) into the output directory.
     Prove {
@@ -61,6 +79,38 @@ pub(crate) fn preprocess(
     quiet: bool,
 ) -> Result<std::process::ExitCode, CliError> {
     match cmd {
+        PreprocessCommand::Init {
+            data,
+            label,
+            test_fraction,
+            output,
+        } => {
+            let text = String::from_utf8_lossy(&io::read(&data)?).into_owned();
+            let options = zkmlops_preprocess::InitOptions {
+                label,
+                test_fraction,
+                ..zkmlops_preprocess::InitOptions::default()
+            };
+            let (toml, choices) =
+                zkmlops_preprocess::init_pipeline(&text, &options).map_err(err)?;
+            io::write(&output, toml.as_bytes())?;
+            for c in &choices {
+                println!(
+                    "{:<24} {:<12} scale 2^{:<2}{} ({})",
+                    c.name,
+                    c.role,
+                    c.scale_bits,
+                    if c.nullable { " nullable" } else { "" },
+                    c.reason
+                );
+            }
+            println!(
+                "wrote {} (review it, then `zkmlops preprocess prove --pipeline {}`)",
+                output.display(),
+                output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         PreprocessCommand::Prove {
             pipeline,
             data,

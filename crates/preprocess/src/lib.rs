@@ -50,11 +50,13 @@
 
 mod build;
 mod error;
+mod init;
 mod spec;
 mod table;
 
 pub use build::{MAX_SCALE_BITS, RAW_GROUP, SALT_LEN, TEST_GROUP, TRAIN_GROUP};
 pub use error::PreprocessError;
+pub use init::{ColumnChoice, InitOptions, init_pipeline};
 pub use spec::{Cmp, ColumnSpec, Fill, Given, OutputSpec, PIPELINE_VERSION, Pipeline, Stat, Step};
 pub use table::{
     MAX_CELLS, RAW_TAG, RAW_VERSION, RawColumn, RawTable, raw_commitment, schema_header,

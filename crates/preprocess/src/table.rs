@@ -32,6 +32,49 @@ pub struct RawTable {
     pub columns: Vec<RawColumn>,
 }
 
+/// A CSV record: its 1-based line and its trimmed cells.
+pub(crate) type Record = (usize, Vec<String>);
+
+/// The header and the data records of a CSV text (RFC 4180: quoted fields may hold commas,
+/// quotes and newlines; cells are trimmed; blank lines are skipped), each record with its
+/// 1-based line number.
+///
+/// # Errors
+/// [`PreprocessError::Csv`] naming the line of a malformed record or a missing header.
+pub(crate) fn read_records(text: &str) -> Result<(Vec<String>, Vec<Record>), PreprocessError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut records = Vec::new();
+    for r in reader.records() {
+        let r = r.map_err(|e| PreprocessError::Csv {
+            line: e
+                .position()
+                .and_then(|p| usize::try_from(p.line()).ok())
+                .unwrap_or(0),
+            column: String::new(),
+            what: "malformed CSV (an unterminated quote or invalid UTF-8)",
+        })?;
+        let line = r
+            .position()
+            .and_then(|p| usize::try_from(p.line()).ok())
+            .unwrap_or(0);
+        if r.iter().all(str::is_empty) {
+            continue;
+        }
+        records.push((line, r.iter().map(str::to_string).collect::<Vec<_>>()));
+    }
+    let mut records = records.into_iter();
+    let (_, header) = records.next().ok_or(PreprocessError::Csv {
+        line: 1,
+        column: String::new(),
+        what: "no header line",
+    })?;
+    Ok((header, records.collect()))
+}
+
 fn is_missing(cell: &str) -> bool {
     cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan")
 }
@@ -45,17 +88,13 @@ impl RawTable {
     /// header that does not match; [`PreprocessError::TooLarge`].
     pub fn from_csv(pipeline: &Pipeline, text: &str) -> Result<Self, PreprocessError> {
         let schema = &pipeline.columns;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
         let csv = |line: usize, column: &str, what: &'static str| PreprocessError::Csv {
             line,
             column: column.to_string(),
             what,
         };
-        let (_, header) = lines.next().ok_or_else(|| csv(1, "", "no header line"))?;
-        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        let (header, lines) = read_records(text)?;
+        let names: Vec<&str> = header.iter().map(String::as_str).collect();
         for (i, c) in schema.iter().enumerate() {
             if names.get(i) != Some(&c.name.as_str()) {
                 return Err(csv(
@@ -90,13 +129,14 @@ impl RawTable {
             })
             .collect();
         let mut rows = 0usize;
-        for (i, line) in lines {
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        for (line, cells) in &lines {
+            let (line, cells): (usize, Vec<&str>) =
+                (*line, cells.iter().map(String::as_str).collect());
             if cells.len() != schema.len() {
                 let c = schema
                     .get(cells.len().min(schema.len().saturating_sub(1)))
                     .map_or("", |c| c.name.as_str());
-                return Err(csv(i + 1, c, "wrong number of cells"));
+                return Err(csv(line, c, "wrong number of cells"));
             }
             for (((cell, spec), col), scale) in
                 cells.iter().zip(schema).zip(&mut columns).zip(&scales)
@@ -104,7 +144,7 @@ impl RawTable {
                 if is_missing(cell) {
                     let Some(p) = &mut col.present else {
                         return Err(csv(
-                            i + 1,
+                            line,
                             &spec.name,
                             "missing in a column not declared nullable",
                         ));
@@ -117,14 +157,14 @@ impl RawTable {
                     .parse()
                     .ok()
                     .filter(|v: &f64| v.is_finite())
-                    .ok_or_else(|| csv(i + 1, &spec.name, "not a finite number"))?;
+                    .ok_or_else(|| csv(line, &spec.name, "not a finite number"))?;
                 let q = scale
                     .encode(v)
                     .ok()
                     .filter(|q| q.unsigned_abs() < 1 << 31)
                     .ok_or_else(|| {
                         csv(
-                            i + 1,
+                            line,
                             &spec.name,
                             "out of range at the column's scale (|value * 2^scale_bits| < 2^31)",
                         )
