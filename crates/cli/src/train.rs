@@ -116,6 +116,19 @@ pub(crate) enum TrainCommand {
         #[arg(short, long, value_name = "run/")]
         output: PathBuf,
     },
+    /// Export a run's final model to ONNX (MatMul/Add layers, ReLU between, sigmoid or
+    /// softmax head), with `*.settings.json` (its scale; weights committed as `committed:1`,
+    /// the run's checkpoint layout) and `*.commitment.json` (the run's final commitment and
+    /// salt): `zkmlops prove model.onnx --settings ... --commitment ...` then proves inferences
+    /// under the run's final commitment.
+    Export {
+        /// The run directory (its transcript, final model and salt).
+        #[arg(long, value_name = "run/")]
+        run: PathBuf,
+        /// The ONNX file to write.
+        #[arg(short, long, value_name = "model.onnx")]
+        output: PathBuf,
+    },
     /// Verify a run's transcript: every segment (or the aggregated proof) and the chain of
     /// commitments.
     Verify {
@@ -490,6 +503,7 @@ pub(crate) fn train(
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
+        TrainCommand::Export { run, output } => export(&run, &output),
         TrainCommand::Verify { run, json } => {
             let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
             let backend = match &transcript.aggregate {
@@ -548,6 +562,142 @@ pub(crate) fn train(
             })
         }
     }
+}
+
+/// `model.onnx` -> `model.{suffix}.json`.
+fn sibling(output: &Path, suffix: &str) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    output.with_file_name(format!("{stem}.{suffix}.json"))
+}
+
+fn export(run: &Path, output: &Path) -> Result<std::process::ExitCode, CliError> {
+    use zkmlops_onnx::export::{DenseLayer, Head, dense_network};
+    let transcript: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+    let m: ModelFile = read_json(&run.join("model.json"))?;
+    let salt = final_salt(run)?;
+    let bad = |what: String| CliError::TrainSpec {
+        path: run.join("model.json"),
+        what,
+    };
+    let (layers, head, inputs, kind) = match &transcript.spec {
+        ModelSpec::Linear(s) => {
+            if m.w.len() != s.features {
+                return Err(bad(format!(
+                    "{} weights for {} features",
+                    m.w.len(),
+                    s.features
+                )));
+            }
+            let head = match s.link {
+                zkmlops_train::Link::Logistic => Head::Sigmoid,
+                zkmlops_train::Link::Identity => Head::Identity,
+            };
+            let layer = DenseLayer {
+                inputs: s.features,
+                outputs: 1,
+                weights: m.w.clone(),
+                bias: vec![m.b],
+            };
+            (
+                vec![layer],
+                head,
+                s.features,
+                format!("{:?}", s.link).to_lowercase(),
+            )
+        }
+        ModelSpec::Mlp(s) => {
+            let shapes = s.shapes();
+            if m.params.len() != shapes.len() {
+                return Err(bad(format!(
+                    "{} parameter tensors, the spec has {}",
+                    m.params.len(),
+                    shapes.len()
+                )));
+            }
+            let mut layers = Vec::new();
+            for pair in m.params.chunks(2).zip(shapes.chunks(2)) {
+                if let ([w, b], [[i, o], _]) = pair {
+                    layers.push(DenseLayer {
+                        inputs: *i,
+                        outputs: *o,
+                        weights: w.clone(),
+                        bias: b.clone(),
+                    });
+                }
+            }
+            let kind = if s.hidden == 0 { "softmax" } else { "mlp" };
+            (layers, Head::Softmax, s.inputs, kind.to_string())
+        }
+    };
+    let scale_bits = m.scale_bits;
+    let name = output
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    let bytes = dense_network(
+        &name,
+        &layers,
+        head,
+        scale_bits,
+        &[
+            (
+                "zkmlops.run_final_commitment",
+                transcript.final_commitment.to_string(),
+            ),
+            ("zkmlops.scale_bits", scale_bits.to_string()),
+            ("zkmlops.model", kind.clone()),
+        ],
+    )
+    .map_err(|source| CliError::Model {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    let settings = zkmlops_onnx::Settings {
+        input_shape: Some(vec![1, inputs]),
+        scale_bits,
+        param_scale_bits: Some(scale_bits),
+        param_visibility: zkmlops_tensor::Visibility::CommittedTo(1),
+        ..zkmlops_onnx::Settings::default()
+    };
+    // Import what was written: the committed weights must be the run's final weights.
+    let onnx =
+        zkmlops_onnx::OnnxModel::from_bytes(&bytes, &name).map_err(|source| CliError::Model {
+            path: output.to_path_buf(),
+            source,
+        })?;
+    let compiled = zkmlops_onnx::compile(&onnx, &settings)
+        .and_then(|c| c.with_salt(salt))
+        .map_err(|source| CliError::Model {
+            path: output.to_path_buf(),
+            source,
+        })?;
+    if compiled.commitment() != Some(transcript.final_commitment) {
+        return Err(CliError::RunRejected {
+            what: "the exported model does not import to the run's final weights".into(),
+        });
+    }
+    io::write(output, &bytes)?;
+    let settings_path = sibling(output, "settings");
+    io::write(&settings_path, settings.to_json().as_bytes())?;
+    let commitment_path = sibling(output, "commitment");
+    let file = io::CommitmentFile {
+        version: 1,
+        model: name,
+        program_digest: compiled.program.digest().to_string(),
+        commitment: transcript.final_commitment,
+        salt: Some(salt),
+    };
+    io::write(&commitment_path, crate::report::json(&file).as_bytes())?;
+    println!(
+        "exported the run's final {kind} model ({} layers, scale 2^{scale_bits}) to {}; its weights import under the run's final commitment {}\nwrote {} and {} (publish the commitment; keep the salt in it)",
+        layers.len(),
+        output.display(),
+        transcript.final_commitment,
+        settings_path.display(),
+        commitment_path.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 pub(crate) fn eval(

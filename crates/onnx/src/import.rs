@@ -200,9 +200,14 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     };
     // Committed weights: a random salt opens the commitment, so equal weights committed twice
     // do not give equal digests unless the owner reuses the salt (CompiledModel::with_salt).
+    // `committed` binds the Program (group 0); `committed:G` is a lineage commitment (salt,
+    // then the weights in node order: the layout a training run's checkpoint commits).
     let mut params = Vec::new();
-    if settings.param_visibility == Visibility::Committed {
-        let salt = b.unbounded_input(SALT_NAME, &[SALT_LEN], s, Visibility::Committed);
+    if matches!(
+        settings.param_visibility,
+        Visibility::Committed | Visibility::CommittedTo(_)
+    ) {
+        let salt = b.unbounded_input(SALT_NAME, &[SALT_LEN], s, settings.param_visibility);
         params.push((salt, Tensor::vector(crate::model::fresh_salt()?.to_vec())));
     }
     let ints = model

@@ -30,6 +30,7 @@
 
 mod calibrate;
 mod error;
+pub mod export;
 mod float;
 mod graph;
 mod import;

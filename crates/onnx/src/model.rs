@@ -159,11 +159,32 @@ impl CompiledModel {
             .collect()
     }
 
+    /// The ids of the committed weights (salt first), in id order: group 0 for `committed`
+    /// weights, group `G` for `committed:G`.
+    fn committed_params(&self) -> Vec<TensorId> {
+        let vis = self.settings.param_visibility;
+        if !matches!(
+            vis,
+            zkmlops_tensor::Visibility::Committed | zkmlops_tensor::Visibility::CommittedTo(_)
+        ) {
+            return Vec::new();
+        }
+        self.program
+            .tensors()
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.visibility == vis)
+            .map(|(i, _)| TensorId(u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect()
+    }
+
     /// The commitment to the committed weights (salt first, then the weights in Program id
-    /// order, bound to the Program digest); `None` when no weight is committed.
+    /// order): bound to the Program digest for `committed` weights, a lineage commitment of the
+    /// values alone for `committed:G` (what a training run's checkpoint commits, so an exported
+    /// model proves under the run's final commitment); `None` when no weight is committed.
     #[must_use]
     pub fn commitment(&self) -> Option<zkmlops_commit::Digest> {
-        let committed: Vec<TensorId> = zkmlops_commit::committed_ids(&self.program).collect();
+        let committed = self.committed_params();
         if committed.is_empty() {
             return None;
         }
@@ -176,13 +197,20 @@ impl CompiledModel {
                     .map(|(_, t)| t.data())
             })
             .collect();
-        Some(zkmlops_commit::commit(&self.program, &tensors?))
+        let tensors = tensors?;
+        Some(
+            if self.settings.param_visibility == zkmlops_tensor::Visibility::Committed {
+                zkmlops_commit::commit(&self.program, &tensors)
+            } else {
+                zkmlops_commit::commit_lineage(&tensors)
+            },
+        )
     }
 
     /// The salt of the committed weights, if any.
     #[must_use]
     pub fn salt(&self) -> Option<[i64; SALT_LEN]> {
-        let id = zkmlops_commit::committed_ids(&self.program).next()?;
+        let id = *self.committed_params().first()?;
         let t = self.params.iter().find(|(p, _)| *p == id)?;
         t.1.data().try_into().ok()
     }
@@ -192,12 +220,12 @@ impl CompiledModel {
     /// # Errors
     /// [`OnnxError::ModelFile`] when the model commits no weights.
     pub fn with_salt(mut self, salt: [i64; SALT_LEN]) -> Result<Self, OnnxError> {
-        let id =
-            zkmlops_commit::committed_ids(&self.program)
-                .next()
-                .ok_or(OnnxError::ModelFile {
-                    what: "the model has no committed weights to salt",
-                })?;
+        let id = *self
+            .committed_params()
+            .first()
+            .ok_or(OnnxError::ModelFile {
+                what: "the model has no committed weights to salt",
+            })?;
         let slot = self
             .params
             .iter_mut()

@@ -164,7 +164,10 @@ pub fn audit(
     let mut ports: Vec<Option<BTreeMap<&'static str, Port>>> = Vec::new();
     for entry in &manifest.stages {
         let file = stage_file(base, entry);
-        let result = verify_stage(entry.kind, &file, registry, policy);
+        let result = match entry.kind {
+            StageKind::Inference => verify_inference(base, entry, &file, registry, policy),
+            kind => verify_stage(kind, &file, registry, policy),
+        };
         let mut report = StageReport {
             name: entry.name.clone(),
             kind: entry.kind,
@@ -288,6 +291,81 @@ fn backend<'r>(
     registry.get(name).map_err(|e| e.to_string())
 }
 
+/// An ONNX inference proof against its model: the port is the weights' commitment.
+fn verify_inference(
+    base: &Path,
+    entry: &StageEntry,
+    file: &Path,
+    registry: &Registry,
+    policy: &VerifyPolicy,
+) -> Result<Verified, String> {
+    let model_path = base.join(entry.model.as_deref().ok_or("no model")?);
+    let settings = match &entry.settings {
+        Some(p) => {
+            let p = base.join(p);
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            zkmlops_onnx::Settings::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => zkmlops_onnx::Settings::default(),
+    };
+    let bytes = std::fs::read(&model_path)
+        .map_err(|e| format!("cannot read {}: {e}", model_path.display()))?;
+    let compiled = if bytes.starts_with(&zkmlops_onnx::MODEL_MAGIC) {
+        zkmlops_onnx::CompiledModel::from_bytes(&bytes)
+    } else {
+        zkmlops_onnx::OnnxModel::from_bytes(&bytes, "model")
+            .and_then(|m| zkmlops_onnx::compile(&m, &settings))
+    }
+    .map_err(|e| format!("{}: {e}", model_path.display()))?;
+    let proof = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let env = if proof.starts_with(&zkmlops_proof::ENVELOPE_MAGIC) {
+        zkmlops_proof::ProofEnvelope::from_bytes(&proof)
+    } else {
+        zkmlops_proof::ProofEnvelope::from_json(&String::from_utf8_lossy(&proof))
+    }
+    .map_err(|e| format!("{} is not a proof: {e}", file.display()))?;
+    let v = zkmlops_infer::verify(
+        &compiled.program,
+        &env,
+        backend(registry, env.backend.as_str())?,
+        policy,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut figures = BTreeMap::new();
+    let mut shown = Vec::new();
+    for (name, t) in compiled.output_names().iter().zip(&v.outputs) {
+        let values: Vec<String> = t.values.iter().take(8).map(|x| format!("{x:.4}")).collect();
+        figures.insert(format!("output {name}"), format!("[{}]", values.join(", ")));
+        shown.push(format!("{name} = [{}]", values.join(", ")));
+    }
+    let ports = match v.commitment {
+        Some(d) => BTreeMap::from([("model", Port::plain(d))]),
+        None => BTreeMap::new(),
+    };
+    Ok(Verified {
+        proves: format!(
+            "one inference of the model (program {}){} on a {} input: {}",
+            compiled.program.digest(),
+            if v.commitment.is_some() {
+                " with committed weights"
+            } else {
+                ""
+            },
+            if v.input.is_some() {
+                "public"
+            } else {
+                "private"
+            },
+            shown.join("; ")
+        ),
+        ports,
+        figures,
+        backend: Some(env.backend.to_string()),
+        params: Some(env.params.clone()),
+    })
+}
+
 fn verify_stage(
     kind: StageKind,
     file: &Path,
@@ -299,6 +377,7 @@ fn verify_stage(
         figures.insert(k.to_string(), v);
     };
     match kind {
+        StageKind::Inference => Err("an inference stage needs its model".into()),
         StageKind::Preprocess => {
             let p: PreprocessProof = read(file)?;
             let v = p

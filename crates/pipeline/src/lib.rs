@@ -26,7 +26,8 @@
 //! ([`Manifest::links`]). Ports by stage kind: `preprocess`: `raw`, `train`, `test`,
 //! `profile` (the train commitment with its published profile); `train`: `data`, `initial`,
 //! `final`; `eval`: `test`, `model`, `attribute`; `predict`: `model`; `monitor`: `log`,
-//! `model`, `reference` (a commitment with a profile: both must match).
+//! `model`, `reference` (a commitment with a profile: both must match); `inference` (an ONNX
+//! inference proof, with the stage's `model` and `settings`): `model`.
 //!
 //! ```
 //! use zkmlops_pipeline::Manifest;
@@ -110,6 +111,9 @@ pub enum StageKind {
     Predict,
     /// `zkmlops monitor prove`: `monitor.json`.
     Monitor,
+    /// `zkmlops prove model.onnx`: an inference proof (`proof.zkp` or its JSON), checked
+    /// against the stage's `model` (ONNX or `.zkm`) and `settings`.
+    Inference,
 }
 
 impl StageKind {
@@ -122,6 +126,7 @@ impl StageKind {
             StageKind::Eval => &["test", "model", "attribute"],
             StageKind::Predict => &["model"],
             StageKind::Monitor => &["log", "model", "reference"],
+            StageKind::Inference => &["model"],
         }
     }
 
@@ -134,6 +139,7 @@ impl StageKind {
             StageKind::Eval => "eval",
             StageKind::Predict => "predict",
             StageKind::Monitor => "monitor",
+            StageKind::Inference => "inference",
         }
     }
 }
@@ -149,6 +155,13 @@ pub struct StageEntry {
     /// The proof file, relative to the manifest's directory (a run or preprocessing directory
     /// is read as its `transcript.json` / `proof.json`).
     pub proof: PathBuf,
+    /// For an `inference` stage: the model the proof claims (ONNX or a compiled `.zkm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<PathBuf>,
+    /// For an `inference` stage from ONNX: the settings it was compiled with
+    /// (`zkmlops train export` writes them beside the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<PathBuf>,
 }
 
 /// A link: `from`'s commitment must equal `to`'s (`stage.port` each).
@@ -178,12 +191,13 @@ pub struct Manifest {
 }
 
 /// The standard chain: which port of which kind feeds which.
-const STANDARD_LINKS: [(StageKind, &str, StageKind, &str); 6] = [
+const STANDARD_LINKS: [(StageKind, &str, StageKind, &str); 7] = [
     (StageKind::Preprocess, "train", StageKind::Train, "data"),
     (StageKind::Preprocess, "test", StageKind::Eval, "test"),
     (StageKind::Train, "final", StageKind::Eval, "model"),
     (StageKind::Train, "final", StageKind::Predict, "model"),
     (StageKind::Train, "final", StageKind::Monitor, "model"),
+    (StageKind::Train, "final", StageKind::Inference, "model"),
     (
         StageKind::Preprocess,
         "profile",
@@ -218,6 +232,12 @@ impl Manifest {
             });
         }
         for (i, s) in self.stages.iter().enumerate() {
+            if (s.kind == StageKind::Inference) != s.model.is_some() {
+                return Err(PipelineError::StageName {
+                    name: s.name.clone(),
+                    what: "an inference stage names its `model` (and only it does)",
+                });
+            }
             let ok = !s.name.is_empty()
                 && s.name
                     .chars()
@@ -273,8 +293,9 @@ impl Manifest {
 
     /// The links to check: the manifest's, or when it lists none the standard chain between
     /// the stages present (`preprocess.train -> train.data`, `preprocess.test -> eval.test`,
-    /// `train.final -> {eval, predict, monitor}.model`, `preprocess.profile ->
-    /// monitor.reference`), from the first stage of the producing kind.
+    /// `train.final -> {eval, predict, monitor, inference}.model`, `preprocess.profile ->
+    /// monitor.reference`, `train.final -> inference.model`), from the first stage of the
+    /// producing kind.
     #[must_use]
     pub fn links(&self) -> Vec<LinkEntry> {
         if !self.links.is_empty() {
