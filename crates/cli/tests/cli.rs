@@ -622,6 +622,156 @@ fn train_prove_verify_and_eval_end_to_end() {
     );
 }
 
+/// A trained MLP exported to ONNX proves inferences under the run's final commitment: the
+/// exported weights import exactly, the outputs match the float forward pass of the trained
+/// weights, and another commitment is refused.
+#[test]
+fn an_exported_mlp_proves_under_the_run_final_commitment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../train/data");
+    let train: String = std::fs::read_to_string(data.join("breast_cancer_train.csv"))
+        .unwrap()
+        .lines()
+        .take(65)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let train_csv = dir.path().join("train64.csv");
+    std::fs::write(&train_csv, &train).unwrap();
+    let spec = dir.path().join("mlp.toml");
+    std::fs::write(
+        &spec,
+        "model = \"mlp\"\nfeatures = 30\nhidden = 8\nclasses = 2\nbatch = 32\nlearning_rate = 0.5\nscale_bits = 10\nseed = 3\n",
+    )
+    .unwrap();
+    let run_dir = dir.path().join("run");
+    let r = run(&[
+        "train",
+        "prove",
+        "--spec",
+        s(&spec),
+        "--data",
+        s(&train_csv),
+        "-o",
+        s(&run_dir),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let onnx = dir.path().join("model.onnx");
+    let r = run(&["train", "export", "--run", s(&run_dir), "-o", s(&onnx)]);
+    assert!(r.ok, "{}", r.stderr);
+    let settings = dir.path().join("model.settings.json");
+    let commitment = dir.path().join("model.commitment.json");
+    let t: Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("transcript.json")).unwrap()).unwrap();
+    let c: Value = serde_json::from_slice(&std::fs::read(&commitment).unwrap()).unwrap();
+    assert_eq!(c["commitment"], t["final_commitment"]);
+
+    // One row of the data, proved and verified under the published commitment.
+    let row: Vec<f64> = train
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .take(30)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let input = dir.path().join("x.json");
+    std::fs::write(
+        &input,
+        serde_json::json!({ "input_data": [row.clone()] }).to_string(),
+    )
+    .unwrap();
+    let proof = dir.path().join("p.zkp");
+    let r = run(&[
+        "prove",
+        s(&onnx),
+        "--settings",
+        s(&settings),
+        "--commitment",
+        s(&commitment),
+        "--input",
+        s(&input),
+        "--transparent",
+        "-o",
+        s(&proof),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let final_commitment = t["final_commitment"].as_str().unwrap();
+    assert!(
+        r.stdout
+            .contains(&format!("model commitment {final_commitment}")),
+        "{}",
+        r.stdout
+    );
+    let r = run(&[
+        "verify",
+        s(&proof),
+        "--model",
+        s(&onnx),
+        "--settings",
+        s(&settings),
+        "--commitment",
+        s(&commitment),
+        "--json",
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let proved: Vec<f64> = v["outputs"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    // The float forward pass of the trained (quantized) weights.
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("model.json")).unwrap()).unwrap();
+    let p: Vec<Vec<f64>> = m["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t.as_array()
+                .unwrap()
+                .iter()
+                .map(|q| q.as_f64().unwrap() / 1024.0)
+                .collect()
+        })
+        .collect();
+    let hidden: Vec<f64> = (0..8)
+        .map(|j| (p[1][j] + (0..30).map(|i| row[i] * p[0][i * 8 + j]).sum::<f64>()).max(0.0))
+        .collect();
+    let logits: Vec<f64> = (0..2)
+        .map(|k| p[3][k] + (0..8).map(|j| hidden[j] * p[2][j * 2 + k]).sum::<f64>())
+        .collect();
+    let z: f64 = logits
+        .iter()
+        .map(|l| (l - logits[0].max(logits[1])).exp())
+        .sum();
+    for (k, l) in logits.iter().enumerate() {
+        let want = (l - logits[0].max(logits[1])).exp() / z;
+        assert!(
+            (proved[k] - want).abs() < 0.02,
+            "class {k}: {} vs {want}",
+            proved[k]
+        );
+    }
+    // Another commitment (the run's initial one) is refused.
+    let other = dir.path().join("other.json");
+    edit_json(&commitment, &other, |c| {
+        c["commitment"] = t["initial_commitment"].clone();
+    });
+    let r = run(&[
+        "verify",
+        s(&proof),
+        "--model",
+        s(&onnx),
+        "--settings",
+        s(&settings),
+        "--commitment",
+        s(&other),
+    ]);
+    assert!(!r.ok);
+}
+
 #[test]
 fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     let dir = tempfile::tempdir().unwrap();
@@ -833,6 +983,39 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     });
     fails_with(&run(&["monitor", "verify", s(&bad_monitor)]), "positives");
 
+    // The trained model exported to ONNX proves an inference under the run's final commitment.
+    let onnx = dir.path().join("model.onnx");
+    let r = run(&["train", "export", "--run", s(&run_dir), "-o", s(&onnx)]);
+    assert!(r.ok, "{}", r.stderr);
+    let row: Vec<f64> = test_csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .take(30)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let input = dir.path().join("x.json");
+    std::fs::write(
+        &input,
+        serde_json::json!({ "input_data": [row] }).to_string(),
+    )
+    .unwrap();
+    let r = run(&[
+        "prove",
+        s(&onnx),
+        "--settings",
+        s(&dir.path().join("model.settings.json")),
+        "--commitment",
+        s(&dir.path().join("model.commitment.json")),
+        "--input",
+        s(&input),
+        "--transparent",
+        "-o",
+        s(&dir.path().join("inference.zkp")),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+
     // The whole chain in one audit; then one proof corrupted and one link broken, by name.
     let manifest = dir.path().join("pipeline.toml");
     let stages = "version = 1\nname = \"cli test\"\nstages = [\n\
@@ -840,13 +1023,14 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
         { name = \"run\", kind = \"train\", proof = \"run\" },\n\
         { name = \"eval\", kind = \"eval\", proof = \"metrics.json\" },\n\
         { name = \"predict\", kind = \"predict\", proof = \"PREDICTION\" },\n\
-        { name = \"watch\", kind = \"monitor\", proof = \"monitor.json\" },\n]\n";
+        { name = \"watch\", kind = \"monitor\", proof = \"monitor.json\" },\n\
+        { name = \"serve\", kind = \"inference\", proof = \"inference.zkp\", model = \"model.onnx\", settings = \"model.settings.json\" },\n]\n";
     std::fs::write(&manifest, stages.replace("PREDICTION", "prediction.json")).unwrap();
     let report = dir.path().join("report.html");
     let r = run(&["pipeline", "verify", s(&manifest), "--report", s(&report)]);
     assert!(r.ok, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("verified: 5 stages, 6 links"),
+        r.stdout.contains("verified: 6 stages, 7 links"),
         "{}",
         r.stdout
     );
@@ -855,7 +1039,7 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     let r = run(&["pipeline", "verify", s(&manifest), "--json"]);
     let a: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(a["verified"], true);
-    assert_eq!(a["links"].as_array().unwrap().len(), 6);
+    assert_eq!(a["links"].as_array().unwrap().len(), 7);
     std::fs::write(
         &manifest,
         stages.replace("PREDICTION", "bad_prediction.json"),

@@ -453,7 +453,14 @@ fn verify_stage(
                 .as_ref()
                 .map_or(t.segments.len(), |a| a.members.len());
             let model = match &t.spec {
-                ModelSpec::Linear(s) => format!("{:?} regression, {} features", s.link, s.features),
+                ModelSpec::Linear(s) => format!(
+                    "{} regression, {} features",
+                    match s.link {
+                        zkmlops_train::Link::Logistic => "logistic",
+                        zkmlops_train::Link::Identity => "linear",
+                    },
+                    s.features
+                ),
                 ModelSpec::Mlp(s) if s.hidden == 0 => {
                     format!(
                         "softmax regression, {} inputs, {} classes",

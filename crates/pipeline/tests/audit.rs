@@ -346,6 +346,13 @@ fn bad_manifests_are_typed_errors() {
     assert!(matches!(bad(spaced), PipelineError::StageName { .. }));
     let kind = "version = 1\nstages = [{ name = \"a\", kind = \"bake\", proof = \"x\" }]";
     assert!(matches!(bad(kind), PipelineError::Manifest { .. }));
+    // An inference stage names its model; no other stage does.
+    let kind = "version = 1\nstages = [{ name = \"a\", kind = \"inference\", proof = \"x\" }]";
+    assert!(matches!(bad(kind), PipelineError::StageName { .. }));
+    let kind = "version = 1\nstages = [{ name = \"a\", kind = \"eval\", proof = \"x\", model = \"m.onnx\" }]";
+    assert!(matches!(bad(kind), PipelineError::StageName { .. }));
+    let kind = "version = 1\nstages = [{ name = \"a\", kind = \"bake\", proof = \"x\" }]";
+    assert!(matches!(bad(kind), PipelineError::Manifest { .. }));
     let stages = "version = 1\nstages = [{ name = \"t\", kind = \"train\", proof = \"x\" }, { name = \"e\", kind = \"eval\", proof = \"y\" }]\n";
     for (link, what) in [
         (
