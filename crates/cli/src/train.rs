@@ -690,7 +690,7 @@ fn export(run: &Path, output: &Path) -> Result<std::process::ExitCode, CliError>
     };
     io::write(&commitment_path, crate::report::json(&file).as_bytes())?;
     println!(
-        "exported the run's final {kind} model ({} layers, scale 2^{scale_bits}) to {}; its weights import under the run's final commitment {}\nwrote {} and {} (publish the commitment; keep the salt in it)",
+        "exported the run's final {kind} model ({} layer(s), scale 2^{scale_bits}) to {}; its weights import under the run's final commitment {}\nwrote {} and {} (publish the commitment; keep the salt in it)",
         layers.len(),
         output.display(),
         transcript.final_commitment,

@@ -47,9 +47,15 @@ pub use zkmlops_plonky2 as plonky2;
 #[cfg(feature = "infer")]
 #[doc(inline)]
 pub use zkmlops_infer as infer;
+#[cfg(feature = "monitor")]
+#[doc(inline)]
+pub use zkmlops_monitor as monitor;
 #[cfg(feature = "onnx")]
 #[doc(inline)]
 pub use zkmlops_onnx as onnx;
+#[cfg(feature = "pipeline")]
+#[doc(inline)]
+pub use zkmlops_pipeline as pipeline;
 #[cfg(feature = "preprocess")]
 #[doc(inline)]
 pub use zkmlops_preprocess as preprocess;
