@@ -1,6 +1,6 @@
 //! The monitoring stage: figures equal an independent integer computation, drift shows up
-//! where the log moved, and every tampering (a figure, a commitment, a byte, a witness cell,
-//! another stage's proof) is rejected with a typed error.
+//! where the log moved, and every tampering (a figure, a commitment, a byte, a public value, a
+//! witness cell, a multiplicity, another stage's proof) is rejected with a typed error.
 #![allow(clippy::unwrap_used, clippy::cast_possible_wrap)]
 
 use zkmlops_fri::testing::{Tamper, prove_tampered};
@@ -390,4 +390,33 @@ fn bad_specs_and_logs_are_typed_errors() {
         prove_monitor(&spec(39), &secrets, &FriBackend, FriConfig::KECCAK.name()),
         Err(MonitorError::Spec { .. })
     ));
+}
+
+/// A wrong multiplicity: one count of the range table (how many times the proof looked a limb
+/// up) off by one in the prover's trace; the range bus no longer balances.
+#[test]
+fn a_wrong_multiplicity_is_rejected() {
+    let model = model();
+    let log = log(0.0);
+    let program = monitor_program(&spec(log.len())).unwrap();
+    let witness = program.evaluate(&inputs(&model, &log)).unwrap();
+    let kinds = zkmlops_fri::testing::instances(&program, FriConfig::KECCAK);
+    let range = kinds.iter().position(|k| *k == "range").unwrap();
+    let env = prove_tampered(
+        &program,
+        &witness,
+        StageTag::Monitoring,
+        FriConfig::KECCAK,
+        Tamper::MainCell {
+            instance: range,
+            row: 5,
+            col: 0,
+            delta: 1,
+        },
+    )
+    .unwrap();
+    let e = FriBackend
+        .verify(&program, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
 }

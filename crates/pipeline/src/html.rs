@@ -30,8 +30,8 @@ fn yes_no(v: Option<bool>) -> &'static str {
     }
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}\
-table{border-collapse:collapse;margin:1em 0;width:100%}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:96em;color:#222}\
+table{border-collapse:collapse;margin:1em 0;width:100%;font-size:.92em}\
 th,td{border:1px solid #ccc;padding:.35em .6em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}code{font-size:.85em;word-break:break-all}\
 .ok{color:#0a6b2b;font-weight:600}.fail{color:#b00020;font-weight:600}\

@@ -224,6 +224,7 @@ fn a_lifecycle_audits_and_every_break_is_named() {
     let html = a.to_html();
     well_formed(&html).unwrap();
     assert!(html.contains("Verified: 4 stages and 5 links hold."));
+    in_a_browser(good.path(), &html, 4, 5);
     // JSON round trip.
     let back: Audit = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
     assert_eq!(back, a);
@@ -310,6 +311,46 @@ fn a_lifecycle_audits_and_every_break_is_named() {
     assert_eq!(a.links.len(), 1);
     assert!(a.links[0].detail.contains("commitments differ"));
     assert_eq!(a.unlinked, vec!["eval".to_string(), "watch".to_string()]);
+}
+
+/// When a headless Chromium is installed (Debian's `chromium`), load the page and check the
+/// DOM it builds: the verdict and one table row per stage and per link. Without one, the
+/// strict well-formedness check above is the check (the test says so on stdout).
+fn in_a_browser(dir: &Path, html: &str, stages: usize, links: usize) {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        println!("no headless browser installed: the page was checked as well-formed markup only");
+        return;
+    };
+    let page = dir.join("report.html");
+    std::fs::write(&page, html).unwrap();
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+        ])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(dom.contains("id=\"verdict\""), "{dom}");
+    let rows = |id: &str| {
+        let start = dom.find(&format!("id=\"{id}\"")).unwrap();
+        let end = start + dom[start..].find("</table>").unwrap();
+        dom[start..end].matches("<tr>").count()
+    };
+    // One header row, then one per stage / link.
+    assert_eq!(rows("stages"), stages + 1, "{dom}");
+    assert_eq!(rows("links"), links + 1, "{dom}");
 }
 
 fn lifecycle_copy(from: &Path, to: &Path) {
