@@ -10,12 +10,12 @@ use zkmlops_monitor::{
 };
 use zkmlops_preprocess::PreprocessProof;
 use zkmlops_proof::{Registry, VerifyPolicy};
-use zkmlops_train::{Model, TrainingTranscript};
+use zkmlops_train::TrainingTranscript;
 
 use crate::backend::BackendArgs;
 use crate::error::CliError;
 use crate::io;
-use crate::train::{ModelFile, final_salt, read_json, run_file, salt, verifier, write_json};
+use crate::train::{final_salt, linear_run, read_json, run_file, salt, verifier, write_json};
 
 #[derive(Subcommand)]
 pub(crate) enum MonitorCommand {
@@ -107,19 +107,10 @@ pub(crate) fn monitor(
             output,
         } => {
             let chosen = backend.choose(registry, !transparent, transparent)?;
-            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
-            let Some(spec) = transcript.spec.linear().copied() else {
-                return Err(CliError::TrainSpec {
-                    path: run.join("transcript.json"),
-                    what: "monitoring proofs are built for logistic-regression models".into(),
-                });
-            };
-            let m: ModelFile = read_json(&run.join("model.json"))?;
-            let model = Model {
-                scale_bits: m.scale_bits,
-                w: m.w,
-                b: m.b,
-            };
+            let (spec, model) = linear_run(
+                &run,
+                "monitoring proofs are built for logistic-regression models",
+            )?;
             let text = String::from_utf8_lossy(&io::read(&log)?).into_owned();
             let production = ProductionLog::from_csv(&text, spec.features).map_err(|e| {
                 CliError::MonitorLog {

@@ -564,6 +564,26 @@ pub(crate) fn train(
     }
 }
 
+/// A linear run's spec and final model (`what` names what needs a linear model otherwise).
+pub(crate) fn linear_run(run: &Path, what: &str) -> Result<(LogRegSpec, Model), CliError> {
+    let transcript: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+    let Some(spec) = transcript.spec.linear().copied() else {
+        return Err(CliError::TrainSpec {
+            path: run.join("transcript.json"),
+            what: what.into(),
+        });
+    };
+    let m: ModelFile = read_json(&run.join("model.json"))?;
+    Ok((
+        spec,
+        Model {
+            scale_bits: m.scale_bits,
+            w: m.w,
+            b: m.b,
+        },
+    ))
+}
+
 /// `model.onnx` -> `model.{suffix}.json`.
 fn sibling(output: &Path, suffix: &str) -> PathBuf {
     let stem = output
@@ -796,19 +816,10 @@ pub(crate) fn eval(
             output,
         } => {
             let chosen = backend.choose(registry, !transparent, transparent)?;
-            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
-            let Some(spec) = transcript.spec.linear().copied() else {
-                return Err(CliError::TrainSpec {
-                    path: run.join("transcript.json"),
-                    what: "prediction proofs are built for linear models (logistic, linear)".into(),
-                });
-            };
-            let m: ModelFile = read_json(&run.join("model.json"))?;
-            let model = Model {
-                scale_bits: m.scale_bits,
-                w: m.w,
-                b: m.b,
-            };
+            let (spec, model) = linear_run(
+                &run,
+                "prediction proofs are built for linear models (logistic, linear)",
+            )?;
             let rows = feature_rows(&data, spec.features)?;
             let pb = crate::spinner(quiet, "proving the predictions");
             let proof = zkmlops_train::prove_prediction(

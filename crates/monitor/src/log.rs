@@ -28,23 +28,39 @@ pub struct ProductionLog {
 }
 
 impl ProductionLog {
-    /// Parse a CSV log: a header whose first `features` columns are the model's features, then
-    /// optionally a column named `label` (0 or 1; an empty cell: not arrived yet) and a column
-    /// named `group` (0 or 1), in either order.
+    /// Parse a CSV log (RFC 4180: quoted fields allowed): a header whose first `features`
+    /// columns are the model's features, then optionally a column named `label` (0 or 1; an
+    /// empty cell: not arrived yet) and a column named `group` (0 or 1), in either order.
     ///
     /// # Errors
     /// [`MonitorError::Csv`] naming the 1-based line and column of the first bad cell.
     pub fn from_csv(text: &str, features: usize) -> Result<Self, MonitorError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let (_, header) = lines.next().ok_or(MonitorError::Csv {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let mut records = Vec::new();
+        for r in reader.records() {
+            let line_of = |p: Option<&csv::Position>| {
+                p.and_then(|p| usize::try_from(p.line()).ok()).unwrap_or(0)
+            };
+            let r = r.map_err(|e| MonitorError::Csv {
+                line: line_of(e.position()),
+                column: 1,
+                what: "malformed CSV (an unterminated quote or invalid UTF-8)",
+            })?;
+            if !r.iter().all(str::is_empty) {
+                records.push((line_of(r.position()), r));
+            }
+        }
+        let mut records = records.into_iter();
+        let (_, header) = records.next().ok_or(MonitorError::Csv {
             line: 1,
             column: 1,
             what: "an empty file (a header line is needed)",
         })?;
-        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        let names: Vec<&str> = header.iter().collect();
         if names.len() < features {
             return Err(MonitorError::Csv {
                 line: 1,
@@ -72,9 +88,8 @@ impl ProductionLog {
             labels: Vec::new(),
             groups: Vec::new(),
         };
-        for (index, line) in lines {
-            let line_no = index + 1;
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        for (line_no, record) in records {
+            let cells: Vec<&str> = record.iter().collect();
             if cells.len() != names.len() {
                 return Err(MonitorError::Csv {
                     line: line_no,

@@ -377,6 +377,18 @@ fn bad_specs_and_logs_are_typed_errors() {
             other => panic!("{csv}: {other:?}"),
         }
     }
+    // Quoted fields (a quoted header name with a comma, quoted numbers) parse.
+    let quoted = ProductionLog::from_csv(
+        "\"a, in cm\",b,c,label,group\n\"0.5\",1,-2,\"1\",0\n1,2,3,,1\n",
+        3,
+    )
+    .unwrap();
+    assert_eq!(
+        quoted.features,
+        vec![vec![0.5, 1.0, -2.0], vec![1.0, 2.0, 3.0]]
+    );
+    assert_eq!(quoted.labels, vec![Some(1), None]);
+    assert_eq!(quoted.groups, vec![0, 1]);
     // A log whose size differs from the spec's.
     let model = model();
     let log = log(0.0);
