@@ -25,7 +25,36 @@ pub(crate) enum PipelineCommand {
         /// Minimum conjectured security in bits of every proof.
         #[arg(long, default_value_t = 100)]
         min_bits: u16,
+        /// Check the stages against this aggregate (`zkmlops pipeline aggregate`): one proof
+        /// verified instead of each stage's own.
+        #[arg(long, value_name = "pipeline.agg")]
+        aggregate: Option<PathBuf>,
     },
+    /// Fold every stage proof of a manifest into one aggregated proof (a backend that
+    /// aggregates: `--backend plonky2`, with every stage proved by it, training runs segment by
+    /// segment); `pipeline verify --aggregate` then checks the chain against it.
+    Aggregate {
+        /// The manifest.
+        manifest: PathBuf,
+        /// The aggregating backend.
+        #[arg(long, default_value = "plonky2")]
+        backend: String,
+        /// The aggregate (binary envelope, `ZKMA`).
+        #[arg(short, long, value_name = "pipeline.agg")]
+        output: PathBuf,
+    },
+}
+
+fn manifest_of(path: &std::path::Path) -> Result<(Manifest, PathBuf), CliError> {
+    let text = String::from_utf8_lossy(&io::read(path)?).into_owned();
+    let m = Manifest::from_toml(&text).map_err(|e| CliError::Pipeline {
+        path: path.to_path_buf(),
+        what: e.to_string(),
+    })?;
+    let base = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+    Ok((m, base))
 }
 
 pub(crate) fn pipeline(
@@ -33,25 +62,55 @@ pub(crate) fn pipeline(
     registry: &Registry,
 ) -> Result<std::process::ExitCode, CliError> {
     match cmd {
+        PipelineCommand::Aggregate {
+            manifest,
+            backend,
+            output,
+        } => {
+            let (m, base) = manifest_of(&manifest)?;
+            let b = registry.get(&backend).map_err(CliError::Registry)?;
+            let t = std::time::Instant::now();
+            let agg =
+                zkmlops_pipeline::aggregate(&m, &base, b).map_err(|e| CliError::Pipeline {
+                    path: manifest.clone(),
+                    what: e.to_string(),
+                })?;
+            let bytes = agg.to_bytes();
+            io::write(&output, &bytes)?;
+            println!(
+                "folded {} proofs of {} stages into one {} aggregate of {} bytes in {:.1} s; wrote {}",
+                agg.members.len(),
+                m.stages.len(),
+                agg.backend,
+                agg.proof.len(),
+                t.elapsed().as_secs_f64(),
+                output.display()
+            );
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         PipelineCommand::Verify {
             manifest,
             json,
             report,
             min_bits,
+            aggregate,
         } => {
-            let text = String::from_utf8_lossy(&io::read(&manifest)?).into_owned();
-            let m = Manifest::from_toml(&text).map_err(|e| CliError::Pipeline {
-                path: manifest.clone(),
-                what: e.to_string(),
-            })?;
-            let base = manifest
-                .parent()
-                .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf);
+            let (m, base) = manifest_of(&manifest)?;
             let policy = VerifyPolicy {
                 min_security_bits: min_bits,
                 ..VerifyPolicy::default()
             };
-            let a = audit(&m, &base, registry, &policy);
+            let a = match &aggregate {
+                None => audit(&m, &base, registry, &policy),
+                Some(path) => {
+                    let agg = zkmlops_proof::AggregateEnvelope::from_bytes(&io::read(path)?)
+                        .map_err(|e| CliError::Pipeline {
+                            path: path.clone(),
+                            what: e.to_string(),
+                        })?;
+                    zkmlops_pipeline::audit_aggregated(&m, &base, registry, &agg, &policy)
+                }
+            };
             if let Some(path) = &report {
                 io::write(path, a.to_html().as_bytes())?;
             }

@@ -160,6 +160,16 @@ pub fn audit(
     registry: &Registry,
     policy: &VerifyPolicy,
 ) -> Audit {
+    audit_with(manifest, base, registry, policy)
+}
+
+/// [`audit`] with the verifiers `registry` resolves.
+pub(crate) fn audit_with(
+    manifest: &Manifest,
+    base: &Path,
+    registry: &dyn Resolver,
+    policy: &VerifyPolicy,
+) -> Audit {
     let mut stages = Vec::with_capacity(manifest.stages.len());
     let mut ports: Vec<Option<BTreeMap<&'static str, Port>>> = Vec::new();
     for entry in &manifest.stages {
@@ -284,11 +294,23 @@ pub fn audit(
     }
 }
 
+/// Where a stage's verifier comes from: a registry by the proof's backend name, or (for an
+/// aggregated pipeline) one backend that answers for every stage.
+pub(crate) trait Resolver {
+    fn backend(&self, name: &str) -> Result<&dyn zkmlops_proof::Backend, String>;
+}
+
+impl Resolver for Registry {
+    fn backend(&self, name: &str) -> Result<&dyn zkmlops_proof::Backend, String> {
+        self.get(name).map_err(|e| e.to_string())
+    }
+}
+
 fn backend<'r>(
-    registry: &'r Registry,
+    backends: &'r dyn Resolver,
     name: &str,
 ) -> Result<&'r dyn zkmlops_proof::Backend, String> {
-    registry.get(name).map_err(|e| e.to_string())
+    backends.backend(name)
 }
 
 /// An ONNX inference proof against its model: the port is the weights' commitment.
@@ -296,7 +318,7 @@ fn verify_inference(
     base: &Path,
     entry: &StageEntry,
     file: &Path,
-    registry: &Registry,
+    registry: &dyn Resolver,
     policy: &VerifyPolicy,
 ) -> Result<Verified, String> {
     let model_path = base.join(entry.model.as_deref().ok_or("no model")?);
@@ -369,7 +391,7 @@ fn verify_inference(
 fn verify_stage(
     kind: StageKind,
     file: &Path,
-    registry: &Registry,
+    registry: &dyn Resolver,
     policy: &VerifyPolicy,
 ) -> Result<Verified, String> {
     let mut figures = BTreeMap::new();

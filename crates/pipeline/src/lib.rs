@@ -46,9 +46,11 @@
 //! ```
 
 mod audit;
+mod fold;
 mod html;
 
 pub use audit::{Audit, LinkReport, StageReport, audit};
+pub use fold::{aggregate, audit_aggregated};
 
 use std::path::PathBuf;
 
@@ -84,6 +86,12 @@ pub enum PipelineError {
         name: String,
         /// What is wrong.
         what: &'static str,
+    },
+    /// The stages cannot be folded into one aggregate.
+    #[error("aggregating the pipeline: {what}")]
+    Aggregate {
+        /// Why.
+        what: String,
     },
     /// A link naming a stage or port that does not exist.
     #[error("link {from} -> {to}: {what}")]

@@ -39,6 +39,8 @@ const K: FriConfig = FriConfig::KECCAK;
 fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(Box::new(FriBackend)).unwrap();
+    r.register(Box::new(zkmlops_plonky2::Plonky2Backend))
+        .unwrap();
     r
 }
 
@@ -62,13 +64,17 @@ fn write<T: serde::Serialize>(dir: &Path, name: &str, v: &T) {
     std::fs::write(dir.join(name), serde_json::to_vec(v).unwrap()).unwrap();
 }
 
-/// Every stage of a lifecycle run on `seed`'s data, written to `dir`.
+/// Every stage of a lifecycle run on `seed`'s data, written to `dir` (FRI, transparent).
 fn lifecycle(dir: &Path, seed: u64) {
+    lifecycle_with(dir, seed, &FriBackend, K.name());
+}
+
+/// The same with another backend and preset.
+fn lifecycle_with(dir: &Path, seed: u64, backend: &dyn zkmlops_proof::Backend, preset: &str) {
     let p: Pipeline = toml::from_str(PIPELINE).unwrap();
     let table = RawTable::from_csv(&p, &raw_csv(seed)).unwrap();
     let salts = Salts::fresh().unwrap();
-    let (prep, processed) =
-        zkmlops_preprocess::prove(&p, &table, &salts, &FriBackend, K.name()).unwrap();
+    let (prep, processed) = zkmlops_preprocess::prove(&p, &table, &salts, backend, preset).unwrap();
     let train = Dataset::from_csv(&processed.train.to_csv(&p.output.features).unwrap()).unwrap();
     let test = processed.test.as_ref().unwrap();
     let test = Dataset::from_csv(&test.to_csv(&p.output.features).unwrap()).unwrap();
@@ -83,8 +89,8 @@ fn lifecycle(dir: &Path, seed: u64) {
         &run_salts,
         4,
         1,
-        &FriBackend,
-        K.name(),
+        backend,
+        preset,
     )
     .unwrap();
     let final_salt = run_salts.checkpoints[1];
@@ -94,8 +100,8 @@ fn lifecycle(dir: &Path, seed: u64) {
         &final_salt,
         &test,
         &salts.test,
-        &FriBackend,
-        K.name(),
+        backend,
+        preset,
     )
     .unwrap();
     let log = ProductionLog {
@@ -116,8 +122,8 @@ fn lifecycle(dir: &Path, seed: u64) {
             log: &log,
             log_salt: &[9, 9, 9, 9],
         },
-        &FriBackend,
-        K.name(),
+        backend,
+        preset,
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("prep")).unwrap();
@@ -412,4 +418,56 @@ fn bad_manifests_are_typed_errors() {
             e => panic!("{link}: {e}"),
         }
     }
+}
+
+/// The whole chain folded into one plonky2 aggregate: the manifest audits against it (the
+/// stages' own checks answered by the verified aggregate, the links as always); a stage file
+/// that is not one of its members, a corrupted aggregate, or another backend's proofs fail.
+#[test]
+fn a_lifecycle_folded_into_one_aggregate_audits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p2 = zkmlops_plonky2::Plonky2Backend;
+    lifecycle_with(dir.path(), 1, &p2, "poseidon");
+    let m = Manifest::from_toml(MANIFEST).unwrap();
+    let agg = zkmlops_pipeline::aggregate(&m, dir.path(), &p2).unwrap();
+    // preprocess, one training segment, eval, monitor.
+    assert_eq!(agg.members.len(), 4);
+    let policy = VerifyPolicy::default();
+    let a = zkmlops_pipeline::audit_aggregated(&m, dir.path(), &registry(), &agg, &policy);
+    assert!(a.verified, "{:?}", a.failures());
+    assert_eq!(a.links.len(), 5);
+
+    // A stage file swapped for another run's: not a member of the aggregate.
+    let other = tempfile::tempdir().unwrap();
+    lifecycle_with(other.path(), 2, &p2, "poseidon");
+    let swapped = tempfile::tempdir().unwrap();
+    lifecycle_copy(dir.path(), swapped.path());
+    std::fs::copy(
+        other.path().join("metrics.json"),
+        swapped.path().join("metrics.json"),
+    )
+    .unwrap();
+    let a = zkmlops_pipeline::audit_aggregated(&m, swapped.path(), &registry(), &agg, &policy);
+    assert!(!a.verified);
+    assert!(
+        a.failures().iter().any(|f| f.contains("aggregate member")),
+        "{:?}",
+        a.failures()
+    );
+    // A corrupted aggregate proof.
+    let mut bad = agg.clone();
+    let n = bad.proof.len();
+    bad.proof[n / 2] ^= 1;
+    let a = zkmlops_pipeline::audit_aggregated(&m, dir.path(), &registry(), &bad, &policy);
+    assert!(!a.verified);
+    assert!(
+        a.failures().iter().all(|f| f.contains("does not verify")),
+        "{:?}",
+        a.failures()
+    );
+    // FRI proofs cannot be folded by plonky2: the error names the backend to use.
+    let fri = tempfile::tempdir().unwrap();
+    lifecycle(fri.path(), 3);
+    let e = zkmlops_pipeline::aggregate(&m, fri.path(), &p2).unwrap_err();
+    assert!(e.to_string().contains("--backend plonky2"), "{e}");
 }
