@@ -22,6 +22,9 @@
 //! ]
 //! ```
 //!
+//! [`aggregate`] folds every stage proof into one recursive aggregate (the plonky2 backend);
+//! [`audit_aggregated`] audits the manifest against it.
+//!
 //! Without `links`, the standard chain between the stages present is checked
 //! ([`Manifest::links`]). Ports by stage kind: `preprocess`: `raw`, `train`, `test`,
 //! `profile` (the train commitment with its published profile); `train`: `data`, `initial`,
