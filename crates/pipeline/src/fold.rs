@@ -132,9 +132,8 @@ impl Backend for FromAggregate {
                     && v.backend == envelope.backend
             })
             .ok_or(VerifyError::Aggregate(
-                zkmlops_proof::AggregateError::Count {
-                    members: self.members.len(),
-                    programs: 0,
+                zkmlops_proof::AggregateError::NotAMember {
+                    stage: envelope.statement.stage,
                 },
             ))?;
         policy.check(envelope)?;

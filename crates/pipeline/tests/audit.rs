@@ -454,6 +454,34 @@ fn a_lifecycle_folded_into_one_aggregate_audits() {
         "{:?}",
         a.failures()
     );
+    // An extra stage whose proof is not in the aggregate: that stage fails by name.
+    std::fs::copy(
+        other.path().join("metrics.json"),
+        dir.path().join("metrics2.json"),
+    )
+    .unwrap();
+    let extra = Manifest::from_toml(&MANIFEST.replace(
+        "    { name = \"watch\"",
+        "    { name = \"eval2\", kind = \"eval\", proof = \"metrics2.json\" },\n    { name = \"watch\"",
+    ))
+    .unwrap();
+    let a = zkmlops_pipeline::audit_aggregated(&extra, dir.path(), &registry(), &agg, &policy);
+    assert!(!a.verified);
+    let eval2 = a.stages.iter().find(|s| s.name == "eval2").unwrap();
+    assert!(
+        eval2
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not a member"),
+        "{eval2:?}"
+    );
+    assert!(
+        a.stages
+            .iter()
+            .filter(|s| s.name != "eval2")
+            .all(|s| s.verified)
+    );
     // A corrupted aggregate proof.
     let mut bad = agg.clone();
     let n = bad.proof.len();

@@ -80,6 +80,15 @@ pub enum AggregateError {
     /// Nothing to aggregate.
     #[error("an aggregate needs at least one member")]
     Empty,
+    /// A proof checked against an aggregate is none of its members (its statement, parameters
+    /// or Program differ from every member's).
+    #[error(
+        "this {stage:?} proof is not a member of the aggregate (no member has its statement, parameters and Program)"
+    )]
+    NotAMember {
+        /// The proof's stage.
+        stage: crate::StageTag,
+    },
     /// More members than the backend aggregates.
     #[error("{found} members; the {backend} backend aggregates at most {max}")]
     TooMany {
