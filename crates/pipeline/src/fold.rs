@@ -20,98 +20,48 @@ use zkmlops_tensor::{Program, Witness};
 use crate::audit::{Audit, Resolver, audit_with};
 use crate::{Manifest, PipelineError};
 
-/// A verifier that accepts every envelope as claimed and remembers what it was asked: the
-/// first pass, which collects each stage's Programs and envelopes.
-struct Recorder {
-    seen: Mutex<Vec<(Program, ProofEnvelope)>>,
+/// The verifier the stages' checks call instead of a backend: in the first pass it accepts
+/// every envelope as claimed and remembers the (Program, envelope) it was asked about; in the
+/// second it answers from a verified aggregate.
+enum StageVerifier {
+    Record(Mutex<Vec<(Program, ProofEnvelope)>>),
+    Aggregate {
+        id: BackendId,
+        members: Vec<(zkmlops_tensor::ProgramDigest, VerifiedStatement)>,
+    },
 }
 
-impl Backend for Recorder {
+impl Backend for StageVerifier {
     fn id(&self) -> BackendId {
-        BackendId::new("recorder")
+        match self {
+            StageVerifier::Record(_) => BackendId::new("recorder"),
+            StageVerifier::Aggregate { id, .. } => id.clone(),
+        }
     }
     fn description(&self) -> String {
-        "collects the Programs and envelopes of a manifest".into()
+        "the stage proofs of a pipeline manifest, checked against one aggregate".into()
     }
     fn presets(&self) -> Vec<PresetInfo> {
         Vec::new()
     }
-    fn check(&self, _: &Program, _: &Witness, _: &str) -> Result<(), ProveError> {
+    fn check(&self, _: &Program, _: &Witness, preset: &str) -> Result<(), ProveError> {
         Err(ProveError::UnknownPreset {
             backend: self.id(),
-            preset: String::new(),
+            preset: preset.into(),
             known: Vec::new(),
         })
     }
     fn prove(
-        &self,
-        _: &Program,
-        _: &Witness,
-        _: StageTag,
-        _: &str,
-    ) -> Result<ProofEnvelope, ProveError> {
-        Err(ProveError::UnknownPreset {
-            backend: self.id(),
-            preset: String::new(),
-            known: Vec::new(),
-        })
-    }
-    fn verify(
         &self,
         program: &Program,
-        envelope: &ProofEnvelope,
-        _: &VerifyPolicy,
-    ) -> Result<VerifiedStatement, VerifyError> {
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push((program.clone(), envelope.clone()));
-        }
-        Ok(VerifiedStatement {
-            backend: envelope.backend.clone(),
-            params: envelope.params.clone(),
-            statement: envelope.statement.clone(),
-        })
-    }
-}
-
-impl Resolver for Recorder {
-    fn backend(&self, _: &str) -> Result<&dyn Backend, String> {
-        Ok(self)
-    }
-}
-
-/// A verifier that answers from a verified aggregate (the second pass).
-struct FromAggregate {
-    id: BackendId,
-    members: Vec<(zkmlops_tensor::ProgramDigest, VerifiedStatement)>,
-}
-
-impl Backend for FromAggregate {
-    fn id(&self) -> BackendId {
-        self.id.clone()
-    }
-    fn description(&self) -> String {
-        "the members of a verified aggregate".into()
-    }
-    fn presets(&self) -> Vec<PresetInfo> {
-        Vec::new()
-    }
-    fn check(&self, _: &Program, _: &Witness, _: &str) -> Result<(), ProveError> {
-        Err(ProveError::UnknownPreset {
-            backend: self.id(),
-            preset: String::new(),
-            known: Vec::new(),
-        })
-    }
-    fn prove(
-        &self,
-        _: &Program,
-        _: &Witness,
+        witness: &Witness,
         _: StageTag,
-        _: &str,
+        preset: &str,
     ) -> Result<ProofEnvelope, ProveError> {
+        self.check(program, witness, preset)?;
         Err(ProveError::UnknownPreset {
             backend: self.id(),
-            preset: String::new(),
+            preset: preset.into(),
             known: Vec::new(),
         })
     }
@@ -121,27 +71,40 @@ impl Backend for FromAggregate {
         envelope: &ProofEnvelope,
         policy: &VerifyPolicy,
     ) -> Result<VerifiedStatement, VerifyError> {
-        let digest = program.digest();
-        let member = self
-            .members
-            .iter()
-            .find(|(d, v)| {
-                *d == digest
-                    && v.statement == envelope.statement
-                    && v.params == envelope.params
-                    && v.backend == envelope.backend
-            })
-            .ok_or(VerifyError::Aggregate(
-                zkmlops_proof::AggregateError::NotAMember {
-                    stage: envelope.statement.stage,
-                },
-            ))?;
-        policy.check(envelope)?;
-        Ok(member.1.clone())
+        match self {
+            StageVerifier::Record(seen) => {
+                if let Ok(mut seen) = seen.lock() {
+                    seen.push((program.clone(), envelope.clone()));
+                }
+                Ok(VerifiedStatement {
+                    backend: envelope.backend.clone(),
+                    params: envelope.params.clone(),
+                    statement: envelope.statement.clone(),
+                })
+            }
+            StageVerifier::Aggregate { members, .. } => {
+                let digest = program.digest();
+                let member = members
+                    .iter()
+                    .find(|(d, v)| {
+                        *d == digest
+                            && v.statement == envelope.statement
+                            && v.params == envelope.params
+                            && v.backend == envelope.backend
+                    })
+                    .ok_or(VerifyError::Aggregate(
+                        zkmlops_proof::AggregateError::NotAMember {
+                            stage: envelope.statement.stage,
+                        },
+                    ))?;
+                policy.check(envelope)?;
+                Ok(member.1.clone())
+            }
+        }
     }
 }
 
-impl Resolver for FromAggregate {
+impl Resolver for StageVerifier {
     fn backend(&self, _: &str) -> Result<&dyn Backend, String> {
         Ok(self)
     }
@@ -150,11 +113,13 @@ impl Resolver for FromAggregate {
 /// Every (Program, envelope) the stages of `manifest` verify, in manifest order (a training
 /// run contributes one per segment).
 fn collect(manifest: &Manifest, base: &Path) -> (Vec<(Program, ProofEnvelope)>, Audit) {
-    let recorder = Recorder {
-        seen: Mutex::new(Vec::new()),
-    };
+    let recorder = StageVerifier::Record(Mutex::new(Vec::new()));
     let a = audit_with(manifest, base, &recorder, &VerifyPolicy::default());
-    (recorder.seen.into_inner().unwrap_or_default(), a)
+    let seen = match recorder {
+        StageVerifier::Record(seen) => seen.into_inner().unwrap_or_default(),
+        StageVerifier::Aggregate { .. } => Vec::new(),
+    };
+    (seen, a)
 }
 
 /// Fold every stage proof of `manifest` into one aggregate with `backend` (every stage must
@@ -170,11 +135,16 @@ pub fn aggregate(
 ) -> Result<AggregateEnvelope, PipelineError> {
     let (seen, first) = collect(manifest, base);
     if let Some(s) = first.stages.iter().find(|s| !s.verified) {
+        let error = s.error.as_deref().unwrap_or("cannot be read");
         return Err(PipelineError::Aggregate {
             what: format!(
-                "stage `{}`: {}",
+                "stage `{}`: {error}{}",
                 s.name,
-                s.error.as_deref().unwrap_or("cannot be read")
+                if error.contains("aggregate") {
+                    " (fold a training run with the rest: prove it without --aggregate)"
+                } else {
+                    ""
+                }
             ),
         });
     }
@@ -251,7 +221,7 @@ pub fn audit_aggregated(
         Ok(v) => v,
         Err(e) => return failed(format!("the aggregate proof does not verify: {e}")),
     };
-    let answers = FromAggregate {
+    let answers = StageVerifier::Aggregate {
         id: aggregate.backend.clone(),
         members: programs.iter().map(|p| p.digest()).zip(verified).collect(),
     };
