@@ -624,7 +624,11 @@ fn export(run: &Path, output: &Path) -> Result<std::process::ExitCode, CliError>
                 vec![layer],
                 head,
                 s.features,
-                format!("{:?}", s.link).to_lowercase(),
+                match s.link {
+                    zkmlops_train::Link::Logistic => "logistic",
+                    zkmlops_train::Link::Identity => "linear",
+                }
+                .to_string(),
             )
         }
         ModelSpec::Mlp(s) => {

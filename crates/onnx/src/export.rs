@@ -155,7 +155,13 @@ pub fn dense_network(
         initializers.push(tensor(&b, &[l.outputs], &l.bias, unit)?);
         let mm = format!("layer{k}/matmul");
         nodes.push(node("MatMul", &mm, &[&h, &w], &mm));
-        let z = format!("layer{k}/z");
+        // The last layer of a head-less network writes the output itself.
+        let last_identity = k + 1 == layers.len() && head == Head::Identity;
+        let z = if last_identity {
+            "y".to_string()
+        } else {
+            format!("layer{k}/z")
+        };
         nodes.push(node("Add", &z, &[&mm, &b], &z));
         h = z;
         if k + 1 < layers.len() {
@@ -166,7 +172,7 @@ pub fn dense_network(
     }
     let out = "y";
     match head {
-        Head::Identity => nodes.push(node("Identity", "head", &[&h], out)),
+        Head::Identity => {}
         Head::Sigmoid => nodes.push(node("Sigmoid", "head", &[&h], out)),
         Head::Softmax => {
             let mut n = node("Softmax", "head", &[&h], out);
