@@ -157,6 +157,7 @@ fn pipeline() -> Pipeline {
             labels: vec!["c=1".into()],
             scale_bits: 8,
             test_rows: 1,
+            profile_edges: Vec::new(),
         },
     }
 }
