@@ -524,8 +524,10 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `RUST_LOG=info` also times the provers' phases (each span's busy time when it closes).
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {

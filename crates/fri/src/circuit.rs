@@ -1,5 +1,6 @@
-//! Lowering a Program to chips: one AIR instance per tensor source, per node (two for a gemm
-//! with bias or a mean) and per public computed tensor, plus the range table.
+//! Lowering a Program to chips: one chip per tensor source, per node (two for a gemm with bias
+//! or a mean) and per public computed tensor, plus the range table; then chips of the same kind
+//! are merged into shared AIR instances (see [`merge`]).
 
 use zkmlops_proof::{ProveError, PublicTensor};
 use zkmlops_tensor::ops::{self, Rounding};
@@ -7,8 +8,8 @@ use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
     BinOp, BoundChip, Chip, ChipAir, ChipKind, CommitChip, CommitSlot, GemmChip, MapChip, MapKind,
-    PartitionChip, PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, Signed, SourceChip,
-    TableChip, map::MapRow,
+    MapPart, PartitionChip, PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, ReducePart,
+    Signed, SourceChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -130,12 +131,25 @@ impl Builder<'_> {
         Ok(w)
     }
 
-    fn map(&mut self, kind: MapKind, out: usize, rows: Vec<MapRow>) -> Result<(), FriError> {
+    /// A map chip for one op: `out` from first operand `a` (a copy's rows name their own) and
+    /// second operand `b` (binary, division by a tensor; otherwise unused).
+    fn map(
+        &mut self,
+        kind: MapKind,
+        out: usize,
+        a: usize,
+        b: usize,
+        rows: Vec<MapRow>,
+    ) -> Result<(), FriError> {
         self.chips.push(Chip::Map(MapChip {
             kind,
-            out_wire: wire_id(out)?,
-            rows,
-            mults: Vec::new(),
+            parts: vec![MapPart {
+                out_wire: wire_id(out)?,
+                a_wire: wire_id(a)?,
+                b_wire: wire_id(b)?,
+                rows,
+                mults: Vec::new(),
+            }],
             log_height: 0,
         }));
         Ok(())
@@ -167,13 +181,7 @@ impl Builder<'_> {
                 ..MapRow::default()
             });
         }
-        self.map(
-            MapKind::DivConst {
-                in_wire: wire_id(input)?,
-            },
-            out,
-            rows,
-        )
+        self.map(MapKind::DivConst, out, input, input, rows)
     }
 
     fn copy(
@@ -190,7 +198,7 @@ impl Builder<'_> {
                 })
             })
             .collect::<Result<Vec<_>, FriError>>()?;
-        self.map(MapKind::Copy, out, rows)
+        self.map(MapKind::Copy, out, 0, 0, rows)
     }
 
     /// Input indices of each output element of a reduction over `axes` (none empty).
@@ -332,12 +340,11 @@ impl Builder<'_> {
         }
         if padded {
             self.internal(format!("{name}/zero"), 1, Internal::Zero)?;
-            self.chips.push(Chip::Public(PublicChip {
-                wire: z,
-                values: vec![0],
-                mode: PublicMode::Source { mults: Vec::new() },
-                log_height: 0,
-            }));
+            self.chips.push(Chip::Public(PublicChip::single(
+                PublicMode::Source,
+                z,
+                vec![0],
+            )));
         }
         let m = n * oh * ow;
         let patches = self.internal(
@@ -380,11 +387,9 @@ impl Builder<'_> {
                     .collect();
                 let kind = MapKind::Binary {
                     op: BinOp::Add,
-                    a_wire: wire_id(prod)?,
-                    b_wire: wire_id(bias)?,
                     b_inline: None,
                 };
-                self.map(kind, out, rows)
+                self.map(kind, out, prod, bias, rows)
             }
         }
     }
@@ -402,10 +407,12 @@ impl Builder<'_> {
         }
         self.chips.push(Chip::Reduce(ReduceChip {
             kind,
-            in_wire: wire_id(input)?,
-            out_wire: wire_id(out)?,
-            groups,
-            mults: Vec::new(),
+            parts: vec![ReducePart {
+                in_wire: wire_id(input)?,
+                out_wire: wire_id(out)?,
+                groups,
+                mults: Vec::new(),
+            }],
             log_height: 0,
         }));
         Ok(())
@@ -443,14 +450,14 @@ impl Builder<'_> {
         self.copy(out, (0..len).map(|i| (tmp, i)))
     }
 
-    fn unary(&mut self, kind: MapKind, out: usize, len: usize) -> Result<(), FriError> {
+    fn unary(&mut self, kind: MapKind, x: usize, out: usize, len: usize) -> Result<(), FriError> {
         let rows = (0..len)
             .map(|a| MapRow {
                 a,
                 ..MapRow::default()
             })
             .collect();
-        self.map(kind, out, rows)
+        self.map(kind, out, x, x, rows)
     }
 
     /// One row per element of `out`, reading `a` and `b` at their broadcast indices.
@@ -470,16 +477,11 @@ impl Builder<'_> {
 
     fn binary(&mut self, op: BinOp, a: usize, b: usize, out: usize) -> Result<(), FriError> {
         let rows = self.broadcast_rows(a, b, out);
-        self.map(
-            MapKind::Binary {
-                op,
-                a_wire: wire_id(a)?,
-                b_wire: wire_id(b)?,
-                b_inline: self.inline_range(b),
-            },
-            out,
-            rows,
-        )
+        let kind = MapKind::Binary {
+            op,
+            b_inline: self.inline_range(b),
+        };
+        self.map(kind, out, a, b, rows)
     }
 
     fn shape_of(&self, w: usize) -> &[usize] {
@@ -508,16 +510,11 @@ impl Builder<'_> {
                 self.gemm(ins[0], ins[1], prod, *trans_a, *trans_b)?;
                 // The product has the output's shape: read it at the output's own indices.
                 let rows = self.broadcast_rows(out, ins[2], out);
-                self.map(
-                    MapKind::Binary {
-                        op: BinOp::Add,
-                        a_wire: wire_id(prod)?,
-                        b_wire: wire_id(ins[2])?,
-                        b_inline: self.inline_range(ins[2]),
-                    },
-                    out,
-                    rows,
-                )
+                let kind = MapKind::Binary {
+                    op: BinOp::Add,
+                    b_inline: self.inline_range(ins[2]),
+                };
+                self.map(kind, out, prod, ins[2], rows)
             }
             Op::Add => self.binary(BinOp::Add, ins[0], ins[1], out),
             Op::Sub => self.binary(BinOp::Sub, ins[0], ins[1], out),
@@ -529,13 +526,7 @@ impl Builder<'_> {
                 }
                 self.div(ins[0], out, &vec![1usize << shift; len], *rounding, &name)
             }
-            Op::Relu => self.unary(
-                MapKind::Relu {
-                    in_wire: wire_id(ins[0])?,
-                },
-                out,
-                len,
-            ),
+            Op::Relu => self.unary(MapKind::Relu, ins[0], out, len),
             Op::Sum { axes, .. } => self.sum(ins[0], out, axes, &name),
             Op::Mean { axes, rounding, .. } => {
                 let in_len = self.wires[ins[0]].len;
@@ -580,20 +571,17 @@ impl Builder<'_> {
                     }
                 };
                 let kind = MapKind::Lookup {
-                    in_wire: wire_id(ins[0])?,
                     table_id: wire_id(id)?,
                     spec: *spec,
                 };
-                self.unary(kind, out, len)
+                self.unary(kind, ins[0], out, len)
             }
             Op::Div { rounding } => {
                 let rows = self.broadcast_rows(ins[0], ins[1], out);
                 let kind = MapKind::DivTensor {
-                    a_wire: wire_id(ins[0])?,
-                    b_wire: wire_id(ins[1])?,
                     rounding: *rounding,
                 };
-                self.map(kind, out, rows)
+                self.map(kind, out, ins[0], ins[1], rows)
             }
             Op::ReduceMax { axis, .. } => {
                 let groups = self.groups(ins[0], &[*axis], &name)?;
@@ -620,13 +608,7 @@ impl Builder<'_> {
                 self.reduce(ReduceKind::Sum, ins[0], sums, groups)?;
                 self.div(sums, out, &counts, *rounding, &name)
             }
-            Op::Sqrt => self.unary(
-                MapKind::Sqrt {
-                    in_wire: wire_id(ins[0])?,
-                },
-                out,
-                len,
-            ),
+            Op::Sqrt => self.unary(MapKind::Sqrt, ins[0], out, len),
             Op::Partition { kept } => self.partition(ins[0], ins[1], out, *kept),
             Op::ArgMax { .. } => Err(unsupported("argmax")),
             _ => Err(unsupported("this op")),
@@ -772,26 +754,20 @@ pub(crate) fn compile(
                 .ok_or(FriError::MissingPublic)
         };
         match (&d.kind, d.visibility) {
-            (TensorKind::Constant(values), _) => b.chips.push(Chip::Public(PublicChip {
+            (TensorKind::Constant(values), _) => b.chips.push(Chip::Public(PublicChip::single(
+                PublicMode::Source,
                 wire,
-                values: values.clone(),
-                mode: PublicMode::Source { mults: Vec::new() },
-                log_height: 0,
-            })),
-            (TensorKind::Input, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
-                wire,
-                values: public_values()?,
-                mode: PublicMode::Source { mults: Vec::new() },
-                log_height: 0,
-            })),
+                values.clone(),
+            ))),
+            (TensorKind::Input, Visibility::Public) => b.chips.push(Chip::Public(
+                PublicChip::single(PublicMode::Source, wire, public_values()?),
+            )),
             (TensorKind::Input, Visibility::Private) if b.inline.contains(&w) => {}
             (TensorKind::Input, Visibility::Private) => {
-                b.chips.push(Chip::Source(SourceChip {
+                b.chips.push(Chip::Source(SourceChip::single(
                     wire,
-                    range: Signed::new(u32::from(d.bits)),
-                    mults: Vec::new(),
-                    log_height: 0,
-                }));
+                    Signed::new(u32::from(d.bits)),
+                )));
             }
             // Committed inputs are range-checked to their declared bound by a bound chip (one
             // per width, built below); their group's commitment chip sources them.
@@ -807,12 +783,9 @@ pub(crate) fn compile(
             }
             // Committed computed tensors: the commitment chip reads them.
             (_, Visibility::Committed | Visibility::CommittedTo(_)) => {}
-            (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(PublicChip {
-                wire,
-                values: public_values()?,
-                mode: PublicMode::Sink,
-                log_height: 0,
-            })),
+            (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(
+                PublicChip::single(PublicMode::Sink, wire, public_values()?),
+            )),
             (TensorKind::Computed, Visibility::Private) => {}
         }
     }
@@ -852,7 +825,8 @@ pub(crate) fn compile(
             }
         });
     }
-    for chip in &mut b.chips {
+    let mut sized = Vec::with_capacity(b.chips.len());
+    for mut chip in b.chips {
         let mut take = |w: u32| {
             counts
                 .get_mut(w as usize)
@@ -861,12 +835,15 @@ pub(crate) fn compile(
         };
         let real = chip.take_mults(&mut take);
         check_rows(chip.kind_name(), Some(real))?;
-        let log_h = log2_ceil(real).max(min_log_height);
-        chip.set_log_height(log_h);
+        sized.push((chip, real));
     }
-    let airs = b
-        .chips
+    let mut chips = merge(sized, min_log_height);
+    for (chip, real) in &mut chips {
+        chip.set_log_height(log2_ceil(*real).max(min_log_height));
+    }
+    let airs = chips
         .into_iter()
+        .map(|(chip, _)| chip)
         .enumerate()
         .map(|(i, chip)| ChipAir {
             chip,
@@ -877,4 +854,64 @@ pub(crate) fn compile(
         airs,
         wires: b.wires,
     })
+}
+
+/// Fewer, taller instances: chips with equal [`MergeKey`](crate::chips::MergeKey)s (the same
+/// AIR on different wires) share one instance, their rows one after the other. Each instance's
+/// fixed costs (its LogUp columns, quotient, opened values, and the hiding randomness in zero
+/// knowledge) are then paid once per kind instead of once per op, and a proof opens far fewer
+/// columns per query.
+///
+/// Packing is first-fit decreasing into bins of the circuit's tallest padded height, so merging
+/// never makes the tallest instance taller (nor any instance taller than that). The result is
+/// deterministic (prover and verifier compile the same Program to the same instances): chips
+/// keep their relative order, a bin sits where its first chip was.
+fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)> {
+    let keys: Vec<_> = chips.iter().map(|(c, _)| c.merge_key()).collect();
+    let padded = |real: usize| 1usize << log2_ceil(real).max(min_log_height);
+    // A bin may grow to the tallest instance of the whole circuit: FRI's cost follows the
+    // tallest height, which merging never raises.
+    let capacity = chips.iter().map(|(_, r)| padded(*r)).max().unwrap_or(0);
+    // Tallest first, ties in Program order.
+    let mut order: Vec<usize> = (0..chips.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(chips[i].1));
+    // bins: (first chip index, key, rows, members).
+    let mut bins: Vec<(usize, Option<crate::chips::MergeKey>, usize, Vec<usize>)> = Vec::new();
+    for i in order {
+        let (key, real) = (keys[i], chips[i].1);
+        let fit = key.and_then(|_| {
+            bins.iter()
+                .position(|(_, k, rows, _)| *k == key && rows + real <= capacity)
+        });
+        match fit {
+            Some(at) => {
+                let bin = &mut bins[at];
+                bin.0 = bin.0.min(i);
+                bin.2 += real;
+                bin.3.push(i);
+            }
+            None => bins.push((i, key, real, vec![i])),
+        }
+    }
+    bins.sort_by_key(|b| b.0);
+    let mut slots: Vec<Option<(Chip, usize)>> = chips.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(bins.len());
+    for (_, _, rows, mut members) in bins {
+        members.sort_unstable();
+        let mut it = members.into_iter().filter_map(|m| slots[m].take());
+        let Some((mut chip, mut real)) = it.next() else {
+            continue;
+        };
+        for (other, other_real) in it {
+            // Equal keys mean the same chip kind, so `absorb` does not refuse; if it did, the
+            // chip would simply stay alone.
+            match chip.absorb(other) {
+                Ok(()) => real += other_real,
+                Err(other) => out.push((*other, other_real)),
+            }
+        }
+        debug_assert_eq!(real, rows);
+        out.push((chip, real));
+    }
+    out
 }

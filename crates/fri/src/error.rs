@@ -58,6 +58,17 @@ pub enum FriError {
     /// The backend proof bytes do not decode.
     #[error("backend proof bytes do not decode")]
     Decode,
+    /// The proof bytes do not start with this build's arithmetization tag
+    /// ([`crate::PROOF_FORMAT`]): an older (or newer) zkmlops made them, for other AIRs.
+    #[error(
+        "the proof was made for another arithmetization (tag {found:02x?}, this verifier reads {expected:02x?}): re-prove with this version"
+    )]
+    Format {
+        /// The first bytes found.
+        found: Vec<u8>,
+        /// The tag this build writes.
+        expected: [u8; 4],
+    },
     /// Bytes follow the backend proof.
     #[error("{count} trailing bytes after the backend proof")]
     TrailingBytes {

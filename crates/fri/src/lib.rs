@@ -76,6 +76,12 @@ use config::{Val, keccak_config, keccak_zk_config, poseidon_config, poseidon_zk_
 /// This backend's id.
 pub const BACKEND: BackendId = BackendId::FRI;
 
+/// The first bytes of every proof this backend writes: the arithmetization's version (the AIRs
+/// a Program compiles to). Version 2 shares one instance among the ops of one chip kind
+/// (wires as structure columns); proofs of version 1 (one instance per op, no tag) are refused
+/// by [`FriError::Format`] rather than rejected as invalid.
+pub const PROOF_FORMAT: [u8; 4] = *b"zkA2";
+
 /// Domain separator of the statement digest bound into the transcript.
 const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v2";
 
@@ -171,8 +177,11 @@ pub mod testing;
 pub struct InstanceStats {
     /// Chip kind (`gemm`, `relu`, `source`, ...).
     pub kind: &'static str,
-    /// The tensor (or internal wire) it produces; for a bound chip, the first it checks.
+    /// The tensor (or internal wire) it produces; for a bound chip, the first it checks; for
+    /// an instance shared by several ops, the first op's.
     pub tensor: Option<String>,
+    /// How many tensors it produces (or checks): the ops of one kind share an instance.
+    pub tensors: usize,
     /// Main-trace width (the chip's own columns plus its structure columns).
     pub width: usize,
     /// log2 of the trace height.
@@ -204,6 +213,7 @@ pub fn circuit_stats(
                 .output_wire()
                 .and_then(|w| circuit.wires.get(w as usize))
                 .map(|w| w.name.clone()),
+            tensors: a.chip.outputs().len(),
             width: <ChipAir as p3_air::BaseAir<Val>>::width(a),
             log_height: a.log_height(),
         })
@@ -325,7 +335,7 @@ pub(crate) fn prepare(
     }
     if let Some((instance, index)) = cheat.producer_multiplicity
         && let Some(chips::Chip::Source(s)) = circuit.airs.get_mut(instance).map(|a| &mut a.chip)
-        && let Some(m) = s.mults.get_mut(index)
+        && let Some(m) = s.mult_mut(index)
     {
         *m += 1;
     }
@@ -395,7 +405,9 @@ macro_rules! prove_body {
             let proof = prove_batch($c, &instances, &data).map_err(|_| FriError::Prover {
                 phase: "prove_batch",
             })?;
-            Ok(postcard::to_allocvec(&proof).unwrap_or_default())
+            let mut bytes = PROOF_FORMAT.to_vec();
+            bytes.extend(postcard::to_allocvec(&proof).unwrap_or_default());
+            Ok(bytes)
         };
         catch_unwind(AssertUnwindSafe(run)).unwrap_or(Err(FriError::Panicked { side: "prover" }))
     }};
@@ -431,6 +443,12 @@ macro_rules! impl_prove_with {
                 bytes: &[u8],
                 pvs: &[Vec<Val>],
             ) -> Result<(), FriError> {
+                let bytes = bytes
+                    .strip_prefix(&PROOF_FORMAT)
+                    .ok_or_else(|| FriError::Format {
+                        found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
+                        expected: PROOF_FORMAT,
+                    })?;
                 let (proof, rest): (BatchProof<$sc>, &[u8]) =
                     postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
                 if !rest.is_empty() {
@@ -590,6 +608,7 @@ impl Backend for FriBackend {
             Err(
                 e @ (FriError::Rejected(Rejection::Shape)
                 | FriError::Decode
+                | FriError::Format { .. }
                 | FriError::TrailingBytes { .. }
                 | FriError::Height { .. }
                 | FriError::InstanceCount { .. }),

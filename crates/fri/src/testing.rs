@@ -24,7 +24,7 @@ use p3_matrix::stack::VerticalPair;
 use zkmlops_proof::{ProofEnvelope, ProveError, StageTag};
 use zkmlops_tensor::{Program, Witness};
 
-use crate::chips::{Chip, ChipAir, ChipKind, LUT_BUS, RANGE_BUS};
+use crate::chips::{Chip, ChipAir, ChipKind, LUT_BUS, RANGE_BUS, TENSOR_BUS};
 use crate::circuit::Circuit;
 use crate::config::{Challenge, Val};
 use crate::{Cheat, FriConfig};
@@ -165,11 +165,29 @@ impl Traces<'_> {
         Some(self.circuit.wires[w as usize].name.as_str())
     }
 
-    /// The first instance of `kind` producing (or, for a bound chip, checking first) the wire
-    /// `wire`.
+    /// The instance of `kind` producing (or, for a bound chip, checking) the wire `wire`, and
+    /// the row where that wire's rows start (instances of one kind are shared by every op of
+    /// that kind, one after the other).
+    #[must_use]
+    pub fn locate(&self, kind: &str, wire: &str) -> Option<(usize, usize)> {
+        (0..self.len())
+            .filter(|&i| self.kind(i) == kind)
+            .find_map(|i| {
+                self.circuit.airs[i]
+                    .chip
+                    .outputs()
+                    .into_iter()
+                    .find(|&(w, _)| self.circuit.wires[w as usize].name == wire)
+                    .map(|(_, row)| (i, row))
+            })
+    }
+
+    /// The instance of `kind` whose rows start with the wire `wire` (see [`Traces::locate`]
+    /// for a wire anywhere in a shared instance).
     #[must_use]
     pub fn find(&self, kind: &str, wire: &str) -> Option<usize> {
-        (0..self.len()).find(|&i| self.kind(i) == kind && self.wire(i) == Some(wire))
+        self.locate(kind, wire)
+            .and_then(|(i, row)| (row == 0).then_some(i))
     }
 
     /// Rows of instance `i`.
@@ -371,6 +389,8 @@ impl Diagnosis {
 
 /// The range-check bus name (for [`Diagnosis::only_bus`]).
 pub const RANGE: &str = RANGE_BUS;
+/// The tensor bus name (for [`Diagnosis::only_bus`]).
+pub const TENSOR: &str = TENSOR_BUS;
 
 /// Evaluate `edit`ed traces (as [`prove_edited`] would prove them) without proving.
 ///

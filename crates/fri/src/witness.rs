@@ -3,7 +3,7 @@
 use p3_matrix::dense::RowMajorMatrix;
 use zkmlops_tensor::{Program, Tensor, Witness, ops};
 
-use crate::chips::{ACT_BITS, ACT_OFFSET, Chip, ChipKind, MapKind};
+use crate::chips::{ACT_BITS, ACT_OFFSET, Chip, ChipKind, MapKind, MapPart};
 use crate::circuit::{Circuit, Internal};
 use crate::config::Val;
 use crate::{BACKEND, FriError};
@@ -90,76 +90,8 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
     let half = i128::from(ACT_OFFSET);
     for air in &circuit.airs {
         let Chip::Map(m) = &air.chip else { continue };
-        let name = &circuit.wires[m.out_wire as usize].name;
-        match m.kind {
-            MapKind::DivConst { in_wire } => {
-                for r in &m.rows {
-                    let n = i128::from(values[in_wire as usize][r.a]) + i128::from(r.offset);
-                    let q = n.div_euclid(i128::from(r.d));
-                    if q < -half || q >= half {
-                        return Err(act_limit(name, "quotient (signed 32-bit)", q));
-                    }
-                }
-            }
-            MapKind::Sqrt { in_wire } => {
-                for r in &m.rows {
-                    let x = values[in_wire as usize][r.a];
-                    if !(0..=zkmlops_tensor::ops::SQRT_MAX_INPUT).contains(&x) {
-                        return Err(FriError::Prove(ProveError::Limit {
-                            backend: BACKEND,
-                            tensor: name.clone(),
-                            what: "square-root input (0 ..= 2^62 - 1)",
-                            value: x.unsigned_abs().into(),
-                            limit: zkmlops_tensor::ops::SQRT_MAX_INPUT.unsigned_abs().into(),
-                        }));
-                    }
-                }
-            }
-            MapKind::Relu { in_wire } => {
-                for r in &m.rows {
-                    let x = i128::from(values[in_wire as usize][r.a]);
-                    if x < -half || x >= half {
-                        return Err(act_limit(name, "relu input (signed 32-bit)", x));
-                    }
-                }
-            }
-            MapKind::DivTensor {
-                a_wire,
-                b_wire,
-                rounding,
-            } => {
-                let max_b = 1i64 << crate::chips::map::div_tensor::DIVISOR_BITS;
-                for r in &m.rows {
-                    let (a, b) = (values[a_wire as usize][r.a], values[b_wire as usize][r.b]);
-                    if !(1..max_b).contains(&b) {
-                        return Err(act_limit(name, "divisor (1 ..= 2^24 - 1)", i128::from(b)));
-                    }
-                    let o = if rounding == zkmlops_tensor::ops::Rounding::HalfUp {
-                        b / 2
-                    } else {
-                        0
-                    };
-                    let q = (i128::from(a) + i128::from(o)).div_euclid(i128::from(b));
-                    if q < -half || q >= half {
-                        return Err(act_limit(name, "quotient (signed 32-bit)", q));
-                    }
-                }
-            }
-            MapKind::Lookup { in_wire, spec, .. } => {
-                for r in &m.rows {
-                    let x = values[in_wire as usize][r.a];
-                    if crate::chips::map::lookup::clamp_parts(x, spec.lo, spec.hi).is_none() {
-                        return Err(FriError::Prove(ProveError::Limit {
-                            backend: BACKEND,
-                            tensor: name.clone(),
-                            what: "distance of a lookup input from the table's domain",
-                            value: x.unsigned_abs().into(),
-                            limit: 1 << 32,
-                        }));
-                    }
-                }
-            }
-            _ => {}
+        for p in &m.parts {
+            check_map_part(circuit, m.kind, p, values)?;
         }
     }
     for air in &circuit.airs {
@@ -183,16 +115,97 @@ pub(crate) fn check_limits(circuit: &Circuit, values: &[Vec<i64>]) -> Result<(),
         if let Chip::Reduce(m) = &air.chip
             && m.kind == crate::chips::ReduceKind::Max
         {
-            let name = &circuit.wires[m.out_wire as usize].name;
-            for &i in m.groups.iter().flatten() {
-                let x = i128::from(values[m.in_wire as usize][i]);
-                if x < -half || x >= half {
-                    return Err(act_limit(name, "max input (signed 32-bit)", x));
+            for p in &m.parts {
+                let name = &circuit.wires[p.out_wire as usize].name;
+                for &i in p.groups.iter().flatten() {
+                    let x = i128::from(values[p.in_wire as usize][i]);
+                    if x < -half || x >= half {
+                        return Err(act_limit(name, "max input (signed 32-bit)", x));
+                    }
                 }
             }
         }
     }
     debug_assert_eq!(ACT_BITS, 32);
+    Ok(())
+}
+
+/// The limits of one map op's rows (the domains its chip decomposes).
+fn check_map_part(
+    circuit: &Circuit,
+    kind: MapKind,
+    p: &MapPart,
+    values: &[Vec<i64>],
+) -> Result<(), FriError> {
+    let half = i128::from(ACT_OFFSET);
+    let name = &circuit.wires[p.out_wire as usize].name;
+    let a = |r: &crate::chips::map::MapRow| values[p.a_wire as usize][r.a];
+    match kind {
+        MapKind::DivConst => {
+            for r in &p.rows {
+                let n = i128::from(a(r)) + i128::from(r.offset);
+                let q = n.div_euclid(i128::from(r.d));
+                if q < -half || q >= half {
+                    return Err(act_limit(name, "quotient (signed 32-bit)", q));
+                }
+            }
+        }
+        MapKind::Sqrt => {
+            for r in &p.rows {
+                let x = a(r);
+                if !(0..=zkmlops_tensor::ops::SQRT_MAX_INPUT).contains(&x) {
+                    return Err(FriError::Prove(ProveError::Limit {
+                        backend: BACKEND,
+                        tensor: name.clone(),
+                        what: "square-root input (0 ..= 2^62 - 1)",
+                        value: x.unsigned_abs().into(),
+                        limit: zkmlops_tensor::ops::SQRT_MAX_INPUT.unsigned_abs().into(),
+                    }));
+                }
+            }
+        }
+        MapKind::Relu => {
+            for r in &p.rows {
+                let x = i128::from(a(r));
+                if x < -half || x >= half {
+                    return Err(act_limit(name, "relu input (signed 32-bit)", x));
+                }
+            }
+        }
+        MapKind::DivTensor { rounding } => {
+            let max_b = 1i64 << crate::chips::map::div_tensor::DIVISOR_BITS;
+            for r in &p.rows {
+                let (a, b) = (a(r), values[p.b_wire as usize][r.b]);
+                if !(1..max_b).contains(&b) {
+                    return Err(act_limit(name, "divisor (1 ..= 2^24 - 1)", i128::from(b)));
+                }
+                let o = if rounding == zkmlops_tensor::ops::Rounding::HalfUp {
+                    b / 2
+                } else {
+                    0
+                };
+                let q = (i128::from(a) + i128::from(o)).div_euclid(i128::from(b));
+                if q < -half || q >= half {
+                    return Err(act_limit(name, "quotient (signed 32-bit)", q));
+                }
+            }
+        }
+        MapKind::Lookup { spec, .. } => {
+            for r in &p.rows {
+                let x = a(r);
+                if crate::chips::map::lookup::clamp_parts(x, spec.lo, spec.hi).is_none() {
+                    return Err(FriError::Prove(ProveError::Limit {
+                        backend: BACKEND,
+                        tensor: name.clone(),
+                        what: "distance of a lookup input from the table's domain",
+                        value: x.unsigned_abs().into(),
+                        limit: 1 << 32,
+                    }));
+                }
+            }
+        }
+        MapKind::Binary { .. } | MapKind::Copy => {}
+    }
     Ok(())
 }
 

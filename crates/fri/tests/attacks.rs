@@ -639,3 +639,83 @@ fn extreme_witness_values_never_panic_the_prover() {
         );
     }
 }
+
+/// Two ReLUs on different inputs share one instance (instances are per chip kind, wires are
+/// structure columns): `y1 = relu(a)` on rows 0..2, `y2 = relu(b)` on rows 2..4.
+fn two_relus() -> (Program, TensorId) {
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[2], Scale::ONE, Visibility::Private);
+    let x = b.input("b", &[2], Scale::ONE, Visibility::Private);
+    let y1 = b.op("y1", Op::Relu, &[a]).unwrap();
+    let y2 = b.op("y2", Op::Relu, &[x]).unwrap();
+    b.output(y1, Visibility::Public).unwrap();
+    b.output(y2, Visibility::Public).unwrap();
+    (b.build().unwrap(), y2)
+}
+
+/// A shared instance cannot read another op's wire: the second ReLU's first row claims
+/// `relu(b[0]) = 3` by reading `a[0] = 3` instead of `b[0] = -4`. Its constraints hold (3 is a
+/// fine ReLU of 3), but the row's read names wire `b` (a structure column the verifier pins),
+/// so only the tensor bus breaks, and the verifier rejects.
+#[test]
+fn a_shared_instance_row_cannot_read_another_ops_wire() {
+    let (p, y2) = two_relus();
+    let kinds = testing::instances(&p, K);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "relu").count(),
+        1,
+        "{kinds:?}"
+    );
+    let inputs = [Tensor::vector(vec![3, -1]), Tensor::vector(vec![-4, 7])];
+    let w = claim(&p, &inputs, &[(y2, vec![3, 7])]);
+    let edit = |t: &mut Traces<'_>| {
+        let (r, first) = t.locate("relu", "y2").unwrap();
+        assert_eq!((t.find("relu", "y1"), first), (Some(r), 2));
+        // Columns: x, y, h, m0..m3 (x + 2^31 = h 2^31 + m).
+        t.set(r, first, 0, 3);
+        t.set(r, first, 1, 3);
+        t.set(r, first, 2, 1);
+        for (k, l) in [3, 0, 0, 0].into_iter().enumerate() {
+            t.set(r, first, 3 + k, l);
+        }
+    };
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert!(d.only_bus(testing::TENSOR), "{d:?}");
+    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
+}
+
+/// Nor can it rename the wire a row reads: the structure columns (wire ids included) are
+/// pinned to what the verifier derives from the Program, so rewriting the second ReLU's
+/// input-wire cell to `a`'s id breaks a constraint on that row, and the verifier rejects.
+#[test]
+fn a_shared_instance_wire_column_cannot_be_rewritten() {
+    let (p, y2) = two_relus();
+    let inputs = [Tensor::vector(vec![3, -1]), Tensor::vector(vec![-4, 7])];
+    let w = claim(&p, &inputs, &[(y2, vec![3, 7])]);
+    let edit = |t: &mut Traces<'_>| {
+        let (r, first) = t.locate("relu", "y2").unwrap();
+        // Own columns x, y, h, m0..m3; structure: sel, out index, mult, in index, out wire,
+        // in wire.
+        let in_wire = 7 + 5;
+        let a_id = t.get(r, 0, in_wire);
+        assert_ne!(a_id, t.get(r, first, in_wire));
+        t.set(r, first, in_wire, a_id);
+        t.set(r, first, 0, 3);
+        t.set(r, first, 1, 3);
+        t.set(r, first, 2, 1);
+        for (k, l) in [3, 0, 0, 0].into_iter().enumerate() {
+            t.set(r, first, 3 + k, l);
+        }
+    };
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert_eq!(d.failing_rows, vec![("relu", 2)], "{d:?}");
+    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
+}

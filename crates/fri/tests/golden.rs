@@ -16,6 +16,12 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/envelope_v2_program_v2_keccak.bin"
 );
+/// The golden proof as arithmetization 1 made it (one instance per op, before instances were
+/// shared by chip kind): refused by its missing format tag, with a hint to re-prove.
+const FIXTURE_AIR1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/envelope_v2_program_v2_keccak_air1.bin"
+);
 /// The same proof in envelope format 1 (closed backend enums), kept to show it is refused by
 /// version with a hint to re-prove, never misread.
 const FIXTURE_V1: &str = concat!(
@@ -103,4 +109,19 @@ fn a_version_1_envelope_is_refused_by_version_with_a_hint() {
         }
     );
     assert!(err.to_string().contains("re-proved"), "{err}");
+}
+
+#[test]
+fn a_proof_of_the_previous_arithmetization_is_refused_by_format_with_a_hint() {
+    let (p, _) = program();
+    let old = ProofEnvelope::from_bytes(&std::fs::read(FIXTURE_AIR1).unwrap()).unwrap();
+    let err = FriBackend
+        .verify(&p, &old, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, zkmlops_proof::VerifyError::ProofShape { .. }),
+        "{err:?}"
+    );
+    let text = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(text.contains("re-prove"), "{text}");
 }

@@ -6,7 +6,7 @@
 //!   a 0/1 flag, a label): clip all numeric columns, one-hot the categorical, filter on the flag.
 //!
 //! `cargo run --release -p zkmlops-preprocess --example preprocess_bench -- [--case wide]
-//! [--rows 10000] [--preset keccak]`
+//! [--rows 10000] [--preset keccak] [--stats]` (`--stats`: instances per chip kind on stderr)
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use std::fmt::Write;
@@ -95,6 +95,21 @@ fn main() {
     let t = Instant::now();
     proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();
     let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+    if args.iter().any(|a| a == "--stats") {
+        let program = zkmlops_preprocess::testing::program(&proof).unwrap();
+        let stats = zkmlops_fri::circuit_stats(&program, config).unwrap();
+        let mut kinds: std::collections::BTreeMap<&str, (usize, usize, usize)> =
+            std::collections::BTreeMap::new();
+        for s in &stats {
+            let e = kinds.entry(s.kind).or_default();
+            e.0 += 1;
+            e.1 += s.width;
+            e.2 += s.width << s.log_height;
+        }
+        for (k, (n, w, cells)) in kinds {
+            eprintln!("{k:>12}: {n:>4} instances, {w:>6} columns, {cells:>10} cells");
+        }
+    }
     println!(
         "{{\"case\":\"{case}\",\"rows\":{},\"columns\":{},\"kept\":{:?},\"preset\":\"{}\",\"prove_ms\":{prove_ms:.0},\"verify_ms\":{verify_ms:.0},\"proof_bytes\":{}}}",
         table.rows,

@@ -67,6 +67,19 @@ impl ChipKind for BoundChip {
     fn output_wire(&self) -> Option<u32> {
         self.wires.first().map(|&(w, _)| w)
     }
+    fn outputs(&self) -> Vec<(u32, usize)> {
+        let mut first = 0;
+        self.wires
+            .iter()
+            .map(|&(w, n)| {
+                first += n;
+                (w, first - n)
+            })
+            .collect()
+    }
+    fn merge_key(&self) -> Option<super::MergeKey> {
+        Some(super::MergeKey::Bound(self.range))
+    }
 
     fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
         let rows: Vec<(u32, usize)> = self.rows().collect();

@@ -15,17 +15,21 @@ use super::{RANGE_BUS, felt, matrix};
 pub(super) const WIDTH: usize = 7;
 
 pub(super) fn trace<F: Field>(
-    x: &[i64],
+    values: &[Vec<i64>],
     rows: &[Row],
     log_height: usize,
     range_counts: &mut [u32],
 ) -> RowMajorMatrix<F> {
     let mut acc = 0i64;
     matrix(WIDTH, log_height, |r, row| {
-        let Some(&(i, _, first, _)) = rows.get(r) else {
+        let Some(&(w, i, _, first, _)) = rows.get(r) else {
             return;
         };
-        let v = x.get(i).copied().unwrap_or(0);
+        let v = values
+            .get(w as usize)
+            .and_then(|x| x.get(i))
+            .copied()
+            .unwrap_or(0);
         let (c, d) = if first {
             (false, 0)
         } else if v > acc {

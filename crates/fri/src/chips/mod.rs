@@ -33,11 +33,11 @@ pub(crate) fn commit_p2_cols() -> usize {
     commit::P2_COLS
 }
 pub(crate) use gemm::GemmChip;
-pub(crate) use map::{BinOp, MapChip, MapKind};
+pub(crate) use map::{BinOp, MapChip, MapKind, MapPart};
 pub(crate) use partition::PartitionChip;
 pub(crate) use public::{PublicChip, PublicMode};
 pub(crate) use range::RangeChip;
-pub(crate) use reduce::{ReduceChip, ReduceKind};
+pub(crate) use reduce::{ReduceChip, ReduceKind, ReducePart};
 pub(crate) use source::SourceChip;
 pub(crate) use table::TableChip;
 
@@ -168,8 +168,20 @@ pub(crate) trait ChipKind {
         false
     }
 
-    /// The wire it sends on the tensor bus (a bound chip: the first wire it checks).
+    /// The wire it sends on the tensor bus (a bound chip: the first wire it checks; a merged
+    /// chip: its first part's).
     fn output_wire(&self) -> Option<u32> {
+        None
+    }
+
+    /// Every wire it produces (a bound chip: checks), with the first row of its part.
+    fn outputs(&self) -> Vec<(u32, usize)> {
+        self.output_wire().map(|w| vec![(w, 0)]).unwrap_or_default()
+    }
+
+    /// Chips with equal keys compute the same thing on different wires and can share one
+    /// instance (their wires are structure columns); `None`: this chip stays alone.
+    fn merge_key(&self) -> Option<MergeKey> {
         None
     }
 
@@ -216,6 +228,16 @@ pub(crate) trait ChipKind {
     }
 }
 
+/// What makes chips mergeable: one AIR (constraints, widths, constants) with the wires per row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MergeKey {
+    Map(MapKind),
+    Reduce(ReduceKind),
+    Public(PublicMode),
+    Source(Signed),
+    Bound(Signed),
+}
+
 /// One AIR instance of a compiled Program.
 #[derive(Debug, Clone)]
 pub(crate) enum Chip {
@@ -229,6 +251,22 @@ pub(crate) enum Chip {
     Commit(CommitChip),
     Partition(PartitionChip),
     Bound(BoundChip),
+}
+
+impl Chip {
+    /// Append `other`'s rows after this chip's (the caller checked their [`MergeKey`]s are
+    /// equal); `other` comes back when the kinds differ.
+    pub(crate) fn absorb(&mut self, other: Chip) -> Result<(), Box<Chip>> {
+        match (self, other) {
+            (Chip::Map(a), Chip::Map(b)) if a.kind == b.kind => a.parts.extend(b.parts),
+            (Chip::Reduce(a), Chip::Reduce(b)) if a.kind == b.kind => a.parts.extend(b.parts),
+            (Chip::Public(a), Chip::Public(b)) if a.mode == b.mode => a.parts.extend(b.parts),
+            (Chip::Source(a), Chip::Source(b)) if a.range == b.range => a.parts.extend(b.parts),
+            (Chip::Bound(a), Chip::Bound(b)) if a.range == b.range => a.wires.extend(b.wires),
+            (_, other) => return Err(Box::new(other)),
+        }
+        Ok(())
+    }
 }
 
 macro_rules! dispatch {
@@ -296,6 +334,12 @@ impl ChipKind for Chip {
     }
     fn output_wire(&self) -> Option<u32> {
         dispatch!(self, c => c.output_wire())
+    }
+    fn outputs(&self) -> Vec<(u32, usize)> {
+        dispatch!(self, c => c.outputs())
+    }
+    fn merge_key(&self) -> Option<MergeKey> {
+        dispatch!(self, c => c.merge_key())
     }
     fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
         dispatch!(self, c => c.reads(f));

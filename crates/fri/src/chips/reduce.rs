@@ -6,7 +6,7 @@
 //! constraints are in its own file (`sum.rs`, `max.rs`).
 
 use p3_air::{AirBuilder, WindowAccess};
-use p3_field::{Field, PrimeCharacteristicRing};
+use p3_field::Field;
 use p3_lookup::{Count, InteractionBuilder};
 use p3_matrix::dense::RowMajorMatrix;
 
@@ -22,6 +22,8 @@ pub(super) const FIRST: usize = 1;
 const IN_IDX: usize = 2;
 const OUT_IDX: usize = 3;
 const MULT: usize = 4;
+const IN_WIRE: usize = 5;
+const OUT_WIRE: usize = 6;
 
 /// What a reduce chip computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,35 +34,44 @@ pub(crate) enum ReduceKind {
     Max,
 }
 
+/// One op's groups: the wire it reads, the wire it produces, and its multiplicities.
 #[derive(Debug, Clone)]
-pub(crate) struct ReduceChip {
-    pub(crate) kind: ReduceKind,
+pub(crate) struct ReducePart {
     pub(crate) in_wire: u32,
     pub(crate) out_wire: u32,
     /// Input indices of each output element, in output order (none empty).
     pub(crate) groups: Vec<Vec<usize>>,
     pub(crate) mults: Vec<u32>,
+}
+
+/// Reductions of one kind, one after the other (wires are structure columns).
+#[derive(Debug, Clone)]
+pub(crate) struct ReduceChip {
+    pub(crate) kind: ReduceKind,
+    pub(crate) parts: Vec<ReducePart>,
     pub(crate) log_height: usize,
 }
 
-/// Per row: (input index, output index, first of group, last of group).
-pub(super) type Row = (usize, usize, bool, bool);
+/// Per row: (input wire, input index, output index, first of group, last of group).
+pub(super) type Row = (u32, usize, usize, bool, bool);
 
 impl ReduceChip {
-    fn rows(&self) -> Vec<Row> {
-        self.groups
-            .iter()
-            .enumerate()
-            .flat_map(|(o, g)| {
+    fn rows(&self) -> impl Iterator<Item = (&ReducePart, Row)> + '_ {
+        self.parts.iter().flat_map(|p| {
+            p.groups.iter().enumerate().flat_map(move |(o, g)| {
                 g.iter()
                     .enumerate()
-                    .map(move |(j, &i)| (i, o, j == 0, j + 1 == g.len()))
+                    .map(move |(j, &i)| (p, (p.in_wire, i, o, j == 0, j + 1 == g.len())))
             })
-            .collect()
+        })
     }
 
     pub(crate) fn real_rows(&self) -> usize {
-        self.groups.iter().map(Vec::len).sum()
+        self.parts
+            .iter()
+            .flat_map(|p| &p.groups)
+            .map(Vec::len)
+            .sum()
     }
 }
 
@@ -84,7 +95,7 @@ impl ChipKind for ReduceChip {
         }
     }
     fn preprocessed_width(&self) -> usize {
-        5
+        7
     }
     fn preprocessed_next(&self) -> Vec<usize> {
         vec![FIRST]
@@ -108,51 +119,68 @@ impl ChipKind for ReduceChip {
         self.kind == ReduceKind::Max
     }
     fn output_wire(&self) -> Option<u32> {
-        Some(self.out_wire)
+        self.parts.first().map(|p| p.out_wire)
+    }
+    fn outputs(&self) -> Vec<(u32, usize)> {
+        let mut first = 0;
+        self.parts
+            .iter()
+            .map(|p| {
+                let start = first;
+                first += p.groups.iter().map(Vec::len).sum::<usize>();
+                (p.out_wire, start)
+            })
+            .collect()
+    }
+    fn merge_key(&self) -> Option<super::MergeKey> {
+        Some(super::MergeKey::Reduce(self.kind))
     }
 
     fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
-        self.groups
-            .iter()
-            .flatten()
-            .for_each(|&i| f(self.in_wire, i));
+        for p in &self.parts {
+            p.groups.iter().flatten().for_each(|&i| f(p.in_wire, i));
+        }
     }
 
     fn take_mults(&mut self, take: &mut dyn FnMut(u32) -> Vec<u32>) -> usize {
-        self.mults = take(self.out_wire);
+        for p in &mut self.parts {
+            p.mults = take(p.out_wire);
+        }
         self.real_rows()
     }
 
     fn intervals(&self, st: &mut State<'_>) -> Result<(), FriError> {
-        let out = match self.kind {
-            ReduceKind::Sum => {
-                let n_min = self.groups.iter().map(Vec::len).min().unwrap_or(0);
-                let n_max = self.groups.iter().map(Vec::len).max().unwrap_or(0);
-                st.arith(self.out_wire, &[self.in_wire], &[None], |v| {
-                    sum_of(v[0], n_min, n_max)
-                })?
-            }
-            ReduceKind::Max => {
-                // `d = x - acc - 1` or `acc - x` in [0, 2^32) is the integer comparison
-                // unless two inputs can be p - 2^32 apart.
-                let x = st.get(self.in_wire)?;
-                if x.1 - x.0 >= P - (1i128 << 32) {
-                    st.narrow(self.in_wire, ACT_BITS)?
-                } else {
-                    x
+        for p in &self.parts {
+            let out = match self.kind {
+                ReduceKind::Sum => {
+                    let n_min = p.groups.iter().map(Vec::len).min().unwrap_or(0);
+                    let n_max = p.groups.iter().map(Vec::len).max().unwrap_or(0);
+                    st.arith(p.out_wire, &[p.in_wire], &[None], |v| {
+                        sum_of(v[0], n_min, n_max)
+                    })?
                 }
-            }
-        };
-        st.set(self.out_wire, out);
+                ReduceKind::Max => {
+                    // `d = x - acc - 1` or `acc - x` in [0, 2^32) is the integer comparison
+                    // unless two inputs can be p - 2^32 apart.
+                    let x = st.get(p.in_wire)?;
+                    if x.1 - x.0 >= P - (1i128 << 32) {
+                        st.narrow(p.in_wire, ACT_BITS)?
+                    } else {
+                        x
+                    }
+                }
+            };
+            st.set(p.out_wire, out);
+        }
         Ok(())
     }
 
-    /// Selector, group start, input index, output index, and the output's multiplicity on the
-    /// group's last row. Padding rows start a group and send nothing.
+    /// Selector, group start, input index, output index, the output's multiplicity on the
+    /// group's last row, input and output wires. Padding rows start a group and send nothing.
     fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        let rows = self.rows();
-        Some(matrix(5, self.log_height, |r, row| {
-            let Some(&(i, o, first, last)) = rows.get(r) else {
+        let mut rows = self.rows();
+        Some(matrix(7, self.log_height, |_, row| {
+            let Some((p, (w, i, o, first, last))) = rows.next() else {
                 row[FIRST] = F::ONE;
                 return;
             };
@@ -161,8 +189,10 @@ impl ChipKind for ReduceChip {
             row[IN_IDX] = usize_felt(i);
             row[OUT_IDX] = usize_felt(o);
             if last {
-                row[MULT] = F::from_u32(self.mults.get(o).copied().unwrap_or(0));
+                row[MULT] = F::from_u32(p.mults.get(o).copied().unwrap_or(0));
             }
+            row[IN_WIRE] = F::from_u32(w);
+            row[OUT_WIRE] = F::from_u32(p.out_wire);
         }))
     }
 
@@ -172,13 +202,10 @@ impl ChipKind for ReduceChip {
         values: &[Vec<i64>],
         range_counts: &mut [u32],
     ) -> Option<RowMajorMatrix<Goldilocks>> {
-        let x = values
-            .get(self.in_wire as usize)
-            .map_or(&[][..], Vec::as_slice);
-        let rows = self.rows();
+        let rows: Vec<Row> = self.rows().map(|(_, r)| r).collect();
         Some(match self.kind {
-            ReduceKind::Sum => sum::trace(x, &rows, self.log_height),
-            ReduceKind::Max => max::trace(x, &rows, self.log_height, range_counts),
+            ReduceKind::Sum => sum::trace(values, &rows, self.log_height),
+            ReduceKind::Max => max::trace(values, &rows, self.log_height, range_counts),
         })
     }
 
@@ -199,20 +226,12 @@ impl ChipKind for ReduceChip {
         }
         builder.push_interaction(
             TENSOR_BUS,
-            [
-                AB::Expr::from_u32(self.in_wire),
-                p[IN_IDX].clone(),
-                local[0].clone(),
-            ],
+            [p[IN_WIRE].clone(), p[IN_IDX].clone(), local[0].clone()],
             read(),
         );
         builder.push_interaction(
             TENSOR_BUS,
-            [
-                AB::Expr::from_u32(self.out_wire),
-                p[OUT_IDX].clone(),
-                local[1].clone(),
-            ],
+            [p[OUT_WIRE].clone(), p[OUT_IDX].clone(), local[1].clone()],
             Count::provided(p[MULT].clone()),
         );
     }

@@ -10,13 +10,23 @@ use super::{felt, matrix};
 /// Columns: `x, acc`.
 pub(super) const WIDTH: usize = 2;
 
-pub(super) fn trace<F: Field>(x: &[i64], rows: &[Row], log_height: usize) -> RowMajorMatrix<F> {
+pub(super) fn trace<F: Field>(
+    values: &[Vec<i64>],
+    rows: &[Row],
+    log_height: usize,
+) -> RowMajorMatrix<F> {
     let mut acc = F::ZERO;
     matrix(WIDTH, log_height, |r, row| {
-        let Some(&(i, _, first, _)) = rows.get(r) else {
+        let Some(&(w, i, _, first, _)) = rows.get(r) else {
             return;
         };
-        let v: F = felt(x.get(i).copied().unwrap_or(0));
+        let v: F = felt(
+            values
+                .get(w as usize)
+                .and_then(|x| x.get(i))
+                .copied()
+                .unwrap_or(0),
+        );
         acc = if first { v } else { acc + v };
         row[0] = v;
         row[1] = acc;
