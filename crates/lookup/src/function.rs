@@ -94,6 +94,22 @@ impl Function {
         }
     }
 
+    /// For a monotone function that saturates at both ends: its largest slope `|f'|` over the
+    /// reals and its limits at `-inf` and `+inf`. `None` for every other function. These make a
+    /// table cheaper at no cost in exactness beyond one output unit (see
+    /// [`crate::TableSpec::economical`]).
+    #[must_use]
+    pub fn saturation(self) -> Option<(f64, f64, f64)> {
+        match self {
+            Function::Sigmoid => Some((0.25, 0.0, 1.0)),
+            Function::Tanh => Some((1.0, -1.0, 1.0)),
+            Function::Erf => Some((core::f64::consts::FRAC_2_SQRT_PI, -1.0, 1.0)),
+            // 1 / sqrt(2 pi)
+            Function::NormalCdf => Some((0.398_942_280_401_432_7, 0.0, 1.0)),
+            _ => None,
+        }
+    }
+
     /// `f(x)` in `f64`.
     #[must_use]
     pub fn apply(self, x: f64) -> f64 {

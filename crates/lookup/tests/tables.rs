@@ -168,3 +168,70 @@ fn wide_domains_are_fitted_by_lowering_the_input_scale() {
         assert!(t.max_abs_error() <= 0.5 / 256.0 + 1e-12, "{}", f.name());
     }
 }
+
+/// The economical table of each saturating function is within one output unit of `f` for every
+/// input on the fine grid (inside, at and far beyond the caller's radius), and much smaller
+/// than the fitted one (or more exact, where the fitted one lowered the input further).
+#[test]
+fn economical_tables_stay_within_one_output_unit_everywhere() {
+    for (f, radius) in [
+        (Function::Sigmoid, 16.0),
+        (Function::Tanh, 8.0),
+        (Function::Erf, 4.5),
+        (Function::NormalCdf, 6.0),
+    ] {
+        for bits in [6u32, 8, 11, 13] {
+            let (sin, sout) = (s(bits), s(bits));
+            let (shift, eco) = TableSpec::economical(f, sin, sout, -radius, radius).unwrap();
+            let (_, fit) = TableSpec::fitted(f, sin, sout, -radius, radius).unwrap();
+            // Smaller, or (when the fitted table had to drop more input bits to fit) more exact.
+            assert!(
+                eco.hi - eco.lo <= fit.hi - fit.lo
+                    || eco.max_abs_error_with_input_rounding()
+                        < fit.max_abs_error_with_input_rounding(),
+                "{f:?} 2^{bits}"
+            );
+            // Within one output unit, unless the fitted table itself had to lower the input
+            // further (then no worse than it).
+            let bound = eco.max_abs_error_with_input_rounding();
+            assert!(
+                bound <= (1.0 / sout.factor()).max(fit.max_abs_error_with_input_rounding()) + 1e-12,
+                "{f:?} 2^{bits}: shift {shift}, error {} units",
+                bound * sout.factor()
+            );
+            let unit = sin.factor();
+            #[allow(clippy::cast_possible_truncation)]
+            let far = (3.0 * radius * unit) as i64;
+            for x in (-far..=far).step_by(7) {
+                // The caller rescales by `shift` (half up), then looks up.
+                let coarse = (x + ((1 << shift) >> 1)).div_euclid(1 << shift);
+                let got = sout.decode(eco.eval(coarse));
+                let want = f.apply(sin.decode(x));
+                assert!(
+                    (got - want).abs() <= bound.max(1.0 / sout.factor()) + 1e-12,
+                    "{f:?} 2^{bits}: x = {x}: {got} vs {want}"
+                );
+            }
+        }
+    }
+    // The bundled logistic regression's sigmoid (2^11 in and out, radius 16).
+    let (shift, eco) = TableSpec::economical(Function::Sigmoid, s(11), s(11), -16.0, 16.0).unwrap();
+    assert_eq!(shift, 2);
+    assert!(eco.hi - eco.lo < 1 << 14, "{} rows", eco.hi - eco.lo + 1);
+}
+
+/// Functions without a saturation profile keep the fitted table.
+#[test]
+fn economical_is_fitted_for_other_functions() {
+    for f in [Function::Exp, Function::Gelu, Function::Log] {
+        let (lo, hi) = if f == Function::Log {
+            (0.5, 16.0)
+        } else {
+            (-8.0, 0.0)
+        };
+        assert_eq!(
+            TableSpec::economical(f, s(11), s(11), lo, hi).unwrap(),
+            TableSpec::fitted(f, s(11), s(11), lo, hi).unwrap()
+        );
+    }
+}

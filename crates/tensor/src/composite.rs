@@ -156,9 +156,11 @@ pub fn layer_norm(
 }
 
 /// A nonlinearity on a domain of any width: `y = f(x)` for `x` at scale `s_in` tabulated on the
-/// real interval `[lo, hi]`. When that interval needs more than `2^16` rows at `s_in`, the input
-/// is first rescaled by the `shift` of [`TableSpec::fitted`] (a coarser table on the rescaled
-/// input; its extra error is [`TableSpec::max_abs_error_with_input_rounding`]).
+/// real interval `[lo, hi]`, with the table of [`TableSpec::economical`]: for a saturating
+/// function, the input is rescaled as far as its slope allows (at most half an output unit of
+/// extra error) and the domain ends where the output has saturated (exact clamping); for others,
+/// the input is rescaled only when the interval needs more than `2^16` rows
+/// ([`TableSpec::fitted`]). The extra error is [`TableSpec::max_abs_error_with_input_rounding`].
 ///
 /// # Errors
 /// [`ProgramError`] from the builder, or a table that cannot be built.
@@ -173,7 +175,7 @@ pub fn nonlinear(
     lo: f64,
     hi: f64,
 ) -> Result<TensorId, ProgramError> {
-    let (shift, spec) = TableSpec::fitted(function, s_in, s_out, lo, hi)
+    let (shift, spec) = TableSpec::economical(function, s_in, s_out, lo, hi)
         .map_err(|e| table_error("nonlinear", name, e))?;
     let x = if shift > 0 {
         b.op(
