@@ -862,11 +862,24 @@ pub(crate) fn compile(
 /// knowledge) are then paid once per kind instead of once per op, and a proof opens far fewer
 /// columns per query.
 ///
-/// Packing is first-fit decreasing into bins of the circuit's tallest padded height, so merging
-/// never makes the tallest instance taller (nor any instance taller than that). The result is
+/// Packing is first-fit decreasing; a chip joins a bin only if the merged instance is no taller
+/// than the circuit's tallest (FRI's cost follows it) and has no more padded rows than the
+/// members would have apart (so merging never adds cells; measured: without that rule the
+/// 0.79M-MAC model proved 8% slower, its ReLUs of 1,024 and 512 rows padding to 2,048). The
+/// result is
 /// deterministic (prover and verifier compile the same Program to the same instances): chips
 /// keep their relative order, a bin sits where its first chip was.
 fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)> {
+    struct Bin {
+        /// Its first chip in Program order (where the merged instance goes).
+        first: usize,
+        key: Option<crate::chips::MergeKey>,
+        /// Real rows.
+        rows: usize,
+        /// Padded rows of its members apart.
+        apart: usize,
+        members: Vec<usize>,
+    }
     let keys: Vec<_> = chips.iter().map(|(c, _)| c.merge_key()).collect();
     let padded = |real: usize| 1usize << log2_ceil(real).max(min_log_height);
     // A bin may grow to the tallest instance of the whole circuit: FRI's cost follows the
@@ -875,28 +888,41 @@ fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)>
     // Tallest first, ties in Program order.
     let mut order: Vec<usize> = (0..chips.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(chips[i].1));
-    // bins: (first chip index, key, rows, members).
-    let mut bins: Vec<(usize, Option<crate::chips::MergeKey>, usize, Vec<usize>)> = Vec::new();
+    let mut bins: Vec<Bin> = Vec::new();
     for i in order {
         let (key, real) = (keys[i], chips[i].1);
+        // A chip joins a bin only if the merged instance has no more (padded) rows than the
+        // bin's members and the chip would have apart: merging saves instances, never cells.
         let fit = key.and_then(|_| {
-            bins.iter()
-                .position(|(_, k, rows, _)| *k == key && rows + real <= capacity)
+            bins.iter().position(|b| {
+                let merged = padded(b.rows + real);
+                b.key == key && merged <= capacity && merged <= b.apart + padded(real)
+            })
         });
         match fit {
             Some(at) => {
                 let bin = &mut bins[at];
-                bin.0 = bin.0.min(i);
-                bin.2 += real;
-                bin.3.push(i);
+                bin.first = bin.first.min(i);
+                bin.rows += real;
+                bin.apart += padded(real);
+                bin.members.push(i);
             }
-            None => bins.push((i, key, real, vec![i])),
+            None => bins.push(Bin {
+                first: i,
+                key,
+                rows: real,
+                apart: padded(real),
+                members: vec![i],
+            }),
         }
     }
-    bins.sort_by_key(|b| b.0);
+    bins.sort_by_key(|b| b.first);
     let mut slots: Vec<Option<(Chip, usize)>> = chips.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(bins.len());
-    for (_, _, rows, mut members) in bins {
+    for Bin {
+        rows, mut members, ..
+    } in bins
+    {
         members.sort_unstable();
         let mut it = members.into_iter().filter_map(|m| slots[m].take());
         let Some((mut chip, mut real)) = it.next() else {
