@@ -653,6 +653,17 @@ fn two_relus() -> (Program, TensorId) {
     (b.build().unwrap(), y2)
 }
 
+/// Write the honest ReLU row of input 3 into row `row` of instance `r` (columns x, y, h,
+/// m0..m3 with x + 2^31 = h 2^31 + m).
+fn relu_of_three(t: &mut Traces<'_>, r: usize, row: usize) {
+    t.set(r, row, 0, 3);
+    t.set(r, row, 1, 3);
+    t.set(r, row, 2, 1);
+    for (k, l) in [3, 0, 0, 0].into_iter().enumerate() {
+        t.set(r, row, 3 + k, l);
+    }
+}
+
 /// A shared instance cannot read another op's wire: the second ReLU's first row claims
 /// `relu(b[0]) = 3` by reading `a[0] = 3` instead of `b[0] = -4`. Its constraints hold (3 is a
 /// fine ReLU of 3), but the row's read names wire `b` (a structure column the verifier pins),
@@ -671,13 +682,7 @@ fn a_shared_instance_row_cannot_read_another_ops_wire() {
     let edit = |t: &mut Traces<'_>| {
         let (r, first) = t.locate("relu", "y2").unwrap();
         assert_eq!((t.find("relu", "y1"), first), (Some(r), 2));
-        // Columns: x, y, h, m0..m3 (x + 2^31 = h 2^31 + m).
-        t.set(r, first, 0, 3);
-        t.set(r, first, 1, 3);
-        t.set(r, first, 2, 1);
-        for (k, l) in [3, 0, 0, 0].into_iter().enumerate() {
-            t.set(r, first, 3 + k, l);
-        }
+        relu_of_three(t, r, first);
     };
     let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
     assert!(d.only_bus(testing::TENSOR), "{d:?}");
@@ -704,12 +709,7 @@ fn a_shared_instance_wire_column_cannot_be_rewritten() {
         let a_id = t.get(r, 0, in_wire);
         assert_ne!(a_id, t.get(r, first, in_wire));
         t.set(r, first, in_wire, a_id);
-        t.set(r, first, 0, 3);
-        t.set(r, first, 1, 3);
-        t.set(r, first, 2, 1);
-        for (k, l) in [3, 0, 0, 0].into_iter().enumerate() {
-            t.set(r, first, 3 + k, l);
-        }
+        relu_of_three(t, r, first);
     };
     let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
     assert_eq!(d.failing_rows, vec![("relu", 2)], "{d:?}");

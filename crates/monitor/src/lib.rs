@@ -372,14 +372,8 @@ fn build(spec: &MonitorSpec) -> Result<(Program, Outputs), MonitorError> {
         total(&mut b, "group_rows", group)?,
         total(&mut b, "group_positives", in_group)?,
     ];
-    let profile = zkmlops_tensor::composite::column_profile(
-        &mut b,
-        "log/profile",
-        x,
-        (n, d),
-        &spec.edges,
-        s,
-    )?;
+    let profile =
+        zkmlops_tensor::composite::column_profile(&mut b, "log/profile", x, d, &spec.edges, s)?;
     for o in counts
         .iter()
         .chain(&[profile.mean, profile.variance, profile.at_least])

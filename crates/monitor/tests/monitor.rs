@@ -83,8 +83,7 @@ fn reference_profile() -> Reference {
     let edges: Vec<i64> = EDGES.iter().map(|&e| enc(e)).collect();
     let mut b = zkmlops_tensor::ProgramBuilder::new();
     let x = b.input("x", &[rows, d], s, zkmlops_tensor::Visibility::Private);
-    let ids =
-        zkmlops_tensor::composite::column_profile(&mut b, "p", x, (rows, d), &edges, s).unwrap();
+    let ids = zkmlops_tensor::composite::column_profile(&mut b, "p", x, d, &edges, s).unwrap();
     for id in [ids.mean, ids.variance, ids.at_least] {
         b.output(id, zkmlops_tensor::Visibility::Public).unwrap();
     }

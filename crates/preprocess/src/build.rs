@@ -913,7 +913,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
             &mut t.b,
             "train/profile",
             x_train,
-            (train_n, out.features.len()),
+            out.features.len(),
             &edges,
             ts,
         )?;

@@ -203,7 +203,7 @@ pub struct ProfileIds {
     pub at_least: TensorId,
 }
 
-/// The profile of a table `x [rows, d]` at scale `s`: per column the mean, the variance and
+/// The profile of a table `x [rows, d]` (`d` columns) at scale `s`: per column the mean, the variance and
 /// the number of rows at or above each histogram edge (fixed point at `s`, increasing). A
 /// histogram's bins are the differences of consecutive counts. The comparison is exact on
 /// integers:
@@ -221,7 +221,7 @@ pub fn column_profile(
     b: &mut ProgramBuilder,
     name: &str,
     x: TensorId,
-    (_rows, d): (usize, usize),
+    d: usize,
     edges: &[i64],
     s: Scale,
 ) -> Result<ProfileIds, ProgramError> {
@@ -259,8 +259,8 @@ pub fn column_profile(
             },
         });
     }
-    // One comparison op per edge (not one [rows, E, d] op): the FRI backend proves many
-    // instances of `rows x d` rows faster than one E times taller, most of all with hiding.
+    // One comparison op per edge (not one [rows, E, d] op); the FRI backend shares one
+    // instance among the ops of one kind anyway.
     let mut counts = Vec::with_capacity(edges.len());
     for (k, &e) in edges.iter().enumerate() {
         let scalar = |v: i64| Tensor::vector(vec![v]);

@@ -68,14 +68,7 @@ impl ChipKind for BoundChip {
         self.wires.first().map(|&(w, _)| w)
     }
     fn outputs(&self) -> Vec<(u32, usize)> {
-        let mut first = 0;
-        self.wires
-            .iter()
-            .map(|&(w, n)| {
-                first += n;
-                (w, first - n)
-            })
-            .collect()
+        super::stacked(self.wires.iter().copied())
     }
     fn merge_key(&self) -> Option<super::MergeKey> {
         Some(super::MergeKey::Bound(self.range))

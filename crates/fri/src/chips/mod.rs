@@ -83,6 +83,18 @@ pub(crate) fn usize_felt<F: PrimeCharacteristicRing>(x: usize) -> F {
     F::from_u64(x as u64)
 }
 
+/// `(wire, first row)` of parts stacked one after the other, from their `(wire, rows)`.
+pub(crate) fn stacked(parts: impl IntoIterator<Item = (u32, usize)>) -> Vec<(u32, usize)> {
+    let mut first = 0;
+    parts
+        .into_iter()
+        .map(|(w, n)| {
+            first += n;
+            (w, first - n)
+        })
+        .collect()
+}
+
 /// Build a row-major matrix of `width` columns and `2^log_height` rows; `fill(row, out)`
 /// writes one row (padding rows included).
 pub(crate) fn matrix<F: Field>(

@@ -132,14 +132,7 @@ impl ChipKind for PublicChip {
         self.parts.first().map(|p| p.wire)
     }
     fn outputs(&self) -> Vec<(u32, usize)> {
-        let mut first = 0;
-        self.parts
-            .iter()
-            .map(|p| {
-                first += p.values.len();
-                (p.wire, first - p.values.len())
-            })
-            .collect()
+        super::stacked(self.parts.iter().map(|p| (p.wire, p.values.len())))
     }
     fn merge_key(&self) -> Option<super::MergeKey> {
         Some(super::MergeKey::Public(self.mode))

@@ -122,15 +122,11 @@ impl ChipKind for ReduceChip {
         self.parts.first().map(|p| p.out_wire)
     }
     fn outputs(&self) -> Vec<(u32, usize)> {
-        let mut first = 0;
-        self.parts
-            .iter()
-            .map(|p| {
-                let start = first;
-                first += p.groups.iter().map(Vec::len).sum::<usize>();
-                (p.out_wire, start)
-            })
-            .collect()
+        super::stacked(
+            self.parts
+                .iter()
+                .map(|p| (p.out_wire, p.groups.iter().map(Vec::len).sum())),
+        )
     }
     fn merge_key(&self) -> Option<super::MergeKey> {
         Some(super::MergeKey::Reduce(self.kind))

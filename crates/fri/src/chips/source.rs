@@ -87,14 +87,7 @@ impl ChipKind for SourceChip {
         self.parts.first().map(|&(w, _)| w)
     }
     fn outputs(&self) -> Vec<(u32, usize)> {
-        let mut first = 0;
-        self.parts
-            .iter()
-            .map(|(w, m)| {
-                first += m.len();
-                (*w, first - m.len())
-            })
-            .collect()
+        super::stacked(self.parts.iter().map(|(w, m)| (*w, m.len())))
     }
     fn merge_key(&self) -> Option<super::MergeKey> {
         Some(super::MergeKey::Source(self.range))

@@ -214,14 +214,7 @@ impl ChipKind for MapChip {
         self.parts.first().map(|p| p.out_wire)
     }
     fn outputs(&self) -> Vec<(u32, usize)> {
-        let mut first = 0;
-        self.parts
-            .iter()
-            .map(|p| {
-                first += p.rows.len();
-                (p.out_wire, first - p.rows.len())
-            })
-            .collect()
+        super::stacked(self.parts.iter().map(|p| (p.out_wire, p.rows.len())))
     }
     fn merge_key(&self) -> Option<super::MergeKey> {
         Some(super::MergeKey::Map(self.kind))
