@@ -862,18 +862,19 @@ pub(crate) fn compile(
 /// knowledge) are then paid once per kind instead of once per op, and a proof opens far fewer
 /// columns per query.
 ///
-/// Packing is first-fit decreasing; a chip joins a bin only if the merged instance is no taller
-/// than the circuit's tallest (FRI's cost follows it) and has no more padded rows than the
-/// members would have apart (so merging never adds cells; measured: without that rule the
-/// 0.79M-MAC model proved 8% slower, its ReLUs of 1,024 and 512 rows padding to 2,048). The
-/// result is
-/// deterministic (prover and verifier compile the same Program to the same instances): chips
-/// keep their relative order, a bin sits where its first chip was.
+/// Packing is first-fit decreasing among the last [`MERGE_WINDOW`] bins of a kind (linear time,
+/// whatever Program a verifier is handed): a chip joins a bin only if the merged instance is no taller than the circuit's
+/// tallest (FRI's cost follows it) and has no more padded rows than the members would have apart
+/// (merging never adds cells: without that rule a 1,024-row and a 512-row ReLU would pad to
+/// 2,048). The result is deterministic (prover and verifier compile the same Program to the same
+/// instances): chips keep their relative order, a bin sits where its first chip was.
+/// Bins of one kind a chip may try (see [`merge`]).
+const MERGE_WINDOW: usize = 16;
+
 fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)> {
     struct Bin {
         /// Its first chip in Program order (where the merged instance goes).
         first: usize,
-        key: Option<crate::chips::MergeKey>,
         /// Real rows.
         rows: usize,
         /// Padded rows of its members apart.
@@ -889,15 +890,24 @@ fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)>
     let mut order: Vec<usize> = (0..chips.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(chips[i].1));
     let mut bins: Vec<Bin> = Vec::new();
+    // The bins of each kind; a chip tries the last `MERGE_WINDOW` of its kind's (first fit within
+    // that window: linear in the chips, whatever Program a verifier is handed).
+    let mut by_key: std::collections::HashMap<crate::chips::MergeKey, Vec<usize>> =
+        std::collections::HashMap::new();
     for i in order {
         let (key, real) = (keys[i], chips[i].1);
         // A chip joins a bin only if the merged instance has no more (padded) rows than the
         // bin's members and the chip would have apart: merging saves instances, never cells.
-        let fit = key.and_then(|_| {
-            bins.iter().position(|b| {
-                let merged = padded(b.rows + real);
-                b.key == key && merged <= capacity && merged <= b.apart + padded(real)
-            })
+        let fit = key.and_then(|k| {
+            let list = by_key.get(&k)?;
+            list[list.len().saturating_sub(MERGE_WINDOW)..]
+                .iter()
+                .copied()
+                .find(|&at| {
+                    let b = &bins[at];
+                    let merged = padded(b.rows + real);
+                    merged <= capacity && merged <= b.apart + padded(real)
+                })
         });
         match fit {
             Some(at) => {
@@ -907,13 +917,17 @@ fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)>
                 bin.apart += padded(real);
                 bin.members.push(i);
             }
-            None => bins.push(Bin {
-                first: i,
-                key,
-                rows: real,
-                apart: padded(real),
-                members: vec![i],
-            }),
+            None => {
+                if let Some(k) = key {
+                    by_key.entry(k).or_default().push(bins.len());
+                }
+                bins.push(Bin {
+                    first: i,
+                    rows: real,
+                    apart: padded(real),
+                    members: vec![i],
+                });
+            }
         }
     }
     bins.sort_by_key(|b| b.first);

@@ -47,7 +47,7 @@ const FULL: u32 = 64;
 /// little-endian 8-bit limbs, the top limb narrowed to its remaining bits by looking up both it
 /// and it + `2^8 - 2^top` (both in the table only when it is below `2^top`). The composition is
 /// below `2^63 < p`, so the field equation is the integer one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Signed {
     pub(crate) bits: u32,
 }

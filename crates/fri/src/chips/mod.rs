@@ -241,7 +241,7 @@ pub(crate) trait ChipKind {
 }
 
 /// What makes chips mergeable: one AIR (constraints, widths, constants) with the wires per row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum MergeKey {
     Map(MapKind),
     Reduce(ReduceKind),

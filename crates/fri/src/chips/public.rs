@@ -13,7 +13,7 @@ use crate::FriError;
 use crate::bounds::State;
 
 /// What a public chip does on the bus.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum PublicMode {
     /// Public inputs and constants: sends each element with its read count.
     Source,

@@ -26,7 +26,7 @@ const IN_WIRE: usize = 5;
 const OUT_WIRE: usize = 6;
 
 /// What a reduce chip computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum ReduceKind {
     /// The sum of each group.
     Sum,

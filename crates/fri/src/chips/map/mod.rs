@@ -29,7 +29,7 @@ use crate::FriError;
 use crate::bounds::{self, State};
 
 /// Elementwise binary operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum BinOp {
     Add,
     Sub,
@@ -38,7 +38,7 @@ pub(crate) enum BinOp {
 
 /// What a map chip computes. Wires are not part of it: they are per row (see [`MapPart`]), so
 /// every op of one kind shares one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum MapKind {
     /// `y = a op b`; row reads `(a_wire, a_idx)` and `(b_wire, b_idx)`, unless `b_inline`: then
     /// `b` is a private input that only this chip reads, once per element, and lives here alone,
