@@ -10,7 +10,8 @@ use zkmlops_tensor::{
 
 use crate::Dataset;
 
-/// The sigmoid is tabulated on `[-16, 16]` (beyond it, constant to below `2^-20`).
+/// The sigmoid's requested domain `[-16, 16]` (beyond it, constant to below `2^-20`);
+/// `composite::nonlinear` cuts it further to where the rounded output has saturated.
 pub(crate) const SIGMOID_RADIUS: f64 = 16.0;
 /// Scale of the learning-rate constant `lr / batch`.
 pub(crate) const LR_SCALE_BITS: u32 = 16;
