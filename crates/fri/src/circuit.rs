@@ -856,6 +856,9 @@ pub(crate) fn compile(
     })
 }
 
+/// Bins of one kind a chip may try (see [`merge`]).
+const MERGE_WINDOW: usize = 16;
+
 /// Fewer, taller instances: chips with equal [`MergeKey`](crate::chips::MergeKey)s (the same
 /// AIR on different wires) share one instance, their rows one after the other. Each instance's
 /// fixed costs (its LogUp columns, quotient, opened values, and the hiding randomness in zero
@@ -863,14 +866,12 @@ pub(crate) fn compile(
 /// columns per query.
 ///
 /// Packing is first-fit decreasing among the last [`MERGE_WINDOW`] bins of a kind (linear time,
-/// whatever Program a verifier is handed): a chip joins a bin only if the merged instance is no taller than the circuit's
-/// tallest (FRI's cost follows it) and has no more padded rows than the members would have apart
-/// (merging never adds cells: without that rule a 1,024-row and a 512-row ReLU would pad to
-/// 2,048). The result is deterministic (prover and verifier compile the same Program to the same
-/// instances): chips keep their relative order, a bin sits where its first chip was.
-/// Bins of one kind a chip may try (see [`merge`]).
-const MERGE_WINDOW: usize = 16;
-
+/// whatever Program a verifier is handed): a chip joins a bin only if the merged instance is no
+/// taller than the circuit's tallest (FRI's cost follows it) and has no more padded rows than
+/// the members would have apart (merging never adds cells: without that rule a 1,024-row and a
+/// 512-row ReLU would pad to 2,048). The result is deterministic (prover and verifier compile
+/// the same Program to the same instances): chips keep their relative order, a bin sits where
+/// its first chip was.
 fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)> {
     struct Bin {
         /// Its first chip in Program order (where the merged instance goes).

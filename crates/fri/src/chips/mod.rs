@@ -214,7 +214,7 @@ pub(crate) trait ChipKind {
     /// Record the interval of every wire it produces (or narrows) from what the proof enforces.
     ///
     /// # Errors
-    /// [`FriError`] when a value could wrap and no bound check rules it out.
+    /// [`FriError`](crate::FriError) when a value could wrap and no bound check rules it out.
     fn intervals(&self, st: &mut crate::bounds::State<'_>) -> Result<(), crate::FriError>;
 
     /// Its own witness columns, counting the range lookups it makes.

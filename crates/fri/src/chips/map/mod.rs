@@ -221,19 +221,13 @@ impl ChipKind for MapChip {
     }
 
     fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
-        let inline = matches!(
-            self.kind,
-            MapKind::Binary {
-                b_inline: Some(_),
-                ..
-            }
-        );
+        // An inline second operand lives in this chip: only bus operands are read.
+        let reads_b = self.reads_b();
         for (p, _, r) in self.rows() {
             f(p.a_of(r, self.kind), r.a);
-            if self.reads_b() {
+            if reads_b {
                 f(p.b_wire, r.b);
             }
-            debug_assert!(!(inline && self.reads_b()));
         }
     }
 
