@@ -282,17 +282,32 @@ impl TableSpec {
             return TableSpec::fitted(function, in_scale, out_scale, lo, hi);
         };
         let value = |x: i64| out_scale.encode(function.apply(s.decode(x))).ok();
-        // Shrink each end while the next point inwards still rounds to the limit (at most the
-        // domain's width of evaluations; the domain is bounded by the caller's radius).
+        // Cut each end to the first point (from inside) that rounds to the limit. The function
+        // is monotone, so "rounds to the limit" holds on a suffix (a prefix) of the domain:
+        // binary search, logarithmic in the caller's radius whatever it is.
         if a < b && value(b) == Some(top) {
-            while b > a && value(b - 1) == Some(top) {
-                b -= 1;
+            let (mut lo_x, mut hi_x) = (a, b); // value(hi_x) == top
+            while lo_x < hi_x {
+                let mid = lo_x + (hi_x - lo_x) / 2;
+                if value(mid) == Some(top) {
+                    hi_x = mid;
+                } else {
+                    lo_x = mid + 1;
+                }
             }
+            b = hi_x;
         }
         if a < b && value(a) == Some(bottom) {
-            while a < b && value(a + 1) == Some(bottom) {
-                a += 1;
+            let (mut lo_x, mut hi_x) = (a, b); // value(lo_x) == bottom
+            while lo_x < hi_x {
+                let mid = hi_x - (hi_x - lo_x) / 2;
+                if value(mid) == Some(bottom) {
+                    lo_x = mid;
+                } else {
+                    hi_x = mid - 1;
+                }
             }
+            a = lo_x;
         }
         let (rest, spec) = TableSpec::fitted(function, s, out_scale, s.decode(a), s.decode(b))?;
         Ok((shift + rest, spec))
