@@ -12,7 +12,7 @@ use zkmlops_onnx::{CompiledModel, InputData, OnnxModel, Settings, compile};
 use zkmlops_preprocess::{
     Cmp, ColumnSpec, Fill, OutputSpec, Pipeline, RawTable, Salts, Stat, Step,
 };
-use zkmlops_proof::{Backend, ProofEnvelope, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, StageFile, VerifyPolicy};
 use zkmlops_tensor::Program;
 
 /// libFuzzer's Rust harness installs a panic hook that aborts on *every* panic, even one the
@@ -224,20 +224,21 @@ pub fn pipeline_toml(data: &[u8]) {
     }
 }
 
-/// Arbitrary bytes as a training transcript (JSON): decoding and verifying never panic or
-/// hang, whatever the spec, row count and segment list claim.
+/// Arbitrary bytes as a training transcript (a binary stage file or JSON): decoding and
+/// verifying never panic or hang, whatever the spec, row count and segment list claim.
 pub fn transcript_json(data: &[u8]) {
     contain_library_panics();
-    let Ok(t) = serde_json::from_slice::<zkmlops_train::TrainingTranscript>(data) else {
+    let Ok(t) = zkmlops_train::TrainingTranscript::from_file_bytes(data) else {
         return;
     };
     let _ = t.verify(&FriBackend, &VerifyPolicy::default());
 }
 
-/// Arbitrary bytes as a preprocessing proof (JSON): decoding and verifying never panic or hang.
+/// Arbitrary bytes as a preprocessing proof (a binary stage file or JSON): decoding and
+/// verifying never panic or hang.
 pub fn preprocess_proof_json(data: &[u8]) {
     contain_library_panics();
-    let Ok(p) = serde_json::from_slice::<zkmlops_preprocess::PreprocessProof>(data) else {
+    let Ok(p) = zkmlops_preprocess::PreprocessProof::from_file_bytes(data) else {
         return;
     };
     let _ = p.verify(&FriBackend, &VerifyPolicy::default());

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use zkmlops_proof::{Backend, ProofEnvelope, Registry, StageTag, VerifyPolicy};
+use zkmlops_proof::{Backend, ProofEnvelope, Registry, StageFile, StageTag, VerifyPolicy};
 use zkmlops_tensor::Visibility;
 
 use crate::workload::{TRAIN_BATCH, Workload, synthetic_csv};
@@ -189,9 +189,9 @@ fn prove(job: &Job, backend: &dyn Backend) -> Result<PhaseOutput, BenchError> {
             let transcript = train_run(*rows, *features, rows / TRAIN_BATCH, 1, backend, preset)?;
             out.prove_ms = Some(ms(t));
             transcript_sizes(&mut out, &transcript);
-            let json = serde_json::to_vec(&transcript).map_err(prove_err)?;
-            out.file_bytes = len(json.len());
-            write(job, &json)?;
+            let file = transcript.to_binary().map_err(prove_err)?;
+            out.file_bytes = len(file.len());
+            write(job, &file)?;
         }
         Workload::Aggregate { members } => {
             let t = Instant::now();
@@ -204,9 +204,9 @@ fn prove(job: &Job, backend: &dyn Backend) -> Result<PhaseOutput, BenchError> {
             out.extra.insert("segments_ms".into(), segments_ms);
             out.extra.insert("aggregate_ms".into(), aggregate_ms);
             transcript_sizes(&mut out, &transcript);
-            let json = serde_json::to_vec(&transcript).map_err(prove_err)?;
-            out.file_bytes = len(json.len());
-            write(job, &json)?;
+            let file = transcript.to_binary().map_err(prove_err)?;
+            out.file_bytes = len(file.len());
+            write(job, &file)?;
         }
         Workload::Preprocess => {
             let (pipeline, table) = Workload::preprocess_case()?;
@@ -218,9 +218,9 @@ fn prove(job: &Job, backend: &dyn Backend) -> Result<PhaseOutput, BenchError> {
             out.proof_bytes = len(proof.envelope.proof.len());
             out.envelope_bytes = len(proof.envelope.to_bytes().len());
             claims(&mut out, &proof.envelope);
-            let json = serde_json::to_vec(&proof).map_err(prove_err)?;
-            out.file_bytes = len(json.len());
-            write(job, &json)?;
+            let file = proof.to_binary().map_err(prove_err)?;
+            out.file_bytes = len(file.len());
+            write(job, &file)?;
         }
         w => {
             let (program, witness) = w.program(job.weights)?.ok_or_else(|| {
@@ -253,15 +253,15 @@ fn verify(job: &Job, backend: &dyn Backend) -> Result<PhaseOutput, BenchError> {
     let policy = VerifyPolicy::default();
     match &job.workload {
         Workload::Train { .. } | Workload::Aggregate { .. } => {
-            let transcript: zkmlops_train::TrainingTranscript =
-                serde_json::from_slice(&bytes).map_err(verify_err)?;
+            let transcript =
+                zkmlops_train::TrainingTranscript::from_binary(&bytes).map_err(verify_err)?;
             let t = Instant::now();
             transcript.verify(backend, &policy).map_err(verify_err)?;
             out.verify_ms = Some(ms(t));
         }
         Workload::Preprocess => {
-            let proof: zkmlops_preprocess::PreprocessProof =
-                serde_json::from_slice(&bytes).map_err(verify_err)?;
+            let proof =
+                zkmlops_preprocess::PreprocessProof::from_binary(&bytes).map_err(verify_err)?;
             let t = Instant::now();
             proof.verify(backend, &policy).map_err(verify_err)?;
             out.verify_ms = Some(ms(t));

@@ -78,6 +78,11 @@ pub(crate) enum CliError {
     },
     #[error("`{path}` has no committed weights")]
     NotCommitted { path: PathBuf },
+    #[error("`{path}`: {source}")]
+    StageFile {
+        path: PathBuf,
+        source: zkmlops_proof::StageFileError,
+    },
     #[error("`{path}` is not valid JSON here: {source}")]
     Json {
         path: PathBuf,

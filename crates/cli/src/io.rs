@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use zkmlops_onnx::{CompiledModel, MODEL_MAGIC, OnnxModel, Settings, compile};
-use zkmlops_proof::ProofEnvelope;
+use zkmlops_proof::{ProofEnvelope, StageFile, StageFileKind};
 
 use crate::error::CliError;
 
@@ -101,16 +101,20 @@ pub(crate) enum ProofFormat {
 }
 
 impl ProofFormat {
-    /// The envelope's bytes in this format for a file at `path`.
-    pub(crate) fn encode(self, env: &ProofEnvelope, path: &Path) -> Vec<u8> {
-        let json = match self {
+    /// Whether a file at `path` is written as JSON.
+    fn is_json(self, path: &Path) -> bool {
+        match self {
             ProofFormat::Auto => path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("json")),
             ProofFormat::Binary => false,
             ProofFormat::Json => true,
-        };
-        if json {
+        }
+    }
+
+    /// The envelope's bytes in this format for a file at `path`.
+    pub(crate) fn encode(self, env: &ProofEnvelope, path: &Path) -> Vec<u8> {
+        if self.is_json(path) {
             env.to_json().into_bytes()
         } else {
             env.to_bytes()
@@ -135,4 +139,68 @@ pub(crate) fn commitment(path: &Path) -> Result<CommitmentFile, CliError> {
         path: path.into(),
         source,
     })
+}
+
+/// The kind of a binary stage file at `path` (`None` for any other file).
+pub(crate) fn stage_file_kind(path: &Path) -> Result<Option<StageFileKind>, CliError> {
+    let bytes = read(path)?;
+    if !zkmlops_proof::is_stage_file(&bytes) {
+        return Ok(None);
+    }
+    match bytes.get(6).copied().and_then(StageFileKind::from_code) {
+        Some(kind) => Ok(Some(kind)),
+        // The header names no kind this build knows: the decoder's error says which byte.
+        None => Err(CliError::StageFile {
+            path: path.into(),
+            source: zkmlops_proof::decode_stage_file::<()>(StageFileKind::Preprocessing, &bytes)
+                .err()
+                .unwrap_or(zkmlops_proof::StageFileError::Magic),
+        }),
+    }
+}
+
+/// Read a stage's proof file (binary or JSON); a directory names its stage file
+/// ([`zkmlops_proof::stage_path`]).
+pub(crate) fn read_stage<T: StageFile>(path: &Path) -> Result<T, CliError> {
+    let path = zkmlops_proof::stage_path(path, T::KIND);
+    T::from_file_bytes(&read(&path)?).map_err(|source| CliError::StageFile { path, source })
+}
+
+/// Write a stage's proof file at `path` (binary unless `format` says JSON) and return the path.
+/// When `path` is a directory the file is the stage's name in it (`proof.zkp`, or `proof.json`
+/// with `--format json`).
+pub(crate) fn write_stage<T: StageFile>(
+    path: &Path,
+    value: &T,
+    format: ProofFormat,
+) -> Result<std::path::PathBuf, CliError> {
+    let path = if path.is_dir() {
+        let [binary, json] = T::KIND.file_names();
+        path.join(if format == ProofFormat::Json {
+            json
+        } else {
+            binary
+        })
+    } else {
+        path.to_path_buf()
+    };
+    let encoded = if format.is_json(&path) {
+        value.to_json().map(String::into_bytes)
+    } else {
+        value.to_binary()
+    };
+    let bytes = encoded.map_err(|source| CliError::StageFile {
+        path: path.clone(),
+        source,
+    })?;
+    write(&path, &bytes)?;
+    Ok(path)
+}
+
+/// A path's last component, for messages ("publish proof.zkp").
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }

@@ -147,7 +147,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show a proof's backend, parameters, sizes and statement (without verifying it).
+    /// Show a proof's backend, parameters, sizes and statement (without verifying it). A
+    /// binary stage file (`proof.zkp` of `preprocess prove`, `transcript.zkp`, ...) is
+    /// summarised; with `--json` its whole JSON form is printed.
     Inspect {
         /// The proof file.
         proof: PathBuf,
@@ -479,6 +481,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { proof, json } => {
+            if let Some(code) = io::stage_file_kind(&proof)? {
+                return stage_inspect(&proof, code, json);
+            }
             let (env, file_bytes) = io::proof(&proof)?;
             let r = report::inspect(&env, file_bytes);
             if json {
@@ -536,5 +541,81 @@ fn main() -> ExitCode {
             eprintln!("error: {}", e.sentence());
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `inspect` of a binary stage file: its JSON form (`--json`), or a summary and each proof's
+/// envelope.
+fn stage_inspect(
+    path: &std::path::Path,
+    kind: zkmlops_proof::StageFileKind,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    use zkmlops_proof::{StageFile, StageFileKind};
+    fn show<T: StageFile>(
+        path: &std::path::Path,
+        json: bool,
+        envelopes: impl Fn(&T) -> Vec<&zkmlops_proof::ProofEnvelope>,
+    ) -> Result<ExitCode, CliError> {
+        let bytes = io::read(path)?;
+        let value = T::from_binary(&bytes).map_err(|source| CliError::StageFile {
+            path: path.into(),
+            source,
+        })?;
+        if json {
+            let text = value.to_json().map_err(|source| CliError::StageFile {
+                path: path.into(),
+                source,
+            })?;
+            println!("{text}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let envs = envelopes(&value);
+        println!(
+            "{}: binary stage file v{} ({} bytes), {} proof envelope(s); `--json` prints the whole file",
+            T::KIND,
+            zkmlops_proof::STAGE_FILE_VERSION,
+            bytes.len(),
+            envs.len()
+        );
+        for env in envs {
+            println!();
+            report::print_inspect(&report::inspect(env, env.to_bytes().len()));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+    match kind {
+        StageFileKind::Preprocessing => {
+            show::<zkmlops_preprocess::PreprocessProof>(path, json, |p| vec![&p.envelope])
+        }
+        StageFileKind::TrainingTranscript => {
+            show::<zkmlops_train::TrainingTranscript>(path, json, |t| {
+                if let Some(a) = &t.aggregate {
+                    println!(
+                        "an aggregated proof of {} segments: {} bytes",
+                        a.members.len(),
+                        a.proof.len()
+                    );
+                }
+                t.segments.iter().collect()
+            })
+        }
+        StageFileKind::Metrics => {
+            show::<zkmlops_train::MetricsProof>(path, json, |m| vec![&m.envelope])
+        }
+        StageFileKind::Prediction => {
+            show::<zkmlops_train::PredictionProof>(path, json, |m| vec![&m.envelope])
+        }
+        StageFileKind::Monitoring => {
+            show::<zkmlops_monitor::MonitorProof>(path, json, |m| vec![&m.envelope])
+        }
+        other => Err(CliError::StageFile {
+            path: path.into(),
+            source: zkmlops_proof::StageFileError::Kind {
+                expected: other,
+                found: Some(other),
+                code: other.code(),
+            },
+        }),
     }
 }

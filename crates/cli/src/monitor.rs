@@ -9,13 +9,13 @@ use zkmlops_monitor::{
     Reference, prove_monitor,
 };
 use zkmlops_preprocess::PreprocessProof;
-use zkmlops_proof::{Registry, VerifyPolicy};
+use zkmlops_proof::{Registry, StageFileKind, VerifyPolicy};
 use zkmlops_train::TrainingTranscript;
 
 use crate::backend::BackendArgs;
 use crate::error::CliError;
 use crate::io;
-use crate::train::{final_salt, linear_run, read_json, run_file, salt, verifier, write_json};
+use crate::train::{final_salt, linear_run, read_json, salt, verifier, write_json};
 
 #[derive(Subcommand)]
 pub(crate) enum MonitorCommand {
@@ -54,9 +54,13 @@ pub(crate) enum MonitorCommand {
         transparent: bool,
         #[command(flatten)]
         backend: BackendArgs,
-        /// The monitoring proof (JSON).
-        #[arg(short, long, value_name = "monitor.json")]
+        /// The monitoring proof (binary; JSON when the name ends in `.json`).
+        #[arg(short, long, value_name = "monitor.zkp")]
         output: PathBuf,
+        /// The proof file's form: `auto` (JSON for a `.json` name, binary otherwise), `binary`
+        /// or `json` (the proof in hex, twice the bytes). `verify` reads either.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: io::ProofFormat,
     },
     /// Verify a monitoring proof and print its report; with `--run`, that the model is the
     /// run's final model; with `--prep`, that the reference is the processed training split.
@@ -82,7 +86,7 @@ fn err(e: MonitorError) -> CliError {
     }
 }
 
-/// `monitor.json` -> `monitor.secrets.json`.
+/// `monitor.zkp` (or `monitor.json`) -> `monitor.secrets.json`.
 fn secrets_path(output: &Path) -> PathBuf {
     let stem = output
         .file_stem()
@@ -105,6 +109,7 @@ pub(crate) fn monitor(
             transparent,
             backend,
             output,
+            format,
         } => {
             let chosen = backend.choose(registry, !transparent, transparent)?;
             let (spec, model) = linear_run(
@@ -121,8 +126,8 @@ pub(crate) fn monitor(
             let reference = match &prep {
                 None => None,
                 Some(dir) => {
-                    let path = prep_file(dir);
-                    let pp: PreprocessProof = read_json(&path)?;
+                    let path = zkmlops_proof::stage_path(dir, StageFileKind::Preprocessing);
+                    let pp: PreprocessProof = io::read_stage(&path)?;
                     let profile = pp.profile.ok_or_else(|| CliError::Pipeline {
                         path: path.clone(),
                         what: "this preprocessing proof publishes no profile of the training split (add `profile_edges` to the pipeline's output)".into(),
@@ -153,7 +158,7 @@ pub(crate) fn monitor(
             let proof = prove_monitor(&monitor_spec, &secrets, chosen.backend, &chosen.preset.name)
                 .map_err(err)?;
             pb.finish_and_clear();
-            write_json(&output, &proof)?;
+            let output = io::write_stage(&output, &proof, format)?;
             let secrets_file = secrets_path(&output);
             write_json(&secrets_file, &serde_json::json!({ "log_salt": log_salt }))?;
             let report = MonitorReport::new(&proof.spec, &proof.figures);
@@ -177,7 +182,7 @@ pub(crate) fn monitor(
             prep,
             json,
         } => {
-            let p: MonitorProof = read_json(&proof)?;
+            let p: MonitorProof = io::read_stage(&proof)?;
             let mut result = p
                 .verify(
                     verifier(registry, Some(&p.envelope))?,
@@ -185,13 +190,13 @@ pub(crate) fn monitor(
                 )
                 .map_err(|e| e.to_string());
             if let (Ok(_), Some(run)) = (&result, &run) {
-                let t: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+                let t: TrainingTranscript = io::read_stage(run)?;
                 if t.final_commitment != p.model_commitment {
                     result = Err("the monitored model is not the run's final model".into());
                 }
             }
             if let (Ok(_), Some(prep)) = (&result, &prep) {
-                let pp: PreprocessProof = read_json(&prep_file(prep))?;
+                let pp: PreprocessProof = io::read_stage(prep)?;
                 if let Err(e) = pp.verify(
                     verifier(registry, Some(&pp.envelope))?,
                     &VerifyPolicy::default(),
@@ -227,15 +232,6 @@ pub(crate) fn monitor(
             print_report(&report, &p);
             Ok(std::process::ExitCode::SUCCESS)
         }
-    }
-}
-
-/// `prep/` -> `prep/proof.json`.
-fn prep_file(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.join("proof.json")
-    } else {
-        p.to_path_buf()
     }
 }
 

@@ -1,6 +1,6 @@
 //! `zkmlops preprocess prove|verify`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
 use zkmlops_preprocess::{Pipeline, PreprocessProof, RawTable, Salts, prove};
@@ -9,7 +9,7 @@ use zkmlops_proof::VerifyPolicy;
 use crate::backend::BackendArgs;
 use crate::error::CliError;
 use crate::io;
-use crate::train::{read_json, verifier, write_json};
+use crate::train::{verifier, write_json};
 
 #[derive(Subcommand)]
 pub(crate) enum PreprocessCommand {
@@ -48,8 +48,12 @@ pub(crate) enum PreprocessCommand {
         /// Output directory.
         #[arg(short, long, value_name = "prep/")]
         output: PathBuf,
+        /// The proof file's form: binary `proof.zkp` (`auto`, `binary`) or `proof.json` (`json`:
+        /// the proof in hex, twice the bytes). `verify` reads either.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: io::ProofFormat,
     },
-    /// Verify a preprocessing proof (a directory or its `proof.json`).
+    /// Verify a preprocessing proof (a directory, or its `proof.zkp` / `proof.json`).
     Verify {
         /// The proof directory or file.
         proof: PathBuf,
@@ -62,14 +66,6 @@ pub(crate) enum PreprocessCommand {
 fn err(e: zkmlops_preprocess::PreprocessError) -> CliError {
     CliError::Preprocess {
         source: Box::new(e),
-    }
-}
-
-fn proof_file(p: &Path) -> PathBuf {
-    if p.is_dir() {
-        p.join("proof.json")
-    } else {
-        p.to_path_buf()
     }
 }
 
@@ -117,6 +113,7 @@ pub(crate) fn preprocess(
             transparent,
             backend,
             output,
+            format,
         } => {
             let chosen = backend.choose(registry, !transparent, transparent)?;
             let text = String::from_utf8_lossy(&io::read(&pipeline)?).into_owned();
@@ -139,7 +136,7 @@ pub(crate) fn preprocess(
                 path: output.clone(),
                 source,
             })?;
-            write_json(&output.join("proof.json"), &proof)?;
+            let proof_path = io::write_stage(&output, &proof, format)?;
             write_json(&output.join("secrets.json"), &salts)?;
             let features = &spec.output.features;
             io::write(
@@ -153,7 +150,7 @@ pub(crate) fn preprocess(
                 )?;
             }
             println!(
-                "proved in {:.2} s: {} raw rows -> {} train + {} test rows\nraw {}\ntrain {}{}\nwrote {} (publish proof.json; keep train.csv, test.csv and secrets.json)",
+                "proved in {:.2} s: {} raw rows -> {} train + {} test rows\nraw {}\ntrain {}{}\nwrote {} (publish {}; keep train.csv, test.csv and secrets.json)",
                 t.elapsed().as_secs_f64(),
                 proof.rows,
                 proof.train_rows,
@@ -163,13 +160,13 @@ pub(crate) fn preprocess(
                 proof
                     .test_commitment
                     .map_or(String::new(), |d| format!("\ntest {d}")),
-                output.display()
+                output.display(),
+                io::file_name(&proof_path)
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
         PreprocessCommand::Verify { proof, json } => {
-            let path = proof_file(&proof);
-            let p: PreprocessProof = read_json(&path)?;
+            let p: PreprocessProof = io::read_stage(&proof)?;
             let v = p
                 .verify(
                     verifier(registry, Some(&p.envelope))?,

@@ -115,6 +115,10 @@ pub(crate) enum TrainCommand {
         /// Output directory.
         #[arg(short, long, value_name = "run/")]
         output: PathBuf,
+        /// The proof file's form: `auto` or `binary` (`transcript.zkp`), or `json`
+        /// (`transcript.json`: the proofs in hex, twice the bytes). Verifiers read either.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: io::ProofFormat,
     },
     /// Export a run's final model to ONNX (MatMul/Add layers, ReLU between, sigmoid or
     /// softmax head), with `*.settings.json` (its scale; weights committed as `committed:1`,
@@ -157,9 +161,13 @@ pub(crate) enum EvalCommand {
         transparent: bool,
         #[command(flatten)]
         backend: BackendArgs,
-        /// The prediction proof (JSON).
-        #[arg(short, long, value_name = "prediction.json")]
+        /// The prediction proof (binary; JSON when the name ends in `.json`).
+        #[arg(short, long, value_name = "prediction.zkp")]
         output: PathBuf,
+        /// The proof file's form: `auto` (JSON for a `.json` name, binary otherwise), `binary`
+        /// or `json` (the proofs in hex, twice the bytes). Verifiers read either.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: io::ProofFormat,
     },
     /// Verify a prediction proof; with `--run`, that the model is the run's final model.
     VerifyPrediction {
@@ -190,9 +198,13 @@ pub(crate) enum EvalCommand {
         zk: bool,
         #[command(flatten)]
         backend: BackendArgs,
-        /// The metrics proof (JSON).
-        #[arg(short, long, value_name = "metrics.json")]
+        /// The metrics proof (binary; JSON when the name ends in `.json`).
+        #[arg(short, long, value_name = "metrics.zkp")]
         output: PathBuf,
+        /// The proof file's form: `auto` (JSON for a `.json` name, binary otherwise), `binary`
+        /// or `json` (the proofs in hex, twice the bytes). Verifiers read either.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: io::ProofFormat,
     },
     /// Verify a metrics proof; with `--run`, that it measures the run's final model.
     Verify {
@@ -259,12 +271,9 @@ pub(crate) fn salt() -> Result<[i64; SALT_LEN], CliError> {
     zkmlops_onnx::fresh_salt().map_err(CliError::Onnx)
 }
 
-pub(crate) fn run_file(run: &Path, name: &str) -> PathBuf {
-    if run.is_dir() {
-        run.join(name)
-    } else {
-        run.to_path_buf()
-    }
+/// A run's transcript file (the run directory's `transcript.zkp` or `transcript.json`).
+fn transcript_path(run: &Path) -> PathBuf {
+    zkmlops_proof::stage_path(run, zkmlops_proof::StageFileKind::TrainingTranscript)
 }
 
 /// The salt of a run's final checkpoint (`secrets.json`).
@@ -353,6 +362,7 @@ pub(crate) fn train(
             aggregate,
             backend,
             output,
+            format,
         } => {
             let chosen = backend.choose(registry, zk, zk)?;
             if aggregate && !chosen.preset.capabilities.aggregation {
@@ -482,14 +492,14 @@ pub(crate) fn train(
                 path: output.clone(),
                 source,
             })?;
-            write_json(&output.join("transcript.json"), &transcript)?;
+            let transcript_file = io::write_stage(&output, &transcript, format)?;
             write_json(&output.join("model.json"), &model_file)?;
             write_json(
                 &output.join("secrets.json"),
                 &serde_json::json!({"data_salt": salts.data, "checkpoint_salts": salts.checkpoints}),
             )?;
             println!(
-                "proved {total} steps in {segments} segments{} in {:.1} s; {fit}; final commitment {}; wrote {} (publish transcript.json; keep model.json and secrets.json)",
+                "proved {total} steps in {segments} segments{} in {:.1} s; {fit}; final commitment {}; wrote {} (publish {}; keep model.json and secrets.json)",
                 transcript
                     .aggregate
                     .as_ref()
@@ -499,13 +509,14 @@ pub(crate) fn train(
                     )),
                 t.elapsed().as_secs_f64(),
                 transcript.final_commitment,
-                output.display()
+                output.display(),
+                io::file_name(&transcript_file)
             );
             Ok(std::process::ExitCode::SUCCESS)
         }
         TrainCommand::Export { run, output } => export(&run, &output),
         TrainCommand::Verify { run, json } => {
-            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
+            let transcript: TrainingTranscript = io::read_stage(&run)?;
             let backend = match &transcript.aggregate {
                 Some(a) => registry
                     .get(a.backend.as_str())
@@ -566,10 +577,10 @@ pub(crate) fn train(
 
 /// A linear run's spec and final model (`what` names what needs a linear model otherwise).
 pub(crate) fn linear_run(run: &Path, what: &str) -> Result<(LogRegSpec, Model), CliError> {
-    let transcript: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+    let transcript: TrainingTranscript = io::read_stage(run)?;
     let Some(spec) = transcript.spec.linear().copied() else {
         return Err(CliError::TrainSpec {
-            path: run.join("transcript.json"),
+            path: transcript_path(run),
             what: what.into(),
         });
     };
@@ -594,7 +605,7 @@ fn sibling(output: &Path, suffix: &str) -> PathBuf {
 
 fn export(run: &Path, output: &Path) -> Result<std::process::ExitCode, CliError> {
     use zkmlops_onnx::export::{DenseLayer, Head, dense_network};
-    let transcript: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+    let transcript: TrainingTranscript = io::read_stage(run)?;
     let m: ModelFile = read_json(&run.join("model.json"))?;
     let salt = final_salt(run)?;
     let bad = |what: String| CliError::TrainSpec {
@@ -738,9 +749,10 @@ pub(crate) fn eval(
             zk,
             backend,
             output,
+            format,
         } => {
             let chosen = backend.choose(registry, zk, zk)?;
-            let transcript: TrainingTranscript = read_json(&run_file(&run, "transcript.json"))?;
+            let transcript: TrainingTranscript = io::read_stage(&run)?;
             let m: ModelFile = read_json(&run.join("model.json"))?;
             let final_salt = final_salt(&run)?;
             let test = dataset(&data)?;
@@ -778,7 +790,7 @@ pub(crate) fn eval(
                 }
                 (ModelSpec::Mlp(_), Some(_)) => {
                     return Err(CliError::TrainSpec {
-                        path: run.join("transcript.json"),
+                        path: transcript_path(&run),
                         what: "--attribute (a fairness figure) needs a binary classifier".into(),
                     });
                 }
@@ -802,7 +814,7 @@ pub(crate) fn eval(
                 source: Box::new(e),
             })?;
             pb.finish_and_clear();
-            write_json(&output, &proof)?;
+            let output = io::write_stage(&output, &proof, format)?;
             println!(
                 "proved {} / {} correct for model {}; wrote {}",
                 proof.correct,
@@ -818,6 +830,7 @@ pub(crate) fn eval(
             transparent,
             backend,
             output,
+            format,
         } => {
             let chosen = backend.choose(registry, !transparent, transparent)?;
             let (spec, model) = linear_run(
@@ -838,7 +851,7 @@ pub(crate) fn eval(
                 source: Box::new(e),
             })?;
             pb.finish_and_clear();
-            write_json(&output, &proof)?;
+            let output = io::write_stage(&output, &proof, format)?;
             let shown: Vec<String> = proof
                 .values()
                 .iter()
@@ -856,7 +869,7 @@ pub(crate) fn eval(
             Ok(std::process::ExitCode::SUCCESS)
         }
         EvalCommand::VerifyPrediction { prediction, run } => {
-            let proof: zkmlops_train::PredictionProof = read_json(&prediction)?;
+            let proof: zkmlops_train::PredictionProof = io::read_stage(&prediction)?;
             proof
                 .verify(
                     verifier(registry, Some(&proof.envelope))?,
@@ -866,7 +879,7 @@ pub(crate) fn eval(
                     what: e.to_string(),
                 })?;
             if let Some(run) = &run {
-                let t: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+                let t: TrainingTranscript = io::read_stage(run)?;
                 if t.final_commitment != proof.model_commitment {
                     return Err(CliError::RunRejected {
                         what: "the model is not the run's final model".into(),
@@ -888,7 +901,7 @@ pub(crate) fn eval(
             Ok(std::process::ExitCode::SUCCESS)
         }
         EvalCommand::Verify { metrics, run, json } => {
-            let proof: MetricsProof = read_json(&metrics)?;
+            let proof: MetricsProof = io::read_stage(&metrics)?;
             let mut result = proof
                 .verify(
                     verifier(registry, Some(&proof.envelope))?,
@@ -896,7 +909,7 @@ pub(crate) fn eval(
                 )
                 .map_err(|e| e.to_string());
             if let (Ok(()), Some(run)) = (&result, &run) {
-                let t: TrainingTranscript = read_json(&run_file(run, "transcript.json"))?;
+                let t: TrainingTranscript = io::read_stage(run)?;
                 if t.final_commitment != proof.model_commitment {
                     result = Err("the model measured is not the run's final model".into());
                 }

@@ -78,8 +78,21 @@ fn proved_mlp(dir: &Path) -> (PathBuf, PathBuf) {
     (zkm, proof)
 }
 
+/// A proof file as JSON: a binary stage file through `zkmlops inspect --json`.
+fn stage_json(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap();
+    if bytes.starts_with(b"ZKMS") {
+        let r = run(&["inspect", s(path), "--json"]);
+        assert!(r.ok, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+/// Edit a proof file's JSON form (a binary stage file is converted) into `dst` (JSON).
 fn edit_json(src: &Path, dst: &Path, f: impl FnOnce(&mut Value)) {
-    let mut v: Value = serde_json::from_slice(&std::fs::read(src).unwrap()).unwrap();
+    let mut v = stage_json(src);
     f(&mut v);
     std::fs::write(dst, serde_json::to_vec(&v).unwrap()).unwrap();
 }
@@ -494,7 +507,8 @@ fn train_prove_verify_and_eval_end_to_end() {
     assert_eq!(v["segments"], 2);
 
     // A transcript claiming another final commitment is rejected.
-    let transcript = run_dir.join("transcript.json");
+    let transcript = run_dir.join("transcript.zkp");
+    assert!(std::fs::read(&transcript).unwrap().starts_with(b"ZKMS"));
     let bad = dir.path().join("bad.json");
     edit_json(&transcript, &bad, |t| {
         t["final_commitment"] = t["initial_commitment"].clone();
@@ -504,7 +518,7 @@ fn train_prove_verify_and_eval_end_to_end() {
         "not the claimed final commitment",
     );
 
-    let metrics = dir.path().join("metrics.json");
+    let metrics = dir.path().join("metrics.zkp");
     let r = run(&[
         "eval",
         "prove",
@@ -660,8 +674,7 @@ fn an_exported_mlp_proves_under_the_run_final_commitment() {
     assert!(r.ok, "{}", r.stderr);
     let settings = dir.path().join("model.settings.json");
     let commitment = dir.path().join("model.commitment.json");
-    let t: Value =
-        serde_json::from_slice(&std::fs::read(run_dir.join("transcript.json")).unwrap()).unwrap();
+    let t = stage_json(&run_dir.join("transcript.zkp"));
     let c: Value = serde_json::from_slice(&std::fs::read(&commitment).unwrap()).unwrap();
     assert_eq!(c["commitment"], t["final_commitment"]);
 
@@ -798,6 +811,28 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     let train_commitment = v["train_commitment"].clone();
     let test_commitment = v["test_commitment"].clone();
 
+    // The proof file is binary (`ZKMS`, docs/formats.md); `inspect` summarises it and prints
+    // its JSON form, which verifies too and is about twice the bytes (the proof in hex).
+    let bin = prep.join("proof.zkp");
+    let bin_len = std::fs::metadata(&bin).unwrap().len();
+    let r = run(&["inspect", s(&bin)]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("preprocessing proof: binary stage file v1")
+            && r.stdout.contains("1 proof envelope(s)"),
+        "{}",
+        r.stdout
+    );
+    let json = dir.path().join("prep_proof.json");
+    std::fs::write(&json, serde_json::to_vec(&stage_json(&bin)).unwrap()).unwrap();
+    let json_len = std::fs::metadata(&json).unwrap().len();
+    assert!(json_len > bin_len * 9 / 5, "{json_len} vs {bin_len}");
+    let r = run(&["preprocess", "verify", s(&json), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let w: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(w["train_commitment"], train_commitment);
+
     // Training on the processed split, with its salt, commits to the same dataset.
     let spec = dir.path().join("train.toml");
     std::fs::write(
@@ -823,6 +858,11 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     assert!(r.ok, "{}", r.stderr);
     let t: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(t["data_commitment"], train_commitment);
+    // A stage file handed to another stage's verifier names both kinds.
+    fails_with(
+        &run(&["preprocess", "verify", s(&run_dir.join("transcript.zkp"))]),
+        "holds a training transcript, not a preprocessing proof",
+    );
     let metrics = dir.path().join("metrics.json");
     let r = run(&[
         "eval",
@@ -1072,7 +1112,7 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     assert_eq!(a["links"][0]["ok"], false);
 
     // A dropped row (a smaller raw count) and a changed statistic are rejected.
-    let proof = prep.join("proof.json");
+    let proof = prep.join("proof.zkp");
     let bad = dir.path().join("bad.json");
     edit_json(&proof, &bad, |p| {
         p["rows"] = Value::from(568);
@@ -1324,7 +1364,7 @@ fn train_prove_aggregate_writes_one_proof_for_the_run() {
     assert_eq!(v["segments"], 2);
     assert_eq!(v["backend"], "plonky2");
     // A member's end commitment changed: refused.
-    let transcript = run_dir.join("transcript.json");
+    let transcript = run_dir.join("transcript.zkp");
     let bad = dir.path().join("bad.json");
     edit_json(&transcript, &bad, |t| {
         let d = &mut t["aggregate"]["members"][0]["statement"]["commitments"][2]["digest"];

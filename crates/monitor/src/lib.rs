@@ -444,6 +444,11 @@ pub struct MonitorProof {
     pub envelope: ProofEnvelope,
 }
 
+/// Binary (`ZKMS`, docs/formats.md) and JSON forms of the file.
+impl zkmlops_proof::StageFile for MonitorProof {
+    const KIND: zkmlops_proof::StageFileKind = zkmlops_proof::StageFileKind::Monitoring;
+}
+
 /// Prove the monitoring figures of `secrets.log` under `spec`.
 ///
 /// # Errors

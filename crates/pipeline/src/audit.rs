@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use zkmlops_commit::Digest;
 use zkmlops_monitor::{ColumnProfile, MonitorProof};
 use zkmlops_preprocess::PreprocessProof;
-use zkmlops_proof::{BackendParams, Registry, VerifyPolicy};
+use zkmlops_proof::{BackendParams, Registry, StageFile, StageFileKind, VerifyPolicy, stage_path};
 use zkmlops_train::{MetricsProof, ModelSpec, PredictionProof, TrainingTranscript};
 
 use crate::{AUDIT_VERSION, Manifest, StageEntry, StageKind};
@@ -131,23 +131,24 @@ struct Verified {
     backend: Option<String>,
 }
 
-fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
+fn read<T: StageFile>(path: &Path) -> Result<T, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{} is not a valid file: {e}", path.display()))
+    T::from_file_bytes(&bytes).map_err(|e| format!("{} is not a valid file: {e}", path.display()))
 }
 
-/// The file a stage entry names (a directory: its `proof.json` / `transcript.json`).
+/// The file a stage entry names: a directory's stage file (`proof.zkp` / `transcript.zkp`, or
+/// the `.json` form when only that is there), else the path itself.
 fn stage_file(base: &Path, s: &StageEntry) -> PathBuf {
     let p = base.join(&s.proof);
-    if p.is_dir() {
-        p.join(match s.kind {
-            StageKind::Train => "transcript.json",
-            _ => "proof.json",
-        })
-    } else {
-        p
-    }
+    let kind = match s.kind {
+        StageKind::Preprocess => StageFileKind::Preprocessing,
+        StageKind::Train => StageFileKind::TrainingTranscript,
+        StageKind::Eval => StageFileKind::Metrics,
+        StageKind::Predict => StageFileKind::Prediction,
+        StageKind::Monitor => StageFileKind::Monitoring,
+        StageKind::Inference => return p,
+    };
+    stage_path(&p, kind)
 }
 
 /// Verify every stage of `manifest` (paths relative to `base`) with the backends of

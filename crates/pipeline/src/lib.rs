@@ -11,9 +11,9 @@
 //! version = 1
 //! name = "breast cancer"
 //! stages = [
-//!     { name = "preprocess", kind = "preprocess", proof = "prep/proof.json" },
-//!     { name = "train", kind = "train", proof = "run/transcript.json" },
-//!     { name = "eval", kind = "eval", proof = "metrics.json" },
+//!     { name = "preprocess", kind = "preprocess", proof = "prep" },
+//!     { name = "train", kind = "train", proof = "run" },
+//!     { name = "eval", kind = "eval", proof = "metrics.zkp" },
 //! ]
 //! links = [
 //!     { from = "preprocess.train", to = "train.data" },
@@ -38,8 +38,8 @@
 //! let m = Manifest::from_toml(r#"
 //!     version = 1
 //!     stages = [
-//!         { name = "prep", kind = "preprocess", proof = "prep/proof.json" },
-//!         { name = "run", kind = "train", proof = "run/transcript.json" },
+//!         { name = "prep", kind = "preprocess", proof = "prep" },
+//!         { name = "run", kind = "train", proof = "run" },
 //!     ]
 //! "#)?;
 //! let links = m.links();
@@ -112,15 +112,15 @@ pub enum PipelineError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
-    /// `zkmlops preprocess prove`: `prep/proof.json`.
+    /// `zkmlops preprocess prove`: `prep/proof.zkp` (or its JSON form, `proof.json`).
     Preprocess,
-    /// `zkmlops train prove`: `run/transcript.json`.
+    /// `zkmlops train prove`: `run/transcript.zkp` (or `transcript.json`).
     Train,
-    /// `zkmlops eval prove`: `metrics.json`.
+    /// `zkmlops eval prove`: `metrics.zkp` (or a `.json` file).
     Eval,
-    /// `zkmlops eval predict`: `prediction.json`.
+    /// `zkmlops eval predict`: `prediction.zkp` (or a `.json` file).
     Predict,
-    /// `zkmlops monitor prove`: `monitor.json`.
+    /// `zkmlops monitor prove`: `monitor.zkp` (or a `.json` file).
     Monitor,
     /// `zkmlops prove model.onnx`: an inference proof (`proof.zkp` or its JSON), checked
     /// against the stage's `model` (ONNX or `.zkm`) and `settings`.
@@ -164,7 +164,8 @@ pub struct StageEntry {
     /// What it proves.
     pub kind: StageKind,
     /// The proof file, relative to the manifest's directory (a run or preprocessing directory
-    /// is read as its `transcript.json` / `proof.json`).
+    /// is read as its `transcript.zkp` / `proof.zkp`, or the `.json` form when only that is
+    /// there).
     pub proof: PathBuf,
     /// For an `inference` stage: the model the proof claims (ONNX or a compiled `.zkm`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

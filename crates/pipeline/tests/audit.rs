@@ -60,8 +60,14 @@ fn raw_csv(seed: u64) -> String {
     csv
 }
 
-fn write<T: serde::Serialize>(dir: &Path, name: &str, v: &T) {
-    std::fs::write(dir.join(name), serde_json::to_vec(v).unwrap()).unwrap();
+/// A stage file: binary for a `.zkp` name, JSON otherwise (the audit reads both).
+fn write<T: zkmlops_proof::StageFile>(dir: &Path, name: &str, v: &T) {
+    let bytes = if name.ends_with(".zkp") {
+        v.to_binary().unwrap()
+    } else {
+        v.to_json().unwrap().into_bytes()
+    };
+    std::fs::write(dir.join(name), bytes).unwrap();
 }
 
 /// Every stage of a lifecycle run on `seed`'s data, written to `dir` (FRI, transparent).
@@ -128,8 +134,8 @@ fn lifecycle_with(dir: &Path, seed: u64, backend: &dyn zkmlops_proof::Backend, p
     .unwrap();
     std::fs::create_dir_all(dir.join("prep")).unwrap();
     std::fs::create_dir_all(dir.join("run")).unwrap();
-    write(&dir.join("prep"), "proof.json", &prep);
-    write(&dir.join("run"), "transcript.json", &transcript);
+    write(&dir.join("prep"), "proof.zkp", &prep);
+    write(&dir.join("run"), "transcript.zkp", &transcript);
     write(dir, "metrics.json", &metrics);
     write(dir, "monitor.json", &monitor);
 }
@@ -139,7 +145,7 @@ version = 1
 name = "small lifecycle"
 stages = [
     { name = "prep", kind = "preprocess", proof = "prep" },
-    { name = "run", kind = "train", proof = "run/transcript.json" },
+    { name = "run", kind = "train", proof = "run" },
     { name = "eval", kind = "eval", proof = "metrics.json" },
     { name = "watch", kind = "monitor", proof = "monitor.json" },
 ]
@@ -256,7 +262,7 @@ fn a_lifecycle_audits_and_every_break_is_named() {
             ],
         ),
         (
-            "run/transcript.json",
+            "run/transcript.zkp",
             "run",
             vec!["prep.train -> run.data", "run.final -> eval.model"],
         ),
@@ -361,8 +367,8 @@ fn in_a_browser(dir: &Path, html: &str, stages: usize, links: usize) {
 
 fn lifecycle_copy(from: &Path, to: &Path) {
     for f in [
-        "prep/proof.json",
-        "run/transcript.json",
+        "prep/proof.zkp",
+        "run/transcript.zkp",
         "metrics.json",
         "monitor.json",
     ] {

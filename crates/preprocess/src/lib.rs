@@ -156,6 +156,11 @@ pub struct PreprocessProof {
     pub envelope: ProofEnvelope,
 }
 
+/// Binary (`ZKMS`, docs/formats.md) and JSON forms of the file.
+impl zkmlops_proof::StageFile for PreprocessProof {
+    const KIND: zkmlops_proof::StageFileKind = zkmlops_proof::StageFileKind::Preprocessing;
+}
+
 /// What a verified proof establishes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedPreprocessing {

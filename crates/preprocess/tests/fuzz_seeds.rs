@@ -1,4 +1,4 @@
-//! The fuzz corpus seed this crate owns (`fuzz/corpus/preprocess_proof_json/`): a real
+//! The fuzz corpus seeds this crate owns (`fuzz/corpus/preprocess_proof_json/`, JSON and binary): a real
 //! preprocessing proof with its proof bytes emptied (KBs, not MBs; `verify_mutated` fuzzes
 //! proof bytes), kept decodable. Regenerate on purpose with
 //! `ZKMLOPS_WRITE_FUZZ_SEEDS=1 cargo test -p zkmlops-preprocess --test fuzz_seeds`.
@@ -6,7 +6,7 @@
 
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_preprocess::{Pipeline, PreprocessProof, RawTable, Salts, prove};
-use zkmlops_proof::VerifyPolicy;
+use zkmlops_proof::{StageFile, VerifyPolicy};
 
 fn corpus(target: &str, file: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,4 +37,15 @@ fn the_preprocessing_proof_seed_decodes() {
     let proof: PreprocessProof = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     // It decodes and is refused at the (emptied) proof bytes.
     assert!(proof.verify(&FriBackend, &VerifyPolicy::default()).is_err());
+    // The same seed as a binary stage file (the target reads both forms).
+    let bin = path.with_extension("zkp");
+    let bytes = proof.to_binary().unwrap();
+    if std::env::var_os("ZKMLOPS_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::write(&bin, &bytes).unwrap();
+    }
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        bytes,
+        "regenerate with ZKMLOPS_WRITE_FUZZ_SEEDS=1"
+    );
 }

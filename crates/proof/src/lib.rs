@@ -8,6 +8,8 @@
 //!   declared [`Capabilities`]), with [`VerifyPolicy`] (minimum bits, accepted backends) and
 //!   typed [`ProveError`] / [`VerifyError`]; a [`Registry`] of backends by id, which also
 //!   verifies an envelope with the backend it names.
+//! - Stage files ([`encode_stage_file`], [`decode_stage_file`]): the binary container (`ZKMS`)
+//!   of the lifecycle stages' proof files.
 //! - Open identifiers ([`BackendId`], [`FieldId`], [`HashId`], [`SchemeId`]): a new backend
 //!   crate names itself without editing this crate.
 //!
@@ -23,6 +25,7 @@ mod envelope;
 mod error;
 mod hexbytes;
 mod ids;
+mod stage_file;
 mod statement;
 
 pub use aggregate::{
@@ -41,4 +44,8 @@ pub use error::{
     EnvelopeError, PolicyViolation, ProveError, RegistryError, StatementError, VerifyError,
 };
 pub use ids::{BackendId, FieldId, HashId, MAX_ID_LEN, SchemeId, is_valid_id};
+pub use stage_file::{
+    STAGE_FILE_MAGIC, STAGE_FILE_VERSION, StageFile, StageFileError, StageFileKind,
+    decode_stage_file, encode_stage_file, is_stage_file, stage_path,
+};
 pub use statement::{Commitment, PublicTensor, StageTag, Statement, public_tensor_ids};

@@ -162,6 +162,11 @@ pub struct MetricsProof {
     pub envelope: ProofEnvelope,
 }
 
+/// Binary (`ZKMS`, docs/formats.md) and JSON forms of the file.
+impl zkmlops_proof::StageFile for MetricsProof {
+    const KIND: zkmlops_proof::StageFileKind = zkmlops_proof::StageFileKind::Metrics;
+}
+
 /// Exact counts over a committed protected attribute (1 = in the group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FairnessClaim {

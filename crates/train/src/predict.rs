@@ -72,6 +72,11 @@ pub struct PredictionProof {
     pub envelope: ProofEnvelope,
 }
 
+/// Binary (`ZKMS`, docs/formats.md) and JSON forms of the file.
+impl zkmlops_proof::StageFile for PredictionProof {
+    const KIND: zkmlops_proof::StageFileKind = zkmlops_proof::StageFileKind::Prediction;
+}
+
 impl PredictionProof {
     /// The predictions as real numbers.
     #[must_use]

@@ -103,6 +103,11 @@ pub struct TrainingTranscript {
     pub aggregate: Option<AggregateEnvelope>,
 }
 
+/// Binary (`ZKMS`, docs/formats.md) and JSON forms of the file.
+impl zkmlops_proof::StageFile for TrainingTranscript {
+    const KIND: zkmlops_proof::StageFileKind = zkmlops_proof::StageFileKind::TrainingTranscript;
+}
+
 /// How segment `index` links inside an aggregate: it starts (commitment 1) where the previous
 /// one ended (commitment 2); the first links only out (its start is the transcript's initial
 /// commitment, checked by the verifier).

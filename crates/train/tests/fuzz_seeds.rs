@@ -1,4 +1,5 @@
-//! The fuzz corpus seed this crate owns (`fuzz/corpus/transcript_json/`): a real transcript
+//! The fuzz corpus seeds this crate owns (`fuzz/corpus/transcript_json/`, JSON and binary): a
+//! real transcript
 //! with its proof bytes emptied (a few KB instead of MBs: the fuzzer then spends its time on
 //! the schedule, the spec and the Programs they give; `verify_mutated` fuzzes proof bytes),
 //! kept decodable. Regenerate on purpose with
@@ -6,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use zkmlops_fri::{FriBackend, FriConfig};
-use zkmlops_proof::VerifyPolicy;
+use zkmlops_proof::{StageFile, VerifyPolicy};
 use zkmlops_train::{Dataset, LogRegSpec, Model, RunSalts, TrainingTranscript, prove_run};
 
 #[test]
@@ -48,6 +49,17 @@ fn the_transcript_seed_decodes() {
         std::fs::write(&path, serde_json::to_vec(&t).unwrap()).unwrap();
     }
     let t: TrainingTranscript = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    // The same seed as a binary stage file (the target reads both forms).
+    let bin = path.with_extension("zkp");
+    let bytes = t.to_binary().unwrap();
+    if std::env::var_os("ZKMLOPS_WRITE_FUZZ_SEEDS").is_some() {
+        std::fs::write(&bin, &bytes).unwrap();
+    }
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        bytes,
+        "regenerate with ZKMLOPS_WRITE_FUZZ_SEEDS=1"
+    );
     // Everything checks out up to the (emptied) proof of the first segment.
     assert!(matches!(
         t.verify(&FriBackend, &VerifyPolicy::default()),

@@ -121,6 +121,19 @@ fn softmax_regression_learns_digits_and_a_proved_run_and_its_accuracy_verify() {
     let back: zkmlops_train::TrainingTranscript = serde_json::from_str(&json).unwrap();
     assert_eq!(back.spec, transcript.spec);
     back.verify(&FriBackend, &policy).unwrap();
+    // And through the binary stage file (CBOR reads the untagged spec back as an MLP), at
+    // about half the JSON's bytes.
+    use zkmlops_proof::StageFile;
+    let bin = transcript.to_binary().unwrap();
+    assert!(
+        bin.len() * 3 < json.len() * 2,
+        "{} vs {}",
+        bin.len(),
+        json.len()
+    );
+    let back = zkmlops_train::TrainingTranscript::from_binary(&bin).unwrap();
+    assert_eq!(back.spec, transcript.spec);
+    back.verify(&FriBackend, &policy).unwrap();
     // Tampered: another learning rate (other Programs), another final commitment, segments
     // swapped.
     use zkmlops_train::{ModelSpec, TranscriptError};
