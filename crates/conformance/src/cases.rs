@@ -241,6 +241,16 @@ fn elementwise() -> Result<Vec<Case>, ProgramError> {
     )?;
     let r = c.op("relu", Op::Relu, &[h])?;
     out.push(c.finish("rescale_relu", "elementwise", &[h, f, r])?);
+
+    // Comparisons: small values so ties occur; both orders and a constant threshold.
+    let mut c = Builder::new(11);
+    let a = c.input("a", &[3, 4], s(8), PRIV, -6, 6);
+    let b = c.input("b", &[4], s(8), PRIV, -6, 6);
+    let k = c.b.constant("k", Tensor::vector(vec![0]), s(8))?;
+    let ge = c.op("a_at_least_b", Op::AtLeast, &[a, b])?;
+    let le = c.op("b_at_least_a", Op::AtLeast, &[b, a])?;
+    let nn = c.op("a_non_negative", Op::AtLeast, &[a, k])?;
+    out.push(c.finish("at_least_broadcast", "elementwise", &[ge, le, nn])?);
     Ok(out)
 }
 

@@ -610,6 +610,10 @@ impl Builder<'_> {
             }
             Op::Sqrt => self.unary(MapKind::Sqrt, ins[0], out, len),
             Op::Partition { kept } => self.partition(ins[0], ins[1], out, *kept),
+            Op::AtLeast => {
+                let rows = self.broadcast_rows(ins[0], ins[1], out);
+                self.map(MapKind::AtLeast, out, ins[0], ins[1], rows)
+            }
             Op::ArgMax { .. } => Err(unsupported("argmax")),
             _ => Err(unsupported("this op")),
         }

@@ -172,6 +172,18 @@ fn check_map_part(
                 }
             }
         }
+        MapKind::AtLeast => {
+            for r in &p.rows {
+                let x = i128::from(a(r)) - i128::from(values[p.b_wire as usize][r.b]);
+                if x < -half || x >= half {
+                    return Err(act_limit(
+                        name,
+                        "compared difference a - b (signed 32-bit)",
+                        x,
+                    ));
+                }
+            }
+        }
         MapKind::DivTensor { rounding } => {
             let max_b = 1i64 << crate::chips::map::div_tensor::DIVISOR_BITS;
             for r in &p.rows {

@@ -585,6 +585,73 @@ fn a_flipped_relu_sign_bit_is_rejected() {
     assert_only_the_range_check_stops_it(&p, &w, edit);
 }
 
+/// `y = [a >= b]` of two private scalars.
+fn at_least_program() -> (Program, TensorId) {
+    let mut b = ProgramBuilder::new();
+    let a = b.input("a", &[1], Scale::ONE, Visibility::Private);
+    let t = b.input("b", &[1], Scale::ONE, Visibility::Private);
+    let y = b.op("y", Op::AtLeast, &[a, t]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    (b.build().unwrap(), y)
+}
+
+/// Write the comparison bit `h` and the limbs of `m = a - b + 2^31 - h 2^31` (as a field
+/// element: non-canonical when the bit lies) into row 0 of the at-least instance.
+fn write_comparison(t: &mut Traces<'_>, a: i128, b: i128, h: i128) {
+    let r = t.find("at-least", "y").unwrap();
+    // Columns: a, b, h, m0..m3.
+    t.set(r, 0, 2, i64::try_from(h).unwrap());
+    let m = (a - b + (1 << 31) - h * (1 << 31)).rem_euclid(P);
+    for (k, l) in [m & 0xff, (m >> 8) & 0xff, (m >> 16) & 0xff, m >> 24]
+        .into_iter()
+        .enumerate()
+    {
+        t.set_u64(r, 0, 3 + k, fe(l));
+    }
+}
+
+/// A comparison's bit cannot lie. `2 >= 5` claimed true (`h = 1`) needs `m = -3 mod p`, whose
+/// limbs are not bytes; `5 >= 2` claimed false (`h = 0`) needs `m = 2^31 + 3`, whose top limb
+/// is past its 7 bits. Either way only the range bus breaks, and the verifier rejects.
+#[test]
+fn a_flipped_comparison_bit_is_rejected() {
+    let (p, y) = at_least_program();
+    for (a, b, lie) in [(2i64, 5i64, 1i64), (5, 2, 0)] {
+        let w = claim(
+            &p,
+            &[Tensor::vector(vec![a]), Tensor::vector(vec![b])],
+            &[(y, vec![lie])],
+        );
+        let edit = move |t: &mut Traces<'_>| {
+            write_comparison(t, a.into(), b.into(), lie.into());
+        };
+        assert_only_the_range_check_stops_it(&p, &w, edit);
+    }
+}
+
+/// Nor be anything but a bit: `h = 2` with limbs that satisfy the decomposition for it breaks
+/// the booleanity constraint on that row.
+#[test]
+fn a_non_boolean_comparison_is_rejected() {
+    let (p, y) = at_least_program();
+    let w = claim(
+        &p,
+        &[Tensor::vector(vec![-1]), Tensor::vector(vec![0])],
+        &[(y, vec![2])],
+    );
+    let edit = |t: &mut Traces<'_>| write_comparison(t, -1, 0, 2);
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert!(
+        d.failing_rows.iter().any(|(k, _)| *k == "at-least"),
+        "{d:?}"
+    );
+    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
+}
+
 /// A prover that skips every check and hands the trace generator extreme values (the witness of
 /// a cheater, not of the reference) gets an error or a rejected proof, never a panic: the trace
 /// generator does not assume the limits it no longer checks.

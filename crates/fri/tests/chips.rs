@@ -143,6 +143,60 @@ fn relu_edges() {
 }
 
 #[test]
+fn at_least_edges_and_its_limit() {
+    // a - b at both ends of the signed 32-bit range the decomposition covers, ties, and a
+    // broadcast operand.
+    let lim = (1i64 << 31) - 1;
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[8], s(0), Visibility::Private);
+    let t = b.input("t", &[8], s(0), Visibility::Private);
+    let z = b.input("z", &[1], s(0), Visibility::Private);
+    for id in [x, t, z] {
+        b.set_bits(id, 32).unwrap();
+    }
+    let y = b.op("y", Op::AtLeast, &[x, t]).unwrap();
+    let n = b.op("n", Op::AtLeast, &[x, z]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    b.output(n, Visibility::Public).unwrap();
+    let p = b.build().unwrap();
+    let xs = vec![0, 5, 5, lim, -lim - 1, -1, 0, 7];
+    let ts = vec![0, 4, 6, 0, 0, 0, -lim - 1, 7];
+    // The last two rows: 0 - (-2^31) = 2^31 does not fit; first prove without it.
+    let mut ok_ts = ts.clone();
+    ok_ts[6] = -lim;
+    let (w, _) = prove_and_verify(
+        &p,
+        &[
+            Tensor::vector(xs.clone()),
+            Tensor::vector(ok_ts),
+            Tensor::vector(vec![0]),
+        ],
+        K,
+    );
+    assert_eq!(w.get(y).unwrap().data(), &[1, 1, 0, 1, 0, 0, 1, 1]);
+    assert_eq!(w.get(n).unwrap().data(), &[1, 1, 1, 1, 0, 0, 1, 1]);
+    let w = p
+        .evaluate(&[
+            Tensor::vector(xs),
+            Tensor::vector(ts),
+            Tensor::vector(vec![0]),
+        ])
+        .unwrap();
+    let err = zkmlops_proof::Backend::prove(
+        &zkmlops_fri::FriBackend,
+        &p,
+        &w,
+        zkmlops_proof::StageTag::Generic,
+        K.name(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, zkmlops_proof::ProveError::Limit { tensor, value, .. } if tensor == "y" && *value == 1u128 << 31),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn sum_and_mean() {
     let mut r = rng(4);
     let mut b = ProgramBuilder::new();

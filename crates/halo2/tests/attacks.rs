@@ -143,6 +143,47 @@ fn a_flipped_relu_sign_is_rejected() {
     );
 }
 
+/// `y = [x >= t]` of two private scalars (24-bit).
+fn at_least_op() -> (Program, TensorId) {
+    let mut b = ProgramBuilder::new();
+    let x = b.input("x", &[1, 1], Scale::new(4).unwrap(), Visibility::Private);
+    let t = b.input("t", &[1, 1], Scale::new(4).unwrap(), Visibility::Private);
+    b.set_bits(x, 24).unwrap();
+    b.set_bits(t, 24).unwrap();
+    let y = b.op("y", Op::AtLeast, &[x, t]).unwrap();
+    b.output(y, Visibility::Public).unwrap();
+    (b.build().unwrap(), y)
+}
+
+#[test]
+fn a_flipped_comparison_bit_is_rejected() {
+    // [2 >= 5] = 0 claimed 1 (h = 1 needs m = 2 - 5, negative), and [5 >= 2] = 1 claimed 0
+    // (h = 0 needs m = 3 + 2^62, past its 62 bits).
+    let (p, y) = at_least_op();
+    for (a, b, lie, m) in [(2i64, 5i64, 1i64, -3i64), (5, 2, 0, 3 + (1 << 62))] {
+        let input = [
+            Tensor::matrix(&[[a]]).unwrap(),
+            Tensor::matrix(&[[b]]).unwrap(),
+        ];
+        let honest = p.evaluate(&input).unwrap();
+        let w = claim(&p, &input, &[(y, vec![lie])]);
+        rejected(
+            &p,
+            prove_edited(
+                &p,
+                &honest,
+                &w,
+                StageTag::Generic,
+                |h: &mut Hints| {
+                    assert_eq!(h[0].0, "at_least");
+                    h[0].1 = vec![lie.into(), m.into()];
+                },
+                &[],
+            ),
+        );
+    }
+}
+
 #[test]
 fn a_wrong_comparison_in_a_max_is_rejected() {
     // max(3, 7) = 7; the cheater keeps 3 (c = 0) with d = 3 - 7 = -4.

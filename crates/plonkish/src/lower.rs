@@ -62,6 +62,13 @@ enum Hint<W> {
     },
     /// `x + 2^62 = h 2^62 + m`.
     Sign { h: W, m: W, x: (TensorId, usize) },
+    /// `a - b + 2^62 = h 2^62 + m` (a comparison: `h = [a >= b]`).
+    SignDiff {
+        h: W,
+        m: W,
+        a: (TensorId, usize),
+        b: (TensorId, usize),
+    },
     /// The clamp of a table lookup's input: `below = [x < lo]` with `d_lo = below (lo - x - 1)
     /// + (1 - below)(x - lo)`, and `above = [x > hi]` likewise.
     Clamp {
@@ -105,7 +112,7 @@ impl<W: Copy> Hint<W> {
     fn targets(&self) -> Vec<W> {
         match self {
             Hint::Div { q, r, .. } | Hint::DivT { q, r, .. } => vec![*q, *r],
-            Hint::Sign { h, m, .. } => vec![*h, *m],
+            Hint::Sign { h, m, .. } | Hint::SignDiff { h, m, .. } => vec![*h, *m],
             Hint::Max { c, d, .. } => vec![*c, *d],
             Hint::Sqrt { y, r1, r2, .. } => vec![*y, *r1, *r2],
             Hint::Partition { outs, .. } => outs.clone(),
@@ -424,6 +431,29 @@ impl<G: Gates> Builder<'_, G> {
         self.g.mul(h, x)
     }
 
+    /// `[a >= b]` for `a - b` in `[-2^62, 2^62)`: the sign split of the difference, its bit.
+    fn at_least(
+        &mut self,
+        a: G::Wire,
+        b: G::Wire,
+        at: ((TensorId, usize), (TensorId, usize)),
+    ) -> G::Wire {
+        let h = self.g.bool_input();
+        let m = self.g.input();
+        let diff = self.g.sub(a, b);
+        let shifted = self.g.add_const(diff, 1i128 << 62);
+        let rhs = self.g.mul_const_add(1i128 << 62, h, m);
+        self.g.connect(shifted, rhs);
+        self.g.range_check(m, 62);
+        self.hints.push(Hint::SignDiff {
+            h,
+            m,
+            a: at.0,
+            b: at.1,
+        });
+        h
+    }
+
     /// `c (a - b - 1) + (1 - c)(b - a)` proved in `[0, 2^62)` for a bit `c`: then `c = [a > b]`
     /// over the integers, for `|a|, |b| < 2^61`. Returns `(c, d, a - b)`.
     fn compare(&mut self, a: G::Wire, b: G::Wire) -> (G::Wire, G::Wire, G::Wire) {
@@ -641,7 +671,8 @@ fn bits_for(d: i128) -> u32 {
 }
 
 /// The op features this backend compiles.
-const SUPPORTED_OPS: [&str; 20] = [
+const SUPPORTED_OPS: [&str; 21] = [
+    "at_least",
     "div",
     "partition",
     "sqrt",
@@ -833,6 +864,19 @@ fn compile_node<G: Gates>(
                 .map(|(i, &t)| bld.relu(t, (in0, i)))
                 .collect();
             bld.set(out, ts, (xiv.0.max(0), xiv.1.max(0)))
+        }
+        Op::AtLeast => {
+            // The sign split needs a - b in [-2^62, 2^62): narrow the inputs as a subtraction.
+            bld.arith(out, &ins, RELU_HALF - 1, &|v: &[Iv]| {
+                iv_add(v[0], (v[1].1.saturating_neg(), v[1].0.saturating_neg()))
+            })?;
+            let ma = ops::broadcast_index_map(&shape_of(in0), &out_shape);
+            let mb = ops::broadcast_index_map(&shape_of(ins[1]), &out_shape);
+            let (a, b) = (bld.targets(in0).to_vec(), bld.targets(ins[1]).to_vec());
+            let ts: Vec<G::Wire> = (0..out_len)
+                .map(|i| bld.at_least(a[ma[i]], b[mb[i]], ((in0, ma[i]), (ins[1], mb[i]))))
+                .collect();
+            bld.set(out, ts, (0, 1))
         }
         Op::Sum { axes, .. } | Op::Mean { axes, .. } => {
             let shape = shape_of(in0);
@@ -1106,6 +1150,10 @@ impl<W: Copy> Lowered<W> {
                 Hint::Sign { x, .. } => {
                     let v = value(x.0, x.1) + (1 << 62);
                     ("relu", vec![v >> 62, v & ((1 << 62) - 1)])
+                }
+                Hint::SignDiff { a, b, .. } => {
+                    let v = value(a.0, a.1) - value(b.0, b.1) + (1 << 62);
+                    ("at_least", vec![v >> 62, v & ((1 << 62) - 1)])
                 }
                 Hint::Clamp { x, lo, hi, .. } => {
                     let v = value(x.0, x.1);

@@ -164,42 +164,28 @@ impl Tracer {
 
     // Small compositions, each exact on integers.
 
-    /// `[d >= 0]` for integer `d`: `relu(d + 1) - relu(d)`.
-    fn nonneg(
+    /// `[a >= b]` (a 0/1 integer at scale `2^0`).
+    fn at_least(
         &mut self,
         cx: &Cx,
-        d: TensorId,
-        unit: TensorId,
+        what: &str,
+        a: TensorId,
+        b: TensorId,
     ) -> Result<TensorId, PreprocessError> {
-        let d1 = self.op(cx, "d_plus_1", Op::Add, &[d, unit])?;
-        let r1 = self.op(cx, "relu_d_plus_1", Op::Relu, &[d1])?;
-        let r0 = self.op(cx, "relu_d", Op::Relu, &[d])?;
-        self.op(cx, "nonneg", Op::Sub, &[r1, r0])
+        self.op(cx, what, Op::AtLeast, &[a, b])
     }
 
-    /// `[d >= 1]` for integer `d`: `relu(d) - relu(d - 1)`.
-    fn positive(
+    /// `[x == v]` for fixed-point integers: `[x >= v] - [x >= v + 1 unit]` (`v1` is `v + 1`).
+    fn equals(
         &mut self,
         cx: &Cx,
-        d: TensorId,
-        unit: TensorId,
+        x: TensorId,
+        v: TensorId,
+        v1: TensorId,
     ) -> Result<TensorId, PreprocessError> {
-        let d1 = self.op(cx, "d_minus_1", Op::Sub, &[d, unit])?;
-        let r1 = self.op(cx, "relu_d_minus_1", Op::Relu, &[d1])?;
-        let r0 = self.op(cx, "relu_d", Op::Relu, &[d])?;
-        self.op(cx, "positive", Op::Sub, &[r0, r1])
-    }
-
-    /// `[d == 0]` for integer `d`: `relu(d + 1) - 2 relu(d) + relu(d - 1)`.
-    fn zero(&mut self, cx: &Cx, d: TensorId, unit: TensorId) -> Result<TensorId, PreprocessError> {
-        let dp = self.op(cx, "d_plus_1", Op::Add, &[d, unit])?;
-        let dm = self.op(cx, "d_minus_1", Op::Sub, &[d, unit])?;
-        let rp = self.op(cx, "relu_d_plus_1", Op::Relu, &[dp])?;
-        let r0 = self.op(cx, "relu_d", Op::Relu, &[d])?;
-        let rm = self.op(cx, "relu_d_minus_1", Op::Relu, &[dm])?;
-        let a = self.op(cx, "nonneg", Op::Sub, &[rp, r0])?;
-        let b = self.op(cx, "positive", Op::Sub, &[r0, rm])?;
-        self.op(cx, "is_zero", Op::Sub, &[a, b])
+        let ge = self.at_least(cx, "at_least_v", x, v)?;
+        let gt = self.at_least(cx, "above_v", x, v1)?;
+        self.op(cx, "is_v", Op::Sub, &[ge, gt])
     }
 
     fn max(&mut self, cx: &Cx, x: TensorId) -> Result<TensorId, PreprocessError> {
@@ -517,11 +503,8 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     (k.id, k.scale)
                 };
                 let one = t.scalar(&cx, "one", 1, Scale::ONE)?;
-                // The presence mask clamped to 0/1 (whatever was committed).
-                let ra = t.op(&cx, "relu_present", Op::Relu, &[pr])?;
-                let p1 = t.op(&cx, "present_minus_1", Op::Sub, &[pr, one])?;
-                let rb = t.op(&cx, "relu_present_minus_1", Op::Relu, &[p1])?;
-                let m = t.op(&cx, "mask", Op::Sub, &[ra, rb])?;
+                // The presence mask clamped to 0/1 (whatever was committed): [present >= 1].
+                let m = t.at_least(&cx, "mask", pr, one)?;
                 let xm = t.op(&cx, "present_values", Op::Mul, &[x, m])?;
                 let inv = t.op(&cx, "missing", Op::Sub, &[one, m])?;
                 let fill = match value {
@@ -706,11 +689,11 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                         column: name.clone(),
                     };
                     let v = encode(cat as f64, s, column)?;
+                    let v1 = t.scalar(&cx, "category_plus_unit", v.saturating_add(1), s)?;
                     let v = t.scalar(&cx, "category", v, s)?;
-                    let unit = t.scalar(&cx, "unit", 1, s)?;
-                    let d = t.op(&cx, "difference", Op::Sub, &[x, v])?;
-                    let is = t.zero(&cx, d, unit)?;
-                    let to_one = t.scalar(&cx, "unit_to_one", 1 << s.bits(), Scale::ONE)?;
+                    let is = t.equals(&cx, x, v, v1)?;
+                    // The 0/1 integer as 1.0 at the column's scale.
+                    let to_one = t.scalar(&cx, "one", 1 << s.bits(), s)?;
                     let id = t.op(&cx, "out", Op::Mul, &[is, to_one])?;
                     cols.push(Col {
                         name,
@@ -735,21 +718,37 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
                     let k = col(&cols, c)?;
                     (k.id, k.scale)
                 };
-                let v = t.scalar(&cx, "threshold", encode(*value, s, column)?, s)?;
-                let unit = t.scalar(&cx, "unit", 1, s)?;
-                // `x <= v` is `v - x >= 0`: the same identities on the negated difference.
-                let d = if matches!(keep, Cmp::Le | Cmp::Lt) {
-                    t.op(&cx, "v_minus_x", Op::Sub, &[v, x])?
-                } else {
-                    t.op(&cx, "x_minus_v", Op::Sub, &[x, v])?
-                };
+                // Exact on the fixed-point integers: `x > v` is `x >= v + 1 unit`, `x < v` is
+                // `v - 1 unit >= x`.
+                let v = encode(*value, s, column)?;
+                let threshold = |t: &mut Tracer, what: &str, v: i64| t.scalar(&cx, what, v, s);
                 let mask = match keep {
-                    Cmp::Ge | Cmp::Le => t.nonneg(&cx, d, unit)?,
-                    Cmp::Gt | Cmp::Lt => t.positive(&cx, d, unit)?,
-                    Cmp::Eq => t.zero(&cx, d, unit)?,
-                    Cmp::Ne => {
-                        let z = t.zero(&cx, d, unit)?;
-                        t.op(&cx, "not_zero", Op::Sub, &[unit, z])?
+                    Cmp::Ge => {
+                        let v = threshold(&mut t, "threshold", v)?;
+                        t.at_least(&cx, "mask", x, v)?
+                    }
+                    Cmp::Gt => {
+                        let v1 = threshold(&mut t, "threshold_plus_unit", v.saturating_add(1))?;
+                        t.at_least(&cx, "mask", x, v1)?
+                    }
+                    Cmp::Le => {
+                        let v = threshold(&mut t, "threshold", v)?;
+                        t.at_least(&cx, "mask", v, x)?
+                    }
+                    Cmp::Lt => {
+                        let v0 = threshold(&mut t, "threshold_minus_unit", v.saturating_sub(1))?;
+                        t.at_least(&cx, "mask", v0, x)?
+                    }
+                    Cmp::Eq | Cmp::Ne => {
+                        let v1 = threshold(&mut t, "threshold_plus_unit", v.saturating_add(1))?;
+                        let v = threshold(&mut t, "threshold", v)?;
+                        let z = t.equals(&cx, x, v, v1)?;
+                        if matches!(keep, Cmp::Eq) {
+                            z
+                        } else {
+                            let one = t.scalar(&cx, "one", 1, Scale::ONE)?;
+                            t.op(&cx, "not_v", Op::Sub, &[one, z])?
+                        }
                     }
                 };
                 let k = match mode {

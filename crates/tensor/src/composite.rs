@@ -205,12 +205,12 @@ pub struct ProfileIds {
 
 /// The profile of a table `x [rows, d]` (`d` columns) at scale `s`: per column the mean, the variance and
 /// the number of rows at or above each histogram edge (fixed point at `s`, increasing). A
-/// histogram's bins are the differences of consecutive counts. The comparison is exact on
-/// integers:
+/// histogram's bins are the differences of consecutive counts (plain integers, scale `2^0`).
+/// The comparison is [`Op::AtLeast`], exact on integers:
 ///
 /// ```text
 /// mean = round(sum(x) / rows);  variance = round(sum((x - mean)^2) / rows)
-/// [x >= e] = relu(x - e + 1) - relu(x - e)
+/// count_e = sum over rows of [x >= e]
 /// ```
 ///
 /// Nodes are named `{name}/...`.
@@ -263,18 +263,8 @@ pub fn column_profile(
     // instance among the ops of one kind anyway.
     let mut counts = Vec::with_capacity(edges.len());
     for (k, &e) in edges.iter().enumerate() {
-        let scalar = |v: i64| Tensor::vector(vec![v]);
-        let at = b.constant(&format!("{name}/edge{k}"), scalar(e), s)?;
-        let below = b.constant(
-            &format!("{name}/edge{k}_minus_ulp"),
-            scalar(e.saturating_sub(1)),
-            s,
-        )?;
-        let d0 = b.op(&format!("{name}/edge{k}/above"), Op::Sub, &[x, at])?;
-        let d1 = b.op(&format!("{name}/edge{k}/above_ulp"), Op::Sub, &[x, below])?;
-        let r1 = b.op(&format!("{name}/edge{k}/relu_above_ulp"), Op::Relu, &[d1])?;
-        let r0 = b.op(&format!("{name}/edge{k}/relu_above"), Op::Relu, &[d0])?;
-        let ind = b.op(&format!("{name}/edge{k}/at_least"), Op::Sub, &[r1, r0])?;
+        let at = b.constant(&format!("{name}/edge{k}"), Tensor::vector(vec![e]), s)?;
+        let ind = b.op(&format!("{name}/edge{k}/at_least"), Op::AtLeast, &[x, at])?;
         counts.push(by_column(b, &format!("edge{k}/count"), ind, false)?);
     }
     let stacked = b.op(

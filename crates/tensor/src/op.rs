@@ -125,6 +125,13 @@ pub enum Op {
         /// How many mask values are 1 (part of the Program, so public).
         kept: usize,
     },
+    /// `[a >= b]` elementwise with broadcasting: 1 where `a >= b`, else 0, as plain integers
+    /// (output scale `2^0`); both input scales equal. Backends prove it as the sign of
+    /// `a - b` (one decomposition, no multiplication), so `a - b` must be within their
+    /// comparison range (the FRI backend: signed 32-bit). Every comparison derives from it:
+    /// `a > b` is `[a >= b + 1]` on integers, `a <= b` is `[b >= a]`. (Appended: older
+    /// encodings decode unchanged.)
+    AtLeast,
 }
 
 fn arity(op: &'static str, expected: &'static str, got: usize, ok: bool) -> Result<(), OpError> {
@@ -191,6 +198,7 @@ impl Op {
             Op::Div { .. } => "div",
             Op::ReduceMax { .. } => "reduce_max",
             Op::Sqrt => "sqrt",
+            Op::AtLeast => "at_least",
             Op::Partition { .. } => "partition",
         }
     }
@@ -377,6 +385,12 @@ impl Op {
                     scales[0],
                 ))
             }
+            Op::AtLeast => {
+                arity(name, "2", n, n == 2)?;
+                let shape = broadcast(name, shapes)?;
+                same_scale(name, scales)?;
+                Ok((shape, Scale::ONE))
+            }
         }
     }
 
@@ -490,6 +504,10 @@ impl Op {
             Op::Partition { kept } => {
                 need(2)?;
                 ops::partition(inputs[0], inputs[1], *kept)
+            }
+            Op::AtLeast => {
+                need(2)?;
+                ops::at_least(inputs[0], inputs[1])
             }
         }
     }

@@ -377,7 +377,8 @@ impl Importer<'_> {
     }
 
     /// `1.0` where `d > 0`, else `0`, exactly on the quantized values: `d` counts integer units,
-    /// so `relu(d) - relu(d - 1 unit)` is 0 or 1 unit, times `2^s` (a scale-`2^0` weight).
+    /// so `d > 0` is `d >= 1 unit` (one comparison, a 0/1 integer), times `1.0` at the
+    /// activation scale.
     pub(super) fn step(
         &mut self,
         ctx: &Ctx<'_>,
@@ -390,18 +391,9 @@ impl Importer<'_> {
             &scalar(1.0 / self.s.factor()),
             self.s,
         )?;
-        let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[d])?;
-        let shifted = self.op(ctx, &format!("{out}/less_one"), Op::Sub, &[d, unit])?;
-        let r1 = self.op(ctx, &format!("{out}/relu_less_one"), Op::Relu, &[shifted])?;
-        let bit = self.op(ctx, &format!("{out}/bit"), Op::Sub, &[r, r1])?;
-        let zero_scale = zkmlops_field::Scale::new(0).map_err(|e| ctx.unsupported("scale", e))?;
-        let gain = self.param(
-            ctx,
-            &format!("{out}/gain"),
-            &scalar(self.s.factor()),
-            zero_scale,
-        )?;
-        self.op(ctx, out, Op::Mul, &[bit, gain])
+        let bit = self.op(ctx, &format!("{out}/bit"), Op::AtLeast, &[d, unit])?;
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        self.op(ctx, out, Op::Mul, &[bit, one])
     }
 
     /// `1 - c` for a 0/1 tensor at the activation scale.

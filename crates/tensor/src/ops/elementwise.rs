@@ -98,6 +98,14 @@ pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
     binary("sub", a, b, |x, y| x - y)
 }
 
+/// `[a >= b]` with broadcasting: 1 where `a >= b`, else 0.
+///
+/// # Errors
+/// [`OpError::Incompatible`] for shapes that do not broadcast.
+pub fn at_least(a: &Tensor, b: &Tensor) -> Result<Tensor, OpError> {
+    binary("at_least", a, b, |x, y| i128::from(x >= y))
+}
+
 /// `a * b` with broadcasting (no rescale: the product's scale is the sum of the scales).
 ///
 /// # Errors

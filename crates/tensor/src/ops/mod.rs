@@ -16,7 +16,9 @@ mod shape;
 mod table;
 
 pub use conv::{Conv2dParams, conv2d, conv2d_shape};
-pub use elementwise::{add, broadcast_index_map, broadcast_shape, div, mul, reduce_max, relu, sub};
+pub use elementwise::{
+    add, at_least, broadcast_index_map, broadcast_shape, div, mul, reduce_max, relu, sub,
+};
 pub use linear::{gemm, gemm_shape, matmul, matmul_shape};
 pub use pool::{Pool2dParams, avg_pool2d, max_pool2d, pool2d_shape, pool2d_windows};
 pub use reduce::{argmax, mean, reduce_index_map, reduce_shape, sum};

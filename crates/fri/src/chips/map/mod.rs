@@ -58,6 +58,9 @@ pub(crate) enum MapKind {
     DivTensor { rounding: Rounding },
     /// `y = floor(sqrt(x))` for `0 <= x < 2^62`.
     Sqrt,
+    /// `y = [a >= b]`: ReLU's decomposition of `a - b` (signed 32-bit), `y = h`; reads both
+    /// operands from the bus.
+    AtLeast,
 }
 
 /// The structural data of one output element.
@@ -123,7 +126,7 @@ impl MapChip {
     fn reads_b(&self) -> bool {
         matches!(
             self.kind,
-            MapKind::Binary { b_inline: None, .. } | MapKind::DivTensor { .. }
+            MapKind::Binary { b_inline: None, .. } | MapKind::DivTensor { .. } | MapKind::AtLeast
         )
     }
 }
@@ -153,6 +156,7 @@ impl ChipKind for MapChip {
             MapKind::Lookup { spec, .. } => spec.function.name(),
             MapKind::DivTensor { .. } => "div-tensor",
             MapKind::Sqrt => "sqrt",
+            MapKind::AtLeast => "at-least",
         }
     }
     fn log_height(&self) -> usize {
@@ -168,7 +172,7 @@ impl ChipKind for MapChip {
             }
             MapKind::Copy => 1,
             MapKind::DivConst => div::WIDTH,
-            MapKind::Relu => relu::WIDTH,
+            MapKind::Relu | MapKind::AtLeast => relu::WIDTH,
             MapKind::Lookup { .. } => lookup::WIDTH,
             MapKind::DivTensor { .. } => div_tensor::WIDTH,
             MapKind::Sqrt => sqrt::WIDTH,
@@ -187,6 +191,7 @@ impl ChipKind for MapChip {
             MapKind::Copy => 0,
             MapKind::DivConst => 3,
             MapKind::Relu => 3,
+            MapKind::AtLeast => 2,
             MapKind::Lookup { .. } => 5,
             MapKind::DivTensor { .. } => 5,
             MapKind::Sqrt => 3,
@@ -198,6 +203,7 @@ impl ChipKind for MapChip {
             MapKind::Copy => 2,
             MapKind::DivConst => 10,
             MapKind::Relu => 7,
+            MapKind::AtLeast => 8,
             MapKind::Lookup { .. } => 11,
             MapKind::DivTensor { .. } => 16,
             MapKind::Sqrt => 15,
@@ -287,6 +293,14 @@ impl ChipKind for MapChip {
                 MapKind::Relu => {
                     let x = bounds::meet(st.get(p.a_wire)?, bounds::act());
                     (x.0.max(0), x.1.max(0))
+                }
+                MapKind::AtLeast => {
+                    // `a - b` is decomposed as a field element: it must not wrap (inputs
+                    // narrowed like a subtraction's), and the decomposition bounds it further.
+                    st.arith(p.out_wire, &[p.a_wire, p.b_wire], &[None, None], |v| {
+                        v[0].0.checked_sub(v[1].1).zip(v[0].1.checked_sub(v[1].0))
+                    })?;
+                    (0, 1)
                 }
                 MapKind::Lookup { spec, .. } => bounds::table_range(&spec),
                 MapKind::DivTensor { .. } => bounds::act(),
@@ -387,6 +401,7 @@ impl ChipKind for MapChip {
                     div::trace_row(a(0), d, o, row, &mut count);
                 }
                 MapKind::Relu => relu::trace_row(a(0), row, &mut count),
+                MapKind::AtLeast => relu::at_least_row(a(0), b(0), row, &mut count),
                 MapKind::Sqrt => sqrt::trace_row(a(0), row, &mut count),
                 MapKind::DivTensor { rounding } => {
                     div_tensor::trace_row(a(0), b(1), rounding, row, &mut count);
@@ -434,6 +449,7 @@ impl ChipKind for MapChip {
             MapKind::Copy => c[0].clone(),
             MapKind::DivConst => div::eval(builder, &c, p[D].clone(), p[OFFSET].clone(), &read),
             MapKind::Relu => relu::eval(builder, &c, &read),
+            MapKind::AtLeast => relu::at_least_eval(builder, &c, &read),
             MapKind::Sqrt => sqrt::eval(builder, &c, &read),
             MapKind::DivTensor { rounding } => div_tensor::eval(builder, &c, rounding, &read),
             MapKind::Lookup { table_id, spec } => {
