@@ -225,12 +225,8 @@ pub fn mlp_segment_program(
     // The ReLU-mask constants (MLP only).
     let mask_constants = if spec.hidden > 0 {
         Some([
-            b.constant("one_unit", Tensor::new(vec![1, 1], vec![1])?, s)?,
-            b.constant(
-                "unit_to_one",
-                Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?,
-                Scale::ONE,
-            )?,
+            b.constant("zero", Tensor::new(vec![1, 1], vec![0])?, s)?,
+            b.constant("one", Tensor::new(vec![1, 1], vec![1i64 << s.bits()])?, s)?,
         ])
     } else {
         None
@@ -292,7 +288,7 @@ fn mlp_gradients(
     x: TensorId,
     y: TensorId,
     p: &[TensorId],
-    [one, to_scale]: [TensorId; 2],
+    [zero, one]: [TensorId; 2],
     exp_lo: i64,
 ) -> Result<Vec<TensorId>, TrainError> {
     let rs = |shift| Op::Rescale {
@@ -304,10 +300,9 @@ fn mlp_gradients(
     let h = b.op(&n("xw1_s"), rs(s.bits()), &[h])?;
     let h = b.op(&n("h"), Op::Add, &[h, p[1]])?;
     let a = b.op(&n("a"), Op::Relu, &[h])?;
-    let h1 = b.op(&n("h_plus_one"), Op::Add, &[h, one])?;
-    let r1 = b.op(&n("relu_h_plus_one"), Op::Relu, &[h1])?;
-    let step01 = b.op(&n("mask_units"), Op::Sub, &[r1, a])?;
-    let mask = b.op(&n("mask"), Op::Mul, &[step01, to_scale])?;
+    // ReLU's derivative [h >= 0] (a 0/1 integer), as 0 or 1.0 at the scale.
+    let step01 = b.op(&n("mask_bit"), Op::AtLeast, &[h, zero])?;
+    let mask = b.op(&n("mask"), Op::Mul, &[step01, one])?;
     let z = b.op(&n("aw2"), Op::MatMul, &[a, p[2]])?;
     let z = b.op(&n("aw2_s"), rs(s.bits()), &[z])?;
     let z = b.op(&n("logits"), Op::Add, &[z, p[3]])?;
