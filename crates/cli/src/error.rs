@@ -38,6 +38,15 @@ pub(crate) enum CliError {
         index: usize,
         count: usize,
     },
+    #[error(
+        "`{path}` is a {kind} (a lifecycle stage file), not an inference proof: verify it with \
+         `zkmlops {command}`"
+    )]
+    StageFileHere {
+        path: PathBuf,
+        kind: zkmlops_proof::StageFileKind,
+        command: &'static str,
+    },
     #[error("`{path}` is not a proof file: {source}")]
     Proof {
         path: PathBuf,

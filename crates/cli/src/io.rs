@@ -77,6 +77,22 @@ pub(crate) fn samples(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
 /// [`zkmlops_proof::ENVELOPE_MAGIC`], what `prove` writes by default) or its JSON form.
 pub(crate) fn proof(path: &Path) -> Result<(ProofEnvelope, usize), CliError> {
     let bytes = read(path)?;
+    if let Some(kind) = bytes.get(6).copied().and_then(StageFileKind::from_code)
+        && zkmlops_proof::is_stage_file(&bytes)
+    {
+        let command = match kind {
+            StageFileKind::Preprocessing => "preprocess verify",
+            StageFileKind::TrainingTranscript => "train verify",
+            StageFileKind::Monitoring => "monitor verify",
+            StageFileKind::Prediction => "eval verify-prediction",
+            _ => "eval verify",
+        };
+        return Err(CliError::StageFileHere {
+            path: path.into(),
+            kind,
+            command,
+        });
+    }
     let env = if bytes.starts_with(&zkmlops_proof::ENVELOPE_MAGIC) {
         ProofEnvelope::from_bytes(&bytes)
     } else {

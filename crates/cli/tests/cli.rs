@@ -858,6 +858,16 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     assert!(r.ok, "{}", r.stderr);
     let t: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(t["data_commitment"], train_commitment);
+    // A stage file handed to the inference verifier says which command verifies it.
+    fails_with(
+        &run(&[
+            "verify",
+            s(&prep.join("proof.zkp")),
+            "--model",
+            s(&models().join("mlp.onnx")),
+        ]),
+        "verify it with `zkmlops preprocess verify`",
+    );
     // A stage file handed to another stage's verifier names both kinds.
     fails_with(
         &run(&["preprocess", "verify", s(&run_dir.join("transcript.zkp"))]),
