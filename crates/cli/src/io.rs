@@ -76,10 +76,12 @@ pub(crate) fn samples(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
 /// Read a proof file in either form: the canonical binary envelope (it opens with
 /// [`zkmlops_proof::ENVELOPE_MAGIC`], what `prove` writes by default) or its JSON form.
 pub(crate) fn proof(path: &Path) -> Result<(ProofEnvelope, usize), CliError> {
-    let bytes = read(path)?;
-    if let Some(kind) = bytes.get(6).copied().and_then(StageFileKind::from_code)
-        && zkmlops_proof::is_stage_file(&bytes)
-    {
+    proof_from(path, read(path)?)
+}
+
+/// [`proof`] of bytes already read from `path`.
+pub(crate) fn proof_from(path: &Path, bytes: Vec<u8>) -> Result<(ProofEnvelope, usize), CliError> {
+    if let Ok(kind) = zkmlops_proof::stage_file_kind(&bytes) {
         let command = match kind {
             StageFileKind::Preprocessing => "preprocess verify",
             StageFileKind::TrainingTranscript => "train verify",
@@ -155,24 +157,6 @@ pub(crate) fn commitment(path: &Path) -> Result<CommitmentFile, CliError> {
         path: path.into(),
         source,
     })
-}
-
-/// The kind of a binary stage file at `path` (`None` for any other file).
-pub(crate) fn stage_file_kind(path: &Path) -> Result<Option<StageFileKind>, CliError> {
-    let bytes = read(path)?;
-    if !zkmlops_proof::is_stage_file(&bytes) {
-        return Ok(None);
-    }
-    match bytes.get(6).copied().and_then(StageFileKind::from_code) {
-        Some(kind) => Ok(Some(kind)),
-        // The header names no kind this build knows: the decoder's error says which byte.
-        None => Err(CliError::StageFile {
-            path: path.into(),
-            source: zkmlops_proof::decode_stage_file::<()>(StageFileKind::Preprocessing, &bytes)
-                .err()
-                .unwrap_or(zkmlops_proof::StageFileError::Magic),
-        }),
-    }
 }
 
 /// Read a stage's proof file (binary or JSON); a directory names its stage file

@@ -481,10 +481,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { proof, json } => {
-            if let Some(code) = io::stage_file_kind(&proof)? {
-                return stage_inspect(&proof, code, json);
+            let bytes = io::read(&proof)?;
+            if zkmlops_proof::is_stage_file(&bytes) {
+                return stage_inspect(&proof, &bytes, json);
             }
-            let (env, file_bytes) = io::proof(&proof)?;
+            let (env, file_bytes) = io::proof_from(&proof, bytes)?;
             let r = report::inspect(&env, file_bytes);
             if json {
                 println!("{}", report::json(&r));
@@ -546,19 +547,15 @@ fn main() -> ExitCode {
 
 /// `inspect` of a binary stage file: its JSON form (`--json`), or a summary and each proof's
 /// envelope.
-fn stage_inspect(
-    path: &std::path::Path,
-    kind: zkmlops_proof::StageFileKind,
-    json: bool,
-) -> Result<ExitCode, CliError> {
-    use zkmlops_proof::{StageFile, StageFileKind};
+fn stage_inspect(path: &std::path::Path, bytes: &[u8], json: bool) -> Result<ExitCode, CliError> {
+    use zkmlops_proof::{StageFile, StageFileError, StageFileKind};
     fn show<T: StageFile>(
         path: &std::path::Path,
+        bytes: &[u8],
         json: bool,
         envelopes: impl Fn(&T) -> Vec<&zkmlops_proof::ProofEnvelope>,
     ) -> Result<ExitCode, CliError> {
-        let bytes = io::read(path)?;
-        let value = T::from_binary(&bytes).map_err(|source| CliError::StageFile {
+        let value = T::from_binary(bytes).map_err(|source| CliError::StageFile {
             path: path.into(),
             source,
         })?;
@@ -584,12 +581,16 @@ fn stage_inspect(
         }
         Ok(ExitCode::SUCCESS)
     }
+    let kind = zkmlops_proof::stage_file_kind(bytes).map_err(|source| CliError::StageFile {
+        path: path.into(),
+        source,
+    })?;
     match kind {
         StageFileKind::Preprocessing => {
-            show::<zkmlops_preprocess::PreprocessProof>(path, json, |p| vec![&p.envelope])
+            show::<zkmlops_preprocess::PreprocessProof>(path, bytes, json, |p| vec![&p.envelope])
         }
         StageFileKind::TrainingTranscript => {
-            show::<zkmlops_train::TrainingTranscript>(path, json, |t| {
+            show::<zkmlops_train::TrainingTranscript>(path, bytes, json, |t| {
                 if let Some(a) = &t.aggregate {
                     println!(
                         "an aggregated proof of {} segments: {} bytes",
@@ -601,21 +602,17 @@ fn stage_inspect(
             })
         }
         StageFileKind::Metrics => {
-            show::<zkmlops_train::MetricsProof>(path, json, |m| vec![&m.envelope])
+            show::<zkmlops_train::MetricsProof>(path, bytes, json, |m| vec![&m.envelope])
         }
         StageFileKind::Prediction => {
-            show::<zkmlops_train::PredictionProof>(path, json, |m| vec![&m.envelope])
+            show::<zkmlops_train::PredictionProof>(path, bytes, json, |m| vec![&m.envelope])
         }
         StageFileKind::Monitoring => {
-            show::<zkmlops_monitor::MonitorProof>(path, json, |m| vec![&m.envelope])
+            show::<zkmlops_monitor::MonitorProof>(path, bytes, json, |m| vec![&m.envelope])
         }
         other => Err(CliError::StageFile {
             path: path.into(),
-            source: zkmlops_proof::StageFileError::Kind {
-                expected: other,
-                found: Some(other),
-                code: other.code(),
-            },
+            source: StageFileError::UnknownKind { code: other.code() },
         }),
     }
 }

@@ -46,6 +46,6 @@ pub use error::{
 pub use ids::{BackendId, FieldId, HashId, MAX_ID_LEN, SchemeId, is_valid_id};
 pub use stage_file::{
     STAGE_FILE_MAGIC, STAGE_FILE_VERSION, StageFile, StageFileError, StageFileKind,
-    decode_stage_file, encode_stage_file, is_stage_file, stage_path,
+    decode_stage_file, encode_stage_file, is_stage_file, stage_file_kind, stage_path,
 };
 pub use statement::{Commitment, PublicTensor, StageTag, Statement, public_tensor_ids};

@@ -162,6 +162,12 @@ pub enum StageFileError {
         /// The header's kind byte.
         code: u8,
     },
+    /// The header's kind byte names no stage this build knows.
+    #[error("unknown stage-file kind (byte {code})")]
+    UnknownKind {
+        /// The header's kind byte.
+        code: u8,
+    },
     /// The CBOR body does not decode to the expected struct.
     #[error("malformed {kind} body: {reason}")]
     Body {
@@ -234,14 +240,8 @@ pub fn encode_stage_file<T: Serialize>(
     Ok(out)
 }
 
-/// Decode a binary stage file of `kind`.
-///
-/// # Errors
-/// [`StageFileError`]: another magic, version or kind, a malformed or non-canonical body.
-pub fn decode_stage_file<T: Serialize + DeserializeOwned>(
-    kind: StageFileKind,
-    bytes: &[u8],
-) -> Result<T, StageFileError> {
+/// The kind byte of a stage-file header, after its magic and version are checked.
+fn header_code(bytes: &[u8]) -> Result<u8, StageFileError> {
     if bytes.len() < HEADER_LEN || !is_stage_file(bytes) {
         return Err(StageFileError::Magic);
     }
@@ -252,7 +252,29 @@ pub fn decode_stage_file<T: Serialize + DeserializeOwned>(
             supported: STAGE_FILE_VERSION,
         });
     }
-    let code = bytes[6];
+    Ok(bytes[6])
+}
+
+/// Which stage's file `bytes` hold, from the header alone (the body is not decoded), so a
+/// reader can dispatch on it.
+///
+/// # Errors
+/// [`StageFileError::Magic`], [`StageFileError::UnsupportedVersion`], or
+/// [`StageFileError::UnknownKind`] for a kind byte this build does not know.
+pub fn stage_file_kind(bytes: &[u8]) -> Result<StageFileKind, StageFileError> {
+    let code = header_code(bytes)?;
+    StageFileKind::from_code(code).ok_or(StageFileError::UnknownKind { code })
+}
+
+/// Decode a binary stage file of `kind`.
+///
+/// # Errors
+/// [`StageFileError`]: another magic, version or kind, a malformed or non-canonical body.
+pub fn decode_stage_file<T: Serialize + DeserializeOwned>(
+    kind: StageFileKind,
+    bytes: &[u8],
+) -> Result<T, StageFileError> {
+    let code = header_code(bytes)?;
     if code != kind.code() {
         return Err(StageFileError::Kind {
             expected: kind,
@@ -422,6 +444,11 @@ mod tests {
         b[6] = 99;
         let e = dec(&b, StageFileKind::Monitoring).unwrap_err();
         assert!(e.to_string().contains("unknown kind (byte 99)"), "{e}");
+        assert_eq!(stage_file_kind(&bytes), Ok(StageFileKind::Monitoring));
+        assert_eq!(
+            stage_file_kind(&b),
+            Err(StageFileError::UnknownKind { code: 99 })
+        );
     }
 
     #[test]
