@@ -528,10 +528,115 @@ def more_ops():
     RNG = saved
 
 
+def sequences_and_indices():
+    """Recurrent layers, ConvTranspose, division by computed tensors and gathers at computed
+    indices (importer's `import/recurrent.rs`, `deconv.rs`, `index.rs`; `python3
+    examples/models/generate.py sequences` writes only these)."""
+    r = np.random.default_rng(31)
+    rn = lambda *shape: f32(r.normal(0.0, 0.5, size=shape))
+    i64 = lambda v: np.array(v, dtype=np.int64)
+    seq, batch, inp, hid = 5, 2, 3, 4
+    # LSTM forward with peepholes and both outputs; bidirectional with initial states.
+    op_model("lstm", [node("LSTM", ["x", "w", "r", "b", "", "", "", "p"], ["y", "yh"],
+                           hidden_size=hid),
+                      node("ReduceSum", ["yh", "ax"], ["s"], keepdims=1),
+                      node("Add", ["y", "s"], ["out"])],
+             [seq, batch, inp], "out",
+             [("w", rn(1, 4 * hid, inp)), ("r", rn(1, 4 * hid, hid)), ("b", rn(1, 8 * hid)),
+              ("p", rn(1, 3 * hid)), ("ax", i64([0]))], opset=14)
+    op_model("lstm_bidirectional",
+             [node("LSTM", ["x", "w", "r", "b", "", "h0", "c0"], ["y", "", "yc"],
+                   hidden_size=hid, direction="bidirectional"),
+              node("Flatten", ["y"], ["fy"], axis=0), node("Flatten", ["yc"], ["fc"], axis=0),
+              node("Concat", ["fy", "fc"], ["out"], axis=1)],
+             [seq, batch, inp], "out",
+             [("w", rn(2, 4 * hid, inp)), ("r", rn(2, 4 * hid, hid)), ("b", rn(2, 8 * hid)),
+              ("h0", rn(2, batch, hid)), ("c0", rn(2, batch, hid))], opset=14)
+    # GRU as PyTorch exports it (linear_before_reset = 1, batch-first through layout = 1),
+    # and the ONNX default (linear_before_reset = 0) in reverse.
+    op_model("gru", [node("GRU", ["x", "w", "r", "b"], ["y", "yh"], hidden_size=hid,
+                          linear_before_reset=1, layout=1)],
+             [batch, seq, inp], "y",
+             [("w", rn(1, 3 * hid, inp)), ("r", rn(1, 3 * hid, hid)), ("b", rn(1, 6 * hid))],
+             opset=14)
+    gw, gr, gb, gh0 = rn(1, 3 * hid, inp), rn(1, 3 * hid, hid), rn(1, 6 * hid), rn(1, batch, hid)
+    op_model("gru_reverse", [node("GRU", ["x", "w", "r", "b", "", "h0"], ["", "yh"],
+                                  hidden_size=hid, direction="reverse")],
+             [seq, batch, inp], "yh",
+             [("w", gw), ("r", gr), ("b", gb), ("h0", gh0)], opset=14)
+    # tract 0.23's float run of a reverse GRU disagrees with the ONNX definition (and with
+    # onnxruntime), so this model's reference output is computed here, in float64.
+    x = r.uniform(-2.0, 2.0, size=(seq, batch, inp))
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))
+    w, rr, b = gw[0].astype(np.float64), gr[0].astype(np.float64), gb[0].astype(np.float64)
+    h = gh0[0].astype(np.float64)
+    for t in reversed(range(seq)):
+        xw = x[t] @ w.T + b[:3 * hid]
+        z = sig(xw[:, :hid] + h @ rr[:hid].T + b[3 * hid:4 * hid])
+        rg = sig(xw[:, hid:2 * hid] + h @ rr[hid:2 * hid].T + b[4 * hid:5 * hid])
+        cand = np.tanh(xw[:, 2 * hid:] + (rg * h) @ rr[2 * hid:].T + b[5 * hid:])
+        h = (1.0 - z) * cand + z * h
+    with open(os.path.join(OPS, "gru_reverse.expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in x.ravel()],
+                   "output": [round(float(v), 9) for v in h.ravel()]}, f)
+    op_model("rnn", [node("RNN", ["x", "w", "r", "b"], ["y", "yh"], hidden_size=hid)],
+             [seq, batch, inp], "y",
+             [("w", rn(1, hid, inp)), ("r", rn(1, hid, hid)), ("b", rn(1, 2 * hid))])
+    # ConvTranspose: strides, pads, output_padding, bias; a grouped, dilated one.
+    op_model("conv_transpose",
+             [node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2], pads=[1, 0, 1, 1],
+                   output_padding=[1, 0])],
+             [1, 2, 3, 4], "y", [("w", rn(2, 3, 3, 3)), ("b", rn(3))])
+    op_model("conv_transpose_groups",
+             [node("ConvTranspose", ["x", "w"], ["y"], group=2, dilations=[2, 1],
+                   pads=[0, 2, 0, 2])],
+             [1, 4, 3, 3], "y", [("w", rn(4, 1, 2, 3))])
+    # Division by computed tensors of either sign, and Reciprocal.
+    op_model("div_computed",
+             [node("Abs", ["x"], ["a"]), node("Add", ["a", "half"], ["d"]),
+              node("Mul", ["d", "signs"], ["den"]), node("Div", ["x", "den"], ["q"]),
+              node("Reciprocal", ["den"], ["rc"]), node("Add", ["q", "rc"], ["y"])],
+             [2, 4], "y", [("half", f32(0.5)), ("signs", f32([1, -1, 1, -1]))])
+    op_model("reciprocal_raw", [node("Reciprocal", ["x"], ["y"])], [2, 3], "y")
+    # Gathers at computed indices: token ids into an embedding (negative ids wrap), elements
+    # along an axis, index tuples; and GatherElements / GatherND at constant indices.
+    g = helper.make_graph(
+        [node("Gather", ["emb", "ids"], ["e"]),
+         node("Gather", ["e", "ids2"], ["y"], axis=2)],
+        "gather_computed",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 6]),
+         helper.make_tensor_value_info("ids2", TensorProto.INT64, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+        [numpy_helper.from_array(rn(10, 4), "emb")])
+    save(g, os.path.join(OPS, "gather_computed.onnx"))
+    g = helper.make_graph(
+        [node("GatherElements", ["x", "idx"], ["ge"], axis=1),
+         node("GatherND", ["x", "tup"], ["gn"]),
+         node("Flatten", ["ge"], ["fe"], axis=0), node("Flatten", ["gn"], ["fn"], axis=0),
+         node("Concat", ["fe", "fn"], ["y"], axis=1)],
+        "gather_elements_nd",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4]),
+         helper.make_tensor_value_info("idx", TensorProto.INT64, [3, 2]),
+         helper.make_tensor_value_info("tup", TensorProto.INT64, [2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    save(g, os.path.join(OPS, "gather_elements_nd.onnx"), 13)
+    op_model("gather_constant_indices",
+             [node("GatherElements", ["x", "idx"], ["ge"], axis=0),
+              node("GatherND", ["x", "tup"], ["gn"]),
+              node("Flatten", ["ge"], ["fe"], axis=0), node("Flatten", ["gn"], ["fn"], axis=0),
+              node("Concat", ["fe", "fn"], ["y"], axis=1)],
+             [3, 4], "y",
+             [("idx", i64([[2, 0, 1, -1], [0, 0, 2, 1]])), ("tup", i64([[1], [2], [0]]))],
+             opset=13)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
         malformed_models()
+        sys.exit(0)
+    if sys.argv[1:] == ["sequences"]:
+        sequences_and_indices()
         sys.exit(0)
     if sys.argv[1:] == ["more_ops"]:
         more_ops()
@@ -543,3 +648,4 @@ if __name__ == "__main__":
     conformance()
     malformed_models()
     more_ops()
+    sequences_and_indices()

@@ -7,9 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod deconv;
 mod fold;
+mod index;
 mod more;
 mod movement;
+mod recurrent;
 
 use tract_onnx::pb::NodeProto;
 use zkmlops_field::Scale;
@@ -586,6 +589,7 @@ impl Importer<'_> {
                 self.lift_1d(ctx, &out)?;
             }
             "Conv" => self.conv(ctx, &out)?,
+            "ConvTranspose" => self.conv_transpose(ctx, &out)?,
             "Add" | "Sub" => {
                 let a = self.dyn_input(ctx, 0)?;
                 let b = self.dyn_input(ctx, 1)?;
@@ -600,12 +604,13 @@ impl Importer<'_> {
             "Mul" => self.mul(ctx, &out)?,
             "Div" => {
                 let x = self.dyn_input(ctx, 0)?;
-                let d = self.constant(ctx, 1).map_err(|_| {
-                    ctx.unsupported(
-                        "division by a computed tensor",
-                        "the divisor must be a constant",
-                    )
-                })?;
+                if let Value::Dyn(d) = self.get(ctx, 1)? {
+                    let d = *d;
+                    let y = self.divide(ctx, &out, x, d)?;
+                    self.set(&out, Value::Dyn(y));
+                    return Ok(());
+                }
+                let d = self.constant(ctx, 1)?;
                 if d.data.contains(&0.0) {
                     return Err(ctx.unsupported("division by zero", format!("{:?}", d.data)));
                 }
@@ -701,6 +706,8 @@ impl Importer<'_> {
             }
             other if more::OPERATORS.contains(&other) => self.more(ctx, &out)?,
             other if movement::OPERATORS.contains(&other) => self.movement(ctx, &out)?,
+            other if index::OPERATORS.contains(&other) => self.index(ctx, &out)?,
+            other if recurrent::OPERATORS.contains(&other) => self.recurrent(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -173,6 +173,14 @@ conformance! {
     max_and_average_pool_1d => "pool1d",
     shrink => "shrink",
     dropout_less_greater_or_equal_cast_like_size => "misc_ops",
+    lstm_forward_with_peepholes => "lstm",
+    lstm_bidirectional_with_initial_states => "lstm_bidirectional",
+    gru_linear_before_reset_batch_first => "gru",
+    rnn_tanh => "rnn",
+    conv_transpose_strides_pads_output_padding => "conv_transpose",
+    conv_transpose_groups_dilations => "conv_transpose_groups",
+    div_and_reciprocal_of_computed_tensors => "div_computed",
+    gather_elements_and_nd_at_constant_indices => "gather_constant_indices",
 }
 
 #[test]
@@ -488,4 +496,120 @@ fn a_huge_repetition_is_a_typed_error() {
     let e = compile(&model("tile_huge"), &Settings::default()).unwrap_err();
     assert!(matches!(e, OnnxError::UnsupportedUse { .. }), "{e}");
     assert!(e.to_string().contains("Tile"), "{e}");
+}
+
+/// A model with integer inputs (indices) checked against tract on given samples, then proved.
+fn indexed(name: &str, samples: &[Vec<f64>]) {
+    let onnx = model(name);
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    let float = FloatModel::with_shapes(&onnx, &m.input_shapes(), false).unwrap();
+    for sample in samples {
+        let w = m.witness(0, sample).unwrap();
+        let got = m.decode_outputs(&w);
+        let want = float.run(0, sample).unwrap();
+        for (g, e) in got[0].iter().zip(&want[0]) {
+            assert!((g - e).abs() <= 1e-3, "{name}: {got:?} against {want:?}");
+        }
+        assert_eq!(got[0].len(), want[0].len(), "{name}");
+    }
+    proves(name, &m, &samples[0]);
+}
+
+/// Gather at computed indices (token ids into an embedding, negative ids wrapping; then along
+/// an inner axis): one-hot rows from exact comparisons times the table, equal to tract's.
+#[test]
+fn gather_at_computed_indices() {
+    indexed(
+        "gather_computed",
+        &[
+            vec![3.0, 0.0, 9.0, -1.0, 5.0, 5.0, 3.0, -4.0],
+            vec![-10.0, 1.0, 2.0, 8.0, 7.0, 6.0, 0.0, 2.0],
+        ],
+    );
+}
+
+/// GatherElements and GatherND at computed indices, equal to tract's (negative GatherElements
+/// indices wrap; tract 0.23 panics on negative GatherND indices, so those are checked in
+/// `negative_gather_nd_indices_wrap`).
+#[test]
+fn gather_elements_and_nd_at_computed_indices() {
+    let x: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.5).collect();
+    let mut a = x.clone();
+    a.extend([3.0, -4.0, 0.0, 1.0, -1.0, 2.0, 2.0, 1.0, 0.0, 3.0]);
+    let mut b = x;
+    b.extend([0.0, 0.0, 3.0, 3.0, 1.0, -2.0, 0.0, 0.0, 1.0, 2.0]);
+    indexed("gather_elements_nd", &[a, b]);
+}
+
+/// An index outside `[-dim, dim)` selects nothing (0 there); the proof still verifies.
+#[test]
+fn a_gather_index_out_of_range_selects_nothing() {
+    let m = compile(&model("gather_computed"), &Settings::default()).unwrap();
+    let w = m
+        .witness(0, &[12.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        .unwrap();
+    let y = &m.decode_outputs(&w)[0];
+    assert_eq!(y.len(), 12);
+    assert!(y[..2].iter().all(|v| *v == 0.0), "{y:?}");
+    assert!(y[2..].iter().any(|v| *v != 0.0), "{y:?}");
+}
+
+/// Division by a computed zero is a typed witness error naming the node, not a panic.
+#[test]
+fn division_by_a_computed_zero_is_a_typed_error() {
+    let m = compile(&model("reciprocal_raw"), &Settings::default()).unwrap();
+    let w = m.witness(0, &[0.5, -2.0, 4.0, 1.0, -0.25, 3.0]).unwrap();
+    assert_eq!(
+        m.decode_outputs(&w)[0],
+        vec![2.0, -0.5, 0.25, 1.0, -4.0, 0.333_007_812_5]
+    );
+    let e = m.witness(0, &[0.5, 0.0, 4.0, 1.0, -0.25, 3.0]).unwrap_err();
+    assert!(matches!(e, OnnxError::Evaluate { .. }), "{e}");
+    assert!(e.to_string().contains("y/quotient"), "{e}");
+}
+
+/// Negative GatherND indices wrap as ONNX defines (tract 0.23 panics on them, so the expected
+/// values are written out: `x[i][j] = (4i + j) / 4 - 1.5`).
+#[test]
+fn negative_gather_nd_indices_wrap() {
+    let m = compile(&model("gather_elements_nd"), &Settings::default()).unwrap();
+    let mut x: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.5).collect();
+    x.extend([0.0, 1.0, 2.0, 3.0, 0.0, 1.0, -1.0, -1.0, 0.0, -4.0]);
+    let w = m.witness(0, &x).unwrap();
+    let y = &m.decode_outputs(&w)[0];
+    // GatherElements along axis 1: row i picks columns idx[i].
+    assert_eq!(y[..6], [-1.5, -1.25, 0.0, 0.25, 0.5, 0.75]);
+    // GatherND: x[-1][-1] = x[2][3], x[0][-4] = x[0][0].
+    assert_eq!(y[6..], [1.25, -1.5]);
+    proves("gather_elements_nd", &m, &x);
+}
+
+/// A reverse GRU with an initial state (ONNX's default `linear_before_reset = 0`) against the
+/// ONNX definition computed in float64 by `examples/models/generate.py` (tract 0.23's float run
+/// of a reverse GRU disagrees with the definition and with onnxruntime).
+#[test]
+fn gru_reverse_with_initial_state_follows_the_definition() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        output: Vec<f64>,
+    }
+    let text = std::fs::read(path("gru_reverse").with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let m = compile(&model("gru_reverse"), &settings).unwrap();
+    let w = m.witness(0, &want.input).unwrap();
+    let got = &m.decode_outputs(&w)[0];
+    assert_eq!(got.len(), want.output.len());
+    for (g, e) in got.iter().zip(&want.output) {
+        assert!(
+            (g - e).abs() <= TOLERANCE,
+            "{got:?} against {:?}",
+            want.output
+        );
+    }
+    proves("gru_reverse", &m, &want.input);
 }

@@ -74,6 +74,7 @@ pub(super) const OPERATORS: &[&str] = &[
     "Sign",
     "Floor",
     "Ceil",
+    "Reciprocal",
 ];
 
 fn scalar(v: f64) -> Const {
@@ -90,6 +91,11 @@ impl Importer<'_> {
             "Neg" => {
                 let x = self.dyn_input(ctx, 0)?;
                 self.neg(ctx, out, x)?
+            }
+            "Reciprocal" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+                self.divide(ctx, out, one, x)?
             }
             "Abs" => {
                 let x = self.dyn_input(ctx, 0)?;
@@ -509,6 +515,35 @@ impl Importer<'_> {
         let down = self.step(ctx, &format!("{out}/before"), nd)?;
         let either = self.op(ctx, &format!("{out}/elsewhere"), Op::Add, &[up, down])?;
         self.complement(ctx, out, either)
+    }
+
+    /// `a / b` for a computed divisor: `sign(b) * round(a / |b|)` with `a` first raised to
+    /// `2^2s` (so the quotient is at `s`), `|b| = 2 relu(b) - b`, `sign(b) = step(b) -
+    /// step(-b)`. A zero divisor is a typed witness error (the division needs `|b| > 0`).
+    pub(super) fn divide(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        let wide = self.op(ctx, &format!("{out}/numerator"), Op::Mul, &[a, one])?;
+        let magnitude = self.abs(ctx, &format!("{out}/magnitude"), b)?;
+        let q = self.op(
+            ctx,
+            &format!("{out}/quotient"),
+            Op::Div {
+                rounding: Rounding::HalfUp,
+            },
+            &[wide, magnitude],
+        )?;
+        let up = self.step(ctx, &format!("{out}/positive"), b)?;
+        let nb = self.neg(ctx, &format!("{out}/reversed"), b)?;
+        let down = self.step(ctx, &format!("{out}/negative"), nb)?;
+        let sign = self.op(ctx, &format!("{out}/sign"), Op::Sub, &[up, down])?;
+        let y = self.op(ctx, &format!("{out}/signed"), Op::Mul, &[q, sign])?;
+        self.rescale(ctx, out, y, self.s.bits())
     }
 
     /// `-x = (x - x) - x`: two subtractions, no parameter.

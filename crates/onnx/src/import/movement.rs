@@ -423,7 +423,7 @@ impl Importer<'_> {
 
     /// The entries `picks` of `x` along axis `a`, in order: one `slice` per run of consecutive
     /// picks (the whole of `x` for a run that is all of it), `concat`enated.
-    fn pick(
+    pub(super) fn pick(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
@@ -469,16 +469,18 @@ impl Importer<'_> {
 
     /// `Gather` of a computed tensor at constant indices: a slice per index (one slice for a
     /// run of consecutive indices), concatenated, then reshaped to `before + indices + after`.
+    /// Computed indices select by one-hot rows ([`super::index`]).
     fn gather(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
         let shape = self.shape(x);
         let rank = shape.len();
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), rank)?;
-        let idx = self.constant(ctx, 1).map_err(|_| {
-            ctx.unsupported(
-                "a Gather at computed indices",
-                "the indices must be constants",
-            )
-        })?;
+        let idx = match self.get(ctx, 1)? {
+            Value::Const(c) => c.clone(),
+            Value::Dyn(idx) => {
+                let idx = *idx;
+                return self.gather_computed(ctx, out, x, idx);
+            }
+        };
         let dim = i64::try_from(shape.get(a).copied().unwrap_or(0)).unwrap_or(0);
         let mut wanted = Vec::with_capacity(idx.data.len());
         for &v in &idx.data {

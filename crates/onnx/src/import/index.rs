@@ -1,0 +1,354 @@
+//! Indexing by computed indices: `Gather`, `GatherElements` and `GatherND` whose indices are
+//! computed tensors (token ids, a model input), lowered to ops every backend proves:
+//!
+//! - a negative index `i` is wrapped to `i + dim` by one exact comparison (`[i >= 0]`);
+//! - the index becomes a one-hot row `[i == v]` for `v` in `0..dim` from `dim + 1` exact
+//!   comparisons with a constant ramp (`[i >= v] - [i >= v + 1]`, `Op::AtLeast`);
+//! - the one-hot rows select from the data by a `matmul` (`Gather`, `GatherND`) or by a product
+//!   and a `sum` (`GatherElements`): the selected values come out unchanged, at the data's
+//!   scale.
+//!
+//! An index that is not an integer selects its integer part; one outside `[-dim, dim)` selects
+//! nothing (the output is 0 there; ONNX leaves it undefined). Constant indices into computed
+//! data are pure data movement (slices).
+
+use zkmlops_field::Scale;
+use zkmlops_tensor::{Op, TensorId};
+
+use super::{Ctx, Importer, Value, axis};
+use crate::OnnxError;
+use crate::graph::{Attrs, Const};
+
+/// The ONNX operators this module lowers (`Gather` at computed indices comes here from
+/// [`super::movement`]).
+pub(super) const OPERATORS: &[&str] = &["GatherElements", "GatherND"];
+
+/// Most one-hot cells (indices x rows) one gather may build: each is a comparison row.
+const MAX_ONE_HOT: usize = 1 << 22;
+
+/// `v * 1.0` at the activation scale: what a row count or offset is as a constant tensor.
+fn counts(shape: Vec<usize>, values: impl IntoIterator<Item = usize>) -> Const {
+    #[allow(clippy::cast_precision_loss)]
+    let data = values.into_iter().map(|v| v as f64).collect();
+    Const { shape, data }
+}
+
+fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Row-major strides of `shape`.
+fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s: Vec<usize> = shape
+        .iter()
+        .rev()
+        .scan(1usize, |acc, &d| {
+            let here = *acc;
+            *acc = acc.saturating_mul(d);
+            Some(here)
+        })
+        .collect();
+    s.reverse();
+    s
+}
+
+impl Importer<'_> {
+    /// Lower one of [`OPERATORS`].
+    pub(super) fn index(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let data = self.dyn_input(ctx, 0)?;
+        let y = match ctx.node.op_type.as_str() {
+            "GatherElements" => self.gather_elements(ctx, out, data)?,
+            _ => self.gather_nd(ctx, out, data)?,
+        };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// `idx + dim * (1 - [idx >= 0])`: negative indices wrapped (ONNX's `-dim..dim`). `dims`
+    /// broadcasts against `idx` (one count, or one per trailing component).
+    fn wrap_indices(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        idx: TensorId,
+        dims: &Const,
+    ) -> Result<TensorId, OnnxError> {
+        let zero = self.param(ctx, &format!("{out}/zero"), &counts(vec![], [0]), self.s)?;
+        let nonneg = self.op(
+            ctx,
+            &format!("{out}/nonnegative"),
+            Op::AtLeast,
+            &[idx, zero],
+        )?;
+        let one = self.param(ctx, &format!("{out}/one"), &counts(vec![], [1]), Scale::ONE)?;
+        let negative = self.op(ctx, &format!("{out}/negative"), Op::Sub, &[one, nonneg])?;
+        let d = self.param(ctx, &format!("{out}/dims"), dims, self.s)?;
+        let shift = self.op(ctx, &format!("{out}/wrap"), Op::Mul, &[negative, d])?;
+        self.op(ctx, &format!("{out}/wrapped"), Op::Add, &[idx, shift])
+    }
+
+    /// `[n, dim]` rows `[i == v]` (plain 0/1 integers, scale `2^0`) of the indices `idx`
+    /// (`[n, 1]`, non-negative, at the activation scale): `[i >= v] - [i >= v + 1]` from one
+    /// comparison with the ramp `0..=dim`.
+    fn one_hot(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        idx: TensorId,
+        dim: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let n = self.shape(idx).first().copied().unwrap_or(1);
+        if n.saturating_mul(dim + 1) > MAX_ONE_HOT {
+            return Err(ctx.unsupported(
+                "a gather at computed indices of more than 2^22 index-row pairs",
+                format!("{n} indices into {dim} rows"),
+            ));
+        }
+        let ramp = self.param(
+            ctx,
+            &format!("{out}/ramp"),
+            &counts(vec![dim + 1], 0..=dim),
+            self.s,
+        )?;
+        let at_least = self.op(ctx, &format!("{out}/at_least"), Op::AtLeast, &[idx, ramp])?;
+        let lo = self.op(
+            ctx,
+            &format!("{out}/from"),
+            Op::Slice {
+                axis: 1,
+                start: 0,
+                end: dim,
+            },
+            &[at_least],
+        )?;
+        let hi = self.op(
+            ctx,
+            &format!("{out}/beyond"),
+            Op::Slice {
+                axis: 1,
+                start: 1,
+                end: dim + 1,
+            },
+            &[at_least],
+        )?;
+        self.op(ctx, &format!("{out}/one_hot"), Op::Sub, &[lo, hi])
+    }
+
+    /// `Gather(data, idx, axis)` at computed indices: one-hot rows of the (wrapped) indices
+    /// times `data` laid out as `[dim, before * after]`, then back to
+    /// `before + indices + after`.
+    pub(super) fn gather_computed(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        data: TensorId,
+        idx: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(data);
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
+        let (before, rest) = shape.split_at(a);
+        let Some((&dim, after)) = rest.split_first() else {
+            return Err(ctx.unsupported("a Gather axis out of range", a));
+        };
+        let (p, q) = (numel(before), numel(after));
+        let ishape = self.shape(idx);
+        let n = numel(&ishape);
+        let col = self.reshape_to(ctx, &format!("{out}/indices"), idx, vec![n, 1])?;
+        let col = self.wrap_indices(ctx, out, col, &counts(vec![], [dim]))?;
+        let hot = self.one_hot(ctx, out, col, dim)?;
+        // data as [dim, p * q]: the gathered axis first.
+        let rows = if p == 1 {
+            self.reshape_to(ctx, &format!("{out}/rows"), data, vec![dim, q])?
+        } else {
+            let d3 = self.reshape_to(ctx, &format!("{out}/3d"), data, vec![p, dim, q])?;
+            let t = self.op(
+                ctx,
+                &format!("{out}/axis_first"),
+                Op::Transpose {
+                    perm: vec![1, 0, 2],
+                },
+                &[d3],
+            )?;
+            self.reshape_to(ctx, &format!("{out}/rows"), t, vec![dim, p * q])?
+        };
+        let picked = self.op(ctx, &format!("{out}/picked"), Op::MatMul, &[hot, rows])?;
+        let mut target = before.to_vec();
+        target.extend_from_slice(&ishape);
+        target.extend_from_slice(after);
+        if p == 1 {
+            return self.reshape_to(ctx, out, picked, target);
+        }
+        let y3 = self.reshape_to(ctx, &format!("{out}/by_index"), picked, vec![n, p, q])?;
+        let t = self.op(
+            ctx,
+            &format!("{out}/index_inside"),
+            Op::Transpose {
+                perm: vec![1, 0, 2],
+            },
+            &[y3],
+        )?;
+        self.reshape_to(ctx, out, t, target)
+    }
+
+    /// `GatherElements(data, idx, axis)`: `out[c] = data[c with axis -> idx[c]]`. Constant
+    /// indices pick elements (slices of the flattened data); computed ones select each output
+    /// element's line along the axis by its one-hot row (a product and a sum).
+    fn gather_elements(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        data: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(data);
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
+        let dim = shape.get(a).copied().unwrap_or(0);
+        let (ishape, idx) = match self.get(ctx, 1)? {
+            Value::Const(c) => (c.shape.clone(), Err(c.clone())),
+            Value::Dyn(id) => (self.shape(*id), Ok(*id)),
+        };
+        if ishape.len() != shape.len() || ishape.iter().zip(&shape).any(|(i, d)| i > d) {
+            return Err(ctx.unsupported(
+                "GatherElements indices not within the data's shape",
+                format!("indices {ishape:?} for data {shape:?}"),
+            ));
+        }
+        let ds = strides(&shape);
+        let is = strides(&ishape);
+        // The flat data position of output element `e` with the axis coordinate `v`.
+        let position = |e: usize, v: usize| -> usize {
+            ds.iter()
+                .zip(&is)
+                .zip(&ishape)
+                .enumerate()
+                .map(|(k, ((&d, &i), &n))| {
+                    let c = if k == a {
+                        v
+                    } else {
+                        (e / i.max(1)).checked_rem(n).unwrap_or(0)
+                    };
+                    c * d
+                })
+                .sum()
+        };
+        let n = numel(&ishape);
+        let flat = self.reshape_to(ctx, &format!("{out}/flat"), data, vec![numel(&shape)])?;
+        let y = match idx {
+            Err(c) => {
+                let mut picks = Vec::with_capacity(n);
+                for (e, &v) in c.data.iter().enumerate() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = v as i64;
+                    let d = i64::try_from(dim).unwrap_or(i64::MAX);
+                    let j = if i < 0 { i + d } else { i };
+                    let j = usize::try_from(j)
+                        .ok()
+                        .filter(|&j| j < dim)
+                        .ok_or_else(|| {
+                            ctx.unsupported(
+                                "a GatherElements index out of range",
+                                format!("{i} of {dim}"),
+                            )
+                        })?;
+                    picks.push(position(e, j));
+                }
+                self.pick(ctx, out, flat, 0, &picks)?
+            }
+            Ok(idx) => {
+                let lines: Vec<usize> = (0..n)
+                    .flat_map(|e| (0..dim).map(move |v| (e, v)))
+                    .map(|(e, v)| position(e, v))
+                    .collect();
+                let lines = self.pick(ctx, &format!("{out}/lines"), flat, 0, &lines)?;
+                let lines = self.reshape_to(ctx, &format!("{out}/by_row"), lines, vec![n, dim])?;
+                let col = self.reshape_to(ctx, &format!("{out}/indices"), idx, vec![n, 1])?;
+                let col = self.wrap_indices(ctx, out, col, &counts(vec![], [dim]))?;
+                let hot = self.one_hot(ctx, out, col, dim)?;
+                let chosen = self.op(ctx, &format!("{out}/chosen"), Op::Mul, &[hot, lines])?;
+                self.op(
+                    ctx,
+                    &format!("{out}/selected"),
+                    Op::Sum {
+                        axes: vec![1],
+                        keep_dims: false,
+                    },
+                    &[chosen],
+                )?
+            }
+        };
+        self.reshape_to(ctx, out, y, ishape)
+    }
+
+    /// `GatherND(data, idx)` (`batch_dims = 0`): each index tuple (the last axis of `idx`, `k`
+    /// long) selects the slice `data[i1, .., ik]`. Constant tuples pick rows of `data` as
+    /// `[rows, rest]`; computed ones are wrapped per component, combined into a row number
+    /// (a `matmul` by the row strides) and selected by one-hot rows.
+    fn gather_nd(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        data: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        if ctx.node.int("batch_dims").unwrap_or(0) != 0 {
+            return Err(ctx.unsupported(
+                "GatherND with batch_dims",
+                ctx.node.int("batch_dims").unwrap_or(0),
+            ));
+        }
+        let shape = self.shape(data);
+        let (ishape, idx) = match self.get(ctx, 1)? {
+            Value::Const(c) => (c.shape.clone(), Err(c.clone())),
+            Value::Dyn(id) => (self.shape(*id), Ok(*id)),
+        };
+        let k = ishape.last().copied().unwrap_or(0);
+        if ishape.is_empty() || k == 0 || k > shape.len() {
+            return Err(ctx.unsupported(
+                "GatherND index tuples longer than the data's rank",
+                format!("indices {ishape:?} for data {shape:?}"),
+            ));
+        }
+        let (lead, rest) = shape.split_at(k);
+        let rest = rest.to_vec();
+        let rows = numel(lead);
+        let tuple_shape = ishape.get(..ishape.len() - 1).unwrap_or_default().to_vec();
+        let m = numel(&tuple_shape);
+        let table = self.reshape_to(ctx, &format!("{out}/rows"), data, vec![rows, numel(&rest)])?;
+        let rs = strides(lead);
+        let picked = match idx {
+            Err(c) => {
+                let mut picks = Vec::with_capacity(m);
+                for tuple in c.data.chunks(k) {
+                    let mut row = 0;
+                    for ((&v, &d), &st) in tuple.iter().zip(lead).zip(&rs) {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let i = v as i64;
+                        let di = i64::try_from(d).unwrap_or(i64::MAX);
+                        let j = if i < 0 { i + di } else { i };
+                        let j = usize::try_from(j).ok().filter(|&j| j < d).ok_or_else(|| {
+                            ctx.unsupported("a GatherND index out of range", format!("{i} of {d}"))
+                        })?;
+                        row += j * st;
+                    }
+                    picks.push(row);
+                }
+                self.pick(ctx, out, table, 0, &picks)?
+            }
+            Ok(idx) => {
+                let tuples = self.reshape_to(ctx, &format!("{out}/tuples"), idx, vec![m, k])?;
+                let tuples =
+                    self.wrap_indices(ctx, out, tuples, &counts(vec![k], lead.to_vec()))?;
+                let st = self.param(
+                    ctx,
+                    &format!("{out}/strides"),
+                    &counts(vec![k, 1], rs.clone()),
+                    Scale::ONE,
+                )?;
+                let row = self.op(ctx, &format!("{out}/row"), Op::MatMul, &[tuples, st])?;
+                let hot = self.one_hot(ctx, out, row, rows)?;
+                self.op(ctx, &format!("{out}/picked"), Op::MatMul, &[hot, table])?
+            }
+        };
+        let mut target = tuple_shape;
+        target.extend_from_slice(&rest);
+        self.reshape_to(ctx, out, picked, target)
+    }
+}
