@@ -2,8 +2,9 @@
 self-attention and a GELU MLP, a final LayerNorm and an LM head) written with onnx.helper in the
 node patterns PyTorch's exporter emits (Shape/Gather/Concat feeding Reshape, Split of the fused
 QKV projection, Transpose/MatMul attention, masked_fill as Where(mask == 0, -inf), GELU in its
-erf form). The input is the token embeddings (a float [1, T, d] tensor): token-id inputs need a
-Gather at computed indices, which zkmlops does not prove yet.
+erf form). The input is the token ids (int64 [1, T], a character-level vocabulary of 65 as
+nanoGPT's Shakespeare model): a Gather into the token embedding (tied to the LM head, as
+nanoGPT ties them) plus a learned position embedding.
 
 Run: python3 examples/models/gpt/generate.py  (writes gpt.onnx, gpt.input.json, gpt.data.json)
 """
@@ -16,7 +17,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-T, D, H, LAYERS, VOCAB = 16, 64, 4, 2, 64
+T, D, H, LAYERS, VOCAB = 16, 64, 4, 2, 65
 HD = D // H
 rng = np.random.default_rng(7)
 nodes, inits = [], []
@@ -65,7 +66,8 @@ init("one", f32(1.0))
 init("sqrt2", f32(np.sqrt(2.0)))
 init("split3", i64([D, D, D]))
 
-x = n("Add", ["emb", w("wpe", 1, T, D, scale=0.1)], ["x0"])
+tok = n("Gather", [w("wte", VOCAB, D, scale=0.2), "idx"], ["tok_emb"], axis=0)
+x = n("Add", [tok, w("wpe", 1, T, D, scale=0.1)], ["x0"])
 for l in range(LAYERS):
     p = f"h{l}"
     a = layer_norm(x, f"{p}.ln1")
@@ -104,16 +106,17 @@ for l in range(LAYERS):
     m = linear(g, f"{p}.mlp.c_proj", 4 * D, D)
     x = n("Add", [x, m], [f"{p}.res2"])
 x = layer_norm(x, "ln_f")
-n("MatMul", [x, w("lm_head", D, VOCAB)], ["logits"])
+n("Transpose", ["wte"], ["lm_head"], perm=[1, 0])
+n("MatMul", [x, "lm_head"], ["logits"])
 
 graph = helper.make_graph(
-    nodes, "gpt", [helper.make_tensor_value_info("emb", TensorProto.FLOAT, [1, T, D])],
+    nodes, "gpt", [helper.make_tensor_value_info("idx", TensorProto.INT64, [1, T])],
     [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, T, VOCAB])], inits)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                           producer_name="zkmlops-gpt")
 onnx.checker.check_model(model)
 onnx.save(model, os.path.join(HERE, "gpt.onnx"))
-samples = [[round(float(v), 4) for v in rng.normal(0, 0.5, T * D)] for _ in range(5)]
+samples = [[int(v) for v in rng.integers(0, VOCAB, T)] for _ in range(5)]
 with open(os.path.join(HERE, "gpt.input.json"), "w") as f:
     json.dump({"input_data": samples[:1]}, f)
 with open(os.path.join(HERE, "gpt.data.json"), "w") as f:
