@@ -598,6 +598,20 @@ def sequences_and_indices():
               node("Reciprocal", ["den"], ["rc"]), node("Add", ["q", "rc"], ["y"])],
              [2, 4], "y", [("half", f32(0.5)), ("signs", f32([1, -1, 1, -1]))])
     op_model("reciprocal_raw", [node("Reciprocal", ["x"], ["y"])], [2, 3], "y")
+    # Exp and Log on calibrated ranges, Softsign, Round (halves to even), LpPool.
+    op_model("exp_log_softsign",
+             [node("Exp", ["x"], ["e"]), node("Abs", ["x"], ["a"]), node("Add", ["a", "c"], ["p"]),
+              node("Log", ["p"], ["l"]), node("Softsign", ["x"], ["ss"]),
+              node("Add", ["e", "l"], ["el"]), node("Add", ["el", "ss"], ["y"])],
+             [2, 5], "y", [("c", f32(0.25))])
+    op_model("round", [node("Round", ["x"], ["y"])], [2, 4], "y", opset=11)
+    op_model("lp_pool",
+             [node("LpPool", ["x"], ["l2"], kernel_shape=[2, 2], strides=[1, 1], p=2),
+              node("LpPool", ["x"], ["l1"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1],
+                   p=1),
+              node("Flatten", ["l2"], ["f2"], axis=1), node("Flatten", ["l1"], ["f1"], axis=1),
+              node("Concat", ["f2", "f1"], ["y"], axis=1)],
+             [1, 2, 4, 4], "y", opset=18)
     # Gathers at computed indices: token ids into an embedding (negative ids wrap), elements
     # along an axis, index tuples; and GatherElements / GatherND at constant indices.
     g = helper.make_graph(

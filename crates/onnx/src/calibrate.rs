@@ -1,5 +1,7 @@
 //! Scale calibration and the fidelity report: quantized outputs against tract's float ones.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use zkmlops_proof::Backend;
 
@@ -104,7 +106,9 @@ pub struct Calibration {
 /// Choose the scale: record every tensor's float range over `samples`, then compile at each
 /// scale from `max_bits` down and keep the first (the most precise) at which every sample
 /// evaluates without overflow and passes `backend`'s pre-proving checks (value limits, table
-/// domains). `base` gives the other settings (visibilities, input shape).
+/// domains). `base` gives the other settings (visibilities, input shape). When tract cannot
+/// run the model (an operator it does not implement), the scale is chosen on the quantized
+/// evaluation alone: no calibrated ranges, and the report lists no output.
 ///
 /// # Errors
 /// [`OnnxError::NoSamples`], [`OnnxError::Calibration`] when no scale works, or the errors of
@@ -124,11 +128,18 @@ pub fn calibrate(
         Some(s) => s.clone(),
         None => onnx.input()?.1,
     };
-    let float = FloatModel::new(onnx, &shape, false)?;
+    // Without a float reference (an operator tract cannot run, e.g. LpPool) the scale is
+    // chosen on the quantized evaluation alone, with no calibrated ranges and an empty report.
+    let float = match FloatModel::new(onnx, &shape, false) {
+        Ok(f) => Some(f),
+        Err(OnnxError::Float { .. }) => None,
+        Err(e) => return Err(e),
+    };
     // Ranges of every tensor when tract can expose them all; of the outputs otherwise.
-    let ranges = match FloatModel::new(onnx, &shape, true) {
-        Ok(traced) => traced.ranges(samples)?,
-        Err(_) => float.ranges(samples)?,
+    let ranges = match (&float, FloatModel::new(onnx, &shape, true)) {
+        (_, Ok(traced)) => traced.ranges(samples)?,
+        (Some(float), Err(_)) => float.ranges(samples)?,
+        (None, Err(_)) => BTreeMap::new(),
     };
     let hi = max_bits.clamp(1, crate::MAX_SCALE_BITS);
     let lo = 1;
@@ -161,7 +172,14 @@ pub fn calibrate(
         });
         match failure {
             None => {
-                let report = fidelity(&model, &float, samples)?;
+                let report = match &float {
+                    Some(float) => fidelity(&model, float, samples)?,
+                    None => FidelityReport {
+                        scale_bits: bits,
+                        samples: samples.len(),
+                        outputs: Vec::new(),
+                    },
+                };
                 return Ok(Calibration {
                     settings,
                     model,

@@ -181,6 +181,8 @@ conformance! {
     conv_transpose_groups_dilations => "conv_transpose_groups",
     div_and_reciprocal_of_computed_tensors => "div_computed",
     gather_elements_and_nd_at_constant_indices => "gather_constant_indices",
+    exp_log_softsign => "exp_log_softsign",
+    round_half_to_even => "round",
 }
 
 #[test]
@@ -613,4 +615,74 @@ fn gru_reverse_with_initial_state_follows_the_definition() {
         );
     }
     proves("gru_reverse", &m, &want.input);
+}
+
+/// Round sends halves to the even neighbour, as ONNX (and tract) do.
+#[test]
+fn round_sends_halves_to_even() {
+    let onnx = model("round");
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    let x = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.25, -0.75];
+    let w = m.witness(0, &x).unwrap();
+    let want = vec![0.0, 2.0, 2.0, 0.0, -2.0, -2.0, 0.0, -1.0];
+    assert_eq!(m.decode_outputs(&w)[0], want);
+    let float = FloatModel::new(&onnx, &[2, 4], false).unwrap();
+    assert_eq!(float.run(0, &x).unwrap()[0], want);
+    proves("round", &m, &x);
+}
+
+/// LpPool (p = 2 and p = 1, strides and pads) against a direct computation (tract 0.23 cannot
+/// run LpPool): `(sum over the window of |x|^p)^(1/p)`, padding contributing 0.
+#[test]
+fn lp_pool_p2_and_p1() {
+    let onnx = model("lp_pool");
+    let cal = calibrate(
+        &onnx,
+        &samples(&[1, 2, 4, 4], 8, 1),
+        &Settings::default(),
+        12,
+        &FriBackend,
+        FriConfig::KECCAK.name(),
+    )
+    .unwrap();
+    let x = &samples(&[1, 2, 4, 4], 1, 2)[0];
+    let at = |c: usize, i: i64, j: i64| -> f64 {
+        if (0..4).contains(&i) && (0..4).contains(&j) {
+            x[c * 16 + usize::try_from(i * 4 + j).unwrap()]
+        } else {
+            0.0
+        }
+    };
+    // (kernel, stride, top/left pad, output size, p)
+    let pool = |k: (i64, i64), st: (i64, i64), pad: (i64, i64), size: (i64, i64), p: i32| {
+        let mut out = Vec::new();
+        for c in 0..2 {
+            for oi in 0..size.0 {
+                for oj in 0..size.1 {
+                    let mut acc = 0.0;
+                    for di in 0..k.0 {
+                        for dj in 0..k.1 {
+                            acc += at(c, oi * st.0 - pad.0 + di, oj * st.1 - pad.1 + dj)
+                                .abs()
+                                .powi(p);
+                        }
+                    }
+                    out.push(if p == 2 { acc.sqrt() } else { acc });
+                }
+            }
+        }
+        out
+    };
+    let mut want = pool((2, 2), (1, 1), (0, 0), (3, 3), 2);
+    want.extend(pool((3, 2), (2, 1), (1, 0), (2, 4), 1));
+    // No float reference: the scale is chosen on the quantized evaluation, nothing reported.
+    assert!(cal.report.outputs.is_empty());
+    assert_eq!(cal.settings.scale_bits, 12);
+    let w = cal.model.witness(0, x).unwrap();
+    let got = &cal.model.decode_outputs(&w)[0];
+    assert_eq!(got.len(), want.len());
+    for (g, e) in got.iter().zip(&want) {
+        assert!((g - e).abs() <= TOLERANCE, "{got:?} against {want:?}");
+    }
+    proves("lp_pool", &cal.model, x);
 }

@@ -13,11 +13,12 @@
 //!   `ReduceL2` (axes from the attribute or the input, `keepdims`);
 //! - `Slice` (constant starts, ends, axes; step 1).
 
+use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
-use zkmlops_tensor::ops::Rounding;
+use zkmlops_tensor::ops::{Conv2dParams, Rounding};
 use zkmlops_tensor::{Op, TensorId, composite};
 
-use super::{Ctx, Importer, Value, axis};
+use super::{Ctx, Importer, Value, axis, pads4, pair};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
@@ -75,7 +76,19 @@ pub(super) const OPERATORS: &[&str] = &[
     "Floor",
     "Ceil",
     "Reciprocal",
+    "Exp",
+    "Log",
+    "Softsign",
+    "Round",
+    "LpPool",
 ];
+
+/// Exp and Log are tabulated on the calibrated range of their input widened by this fraction
+/// of its width on each side (and clamped beyond it, as every table is).
+const RANGE_MARGIN: f64 = 0.25;
+/// Their domains without a calibrated range.
+const EXP_DEFAULT: (f64, f64) = (-8.0, 4.0);
+const LOG_DEFAULT: (f64, f64) = (0.0, 64.0);
 
 fn scalar(v: f64) -> Const {
     Const {
@@ -262,6 +275,41 @@ impl Importer<'_> {
                 let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, t])?;
                 self.rescale(ctx, out, p, self.s.bits())?
             }
+            "Exp" | "Log" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let unit = 1.0 / self.s.factor();
+                let (f, (lo, hi)) = if ctx.node.op_type == "Exp" {
+                    let (lo, hi) = self.calibrated(ctx, EXP_DEFAULT);
+                    // Below -16, e^x is under one unit at every scale.
+                    (Function::Exp, (lo.max(-SATURATION), hi.max(lo + unit)))
+                } else {
+                    let (lo, hi) = self.calibrated(ctx, LOG_DEFAULT);
+                    let lo = lo.max(unit);
+                    (Function::Log, (lo, hi.max(lo + unit)))
+                };
+                self.lookup_on(ctx, out, x, f, lo, hi)?
+            }
+            "Softsign" => {
+                // x / (1 + |x|): the divisor is at least 1, so one exact division.
+                let x = self.dyn_input(ctx, 0)?;
+                let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+                let magnitude = self.abs(ctx, &format!("{out}/magnitude"), x)?;
+                let d = self.op(ctx, &format!("{out}/divisor"), Op::Add, &[one, magnitude])?;
+                let wide = self.widen(ctx, &format!("{out}/numerator"), x)?;
+                self.op(
+                    ctx,
+                    out,
+                    Op::Div {
+                        rounding: Rounding::HalfUp,
+                    },
+                    &[wide, d],
+                )?
+            }
+            "Round" => {
+                let x = self.dyn_input(ctx, 0)?;
+                self.round_even(ctx, out, x)?
+            }
+            "LpPool" => self.lp_pool(ctx, out)?,
             "Sqrt" => {
                 let x = self.dyn_input(ctx, 0)?;
                 let wide = self.widen(ctx, &format!("{out}/wide"), x)?;
@@ -544,6 +592,144 @@ impl Importer<'_> {
         let sign = self.op(ctx, &format!("{out}/sign"), Op::Sub, &[up, down])?;
         let y = self.op(ctx, &format!("{out}/signed"), Op::Mul, &[q, sign])?;
         self.rescale(ctx, out, y, self.s.bits())
+    }
+
+    /// The calibrated range of input 0, widened by [`RANGE_MARGIN`] of its width on each
+    /// side; `default` without one.
+    fn calibrated(&self, ctx: &Ctx<'_>, default: (f64, f64)) -> (f64, f64) {
+        self.settings
+            .ranges
+            .get(ctx.input(0).unwrap_or_default())
+            .map_or(default, |[lo, hi]| {
+                let pad = (hi - lo).max(1.0) * RANGE_MARGIN;
+                (lo - pad, hi + pad)
+            })
+    }
+
+    /// ONNX `Round` (halves to even), exact: `q = floor(x)`, the fraction `r = x - q`,
+    /// `round = q + [r > 1/2] + [r == 1/2] * (q mod 2)` with the parity from
+    /// `floor(x / 2)` (`x` times 1/2 at scale `2^1`, a floor rescale by `s + 1`).
+    fn round_even(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let bits = self.s.bits();
+        let floor = |shift| Op::Rescale {
+            shift,
+            rounding: Rounding::Floor,
+        };
+        let q = self.op(ctx, &format!("{out}/integer"), floor(bits), &[x])?;
+        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+        let whole = self.op(ctx, &format!("{out}/whole"), Op::Mul, &[q, one])?;
+        let r = self.op(ctx, &format!("{out}/fraction"), Op::Sub, &[x, whole])?;
+        let half = self.param(ctx, &format!("{out}/half"), &scalar(0.5), self.s)?;
+        let above = self.param(
+            ctx,
+            &format!("{out}/above_half"),
+            &scalar(0.5 + 1.0 / self.s.factor()),
+            self.s,
+        )?;
+        let up = self.op(ctx, &format!("{out}/up"), Op::AtLeast, &[r, above])?;
+        let from_half = self.op(ctx, &format!("{out}/from_half"), Op::AtLeast, &[r, half])?;
+        let tie = self.op(ctx, &format!("{out}/tie"), Op::Sub, &[from_half, up])?;
+        let halve = self.param(
+            ctx,
+            &format!("{out}/halve"),
+            &scalar(0.5),
+            Scale::new(1).map_err(|e| ctx.unsupported("the scale 2^1", e))?,
+        )?;
+        let x_half = self.op(ctx, &format!("{out}/halved"), Op::Mul, &[x, halve])?;
+        let t = self.op(ctx, &format!("{out}/pairs"), floor(bits + 1), &[x_half])?;
+        let tt = self.op(ctx, &format!("{out}/even"), Op::Add, &[t, t])?;
+        let parity = self.op(ctx, &format!("{out}/parity"), Op::Sub, &[q, tt])?;
+        let odd_tie = self.op(ctx, &format!("{out}/odd_tie"), Op::Mul, &[tie, parity])?;
+        let q = self.op(ctx, &format!("{out}/rounded_up"), Op::Add, &[q, up])?;
+        let q = self.op(ctx, &format!("{out}/rounded"), Op::Add, &[q, odd_tie])?;
+        self.op(ctx, out, Op::Mul, &[q, one])
+    }
+
+    /// `LpPool` (`p` 1 or 2): `|x|` or `x^2` summed over each window by a depthwise
+    /// convolution with a kernel of ones, then (p = 2) the exact square root.
+    fn lp_pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let n = ctx.node;
+        let p = n.int("p").unwrap_or(2);
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let Some(kernel) = n.ints("kernel_shape") else {
+            return Err(ctx.unsupported(
+                "an LpPool without a kernel_shape or channels",
+                format!("{shape:?}"),
+            ));
+        };
+        if shape.len() != 4
+            || kernel.len() != 2
+            || n.ints("dilations")
+                .is_some_and(|d| d.iter().any(|&v| v != 1))
+        {
+            return Err(ctx.unsupported(
+                "an LpPool that is not 2-D or is dilated",
+                format!("{shape:?}, kernel {kernel:?}"),
+            ));
+        }
+        let inner = match p {
+            1 => self.abs(ctx, &format!("{out}/magnitude"), x)?,
+            // x^2 at 2^2s: the sum of squares keeps every bit for the square root.
+            2 => self.op(ctx, &format!("{out}/squared"), Op::Mul, &[x, x])?,
+            other => return Err(ctx.unsupported("an LpPool exponent other than 1 or 2", other)),
+        };
+        let (kh, kw) = match kernel.as_slice() {
+            [a, b] => (
+                usize::try_from(*a).unwrap_or(0),
+                usize::try_from(*b).unwrap_or(0),
+            ),
+            _ => (0, 0),
+        };
+        let pooled = self.window_sum(ctx, out, inner, kh, kw)?;
+        if p == 1 {
+            return Ok(pooled);
+        }
+        self.op(ctx, out, Op::Sqrt, &[pooled])
+    }
+
+    /// The sum of `x` (`[N, C, H, W]`) over each `kh x kw` window (the node's strides and
+    /// pads): every channel as its own image (`[N C, 1, H, W]`) convolved with a kernel of
+    /// ones (plain integers, so the sum stays at `x`'s scale).
+    fn window_sum(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        kh: usize,
+        kw: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(x);
+        let [n, c, h, w] = shape[..] else {
+            return Err(ctx.unsupported(
+                "a window sum of an input not [N, C, H, W]",
+                format!("{shape:?}"),
+            ));
+        };
+        let params = Conv2dParams {
+            strides: pair(ctx, "strides", ctx.node.ints("strides"), 1)?,
+            pads: pads4(ctx)?,
+            dilations: [1, 1],
+            groups: 1,
+        };
+        let images = self.reshape_to(ctx, &format!("{out}/images"), x, vec![n * c, 1, h, w])?;
+        let ones = Const {
+            shape: vec![1, 1, kh, kw],
+            data: vec![1.0; kh * kw],
+        };
+        let k = self.param(ctx, &format!("{out}/window"), &ones, Scale::ONE)?;
+        let sums = self.op(
+            ctx,
+            &format!("{out}/sums"),
+            Op::Conv2d(params),
+            &[images, k],
+        )?;
+        let s = self.shape(sums);
+        let (oh, ow) = (
+            s.get(2).copied().unwrap_or(0),
+            s.get(3).copied().unwrap_or(0),
+        );
+        self.reshape_to(ctx, &format!("{out}/pooled"), sums, vec![n, c, oh, ow])
     }
 
     /// `-x = (x - x) - x`: two subtractions, no parameter.
