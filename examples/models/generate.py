@@ -612,6 +612,16 @@ def sequences_and_indices():
               node("Flatten", ["l2"], ["f2"], axis=1), node("Flatten", ["l1"], ["f1"], axis=1),
               node("Concat", ["f2", "f1"], ["y"], axis=1)],
              [1, 2, 4, 4], "y", opset=18)
+    # TopK: the three largest along the last axis, the two smallest along the first.
+    g = helper.make_graph(
+        [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),
+         node("TopK", ["x", "k2"], ["vs", "is"], axis=0, largest=0)],
+        "top_k", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 5])],
+        [helper.make_tensor_value_info(n, t, []) for n, t in
+         [("v", TensorProto.FLOAT), ("i", TensorProto.INT64), ("vs", TensorProto.FLOAT),
+          ("is", TensorProto.INT64)]],
+        [numpy_helper.from_array(i64([3]), "k3"), numpy_helper.from_array(i64([2]), "k2")])
+    save(g, os.path.join(OPS, "top_k.onnx"), 11)
     # Gathers at computed indices: token ids into an embedding (negative ids wrap), elements
     # along an axis, index tuples; and GatherElements / GatherND at constant indices.
     g = helper.make_graph(

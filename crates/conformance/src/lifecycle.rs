@@ -120,6 +120,21 @@ const OPERATORS: &[ModelFile] = operators![
     "shrink",
     "hardmax",
     "misc_ops",
+    "lstm",
+    "lstm_bidirectional",
+    "gru",
+    "gru_reverse",
+    "rnn",
+    "conv_transpose",
+    "conv_transpose_groups",
+    "div_computed",
+    "gather_computed",
+    "gather_elements_nd",
+    "gather_constant_indices",
+    "exp_log_softsign",
+    "round",
+    "lp_pool",
+    "top_k",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -183,6 +183,7 @@ conformance! {
     gather_elements_and_nd_at_constant_indices => "gather_constant_indices",
     exp_log_softsign => "exp_log_softsign",
     round_half_to_even => "round",
+    top_k_largest_and_smallest => "top_k",
 }
 
 #[test]
@@ -410,8 +411,8 @@ fn several_graph_inputs_take_ezkl_layout() {
     ));
 }
 
-/// ArgMax and ArgMin (first index on ties) as the reference computes them; the FRI backend
-/// declares argmax unsupported, so the conformance suites prove this model on plonky2 and halo2.
+/// ArgMax and ArgMin (first index on ties) as the reference computes them, from comparisons
+/// and maxima only, so the FRI backend proves them too.
 #[test]
 fn argmax_and_argmin_are_indices() {
     let onnx = model("argmax");
@@ -427,6 +428,7 @@ fn argmax_and_argmin_are_indices() {
     assert_eq!(m.decode_outputs(&w)[0], vec![7.0, 8.0, 9.0]);
     let float = FloatModel::new(&onnx, &[3, 4], false).unwrap();
     assert_eq!(float.run(0, &x).unwrap()[0], vec![7.0, 8.0, 9.0]);
+    proves("argmax", &m, &x);
 }
 
 /// A GPT-2-style decoder (token ids gathered from an embedding tied to the LM head, two
@@ -476,8 +478,7 @@ fn upsample_repeats_elements() {
     assert_eq!(m.decode_outputs(&w)[0], want);
 }
 
-/// Hardmax (one-hot of the first maximum) as tract computes it; argmax inside, so the
-/// conformance suites prove it on plonky2 and halo2 (FRI declares argmax unsupported).
+/// Hardmax (one-hot of the first maximum) as tract computes it, proved with FRI.
 #[test]
 fn hardmax_is_one_hot_of_the_first_maximum() {
     let onnx = model("hardmax");
@@ -490,6 +491,7 @@ fn hardmax_is_one_hot_of_the_first_maximum() {
     assert_eq!(m.decode_outputs(&w)[0], want);
     let float = FloatModel::new(&onnx, &[3, 4], false).unwrap();
     assert_eq!(float.run(0, &x).unwrap()[0], want);
+    proves("hardmax", &m, &x);
 }
 
 /// A model cannot make the importer allocate without bound: a Tile of 2^20 copies is a typed

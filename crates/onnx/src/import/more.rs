@@ -81,6 +81,7 @@ pub(super) const OPERATORS: &[&str] = &[
     "Softsign",
     "Round",
     "LpPool",
+    "TopK",
 ];
 
 /// Exp and Log are tabulated on the calibrated range of their input widened by this fraction
@@ -89,6 +90,18 @@ const RANGE_MARGIN: f64 = 0.25;
 /// Their domains without a calibrated range.
 const EXP_DEFAULT: (f64, f64) = (-8.0, 4.0);
 const LOG_DEFAULT: (f64, f64) = (0.0, 64.0);
+
+/// Where a maximum first occurs ([`Importer::first_max`]).
+struct FirstMax {
+    /// The maximum (kept axis, activation scale).
+    max: TensorId,
+    /// `[x_i >= max] * (n - i)`.
+    weight: TensorId,
+    /// `max(weight) = n - first`.
+    top: TensorId,
+    /// The first index of the maximum (plain integer).
+    index: TensorId,
+}
 
 fn scalar(v: f64) -> Const {
     Const {
@@ -318,6 +331,7 @@ impl Importer<'_> {
             "Pow" => self.pow(ctx, out)?,
             "Slice" => self.slice(ctx, out)?,
             "ArgMax" | "ArgMin" => self.arg_extreme(ctx, out)?,
+            "TopK" => self.top_k(ctx, out)?,
             "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
                 let a = self.dyn_input(ctx, 0)?;
                 let b = self.dyn_input(ctx, 1)?;
@@ -355,8 +369,9 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// `ArgMax` (and `ArgMin` as the argmax of `-x`): the index (first on ties) at scale `2^0`,
-    /// brought to the activation scale by a product with 1.0.
+    /// `ArgMax` (and `ArgMin` as the argmax of `-x`): the index (first on ties,
+    /// [`Self::first_max`]) at scale `2^0`, brought to the activation scale by a product with
+    /// 1.0.
     fn arg_extreme(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         if ctx.node.int("select_last_index").unwrap_or(0) != 0 {
             return Err(ctx.unsupported("select_last_index", "the first index on ties only"));
@@ -368,14 +383,136 @@ impl Importer<'_> {
         if ctx.node.op_type == "ArgMin" {
             x = self.neg(ctx, &format!("{out}/negated"), x)?;
         }
-        let i = self.op(
-            ctx,
-            &format!("{out}/index"),
-            Op::ArgMax { axis: a, keep_dims },
-            &[x],
-        )?;
+        let first = self.first_max(ctx, out, x, a)?;
+        let i = if keep_dims {
+            first.index
+        } else {
+            let mut shape = self.shape(first.index);
+            shape.remove(a);
+            self.reshape_to(ctx, &format!("{out}/dropped"), first.index, shape)?
+        };
         let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
         self.op(ctx, out, Op::Mul, &[i, one])
+    }
+
+    /// The maximum of `x` along axis `a` and where it first occurs, from comparisons only (so
+    /// every backend proves it): `m = max(x)`, `w_i = [x_i >= m] * (n - i)` (nonzero exactly
+    /// at the maxima, largest at the first), `r = max(w) = n - first`. All kept as length-1
+    /// axes; the index and `w`, `r` are plain integers (scale `2^0`).
+    fn first_max(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+    ) -> Result<FirstMax, OnnxError> {
+        let shape = self.shape(x);
+        let n = shape.get(a).copied().unwrap_or(1);
+        let max = self.op(
+            ctx,
+            &format!("{out}/max"),
+            Op::ReduceMax {
+                axis: a,
+                keep_dims: true,
+            },
+            &[x],
+        )?;
+        let at_max = self.op(ctx, &format!("{out}/at_max"), Op::AtLeast, &[x, max])?;
+        let mut ramp_shape = vec![1; shape.len()];
+        if let Some(d) = ramp_shape.get_mut(a) {
+            *d = n;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let ramp = Const {
+            shape: ramp_shape,
+            data: (0..n).map(|i| (n - i) as f64).collect(),
+        };
+        let ramp = self.param(ctx, &format!("{out}/countdown"), &ramp, Scale::ONE)?;
+        let weight = self.op(ctx, &format!("{out}/weighted"), Op::Mul, &[at_max, ramp])?;
+        let top = self.op(
+            ctx,
+            &format!("{out}/first_weight"),
+            Op::ReduceMax {
+                axis: a,
+                keep_dims: true,
+            },
+            &[weight],
+        )?;
+        #[allow(clippy::cast_precision_loss)]
+        let count = self.param(ctx, &format!("{out}/count"), &scalar(n as f64), Scale::ONE)?;
+        let index = self.op(ctx, &format!("{out}/first"), Op::Sub, &[count, top])?;
+        Ok(FirstMax {
+            max,
+            weight,
+            top,
+            index,
+        })
+    }
+
+    /// `TopK` (constant `K`, `largest` either way, sorted): `K` rounds of [`Self::first_max`],
+    /// each taking the maximum and its first index and then lowering that element below every
+    /// other (to `min(x) - 1 unit`). Sets both outputs (values, indices at the activation
+    /// scale); ties go to the lower index, as ONNX specifies.
+    fn top_k(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        // `sorted = 0` leaves the order open: the sorted order is one valid answer.
+        let k = match self.ints_input(ctx, 1)?.as_slice() {
+            [k] if *k >= 1 => usize::try_from(*k).unwrap_or(0),
+            other => return Err(ctx.unsupported("a TopK count that is not one positive constant", format!("{other:?}"))),
+        };
+        let mut x = self.dyn_input(ctx, 0)?;
+        let rank = self.shape(x).len();
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
+        let n = self.shape(x).get(a).copied().unwrap_or(0);
+        if k > n {
+            return Err(ctx.unsupported("a TopK count above the axis length", format!("{k} of {n}")));
+        }
+        let largest = ctx.node.int("largest").unwrap_or(1) != 0;
+        if !largest {
+            x = self.neg(ctx, &format!("{out}/negated"), x)?;
+        }
+        // Every taken element drops to one unit below the minimum.
+        let nx = self.neg(ctx, &format!("{out}/reversed"), x)?;
+        let neg_min = self.op(
+            ctx,
+            &format!("{out}/negative_min"),
+            Op::ReduceMax {
+                axis: a,
+                keep_dims: true,
+            },
+            &[nx],
+        )?;
+        let unit = self.param(ctx, &format!("{out}/unit"), &scalar(1.0 / self.s.factor()), self.s)?;
+        let below = self.op(ctx, &format!("{out}/below_negated"), Op::Add, &[neg_min, unit])?;
+        let floor = self.neg(ctx, &format!("{out}/floor"), below)?;
+        let mut values = Vec::with_capacity(k);
+        let mut indices = Vec::with_capacity(k);
+        for j in 0..k {
+            let name = format!("{out}/round{j}");
+            let first = self.first_max(ctx, &name, x, a)?;
+            values.push(first.max);
+            indices.push(first.index);
+            if j + 1 < k {
+                let hot = self.op(ctx, &format!("{name}/taken"), Op::AtLeast, &[first.weight, first.top])?;
+                let drop = self.op(ctx, &format!("{name}/drop"), Op::Sub, &[x, floor])?;
+                let lowered = self.op(ctx, &format!("{name}/lowered"), Op::Mul, &[hot, drop])?;
+                x = self.op(ctx, &format!("{name}/rest"), Op::Sub, &[x, lowered])?;
+            }
+        }
+        let join = |me: &mut Self, name: &str, parts: &[TensorId]| match parts {
+            [one] => Ok(*one),
+            _ => me.op(ctx, name, Op::Concat { axis: a }, parts),
+        };
+        let mut v = join(self, &format!("{out}/values"), &values)?;
+        if !largest {
+            v = self.neg(ctx, &format!("{out}/smallest"), v)?;
+        }
+        let i = join(self, &format!("{out}/indices_plain"), &indices)?;
+        if let Some(name) = ctx.node.output.get(1).filter(|s| !s.is_empty()) {
+            let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+            let i = self.op(ctx, name, Op::Mul, &[i, one])?;
+            self.set(name, Value::Dyn(i));
+        }
+        Ok(v)
     }
 
     /// `LogSoftmax = (x - max) - ln(sum e^(x - max))`: the exponential tabulated where it is at
@@ -529,40 +666,19 @@ impl Importer<'_> {
         self.op(ctx, out, Op::Mul, &[i, one])
     }
 
-    /// One-hot of the (first) maximum along the last axis: the argmax compared with a constant
-    /// index ramp by the exact step.
+    /// One-hot of the (first) maximum along the last axis: `[w_i >= max(w)]` with `w` of
+    /// [`Self::first_max`] (the first maximum is the one element where `w` peaks), times 1.0.
     fn hardmax_last(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
         x: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let shape = self.shape(x);
-        let last = shape.len().saturating_sub(1);
-        let n = shape.last().copied().unwrap_or(1);
-        let i = self.op(
-            ctx,
-            &format!("{out}/index"),
-            Op::ArgMax {
-                axis: last,
-                keep_dims: true,
-            },
-            &[x],
-        )?;
+        let last = self.shape(x).len().saturating_sub(1);
+        let first = self.first_max(ctx, out, x, last)?;
+        let hot = self.op(ctx, &format!("{out}/hot"), Op::AtLeast, &[first.weight, first.top])?;
         let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
-        let i = self.op(ctx, &format!("{out}/index_scaled"), Op::Mul, &[i, one])?;
-        #[allow(clippy::cast_precision_loss)]
-        let ramp = Const {
-            shape: vec![n],
-            data: (0..n).map(|k| k as f64).collect(),
-        };
-        let r = self.param(ctx, &format!("{out}/ramp"), &ramp, self.s)?;
-        let d = self.op(ctx, &format!("{out}/offset"), Op::Sub, &[r, i])?;
-        let up = self.step(ctx, &format!("{out}/after"), d)?;
-        let nd = self.neg(ctx, &format!("{out}/reversed"), d)?;
-        let down = self.step(ctx, &format!("{out}/before"), nd)?;
-        let either = self.op(ctx, &format!("{out}/elsewhere"), Op::Add, &[up, down])?;
-        self.complement(ctx, out, either)
+        self.op(ctx, out, Op::Mul, &[hot, one])
     }
 
     /// `a / b` for a computed divisor: `sign(b) * round(a / |b|)` with `a` first raised to
