@@ -6,19 +6,20 @@ use thiserror::Error;
 use zkmlops_tensor::ProgramError;
 
 /// The operators zkmlops imports, listed in errors about the others.
-pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, \
-    Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Mish, HardSigmoid, HardSwish, Sigmoid, \
-    Tanh, Erf, Gelu, Softmax, LogSoftmax, ArgMax, ArgMin, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), MaxPool, \
-    AveragePool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
+pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Reciprocal, Conv, \
+    ConvTranspose, Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Softsign, Mish, \
+    HardSigmoid, HardSwish, Sigmoid, Tanh, Erf, Gelu, Exp and Log (calibrated range), Softmax, \
+    LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), \
+    MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
-    InstanceNormalization, Flatten, \
-    Reshape, Transpose, Concat, Slice, Squeeze, Unsqueeze, Pad (constant), Gather (constant \
-    indices), Split, Tile, Expand, Where, Greater, Less, GreaterOrEqual, LessOrEqual, Equal, \
-    Not, And, Or, Xor, Sign, Floor, Ceil, Resize and Upsample (nearest, whole factors), Mean, \
-    ThresholdedRelu, Shrink, Hardmax, Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and \
-    AveragePool (1-D and 2-D), Identity, Constant, Cast (to a \
-    floating type); on constants (folded at import): Shape, Size, ConstantOfShape, Range, Gather, \
-    Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, Floor, Ceil, Round, ReduceProd \
+    InstanceNormalization, LSTM, GRU, RNN, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
+    Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, Split, Tile, Expand, Where, \
+    Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
+    Round, Resize and Upsample (nearest, whole factors), Mean, ThresholdedRelu, Shrink, Hardmax, \
+    Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and AveragePool (1-D and 2-D), \
+    Identity, Constant, Cast (to a floating type); on constants (folded at import): Shape, Size, \
+    ConstantOfShape, Range, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
+    Floor, Ceil, Round, ReduceProd \
     and the element-wise and shape operators above";
 
 /// An error of the ONNX front end.
