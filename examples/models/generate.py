@@ -612,6 +612,18 @@ def sequences_and_indices():
               node("Flatten", ["l2"], ["f2"], axis=1), node("Flatten", ["l1"], ["f1"], axis=1),
               node("Concat", ["f2", "f1"], ["y"], axis=1)],
              [1, 2, 4, 4], "y", opset=18)
+    # Trigonometric and hyperbolic functions (tables on calibrated ranges), each input kept
+    # inside the function's domain.
+    op_model("trig",
+             [node("Mul", ["x", "k"], ["xs"]), node("Abs", ["x"], ["ax"]),
+              node("Add", ["ax", "one"], ["x1"]),
+              node("Sin", ["x"], ["a"]), node("Cos", ["x"], ["b"]), node("Tan", ["xs"], ["c"]),
+              node("Asin", ["xs"], ["d"]), node("Acos", ["xs"], ["e"]), node("Atan", ["x"], ["f"]),
+              node("Sinh", ["x"], ["g"]), node("Cosh", ["x"], ["h"]), node("Asinh", ["x"], ["i"]),
+              node("Acosh", ["x1"], ["j"]), node("Atanh", ["xs"], ["l"]),
+              node("Concat", ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "l"], ["y"],
+                   axis=1)],
+             [2, 3], "y", [("k", f32(0.45)), ("one", f32(1.0))], opset=13)
     # TopK: the three largest along the last axis, the two smallest along the first.
     g = helper.make_graph(
         [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),

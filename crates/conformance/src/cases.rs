@@ -255,12 +255,7 @@ fn elementwise() -> Result<Vec<Case>, ProgramError> {
 }
 
 fn table(f: Function) -> Result<TableSpec, ProgramError> {
-    let (lo, hi) = match f {
-        Function::Reciprocal | Function::Rsqrt | Function::Log => (1, 16 * 256),
-        Function::Sqrt => (0, 64 * 256),
-        Function::Exp => (-16 * 256, 0),
-        _ => (-8 * 256, 8 * 256),
-    };
+    let (lo, hi) = f.grid_domain(8);
     TableSpec::new(f, s(8), s(8), lo, hi).map_err(|e| ProgramError::Op {
         node: usize::MAX,
         op: "lookup",

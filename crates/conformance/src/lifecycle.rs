@@ -135,6 +135,7 @@ const OPERATORS: &[ModelFile] = operators![
     "round",
     "lp_pool",
     "top_k",
+    "trig",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -40,6 +40,29 @@ pub enum Function {
     /// The standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`: GELU is `x * Phi(x)`, a
     /// product with a saturating table, exact for inputs of any size.
     NormalCdf,
+    /// `sin(x)` (appended with the other trigonometric and hyperbolic functions: older
+    /// encodings decode unchanged).
+    Sin,
+    /// `cos(x)`.
+    Cos,
+    /// `tan(x)` (a domain between two poles).
+    Tan,
+    /// `asin(x)` (domain within `[-1, 1]`).
+    Asin,
+    /// `acos(x)` (domain within `[-1, 1]`).
+    Acos,
+    /// `atan(x)`.
+    Atan,
+    /// `sinh(x)`.
+    Sinh,
+    /// `cosh(x)`.
+    Cosh,
+    /// `asinh(x)`.
+    Asinh,
+    /// `acosh(x)` (domain within `[1, inf)`).
+    Acosh,
+    /// `atanh(x)` (domain within `(-1, 1)`).
+    Atanh,
 }
 
 impl Function {
@@ -61,11 +84,22 @@ impl Function {
             Function::Log => "log",
             Function::Erf => "erf",
             Function::NormalCdf => "normal_cdf",
+            Function::Sin => "sin",
+            Function::Cos => "cos",
+            Function::Tan => "tan",
+            Function::Asin => "asin",
+            Function::Acos => "acos",
+            Function::Atan => "atan",
+            Function::Sinh => "sinh",
+            Function::Cosh => "cosh",
+            Function::Asinh => "asinh",
+            Function::Acosh => "acosh",
+            Function::Atanh => "atanh",
         }
     }
 
     /// Every function, with leaky ReLU at slope 1/100.
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 25] = [
         Function::Relu,
         Function::LeakyRelu { num: 1, den: 100 },
         Function::Sigmoid,
@@ -80,7 +114,52 @@ impl Function {
         Function::Log,
         Function::Erf,
         Function::NormalCdf,
+        Function::Sin,
+        Function::Cos,
+        Function::Tan,
+        Function::Asin,
+        Function::Acos,
+        Function::Atan,
+        Function::Sinh,
+        Function::Cosh,
+        Function::Asinh,
+        Function::Acosh,
+        Function::Atanh,
     ];
+
+    /// A default real domain for a table of the function, where it is defined and moderate:
+    /// `[-16, 0]` for `exp`, `[0, 16]` for `1/x`, `1/sqrt x`, `ln x` (open at 0: a table
+    /// starts one input unit above), `[0, 64]` for `sqrt`, `[-1, 1]` for `asin`, `acos`,
+    /// `atanh` (open for `atanh`), `[1, 16]` for `acosh`, `[-1.5, 1.5]` for `tan`, else
+    /// `[-8, 8]`. Use [`Function::grid_domain`] for the integer bounds at a scale.
+    #[must_use]
+    pub fn default_domain(self) -> (f64, f64) {
+        match self {
+            Function::Exp => (-16.0, 0.0),
+            Function::Reciprocal | Function::Rsqrt | Function::Log => (0.0, 16.0),
+            Function::Sqrt => (0.0, 64.0),
+            Function::Asin | Function::Acos | Function::Atanh => (-1.0, 1.0),
+            Function::Acosh => (1.0, 16.0),
+            Function::Tan => (-1.5, 1.5),
+            _ => (-8.0, 8.0),
+        }
+    }
+
+    /// [`Function::default_domain`] as integers at scale `2^bits`, each end moved one unit
+    /// inwards where the function is undefined there.
+    #[must_use]
+    pub fn grid_domain(self, bits: u32) -> (i64, i64) {
+        let f = f64::from(1u32 << bits.min(30));
+        let (lo, hi) = self.default_domain();
+        #[allow(clippy::cast_possible_truncation)]
+        let (lo, hi) = ((lo * f).round() as i64, (hi * f).round() as i64);
+        #[allow(clippy::cast_precision_loss)]
+        let defined = |x: i64| self.defined_at(x as f64 / f);
+        (
+            if defined(lo) { lo } else { lo + 1 },
+            if defined(hi) { hi } else { hi - 1 },
+        )
+    }
 
     /// Whether `x` is in the function's mathematical domain.
     #[must_use]
@@ -89,6 +168,10 @@ impl Function {
             Function::Reciprocal => x != 0.0,
             Function::Rsqrt | Function::Log => x > 0.0,
             Function::Sqrt => x >= 0.0,
+            Function::Asin | Function::Acos => (-1.0..=1.0).contains(&x),
+            Function::Atanh => x > -1.0 && x < 1.0,
+            Function::Acosh => x >= 1.0,
+            Function::Tan => libm::cos(x) != 0.0,
             Function::LeakyRelu { den, .. } => den != 0,
             _ => true,
         }
@@ -135,6 +218,17 @@ impl Function {
             Function::Log => libm::log(x),
             Function::Erf => libm::erf(x),
             Function::NormalCdf => 0.5 * (1.0 + libm::erf(x / core::f64::consts::SQRT_2)),
+            Function::Sin => libm::sin(x),
+            Function::Cos => libm::cos(x),
+            Function::Tan => libm::tan(x),
+            Function::Asin => libm::asin(x),
+            Function::Acos => libm::acos(x),
+            Function::Atan => libm::atan(x),
+            Function::Sinh => libm::sinh(x),
+            Function::Cosh => libm::cosh(x),
+            Function::Asinh => libm::asinh(x),
+            Function::Acosh => libm::acosh(x),
+            Function::Atanh => libm::atanh(x),
         }
     }
 }

@@ -326,11 +326,16 @@ impl TableSpec {
         out_scale: Scale,
     ) -> Result<(u32, Self), LookupError> {
         let unit = 1.0 / in_scale.factor();
-        let (lo, hi) = match function {
-            Function::Exp => (-16.0, 0.0),
-            Function::Reciprocal | Function::Rsqrt | Function::Log => (unit, 16.0),
-            Function::Sqrt => (0.0, 64.0),
-            _ => (-8.0, 8.0),
+        let (lo, hi) = function.default_domain();
+        let lo = if function.defined_at(lo) {
+            lo
+        } else {
+            lo + unit
+        };
+        let hi = if function.defined_at(hi) {
+            hi
+        } else {
+            hi - unit
         };
         let (shift, spec) = TableSpec::fitted(function, in_scale, out_scale, lo, hi)?;
         // A positive-only domain must stay positive after lowering the scale.

@@ -11,12 +11,7 @@ fn s(b: u32) -> Scale {
 
 /// A sensible domain per function at input scale 2^8.
 fn spec(f: Function) -> TableSpec {
-    let (lo, hi) = match f {
-        Function::Reciprocal | Function::Rsqrt | Function::Log => (1, 16 * 256),
-        Function::Sqrt => (0, 64 * 256),
-        Function::Exp => (-16 * 256, 0),
-        _ => (-8 * 256, 8 * 256),
-    };
+    let (lo, hi) = f.grid_domain(8);
     TableSpec::new(f, s(8), s(8), lo, hi).unwrap()
 }
 

@@ -184,6 +184,7 @@ conformance! {
     exp_log_softsign => "exp_log_softsign",
     round_half_to_even => "round",
     top_k_largest_and_smallest => "top_k",
+    trigonometric_and_hyperbolic => "trig",
 }
 
 #[test]

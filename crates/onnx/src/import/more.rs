@@ -82,6 +82,17 @@ pub(super) const OPERATORS: &[&str] = &[
     "Round",
     "LpPool",
     "TopK",
+    "Sin",
+    "Cos",
+    "Tan",
+    "Asin",
+    "Acos",
+    "Atan",
+    "Sinh",
+    "Cosh",
+    "Asinh",
+    "Acosh",
+    "Atanh",
 ];
 
 /// Exp and Log are tabulated on the calibrated range of their input widened by this fraction
@@ -302,6 +313,25 @@ impl Importer<'_> {
                 };
                 self.lookup_on(ctx, out, x, f, lo, hi)?
             }
+            "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan" | "Sinh" | "Cosh" | "Asinh"
+            | "Acosh" | "Atanh" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let f = match ctx.node.op_type.as_str() {
+                    "Sin" => Function::Sin,
+                    "Cos" => Function::Cos,
+                    "Tan" => Function::Tan,
+                    "Asin" => Function::Asin,
+                    "Acos" => Function::Acos,
+                    "Atan" => Function::Atan,
+                    "Sinh" => Function::Sinh,
+                    "Cosh" => Function::Cosh,
+                    "Asinh" => Function::Asinh,
+                    "Acosh" => Function::Acosh,
+                    _ => Function::Atanh,
+                };
+                let (lo, hi) = self.function_domain(ctx, f);
+                self.lookup_on(ctx, out, x, f, lo, hi)?
+            }
             "Softsign" => {
                 // x / (1 + |x|): the divisor is at least 1, so one exact division.
                 let x = self.dyn_input(ctx, 0)?;
@@ -457,14 +487,21 @@ impl Importer<'_> {
         // `sorted = 0` leaves the order open: the sorted order is one valid answer.
         let k = match self.ints_input(ctx, 1)?.as_slice() {
             [k] if *k >= 1 => usize::try_from(*k).unwrap_or(0),
-            other => return Err(ctx.unsupported("a TopK count that is not one positive constant", format!("{other:?}"))),
+            other => {
+                return Err(ctx.unsupported(
+                    "a TopK count that is not one positive constant",
+                    format!("{other:?}"),
+                ));
+            }
         };
         let mut x = self.dyn_input(ctx, 0)?;
         let rank = self.shape(x).len();
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
         let n = self.shape(x).get(a).copied().unwrap_or(0);
         if k > n {
-            return Err(ctx.unsupported("a TopK count above the axis length", format!("{k} of {n}")));
+            return Err(
+                ctx.unsupported("a TopK count above the axis length", format!("{k} of {n}"))
+            );
         }
         let largest = ctx.node.int("largest").unwrap_or(1) != 0;
         if !largest {
@@ -481,8 +518,18 @@ impl Importer<'_> {
             },
             &[nx],
         )?;
-        let unit = self.param(ctx, &format!("{out}/unit"), &scalar(1.0 / self.s.factor()), self.s)?;
-        let below = self.op(ctx, &format!("{out}/below_negated"), Op::Add, &[neg_min, unit])?;
+        let unit = self.param(
+            ctx,
+            &format!("{out}/unit"),
+            &scalar(1.0 / self.s.factor()),
+            self.s,
+        )?;
+        let below = self.op(
+            ctx,
+            &format!("{out}/below_negated"),
+            Op::Add,
+            &[neg_min, unit],
+        )?;
         let floor = self.neg(ctx, &format!("{out}/floor"), below)?;
         let mut values = Vec::with_capacity(k);
         let mut indices = Vec::with_capacity(k);
@@ -492,7 +539,12 @@ impl Importer<'_> {
             values.push(first.max);
             indices.push(first.index);
             if j + 1 < k {
-                let hot = self.op(ctx, &format!("{name}/taken"), Op::AtLeast, &[first.weight, first.top])?;
+                let hot = self.op(
+                    ctx,
+                    &format!("{name}/taken"),
+                    Op::AtLeast,
+                    &[first.weight, first.top],
+                )?;
                 let drop = self.op(ctx, &format!("{name}/drop"), Op::Sub, &[x, floor])?;
                 let lowered = self.op(ctx, &format!("{name}/lowered"), Op::Mul, &[hot, drop])?;
                 x = self.op(ctx, &format!("{name}/rest"), Op::Sub, &[x, lowered])?;
@@ -676,7 +728,12 @@ impl Importer<'_> {
     ) -> Result<TensorId, OnnxError> {
         let last = self.shape(x).len().saturating_sub(1);
         let first = self.first_max(ctx, out, x, last)?;
-        let hot = self.op(ctx, &format!("{out}/hot"), Op::AtLeast, &[first.weight, first.top])?;
+        let hot = self.op(
+            ctx,
+            &format!("{out}/hot"),
+            Op::AtLeast,
+            &[first.weight, first.top],
+        )?;
         let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
         self.op(ctx, out, Op::Mul, &[hot, one])
     }
@@ -720,6 +777,23 @@ impl Importer<'_> {
                 let pad = (hi - lo).max(1.0) * RANGE_MARGIN;
                 (lo - pad, hi + pad)
             })
+    }
+
+    /// The table domain of a trigonometric or hyperbolic function of input 0: the calibrated
+    /// range ([`Self::calibrated`]), or [`Function::default_domain`] without one, kept where
+    /// the function is defined (`asin`, `acos` within `[-1, 1]`, `atanh` inside it, `acosh`
+    /// from 1) and, for `tan`, between its poles (`[-1.5, 1.5]`).
+    fn function_domain(&self, ctx: &Ctx<'_>, f: Function) -> (f64, f64) {
+        let unit = 1.0 / self.s.factor();
+        let (dlo, dhi) = f.default_domain();
+        let (lo, hi) = self.calibrated(ctx, (dlo, dhi));
+        let (lo, hi) = match f {
+            Function::Asin | Function::Acos | Function::Tan => (lo.max(dlo), hi.min(dhi)),
+            Function::Atanh => (lo.max(dlo + unit), hi.min(dhi - unit)),
+            Function::Acosh => (lo.max(dlo), hi),
+            _ => (lo, hi),
+        };
+        (lo, hi.max(lo + unit))
     }
 
     /// ONNX `Round` (halves to even), exact: `q = floor(x)`, the fraction `r = x - q`,
