@@ -130,8 +130,8 @@ impl Function {
     /// A default real domain for a table of the function, where it is defined and moderate:
     /// `[-16, 0]` for `exp`, `[0, 16]` for `1/x`, `1/sqrt x`, `ln x` (open at 0: a table
     /// starts one input unit above), `[0, 64]` for `sqrt`, `[-1, 1]` for `asin`, `acos`,
-    /// `atanh` (open for `atanh`), `[1, 16]` for `acosh`, `[-1.5, 1.5]` for `tan`, else
-    /// `[-8, 8]`. Use [`Function::grid_domain`] for the integer bounds at a scale.
+    /// `atanh` (open for `atanh`), `[1, 16]` for `acosh`, `[-1.5, 1.5]` for `tan`, `[-4, 4]`
+    /// for `sinh` and `cosh` (their values grow as `e^|x|`), else `[-8, 8]`. Use [`Function::grid_domain`] for the integer bounds at a scale.
     #[must_use]
     pub fn default_domain(self) -> (f64, f64) {
         match self {
@@ -141,6 +141,7 @@ impl Function {
             Function::Asin | Function::Acos | Function::Atanh => (-1.0, 1.0),
             Function::Acosh => (1.0, 16.0),
             Function::Tan => (-1.5, 1.5),
+            Function::Sinh | Function::Cosh => (-4.0, 4.0),
             _ => (-8.0, 8.0),
         }
     }
