@@ -624,6 +624,27 @@ def sequences_and_indices():
               node("Concat", ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "l"], ["y"],
                    axis=1)],
              [2, 3], "y", [("k", f32(0.45)), ("one", f32(1.0))], opset=13)
+    # Scatters: constant targets (replace; add with a duplicate target) and computed ones.
+    vi = lambda n, t, sh: helper.make_tensor_value_info(n, t, sh)
+    F, I = TensorProto.FLOAT, TensorProto.INT64
+    g = helper.make_graph(
+        [node("ScatterND", ["x", "nd_idx", "u"], ["a"]),
+         node("ScatterElements", ["x", "el_idx", "u"], ["b"], axis=0),
+         node("ScatterND", ["x", "dup_idx", "u"], ["c"], reduction="add"),
+         node("Concat", ["a", "b", "c"], ["y"], axis=0)],
+        "scatter_constant", [vi("x", F, [4, 3]), vi("u", F, [2, 3])], [vi("y", F, [])],
+        [numpy_helper.from_array(i64([[1], [3]]), "nd_idx"),
+         numpy_helper.from_array(i64([[3, 0, 1], [0, 2, -1]]), "el_idx"),
+         numpy_helper.from_array(i64([[2], [2]]), "dup_idx")])
+    save(g, os.path.join(OPS, "scatter_constant.onnx"), 16)
+    g = helper.make_graph(
+        [node("ScatterND", ["x", "nd_idx", "u"], ["a"]),
+         node("ScatterElements", ["x", "el_idx", "u"], ["b"], axis=1),
+         node("Concat", ["a", "b"], ["y"], axis=0)],
+        "scatter_computed",
+        [vi("x", F, [4, 3]), vi("u", F, [2, 3]), vi("nd_idx", I, [2, 1]),
+         vi("el_idx", I, [2, 3])], [vi("y", F, [])])
+    save(g, os.path.join(OPS, "scatter_computed.onnx"), 13)
     # TopK: the three largest along the last axis, the two smallest along the first.
     g = helper.make_graph(
         [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),

@@ -136,6 +136,8 @@ const OPERATORS: &[ModelFile] = operators![
     "lp_pool",
     "top_k",
     "trig",
+    "scatter_constant",
+    "scatter_computed",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -185,6 +185,7 @@ conformance! {
     round_half_to_even => "round",
     top_k_largest_and_smallest => "top_k",
     trigonometric_and_hyperbolic => "trig",
+    scatter_nd_and_elements_at_constant_indices => "scatter_constant",
 }
 
 #[test]
@@ -688,4 +689,26 @@ fn lp_pool_p2_and_p1() {
         assert!((g - e).abs() <= TOLERANCE, "{got:?} against {want:?}");
     }
     proves("lp_pool", &cal.model, x);
+}
+
+/// ScatterND and ScatterElements at computed indices (negative ones wrapping), equal to
+/// tract's: the targets' one-hot rows replace the covered rows and elements.
+#[test]
+fn scatter_at_computed_indices() {
+    let x: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.5).collect();
+    let u = [2.0, 2.25, 2.5, -2.0, -2.25, -2.5];
+    let sample = |nd: [f64; 2], el: [f64; 6]| -> Vec<f64> {
+        let mut v = x.clone();
+        v.extend(u);
+        v.extend(nd);
+        v.extend(el);
+        v
+    };
+    indexed(
+        "scatter_computed",
+        &[
+            sample([0.0, 3.0], [0.0, 1.0, 2.0, 2.0, 1.0, 0.0]),
+            sample([2.0, 1.0], [2.0, 0.0, 1.0, 1.0, 2.0, 0.0]),
+        ],
+    );
 }

@@ -21,7 +21,13 @@ use crate::graph::{Attrs, Const};
 
 /// The ONNX operators this module lowers (`Gather` at computed indices comes here from
 /// [`super::movement`]).
-pub(super) const OPERATORS: &[&str] = &["GatherElements", "GatherND"];
+pub(super) const OPERATORS: &[&str] = &[
+    "GatherElements",
+    "GatherND",
+    "ScatterElements",
+    "ScatterND",
+    "Scatter",
+];
 
 /// Most one-hot cells (indices x rows) one gather may build: each is a comparison row.
 const MAX_ONE_HOT: usize = 1 << 22;
@@ -58,7 +64,9 @@ impl Importer<'_> {
         let data = self.dyn_input(ctx, 0)?;
         let y = match ctx.node.op_type.as_str() {
             "GatherElements" => self.gather_elements(ctx, out, data)?,
-            _ => self.gather_nd(ctx, out, data)?,
+            "GatherND" => self.gather_nd(ctx, out, data)?,
+            "ScatterND" => self.scatter_nd(ctx, out, data)?,
+            _ => self.scatter_elements(ctx, out, data)?,
         };
         self.set(out, Value::Dyn(y));
         Ok(())
@@ -350,5 +358,311 @@ impl Importer<'_> {
         let mut target = tuple_shape;
         target.extend_from_slice(&rest);
         self.reshape_to(ctx, out, picked, target)
+    }
+
+    /// `reduction`: `none` (replace) or `add`; the others fail by name.
+    fn scatter_adds(ctx: &Ctx<'_>) -> Result<bool, OnnxError> {
+        match ctx.node.string("reduction").as_deref() {
+            None | Some("none") => Ok(false),
+            Some("add") => Ok(true),
+            Some(other) => Err(ctx.unsupported(
+                "a scatter reduction other than none or add",
+                other.to_string(),
+            )),
+        }
+    }
+
+    /// The output of a scatter into `base` (`[rows, width]`) of `updates` (`[n, width]`) whose
+    /// target rows are the plain 0/1 matrix `hot` (`[n, rows]`): `base * (1 - covered) +
+    /// hot^T updates` (replace; duplicate targets add, where ONNX leaves the result undefined),
+    /// or `base + hot^T updates` (add).
+    fn scatter_rows(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        base: TensorId,
+        hot: TensorId,
+        updates: TensorId,
+        add: bool,
+    ) -> Result<TensorId, OnnxError> {
+        let hot_t = self.op(
+            ctx,
+            &format!("{out}/targets"),
+            Op::Transpose { perm: vec![1, 0] },
+            &[hot],
+        )?;
+        let placed = self.op(ctx, &format!("{out}/placed"), Op::MatMul, &[hot_t, updates])?;
+        if add {
+            return self.op(ctx, &format!("{out}/sum"), Op::Add, &[base, placed]);
+        }
+        let covered = self.op(
+            ctx,
+            &format!("{out}/covered"),
+            Op::Sum {
+                axes: vec![1],
+                keep_dims: true,
+            },
+            &[hot_t],
+        )?;
+        let one = self.param(ctx, &format!("{out}/one"), &counts(vec![], [1]), Scale::ONE)?;
+        let keep = self.op(ctx, &format!("{out}/kept"), Op::Sub, &[one, covered])?;
+        let kept = self.op(ctx, &format!("{out}/base_kept"), Op::Mul, &[base, keep])?;
+        self.op(ctx, &format!("{out}/scattered"), Op::Add, &[kept, placed])
+    }
+
+    /// `ScatterND(data, idx, updates)`: the slices `data[i1, .., ik]` named by the index
+    /// tuples replaced by (or, `reduction = add`, increased by) `updates`. Constant tuples
+    /// select rows from `data` and `updates` (slices, `concat`); computed ones are wrapped,
+    /// combined into row numbers and turned into one-hot rows ([`Self::scatter_rows`]).
+    fn scatter_nd(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        data: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let add = Self::scatter_adds(ctx)?;
+        let shape = self.shape(data);
+        let updates = self.dyn_input(ctx, 2)?;
+        let (ishape, idx) = match self.get(ctx, 1)? {
+            Value::Const(c) => (c.shape.clone(), Err(c.clone())),
+            Value::Dyn(id) => (self.shape(*id), Ok(*id)),
+        };
+        let k = ishape.last().copied().unwrap_or(0);
+        if ishape.is_empty() || k == 0 || k > shape.len() {
+            return Err(ctx.unsupported(
+                "ScatterND index tuples longer than the data's rank",
+                format!("indices {ishape:?} for data {shape:?}"),
+            ));
+        }
+        let (lead, rest) = shape.split_at(k);
+        let (rows, width) = (numel(lead), numel(rest));
+        let m = numel(ishape.get(..ishape.len() - 1).unwrap_or_default());
+        if numel(&self.shape(updates)) != m * width {
+            return Err(ctx.unsupported(
+                "ScatterND updates of the wrong size",
+                format!("{:?} for {m} slices of {width}", self.shape(updates)),
+            ));
+        }
+        let base = self.reshape_to(ctx, &format!("{out}/rows"), data, vec![rows, width])?;
+        let upd = self.reshape_to(ctx, &format!("{out}/updates"), updates, vec![m, width])?;
+        let rs = strides(lead);
+        let y = match idx {
+            Err(c) => {
+                let mut targets = Vec::with_capacity(m);
+                for tuple in c.data.chunks(k) {
+                    let mut row = 0;
+                    for ((&v, &d), &st) in tuple.iter().zip(lead).zip(&rs) {
+                        #[allow(clippy::cast_possible_truncation)]
+                        let i = v as i64;
+                        let di = i64::try_from(d).unwrap_or(i64::MAX);
+                        let w = if i < 0 { i + di } else { i };
+                        let w = usize::try_from(w).ok().filter(|&w| w < d).ok_or_else(|| {
+                            ctx.unsupported("a ScatterND index out of range", format!("{i} of {d}"))
+                        })?;
+                        row += w * st;
+                    }
+                    targets.push(row);
+                }
+                self.scatter_constant(ctx, out, base, upd, &targets, add)?
+            }
+            Ok(idx) => {
+                let tuples = self.reshape_to(ctx, &format!("{out}/tuples"), idx, vec![m, k])?;
+                let tuples =
+                    self.wrap_indices(ctx, out, tuples, &counts(vec![k], lead.to_vec()))?;
+                let st = self.param(
+                    ctx,
+                    &format!("{out}/strides"),
+                    &counts(vec![k, 1], rs.clone()),
+                    Scale::ONE,
+                )?;
+                let row = self.op(ctx, &format!("{out}/row"), Op::MatMul, &[tuples, st])?;
+                let hot = self.one_hot(ctx, out, row, rows)?;
+                self.scatter_rows(ctx, out, base, hot, upd, add)?
+            }
+        };
+        self.reshape_to(ctx, out, y, shape)
+    }
+
+    /// A scatter at constant targets (`targets[j]`: the row update `j` goes to). Replacing:
+    /// row `r` of the output is row `r` of `base` or the last update aimed at it, picked from
+    /// both stacked (slices only). Adding: the plain 0/1 matrix of the targets through
+    /// [`Self::scatter_rows`] (duplicates add up, as ONNX's `add` reduction specifies).
+    fn scatter_constant(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        base: TensorId,
+        updates: TensorId,
+        targets: &[usize],
+        add: bool,
+    ) -> Result<TensorId, OnnxError> {
+        let rows = self.shape(base).first().copied().unwrap_or(0);
+        let n = targets.len();
+        if add {
+            let mut data = vec![0.0; n * rows];
+            for (j, &r) in targets.iter().enumerate() {
+                if let Some(cell) = data.get_mut(j * rows + r) {
+                    *cell = 1.0;
+                }
+            }
+            let hot = self.param(
+                ctx,
+                &format!("{out}/targets_constant"),
+                &Const {
+                    shape: vec![n, rows],
+                    data,
+                },
+                Scale::ONE,
+            )?;
+            return self.scatter_rows(ctx, out, base, hot, updates, true);
+        }
+        let mut source: Vec<usize> = (0..rows).collect();
+        for (j, &r) in targets.iter().enumerate() {
+            if let Some(slot) = source.get_mut(r) {
+                *slot = rows + j;
+            }
+        }
+        let both = self.op(
+            ctx,
+            &format!("{out}/both"),
+            Op::Concat { axis: 0 },
+            &[base, updates],
+        )?;
+        self.pick(ctx, out, both, 0, &source)
+    }
+
+    /// `ScatterElements(data, idx, updates, axis)` (and the deprecated `Scatter`):
+    /// `out[c with axis -> idx[c]] = updates[c]` (or `+=` with `reduction = add`). Constant
+    /// indices pick each output element from `data` or `updates`; computed ones scatter
+    /// one-hot rows through a constant 0/1 map of (update, row) pairs to flat positions.
+    fn scatter_elements(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        data: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let add = Self::scatter_adds(ctx)?;
+        let shape = self.shape(data);
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
+        let dim = shape.get(a).copied().unwrap_or(0);
+        let updates = self.dyn_input(ctx, 2)?;
+        let (ishape, idx) = match self.get(ctx, 1)? {
+            Value::Const(c) => (c.shape.clone(), Err(c.clone())),
+            Value::Dyn(id) => (self.shape(*id), Ok(*id)),
+        };
+        if ishape.len() != shape.len()
+            || ishape.iter().zip(&shape).any(|(i, d)| i > d)
+            || self.shape(updates) != ishape
+        {
+            return Err(ctx.unsupported(
+                "ScatterElements indices or updates not within the data's shape",
+                format!(
+                    "indices {ishape:?}, updates {:?}, data {shape:?}",
+                    self.shape(updates)
+                ),
+            ));
+        }
+        let ds = strides(&shape);
+        let is = strides(&ishape);
+        let position = |e: usize, v: usize| -> usize {
+            ds.iter()
+                .zip(&is)
+                .zip(&ishape)
+                .enumerate()
+                .map(|(k, ((&d, &i), &n))| {
+                    let c = if k == a {
+                        v
+                    } else {
+                        (e / i.max(1)).checked_rem(n).unwrap_or(0)
+                    };
+                    c * d
+                })
+                .sum()
+        };
+        let total = numel(&shape);
+        let n = numel(&ishape);
+        let flat = self.reshape_to(ctx, &format!("{out}/flat"), data, vec![total, 1])?;
+        let upd = self.reshape_to(ctx, &format!("{out}/updates"), updates, vec![n, 1])?;
+        let y = match idx {
+            Err(c) => {
+                let mut targets = Vec::with_capacity(n);
+                for (e, &v) in c.data.iter().enumerate() {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let i = v as i64;
+                    let d = i64::try_from(dim).unwrap_or(i64::MAX);
+                    let j = if i < 0 { i + d } else { i };
+                    let j = usize::try_from(j)
+                        .ok()
+                        .filter(|&j| j < dim)
+                        .ok_or_else(|| {
+                            ctx.unsupported(
+                                "a ScatterElements index out of range",
+                                format!("{i} of {dim}"),
+                            )
+                        })?;
+                    targets.push(position(e, j));
+                }
+                self.scatter_constant(ctx, out, flat, upd, &targets, add)?
+            }
+            Ok(idx) => {
+                if n.saturating_mul(dim).saturating_mul(total) > MAX_ONE_HOT {
+                    return Err(ctx.unsupported(
+                        "a ScatterElements at computed indices this large",
+                        format!("{n} updates into {total} elements"),
+                    ));
+                }
+                let col = self.reshape_to(ctx, &format!("{out}/indices"), idx, vec![n, 1])?;
+                let col = self.wrap_indices(ctx, out, col, &counts(vec![], [dim]))?;
+                let hot = self.one_hot(ctx, out, col, dim)?;
+                // Map (update e, row v) to its flat position: hot [n, dim] -> [n, total].
+                let mut map = vec![0.0; n * dim * total];
+                for e in 0..n {
+                    for v in 0..dim {
+                        if let Some(cell) = map.get_mut(((e * dim + v) * total) + position(e, v)) {
+                            *cell = 1.0;
+                        }
+                    }
+                }
+                let map = self.param(
+                    ctx,
+                    &format!("{out}/positions"),
+                    &Const {
+                        shape: vec![n * dim, total],
+                        data: map,
+                    },
+                    Scale::ONE,
+                )?;
+                // Each update's one-hot row on the block of its own (update, row) pairs:
+                // [1, n dim] times the constant block indicator [n, n dim], then the map.
+                let hot_flat =
+                    self.reshape_to(ctx, &format!("{out}/hot_flat"), hot, vec![1, n * dim])?;
+                let mut blocks = vec![0.0; n * n * dim];
+                for e in 0..n {
+                    for v in 0..dim {
+                        if let Some(cell) = blocks.get_mut(e * n * dim + e * dim + v) {
+                            *cell = 1.0;
+                        }
+                    }
+                }
+                let blocks = self.param(
+                    ctx,
+                    &format!("{out}/blocks"),
+                    &Const {
+                        shape: vec![n, n * dim],
+                        data: blocks,
+                    },
+                    Scale::ONE,
+                )?;
+                let own = self.op(
+                    ctx,
+                    &format!("{out}/own_rows"),
+                    Op::Mul,
+                    &[blocks, hot_flat],
+                )?;
+                let spread = self.op(ctx, &format!("{out}/spread"), Op::MatMul, &[own, map])?;
+                self.scatter_rows(ctx, out, flat, spread, upd, add)?
+            }
+        };
+        self.reshape_to(ctx, out, y, shape)
     }
 }
