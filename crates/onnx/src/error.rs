@@ -8,12 +8,14 @@ use zkmlops_tensor::ProgramError;
 /// The operators zkmlops imports, listed in errors about the others.
 pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Reciprocal, Conv, \
     ConvTranspose, Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Softsign, Mish, \
-    HardSigmoid, HardSwish, Sigmoid, Tanh, Erf, Gelu, Exp and Log (calibrated range), Softmax, \
+    HardSigmoid, HardSwish, Sigmoid, Tanh, Erf, Gelu, Exp, Log, Sin, Cos, Tan, Asin, Acos, Atan, \
+    Sinh, Cosh, Asinh, Acosh, Atanh (calibrated ranges), Softmax, \
     LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), \
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
-    Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, Split, Tile, Expand, Where, \
+    Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
+    Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
     Round, Resize and Upsample (nearest, whole factors), Mean, ThresholdedRelu, Shrink, Hardmax, \
     Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and AveragePool (1-D and 2-D), \
