@@ -23,7 +23,7 @@ import os
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -687,10 +687,51 @@ def sequences_and_indices():
              opset=13)
 
 
+def trees():
+    """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`): a decision
+    tree and gradient boosting classifier on iris, a random forest regressor on diabetes. Each
+    comes with `<name>.expected.json`: 8 held-out rows and scikit-learn's own predictions
+    (tract 0.23 cannot run TreeEnsembleRegressor, and scikit-learn is the reference anyway).
+    `python3 examples/models/generate.py trees` writes only these."""
+    from skl2onnx import to_onnx
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+    from sklearn.tree import DecisionTreeClassifier
+
+    opsets = {"": 13, "ai.onnx.ml": 3}
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    Xtr, Xte, ytr, _ = train_test_split(X, y, test_size=8, random_state=3)
+    for name, model in [
+        ("tree_classifier", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ("boosted_classifier", GradientBoostingClassifier(n_estimators=6, max_depth=2,
+                                                          random_state=0)),
+    ]:
+        model.fit(Xtr, ytr)
+        onx = to_onnx(model, Xtr[:1], options={"zipmap": False}, target_opset=opsets)
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [float(v) for v in Xte.ravel()],
+                       "label": [int(v) for v in model.predict(Xte)],
+                       "probabilities": [round(float(v), 9)
+                                         for v in model.predict_proba(Xte).ravel()]}, f)
+    Xd, yd = load_diabetes(return_X_y=True)
+    Xd = Xd.astype(np.float32)
+    Xtr, Xte, ytr, _ = train_test_split(Xd, yd, test_size=8, random_state=3)
+    model = RandomForestRegressor(n_estimators=4, max_depth=3, random_state=0).fit(Xtr, ytr)
+    onx = to_onnx(model, Xtr[:1], target_opset=opsets)
+    onnx.save(onx, os.path.join(OPS, "forest_regressor.onnx"))
+    with open(os.path.join(OPS, "forest_regressor.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in Xte.ravel()],
+                   "output": [round(float(v), 9) for v in model.predict(Xte)]}, f)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
         malformed_models()
+        sys.exit(0)
+    if sys.argv[1:] == ["trees"]:
+        trees()
         sys.exit(0)
     if sys.argv[1:] == ["sequences"]:
         sequences_and_indices()
@@ -706,3 +747,4 @@ if __name__ == "__main__":
     malformed_models()
     more_ops()
     sequences_and_indices()
+    trees()

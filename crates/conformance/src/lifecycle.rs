@@ -138,6 +138,9 @@ const OPERATORS: &[ModelFile] = operators![
     "trig",
     "scatter_constant",
     "scatter_computed",
+    "tree_classifier",
+    "boosted_classifier",
+    "forest_regressor",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 mod deconv;
 mod fold;
 mod index;
+mod ml;
 mod more;
 mod movement;
 mod recurrent;
@@ -708,6 +709,7 @@ impl Importer<'_> {
             other if movement::OPERATORS.contains(&other) => self.movement(ctx, &out)?,
             other if index::OPERATORS.contains(&other) => self.index(ctx, &out)?,
             other if recurrent::OPERATORS.contains(&other) => self.recurrent(ctx, &out)?,
+            other if ml::OPERATORS.contains(&other) => self.tree_ensemble(ctx)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -82,7 +82,9 @@ fn proves(name: &str, model: &CompiledModel, sample: &[f64]) {
         .unwrap();
     let expected = model.decode_outputs(&witness);
     assert_eq!(verified.statement.public.len(), expected.len(), "{name}");
-    for (p, e) in verified.statement.public.iter().zip(&expected) {
+    // Public tensors are listed by id; the outputs in graph order.
+    for (id, e) in model.outputs.iter().zip(&expected) {
+        let p = verified.statement.public_tensor(*id).unwrap();
         assert_eq!(&p.decoded(), e, "{name}");
     }
 }
@@ -711,4 +713,83 @@ fn scatter_at_computed_indices() {
             sample([2.0, 1.0], [2.0, 0.0, 1.0, 1.0, 2.0, 0.0]),
         ],
     );
+}
+
+#[derive(serde::Deserialize)]
+struct TreeExpectation {
+    input: Vec<f64>,
+    #[serde(default)]
+    label: Vec<f64>,
+    #[serde(default)]
+    probabilities: Vec<f64>,
+    #[serde(default)]
+    output: Vec<f64>,
+}
+
+/// A tree ensemble exported by skl2onnx, on 8 held-out rows: its outputs against
+/// scikit-learn's predictions (written by `examples/models/generate.py trees`), then proved.
+fn tree_model(name: &str, features: usize) -> (CompiledModel, TreeExpectation, Vec<Vec<f64>>) {
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: TreeExpectation = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        scale_bits: 12,
+        input_shape: Some(vec![8, features]),
+        ..Settings::default()
+    };
+    let m = compile(&model(name), &settings).unwrap();
+    let w = m.witness(0, &want.input).unwrap();
+    let got = m.decode_outputs(&w);
+    proves(name, &m, &want.input);
+    (m, want, got)
+}
+
+/// A decision tree (depth 4, iris): labels equal scikit-learn's and tract's, probabilities
+/// within the tolerance (leaf weights quantized at 2^12).
+#[test]
+fn decision_tree_classifier_matches_scikit_learn() {
+    let (_, want, got) = tree_model("tree_classifier", 4);
+    assert_eq!(got[0], want.label, "labels");
+    for (g, e) in got[1].iter().zip(&want.probabilities) {
+        assert!(
+            (g - e).abs() <= TOLERANCE,
+            "{:?} against {:?}",
+            got[1],
+            want.probabilities
+        );
+    }
+    let float = FloatModel::new(&model("tree_classifier"), &[8, 4], false).unwrap();
+    assert_eq!(float.run(0, &want.input).unwrap()[0], want.label);
+}
+
+/// Gradient boosting (6 rounds of 3 depth-2 trees, base values, SOFTMAX): labels equal
+/// scikit-learn's, probabilities within the tolerance.
+#[test]
+fn gradient_boosting_classifier_matches_scikit_learn() {
+    let (_, want, got) = tree_model("boosted_classifier", 4);
+    assert_eq!(got[0], want.label, "labels");
+    assert_eq!(got[1].len(), want.probabilities.len());
+    for (g, e) in got[1].iter().zip(&want.probabilities) {
+        assert!(
+            (g - e).abs() <= TOLERANCE,
+            "{:?} against {:?}",
+            got[1],
+            want.probabilities
+        );
+    }
+}
+
+/// A random forest regressor (4 trees of depth 3, diabetes): within 2% of max(1, |y|) of
+/// scikit-learn's predictions (tract 0.23 cannot run TreeEnsembleRegressor).
+#[test]
+fn random_forest_regressor_matches_scikit_learn() {
+    let (_, want, got) = tree_model("forest_regressor", 10);
+    assert_eq!(got[0].len(), want.output.len());
+    for (g, e) in got[0].iter().zip(&want.output) {
+        assert!(
+            (g - e).abs() <= 0.02 * e.abs().max(1.0),
+            "{:?} against {:?}",
+            got[0],
+            want.output
+        );
+    }
 }

@@ -479,6 +479,23 @@ impl Importer<'_> {
         })
     }
 
+    /// The one-hot `[x_i is the first maximum along a]`, plain 0/1 integers.
+    pub(super) fn first_max_of(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let first = self.first_max(ctx, out, x, a)?;
+        self.op(
+            ctx,
+            &format!("{out}/hot"),
+            Op::AtLeast,
+            &[first.weight, first.top],
+        )
+    }
+
     /// `TopK` (constant `K`, `largest` either way, sorted): `K` rounds of [`Self::first_max`],
     /// each taking the maximum and its first index and then lowering that element below every
     /// other (to `min(x) - 1 unit`). Sets both outputs (values, indices at the activation

@@ -1,0 +1,495 @@
+//! Tree ensembles (`ai.onnx.ml` `TreeEnsembleClassifier`, `TreeEnsembleRegressor`, as
+//! skl2onnx and onnxmltools export decision trees, random forests and gradient boosting),
+//! lowered to matrix products and exact comparisons (the "GEMM" form of a tree):
+//!
+//! 1. every branch node's condition `c_j = [x_f <= t]` (or `<`, `>=`, `>`, `==`, `!=`) on the
+//!    quantized values, from two `at_least` comparisons of the selected features with the
+//!    thresholds, combined linearly per node;
+//! 2. each leaf's path as a `matmul` of the conditions with a constant `+1 / -1 / 0` matrix
+//!    (`+1` where the path goes the true way, `-1` the false way): the sum reaches the number
+//!    of true-way ancestors exactly when every condition on the path holds, so one more
+//!    `at_least` gives the leaf indicator (one leaf per tree);
+//! 3. the indicators times the leaf weights (a `matmul`), plus the base values, averaged for
+//!    `AVERAGE`, then the post transform (`LOGISTIC`: the sigmoid table, `SOFTMAX`).
+//!
+//! The classifier's label is the class of the first maximal score (maxima and comparisons),
+//! mapped to its integer label. Comparisons are exact on the quantized inputs and thresholds
+//! (an input within one unit of a threshold may branch as its quantized value does).
+
+use zkmlops_field::Scale;
+use zkmlops_lookup::Function;
+use zkmlops_tensor::{Op, TensorId, composite};
+
+use super::{Ctx, Importer, SIGMOID_RADIUS, Value};
+use crate::OnnxError;
+use crate::graph::{Attrs, Const};
+
+/// The ONNX operators this module lowers.
+pub(super) const OPERATORS: &[&str] = &["TreeEnsembleClassifier", "TreeEnsembleRegressor"];
+
+/// Most leaves and branch nodes one ensemble may have.
+const MAX_NODES: usize = 1 << 16;
+
+fn floats(ctx: &Ctx<'_>, name: &str) -> Vec<f64> {
+    ctx.node
+        .attr(name)
+        .map(|a| a.floats.iter().map(|&f| f64::from(f)).collect())
+        .unwrap_or_default()
+}
+
+fn ints(ctx: &Ctx<'_>, name: &str) -> Vec<i64> {
+    ctx.node.ints(name).unwrap_or_default()
+}
+
+fn strings(ctx: &Ctx<'_>, name: &str) -> Vec<String> {
+    ctx.node
+        .attr(name)
+        .map(|a| {
+            a.strings
+                .iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn index(v: i64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+/// A branch node's comparison as `c = alpha [x >= t] + beta [t >= x] + gamma`.
+fn mode_coefficients(mode: &str) -> Option<(f64, f64, f64)> {
+    Some(match mode {
+        "BRANCH_LEQ" => (0.0, 1.0, 0.0),
+        "BRANCH_LT" => (-1.0, 0.0, 1.0),
+        "BRANCH_GTE" => (1.0, 0.0, 0.0),
+        "BRANCH_GT" => (0.0, -1.0, 1.0),
+        "BRANCH_EQ" => (1.0, 1.0, -1.0),
+        "BRANCH_NEQ" => (-1.0, -1.0, 2.0),
+        _ => return None,
+    })
+}
+
+/// One node of the ensemble's attribute lists.
+struct TreeNode {
+    tree: i64,
+    id: i64,
+    feature: usize,
+    value: f64,
+    leaf: bool,
+    mode: String,
+    /// The true and false children's node ids.
+    children: [i64; 2],
+}
+
+/// An ensemble in the GEMM form.
+struct Gemm {
+    /// Feature and threshold of every branch node, and its comparison's coefficients.
+    features: Vec<usize>,
+    thresholds: Vec<f64>,
+    coefficients: Vec<(f64, f64, f64)>,
+    /// `[branches, leaves]`, `+1 / -1 / 0`.
+    paths: Vec<f64>,
+    /// True-way ancestors per leaf.
+    true_ways: Vec<f64>,
+    /// `[leaves, outputs]`.
+    weights: Vec<f64>,
+    leaves: usize,
+    trees: usize,
+}
+
+impl Importer<'_> {
+    /// Lower one of [`OPERATORS`]; sets every output the node names.
+    pub(super) fn tree_ensemble(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        let classifier = ctx.node.op_type == "TreeEnsembleClassifier";
+        let labels = ints(ctx, "classlabels_int64s");
+        if classifier && labels.is_empty() {
+            return Err(ctx.unsupported(
+                "a classifier without integer class labels",
+                "classlabels_strings",
+            ));
+        }
+        let outputs = if classifier {
+            labels.len()
+        } else {
+            index(ctx.node.int("n_targets").unwrap_or(1))
+        };
+        let prefix = if classifier { "class" } else { "target" };
+        if classifier && outputs == 2 && ints(ctx, &format!("{prefix}_ids")).iter().all(|&c| c == 0)
+        {
+            return Err(ctx.unsupported(
+                "a binary TreeEnsembleClassifier with one score column",
+                "class_ids all 0",
+            ));
+        }
+        let x = self.dyn_input(ctx, 0)?;
+        let xs = self.shape(x);
+        let [_, n_features] = xs[..] else {
+            return Err(ctx.unsupported("a tree ensemble input not [N, F]", format!("{xs:?}")));
+        };
+        let g = Self::tree_gemm(ctx, prefix, outputs, n_features)?;
+        let out = ctx
+            .node
+            .output
+            .iter()
+            .rev()
+            .find(|o| !o.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let name = format!("{out}/trees");
+        let scores = self.tree_scores(ctx, &name, x, &g)?;
+        let aggregate = ctx
+            .node
+            .string("aggregate_function")
+            .unwrap_or_else(|| "SUM".into());
+        let mut scores = match aggregate.as_str() {
+            "SUM" => scores,
+            #[allow(clippy::cast_precision_loss)]
+            "AVERAGE" if !classifier => self.mul_const(
+                ctx,
+                &format!("{name}/average"),
+                scores,
+                &format!("{name}/inverse_trees"),
+                &Const {
+                    shape: vec![],
+                    data: vec![1.0 / g.trees.max(1) as f64],
+                },
+            )?,
+            other => {
+                return Err(ctx.unsupported("a tree aggregate function", other.to_string()));
+            }
+        };
+        let base = floats(ctx, "base_values");
+        if !base.is_empty() {
+            if base.len() != outputs {
+                return Err(ctx.unsupported(
+                    "base_values of the wrong length",
+                    format!("{} for {outputs} outputs", base.len()),
+                ));
+            }
+            let b = self.param(
+                ctx,
+                &format!("{name}/base"),
+                &Const {
+                    shape: vec![outputs],
+                    data: base,
+                },
+                self.s,
+            )?;
+            scores = self.op(ctx, &format!("{name}/based"), Op::Add, &[scores, b])?;
+        }
+        scores = match ctx
+            .node
+            .string("post_transform")
+            .unwrap_or_else(|| "NONE".into())
+            .as_str()
+        {
+            "NONE" => scores,
+            "LOGISTIC" => self.lookup(
+                ctx,
+                &format!("{name}/logistic"),
+                scores,
+                Function::Sigmoid,
+                SIGMOID_RADIUS,
+            )?,
+            "SOFTMAX" => {
+                let s = self.s;
+                #[allow(clippy::cast_possible_truncation)]
+                let exp_lo =
+                    -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
+                let n = self.fresh(&format!("{name}/softmax"));
+                composite::softmax(&mut self.b, &n, scores, s, s, s, exp_lo)
+                    .map_err(|e| ctx.program(e))?
+            }
+            other => {
+                return Err(ctx.unsupported("a tree post_transform", other.to_string()));
+            }
+        };
+        let wanted = |i: usize| ctx.node.output.get(i).filter(|s| !s.is_empty()).cloned();
+        if !classifier {
+            if let Some(y) = wanted(0) {
+                self.set(&y, Value::Dyn(scores));
+            }
+            return Ok(());
+        }
+        if let Some(label) = wanted(0) {
+            let first = self.first_max_of(ctx, &format!("{label}/winner"), scores, 1)?;
+            #[allow(clippy::cast_precision_loss)]
+            let lab = Const {
+                shape: vec![outputs, 1],
+                data: labels.iter().map(|&l| l as f64).collect(),
+            };
+            let lab = self.param(ctx, &format!("{label}/labels"), &lab, self.s)?;
+            let picked = self.op(ctx, &format!("{label}/picked"), Op::MatMul, &[first, lab])?;
+            let n = self.shape(picked).first().copied().unwrap_or(1);
+            let y = self.reshape_to(ctx, &label, picked, vec![n])?;
+            self.set(&label, Value::Dyn(y));
+        }
+        if let Some(p) = wanted(1) {
+            self.set(&p, Value::Dyn(scores));
+        }
+        Ok(())
+    }
+
+    /// The branch conditions, leaf indicators and weighted sum of `g` on `x` (`[N, F]`):
+    /// scores `[N, outputs]` at the activation scale.
+    fn tree_scores(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+        g: &Gemm,
+    ) -> Result<TensorId, OnnxError> {
+        let j = g.features.len();
+        let outputs = g.weights.len() / g.leaves.max(1);
+        let n = self.shape(x).first().copied().unwrap_or(1);
+        let indicators = if j == 0 {
+            // Single-leaf trees: every leaf always holds.
+            let ones = Const {
+                shape: vec![n, g.leaves],
+                data: vec![1.0; n * g.leaves],
+            };
+            self.param(ctx, &format!("{name}/always"), &ones, Scale::ONE)?
+        } else {
+            let xf = self.pick(ctx, &format!("{name}/features"), x, 1, &g.features)?;
+            let t = self.param(
+                ctx,
+                &format!("{name}/thresholds"),
+                &Const {
+                    shape: vec![j],
+                    data: g.thresholds.clone(),
+                },
+                self.s,
+            )?;
+            let coef = |k: usize| Const {
+                shape: vec![j],
+                data: g
+                    .coefficients
+                    .iter()
+                    .map(|c| match k {
+                        0 => c.0,
+                        1 => c.1,
+                        _ => c.2,
+                    })
+                    .collect(),
+            };
+            let mut c: Option<TensorId> = None;
+            for (k, (what, operands)) in [("above", [xf, t]), ("below", [t, xf])]
+                .into_iter()
+                .enumerate()
+            {
+                let cf = coef(k);
+                if cf.data.iter().all(|&v| v == 0.0) {
+                    continue;
+                }
+                let bit = self.op(ctx, &format!("{name}/{what}"), Op::AtLeast, &operands)?;
+                let term = if cf.data.iter().all(|&v| v == 1.0) {
+                    bit
+                } else {
+                    let w = self.param(ctx, &format!("{name}/{what}_sign"), &cf, Scale::ONE)?;
+                    self.op(ctx, &format!("{name}/{what}_term"), Op::Mul, &[bit, w])?
+                };
+                c = Some(match c {
+                    Some(prev) => self.op(ctx, &format!("{name}/both"), Op::Add, &[prev, term])?,
+                    None => term,
+                });
+            }
+            let mut c = c.ok_or_else(|| ctx.unsupported("a tree without comparisons", ""))?;
+            let gamma = coef(2);
+            if gamma.data.iter().any(|&v| v != 0.0) {
+                let gm = self.param(ctx, &format!("{name}/offset"), &gamma, Scale::ONE)?;
+                c = self.op(ctx, &format!("{name}/conditions"), Op::Add, &[c, gm])?;
+            }
+            let m = self.param(
+                ctx,
+                &format!("{name}/paths"),
+                &Const {
+                    shape: vec![j, g.leaves],
+                    data: g.paths.clone(),
+                },
+                Scale::ONE,
+            )?;
+            let s = self.op(ctx, &format!("{name}/path_sums"), Op::MatMul, &[c, m])?;
+            let need = self.param(
+                ctx,
+                &format!("{name}/true_ways"),
+                &Const {
+                    shape: vec![g.leaves],
+                    data: g.true_ways.clone(),
+                },
+                Scale::ONE,
+            )?;
+            self.op(ctx, &format!("{name}/leaves"), Op::AtLeast, &[s, need])?
+        };
+        let w = self.param(
+            ctx,
+            &format!("{name}/leaf_weights"),
+            &Const {
+                shape: vec![g.leaves, outputs],
+                data: g.weights.clone(),
+            },
+            self.s,
+        )?;
+        self.op(ctx, &format!("{name}/scores"), Op::MatMul, &[indicators, w])
+    }
+
+    /// Parse the node attributes into the GEMM form (`prefix`: `class` or `target`).
+    fn tree_gemm(
+        ctx: &Ctx<'_>,
+        prefix: &str,
+        outputs: usize,
+        n_features: usize,
+    ) -> Result<Gemm, OnnxError> {
+        let tree_ids = ints(ctx, "nodes_treeids");
+        let node_ids = ints(ctx, "nodes_nodeids");
+        let feature_ids = ints(ctx, "nodes_featureids");
+        let values = floats(ctx, "nodes_values");
+        let modes = strings(ctx, "nodes_modes");
+        let trues = ints(ctx, "nodes_truenodeids");
+        let falses = ints(ctx, "nodes_falsenodeids");
+        let n = tree_ids.len();
+        if [&node_ids, &feature_ids, &trues, &falses]
+            .iter()
+            .any(|v| v.len() != n)
+            || values.len() != n
+            || modes.len() != n
+            || n == 0
+            || n > MAX_NODES
+        {
+            return Err(ctx.unsupported(
+                "tree node attributes of unequal lengths (or none, or more than 2^16)",
+                format!("{n} tree ids"),
+            ));
+        }
+        let nodes: Vec<TreeNode> = tree_ids
+            .iter()
+            .zip(&node_ids)
+            .zip(&feature_ids)
+            .zip(&values)
+            .zip(&modes)
+            .zip(trues.iter().zip(&falses))
+            .map(
+                |(((((&tree, &id), &f), &value), mode), (&t, &fl))| TreeNode {
+                    tree,
+                    id,
+                    feature: index(f),
+                    value,
+                    leaf: mode == "LEAF",
+                    mode: mode.clone(),
+                    children: [t, fl],
+                },
+            )
+            .collect();
+        let find = |t: i64, id: i64| nodes.iter().position(|k| k.tree == t && k.id == id);
+        let mut trees: Vec<i64> = tree_ids.clone();
+        trees.sort_unstable();
+        trees.dedup();
+        let mut g = Gemm {
+            features: Vec::new(),
+            thresholds: Vec::new(),
+            coefficients: Vec::new(),
+            paths: Vec::new(),
+            true_ways: Vec::new(),
+            weights: Vec::new(),
+            leaves: 0,
+            trees: trees.len(),
+        };
+        // Branch index per node.
+        let mut branch_of = vec![usize::MAX; n];
+        for (k, node) in nodes.iter().enumerate().filter(|(_, k)| !k.leaf) {
+            let coefficients = mode_coefficients(&node.mode)
+                .ok_or_else(|| ctx.unsupported("a tree node mode", node.mode.clone()))?;
+            if node.feature >= n_features {
+                return Err(ctx.unsupported(
+                    "a tree feature beyond the input",
+                    format!("feature {} of {n_features}", node.feature),
+                ));
+            }
+            if let Some(b) = branch_of.get_mut(k) {
+                *b = g.features.len();
+            }
+            g.features.push(node.feature);
+            g.thresholds.push(node.value);
+            g.coefficients.push(coefficients);
+        }
+        // Every leaf's path from its tree's root (the node no branch points to).
+        let mut leaf_paths: Vec<Vec<(usize, bool)>> = Vec::new();
+        let mut leaf_of = std::collections::HashMap::new();
+        for &t in &trees {
+            let children: std::collections::HashSet<i64> = nodes
+                .iter()
+                .filter(|k| k.tree == t && !k.leaf)
+                .flat_map(|k| k.children)
+                .collect();
+            let root = nodes
+                .iter()
+                .position(|k| k.tree == t && !children.contains(&k.id))
+                .ok_or_else(|| ctx.unsupported("a tree without a root", t))?;
+            let mut stack = vec![(root, Vec::new())];
+            let mut visited = 0;
+            while let Some((k, path)) = stack.pop() {
+                visited += 1;
+                let node = nodes
+                    .get(k)
+                    .filter(|_| visited <= n)
+                    .ok_or_else(|| ctx.unsupported("a tree with a cycle", t))?;
+                if node.leaf {
+                    leaf_of.insert((t, node.id), leaf_paths.len());
+                    leaf_paths.push(path);
+                    continue;
+                }
+                let branch = branch_of.get(k).copied().unwrap_or(usize::MAX);
+                for (child, way) in node.children.into_iter().zip([true, false]) {
+                    let c = find(t, child).ok_or_else(|| {
+                        ctx.unsupported("a tree child that does not exist", child)
+                    })?;
+                    let mut p: Vec<(usize, bool)> = path.clone();
+                    p.push((branch, way));
+                    stack.push((c, p));
+                }
+            }
+        }
+        g.leaves = leaf_paths.len();
+        let j = g.features.len();
+        g.paths = vec![0.0; j * g.leaves];
+        for (l, path) in leaf_paths.iter().enumerate() {
+            let mut need = 0.0;
+            for &(b, way) in path {
+                if let Some(cell) = g.paths.get_mut(b * g.leaves + l) {
+                    *cell = if way { 1.0 } else { -1.0 };
+                }
+                if way {
+                    need += 1.0;
+                }
+            }
+            g.true_ways.push(need);
+        }
+        let (wt, wn, wi, ww) = (
+            ints(ctx, &format!("{prefix}_treeids")),
+            ints(ctx, &format!("{prefix}_nodeids")),
+            ints(ctx, &format!("{prefix}_ids")),
+            floats(ctx, &format!("{prefix}_weights")),
+        );
+        if wn.len() != wt.len() || wi.len() != wt.len() || ww.len() != wt.len() {
+            return Err(ctx.unsupported(
+                "leaf weight attributes of unequal lengths",
+                format!("{prefix}_*"),
+            ));
+        }
+        g.weights = vec![0.0; g.leaves * outputs];
+        for (((&t, &id), &o), &w) in wt.iter().zip(&wn).zip(&wi).zip(&ww) {
+            let l = leaf_of
+                .get(&(t, id))
+                .copied()
+                .ok_or_else(|| ctx.unsupported("a leaf weight on a node that is not a leaf", id))?;
+            let o = index(o);
+            let cell = g
+                .weights
+                .get_mut(l * outputs + o)
+                .filter(|_| o < outputs)
+                .ok_or_else(|| ctx.unsupported("a leaf weight for an output out of range", o))?;
+            *cell += w;
+        }
+        Ok(g)
+    }
+}
