@@ -714,6 +714,27 @@ def trees():
                        "label": [int(v) for v in model.predict(Xte)],
                        "probabilities": [round(float(v), 9)
                                          for v in model.predict_proba(Xte).ravel()]}, f)
+    # Linear models: a scaled binary logistic regression (Scaler, LinearClassifier with
+    # LOGISTIC), a multi-class one (SOFTMAX, then Normalizer L1), a binarized linear regression.
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Binarizer, StandardScaler
+    # (Binary on iris: raw breast-cancer features span 1e-3 to 2.5e3, and one input scale
+    # quantizes the smallest to a few units, which the scaler's factors of ~300 magnify.)
+    for name, model, (Xa, ya) in [
+        ("logistic_scaled", make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+         (X, (y == 2).astype(np.int64))),
+        ("logistic_multiclass", LogisticRegression(max_iter=1000), (X, y)),
+    ]:
+        Xtr2, Xte2, ytr2, _ = train_test_split(Xa, ya, test_size=8, random_state=3)
+        model.fit(Xtr2, ytr2)
+        onx = to_onnx(model, Xtr2[:1], options={"zipmap": False}, target_opset=opsets)
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [float(v) for v in Xte2.ravel()],
+                       "label": [int(v) for v in model.predict(Xte2)],
+                       "probabilities": [round(float(v), 9)
+                                         for v in model.predict_proba(Xte2).ravel()]}, f)
     Xd, yd = load_diabetes(return_X_y=True)
     Xd = Xd.astype(np.float32)
     Xtr, Xte, ytr, _ = train_test_split(Xd, yd, test_size=8, random_state=3)
@@ -721,6 +742,12 @@ def trees():
     onx = to_onnx(model, Xtr[:1], target_opset=opsets)
     onnx.save(onx, os.path.join(OPS, "forest_regressor.onnx"))
     with open(os.path.join(OPS, "forest_regressor.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in Xte.ravel()],
+                   "output": [round(float(v), 9) for v in model.predict(Xte)]}, f)
+    model = make_pipeline(Binarizer(threshold=0.0), LinearRegression()).fit(Xtr, ytr)
+    onx = to_onnx(model, Xtr[:1], target_opset=opsets)
+    onnx.save(onx, os.path.join(OPS, "binarized_regressor.onnx"))
+    with open(os.path.join(OPS, "binarized_regressor.expected.json"), "w") as f:
         json.dump({"input": [float(v) for v in Xte.ravel()],
                    "output": [round(float(v), 9) for v in model.predict(Xte)]}, f)
 

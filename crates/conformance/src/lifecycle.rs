@@ -141,6 +141,9 @@ const OPERATORS: &[ModelFile] = operators![
     "tree_classifier",
     "boosted_classifier",
     "forest_regressor",
+    "logistic_scaled",
+    "logistic_multiclass",
+    "binarized_regressor",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -79,6 +79,17 @@ LIMITS = {
     "Split": "constant sizes",
     "MatMul": "matrices or stacks of them",
 }
+# ai.onnx.ml operators lowered (the rest of that domain is unsupported).
+ML_SUPPORTED = {
+    "TreeEnsembleClassifier": "integer labels; SUM; NONE, LOGISTIC or SOFTMAX; not the binary "
+                              "one-column layout",
+    "TreeEnsembleRegressor": "SUM or AVERAGE; NONE, LOGISTIC or SOFTMAX",
+    "LinearClassifier": "integer labels, one coefficient row per label; NONE, LOGISTIC or SOFTMAX",
+    "LinearRegressor": "NONE, LOGISTIC or SOFTMAX",
+    "Scaler": "one value or one per feature",
+    "Normalizer": "MAX, L1, L2 over rows (exact divisions; a zero norm is a typed error)",
+    "Binarizer": "exact on the quantized values",
+}
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {
     "ConstantOfShape", "Range", "Mod", "ReduceProd",
@@ -132,6 +143,19 @@ def main():
                 f"constants only, {counts['unsupported']} unsupported.\n\n")
         f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
         f.write("\n".join(rows) + "\n")
+        ml = sorted({s.name for s in onnx.defs.get_all_schemas()
+                     if s.domain == "ai.onnx.ml"})
+        n_ml = sum(1 for op in ml if op in ML_SUPPORTED)
+        f.write(f"\n## Domain ai.onnx.ml\n\n{len(ml)} operators: {n_ml} supported with limits "
+                "(tested against scikit-learn's own predictions on skl2onnx exports), the rest "
+                "unsupported. TreeEnsembleClassifier and TreeEnsembleRegressor, which skl2onnx "
+                "and onnxmltools emit, are deprecated since ai.onnx.ml 5 in favour of "
+                "TreeEnsemble, which no exporter we tried emits yet.\n\n")
+        f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
+        for op in ml:
+            status = "supported with limits" if op in ML_SUPPORTED else "unsupported"
+            tests = ", ".join(f"`{t}`" for t in sorted(uses.get(op, ()))[:6])
+            f.write(f"| {op} | {status} | {ML_SUPPORTED.get(op, '')} | {tests} |\n")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), \
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
-    InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
+    InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
+    Normalizer, Binarizer, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
     Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \

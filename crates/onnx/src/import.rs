@@ -710,6 +710,7 @@ impl Importer<'_> {
             other if index::OPERATORS.contains(&other) => self.index(ctx, &out)?,
             other if recurrent::OPERATORS.contains(&other) => self.recurrent(ctx, &out)?,
             other if ml::OPERATORS.contains(&other) => self.tree_ensemble(ctx)?,
+            other if ml::LINEAR.contains(&other) => self.linear_ml(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

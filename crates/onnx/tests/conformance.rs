@@ -726,13 +726,19 @@ struct TreeExpectation {
     output: Vec<f64>,
 }
 
-/// A tree ensemble exported by skl2onnx, on 8 held-out rows: its outputs against
+/// A scikit-learn model exported by skl2onnx, on 8 held-out rows: its outputs against
 /// scikit-learn's predictions (written by `examples/models/generate.py trees`), then proved.
-fn tree_model(name: &str, features: usize) -> (CompiledModel, TreeExpectation, Vec<Vec<f64>>) {
+fn tree_model(
+    name: &str,
+    features: usize,
+    bits: u32,
+) -> (CompiledModel, TreeExpectation, Vec<Vec<f64>>) {
     let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
     let want: TreeExpectation = serde_json::from_slice(&text).unwrap();
+    // Weights at 2^16 (a scaler's factors, leaf values: more bits than the activations).
     let settings = Settings {
-        scale_bits: 12,
+        scale_bits: bits,
+        param_scale_bits: Some(16),
         input_shape: Some(vec![8, features]),
         ..Settings::default()
     };
@@ -747,7 +753,7 @@ fn tree_model(name: &str, features: usize) -> (CompiledModel, TreeExpectation, V
 /// within the tolerance (leaf weights quantized at 2^12).
 #[test]
 fn decision_tree_classifier_matches_scikit_learn() {
-    let (_, want, got) = tree_model("tree_classifier", 4);
+    let (_, want, got) = tree_model("tree_classifier", 4, 12);
     assert_eq!(got[0], want.label, "labels");
     for (g, e) in got[1].iter().zip(&want.probabilities) {
         assert!(
@@ -765,7 +771,7 @@ fn decision_tree_classifier_matches_scikit_learn() {
 /// scikit-learn's, probabilities within the tolerance.
 #[test]
 fn gradient_boosting_classifier_matches_scikit_learn() {
-    let (_, want, got) = tree_model("boosted_classifier", 4);
+    let (_, want, got) = tree_model("boosted_classifier", 4, 12);
     assert_eq!(got[0], want.label, "labels");
     assert_eq!(got[1].len(), want.probabilities.len());
     for (g, e) in got[1].iter().zip(&want.probabilities) {
@@ -782,7 +788,47 @@ fn gradient_boosting_classifier_matches_scikit_learn() {
 /// scikit-learn's predictions (tract 0.23 cannot run TreeEnsembleRegressor).
 #[test]
 fn random_forest_regressor_matches_scikit_learn() {
-    let (_, want, got) = tree_model("forest_regressor", 10);
+    let (_, want, got) = tree_model("forest_regressor", 10, 12);
+    assert_eq!(got[0].len(), want.output.len());
+    for (g, e) in got[0].iter().zip(&want.output) {
+        assert!(
+            (g - e).abs() <= 0.02 * e.abs().max(1.0),
+            "{:?} against {:?}",
+            got[0],
+            want.output
+        );
+    }
+}
+
+/// The labels and probabilities of a classifier against scikit-learn's.
+fn classifier_matches(name: &str, features: usize, bits: u32) {
+    let (_, want, got) = tree_model(name, features, bits);
+    assert_eq!(got[0], want.label, "{name}: labels");
+    assert_eq!(got[1].len(), want.probabilities.len());
+    for (g, e) in got[1].iter().zip(&want.probabilities) {
+        assert!(
+            (g - e).abs() <= TOLERANCE,
+            "{name}: {:?} against {:?}",
+            got[1],
+            want.probabilities
+        );
+    }
+}
+
+/// StandardScaler then binary LogisticRegression (Scaler, LinearClassifier with LOGISTIC) and
+/// a multi-class one (SOFTMAX, then Normalizer L1), on iris: labels equal scikit-learn's,
+/// probabilities within the tolerance.
+#[test]
+fn logistic_regressions_match_scikit_learn() {
+    classifier_matches("logistic_scaled", 4, 12);
+    classifier_matches("logistic_multiclass", 4, 12);
+}
+
+/// Binarizer then LinearRegression (Binarizer, LinearRegressor) on diabetes rows: within 2% of
+/// max(1, |y|) of scikit-learn's predictions.
+#[test]
+fn binarized_linear_regression_matches_scikit_learn() {
+    let (_, want, got) = tree_model("binarized_regressor", 10, 12);
     assert_eq!(got[0].len(), want.output.len());
     for (g, e) in got[0].iter().zip(&want.output) {
         assert!(

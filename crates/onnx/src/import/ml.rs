@@ -27,6 +27,15 @@ use crate::graph::{Attrs, Const};
 /// The ONNX operators this module lowers.
 pub(super) const OPERATORS: &[&str] = &["TreeEnsembleClassifier", "TreeEnsembleRegressor"];
 
+/// The linear `ai.onnx.ml` operators ([`Importer::linear_ml`]).
+pub(super) const LINEAR: &[&str] = &[
+    "Scaler",
+    "LinearRegressor",
+    "LinearClassifier",
+    "Normalizer",
+    "Binarizer",
+];
+
 /// Most leaves and branch nodes one ensemble may have.
 const MAX_NODES: usize = 1 << 16;
 
@@ -178,20 +187,38 @@ impl Importer<'_> {
             )?;
             scores = self.op(ctx, &format!("{name}/based"), Op::Add, &[scores, b])?;
         }
-        scores = match ctx
+        let scores = self.post_transform(ctx, &name, scores)?;
+        if classifier {
+            self.class_outputs(ctx, scores, &labels)
+        } else {
+            if let Some(y) = ctx.node.output.first().filter(|s| !s.is_empty()) {
+                self.set(y, Value::Dyn(scores));
+            }
+            Ok(())
+        }
+    }
+
+    /// `post_transform`: `NONE`, `LOGISTIC` (the sigmoid table), `SOFTMAX` (over the classes).
+    fn post_transform(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        scores: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        match ctx
             .node
             .string("post_transform")
             .unwrap_or_else(|| "NONE".into())
             .as_str()
         {
-            "NONE" => scores,
+            "NONE" => Ok(scores),
             "LOGISTIC" => self.lookup(
                 ctx,
                 &format!("{name}/logistic"),
                 scores,
                 Function::Sigmoid,
                 SIGMOID_RADIUS,
-            )?,
+            ),
             "SOFTMAX" => {
                 let s = self.s;
                 #[allow(clippy::cast_possible_truncation)]
@@ -199,24 +226,26 @@ impl Importer<'_> {
                     -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
                 let n = self.fresh(&format!("{name}/softmax"));
                 composite::softmax(&mut self.b, &n, scores, s, s, s, exp_lo)
-                    .map_err(|e| ctx.program(e))?
+                    .map_err(|e| ctx.program(e))
             }
-            other => {
-                return Err(ctx.unsupported("a tree post_transform", other.to_string()));
-            }
-        };
-        let wanted = |i: usize| ctx.node.output.get(i).filter(|s| !s.is_empty()).cloned();
-        if !classifier {
-            if let Some(y) = wanted(0) {
-                self.set(&y, Value::Dyn(scores));
-            }
-            return Ok(());
+            other => Err(ctx.unsupported("a post_transform", other.to_string())),
         }
+    }
+
+    /// A classifier's outputs: the label of the first maximal score (`[N]`, its integer
+    /// label at the activation scale) and the scores.
+    fn class_outputs(
+        &mut self,
+        ctx: &Ctx<'_>,
+        scores: TensorId,
+        labels: &[i64],
+    ) -> Result<(), OnnxError> {
+        let wanted = |i: usize| ctx.node.output.get(i).filter(|s| !s.is_empty()).cloned();
         if let Some(label) = wanted(0) {
             let first = self.first_max_of(ctx, &format!("{label}/winner"), scores, 1)?;
             #[allow(clippy::cast_precision_loss)]
             let lab = Const {
-                shape: vec![outputs, 1],
+                shape: vec![labels.len(), 1],
                 data: labels.iter().map(|&l| l as f64).collect(),
             };
             let lab = self.param(ctx, &format!("{label}/labels"), &lab, self.s)?;
@@ -227,6 +256,142 @@ impl Importer<'_> {
         }
         if let Some(p) = wanted(1) {
             self.set(&p, Value::Dyn(scores));
+        }
+        Ok(())
+    }
+
+    /// `Scaler` (`(x - offset) * scale`), `LinearRegressor`, `LinearClassifier` (`x W^T +
+    /// b`, post transform, labels), `Normalizer` (`MAX`, `L1`, `L2` over each row, exact
+    /// divisions) and `Binarizer` (`[x > threshold]`).
+    pub(super) fn linear_ml(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let features = shape.last().copied().unwrap_or(1);
+        let vector = |name: &str, v: Vec<f64>| {
+            (
+                name.to_string(),
+                Const {
+                    shape: vec![v.len()],
+                    data: v,
+                },
+            )
+        };
+        match ctx.node.op_type.as_str() {
+            "Scaler" => {
+                let (offset, scale) = (floats(ctx, "offset"), floats(ctx, "scale"));
+                for (what, v) in [("offset", &offset), ("scale", &scale)] {
+                    if !(v.len() == 1 || v.len() == features) {
+                        return Err(ctx.unsupported(
+                            "a Scaler parameter that is not one value or one per feature",
+                            format!("{what}: {} for {features} features", v.len()),
+                        ));
+                    }
+                }
+                let (oname, off) = vector("offset", offset);
+                let o = self.param(ctx, &format!("{out}/{oname}"), &off, self.s)?;
+                let centred = self.op(ctx, &format!("{out}/centred"), Op::Sub, &[x, o])?;
+                let (sname, sc) = vector("scale", scale);
+                let y = self.mul_const(ctx, out, centred, &format!("{out}/{sname}"), &sc)?;
+                self.set(out, Value::Dyn(y));
+            }
+            "LinearRegressor" | "LinearClassifier" => {
+                let coefficients = floats(ctx, "coefficients");
+                let intercepts = floats(ctx, "intercepts");
+                let rows = coefficients.len() / features.max(1);
+                if rows == 0 || rows * features != coefficients.len() {
+                    return Err(ctx.unsupported(
+                        "coefficients that are not whole rows of the features",
+                        format!("{} for {features} features", coefficients.len()),
+                    ));
+                }
+                if !(intercepts.is_empty() || intercepts.len() == rows) {
+                    return Err(ctx.unsupported(
+                        "intercepts that are not one per output",
+                        format!("{} for {rows} outputs", intercepts.len()),
+                    ));
+                }
+                let w = Const {
+                    shape: vec![rows, features],
+                    data: coefficients,
+                };
+                let b = (!intercepts.is_empty()).then(|| Const {
+                    shape: vec![rows],
+                    data: intercepts,
+                });
+                let name = format!("{out}/linear");
+                let scores = self.linear(ctx, &name, x, &w, b.as_ref())?;
+                let scores = self.post_transform(ctx, &name, scores)?;
+                if ctx.node.op_type == "LinearRegressor" {
+                    self.set(out, Value::Dyn(scores));
+                    return Ok(());
+                }
+                let labels = ints(ctx, "classlabels_ints");
+                if labels.len() != rows {
+                    return Err(ctx.unsupported(
+                        "a LinearClassifier without one integer label per coefficient row",
+                        format!("{} labels for {rows} rows", labels.len()),
+                    ));
+                }
+                return self.class_outputs(ctx, scores, &labels);
+            }
+            "Normalizer" => {
+                let norm = ctx.node.string("norm").unwrap_or_else(|| "MAX".into());
+                let divisor = match norm.as_str() {
+                    "MAX" => self.op(
+                        ctx,
+                        &format!("{out}/max"),
+                        Op::ReduceMax {
+                            axis: 1,
+                            keep_dims: true,
+                        },
+                        &[x],
+                    )?,
+                    "L1" => {
+                        let a = self.abs(ctx, &format!("{out}/magnitude"), x)?;
+                        self.op(
+                            ctx,
+                            &format!("{out}/l1"),
+                            Op::Sum {
+                                axes: vec![1],
+                                keep_dims: true,
+                            },
+                            &[a],
+                        )?
+                    }
+                    "L2" => {
+                        let sq = self.op(ctx, &format!("{out}/squares"), Op::Mul, &[x, x])?;
+                        let ss = self.op(
+                            ctx,
+                            &format!("{out}/sum_squares"),
+                            Op::Sum {
+                                axes: vec![1],
+                                keep_dims: true,
+                            },
+                            &[sq],
+                        )?;
+                        self.op(ctx, &format!("{out}/l2"), Op::Sqrt, &[ss])?
+                    }
+                    other => return Err(ctx.unsupported("a Normalizer norm", other.to_string())),
+                };
+                let y = self.divide(ctx, out, x, divisor)?;
+                self.set(out, Value::Dyn(y));
+            }
+            _ => {
+                // Binarizer: [x > threshold], 0/1 at the activation scale.
+                let t = f64::from(ctx.node.float("threshold").unwrap_or(0.0));
+                let tp = self.param(
+                    ctx,
+                    &format!("{out}/threshold"),
+                    &Const {
+                        shape: vec![],
+                        data: vec![t],
+                    },
+                    self.s,
+                )?;
+                let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[x, tp])?;
+                let y = self.step(ctx, out, d)?;
+                self.set(out, Value::Dyn(y));
+            }
         }
         Ok(())
     }

@@ -946,7 +946,12 @@ impl Importer<'_> {
     }
 
     /// `|x| = 2 relu(x) - x`.
-    fn abs(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+    pub(super) fn abs(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
         let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
         let rr = self.op(ctx, &format!("{out}/twice"), Op::Add, &[r, r])?;
         self.op(ctx, out, Op::Sub, &[rr, x])

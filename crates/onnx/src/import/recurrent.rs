@@ -450,7 +450,7 @@ impl Importer<'_> {
 
     /// `x W^T (+ bias)` with `W` a constant `[n, k]` (a param at `sp`, the bias at `s + sp`),
     /// rescaled to `s`.
-    fn linear(
+    pub(super) fn linear(
         &mut self,
         ctx: &Ctx<'_>,
         name: &str,
