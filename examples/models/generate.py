@@ -645,6 +645,42 @@ def sequences_and_indices():
         [vi("x", F, [4, 3]), vi("u", F, [2, 3]), vi("nd_idx", I, [2, 1]),
          vi("el_idx", I, [2, 3])], [vi("y", F, [])])
     save(g, os.path.join(OPS, "scatter_computed.onnx"), 13)
+    # Pow by other exponents (0, 4, -2, 1.5), CumSum, Mod (fmod on floats; floor mod on ints).
+    op_model("pow_more",
+             [node("Abs", ["x"], ["a"]), node("Add", ["a", "q"], ["p"]),
+              node("Pow", ["x", "e0"], ["y0"]), node("Pow", ["x", "e4"], ["y4"]),
+              node("Pow", ["p", "em2"], ["ym2"]), node("Pow", ["p", "e15"], ["y15"]),
+              node("Concat", ["y0", "y4", "ym2", "y15"], ["y"], axis=1)],
+             [2, 3], "y", [("q", f32(0.5)), ("e0", f32(0.0)), ("e4", f32(4.0)),
+                           ("em2", f32(-2.0)), ("e15", f32(1.5))], opset=13)
+    op_model("cumsum",
+             [node("CumSum", ["x", "a1"], ["c1"]),
+              node("CumSum", ["x", "a0"], ["c0"], exclusive=1, reverse=1),
+              node("Concat", ["c1", "c0"], ["y"], axis=1)],
+             [3, 4], "y", [("a1", i64(1)), ("a0", i64(0))], opset=14)
+    op_model("mod_float",
+             [node("Mod", ["x", "c"], ["m"], fmod=1), node("Mod", ["x", "n"], ["k"], fmod=1),
+              node("Concat", ["m", "k"], ["y"], axis=1)],
+             [2, 4], "y", [("c", f32(0.75)), ("n", f32(-0.5))], opset=13)
+    g = helper.make_graph(
+        [node("Mod", ["k", "three"], ["a"]), node("Mod", ["k", "mthree"], ["b"]),
+         node("Concat", ["a", "b"], ["c"], axis=0), node("Cast", ["c"], ["y"], to=F)],
+        "mod_int", [vi("k", I, [6])], [vi("y", F, [])],
+        [numpy_helper.from_array(i64(3), "three"), numpy_helper.from_array(i64(-3), "mthree")])
+    save(g, os.path.join(OPS, "mod_int.onnx"), 13)
+    # QuantizeLinear / DequantizeLinear round trips: uint8 (zero point 128) and int8, with
+    # clipping at both ends.
+    g = helper.make_graph(
+        [node("QuantizeLinear", ["x", "s", "zu"], ["qu"]),
+         node("DequantizeLinear", ["qu", "s", "zu"], ["du"]),
+         node("QuantizeLinear", ["x", "s", "zs"], ["qs"]),
+         node("DequantizeLinear", ["qs", "s", "zs"], ["ds"]),
+         node("Concat", ["du", "ds"], ["y"], axis=1)],
+        "quantize_dequantize", [vi("x", F, [2, 4])], [vi("y", F, [])],
+        [numpy_helper.from_array(f32(0.01), "s"),
+         numpy_helper.from_array(np.array(128, dtype=np.uint8), "zu"),
+         numpy_helper.from_array(np.array(0, dtype=np.int8), "zs")])
+    save(g, os.path.join(OPS, "quantize_dequantize.onnx"), 13)
     # TopK: the three largest along the last axis, the two smallest along the first.
     g = helper.make_graph(
         [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),

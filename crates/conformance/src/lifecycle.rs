@@ -144,6 +144,11 @@ const OPERATORS: &[ModelFile] = operators![
     "logistic_scaled",
     "logistic_multiclass",
     "binarized_regressor",
+    "pow_more",
+    "cumsum",
+    "mod_float",
+    "mod_int",
+    "quantize_dequantize",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -27,7 +27,8 @@ SUPPORTED = {
     "Unsqueeze", "Upsample", "Where", "Xor", "LSTM", "GRU", "RNN", "ConvTranspose",
     "GatherElements", "GatherND", "Reciprocal", "Exp", "Log", "Softsign", "Round", "LpPool",
     "TopK", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
-    "Atanh", "ScatterElements", "ScatterND", "Scatter",
+    "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
+    "DequantizeLinear",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {
@@ -57,7 +58,13 @@ LIMITS = {
     "ScatterElements": "reduction none or add; constant or computed indices",
     "ScatterND": "reduction none or add; constant or computed indices",
     "Scatter": "as ScatterElements",
-    "Pow": "constant exponent 0.5, 1, 2 or 3",
+    "Pow": "constant scalar exponent: whole numbers up to 16 in magnitude exactly (products, "
+           "a division for negative ones), 0.5 by the exact sqrt, others as e^(p ln x) by "
+           "tables on the calibrated range (x > 0)",
+    "Mod": "constant divisor",
+    "CumSum": "constant axis",
+    "QuantizeLinear": "constant scale and zero point (per tensor or per channel); uint8 or int8",
+    "DequantizeLinear": "constant scale and zero point (per tensor or per channel)",
     "Gather": "constant or computed indices (one-hot selection)",
     "Where": "condition constant or a comparison's 0/1 output",
     "Resize": "nearest, whole factors",
@@ -92,7 +99,7 @@ ML_SUPPORTED = {
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {
-    "ConstantOfShape", "Range", "Mod", "ReduceProd",
+    "ConstantOfShape", "Range", "ReduceProd",
 }
 
 

@@ -10,7 +10,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     ConvTranspose, Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Softplus, Softsign, Mish, \
     HardSigmoid, HardSwish, Sigmoid, Tanh, Erf, Gelu, Exp, Log, Sin, Cos, Tan, Asin, Acos, Atan, \
     Sinh, Cosh, Asinh, Acosh, Atanh (calibrated ranges), Softmax, \
-    LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow (0.5, 1, 2, 3), \
+    LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow, CumSum, Mod, \
+    QuantizeLinear, DequantizeLinear, \
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \

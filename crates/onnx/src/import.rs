@@ -112,6 +112,8 @@ struct Importer<'m> {
     values: HashMap<String, Value>,
     /// Names of the constants of an integer element type (shape arithmetic folds exactly).
     ints: HashSet<String>,
+    /// Names of the `int8` constants (QuantizeLinear's output range follows its zero point).
+    signed_bytes: HashSet<String>,
     settings: &'m Settings,
     s: Scale,
     sp: Scale,
@@ -221,8 +223,17 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         .filter(|t| fold::is_integer_type(t.data_type))
         .map(|t| t.name.clone())
         .collect();
+    // ONNX TensorProto.DataType INT8.
+    let signed_bytes = model
+        .graph()
+        .initializer
+        .iter()
+        .filter(|t| t.data_type == 3)
+        .map(|t| t.name.clone())
+        .collect();
     let mut imp = Importer {
         b,
+        signed_bytes,
         values,
         ints,
         settings,

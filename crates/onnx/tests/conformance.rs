@@ -188,6 +188,10 @@ conformance! {
     top_k_largest_and_smallest => "top_k",
     trigonometric_and_hyperbolic => "trig",
     scatter_nd_and_elements_at_constant_indices => "scatter_constant",
+    pow_zero_four_minus_two_and_one_and_a_half => "pow_more",
+    cum_sum_inclusive_and_exclusive_reversed => "cumsum",
+    fmod_by_positive_and_negative_constants => "mod_float",
+    quantize_dequantize_uint8_and_int8 => "quantize_dequantize",
 }
 
 #[test]
@@ -838,4 +842,18 @@ fn binarized_linear_regression_matches_scikit_learn() {
             want.output
         );
     }
+}
+
+/// Integer Mod (floor mod, the divisor's sign) of an int64 input by 3 and by -3, as tract.
+#[test]
+fn integer_mod_takes_the_divisors_sign() {
+    indexed("mod_int", &[vec![7.0, -7.0, 0.0, 3.0, -1.0, 5.0]]);
+    let m = compile(&model("mod_int"), &Settings::default()).unwrap();
+    let w = m.witness(0, &[7.0, -7.0, 0.0, 3.0, -1.0, 5.0]).unwrap();
+    assert_eq!(
+        m.decode_outputs(&w)[0],
+        vec![
+            1.0, 2.0, 0.0, 0.0, 2.0, 2.0, -2.0, -1.0, 0.0, 0.0, -1.0, -1.0
+        ]
+    );
 }

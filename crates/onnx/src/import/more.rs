@@ -93,6 +93,10 @@ pub(super) const OPERATORS: &[&str] = &[
     "Asinh",
     "Acosh",
     "Atanh",
+    "CumSum",
+    "Mod",
+    "QuantizeLinear",
+    "DequantizeLinear",
 ];
 
 /// Exp and Log are tabulated on the calibrated range of their input widened by this fraction
@@ -101,6 +105,10 @@ const RANGE_MARGIN: f64 = 0.25;
 /// Their domains without a calibrated range.
 const EXP_DEFAULT: (f64, f64) = (-8.0, 4.0);
 const LOG_DEFAULT: (f64, f64) = (0.0, 64.0);
+/// A fractional Pow's base range without calibration.
+const POW_DEFAULT: (f64, f64) = (0.0, 8.0);
+/// Largest whole exponent Pow computes by products, and largest `ln` of a Pow value.
+const MAX_POWER: u32 = 16;
 
 /// Where a maximum first occurs ([`Importer::first_max`]).
 struct FirstMax {
@@ -353,6 +361,9 @@ impl Importer<'_> {
                 self.round_even(ctx, out, x)?
             }
             "LpPool" => self.lp_pool(ctx, out)?,
+            "CumSum" => self.cum_sum(ctx, out)?,
+            "QuantizeLinear" | "DequantizeLinear" => self.linear_quantization(ctx, out)?,
+            "Mod" => self.modulo(ctx, out)?,
             "Sqrt" => {
                 let x = self.dyn_input(ctx, 0)?;
                 let wide = self.widen(ctx, &format!("{out}/wide"), x)?;
@@ -1179,28 +1190,282 @@ impl Importer<'_> {
                 ));
             }
         };
-        let s = self.s.bits();
-        match exponent {
-            v if (v - 1.0).abs() < f64::EPSILON => Ok(x),
-            v if (v - 2.0).abs() < f64::EPSILON => {
-                let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
-                self.rescale(ctx, out, sq, s)
+        #[allow(clippy::cast_possible_truncation)]
+        let whole = (exponent.fract() == 0.0 && exponent.abs() <= f64::from(MAX_POWER))
+            .then_some(exponent as i32);
+        match whole {
+            Some(0) => {
+                // x^0 = 1 everywhere (0^0 too, as ONNX).
+                let zero = self.op(ctx, &format!("{out}/zero"), Op::Sub, &[x, x])?;
+                let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+                self.op(ctx, out, Op::Add, &[zero, one])
             }
-            v if (v - 3.0).abs() < f64::EPSILON => {
-                let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
-                let sq = self.rescale(ctx, &format!("{out}/square_rescaled"), sq, s)?;
-                let cube = self.op(ctx, &format!("{out}/cube"), Op::Mul, &[sq, x])?;
-                self.rescale(ctx, out, cube, s)
+            Some(n) if n > 0 => self.power(ctx, out, x, n.unsigned_abs()),
+            Some(n) => {
+                let p = self.power(ctx, &format!("{out}/positive"), x, n.unsigned_abs())?;
+                let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+                self.divide(ctx, out, one, p)
             }
-            v if (v - 0.5).abs() < f64::EPSILON => {
+            None if (exponent - 0.5).abs() < f64::EPSILON => {
                 let wide = self.widen(ctx, &format!("{out}/wide"), x)?;
                 self.op(ctx, out, Op::Sqrt, &[wide])
             }
-            v => Err(ctx.unsupported(
-                "Pow with an exponent other than 0.5, 1, 2 or 3",
-                format!("exponent {v}"),
-            )),
+            None => {
+                // x^p = e^(p ln x) for x > 0: ln on the calibrated range of x, exp on its image.
+                let unit = 1.0 / self.s.factor();
+                let (lo, hi) = self.calibrated(ctx, POW_DEFAULT);
+                let (lo, hi) = (lo.max(unit), hi.max(lo.max(unit) + unit));
+                let ln = self.lookup_on(ctx, &format!("{out}/ln"), x, Function::Log, lo, hi)?;
+                let scaled = self.mul_const(
+                    ctx,
+                    &format!("{out}/times_exponent"),
+                    ln,
+                    &format!("{out}/exponent"),
+                    &scalar(exponent),
+                )?;
+                let (a, b) = (exponent * lo.ln(), exponent * hi.ln());
+                let (elo, ehi) = (a.min(b).max(-SATURATION), a.max(b).max(a.min(b) + unit));
+                if ehi > f64::from(MAX_POWER) {
+                    return Err(ctx.unsupported(
+                        "a Pow whose values exceed e^16 on the calibrated range",
+                        format!("exponent {exponent}, base up to {hi}"),
+                    ));
+                }
+                self.lookup_on(ctx, out, scaled, Function::Exp, elo, ehi)
+            }
         }
+    }
+
+    /// `x^n` for `n >= 1` by repeated squaring, each product rescaled to `s`.
+    fn power(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        n: u32,
+    ) -> Result<TensorId, OnnxError> {
+        let s = self.s.bits();
+        let mut acc: Option<TensorId> = None;
+        let mut base = x;
+        let mut e = n;
+        let mut k = 0;
+        while e > 0 {
+            if e & 1 == 1 {
+                acc = Some(match acc {
+                    None => base,
+                    Some(a) => {
+                        let name = if e == 1 {
+                            out.to_string()
+                        } else {
+                            format!("{out}/partial{k}")
+                        };
+                        let p = self.op(ctx, &format!("{out}/product{k}"), Op::Mul, &[a, base])?;
+                        self.rescale(ctx, &name, p, s)?
+                    }
+                });
+            }
+            e >>= 1;
+            if e > 0 {
+                let sq = self.op(ctx, &format!("{out}/square{k}"), Op::Mul, &[base, base])?;
+                base = self.rescale(ctx, &format!("{out}/power{k}"), sq, s)?;
+            }
+            k += 1;
+        }
+        acc.ok_or_else(|| ctx.unsupported("a power of 0", n))
+    }
+
+    /// `CumSum(x, axis)` (`exclusive`, `reverse`): the axis moved last, times a constant
+    /// triangular matrix of plain ones, moved back. Exact.
+    fn cum_sum(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let a = match self.ints_input(ctx, 1)?.as_slice() {
+            [a] => axis(ctx, *a, rank)?,
+            other => {
+                return Err(
+                    ctx.unsupported("a CumSum axis that is not one value", format!("{other:?}"))
+                );
+            }
+        };
+        let exclusive = ctx.node.int("exclusive").unwrap_or(0) != 0;
+        let reverse = ctx.node.int("reverse").unwrap_or(0) != 0;
+        let n = shape.get(a).copied().unwrap_or(1);
+        let mut perm: Vec<usize> = (0..rank).collect();
+        perm.swap(a, rank - 1);
+        let moved = if a + 1 == rank {
+            x
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/to_last"),
+                Op::Transpose { perm: perm.clone() },
+                &[x],
+            )?
+        };
+        let moved_shape = self.shape(moved);
+        let m = moved_shape.iter().product::<usize>() / n.max(1);
+        let rows = self.reshape_to(ctx, &format!("{out}/rows"), moved, vec![m, n])?;
+        // Output j sums inputs i with i <= j (i < j exclusive; reversed: i >= j, i > j).
+        let mut tri = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let take = match (reverse, exclusive) {
+                    (false, false) => i <= j,
+                    (false, true) => i < j,
+                    (true, false) => i >= j,
+                    (true, true) => i > j,
+                };
+                if take && let Some(c) = tri.get_mut(i * n + j) {
+                    *c = 1.0;
+                }
+            }
+        }
+        let tri = self.param(
+            ctx,
+            &format!("{out}/triangle"),
+            &Const {
+                shape: vec![n, n],
+                data: tri,
+            },
+            Scale::ONE,
+        )?;
+        let sums = self.op(ctx, &format!("{out}/sums"), Op::MatMul, &[rows, tri])?;
+        let back = self.reshape_to(ctx, &format!("{out}/unrows"), sums, moved_shape)?;
+        if a + 1 == rank {
+            Ok(back)
+        } else {
+            self.op(ctx, out, Op::Transpose { perm }, &[back])
+        }
+    }
+
+    /// `DequantizeLinear`: `(x - zero_point) * scale`; `QuantizeLinear`:
+    /// `clip(round(x / scale) + zero_point)` to the zero point's type (`uint8` unless it is
+    /// `int8`), halves to even. Scale and zero point constant: one value, or one per channel
+    /// along `axis` (default 1).
+    fn linear_quantization(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let scale = self.constant(ctx, 1)?;
+        let zero = match ctx.input(2) {
+            Some(_) => self.constant(ctx, 2)?,
+            None => scalar(0.0),
+        };
+        // Per-channel values broadcast along `axis`.
+        let along = |c: Const| -> Result<Const, OnnxError> {
+            if c.data.len() <= 1 {
+                return Ok(Const {
+                    shape: vec![],
+                    data: c.data.first().copied().into_iter().collect(),
+                });
+            }
+            let a = axis(ctx, ctx.node.int("axis").unwrap_or(1), shape.len())?;
+            if shape.get(a) != Some(&c.data.len()) {
+                return Err(ctx.unsupported(
+                    "per-channel quantization parameters not one per channel",
+                    format!("{} for {shape:?} along {a}", c.data.len()),
+                ));
+            }
+            let mut s = vec![1; shape.len()];
+            if let Some(d) = s.get_mut(a) {
+                *d = c.data.len();
+            }
+            Ok(Const {
+                shape: s,
+                data: c.data,
+            })
+        };
+        let scale = along(scale)?;
+        let zero = along(zero)?;
+        if scale.data.contains(&0.0) {
+            return Err(ctx.unsupported("a quantization scale of 0", ""));
+        }
+        let zp = self.param(ctx, &format!("{out}/zero_point"), &zero, self.s)?;
+        if ctx.node.op_type == "DequantizeLinear" {
+            let centred = self.op(ctx, &format!("{out}/centred"), Op::Sub, &[x, zp])?;
+            return self.mul_const(ctx, out, centred, &format!("{out}/scale"), &scale);
+        }
+        let inv = Const {
+            shape: scale.shape.clone(),
+            data: scale.data.iter().map(|v| 1.0 / v).collect(),
+        };
+        let q = self.mul_const(
+            ctx,
+            &format!("{out}/scaled"),
+            x,
+            &format!("{out}/inverse_scale"),
+            &inv,
+        )?;
+        let r = self.round_even(ctx, &format!("{out}/rounded"), q)?;
+        let shifted = self.op(ctx, &format!("{out}/shifted"), Op::Add, &[r, zp])?;
+        let signed = ctx.input(2).is_some_and(|n| self.signed_bytes.contains(n));
+        let (lo, hi) = if signed {
+            (-128.0, 127.0)
+        } else {
+            (0.0, 255.0)
+        };
+        self.clip(ctx, out, shifted, Some(lo), Some(hi))
+    }
+
+    /// `Mod(x, c)` by a constant `c != 0`: `q = floor(x / c)` (the exact division of `x` by
+    /// `|c|` to `2^0`, of `-x` for a negative `c`), `x - c q`; with `fmod = 1` (the sign of
+    /// the dividend) `c` is added back where `x < 0` and the remainder is nonzero.
+    fn modulo(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let c = self.constant(ctx, 1).map_err(|_| {
+            ctx.unsupported("Mod by a computed tensor", "the divisor must be a constant")
+        })?;
+        let d = match c.data.as_slice() {
+            [d] if *d != 0.0 => *d,
+            other => {
+                return Err(ctx.unsupported(
+                    "a Mod divisor that is not one nonzero value",
+                    format!("{other:?}"),
+                ));
+            }
+        };
+        let fmod = ctx.node.int("fmod").unwrap_or(0) != 0;
+        let magnitude = self.param(ctx, &format!("{out}/divisor"), &scalar(d.abs()), self.s)?;
+        let num = if d < 0.0 {
+            self.neg(ctx, &format!("{out}/negated"), x)?
+        } else {
+            x
+        };
+        let q = self.op(
+            ctx,
+            &format!("{out}/quotient"),
+            Op::Div {
+                rounding: Rounding::Floor,
+            },
+            &[num, magnitude],
+        )?;
+        let signed = self.param(ctx, &format!("{out}/signed_divisor"), &scalar(d), self.s)?;
+        let taken = self.op(ctx, &format!("{out}/taken"), Op::Mul, &[q, signed])?;
+        let r = self.op(ctx, &format!("{out}/floor_mod"), Op::Sub, &[x, taken])?;
+        if !fmod {
+            return Ok(r);
+        }
+        // fmod: x - c trunc(x / c) = floor_mod - c where x < 0 and floor_mod != 0 (for c > 0;
+        // mirrored for c < 0, where floor_mod has the divisor's sign).
+        let nx = self.neg(ctx, &format!("{out}/x_negated"), x)?;
+        let x_neg = self.step(ctx, &format!("{out}/x_negative"), nx)?;
+        let nonzero = {
+            let a = self.abs(ctx, &format!("{out}/r_magnitude"), r)?;
+            self.step(ctx, &format!("{out}/r_nonzero"), a)?
+        };
+        let x_pos = self.step(ctx, &format!("{out}/x_positive"), x)?;
+        // c > 0: fix where x < 0; c < 0: where x > 0.
+        let wrong = if d > 0.0 { x_neg } else { x_pos };
+        let both = self.op(ctx, &format!("{out}/fix"), Op::Mul, &[wrong, nonzero])?;
+        let both = self.rescale(ctx, &format!("{out}/fix_bit"), both, self.s.bits())?;
+        let shift = self.mul_const(
+            ctx,
+            &format!("{out}/shift"),
+            both,
+            &format!("{out}/c"),
+            &scalar(d),
+        )?;
+        self.op(ctx, out, Op::Sub, &[r, shift])
     }
 
     /// The axes of a Reduce* node (attribute, or input 1 from opset 13 for ReduceSum and 18 for
