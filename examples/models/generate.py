@@ -681,6 +681,47 @@ def sequences_and_indices():
          numpy_helper.from_array(np.array(128, dtype=np.uint8), "zu"),
          numpy_helper.from_array(np.array(0, dtype=np.int8), "zs")])
     save(g, os.path.join(OPS, "quantize_dequantize.onnx"), 13)
+    # Einsum (weights, two activations, a permutation with a sum), depth/space moves, norms.
+    op_model("einsum",
+             [node("Einsum", ["x", "w"], ["e1"], equation="bij,jk->bik"),
+              node("Einsum", ["x", "x"], ["e2"], equation="bij,bkj->bik"),
+              node("Einsum", ["x"], ["e3"], equation="bij->jb"),
+              node("Flatten", ["e1"], ["f1"], axis=0), node("Flatten", ["e2"], ["f2"], axis=0),
+              node("Flatten", ["e3"], ["f3"], axis=0),
+              node("Concat", ["f1", "f2", "f3"], ["y"], axis=1)],
+             [2, 3, 4], "y", [("w", rn(4, 5))], opset=13)
+    op_model("depth_space",
+             [node("DepthToSpace", ["x"], ["d"], blocksize=2),
+              node("DepthToSpace", ["x"], ["c"], blocksize=2, mode="CRD"),
+              node("SpaceToDepth", ["d"], ["s"], blocksize=2),
+              node("Flatten", ["d"], ["fd"], axis=0), node("Flatten", ["c"], ["fc"], axis=0),
+              node("Flatten", ["s"], ["fs"], axis=0),
+              node("Concat", ["fd", "fc", "fs"], ["y"], axis=1)],
+             [1, 8, 2, 3], "y", opset=13)
+    op_model("lp_norms",
+             [node("LpNormalization", ["x"], ["a"], axis=1, p=2),
+              node("LpNormalization", ["x"], ["b"], axis=-1, p=1),
+              node("Flatten", ["a"], ["fa"], axis=0), node("Flatten", ["b"], ["fb"], axis=0),
+              node("Concat", ["fa", "fb"], ["y"], axis=1)],
+             [1, 2, 3, 3], "y", opset=13)
+    # (tract 0.23's GlobalLpPool disagrees with the definition and it cannot type Compress:
+    # the test writes this model's expectation out.)
+    op_model("global_lp_pool_compress",
+             [node("GlobalLpPool", ["x"], ["c"], p=2), node("GlobalLpPool", ["x"], ["d"], p=1),
+              node("Compress", ["x", "keep"], ["k"], axis=3),
+              node("Flatten", ["c"], ["fc"], axis=0), node("Flatten", ["d"], ["fd"], axis=0),
+              node("Flatten", ["k"], ["fk"], axis=0),
+              node("Concat", ["fc", "fd", "fk"], ["y"], axis=1)],
+             [1, 2, 3, 3], "y", [("keep", np.array([True, False, True]))], opset=13)
+    op_model("swish", [node("Swish", ["x"], ["y"])], [2, 5], "y", opset=24)
+    g = helper.make_graph(
+        [node("OneHot", ["ids", "depth", "vals"], ["h"], axis=0),
+         node("EyeLike", ["x"], ["eye"], k=1), node("Add", ["x", "eye"], ["xe"]),
+         node("Flatten", ["h"], ["fh"], axis=0), node("Flatten", ["xe"], ["fe"], axis=0),
+         node("Concat", ["fh", "fe"], ["y"], axis=1)],
+        "one_hot_eye", [vi("ids", I, [4]), vi("x", F, [3, 4])], [vi("y", F, [])],
+        [numpy_helper.from_array(i64(5), "depth"), numpy_helper.from_array(f32([-1, 2]), "vals")])
+    save(g, os.path.join(OPS, "one_hot_eye.onnx"), 13)
     # TopK: the three largest along the last axis, the two smallest along the first.
     g = helper.make_graph(
         [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),

@@ -149,6 +149,12 @@ const OPERATORS: &[ModelFile] = operators![
     "mod_float",
     "mod_int",
     "quantize_dequantize",
+    "einsum",
+    "depth_space",
+    "lp_norms",
+    "global_lp_pool_compress",
+    "swish",
+    "one_hot_eye",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -28,7 +28,8 @@ SUPPORTED = {
     "GatherElements", "GatherND", "Reciprocal", "Exp", "Log", "Softsign", "Round", "LpPool",
     "TopK", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
-    "DequantizeLinear",
+    "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
+    "GlobalLpPool", "OneHot", "EyeLike", "Compress",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {
@@ -65,6 +66,11 @@ LIMITS = {
     "CumSum": "constant axis",
     "QuantizeLinear": "constant scale and zero point (per tensor or per channel); uint8 or int8",
     "DequantizeLinear": "constant scale and zero point (per tensor or per channel)",
+    "Einsum": "one or two operands, explicit output, no ellipsis or repeated labels",
+    "LpNormalization": "p 1 or 2",
+    "GlobalLpPool": "p 1 or 2",
+    "OneHot": "constant depth and values",
+    "Compress": "constant condition",
     "Gather": "constant or computed indices (one-hot selection)",
     "Where": "condition constant or a comparison's 0/1 output",
     "Resize": "nearest, whole factors",
@@ -141,7 +147,8 @@ def main():
                 "in `crates/onnx/tests/models/` (or `examples/models/`) that the importer's "
                 "conformance test compares with tract's float run (with a written expectation "
                 "where tract cannot run it or disagrees with the ONNX definition: Upsample, "
-                "negative Pad and GatherND indices, Celu's alpha, LpPool, a reverse GRU) and "
+                "negative Pad and GatherND indices, Celu's alpha, LpPool, GlobalLpPool, Compress, "
+                "a reverse GRU) and "
                 "proves with the FRI backend, and that every backend's conformance suite proves "
                 "(`crates/conformance/src/lifecycle.rs`). How each is lowered: "
                 "[`onnx.md`](onnx.md#operators).\n\n")

@@ -14,6 +14,7 @@ mod ml;
 mod more;
 mod movement;
 mod recurrent;
+mod shapes;
 
 use tract_onnx::pb::NodeProto;
 use zkmlops_field::Scale;
@@ -722,6 +723,7 @@ impl Importer<'_> {
             other if recurrent::OPERATORS.contains(&other) => self.recurrent(ctx, &out)?,
             other if ml::OPERATORS.contains(&other) => self.tree_ensemble(ctx)?,
             other if ml::LINEAR.contains(&other) => self.linear_ml(ctx, &out)?,
+            other if shapes::OPERATORS.contains(&other) => self.shapes(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -192,6 +192,10 @@ conformance! {
     cum_sum_inclusive_and_exclusive_reversed => "cumsum",
     fmod_by_positive_and_negative_constants => "mod_float",
     quantize_dequantize_uint8_and_int8 => "quantize_dequantize",
+    einsum_weights_activations_permutation => "einsum",
+    depth_to_space_and_back => "depth_space",
+    lp_normalization_l1_and_l2 => "lp_norms",
+    swish => "swish",
 }
 
 #[test]
@@ -856,4 +860,46 @@ fn integer_mod_takes_the_divisors_sign() {
             1.0, 2.0, 0.0, 0.0, 2.0, 2.0, -2.0, -1.0, 0.0, 0.0, -1.0, -1.0
         ]
     );
+}
+
+/// OneHot of integer ids (a negative one wrapping, the new axis first) and EyeLike (a constant
+/// from the input's shape), as tract computes them.
+#[test]
+fn one_hot_and_eye_like() {
+    let x: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.5).collect();
+    let mut a = vec![0.0, 4.0, -1.0, 2.0];
+    a.extend(&x);
+    let mut b = vec![3.0, 3.0, 1.0, 0.0];
+    b.extend(&x);
+    indexed("one_hot_eye", &[a, b]);
+}
+
+/// GlobalLpPool (p = 2, then p = 1 of the input) and Compress by a constant condition, against
+/// the definitions written out (tract 0.23's GlobalLpPool disagrees with the definition and
+/// onnxruntime; it cannot type Compress).
+#[test]
+fn global_lp_pool_and_compress() {
+    let m = compile(
+        &model("global_lp_pool_compress"),
+        &Settings {
+            scale_bits: 12,
+            ..Settings::default()
+        },
+    )
+    .unwrap();
+    let x: Vec<f64> = (0..18).map(|i| f64::from(i) * 0.2 - 1.7).collect();
+    let w = m.witness(0, &x).unwrap();
+    let y = &m.decode_outputs(&w)[0];
+    let mut want: Vec<f64> = x
+        .chunks(9)
+        .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .collect();
+    want.extend(x.chunks(9).map(|c| c.iter().map(|v| v.abs()).sum::<f64>()));
+    // Compress along axis 3 keeping columns 0 and 2.
+    want.extend(x.chunks(3).flat_map(|r| [r[0], r[2]]));
+    assert_eq!(y.len(), want.len());
+    for (g, e) in y.iter().zip(&want) {
+        assert!((g - e).abs() <= TOLERANCE, "{y:?} against {want:?}");
+    }
+    proves("global_lp_pool_compress", &m, &x);
 }

@@ -74,7 +74,7 @@ impl Importer<'_> {
 
     /// `idx + dim * (1 - [idx >= 0])`: negative indices wrapped (ONNX's `-dim..dim`). `dims`
     /// broadcasts against `idx` (one count, or one per trailing component).
-    fn wrap_indices(
+    pub(super) fn wrap_indices(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
@@ -98,7 +98,7 @@ impl Importer<'_> {
     /// `[n, dim]` rows `[i == v]` (plain 0/1 integers, scale `2^0`) of the indices `idx`
     /// (`[n, 1]`, non-negative, at the activation scale): `[i >= v] - [i >= v + 1]` from one
     /// comparison with the ramp `0..=dim`.
-    fn one_hot(
+    pub(super) fn one_hot(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,

@@ -1,0 +1,439 @@
+//! Einsum as transposes, reshapes, sums and a batched `matmul`; depth/space rearrangements;
+//! and a few small operators (`Swish`, `LpNormalization`, `GlobalLpPool`, `OneHot`,
+//! `EyeLike`, `Compress`), all lowered to ops every backend proves.
+
+use zkmlops_lookup::Function;
+use zkmlops_tensor::{Op, TensorId};
+
+use super::{Ctx, Importer, SIGMOID_RADIUS, Value, axis};
+use crate::OnnxError;
+use crate::graph::{Attrs, Const};
+
+/// The ONNX operators this module lowers.
+pub(super) const OPERATORS: &[&str] = &[
+    "Einsum",
+    "DepthToSpace",
+    "SpaceToDepth",
+    "Swish",
+    "LpNormalization",
+    "GlobalLpPool",
+    "OneHot",
+    "EyeLike",
+    "Compress",
+];
+
+/// The labels of one einsum operand (`...` is not supported).
+fn labels(ctx: &Ctx<'_>, term: &str) -> Result<Vec<char>, OnnxError> {
+    let t = term.trim();
+    if t.contains('.') || !t.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(ctx.unsupported(
+            "an Einsum term with ellipsis or other symbols",
+            t.to_string(),
+        ));
+    }
+    Ok(t.chars().collect())
+}
+
+impl Importer<'_> {
+    /// Lower one of [`OPERATORS`].
+    pub(super) fn shapes(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let y = match ctx.node.op_type.as_str() {
+            "Einsum" => self.einsum(ctx, out)?,
+            "DepthToSpace" | "SpaceToDepth" => self.depth_space(ctx, out)?,
+            "Swish" => {
+                // x * sigmoid(alpha x).
+                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.0));
+                let x = self.dyn_input(ctx, 0)?;
+                let ax = if (alpha - 1.0).abs() < f64::EPSILON {
+                    x
+                } else {
+                    self.mul_const(
+                        ctx,
+                        &format!("{out}/scaled"),
+                        x,
+                        &format!("{out}/alpha"),
+                        &Const {
+                            shape: vec![],
+                            data: vec![alpha],
+                        },
+                    )?
+                };
+                let sg = self.lookup(
+                    ctx,
+                    &format!("{out}/sigmoid"),
+                    ax,
+                    Function::Sigmoid,
+                    SIGMOID_RADIUS,
+                )?;
+                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, sg])?;
+                self.rescale(ctx, out, p, self.s.bits())?
+            }
+            "LpNormalization" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let rank = self.shape(x).len();
+                let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
+                let norm = self.lp_norm(ctx, out, x, &[a], ctx.node.int("p").unwrap_or(2))?;
+                self.divide(ctx, out, x, norm)?
+            }
+            "GlobalLpPool" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let axes: Vec<usize> = (2..self.shape(x).len()).collect();
+                self.lp_norm(ctx, out, x, &axes, ctx.node.int("p").unwrap_or(2))?
+            }
+            "OneHot" => self.one_hot_op(ctx, out)?,
+            "EyeLike" => {
+                let x = self.dyn_input(ctx, 0)?;
+                let shape = self.shape(x);
+                let [r, c] = shape[..] else {
+                    return Err(
+                        ctx.unsupported("EyeLike of a tensor not 2-D", format!("{shape:?}"))
+                    );
+                };
+                let k = ctx.node.int("k").unwrap_or(0);
+                let data = (0..r * c)
+                    .map(|i| {
+                        let (i, j) = (i / c, i % c);
+                        let d = i64::try_from(j).unwrap_or(0) - i64::try_from(i).unwrap_or(0);
+                        if d == k { 1.0 } else { 0.0 }
+                    })
+                    .collect();
+                // A constant: only the input's shape matters.
+                self.set(
+                    out,
+                    Value::Const(Const {
+                        shape: vec![r, c],
+                        data,
+                    }),
+                );
+                return Ok(());
+            }
+            _ => self.compress(ctx, out)?,
+        };
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// The L1 (`p = 1`) or L2 (`p = 2`) norm over `axes`, kept as length-1 axes: `sum |x|`, or
+    /// the exact `sqrt` of `sum x^2` (at `2^2s`).
+    fn lp_norm(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        axes: &[usize],
+        p: i64,
+    ) -> Result<TensorId, OnnxError> {
+        let sum = |axes: &[usize]| Op::Sum {
+            axes: axes.to_vec(),
+            keep_dims: true,
+        };
+        match p {
+            1 => {
+                let a = self.abs(ctx, &format!("{out}/magnitude"), x)?;
+                self.op(ctx, &format!("{out}/l1"), sum(axes), &[a])
+            }
+            2 => {
+                let sq = self.op(ctx, &format!("{out}/squares"), Op::Mul, &[x, x])?;
+                let ss = self.op(ctx, &format!("{out}/sum_squares"), sum(axes), &[sq])?;
+                self.op(ctx, &format!("{out}/l2"), Op::Sqrt, &[ss])
+            }
+            other => Err(ctx.unsupported("a norm other than L1 or L2", other)),
+        }
+    }
+
+    /// `OneHot(indices, depth, values)`: `off + (on - off) [i == v]` for `v` in `0..depth`
+    /// (negative indices wrapped), the new axis at `axis`. Constant depth and values.
+    fn one_hot_op(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let idx = self.dyn_input(ctx, 0)?;
+        let depth = match self.constant(ctx, 1)?.data.as_slice() {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            [d] if *d >= 1.0 => *d as usize,
+            other => {
+                return Err(ctx.unsupported(
+                    "a OneHot depth that is not one positive value",
+                    format!("{other:?}"),
+                ));
+            }
+        };
+        let values = self.constant(ctx, 2)?;
+        let [off, on] = values.data[..] else {
+            return Err(ctx.unsupported(
+                "OneHot values that are not [off, on]",
+                format!("{:?}", values.data),
+            ));
+        };
+        let ishape = self.shape(idx);
+        let n: usize = ishape.iter().product();
+        let col = self.reshape_to(ctx, &format!("{out}/indices"), idx, vec![n, 1])?;
+        let col = self.wrap_indices(
+            ctx,
+            out,
+            col,
+            &Const {
+                shape: vec![],
+                #[allow(clippy::cast_precision_loss)]
+                data: vec![depth as f64],
+            },
+        )?;
+        let hot = self.one_hot(ctx, out, col, depth)?;
+        let gain = self.param(
+            ctx,
+            &format!("{out}/on_minus_off"),
+            &Const {
+                shape: vec![],
+                data: vec![on - off],
+            },
+            self.s,
+        )?;
+        let scaled = self.op(ctx, &format!("{out}/scaled"), Op::Mul, &[hot, gain])?;
+        let base = self.param(
+            ctx,
+            &format!("{out}/off"),
+            &Const {
+                shape: vec![],
+                data: vec![off],
+            },
+            self.s,
+        )?;
+        let y = self.op(ctx, &format!("{out}/valued"), Op::Add, &[scaled, base])?;
+        // [n, depth] -> indices' shape with depth at `axis` (default last).
+        let rank = ishape.len() + 1;
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
+        let mut shape = ishape.clone();
+        shape.push(depth);
+        let y = self.reshape_to(ctx, &format!("{out}/shaped"), y, shape)?;
+        if a + 1 == rank {
+            return Ok(y);
+        }
+        let mut perm: Vec<usize> = (0..rank - 1).collect();
+        perm.insert(a, rank - 1);
+        self.op(ctx, &format!("{out}/placed"), Op::Transpose { perm }, &[y])
+    }
+
+    /// `Compress(x, condition, axis)` with a constant condition: the kept entries along the
+    /// axis (slices), or of the flattened input without an axis.
+    fn compress(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let cond = self.constant(ctx, 1).map_err(|_| {
+            ctx.unsupported(
+                "a Compress condition that is computed",
+                "it must be a constant",
+            )
+        })?;
+        let (x, a) = match ctx.node.int("axis") {
+            Some(a) => {
+                let rank = self.shape(x).len();
+                (x, axis(ctx, a, rank)?)
+            }
+            None => {
+                let n: usize = self.shape(x).iter().product();
+                (self.reshape_to(ctx, &format!("{out}/flat"), x, vec![n])?, 0)
+            }
+        };
+        let dim = self.shape(x).get(a).copied().unwrap_or(0);
+        let picks: Vec<usize> = cond
+            .data
+            .iter()
+            .take(dim)
+            .enumerate()
+            .filter(|(_, c)| **c != 0.0)
+            .map(|(i, _)| i)
+            .collect();
+        if picks.is_empty() {
+            return Err(ctx.unsupported("a Compress that keeps nothing", ""));
+        }
+        self.pick(ctx, out, x, a, &picks)
+    }
+
+    /// `DepthToSpace` (`DCR` or `CRD`) and `SpaceToDepth` on `[N, C, H, W]`: a reshape to six
+    /// axes, a transpose, a reshape back.
+    fn depth_space(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let b = usize::try_from(ctx.node.int("blocksize").unwrap_or(0)).unwrap_or(0);
+        let [n, c, h, w] = shape[..] else {
+            return Err(ctx.unsupported(
+                "a depth/space rearrangement of an input not [N, C, H, W]",
+                format!("{shape:?}"),
+            ));
+        };
+        if b == 0 {
+            return Err(ctx.unsupported("a blocksize of 0", ""));
+        }
+        let (six, perm, back) = if ctx.node.op_type == "DepthToSpace" {
+            if c % (b * b) != 0 {
+                return Err(ctx.unsupported("channels not a multiple of blocksize^2", c));
+            }
+            let cc = c / (b * b);
+            let crd = ctx.node.string("mode").as_deref() == Some("CRD");
+            if crd {
+                (
+                    vec![n, cc, b, b, h, w],
+                    vec![0, 1, 4, 2, 5, 3],
+                    vec![n, cc, h * b, w * b],
+                )
+            } else {
+                (
+                    vec![n, b, b, cc, h, w],
+                    vec![0, 3, 4, 1, 5, 2],
+                    vec![n, cc, h * b, w * b],
+                )
+            }
+        } else {
+            if h % b != 0 || w % b != 0 {
+                return Err(ctx.unsupported(
+                    "a height or width not a multiple of blocksize",
+                    format!("{shape:?}"),
+                ));
+            }
+            (
+                vec![n, c, h / b, b, w / b, b],
+                vec![0, 3, 5, 1, 2, 4],
+                vec![n, c * b * b, h / b, w / b],
+            )
+        };
+        let x6 = self.reshape_to(ctx, &format!("{out}/blocks"), x, six)?;
+        let t = self.op(ctx, &format!("{out}/moved"), Op::Transpose { perm }, &[x6])?;
+        self.reshape_to(ctx, out, t, back)
+    }
+
+    /// `Einsum` of one operand (a permutation, with sums over labels absent from the output)
+    /// or two (each operand's own-only labels summed first; then shared labels kept in the
+    /// output are the batch, the other shared ones contracted: a batched `matmul` of
+    /// `[batch, free_a, k]` by `[batch, k, free_b]`, rescaled, then permuted to the output).
+    fn einsum(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let eq = ctx.node.string("equation").unwrap_or_default();
+        let (lhs, rhs) = match eq.split_once("->") {
+            Some((l, r)) => (l.to_string(), r.to_string()),
+            None => return Err(ctx.unsupported("an Einsum without an explicit output", eq.clone())),
+        };
+        let terms: Vec<&str> = lhs.split(',').collect();
+        let outl = labels(ctx, &rhs)?;
+        let mut ops = Vec::new();
+        for (i, t) in terms.iter().enumerate() {
+            let l = labels(ctx, t)?;
+            let id = self.dyn_input(ctx, i)?;
+            if self.shape(id).len() != l.len() {
+                return Err(ctx.unsupported(
+                    "an Einsum term whose rank differs from its operand",
+                    (*t).to_string(),
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if !l.iter().all(|c| seen.insert(*c)) {
+                return Err(ctx.unsupported(
+                    "an Einsum term with a repeated label (a diagonal)",
+                    (*t).to_string(),
+                ));
+            }
+            ops.push((id, l));
+        }
+        // Sum away labels that appear in one operand only and not in the output.
+        let others: Vec<Vec<char>> = ops.iter().map(|(_, l)| l.clone()).collect();
+        for (k, (id, l)) in ops.iter_mut().enumerate() {
+            let lonely: Vec<usize> = l
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    !outl.contains(c)
+                        && others
+                            .iter()
+                            .enumerate()
+                            .all(|(j, o)| j == k || !o.contains(c))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if !lonely.is_empty() {
+                *id = self.op(
+                    ctx,
+                    &format!("{out}/sum{k}"),
+                    Op::Sum {
+                        axes: lonely.clone(),
+                        keep_dims: false,
+                    },
+                    &[*id],
+                )?;
+                let kept: Vec<char> = l
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !lonely.contains(i))
+                    .map(|(_, c)| *c)
+                    .collect();
+                *l = kept;
+            }
+        }
+        let permute = |me: &mut Self, name: &str, id: TensorId, from: &[char], to: &[char]| {
+            let perm: Vec<usize> = to
+                .iter()
+                .filter_map(|c| from.iter().position(|f| f == c))
+                .collect();
+            if perm.iter().enumerate().all(|(i, p)| i == *p) {
+                Ok(id)
+            } else {
+                me.op(ctx, name, Op::Transpose { perm }, &[id])
+            }
+        };
+        match ops.as_slice() {
+            [(id, l)] => {
+                if outl.iter().any(|c| !l.contains(c)) {
+                    return Err(ctx.unsupported("an Einsum output label not in its input", eq));
+                }
+                permute(self, &format!("{out}/permuted"), *id, l, &outl)
+            }
+            [(a, la), (b, lb)] => {
+                let (a, b) = (*a, *b);
+                let shape_of = |me: &Self, id: TensorId, l: &[char], c: char| {
+                    l.iter()
+                        .position(|x| *x == c)
+                        .and_then(|p| me.shape(id).get(p).copied())
+                        .unwrap_or(1)
+                };
+                let batch: Vec<char> = la
+                    .iter()
+                    .filter(|c| lb.contains(c) && outl.contains(c))
+                    .copied()
+                    .collect();
+                let contract: Vec<char> = la
+                    .iter()
+                    .filter(|c| lb.contains(c) && !outl.contains(c))
+                    .copied()
+                    .collect();
+                let free_a: Vec<char> = la.iter().filter(|c| !lb.contains(c)).copied().collect();
+                let free_b: Vec<char> = lb.iter().filter(|c| !la.contains(c)).copied().collect();
+                if outl.iter().any(|c| !la.contains(c) && !lb.contains(c)) {
+                    return Err(ctx.unsupported("an Einsum output label in no input", eq));
+                }
+                let size = |me: &Self, id, l: &[char], cs: &[char]| -> usize {
+                    cs.iter().map(|c| shape_of(me, id, l, *c)).product()
+                };
+                let (nb, nk) = (size(self, a, la, &batch), size(self, a, la, &contract));
+                let (nfa, nfb) = (size(self, a, la, &free_a), size(self, b, lb, &free_b));
+                let order_a: Vec<char> = [batch.clone(), free_a.clone(), contract.clone()].concat();
+                let order_b: Vec<char> = [batch.clone(), contract.clone(), free_b.clone()].concat();
+                let pa = permute(self, &format!("{out}/a_ordered"), a, la, &order_a)?;
+                let pb = permute(self, &format!("{out}/b_ordered"), b, lb, &order_b)?;
+                let a3 = self.reshape_to(ctx, &format!("{out}/a3"), pa, vec![nb, nfa, nk])?;
+                let b3 = self.reshape_to(ctx, &format!("{out}/b3"), pb, vec![nb, nk, nfb])?;
+                let y = if nb == 1 {
+                    let a2 = self.reshape_to(ctx, &format!("{out}/a2"), a3, vec![nfa, nk])?;
+                    let b2 = self.reshape_to(ctx, &format!("{out}/b2"), b3, vec![nk, nfb])?;
+                    self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a2, b2])?
+                } else {
+                    self.batched_matmul(ctx, out, a3, b3)?
+                };
+                let y = self.rescale(ctx, &format!("{out}/product"), y, self.s.bits())?;
+                let mut dims: Vec<usize> = Vec::new();
+                for c in batch.iter().chain(&free_a) {
+                    dims.push(shape_of(self, a, la, *c));
+                }
+                for c in &free_b {
+                    dims.push(shape_of(self, b, lb, *c));
+                }
+                let have: Vec<char> = [batch, free_a, free_b].concat();
+                let y = self.reshape_to(ctx, &format!("{out}/unflat"), y, dims)?;
+                permute(self, &format!("{out}/permuted"), y, &have, &outl)
+            }
+            _ => Err(ctx.unsupported("an Einsum of more than two operands", eq)),
+        }
+    }
+}
