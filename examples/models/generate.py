@@ -722,6 +722,24 @@ def sequences_and_indices():
         "one_hot_eye", [vi("ids", I, [4]), vi("x", F, [3, 4])], [vi("y", F, [])],
         [numpy_helper.from_array(i64(5), "depth"), numpy_helper.from_array(f32([-1, 2]), "vals")])
     save(g, os.path.join(OPS, "one_hot_eye.onnx"), 13)
+    # Resize by constant linear maps: bilinear (half_pixel, align_corners), nearest down and
+    # by fractional factors.
+    op_model("resize_linear",
+             [node("Resize", ["x", "", "sc"], ["a"], mode="linear"),
+              node("Resize", ["x", "", "", "sz"], ["b"], mode="linear",
+                   coordinate_transformation_mode="align_corners"),
+              node("Flatten", ["a"], ["fa"], axis=0), node("Flatten", ["b"], ["fb"], axis=0),
+              node("Concat", ["fa", "fb"], ["y"], axis=1)],
+             [1, 2, 3, 3], "y", [("sc", f32([1, 1, 2, 2])), ("sz", i64([1, 2, 5, 4]))],
+             opset=13)
+    op_model("resize_nearest_fractional",
+             [node("Resize", ["x", "", "sc"], ["a"], mode="nearest",
+                   coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+              node("Resize", ["x", "", "", "sz"], ["b"], mode="nearest"),
+              node("Flatten", ["a"], ["fa"], axis=0), node("Flatten", ["b"], ["fb"], axis=0),
+              node("Concat", ["fa", "fb"], ["y"], axis=1)],
+             [1, 1, 4, 6], "y", [("sc", f32([1, 1, 0.5, 0.5])), ("sz", i64([1, 1, 6, 9]))],
+             opset=13)
     # TopK: the three largest along the last axis, the two smallest along the first.
     g = helper.make_graph(
         [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),

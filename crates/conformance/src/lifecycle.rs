@@ -155,6 +155,8 @@ const OPERATORS: &[ModelFile] = operators![
     "global_lp_pool_compress",
     "swish",
     "one_hot_eye",
+    "resize_linear",
+    "resize_nearest_fractional",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

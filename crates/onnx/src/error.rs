@@ -20,7 +20,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
-    Round, Resize and Upsample (nearest, whole factors), Mean, ThresholdedRelu, Shrink, Hardmax, \
+    Round, Resize and Upsample (nearest, linear), Mean, ThresholdedRelu, Shrink, Hardmax, \
     Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and AveragePool (1-D and 2-D), \
     Identity, Constant, Cast (to a floating type); on constants (folded at import): Shape, Size, \
     ConstantOfShape, Range, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \

@@ -196,6 +196,8 @@ conformance! {
     depth_to_space_and_back => "depth_space",
     lp_normalization_l1_and_l2 => "lp_norms",
     swish => "swish",
+    resize_linear_half_pixel_and_align_corners => "resize_linear",
+    resize_nearest_down_and_fractional => "resize_nearest_fractional",
 }
 
 #[test]

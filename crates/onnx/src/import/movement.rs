@@ -3,6 +3,7 @@
 //! indices, `Split`, `Tile`, `Expand`; and 1-D convolutions as 2-D ones of height 1.
 
 use tract_onnx::pb::{AttributeProto, NodeProto};
+use zkmlops_field::Scale;
 use zkmlops_tensor::{Op, TensorId};
 
 use super::{Ctx, Importer, Value, axis};
@@ -240,13 +241,13 @@ impl Importer<'_> {
     /// repetition are accepted; others fail by name.
     fn resize(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
         let mode = ctx.node.string("mode").unwrap_or_else(|| "nearest".into());
-        if mode != "nearest" {
-            return Err(ctx.unsupported("a Resize mode other than nearest", mode));
-        }
-        let coords = ctx
-            .node
-            .string("coordinate_transformation_mode")
-            .unwrap_or_else(|| "half_pixel".into());
+        let coords = if ctx.node.op_type == "Upsample" {
+            "asymmetric".to_string()
+        } else {
+            ctx.node
+                .string("coordinate_transformation_mode")
+                .unwrap_or_else(|| "half_pixel".into())
+        };
         let nearest = ctx
             .node
             .string("nearest_mode")
@@ -259,29 +260,27 @@ impl Importer<'_> {
                     "round_prefer_floor" | "round_prefer_ceil"
                 )
         ) || ctx.node.op_type == "Upsample";
-        if !repeats {
-            return Err(ctx.unsupported(
-                "a nearest Resize whose coordinates are not a repetition",
-                format!("{coords} with {nearest}"),
-            ));
-        }
         let shape = self.shape(x);
         // Scales (Upsample input 1; Resize input 2), or sizes (Resize input 3).
         let scales_at = if ctx.node.op_type == "Upsample" { 1 } else { 2 };
+        let mut sizes: Option<Vec<usize>> = None;
         let factors: Vec<f64> = match (ctx.input(scales_at), ctx.input(3)) {
             (Some(_), _) if !self.constant(ctx, scales_at)?.data.is_empty() => {
                 self.constant(ctx, scales_at)?.data
             }
-            (_, Some(_)) => self
-                .ints_input(ctx, 3)?
-                .iter()
-                .zip(&shape)
-                .map(|(&o, &i)| {
-                    #[allow(clippy::cast_precision_loss)]
-                    let f = o as f64 / i.max(1) as f64;
-                    f
-                })
-                .collect(),
+            (_, Some(_)) => {
+                let given = self.ints_input(ctx, 3)?;
+                sizes = Some(given.iter().map(|&o| to_usize(o)).collect());
+                given
+                    .iter()
+                    .zip(&shape)
+                    .map(|(&o, &i)| {
+                        #[allow(clippy::cast_precision_loss)]
+                        let f = o as f64 / i.max(1) as f64;
+                        f
+                    })
+                    .collect()
+            }
             _ => ctx
                 .node
                 .attr("scales")
@@ -294,14 +293,21 @@ impl Importer<'_> {
                 format!("{factors:?} for {shape:?}"),
             ));
         }
+        let whole = factors.iter().all(|f| f.fract() == 0.0 && *f >= 1.0);
+        if mode != "nearest" || !repeats || !whole {
+            return self.resize_by_matrices(
+                ctx,
+                out,
+                x,
+                &factors,
+                sizes.as_deref(),
+                &mode,
+                &coords,
+                &nearest,
+            );
+        }
         let mut y = x;
         for (a, &f) in factors.iter().enumerate() {
-            if f.fract() != 0.0 || f < 1.0 {
-                return Err(ctx.unsupported(
-                    "a Resize by a factor that is not a whole number >= 1",
-                    format!("axis {a}: {f}"),
-                ));
-            }
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let k = f as usize;
             if k == 1 {
@@ -317,6 +323,155 @@ impl Importer<'_> {
                 *d *= k;
             }
             y = self.reshape_to(ctx, &format!("{out}/axis{a}"), c, merged)?;
+        }
+        Ok(y)
+    }
+
+    /// Resize as one constant linear map per resized axis (the axis moved last, a `matmul`
+    /// by `[in, out]`, moved back): for `nearest` a 0/1 matrix (exact, any factor and
+    /// rounding), for `linear` (`bilinear`) the two interpolation weights per output (at the
+    /// parameter scale, rescaled), coordinates per `coordinate_transformation_mode`.
+    #[allow(clippy::too_many_arguments)]
+    fn resize_by_matrices(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        factors: &[f64],
+        sizes: Option<&[usize]>,
+        mode: &str,
+        coords: &str,
+        nearest: &str,
+    ) -> Result<TensorId, OnnxError> {
+        let linear = match mode {
+            "nearest" => false,
+            "linear" | "bilinear" => true,
+            other => {
+                return Err(
+                    ctx.unsupported("a Resize mode (cubic is not supported)", other.to_string())
+                );
+            }
+        };
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let mut y = x;
+        for (a, (&f, &n_in)) in factors.iter().zip(&shape).enumerate() {
+            #[allow(
+                clippy::cast_precision_loss,
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss
+            )]
+            let n_out = match sizes {
+                Some(s) => s.get(a).copied().unwrap_or(n_in),
+                None => (n_in as f64 * f).floor() as usize,
+            };
+            if n_out == n_in && (f - 1.0).abs() < f64::EPSILON {
+                continue;
+            }
+            if n_out == 0 || n_out > MAX_COPIES || n_in == 0 {
+                return Err(ctx.unsupported(
+                    "a Resize to an empty or huge axis",
+                    format!("axis {a}: {n_in} -> {n_out}"),
+                ));
+            }
+            #[allow(clippy::cast_precision_loss)]
+            let (fin, fout) = (n_in as f64, n_out as f64);
+            let scale = if sizes.is_some() { fout / fin } else { f };
+            let original = |j: usize| -> Result<f64, OnnxError> {
+                #[allow(clippy::cast_precision_loss)]
+                let j = j as f64;
+                Ok(match coords {
+                    "half_pixel" => (j + 0.5) / scale - 0.5,
+                    "pytorch_half_pixel" if n_out > 1 => (j + 0.5) / scale - 0.5,
+                    "pytorch_half_pixel" => 0.0,
+                    "align_corners" if n_out > 1 => j * (fin - 1.0) / (fout - 1.0),
+                    "align_corners" => 0.0,
+                    "asymmetric" => j / scale,
+                    "tf_half_pixel_for_nn" => (j + 0.5) / scale,
+                    other => {
+                        return Err(ctx
+                            .unsupported("a Resize coordinate transformation", other.to_string()));
+                    }
+                })
+            };
+            let last = fin - 1.0;
+            let mut m = vec![0.0; n_in * n_out];
+            for j in 0..n_out {
+                let xo = original(j)?;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let at = |v: f64| v.clamp(0.0, last) as usize;
+                if linear {
+                    let xc = xo.clamp(0.0, last);
+                    let x0 = xc.floor();
+                    let w = xc - x0;
+                    let (i0, i1) = (at(x0), at(x0 + 1.0));
+                    if let Some(c) = m.get_mut(i0 * n_out + j) {
+                        *c += 1.0 - w;
+                    }
+                    if let Some(c) = m.get_mut(i1 * n_out + j) {
+                        *c += w;
+                    }
+                } else {
+                    let fl = xo.floor();
+                    let half = (xo - fl - 0.5).abs() < 1e-9;
+                    let i = match nearest {
+                        "floor" => fl,
+                        "ceil" => xo.ceil(),
+                        "round_prefer_ceil" if half => xo.ceil(),
+                        "round_prefer_floor" if half => fl,
+                        "round_prefer_floor" | "round_prefer_ceil" => xo.round(),
+                        other => {
+                            return Err(ctx.unsupported("a nearest_mode", other.to_string()));
+                        }
+                    };
+                    if let Some(c) = m.get_mut(at(i) * n_out + j) {
+                        *c = 1.0;
+                    }
+                }
+            }
+            let mut perm: Vec<usize> = (0..rank).collect();
+            perm.swap(a, rank - 1);
+            let moved = if a + 1 == rank {
+                y
+            } else {
+                self.op(
+                    ctx,
+                    &format!("{out}/axis{a}_last"),
+                    Op::Transpose { perm: perm.clone() },
+                    &[y],
+                )?
+            };
+            let ms = self.shape(moved);
+            let rows = ms.iter().product::<usize>() / n_in;
+            let flat =
+                self.reshape_to(ctx, &format!("{out}/axis{a}_rows"), moved, vec![rows, n_in])?;
+            let scale_p = if linear { self.sp } else { Scale::ONE };
+            let mp = self.param(
+                ctx,
+                &format!("{out}/axis{a}_map"),
+                &Const {
+                    shape: vec![n_in, n_out],
+                    data: m,
+                },
+                scale_p,
+            )?;
+            let r = self.op(
+                ctx,
+                &format!("{out}/axis{a}_mapped"),
+                Op::MatMul,
+                &[flat, mp],
+            )?;
+            let r = self.rescale(ctx, &format!("{out}/axis{a}_rescaled"), r, scale_p.bits())?;
+            let mut back = ms;
+            if let Some(d) = back.last_mut() {
+                *d = n_out;
+            }
+            let r = self.reshape_to(ctx, &format!("{out}/axis{a}_unrows"), r, back)?;
+            y = if a + 1 == rank {
+                r
+            } else {
+                self.op(ctx, &format!("{out}/axis{a}"), Op::Transpose { perm }, &[r])?
+            };
         }
         Ok(y)
     }
