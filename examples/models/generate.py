@@ -740,6 +740,15 @@ def sequences_and_indices():
               node("Concat", ["fa", "fb"], ["y"], axis=1)],
              [1, 1, 4, 6], "y", [("sc", f32([1, 1, 0.5, 0.5])), ("sz", i64([1, 1, 6, 9]))],
              opset=13)
+    # GroupNormalization (per-channel scale, opset 21), MeanVarianceNormalization,
+    # RMSNormalization (opset 23).
+    op_model("group_norm", [node("GroupNormalization", ["x", "g", "b"], ["y"], num_groups=2,
+                                 epsilon=1e-5)],
+             [1, 4, 3, 3], "y", [("g", rn(4)), ("b", rn(4))], opset=21)
+    op_model("mean_variance_norm", [node("MeanVarianceNormalization", ["x"], ["y"])],
+             [2, 3, 2, 2], "y", opset=13)
+    op_model("rms_norm", [node("RMSNormalization", ["x", "g"], ["y"], axis=-1, epsilon=1e-5)],
+             [2, 3, 8], "y", [("g", rn(8))], opset=23)
     # TopK: the three largest along the last axis, the two smallest along the first.
     g = helper.make_graph(
         [node("TopK", ["x", "k3"], ["v", "i"], axis=-1),

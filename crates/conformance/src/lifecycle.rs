@@ -157,6 +157,9 @@ const OPERATORS: &[ModelFile] = operators![
     "one_hot_eye",
     "resize_linear",
     "resize_nearest_fractional",
+    "group_norm",
+    "mean_variance_norm",
+    "rms_norm",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -29,7 +29,8 @@ SUPPORTED = {
     "TopK", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
     "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
-    "GlobalLpPool", "OneHot", "EyeLike", "Compress",
+    "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization",
+    "MeanVarianceNormalization", "RMSNormalization",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {

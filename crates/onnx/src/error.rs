@@ -16,7 +16,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
     Normalizer, Binarizer, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
-    GlobalLpPool, OneHot, EyeLike, Compress, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
+    GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \
+    RMSNormalization, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
     Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \

@@ -20,6 +20,9 @@ pub(super) const OPERATORS: &[&str] = &[
     "OneHot",
     "EyeLike",
     "Compress",
+    "GroupNormalization",
+    "MeanVarianceNormalization",
+    "RMSNormalization",
 ];
 
 /// The labels of one einsum operand (`...` is not supported).
@@ -107,6 +110,9 @@ impl Importer<'_> {
                 );
                 return Ok(());
             }
+            "GroupNormalization" => self.group_norm(ctx, out)?,
+            "MeanVarianceNormalization" => self.mean_variance_norm(ctx, out)?,
+            "RMSNormalization" => self.rms_norm(ctx, out)?,
             _ => self.compress(ctx, out)?,
         };
         self.set(out, Value::Dyn(y));
@@ -435,5 +441,192 @@ impl Importer<'_> {
             }
             _ => Err(ctx.unsupported("an Einsum of more than two operands", eq)),
         }
+    }
+
+    /// `GroupNormalization`: `[N, C, ...]` as `[N, G, rest]` normalised over its last axis
+    /// (the LayerNormalization composite), back to the input's shape, then `scale` and `bias`
+    /// per channel (opset 21) or per group (opset 18, repeated over the group's channels).
+    fn group_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let g = usize::try_from(ctx.node.int("num_groups").unwrap_or(0)).unwrap_or(0);
+        let (n, c) = (
+            shape.first().copied().unwrap_or(1),
+            shape.get(1).copied().unwrap_or(0),
+        );
+        if shape.len() < 3 || g == 0 || c % g != 0 {
+            return Err(ctx.unsupported(
+                "a GroupNormalization whose groups do not divide the channels",
+                format!("{g} groups for {shape:?}"),
+            ));
+        }
+        let rest = shape.iter().product::<usize>() / (n * g).max(1);
+        let grouped = self.reshape_to(ctx, &format!("{out}/groups"), x, vec![n, g, rest])?;
+        let y = self.normalise_from(ctx, out, grouped, 2)?;
+        let y = self.reshape_to(ctx, &format!("{out}/ungrouped"), y, shape.clone())?;
+        let mut per_channel = vec![1; shape.len() - 1];
+        if let Some(d) = per_channel.first_mut() {
+            *d = c;
+        }
+        let channels = |v: Const| -> Const {
+            let data = if v.data.len() == g && g != c {
+                v.data
+                    .iter()
+                    .flat_map(|&x| std::iter::repeat_n(x, c / g))
+                    .collect()
+            } else {
+                v.data
+            };
+            Const {
+                shape: per_channel.clone(),
+                data,
+            }
+        };
+        let scale = channels(self.constant(ctx, 1)?);
+        let bias = channels(self.constant(ctx, 2)?);
+        if scale.data.len() != c || bias.data.len() != c {
+            return Err(ctx.unsupported(
+                "GroupNormalization scale or bias not per channel or per group",
+                format!(
+                    "{} and {} for {c} channels",
+                    scale.data.len(),
+                    bias.data.len()
+                ),
+            ));
+        }
+        let y = self.mul_const(
+            ctx,
+            &format!("{out}/scaled"),
+            y,
+            &format!("{out}/scale"),
+            &scale,
+        )?;
+        let b = self.param(ctx, &format!("{out}/bias"), &bias, self.s)?;
+        self.op(ctx, out, Op::Add, &[y, b])
+    }
+
+    /// `MeanVarianceNormalization` over `axes` (default `[0, 2, 3]`): those axes moved last
+    /// and flattened, normalised (the LayerNormalization composite), moved back.
+    fn mean_variance_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let given = ctx.node.ints("axes").unwrap_or_else(|| vec![0, 2, 3]);
+        let mut axes = given
+            .iter()
+            .map(|&a| axis(ctx, a, rank))
+            .collect::<Result<Vec<_>, _>>()?;
+        axes.sort_unstable();
+        axes.dedup();
+        let kept: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+        let perm: Vec<usize> = kept.iter().chain(&axes).copied().collect();
+        let moved = if perm.iter().enumerate().all(|(i, p)| i == *p) {
+            x
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/moved"),
+                Op::Transpose { perm: perm.clone() },
+                &[x],
+            )?
+        };
+        let moved_shape = self.shape(moved);
+        let outer: usize = kept
+            .iter()
+            .map(|&a| shape.get(a).copied().unwrap_or(1))
+            .product();
+        let inner: usize = axes
+            .iter()
+            .map(|&a| shape.get(a).copied().unwrap_or(1))
+            .product();
+        let flat = self.reshape_to(ctx, &format!("{out}/flat"), moved, vec![outer, inner])?;
+        let y = self.normalise_from(ctx, out, flat, 1)?;
+        let y = self.reshape_to(ctx, &format!("{out}/unflat"), y, moved_shape)?;
+        if perm.iter().enumerate().all(|(i, p)| i == *p) {
+            return Ok(y);
+        }
+        let mut inverse = vec![0; rank];
+        for (i, &p) in perm.iter().enumerate() {
+            if let Some(v) = inverse.get_mut(p) {
+                *v = i;
+            }
+        }
+        self.op(
+            ctx,
+            &format!("{out}/back"),
+            Op::Transpose { perm: inverse },
+            &[y],
+        )
+    }
+
+    /// `RMSNormalization` (`axis`, `epsilon`): `x / sqrt(mean(x^2) + eps) * scale`, the mean of
+    /// squares at `2^2s`, its exact square root, one exact division per element.
+    fn rms_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
+        let axes: Vec<usize> = (a..rank).collect();
+        let eps = f64::from(ctx.node.float("epsilon").unwrap_or(1e-5));
+        let sq = self.op(ctx, &format!("{out}/squares"), Op::Mul, &[x, x])?;
+        let ms = self.op(
+            ctx,
+            &format!("{out}/mean_square"),
+            Op::Mean {
+                axes,
+                keep_dims: true,
+                rounding: zkmlops_tensor::ops::Rounding::HalfUp,
+            },
+            &[sq],
+        )?;
+        let wide = self
+            .s
+            .product(self.s)
+            .map_err(|e| ctx.unsupported("the squared scale", e))?;
+        let e = self.param(
+            ctx,
+            &format!("{out}/epsilon"),
+            &Const {
+                shape: vec![],
+                data: vec![eps.max(1.0 / wide.factor())],
+            },
+            wide,
+        )?;
+        let shifted = self.op(ctx, &format!("{out}/shifted"), Op::Add, &[ms, e])?;
+        let rms = self.op(ctx, &format!("{out}/rms"), Op::Sqrt, &[shifted])?;
+        let one = self.param(
+            ctx,
+            &format!("{out}/one"),
+            &Const {
+                shape: vec![],
+                data: vec![1.0],
+            },
+            self.s,
+        )?;
+        let num = self.op(ctx, &format!("{out}/numerator"), Op::Mul, &[x, one])?;
+        let y = self.op(
+            ctx,
+            &format!("{out}/normalised"),
+            Op::Div {
+                rounding: zkmlops_tensor::ops::Rounding::HalfUp,
+            },
+            &[num, rms],
+        )?;
+        let scale = self.constant(ctx, 1)?;
+        let mut sshape = vec![1; rank];
+        for (k, d) in shape.iter().enumerate().skip(a) {
+            if let Some(v) = sshape.get_mut(k) {
+                *v = *d;
+            }
+        }
+        let scale = Const {
+            shape: if scale.data.len() == 1 {
+                vec![]
+            } else {
+                sshape
+            },
+            data: scale.data,
+        };
+        self.mul_const(ctx, out, y, &format!("{out}/scale"), &scale)
     }
 }
