@@ -790,6 +790,15 @@ def sequences_and_indices():
              [("idx", i64([[2, 0, 1, -1], [0, 0, 2, 1]])), ("tup", i64([[1], [2], [0]]))],
              opset=13)
 
+    # A 3-D convolution (strides, asymmetric pads, a depth dilation) followed by a folded
+    # BatchNormalization.
+    op_model("conv3d",
+             [node("Conv", ["x", "w", "b"], ["c"], strides=[2, 1, 2], pads=[1, 1, 0, 1, 0, 1],
+                   dilations=[2, 1, 1]),
+              node("BatchNormalization", ["c", "g", "bb", "m", "v"], ["y"], epsilon=1e-5)],
+             [1, 2, 5, 4, 5], "y",
+             [("w", rn(3, 2, 2, 3, 3)), ("b", rn(3)), ("g", rn(3)), ("bb", rn(3)), ("m", rn(3)),
+              ("v", f32(r.uniform(0.5, 2, 3)))])
 
 def trees():
     """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`): a decision

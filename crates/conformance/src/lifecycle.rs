@@ -160,6 +160,7 @@ const OPERATORS: &[ModelFile] = operators![
     "group_norm",
     "mean_variance_norm",
     "rms_norm",
+    "conv3d",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

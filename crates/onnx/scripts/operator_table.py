@@ -80,7 +80,7 @@ LIMITS = {
     "Slice": "constant bounds, step 1",
     "Cast": "computed tensors to floating types",
     "CastLike": "computed tensors to floating types",
-    "Conv": "1-D and 2-D",
+    "Conv": "1-D, 2-D and 3-D",
     "MaxPool": "1-D and 2-D; no ceil_mode or dilations",
     "AveragePool": "1-D and 2-D; no ceil_mode",
     "ArgMax": "first index on ties",

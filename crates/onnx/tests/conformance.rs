@@ -201,6 +201,7 @@ conformance! {
     group_normalization => "group_norm",
     mean_variance_normalization => "mean_variance_norm",
     rms_normalization => "rms_norm",
+    conv3d_strides_pads_dilation_batch_norm => "conv3d",
 }
 
 #[test]

@@ -1,3 +1,4 @@
+//! 3-D convolutions as 2-D ones over depth planes ([`Importer::conv3d`]), and
 //! `ConvTranspose` (2-D) as the convolution it equals: the input with `stride - 1` zeros
 //! between neighbouring elements (copies of `x - x`, so the zeros are computed, not supplied),
 //! convolved at stride 1 with the kernel flipped and its channel axes swapped, padded by
@@ -220,4 +221,216 @@ impl Importer<'_> {
         self.set(out, Value::Dyn(y));
         Ok(())
     }
+
+    /// A 3-D `Conv` (`X [N, C, D, H, W]`, `W [O, C/g, KD, KH, KW]`) as 2-D ones: depth padded
+    /// with zero planes (copies of `x - x`), the planes stacked as a batch `[N Dp, C, H, W]`,
+    /// one 2-D convolution per kernel depth `kd` (strides, pads, dilations and groups of the
+    /// height and width), then output plane `d` is the sum over `kd` of plane
+    /// `d * stride + kd * dilation` of the `kd`-th result. A folded BatchNormalization is
+    /// applied per channel after.
+    pub(super) fn conv3d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let x = self.dyn_input(ctx, 0)?;
+        let w = self.constant(ctx, 1)?;
+        let xs = self.shape(x);
+        let (&[nb, c, d, h, wd], &[o, cg, kd, kh, kw]) = (xs.as_slice(), w.shape.as_slice()) else {
+            return Err(ctx.unsupported(
+                "a 3-D Conv of an input not [N, C, D, H, W]",
+                format!("{xs:?}, weights {:?}", w.shape),
+            ));
+        };
+        let three = |name: &str, default: i64| -> Result<[usize; 3], OnnxError> {
+            match n.ints(name).as_deref() {
+                None => Ok([usize::try_from(default).unwrap_or(1); 3]),
+                Some([a, b, e]) => Ok([
+                    usize::try_from(*a).unwrap_or(0),
+                    usize::try_from(*b).unwrap_or(0),
+                    usize::try_from(*e).unwrap_or(0),
+                ]),
+                Some(other) => {
+                    Err(ctx.unsupported("a 3-D Conv attribute", format!("{name} {other:?}")))
+                }
+            }
+        };
+        let [sd, sh, sw] = three("strides", 1)?;
+        let [dd, dh, dw] = three("dilations", 1)?;
+        let pads = match n.ints("pads").as_deref() {
+            None => [0; 6],
+            Some(p) if p.len() == 6 && p.iter().all(|&v| v >= 0) => {
+                let mut a = [0usize; 6];
+                for (slot, v) in a.iter_mut().zip(p) {
+                    *slot = usize::try_from(*v).unwrap_or(0);
+                }
+                a
+            }
+            Some(other) => return Err(ctx.unsupported("3-D Conv pads", format!("{other:?}"))),
+        };
+        if n.string("auto_pad").is_some_and(|a| a != "NOTSET") || sd == 0 || dd == 0 {
+            return Err(ctx.unsupported("a 3-D Conv with auto_pad or a zero stride", ""));
+        }
+        let (pd0, pd1) = (pads[0], pads[3]);
+        // Depth padding by zero planes.
+        let mut xp = x;
+        if pd0 + pd1 > 0 {
+            let first = self.op(
+                ctx,
+                &format!("{out}/plane0"),
+                Op::Slice {
+                    axis: 2,
+                    start: 0,
+                    end: 1,
+                },
+                &[x],
+            )?;
+            let zero = self.op(ctx, &format!("{out}/zero_plane"), Op::Sub, &[first, first])?;
+            let mut parts = vec![zero; pd0];
+            parts.push(x);
+            parts.extend(std::iter::repeat_n(zero, pd1));
+            xp = self.op(
+                ctx,
+                &format!("{out}/depth_padded"),
+                Op::Concat { axis: 2 },
+                &parts,
+            )?;
+        }
+        let dp = d + pd0 + pd1;
+        let reach = dd * (kd - 1) + 1;
+        if dp < reach {
+            return Err(ctx.unsupported(
+                "a 3-D Conv kernel deeper than its input",
+                format!("{dp} < {reach}"),
+            ));
+        }
+        let d_out = (dp - reach) / sd + 1;
+        let planes = self.op(
+            ctx,
+            &format!("{out}/planes_first"),
+            Op::Transpose {
+                perm: vec![0, 2, 1, 3, 4],
+            },
+            &[xp],
+        )?;
+        let planes = self.reshape_to(
+            ctx,
+            &format!("{out}/planes"),
+            planes,
+            vec![nb * dp, c, h, wd],
+        )?;
+        let pname = format!("{out}/planes");
+        self.set(&pname, Value::Dyn(planes));
+        let fold = self.folds.remove(out);
+        let mut total: Option<TensorId> = None;
+        for k in 0..kd {
+            // W[:, :, k] as a 2-D kernel [O, C/g, KH, KW].
+            let mut data = Vec::with_capacity(o * cg * kh * kw);
+            for oc in 0..o * cg {
+                let base = (oc * kd + k) * kh * kw;
+                data.extend(w.data.get(base..base + kh * kw).unwrap_or_default());
+            }
+            let wname = format!("{}/depth{k}", ctx.input(1).unwrap_or(out));
+            self.set(
+                &wname,
+                Value::Const(Const {
+                    shape: vec![o, cg, kh, kw],
+                    data,
+                }),
+            );
+            let mut inputs = vec![pname.clone(), wname];
+            if k == 0 {
+                inputs.extend(n.input.get(2).cloned());
+            }
+            let mut node: NodeProto = n.clone();
+            node.input = inputs;
+            let inner = format!("{out}/depth{k}_conv");
+            node.output = vec![inner.clone()];
+            node.attribute = vec![
+                ints_attr("strides", &[signed(sh), signed(sw)]),
+                ints_attr("dilations", &[signed(dh), signed(dw)]),
+                ints_attr(
+                    "pads",
+                    &[
+                        signed(pads[1]),
+                        signed(pads[2]),
+                        signed(pads[4]),
+                        signed(pads[5]),
+                    ],
+                ),
+                AttributeProto {
+                    name: "group".into(),
+                    i: n.int("group").unwrap_or(1),
+                    r#type: 2,
+                    ..AttributeProto::default()
+                },
+            ];
+            let lifted = Ctx {
+                node: &node,
+                name: ctx.name.clone(),
+            };
+            self.conv(&lifted, &inner)?;
+            let y = match self.values.get(&inner) {
+                Some(Value::Dyn(id)) => *id,
+                _ => return Err(ctx.unsupported("a 3-D Conv whose 2-D form failed", k)),
+            };
+            let ys = self.shape(y);
+            let (ho, wo) = (
+                ys.get(2).copied().unwrap_or(0),
+                ys.get(3).copied().unwrap_or(0),
+            );
+            let y = self.reshape_to(
+                ctx,
+                &format!("{inner}/by_plane"),
+                y,
+                vec![nb, dp, o, ho, wo],
+            )?;
+            let picks: Vec<usize> = (0..d_out).map(|j| j * sd + k * dd).collect();
+            let y = self.pick(ctx, &format!("{inner}/taken"), y, 1, &picks)?;
+            total = Some(match total {
+                None => y,
+                Some(t) => self.op(ctx, &format!("{out}/sum{k}"), Op::Add, &[t, y])?,
+            });
+        }
+        let total = total.ok_or_else(|| ctx.unsupported("a 3-D Conv kernel of depth 0", ""))?;
+        let mut y = self.op(
+            ctx,
+            &format!("{out}/channels_first"),
+            Op::Transpose {
+                perm: vec![0, 2, 1, 3, 4],
+            },
+            &[total],
+        )?;
+        let final_name = match fold {
+            Some(f) => {
+                let per = vec![1, o, 1, 1, 1];
+                let a = Const {
+                    shape: per.clone(),
+                    data: f.a.clone(),
+                };
+                y = self.mul_const(
+                    ctx,
+                    &format!("{}/scaled", f.out),
+                    y,
+                    &format!("{}/a", f.out),
+                    &a,
+                )?;
+                let b = self.param(
+                    ctx,
+                    &format!("{}/b", f.out),
+                    &Const {
+                        shape: per,
+                        data: f.b.clone(),
+                    },
+                    self.s,
+                )?;
+                y = self.op(ctx, &f.out, Op::Add, &[y, b])?;
+                f.out
+            }
+            None => out.to_string(),
+        };
+        self.set(&final_name, Value::Dyn(y));
+        Ok(())
+    }
+}
+
+fn signed(v: usize) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
