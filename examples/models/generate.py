@@ -799,6 +799,14 @@ def sequences_and_indices():
              [1, 2, 5, 4, 5], "y",
              [("w", rn(3, 2, 2, 3, 3)), ("b", rn(3)), ("g", rn(3)), ("bb", rn(3)), ("m", rn(3)),
               ("v", f32(r.uniform(0.5, 2, 3)))])
+    # 3-D pooling: max and average over depth windows (height/width pads on the average).
+    op_model("pool3d",
+             [node("MaxPool", ["x"], ["m"], kernel_shape=[2, 2, 2], strides=[1, 2, 2]),
+              node("AveragePool", ["x"], ["a"], kernel_shape=[3, 2, 2], strides=[1, 1, 1],
+                   pads=[0, 1, 0, 0, 1, 0]),
+              node("Flatten", ["m"], ["fm"], axis=0), node("Flatten", ["a"], ["fa"], axis=0),
+              node("Concat", ["fm", "fa"], ["y"], axis=1)],
+             [1, 2, 4, 4, 4], "y")
 
 def trees():
     """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`): a decision

@@ -161,6 +161,7 @@ const OPERATORS: &[ModelFile] = operators![
     "mean_variance_norm",
     "rms_norm",
     "conv3d",
+    "pool3d",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

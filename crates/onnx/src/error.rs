@@ -22,8 +22,8 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
     Round, Resize and Upsample (nearest, linear), Mean, ThresholdedRelu, Shrink, Hardmax, \
-    Trilu, GlobalMaxPool, ReduceLogSumExp, Conv (1-D, 2-D, 3-D), MaxPool and AveragePool (1-D and \
-    2-D), \
+    Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and AveragePool (1-D, 2-D, \
+    3-D), \
     Identity, Constant, Cast (to a floating type); on constants (folded at import): Shape, Size, \
     ConstantOfShape, Range, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
     Floor, Ceil, Round, ReduceProd \

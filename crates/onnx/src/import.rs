@@ -600,6 +600,10 @@ impl Importer<'_> {
             "Conv" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 5) => {
                 self.conv3d(ctx, &out)?;
             }
+            "MaxPool" | "AveragePool" if matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 5) =>
+            {
+                self.pool3d(ctx, &out)?;
+            }
             "MaxPool" | "AveragePool" if matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 3) =>
             {
                 self.lift_1d(ctx, &out)?;

@@ -202,6 +202,7 @@ conformance! {
     mean_variance_normalization => "mean_variance_norm",
     rms_normalization => "rms_norm",
     conv3d_strides_pads_dilation_batch_norm => "conv3d",
+    max_and_average_pool_3d => "pool3d",
 }
 
 #[test]

@@ -431,6 +431,133 @@ impl Importer<'_> {
     }
 }
 
+impl Importer<'_> {
+    /// 3-D `MaxPool` / `AveragePool` (`[N, C, D, H, W]`, no depth padding): the 2-D pool of
+    /// every depth plane (height/width kernel, strides, pads), then the maximum (`a +
+    /// relu(b - a)`) or the mean (sum times `1 / kd`) over each window of `kd` planes.
+    pub(super) fn pool3d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let x = self.dyn_input(ctx, 0)?;
+        let xs = self.shape(x);
+        let &[nb, c, d, h, w] = xs.as_slice() else {
+            return Err(ctx.unsupported(
+                "a 3-D pool of an input not [N, C, D, H, W]",
+                format!("{xs:?}"),
+            ));
+        };
+        let three = |name: &str, default: usize| -> Result<[usize; 3], OnnxError> {
+            match n.ints(name).as_deref() {
+                None => Ok([default; 3]),
+                Some([a, b, e]) if *a >= 0 && *b >= 0 && *e >= 0 => Ok([
+                    usize::try_from(*a).unwrap_or(0),
+                    usize::try_from(*b).unwrap_or(0),
+                    usize::try_from(*e).unwrap_or(0),
+                ]),
+                Some(other) => {
+                    Err(ctx.unsupported("a 3-D pool attribute", format!("{name} {other:?}")))
+                }
+            }
+        };
+        let [kd, kh, kw] = three("kernel_shape", 0)?;
+        let [sd, sh, sw] = three("strides", 1)?;
+        let pads = n.ints("pads").unwrap_or_else(|| vec![0; 6]);
+        let [p_d0, p_h0, p_w0, p_d1, p_h1, p_w1] = pads[..] else {
+            return Err(ctx.unsupported("3-D pool pads", format!("{pads:?}")));
+        };
+        if p_d0 != 0 || p_d1 != 0 || kd == 0 || sd == 0 || kd > d {
+            return Err(ctx.unsupported(
+                "a 3-D pool with depth padding or a kernel deeper than its input",
+                format!("pads {pads:?}, kernel depth {kd} of {d}"),
+            ));
+        }
+        let planes = self.op(
+            ctx,
+            &format!("{out}/planes_first"),
+            Op::Transpose {
+                perm: vec![0, 2, 1, 3, 4],
+            },
+            &[x],
+        )?;
+        let planes =
+            self.reshape_to(ctx, &format!("{out}/planes"), planes, vec![nb * d, c, h, w])?;
+        let pname = format!("{out}/planes");
+        self.set(&pname, Value::Dyn(planes));
+        let mut node: NodeProto = n.clone();
+        node.input = vec![pname];
+        let inner = format!("{out}/plane_pool");
+        node.output = vec![inner.clone()];
+        node.attribute = n
+            .attribute
+            .iter()
+            .filter(|a| {
+                !matches!(
+                    a.name.as_str(),
+                    "kernel_shape" | "strides" | "pads" | "dilations"
+                )
+            })
+            .cloned()
+            .chain([
+                ints_attr("kernel_shape", &[signed(kh), signed(kw)]),
+                ints_attr("strides", &[signed(sh), signed(sw)]),
+                ints_attr("pads", &[p_h0, p_w0, p_h1, p_w1]),
+            ])
+            .collect();
+        let lifted = Ctx {
+            node: &node,
+            name: ctx.name.clone(),
+        };
+        self.pool(&lifted, &inner)?;
+        let p = match self.values.get(&inner) {
+            Some(Value::Dyn(id)) => *id,
+            _ => return Err(ctx.unsupported("a 3-D pool whose 2-D form failed", "")),
+        };
+        let ps = self.shape(p);
+        let (ho, wo) = (
+            ps.get(2).copied().unwrap_or(0),
+            ps.get(3).copied().unwrap_or(0),
+        );
+        let p = self.reshape_to(ctx, &format!("{out}/by_plane"), p, vec![nb, d, c, ho, wo])?;
+        let d_out = (d - kd) / sd + 1;
+        let mut acc: Option<TensorId> = None;
+        for k in 0..kd {
+            let picks: Vec<usize> = (0..d_out).map(|j| j * sd + k).collect();
+            let t = self.pick(ctx, &format!("{out}/depth{k}"), p, 1, &picks)?;
+            acc = Some(match acc {
+                None => t,
+                Some(a) if n.op_type == "MaxPool" => {
+                    self.max2(ctx, &format!("{out}/max{k}"), a, t)?
+                }
+                Some(a) => self.op(ctx, &format!("{out}/sum{k}"), Op::Add, &[a, t])?,
+            });
+        }
+        let mut y = acc.ok_or_else(|| ctx.unsupported("a 3-D pool of depth 0", ""))?;
+        if n.op_type != "MaxPool" && kd > 1 {
+            #[allow(clippy::cast_precision_loss)]
+            let inv = Const {
+                shape: vec![],
+                data: vec![1.0 / kd as f64],
+            };
+            y = self.mul_const(
+                ctx,
+                &format!("{out}/mean"),
+                y,
+                &format!("{out}/inverse_depth"),
+                &inv,
+            )?;
+        }
+        let y = self.op(
+            ctx,
+            out,
+            Op::Transpose {
+                perm: vec![0, 2, 1, 3, 4],
+            },
+            &[y],
+        )?;
+        self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+}
+
 fn signed(v: usize) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }

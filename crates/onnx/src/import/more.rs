@@ -969,7 +969,7 @@ impl Importer<'_> {
     }
 
     /// `max(a, b) = a + relu(b - a)` (broadcasting as ONNX does).
-    fn max2(
+    pub(super) fn max2(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
