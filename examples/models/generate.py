@@ -807,6 +807,15 @@ def sequences_and_indices():
               node("Flatten", ["m"], ["fm"], axis=0), node("Flatten", ["a"], ["fa"], axis=0),
               node("Concat", ["fm", "fa"], ["y"], axis=1)],
              [1, 2, 4, 4, 4], "y")
+    # Pad in reflect and edge modes; a per-channel PRelu slope given as one value per channel.
+    op_model("pad_modes",
+             [node("Pad", ["x", "p"], ["r"], mode="reflect"),
+              node("Pad", ["x", "p"], ["e"], mode="edge"),
+              node("Flatten", ["r"], ["fr"], axis=0), node("Flatten", ["e"], ["fe"], axis=0),
+              node("Concat", ["fr", "fe"], ["y"], axis=1)],
+             [1, 2, 4, 5], "y", [("p", i64([0, 0, 1, 2, 0, 0, 2, 1]))], opset=13)
+    op_model("prelu_channels", [node("PRelu", ["x", "slope"], ["y"])], [2, 3, 4], "y",
+             [("slope", f32([0.1, -0.5, 0.25]))], opset=9)
 
 def trees():
     """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`): a decision

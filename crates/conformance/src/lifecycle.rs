@@ -162,6 +162,8 @@ const OPERATORS: &[ModelFile] = operators![
     "rms_norm",
     "conv3d",
     "pool3d",
+    "pad_modes",
+    "prelu_channels",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

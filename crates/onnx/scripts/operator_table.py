@@ -76,7 +76,7 @@ LIMITS = {
     "Where": "condition constant or a comparison's 0/1 output",
     "Resize": "nearest or linear (not cubic)",
     "Upsample": "nearest or linear",
-    "Pad": "constant mode",
+    "Pad": "constant, reflect, edge, wrap",
     "Slice": "constant bounds, step 1",
     "Cast": "computed tensors to floating types",
     "CastLike": "computed tensors to floating types",

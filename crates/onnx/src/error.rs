@@ -18,7 +18,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     Normalizer, Binarizer, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
     GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \
     RMSNormalization, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
-    Unsqueeze, Pad (constant), Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
+    Unsqueeze, Pad, Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
     Round, Resize and Upsample (nearest, linear), Mean, ThresholdedRelu, Shrink, Hardmax, \

@@ -203,6 +203,7 @@ conformance! {
     rms_normalization => "rms_norm",
     conv3d_strides_pads_dilation_batch_norm => "conv3d",
     max_and_average_pool_3d => "pool3d",
+    pad_reflect_and_edge => "pad_modes",
 }
 
 #[test]
@@ -909,4 +910,25 @@ fn global_lp_pool_and_compress() {
         assert!((g - e).abs() <= TOLERANCE, "{y:?} against {want:?}");
     }
     proves("global_lp_pool_compress", &m, &x);
+}
+
+/// PRelu with a 1-D slope of one value per channel on a `[N, C, L]` input (older PyTorch
+/// exports): the slope goes along axis 1, as onnxruntime and PyTorch read it (tract 0.23
+/// cannot type this model, so the expectation is written out).
+#[test]
+fn prelu_slope_per_channel() {
+    let m = compile(&model("prelu_channels"), &Settings::default()).unwrap();
+    let x: Vec<f64> = (0..24).map(|i| f64::from(i) * 0.25 - 3.0).collect();
+    let w = m.witness(0, &x).unwrap();
+    let slope = [0.1, -0.5, 0.25];
+    let want: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| if v > 0.0 { v } else { v * slope[(i / 4) % 3] })
+        .collect();
+    let got = &m.decode_outputs(&w)[0];
+    for (g, e) in got.iter().zip(&want) {
+        assert!((g - e).abs() <= TOLERANCE, "{got:?} against {want:?}");
+    }
+    proves("prelu_channels", &m, &x);
 }

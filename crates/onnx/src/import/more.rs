@@ -262,7 +262,21 @@ impl Importer<'_> {
             "PRelu" => {
                 // relu(x) + slope * (x - relu(x)), the slope a constant broadcast over x.
                 let x = self.dyn_input(ctx, 0)?;
-                let slope = self.constant(ctx, 1)?;
+                let mut slope = self.constant(ctx, 1)?;
+                // A 1-D slope of one value per channel (older PyTorch exports) goes along
+                // axis 1, as tract and onnxruntime read it.
+                let shape = self.shape(x);
+                if slope.shape.len() == 1
+                    && shape.len() > 2
+                    && shape.get(1) == Some(&slope.data.len())
+                    && shape.last() != Some(&slope.data.len())
+                {
+                    let mut s = vec![1; shape.len() - 1];
+                    if let Some(c) = s.first_mut() {
+                        *c = slope.data.len();
+                    }
+                    slope.shape = s;
+                }
                 let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
                 let n = self.op(ctx, &format!("{out}/negative"), Op::Sub, &[x, r])?;
                 let slope_name = format!("{out}/slope");

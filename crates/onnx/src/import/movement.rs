@@ -476,12 +476,13 @@ impl Importer<'_> {
         Ok(y)
     }
 
-    /// `Pad` in constant mode: a constant block (the pad value) before and after each padded
-    /// axis; negative pads crop by slicing.
+    /// `Pad`: in constant mode a constant block (the pad value) before and after each padded
+    /// axis; in `reflect`, `edge` and `wrap` modes each output entry picked from the input
+    /// (slices); negative pads crop by slicing.
     fn pad(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
         let mode = ctx.node.string("mode").unwrap_or_else(|| "constant".into());
-        if mode != "constant" {
-            return Err(ctx.unsupported("a Pad mode other than constant", mode));
+        if !matches!(mode.as_str(), "constant" | "reflect" | "edge" | "wrap") {
+            return Err(ctx.unsupported("a Pad mode", mode));
         }
         let (pads, value) = if self.opset < 11 {
             (
@@ -537,6 +538,40 @@ impl Importer<'_> {
                     },
                     &[y],
                 )?;
+            }
+            if mode != "constant" && (begin > 0 || end > 0) {
+                // reflect / edge / wrap: every output index along the axis is an input index.
+                let n = hi - lo;
+                let (b, e) = (to_usize(begin.max(0)), to_usize(end.max(0)));
+                let reach = if mode == "reflect" {
+                    n.saturating_sub(1)
+                } else {
+                    n
+                };
+                if n == 0 || (mode != "edge" && (b > reach || e > reach)) {
+                    return Err(ctx.unsupported(
+                        "a reflect or wrap Pad wider than its axis",
+                        format!("{pads:?} for axis {a} of {n}"),
+                    ));
+                }
+                let index = |i: i64| -> usize {
+                    let last = i64::try_from(n).unwrap_or(1) - 1;
+                    let j = match mode.as_str() {
+                        "reflect" if i < 0 => -i,
+                        "reflect" if i > last => 2 * last - i,
+                        "edge" => i.clamp(0, last),
+                        "wrap" => i.rem_euclid(last + 1),
+                        _ => i,
+                    };
+                    to_usize(j)
+                };
+                let picks: Vec<usize> = (-i64::try_from(b).unwrap_or(0)
+                    ..i64::try_from(n + e).unwrap_or(0))
+                    .map(index)
+                    .collect();
+                y = self.pick(ctx, &format!("{out}/axis{a}"), y, a, &picks)?;
+                shape = self.shape(y);
+                continue;
             }
             let mut parts = Vec::new();
             for (which, n) in [("before", begin), ("after", end)] {
