@@ -816,6 +816,13 @@ def sequences_and_indices():
              [1, 2, 4, 5], "y", [("p", i64([0, 0, 1, 2, 0, 0, 2, 1]))], opset=13)
     op_model("prelu_channels", [node("PRelu", ["x", "slope"], ["y"])], [2, 3, 4], "y",
              [("slope", f32([0.1, -0.5, 0.25]))], opset=9)
+    # Dilated max pooling (padding too) and a 3-D max pool with depth padding.
+    op_model("max_pool_dilated",
+             [node("MaxPool", ["x"], ["y"], kernel_shape=[2, 3], strides=[1, 2],
+                   dilations=[2, 2], pads=[1, 1, 1, 1])], [1, 2, 6, 7], "y", opset=12)
+    op_model("max_pool3d_padded",
+             [node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2, 2], strides=[2, 1, 1],
+                   pads=[1, 0, 1, 1, 1, 0])], [1, 2, 3, 4, 4], "y", opset=12)
 
 def trees():
     """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`): a decision

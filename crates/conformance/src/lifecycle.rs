@@ -164,6 +164,8 @@ const OPERATORS: &[ModelFile] = operators![
     "pool3d",
     "pad_modes",
     "prelu_channels",
+    "max_pool_dilated",
+    "max_pool3d_padded",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

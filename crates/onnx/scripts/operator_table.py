@@ -81,7 +81,7 @@ LIMITS = {
     "Cast": "computed tensors to floating types",
     "CastLike": "computed tensors to floating types",
     "Conv": "1-D, 2-D and 3-D",
-    "MaxPool": "1-D, 2-D and 3-D (no depth padding); no ceil_mode or dilations",
+    "MaxPool": "1-D, 2-D and 3-D, dilations; no ceil_mode",
     "AveragePool": "1-D, 2-D and 3-D (no depth padding); no ceil_mode",
     "ArgMax": "first index on ties",
     "ArgMin": "first index on ties",

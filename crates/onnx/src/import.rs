@@ -1463,12 +1463,19 @@ impl Importer<'_> {
         if n.int("ceil_mode").unwrap_or(0) != 0 {
             return Err(ctx.unsupported("ceil_mode", 1));
         }
+        let kernel = pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?;
         if let Some(d) = n.ints("dilations")
             && d.iter().any(|&v| v != 1)
         {
-            return Err(ctx.unsupported("pooling dilations", format!("{d:?}")));
+            if n.op_type != "MaxPool" {
+                return Err(ctx.unsupported("average pooling dilations", format!("{d:?}")));
+            }
+            let dilations = pair(ctx, "dilations", Some(d), 1)?;
+            let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
+            let y = self.dilated_max_pool(ctx, out, x, kernel, strides, dilations, pads4(ctx)?)?;
+            self.set(out, Value::Dyn(y));
+            return Ok(());
         }
-        let kernel = pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?;
         let params = Pool2dParams {
             kernel,
             strides: pair(ctx, "strides", n.ints("strides"), 1)?,

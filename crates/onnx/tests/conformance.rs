@@ -204,6 +204,8 @@ conformance! {
     conv3d_strides_pads_dilation_batch_norm => "conv3d",
     max_and_average_pool_3d => "pool3d",
     pad_reflect_and_edge => "pad_modes",
+    max_pool_dilated_and_padded => "max_pool_dilated",
+    max_pool_3d_depth_padding => "max_pool3d_padded",
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use zkmlops_tensor::{Op, TensorId};
 
+use super::movement::INFINITY_STAND_IN;
 use super::{Ctx, Importer, Value, pads4};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -464,12 +465,20 @@ impl Importer<'_> {
         let [p_d0, p_h0, p_w0, p_d1, p_h1, p_w1] = pads[..] else {
             return Err(ctx.unsupported("3-D pool pads", format!("{pads:?}")));
         };
-        if p_d0 != 0 || p_d1 != 0 || kd == 0 || sd == 0 || kd > d {
+        let (p_d0, p_d1) = (
+            usize::try_from(p_d0).unwrap_or(0),
+            usize::try_from(p_d1).unwrap_or(0),
+        );
+        if (n.op_type != "MaxPool" && p_d0 + p_d1 > 0) || kd == 0 || sd == 0 || kd > d + p_d0 + p_d1
+        {
             return Err(ctx.unsupported(
-                "a 3-D pool with depth padding or a kernel deeper than its input",
+                "a 3-D average pool with depth padding or a kernel deeper than its input",
                 format!("pads {pads:?}, kernel depth {kd} of {d}"),
             ));
         }
+        // Max pooling ignores padding: repeat the edge planes instead.
+        let x = self.edge_pad(ctx, out, x, 2, p_d0, p_d1)?;
+        let d = d + p_d0 + p_d1;
         let planes = self.op(
             ctx,
             &format!("{out}/planes_first"),
@@ -555,6 +564,125 @@ impl Importer<'_> {
         )?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+}
+
+impl Importer<'_> {
+    /// `x` extended along axis `a` by `before` and `after` copies of its first and last
+    /// entries (edge padding: for a maximum the same as ignoring the padding, since every
+    /// window keeps at least one real entry).
+    pub(super) fn edge_pad(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        before: usize,
+        after: usize,
+    ) -> Result<TensorId, OnnxError> {
+        if before == 0 && after == 0 {
+            return Ok(x);
+        }
+        let n = self.shape(x).get(a).copied().unwrap_or(1);
+        let picks: Vec<usize> = std::iter::repeat_n(0, before)
+            .chain(0..n)
+            .chain(std::iter::repeat_n(n.saturating_sub(1), after))
+            .collect();
+        self.pick(ctx, &format!("{out}/edge{a}"), x, a, &picks)
+    }
+
+    /// `x` extended along axis `a` by blocks of `-`[`INFINITY_STAND_IN`] (below every
+    /// activation, so never a window's maximum while the window holds a real entry).
+    fn low_pad(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        before: usize,
+        after: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let mut parts = Vec::new();
+        for (which, n) in [("before", before), ("after", after)] {
+            if n == 0 {
+                continue;
+            }
+            let mut block = self.shape(x);
+            if let Some(d) = block.get_mut(a) {
+                *d = n;
+            }
+            let count = block.iter().product();
+            let c = Const {
+                shape: block,
+                data: vec![-INFINITY_STAND_IN; count],
+            };
+            parts.push((
+                which,
+                self.param(ctx, &format!("{out}/{which}{a}"), &c, self.s)?,
+            ));
+        }
+        if parts.is_empty() {
+            return Ok(x);
+        }
+        let mut ids: Vec<TensorId> = parts
+            .iter()
+            .filter(|(w, _)| *w == "before")
+            .map(|p| p.1)
+            .collect();
+        ids.push(x);
+        ids.extend(parts.iter().filter(|(w, _)| *w == "after").map(|p| p.1));
+        self.op(
+            ctx,
+            &format!("{out}/low_pad{a}"),
+            Op::Concat { axis: a },
+            &ids,
+        )
+    }
+
+    /// A dilated 2-D max pool: the input padded below every activation, then the maximum over the `kh x kw`
+    /// dilated offsets of the strided picks (`a + relu(b - a)`), every value an input value.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn dilated_max_pool(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        [kh, kw]: [usize; 2],
+        [sh, sw]: [usize; 2],
+        [dh, dw]: [usize; 2],
+        [t, l, b, r]: [usize; 4],
+    ) -> Result<TensorId, OnnxError> {
+        // A dilated window may hold padding but not the edge entry beside it: pad with a
+        // value below every activation instead of repeating the edge.
+        let xp = self.low_pad(ctx, out, x, 2, t, b)?;
+        let xp = self.low_pad(ctx, out, xp, 3, l, r)?;
+        let s = self.shape(xp);
+        let (h, w) = (
+            s.get(2).copied().unwrap_or(0),
+            s.get(3).copied().unwrap_or(0),
+        );
+        let (reach_h, reach_w) = ((kh.max(1) - 1) * dh + 1, (kw.max(1) - 1) * dw + 1);
+        if kh == 0 || kw == 0 || sh == 0 || sw == 0 || h < reach_h || w < reach_w {
+            return Err(ctx.unsupported(
+                "a dilated pool window larger than its input",
+                format!("{s:?}"),
+            ));
+        }
+        let (oh, ow) = ((h - reach_h) / sh + 1, (w - reach_w) / sw + 1);
+        let mut acc: Option<TensorId> = None;
+        for i in 0..kh {
+            let rows: Vec<usize> = (0..oh).map(|o| o * sh + i * dh).collect();
+            let ri = self.pick(ctx, &format!("{out}/rows{i}"), xp, 2, &rows)?;
+            for j in 0..kw {
+                let cols: Vec<usize> = (0..ow).map(|o| o * sw + j * dw).collect();
+                let v = self.pick(ctx, &format!("{out}/window{i}_{j}"), ri, 3, &cols)?;
+                acc = Some(match acc {
+                    None => v,
+                    Some(a) => self.max2(ctx, &format!("{out}/max{i}_{j}"), a, v)?,
+                });
+            }
+        }
+        acc.ok_or_else(|| ctx.unsupported("a pool of an empty window", ""))
     }
 }
 
