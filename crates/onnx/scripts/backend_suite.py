@@ -45,11 +45,11 @@ def run(args, timeout):
         return 124, f"timed out after {timeout} s"
 
 
-def first_error(text):
+def first_error(rc, text):
     for line in text.splitlines():
         if line.startswith("error:"):
             return line[len("error:"):].strip()
-    return text.splitlines()[-1] if text else ""
+    return text.splitlines()[-1] if text else f"exit code {rc} without a message (killed?)"
 
 
 def case(model_dir, timeout):
@@ -78,13 +78,13 @@ def case(model_dir, timeout):
         zkm, proof = os.path.join(tmp, "m.zkm"), os.path.join(tmp, "p.zkp")
         rc, text = run(["compile", model, "--calibrate", inp, "-o", zkm], timeout)
         if rc != 0:
-            return "compile", first_error(text)
+            return "compile", first_error(rc, text)
         rc, text = run(["prove", zkm, "--input", inp, "--transparent", "-o", proof], timeout)
         if rc != 0:
-            return "prove", first_error(text)
+            return "prove", first_error(rc, text)
         rc, text = run(["verify", proof, "--model", zkm, "--json"], timeout)
         if rc != 0:
-            return "verify", first_error(text)
+            return "verify", first_error(rc, text)
         report = json.loads(text[text.index("{"):])
         got = [np.array(o["values"], dtype=float) for o in report["outputs"]]
     if len(got) != len(want):
