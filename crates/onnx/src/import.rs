@@ -457,6 +457,58 @@ impl Importer<'_> {
         )
     }
 
+    /// A constant linear map along axis `a`: `x` with that axis moved last, as rows
+    /// `[rows, n]` times `map` (`[n, m]`, a param at `scale`, then rescaled by it), back to the
+    /// input's layout with the axis now `m` long.
+    fn map_axis(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        map: Const,
+        scale: Scale,
+    ) -> Result<TensorId, OnnxError> {
+        let rank = self.shape(x).len();
+        let (n, m) = match map.shape[..] {
+            [n, m] => (n, m),
+            _ => {
+                return Err(ctx.unsupported(
+                    "an axis map that is not a matrix",
+                    format!("{:?}", map.shape),
+                ));
+            }
+        };
+        let mut perm: Vec<usize> = (0..rank).collect();
+        perm.swap(a, rank.saturating_sub(1));
+        let last = a + 1 == rank;
+        let moved = if last {
+            x
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/to_last"),
+                Op::Transpose { perm: perm.clone() },
+                &[x],
+            )?
+        };
+        let mut shape = self.shape(moved);
+        let rows = shape.iter().product::<usize>() / n.max(1);
+        let flat = self.reshape_to(ctx, &format!("{out}/rows"), moved, vec![rows, n])?;
+        let mp = self.param(ctx, &format!("{out}/map"), &map, scale)?;
+        let y = self.op(ctx, &format!("{out}/mapped"), Op::MatMul, &[flat, mp])?;
+        let y = self.rescale(ctx, &format!("{out}/rescaled"), y, scale.bits())?;
+        if let Some(d) = shape.last_mut() {
+            *d = m;
+        }
+        let y = self.reshape_to(ctx, &format!("{out}/unrows"), y, shape)?;
+        if last {
+            Ok(y)
+        } else {
+            self.op(ctx, &format!("{out}/back"), Op::Transpose { perm }, &[y])
+        }
+    }
+
     fn shape(&self, id: TensorId) -> Vec<usize> {
         self.b.shape(id).map(<[usize]>::to_vec).unwrap_or_default()
     }

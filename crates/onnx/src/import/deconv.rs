@@ -13,6 +13,19 @@ use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 use tract_onnx::pb::{AttributeProto, NodeProto};
 
+/// A 3-D attribute (three non-negative values; `default` for each when absent).
+fn triple(ctx: &Ctx<'_>, name: &str, default: usize) -> Result<[usize; 3], OnnxError> {
+    match ctx.node.ints(name).as_deref() {
+        None => Ok([default; 3]),
+        Some([a, b, e]) if *a >= 0 && *b >= 0 && *e >= 0 => Ok([
+            usize::try_from(*a).unwrap_or(0),
+            usize::try_from(*b).unwrap_or(0),
+            usize::try_from(*e).unwrap_or(0),
+        ]),
+        Some(other) => Err(ctx.unsupported("a 3-D attribute", format!("{name} {other:?}"))),
+    }
+}
+
 fn ints_attr(name: &str, v: &[i64]) -> AttributeProto {
     AttributeProto {
         name: name.into(),
@@ -240,21 +253,8 @@ impl Importer<'_> {
                 format!("{xs:?}, weights {:?}", w.shape),
             ));
         };
-        let three = |name: &str, default: i64| -> Result<[usize; 3], OnnxError> {
-            match n.ints(name).as_deref() {
-                None => Ok([usize::try_from(default).unwrap_or(1); 3]),
-                Some([a, b, e]) => Ok([
-                    usize::try_from(*a).unwrap_or(0),
-                    usize::try_from(*b).unwrap_or(0),
-                    usize::try_from(*e).unwrap_or(0),
-                ]),
-                Some(other) => {
-                    Err(ctx.unsupported("a 3-D Conv attribute", format!("{name} {other:?}")))
-                }
-            }
-        };
-        let [sd, sh, sw] = three("strides", 1)?;
-        let [dd, dh, dw] = three("dilations", 1)?;
+        let [sd, sh, sw] = triple(ctx, "strides", 1)?;
+        let [dd, dh, dw] = triple(ctx, "dilations", 1)?;
         let pads = match n.ints("pads").as_deref() {
             None => [0; 6],
             Some(p) if p.len() == 6 && p.iter().all(|&v| v >= 0) => {
@@ -446,21 +446,8 @@ impl Importer<'_> {
                 format!("{xs:?}"),
             ));
         };
-        let three = |name: &str, default: usize| -> Result<[usize; 3], OnnxError> {
-            match n.ints(name).as_deref() {
-                None => Ok([default; 3]),
-                Some([a, b, e]) if *a >= 0 && *b >= 0 && *e >= 0 => Ok([
-                    usize::try_from(*a).unwrap_or(0),
-                    usize::try_from(*b).unwrap_or(0),
-                    usize::try_from(*e).unwrap_or(0),
-                ]),
-                Some(other) => {
-                    Err(ctx.unsupported("a 3-D pool attribute", format!("{name} {other:?}")))
-                }
-            }
-        };
-        let [kd, kh, kw] = three("kernel_shape", 0)?;
-        let [sd, sh, sw] = three("strides", 1)?;
+        let [kd, kh, kw] = triple(ctx, "kernel_shape", 0)?;
+        let [sd, sh, sw] = triple(ctx, "strides", 1)?;
         let pads = n.ints("pads").unwrap_or_else(|| vec![0; 6]);
         let [p_d0, p_h0, p_w0, p_d1, p_h1, p_w1] = pads[..] else {
             return Err(ctx.unsupported("3-D pool pads", format!("{pads:?}")));

@@ -15,7 +15,7 @@ pub(super) fn is_integer_type(t: i32) -> bool {
 }
 
 /// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
+pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s: Vec<usize> = shape
         .iter()
         .rev()

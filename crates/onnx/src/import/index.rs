@@ -15,6 +15,7 @@
 use zkmlops_field::Scale;
 use zkmlops_tensor::{Op, TensorId};
 
+use super::fold::strides;
 use super::{Ctx, Importer, Value, axis};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -43,19 +44,59 @@ fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s: Vec<usize> = shape
-        .iter()
-        .rev()
-        .scan(1usize, |acc, &d| {
-            let here = *acc;
-            *acc = acc.saturating_mul(d);
-            Some(here)
+/// A constant index `v` into an axis of `dim` entries, negative ones wrapped; out of
+/// `[-dim, dim)` is an error naming the operator.
+fn constant_index(ctx: &Ctx<'_>, v: f64, dim: usize) -> Result<usize, OnnxError> {
+    #[allow(clippy::cast_possible_truncation)]
+    let i = v as i64;
+    let d = i64::try_from(dim).unwrap_or(i64::MAX);
+    let j = if i < 0 { i + d } else { i };
+    usize::try_from(j)
+        .ok()
+        .filter(|&j| j < dim)
+        .ok_or_else(|| ctx.unsupported("an index out of range", format!("{i} of {dim}")))
+}
+
+/// The row numbers of constant index tuples (`k` long) into the leading axes `lead`.
+fn constant_rows(ctx: &Ctx<'_>, c: &Const, lead: &[usize]) -> Result<Vec<usize>, OnnxError> {
+    let rs = strides(lead);
+    c.data
+        .chunks(lead.len().max(1))
+        .map(|tuple| {
+            tuple
+                .iter()
+                .zip(lead)
+                .zip(&rs)
+                .map(|((&v, &d), &st)| constant_index(ctx, v, d).map(|j| j * st))
+                .sum()
         })
-        .collect();
-    s.reverse();
-    s
+        .collect()
+}
+
+/// The flat position in `data` (of `shape`) of element `e` of an indices tensor (of
+/// `ishape`, same rank) with its axis-`a` coordinate replaced by `v`: the addressing of
+/// GatherElements and ScatterElements.
+fn element_position(
+    shape: &[usize],
+    ishape: &[usize],
+    a: usize,
+) -> impl Fn(usize, usize) -> usize + use<> {
+    let (ds, is, ishape) = (strides(shape), strides(ishape), ishape.to_vec());
+    move |e, v| {
+        ds.iter()
+            .zip(&is)
+            .zip(&ishape)
+            .enumerate()
+            .map(|(k, ((&d, &i), &n))| {
+                let c = if k == a {
+                    v
+                } else {
+                    (e / i.max(1)).checked_rem(n).unwrap_or(0)
+                };
+                c * d
+            })
+            .sum()
+    }
 }
 
 impl Importer<'_> {
@@ -220,45 +261,17 @@ impl Importer<'_> {
                 format!("indices {ishape:?} for data {shape:?}"),
             ));
         }
-        let ds = strides(&shape);
-        let is = strides(&ishape);
-        // The flat data position of output element `e` with the axis coordinate `v`.
-        let position = |e: usize, v: usize| -> usize {
-            ds.iter()
-                .zip(&is)
-                .zip(&ishape)
-                .enumerate()
-                .map(|(k, ((&d, &i), &n))| {
-                    let c = if k == a {
-                        v
-                    } else {
-                        (e / i.max(1)).checked_rem(n).unwrap_or(0)
-                    };
-                    c * d
-                })
-                .sum()
-        };
+        let position = element_position(&shape, &ishape, a);
         let n = numel(&ishape);
         let flat = self.reshape_to(ctx, &format!("{out}/flat"), data, vec![numel(&shape)])?;
         let y = match idx {
             Err(c) => {
-                let mut picks = Vec::with_capacity(n);
-                for (e, &v) in c.data.iter().enumerate() {
-                    #[allow(clippy::cast_possible_truncation)]
-                    let i = v as i64;
-                    let d = i64::try_from(dim).unwrap_or(i64::MAX);
-                    let j = if i < 0 { i + d } else { i };
-                    let j = usize::try_from(j)
-                        .ok()
-                        .filter(|&j| j < dim)
-                        .ok_or_else(|| {
-                            ctx.unsupported(
-                                "a GatherElements index out of range",
-                                format!("{i} of {dim}"),
-                            )
-                        })?;
-                    picks.push(position(e, j));
-                }
+                let picks = c
+                    .data
+                    .iter()
+                    .enumerate()
+                    .map(|(e, &v)| constant_index(ctx, v, dim).map(|j| position(e, j)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.pick(ctx, out, flat, 0, &picks)?
             }
             Ok(idx) => {
@@ -323,21 +336,7 @@ impl Importer<'_> {
         let rs = strides(lead);
         let picked = match idx {
             Err(c) => {
-                let mut picks = Vec::with_capacity(m);
-                for tuple in c.data.chunks(k) {
-                    let mut row = 0;
-                    for ((&v, &d), &st) in tuple.iter().zip(lead).zip(&rs) {
-                        #[allow(clippy::cast_possible_truncation)]
-                        let i = v as i64;
-                        let di = i64::try_from(d).unwrap_or(i64::MAX);
-                        let j = if i < 0 { i + di } else { i };
-                        let j = usize::try_from(j).ok().filter(|&j| j < d).ok_or_else(|| {
-                            ctx.unsupported("a GatherND index out of range", format!("{i} of {d}"))
-                        })?;
-                        row += j * st;
-                    }
-                    picks.push(row);
-                }
+                let picks = constant_rows(ctx, &c, lead)?;
                 self.pick(ctx, out, table, 0, &picks)?
             }
             Ok(idx) => {
@@ -448,21 +447,7 @@ impl Importer<'_> {
         let rs = strides(lead);
         let y = match idx {
             Err(c) => {
-                let mut targets = Vec::with_capacity(m);
-                for tuple in c.data.chunks(k) {
-                    let mut row = 0;
-                    for ((&v, &d), &st) in tuple.iter().zip(lead).zip(&rs) {
-                        #[allow(clippy::cast_possible_truncation)]
-                        let i = v as i64;
-                        let di = i64::try_from(d).unwrap_or(i64::MAX);
-                        let w = if i < 0 { i + di } else { i };
-                        let w = usize::try_from(w).ok().filter(|&w| w < d).ok_or_else(|| {
-                            ctx.unsupported("a ScatterND index out of range", format!("{i} of {d}"))
-                        })?;
-                        row += w * st;
-                    }
-                    targets.push(row);
-                }
+                let targets = constant_rows(ctx, &c, lead)?;
                 self.scatter_constant(ctx, out, base, upd, &targets, add)?
             }
             Ok(idx) => {
@@ -562,46 +547,19 @@ impl Importer<'_> {
                 ),
             ));
         }
-        let ds = strides(&shape);
-        let is = strides(&ishape);
-        let position = |e: usize, v: usize| -> usize {
-            ds.iter()
-                .zip(&is)
-                .zip(&ishape)
-                .enumerate()
-                .map(|(k, ((&d, &i), &n))| {
-                    let c = if k == a {
-                        v
-                    } else {
-                        (e / i.max(1)).checked_rem(n).unwrap_or(0)
-                    };
-                    c * d
-                })
-                .sum()
-        };
+        let position = element_position(&shape, &ishape, a);
         let total = numel(&shape);
         let n = numel(&ishape);
         let flat = self.reshape_to(ctx, &format!("{out}/flat"), data, vec![total, 1])?;
         let upd = self.reshape_to(ctx, &format!("{out}/updates"), updates, vec![n, 1])?;
         let y = match idx {
             Err(c) => {
-                let mut targets = Vec::with_capacity(n);
-                for (e, &v) in c.data.iter().enumerate() {
-                    #[allow(clippy::cast_possible_truncation)]
-                    let i = v as i64;
-                    let d = i64::try_from(dim).unwrap_or(i64::MAX);
-                    let j = if i < 0 { i + d } else { i };
-                    let j = usize::try_from(j)
-                        .ok()
-                        .filter(|&j| j < dim)
-                        .ok_or_else(|| {
-                            ctx.unsupported(
-                                "a ScatterElements index out of range",
-                                format!("{i} of {dim}"),
-                            )
-                        })?;
-                    targets.push(position(e, j));
-                }
+                let targets = c
+                    .data
+                    .iter()
+                    .enumerate()
+                    .map(|(e, &v)| constant_index(ctx, v, dim).map(|j| position(e, j)))
+                    .collect::<Result<Vec<_>, _>>()?;
                 self.scatter_constant(ctx, out, flat, upd, &targets, add)?
             }
             Ok(idx) => {

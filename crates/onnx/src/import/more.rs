@@ -446,8 +446,7 @@ impl Importer<'_> {
             shape.remove(a);
             self.reshape_to(ctx, &format!("{out}/dropped"), first.index, shape)?
         };
-        let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
-        self.op(ctx, out, Op::Mul, &[i, one])
+        self.widen(ctx, out, i)
     }
 
     /// The maximum of `x` along axis `a` and where it first occurs, from comparisons only (so
@@ -1305,21 +1304,6 @@ impl Importer<'_> {
         let exclusive = ctx.node.int("exclusive").unwrap_or(0) != 0;
         let reverse = ctx.node.int("reverse").unwrap_or(0) != 0;
         let n = shape.get(a).copied().unwrap_or(1);
-        let mut perm: Vec<usize> = (0..rank).collect();
-        perm.swap(a, rank - 1);
-        let moved = if a + 1 == rank {
-            x
-        } else {
-            self.op(
-                ctx,
-                &format!("{out}/to_last"),
-                Op::Transpose { perm: perm.clone() },
-                &[x],
-            )?
-        };
-        let moved_shape = self.shape(moved);
-        let m = moved_shape.iter().product::<usize>() / n.max(1);
-        let rows = self.reshape_to(ctx, &format!("{out}/rows"), moved, vec![m, n])?;
         // Output j sums inputs i with i <= j (i < j exclusive; reversed: i >= j, i > j).
         let mut tri = vec![0.0; n * n];
         for i in 0..n {
@@ -1335,22 +1319,11 @@ impl Importer<'_> {
                 }
             }
         }
-        let tri = self.param(
-            ctx,
-            &format!("{out}/triangle"),
-            &Const {
-                shape: vec![n, n],
-                data: tri,
-            },
-            Scale::ONE,
-        )?;
-        let sums = self.op(ctx, &format!("{out}/sums"), Op::MatMul, &[rows, tri])?;
-        let back = self.reshape_to(ctx, &format!("{out}/unrows"), sums, moved_shape)?;
-        if a + 1 == rank {
-            Ok(back)
-        } else {
-            self.op(ctx, out, Op::Transpose { perm }, &[back])
-        }
+        let tri = Const {
+            shape: vec![n, n],
+            data: tri,
+        };
+        self.map_axis(ctx, out, x, a, tri, Scale::ONE)
     }
 
     /// `DequantizeLinear`: `(x - zero_point) * scale`; `QuantizeLinear`:

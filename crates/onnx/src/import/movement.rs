@@ -353,7 +353,6 @@ impl Importer<'_> {
             }
         };
         let shape = self.shape(x);
-        let rank = shape.len();
         let mut y = x;
         for (a, (&f, &n_in)) in factors.iter().zip(&shape).enumerate() {
             #[allow(
@@ -429,49 +428,12 @@ impl Importer<'_> {
                     }
                 }
             }
-            let mut perm: Vec<usize> = (0..rank).collect();
-            perm.swap(a, rank - 1);
-            let moved = if a + 1 == rank {
-                y
-            } else {
-                self.op(
-                    ctx,
-                    &format!("{out}/axis{a}_last"),
-                    Op::Transpose { perm: perm.clone() },
-                    &[y],
-                )?
+            let map = Const {
+                shape: vec![n_in, n_out],
+                data: m,
             };
-            let ms = self.shape(moved);
-            let rows = ms.iter().product::<usize>() / n_in;
-            let flat =
-                self.reshape_to(ctx, &format!("{out}/axis{a}_rows"), moved, vec![rows, n_in])?;
-            let scale_p = if linear { self.sp } else { Scale::ONE };
-            let mp = self.param(
-                ctx,
-                &format!("{out}/axis{a}_map"),
-                &Const {
-                    shape: vec![n_in, n_out],
-                    data: m,
-                },
-                scale_p,
-            )?;
-            let r = self.op(
-                ctx,
-                &format!("{out}/axis{a}_mapped"),
-                Op::MatMul,
-                &[flat, mp],
-            )?;
-            let r = self.rescale(ctx, &format!("{out}/axis{a}_rescaled"), r, scale_p.bits())?;
-            let mut back = ms;
-            if let Some(d) = back.last_mut() {
-                *d = n_out;
-            }
-            let r = self.reshape_to(ctx, &format!("{out}/axis{a}_unrows"), r, back)?;
-            y = if a + 1 == rank {
-                r
-            } else {
-                self.op(ctx, &format!("{out}/axis{a}"), Op::Transpose { perm }, &[r])?
-            };
+            let scale = if linear { self.sp } else { Scale::ONE };
+            y = self.map_axis(ctx, &format!("{out}/axis{a}"), y, a, map, scale)?;
         }
         Ok(y)
     }
