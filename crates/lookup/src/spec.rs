@@ -325,19 +325,32 @@ impl TableSpec {
         in_scale: Scale,
         out_scale: Scale,
     ) -> Result<(u32, Self), LookupError> {
-        let unit = 1.0 / in_scale.factor();
         let (lo, hi) = function.default_domain();
-        let lo = if function.defined_at(lo) {
-            lo
-        } else {
-            lo + unit
+        // An end where the function is undefined moves inwards by `step`.
+        let inside = |step: f64| {
+            (
+                if function.defined_at(lo) {
+                    lo
+                } else {
+                    lo + step
+                },
+                if function.defined_at(hi) {
+                    hi
+                } else {
+                    hi - step
+                },
+            )
         };
-        let hi = if function.defined_at(hi) {
-            hi
-        } else {
-            hi - unit
+        let (a, b) = inside(1.0 / in_scale.factor());
+        let (shift, spec) = match TableSpec::fitted(function, in_scale, out_scale, a, b) {
+            // Lowering the input scale rounded a moved end back onto the undefined point: move
+            // it by two coarse steps instead (the span over 2^15 rows).
+            Err(LookupError::Undefined { .. }) => {
+                let (a, b) = inside((hi - lo) / 32768.0);
+                TableSpec::fitted(function, in_scale, out_scale, a, b)?
+            }
+            other => other?,
         };
-        let (shift, spec) = TableSpec::fitted(function, in_scale, out_scale, lo, hi)?;
         // A positive-only domain must stay positive after lowering the scale.
         if spec.lo == 0
             && matches!(

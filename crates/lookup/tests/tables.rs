@@ -230,3 +230,23 @@ fn economical_is_fitted_for_other_functions() {
         );
     }
 }
+
+/// Every function has a default table at every scale up to 2^16, its ends defined (the
+/// reciprocal family and atanh: a moved end must not round back onto the undefined point
+/// when the input scale is lowered).
+#[test]
+fn default_tables_exist_at_every_scale() {
+    for f in Function::ALL {
+        for bits in [4, 8, 10, 12, 14, 16] {
+            let (_, t) = TableSpec::default_for(f, s(bits), s(bits))
+                .unwrap_or_else(|e| panic!("{} at 2^{bits}: {e}", f.name()));
+            for x in [t.lo, t.hi] {
+                assert!(
+                    f.defined_at(t.in_scale.decode(x)),
+                    "{} at 2^{bits}",
+                    f.name()
+                );
+            }
+        }
+    }
+}
