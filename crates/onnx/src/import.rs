@@ -1177,17 +1177,58 @@ impl Importer<'_> {
         let rank = self.shape(x).len();
         let default = if self.opset >= 13 { -1 } else { 1 };
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(default), rank)?;
-        let y = self.along_last(ctx, out, x, a, |me, name, x| {
-            // exp is tabulated on [exp_lo, 0] where e^x is at least half an output unit.
-            let s = me.s;
-            #[allow(clippy::cast_possible_truncation)]
-            let exp_lo =
-                -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
-            let name = me.fresh(name);
-            composite::softmax(&mut me.b, &name, x, s, s, s, exp_lo).map_err(|e| ctx.program(e))
-        })?;
+        let y = self.along_last(ctx, out, x, a, |me, name, x| me.softmax_last(ctx, name, x))?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+
+    /// Softmax over the last axis at the activation scale (the composite; exp tabulated on
+    /// `[exp_lo, 0]`, where `e^x` is at least half an output unit).
+    fn softmax_last(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let s = self.s;
+        #[allow(clippy::cast_possible_truncation)]
+        let exp_lo = -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
+        let name = self.fresh(name);
+        composite::softmax(&mut self.b, &name, x, s, s, s, exp_lo).map_err(|e| ctx.program(e))
+    }
+
+    /// `y * scale + bias` per channel (axis 1 of `y`, whose shape gives the channel count):
+    /// InstanceNormalization's and GroupNormalization's affine step.
+    fn channel_affine(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        y: TensorId,
+        scale: Vec<f64>,
+        bias: Vec<f64>,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(y);
+        let mut per_channel = vec![1; shape.len().saturating_sub(1)];
+        if let Some(c) = per_channel.first_mut() {
+            *c = shape.get(1).copied().unwrap_or(1);
+        }
+        let scale = Const {
+            shape: per_channel.clone(),
+            data: scale,
+        };
+        let y = self.mul_const(
+            ctx,
+            &format!("{out}/scaled"),
+            y,
+            &format!("{out}/scale"),
+            &scale,
+        )?;
+        let bias = Const {
+            shape: per_channel,
+            data: bias,
+        };
+        let b = self.param(ctx, &format!("{out}/bias"), &bias, self.s)?;
+        self.op(ctx, out, Op::Add, &[y, b])
     }
 
     /// Apply `f` (an op over the last axis) over axis `a`: directly when `a` is last; before
@@ -1316,29 +1357,8 @@ impl Importer<'_> {
             return Err(ctx.unsupported("InstanceNormalization of rank < 3", rank));
         }
         let y = self.normalise_from(ctx, out, x, 2)?;
-        let mut per_channel = vec![1; rank - 1];
-        if let Some(c) = per_channel.first_mut() {
-            *c = self.shape(x).get(1).copied().unwrap_or(1);
-        }
-        let scale = self.constant(ctx, 1)?;
-        let scale = Const {
-            shape: per_channel.clone(),
-            data: scale.data,
-        };
-        let y = self.mul_const(
-            ctx,
-            &format!("{out}/scaled"),
-            y,
-            &format!("{out}/scale"),
-            &scale,
-        )?;
-        let bias = self.constant(ctx, 2)?;
-        let bias = Const {
-            shape: per_channel,
-            data: bias.data,
-        };
-        let b = self.param(ctx, &format!("{out}/bias"), &bias, self.s)?;
-        let y = self.op(ctx, out, Op::Add, &[y, b])?;
+        let (scale, bias) = (self.constant(ctx, 1)?.data, self.constant(ctx, 2)?.data);
+        let y = self.channel_affine(ctx, out, y, scale, bias)?;
         self.set(out, Value::Dyn(y));
         Ok(())
     }

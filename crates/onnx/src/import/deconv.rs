@@ -578,54 +578,6 @@ impl Importer<'_> {
         self.pick(ctx, &format!("{out}/edge{a}"), x, a, &picks)
     }
 
-    /// `x` extended along axis `a` by blocks of `-`[`INFINITY_STAND_IN`] (below every
-    /// activation, so never a window's maximum while the window holds a real entry).
-    fn low_pad(
-        &mut self,
-        ctx: &Ctx<'_>,
-        out: &str,
-        x: TensorId,
-        a: usize,
-        before: usize,
-        after: usize,
-    ) -> Result<TensorId, OnnxError> {
-        let mut parts = Vec::new();
-        for (which, n) in [("before", before), ("after", after)] {
-            if n == 0 {
-                continue;
-            }
-            let mut block = self.shape(x);
-            if let Some(d) = block.get_mut(a) {
-                *d = n;
-            }
-            let count = block.iter().product();
-            let c = Const {
-                shape: block,
-                data: vec![-INFINITY_STAND_IN; count],
-            };
-            parts.push((
-                which,
-                self.param(ctx, &format!("{out}/{which}{a}"), &c, self.s)?,
-            ));
-        }
-        if parts.is_empty() {
-            return Ok(x);
-        }
-        let mut ids: Vec<TensorId> = parts
-            .iter()
-            .filter(|(w, _)| *w == "before")
-            .map(|p| p.1)
-            .collect();
-        ids.push(x);
-        ids.extend(parts.iter().filter(|(w, _)| *w == "after").map(|p| p.1));
-        self.op(
-            ctx,
-            &format!("{out}/low_pad{a}"),
-            Op::Concat { axis: a },
-            &ids,
-        )
-    }
-
     /// A dilated 2-D max pool: the input padded below every activation, then the maximum over the `kh x kw`
     /// dilated offsets of the strided picks (`a + relu(b - a)`), every value an input value.
     #[allow(clippy::too_many_arguments)]
@@ -641,8 +593,8 @@ impl Importer<'_> {
     ) -> Result<TensorId, OnnxError> {
         // A dilated window may hold padding but not the edge entry beside it: pad with a
         // value below every activation instead of repeating the edge.
-        let xp = self.low_pad(ctx, out, x, 2, t, b)?;
-        let xp = self.low_pad(ctx, out, xp, 3, l, r)?;
+        let xp = self.constant_pad(ctx, out, x, 2, t, b, -INFINITY_STAND_IN)?;
+        let xp = self.constant_pad(ctx, out, xp, 3, l, r, -INFINITY_STAND_IN)?;
         let s = self.shape(xp);
         let (h, w) = (
             s.get(2).copied().unwrap_or(0),

@@ -18,7 +18,7 @@
 
 use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
-use zkmlops_tensor::{Op, TensorId, composite};
+use zkmlops_tensor::{Op, TensorId};
 
 use super::{Ctx, Importer, SIGMOID_RADIUS, Value};
 use crate::OnnxError;
@@ -219,15 +219,7 @@ impl Importer<'_> {
                 Function::Sigmoid,
                 SIGMOID_RADIUS,
             ),
-            "SOFTMAX" => {
-                let s = self.s;
-                #[allow(clippy::cast_possible_truncation)]
-                let exp_lo =
-                    -(std::f64::consts::LN_2 * f64::from(s.bits() + 1) * s.factor()).ceil() as i64;
-                let n = self.fresh(&format!("{name}/softmax"));
-                composite::softmax(&mut self.b, &n, scores, s, s, s, exp_lo)
-                    .map_err(|e| ctx.program(e))
-            }
+            "SOFTMAX" => self.softmax_last(ctx, &format!("{name}/softmax"), scores),
             other => Err(ctx.unsupported("a post_transform", other.to_string())),
         }
     }

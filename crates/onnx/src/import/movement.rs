@@ -535,42 +535,54 @@ impl Importer<'_> {
                 shape = self.shape(y);
                 continue;
             }
-            let mut parts = Vec::new();
-            for (which, n) in [("before", begin), ("after", end)] {
-                if n > 0 {
-                    let mut block = self.shape(y);
-                    if let Some(d) = block.get_mut(a) {
-                        *d = to_usize(n);
-                    }
-                    let count = block.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-                    let Some(count) = count.filter(|&c| c <= super::fold::MAX_FOLDED) else {
-                        return Err(ctx.unsupported(
-                            "a Pad block of more than 2^24 elements",
-                            format!("{block:?}"),
-                        ));
-                    };
-                    let c = Const {
-                        data: vec![value; count],
-                        shape: block,
-                    };
-                    let p = self.param(ctx, &format!("{out}/{which}{a}"), &c, self.s)?;
-                    parts.push((which, p));
-                }
-            }
-            if !parts.is_empty() {
-                let mut ids = Vec::new();
-                if let Some((_, p)) = parts.iter().find(|(w, _)| *w == "before") {
-                    ids.push(*p);
-                }
-                ids.push(y);
-                if let Some((_, p)) = parts.iter().find(|(w, _)| *w == "after") {
-                    ids.push(*p);
-                }
-                y = self.op(ctx, &format!("{out}/axis{a}"), Op::Concat { axis: a }, &ids)?;
-            }
+            y = self.constant_pad(ctx, out, y, a, to_usize(begin), to_usize(end), value)?;
             shape = self.shape(y);
         }
         Ok(y)
+    }
+
+    /// `x` with blocks of the constant `value` (weight tensors at the activation scale)
+    /// `before` and `after` it along axis `a`, concatenated; at most 2^24 elements a block.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn constant_pad(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        before: usize,
+        after: usize,
+        value: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let mut ids = Vec::with_capacity(3);
+        for (which, n) in [("before", before), ("after", after)] {
+            if which == "after" {
+                ids.push(x);
+            }
+            if n == 0 {
+                continue;
+            }
+            let mut block = self.shape(x);
+            if let Some(d) = block.get_mut(a) {
+                *d = n;
+            }
+            let count = block.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            let Some(count) = count.filter(|&c| c <= super::fold::MAX_FOLDED) else {
+                return Err(ctx.unsupported(
+                    "a Pad block of more than 2^24 elements",
+                    format!("{block:?}"),
+                ));
+            };
+            let c = Const {
+                data: vec![value; count],
+                shape: block,
+            };
+            ids.push(self.param(ctx, &format!("{out}/{which}{a}"), &c, self.s)?);
+        }
+        if ids.len() == 1 {
+            return Ok(x);
+        }
+        self.op(ctx, &format!("{out}/axis{a}"), Op::Concat { axis: a }, &ids)
     }
 
     /// The entries `picks` of `x` along axis `a`, in order: one `slice` per run of consecutive

@@ -464,45 +464,25 @@ impl Importer<'_> {
         let grouped = self.reshape_to(ctx, &format!("{out}/groups"), x, vec![n, g, rest])?;
         let y = self.normalise_from(ctx, out, grouped, 2)?;
         let y = self.reshape_to(ctx, &format!("{out}/ungrouped"), y, shape.clone())?;
-        let mut per_channel = vec![1; shape.len() - 1];
-        if let Some(d) = per_channel.first_mut() {
-            *d = c;
-        }
-        let channels = |v: Const| -> Const {
-            let data = if v.data.len() == g && g != c {
-                v.data
-                    .iter()
+        // Opset 18 gives one scale and bias per group: repeat each over its channels.
+        let channels = |v: Vec<f64>| -> Vec<f64> {
+            if v.len() == g && g != c {
+                v.iter()
                     .flat_map(|&x| std::iter::repeat_n(x, c / g))
                     .collect()
             } else {
-                v.data
-            };
-            Const {
-                shape: per_channel.clone(),
-                data,
+                v
             }
         };
-        let scale = channels(self.constant(ctx, 1)?);
-        let bias = channels(self.constant(ctx, 2)?);
-        if scale.data.len() != c || bias.data.len() != c {
+        let scale = channels(self.constant(ctx, 1)?.data);
+        let bias = channels(self.constant(ctx, 2)?.data);
+        if scale.len() != c || bias.len() != c {
             return Err(ctx.unsupported(
                 "GroupNormalization scale or bias not per channel or per group",
-                format!(
-                    "{} and {} for {c} channels",
-                    scale.data.len(),
-                    bias.data.len()
-                ),
+                format!("{} and {} for {c} channels", scale.len(), bias.len()),
             ));
         }
-        let y = self.mul_const(
-            ctx,
-            &format!("{out}/scaled"),
-            y,
-            &format!("{out}/scale"),
-            &scale,
-        )?;
-        let b = self.param(ctx, &format!("{out}/bias"), &bias, self.s)?;
-        self.op(ctx, out, Op::Add, &[y, b])
+        self.channel_affine(ctx, out, y, scale, bias)
     }
 
     /// `MeanVarianceNormalization` over `axes` (default `[0, 2, 3]`): those axes moved last
