@@ -73,13 +73,9 @@ pub(crate) fn samples(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
     Ok(file.input_data)
 }
 
-/// Read a proof file in either form: the canonical binary envelope (it opens with
-/// [`zkmlops_proof::ENVELOPE_MAGIC`], what `prove` writes by default) or its JSON form.
-pub(crate) fn proof(path: &Path) -> Result<(ProofEnvelope, usize), CliError> {
-    proof_from(path, read(path)?)
-}
-
-/// [`proof`] of bytes already read from `path`.
+/// A proof envelope from the bytes of `path`, in either form: the canonical binary envelope
+/// (it opens with [`zkmlops_proof::ENVELOPE_MAGIC`], what `prove` writes by default) or its
+/// JSON form.
 pub(crate) fn proof_from(path: &Path, bytes: Vec<u8>) -> Result<(ProofEnvelope, usize), CliError> {
     if let Ok(kind) = zkmlops_proof::stage_file_kind(&bytes) {
         let command = match kind {
@@ -105,6 +101,49 @@ pub(crate) fn proof_from(path: &Path, bytes: Vec<u8>) -> Result<(ProofEnvelope, 
         source,
     })?;
     Ok((env, bytes.len()))
+}
+
+/// A proof file `verify` and `inspect` read: one envelope, or a wrapped inference (`prove
+/// --aggregate`: an aggregate of one member).
+pub(crate) enum ProofFile {
+    /// A proof envelope (binary or JSON).
+    Single(ProofEnvelope),
+    /// A binary aggregate (`ZKMA`) and its outer envelope (the aggregate's parameters and
+    /// proof bytes, the first member's statement).
+    Wrapped(zkmlops_proof::AggregateEnvelope, ProofEnvelope),
+}
+
+impl ProofFile {
+    /// The envelope a report shows.
+    pub(crate) fn envelope(&self) -> &ProofEnvelope {
+        match self {
+            ProofFile::Single(env) | ProofFile::Wrapped(_, env) => env,
+        }
+    }
+}
+
+/// Read a proof file of either kind (an envelope or a wrapped inference).
+pub(crate) fn any_proof(path: &Path) -> Result<(ProofFile, usize), CliError> {
+    any_proof_from(path, read(path)?)
+}
+
+/// [`any_proof`] of bytes already read from `path`.
+pub(crate) fn any_proof_from(path: &Path, bytes: Vec<u8>) -> Result<(ProofFile, usize), CliError> {
+    if bytes.starts_with(&zkmlops_proof::AGGREGATE_MAGIC) {
+        let agg = zkmlops_proof::AggregateEnvelope::from_bytes(&bytes).map_err(|source| {
+            CliError::Proof {
+                path: path.into(),
+                source,
+            }
+        })?;
+        let mut outer = agg.outer_envelope().ok_or(CliError::Rejected(
+            zkmlops_proof::VerifyError::Aggregate(zkmlops_proof::AggregateError::Empty).into(),
+        ))?;
+        outer.proof.clone_from(&agg.proof);
+        return Ok((ProofFile::Wrapped(agg, outer), bytes.len()));
+    }
+    let (env, n) = proof_from(path, bytes)?;
+    Ok((ProofFile::Single(env), n))
 }
 
 /// How `prove` writes its proof file.

@@ -35,6 +35,13 @@ struct Cli {
     /// No progress output on stderr.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Where the plonky2 verifier keeps the keys of the circuits it builds, so that later
+    /// verifications (in any process) read them instead of rebuilding the circuits: a
+    /// directory, or `off`. Default: `$ZKMLOPS_KEY_CACHE`, else `$XDG_CACHE_HOME/zkmlops/keys`,
+    /// else `~/.cache/zkmlops/keys`. The directory is trusted like this binary: never fill it
+    /// with files from a prover (docs/plonky2-backend.md).
+    #[arg(long, global = true, value_name = "DIR|off")]
+    key_cache: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,6 +105,11 @@ enum Command {
         /// to that published commitment.
         #[arg(long, value_name = "commitment.json")]
         commitment: Option<PathBuf>,
+        /// Wrap the proof into a recursive proof that verifies it (a backend that aggregates:
+        /// `--backend plonky2`): about 105 KB whatever the model, written as a binary aggregate
+        /// (`ZKMA`, docs/formats.md) that `verify` and `inspect` read.
+        #[arg(long)]
+        aggregate: bool,
         /// The proof file: the binary envelope (`proof.zkp`), or its JSON form when the name
         /// ends in `.json` (see `--format`).
         #[arg(short, long, value_name = "proof.zkp")]
@@ -320,6 +332,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             zk,
             transparent,
             commitment,
+            aggregate,
             output,
             format,
         } => {
@@ -346,6 +359,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             });
             let wanted = if zk || transparent { zk } else { hidden };
             let chosen = backend.choose(&registry, wanted, zk || transparent)?;
+            if aggregate && !chosen.preset.capabilities.aggregation {
+                return Err(CliError::NoAggregation {
+                    backend: chosen.backend.id().to_string(),
+                    preset: chosen.preset.name.clone(),
+                });
+            }
             let preset = chosen.preset.name.as_str();
             let pb = spinner(
                 quiet,
@@ -355,16 +374,36 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let proof = zkmlops_infer::prove(&compiled, x, chosen.backend, preset)?;
             let elapsed = t.elapsed();
             pb.finish_and_clear();
-            io::write(&output, &format.encode(&proof.envelope, &output))?;
-            println!(
-                "proved `{}` in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes, wrote {}",
-                compiled.name,
-                ms(elapsed),
-                backend.backend,
-                proof.envelope.params.conjectured_security_bits,
-                proof.envelope.proof.len(),
-                output.display()
-            );
+            if aggregate {
+                let pb = spinner(quiet, "wrapping the proof (recursive aggregation)");
+                let t = Instant::now();
+                let agg = zkmlops_infer::wrap(&compiled.program, &proof.envelope, chosen.backend)?;
+                let wrapping = t.elapsed();
+                pb.finish_and_clear();
+                io::write(&output, &agg.to_bytes())?;
+                println!(
+                    "proved `{}` in {:.1} ms and wrapped it in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes (the inner proof: {}), wrote {}",
+                    compiled.name,
+                    ms(elapsed),
+                    ms(wrapping),
+                    backend.backend,
+                    agg.params.conjectured_security_bits,
+                    agg.proof.len(),
+                    proof.envelope.proof.len(),
+                    output.display()
+                );
+            } else {
+                io::write(&output, &format.encode(&proof.envelope, &output))?;
+                println!(
+                    "proved `{}` in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes, wrote {}",
+                    compiled.name,
+                    ms(elapsed),
+                    backend.backend,
+                    proof.envelope.params.conjectured_security_bits,
+                    proof.envelope.proof.len(),
+                    output.display()
+                );
+            }
             for (name, values) in compiled.output_names().iter().zip(&proof.outputs) {
                 println!("output {name} = {}", report::floats(values));
             }
@@ -404,7 +443,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     path: commitment.clone().unwrap_or_default(),
                 });
             }
-            let (env, file_bytes) = io::proof(&proof)?;
+            let (file, file_bytes) = io::any_proof(&proof)?;
+            let env = file.envelope().clone();
             if published.is_some()
                 && let Some(found) = env.statement.commitment_scheme.as_ref()
                 && *found != zkmlops_commit::SCHEME
@@ -420,12 +460,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 ..VerifyPolicy::default()
             };
             let t = Instant::now();
-            let result = zkmlops_infer::verify(
-                &compiled.program,
-                &env,
-                backend_of(&registry, &env)?,
-                &policy,
-            )
+            let backend = backend_of(&registry, &env)?;
+            let result = match &file {
+                io::ProofFile::Single(env) => {
+                    zkmlops_infer::verify(&compiled.program, env, backend, &policy)
+                }
+                io::ProofFile::Wrapped(agg, _) => {
+                    zkmlops_infer::verify_wrapped(&compiled.program, agg, backend, &policy)
+                }
+            }
             .and_then(|v| match &published {
                 Some(p) => v.check_commitment(&p.commitment).map(|()| v),
                 None => Ok(v),
@@ -485,8 +528,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             if zkmlops_proof::is_stage_file(&bytes) {
                 return stage_inspect(&proof, &bytes, json);
             }
-            let (env, file_bytes) = io::proof_from(&proof, bytes)?;
-            let r = report::inspect(&env, file_bytes);
+            let (file, file_bytes) = io::any_proof_from(&proof, bytes)?;
+            let mut r = report::inspect(file.envelope(), file_bytes);
+            if let io::ProofFile::Wrapped(agg, _) = &file {
+                r.aggregated_members = Some(agg.members.len());
+            }
             if json {
                 println!("{}", report::json(&r));
             } else {
@@ -536,12 +582,30 @@ fn main() -> ExitCode {
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .with_writer(std::io::stderr)
         .init();
+    zkmlops::plonky2::keys::set_key_cache_dir(key_cache_dir(cli.key_cache.as_deref()));
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", e.sentence());
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The plonky2 key directory: the flag, else `ZKMLOPS_KEY_CACHE`, else the user's cache
+/// directory; `off` (or an empty value) keeps keys in memory only.
+fn key_cache_dir(flag: Option<&str>) -> Option<PathBuf> {
+    let chosen = flag
+        .map(str::to_owned)
+        .or_else(|| std::env::var("ZKMLOPS_KEY_CACHE").ok());
+    match chosen.as_deref() {
+        Some("off" | "") => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|d| d.join("zkmlops").join("keys")),
     }
 }
 

@@ -155,6 +155,9 @@ pub(crate) struct InspectReport {
     proof_bytes: usize,
     envelope_bytes: usize,
     proof_file_bytes: usize,
+    /// For an aggregate (`prove --aggregate`): how many proofs it folds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) aggregated_members: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +191,7 @@ pub(crate) fn inspect(env: &ProofEnvelope, file_bytes: usize) -> InspectReport {
         proof_bytes: env.proof.len(),
         envelope_bytes: env.to_bytes().len(),
         proof_file_bytes: file_bytes,
+        aggregated_members: None,
     }
 }
 
@@ -223,6 +227,11 @@ pub(crate) fn print_inspect(r: &InspectReport) {
         "sizes: proof {} B, envelope {} B, file {} B",
         r.proof_bytes, r.envelope_bytes, r.proof_file_bytes
     );
+    if let Some(n) = r.aggregated_members {
+        println!(
+            "an aggregated proof of {n} member proof(s) (the statement shown is the first member's)"
+        );
+    }
     println!(
         "statement: stage {}, program digest {}, {} commitments",
         r.stage, r.program_digest, r.commitments

@@ -18,6 +18,9 @@ fn ops(name: &str) -> PathBuf {
 fn zkmlops() -> Command {
     let mut c = Command::cargo_bin("zkmlops").unwrap();
     c.arg("--quiet");
+    // No plonky2 key directory unless a test gives one (`--key-cache`): tests leave no files
+    // in the user's cache.
+    c.env("ZKMLOPS_KEY_CACHE", "off");
     c
 }
 
@@ -1328,6 +1331,70 @@ fn halo2_proves_a_bundled_model_with_committed_weights() {
         ]),
         "links only to proofs of its scheme",
     );
+}
+
+#[test]
+fn a_wrapped_inference_verifies_from_the_key_directory_and_tampering_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let model = m.join("logreg.onnx");
+    let input = m.join("logreg.input.json");
+    let wrapped = dir.path().join("w.zkma");
+    let keys = dir.path().join("keys");
+    let prove = |extra: &[&str]| {
+        let mut a = vec![
+            "prove",
+            s(&model),
+            "--input",
+            s(&input),
+            "--transparent",
+            "--aggregate",
+            "-o",
+            s(&wrapped),
+        ];
+        a.extend_from_slice(extra);
+        run(&a)
+    };
+    // The default backend cannot aggregate: said before any proving.
+    fails_with(&prove(&[]), "cannot aggregate proofs");
+    let r = prove(&["--backend", "plonky2"]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("wrapped it in"), "{}", r.stdout);
+    assert!(std::fs::read(&wrapped).unwrap().starts_with(b"ZKMA"));
+    let verify = |proof: &Path, model: &Path| {
+        run(&[
+            "verify",
+            s(proof),
+            "--model",
+            s(model),
+            "--key-cache",
+            s(&keys),
+            "--json",
+        ])
+    };
+    // The first verification builds the circuits' keys and keeps them; the second reads them.
+    for _ in 0..2 {
+        let r = verify(&wrapped, &model);
+        assert!(r.ok, "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["backend"], "plonky2");
+    }
+    let kept = std::fs::read_dir(&keys).unwrap().count();
+    assert_eq!(kept, 3, "the member's, the leaf's and the root's keys");
+    let r = run(&["inspect", s(&wrapped), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["aggregated_members"], 1);
+    // A changed byte in the proof, or another model: refused.
+    let mut bytes = std::fs::read(&wrapped).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 1;
+    let bad = dir.path().join("bad.zkma");
+    std::fs::write(&bad, &bytes).unwrap();
+    let r = verify(&bad, &model);
+    assert!(!r.ok, "{}", r.stdout);
+    let r = verify(&wrapped, &m.join("mlp.onnx"));
+    assert!(!r.ok, "{}", r.stdout);
 }
 
 #[test]

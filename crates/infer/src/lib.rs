@@ -34,7 +34,8 @@ use thiserror::Error;
 pub use zkmlops_commit::Digest;
 use zkmlops_onnx::{CompiledModel, OnnxError};
 use zkmlops_proof::{
-    Backend, ProofEnvelope, ProveError, StageTag, VerifiedStatement, VerifyError, VerifyPolicy,
+    AggregateEnvelope, AggregateInput, Backend, MemberLinks, ProofEnvelope, ProveError, StageTag,
+    VerifiedStatement, VerifyError, VerifyPolicy,
 };
 use zkmlops_tensor::{Program, TensorKind, Visibility};
 
@@ -150,6 +151,50 @@ pub fn verify(
     policy: &VerifyPolicy,
 ) -> Result<VerifiedInference, InferError> {
     let statement = backend.verify(program, envelope, policy)?;
+    verified(program, statement)
+}
+
+/// Wrap an inference proof into an aggregated proof of one member (a backend that aggregates:
+/// plonky2): a recursive proof that verifies it, about 105 KB whatever the model, checked by
+/// [`verify_wrapped`].
+///
+/// # Errors
+/// [`InferError::Prove`]: the backend cannot aggregate, or the proof does not verify.
+pub fn wrap(
+    program: &Program,
+    envelope: &ProofEnvelope,
+    backend: &dyn Backend,
+) -> Result<AggregateEnvelope, InferError> {
+    Ok(backend.aggregate(&[AggregateInput {
+        program,
+        envelope,
+        links: MemberLinks::default(),
+    }])?)
+}
+
+/// Verify a wrapped inference proof ([`wrap`]) against the Program under `policy`.
+///
+/// # Errors
+/// As [`verify`]; an aggregate of more than one member is [`InferError::Verify`]
+/// (`AggregateError::Count`).
+pub fn verify_wrapped(
+    program: &Program,
+    aggregate: &AggregateEnvelope,
+    backend: &dyn Backend,
+    policy: &VerifyPolicy,
+) -> Result<VerifiedInference, InferError> {
+    let mut statements = backend.verify_aggregate(&[program], aggregate, policy)?;
+    let statement = statements
+        .pop()
+        .ok_or(VerifyError::Aggregate(zkmlops_proof::AggregateError::Empty))?;
+    verified(program, statement)
+}
+
+/// What a verified inference statement says: its outputs, its public input, its commitment.
+fn verified(
+    program: &Program,
+    statement: VerifiedStatement,
+) -> Result<VerifiedInference, InferError> {
     if statement.statement.stage != StageTag::Inference {
         return Err(InferError::WrongStage {
             found: statement.statement.stage,

@@ -1,12 +1,15 @@
 //! Aggregation cost: prove a logistic-regression run as `--members N` one-step segments with
 //! plonky2, fold them into one proof, verify it. Prints one JSON line: member proving time and
 //! bytes, aggregation time, aggregated proof bytes, verify time (circuits already built in this
-//! process: the warm figure; `zkmlops train verify` in a fresh process gives the cold one).
+//! process: the warm figure), and the verify time of a verifier whose memory holds nothing but
+//! whose key directory (a temporary one here) holds the keys the first verification wrote: what
+//! a fresh `zkmlops train verify` process costs once it has verified a run of the same shape.
 //!
 //! With `--epoch`, the workload is instead one epoch of the breast-cancer training split (455 x
-//! 30, batch 32: 14 steps) in `--members` segments.
+//! 30, batch 32: 14 steps) in `--members` segments; with `--mlp [--steps S]`, the MLP 64-32-10 on
+//! the digits training split (1,437 x 64, batch 32: 44 steps an epoch, or the first `S`).
 //!
-//! `cargo run --release -p zkmlops-plonky2 --example aggregate_bench -- --members 8 [--epoch] [--zk]`
+//! `cargo run --release -p zkmlops-plonky2 --example aggregate_bench -- --members 8 [--epoch | --mlp [--steps S]] [--zk]`
 #![allow(
     clippy::unwrap_used,
     clippy::cast_possible_wrap,
@@ -17,7 +20,9 @@ use std::time::Instant;
 
 use zkmlops_plonky2::Plonky2Backend;
 use zkmlops_proof::VerifyPolicy;
-use zkmlops_train::{Dataset, Link, LogRegSpec, Model, RunSalts, prove_run};
+use zkmlops_train::{
+    Dataset, Link, LogRegSpec, MlpModel, MlpSpec, Model, RunSalts, prove_mlp_run, prove_run,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -28,6 +33,9 @@ fn main() {
     };
     let members: usize = arg("--members").map_or(2, |s| s.parse().unwrap());
     let epoch = args.iter().any(|a| a == "--epoch");
+    let mlp = args.iter().any(|a| a == "--mlp");
+    let key_dir = std::env::temp_dir().join(format!("zkmlops-agg-bench-{}", std::process::id()));
+    zkmlops_plonky2::keys::set_key_cache_dir(Some(key_dir.clone()));
     let preset = if args.iter().any(|a| a == "--zk") {
         "poseidon-zk"
     } else {
@@ -65,7 +73,25 @@ fn main() {
         };
         (spec, Dataset::from_csv(&csv).unwrap())
     };
-    let steps = data.len() / spec.batch;
+    let mlp_data = mlp.then(|| {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../train/data/digits_train.csv"
+        );
+        Dataset::from_csv(&std::fs::read_to_string(p).unwrap()).unwrap()
+    });
+    let mlp_spec = MlpSpec {
+        inputs: 64,
+        hidden: 32,
+        classes: 10,
+        batch: 32,
+        learning_rate: 0.5,
+        scale_bits: 10,
+    };
+    let steps = match &mlp_data {
+        Some(d) => arg("--steps").map_or(d.len() / mlp_spec.batch, |s| s.parse().unwrap()),
+        None => data.len() / spec.batch,
+    };
     assert_eq!(
         steps % members,
         0,
@@ -77,17 +103,36 @@ fn main() {
         checkpoints: (0..=members as i64).map(salt).collect(),
     };
     let t = Instant::now();
-    let (transcript, _) = prove_run(
-        &spec,
-        &data,
-        &Model::zeros(&spec),
-        &salts,
-        steps / members,
-        members,
-        &Plonky2Backend,
-        preset,
-    )
-    .unwrap();
+    let transcript = match &mlp_data {
+        Some(d) => {
+            prove_mlp_run(
+                &mlp_spec,
+                d,
+                &MlpModel::init(&mlp_spec, 7),
+                &salts,
+                steps / members,
+                members,
+                &Plonky2Backend,
+                preset,
+            )
+            .unwrap()
+            .0
+        }
+        None => {
+            prove_run(
+                &spec,
+                &data,
+                &Model::zeros(&spec),
+                &salts,
+                steps / members,
+                members,
+                &Plonky2Backend,
+                preset,
+            )
+            .unwrap()
+            .0
+        }
+    };
     let prove_members = t.elapsed();
     let member_bytes: usize = transcript.segments.iter().map(|s| s.proof.len()).sum();
     let t = Instant::now();
@@ -104,10 +149,19 @@ fn main() {
         .verify(&Plonky2Backend, &VerifyPolicy::default())
         .unwrap();
     let verify = t.elapsed();
+    zkmlops_plonky2::keys::clear_memory();
+    let before = zkmlops_plonky2::keys::key_stats();
+    let t = Instant::now();
+    aggregated
+        .verify(&Plonky2Backend, &VerifyPolicy::default())
+        .unwrap();
+    let verify_fresh = t.elapsed();
+    let after = zkmlops_plonky2::keys::key_stats();
+    let _ = std::fs::remove_dir_all(&key_dir);
     println!(
         "{}",
         serde_json::json!({
-            "workload": if epoch { "breast-cancer logistic epoch" } else { "one-step logistic segments" },
+            "workload": if mlp { "digits MLP 64-32-10 steps" } else if epoch { "breast-cancer logistic epoch" } else { "one-step logistic segments" },
             "preset": preset,
             "members": members,
             "steps": steps,
@@ -119,6 +173,9 @@ fn main() {
             "aggregate_proof_bytes": agg.proof.len(),
             "aggregate_envelope_bytes": agg.to_bytes().len(),
             "verify_aggregate_warm_ms": verify.as_secs_f64() * 1e3,
+            "verify_aggregate_fresh_with_keys_ms": verify_fresh.as_secs_f64() * 1e3,
+            "fresh_keys_read": after.from_disk - before.from_disk,
+            "fresh_keys_built": after.built - before.built,
         })
     );
 }

@@ -28,7 +28,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use plonky2::field::types::Field;
+use plonky2::field::types::{Field, PrimeField64};
 use plonky2::fri::FriConfig;
 use plonky2::hash::hash_types::HashOutTarget;
 use plonky2::hash::poseidon::PoseidonHash;
@@ -38,9 +38,7 @@ use plonky2::plonk::circuit_builder::CircuitBuilder;
 use plonky2::plonk::circuit_data::{
     CircuitConfig, CircuitData, CommonCircuitData, VerifierCircuitTarget, VerifierOnlyCircuitData,
 };
-use plonky2::plonk::config::Hasher;
 use plonky2::plonk::proof::{ProofWithPublicInputs, ProofWithPublicInputsTarget};
-use plonky2::util::serialization::DefaultGateSerializer;
 use zkmlops_proof::{
     AGGREGATE_VERSION, AggregateEnvelope, AggregateError, AggregateInput, AggregateMember, Backend,
     BackendParams, EnvelopeError, ProveError, VerifiedStatement, VerifyError, VerifyPolicy,
@@ -49,9 +47,10 @@ use zkmlops_proof::{
 use zkmlops_tensor::Program;
 
 use crate::circuit::{C, Compiled, D, F, STATEMENT_LIMBS, compile_cached};
+use crate::keys::{self, VerifierKey, common_key, hash, vk_hash};
 use crate::{
-    BACKEND, Plonky2Backend, Plonky2Error, Plonky2Preset, backend_error, decode_proof, params_of,
-    public_inputs, verifier_circuit, verify_checks,
+    BACKEND, Plonky2Backend, Plonky2Error, Plonky2Preset, backend_error, decode_proof, member_key,
+    params_of, public_inputs, verify_checks,
 };
 
 /// Most members one aggregate takes (a tree of depth 10).
@@ -86,6 +85,24 @@ struct AggCircuit {
     children: Vec<(ProofWithPublicInputsTarget<D>, VerifierCircuitTarget)>,
     /// [`common_key`] of its common data.
     key: [F; 4],
+}
+
+/// A child of a node as the node's circuit key sees it: its common-data key (the prover's
+/// circuits and the verifier's keys alike).
+trait Child {
+    fn common_key(&self) -> [F; 4];
+}
+
+impl Child for AggCircuit {
+    fn common_key(&self) -> [F; 4] {
+        self.key
+    }
+}
+
+impl Child for VerifierKey {
+    fn common_key(&self) -> [F; 4] {
+        self.common_key
+    }
 }
 
 impl AggCircuit {
@@ -128,16 +145,6 @@ pub fn aggregate_params(preset: Plonky2Preset) -> BackendParams {
         preset.name(),
         preset.zero_knowledge,
     )
-}
-
-fn hash(parts: &[F]) -> [F; 4] {
-    PoseidonHash::hash_no_pad(parts).elements
-}
-
-fn vk_hash(vd: &VerifierOnlyCircuitData<C, D>) -> [F; 4] {
-    let mut parts = vd.circuit_digest.elements.to_vec();
-    parts.extend(vd.constants_sigmas_cap.flatten());
-    hash(&parts)
 }
 
 fn vk_hash_target(b: &mut CircuitBuilder<F, D>, vt: &VerifierCircuitTarget) -> HashOutTarget {
@@ -184,20 +191,28 @@ fn link_positions(
     Ok((at(m.links.link_in)?, at(m.links.link_out)?))
 }
 
-/// A member as its leaf sees it: its compiled circuit, public inputs and link positions.
+/// A member as its leaf sees it: its circuit's common-data key and vk hash, its public inputs
+/// and link positions.
+#[derive(Clone)]
 struct Member {
-    compiled: Arc<Compiled>,
+    common_key: [F; 4],
+    vk_hash: [F; 4],
     pis: Vec<F>,
     input: Option<usize>,
     output: Option<usize>,
 }
 
 impl Member {
-    fn key(&self) -> [F; 4] {
-        *self
-            .compiled
-            .common_key
-            .get_or_init(|| common_key(&self.compiled.data.common))
+    fn compiled(compiled: &Compiled, pis: Vec<F>, links: (Option<usize>, Option<usize>)) -> Self {
+        Member {
+            common_key: *compiled
+                .common_key
+                .get_or_init(|| common_key(&compiled.data.common)),
+            vk_hash: vk_hash(&compiled.data.verifier_only),
+            pis,
+            input: links.0,
+            output: links.1,
+        }
     }
 }
 
@@ -207,7 +222,7 @@ fn leaf_exposed(members: &[Member]) -> Option<Exposed> {
     let mut digests = Vec::with_capacity(members.len());
     for m in members {
         let mut parts = hash(&m.pis).to_vec();
-        parts.extend(vk_hash(&m.compiled.data.verifier_only));
+        parts.extend(m.vk_hash);
         digests.push(hash(&parts));
     }
     let (first, last) = (members.first()?, members.last()?);
@@ -321,22 +336,6 @@ fn build_node(children: &[&CommonCircuitData<F, D>], config: CircuitConfig) -> O
     Some(AggCircuit::new(b.build::<C>(), kids))
 }
 
-/// A 256-bit key of a circuit's common data (what its verifier circuit depends on).
-fn common_key(cd: &CommonCircuitData<F, D>) -> [F; 4] {
-    let bytes = cd
-        .to_bytes(&DefaultGateSerializer)
-        .unwrap_or_else(|_| format!("{cd:?}").into_bytes());
-    let elements: Vec<F> = bytes
-        .chunks(7)
-        .map(|c| {
-            let mut v = [0u8; 8];
-            v[..c.len()].copy_from_slice(c);
-            F::from_canonical_u64(u64::from_le_bytes(v))
-        })
-        .collect();
-    hash(&elements)
-}
-
 type CircuitKey = (&'static str, bool, Vec<Option<usize>>, Vec<[F; 4]>);
 
 /// Aggregation circuits by shape (kind, preset, link positions, children's common data):
@@ -366,18 +365,56 @@ fn circuit(
     Ok(built)
 }
 
-fn leaf_circuit(members: &[Member], zk: bool) -> Result<Arc<AggCircuit>, Plonky2Error> {
-    let key = (
+fn leaf_key(members: &[Member], zk: bool) -> CircuitKey {
+    (
         "leaf",
         zk,
         members.iter().flat_map(|m| [m.input, m.output]).collect(),
-        members.iter().map(Member::key).collect(),
-    );
+        members.iter().map(|m| m.common_key).collect(),
+    )
+}
+
+fn node_key<K: Child + ?Sized>(children: &[&K], zk: bool, root: bool) -> CircuitKey {
+    let kind = if root { "root" } else { "node" };
+    (
+        kind,
+        zk,
+        Vec::new(),
+        children.iter().map(|c| c.common_key()).collect(),
+    )
+}
+
+/// The on-disk key-cache entry of an aggregation circuit: its shape, in bytes.
+fn entry(key: &CircuitKey) -> [F; 4] {
+    let (kind, zk, positions, children) = key;
+    let mut bytes = vec![u8::from(*zk)];
+    for p in positions {
+        bytes.push(u8::from(p.is_some()));
+        bytes.extend(
+            u64::try_from(p.unwrap_or(0))
+                .unwrap_or(u64::MAX)
+                .to_le_bytes(),
+        );
+    }
+    bytes.push(0xff);
+    for limb in children.iter().flatten() {
+        bytes.extend(limb.to_canonical_u64().to_le_bytes());
+    }
+    keys::entry_key(kind, &bytes)
+}
+
+fn leaf_circuit(
+    members: &[(Arc<Compiled>, Member)],
+    zk: bool,
+) -> Result<Arc<AggCircuit>, Plonky2Error> {
+    let ms: Vec<Member> = members.iter().map(|(_, m)| m.clone()).collect();
     let shapes: Vec<_> = members
         .iter()
-        .map(|m| (&m.compiled.data.common, m.input, m.output))
+        .map(|(c, m)| (&c.data.common, m.input, m.output))
         .collect();
-    circuit(key, || build_leaf(&shapes, layer_config(zk, false)))
+    circuit(leaf_key(&ms, zk), || {
+        build_leaf(&shapes, layer_config(zk, false))
+    })
 }
 
 fn node_circuit(
@@ -385,15 +422,10 @@ fn node_circuit(
     zk: bool,
     root: bool,
 ) -> Result<Arc<AggCircuit>, Plonky2Error> {
-    let kind = if root { "root" } else { "node" };
-    let key = (
-        kind,
-        zk,
-        Vec::new(),
-        children.iter().map(|c| c.key).collect(),
-    );
     let cds: Vec<&CommonCircuitData<F, D>> = children.iter().map(|c| &c.data.common).collect();
-    circuit(key, || build_node(&cds, layer_config(zk, root)))
+    circuit(node_key(children, zk, root), || {
+        build_node(&cds, layer_config(zk, root))
+    })
 }
 
 /// A proved layer element: its proof, its circuit, what it exposes.
@@ -531,23 +563,19 @@ pub(crate) fn aggregate(
                     index,
                     reason: "a commitment that is not a digest".into(),
                 })?;
-            let (input, output) = link_positions(index, m)?;
+            let links = link_positions(index, m)?;
             proofs.push(ProofWithPublicInputs {
                 proof,
                 public_inputs: pis.clone(),
             });
-            group.push(Member {
-                compiled,
-                pis,
-                input,
-                output,
-            });
+            let member = Member::compiled(&compiled, pis, links);
+            group.push((compiled, member));
         }
         let leaf = leaf_circuit(&group, zk).map_err(err)?;
         let children: Vec<_> = proofs
             .iter()
             .zip(&group)
-            .map(|(p, m)| (p, &m.compiled.data.verifier_only))
+            .map(|(p, (c, _))| (p, &c.data.verifier_only))
             .collect();
         let proof = prove_circuit(&leaf, &children).map_err(err)?;
         layer.push(Proved {
@@ -645,19 +673,34 @@ pub(crate) fn verify_aggregate(
             statement: env.statement,
         });
     }
-    let mut layer: Vec<(Exposed, Arc<AggCircuit>)> = Vec::with_capacity(programs.len());
+    // The circuits' keys: from memory, the key directory, or built (members from their
+    // Programs, then every layer from the one below).
+    let mut layer: Vec<(Exposed, Arc<VerifierKey>)> = Vec::with_capacity(programs.len());
     for (chunk, shape_chunk) in programs.chunks(2).zip(shapes.chunks(2)) {
         let mut group = Vec::with_capacity(2);
         for (program, (pis, (input, output))) in chunk.iter().zip(shape_chunk) {
-            let compiled = verifier_circuit(program, preset)?;
+            let key = member_key(program, preset, false)?;
             group.push(Member {
-                compiled,
+                common_key: key.common_key,
+                vk_hash: key.vk_hash,
                 pis: pis.clone(),
                 input: *input,
                 output: *output,
             });
         }
-        let leaf = leaf_circuit(&group, zk).map_err(shape)?;
+        let key = leaf_key(&group, zk);
+        let leaf = keys::cached(entry(&key), false, || -> Result<_, VerifyError> {
+            let full = chunk
+                .iter()
+                .map(|p| member_key(p, preset, true))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut shapes = Vec::with_capacity(full.len());
+            for (k, m) in full.iter().zip(&group) {
+                shapes.push((&k.data().map_err(shape)?.common, m.input, m.output));
+            }
+            let built = circuit(key, || build_leaf(&shapes, layer_config(zk, false)));
+            Ok(built.map_err(shape)?.data.verifier_data())
+        })?;
         let exposed = leaf_exposed(&group)
             .ok_or_else(|| shape(Plonky2Error::Rejected("link position".into())))?;
         layer.push((exposed, leaf));
@@ -671,7 +714,8 @@ pub(crate) fn verify_aggregate(
     }
     let top = layer.pop().ok_or(AggregateError::Empty)?;
     let (expected, root) = expect_node(&[top], zk, true).map_err(shape)?;
-    let proof = decode_proof(&agg.proof, &root.data.common).map_err(shape)?;
+    let root = root.data().map_err(shape)?;
+    let proof = decode_proof(&agg.proof, &root.common).map_err(shape)?;
     let with_inputs = ProofWithPublicInputs {
         proof,
         public_inputs: expected.to_vec(),
@@ -680,33 +724,39 @@ pub(crate) fn verify_aggregate(
         backend: BACKEND,
         source: Box::new(e),
     };
-    catch_unwind(AssertUnwindSafe(|| root.data.verify(with_inputs)))
+    catch_unwind(AssertUnwindSafe(|| root.verify(with_inputs)))
         .map_err(|_| rejected(Plonky2Error::Panicked("verifier")))?
         .map_err(|e| rejected(Plonky2Error::Rejected(e.to_string())))?;
     Ok(verified)
 }
 
-/// The circuit of a node over `group` and the public inputs its proof must have.
+/// The key of a node's circuit over `group` and the public inputs its proof must have.
 fn expect_node(
-    group: &[(Exposed, Arc<AggCircuit>)],
+    group: &[(Exposed, Arc<VerifierKey>)],
     zk: bool,
     root: bool,
-) -> Result<(Exposed, Arc<AggCircuit>), Plonky2Error> {
-    let kids: Vec<&AggCircuit> = group.iter().map(|(_, c)| c.as_ref()).collect();
-    let circuit = node_circuit(&kids, zk, root)?;
-    let children: Vec<(Exposed, [F; 4])> = group
-        .iter()
-        .map(|(e, c)| (*e, vk_hash(&c.data.verifier_only)))
-        .collect();
+) -> Result<(Exposed, Arc<VerifierKey>), Plonky2Error> {
+    let kids: Vec<&VerifierKey> = group.iter().map(|(_, k)| k.as_ref()).collect();
+    let key = node_key(&kids, zk, root);
+    let circuit_key = keys::cached(entry(&key), root, || -> Result<_, Plonky2Error> {
+        let mut cds = Vec::with_capacity(kids.len());
+        for k in &kids {
+            cds.push(&k.data()?.common);
+        }
+        let built = circuit(key, || build_node(&cds, layer_config(zk, root)))?;
+        Ok(built.data.verifier_data())
+    })?;
+    let children: Vec<(Exposed, [F; 4])> = group.iter().map(|(e, k)| (*e, k.vk_hash)).collect();
     let exposed = node_exposed(&children)
         .ok_or(Plonky2Error::Rejected("an empty aggregation node".into()))?;
-    Ok((exposed, circuit))
+    Ok((exposed, circuit_key))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use plonky2::hash::hash_types::HashOut;
+    use plonky2::plonk::config::Hasher;
 
     #[test]
     fn pairs_carry_the_odd_one_up() {

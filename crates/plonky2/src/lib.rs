@@ -40,6 +40,7 @@
 
 pub mod aggregate;
 mod circuit;
+pub mod keys;
 mod poseidon2;
 mod poseidon2_gate;
 
@@ -380,16 +381,23 @@ pub(crate) fn verify_checks(
     Ok(preset)
 }
 
-/// A Program's circuit for a verifier (a build failure is a malformed proof).
-pub(crate) fn verifier_circuit(
+/// A Program's verifier key (see [`keys`]): kept in memory or in the key directory, or built
+/// from the Program (a build failure is a malformed proof). `need_data`: the verifier data
+/// must decode (not only the key's hashes).
+pub(crate) fn member_key(
     program: &Program,
     preset: Plonky2Preset,
-) -> Result<std::sync::Arc<circuit::Compiled>, VerifyError> {
-    compile_cached(program, preset.zero_knowledge, preset.config()).map_err(|e| {
-        VerifyError::ProofShape {
-            backend: BACKEND,
-            source: Box::new(e),
-        }
+    need_data: bool,
+) -> Result<std::sync::Arc<keys::VerifierKey>, VerifyError> {
+    let mut parts = program.digest().as_bytes().to_vec();
+    parts.push(u8::from(preset.zero_knowledge));
+    keys::cached(keys::entry_key("member", &parts), need_data, || {
+        compile_cached(program, preset.zero_knowledge, preset.config())
+            .map(|c| c.data.verifier_data())
+            .map_err(|e| VerifyError::ProofShape {
+                backend: BACKEND,
+                source: Box::new(e),
+            })
     })
 }
 
@@ -467,8 +475,9 @@ impl Backend for Plonky2Backend {
             backend: BACKEND,
             source: Box::new(e),
         };
-        let compiled = verifier_circuit(program, preset)?;
-        let proof = decode_proof(&env.proof, &compiled.data.common).map_err(shape)?;
+        let key = member_key(program, preset, true)?;
+        let data = key.data().map_err(shape)?;
+        let proof = decode_proof(&env.proof, &data.common).map_err(shape)?;
         let with_inputs = ProofWithPublicInputs {
             proof,
             public_inputs: public_inputs(&env.statement, &env.params).ok_or_else(|| {
@@ -477,10 +486,12 @@ impl Backend for Plonky2Backend {
                 ))
             })?,
         };
-        let verified = catch_unwind(AssertUnwindSafe(|| compiled.data.verify(with_inputs)))
-            .map_err(|_| VerifyError::Rejected {
-                backend: BACKEND,
-                source: Box::new(Plonky2Error::Panicked("verifier")),
+        let verified =
+            catch_unwind(AssertUnwindSafe(|| data.verify(with_inputs))).map_err(|_| {
+                VerifyError::Rejected {
+                    backend: BACKEND,
+                    source: Box::new(Plonky2Error::Panicked("verifier")),
+                }
             })?;
         verified.map_err(|e| VerifyError::Rejected {
             backend: BACKEND,
