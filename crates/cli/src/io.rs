@@ -110,7 +110,7 @@ pub(crate) enum ProofFile {
     Single(ProofEnvelope),
     /// A binary aggregate (`ZKMA`) and its outer envelope (the aggregate's parameters and
     /// proof bytes, the first member's statement).
-    Wrapped(zkmlops_proof::AggregateEnvelope, ProofEnvelope),
+    Wrapped(Box<zkmlops_proof::AggregateEnvelope>, ProofEnvelope),
 }
 
 impl ProofFile {
@@ -140,7 +140,7 @@ pub(crate) fn any_proof_from(path: &Path, bytes: Vec<u8>) -> Result<(ProofFile, 
             zkmlops_proof::VerifyError::Aggregate(zkmlops_proof::AggregateError::Empty).into(),
         ))?;
         outer.proof.clone_from(&agg.proof);
-        return Ok((ProofFile::Wrapped(agg, outer), bytes.len()));
+        return Ok((ProofFile::Wrapped(Box::new(agg), outer), bytes.len()));
     }
     let (env, n) = proof_from(path, bytes)?;
     Ok((ProofFile::Single(env), n))

@@ -2,7 +2,9 @@
 //! (Poseidon hash), transparent and post-quantum, zero knowledge with the `-zk` preset.
 //!
 //! Each tensor element is a circuit target; the circuit is built from the Program alone, so the
-//! verifier rebuilds it (no setup, no key file). The statement (Program digest, stage, public
+//! verifier rebuilds it (no setup, no key from the prover) and keeps what it needs of it, its
+//! verifier key, in memory and optionally in a key directory ([`keys`]): a later verification
+//! reads the key instead of rebuilding the circuit. The statement (Program digest, stage, public
 //! tensors, parameters) is hashed with plonky2's Poseidon into four field elements that open
 //! the public inputs, followed by every public tensor's values: plonky2 hashes all public
 //! inputs into its Fiat–Shamir transcript, and the verifier supplies them from the statement,
