@@ -172,7 +172,12 @@ pub(crate) fn bench(
                 .chain(std::env::args().skip(1))
                 .collect::<Vec<_>>()
                 .join(" ");
-            let runner = Runner::new(exe, vec!["bench-worker".into()])?;
+            // Workers keep no plonky2 key directory: every verification is measured as a
+            // verifier that has never seen the circuit (it builds them), not a warm one.
+            let runner = Runner::new(
+                exe,
+                vec!["--key-cache".into(), "off".into(), "bench-worker".into()],
+            )?;
             runner.run(registry, &matrix, &command, &Progress::new(quiet))?
         }
     };

@@ -4,8 +4,8 @@
 //!
 //! Every tensor element is a target. Inputs are virtual targets set by the prover, constants are
 //! constants, and each op is arithmetic on its inputs' targets (the lowering's documentation
-//! says how each op is proved). Range checks are plonky2's `range_check`, lookups its 16-bit
-//! lookup tables, the stable partition's multiset equality a grand product over the degree-2
+//! says how each op is proved). Range checks are byte lookups ([`crate::range`]), lookups
+//! plonky2's 16-bit lookup tables, the stable partition's multiset equality a grand product over the degree-2
 //! extension at Poseidon challenges, and committed tensors are absorbed by `zkmlops-commit`'s
 //! Poseidon2 sponge ([`crate::poseidon2`]).
 //!
@@ -64,6 +64,17 @@ pub(crate) type HintValues = zkmlops_plonkish::HintValues;
 /// plonky2's circuit builder as the lowering's [`Gates`].
 pub(crate) struct P2Gates {
     pub(crate) b: CircuitBuilder<F, D>,
+    /// The byte table of range checks ([`crate::range`]), added with the first check.
+    bytes: Option<usize>,
+}
+
+impl P2Gates {
+    pub(crate) fn new(config: CircuitConfig) -> Self {
+        P2Gates {
+            b: CircuitBuilder::new(config),
+            bytes: None,
+        }
+    }
 }
 
 impl Gates for P2Gates {
@@ -133,8 +144,27 @@ impl Gates for P2Gates {
         self.b.connect(a, b);
     }
 
+    /// `a ∈ [0, 2^bits)`: by byte lookups ([`crate::range`]) up to 63 bits, `a = 0` for none,
+    /// plonky2's bit decomposition beyond.
     fn range_check(&mut self, a: Target, bits: u32) {
-        self.b.range_check(a, bits as usize);
+        if bits == 0 {
+            let zero = self.b.zero();
+            self.b.connect(a, zero);
+        } else if bits <= crate::range::MAX_BITS {
+            let table = match self.bytes {
+                Some(t) => t,
+                None => {
+                    let t = self
+                        .b
+                        .add_lookup_table_from_pairs(crate::range::byte_table());
+                    self.bytes = Some(t);
+                    t
+                }
+            };
+            crate::range::range_check_by_limbs(&mut self.b, table, a, bits);
+        } else {
+            self.b.range_check(a, bits as usize);
+        }
     }
 
     fn assert_bool(&mut self, a: Target) {
@@ -246,9 +276,7 @@ pub(crate) fn compile_cached(
 
 /// Compile `program` under `config`. Deterministic: the verifier rebuilds the same circuit.
 pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compiled, ProveError> {
-    let mut g = P2Gates {
-        b: CircuitBuilder::new(config),
-    };
+    let mut g = P2Gates::new(config);
     // The statement digest, first among the public inputs.
     let statement: Vec<Target> = (0..STATEMENT_LIMBS)
         .map(|_| g.b.add_virtual_public_input())

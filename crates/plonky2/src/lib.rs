@@ -45,6 +45,7 @@ mod circuit;
 pub mod keys;
 mod poseidon2;
 mod poseidon2_gate;
+mod range;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
