@@ -19,9 +19,11 @@
 //!   on the 2-core machine (docs/benchmarks.md).
 //!
 //! Every circuit takes its children's verifying keys as witnesses and binds them into the
-//! digest, so circuits are shared by every node of one shape. The verifier rebuilds the same
-//! circuits from the members' Programs (no key is trusted from the prover), recomputes every
-//! digest natively from the members' statements, and checks the root proof against them: a
+//! digest, so circuits are shared by every node of one shape. The verifier derives the same
+//! circuits from the members' Programs (no key is trusted from the prover; what it built once
+//! it keeps as verifier keys, [`crate::keys`], so a later verification reads instead of
+//! rebuilding), recomputes every digest natively from the members' statements, and checks the
+//! root proof against them: a
 //! dropped, swapped, foreign or altered member changes the digest; a broken link makes the
 //! circuit unsatisfiable.
 
