@@ -228,10 +228,10 @@ pub(crate) fn supported_features() -> Vec<String> {
     zkmlops_plonkish::supported_features()
 }
 
-/// Compiled circuits kept for reuse, most recent last: building a circuit's polynomials is most
-/// of a small proof's cost (a hiding circuit is at least 2^14 rows: plonky2 pads it with
-/// blinding gates), and a verifier checking many proofs of one Program (or an aggregate of
-/// many Programs) builds each once. At least [`CACHE_ENTRIES`] circuits are kept, more while
+/// Compiled circuits kept for reuse, most recent last: building a circuit's polynomials is a
+/// large part of a small proof's cost (a hiding circuit carries thousands of plonky2's blinding
+/// rows), and a verifier checking many proofs of one Program (or an aggregate of many
+/// Programs) builds each once. At least [`CACHE_ENTRIES`] circuits are kept, more while
 /// their rows add up to at most [`CACHE_ROWS`] (the prover data is a few KB per row).
 const CACHE_ENTRIES: usize = 4;
 /// Row budget of the cache beyond its first [`CACHE_ENTRIES`] circuits.

@@ -50,8 +50,8 @@ mod range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use plonky2::field::types::Field;
-use plonky2::hash::poseidon::PoseidonHash;
 use plonky2::fri::reduction_strategies::FriReductionStrategy;
+use plonky2::hash::poseidon::PoseidonHash;
 use plonky2::plonk::circuit_data::CircuitConfig;
 use plonky2::plonk::config::Hasher;
 use plonky2::plonk::proof::ProofWithPublicInputs;
