@@ -161,7 +161,14 @@ impl VerifierKey {
     /// The circuit's verifier data (decoded from the key file on first use).
     pub(crate) fn data(&self) -> Result<&VerifierCircuitData<F, C, D>, Plonky2Error> {
         self.data
-            .get_or_init(|| VerifierCircuitData::from_bytes(self.encoded.clone(), &Gates).ok())
+            .get_or_init(|| {
+                // A damaged file must not take the verifier down: plonky2's decoder may panic.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    VerifierCircuitData::from_bytes(self.encoded.clone(), &Gates).ok()
+                }))
+                .ok()
+                .flatten()
+            })
             .as_ref()
             .ok_or(Plonky2Error::Decode)
     }
