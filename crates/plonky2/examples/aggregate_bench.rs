@@ -80,14 +80,7 @@ fn main() {
         );
         Dataset::from_csv(&std::fs::read_to_string(p).unwrap()).unwrap()
     });
-    let mlp_spec = MlpSpec {
-        inputs: 64,
-        hidden: 32,
-        classes: 10,
-        batch: 32,
-        learning_rate: 0.5,
-        scale_bits: 10,
-    };
+    let mlp_spec = MlpSpec::DIGITS;
     let steps = match &mlp_data {
         Some(d) => arg("--steps").map_or(d.len() / mlp_spec.batch, |s| s.parse().unwrap()),
         None => data.len() / spec.batch,

@@ -20,14 +20,7 @@ fn main() {
     let config = FriConfig::from_name(arg("--preset").map_or("keccak", String::as_str)).unwrap();
     let p = format!("{}/data/digits_train.csv", env!("CARGO_MANIFEST_DIR"));
     let train = Dataset::from_csv(&std::fs::read_to_string(p).unwrap()).unwrap();
-    let spec = MlpSpec {
-        inputs: 64,
-        hidden: 32,
-        classes: 10,
-        batch: 32,
-        learning_rate: 0.5,
-        scale_bits: 10,
-    };
+    let spec = MlpSpec::DIGITS;
     let steps: usize = arg("--steps").map_or(train.len() / spec.batch, |s| s.parse().unwrap());
     let t = Instant::now();
     let program = mlp_segment_program(&spec, train.len(), 0, steps).unwrap();

@@ -42,6 +42,17 @@ pub struct MlpModel {
 }
 
 impl MlpSpec {
+    /// The digits MLP of the examples, tests and benchmarks: 64-32-10 on scikit-learn's digits
+    /// (pixels / 16), batch 32, learning rate 0.5, scale 2^10.
+    pub const DIGITS: MlpSpec = MlpSpec {
+        inputs: 64,
+        hidden: 32,
+        classes: 10,
+        batch: 32,
+        learning_rate: 0.5,
+        scale_bits: 10,
+    };
+
     fn scale(&self) -> Result<Scale, TrainError> {
         Scale::new(self.scale_bits)
             .ok()

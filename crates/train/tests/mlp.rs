@@ -18,14 +18,7 @@ fn data(name: &str) -> Dataset {
     Dataset::from_csv(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
-const SPEC: MlpSpec = MlpSpec {
-    inputs: 64,
-    hidden: 32,
-    classes: 10,
-    batch: 32,
-    learning_rate: 0.5,
-    scale_bits: 10,
-};
+const SPEC: MlpSpec = MlpSpec::DIGITS;
 
 #[test]
 fn fixed_point_mlp_sgd_learns_digits() {
