@@ -32,7 +32,7 @@ type KeccakLeafHash = SerializingHasher<Keccak256Hash>;
 type KeccakCompress = CompressionFunctionFromHasher<Keccak256Hash, 2, 32>;
 type KeccakMmcs = MerkleTreeMmcs<Val, u8, KeccakLeafHash, KeccakCompress, 2, 32>;
 type KeccakHidingMmcs =
-    MerkleTreeHidingMmcs<Val, u8, KeccakLeafHash, KeccakCompress, StdRng, 2, 32, 4>;
+    MerkleTreeHidingMmcs<Val, u8, KeccakLeafHash, KeccakCompress, StdRng, 2, 32, HIDING_SALT_ELEMS>;
 type KeccakChallenger = SerializingChallenger64<Val, HashChallenger<u8, Keccak256Hash, 32>>;
 
 // Poseidon2 over Goldilocks, width 8, with the standard (Grain LFSR) round constants.
@@ -41,8 +41,16 @@ type PoseidonHash = PaddingFreeSponge<Perm, 8, 4, 4>;
 type PoseidonCompress = TruncatedPermutation<Perm, 2, 4, 8>;
 type Packed = <Val as Field>::Packing;
 type PoseidonMmcs = MerkleTreeMmcs<Packed, Packed, PoseidonHash, PoseidonCompress, 2, 4>;
-type PoseidonHidingMmcs =
-    MerkleTreeHidingMmcs<Packed, Packed, PoseidonHash, PoseidonCompress, StdRng, 2, 4, 4>;
+type PoseidonHidingMmcs = MerkleTreeHidingMmcs<
+    Packed,
+    Packed,
+    PoseidonHash,
+    PoseidonCompress,
+    StdRng,
+    2,
+    4,
+    HIDING_SALT_ELEMS,
+>;
 type PoseidonChallenger = DuplexChallenger<Val, Perm, 8, 4>;
 
 /// Transparent Keccak-256 configuration.
@@ -121,8 +129,15 @@ pub const MAX_LOG_ARITY: usize = 3;
 /// Merkle cap height (measured: a cap of 16 digests did not shrink proofs, Plonky3 already
 /// shares path nodes between queries).
 const MERKLE_CAP_HEIGHT: usize = 0;
-/// Random codewords added by the hiding PCS (at least the extension degree).
-pub const NUM_RANDOM_CODEWORDS: usize = 4;
+/// Random codewords added by the hiding PCS to every committed matrix: the extension degree,
+/// the least `HidingFriPcs` accepts ("at least `Challenge::DIMENSION` random codewords are
+/// required to mask extension-field batching"). Each is a column in every opened row of every
+/// matrix, so 4 (Plonky3's own test value) cost the 569 x 30 preprocessing proof 112 KB more.
+pub const NUM_RANDOM_CODEWORDS: usize = 2;
+/// Field elements of random salt in each leaf of a hiding Merkle tree: 2 Goldilocks elements,
+/// 128 bits, above the presets' ~100-bit target, as plonky2 salts its zero-knowledge trees
+/// (`SALT_SIZE`). Each is sent once per opened matrix per query.
+pub(crate) const HIDING_SALT_ELEMS: usize = 2;
 
 /// Op features ([`zkmlops_proof::op_features`]) no chip proves yet.
 pub const UNSUPPORTED_OPS: [&str; 2] = ["argmax", "conv2d/grouped"];

@@ -61,7 +61,7 @@ pub enum FriError {
     /// The proof bytes do not start with this build's arithmetization tag
     /// ([`crate::PROOF_FORMAT`]): an older (or newer) zkmlops made them, for other AIRs.
     #[error(
-        "the proof was made for another arithmetization (tag {found:02x?}, this verifier reads {expected:02x?}): re-prove with this version"
+        "the proof was made in another proof format (tag {found:02x?}, this verifier reads {expected:02x?}: another arithmetization or hiding PCS): re-prove with this version"
     )]
     Format {
         /// The first bytes found.

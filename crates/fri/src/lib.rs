@@ -79,8 +79,14 @@ pub const BACKEND: BackendId = BackendId::FRI;
 /// The first bytes of every proof this backend writes: the arithmetization's version (the AIRs
 /// a Program compiles to). Version 2 shares one instance among the ops of one chip kind
 /// (wires as structure columns); proofs of version 1 (one instance per op, no tag) are refused
-/// by [`FriError::Format`] rather than rejected as invalid.
-pub const PROOF_FORMAT: [u8; 4] = *b"zkA2";
+/// by [`FriError::Format`] rather than rejected as invalid. Format 3 keeps arithmetization 2 and
+/// changes only the hiding presets' PCS (2 random codewords and 2-element Merkle salts, where
+/// format 2 had 4 of each): a hiding proof tagged `zkA2` is refused the same way, a transparent
+/// one (its bytes are the same in both formats) still verifies.
+pub const PROOF_FORMAT: [u8; 4] = *b"zkA3";
+
+/// The tag of format 2, still read for transparent proofs.
+const PROOF_FORMAT_2: [u8; 4] = *b"zkA2";
 
 /// Domain separator of the statement digest bound into the transcript.
 const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v2";
@@ -443,8 +449,14 @@ macro_rules! impl_prove_with {
                 bytes: &[u8],
                 pvs: &[Vec<Val>],
             ) -> Result<(), FriError> {
+                let is_zk = self.is_zk();
                 let bytes = bytes
                     .strip_prefix(&PROOF_FORMAT)
+                    .or_else(|| {
+                        (is_zk == 0)
+                            .then(|| bytes.strip_prefix(&PROOF_FORMAT_2))
+                            .flatten()
+                    })
                     .ok_or_else(|| FriError::Format {
                         found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
                         expected: PROOF_FORMAT,
@@ -454,7 +466,6 @@ macro_rules! impl_prove_with {
                 if !rest.is_empty() {
                     return Err(FriError::TrailingBytes { count: rest.len() });
                 }
-                let is_zk = self.is_zk();
                 if proof.degree_bits.len() != airs.len() {
                     return Err(FriError::InstanceCount {
                         expected: airs.len(),
@@ -619,4 +630,76 @@ impl Backend for FriBackend {
             }),
         }
     }
+}
+
+/// Where a Keccak-preset proof's bytes go (a diagnostic for benchmarks: `preprocess_bench
+/// --sizes`): `(part, bytes)` for the values opened at the out-of-domain point, hiding FRI's
+/// random openings, each committed round's opened rows and Merkle proofs (salts included) over
+/// all queries, each FRI folding step and the final polynomial. Rows named `... widths` carry
+/// no bytes: they give a round's total opened width and its matrix count.
+///
+/// # Errors
+/// [`FriError::Format`] / [`FriError::Decode`] for bytes that are not such a proof, and
+/// [`FriError::UnknownPreset`] for a Poseidon2 preset (not broken down).
+#[doc(hidden)]
+pub fn size_breakdown(config: FriConfig, bytes: &[u8]) -> Result<Vec<(String, usize)>, FriError> {
+    fn sz<T: serde::Serialize>(t: &T) -> usize {
+        postcard::to_allocvec(t).map_or(0, |v| v.len())
+    }
+    let bytes = bytes
+        .strip_prefix(&PROOF_FORMAT)
+        .ok_or_else(|| FriError::Format {
+            found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
+            expected: PROOF_FORMAT,
+        })?;
+    let mut out = vec![("total".to_string(), bytes.len() + PROOF_FORMAT.len())];
+    macro_rules! fri {
+        ($fp:expr) => {{
+            let fp = $fp;
+            for (i, o) in fp.input_openings.iter().enumerate() {
+                let widths: Vec<usize> = o
+                    .opened_values
+                    .first()
+                    .map(|q| q.iter().map(Vec::len).collect())
+                    .unwrap_or_default();
+                out.push((format!("round {i} opened rows"), sz(&o.opened_values)));
+                out.push((format!("round {i} merkle"), sz(&o.opening_proof)));
+                out.push((
+                    format!(
+                        "round {i} widths: {} columns in {} matrices",
+                        widths.iter().sum::<usize>(),
+                        widths.len()
+                    ),
+                    0,
+                ));
+            }
+            let fold: usize = fp
+                .commit_phase_openings
+                .iter()
+                .map(|o| sz(&o.sibling_values) + sz(&o.opening_proof))
+                .sum();
+            out.push((
+                format!("fri {} folding steps", fp.commit_phase_openings.len()),
+                fold + sz(&fp.commit_phase_commits),
+            ));
+            out.push(("fri final polynomial".to_string(), sz(&fp.final_poly)));
+        }};
+    }
+    match (config.hash, config.zero_knowledge) {
+        (Hash::Keccak256, true) => {
+            let (p, _): (BatchProof<KeccakZkConfig>, _) =
+                postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
+            out.push(("opened at zeta".to_string(), sz(&p.opened_values)));
+            out.push(("hiding random openings".to_string(), sz(&p.opening_proof.0)));
+            fri!(&p.opening_proof.1);
+        }
+        (Hash::Keccak256, false) => {
+            let (p, _): (BatchProof<KeccakConfig>, _) =
+                postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
+            out.push(("opened at zeta".to_string(), sz(&p.opened_values)));
+            fri!(&p.opening_proof);
+        }
+        (Hash::Poseidon2, _) => return Err(FriError::UnknownPreset),
+    }
+    Ok(out)
 }

@@ -16,6 +16,12 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/envelope_v2_program_v2_keccak.bin"
 );
+/// The golden proof in proof format 2 (tag `zkA2`): format 3 changed only the hiding presets,
+/// so this transparent proof still verifies.
+const FIXTURE_FMT2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/envelope_v2_program_v2_keccak_fmt2.bin"
+);
 /// The golden proof as arithmetization 1 made it (one instance per op, before instances were
 /// shared by chip kind): refused by its missing format tag, with a hint to re-prove.
 const FIXTURE_AIR1: &str = concat!(
@@ -95,6 +101,16 @@ fn golden_envelope_verifies_and_is_reproduced() {
         fresh == golden,
         "the proof format changed: regenerate the fixture on purpose (see the file's doc)"
     );
+}
+
+#[test]
+fn a_transparent_proof_of_format_2_still_verifies() {
+    let (p, _) = program();
+    let old = ProofEnvelope::from_bytes(&std::fs::read(FIXTURE_FMT2).unwrap()).unwrap();
+    assert_eq!(old.proof[..4], *b"zkA2");
+    FriBackend
+        .verify(&p, &old, &VerifyPolicy::default())
+        .unwrap();
 }
 
 #[test]

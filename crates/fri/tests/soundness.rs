@@ -118,6 +118,35 @@ fn mlp_proves_and_verifies_under_every_preset() {
     }
 }
 
+/// Format 3 changed only the hiding PCS: a transparent proof tagged with format 2 still
+/// verifies, a hiding one is refused as another format (a typed shape error, not a forgery),
+/// and an unknown tag is refused under every preset.
+#[test]
+fn proof_format_tags() {
+    let p = mlp(DIMS);
+    let w = mlp_witness(&p, DIMS, 7);
+    for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
+        let env = FriBackend
+            .prove(&p, &w, StageTag::Inference, config.name())
+            .unwrap();
+        assert_eq!(env.proof[..4], zkmlops_fri::PROOF_FORMAT);
+        let mut old = env.clone();
+        old.proof[..4].copy_from_slice(b"zkA2");
+        let result = verify(&p, &old);
+        if config.zero_knowledge {
+            let err = result.unwrap_err();
+            assert!(matches!(err, VerifyError::ProofShape { .. }), "{err:?}");
+            assert!(err.to_string().contains("re-prove"), "{err}");
+        } else {
+            result.unwrap();
+        }
+        let mut unknown = env;
+        unknown.proof[..4].copy_from_slice(b"zkA9");
+        let err = verify(&p, &unknown).unwrap_err();
+        assert!(matches!(err, VerifyError::ProofShape { .. }), "{err:?}");
+    }
+}
+
 #[test]
 fn mlp_changed_public_output_rejected() {
     let (p, _, mut env) = setup();

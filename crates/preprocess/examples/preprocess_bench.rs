@@ -6,7 +6,8 @@
 //!   a 0/1 flag, a label): clip all numeric columns, one-hot the categorical, filter on the flag.
 //!
 //! `cargo run --release -p zkmlops-preprocess --example preprocess_bench -- [--case wide]
-//! [--rows 10000] [--preset keccak] [--stats]` (`--stats`: instances per chip kind on stderr)
+//! [--rows 10000] [--preset keccak] [--stats] [--sizes]` (`--stats`: instances per chip kind on
+//! stderr; `--sizes`: where a Keccak-preset proof's bytes go)
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
 
 use std::fmt::Write;
@@ -95,6 +96,11 @@ fn main() {
     let t = Instant::now();
     proof.verify(&FriBackend, &VerifyPolicy::default()).unwrap();
     let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+    if args.iter().any(|a| a == "--sizes") {
+        for (k, v) in zkmlops_fri::size_breakdown(config, &proof.envelope.proof).unwrap() {
+            eprintln!("{k:>44}: {v:>9}");
+        }
+    }
     if args.iter().any(|a| a == "--stats") {
         let program = zkmlops_preprocess::testing::program(&proof).unwrap();
         let stats = zkmlops_fri::circuit_stats(&program, config).unwrap();
