@@ -7,9 +7,9 @@ use zkmlops_tensor::ops::{self, Rounding};
 use zkmlops_tensor::{Op, Program, TensorKind, Visibility, numel};
 
 use crate::chips::{
-    BinOp, BoundChip, Chip, ChipAir, ChipKind, CommitChip, CommitSlot, GemmChip, MapChip, MapKind,
-    MapPart, PartitionChip, PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind, ReducePart,
-    Signed, SourceChip, TableChip, map::MapRow,
+    BinOp, BoundChip, Chip, ChipAir, ChipKind, CommitChip, CommitSlot, GemmChip, GemmPart, MapChip,
+    MapKind, MapPart, PartitionChip, PublicChip, PublicMode, RangeChip, ReduceChip, ReduceKind,
+    ReducePart, Signed, SourceChip, TableChip, map::MapRow,
 };
 use crate::{BACKEND, FriError};
 
@@ -271,17 +271,19 @@ impl Builder<'_> {
         check_rows(&self.wires[out].name, macs.map(|x| x / tile))?;
         let b_inline = if m == 1 { self.inline_range(b) } else { None };
         self.chips.push(Chip::Gemm(GemmChip {
-            a_wire: wire_id(a)?,
-            b_wire: wire_id(b)?,
             b_inline,
-            y_wire: wire_id(out)?,
-            m,
-            k,
-            n,
-            trans_a,
-            trans_b,
             tile,
-            mults: Vec::new(),
+            parts: vec![GemmPart {
+                a_wire: wire_id(a)?,
+                b_wire: wire_id(b)?,
+                y_wire: wire_id(out)?,
+                m,
+                k,
+                n,
+                trans_a,
+                trans_b,
+                mults: Vec::new(),
+            }],
             log_height: 0,
         }));
         Ok(())
@@ -862,6 +864,8 @@ pub(crate) fn compile(
 
 /// Bins of one kind a chip may try (see [`merge`]).
 const MERGE_WINDOW: usize = 16;
+/// Rounds of bin-with-bin merging (see [`merge`]); bins of equal height double each round.
+const MERGE_ROUNDS: usize = 8;
 
 /// Fewer, taller instances: chips with equal [`MergeKey`](crate::chips::MergeKey)s (the same
 /// AIR on different wires) share one instance, their rows one after the other. Each instance's
@@ -873,7 +877,9 @@ const MERGE_WINDOW: usize = 16;
 /// whatever Program a verifier is handed): a chip joins a bin only if the merged instance is no
 /// taller than the circuit's tallest (FRI's cost follows it) and has no more padded rows than
 /// the members would have apart (merging never adds cells: without that rule a 1,024-row and a
-/// 512-row ReLU would pad to 2,048). The result is deterministic (prover and verifier compile
+/// 512-row ReLU would pad to 2,048). Then bins of a kind merge pairwise under the same rule,
+/// for at most [`MERGE_ROUNDS`] rounds (four 960-row gemms share 4,096 rows, where one chip at
+/// a time stops at pairs). The result is deterministic (prover and verifier compile
 /// the same Program to the same instances): chips keep their relative order, a bin sits where
 /// its first chip was.
 fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)> {
@@ -935,6 +941,50 @@ fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)>
             }
         }
     }
+    // Bins of one kind whose union pads to no more rows than they do apart merge as well: two
+    // bins of two 960-row gemms each (1,920 rows, padded to 2,048) make one of 3,840 rows
+    // padded to 4,096, which a chip at a time cannot reach (a third member would pad to 4,096
+    // against 3,072 apart). Rounds of pairwise merges within the window, each linear in the
+    // bins; the bins of equal height double each round, so a few rounds suffice.
+    let mut alive = vec![true; bins.len()];
+    for _ in 0..MERGE_ROUNDS {
+        let mut merged_any = false;
+        let mut keys: Vec<_> = by_key.keys().copied().collect();
+        keys.sort_unstable_by_key(|k| by_key[k].first().copied());
+        for key in keys {
+            let Some(list) = by_key.get_mut(&key) else {
+                continue;
+            };
+            list.retain(|&b| alive[b]);
+            for x in 0..list.len() {
+                let a = list[x];
+                if !alive[a] {
+                    continue;
+                }
+                let end = (x + 1 + MERGE_WINDOW).min(list.len());
+                let partner = list[x + 1..end].iter().copied().find(|&b| {
+                    let (ra, rb) = (bins[a].rows, bins[b].rows);
+                    let merged = padded(ra + rb);
+                    alive[b] && merged <= capacity && merged <= padded(ra) + padded(rb)
+                });
+                if let Some(b) = partner {
+                    let taken = std::mem::take(&mut bins[b].members);
+                    let (rows, first, apart) = (bins[b].rows, bins[b].first, bins[b].apart);
+                    let bin = &mut bins[a];
+                    bin.members.extend(taken);
+                    bin.rows += rows;
+                    bin.first = bin.first.min(first);
+                    bin.apart += apart;
+                    alive[b] = false;
+                    merged_any = true;
+                }
+            }
+        }
+        if !merged_any {
+            break;
+        }
+    }
+    bins.retain(|b| !b.members.is_empty());
     bins.sort_by_key(|b| b.first);
     let mut slots: Vec<Option<(Chip, usize)>> = chips.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(bins.len());

@@ -79,14 +79,11 @@ pub const BACKEND: BackendId = BackendId::FRI;
 /// The first bytes of every proof this backend writes: the arithmetization's version (the AIRs
 /// a Program compiles to). Version 2 shares one instance among the ops of one chip kind
 /// (wires as structure columns); proofs of version 1 (one instance per op, no tag) are refused
-/// by [`FriError::Format`] rather than rejected as invalid. Format 3 keeps arithmetization 2 and
-/// changes only the hiding presets' PCS (2 random codewords and 2-element Merkle salts, where
-/// format 2 had 4 of each): a hiding proof tagged `zkA2` is refused the same way, a transparent
-/// one (its bytes are the same in both formats) still verifies.
+/// by [`FriError::Format`] rather than rejected as invalid. Format 3 (arithmetization 3): gemm
+/// rows constrained by one degree-2 constraint, gemms of one tile sharing an instance, and the
+/// hiding presets' PCS with 2 random codewords and 2-element Merkle salts (format 2 had 4 of
+/// each); proofs of format 2 are refused the same way.
 pub const PROOF_FORMAT: [u8; 4] = *b"zkA3";
-
-/// The tag of format 2, still read for transparent proofs.
-const PROOF_FORMAT_2: [u8; 4] = *b"zkA2";
 
 /// Domain separator of the statement digest bound into the transcript.
 const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v2";
@@ -452,11 +449,6 @@ macro_rules! impl_prove_with {
                 let is_zk = self.is_zk();
                 let bytes = bytes
                     .strip_prefix(&PROOF_FORMAT)
-                    .or_else(|| {
-                        (is_zk == 0)
-                            .then(|| bytes.strip_prefix(&PROOF_FORMAT_2))
-                            .flatten()
-                    })
                     .ok_or_else(|| FriError::Format {
                         found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
                         expected: PROOF_FORMAT,
@@ -691,6 +683,18 @@ pub fn size_breakdown(config: FriConfig, bytes: &[u8]) -> Result<Vec<(String, us
                 postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
             out.push(("opened at zeta".to_string(), sz(&p.opened_values)));
             out.push(("hiding random openings".to_string(), sz(&p.opening_proof.0)));
+            for (i, inst) in p.opened_values.instances.iter().enumerate() {
+                let v = &inst.base_opened_values;
+                out.push((
+                    format!(
+                        "instance {i}: {} columns, {} lookup columns, {} quotient chunks",
+                        v.trace_local.len(),
+                        inst.permutation_local.len(),
+                        v.quotient_chunks.len()
+                    ),
+                    0,
+                ));
+            }
             fri!(&p.opening_proof.1);
         }
         (Hash::Keccak256, false) => {

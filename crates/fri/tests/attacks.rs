@@ -786,3 +786,86 @@ fn a_shared_instance_wire_column_cannot_be_rewritten() {
         .unwrap_err();
     assert!(e.is_cryptographic(), "{e}");
 }
+
+/// Two 1x2 by 2x1 products, weights private (inlined): one shared gemm instance.
+fn two_dots() -> (Program, TensorId, TensorId) {
+    let mut b = ProgramBuilder::new();
+    let x1 = b.input("x1", &[1, 2], Scale::ONE, Visibility::Private);
+    let w1 = b.input("w1", &[2, 1], Scale::ONE, Visibility::Private);
+    let x2 = b.input("x2", &[1, 2], Scale::ONE, Visibility::Private);
+    let w2 = b.input("w2", &[2, 1], Scale::ONE, Visibility::Private);
+    let y1 = b.op("y1", Op::MatMul, &[x1, w1]).unwrap();
+    let y2 = b.op("y2", Op::MatMul, &[x2, w2]).unwrap();
+    b.output(y1, Visibility::Public).unwrap();
+    b.output(y2, Visibility::Public).unwrap();
+    (b.build().unwrap(), y1, y2)
+}
+
+fn two_dots_inputs() -> [Tensor; 4] {
+    [
+        Tensor::matrix(&[[1, 2]]).unwrap(),
+        Tensor::matrix(&[[3], [4]]).unwrap(),
+        Tensor::matrix(&[[5, 6]]).unwrap(),
+        Tensor::matrix(&[[1], [1]]).unwrap(),
+    ]
+}
+
+/// Gemm columns (tile 1): `a`, `w`, `acc`, then the inline weight's limbs.
+const GEMM_ACC: usize = 2;
+
+/// A shared gemm instance cannot carry one product's running sum into the next: the second
+/// part claims `y2 = 22` (11 carried from `y1`, then 5 and 6). Its row reads and its output
+/// message agree with the claim, so only the accumulator constraint at the parts' boundary
+/// fails (the next row starts a block, a structure column the verifier pins), and the verifier
+/// rejects.
+#[test]
+fn a_shared_gemm_cannot_carry_a_sum_across_parts() {
+    let (p, _, y2) = two_dots();
+    let kinds = testing::instances(&p, K);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "gemm").count(),
+        1,
+        "{kinds:?}"
+    );
+    let w = claim(&p, &two_dots_inputs(), &[(y2, vec![22])]);
+    let edit = |t: &mut Traces<'_>| {
+        let (r, first) = t.locate("gemm", "y2").unwrap();
+        assert_eq!((t.find("gemm", "y1"), first), (Some(r), 2));
+        t.set(r, first, GEMM_ACC, 16);
+        t.set(r, first + 1, GEMM_ACC, 22);
+    };
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert_eq!(d.failing_rows, vec![("gemm", 1)], "{d:?}");
+    assert!(d.unbalanced.is_empty(), "{d:?}");
+    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
+}
+
+/// The gemm's accumulator has no separate first-row constraint: its one constraint wraps from
+/// the last row to row 0, which always starts a block. A first row that starts from 1 instead
+/// of 0 (`y1 = 12` where `1*3 + 2*4 = 11`) breaks that constraint on the last row, and the
+/// verifier rejects.
+#[test]
+fn a_gemm_first_row_offset_is_caught_by_the_wrapping_constraint() {
+    let (p, y1, _) = two_dots();
+    let w = claim(&p, &two_dots_inputs(), &[(y1, vec![12])]);
+    let height = std::cell::Cell::new(0);
+    let edit = |t: &mut Traces<'_>| {
+        let (r, first) = t.locate("gemm", "y1").unwrap();
+        assert_eq!(first, 0);
+        height.set(t.height(r));
+        t.set(r, 0, GEMM_ACC, 4);
+        t.set(r, 1, GEMM_ACC, 12);
+    };
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert_eq!(d.failing_rows, vec![("gemm", height.get() - 1)], "{d:?}");
+    assert!(d.unbalanced.is_empty(), "{d:?}");
+    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    let e = FriBackend
+        .verify(&p, &env, &VerifyPolicy::default())
+        .unwrap_err();
+    assert!(e.is_cryptographic(), "{e}");
+}

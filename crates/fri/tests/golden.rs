@@ -16,8 +16,8 @@ const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/envelope_v2_program_v2_keccak.bin"
 );
-/// The golden proof in proof format 2 (tag `zkA2`): format 3 changed only the hiding presets,
-/// so this transparent proof still verifies.
+/// The golden proof in proof format 2 (tag `zkA2`, arithmetization 2): refused by its tag, with
+/// a hint to re-prove.
 const FIXTURE_FMT2: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/envelope_v2_program_v2_keccak_fmt2.bin"
@@ -104,16 +104,6 @@ fn golden_envelope_verifies_and_is_reproduced() {
 }
 
 #[test]
-fn a_transparent_proof_of_format_2_still_verifies() {
-    let (p, _) = program();
-    let old = ProofEnvelope::from_bytes(&std::fs::read(FIXTURE_FMT2).unwrap()).unwrap();
-    assert_eq!(old.proof[..4], *b"zkA2");
-    FriBackend
-        .verify(&p, &old, &VerifyPolicy::default())
-        .unwrap();
-}
-
-#[test]
 fn a_version_1_envelope_is_refused_by_version_with_a_hint() {
     let old = std::fs::read(FIXTURE_V1).unwrap();
     let err = ProofEnvelope::from_bytes(&old).unwrap_err();
@@ -128,16 +118,21 @@ fn a_version_1_envelope_is_refused_by_version_with_a_hint() {
 }
 
 #[test]
-fn a_proof_of_the_previous_arithmetization_is_refused_by_format_with_a_hint() {
+fn proofs_of_earlier_arithmetizations_are_refused_by_format_with_a_hint() {
     let (p, _) = program();
-    let old = ProofEnvelope::from_bytes(&std::fs::read(FIXTURE_AIR1).unwrap()).unwrap();
-    let err = FriBackend
-        .verify(&p, &old, &VerifyPolicy::default())
-        .unwrap_err();
-    assert!(
-        matches!(err, zkmlops_proof::VerifyError::ProofShape { .. }),
-        "{err:?}"
-    );
-    let text = format!("{err} {:?}", std::error::Error::source(&err));
-    assert!(text.contains("re-prove"), "{text}");
+    for (fixture, tag) in [(FIXTURE_AIR1, None), (FIXTURE_FMT2, Some(*b"zkA2"))] {
+        let old = ProofEnvelope::from_bytes(&std::fs::read(fixture).unwrap()).unwrap();
+        if let Some(tag) = tag {
+            assert_eq!(old.proof[..4], tag);
+        }
+        let err = FriBackend
+            .verify(&p, &old, &VerifyPolicy::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, zkmlops_proof::VerifyError::ProofShape { .. }),
+            "{err:?}"
+        );
+        let text = format!("{err} {:?}", std::error::Error::source(&err));
+        assert!(text.contains("re-prove"), "{text}");
+    }
 }

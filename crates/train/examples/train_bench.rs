@@ -2,7 +2,8 @@
 //! (455 x 30, batch 32: 14 steps) as `--segments` segments, verify the transcript, and prove
 //! the test accuracy. Prints one JSON line.
 //!
-//! `cargo run --release -p zkmlops-train --example train_bench -- [--segments 1] [--preset keccak]`
+//! `cargo run --release -p zkmlops-train --example train_bench -- [--segments 1] [--preset keccak]
+//! [--sizes]` (`--sizes`: where each Keccak-preset segment proof's bytes go, on stderr)
 #![allow(clippy::unwrap_used, clippy::cast_possible_wrap)]
 
 use std::time::Instant;
@@ -64,6 +65,13 @@ fn main() {
         .verify(&FriBackend, &VerifyPolicy::default())
         .unwrap();
     let verify_ms = t.elapsed().as_secs_f64() * 1e3;
+    if args.iter().any(|a| a == "--sizes") {
+        for e in &transcript.segments {
+            for (k, v) in zkmlops_fri::size_breakdown(config, &e.proof).unwrap() {
+                eprintln!("{k:>44}: {v:>9}");
+            }
+        }
+    }
     let t = Instant::now();
     let metrics = prove_metrics(
         &spec,

@@ -32,7 +32,7 @@ pub(crate) use limbs::Signed;
 pub(crate) fn commit_p2_cols() -> usize {
     commit::P2_COLS
 }
-pub(crate) use gemm::GemmChip;
+pub(crate) use gemm::{GemmChip, GemmPart};
 pub(crate) use map::{BinOp, MapChip, MapKind, MapPart};
 pub(crate) use partition::PartitionChip;
 pub(crate) use public::{PublicChip, PublicMode};
@@ -248,6 +248,10 @@ pub(crate) enum MergeKey {
     Public(PublicMode),
     Source(Signed),
     Bound(Signed),
+    Gemm {
+        tile: usize,
+        b_inline: Option<Signed>,
+    },
 }
 
 /// One AIR instance of a compiled Program.
@@ -275,6 +279,9 @@ impl Chip {
             (Chip::Public(a), Chip::Public(b)) if a.mode == b.mode => a.parts.extend(b.parts),
             (Chip::Source(a), Chip::Source(b)) if a.range == b.range => a.parts.extend(b.parts),
             (Chip::Bound(a), Chip::Bound(b)) if a.range == b.range => a.wires.extend(b.wires),
+            (Chip::Gemm(a), Chip::Gemm(b)) if a.tile == b.tile && a.b_inline == b.b_inline => {
+                a.parts.extend(b.parts);
+            }
             (_, other) => return Err(Box::new(other)),
         }
         Ok(())
