@@ -427,6 +427,15 @@ def more_ops():
          helper.make_tensor_value_info("k", TensorProto.INT64, [2, 1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
     save(g, os.path.join(OPS, "int_input.onnx"))
+    # A shape given as a graph input (as in onnx's `test_expand_shape_model*`): fixed at compile
+    # time from the sample input.
+    g = helper.make_graph(
+        [node("Expand", ["x", "shape"], ["y"])],
+        "expand_shape_input",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 1]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
+    save(g, os.path.join(OPS, "expand_shape_input.onnx"))
 
     # Stacks of matrices: a stack times weights, two activations (attention's Q K^T), batch
     # broadcasting, and a single-head attention block.

@@ -103,6 +103,56 @@ pub struct Calibration {
     pub report: FidelityReport,
 }
 
+/// Fix every integer (or boolean) graph input that a node needs as a constant (a shape, axes,
+/// indices: [`OnnxError::NeedsConstant`]) to its values in `sample` (one flat sample in EZKL's
+/// layout), in [`Settings::fixed_inputs`], so the model compiles to a circuit for those
+/// values. Settings that already compile, or fail for another reason, come back unchanged
+/// (apart from what was fixed).
+///
+/// # Errors
+/// [`OnnxError::InputCount`] for a model without graph inputs; a fixed value that is not an
+/// integer is left to the compile error it causes.
+pub fn fix_constant_inputs(
+    onnx: &OnnxModel,
+    settings: &Settings,
+    sample: &[f64],
+) -> Result<Settings, OnnxError> {
+    let inputs = onnx.inputs()?;
+    let shapes: Vec<Vec<usize>> = settings
+        .input_shapes
+        .clone()
+        .unwrap_or_else(|| inputs.iter().map(|i| i.shape.clone()).collect());
+    let mut s = settings.clone();
+    for _ in 0..inputs.len() {
+        let Err(OnnxError::NeedsConstant { input, .. }) = crate::compile(onnx, &s) else {
+            break;
+        };
+        let Some((at, graph_input)) = inputs.iter().enumerate().find(|(_, g)| g.name == input)
+        else {
+            break;
+        };
+        // ONNX `TensorProto.DataType` BOOL is 9.
+        let t = graph_input.elem_type;
+        let fixable = inputs.len() > 1
+            && (crate::import::is_integer_type(t) || t == 9)
+            && !s.fixed_inputs.contains_key(&input);
+        let offset: usize = shapes
+            .iter()
+            .take(at)
+            .map(|d| d.iter().product::<usize>())
+            .sum();
+        let n: usize = shapes.get(at).map_or(0, |d| d.iter().product());
+        let values = sample.get(offset..offset + n).unwrap_or_default();
+        if !fixable || values.len() != n || values.iter().any(|v| v.fract() != 0.0) {
+            break;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let values = values.iter().map(|&v| v as i64).collect();
+        s.fixed_inputs.insert(input, values);
+    }
+    Ok(s)
+}
+
 /// Choose the scale: record every tensor's float range over `samples`, then compile at each
 /// scale from `max_bits` down and keep the first (the most precise) at which every sample
 /// evaluates without overflow and passes `backend`'s pre-proving checks (value limits, table
@@ -121,9 +171,10 @@ pub fn calibrate(
     backend: &dyn Backend,
     preset: &str,
 ) -> Result<Calibration, OnnxError> {
-    if samples.is_empty() {
+    let Some(first) = samples.first() else {
         return Err(OnnxError::NoSamples);
-    }
+    };
+    let base = &fix_constant_inputs(onnx, base, first)?;
     let shape = match &base.input_shape {
         Some(s) => s.clone(),
         None => onnx.input()?.1,

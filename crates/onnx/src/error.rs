@@ -87,6 +87,20 @@ pub enum OnnxError {
         /// What is wrong.
         what: &'static str,
     },
+    /// A node needs a constant operand (a shape, axes, indices) and reads a computed tensor or
+    /// a graph input. A graph input there can be fixed at compile time
+    /// ([`crate::Settings::fixed_inputs`]; calibration fixes integer ones from its first sample).
+    #[error(
+        "node `{node}` ({op_type}) needs input `{input}` to be a constant (a shape, axes or indices); a graph input there can be fixed at compile time (`fixed_inputs` in the settings, or calibrate on a sample)"
+    )]
+    NeedsConstant {
+        /// The node's name.
+        node: String,
+        /// Its operator.
+        op_type: String,
+        /// The operand it reads.
+        input: String,
+    },
     /// The graph must have at least one (non-initializer) input.
     #[error("the model has {count} graph inputs; zkmlops imports models with at least one")]
     InputCount {

@@ -27,6 +27,7 @@ use zkmlops_tensor::{
 use crate::graph::{Attrs, Const, tensor_const};
 use crate::model::{SALT_LEN, SALT_NAME};
 use crate::{CompiledModel, OnnxError, OnnxModel, Settings};
+pub(crate) use fold::is_integer_type;
 
 /// Saturating nonlinearities are tabulated on `[-r, r]`; beyond it they are constant to far
 /// below one output unit at any scale up to 2^16.
@@ -147,7 +148,25 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     let mut names = HashSet::from([SALT_NAME.to_string()]);
     // One graph input is the Program's input; several are one flat input (EZKL's layout,
     // concatenated), each graph input a slice of it, reshaped.
+    if let Some(name) = settings
+        .fixed_inputs
+        .keys()
+        .find(|n| !graph_inputs.iter().any(|g| &g.name == *n))
+    {
+        return Err(OnnxError::SettingRange {
+            name: "fixed_inputs",
+            value: name.clone(),
+            allowed: "names of the model's graph inputs",
+        });
+    }
     let (input, shape, input_shapes) = if let [one] = graph_inputs.as_slice() {
+        if settings.fixed_inputs.contains_key(&one.name) {
+            return Err(OnnxError::SettingRange {
+                name: "fixed_inputs",
+                value: one.name.clone(),
+                allowed: "a graph input beside another (the model's only input cannot be fixed)",
+            });
+        }
         let shape = settings.input_shape.clone().unwrap_or(one.shape.clone());
         let input = b.input(&one.name, &shape, s, settings.input_visibility);
         values.insert(one.name.clone(), Value::Dyn(input));
@@ -176,6 +195,28 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         let mut offset = 0;
         for (gi, shape) in graph_inputs.iter().zip(&shapes) {
             let n: usize = shape.iter().product();
+            // A fixed input is a constant of the Program; its slice of the flat input is only
+            // checked against the fixed values before proving (`CompiledModel::witness`).
+            if let Some(fixed) = settings.fixed_inputs.get(&gi.name) {
+                if fixed.len() != n {
+                    return Err(OnnxError::SettingRange {
+                        name: "fixed_inputs",
+                        value: format!("{} values for `{}`", fixed.len(), gi.name),
+                        allowed: "as many values as the input's shape holds",
+                    });
+                }
+                #[allow(clippy::cast_precision_loss)]
+                let data = fixed.iter().map(|&v| v as f64).collect();
+                values.insert(
+                    gi.name.clone(),
+                    Value::Const(Const {
+                        shape: shape.clone(),
+                        data,
+                    }),
+                );
+                offset += n;
+                continue;
+            }
             let part = b
                 .op(
                     &format!("{}/slice", gi.name),
@@ -223,6 +264,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         .iter()
         .filter(|t| fold::is_integer_type(t.data_type))
         .map(|t| t.name.clone())
+        .chain(settings.fixed_inputs.keys().cloned())
         .collect();
     // ONNX TensorProto.DataType INT8.
     let signed_bytes = model
@@ -529,10 +571,11 @@ impl Importer<'_> {
     fn constant(&self, ctx: &Ctx<'_>, i: usize) -> Result<Const, OnnxError> {
         match self.get(ctx, i)? {
             Value::Const(c) => Ok(c.clone()),
-            Value::Dyn(_) => Err(ctx.unsupported(
-                "a computed tensor where a constant is needed",
-                format!("input #{i} `{}`", ctx.input(i).unwrap_or_default()),
-            )),
+            Value::Dyn(_) => Err(OnnxError::NeedsConstant {
+                node: ctx.name.clone(),
+                op_type: ctx.node.op_type.clone(),
+                input: ctx.input(i).unwrap_or_default().to_string(),
+            }),
         }
     }
 

@@ -37,7 +37,9 @@ mod import;
 mod model;
 mod settings;
 
-pub use calibrate::{Calibration, FidelityReport, OutputFidelity, calibrate, fidelity};
+pub use calibrate::{
+    Calibration, FidelityReport, OutputFidelity, calibrate, fidelity, fix_constant_inputs,
+};
 pub use error::{OnnxError, SUPPORTED_OPERATORS};
 pub use float::FloatModel;
 pub use graph::{COMBINED_INPUT, GraphInput, OnnxModel, group_samples};

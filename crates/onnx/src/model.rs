@@ -106,6 +106,11 @@ impl CompiledModel {
         if input.len() != expected {
             return Err(bad(format!("{} values given", input.len())));
         }
+        if let Some((name, want, got)) = self.fixed_input_mismatch(input) {
+            return Err(bad(format!(
+                "graph input `{name}` was fixed to {want:?} when the model was compiled (a shape the circuit is built for), not {got:?}: compile for these values"
+            )));
+        }
         let scale = self
             .program
             .tensor(self.input)
@@ -142,6 +147,33 @@ impl CompiledModel {
                 sample,
                 source: Box::new(e),
             })
+    }
+
+    /// The first fixed graph input ([`Settings::fixed_inputs`]) whose slice of the flat input
+    /// differs from its fixed values: its name, the fixed values and the given ones.
+    fn fixed_input_mismatch(&self, input: &[f64]) -> Option<(String, Vec<i64>, Vec<f64>)> {
+        if self.settings.fixed_inputs.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = crate::OnnxModel::from_bytes(&self.onnx, &self.name)
+            .and_then(|m| m.inputs())
+            .map(|ins| ins.into_iter().map(|i| i.name).collect())
+            .unwrap_or_default();
+        let mut offset = 0;
+        for (name, shape) in names.iter().zip(self.input_shapes()) {
+            let n: usize = shape.iter().product();
+            let got = input.get(offset..offset + n).unwrap_or_default();
+            if let Some(want) = self.settings.fixed_inputs.get(name) {
+                #[allow(clippy::cast_precision_loss)]
+                let same =
+                    want.len() == got.len() && want.iter().zip(got).all(|(&w, &g)| w as f64 == g);
+                if !same {
+                    return Some((name.clone(), want.clone(), got.to_vec()));
+                }
+            }
+            offset += n;
+        }
+        None
     }
 
     /// The graph outputs of a witness, decoded to real numbers.

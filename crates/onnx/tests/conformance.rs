@@ -393,6 +393,63 @@ fn pad_with_negative_pads_crops() {
     assert_eq!(y.as_slice(), want.as_slice());
 }
 
+/// A shape given as a graph input (onnx's `test_expand_shape_model*`): a circuit needs it
+/// constant, so compiling without a value is a typed error naming the input; calibration fixes
+/// it from its first sample (`fixed_inputs`), the Program proves the broadcast for that shape,
+/// and a prove input with another shape is refused before proving.
+#[test]
+fn a_shape_graph_input_is_fixed_at_compile_time() {
+    let onnx = model("expand_shape_input");
+    let err = compile(&onnx, &Settings::default()).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::NeedsConstant { input, .. } if input == "shape"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("fixed_inputs"), "{err}");
+    let sample = vec![0.5, -1.0, 2.0, 2.0, 3.0, 4.0];
+    let cal = calibrate(
+        &onnx,
+        std::slice::from_ref(&sample),
+        &Settings::default(),
+        12,
+        &FriBackend,
+        FriConfig::KECCAK.name(),
+    )
+    .unwrap();
+    assert_eq!(cal.settings.fixed_inputs["shape"], vec![2, 3, 4]);
+    let back = Settings::from_json(&cal.settings.to_json()).unwrap();
+    assert_eq!(back.fixed_inputs, cal.settings.fixed_inputs);
+    let w = cal.model.witness(0, &sample).unwrap();
+    let want: Vec<f64> = (0..24).map(|i| [0.5, -1.0, 2.0][(i / 4) % 3]).collect();
+    assert_eq!(cal.model.decode_outputs(&w)[0], want);
+    proves("expand_shape_input", &cal.model, &sample);
+    let other = vec![0.5, -1.0, 2.0, 1.0, 3.0, 4.0];
+    let err = cal.model.witness(0, &other).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::Input { what, .. } if what.contains("fixed to [2, 3, 4]")),
+        "{err:?}"
+    );
+    // Only a graph input can be fixed, and not a model's only input.
+    let mut bad = Settings::default();
+    bad.fixed_inputs.insert("nope".into(), vec![1]);
+    assert!(matches!(
+        compile(&onnx, &bad),
+        Err(OnnxError::SettingRange {
+            name: "fixed_inputs",
+            ..
+        })
+    ));
+    let mut wrong_len = Settings::default();
+    wrong_len.fixed_inputs.insert("shape".into(), vec![2, 3]);
+    assert!(matches!(
+        compile(&onnx, &wrong_len),
+        Err(OnnxError::SettingRange {
+            name: "fixed_inputs",
+            ..
+        })
+    ));
+}
+
 /// A model with several graph inputs takes EZKL's layout (`input_data[i]` is graph input `i`,
 /// flattened): one flat input, each graph input a slice of it. An int64 input is fed to tract
 /// as integers.

@@ -10,7 +10,7 @@ use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
 /// ONNX element types that are integers (or booleans).
-pub(super) fn is_integer_type(t: i32) -> bool {
+pub(crate) fn is_integer_type(t: i32) -> bool {
     matches!(t, 2..=7 | 9 | 12 | 13)
 }
 
