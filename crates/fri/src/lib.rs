@@ -80,10 +80,20 @@ pub const BACKEND: BackendId = BackendId::FRI;
 /// a Program compiles to). Version 2 shares one instance among the ops of one chip kind
 /// (wires as structure columns); proofs of version 1 (one instance per op, no tag) are refused
 /// by [`FriError::Format`] rather than rejected as invalid. Format 3 (arithmetization 3): gemm
-/// rows constrained by one degree-2 constraint, gemms of one tile sharing an instance, and the
+/// and max rows under degree-2 constraints, gemms of one tile sharing an instance, and the
 /// hiding presets' PCS with 2 random codewords and 2-element Merkle salts (format 2 had 4 of
 /// each); proofs of format 2 are refused the same way.
 pub const PROOF_FORMAT: [u8; 4] = *b"zkA3";
+
+/// The Plonky3 bytes after this build's format tag, or [`FriError::Format`].
+fn strip_format(bytes: &[u8]) -> Result<&[u8], FriError> {
+    bytes
+        .strip_prefix(&PROOF_FORMAT)
+        .ok_or_else(|| FriError::Format {
+            found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
+            expected: PROOF_FORMAT,
+        })
+}
 
 /// Domain separator of the statement digest bound into the transcript.
 const STATEMENT_DOMAIN: &[u8] = b"zkmlops/fri-statement/v2";
@@ -447,12 +457,7 @@ macro_rules! impl_prove_with {
                 pvs: &[Vec<Val>],
             ) -> Result<(), FriError> {
                 let is_zk = self.is_zk();
-                let bytes = bytes
-                    .strip_prefix(&PROOF_FORMAT)
-                    .ok_or_else(|| FriError::Format {
-                        found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
-                        expected: PROOF_FORMAT,
-                    })?;
+                let bytes = strip_format(bytes)?;
                 let (proof, rest): (BatchProof<$sc>, &[u8]) =
                     postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
                 if !rest.is_empty() {
@@ -638,13 +643,8 @@ pub fn size_breakdown(config: FriConfig, bytes: &[u8]) -> Result<Vec<(String, us
     fn sz<T: serde::Serialize>(t: &T) -> usize {
         postcard::to_allocvec(t).map_or(0, |v| v.len())
     }
-    let bytes = bytes
-        .strip_prefix(&PROOF_FORMAT)
-        .ok_or_else(|| FriError::Format {
-            found: bytes.iter().take(PROOF_FORMAT.len()).copied().collect(),
-            expected: PROOF_FORMAT,
-        })?;
-    let mut out = vec![("total".to_string(), bytes.len() + PROOF_FORMAT.len())];
+    let mut out = vec![("total".to_string(), bytes.len())];
+    let bytes = strip_format(bytes)?;
     macro_rules! fri {
         ($fp:expr) => {{
             let fp = $fp;

@@ -128,11 +128,14 @@ fn attack_1_max_of_extreme_inputs_is_rejected() {
                 write_checked(t, bound, 1, x1, 32);
             }
             let m = t.find("max", "y").unwrap();
-            // Row 0: acc = x0. Row 1: c = 1 ("x1 > x0"), acc = x1, d = x1 - x0 - 1 = 15.
+            // Row 0: prev = x0 - 1, acc = x0. Row 1: prev = x0, c = 1 ("x1 > x0"), acc = x1,
+            // d = x1 - x0 - 1 = 15. (Columns x, acc, c, d0..d3, prev.)
             t.set_u64(m, 0, 0, fe(x0));
             t.set_u64(m, 0, 1, fe(x0));
+            t.set_u64(m, 0, 7, fe(x0 - 1));
             t.set_u64(m, 1, 0, fe(x1));
             t.set_u64(m, 1, 1, fe(x1));
+            t.set_u64(m, 1, 7, fe(x0));
             t.set(m, 1, 2, 1);
             for (k, l) in [15, 0, 0, 0].into_iter().enumerate() {
                 t.set(m, 1, 3 + k, l);
@@ -837,9 +840,14 @@ fn a_shared_gemm_cannot_carry_a_sum_across_parts() {
     let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
     assert_eq!(d.failing_rows, vec![("gemm", 1)], "{d:?}");
     assert!(d.unbalanced.is_empty(), "{d:?}");
-    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert_rejected(&p, &w, edit);
+}
+
+/// The edited traces' proof is rejected by the unmodified verifier, as a cryptographic failure.
+fn assert_rejected(p: &Program, w: &Witness, edit: impl Fn(&mut Traces<'_>) + Copy) {
+    let env = testing::prove_edited(p, w, StageTag::Generic, K, edit).unwrap();
     let e = FriBackend
-        .verify(&p, &env, &VerifyPolicy::default())
+        .verify(p, &env, &VerifyPolicy::default())
         .unwrap_err();
     assert!(e.is_cryptographic(), "{e}");
 }
@@ -863,9 +871,28 @@ fn a_gemm_first_row_offset_is_caught_by_the_wrapping_constraint() {
     let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
     assert_eq!(d.failing_rows, vec![("gemm", height.get() - 1)], "{d:?}");
     assert!(d.unbalanced.is_empty(), "{d:?}");
-    let env = testing::prove_edited(&p, &w, StageTag::Generic, K, edit).unwrap();
-    let e = FriBackend
-        .verify(&p, &env, &VerifyPolicy::default())
-        .unwrap_err();
-    assert!(e.is_cryptographic(), "{e}");
+    assert_rejected(&p, &w, edit);
+}
+
+/// The max chip's running maximum is linked row to row by one degree-2 constraint: a second
+/// row that claims the maximum so far was 9 (`max(5, 3) = 9`, with `c = 0` and `d = 9 - 3`, a
+/// fine comparison) breaks only that link on row 0, and the verifier rejects.
+#[test]
+fn a_max_cannot_restart_from_a_forged_running_maximum() {
+    let (p, _, y) = max_program(DEFAULT_INPUT_BITS);
+    let w = claim(&p, &[Tensor::matrix(&[[5, 3]]).unwrap()], &[(y, vec![9])]);
+    let edit = |t: &mut Traces<'_>| {
+        let m = t.find("max", "y").unwrap();
+        // Columns x, acc, c, d0..d3, prev.
+        t.set(m, 1, 7, 9);
+        t.set(m, 1, 1, 9);
+        t.set(m, 1, 2, 0);
+        for (k, l) in [6, 0, 0, 0].into_iter().enumerate() {
+            t.set(m, 1, 3 + k, l);
+        }
+    };
+    let d = testing::diagnose(&p, &w, StageTag::Generic, K, edit).unwrap();
+    assert_eq!(d.failing_rows, vec![("max", 0)], "{d:?}");
+    assert!(d.unbalanced.is_empty(), "{d:?}");
+    assert_rejected(&p, &w, edit);
 }

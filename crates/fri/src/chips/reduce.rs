@@ -106,7 +106,7 @@ impl ChipKind for ReduceChip {
     fn num_constraints(&self) -> usize {
         match self.kind {
             ReduceKind::Sum => 2,
-            ReduceKind::Max => 4,
+            ReduceKind::Max => 5,
         }
     }
     fn interactions(&self) -> usize {
@@ -218,7 +218,14 @@ impl ChipKind for ReduceChip {
         let read = || Count::bounded(-p[SEL].clone(), 1);
         match self.kind {
             ReduceKind::Sum => sum::eval(builder, &local, &next, pn[FIRST].clone()),
-            ReduceKind::Max => max::eval(builder, &local, &next, pn[FIRST].clone(), &read),
+            ReduceKind::Max => max::eval(
+                builder,
+                &local,
+                &next,
+                p[FIRST].clone(),
+                pn[FIRST].clone(),
+                &read,
+            ),
         }
         builder.push_interaction(
             TENSOR_BUS,
