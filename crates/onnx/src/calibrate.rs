@@ -118,13 +118,24 @@ pub fn fix_constant_inputs(
     sample: &[f64],
 ) -> Result<Settings, OnnxError> {
     let inputs = onnx.inputs()?;
+    // A model's only input cannot be fixed (nothing would be left to prove).
+    if inputs.len() < 2 {
+        return Ok(settings.clone());
+    }
     let shapes: Vec<Vec<usize>> = settings
         .input_shapes
         .clone()
         .unwrap_or_else(|| inputs.iter().map(|i| i.shape.clone()).collect());
     let mut s = settings.clone();
     for _ in 0..inputs.len() {
-        let Err(OnnxError::NeedsConstant { input, .. }) = crate::compile(onnx, &s) else {
+        // Probed at the coarsest scale, where tables are smallest: which inputs must be
+        // constant does not depend on the scale.
+        let probe = Settings {
+            scale_bits: 1,
+            param_scale_bits: None,
+            ..s.clone()
+        };
+        let Err(OnnxError::NeedsConstant { input, .. }) = crate::compile(onnx, &probe) else {
             break;
         };
         let Some((at, graph_input)) = inputs.iter().enumerate().find(|(_, g)| g.name == input)
@@ -133,9 +144,8 @@ pub fn fix_constant_inputs(
         };
         // ONNX `TensorProto.DataType` BOOL is 9.
         let t = graph_input.elem_type;
-        let fixable = inputs.len() > 1
-            && (crate::import::is_integer_type(t) || t == 9)
-            && !s.fixed_inputs.contains_key(&input);
+        let fixable =
+            (crate::import::is_integer_type(t) || t == 9) && !s.fixed_inputs.contains_key(&input);
         let offset: usize = shapes
             .iter()
             .take(at)
