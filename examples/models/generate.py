@@ -228,6 +228,13 @@ def conformance():
     op_model("average_pool", [node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2],
                                    strides=[2, 2])], [1, 2, 6, 6], "y")
     op_model("global_average_pool", [node("GlobalAveragePool", ["x"], ["y"])], [1, 3, 4, 4], "y")
+    # ceil_mode: a last, partial window on each axis (5 = 2 + 2 + 1; with padding 1, 7 cells
+    # in windows of 3 every 2: 3 outputs).
+    op_model("max_pool_ceil", [node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                                    ceil_mode=1)], [1, 2, 5, 5], "y")
+    op_model("average_pool_ceil", [node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3],
+                                        strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)],
+             [1, 2, 6, 6], "y")
     op_model("batch_norm", [node("BatchNormalization", ["x", "g", "b", "m", "v"], ["y"],
                                  epsilon=1e-3)], [1, 3, 2, 2], "y",
              [("g", rnd(3)), ("b", rnd(3)), ("m", rnd(3)), ("v", f32(RNG.uniform(0.5, 2, 3)))])

@@ -44,7 +44,8 @@ fn argmax(v: &[f64]) -> Option<usize> {
 /// Compare `model`'s quantized outputs with the float model's on every sample.
 ///
 /// # Errors
-/// [`OnnxError::NoSamples`], or the errors of quantized evaluation and float inference.
+/// [`OnnxError::NoSamples`], [`OnnxError::OutputSize`] when an output's size differs from the
+/// float model's, or the errors of quantized evaluation and float inference.
 pub fn fidelity(
     model: &CompiledModel,
     float: &FloatModel,
@@ -68,6 +69,13 @@ pub fn fidelity(
         let q = model.decode_outputs(&model.witness(i, s)?);
         let f = float.run(i, s)?;
         for (((o, qk), fk), count) in outputs.iter_mut().zip(&q).zip(&f).zip(&mut counts) {
+            if qk.len() != fk.len() {
+                return Err(OnnxError::OutputSize {
+                    output: o.name.clone(),
+                    quantized: qk.len(),
+                    float: fk.len(),
+                });
+            }
             for (a, b) in qk.iter().zip(fk) {
                 let e = (a - b).abs();
                 o.max_abs_error = o.max_abs_error.max(e);

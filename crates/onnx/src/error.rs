@@ -143,6 +143,19 @@ pub enum OnnxError {
         /// The reference's error.
         source: Box<ProgramError>,
     },
+    /// The compiled model and the float model disagree on an output's size (an import bug,
+    /// never a tolerance question).
+    #[error(
+        "output `{output}` has {quantized} values in the compiled model and {float} in tract's float run"
+    )]
+    OutputSize {
+        /// The graph output.
+        output: String,
+        /// Values the compiled model produces.
+        quantized: usize,
+        /// Values tract produces.
+        float: usize,
+    },
     /// tract failed to type, optimise or run the float model.
     #[error("float inference with tract failed: {source}")]
     Float {

@@ -376,6 +376,23 @@ fn pair(
     }
 }
 
+/// The end padding `ceil_mode` adds on one axis: the floor formula then gives ONNX's ceil
+/// output size, `ceil((size + begin + end - kernel) / stride) + 1`, less one when the last
+/// window would start beyond the input and its begin padding (ONNX and PyTorch drop it). The
+/// added cells are padding, which pooling never reads (max) or counts (average), and the last
+/// window starts inside the input, so the extended end padding stays below the kernel.
+fn ceil_mode_extra(size: usize, begin: usize, end: usize, kernel: usize, stride: usize) -> usize {
+    let span = size + begin + end;
+    if span < kernel || stride == 0 {
+        return 0;
+    }
+    let mut out = (span - kernel).div_ceil(stride) + 1;
+    if (out - 1) * stride >= size + begin {
+        out -= 1;
+    }
+    ((out - 1) * stride + kernel).saturating_sub(span)
+}
+
 fn pads4(ctx: &Ctx<'_>) -> Result<[usize; 4], OnnxError> {
     match ctx.node.string("auto_pad").as_deref() {
         None | Some("NOTSET" | "VALID" | "") => {}
@@ -1575,13 +1592,14 @@ impl Importer<'_> {
     fn pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
         let x = self.dyn_input(ctx, 0)?;
-        if n.int("ceil_mode").unwrap_or(0) != 0 {
-            return Err(ctx.unsupported("ceil_mode", 1));
-        }
+        let ceil_mode = n.int("ceil_mode").unwrap_or(0) != 0;
         let kernel = pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?;
         if let Some(d) = n.ints("dilations")
             && d.iter().any(|&v| v != 1)
         {
+            if ceil_mode {
+                return Err(ctx.unsupported("ceil_mode with dilations", 1));
+            }
             if n.op_type != "MaxPool" {
                 return Err(ctx.unsupported("average pooling dilations", format!("{d:?}")));
             }
@@ -1591,17 +1609,31 @@ impl Importer<'_> {
             self.set(out, Value::Dyn(y));
             return Ok(());
         }
-        let params = Pool2dParams {
+        let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
+        let pads = pads4(ctx)?;
+        if n.op_type != "MaxPool"
+            && n.int("count_include_pad").unwrap_or(0) != 0
+            && pads.iter().any(|&p| p > 0)
+        {
+            return Err(ctx.unsupported("count_include_pad with padding", 1));
+        }
+        let mut params = Pool2dParams {
             kernel,
-            strides: pair(ctx, "strides", n.ints("strides"), 1)?,
-            pads: pads4(ctx)?,
+            strides,
+            pads,
         };
+        if ceil_mode && let [_, _, h, w] = self.shape(x)[..] {
+            let [t, l, b, r] = params.pads;
+            params.pads = [
+                t,
+                l,
+                b + ceil_mode_extra(h, t, b, kernel[0], strides[0]),
+                r + ceil_mode_extra(w, l, r, kernel[1], strides[1]),
+            ];
+        }
         let op = if n.op_type == "MaxPool" {
             Op::MaxPool2d(params)
         } else {
-            if n.int("count_include_pad").unwrap_or(0) != 0 && params.pads.iter().any(|&p| p > 0) {
-                return Err(ctx.unsupported("count_include_pad with padding", 1));
-            }
             Op::AvgPool2d {
                 params,
                 rounding: Rounding::HalfUp,

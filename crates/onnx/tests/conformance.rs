@@ -116,6 +116,8 @@ conformance! {
     softmax => "softmax",
     max_pool_with_padding => "max_pool",
     average_pool => "average_pool",
+    max_pool_ceil_mode => "max_pool_ceil",
+    average_pool_ceil_mode_with_padding => "average_pool_ceil",
     global_average_pool => "global_average_pool",
     batch_normalization_alone => "batch_norm",
     batch_normalization_folded_into_conv => "conv_batch_norm",
@@ -990,4 +992,33 @@ fn prelu_slope_per_channel() {
         assert!((g - e).abs() <= TOLERANCE, "{got:?} against {want:?}");
     }
     proves("prelu_channels", &m, &x);
+}
+
+/// `ceil_mode` keeps the last, partial window (as tract and onnxruntime do), and a fidelity
+/// report never compares outputs of different sizes: the compiled 2x2-window average pool (3 x 3
+/// outputs) against the float run of the ceil-mode model (4 x 4) on the same input is a typed
+/// error, not a truncated comparison.
+#[test]
+fn ceil_mode_output_sizes_and_mismatched_sizes_are_refused() {
+    let ceil = model("average_pool_ceil");
+    let shape = ceil.input().unwrap().1;
+    let m = compile(&ceil, &Settings::default()).unwrap();
+    assert_eq!(
+        m.program.tensor(m.outputs[0]).unwrap().shape,
+        vec![1, 2, 4, 4]
+    );
+    let floor = compile(&model("average_pool"), &Settings::default()).unwrap();
+    let float = FloatModel::new(&ceil, &shape, false).unwrap();
+    let err = fidelity(&floor, &float, &samples(&shape, 1, 3)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OnnxError::OutputSize {
+                quantized: 18,
+                float: 32,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }

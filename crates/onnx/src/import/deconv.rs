@@ -438,6 +438,9 @@ impl Importer<'_> {
     /// relu(b - a)`) or the mean (sum times `1 / kd`) over each window of `kd` planes.
     pub(super) fn pool3d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
+        if n.int("ceil_mode").unwrap_or(0) != 0 {
+            return Err(ctx.unsupported("ceil_mode in a 3-D pool", 1));
+        }
         let x = self.dyn_input(ctx, 0)?;
         let xs = self.shape(x);
         let &[nb, c, d, h, w] = xs.as_slice() else {
