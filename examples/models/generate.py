@@ -232,6 +232,13 @@ def conformance():
     # in windows of 3 every 2: 3 outputs).
     op_model("max_pool_ceil", [node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
                                     ceil_mode=1)], [1, 2, 5, 5], "y")
+    op_model("average_pool_dilated", [node("AveragePool", ["x"], ["y"], kernel_shape=[2, 3],
+                                           strides=[1, 2], dilations=[2, 2], pads=[1, 1, 1, 1])],
+             [1, 2, 6, 7], "y", opset=19)
+    op_model("average_pool_dilated_count_pad",
+             [node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                   dilations=[2, 2], pads=[1, 0, 1, 0], count_include_pad=1)],
+             [1, 2, 6, 6], "y", opset=19)
     op_model("average_pool_ceil", [node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3],
                                         strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)],
              [1, 2, 6, 6], "y")

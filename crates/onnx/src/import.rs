@@ -1600,12 +1600,19 @@ impl Importer<'_> {
             if ceil_mode {
                 return Err(ctx.unsupported("ceil_mode with dilations", 1));
             }
-            if n.op_type != "MaxPool" {
-                return Err(ctx.unsupported("average pooling dilations", format!("{d:?}")));
-            }
             let dilations = pair(ctx, "dilations", Some(d), 1)?;
             let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
-            let y = self.dilated_max_pool(ctx, out, x, kernel, strides, dilations, pads4(ctx)?)?;
+            // Average pooling: `Some(count_include_pad)`.
+            let average =
+                (n.op_type != "MaxPool").then(|| n.int("count_include_pad").unwrap_or(0) != 0);
+            let y = self.dilated_pool(
+                ctx,
+                out,
+                x,
+                [kernel, strides, dilations],
+                pads4(ctx)?,
+                average,
+            )?;
             self.set(out, Value::Dyn(y));
             return Ok(());
         }

@@ -117,6 +117,8 @@ conformance! {
     max_pool_with_padding => "max_pool",
     average_pool => "average_pool",
     max_pool_ceil_mode => "max_pool_ceil",
+    average_pool_dilated_with_padding => "average_pool_dilated",
+    average_pool_dilated_counting_padding => "average_pool_dilated_count_pad",
     average_pool_ceil_mode_with_padding => "average_pool_ceil",
     global_average_pool => "global_average_pool",
     batch_normalization_alone => "batch_norm",

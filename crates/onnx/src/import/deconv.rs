@@ -5,6 +5,8 @@
 //! `dilation * (kernel - 1) - pad` on each side (plus `output_padding` at the end); a negative
 //! padding crops the result instead.
 
+use zkmlops_field::Scale;
+use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, TensorId};
 
 use super::movement::INFINITY_STAND_IN;
@@ -581,23 +583,34 @@ impl Importer<'_> {
         self.pick(ctx, &format!("{out}/edge{a}"), x, a, &picks)
     }
 
-    /// A dilated 2-D max pool: the input padded below every activation, then the maximum over the `kh x kw`
-    /// dilated offsets of the strided picks (`a + relu(b - a)`), every value an input value.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn dilated_max_pool(
+    /// A dilated 2-D pool (`[kernel, strides, dilations]`, pads `[t, l, b, r]`): the input
+    /// padded, then every window offset a strided pick, combined by the maximum, or for an
+    /// average pool (`average = Some(count_include_pad)`) summed and divided exactly (rounded
+    /// half up) by each window's cell count: every cell, or only the input's cells.
+    pub(super) fn dilated_pool(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
         x: TensorId,
-        [kh, kw]: [usize; 2],
-        [sh, sw]: [usize; 2],
-        [dh, dw]: [usize; 2],
+        [[kh, kw], [sh, sw], [dh, dw]]: [[usize; 2]; 3],
         [t, l, b, r]: [usize; 4],
+        average: Option<bool>,
     ) -> Result<TensorId, OnnxError> {
         // A dilated window may hold padding but not the edge entry beside it: pad with a
-        // value below every activation instead of repeating the edge.
-        let xp = self.constant_pad(ctx, out, x, 2, t, b, -INFINITY_STAND_IN)?;
-        let xp = self.constant_pad(ctx, out, xp, 3, l, r, -INFINITY_STAND_IN)?;
+        // value below every activation (max) or with zeros (a sum) instead of repeating the
+        // edge.
+        let fill = if average.is_some() {
+            0.0
+        } else {
+            -INFINITY_STAND_IN
+        };
+        let xs = self.shape(x);
+        let (in_h, in_w) = (
+            xs.get(2).copied().unwrap_or(0),
+            xs.get(3).copied().unwrap_or(0),
+        );
+        let xp = self.constant_pad(ctx, out, x, 2, t, b, fill)?;
+        let xp = self.constant_pad(ctx, out, xp, 3, l, r, fill)?;
         let s = self.shape(xp);
         let (h, w) = (
             s.get(2).copied().unwrap_or(0),
@@ -620,11 +633,50 @@ impl Importer<'_> {
                 let v = self.pick(ctx, &format!("{out}/window{i}_{j}"), ri, 3, &cols)?;
                 acc = Some(match acc {
                     None => v,
+                    Some(a) if average.is_some() => {
+                        self.op(ctx, &format!("{out}/sum{i}_{j}"), Op::Add, &[a, v])?
+                    }
                     Some(a) => self.max2(ctx, &format!("{out}/max{i}_{j}"), a, v)?,
                 });
             }
         }
-        acc.ok_or_else(|| ctx.unsupported("a pool of an empty window", ""))
+        let acc = acc.ok_or_else(|| ctx.unsupported("a pool of an empty window", ""))?;
+        let Some(include_pad) = average else {
+            return Ok(acc);
+        };
+        // Cells of each window: along an axis, the offsets that land inside the input.
+        let inside = |o: usize, stride: usize, dil: usize, k: usize, pad: usize, size: usize| {
+            (0..k)
+                .filter(|&q| (pad..pad + size).contains(&(o * stride + q * dil)))
+                .count()
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let counts: Vec<f64> = (0..oh)
+            .flat_map(|oi| (0..ow).map(move |oj| (oi, oj)))
+            .map(|(oi, oj)| {
+                if include_pad {
+                    (kh * kw) as f64
+                } else {
+                    (inside(oi, sh, dh, kh, t, in_h) * inside(oj, sw, dw, kw, l, in_w)) as f64
+                }
+            })
+            .collect();
+        if counts.contains(&0.0) {
+            return Err(ctx.unsupported("a dilated average window of padding only", ""));
+        }
+        let counts = Const {
+            shape: vec![oh, ow],
+            data: counts,
+        };
+        let c = self.param(ctx, &format!("{out}/cells"), &counts, Scale::ONE)?;
+        self.op(
+            ctx,
+            out,
+            Op::Div {
+                rounding: Rounding::HalfUp,
+            },
+            &[acc, c],
+        )
     }
 }
 
