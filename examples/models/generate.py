@@ -713,6 +713,14 @@ def sequences_and_indices():
               node("Flatten", ["e3"], ["f3"], axis=0),
               node("Concat", ["f1", "f2", "f3"], ["y"], axis=1)],
              [2, 3, 4], "y", [("w", rn(4, 5))], opset=13)
+    # The same with ellipses: batch dimensions a term's letters leave over.
+    op_model("einsum_ellipsis",
+             [node("Einsum", ["x", "w"], ["e1"], equation="...ij,jk->...ik"),
+              node("Einsum", ["e1", "e1"], ["e2"], equation="...ij,...kj->...ik"),
+              node("Einsum", ["x"], ["e3"], equation="b...->...b"),
+              node("Flatten", ["e2"], ["f2"], axis=0), node("Flatten", ["e3"], ["f3"], axis=0),
+              node("Concat", ["f2", "f3"], ["y"], axis=1)],
+             [2, 3, 4], "y", [("w", rn(4, 5))], opset=13)
     op_model("depth_space",
              [node("DepthToSpace", ["x"], ["d"], blocksize=2),
               node("DepthToSpace", ["x"], ["c"], blocksize=2, mode="CRD"),

@@ -197,6 +197,7 @@ conformance! {
     fmod_by_positive_and_negative_constants => "mod_float",
     quantize_dequantize_uint8_and_int8 => "quantize_dequantize",
     einsum_weights_activations_permutation => "einsum",
+    einsum_with_ellipses => "einsum_ellipsis",
     depth_to_space_and_back => "depth_space",
     lp_normalization_l1_and_l2 => "lp_norms",
     swish => "swish",

@@ -30,11 +30,87 @@ fn labels(ctx: &Ctx<'_>, term: &str) -> Result<Vec<char>, OnnxError> {
     let t = term.trim();
     if t.contains('.') || !t.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(ctx.unsupported(
-            "an Einsum term with ellipsis or other symbols",
+            "an Einsum term with symbols other than letters (or one ellipsis)",
             t.to_string(),
         ));
     }
     Ok(t.chars().collect())
+}
+
+/// An Einsum equation with each `...` replaced by labels of its own (letters the equation does
+/// not use): a term's ellipsis stands for the operand's dimensions its letters leave over,
+/// aligned on the right with every other term's (numpy's rule); the output must name the
+/// ellipsis too. Dimensions an ellipsis shares across operands must be equal (no broadcasting
+/// of a 1 against a larger size).
+fn expand_ellipsis(ctx: &Ctx<'_>, eq: &str, shapes: &[Vec<usize>]) -> Result<String, OnnxError> {
+    let bad = |what: &'static str| ctx.unsupported(what, eq.to_string());
+    let (lhs, rhs) = eq
+        .split_once("->")
+        .ok_or_else(|| bad("an Einsum without an explicit output"))?;
+    let terms: Vec<&str> = lhs.split(',').collect();
+    // Dimensions each term's ellipsis stands for.
+    let mut spans = Vec::with_capacity(terms.len());
+    for (t, shape) in terms.iter().zip(shapes) {
+        let t = t.trim();
+        let explicit = t.chars().filter(char::is_ascii_alphabetic).count();
+        spans.push(if t.contains("...") {
+            shape
+                .len()
+                .checked_sub(explicit)
+                .ok_or_else(|| bad("an Einsum term with more labels than its operand's rank"))?
+        } else {
+            0
+        });
+    }
+    let longest = spans.iter().copied().max().unwrap_or(0);
+    if longest > 0 && !rhs.contains("...") {
+        return Err(bad("an Einsum whose output drops the ellipsis dimensions"));
+    }
+    let fresh: Vec<char> = ('A'..='Z')
+        .chain('a'..='z')
+        .filter(|c| !eq.contains(*c))
+        .take(longest)
+        .collect();
+    if fresh.len() < longest {
+        return Err(bad("an Einsum with no letters left for its ellipsis"));
+    }
+    // Each fresh label's size, equal wherever it appears.
+    let mut sizes: Vec<Option<usize>> = vec![None; longest];
+    for ((t, shape), &span) in terms.iter().zip(shapes).zip(&spans) {
+        let Some(at) = t.trim().find("...") else {
+            continue;
+        };
+        let before = t.trim().get(..at).map_or(0, |p| p.chars().count());
+        for k in 0..span {
+            let size = shape.get(before + k).copied().unwrap_or(1);
+            let slot = sizes
+                .get_mut(longest - span + k)
+                .ok_or_else(|| bad("an Einsum ellipsis"))?;
+            match slot {
+                Some(s) if *s != size => {
+                    return Err(bad("an Einsum ellipsis broadcasting unequal sizes"));
+                }
+                _ => *slot = Some(size),
+            }
+        }
+    }
+    let span_labels = |span: usize| -> String {
+        fresh
+            .get(longest - span..)
+            .unwrap_or_default()
+            .iter()
+            .collect()
+    };
+    let lhs: Vec<String> = terms
+        .iter()
+        .zip(&spans)
+        .map(|(t, &span)| t.trim().replace("...", &span_labels(span)))
+        .collect();
+    Ok(format!(
+        "{}->{}",
+        lhs.join(","),
+        rhs.trim().replace("...", &span_labels(longest))
+    ))
 }
 
 impl Importer<'_> {
@@ -309,6 +385,17 @@ impl Importer<'_> {
     /// `[batch, free_a, k]` by `[batch, k, free_b]`, rescaled, then permuted to the output).
     fn einsum(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         let eq = ctx.node.string("equation").unwrap_or_default();
+        let eq = if eq.contains("...") {
+            let terms = eq.split("->").next().unwrap_or_default().split(',').count();
+            let mut shapes = Vec::with_capacity(terms);
+            for i in 0..terms {
+                let id = self.dyn_input(ctx, i)?;
+                shapes.push(self.shape(id));
+            }
+            expand_ellipsis(ctx, &eq, &shapes)?
+        } else {
+            eq
+        };
         let (lhs, rhs) = match eq.split_once("->") {
             Some((l, r)) => (l.to_string(), r.to_string()),
             None => return Err(ctx.unsupported("an Einsum without an explicit output", eq.clone())),
@@ -608,5 +695,44 @@ impl Importer<'_> {
             data: scale.data,
         };
         self.mul_const(ctx, out, y, &format!("{out}/scale"), &scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_ellipsis;
+    use crate::import::Ctx;
+    use tract_onnx::pb::NodeProto;
+
+    #[test]
+    fn ellipses_become_fresh_labels_aligned_on_the_right() {
+        let node = NodeProto::default();
+        let ctx = Ctx {
+            node: &node,
+            name: "e".into(),
+        };
+        let e = |eq: &str, shapes: &[Vec<usize>]| expand_ellipsis(&ctx, eq, shapes);
+        assert_eq!(
+            e("...ij,jk->...ik", &[vec![2, 3, 4], vec![4, 5]]).unwrap(),
+            "Aij,jk->Aik"
+        );
+        // Two leftover dimensions against one: right-aligned, equal sizes.
+        assert_eq!(
+            e("...ij,...jk->...ik", &[vec![7, 2, 3, 4], vec![2, 4, 5]]).unwrap(),
+            "ABij,Bjk->ABik"
+        );
+        assert_eq!(e("b...->...b", &[vec![2, 3, 4]]).unwrap(), "bAB->ABb");
+        // An ellipsis of no dimensions.
+        assert_eq!(e("...ij->...ji", &[vec![3, 4]]).unwrap(), "ij->ji");
+        for (eq, shapes) in [
+            // Broadcasting a 1 against 2 is not supported.
+            ("...ij,...jk->...ik", vec![vec![1, 3, 4], vec![2, 4, 5]]),
+            // The output must keep the ellipsis.
+            ("...ij->ij", vec![vec![2, 3, 4]]),
+            // More letters than the operand has dimensions.
+            ("...ijk->...k", vec![vec![3, 4]]),
+        ] {
+            assert!(e(eq, &shapes).is_err(), "{eq}");
+        }
     }
 }
