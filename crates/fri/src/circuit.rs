@@ -949,12 +949,8 @@ fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)>
     let mut alive = vec![true; bins.len()];
     for _ in 0..MERGE_ROUNDS {
         let mut merged_any = false;
-        let mut keys: Vec<_> = by_key.keys().copied().collect();
-        keys.sort_unstable_by_key(|k| by_key[k].first().copied());
-        for key in keys {
-            let Some(list) = by_key.get_mut(&key) else {
-                continue;
-            };
+        // Each kind's bins merge among themselves only, so the order of kinds is immaterial.
+        for list in by_key.values_mut() {
             list.retain(|&b| alive[b]);
             for x in 0..list.len() {
                 let a = list[x];
@@ -969,12 +965,11 @@ fn merge(chips: Vec<(Chip, usize)>, min_log_height: usize) -> Vec<(Chip, usize)>
                 });
                 if let Some(b) = partner {
                     let taken = std::mem::take(&mut bins[b].members);
-                    let (rows, first, apart) = (bins[b].rows, bins[b].first, bins[b].apart);
+                    let (rows, first) = (bins[b].rows, bins[b].first);
                     let bin = &mut bins[a];
                     bin.members.extend(taken);
                     bin.rows += rows;
                     bin.first = bin.first.min(first);
-                    bin.apart += apart;
                     alive[b] = false;
                     merged_any = true;
                 }

@@ -456,13 +456,13 @@ macro_rules! impl_prove_with {
                 bytes: &[u8],
                 pvs: &[Vec<Val>],
             ) -> Result<(), FriError> {
-                let is_zk = self.is_zk();
                 let bytes = strip_format(bytes)?;
                 let (proof, rest): (BatchProof<$sc>, &[u8]) =
                     postcard::take_from_bytes(bytes).map_err(|_| FriError::Decode)?;
                 if !rest.is_empty() {
                     return Err(FriError::TrailingBytes { count: rest.len() });
                 }
+                let is_zk = self.is_zk();
                 if proof.degree_bits.len() != airs.len() {
                     return Err(FriError::InstanceCount {
                         expected: airs.len(),
@@ -632,8 +632,9 @@ impl Backend for FriBackend {
 /// Where a Keccak-preset proof's bytes go (a diagnostic for benchmarks: `preprocess_bench
 /// --sizes`): `(part, bytes)` for the values opened at the out-of-domain point, hiding FRI's
 /// random openings, each committed round's opened rows and Merkle proofs (salts included) over
-/// all queries, each FRI folding step and the final polynomial. Rows named `... widths` carry
-/// no bytes: they give a round's total opened width and its matrix count.
+/// all queries, the FRI folding steps and the final polynomial. Rows that describe rather
+/// than count carry 0 bytes: a round's total opened width and matrix count, and (hiding) each
+/// instance's columns, lookup columns and quotient chunks.
 ///
 /// # Errors
 /// [`FriError::Format`] / [`FriError::Decode`] for bytes that are not such a proof, and

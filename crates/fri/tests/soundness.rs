@@ -462,3 +462,34 @@ fn equal_gemms_share_instances_in_fours() {
         .unwrap();
     verify(&p, &env).unwrap();
 }
+
+/// The proof-size diagnostic accounts for a Keccak proof's bytes (its counted parts add up to
+/// nearly all of them) and refuses, with typed errors, another format or a Poseidon2 preset.
+#[test]
+fn size_breakdown_accounts_for_the_proof() {
+    let p = mlp(DIMS);
+    let w = mlp_witness(&p, DIMS, 7);
+    for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
+        let env = FriBackend
+            .prove(&p, &w, StageTag::Inference, config.name())
+            .unwrap();
+        let parts = zkmlops_fri::size_breakdown(config, &env.proof).unwrap();
+        assert_eq!(parts[0], ("total".to_string(), env.proof.len()));
+        let counted: usize = parts[1..].iter().map(|(_, b)| b).sum();
+        assert!(
+            counted <= env.proof.len() && counted * 100 >= env.proof.len() * 95,
+            "{config:?}: {counted} of {} bytes: {parts:?}",
+            env.proof.len()
+        );
+        let mut other = env.proof.clone();
+        other[..4].copy_from_slice(b"zkA2");
+        assert!(matches!(
+            zkmlops_fri::size_breakdown(config, &other),
+            Err(zkmlops_fri::FriError::Format { .. })
+        ));
+    }
+    assert!(matches!(
+        zkmlops_fri::size_breakdown(FriConfig::POSEIDON2, b"zkA3"),
+        Err(zkmlops_fri::FriError::UnknownPreset)
+    ));
+}

@@ -134,6 +134,7 @@ pub fn fix_constant_inputs(
         .input_shapes
         .clone()
         .unwrap_or_else(|| inputs.iter().map(|i| i.shape.clone()).collect());
+    let ranges = crate::graph::input_ranges(&shapes);
     let mut s = settings.clone();
     for _ in 0..inputs.len() {
         // Probed at the coarsest scale, where tables are smallest: which inputs must be
@@ -154,13 +155,9 @@ pub fn fix_constant_inputs(
         let t = graph_input.elem_type;
         let fixable =
             (crate::import::is_integer_type(t) || t == 9) && !s.fixed_inputs.contains_key(&input);
-        let offset: usize = shapes
-            .iter()
-            .take(at)
-            .map(|d| d.iter().product::<usize>())
-            .sum();
-        let n: usize = shapes.get(at).map_or(0, |d| d.iter().product());
-        let values = sample.get(offset..offset + n).unwrap_or_default();
+        let range = ranges.get(at).cloned().unwrap_or_default();
+        let n = range.len();
+        let values = sample.get(range).unwrap_or_default();
         if !fixable || values.len() != n || values.iter().any(|v| v.fract() != 0.0) {
             break;
         }

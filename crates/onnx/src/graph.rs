@@ -184,6 +184,19 @@ pub struct GraphInput {
 /// The name of the flat input of a model with several graph inputs.
 pub const COMBINED_INPUT: &str = "inputs";
 
+/// The range each graph input (of these shapes, in graph order) takes in one flat sample.
+pub(crate) fn input_ranges(shapes: &[Vec<usize>]) -> Vec<std::ops::Range<usize>> {
+    let mut offset = 0;
+    shapes
+        .iter()
+        .map(|shape| {
+            let n: usize = shape.iter().product();
+            offset += n;
+            offset - n..offset
+        })
+        .collect()
+}
+
 /// Group EZKL-layout `input_data` into flat samples for a model whose graph inputs have
 /// `shapes`: one input -> each entry is a sample; `k` inputs -> every `k` consecutive entries
 /// (input 0, input 1, ...) are one sample, concatenated.

@@ -159,21 +159,15 @@ impl CompiledModel {
             .and_then(|m| m.inputs())
             .map(|ins| ins.into_iter().map(|i| i.name).collect())
             .unwrap_or_default();
-        let mut offset = 0;
-        for (name, shape) in names.iter().zip(self.input_shapes()) {
-            let n: usize = shape.iter().product();
-            let got = input.get(offset..offset + n).unwrap_or_default();
-            if let Some(want) = self.settings.fixed_inputs.get(name) {
-                #[allow(clippy::cast_precision_loss)]
-                let same =
-                    want.len() == got.len() && want.iter().zip(got).all(|(&w, &g)| w as f64 == g);
-                if !same {
-                    return Some((name.clone(), want.clone(), got.to_vec()));
-                }
-            }
-            offset += n;
-        }
-        None
+        let ranges = crate::graph::input_ranges(&self.input_shapes());
+        names.iter().zip(ranges).find_map(|(name, range)| {
+            let want = self.settings.fixed_inputs.get(name)?;
+            let got = input.get(range).unwrap_or_default();
+            #[allow(clippy::cast_precision_loss)]
+            let same =
+                want.len() == got.len() && want.iter().zip(got).all(|(&w, &g)| w as f64 == g);
+            (!same).then(|| (name.clone(), want.clone(), got.to_vec()))
+        })
     }
 
     /// The graph outputs of a witness, decoded to real numbers.
