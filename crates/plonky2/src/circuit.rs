@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use plonky2::field::goldilocks_field::GoldilocksField;
 use plonky2::field::types::Field;
+use plonky2::gates::arithmetic_base::ArithmeticGate;
 use plonky2::hash::poseidon::PoseidonHash;
 use plonky2::iop::ext_target::ExtensionTarget;
 use plonky2::iop::target::{BoolTarget, Target};
@@ -29,6 +30,7 @@ use zkmlops_proof::{ProveError, public_tensor_ids};
 use zkmlops_tensor::{Program, Witness};
 
 use crate::BACKEND;
+use crate::dot_gate::DotGate;
 
 pub(crate) type F = GoldilocksField;
 pub(crate) const D: usize = 2;
@@ -66,14 +68,31 @@ pub(crate) struct P2Gates {
     pub(crate) b: CircuitBuilder<F, D>,
     /// The byte table of range checks ([`crate::range`]), added with the first check.
     bytes: Option<usize>,
+    /// The range checks' rows being filled.
+    limb_rows: crate::range::LimbRows,
+    /// The dot-product row of this configuration.
+    dot: DotGate,
+    /// The fewest products worth a [`DotGate`] row (an arithmetic row holds this many
+    /// `mul_add`s).
+    dot_min: usize,
 }
 
 impl P2Gates {
     pub(crate) fn new(config: CircuitConfig) -> Self {
+        let dot = DotGate::new(&config);
+        let dot_min = ArithmeticGate::new_from_config(&config).num_ops;
         P2Gates {
             b: CircuitBuilder::new(config),
             bytes: None,
+            limb_rows: crate::range::LimbRows::default(),
+            dot,
+            dot_min,
         }
+    }
+
+    /// Complete the rows left partly filled; call once, before building.
+    pub(crate) fn finish(&mut self) {
+        self.limb_rows.finish(&mut self.b);
     }
 }
 
@@ -140,6 +159,11 @@ impl Gates for P2Gates {
         self.b.add_many(terms.iter().copied())
     }
 
+    /// [`DotGate`] rows (39 products each) for runs of at least an arithmetic row's worth.
+    fn dot(&mut self, pairs: &[(Target, Target)], init: Option<Target>) -> Target {
+        crate::dot_gate::dot(&mut self.b, self.dot, self.dot_min, pairs, init)
+    }
+
     fn connect(&mut self, a: Target, b: Target) {
         self.b.connect(a, b);
     }
@@ -147,9 +171,15 @@ impl Gates for P2Gates {
     /// `a ∈ [0, 2^bits)`: by byte lookups ([`crate::range`]) up to 63 bits, `a = 0` for none,
     /// plonky2's bit decomposition beyond.
     fn range_check(&mut self, a: Target, bits: u32) {
+        self.range_check_shifted(a, 0, bits);
+    }
+
+    /// `a + k ∈ [0, 2^bits)`: the shift folded into the limbs' row ([`crate::range`]) up to 63
+    /// bits, `a = -k` for none, plonky2's bit decomposition of `a + k` beyond.
+    fn range_check_shifted(&mut self, a: Target, k: i128, bits: u32) {
         if bits == 0 {
-            let zero = self.b.zero();
-            self.b.connect(a, zero);
+            let minus_k = self.constant(-k);
+            self.b.connect(a, minus_k);
         } else if bits <= crate::range::MAX_BITS {
             let table = match self.bytes {
                 Some(t) => t,
@@ -161,9 +191,17 @@ impl Gates for P2Gates {
                     t
                 }
             };
-            crate::range::range_check_by_limbs(&mut self.b, table, a, bits);
+            crate::range::range_check_by_limbs(
+                &mut self.b,
+                &mut self.limb_rows,
+                table,
+                a,
+                felt128(k),
+                bits,
+            );
         } else {
-            self.b.range_check(a, bits as usize);
+            let shifted = self.add_const(a, k);
+            self.b.range_check(shifted, bits as usize);
         }
     }
 
@@ -309,6 +347,7 @@ pub(crate) fn compile(program: &Program, config: CircuitConfig) -> Result<Compil
         let out = crate::poseidon2::absorb(&mut g.b, iv, &elements);
         g.b.register_public_inputs(&out);
     }
+    g.finish();
     let data = catch_unwind(AssertUnwindSafe(|| g.b.build::<C>()))
         .map_err(|_| unsupported("a circuit plonky2 cannot build"))?;
     Ok(Compiled {

@@ -56,7 +56,9 @@ use plonky2::util::serialization::GateSerializer;
 
 use crate::Plonky2Error;
 use crate::circuit::{C, D, F};
+use crate::dot_gate::DotGate;
 use crate::poseidon2_gate::Poseidon2Gate;
+use crate::range::LimbsGate;
 
 /// Keys kept in memory (most recent last).
 pub const MEMORY_ENTRIES: usize = 64;
@@ -91,7 +93,9 @@ impl GateSerializer<F, D> for Gates {
         RandomAccessGate<F, D>,
         ReducingExtensionGate<D>,
         ReducingGate<D>,
-        Poseidon2Gate
+        Poseidon2Gate,
+        DotGate,
+        LimbsGate
     }
 }
 

@@ -42,6 +42,7 @@
 
 pub mod aggregate;
 mod circuit;
+mod dot_gate;
 pub mod keys;
 mod poseidon2;
 mod poseidon2_gate;
