@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
-use zkmlops_onnx::{FloatModel, Settings, calibrate, fidelity, parse_visibility};
+use zkmlops_onnx::{
+    FloatModel, ScaleLimits, Settings, calibrate_within, fidelity, parse_visibility,
+};
 use zkmlops_proof::VerifyPolicy;
 
 use crate::backend::BackendArgs;
@@ -58,9 +60,11 @@ enum Command {
         /// Start from these settings (JSON, see docs/onnx.md).
         #[arg(long, value_name = "SETTINGS.json")]
         settings: Option<PathBuf>,
-        /// Highest scale calibration tries, in bits.
-        #[arg(long, default_value_t = 12)]
-        max_scale: u32,
+        /// Highest scale calibration tries, in bits, or `auto`: up to 16 bits for a model
+        /// without lookup tables (its proof costs the same at any scale), 12 for one with them
+        /// (their rows grow with the scale).
+        #[arg(long, default_value = "auto", value_parser = parse_max_scale)]
+        max_scale: ScaleLimits,
         /// Visibilities, e.g. input=private,params=private,output=public.
         #[arg(long)]
         visibility: Option<String>,
@@ -224,6 +228,22 @@ pub(crate) fn spinner(quiet: bool, msg: &str) -> ProgressBar {
     pb
 }
 
+/// `--max-scale`: `auto` ([`ScaleLimits::AUTO`]) or a number of bits (1 to 16).
+fn parse_max_scale(s: &str) -> Result<ScaleLimits, String> {
+    if s == "auto" {
+        return Ok(ScaleLimits::AUTO);
+    }
+    match s.parse::<u32>() {
+        Ok(bits) if (1..=zkmlops_onnx::MAX_SCALE_BITS).contains(&bits) => {
+            Ok(ScaleLimits::at_most(bits))
+        }
+        _ => Err(format!(
+            "`{s}`: expected `auto` or a number of bits from 1 to {}",
+            zkmlops_onnx::MAX_SCALE_BITS
+        )),
+    }
+}
+
 fn with_visibility(mut s: Settings, given: Option<&str>) -> Result<Settings, CliError> {
     let Some(given) = given else { return Ok(s) };
     let bad = || CliError::Visibility {
@@ -290,7 +310,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     };
                     let samples = zkmlops_onnx::group_samples(&shapes, &io::samples(&data)?)?;
                     let pb = spinner(quiet, &format!("calibrating on {} samples", samples.len()));
-                    let cal = calibrate(
+                    let cal = calibrate_within(
                         &onnx,
                         &samples,
                         &base,

@@ -69,6 +69,8 @@ fn proved_mlp(dir: &Path) -> (PathBuf, PathBuf) {
     ]);
     assert!(r.ok, "{}", r.stderr);
     assert!(r.stdout.contains("argmax agreement 64/64"), "{}", r.stdout);
+    // `--max-scale auto`: no lookup table, so the most precise scale.
+    assert!(r.stdout.contains("scale 2^16"), "{}", r.stdout);
     let r = run(&[
         "prove",
         s(&zkm),
@@ -1451,4 +1453,31 @@ fn train_prove_aggregate_writes_one_proof_for_the_run() {
     });
     let r = run(&["train", "verify", s(&bad)]);
     assert!(!r.ok, "{}", r.stdout);
+}
+
+/// `--max-scale N` caps the calibrated scale; anything but `auto` or 1..=16 is refused.
+#[test]
+fn max_scale_caps_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let compile = |max: &str| {
+        run(&[
+            "compile",
+            s(&m.join("mlp.onnx")),
+            "--calibrate",
+            s(&m.join("mlp.data.json")),
+            "--max-scale",
+            max,
+            "-o",
+            s(&dir.path().join("m.zkm")),
+        ])
+    };
+    let r = compile("12");
+    assert!(r.ok && r.stdout.contains("scale 2^12"), "{}", r.stdout);
+    for bad in ["17", "0", "high"] {
+        let r = compile(bad);
+        assert!(!r.ok, "--max-scale {bad} accepted");
+        assert!(r.stderr.contains("expected `auto` or a number of bits"), "{}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    }
 }

@@ -168,12 +168,52 @@ pub fn fix_constant_inputs(
     Ok(s)
 }
 
+/// Whether `program` has a lookup table.
+fn has_table(program: &zkmlops_tensor::Program) -> bool {
+    program
+        .nodes()
+        .iter()
+        .any(|n| matches!(n.op, zkmlops_tensor::Op::Lookup(_)))
+}
+
+/// The scales calibration may choose: at most `max_bits`, and at most `table_bits` for a
+/// Program with a lookup table (a table's rows grow with the scale, and with them the proving
+/// cost; a Program without tables proves at any scale for the same cost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleLimits {
+    /// The highest scale tried, in bits.
+    pub max_bits: u32,
+    /// The highest scale accepted for a Program with a lookup table, in bits.
+    pub table_bits: u32,
+}
+
+impl ScaleLimits {
+    /// What `zkmlops compile --calibrate` uses unless told otherwise: up to
+    /// [`MAX_SCALE_BITS`](crate::MAX_SCALE_BITS) (2^16) for a Program without lookup tables,
+    /// 2^12 for one with them (beyond it the exp, sigmoid and rsqrt tables of the bundled and
+    /// test models grow past 2^16 rows and their proofs slow down 1.2-3.4x, docs/onnx.md).
+    pub const AUTO: ScaleLimits = ScaleLimits {
+        max_bits: crate::MAX_SCALE_BITS,
+        table_bits: 12,
+    };
+
+    /// At most `max_bits`, tables or not.
+    #[must_use]
+    pub fn at_most(max_bits: u32) -> ScaleLimits {
+        ScaleLimits {
+            max_bits,
+            table_bits: max_bits,
+        }
+    }
+}
+
 /// Choose the scale: record every tensor's float range over `samples`, then compile at each
 /// scale from `max_bits` down and keep the first (the most precise) at which every sample
 /// evaluates without overflow and passes `backend`'s pre-proving checks (value limits, table
 /// domains). `base` gives the other settings (visibilities, input shape). When tract cannot
 /// run the model (an operator it does not implement), the scale is chosen on the quantized
 /// evaluation alone: no calibrated ranges, and the report lists no output.
+/// [`calibrate_within`] also caps the scale of Programs with lookup tables.
 ///
 /// # Errors
 /// [`OnnxError::NoSamples`], [`OnnxError::Calibration`] when no scale works, or the errors of
@@ -183,6 +223,43 @@ pub fn calibrate(
     samples: &[Vec<f64>],
     base: &Settings,
     max_bits: u32,
+    backend: &dyn Backend,
+    preset: &str,
+) -> Result<Calibration, OnnxError> {
+    calibrate_within(
+        onnx,
+        samples,
+        base,
+        ScaleLimits::at_most(max_bits),
+        backend,
+        preset,
+    )
+}
+
+/// [`calibrate`] under `limits`: a scale above `limits.table_bits` is kept only when its
+/// Program has no lookup table.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use zkmlops_onnx::{OnnxModel, ScaleLimits, Settings, calibrate_within};
+/// let onnx = OnnxModel::from_bytes(&std::fs::read("examples/models/mlp.onnx")?, "mlp")?;
+/// let samples = vec![vec![0.5; 64]; 4];
+/// let backend = zkmlops_fri::FriBackend;
+/// let base = Settings::default();
+/// let cal = calibrate_within(&onnx, &samples, &base, ScaleLimits::AUTO, &backend, "keccak-zk")?;
+/// // The bundled MLP has no table: it calibrates at 2^16.
+/// assert_eq!(cal.settings.scale_bits, 16);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// As [`calibrate`].
+pub fn calibrate_within(
+    onnx: &OnnxModel,
+    samples: &[Vec<f64>],
+    base: &Settings,
+    limits: ScaleLimits,
     backend: &dyn Backend,
     preset: &str,
 ) -> Result<Calibration, OnnxError> {
@@ -207,7 +284,7 @@ pub fn calibrate(
         (Some(float), Err(_)) => float.ranges(samples)?,
         (None, Err(_)) => BTreeMap::new(),
     };
-    let hi = max_bits.clamp(1, crate::MAX_SCALE_BITS);
+    let hi = limits.max_bits.clamp(1, crate::MAX_SCALE_BITS);
     let lo = 1;
     let mut last = None;
     for bits in (lo..=hi).rev() {
@@ -227,6 +304,9 @@ pub fn calibrate(
             }
             Err(e) => return Err(e),
         };
+        if bits > limits.table_bits && has_table(&model.program) {
+            continue;
+        }
         let failure = samples.iter().enumerate().find_map(|(i, s)| {
             let r: Result<(), Box<dyn std::error::Error + Send + Sync>> =
                 model.witness(i, s).map_err(Into::into).and_then(|w| {

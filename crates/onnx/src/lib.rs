@@ -38,7 +38,8 @@ mod model;
 mod settings;
 
 pub use calibrate::{
-    Calibration, FidelityReport, OutputFidelity, calibrate, fidelity, fix_constant_inputs,
+    Calibration, FidelityReport, OutputFidelity, ScaleLimits, calibrate, calibrate_within,
+    fidelity, fix_constant_inputs,
 };
 pub use error::{OnnxError, SUPPORTED_OPERATORS};
 pub use float::FloatModel;

@@ -546,7 +546,11 @@ mod tests {
         let prove = |last: i64| {
             let mut pw = PartialWitness::new();
             for (i, &x) in xs.iter().enumerate() {
-                let v = if i + 1 == xs.len() { last } else { i as i64 - 20 };
+                let v = if i + 1 == xs.len() {
+                    last
+                } else {
+                    i as i64 - 20
+                };
                 pw.set_target(x, crate::circuit::felt(v)).unwrap();
             }
             let proved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| data.prove(pw)));
