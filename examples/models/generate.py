@@ -771,6 +771,20 @@ def sequences_and_indices():
               node("Concat", ["fa", "fb"], ["y"], axis=1)],
              [1, 1, 4, 6], "y", [("sc", f32([1, 1, 0.5, 0.5])), ("sz", i64([1, 1, 6, 9]))],
              opset=13)
+    # Resize in cubic mode (Keys' kernel): up by 2 (half_pixel, the default coefficient), to
+    # a size with align_corners, down by 0.5 with exclude_outside and another coefficient.
+    op_model("resize_cubic",
+             [node("Resize", ["x", "", "sc"], ["a"], mode="cubic"),
+              node("Resize", ["x", "", "", "sz"], ["b"], mode="cubic",
+                   coordinate_transformation_mode="align_corners"),
+              node("Resize", ["x", "", "half"], ["c"], mode="cubic", exclude_outside=1,
+                   cubic_coeff_a=-0.5),
+              node("Flatten", ["a"], ["fa"], axis=0), node("Flatten", ["b"], ["fb"], axis=0),
+              node("Flatten", ["c"], ["fc"], axis=0),
+              node("Concat", ["fa", "fb", "fc"], ["y"], axis=1)],
+             [1, 1, 4, 4], "y", [("sc", f32([1, 1, 2, 2])), ("sz", i64([1, 1, 5, 7])),
+                                 ("half", f32([1, 1, 0.5, 0.5]))],
+             opset=13)
     # GroupNormalization (per-channel scale, opset 21), MeanVarianceNormalization,
     # RMSNormalization (opset 23).
     op_model("group_norm", [node("GroupNormalization", ["x", "g", "b"], ["y"], num_groups=2,

@@ -1477,7 +1477,11 @@ fn max_scale_caps_calibration() {
     for bad in ["17", "0", "high"] {
         let r = compile(bad);
         assert!(!r.ok, "--max-scale {bad} accepted");
-        assert!(r.stderr.contains("expected `auto` or a number of bits"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains("expected `auto` or a number of bits"),
+            "{}",
+            r.stderr
+        );
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     }
 }

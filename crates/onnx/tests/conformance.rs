@@ -204,6 +204,7 @@ conformance! {
     swish => "swish",
     resize_linear_half_pixel_and_align_corners => "resize_linear",
     resize_nearest_down_and_fractional => "resize_nearest_fractional",
+    resize_cubic_up_to_a_size_and_down_excluding_outside => "resize_cubic",
     group_normalization => "group_norm",
     mean_variance_normalization => "mean_variance_norm",
     rms_normalization => "rms_norm",

@@ -329,8 +329,9 @@ impl Importer<'_> {
 
     /// Resize as one constant linear map per resized axis (the axis moved last, a `matmul`
     /// by `[in, out]`, moved back): for `nearest` a 0/1 matrix (exact, any factor and
-    /// rounding), for `linear` (`bilinear`) the two interpolation weights per output (at the
-    /// parameter scale, rescaled), coordinates per `coordinate_transformation_mode`.
+    /// rounding), for `linear` (`bilinear`) the two interpolation weights per output, for
+    /// `cubic` (`bicubic`) the four of Keys' kernel (both at the parameter scale, rescaled),
+    /// coordinates per `coordinate_transformation_mode`.
     #[allow(clippy::too_many_arguments)]
     fn resize_by_matrices(
         &mut self,
@@ -343,15 +344,22 @@ impl Importer<'_> {
         coords: &str,
         nearest: &str,
     ) -> Result<TensorId, OnnxError> {
-        let linear = match mode {
-            "nearest" => false,
-            "linear" | "bilinear" => true,
-            other => {
-                return Err(
-                    ctx.unsupported("a Resize mode (cubic is not supported)", other.to_string())
-                );
-            }
+        let kind = match mode {
+            "nearest" => Interp::Nearest,
+            "linear" | "bilinear" => Interp::Linear,
+            "cubic" | "bicubic" => Interp::Cubic {
+                a: f64::from(ctx.node.float("cubic_coeff_a").unwrap_or(-0.75)),
+                exclude_outside: ctx.node.int("exclude_outside").unwrap_or(0) != 0,
+            },
+            other => return Err(ctx.unsupported("a Resize mode", other.to_string())),
         };
+        // Antialiasing (opset 18) widens the kernel when downscaling: not built.
+        if ctx.node.int("antialias").unwrap_or(0) != 0 && factors.iter().any(|&f| f < 1.0) {
+            return Err(ctx.unsupported(
+                "a downscaling Resize with antialias",
+                format!("scales {factors:?}"),
+            ));
+        }
         let shape = self.shape(x);
         let mut y = x;
         for (a, (&f, &n_in)) in factors.iter().zip(&shape).enumerate() {
@@ -399,7 +407,34 @@ impl Importer<'_> {
                 let xo = original(j)?;
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let at = |v: f64| v.clamp(0.0, last) as usize;
-                if linear {
+                if let Interp::Cubic { a, exclude_outside } = kind {
+                    // Keys' kernel on the neighbours `floor(xo) - 1 ..= floor(xo) + 2` (the
+                    // others weigh 0), indices past an edge read the edge value (ONNX pads
+                    // by replication) or, with `exclude_outside`, weigh 0 and the rest are
+                    // renormalised.
+                    let x0 = xo.floor();
+                    let mut taps = Vec::with_capacity(4);
+                    for k in -1i32..=2 {
+                        let i = x0 + f64::from(k);
+                        let inside = (0.0..=last).contains(&i);
+                        let w = cubic(a, (xo - i).abs());
+                        if exclude_outside && !inside {
+                            continue;
+                        }
+                        taps.push((at(i), w));
+                    }
+                    let total: f64 = taps.iter().map(|t| t.1).sum();
+                    let norm = if exclude_outside && total != 0.0 {
+                        total
+                    } else {
+                        1.0
+                    };
+                    for (i, w) in taps {
+                        if let Some(c) = m.get_mut(i * n_out + j) {
+                            *c += w / norm;
+                        }
+                    }
+                } else if kind == Interp::Linear {
                     let xc = xo.clamp(0.0, last);
                     let x0 = xc.floor();
                     let w = xc - x0;
@@ -432,7 +467,11 @@ impl Importer<'_> {
                 shape: vec![n_in, n_out],
                 data: m,
             };
-            let scale = if linear { self.sp } else { Scale::ONE };
+            let scale = if kind == Interp::Nearest {
+                Scale::ONE
+            } else {
+                self.sp
+            };
             y = self.map_axis(ctx, &format!("{out}/axis{a}"), y, a, map, scale)?;
         }
         Ok(y)
@@ -792,5 +831,29 @@ impl Importer<'_> {
         let y = self.reshape_to(ctx, out, y, target)?;
         self.set(out, Value::Dyn(y));
         Ok(())
+    }
+}
+
+/// A Resize's interpolation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Interp {
+    Nearest,
+    Linear,
+    /// Keys' cubic convolution with coefficient `a` (ONNX's `cubic_coeff_a`).
+    Cubic {
+        a: f64,
+        exclude_outside: bool,
+    },
+}
+
+/// Keys' cubic kernel at distance `d >= 0` (ONNX's Resize in `cubic` mode): 1 at 0, 0 at every
+/// other whole distance, 0 from 2 on.
+fn cubic(a: f64, d: f64) -> f64 {
+    if d <= 1.0 {
+        ((a + 2.0) * d - (a + 3.0)) * d * d + 1.0
+    } else if d < 2.0 {
+        ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a
+    } else {
+        0.0
     }
 }
