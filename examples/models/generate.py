@@ -753,6 +753,13 @@ def sequences_and_indices():
         "one_hot_eye", [vi("ids", I, [4]), vi("x", F, [3, 4])], [vi("y", F, [])],
         [numpy_helper.from_array(i64(5), "depth"), numpy_helper.from_array(f32([-1, 2]), "vals")])
     save(g, os.path.join(OPS, "one_hot_eye.onnx"), 13)
+    # A model of constants only (no graph input): its input file is `{"input_data": []}`.
+    g = helper.make_graph(
+        [node("MatMul", ["a", "b"], ["c"]), node("Relu", ["c"], ["y"])],
+        "constants_only", [], [vi("y", F, [2, 2])],
+        [numpy_helper.from_array(f32([[1.5, -2], [0.25, 3]]), "a"),
+         numpy_helper.from_array(f32([[0.5, 1], [-1, 2]]), "b")])
+    save(g, os.path.join(OPS, "constants_only.onnx"), 13)
     # Resize by constant linear maps: bilinear (half_pixel, align_corners), nearest down and
     # by fractional factors.
     op_model("resize_linear",

@@ -60,17 +60,28 @@ pub(crate) fn model(path: &Path, settings: &Settings) -> Result<CompiledModel, C
     }
 }
 
-pub(crate) fn samples(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
+pub(crate) fn input_data(path: &Path) -> Result<Vec<Vec<f64>>, CliError> {
     let bytes = read(path)?;
     let file =
         zkmlops_onnx::InputData::from_json(&bytes).map_err(|source| CliError::InputJson {
             path: path.into(),
             source,
         })?;
-    if file.input_data.is_empty() {
+    Ok(file.input_data)
+}
+
+/// The samples of the input file `path` for a model whose graph inputs have `shapes`
+/// ([`zkmlops_onnx::group_samples`]: EZKL's layout, `[]` the one sample of a model without
+/// inputs).
+///
+/// # Errors
+/// The file's errors, [`CliError::NoSamples`] when it holds none.
+pub(crate) fn samples(path: &Path, shapes: &[Vec<usize>]) -> Result<Vec<Vec<f64>>, CliError> {
+    let samples = zkmlops_onnx::group_samples(shapes, &input_data(path)?)?;
+    if samples.is_empty() {
         return Err(CliError::NoSamples { path: path.into() });
     }
-    Ok(file.input_data)
+    Ok(samples)
 }
 
 /// A proof envelope from the bytes of `path`, in either form: the canonical binary envelope

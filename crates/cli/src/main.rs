@@ -308,7 +308,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         Some(s) => s.clone(),
                         None => onnx.inputs()?.into_iter().map(|i| i.shape).collect(),
                     };
-                    let samples = zkmlops_onnx::group_samples(&shapes, &io::samples(&data)?)?;
+                    let samples = io::samples(&data, &shapes)?;
                     let pb = spinner(quiet, &format!("calibrating on {} samples", samples.len()));
                     let cal = calibrate_within(
                         &onnx,
@@ -366,7 +366,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         source,
                     })?;
             }
-            let samples = compiled.samples(&io::samples(&input)?)?;
+            let samples = io::samples(&input, &compiled.input_shapes())?;
             let x = samples.get(sample).ok_or(CliError::SampleIndex {
                 path: input.clone(),
                 index: sample,
@@ -578,7 +578,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::BenchWorker { job } => Ok(bench::worker(&job, &registry)),
         Command::Fidelity { model, data, json } => {
             let compiled = io::model(&model, &Settings::default())?;
-            let samples = compiled.samples(&io::samples(&data)?)?;
+            let samples = io::samples(&data, &compiled.input_shapes())?;
             let pb = spinner(quiet, &format!("running {} samples", samples.len()));
             let float =
                 FloatModel::with_shapes(&compiled.source()?, &compiled.input_shapes(), false)?;

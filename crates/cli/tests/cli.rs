@@ -1485,3 +1485,45 @@ fn max_scale_caps_calibration() {
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     }
 }
+
+/// A model of constants only proves and verifies on every backend from `{"input_data": []}`;
+/// a value given for it is a one-line error.
+#[test]
+fn a_model_without_inputs_proves_on_every_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = ops("constants_only");
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, r#"{"input_data": []}"#).unwrap();
+    for backend in ["fri", "plonky2", "halo2"] {
+        let proof = dir.path().join(format!("{backend}.zkp"));
+        let r = run(&[
+            "prove",
+            s(&model),
+            "--input",
+            s(&input),
+            "--backend",
+            backend,
+            "-o",
+            s(&proof),
+        ]);
+        assert!(r.ok, "{backend}: {}", r.stderr);
+        let r = run(&["verify", s(&proof), "--model", s(&model)]);
+        assert!(r.ok, "{backend}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("[2.7500, 0.0000, 0.0000, 6.2500]"),
+            "{}",
+            r.stdout
+        );
+    }
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"input_data": [[1.0]]}"#).unwrap();
+    let r = run(&[
+        "prove",
+        s(&model),
+        "--input",
+        s(&bad),
+        "-o",
+        s(&dir.path().join("x.zkp")),
+    ]);
+    fails_with(&r, "without graph inputs");
+}

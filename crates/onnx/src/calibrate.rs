@@ -118,8 +118,8 @@ pub struct Calibration {
 /// (apart from what was fixed).
 ///
 /// # Errors
-/// [`OnnxError::InputCount`] for a model without graph inputs; a fixed value that is not an
-/// integer is left to the compile error it causes.
+/// The model's errors; a fixed value that is not an integer is left to the compile error it
+/// causes.
 pub fn fix_constant_inputs(
     onnx: &OnnxModel,
     settings: &Settings,
@@ -291,7 +291,8 @@ pub fn calibrate_within(
         let settings = Settings {
             scale_bits: bits,
             param_scale_bits: None,
-            input_shape: Some(shape.clone()),
+            // A model without graph inputs has the empty flat input; no shape to set.
+            input_shape: (!shape.contains(&0)).then(|| shape.clone()),
             ranges: ranges.clone(),
             ..base.clone()
         };

@@ -101,12 +101,6 @@ pub enum OnnxError {
         /// The operand it reads.
         input: String,
     },
-    /// The graph must have at least one (non-initializer) input.
-    #[error("the model has {count} graph inputs; zkmlops imports models with at least one")]
-    InputCount {
-        /// How many it has.
-        count: usize,
-    },
     /// A graph output is a constant, not computed from the input.
     #[error("graph output `{name}` does not depend on the input")]
     ConstantOutput {

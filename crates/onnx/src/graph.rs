@@ -124,8 +124,10 @@ impl OnnxModel {
     /// The graph's real inputs (not initializers), in order: name, declared shape (symbolic
     /// dimensions read as 1) and element type (ONNX `TensorProto.DataType`, 1 for float).
     ///
+    /// Empty for a model of constants only (it imports with an empty flat input).
+    ///
     /// # Errors
-    /// [`OnnxError::InputCount`] when there is none.
+    /// The model's, when its graph cannot be read.
     pub fn inputs(&self) -> Result<Vec<GraphInput>, OnnxError> {
         let g = self.graph();
         let inits: std::collections::HashSet<&str> =
@@ -140,22 +142,21 @@ impl OnnxModel {
                 elem_type: elem_type(i),
             })
             .collect();
-        if real.is_empty() {
-            return Err(OnnxError::InputCount { count: 0 });
-        }
         Ok(real)
     }
 
     /// The model's input as zkmlops sees it: the graph's one input, or, for a model with
-    /// several, one flat input [`COMBINED_INPUT`] of all of them concatenated in graph order
-    /// (EZKL's `input_data` layout, flattened): its name and shape.
+    /// several or none, one flat input [`COMBINED_INPUT`] of all of them concatenated in graph
+    /// order (EZKL's `input_data` layout, flattened; empty, shape `[0]`, for a model of
+    /// constants only): its name and shape.
     ///
     /// # Errors
-    /// [`OnnxError::InputCount`] when there is none.
+    /// The model's, when its graph cannot be read.
     pub fn input(&self) -> Result<(String, Vec<usize>), OnnxError> {
         let ins = self.inputs()?;
         Ok(match ins.as_slice() {
             [one] => (one.name.clone(), one.shape.clone()),
+            // No graph input: an empty flat input (`input_data: [[]]`).
             many => (
                 COMBINED_INPUT.into(),
                 vec![many.iter().map(|i| i.shape.iter().product::<usize>()).sum()],
@@ -199,7 +200,8 @@ pub(crate) fn input_ranges(shapes: &[Vec<usize>]) -> Vec<std::ops::Range<usize>>
 
 /// Group EZKL-layout `input_data` into flat samples for a model whose graph inputs have
 /// `shapes`: one input -> each entry is a sample; `k` inputs -> every `k` consecutive entries
-/// (input 0, input 1, ...) are one sample, concatenated.
+/// (input 0, input 1, ...) are one sample, concatenated; no input -> `[]` is one empty sample
+/// (as is each empty entry).
 ///
 /// # Errors
 /// [`OnnxError::Input`] when the entries do not come in whole groups of the right lengths.
@@ -208,7 +210,22 @@ pub fn group_samples(
     input_data: &[Vec<f64>],
 ) -> Result<Vec<Vec<f64>>, OnnxError> {
     let k = shapes.len();
-    if k <= 1 {
+    if k == 0 {
+        // No graph input: `[]` is one sample of nothing; so is each empty array.
+        if input_data.is_empty() {
+            return Ok(vec![Vec::new()]);
+        }
+        if let Some((j, a)) = input_data.iter().enumerate().find(|(_, a)| !a.is_empty()) {
+            return Err(OnnxError::Input {
+                sample: j,
+                what: format!("{} values for a model without graph inputs", a.len()),
+                expected: 0,
+                shape: vec![0],
+            });
+        }
+        return Ok(input_data.to_vec());
+    }
+    if k == 1 {
         return Ok(input_data.to_vec());
     }
     let total: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();

@@ -326,7 +326,9 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     Ok(CompiledModel {
         name: model.name().into(),
         settings: Settings {
-            input_shape: Some(shape),
+            // A model of constants only has the empty flat input: its settings name no shape
+            // (`input_shapes` is empty).
+            input_shape: (!shape.contains(&0)).then_some(shape),
             input_shapes,
             ..settings.clone()
         },

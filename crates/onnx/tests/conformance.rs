@@ -1080,3 +1080,39 @@ fn auto_scale_limits_raise_table_free_models_only() {
     let uncapped = cal(&gelu, &shape, ScaleLimits::at_most(16));
     assert!(uncapped.settings.scale_bits > 12);
 }
+
+/// A model of constants only (no graph input, issue 18): it imports with an empty flat input,
+/// `{"input_data": []}` (or `[[]]`) is its one sample, its settings name no input shape and
+/// round-trip, it calibrates, proves and verifies, and its output is the ONNX result
+/// (`relu([[1.5, -2], [0.25, 3]] x [[0.5, 1], [-1, 2]])`); a value given for it is refused.
+#[test]
+fn a_model_without_graph_inputs_proves_its_constants() {
+    let onnx = model("constants_only");
+    assert!(onnx.inputs().unwrap().is_empty());
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    assert!(m.input_shapes().is_empty());
+    assert_eq!(m.settings.input_shape, None);
+    let back = Settings::from_json(&m.settings.to_json()).unwrap();
+    assert_eq!(back.input_shapes, Some(Vec::new()));
+    assert_eq!(m.samples(&[]).unwrap(), vec![Vec::<f64>::new()]);
+    assert_eq!(m.samples(&[vec![]]).unwrap(), vec![Vec::<f64>::new()]);
+    assert!(matches!(
+        m.samples(&[vec![1.0]]),
+        Err(OnnxError::Input { expected: 0, .. })
+    ));
+    let w = m.witness(0, &[]).unwrap();
+    assert_eq!(m.decode_outputs(&w)[0], vec![2.75, 0.0, 0.0, 6.25]);
+    proves("constants_only", &m, &[]);
+    let cal = calibrate_within(
+        &onnx,
+        &[Vec::new()],
+        &Settings::default(),
+        ScaleLimits::AUTO,
+        &FriBackend,
+        FriConfig::KECCAK.name(),
+    )
+    .unwrap();
+    assert_eq!(cal.report.outputs.len(), 1);
+    assert!(cal.report.outputs[0].max_abs_error < 1e-3);
+    proves("constants_only calibrated", &cal.model, &[]);
+}

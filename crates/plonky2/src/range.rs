@@ -549,7 +549,7 @@ mod tests {
                 let v = if i + 1 == xs.len() {
                     last
                 } else {
-                    i as i64 - 20
+                    i64::try_from(i).unwrap_or(0) - 20
                 };
                 pw.set_target(x, crate::circuit::felt(v)).unwrap();
             }
