@@ -903,6 +903,68 @@ def trees():
                        "label": [int(v) for v in model.predict(Xte)],
                        "probabilities": [round(float(v), 9)
                                          for v in model.predict_proba(Xte).ravel()]}, f)
+    # Binary classifiers with one score column (class_ids all 0): scikit-learn's gradient
+    # boosting (LOGISTIC, base value, leaf weights of both signs) against scikit-learn, and
+    # two hand-built ensembles as XGBoost/LightGBM export them against onnxruntime (its
+    # semantics: all-positive leaf weights give [1 - v, v] and the label v > 0.5, otherwise
+    # [-v, v] and v > 0; LOGISTIC takes the sigmoid of both, the label stays on v).
+    yb = (y == 2).astype(np.int64)
+    Xtr, Xte, ytr, _ = train_test_split(X, yb, test_size=8, random_state=3)
+    model = GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0)
+    model.fit(Xtr, ytr)
+    onx = to_onnx(model, Xtr[:1], options={"zipmap": False}, target_opset=opsets)
+    onnx.save(onx, os.path.join(OPS, "boosted_binary.onnx"))
+    with open(os.path.join(OPS, "boosted_binary.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in Xte.ravel()],
+                   "label": [int(v) for v in model.predict(Xte)],
+                   "probabilities": [round(float(v), 9)
+                                     for v in model.predict_proba(Xte).ravel()]}, f)
+    import onnxruntime
+    from onnx import TensorProto, helper
+    mixed = [-0.8, 0.6, -0.3, 0.9, 0.4, -0.5, 0.2]
+    positive = [0.1, 0.7, 0.1, 0.3, 0.25, 0.05, 0.15]
+    for name, weights, post, base in [
+        ("margin_binary", mixed, "NONE", [0.1]),
+        ("positive_binary", positive, "LOGISTIC", None),
+        # Refused by name (no expected outputs): PROBIT, and two base values.
+        ("binary_probit", positive, "PROBIT", None),
+        ("binary_two_bases", mixed, "NONE", [0.1, 0.2]),
+    ]:
+        # Two depth-1 trees and one depth-2 tree on petal length (2), petal width (3) and
+        # sepal length (0); leaves in node order.
+        attrs = dict(
+            nodes_treeids=[0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2],
+            nodes_nodeids=[0, 1, 2, 0, 1, 2, 0, 1, 2, 3, 4],
+            nodes_featureids=[2, 0, 0, 3, 0, 0, 0, 3, 0, 0, 0],
+            nodes_values=[4.8, 0, 0, 1.6, 0, 0, 6.0, 1.3, 0, 0, 0],
+            nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF", "BRANCH_LT", "LEAF", "LEAF",
+                         "BRANCH_LEQ", "BRANCH_LEQ", "LEAF", "LEAF", "LEAF"],
+            nodes_truenodeids=[1, 0, 0, 1, 0, 0, 1, 2, 0, 0, 0],
+            nodes_falsenodeids=[2, 0, 0, 2, 0, 0, 4, 3, 0, 0, 0],
+            class_treeids=[0, 0, 1, 1, 2, 2, 2],
+            class_nodeids=[1, 2, 1, 2, 2, 3, 4],
+            class_ids=[0] * 7, class_weights=weights,
+            classlabels_int64s=[0, 1], post_transform=post)
+        if base is not None:
+            attrs["base_values"] = base
+        n = helper.make_node("TreeEnsembleClassifier", ["x"], ["label", "probabilities"],
+                             domain="ai.onnx.ml", **attrs)
+        g = helper.make_graph(
+            [n], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+            [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
+        onx = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                                  helper.make_opsetid("ai.onnx.ml", 3)])
+        onx.ir_version = 8
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        if name.startswith("binary_"):
+            continue
+        sess = onnxruntime.InferenceSession(onx.SerializeToString())
+        label, probs = sess.run(None, {"x": Xte})
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [float(v) for v in Xte.ravel()],
+                       "label": [int(v) for v in label],
+                       "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
     # Linear models: a scaled binary logistic regression (Scaler, LinearClassifier with
     # LOGISTIC), a multi-class one (SOFTMAX, then Normalizer L1), a binarized linear regression.
     from sklearn.linear_model import LinearRegression, LogisticRegression

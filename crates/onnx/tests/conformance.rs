@@ -1116,3 +1116,31 @@ fn a_model_without_graph_inputs_proves_its_constants() {
     assert!(cal.report.outputs[0].max_abs_error < 1e-3);
     proves("constants_only calibrated", &cal.model, &[]);
 }
+
+/// Binary classifiers with one score column (issue 18; `class_ids` all 0): scikit-learn's
+/// gradient boosting (LOGISTIC, a base value, leaf weights of both signs) against scikit-learn,
+/// and ensembles as XGBoost and LightGBM export them against onnxruntime: leaf weights of both
+/// signs with no transform (`[-v, v]`, label `v > 0`), all-positive weights with LOGISTIC
+/// (`[1 - sigmoid(v), sigmoid(v)]`, label `v > 0.5`: on some rows it differs from the larger
+/// probability, as onnxruntime's does). Labels equal, scores within the tolerance, proved.
+#[test]
+fn binary_tree_classifiers_with_one_score_column() {
+    classifier_matches("boosted_binary", 4, 12);
+    classifier_matches("margin_binary", 4, 12);
+    classifier_matches("positive_binary", 4, 12);
+}
+
+/// A binary one-column classifier with two base values or a PROBIT transform fails by name.
+#[test]
+fn binary_tree_classifier_refusals_name_the_attribute() {
+    for (name, what) in [
+        ("binary_probit", "PROBIT"),
+        ("binary_two_bases", "base_values of length 2"),
+    ] {
+        let err = compile(&model(name), &Settings::default()).unwrap_err();
+        assert!(
+            matches!(err, OnnxError::UnsupportedUse { .. }) && err.to_string().contains(what),
+            "{name}: {err}"
+        );
+    }
+}

@@ -124,13 +124,12 @@ impl Importer<'_> {
             index(ctx.node.int("n_targets").unwrap_or(1))
         };
         let prefix = if classifier { "class" } else { "target" };
-        if classifier && outputs == 2 && ints(ctx, &format!("{prefix}_ids")).iter().all(|&c| c == 0)
-        {
-            return Err(ctx.unsupported(
-                "a binary TreeEnsembleClassifier with one score column",
-                "class_ids all 0",
-            ));
-        }
+        // A binary classifier with one score column (XGBoost, LightGBM and scikit-learn's
+        // gradient boosting): the trees give one margin `v`, expanded to two scores below.
+        let binary = classifier
+            && outputs == 2
+            && ints(ctx, &format!("{prefix}_ids")).iter().all(|&c| c == 0);
+        let outputs = if binary { 1 } else { outputs };
         let x = self.dyn_input(ctx, 0)?;
         let xs = self.shape(x);
         let [_, n_features] = xs[..] else {
@@ -171,6 +170,12 @@ impl Importer<'_> {
         let base = floats(ctx, "base_values");
         if !base.is_empty() {
             if base.len() != outputs {
+                if binary {
+                    return Err(ctx.unsupported(
+                        "base_values of length 2 for a binary classifier with one score column",
+                        format!("{base:?}"),
+                    ));
+                }
                 return Err(ctx.unsupported(
                     "base_values of the wrong length",
                     format!("{} for {outputs} outputs", base.len()),
@@ -187,9 +192,12 @@ impl Importer<'_> {
             )?;
             scores = self.op(ctx, &format!("{name}/based"), Op::Add, &[scores, b])?;
         }
+        if binary {
+            return self.binary_outputs(ctx, &name, scores, &labels);
+        }
         let scores = self.post_transform(ctx, &name, scores)?;
         if classifier {
-            self.class_outputs(ctx, scores, &labels)
+            self.class_outputs(ctx, scores, &labels, None)
         } else {
             if let Some(y) = ctx.node.output.first().filter(|s| !s.is_empty()) {
                 self.set(y, Value::Dyn(scores));
@@ -224,17 +232,91 @@ impl Importer<'_> {
         }
     }
 
+    /// A binary classifier's outputs from its one margin column `v` (`[N, 1]`, base value
+    /// added), as onnxruntime computes them: with every leaf weight `>= 0` the scores are `[1 -
+    /// v, v]` and the label is the second class where `v > 0.5`; otherwise `[-v, v]` and `v >
+    /// 0`. `LOGISTIC` makes the scores `[1 - sigmoid(v), sigmoid(v)]` (the label still from
+    /// `v`); `SOFTMAX` and `SOFTMAX_ZERO` leave them as they are (onnxruntime applies neither
+    /// to two expanded scores); `PROBIT` fails by name. `v > t` is exact on the quantized
+    /// values (`v - t >= 1 unit`).
+    fn binary_outputs(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        v: TensorId,
+        labels: &[i64],
+    ) -> Result<(), OnnxError> {
+        let positive = floats(ctx, "class_weights").iter().all(|&w| w >= 0.0);
+        let post = ctx
+            .node
+            .string("post_transform")
+            .unwrap_or_else(|| "NONE".into());
+        let (first, second) = match post.as_str() {
+            "LOGISTIC" => {
+                let p = self.lookup(
+                    ctx,
+                    &format!("{name}/logistic"),
+                    v,
+                    Function::Sigmoid,
+                    SIGMOID_RADIUS,
+                )?;
+                (self.complement(ctx, &format!("{name}/first"), p)?, p)
+            }
+            "NONE" | "SOFTMAX" | "SOFTMAX_ZERO" if positive => {
+                (self.complement(ctx, &format!("{name}/first"), v)?, v)
+            }
+            "NONE" | "SOFTMAX" | "SOFTMAX_ZERO" => (self.neg(ctx, &format!("{name}/first"), v)?, v),
+            other => {
+                return Err(ctx.unsupported(
+                    "a post_transform of a binary classifier with one score column",
+                    other.to_string(),
+                ));
+            }
+        };
+        let scores = self.op(
+            ctx,
+            &format!("{name}/scores"),
+            Op::Concat { axis: 1 },
+            &[first, second],
+        )?;
+        let threshold = if positive { 0.5 } else { 0.0 };
+        let t = self.param(
+            ctx,
+            &format!("{name}/threshold"),
+            &Const {
+                shape: vec![],
+                data: vec![threshold],
+            },
+            self.s,
+        )?;
+        let d = self.op(ctx, &format!("{name}/margin"), Op::Sub, &[v, t])?;
+        let c = self.step(ctx, &format!("{name}/second"), d)?;
+        let not_c = self.complement(ctx, &format!("{name}/not_second"), c)?;
+        let one_hot = self.op(
+            ctx,
+            &format!("{name}/winner"),
+            Op::Concat { axis: 1 },
+            &[not_c, c],
+        )?;
+        self.class_outputs(ctx, scores, labels, Some(one_hot))
+    }
+
     /// A classifier's outputs: the label of the first maximal score (`[N]`, its integer
-    /// label at the activation scale) and the scores.
+    /// label at the activation scale), or of the class `winner` marks (a 0/1 one-hot `[N,
+    /// classes]` at the activation scale), and the scores.
     fn class_outputs(
         &mut self,
         ctx: &Ctx<'_>,
         scores: TensorId,
         labels: &[i64],
+        winner: Option<TensorId>,
     ) -> Result<(), OnnxError> {
         let wanted = |i: usize| ctx.node.output.get(i).filter(|s| !s.is_empty()).cloned();
         if let Some(label) = wanted(0) {
-            let first = self.first_max_of(ctx, &format!("{label}/winner"), scores, 1)?;
+            let first = match winner {
+                Some(w) => w,
+                None => self.first_max_of(ctx, &format!("{label}/winner"), scores, 1)?,
+            };
             #[allow(clippy::cast_precision_loss)]
             let lab = Const {
                 shape: vec![labels.len(), 1],
@@ -324,7 +406,7 @@ impl Importer<'_> {
                         format!("{} labels for {rows} rows", labels.len()),
                     ));
                 }
-                return self.class_outputs(ctx, scores, &labels);
+                return self.class_outputs(ctx, scores, &labels, None);
             }
             "Normalizer" => {
                 let norm = ctx.node.string("norm").unwrap_or_else(|| "MAX".into());

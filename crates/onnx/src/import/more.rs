@@ -681,7 +681,12 @@ impl Importer<'_> {
     }
 
     /// `1 - c` for a 0/1 tensor at the activation scale.
-    fn complement(&mut self, ctx: &Ctx<'_>, out: &str, c: TensorId) -> Result<TensorId, OnnxError> {
+    pub(super) fn complement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        c: TensorId,
+    ) -> Result<TensorId, OnnxError> {
         let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
         self.op(ctx, out, Op::Sub, &[one, c])
     }
@@ -964,7 +969,12 @@ impl Importer<'_> {
     }
 
     /// `-x = (x - x) - x`: two subtractions, no parameter.
-    fn neg(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+    pub(super) fn neg(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
         let zero = self.op(ctx, &format!("{out}/zero"), Op::Sub, &[x, x])?;
         self.op(ctx, out, Op::Sub, &[zero, x])
     }
