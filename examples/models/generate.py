@@ -965,6 +965,25 @@ def trees():
             json.dump({"input": [float(v) for v in Xte.ravel()],
                        "label": [int(v) for v in label],
                        "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
+    # LinearClassifier with one coefficient row and two labels (onnxruntime's binary layout:
+    # scores [1 - v, v], or of the sigmoid with LOGISTIC; the label v > 0), against onnxruntime.
+    for name, post in [("linear_binary", "NONE"), ("linear_binary_logistic", "LOGISTIC")]:
+        n = helper.make_node("LinearClassifier", ["x"], ["label", "probabilities"],
+                             domain="ai.onnx.ml", coefficients=[0.4, -0.2, 0.9, -1.1],
+                             intercepts=[-2.3], classlabels_ints=[0, 1], post_transform=post)
+        g = helper.make_graph(
+            [n], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+            [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
+        onx = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                                  helper.make_opsetid("ai.onnx.ml", 1)])
+        onx.ir_version = 8
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        label, probs = onnxruntime.InferenceSession(onx.SerializeToString()).run(None, {"x": Xte})
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [float(v) for v in Xte.ravel()],
+                       "label": [int(v) for v in label],
+                       "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
     # Linear models: a scaled binary logistic regression (Scaler, LinearClassifier with
     # LOGISTIC), a multi-class one (SOFTMAX, then Normalizer L1), a binarized linear regression.
     from sklearn.linear_model import LinearRegression, LogisticRegression

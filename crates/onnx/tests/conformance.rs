@@ -1130,6 +1130,15 @@ fn binary_tree_classifiers_with_one_score_column() {
     classifier_matches("positive_binary", 4, 12);
 }
 
+/// A LinearClassifier with one coefficient row and two labels (onnxruntime's binary layout:
+/// `[1 - v, v]`, or of the sigmoid with LOGISTIC, label `v > 0`; rows with `|v| < 0.1`) against
+/// onnxruntime, proved.
+#[test]
+fn binary_linear_classifier_with_one_coefficient_row() {
+    classifier_matches("linear_binary", 4, 12);
+    classifier_matches("linear_binary_logistic", 4, 12);
+}
+
 /// A binary one-column classifier with two base values or a PROBIT transform fails by name.
 #[test]
 fn binary_tree_classifier_refusals_name_the_attribute() {

@@ -27,6 +27,15 @@ use crate::graph::{Attrs, Const};
 /// The ONNX operators this module lowers.
 pub(super) const OPERATORS: &[&str] = &["TreeEnsembleClassifier", "TreeEnsembleRegressor"];
 
+/// How a binary classifier with one score column expands it ([`Importer::binary_outputs`]).
+#[derive(Debug, Clone, Copy)]
+struct Binary {
+    /// Scores `[1 - v, v]` (else `[-v, v]`).
+    complement: bool,
+    /// The label is the second class where `v > threshold`.
+    threshold: f64,
+}
+
 /// The linear `ai.onnx.ml` operators ([`Importer::linear_ml`]).
 pub(super) const LINEAR: &[&str] = &[
     "Scaler",
@@ -193,7 +202,13 @@ impl Importer<'_> {
             scores = self.op(ctx, &format!("{name}/based"), Op::Add, &[scores, b])?;
         }
         if binary {
-            return self.binary_outputs(ctx, &name, scores, &labels);
+            // onnxruntime: with every leaf weight `>= 0` the margin is a probability.
+            let positive = floats(ctx, "class_weights").iter().all(|&w| w >= 0.0);
+            let binary = Binary {
+                complement: positive,
+                threshold: if positive { 0.5 } else { 0.0 },
+            };
+            return self.binary_outputs(ctx, &name, scores, &labels, binary);
         }
         let scores = self.post_transform(ctx, &name, scores)?;
         if classifier {
@@ -232,21 +247,21 @@ impl Importer<'_> {
         }
     }
 
-    /// A binary classifier's outputs from its one margin column `v` (`[N, 1]`, base value
-    /// added), as onnxruntime computes them: with every leaf weight `>= 0` the scores are `[1 -
-    /// v, v]` and the label is the second class where `v > 0.5`; otherwise `[-v, v]` and `v >
-    /// 0`. `LOGISTIC` makes the scores `[1 - sigmoid(v), sigmoid(v)]` (the label still from
-    /// `v`); `SOFTMAX` and `SOFTMAX_ZERO` leave them as they are (onnxruntime applies neither
-    /// to two expanded scores); `PROBIT` fails by name. `v > t` is exact on the quantized
-    /// values (`v - t >= 1 unit`).
+    /// A binary classifier's outputs from its one margin column `v` (`[N, 1]`, base value or
+    /// intercept added), as onnxruntime computes them: scores `[1 - v, v]` (`complement`) or
+    /// `[-v, v]`, the label the second class where `v > threshold`. `LOGISTIC` makes the
+    /// scores `[1 - sigmoid(v), sigmoid(v)]` (the label still from `v`); `SOFTMAX` and
+    /// `SOFTMAX_ZERO` leave them as they are (onnxruntime applies neither to two expanded
+    /// scores); `PROBIT` fails by name. `v > t` is exact on the quantized values (`v - t >= 1
+    /// unit`).
     fn binary_outputs(
         &mut self,
         ctx: &Ctx<'_>,
         name: &str,
         v: TensorId,
         labels: &[i64],
+        binary: Binary,
     ) -> Result<(), OnnxError> {
-        let positive = floats(ctx, "class_weights").iter().all(|&w| w >= 0.0);
         let post = ctx
             .node
             .string("post_transform")
@@ -262,7 +277,7 @@ impl Importer<'_> {
                 )?;
                 (self.complement(ctx, &format!("{name}/first"), p)?, p)
             }
-            "NONE" | "SOFTMAX" | "SOFTMAX_ZERO" if positive => {
+            "NONE" | "SOFTMAX" | "SOFTMAX_ZERO" if binary.complement => {
                 (self.complement(ctx, &format!("{name}/first"), v)?, v)
             }
             "NONE" | "SOFTMAX" | "SOFTMAX_ZERO" => (self.neg(ctx, &format!("{name}/first"), v)?, v),
@@ -279,13 +294,12 @@ impl Importer<'_> {
             Op::Concat { axis: 1 },
             &[first, second],
         )?;
-        let threshold = if positive { 0.5 } else { 0.0 };
         let t = self.param(
             ctx,
             &format!("{name}/threshold"),
             &Const {
                 shape: vec![],
-                data: vec![threshold],
+                data: vec![binary.threshold],
             },
             self.s,
         )?;
@@ -394,12 +408,21 @@ impl Importer<'_> {
                 });
                 let name = format!("{out}/linear");
                 let scores = self.linear(ctx, &name, x, &w, b.as_ref())?;
+                let labels = ints(ctx, "classlabels_ints");
+                // One coefficient row and two labels: onnxruntime's binary layout, scores
+                // `[1 - v, v]` (of the sigmoid with LOGISTIC) and the label `v > 0`.
+                if ctx.node.op_type == "LinearClassifier" && rows == 1 && labels.len() == 2 {
+                    let binary = Binary {
+                        complement: true,
+                        threshold: 0.0,
+                    };
+                    return self.binary_outputs(ctx, &name, scores, &labels, binary);
+                }
                 let scores = self.post_transform(ctx, &name, scores)?;
                 if ctx.node.op_type == "LinearRegressor" {
                     self.set(out, Value::Dyn(scores));
                     return Ok(());
                 }
-                let labels = ints(ctx, "classlabels_ints");
                 if labels.len() != rows {
                     return Err(ctx.unsupported(
                         "a LinearClassifier without one integer label per coefficient row",
