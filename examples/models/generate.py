@@ -745,6 +745,25 @@ def sequences_and_indices():
               node("Concat", ["fc", "fd", "fk"], ["y"], axis=1)],
              [1, 2, 3, 3], "y", [("keep", np.array([True, False, True]))], opset=13)
     op_model("swish", [node("Swish", ["x"], ["y"])], [2, 5], "y", opset=24)
+    # BitShift of an unsigned input by constant amounts: left by 2 (wrapping at 8 bits),
+    # right by 1, right by an amount per element.
+    g = helper.make_graph(
+        [node("BitShift", ["x", "two"], ["a"], direction="LEFT"),
+         node("BitShift", ["x", "one"], ["b"], direction="RIGHT"),
+         node("BitShift", ["x", "each"], ["c"], direction="RIGHT"),
+         node("Concat", ["a", "b", "c"], ["y"], axis=0)],
+        "bit_shift", [vi("x", TensorProto.UINT8, [6])], [vi("y", TensorProto.UINT8, [18])],
+        [numpy_helper.from_array(np.array(2, dtype=np.uint8), "two"),
+         numpy_helper.from_array(np.array(1, dtype=np.uint8), "one"),
+         numpy_helper.from_array(np.array([1, 2, 3, 0, 1, 2], dtype=np.uint8), "each")])
+    save(g, os.path.join(OPS, "bit_shift.onnx"), 13)
+    # Window functions of a constant size (folded at import) times the input.
+    op_model("windows",
+             [node("BlackmanWindow", ["n"], ["bw"]), node("HannWindow", ["n"], ["hw"], periodic=0),
+              node("HammingWindow", ["n"], ["mw"]),
+              node("Mul", ["x", "bw"], ["a"]), node("Mul", ["x", "hw"], ["b"]),
+              node("Mul", ["x", "mw"], ["c"]), node("Concat", ["a", "b", "c"], ["y"], axis=0)],
+             [8], "y", [("n", i64(8))], opset=17)
     g = helper.make_graph(
         [node("OneHot", ["ids", "depth", "vals"], ["h"], axis=0),
          node("EyeLike", ["x"], ["eye"], k=1), node("Add", ["x", "eye"], ["xe"]),

@@ -21,11 +21,11 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     Unsqueeze, Pad, Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
-    Round, Resize and Upsample (nearest, linear), Mean, ThresholdedRelu, Shrink, Hardmax, \
+    Round, BitShift (constant amounts), Resize and Upsample (nearest, linear, cubic), Mean, ThresholdedRelu, Shrink, Hardmax, \
     Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and AveragePool (1-D, 2-D, \
     3-D), \
     Identity, Constant, Cast (to a floating type); on constants (folded at import): Shape, Size, \
-    ConstantOfShape, Range, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
+    ConstantOfShape, Range, BlackmanWindow, HannWindow, HammingWindow, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
     Floor, Ceil, Round, ReduceProd \
     and the element-wise and shape operators above";
 

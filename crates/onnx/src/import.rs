@@ -116,6 +116,8 @@ struct Importer<'m> {
     ints: HashSet<String>,
     /// Names of the `int8` constants (QuantizeLinear's output range follows its zero point).
     signed_bytes: HashSet<String>,
+    /// The bit width of each unsigned-integer graph input (a left `BitShift` wraps at it).
+    unsigned_widths: HashMap<String, u32>,
     settings: &'m Settings,
     s: Scale,
     sp: Scale,
@@ -274,9 +276,24 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         .filter(|t| t.data_type == 3)
         .map(|t| t.name.clone())
         .collect();
+    // ONNX `TensorProto.DataType`: UINT8 2, UINT16 4, UINT32 12, UINT64 13.
+    let unsigned_widths = graph_inputs
+        .iter()
+        .filter_map(|g| {
+            let w = match g.elem_type {
+                2 => 8,
+                4 => 16,
+                12 => 32,
+                13 => 64,
+                _ => return None,
+            };
+            Some((g.name.clone(), w))
+        })
+        .collect();
     let mut imp = Importer {
         b,
         signed_bytes,
+        unsigned_widths,
         values,
         ints,
         settings,

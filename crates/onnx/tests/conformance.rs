@@ -205,6 +205,7 @@ conformance! {
     resize_linear_half_pixel_and_align_corners => "resize_linear",
     resize_nearest_down_and_fractional => "resize_nearest_fractional",
     resize_cubic_up_to_a_size_and_down_excluding_outside => "resize_cubic",
+    blackman_hann_hamming_windows => "windows",
     group_normalization => "group_norm",
     mean_variance_normalization => "mean_variance_norm",
     rms_normalization => "rms_norm",
@@ -1152,4 +1153,20 @@ fn binary_tree_classifier_refusals_name_the_attribute() {
             "{name}: {err}"
         );
     }
+}
+
+/// BitShift of a `uint8` graph input by constant amounts: left by 2 wrapping at 8 bits as
+/// ONNX does (100 << 2 = 144), right by 1, right by an amount per element; the outputs equal
+/// onnxruntime's exactly (the floors are exact), and the Program proves.
+#[test]
+fn bit_shifts_wrap_and_floor_exactly() {
+    let m = compile(&model("bit_shift"), &Settings::default()).unwrap();
+    let x = [0.0, 1.0, 5.0, 63.0, 100.0, 255.0];
+    let w = m.witness(0, &x).unwrap();
+    let want = [
+        0.0, 4.0, 20.0, 252.0, 144.0, 252.0, 0.0, 0.0, 2.0, 31.0, 50.0, 127.0, 0.0, 0.0, 0.0, 63.0,
+        50.0, 63.0,
+    ];
+    assert_eq!(m.decode_outputs(&w)[0], want);
+    proves("bit_shift", &m, &x);
 }

@@ -589,6 +589,24 @@ impl Importer<'_> {
                     int,
                 )
             }
+            "BlackmanWindow" | "HannWindow" | "HammingWindow" => (window(ctx, op, &first)?, false),
+            "BitShift" => {
+                let left = ctx.node.string("direction").as_deref() == Some("LEFT");
+                let refs: Vec<&Const> = cs.iter().collect();
+                let folded = zip(&refs, |v| {
+                    let (x, y) = (
+                        v.first().copied().unwrap_or(0.0),
+                        v.get(1).copied().unwrap_or(0.0),
+                    );
+                    if left {
+                        x * y.exp2()
+                    } else {
+                        (x / y.exp2()).floor()
+                    }
+                })
+                .ok_or_else(|| ctx.unsupported("constants whose shapes do not broadcast", op))?;
+                (folded, all_int)
+            }
             "Range" => {
                 let [start, limit, delta] = [0, 1, 2].map(|i| {
                     cs.get(i)
@@ -682,4 +700,36 @@ impl Importer<'_> {
         }
         c
     }
+}
+
+/// A window function of ONNX (opset 17) of `size` points, `periodic` (default) or symmetric:
+/// `a0 - a1 cos(2 pi n / N) + a2 cos(4 pi n / N)` with `N = size` (periodic) or `size - 1`;
+/// Blackman `(0.42, 0.5, 0.08)`, Hann `(0.5, 0.5, 0)`, Hamming `(25/46, 21/46, 0)`.
+fn window(ctx: &Ctx<'_>, op: &str, size: &Const) -> Result<Const, OnnxError> {
+    let n = size.data.first().copied().unwrap_or(0.0);
+    if size.data.len() != 1 || n.fract() != 0.0 || !(1.0..=usize_f(MAX_FOLDED)).contains(&n) {
+        return Err(ctx.unsupported("a window size that is not one positive integer", n));
+    }
+    let (a0, a1, a2) = match op {
+        "BlackmanWindow" => (0.42, 0.5, 0.08),
+        "HannWindow" => (0.5, 0.5, 0.0),
+        _ => (25.0 / 46.0, 21.0 / 46.0, 0.0),
+    };
+    let periodic = ctx.node.int("periodic").unwrap_or(1) != 0;
+    let denominator = if periodic { n } else { n - 1.0 };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let len = n as usize;
+    let data = (0..len)
+        .map(|i| {
+            if denominator == 0.0 {
+                return 1.0;
+            }
+            let x = 2.0 * std::f64::consts::PI * usize_f(i) / denominator;
+            a0 - a1 * x.cos() + a2 * (2.0 * x).cos()
+        })
+        .collect();
+    Ok(Const {
+        shape: vec![len],
+        data,
+    })
 }

@@ -30,6 +30,7 @@ const TANH_RADIUS: f64 = 8.0;
 
 /// The ONNX operators this module lowers.
 pub(super) const OPERATORS: &[&str] = &[
+    "BitShift",
     "Neg",
     "Abs",
     "Min",
@@ -412,6 +413,10 @@ impl Importer<'_> {
                 let x = self.dyn_input(ctx, 0)?;
                 self.floor(ctx, out, x)?
             }
+            "BitShift" => {
+                let x = self.dyn_input(ctx, 0)?;
+                self.bit_shift(ctx, out, x)?
+            }
             "Ceil" => {
                 let x = self.dyn_input(ctx, 0)?;
                 let n = self.neg(ctx, &format!("{out}/negated"), x)?;
@@ -746,6 +751,119 @@ impl Importer<'_> {
                 }
             }
         }
+    }
+
+    /// `BitShift` (unsigned integers) by constant amounts `y` (whole numbers in `0..=32`; a
+    /// computed amount fails by name): `LEFT` is `x 2^y` (a product by constant powers of
+    /// two, exact) wrapped at the input's width `w` as ONNX does, `v - 2^w floor(v / 2^w)` (the
+    /// input must be an unsigned graph input, whose width is known); `RIGHT` is `floor(x /
+    /// 2^y)`. Both floors are exact: [`Self::floor_shift`].
+    fn bit_shift(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let left = match ctx.node.string("direction").as_deref() {
+            Some("LEFT") => true,
+            Some("RIGHT") => false,
+            other => {
+                return Err(ctx.unsupported("a BitShift direction", format!("{other:?}")));
+            }
+        };
+        let amounts = match self.get(ctx, 1)? {
+            Value::Const(c) => c.clone(),
+            Value::Dyn(_) => {
+                return Err(ctx.unsupported("a BitShift by a computed amount", "input 1"));
+            }
+        };
+        if let Some(&bad) = amounts
+            .data
+            .iter()
+            .find(|y| y.fract() != 0.0 || !(0.0..=32.0).contains(*y))
+        {
+            return Err(ctx.unsupported("a BitShift amount outside 0..=32", bad));
+        }
+        if !left {
+            let i = self.floor_shift(ctx, &format!("{out}/quotient"), x, &amounts)?;
+            let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+            return self.op(ctx, out, Op::Mul, &[i, one]);
+        }
+        let Some(w) = ctx
+            .input(0)
+            .and_then(|n| self.unsigned_widths.get(n).copied())
+        else {
+            return Err(ctx.unsupported(
+                "a left BitShift of a tensor that is not an unsigned graph input",
+                "its width, where ONNX wraps, is unknown",
+            ));
+        };
+        let factors = Const {
+            shape: amounts.shape.clone(),
+            data: amounts.data.iter().map(|&y| y.exp2()).collect(),
+        };
+        let v = self.mul_const(
+            ctx,
+            &format!("{out}/shifted"),
+            x,
+            &format!("{out}/factors"),
+            &factors,
+        )?;
+        // A 64-bit product never fits the field; the value limits refuse it.
+        if w >= 64 {
+            return Ok(v);
+        }
+        let q = self.floor_shift(ctx, &format!("{out}/wraps"), v, &scalar(f64::from(w)))?;
+        let modulus = self.param(
+            ctx,
+            &format!("{out}/modulus"),
+            &scalar(f64::from(w).exp2()),
+            self.s,
+        )?;
+        let wrapped = self.op(ctx, &format!("{out}/wrapped"), Op::Mul, &[q, modulus])?;
+        self.op(ctx, out, Op::Sub, &[v, wrapped])
+    }
+
+    /// `floor(x / 2^y)` of an integer-valued `x` at the activation scale, per element of the
+    /// constant amounts `y` (broadcast), as an integer at scale `2^0`, exactly: `x` times the
+    /// constant `2^-y` at scale `2^Y` (`Y = max y`, so its quantized values `2^(Y-y)` are
+    /// whole), which puts the product at scale `2^(s+Y)`, then floor rescales by `s` (exact)
+    /// and by `Y` bits: `floor(X 2^(Y-y) / 2^Y) = floor(X / 2^y)`.
+    fn floor_shift(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        amounts: &Const,
+    ) -> Result<TensorId, OnnxError> {
+        let most = amounts.data.iter().copied().fold(0.0, f64::max);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let most_bits = most as u32;
+        let scale = Scale::new(most_bits).map_err(|_| ctx.unsupported("a shift amount", most))?;
+        let inverse = Const {
+            shape: amounts.shape.clone(),
+            data: amounts.data.iter().map(|&y| (-y).exp2()).collect(),
+        };
+        let f = self.param(ctx, &format!("{out}/inverse"), &inverse, scale)?;
+        let p = self.op(ctx, &format!("{out}/scaled"), Op::Mul, &[x, f])?;
+        // Two rescales (each within every backend's shift limit): by `s`, exact (`p`'s values
+        // are multiples of `2^s`), then the floor by `Y`.
+        let whole = self.op(
+            ctx,
+            &format!("{out}/whole"),
+            Op::Rescale {
+                shift: self.s.bits(),
+                rounding: Rounding::Floor,
+            },
+            &[p],
+        )?;
+        if most_bits == 0 {
+            return Ok(whole);
+        }
+        self.op(
+            ctx,
+            out,
+            Op::Rescale {
+                shift: most_bits,
+                rounding: Rounding::Floor,
+            },
+            &[whole],
+        )
     }
 
     /// `floor(x)`: the integer part by a floor rescale to `2^0`, times 1.0 back to the
