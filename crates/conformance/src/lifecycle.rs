@@ -166,6 +166,20 @@ const OPERATORS: &[ModelFile] = operators![
     "prelu_channels",
     "max_pool_dilated",
     "max_pool3d_padded",
+    "max_pool_ceil",
+    "average_pool_ceil",
+    "average_pool_dilated",
+    "average_pool_dilated_count_pad",
+    "einsum_ellipsis",
+    "resize_cubic",
+    "windows",
+    "bit_shift",
+    "constants_only",
+    "boosted_binary",
+    "margin_binary",
+    "positive_binary",
+    "linear_binary",
+    "linear_binary_logistic",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -30,7 +30,7 @@ SUPPORTED = {
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
     "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
     "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization",
-    "MeanVarianceNormalization", "RMSNormalization",
+    "MeanVarianceNormalization", "RMSNormalization", "BitShift",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {
@@ -67,22 +67,25 @@ LIMITS = {
     "CumSum": "constant axis",
     "QuantizeLinear": "constant scale and zero point (per tensor or per channel); uint8 or int8",
     "DequantizeLinear": "constant scale and zero point (per tensor or per channel)",
-    "Einsum": "one or two operands, explicit output, no ellipsis or repeated labels",
+    "Einsum": "one or two operands, explicit output, ellipses (no broadcasting of 1), no "
+              "repeated labels",
     "LpNormalization": "p 1 or 2",
     "GlobalLpPool": "p 1 or 2",
     "OneHot": "constant depth and values",
     "Compress": "constant condition",
     "Gather": "constant or computed indices (one-hot selection)",
     "Where": "condition constant or a comparison's 0/1 output",
-    "Resize": "nearest or linear (not cubic)",
+    "Resize": "nearest, linear or cubic; no downscaling antialias",
     "Upsample": "nearest or linear",
     "Pad": "constant, reflect, edge, wrap",
     "Slice": "constant bounds, step 1",
     "Cast": "computed tensors to floating types",
     "CastLike": "computed tensors to floating types",
     "Conv": "1-D, 2-D and 3-D",
-    "MaxPool": "1-D, 2-D and 3-D, dilations; no ceil_mode",
-    "AveragePool": "1-D, 2-D and 3-D (no depth padding); no ceil_mode",
+    "MaxPool": "1-D, 2-D and 3-D, dilations; ceil_mode (not with dilations, not 3-D)",
+    "AveragePool": "1-D, 2-D and 3-D (no depth padding), dilations; ceil_mode (not with "
+                   "dilations, not 3-D)",
+    "BitShift": "constant amounts; LEFT of an unsigned graph input (wraps at its width)",
     "ArgMax": "first index on ties",
     "ArgMin": "first index on ties",
     "Softmax": "any axis",
@@ -95,10 +98,11 @@ LIMITS = {
 }
 # ai.onnx.ml operators lowered (the rest of that domain is unsupported).
 ML_SUPPORTED = {
-    "TreeEnsembleClassifier": "integer labels; SUM; NONE, LOGISTIC or SOFTMAX; not the binary "
-                              "one-column layout",
+    "TreeEnsembleClassifier": "integer labels; SUM; NONE, LOGISTIC or SOFTMAX; the binary "
+                              "one-column layout as onnxruntime (one base value)",
     "TreeEnsembleRegressor": "SUM or AVERAGE; NONE, LOGISTIC or SOFTMAX",
-    "LinearClassifier": "integer labels, one coefficient row per label; NONE, LOGISTIC or SOFTMAX",
+    "LinearClassifier": "integer labels, one coefficient row per label (or one row for two "
+                        "labels, onnxruntime's binary layout); NONE, LOGISTIC or SOFTMAX",
     "LinearRegressor": "NONE, LOGISTIC or SOFTMAX",
     "Scaler": "one value or one per feature",
     "Normalizer": "MAX, L1, L2 over rows (exact divisions; a zero norm is a typed error)",
@@ -106,7 +110,7 @@ ML_SUPPORTED = {
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {
-    "ConstantOfShape", "Range", "ReduceProd",
+    "ConstantOfShape", "Range", "ReduceProd", "BlackmanWindow", "HannWindow", "HammingWindow",
 }
 
 
