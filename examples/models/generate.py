@@ -757,6 +757,14 @@ def sequences_and_indices():
          numpy_helper.from_array(np.array(1, dtype=np.uint8), "one"),
          numpy_helper.from_array(np.array([1, 2, 3, 0, 1, 2], dtype=np.uint8), "each")])
     save(g, os.path.join(OPS, "bit_shift.onnx"), 13)
+    # Casts of computed tensors: to int64 (truncation toward zero) and to bool (x != 0).
+    op_model("cast_computed",
+             [node("Mul", ["x", "k"], ["m"]), node("Cast", ["m"], ["i"], to=TensorProto.INT64),
+              node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
+              node("Floor", ["x"], ["f"]), node("Cast", ["f"], ["b"], to=TensorProto.BOOL),
+              node("Cast", ["b"], ["fb"], to=TensorProto.FLOAT),
+              node("Concat", ["fi", "fb"], ["y"], axis=0)],
+             [6], "y", [("k", f32(2.5))], opset=13)
     # Window functions of a constant size (folded at import) times the input.
     op_model("windows",
              [node("BlackmanWindow", ["n"], ["bw"]), node("HannWindow", ["n"], ["hw"], periodic=0),
@@ -1003,6 +1011,36 @@ def trees():
             json.dump({"input": [float(v) for v in Xte.ravel()],
                        "label": [int(v) for v in label],
                        "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
+    # scikit-learn classifiers whose skl2onnx graphs map the winning index to its label with
+    # ArrayFeatureExtractor and Cast it to int64: an MLP, Gaussian naive Bayes, a binary
+    # LinearSVC (one coefficient row); and k-means (distances, ArgMin). Against scikit-learn.
+    from sklearn.cluster import KMeans
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.svm import LinearSVC
+    Xtr, Xte, ytr, _ = train_test_split(X, y, test_size=8, random_state=3)
+    for name, model, target in [
+        ("sklearn_mlp", MLPClassifier((8,), max_iter=2000, random_state=0), y),
+        ("gaussian_nb", GaussianNB(), y),
+        ("linear_svc_binary", LinearSVC(random_state=0), (y == 2).astype(np.int64)),
+        ("kmeans", KMeans(3, n_init=3, random_state=0), None),
+    ]:
+        Xtr, Xte, ytr, _ = train_test_split(X, y if target is None else target, test_size=8,
+                                            random_state=3)
+        if target is None:
+            model.fit(Xtr)
+        else:
+            model.fit(Xtr, ytr)
+        options = {"zipmap": False} if hasattr(model, "predict_proba") else None
+        onx = to_onnx(model, Xtr[:1], options=options, target_opset=opsets)
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        expected = {"input": [float(v) for v in Xte.ravel()],
+                    "label": [int(v) for v in model.predict(Xte)]}
+        if hasattr(model, "predict_proba"):
+            expected["probabilities"] = [round(float(v), 9)
+                                         for v in model.predict_proba(Xte).ravel()]
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump(expected, f)
     # Linear models: a scaled binary logistic regression (Scaler, LinearClassifier with
     # LOGISTIC), a multi-class one (SOFTMAX, then Normalizer L1), a binarized linear regression.
     from sklearn.linear_model import LinearRegression, LogisticRegression

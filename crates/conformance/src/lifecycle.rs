@@ -180,6 +180,11 @@ const OPERATORS: &[ModelFile] = operators![
     "positive_binary",
     "linear_binary",
     "linear_binary_logistic",
+    "sklearn_mlp",
+    "gaussian_nb",
+    "linear_svc_binary",
+    "kmeans",
+    "cast_computed",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

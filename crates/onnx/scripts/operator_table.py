@@ -79,8 +79,8 @@ LIMITS = {
     "Upsample": "nearest or linear",
     "Pad": "constant, reflect, edge, wrap",
     "Slice": "constant bounds, step 1",
-    "Cast": "computed tensors to floating types",
-    "CastLike": "computed tensors to floating types",
+    "Cast": "computed tensors: floating types as they are, integer types truncated, bool x != 0",
+    "CastLike": "as Cast",
     "Conv": "1-D, 2-D and 3-D",
     "MaxPool": "1-D, 2-D and 3-D, dilations; ceil_mode (not with dilations, not 3-D)",
     "AveragePool": "1-D, 2-D and 3-D (no depth padding), dilations; ceil_mode (not with "
@@ -107,6 +107,7 @@ ML_SUPPORTED = {
     "Scaler": "one value or one per feature",
     "Normalizer": "MAX, L1, L2 over rows (exact divisions; a zero norm is a typed error)",
     "Binarizer": "exact on the quantized values",
+    "ArrayFeatureExtractor": "along the last axis; constant or computed indices",
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {

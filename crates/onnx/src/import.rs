@@ -699,21 +699,25 @@ impl Importer<'_> {
         match ctx.node.op_type.as_str() {
             "Cast" | "CastLike" => {
                 // A computed tensor cast to a floating type is itself (it is already a real
-                // number at the activation scale); to an integer type it would need rounding.
+                // number at the activation scale); to bool it is `x != 0`, to an integer type
+                // its truncation toward zero (both exact on the quantized values; a value past
+                // the integer type's range is not wrapped).
                 let to = match ctx.node.op_type.as_str() {
                     "Cast" => ctx.node.int("to").and_then(|t| i32::try_from(t).ok()),
                     _ => None,
                 };
                 let like_int = ctx.node.op_type == "CastLike"
                     && ctx.input(1).is_some_and(|n| self.ints.contains(n));
-                if to.is_some_and(fold::is_integer_type) || like_int {
-                    return Err(ctx.unsupported(
-                        "a cast of a computed tensor to an integer type",
-                        format!("to = {to:?}"),
-                    ));
-                }
                 let x = self.dyn_input(ctx, 0)?;
-                self.set(&out, Value::Dyn(x));
+                // ONNX `TensorProto.DataType` BOOL is 9.
+                let y = if to == Some(9) {
+                    self.nonzero(ctx, &out, x)?
+                } else if to.is_some_and(fold::is_integer_type) || like_int {
+                    self.truncate(ctx, &out, x)?
+                } else {
+                    x
+                };
+                self.set(&out, Value::Dyn(y));
             }
             "Identity" | "Dropout" => {
                 let v = match self.get(ctx, 0)? {

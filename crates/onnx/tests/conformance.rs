@@ -206,6 +206,7 @@ conformance! {
     resize_nearest_down_and_fractional => "resize_nearest_fractional",
     resize_cubic_up_to_a_size_and_down_excluding_outside => "resize_cubic",
     blackman_hann_hamming_windows => "windows",
+    casts_of_computed_tensors_truncate_and_test_nonzero => "cast_computed",
     group_normalization => "group_norm",
     mean_variance_normalization => "mean_variance_norm",
     rms_normalization => "rms_norm",
@@ -1169,4 +1170,18 @@ fn bit_shifts_wrap_and_floor_exactly() {
     ];
     assert_eq!(m.decode_outputs(&w)[0], want);
     proves("bit_shift", &m, &x);
+}
+
+/// scikit-learn models whose skl2onnx graphs end in `ArrayFeatureExtractor` (the winning
+/// index mapped to its label) and a `Cast` to int64 (truncation, exact): an MLP classifier,
+/// Gaussian naive Bayes (labels and probabilities against scikit-learn's), a binary LinearSVC
+/// (one coefficient row) and k-means (labels), each proved.
+#[test]
+fn scikit_learn_label_extraction_matches_scikit_learn() {
+    classifier_matches("sklearn_mlp", 4, 12);
+    classifier_matches("gaussian_nb", 4, 12);
+    for name in ["linear_svc_binary", "kmeans"] {
+        let (_, want, got) = tree_model(name, 4, 12);
+        assert_eq!(got[0], want.label, "{name}: labels");
+    }
 }

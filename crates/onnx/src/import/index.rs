@@ -23,6 +23,7 @@ use crate::graph::{Attrs, Const};
 /// The ONNX operators this module lowers (`Gather` at computed indices comes here from
 /// [`super::movement`]).
 pub(super) const OPERATORS: &[&str] = &[
+    "ArrayFeatureExtractor",
     "GatherElements",
     "GatherND",
     "ScatterElements",
@@ -102,6 +103,11 @@ fn element_position(
 impl Importer<'_> {
     /// Lower one of [`OPERATORS`].
     pub(super) fn index(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        if ctx.node.op_type == "ArrayFeatureExtractor" {
+            let y = self.array_feature_extractor(ctx, out)?;
+            self.set(out, Value::Dyn(y));
+            return Ok(());
+        }
         let data = self.dyn_input(ctx, 0)?;
         let y = match ctx.node.op_type.as_str() {
             "GatherElements" => self.gather_elements(ctx, out, data)?,
@@ -183,9 +189,57 @@ impl Importer<'_> {
         self.op(ctx, &format!("{out}/one_hot"), Op::Sub, &[lo, hi])
     }
 
-    /// `Gather(data, idx, axis)` at computed indices: one-hot rows of the (wrapped) indices
-    /// times `data` laid out as `[dim, before * after]`, then back to
-    /// `before + indices + after`.
+    /// `ArrayFeatureExtractor(X, Y)` (`ai.onnx.ml`): `X[..., Y]` along the last axis, shaped
+    /// `X.shape[:-1] + [len(Y)]` (`[1, len(Y)]` for a 1-D `X`), as scikit-learn classifiers
+    /// exported by skl2onnx map a computed class index to its label (`X` the constant labels,
+    /// `Y` an `ArgMax`). Constant indices pick slices; computed ones select by one-hot rows
+    /// ([`Self::gather_at`]); constant data enters as a weight tensor.
+    fn array_feature_extractor(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let data = match self.get(ctx, 0)? {
+            Value::Dyn(id) => *id,
+            Value::Const(c) => {
+                let c = c.clone();
+                self.param(ctx, &format!("{out}/data"), &c, self.s)?
+            }
+        };
+        let shape = self.shape(data);
+        let last = shape.len().saturating_sub(1);
+        let dim = shape.last().copied().unwrap_or(1);
+        let (picked, n) = match self.get(ctx, 1)? {
+            Value::Const(c) => {
+                let c = c.clone();
+                let picks = c
+                    .data
+                    .iter()
+                    .map(|&v| constant_index(ctx, v, dim))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let n = picks.len();
+                (
+                    self.pick(ctx, &format!("{out}/picked"), data, last, &picks)?,
+                    n,
+                )
+            }
+            Value::Dyn(idx) => {
+                let idx = *idx;
+                let n = numel(&self.shape(idx));
+                let flat = self.reshape_to(ctx, &format!("{out}/flat_indices"), idx, vec![n])?;
+                (
+                    self.gather_at(ctx, &format!("{out}/picked"), data, flat, last)?,
+                    n,
+                )
+            }
+        };
+        let target = if shape.len() <= 1 {
+            vec![1, n]
+        } else {
+            let mut t = shape.get(..last).unwrap_or_default().to_vec();
+            t.push(n);
+            t
+        };
+        self.reshape_to(ctx, out, picked, target)
+    }
+
+    /// `Gather(data, idx, axis)` at computed indices: [`Self::gather_at`] on the node's axis.
     pub(super) fn gather_computed(
         &mut self,
         ctx: &Ctx<'_>,
@@ -193,9 +247,24 @@ impl Importer<'_> {
         data: TensorId,
         idx: TensorId,
     ) -> Result<TensorId, OnnxError> {
+        let rank = self.shape(data).len();
+        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), rank)?;
+        self.gather_at(ctx, out, data, idx, a)
+    }
+
+    /// `Gather` along axis `a` at computed indices: one-hot rows of the (wrapped) indices
+    /// times `data` laid out as `[dim, before * after]`, then back to
+    /// `before + indices + after`.
+    fn gather_at(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        data: TensorId,
+        idx: TensorId,
+        a: usize,
+    ) -> Result<TensorId, OnnxError> {
         let shape = self.shape(data);
-        let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
-        let (before, rest) = shape.split_at(a);
+        let (before, rest) = shape.split_at(a.min(shape.len()));
         let Some((&dim, after)) = rest.split_first() else {
             return Err(ctx.unsupported("a Gather axis out of range", a));
         };

@@ -866,6 +866,40 @@ impl Importer<'_> {
         )
     }
 
+    /// `trunc(x)` (toward zero, ONNX's cast to an integer type): `floor(x)`, plus one where
+    /// `x` is negative and not whole (`[x < 0] (ceil(x) - floor(x))`, a 0/1 product rescaled
+    /// exactly).
+    pub(super) fn truncate(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let fl = self.floor(ctx, &format!("{out}/floor"), x)?;
+        let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+        let nf = self.floor(ctx, &format!("{out}/negated_floor"), n)?;
+        let ce = self.neg(ctx, &format!("{out}/ceil"), nf)?;
+        let gap = self.op(ctx, &format!("{out}/gap"), Op::Sub, &[ce, fl])?;
+        let negative = self.step(ctx, &format!("{out}/negative"), n)?;
+        let up = self.op(ctx, &format!("{out}/up"), Op::Mul, &[negative, gap])?;
+        let up = self.rescale(ctx, &format!("{out}/up_rescaled"), up, self.s.bits())?;
+        self.op(ctx, out, Op::Add, &[fl, up])
+    }
+
+    /// `x != 0` as 1.0 or 0 (ONNX's cast to bool): `step(x) + step(-x)`, exact on the
+    /// quantized values.
+    pub(super) fn nonzero(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let p = self.step(ctx, &format!("{out}/positive"), x)?;
+        let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+        let q = self.step(ctx, &format!("{out}/negative"), n)?;
+        self.op(ctx, out, Op::Add, &[p, q])
+    }
+
     /// `floor(x)`: the integer part by a floor rescale to `2^0`, times 1.0 back to the
     /// activation scale.
     fn floor(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
