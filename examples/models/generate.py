@@ -903,8 +903,30 @@ def sequences_and_indices():
              [node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2, 2], strides=[2, 1, 1],
                    pads=[1, 0, 1, 1, 1, 0])], [1, 2, 3, 4, 4], "y", opset=12)
 
+def binary_classifier(name, n, ml_opset, rows):
+    """Save a model of the one ai.onnx.ml classifier node `n` (input x [N, 4]; outputs label
+    [N] and probabilities [N, 2]) and, given `rows`, onnxruntime's outputs on them."""
+    import onnxruntime
+    g = helper.make_graph(
+        [n], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+         helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
+    onx = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                              helper.make_opsetid("ai.onnx.ml", ml_opset)])
+    onx.ir_version = 8
+    onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+    if rows is None:
+        return
+    label, probs = onnxruntime.InferenceSession(onx.SerializeToString()).run(None, {"x": rows})
+    with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in rows.ravel()],
+                   "label": [int(v) for v in label],
+                   "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
+
+
 def trees():
-    """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`): a decision
+    """Tree ensembles as skl2onnx exports them (`ai.onnx.ml`; needs `skl2onnx`, and
+    `onnxruntime` for the hand-built binary classifiers' expected outputs): a decision
     tree and gradient boosting classifier on iris, a random forest regressor on diabetes. Each
     comes with `<name>.expected.json`: 8 held-out rows and scikit-learn's own predictions
     (tract 0.23 cannot run TreeEnsembleRegressor, and scikit-learn is the reference anyway).
@@ -946,8 +968,6 @@ def trees():
                    "label": [int(v) for v in model.predict(Xte)],
                    "probabilities": [round(float(v), 9)
                                      for v in model.predict_proba(Xte).ravel()]}, f)
-    import onnxruntime
-    from onnx import TensorProto, helper
     mixed = [-0.8, 0.6, -0.3, 0.9, 0.4, -0.5, 0.2]
     positive = [0.1, 0.7, 0.1, 0.3, 0.25, 0.05, 0.15]
     for name, weights, post, base in [
@@ -976,41 +996,14 @@ def trees():
             attrs["base_values"] = base
         n = helper.make_node("TreeEnsembleClassifier", ["x"], ["label", "probabilities"],
                              domain="ai.onnx.ml", **attrs)
-        g = helper.make_graph(
-            [n], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
-            [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
-             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
-        onx = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                                  helper.make_opsetid("ai.onnx.ml", 3)])
-        onx.ir_version = 8
-        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
-        if name.startswith("binary_"):
-            continue
-        sess = onnxruntime.InferenceSession(onx.SerializeToString())
-        label, probs = sess.run(None, {"x": Xte})
-        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
-            json.dump({"input": [float(v) for v in Xte.ravel()],
-                       "label": [int(v) for v in label],
-                       "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
+        binary_classifier(name, n, 3, None if name.startswith("binary_") else Xte)
     # LinearClassifier with one coefficient row and two labels (onnxruntime's binary layout:
     # scores [1 - v, v], or of the sigmoid with LOGISTIC; the label v > 0), against onnxruntime.
     for name, post in [("linear_binary", "NONE"), ("linear_binary_logistic", "LOGISTIC")]:
         n = helper.make_node("LinearClassifier", ["x"], ["label", "probabilities"],
                              domain="ai.onnx.ml", coefficients=[0.4, -0.2, 0.9, -1.1],
                              intercepts=[-2.3], classlabels_ints=[0, 1], post_transform=post)
-        g = helper.make_graph(
-            [n], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
-            [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
-             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])])
-        onx = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                                  helper.make_opsetid("ai.onnx.ml", 1)])
-        onx.ir_version = 8
-        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
-        label, probs = onnxruntime.InferenceSession(onx.SerializeToString()).run(None, {"x": Xte})
-        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
-            json.dump({"input": [float(v) for v in Xte.ravel()],
-                       "label": [int(v) for v in label],
-                       "probabilities": [round(float(v), 9) for v in probs.ravel()]}, f)
+        binary_classifier(name, n, 1, Xte)
     # scikit-learn classifiers whose skl2onnx graphs map the winning index to its label with
     # ArrayFeatureExtractor and Cast it to int64: an MLP, Gaussian naive Bayes, a binary
     # LinearSVC (one coefficient row); and k-means (distances, ArgMin). Against scikit-learn.

@@ -28,6 +28,16 @@ use crate::circuit::{D, F};
 
 type FE = <F as Extendable<D>>::Extension;
 
+/// One point's variables as a packing of width 1, so a gate's packed evaluation (what the
+/// prover's quotient runs) also serves the one-point one.
+pub(crate) fn packed(vars: EvaluationVarsBase<'_, F>) -> EvaluationVarsBasePacked<'_, F> {
+    EvaluationVarsBasePacked {
+        local_constants: vars.local_constants,
+        local_wires: vars.local_wires,
+        public_inputs_hash: vars.public_inputs_hash,
+    }
+}
+
 /// `out = in + sum_{i < pairs} a_i b_i` in one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DotGate {
@@ -95,12 +105,7 @@ impl Gate<F, D> for DotGate {
         vars: EvaluationVarsBase<'_, F>,
         yield_constr: StridedConstraintConsumer<'_, F>,
     ) {
-        let packed = EvaluationVarsBasePacked {
-            local_constants: vars.local_constants,
-            local_wires: vars.local_wires,
-            public_inputs_hash: vars.public_inputs_hash,
-        };
-        self.eval_unfiltered_base_packed(packed, yield_constr);
+        self.eval_unfiltered_base_packed(packed(vars), yield_constr);
     }
 
     fn eval_unfiltered_base_batch(&self, vars: EvaluationVarsBaseBatch<'_, F>) -> Vec<F> {

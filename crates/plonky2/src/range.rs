@@ -216,12 +216,7 @@ impl Gate<F, D> for LimbsGate {
         vars: EvaluationVarsBase<'_, F>,
         yield_constr: StridedConstraintConsumer<'_, F>,
     ) {
-        let packed = EvaluationVarsBasePacked {
-            local_constants: vars.local_constants,
-            local_wires: vars.local_wires,
-            public_inputs_hash: vars.public_inputs_hash,
-        };
-        self.eval_unfiltered_base_packed(packed, yield_constr);
+        self.eval_unfiltered_base_packed(crate::dot_gate::packed(vars), yield_constr);
     }
 
     fn eval_unfiltered_base_batch(&self, vars: EvaluationVarsBaseBatch<'_, F>) -> Vec<F> {
