@@ -1034,6 +1034,28 @@ def trees():
                                          for v in model.predict_proba(Xte).ravel()]
         with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
             json.dump(expected, f)
+    # Support vector machines (SVMClassifier one-against-one, SVMRegressor): SVC with an RBF
+    # kernel (3 classes), a binary SVC with a polynomial kernel, SVR with an RBF kernel.
+    from sklearn.svm import SVC, SVR
+    for name, model, target in [
+        ("svc_rbf", SVC(), y),
+        ("svc_poly_binary", SVC(kernel="poly", degree=2), (y == 2).astype(np.int64)),
+        ("svr_rbf", SVR(), None),
+    ]:
+        regression = target is None
+        Xtr, Xte, ytr, _ = train_test_split(X, X[:, 0] if regression else target, test_size=8,
+                                            random_state=3)
+        model.fit(Xtr, ytr)
+        options = None if regression else {"zipmap": False}
+        onx = to_onnx(model, Xtr[:1], options=options, target_opset=opsets)
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        expected = {"input": [float(v) for v in Xte.ravel()]}
+        if regression:
+            expected["output"] = [round(float(v), 9) for v in model.predict(Xte)]
+        else:
+            expected["label"] = [int(v) for v in model.predict(Xte)]
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump(expected, f)
     # Linear models: a scaled binary logistic regression (Scaler, LinearClassifier with
     # LOGISTIC), a multi-class one (SOFTMAX, then Normalizer L1), a binarized linear regression.
     from sklearn.linear_model import LinearRegression, LogisticRegression

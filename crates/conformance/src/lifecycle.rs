@@ -185,6 +185,9 @@ const OPERATORS: &[ModelFile] = operators![
     "linear_svc_binary",
     "kmeans",
     "cast_computed",
+    "svc_rbf",
+    "svc_poly_binary",
+    "svr_rbf",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

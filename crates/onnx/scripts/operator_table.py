@@ -108,6 +108,9 @@ ML_SUPPORTED = {
     "Normalizer": "MAX, L1, L2 over rows (exact divisions; a zero norm is a typed error)",
     "Binarizer": "exact on the quantized values",
     "ArrayFeatureExtractor": "along the last axis; constant or computed indices",
+    "SVMClassifier": "one-against-one as onnxruntime; LINEAR, POLY, RBF, SIGMOID kernels; no "
+                     "probability estimates (prob_a) or post transform",
+    "SVMRegressor": "LINEAR, POLY, RBF, SIGMOID kernels; not one_class; no post transform",
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {

@@ -15,7 +15,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
-    Normalizer, Binarizer, ArrayFeatureExtractor, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
+    Normalizer, Binarizer, ArrayFeatureExtractor, SVMRegressor, SVMClassifier, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
     GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \
     RMSNormalization, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
     Unsqueeze, Pad, Gather, GatherElements, GatherND, ScatterElements, ScatterND, \

@@ -1185,3 +1185,26 @@ fn scikit_learn_label_extraction_matches_scikit_learn() {
         assert_eq!(got[0], want.label, "{name}: labels");
     }
 }
+
+/// Support vector machines as scikit-learn exports them (onnxruntime's semantics, checked
+/// against it through the CLI): SVC with an RBF kernel over three classes (one-against-one
+/// decisions, votes, skl2onnx's post-processing of the scores), a binary SVC with a
+/// polynomial kernel (labels equal scikit-learn's), SVR with an RBF kernel (within 2% of
+/// max(1, |y|)); each proved.
+#[test]
+fn support_vector_machines_match_scikit_learn() {
+    for name in ["svc_rbf", "svc_poly_binary"] {
+        let (_, want, got) = tree_model(name, 4, 12);
+        assert_eq!(got[0], want.label, "{name}: labels");
+    }
+    let (_, want, got) = tree_model("svr_rbf", 4, 12);
+    assert_eq!(got[0].len(), want.output.len());
+    for (g, e) in got[0].iter().zip(&want.output) {
+        assert!(
+            (g - e).abs() <= 0.02 * e.abs().max(1.0),
+            "{:?} against {:?}",
+            got[0],
+            want.output
+        );
+    }
+}

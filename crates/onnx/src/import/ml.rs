@@ -20,7 +20,7 @@ use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
 use zkmlops_tensor::{Op, TensorId};
 
-use super::{Ctx, Importer, SIGMOID_RADIUS, Value};
+use super::{Ctx, Importer, SIGMOID_RADIUS, TANH_RADIUS, Value};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
@@ -36,8 +36,11 @@ struct Binary {
     threshold: f64,
 }
 
-/// The linear `ai.onnx.ml` operators ([`Importer::linear_ml`]).
+/// The linear `ai.onnx.ml` operators ([`Importer::linear_ml`]) and the support vector
+/// machines ([`Importer::svm`]).
 pub(super) const LINEAR: &[&str] = &[
+    "SVMRegressor",
+    "SVMClassifier",
     "Scaler",
     "LinearRegressor",
     "LinearClassifier",
@@ -348,6 +351,299 @@ impl Importer<'_> {
         Ok(())
     }
 
+    /// `SVMRegressor` (as libsvm / scikit-learn's SVR export): `sum_j c_j K(x, v_j) + rho`
+    /// over the support vectors `v_j` ([`Self::svm_kernels`]). `one_class` and a post
+    /// transform other than `NONE` fail by name.
+    fn svm_regressor(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        if ctx.node.int("one_class").unwrap_or(0) != 0 {
+            return Err(ctx.unsupported("a one-class SVMRegressor", "one_class = 1"));
+        }
+        let post = ctx
+            .node
+            .string("post_transform")
+            .unwrap_or_else(|| "NONE".into());
+        if post != "NONE" {
+            return Err(ctx.unsupported("an SVMRegressor post_transform", post));
+        }
+        let coefficients = floats(ctx, "coefficients");
+        let k = self.svm_kernels(ctx, out, x, coefficients.len())?;
+        let rho = floats(ctx, "rho");
+        let bias = Const {
+            shape: vec![1],
+            data: vec![rho.first().copied().unwrap_or(0.0)],
+        };
+        let w = Const {
+            shape: vec![1, coefficients.len()],
+            data: coefficients,
+        };
+        self.linear(ctx, out, k, &w, Some(&bias))
+    }
+
+    /// `SVMClassifier` (libsvm's one-against-one, as scikit-learn's SVC exports it), as
+    /// onnxruntime computes it: per pair of classes `i < j` the decision `d = sum_{v in i}
+    /// c[j-1][v] K(x, v) + sum_{v in j} c[i][v] K(x, v) + rho` (one matrix product of the
+    /// kernels); `d > 0` votes for `i`, else `j`, and the label is the first class with the
+    /// most votes; the scores are the decisions. With two classes the scores are `[-d, d]`
+    /// and the label the first class where `d > 0`. Probability estimates (`prob_a`), a post
+    /// transform other than `NONE` and the linear mode without support vectors fail by name.
+    fn svm_classifier(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<(), OnnxError> {
+        let labels = ints(ctx, "classlabels_ints");
+        let per_class: Vec<usize> = ints(ctx, "vectors_per_class")
+            .into_iter()
+            .map(|v| usize::try_from(v).unwrap_or(0))
+            .collect();
+        let classes = labels.len();
+        if classes < 2 || per_class.len() != classes {
+            return Err(ctx.unsupported(
+                "an SVMClassifier without integer labels and support vectors per class",
+                format!("{classes} labels, {} vector counts", per_class.len()),
+            ));
+        }
+        if !floats(ctx, "prob_a").is_empty() {
+            return Err(ctx.unsupported(
+                "an SVMClassifier with probability estimates",
+                "prob_a (export without probability=True)",
+            ));
+        }
+        let post = ctx
+            .node
+            .string("post_transform")
+            .unwrap_or_else(|| "NONE".into());
+        if post != "NONE" {
+            return Err(ctx.unsupported("an SVMClassifier post_transform", post));
+        }
+        let n: usize = per_class.iter().sum();
+        let coefficients = floats(ctx, "coefficients");
+        let pairs = classes * (classes - 1) / 2;
+        let rho = floats(ctx, "rho");
+        if coefficients.len() != (classes - 1) * n || rho.len() != pairs {
+            return Err(ctx.unsupported(
+                "SVMClassifier coefficients that are not (classes - 1) rows of the vectors",
+                format!(
+                    "{} coefficients, {} rho for {classes} classes and {n} vectors",
+                    coefficients.len(),
+                    rho.len()
+                ),
+            ));
+        }
+        let k = self.svm_kernels(ctx, out, x, n)?;
+        // One row per pair: class i's vectors weighted by row j - 1, class j's by row i.
+        let starts: Vec<usize> = per_class
+            .iter()
+            .scan(0, |at, &c| {
+                let s = *at;
+                *at += c;
+                Some(s)
+            })
+            .collect();
+        let mut w = vec![0.0; pairs * n];
+        let mut pair = 0;
+        let coef = |row: usize, v: usize| coefficients.get(row * n + v).copied().unwrap_or(0.0);
+        for i in 0..classes {
+            for j in i + 1..classes {
+                for (class, row) in [(i, j - 1), (j, i)] {
+                    let start = starts.get(class).copied().unwrap_or(0);
+                    let count = per_class.get(class).copied().unwrap_or(0);
+                    for v in start..start + count {
+                        if let Some(cell) = w.get_mut(pair * n + v) {
+                            *cell = coef(row, v);
+                        }
+                    }
+                }
+                pair += 1;
+            }
+        }
+        let w = Const {
+            shape: vec![pairs, n],
+            data: w,
+        };
+        let bias = Const {
+            shape: vec![pairs],
+            data: rho,
+        };
+        let name = format!("{out}/decisions");
+        let d = self.linear(ctx, &name, k, &w, Some(&bias))?;
+        let first = self.step(ctx, &format!("{name}/first_wins"), d)?;
+        if classes == 2 {
+            let minus = self.neg(ctx, &format!("{name}/negated"), d)?;
+            let scores = self.op(
+                ctx,
+                &format!("{name}/scores"),
+                Op::Concat { axis: 1 },
+                &[minus, d],
+            )?;
+            let second = self.complement(ctx, &format!("{name}/second_wins"), first)?;
+            let one_hot = self.op(
+                ctx,
+                &format!("{name}/winner"),
+                Op::Concat { axis: 1 },
+                &[first, second],
+            )?;
+            return self.class_outputs(ctx, scores, &labels, Some(one_hot));
+        }
+        // Votes: pair (i, j) gives i its `first_wins` and j `1 - first_wins`.
+        let mut m = vec![0.0; pairs * classes];
+        let mut base = vec![0.0; classes];
+        let mut pair = 0;
+        for i in 0..classes {
+            for j in i + 1..classes {
+                if let Some(c) = m.get_mut(pair * classes + i) {
+                    *c = 1.0;
+                }
+                if let Some(c) = m.get_mut(pair * classes + j) {
+                    *c = -1.0;
+                }
+                if let Some(b) = base.get_mut(j) {
+                    *b += 1.0;
+                }
+                pair += 1;
+            }
+        }
+        let m = self.param(
+            ctx,
+            &format!("{name}/vote_map"),
+            &Const {
+                shape: vec![pairs, classes],
+                data: m,
+            },
+            Scale::ONE,
+        )?;
+        let base = self.param(
+            ctx,
+            &format!("{name}/vote_base"),
+            &Const {
+                shape: vec![classes],
+                data: base,
+            },
+            self.s,
+        )?;
+        let shifted = self.op(ctx, &format!("{name}/vote_shifts"), Op::MatMul, &[first, m])?;
+        let votes = self.op(ctx, &format!("{name}/votes"), Op::Add, &[shifted, base])?;
+        let winner = self.first_max_of(ctx, &format!("{name}/winner"), votes, 1)?;
+        self.class_outputs(ctx, d, &labels, Some(winner))
+    }
+
+    /// The kernel values `K(x, v_j)` (`[N, n]`) of the node's `n` support vectors
+    /// (`support_vectors`, `kernel_type`, `kernel_params = [gamma, coef0, degree]`):
+    /// `LINEAR` `x . v`; `POLY` `(gamma x . v + coef0)^degree` (whole degrees up to 8, each
+    /// product rescaled); `RBF` `exp(-gamma |x - v|^2)`, the squared distance as `|x|^2 - 2 x
+    /// . v + |v|^2` and the exponential tabulated on `[-(s ln 2 + 1), 0]` (below it the value
+    /// is under one unit: clamped); `SIGMOID` `tanh(gamma x . v + coef0)` (the tanh table).
+    fn svm_kernels(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        n: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let features = self.shape(x).last().copied().unwrap_or(1);
+        let vectors = floats(ctx, "support_vectors");
+        if n == 0 || vectors.len() != n * features {
+            return Err(ctx.unsupported(
+                "support vectors that are not one row of the features per coefficient",
+                format!(
+                    "{} values, {n} coefficients, {features} features",
+                    vectors.len()
+                ),
+            ));
+        }
+        let params = floats(ctx, "kernel_params");
+        let gamma = params.first().copied().unwrap_or(1.0);
+        let coef0 = params.get(1).copied().unwrap_or(0.0);
+        let degree = params.get(2).copied().unwrap_or(3.0);
+        let kernel = ctx
+            .node
+            .string("kernel_type")
+            .unwrap_or_else(|| "LINEAR".into());
+        let v = Const {
+            shape: vec![n, features],
+            data: vectors,
+        };
+        let name = format!("{out}/kernel");
+        let dot = self.linear(ctx, &format!("{name}/dot"), x, &v, None)?;
+        let scalar = |v: f64| Const {
+            shape: vec![],
+            data: vec![v],
+        };
+        let affine = |me: &mut Self, what: &str| -> Result<TensorId, OnnxError> {
+            let g = me.mul_const(
+                ctx,
+                &format!("{name}/{what}_scaled"),
+                dot,
+                &format!("{name}/gamma"),
+                &scalar(gamma),
+            )?;
+            let c = me.param(ctx, &format!("{name}/coef0"), &scalar(coef0), me.s)?;
+            me.op(ctx, &format!("{name}/{what}"), Op::Add, &[g, c])
+        };
+        match kernel.as_str() {
+            "LINEAR" => Ok(dot),
+            "POLY" => {
+                if degree.fract() != 0.0 || !(1.0..=8.0).contains(&degree) {
+                    return Err(ctx.unsupported("a POLY kernel degree", degree));
+                }
+                let t = affine(self, "affine")?;
+                let mut k = t;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                for i in 1..degree as usize {
+                    let p = self.op(ctx, &format!("{name}/power{i}"), Op::Mul, &[k, t])?;
+                    k =
+                        self.rescale(ctx, &format!("{name}/power{i}_rescaled"), p, self.s.bits())?;
+                }
+                Ok(k)
+            }
+            "SIGMOID" => {
+                let t = affine(self, "affine")?;
+                self.lookup(ctx, &format!("{name}/tanh"), t, Function::Tanh, TANH_RADIUS)
+            }
+            "RBF" => {
+                let sq = self.op(ctx, &format!("{name}/x_squared"), Op::Mul, &[x, x])?;
+                let sq = self.rescale(
+                    ctx,
+                    &format!("{name}/x_squared_rescaled"),
+                    sq,
+                    self.s.bits(),
+                )?;
+                let xx = self.op(
+                    ctx,
+                    &format!("{name}/x_norm"),
+                    Op::Sum {
+                        axes: vec![1],
+                        keep_dims: true,
+                    },
+                    &[sq],
+                )?;
+                let vv = Const {
+                    shape: vec![n],
+                    data: v
+                        .data
+                        .chunks(features)
+                        .map(|r| r.iter().map(|a| a * a).sum())
+                        .collect(),
+                };
+                let vv = self.param(ctx, &format!("{name}/v_norm"), &vv, self.s)?;
+                let norms = self.op(ctx, &format!("{name}/norms"), Op::Add, &[xx, vv])?;
+                let twice = self.op(ctx, &format!("{name}/twice_dot"), Op::Add, &[dot, dot])?;
+                let d = self.op(ctx, &format!("{name}/distance"), Op::Sub, &[norms, twice])?;
+                let arg = self.mul_const(
+                    ctx,
+                    &format!("{name}/exponent"),
+                    d,
+                    &format!("{name}/minus_gamma"),
+                    &scalar(-gamma),
+                )?;
+                let lo = -(f64::from(self.s.bits()) * std::f64::consts::LN_2 + 1.0);
+                self.lookup_on(ctx, &format!("{name}/exp"), arg, Function::Exp, lo, 0.0)
+            }
+            other => Err(ctx.unsupported("an SVM kernel_type", other.to_string())),
+        }
+    }
+
     /// `Scaler` (`(x - offset) * scale`), `LinearRegressor`, `LinearClassifier` (`x W^T +
     /// b`, post transform, labels), `Normalizer` (`MAX`, `L1`, `L2` over each row, exact
     /// divisions) and `Binarizer` (`[x > threshold]`).
@@ -365,6 +661,11 @@ impl Importer<'_> {
             )
         };
         match ctx.node.op_type.as_str() {
+            "SVMRegressor" => {
+                let y = self.svm_regressor(ctx, out, x)?;
+                self.set(out, Value::Dyn(y));
+            }
+            "SVMClassifier" => return self.svm_classifier(ctx, out, x),
             "Scaler" => {
                 let (offset, scale) = (floats(ctx, "offset"), floats(ctx, "scale"));
                 for (what, v) in [("offset", &offset), ("scale", &scale)] {
