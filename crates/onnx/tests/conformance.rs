@@ -1190,13 +1190,19 @@ fn scikit_learn_label_extraction_matches_scikit_learn() {
 /// against it through the CLI): SVC with an RBF kernel over three classes (one-against-one
 /// decisions, votes, skl2onnx's post-processing of the scores), a binary SVC with a
 /// polynomial kernel (labels equal scikit-learn's), SVR with an RBF kernel (within 2% of
-/// max(1, |y|)); each proved.
+/// max(1, |y|)); each proved. Probability estimates are refused by name.
 #[test]
 fn support_vector_machines_match_scikit_learn() {
     for name in ["svc_rbf", "svc_poly_binary"] {
         let (_, want, got) = tree_model(name, 4, 12);
         assert_eq!(got[0], want.label, "{name}: labels");
     }
+    // An SVC exported with probability estimates (prob_a, prob_b) fails by name.
+    let err = compile(&model("svc_probability"), &Settings::default()).unwrap_err();
+    assert!(
+        matches!(err, OnnxError::UnsupportedUse { .. }) && err.to_string().contains("prob_a"),
+        "{err}"
+    );
     let (_, want, got) = tree_model("svr_rbf", 4, 12);
     assert_eq!(got[0].len(), want.output.len());
     for (g, e) in got[0].iter().zip(&want.output) {
