@@ -37,7 +37,7 @@ struct Binary {
 }
 
 /// The linear `ai.onnx.ml` operators ([`Importer::linear_ml`]) and the support vector
-/// machines ([`Importer::svm`]).
+/// machines ([`Importer::svm_regressor`], [`Importer::svm_classifier`]).
 pub(super) const LINEAR: &[&str] = &[
     "SVMRegressor",
     "SVMClassifier",
