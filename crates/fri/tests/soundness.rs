@@ -72,10 +72,15 @@ fn mlp_witness(p: &Program, dims: [usize; 3], seed: u64) -> Witness {
 const DIMS: [usize; 3] = [8, 16, 4];
 
 fn setup() -> (Program, Witness, ProofEnvelope) {
+    setup_with(FriConfig::KECCAK)
+}
+
+/// The test MLP, its witness and an honest proof under `config`.
+fn setup_with(config: FriConfig) -> (Program, Witness, ProofEnvelope) {
     let p = mlp(DIMS);
     let w = mlp_witness(&p, DIMS, 7);
     let env = FriBackend
-        .prove(&p, &w, StageTag::Inference, FriConfig::KECCAK.name())
+        .prove(&p, &w, StageTag::Inference, config.name())
         .unwrap();
     (p, w, env)
 }
@@ -122,12 +127,8 @@ fn mlp_proves_and_verifies_under_every_preset() {
 /// refused as another format (a typed shape error naming the fix), under every preset.
 #[test]
 fn proof_format_tags() {
-    let p = mlp(DIMS);
-    let w = mlp_witness(&p, DIMS, 7);
     for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
-        let env = FriBackend
-            .prove(&p, &w, StageTag::Inference, config.name())
-            .unwrap();
+        let (p, _, env) = setup_with(config);
         assert_eq!(env.proof[..4], zkmlops_fri::PROOF_FORMAT);
         for tag in [b"zkA2", b"zkA9"] {
             let mut old = env.clone();
@@ -467,12 +468,8 @@ fn equal_gemms_share_instances_in_fours() {
 /// nearly all of them) and refuses, with typed errors, another format or a Poseidon2 preset.
 #[test]
 fn size_breakdown_accounts_for_the_proof() {
-    let p = mlp(DIMS);
-    let w = mlp_witness(&p, DIMS, 7);
     for config in [FriConfig::KECCAK, FriConfig::KECCAK_ZK] {
-        let env = FriBackend
-            .prove(&p, &w, StageTag::Inference, config.name())
-            .unwrap();
+        let (_, _, env) = setup_with(config);
         let parts = zkmlops_fri::size_breakdown(config, &env.proof).unwrap();
         assert_eq!(parts[0], ("total".to_string(), env.proof.len()));
         let counted: usize = parts[1..].iter().map(|(_, b)| b).sum();

@@ -872,16 +872,27 @@ fn gradient_boosting_classifier_matches_scikit_learn() {
 /// scikit-learn's predictions (tract 0.23 cannot run TreeEnsembleRegressor).
 #[test]
 fn random_forest_regressor_matches_scikit_learn() {
-    let (_, want, got) = tree_model("forest_regressor", 10, 12);
-    assert_eq!(got[0].len(), want.output.len());
+    regressor_matches("forest_regressor", 10, 12);
+}
+
+/// A regressor's outputs within 2% of max(1, |y|) of the expected ones.
+fn regressor_matches(name: &str, features: usize, bits: u32) {
+    let (_, want, got) = tree_model(name, features, bits);
+    assert_eq!(got[0].len(), want.output.len(), "{name}");
     for (g, e) in got[0].iter().zip(&want.output) {
         assert!(
             (g - e).abs() <= 0.02 * e.abs().max(1.0),
-            "{:?} against {:?}",
+            "{name}: {:?} against {:?}",
             got[0],
             want.output
         );
     }
+}
+
+/// A classifier's labels equal the expected ones.
+fn labels_match(name: &str, features: usize, bits: u32) {
+    let (_, want, got) = tree_model(name, features, bits);
+    assert_eq!(got[0], want.label, "{name}: labels");
 }
 
 /// The labels and probabilities of a classifier against scikit-learn's.
@@ -912,16 +923,7 @@ fn logistic_regressions_match_scikit_learn() {
 /// max(1, |y|) of scikit-learn's predictions.
 #[test]
 fn binarized_linear_regression_matches_scikit_learn() {
-    let (_, want, got) = tree_model("binarized_regressor", 10, 12);
-    assert_eq!(got[0].len(), want.output.len());
-    for (g, e) in got[0].iter().zip(&want.output) {
-        assert!(
-            (g - e).abs() <= 0.02 * e.abs().max(1.0),
-            "{:?} against {:?}",
-            got[0],
-            want.output
-        );
-    }
+    regressor_matches("binarized_regressor", 10, 12);
 }
 
 /// Integer Mod (floor mod, the divisor's sign) of an int64 input by 3 and by -3, as tract.
@@ -1180,10 +1182,8 @@ fn bit_shifts_wrap_and_floor_exactly() {
 fn scikit_learn_label_extraction_matches_scikit_learn() {
     classifier_matches("sklearn_mlp", 4, 12);
     classifier_matches("gaussian_nb", 4, 12);
-    for name in ["linear_svc_binary", "kmeans"] {
-        let (_, want, got) = tree_model(name, 4, 12);
-        assert_eq!(got[0], want.label, "{name}: labels");
-    }
+    labels_match("linear_svc_binary", 4, 12);
+    labels_match("kmeans", 4, 12);
 }
 
 /// Support vector machines as scikit-learn exports them (onnxruntime's semantics, checked
@@ -1193,24 +1193,13 @@ fn scikit_learn_label_extraction_matches_scikit_learn() {
 /// max(1, |y|)); each proved. Probability estimates are refused by name.
 #[test]
 fn support_vector_machines_match_scikit_learn() {
-    for name in ["svc_rbf", "svc_poly_binary"] {
-        let (_, want, got) = tree_model(name, 4, 12);
-        assert_eq!(got[0], want.label, "{name}: labels");
-    }
+    labels_match("svc_rbf", 4, 12);
+    labels_match("svc_poly_binary", 4, 12);
     // An SVC exported with probability estimates (prob_a, prob_b) fails by name.
     let err = compile(&model("svc_probability"), &Settings::default()).unwrap_err();
     assert!(
         matches!(err, OnnxError::UnsupportedUse { .. }) && err.to_string().contains("prob_a"),
         "{err}"
     );
-    let (_, want, got) = tree_model("svr_rbf", 4, 12);
-    assert_eq!(got[0].len(), want.output.len());
-    for (g, e) in got[0].iter().zip(&want.output) {
-        assert!(
-            (g - e).abs() <= 0.02 * e.abs().max(1.0),
-            "{:?} against {:?}",
-            got[0],
-            want.output
-        );
-    }
+    regressor_matches("svr_rbf", 4, 12);
 }

@@ -7,7 +7,6 @@
 //! 80, about twice as many. Every wire of a row is copy-constrained (an unused pair to zero), so
 //! nothing in it is free for the prover: the one constraint fixes the output.
 
-use plonky2::field::extension::Extendable;
 use plonky2::field::packed::PackedField;
 use plonky2::gates::gate::Gate;
 use plonky2::gates::packed_util::PackedEvaluableBase;
@@ -24,9 +23,8 @@ use plonky2::plonk::vars::{
 };
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
+use crate::alg::FE;
 use crate::circuit::{D, F};
-
-type FE = <F as Extendable<D>>::Extension;
 
 /// One point's variables as a packing of width 1, so a gate's packed evaluation (what the
 /// prover's quotient runs) also serves the one-point one.

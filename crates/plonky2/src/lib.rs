@@ -41,6 +41,7 @@
 //! ```
 
 pub mod aggregate;
+mod alg;
 mod circuit;
 mod dot_gate;
 pub mod keys;

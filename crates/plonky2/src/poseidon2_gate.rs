@@ -12,7 +12,6 @@
 use std::sync::OnceLock;
 
 use p3_field::PrimeField64;
-use plonky2::field::extension::{Extendable, FieldExtension};
 use plonky2::field::types::Field;
 use plonky2::gates::gate::Gate;
 use plonky2::gates::util::StridedConstraintConsumer;
@@ -27,9 +26,8 @@ use plonky2::plonk::vars::{EvaluationTargets, EvaluationVars, EvaluationVarsBase
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 use zkmlops_commit::WIDTH;
 
+use crate::alg::{Alg, Base, Circ, Ext, FE};
 use crate::circuit::{D, F};
-
-type FE = <F as Extendable<D>>::Extension;
 
 /// The internal layer's diagonal (Plonky3's `MATRIX_DIAG_8_GOLDILOCKS`): -2, 1, 2, 1/2, 3,
 /// -1/2, -3, -4.
@@ -70,83 +68,6 @@ const START: usize = 2 * WIDTH;
 fn stored() -> usize {
     let k = constants();
     WIDTH * (k.initial.len() + k.terminal.len()) + k.partial.len()
-}
-
-/// Field-like operations the constraints are written in: native values, extension values
-/// (the prover's constraint evaluation) and extension targets (the recursive verifier).
-trait Alg {
-    type V: Copy;
-    fn add(&mut self, a: Self::V, b: Self::V) -> Self::V;
-    fn sub(&mut self, a: Self::V, b: Self::V) -> Self::V;
-    fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V;
-    fn scale(&mut self, c: F, a: Self::V) -> Self::V;
-    fn add_const(&mut self, a: Self::V, c: F) -> Self::V;
-}
-
-struct Base;
-
-impl Alg for Base {
-    type V = F;
-    fn add(&mut self, a: F, b: F) -> F {
-        a + b
-    }
-    fn sub(&mut self, a: F, b: F) -> F {
-        a - b
-    }
-    fn mul(&mut self, a: F, b: F) -> F {
-        a * b
-    }
-    fn scale(&mut self, c: F, a: F) -> F {
-        c * a
-    }
-    fn add_const(&mut self, a: F, c: F) -> F {
-        a + c
-    }
-}
-
-struct Ext;
-
-impl Alg for Ext {
-    type V = FE;
-    fn add(&mut self, a: FE, b: FE) -> FE {
-        a + b
-    }
-    fn sub(&mut self, a: FE, b: FE) -> FE {
-        a - b
-    }
-    fn mul(&mut self, a: FE, b: FE) -> FE {
-        a * b
-    }
-    fn scale(&mut self, c: F, a: FE) -> FE {
-        <FE as FieldExtension<D>>::scalar_mul(&a, c)
-    }
-    fn add_const(&mut self, a: FE, c: F) -> FE {
-        a + <FE as FieldExtension<D>>::from_basefield(c)
-    }
-}
-
-struct Circ<'a>(&'a mut CircuitBuilder<F, D>);
-
-impl Alg for Circ<'_> {
-    type V = ExtensionTarget<D>;
-    fn add(&mut self, a: Self::V, b: Self::V) -> Self::V {
-        self.0.add_extension(a, b)
-    }
-    fn sub(&mut self, a: Self::V, b: Self::V) -> Self::V {
-        self.0.sub_extension(a, b)
-    }
-    fn mul(&mut self, a: Self::V, b: Self::V) -> Self::V {
-        self.0.mul_extension(a, b)
-    }
-    fn scale(&mut self, c: F, a: Self::V) -> Self::V {
-        self.0.mul_const_extension(c, a)
-    }
-    fn add_const(&mut self, a: Self::V, c: F) -> Self::V {
-        let c = self
-            .0
-            .constant_extension(<FE as FieldExtension<D>>::from_basefield(c));
-        self.0.add_extension(a, c)
-    }
 }
 
 /// Plonky3's `apply_mat4`: rows (2 3 1 1), (1 2 3 1), (1 1 2 3), (3 1 1 2).

@@ -15,7 +15,6 @@
 //! arithmetic operation each, 20 to a row, before); the table costs 10 rows once per circuit.
 //! Private weights are range-checked one by one, so a model's weights were most of its rows.
 
-use plonky2::field::extension::Extendable;
 use plonky2::field::packed::PackedField;
 use plonky2::field::types::{Field, PrimeField64};
 use plonky2::gates::gate::Gate;
@@ -33,6 +32,7 @@ use plonky2::plonk::vars::{
 };
 use plonky2::util::serialization::{Buffer, IoResult, Read, Write};
 
+use crate::alg::{Alg, Circ, Ext, FE};
 use crate::circuit::{D, F};
 
 /// Bits per limb (the table has `2^LIMB_BITS` entries).
@@ -95,86 +95,28 @@ impl LimbsGate {
     }
 
     /// The constraints on one op's wires `w` (value, limbs, shifted top) with constant `k`.
-    fn constraints<T: Copy, A: Alg<T>>(self, a: &mut A, w: &[T], k: T) -> Vec<T> {
+    fn constraints<A: Alg>(self, a: &mut A, w: &[A::V], k: A::V) -> Vec<A::V> {
         let mut out = Vec::with_capacity(2);
         let Some(&top) = w.get(self.limbs) else {
             return out;
         };
         let mut sum = top;
-        let base = a.constant(1 << LIMB_BITS);
+        let base = F::from_canonical_u64(1 << LIMB_BITS);
         for &l in w[1..self.limbs].iter().rev() {
-            sum = a.mul_add(base, sum, l);
+            let shifted = a.scale(base, sum);
+            sum = a.add(shifted, l);
         }
         let lhs = a.add(w[0], k);
         out.push(a.sub(lhs, sum));
         if self.top_shift > 0
             && let Some(&t) = w.get(self.limbs + 1)
         {
-            let scale = a.constant(1 << self.top_shift);
-            let scaled = a.mul(scale, top);
+            let scaled = a.scale(F::from_canonical_u64(1 << self.top_shift), top);
             out.push(a.sub(t, scaled));
         }
         out
     }
 }
-
-/// The arithmetic the constraints are written in (the field, its extension, or circuit
-/// targets for recursive verification).
-trait Alg<T> {
-    fn constant(&mut self, c: u64) -> T;
-    fn add(&mut self, a: T, b: T) -> T;
-    fn sub(&mut self, a: T, b: T) -> T;
-    fn mul(&mut self, a: T, b: T) -> T;
-    /// `a b + c`.
-    fn mul_add(&mut self, a: T, b: T, c: T) -> T;
-}
-
-struct Plain;
-
-impl<T: Field> Alg<T> for Plain {
-    fn constant(&mut self, c: u64) -> T {
-        T::from_canonical_u64(c)
-    }
-    fn add(&mut self, a: T, b: T) -> T {
-        a + b
-    }
-    fn sub(&mut self, a: T, b: T) -> T {
-        a - b
-    }
-    fn mul(&mut self, a: T, b: T) -> T {
-        a * b
-    }
-    fn mul_add(&mut self, a: T, b: T, c: T) -> T {
-        a * b + c
-    }
-}
-
-struct Circ<'a>(&'a mut CircuitBuilder<F, D>);
-
-impl Alg<ExtensionTarget<D>> for Circ<'_> {
-    fn constant(&mut self, c: u64) -> ExtensionTarget<D> {
-        self.0.constant_extension(FE::from_canonical_u64(c))
-    }
-    fn add(&mut self, a: ExtensionTarget<D>, b: ExtensionTarget<D>) -> ExtensionTarget<D> {
-        self.0.add_extension(a, b)
-    }
-    fn sub(&mut self, a: ExtensionTarget<D>, b: ExtensionTarget<D>) -> ExtensionTarget<D> {
-        self.0.sub_extension(a, b)
-    }
-    fn mul(&mut self, a: ExtensionTarget<D>, b: ExtensionTarget<D>) -> ExtensionTarget<D> {
-        self.0.mul_extension(a, b)
-    }
-    fn mul_add(
-        &mut self,
-        a: ExtensionTarget<D>,
-        b: ExtensionTarget<D>,
-        c: ExtensionTarget<D>,
-    ) -> ExtensionTarget<D> {
-        self.0.mul_add_extension(a, b, c)
-    }
-}
-
-type FE = <F as Extendable<D>>::Extension;
 
 impl Gate<F, D> for LimbsGate {
     fn id(&self) -> String {
@@ -206,7 +148,7 @@ impl Gate<F, D> for LimbsGate {
         let per = self.wires_per_op();
         (0..self.ops)
             .flat_map(|op| {
-                self.constraints(&mut Plain, &vars.local_wires[op * per..(op + 1) * per], k)
+                self.constraints(&mut Ext, &vars.local_wires[op * per..(op + 1) * per], k)
             })
             .collect()
     }

@@ -404,9 +404,7 @@ impl Importer<'_> {
             }
             "Sign" => {
                 let x = self.dyn_input(ctx, 0)?;
-                let p = self.step(ctx, &format!("{out}/positive"), x)?;
-                let n = self.neg(ctx, &format!("{out}/negated"), x)?;
-                let q = self.step(ctx, &format!("{out}/negative"), n)?;
+                let (p, q) = self.positive_negative(ctx, out, x)?;
                 self.op(ctx, out, Op::Sub, &[p, q])?
             }
             "Floor" => {
@@ -419,9 +417,7 @@ impl Importer<'_> {
             }
             "Ceil" => {
                 let x = self.dyn_input(ctx, 0)?;
-                let n = self.neg(ctx, &format!("{out}/negated"), x)?;
-                let f = self.floor(ctx, &format!("{out}/floor"), n)?;
-                self.neg(ctx, out, f)?
+                self.ceil(ctx, out, x)?
             }
             _ => self.reduce(ctx, out)?,
         };
@@ -876,11 +872,9 @@ impl Importer<'_> {
         x: TensorId,
     ) -> Result<TensorId, OnnxError> {
         let fl = self.floor(ctx, &format!("{out}/floor"), x)?;
-        let n = self.neg(ctx, &format!("{out}/negated"), x)?;
-        let nf = self.floor(ctx, &format!("{out}/negated_floor"), n)?;
-        let ce = self.neg(ctx, &format!("{out}/ceil"), nf)?;
+        let ce = self.ceil(ctx, &format!("{out}/ceil"), x)?;
         let gap = self.op(ctx, &format!("{out}/gap"), Op::Sub, &[ce, fl])?;
-        let negative = self.step(ctx, &format!("{out}/negative"), n)?;
+        let (_, negative) = self.positive_negative(ctx, &format!("{out}/sign"), x)?;
         let up = self.op(ctx, &format!("{out}/up"), Op::Mul, &[negative, gap])?;
         let up = self.rescale(ctx, &format!("{out}/up_rescaled"), up, self.s.bits())?;
         self.op(ctx, out, Op::Add, &[fl, up])
@@ -894,10 +888,29 @@ impl Importer<'_> {
         out: &str,
         x: TensorId,
     ) -> Result<TensorId, OnnxError> {
+        let (p, q) = self.positive_negative(ctx, out, x)?;
+        self.op(ctx, out, Op::Add, &[p, q])
+    }
+
+    /// `([x > 0], [x < 0])`, each 1.0 or 0, exact on the quantized values (`step(x)`,
+    /// `step(-x)`).
+    fn positive_negative(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<(TensorId, TensorId), OnnxError> {
         let p = self.step(ctx, &format!("{out}/positive"), x)?;
         let n = self.neg(ctx, &format!("{out}/negated"), x)?;
         let q = self.step(ctx, &format!("{out}/negative"), n)?;
-        self.op(ctx, out, Op::Add, &[p, q])
+        Ok((p, q))
+    }
+
+    /// `ceil(x) = -floor(-x)`.
+    fn ceil(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let n = self.neg(ctx, &format!("{out}/negated"), x)?;
+        let f = self.floor(ctx, &format!("{out}/floor"), n)?;
+        self.neg(ctx, out, f)
     }
 
     /// `floor(x)`: the integer part by a floor rescale to `2^0`, times 1.0 back to the
