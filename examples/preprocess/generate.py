@@ -41,4 +41,8 @@ with open("pipeline.toml", "w") as f:
     f.write('[[steps]]\nop = "impute"\ncolumn = "f1"\nvalue = "mean"\n\n')
     f.write("[[steps]]\nop = \"standardize\"\ncolumns = [" + ", ".join(f'"{n}"' for n in names) + "]\nscale_bits = 8\n\n")
     f.write('[[steps]]\nop = "stats"\ncolumn = "f0"\npublic = ["count", "mean", "min", "max"]\n\n')
-    f.write("[output]\nfeatures = [" + ", ".join(f'"{n}"' for n in names) + ']\nlabels = ["label"]\nscale_bits = 8\ntest_rows = 114\n')
+    f.write("[output]\nfeatures = [" + ", ".join(f'"{n}"' for n in names) + ']\nlabels = ["label"]\nscale_bits = 8\n'
+            "# Standardized values fit in 21 bits (|z| < 4096 at scale 2^8): the dataset commitments pack\n"
+            "# three of them to a field element (24 bits, the default, pack two). Training and evaluation\n"
+            "# of this split declare the same (train.toml).\n"
+            "value_bits = 21\ntest_rows = 114\n")

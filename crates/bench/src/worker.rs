@@ -136,6 +136,7 @@ fn train_run(
         batch: TRAIN_BATCH,
         learning_rate: 0.5,
         scale_bits: 8,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: zkmlops_train::Link::Logistic,
     };
     let data = zkmlops_train::Dataset::from_csv(&synthetic_csv(rows, features)).map_err(|e| {

@@ -31,6 +31,10 @@ pub(crate) struct TrainSpec {
     batch: usize,
     learning_rate: f64,
     scale_bits: u32,
+    /// Bits of every dataset value: the dataset commitment packs the values with them, so it
+    /// must be the preprocessing output's `value_bits` (taken from `--prep` when absent; 24
+    /// without either).
+    value_bits: Option<u8>,
     /// Epochs (each `rows / batch` steps).
     #[serde(default = "one")]
     epochs: usize,
@@ -43,7 +47,8 @@ fn one() -> usize {
 }
 
 impl TrainSpec {
-    fn model(&self, path: &Path) -> Result<ModelSpec, CliError> {
+    /// The model spec; `value_bits` the dataset's ([`TrainSpec::value_bits`]).
+    fn model(&self, path: &Path, value_bits: u8) -> Result<ModelSpec, CliError> {
         let bad = |what: String| CliError::TrainSpec {
             path: path.into(),
             what,
@@ -54,6 +59,7 @@ impl TrainSpec {
                 batch: self.batch,
                 learning_rate: self.learning_rate,
                 scale_bits: self.scale_bits,
+                value_bits,
                 link,
             })
         };
@@ -68,6 +74,7 @@ impl TrainSpec {
                 batch: self.batch,
                 learning_rate: self.learning_rate,
                 scale_bits: self.scale_bits,
+                value_bits,
             }))
         };
         match self.model.as_str() {
@@ -321,6 +328,27 @@ fn read_attribute(path: &Path) -> Result<Vec<i64>, CliError> {
         .collect()
 }
 
+/// The bits of the dataset's values: the spec's `value_bits`, which must equal the
+/// preprocessing output's when training on a `--prep` split (taken from it when the spec says
+/// nothing), else [`zkmlops_train::DATA_VALUE_BITS`].
+fn dataset_value_bits(ts: &TrainSpec, spec: &Path, prep: Option<&Path>) -> Result<u8, CliError> {
+    let Some(dir) = prep else {
+        return Ok(ts.value_bits.unwrap_or(zkmlops_train::DATA_VALUE_BITS));
+    };
+    let p: zkmlops_preprocess::PreprocessProof = io::read_stage(dir)?;
+    let produced = p.pipeline.output.value_bits;
+    match ts.value_bits {
+        Some(bits) if bits != produced => Err(CliError::TrainSpec {
+            path: spec.into(),
+            what: format!(
+                "value_bits = {bits}, but the preprocessing output in {} declares {produced} (the dataset commitments would differ)",
+                dir.display()
+            ),
+        }),
+        _ => Ok(produced),
+    }
+}
+
 /// A fresh salt, or the `split` salt of a preprocessing run's `secrets.json`.
 pub(crate) fn data_salt(prep: Option<&Path>, split: &str) -> Result<[i64; SALT_LEN], CliError> {
     let Some(dir) = prep else {
@@ -376,7 +404,8 @@ pub(crate) fn train(
                 path: spec.clone(),
                 what: e.message().to_string(),
             })?;
-            let kind = ts.model(&spec)?;
+            let value_bits = dataset_value_bits(&ts, &spec, prep.as_deref())?;
+            let kind = ts.model(&spec, value_bits)?;
             let train_set = match kind {
                 ModelSpec::Linear(s) if s.link == zkmlops_train::Link::Identity => {
                     regression_dataset(&data)?

@@ -1192,7 +1192,7 @@ fn backends_are_listed_and_picked_by_name() {
     assert_eq!(caps["zero_knowledge"], true);
     assert_eq!(caps["post_quantum"], true);
     assert_eq!(caps["transparent"], true);
-    assert_eq!(caps["commitment_scheme"], "poseidon2-goldilocks-sponge/v2");
+    assert_eq!(caps["commitment_scheme"], "poseidon2-goldilocks-sponge/v3");
     assert_eq!(
         caps["ops"]["all_but"],
         serde_json::json!(["argmax", "conv2d/grouped"])

@@ -1,7 +1,7 @@
 //! Commitments to tensors: a Poseidon2 sponge over Goldilocks (Plonky3's width-8 permutation
 //! and constants, `p3-goldilocks`), computed natively here and proved in-circuit by the FRI
 //! backend's commitment chip (`p3-poseidon2-air` with the same constants) and the plonky2
-//! backend's Poseidon2 gate. Scheme `poseidon2-goldilocks-sponge/v2`.
+//! backend's Poseidon2 gate. Scheme `poseidon2-goldilocks-sponge/v3`.
 //!
 //! A model owner computes and publishes a commitment without proving anything; every proof
 //! that uses the weights as `Committed` tensors carries the same digest in its statement.
@@ -26,9 +26,16 @@
 //! `sum_j (v_j + 2^(b-1)) * 2^(b*j)`, which is below `2^(k*b) <= 2^63 < p`, so distinct chunks
 //! of in-bound values give distinct elements. Every backend proves each committed input within
 //! its declared bound, so the packing is injective on everything a proof can hold. 8-bit
-//! weights cost an eighth of the permutations version 1 spent on them. Lineage commitments
-//! (groups >= 1, [`commit_lineage`]) absorb every value alone: stages link them across
-//! Programs whose declarations differ.
+//! weights cost an eighth of the permutations version 1 spent on them.
+//!
+//! **Packed lineage (version 3).** Lineage commitments (groups >= 1, [`commit_lineage`]) link
+//! stages whose Programs differ, so they absorb a value alone unless its tensor is declared
+//! *packed* ([`zkmlops_tensor::TensorDecl::packed`], [`zkmlops_tensor::ProgramBuilder::pack`]):
+//! then it is packed as above with its declared bits, whether it is an input of the Program or
+//! computed by it (every backend proves a packed computed tensor within its bits, as an
+//! input's bound). Both sides of a link declare the same bits: a dataset in the
+//! [`TableLayout`] is packed with [`TableLayout::value_bits`] by the stage that computes it and
+//! by every stage that reads it; [`commit_lineage_packed`] computes such a digest natively.
 //!
 //! ```
 //! use zkmlops_commit::{Digest, commit};
@@ -275,7 +282,7 @@ pub fn absorb_from(
 /// `RATE * MAX_PACK` value columns, so the cap keeps it narrow for 1-bit inputs.
 pub const MAX_PACK: usize = 8;
 /// Widest declared bound that is packed (two 31-bit values make 62 bits, below `p`).
-pub const MAX_PACK_BITS: u8 = 31;
+pub const MAX_PACK_BITS: u8 = zkmlops_tensor::MAX_PACKED_BITS;
 
 /// Values of an input declared with `bits` bits packed into one field element of the model
 /// commitment: `min(63 / bits, MAX_PACK)`, 1 (no packing) above [`MAX_PACK_BITS`].
@@ -302,23 +309,28 @@ impl Packing {
     pub const NONE: Packing = Packing { bits: 0, width: 1 };
 
     /// The packing of tensor `id` of commitment group `group`: inputs of the model
-    /// commitment (group 0) declared with at most [`MAX_PACK_BITS`] bits are packed; every
-    /// other committed tensor (lineage groups, computed tensors, salts) is not.
+    /// commitment (group 0) declared with at most [`MAX_PACK_BITS`] bits, and tensors declared
+    /// packed ([`zkmlops_tensor::TensorDecl::packed`]) in any group, are packed; every other
+    /// committed tensor (salts, unpacked lineage tensors, headers) is not.
     #[must_use]
     pub fn of(program: &Program, group: u16, id: TensorId) -> Packing {
         match program.tensors().get(id.index()) {
-            Some(d) if group == 0 && d.kind == zkmlops_tensor::TensorKind::Input => {
-                let width = pack_width(d.bits);
-                if width > 1 {
-                    Packing {
-                        bits: d.bits,
-                        width,
-                    }
-                } else {
-                    Packing::NONE
-                }
+            Some(d) if d.packed || (group == 0 && d.kind == zkmlops_tensor::TensorKind::Input) => {
+                Packing::with_bits(d.bits)
             }
             _ => Packing::NONE,
+        }
+    }
+
+    /// Values declared within `bits` bits, packed [`pack_width`]`(bits)` to an element (each
+    /// value alone when that is 1).
+    #[must_use]
+    pub fn with_bits(bits: u8) -> Packing {
+        let width = pack_width(bits);
+        if width > 1 {
+            Packing { bits, width }
+        } else {
+            Packing::NONE
         }
     }
 
@@ -442,27 +454,42 @@ pub fn program_commitments(
     Ok(out)
 }
 
-/// A lineage commitment (groups >= 1): the values only, no Program. Stages link through it:
-/// the same values (salt first) committed by two Programs give the same digest.
+/// A lineage commitment (groups >= 1): the values only, no Program, each value alone. Stages
+/// link through it: the same values (salt first) committed by two Programs give the same
+/// digest.
 #[must_use]
 pub fn commit_lineage(tensors: &[&[i64]]) -> Digest {
+    let parts: Vec<(&[i64], Packing)> = tensors.iter().map(|&t| (t, Packing::NONE)).collect();
+    commit_lineage_packed(&parts)
+}
+
+/// A lineage commitment whose tensors are absorbed as their [`Packing`] says (a Program's
+/// group of packed tensors, [`Packing::of`]): each tensor's values in chunks of its width,
+/// chunks never spanning tensors.
+#[must_use]
+pub fn commit_lineage_packed(tensors: &[(&[i64], Packing)]) -> Digest {
     let elements: Vec<Goldilocks> = tensors
         .iter()
-        .flat_map(|t| t.iter().map(|&v| felt(v)))
+        .flat_map(|(t, packing)| packing.elements(t))
         .collect();
     absorb_from(lineage_state(elements.len()), &elements).1
 }
 
 /// Tag that opens a dataset header (`"zkds"`).
 pub const TABLE_TAG: i64 = 0x7a6b_6473;
-/// Version of the dataset layout.
-pub const TABLE_VERSION: i64 = 1;
+/// Version of the dataset layout (2: the values' declared bits in the header, and the values
+/// absorbed packed with them).
+pub const TABLE_VERSION: i64 = 2;
+/// The bits every dataset value is declared in by default: those of a Program input
+/// ([`zkmlops_tensor::DEFAULT_INPUT_BITS`]), two values to a field element.
+pub const TABLE_VALUE_BITS: u8 = zkmlops_tensor::DEFAULT_INPUT_BITS;
 
 /// The layout of a committed training-ready dataset: features `x [rows, features]` and
-/// labels `y [rows, labels]`, both at scale `2^scale_bits`, row-major. Preprocessing outputs
-/// it, training and evaluation consume it; the commitment absorbs
-/// `salt, x, y, header` so that it binds the shape and scale as well as the values
-/// (a lineage commitment alone binds only the flat values and their count).
+/// labels `y [rows, labels]`, both at scale `2^scale_bits`, row-major, every value within
+/// `value_bits` bits. Preprocessing outputs it, training and evaluation consume it; the
+/// commitment absorbs `salt, x, y, header` (`x` and `y` packed with `value_bits`, which every
+/// side proves: [`TableLayout::declare`]) so that it binds the shape, scale and bound as well
+/// as the values (a lineage commitment alone binds only the flat values and their count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TableLayout {
     /// Rows.
@@ -473,11 +500,14 @@ pub struct TableLayout {
     pub labels: usize,
     /// Scale exponent of every value.
     pub scale_bits: u32,
+    /// Every value lies in `[-2^(value_bits-1), 2^(value_bits-1))` (at most
+    /// [`MAX_PACK_BITS`]; [`TABLE_VALUE_BITS`] unless a format says otherwise).
+    pub value_bits: u8,
 }
 
 impl TableLayout {
     /// The header absorbed after the values: `[TABLE_TAG, TABLE_VERSION, rows, features,
-    /// labels, scale_bits]`.
+    /// labels, scale_bits, value_bits]`.
     #[must_use]
     pub fn header(&self) -> Vec<i64> {
         let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
@@ -488,7 +518,31 @@ impl TableLayout {
             n(self.features),
             n(self.labels),
             i64::from(self.scale_bits),
+            i64::from(self.value_bits),
         ]
+    }
+
+    /// How `x` and `y` are absorbed: packed with [`TableLayout::value_bits`].
+    #[must_use]
+    pub fn packing(&self) -> Packing {
+        Packing::with_bits(self.value_bits)
+    }
+
+    /// Declare a Program's `x` and `y` tensors of this layout packed with its value bits
+    /// ([`zkmlops_tensor::ProgramBuilder::pack`]): inputs are then declared within them,
+    /// computed tensors proved within them. Every stage that commits or reads the dataset
+    /// calls this, so their digests agree.
+    ///
+    /// # Errors
+    /// [`zkmlops_tensor::ProgramError`] from the builder (a width outside `1..=31`).
+    pub fn declare(
+        &self,
+        b: &mut zkmlops_tensor::ProgramBuilder,
+        x: TensorId,
+        y: TensorId,
+    ) -> Result<(), zkmlops_tensor::ProgramError> {
+        b.pack(x, self.value_bits)?;
+        b.pack(y, self.value_bits)
     }
 
     /// Add the header to a Program as a committed tensor of `group` named `{prefix}/header`
@@ -519,10 +573,17 @@ impl TableLayout {
         Ok(h)
     }
 
-    /// The lineage commitment of a dataset in this layout: `salt, x, y, header`.
+    /// The lineage commitment of a dataset in this layout: `salt, x, y, header`, `x` and `y`
+    /// packed ([`TableLayout::packing`]).
     #[must_use]
     pub fn commit(&self, salt: &[i64], x: &[i64], y: &[i64]) -> Digest {
-        commit_lineage(&[salt, x, y, &self.header()])
+        let packed = self.packing();
+        commit_lineage_packed(&[
+            (salt, Packing::NONE),
+            (x, packed),
+            (y, packed),
+            (&self.header(), Packing::NONE),
+        ])
     }
 }
 
@@ -539,6 +600,7 @@ mod tests {
             features: 2,
             labels: 1,
             scale_bits: 8,
+            value_bits: TABLE_VALUE_BITS,
         };
         let b = TableLayout {
             rows: 3,
@@ -557,5 +619,101 @@ mod tests {
             commit_lineage(&[&salt, x3, y3])
         );
         assert_eq!(a.commit(&salt, x, y), a.commit(&salt, x, y));
+    }
+
+    /// A dataset computed and committed by one Program and read as inputs by another has the
+    /// same packed digest in both, and it is the layout's native one.
+    #[test]
+    fn a_packed_dataset_links_the_stage_that_computes_it_and_the_one_that_reads_it() {
+        use zkmlops_field::Scale;
+        use zkmlops_tensor::{Op, ProgramBuilder, Tensor, Visibility};
+        let layout = TableLayout {
+            rows: 3,
+            features: 2,
+            labels: 1,
+            scale_bits: 0,
+            value_bits: TABLE_VALUE_BITS,
+        };
+        let group = Visibility::CommittedTo(1);
+        let salt = [5, -6, 7, -8];
+        let raw: Vec<i64> = vec![1, -2, 3, -4, 5, -6];
+        let labels = vec![1, 0, 1];
+        let x: Vec<i64> = raw.iter().map(|v| v * 1000).collect();
+        // Producer: x = 1000 * raw, y = labels, both computed.
+        let producer = {
+            let mut b = ProgramBuilder::new();
+            b.unbounded_input("salt", &[4], Scale::ONE, group);
+            let r = b.input("raw", &[3, 2], Scale::ONE, Visibility::Private);
+            let l = b.input("labels", &[3, 1], Scale::ONE, Visibility::Private);
+            let k = b.constant("k", Tensor::scalar(1000), Scale::ONE).unwrap();
+            let x = b.op("x", Op::Mul, &[r, k]).unwrap();
+            let y = b.op("y", Op::Add, &[l, l]).unwrap();
+            let y = b.op("y1", Op::Sub, &[y, l]).unwrap();
+            b.output(x, group).unwrap();
+            b.output(y, group).unwrap();
+            layout.declare(&mut b, x, y).unwrap();
+            layout.add_header(&mut b, "data", 1).unwrap();
+            b.build().unwrap()
+        };
+        let w = producer
+            .evaluate(&[
+                Tensor::vector(salt.to_vec()),
+                Tensor::new(vec![3, 2], raw.clone()).unwrap(),
+                Tensor::new(vec![3, 1], labels.clone()).unwrap(),
+            ])
+            .unwrap();
+        let produced = program_commitments(&producer, &w).unwrap();
+        // Consumer: x and y are inputs.
+        let consumer = {
+            let mut b = ProgramBuilder::new();
+            b.unbounded_input("salt", &[4], Scale::ONE, group);
+            let x = b.input("x", &[3, 2], Scale::ONE, group);
+            let y = b.input("y", &[3, 1], Scale::ONE, group);
+            layout.declare(&mut b, x, y).unwrap();
+            layout.add_header(&mut b, "data", 1).unwrap();
+            let s = b
+                .op(
+                    "s",
+                    Op::Sum {
+                        axes: vec![],
+                        keep_dims: false,
+                    },
+                    &[x],
+                )
+                .unwrap();
+            b.output(s, Visibility::Public).unwrap();
+            b.build().unwrap()
+        };
+        let w2 = consumer
+            .evaluate(&[
+                Tensor::vector(salt.to_vec()),
+                Tensor::new(vec![3, 2], x.clone()).unwrap(),
+                Tensor::new(vec![3, 1], labels.clone()).unwrap(),
+            ])
+            .unwrap();
+        let consumed = program_commitments(&consumer, &w2).unwrap();
+        let native = layout.commit(&salt, &x, &labels);
+        assert_eq!(produced[0].1, native);
+        assert_eq!(consumed[0].1, native);
+        // Packing changes the digest: the same values unpacked, or declared wider, differ.
+        assert_ne!(
+            native,
+            commit_lineage(&[&salt, &x, &labels, &layout.header()])
+        );
+        let wide = TableLayout {
+            value_bits: 31,
+            ..layout
+        };
+        assert_ne!(native, wide.commit(&salt, &x, &labels));
+        // A computed value outside the declared bits is refused by the evaluation.
+        let big = Tensor::new(vec![3, 2], vec![1 << 14, 0, 0, 0, 0, 0]).unwrap();
+        assert!(matches!(
+            producer.evaluate(&[
+                Tensor::vector(salt.to_vec()),
+                big,
+                Tensor::new(vec![3, 1], labels.clone()).unwrap(),
+            ]),
+            Err(zkmlops_tensor::ProgramError::OutputOutOfBound { ref tensor, index: 0, .. }) if tensor == "x"
+        ));
     }
 }

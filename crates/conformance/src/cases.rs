@@ -628,3 +628,34 @@ pub fn packed_collision() -> Result<(Program, Vec<Tensor>, TensorId, TensorId), 
 
 /// The out-of-bound weights and the sum [`packed_collision`]'s cheater claims.
 pub const PACKED_COLLISION_CLAIM: ([i64; 2], i64) = ([261, 2], 263);
+
+/// A stage's *computed* output committed packed to a lineage group (scheme v3): `z = x * 1`
+/// from a private `x`, `z` committed to group 1 packed with 8 bits, `y = sum(z)` public. With
+/// `x = [5, 3]` honest; a cheater claiming `x = z = [261, 2]` (out of `z`'s declared bits) hits
+/// the same lineage digest ([`PACKED_COLLISION_CLAIM`]): only the range check of `z` stops
+/// it. Returns the Program, honest inputs (salt, x), `x`, `z` and `y`.
+///
+/// # Errors
+/// Builder errors (none for this fixed Program).
+#[allow(clippy::type_complexity)]
+pub fn packed_output_collision()
+-> Result<(Program, Vec<Tensor>, TensorId, TensorId, TensorId), ProgramError> {
+    let mut b = ProgramBuilder::new();
+    b.unbounded_input("salt", &[4], Scale::ONE, Visibility::CommittedTo(1));
+    let x = b.input("x", &[2], Scale::ONE, Visibility::Private);
+    let one = b.constant("one", Tensor::vector(vec![1, 1]), Scale::ONE)?;
+    let z = b.op("z", Op::Mul, &[x, one])?;
+    b.output(z, Visibility::CommittedTo(1))?;
+    b.pack(z, 8)?;
+    let sum = Op::Sum {
+        axes: vec![0],
+        keep_dims: false,
+    };
+    let y = b.op("y", sum, &[z])?;
+    b.output(y, Visibility::Public)?;
+    let inputs = vec![
+        Tensor::vector(vec![11, -22, 33, -44]),
+        Tensor::vector(vec![5, 3]),
+    ];
+    Ok((b.build()?, inputs, x, z, y))
+}

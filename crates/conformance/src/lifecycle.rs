@@ -309,6 +309,7 @@ fn small_spec() -> zkmlops_train::LogRegSpec {
         batch: 4,
         learning_rate: 0.5,
         scale_bits: 8,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: zkmlops_train::Link::Logistic,
     }
 }

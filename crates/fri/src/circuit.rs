@@ -710,10 +710,12 @@ pub(crate) fn compile(
     };
     let mut committed_bounds: std::collections::BTreeMap<u8, Vec<(u32, usize)>> =
         std::collections::BTreeMap::new();
-    // One commitment chip per group, built first: the packed inputs it range-checks itself
-    // (`CommitChip::checked_bits`) need no bound chip.
+    let mut packed_outputs: std::collections::BTreeMap<u8, Vec<(u32, usize)>> =
+        std::collections::BTreeMap::new();
+    // One commitment chip for every group, built first: the packed values it range-checks
+    // itself (`CommitChip::checked_bits`) need no bound chip.
     let digest = program.digest();
-    let mut commit_chips = Vec::new();
+    let mut groups = Vec::new();
     for (group, ids) in zkmlops_commit::commitment_groups(program) {
         let mut slots = Vec::new();
         let mut tensors = Vec::new();
@@ -728,24 +730,23 @@ pub(crate) fn compile(
             }));
             tensors.push((len, zkmlops_commit::Packing::of(program, group, id)));
         }
-        let checked = CommitChip::checked_bits(&tensors);
-        let (lanes, pack) = CommitChip::lanes_of(&tensors, checked);
         // With nothing absorbed the digest would be tied to no row.
         if slots.is_empty() {
             return Err(unsupported("committed tensors with no elements"));
         }
-        let iv = zkmlops_commit::group_initial_state(&digest, group, lanes.len())
+        let lanes: usize = tensors
+            .iter()
+            .map(|&(len, p)| len.div_ceil(p.width.max(1)))
+            .sum();
+        let iv = zkmlops_commit::group_initial_state(&digest, group, lanes)
             .map(|x| p3_field::PrimeField64::as_canonical_u64(&x));
-        commit_chips.push(CommitChip {
-            slots,
-            lanes,
-            pack,
-            check: checked.map(|bits| Signed::new(u32::from(bits))),
-            mults: Vec::new(),
-            iv,
-            log_height: 0,
-        });
+        groups.push((slots, tensors, iv));
     }
+    let commit_chips: Vec<CommitChip> = if groups.is_empty() {
+        Vec::new()
+    } else {
+        vec![CommitChip::new(groups)]
+    };
     let self_checked: std::collections::BTreeSet<u32> = commit_chips
         .iter()
         .flat_map(CommitChip::checked_wires)
@@ -787,8 +788,17 @@ pub(crate) fn compile(
                         .push((wire, b.wires[w].len));
                 }
             }
-            // Committed computed tensors: the commitment chip reads them.
-            (_, Visibility::Committed | Visibility::CommittedTo(_)) => {}
+            // Committed computed tensors: the commitment chip reads them; a packed one is
+            // proved within its declared bits (by that chip or a bound chip after its
+            // producer, below).
+            (_, Visibility::Committed | Visibility::CommittedTo(_)) => {
+                if d.output_bound().is_some() && !self_checked.contains(&wire) {
+                    packed_outputs
+                        .entry(d.bits)
+                        .or_default()
+                        .push((wire, b.wires[w].len));
+                }
+            }
             (TensorKind::Computed, Visibility::Public) => b.chips.push(Chip::Public(
                 PublicChip::single(PublicMode::Sink, wire, public_values()?),
             )),
@@ -806,6 +816,13 @@ pub(crate) fn compile(
     for node in program.nodes() {
         let ins: Vec<usize> = node.inputs.iter().map(|t| t.index()).collect();
         b.node(&node.op, &ins, node.output.index())?;
+    }
+    for (bits, wires) in packed_outputs {
+        b.chips.push(Chip::Bound(BoundChip {
+            wires,
+            range: Signed::new(u32::from(bits)),
+            log_height: 0,
+        }));
     }
     for (id, spec) in b.tables.iter().enumerate() {
         b.chips.push(Chip::Table(TableChip {

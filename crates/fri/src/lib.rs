@@ -144,8 +144,8 @@ fn public_values(
     limbs: &[Val],
     statement: &Statement,
 ) -> Result<Vec<Vec<Val>>, FriError> {
-    // The k-th commitment chip (instance order = `commitment_groups` order = the statement's
-    // order) proves the k-th commitment of the statement.
+    // The commitment chip proves every commitment of the statement, in order (its groups'
+    // order = `commitment_groups` order = the statement's order).
     let mut digests = statement.commitments.iter().map(|c| {
         zkmlops_commit::Digest::from_bytes(&c.digest)
             .map(|d| d.elements())
@@ -159,7 +159,7 @@ fn public_values(
             if a.statement_values > 0 {
                 v.extend_from_slice(limbs);
             }
-            if a.commitment_values() > 0 {
+            for _ in 0..a.commitment_values() / zkmlops_commit::RATE {
                 v.extend(digests.next().ok_or(FriError::Commitment)??);
             }
             Ok(v)

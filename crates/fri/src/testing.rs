@@ -91,19 +91,21 @@ pub fn prove_tampered(
     crate::prove_inner(program, witness, stage, config, cheat).map_err(crate::into_prove_error)
 }
 
-/// The same Program with every input's declared bound lifted (`MAX_INPUT_BITS`): it evaluates
-/// a cheater's witness (an input past its bound, everything downstream computed consistently
-/// from it) that the real Program's reference refuses. Its digest differs; prove against the
-/// real Program.
+/// The same Program with every declared bound lifted (inputs to `MAX_INPUT_BITS`, packed
+/// commitments unpacked): it evaluates a cheater's witness (an input past its bound,
+/// everything downstream computed consistently from it) that the real Program's reference
+/// refuses. Its digest and commitments differ; prove against the real Program.
 ///
 /// # Errors
 /// The Program's own validation errors (none for a valid Program).
 pub fn relaxed(program: &Program) -> Result<Program, zkmlops_tensor::ProgramError> {
     let mut tensors = program.tensors().to_vec();
     for t in &mut tensors {
-        if t.kind == zkmlops_tensor::TensorKind::Input {
-            t.bits = zkmlops_tensor::MAX_INPUT_BITS;
-        }
+        t.packed = false;
+        t.bits = match t.kind {
+            zkmlops_tensor::TensorKind::Input => zkmlops_tensor::MAX_INPUT_BITS,
+            _ => 0,
+        };
     }
     Program::from_parts(
         tensors,

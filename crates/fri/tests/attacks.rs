@@ -428,6 +428,32 @@ fn packed_commitment_collisions_beyond_the_bound_are_rejected() {
     assert_only_the_range_check_stops_it(&p, &wit, |_: &mut Traces<'_>| {});
 }
 
+/// The same collision on a stage's computed output committed packed to a lineage group
+/// (scheme v3): `z = [261, 2]` packs like `[5, 3]`, so the lineage digest is the honest one;
+/// the range check of the packed output (the commitment chip's limbs) is all that rejects.
+#[test]
+fn packed_output_collisions_beyond_the_bound_are_rejected() {
+    use zkmlops_conformance::cases::{PACKED_COLLISION_CLAIM, packed_output_collision};
+    let (p, inputs, x, z, y) = packed_output_collision().unwrap();
+    let honest = p.evaluate(&inputs).unwrap();
+    let (values, sum) = PACKED_COLLISION_CLAIM;
+    let mut wit = honest.clone();
+    wit.values_mut()[x.index()] = Tensor::vector(values.to_vec());
+    wit.values_mut()[z.index()] = Tensor::vector(values.to_vec());
+    wit.values_mut()[y.index()] = Tensor::vector(vec![sum]);
+    assert_eq!(
+        zkmlops_commit::program_commitments(&p, &honest).unwrap(),
+        zkmlops_commit::program_commitments(&p, &wit).unwrap(),
+        "the two outputs collide in the packed lineage commitment"
+    );
+    // The honest prover refuses by name.
+    assert!(matches!(
+        p.check_witness(&wit),
+        Err(zkmlops_tensor::ProgramError::OutputOutOfBound { ref tensor, index: 0, value: 261, bits: 8 }) if tensor == "z"
+    ));
+    assert_only_the_range_check_stops_it(&p, &wit, |_: &mut Traces<'_>| {});
+}
+
 /// A public input is checked against its declared bound by the verifier itself, before any
 /// cryptography: a statement carrying an out-of-bound value is refused by name.
 #[test]

@@ -31,6 +31,7 @@ const SPEC: LogRegSpec = LogRegSpec {
     batch: 8,
     learning_rate: 0.5,
     scale_bits: 8,
+    value_bits: zkmlops_train::DATA_VALUE_BITS,
     link: Link::Logistic,
 };
 

@@ -51,6 +51,7 @@ fn main() {
             batch: 32,
             learning_rate: 0.5,
             scale_bits: 10,
+            value_bits: zkmlops_train::DATA_VALUE_BITS,
             link: Link::Logistic,
         };
         (
@@ -69,6 +70,7 @@ fn main() {
             batch: 2,
             learning_rate: 0.5,
             scale_bits: 8,
+            value_bits: zkmlops_train::DATA_VALUE_BITS,
             link: Link::Logistic,
         };
         (spec, Dataset::from_csv(&csv).unwrap())

@@ -30,6 +30,7 @@ fn spec() -> LogRegSpec {
         batch: 2,
         learning_rate: 0.5,
         scale_bits: 8,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: Link::Logistic,
     }
 }

@@ -549,3 +549,34 @@ fn packed_commitment_collisions_beyond_the_bound_are_rejected() {
         prove_edited(&p, &honest, &claimed, StageTag::Generic, P, &edits),
     );
 }
+
+/// The collision on a computed output committed packed to a lineage group (scheme v3):
+/// `z = [261, 2]` packs like `[5, 3]`; the lowering's range check of the packed output is all
+/// that stands in the way, and the verifier rejects.
+#[test]
+fn packed_output_collisions_beyond_the_bound_are_rejected() {
+    use zkmlops_conformance::cases::{PACKED_COLLISION_CLAIM, packed_output_collision};
+    let (p, inputs, x, z, y) = packed_output_collision().unwrap();
+    let honest = p.evaluate(&inputs).unwrap();
+    let (values, sum) = PACKED_COLLISION_CLAIM;
+    let mut claimed = honest.clone();
+    claimed.values_mut()[x.index()] = Tensor::vector(values.to_vec());
+    claimed.values_mut()[z.index()] = Tensor::vector(values.to_vec());
+    claimed.values_mut()[y.index()] = Tensor::vector(vec![sum]);
+    assert_eq!(
+        zkmlops_commit::program_commitments(&p, &honest).unwrap(),
+        zkmlops_commit::program_commitments(&p, &claimed).unwrap(),
+        "the two outputs collide in the packed lineage commitment"
+    );
+    let edits = [
+        (Cell::Tensor(x, 0), i128::from(values[0])),
+        (Cell::Tensor(x, 1), i128::from(values[1])),
+        (Cell::Tensor(z, 0), i128::from(values[0])),
+        (Cell::Tensor(z, 1), i128::from(values[1])),
+        (Cell::Tensor(y, 0), i128::from(sum)),
+    ];
+    rejected(
+        &p,
+        prove_edited(&p, &honest, &claimed, StageTag::Generic, P, &edits),
+    );
+}

@@ -113,7 +113,13 @@ impl Tracer {
             // Salts only feed commitments: any field element, no range check.
             self.b.unbounded_input(name, shape, scale, vis)
         } else {
-            self.b.input(name, shape, scale, vis)
+            let id = self.b.input(name, shape, scale, vis);
+            if vis == Visibility::CommittedTo(RAW_GROUP) {
+                // Raw values (and presence flags) are absorbed packed (`RawTable::commitment`).
+                // A fresh input of the builder: `pack` cannot fail on it.
+                let _ = self.b.pack(id, crate::table::RAW_VALUE_BITS);
+            }
+            id
         };
         if let Some(t) = value {
             self.inputs.push(t.clone());
@@ -379,6 +385,13 @@ fn check_pipeline(p: &Pipeline) -> Result<(), PreprocessError> {
         });
     }
     checked_scale(p.output.scale_bits, "output")?;
+    if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&p.output.value_bits) {
+        return Err(PreprocessError::Spec {
+            what: "value_bits",
+            name: "output".into(),
+            allowed: "1 ..= 31",
+        });
+    }
     Ok(())
 }
 
@@ -878,6 +891,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
         features: out.features.len(),
         labels: out.labels.len(),
         scale_bits: out.scale_bits,
+        value_bits: out.value_bits,
     };
     let split = |t: &mut Tracer, id: TensorId, what: &str, start, end| {
         if start == 0 && end == n {
@@ -903,6 +917,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
     let y_train = split(&mut t, y, "train_y", 0, train_n)?;
     t.b.output(x_train, Visibility::CommittedTo(TRAIN_GROUP))?;
     t.b.output(y_train, Visibility::CommittedTo(TRAIN_GROUP))?;
+    layout(train_n).declare(&mut t.b, x_train, y_train)?;
     layout(train_n).add_header(&mut t.b, "train", TRAIN_GROUP)?;
     let profile = if out.profile_edges.is_empty() {
         None
@@ -926,6 +941,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
         let y_test = split(&mut t, y, "test_y", train_n, n)?;
         t.b.output(x_test, Visibility::CommittedTo(TEST_GROUP))?;
         t.b.output(y_test, Visibility::CommittedTo(TEST_GROUP))?;
+        layout(test_rows).declare(&mut t.b, x_test, y_test)?;
         layout(test_rows).add_header(&mut t.b, "test", TEST_GROUP)?;
         Some((x_test, y_test, layout(test_rows)))
     } else {

@@ -59,7 +59,8 @@ pub use error::PreprocessError;
 pub use init::{ColumnChoice, InitOptions, init_pipeline};
 pub use spec::{Cmp, ColumnSpec, Fill, Given, OutputSpec, PIPELINE_VERSION, Pipeline, Stat, Step};
 pub use table::{
-    MAX_CELLS, RAW_TAG, RAW_VERSION, RawColumn, RawTable, raw_commitment, schema_header,
+    MAX_CELLS, RAW_TAG, RAW_VALUE_BITS, RAW_VERSION, RawColumn, RawTable, raw_commitment,
+    schema_header,
 };
 pub use zkmlops_tensor::composite::ColumnProfile;
 

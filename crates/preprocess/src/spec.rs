@@ -209,6 +209,10 @@ impl Step {
     }
 }
 
+fn default_value_bits() -> u8 {
+    zkmlops_commit::TABLE_VALUE_BITS
+}
+
 /// The processed dataset: `x [rows, features]` and `y [rows, labels]` at one scale, the layout
 /// training consumes ([`zkmlops_commit::TableLayout`]), split by row index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +224,13 @@ pub struct OutputSpec {
     pub labels: Vec<String>,
     /// Scale exponent of the processed values.
     pub scale_bits: u32,
+    /// Every processed value lies in `[-2^(value_bits-1), 2^(value_bits-1))`, 1 to 31 (24 when
+    /// absent): proved in the preprocessing proof, and the dataset commitments pack the values
+    /// with these bits ([`zkmlops_commit::TableLayout`]), so training and evaluation declare
+    /// the same (`value_bits` in their spec). 21 bits pack three values to a field element, 24
+    /// two.
+    #[serde(default = "default_value_bits")]
+    pub value_bits: u8,
     /// The last `test_rows` rows form the test split (none when 0).
     #[serde(default)]
     pub test_rows: usize,

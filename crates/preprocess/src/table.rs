@@ -7,8 +7,13 @@ use crate::{Pipeline, PreprocessError};
 
 /// Tag that opens a raw-table header (`"zkrw"`).
 pub const RAW_TAG: i64 = 0x7a6b_7277;
-/// Version of the raw-table layout.
-pub const RAW_VERSION: i64 = 1;
+/// Version of the raw-table layout (2: values and presence masks absorbed packed with
+/// [`RAW_VALUE_BITS`]).
+pub const RAW_VERSION: i64 = 2;
+/// The bits every raw value (and presence flag) is declared in: a Program input's default,
+/// so the raw commitment absorbs them two to a field element
+/// ([`zkmlops_commit::Packing::with_bits`]).
+pub const RAW_VALUE_BITS: u8 = zkmlops_tensor::DEFAULT_INPUT_BITS;
 /// Largest table (rows times columns) a Program is built for: sizes come from public, possibly
 /// untrusted files, and a verifier rebuilds the Program.
 pub const MAX_CELLS: usize = 1 << 24;
@@ -183,16 +188,18 @@ impl RawTable {
     /// The raw commitment with `salt`: [`raw_commitment`].
     #[must_use]
     pub fn commitment(&self, pipeline: &Pipeline, salt: &[i64]) -> zkmlops_commit::Digest {
-        let mut parts: Vec<&[i64]> = vec![salt];
+        use zkmlops_commit::Packing;
+        let packed = Packing::with_bits(RAW_VALUE_BITS);
+        let mut parts: Vec<(&[i64], Packing)> = vec![(salt, Packing::NONE)];
         for c in &self.columns {
-            parts.push(&c.values);
+            parts.push((&c.values, packed));
             if let Some(p) = &c.present {
-                parts.push(p);
+                parts.push((p, packed));
             }
         }
         let header = schema_header(pipeline, self.rows);
-        parts.push(&header);
-        zkmlops_commit::commit_lineage(&parts)
+        parts.push((&header, Packing::NONE));
+        zkmlops_commit::commit_lineage_packed(&parts)
     }
 }
 

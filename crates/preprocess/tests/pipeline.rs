@@ -372,6 +372,7 @@ fn the_processed_split_is_the_dataset_training_commits_to() {
         batch: 4,
         learning_rate: 0.5,
         scale_bits: 8,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: zkmlops_train::Link::Logistic,
     };
     assert_eq!(

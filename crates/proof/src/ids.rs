@@ -123,10 +123,11 @@ impl HashId {
 
 impl SchemeId {
     /// `zkmlops-commit`'s salted Poseidon2 sponge over Goldilocks (version 2: a model's
-    /// narrow inputs packed several to a field element): the lineage commitment every
-    /// Goldilocks backend proves in-circuit.
+    /// narrow inputs packed several to a field element; version 3: tensors declared packed
+    /// in lineage groups too): the lineage commitment every Goldilocks backend proves
+    /// in-circuit.
     pub const POSEIDON2_GOLDILOCKS_SPONGE: SchemeId =
-        SchemeId::new_static("poseidon2-goldilocks-sponge/v2");
+        SchemeId::new_static("poseidon2-goldilocks-sponge/v3");
 }
 
 #[cfg(test)]

@@ -213,6 +213,33 @@ pub enum ProgramError {
         /// The declared width.
         bits: u8,
     },
+    /// A packed computed tensor's value outside its declared bound ([`crate::TensorDecl::packed`]).
+    #[error(
+        "`{tensor}` element {index} = {value} is outside the bound its packed commitment declares [-2^{}, 2^{})",
+        u32::from(*bits).saturating_sub(1),
+        u32::from(*bits).saturating_sub(1)
+    )]
+    OutputOutOfBound {
+        /// Name of the tensor.
+        tensor: String,
+        /// Flat index.
+        index: usize,
+        /// The value.
+        value: i64,
+        /// The declared width.
+        bits: u8,
+    },
+    /// A packed commitment that is not allowed: only a committed input or computed tensor,
+    /// declared with 1 to 31 bits.
+    #[error(
+        "tensor `{tensor}` cannot be packed with {bits} bits (only committed inputs and computed tensors, 1..=31 bits)"
+    )]
+    Pack {
+        /// The tensor.
+        tensor: String,
+        /// The width given.
+        bits: u8,
+    },
     /// A declared bound that is not allowed: inputs declare 1 to 64 bits, other tensors none.
     #[error(
         "tensor `{tensor}` cannot declare a {bits}-bit bound (inputs take 1..=64 bits, constants and computed tensors none)"

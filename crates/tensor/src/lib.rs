@@ -46,8 +46,8 @@ mod witness;
 pub use error::{DecodeReason, OpError, ProgramError};
 pub use op::Op;
 pub use program::{
-    DEFAULT_INPUT_BITS, MAX_INPUT_BITS, Node, PROGRAM_FORMAT_VERSION, PROGRAM_MAGIC, Program,
-    ProgramBuilder, TensorDecl, TensorId, TensorKind, Visibility,
+    DEFAULT_INPUT_BITS, MAX_INPUT_BITS, MAX_PACKED_BITS, Node, PROGRAM_FORMAT_VERSION,
+    PROGRAM_MAGIC, Program, ProgramBuilder, TensorDecl, TensorId, TensorKind, Visibility,
 };
 pub use tensor::{Tensor, numel, strides};
 pub use witness::{PROGRAM_DIGEST_DOMAIN, ParseDigestError, ProgramDigest, Witness};

@@ -65,6 +65,7 @@ pub enum TensorKind {
 
 /// The declaration of one tensor.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "TensorDeclWire", into = "TensorDeclWire")]
 pub struct TensorDecl {
     /// Unique name (errors and reports use it).
     pub name: String,
@@ -83,8 +84,64 @@ pub struct TensorDecl {
     /// bounds of every computed tensor follow from the Program alone. Between 1 and
     /// [`MAX_INPUT_BITS`] for inputs ([`DEFAULT_INPUT_BITS`] unless
     /// [`ProgramBuilder::set_bits`] says otherwise); 0 for constants and computed tensors,
-    /// whose bounds follow from their values or their ops.
+    /// whose bounds follow from their values or their ops, unless packed (below).
     pub bits: u8,
+    /// Whether its commitment group absorbs it *packed*: several values to a field element
+    /// (`zkmlops-commit`'s `Packing`), which is injective only within `bits`. Set by
+    /// [`ProgramBuilder::pack`] on committed tensors of lineage groups, so that the stage that
+    /// computes a dataset and the stage that reads it absorb it alike (group 0 packs its narrow
+    /// inputs without it). A packed computed tensor declares `bits` (1 to
+    /// [`MAX_PACKED_BITS`]): [`Program::evaluate`] refuses values outside them and every
+    /// backend proves them inside, as for an input's bound.
+    pub packed: bool,
+}
+
+/// How a [`TensorDecl`] is encoded: `packed` is bit 7 of the `bits` byte (widths take 7
+/// bits). Added within Program format 2: no earlier encoding sets the bit, so every earlier
+/// Program keeps its bytes and its digest, and an earlier decoder refuses a packed Program
+/// (a width above 64 fails validation) rather than misreading it.
+#[derive(Serialize, Deserialize)]
+struct TensorDeclWire {
+    name: String,
+    shape: Vec<usize>,
+    scale: Scale,
+    visibility: Visibility,
+    kind: TensorKind,
+    bits: u8,
+}
+
+/// The `bits` byte's packed flag.
+const PACKED_FLAG: u8 = 0x80;
+
+impl From<TensorDecl> for TensorDeclWire {
+    fn from(d: TensorDecl) -> Self {
+        TensorDeclWire {
+            name: d.name,
+            shape: d.shape,
+            scale: d.scale,
+            visibility: d.visibility,
+            kind: d.kind,
+            bits: if d.packed {
+                d.bits | PACKED_FLAG
+            } else {
+                d.bits
+            },
+        }
+    }
+}
+
+impl From<TensorDeclWire> for TensorDecl {
+    fn from(w: TensorDeclWire) -> Self {
+        TensorDecl {
+            name: w.name,
+            shape: w.shape,
+            scale: w.scale,
+            visibility: w.visibility,
+            kind: w.kind,
+            bits: w.bits & !PACKED_FLAG,
+            packed: w.bits & PACKED_FLAG != 0,
+        }
+    }
 }
 
 impl TensorDecl {
@@ -101,6 +158,19 @@ impl TensorDecl {
             }
         })
     }
+
+    /// The inclusive range a packed computed tensor's values are declared in (every backend
+    /// proves it), `None` for every other tensor.
+    #[must_use]
+    pub fn output_bound(&self) -> Option<(i64, i64)> {
+        (self.kind == TensorKind::Computed
+            && self.packed
+            && (1..=MAX_PACKED_BITS).contains(&self.bits))
+        .then(|| {
+            let half = 1i64 << (self.bits - 1);
+            (-half, half - 1)
+        })
+    }
 }
 
 /// Bits an input is declared to fit unless its builder says otherwise: values in
@@ -111,6 +181,9 @@ pub const DEFAULT_INPUT_BITS: u8 = 24;
 /// Meant for salts and other values that only feed commitments: arithmetic on such a tensor
 /// could wrap mod p, so a backend must range-check what that arithmetic needs, or refuse it.
 pub const MAX_INPUT_BITS: u8 = 64;
+/// The widest bound a packed tensor declares ([`TensorDecl::packed`]): two 31-bit values make
+/// 62 bits, below the Goldilocks modulus.
+pub const MAX_PACKED_BITS: u8 = 31;
 
 /// One node of the DAG: `output = op(inputs)`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,7 +211,8 @@ pub struct Program {
 pub const PROGRAM_MAGIC: [u8; 4] = *b"ZKMP";
 /// Version of the Program encoding.
 /// Version 2 added each input's declared bound ([`TensorDecl::bits`]); version-1 encodings
-/// are refused with [`crate::DecodeReason::Version`].
+/// are refused with [`crate::DecodeReason::Version`]. Packed commitments
+/// ([`TensorDecl::packed`]) are bit 7 of that bound's byte, which no earlier encoding sets.
 pub const PROGRAM_FORMAT_VERSION: u16 = 2;
 
 impl Program {
@@ -239,10 +313,21 @@ impl Program {
             }
             let bits_ok = match t.kind {
                 TensorKind::Input => (1..=MAX_INPUT_BITS).contains(&t.bits),
+                TensorKind::Computed if t.packed => true,
                 _ => t.bits == 0,
             };
             if !bits_ok {
                 return Err(ProgramError::Bits {
+                    tensor: t.name.clone(),
+                    bits: t.bits,
+                });
+            }
+            let pack_ok = !t.packed
+                || (!matches!(t.kind, TensorKind::Constant(_))
+                    && t.visibility.commitment_group().is_some()
+                    && (1..=MAX_PACKED_BITS).contains(&t.bits));
+            if !pack_ok {
+                return Err(ProgramError::Pack {
                     tensor: t.name.clone(),
                     bits: t.bits,
                 });
@@ -377,6 +462,7 @@ impl Program {
         }
         for (i, node) in self.nodes.iter().enumerate() {
             let out = self.run_node(i, node, &values)?;
+            check_bound(&self.tensors[node.output.index()], &out)?;
             values[node.output.index()] = Some(out);
         }
         let values = values
@@ -502,20 +588,33 @@ impl Program {
     }
 }
 
-/// An input's values against its declared bound.
+/// An input's (or a packed computed tensor's) values against its declared bound.
 fn check_bound(d: &TensorDecl, t: &Tensor) -> Result<(), ProgramError> {
-    let Some((lo, hi)) = d.input_bound() else {
+    let (bound, input) = match (d.input_bound(), d.output_bound()) {
+        (Some(b), _) => (b, true),
+        (None, Some(b)) => (b, false),
+        (None, None) => return Ok(()),
+    };
+    let (lo, hi) = bound;
+    let Some(index) = t.data().iter().position(|v| !(lo..=hi).contains(v)) else {
         return Ok(());
     };
-    match t.data().iter().position(|v| !(lo..=hi).contains(v)) {
-        None => Ok(()),
-        Some(index) => Err(ProgramError::InputOutOfBound {
-            tensor: d.name.clone(),
+    let (tensor, value, bits) = (d.name.clone(), t.data()[index], d.bits);
+    Err(if input {
+        ProgramError::InputOutOfBound {
+            tensor,
             index,
-            value: t.data()[index],
-            bits: d.bits,
-        }),
-    }
+            value,
+            bits,
+        }
+    } else {
+        ProgramError::OutputOutOfBound {
+            tensor,
+            index,
+            value,
+            bits,
+        }
+    })
 }
 
 /// Builds a [`Program`], inferring each computed tensor's shape and scale from its op.
@@ -580,6 +679,7 @@ impl ProgramBuilder {
             visibility,
             kind: TensorKind::Input,
             bits,
+            packed: false,
         })
     }
 
@@ -624,6 +724,30 @@ impl ProgramBuilder {
         Ok(())
     }
 
+    /// Absorb a committed tensor *packed* in its commitment group ([`TensorDecl::packed`]):
+    /// `pack_width(bits)` values to a field element, each declared in `[-2^(bits-1),
+    /// 2^(bits-1))`, `bits` in `1..=MAX_PACKED_BITS`. For an input this is its declared bound
+    /// (as [`ProgramBuilder::set_bits`]); for a computed tensor a bound the evaluation checks and
+    /// every backend proves. Two stages that share a committed tensor (a dataset computed by
+    /// one and read by the next) must declare it alike for their digests to agree. The tensor
+    /// must be committed by the time [`ProgramBuilder::build`] runs.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`], or [`ProgramError::Pack`] for a constant or a width
+    /// outside `1..=MAX_PACKED_BITS`.
+    pub fn pack(&mut self, id: TensorId, bits: u8) -> Result<(), ProgramError> {
+        let d = self.decl_mut(id)?;
+        if matches!(d.kind, TensorKind::Constant(_)) || !(1..=MAX_PACKED_BITS).contains(&bits) {
+            return Err(ProgramError::Pack {
+                tensor: d.name.clone(),
+                bits,
+            });
+        }
+        d.bits = bits;
+        d.packed = true;
+        Ok(())
+    }
+
     /// Declare a public constant, fixed in the Program.
     ///
     /// # Errors
@@ -651,6 +775,7 @@ impl ProgramBuilder {
             visibility: Visibility::Public,
             kind: TensorKind::Constant(value.into_data()),
             bits: 0,
+            packed: false,
         }))
     }
 
@@ -691,6 +816,7 @@ impl ProgramBuilder {
             visibility: Visibility::Private,
             kind: TensorKind::Computed,
             bits: 0,
+            packed: false,
         });
         self.nodes.push(Node {
             op,

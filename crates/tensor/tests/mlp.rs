@@ -592,3 +592,59 @@ fn fuzz_seed_program_decodes() {
         p
     );
 }
+
+/// Packed commitments: only committed inputs and computed tensors, 1..=31 bits; a computed
+/// one's bits are checked by the reference; the flag survives the encoding and moves the
+/// digest, while an unpacked Program keeps the bytes it had before packing existed.
+#[test]
+fn packed_commitments_are_validated_checked_and_encoded() {
+    let lineage = Visibility::CommittedTo(1);
+    let build = |pack: Option<u8>, vis: Visibility| {
+        let mut b = ProgramBuilder::new();
+        let x = b.input("x", &[2], Scale::ONE, Visibility::Private);
+        let y = b.op("y", Op::Relu, &[x]).unwrap();
+        b.output(y, vis).unwrap();
+        if let Some(bits) = pack {
+            b.pack(y, bits)?;
+        }
+        b.build()
+    };
+    let plain = build(None, lineage).unwrap();
+    let packed = build(Some(8), lineage).unwrap();
+    let y = packed.tensors()[1].clone();
+    assert!(y.packed && y.bits == 8 && y.output_bound() == Some((-128, 127)));
+    assert_ne!(plain.digest(), packed.digest());
+    assert_eq!(Program::from_bytes(&packed.to_bytes()).unwrap(), packed);
+    // Unpacked declarations encode as before: the `bits` byte is unchanged (0 here).
+    assert_eq!(Program::from_bytes(&plain.to_bytes()).unwrap(), plain);
+    assert!(!plain.tensors()[1].packed);
+    // The reference refuses a computed value past the packed bound, by name.
+    packed.evaluate(&[Tensor::vector(vec![127, -5])]).unwrap();
+    assert_eq!(
+        packed
+            .evaluate(&[Tensor::vector(vec![3, 128])])
+            .unwrap_err(),
+        ProgramError::OutputOutOfBound {
+            tensor: "y".into(),
+            index: 1,
+            value: 128,
+            bits: 8
+        }
+    );
+    // Widths outside 1..=31, an uncommitted tensor and a constant are refused.
+    for bits in [0, 32, 64] {
+        assert!(matches!(
+            build(Some(bits), lineage),
+            Err(ProgramError::Pack { bits: b, .. }) if b == bits
+        ));
+    }
+    assert!(matches!(
+        build(Some(8), Visibility::Public),
+        Err(ProgramError::Pack { .. })
+    ));
+    let mut b = ProgramBuilder::new();
+    let c = b
+        .constant("c", Tensor::vector(vec![1]), Scale::ONE)
+        .unwrap();
+    assert!(matches!(b.pack(c, 8), Err(ProgramError::Pack { .. })));
+}

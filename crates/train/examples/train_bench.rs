@@ -34,6 +34,7 @@ fn main() {
         batch: 32,
         learning_rate: 0.5,
         scale_bits: 10,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: zkmlops_train::Link::Logistic,
     };
     let steps = train.len() / spec.batch;

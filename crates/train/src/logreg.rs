@@ -85,9 +85,37 @@ pub struct LogRegSpec {
     pub learning_rate: f64,
     /// Fixed-point scale of data and weights, in bits.
     pub scale_bits: u32,
+    /// Every dataset value lies in `[-2^(value_bits-1), 2^(value_bits-1))`, 1 to 31
+    /// ([`crate::DATA_VALUE_BITS`], 24, when absent from a file): the dataset commitment packs
+    /// the values with these bits ([`zkmlops_commit::TableLayout`]), so the stage that
+    /// produced the dataset must declare the same (21 bits pack three values to a field
+    /// element, 24 two).
+    #[serde(default = "data_value_bits")]
+    pub value_bits: u8,
     /// Logistic (the default when absent from a file) or linear regression.
     #[serde(default)]
     pub link: Link,
+}
+
+/// The bits of a dataset value unless a spec says otherwise: a Program input's default
+/// ([`zkmlops_commit::TABLE_VALUE_BITS`]).
+pub const DATA_VALUE_BITS: u8 = zkmlops_commit::TABLE_VALUE_BITS;
+
+pub(crate) fn data_value_bits() -> u8 {
+    DATA_VALUE_BITS
+}
+
+/// `value_bits` within `1..=31`.
+pub(crate) fn check_value_bits(bits: u8) -> Result<(), TrainError> {
+    if (1..=zkmlops_commit::MAX_PACK_BITS).contains(&bits) {
+        Ok(())
+    } else {
+        Err(TrainError::Spec {
+            name: "value_bits",
+            value: bits.to_string(),
+            allowed: "1..=31",
+        })
+    }
 }
 
 impl LogRegSpec {
@@ -110,6 +138,7 @@ impl LogRegSpec {
                 allowed: "at least 1",
             });
         }
+        check_value_bits(self.value_bits)?;
         self.scale()
     }
 }
@@ -321,7 +350,9 @@ pub fn segment_program(
     b.output(w, end)?;
     b.output(bias, end)?;
     // After the weights: outputs 0 and 1 stay the final `w`, `b`.
-    table_layout(spec, rows).add_header(&mut b, "data", DATA_GROUP)?;
+    let layout = table_layout(spec, rows);
+    layout.declare(&mut b, xs, ys)?;
+    layout.add_header(&mut b, "data", DATA_GROUP)?;
     Ok(b.build()?)
 }
 
@@ -528,6 +559,7 @@ pub fn table_layout(spec: &LogRegSpec, rows: usize) -> zkmlops_commit::TableLayo
         features: spec.features,
         labels: 1,
         scale_bits: spec.scale_bits,
+        value_bits: spec.value_bits,
     }
 }
 

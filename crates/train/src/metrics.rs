@@ -138,7 +138,9 @@ fn metrics_program_with(
             b.output(t, Visibility::Public)?;
         }
     }
-    crate::table_layout(spec, rows).add_header(&mut b, "test", TEST_GROUP)?;
+    let layout = crate::table_layout(spec, rows);
+    layout.declare(&mut b, x, y)?;
+    layout.add_header(&mut b, "test", TEST_GROUP)?;
     Ok(b.build()?)
 }
 
@@ -521,13 +523,9 @@ pub fn mlp_metrics_program(spec: &MlpSpec, rows: usize) -> Result<Program, Train
         &[miss],
     )?;
     b.output(wrong, Visibility::Public)?;
-    zkmlops_commit::TableLayout {
-        rows,
-        features: spec.inputs,
-        labels: spec.classes,
-        scale_bits: spec.scale_bits,
-    }
-    .add_header(&mut b, "test", TEST_GROUP)?;
+    let layout = crate::mlp::mlp_layout(spec, rows);
+    layout.declare(&mut b, x, y)?;
+    layout.add_header(&mut b, "test", TEST_GROUP)?;
     Ok(b.build()?)
 }
 

@@ -27,6 +27,9 @@ pub struct MlpSpec {
     pub learning_rate: f64,
     /// Fixed-point scale of data and parameters, in bits.
     pub scale_bits: u32,
+    /// Every dataset value's bits, as [`crate::LogRegSpec::value_bits`] (24 when absent).
+    #[serde(default = "crate::logreg::data_value_bits")]
+    pub value_bits: u8,
 }
 
 /// The parameters `W1 [in, hidden]`, `b1 [1, hidden]`, `W2 [hidden, classes]`,
@@ -51,9 +54,11 @@ impl MlpSpec {
         batch: 32,
         learning_rate: 0.5,
         scale_bits: 10,
+        value_bits: crate::DATA_VALUE_BITS,
     };
 
     fn scale(&self) -> Result<Scale, TrainError> {
+        crate::logreg::check_value_bits(self.value_bits)?;
         Scale::new(self.scale_bits)
             .ok()
             .filter(|_| (4..=14).contains(&self.scale_bits))
@@ -280,14 +285,23 @@ pub fn mlp_segment_program(
     for id in &p {
         b.output(*id, end)?;
     }
+    let layout = mlp_layout(spec, rows);
+    layout.declare(&mut b, xs, ys)?;
+    layout.add_header(&mut b, "data", DATA_GROUP)?;
+    Ok(b.build()?)
+}
+
+/// The committed layout of an MLP dataset of `rows` rows: `inputs` feature columns and
+/// `classes` one-hot label columns, all at the spec's scale.
+#[must_use]
+pub fn mlp_layout(spec: &MlpSpec, rows: usize) -> zkmlops_commit::TableLayout {
     zkmlops_commit::TableLayout {
         rows,
         features: spec.inputs,
         labels: spec.classes,
         scale_bits: spec.scale_bits,
+        value_bits: spec.value_bits,
     }
-    .add_header(&mut b, "data", DATA_GROUP)?;
-    Ok(b.build()?)
 }
 
 /// The four gradients of one MLP step (see [`mlp_segment_program`]).

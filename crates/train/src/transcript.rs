@@ -432,13 +432,7 @@ pub fn mlp_data_commitment(
         end: [0; SALT_LEN],
     };
     let inputs = mlp_segment_inputs(spec, &zero, data, &s)?;
-    Ok(zkmlops_commit::TableLayout {
-        rows: data.len(),
-        features: spec.inputs,
-        labels: spec.classes,
-        scale_bits: spec.scale_bits,
-    }
-    .commit(salt, inputs[1].data(), inputs[2].data()))
+    Ok(crate::mlp::mlp_layout(spec, data.len()).commit(salt, inputs[1].data(), inputs[2].data()))
 }
 
 /// [`prove_run`] for an MLP or softmax regression.

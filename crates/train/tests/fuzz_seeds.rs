@@ -25,6 +25,7 @@ fn the_transcript_seed_decodes() {
             batch: 4,
             learning_rate: 0.5,
             scale_bits: 8,
+            value_bits: zkmlops_train::DATA_VALUE_BITS,
             link: zkmlops_train::Link::Logistic,
         };
         let salt = |k: i64| core::array::from_fn(|j| k * 1000 + i64::try_from(j).unwrap());

@@ -29,6 +29,7 @@ const SPEC: LogRegSpec = LogRegSpec {
     batch: 32,
     learning_rate: 0.5,
     scale_bits: 10,
+    value_bits: zkmlops_train::DATA_VALUE_BITS,
     link: zkmlops_train::Link::Logistic,
 };
 
@@ -244,6 +245,7 @@ fn bad_data_and_hyperparameters_are_typed_errors() {
         batch: 2,
         learning_rate: 0.1,
         scale_bits: 8,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: zkmlops_train::Link::Logistic,
     };
     assert!(train(&spec, &d, 1, 1).is_err(), "label 2 is not binary");

@@ -19,6 +19,7 @@ const SPEC: LogRegSpec = LogRegSpec {
     batch: 32,
     learning_rate: 0.1,
     scale_bits: 12,
+    value_bits: zkmlops_train::DATA_VALUE_BITS,
     link: Link::Identity,
 };
 

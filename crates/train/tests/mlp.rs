@@ -75,6 +75,7 @@ const SOFTMAX: MlpSpec = MlpSpec {
     batch: 32,
     learning_rate: 0.5,
     scale_bits: 10,
+    value_bits: zkmlops_train::DATA_VALUE_BITS,
 };
 
 #[test]

@@ -15,6 +15,7 @@ fn a_segment_over_an_out_of_bound_data_value_is_rejected() {
         batch: 4,
         learning_rate: 0.5,
         scale_bits: 8,
+        value_bits: zkmlops_train::DATA_VALUE_BITS,
         link: zkmlops_train::Link::Logistic,
     };
     let csv = "f0,f1,f2,f3,label\n0.5,-1,0.25,2,1\n-0.5,1,0,-2,0\n1,0.5,-0.25,1,1\n\

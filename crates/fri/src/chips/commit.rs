@@ -1,5 +1,6 @@
 //! Commitment chip: the Program's committed tensors enter the bus here, and the same values
-//! are absorbed by a Poseidon2 sponge whose digest is this instance's public values.
+//! are absorbed by a Poseidon2 sponge per commitment group, whose digests are this instance's
+//! public values (one instance for every group: the groups' rows follow each other).
 //!
 //! One row per permutation. The permutation itself is `p3-poseidon2-air`'s AIR (Plonky3's
 //! Goldilocks constants, S-box `x^7` with one register: degree 3) on the first columns; this
@@ -15,12 +16,14 @@
 //!   injective): the values of the group's most common packed width `B` by limbs on this row
 //!   (`chk * x + 2^(B-1)` = 8-bit limbs, looked up in the range table with count `chk`, a
 //!   structure column), every other committed input by a bound chip that reads it;
-//! - first row: `inputs = IV + (absorb, 0)`, the IV fixed by the Program digest and the
-//!   committed length (`zkmlops_commit::initial_state`, computed by the verifier);
-//! - each real row after the first: `inputs = outputs(previous) + (absorb, 0)`;
+//! - a group's first row (structure selector `first_g`): `inputs = IV_g + (absorb, 0)`, the IV
+//!   fixed by the Program digest (group 0) and the group's committed length
+//!   (`zkmlops_commit::group_initial_state`, computed by the verifier, a constant of the AIR);
+//! - each row of a group after its first (selector `next_real` on the row before):
+//!   `inputs = outputs(previous) + (absorb, 0)`;
 //! - a value column with no value has coefficient 0 and count 0 (it neither enters the sponge
-//!   nor the bus), so padding lanes of the last block are zero; on the last real row
-//!   `outputs[0..4]` equal the public digest.
+//!   nor the bus), so padding lanes of a group's last block are zero; on a group's last row
+//!   (selector `last_g`) `outputs[0..4]` equal its public digest.
 //!
 //! Padding rows hold valid permutations of the zero state and are tied to nothing.
 
@@ -98,19 +101,40 @@ pub(crate) struct Lane {
     pub(crate) checked: bool,
 }
 
-/// One commitment group: its elements in order, absorbed by the sponge.
+/// What the circuit builder knows of one group: its slots, its tensors (`(values, packing)`
+/// in order) and its IV.
+pub(crate) type GroupSpec = (
+    Vec<CommitSlot>,
+    Vec<(usize, zkmlops_commit::Packing)>,
+    [u64; WIDTH],
+);
+
+/// One commitment group's rows in the chip.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CommitGroup {
+    /// Its first row.
+    pub(crate) row: usize,
+    /// Its rows (blocks).
+    pub(crate) blocks: usize,
+    /// The sponge state before its first block (from the Program digest and its length).
+    pub(crate) iv: [u64; WIDTH],
+}
+
+/// Every commitment group: each one's elements in order, absorbed by its own sponge, the
+/// groups' rows one after another.
 #[derive(Debug, Clone)]
 pub(crate) struct CommitChip {
     pub(crate) slots: Vec<CommitSlot>,
-    /// The absorbed elements, in order (each tensor's values in chunks of its packing width).
-    pub(crate) lanes: Vec<Lane>,
+    /// The absorbed elements, `RATE` per row (each tensor's values in chunks of its packing
+    /// width; `None` pads a group's last block).
+    pub(crate) lanes: Vec<Option<Lane>>,
     /// Value columns per lane: the widest packing among the lanes.
     pub(crate) pack: usize,
     /// The range the chip proves its checked lanes' values in (their declared bound).
     pub(crate) check: Option<Signed>,
     pub(crate) mults: Vec<u32>,
-    /// The sponge state before the first block (from the Program digest and the length).
-    pub(crate) iv: [u64; WIDTH],
+    /// The groups, in the statement's order.
+    pub(crate) groups: Vec<CommitGroup>,
     pub(crate) log_height: usize,
 }
 
@@ -122,6 +146,47 @@ impl CommitChip {
 
     pub(crate) fn blocks(&self) -> usize {
         self.lanes.len().div_ceil(RATE)
+    }
+
+    /// A chip for these groups: per group its `(slots, tensors)` (`(values, packing)` in
+    /// order) and its IV. The packed width with the most values overall is range-checked
+    /// here ([`CommitChip::checked_bits`]).
+    pub(crate) fn new(groups: Vec<GroupSpec>) -> CommitChip {
+        let all: Vec<(usize, zkmlops_commit::Packing)> = groups
+            .iter()
+            .flat_map(|(_, t, _)| t.iter().copied())
+            .collect();
+        let checked = CommitChip::checked_bits(&all);
+        let mut chip = CommitChip {
+            slots: Vec::new(),
+            lanes: Vec::new(),
+            pack: 1,
+            check: checked.map(|bits| Signed::new(u32::from(bits))),
+            mults: Vec::new(),
+            groups: Vec::new(),
+            log_height: 0,
+        };
+        for (slots, tensors, iv) in groups {
+            let (lanes, pack) = CommitChip::lanes_of(&tensors, checked);
+            let offset = chip.slots.len();
+            let row = chip.blocks();
+            let blocks = lanes.len().div_ceil(RATE);
+            chip.slots.extend(slots);
+            chip.lanes.extend(lanes.into_iter().map(|l| {
+                Some(Lane {
+                    first: l.first + offset,
+                    ..l
+                })
+            }));
+            chip.lanes.resize((row + blocks) * RATE, None);
+            chip.pack = chip.pack.max(pack);
+            chip.groups.push(CommitGroup { row, blocks, iv });
+        }
+        chip
+    }
+
+    fn lane(&self, lane: usize) -> Option<&Lane> {
+        self.lanes.get(lane).and_then(Option::as_ref)
     }
 
     /// The declared width the chip range-checks itself: the packed width (if any) with the
@@ -168,16 +233,14 @@ impl CommitChip {
     pub(crate) fn checked_wires(&self) -> impl Iterator<Item = u32> + '_ {
         self.lanes
             .iter()
+            .flatten()
             .filter(|l| l.checked)
             .filter_map(|l| self.slots.get(l.first).map(|s| s.wire))
     }
 
     /// The slot in value column `j` of lane `lane` (if any).
     fn slot_at(&self, lane: usize, j: usize) -> Option<usize> {
-        self.lanes
-            .get(lane)
-            .filter(|l| j < l.len)
-            .map(|l| l.first + j)
+        self.lane(lane).filter(|l| j < l.len).map(|l| l.first + j)
     }
 
     fn value_columns(&self) -> usize {
@@ -205,9 +268,9 @@ impl ChipKind for CommitChip {
         P2_COLS + RATE + self.value_columns() * (1 + self.limbs())
     }
     /// Per value column (count, coefficient, selector), per lane (wire, first index,
-    /// constant), then `next_real` and `last`.
+    /// constant), then `next_real`, and per group `first_g` and `last_g`.
     fn preprocessed_width(&self) -> usize {
-        self.value_columns() * SLOT_COLS + RATE * LANE_COLS + 2
+        self.value_columns() * SLOT_COLS + RATE * LANE_COLS + 1 + 2 * self.groups.len()
     }
     fn main_next(&self) -> Vec<usize> {
         (0..WIDTH).chain(P2_COLS..P2_COLS + RATE).collect()
@@ -219,7 +282,7 @@ impl ChipKind for CommitChip {
         self.check.is_some()
     }
     fn commitment_values(&self) -> usize {
-        RATE
+        RATE * self.groups.len()
     }
 
     fn reads(&self, f: &mut dyn FnMut(u32, usize)) {
@@ -282,7 +345,6 @@ impl ChipKind for CommitChip {
     }
 
     fn preprocessed<F: Field>(&self) -> Option<RowMajorMatrix<F>> {
-        let blocks = self.blocks();
         let (vc, pack) = (self.value_columns(), self.pack);
         Some(matrix(
             self.preprocessed_width(),
@@ -290,7 +352,7 @@ impl ChipKind for CommitChip {
             |r, row| {
                 for s in 0..RATE {
                     let lane = r * RATE + s;
-                    let Some(l) = self.lanes.get(lane) else {
+                    let Some(l) = self.lane(lane) else {
                         continue;
                     };
                     if let Some(first) = self.slots.get(l.first) {
@@ -318,8 +380,15 @@ impl ChipKind for CommitChip {
                     }
                 }
                 let c = vc * SLOT_COLS + RATE * LANE_COLS;
-                row[c] = F::from_bool(r + 1 < blocks);
-                row[c + 1] = F::from_bool(r + 1 == blocks);
+                let n = self.groups.len();
+                for (g, group) in self.groups.iter().enumerate() {
+                    let end = group.row + group.blocks;
+                    if (group.row..end).contains(&r) {
+                        row[c] = F::from_bool(r + 1 < end);
+                    }
+                    row[c + 1 + g] = F::from_bool(r == group.row);
+                    row[c + 1 + n + g] = F::from_bool(r + 1 == end);
+                }
             },
         ))
     }
@@ -342,16 +411,27 @@ impl ChipKind for CommitChip {
                     .unwrap_or(0)
             })
             .collect();
+        // One element per lane (zero for a group's padding lanes, as the sponge pads).
         let elements: Vec<Goldilocks> = self
             .lanes
             .iter()
-            .flat_map(|l| {
-                l.packing
-                    .elements(flat.get(l.first..l.first + l.len).unwrap_or(&[]))
+            .map(|l| {
+                l.as_ref().map_or(Goldilocks::ZERO, |l| {
+                    l.packing
+                        .elements(flat.get(l.first..l.first + l.len).unwrap_or(&[]))
+                        .first()
+                        .copied()
+                        .unwrap_or(Goldilocks::ZERO)
+                })
             })
             .collect();
-        let iv = self.iv.map(Goldilocks::from_u64);
-        let (mut inputs, _) = zkmlops_commit::absorb_from(iv, &elements);
+        let mut inputs = Vec::with_capacity(self.blocks());
+        for g in &self.groups {
+            let block = elements
+                .get(g.row * RATE..(g.row + g.blocks) * RATE)
+                .unwrap_or(&[]);
+            inputs.extend(zkmlops_commit::absorb_from(g.iv.map(Goldilocks::from_u64), block).0);
+        }
         let h = 1usize << self.log_height;
         inputs.resize(h, [Goldilocks::ZERO; WIDTH]);
         let p2 = permutation_trace(inputs);
@@ -362,7 +442,7 @@ impl ChipKind for CommitChip {
             for s in 0..RATE {
                 let lane = r * RATE + s;
                 row[P2_COLS + s] = elements.get(lane).copied().unwrap_or(Goldilocks::ZERO);
-                let checked = self.lanes.get(lane).is_some_and(|l| l.checked);
+                let checked = self.lane(lane).is_some_and(|l| l.checked);
                 for j in 0..pack {
                     let v = self
                         .slot_at(lane, j)
@@ -388,7 +468,8 @@ impl ChipKind for CommitChip {
         }))
     }
 
-    /// `digest_at`: the digest follows the statement limbs in the public values.
+    /// `digest_at`: the digests (one per group, in order) follow the statement limbs in the
+    /// public values.
     fn eval<AB: AirBuilder<F = Goldilocks> + InteractionBuilder>(
         &self,
         builder: &mut AB,
@@ -427,15 +508,21 @@ impl ChipKind for CommitChip {
             .map(|v| (*v).into())
             .collect();
         let flags = vc * SLOT_COLS + RATE * LANE_COLS;
-        let (next_real, last) = (p[flags].clone(), p[flags + 1].clone());
-        // `public_values` always holds the digest after the statement limbs (lib.rs).
-        let pv = builder.public_values();
-        let digest: Vec<AB::Expr> = (0..RATE)
-            .map(|s| {
-                pv.get(digest_at + s)
-                    .map_or(AB::Expr::ZERO, |v| (*v).into())
-            })
+        let n = self.groups.len();
+        let next_real = p[flags].clone();
+        let first = |g: usize| p[flags + 1 + g].clone();
+        let last = |g: usize| p[flags + 1 + n + g].clone();
+        // `public_values` always holds the digests after the statement limbs (lib.rs).
+        let pv: Vec<AB::Expr> = builder
+            .public_values()
+            .iter()
+            .map(|v| (*v).into())
             .collect();
+        let digest = |g: usize, s: usize| {
+            pv.get(digest_at + g * RATE + s)
+                .cloned()
+                .unwrap_or(AB::Expr::ZERO)
+        };
         for (j, ((input, next_input), output)) in cols
             .inputs
             .iter()
@@ -443,16 +530,24 @@ impl ChipKind for CommitChip {
             .zip(&outputs)
             .enumerate()
         {
-            let iv = AB::Expr::from_u64(self.iv[j]);
             let add = |a: &[AB::Expr]| a.get(j).cloned().unwrap_or(AB::Expr::ZERO);
-            builder
-                .when_first_row()
-                .assert_eq((*input).into(), iv + add(&absorb));
+            // A group's first row starts from its IV (a constant: selectors are 0 or 1 and
+            // at most one is set on a row).
+            let start: AB::Expr = (*input).into() - add(&absorb);
+            let mut at_start = AB::Expr::ZERO;
+            for (g, group) in self.groups.iter().enumerate() {
+                at_start += first(g) * (start.clone() - AB::Expr::from_u64(group.iv[j]));
+            }
+            builder.assert_zero(at_start);
             let chained: AB::Expr = (*output).into() + add(&next_absorb);
             builder.assert_zero(next_real.clone() * ((*next_input).into() - chained));
         }
         for s in 0..RATE {
-            builder.assert_zero(last.clone() * (outputs[s].into() - digest[s].clone()));
+            let mut at_end = AB::Expr::ZERO;
+            for g in 0..n {
+                at_end += last(g) * (outputs[s].into() - digest(g, s));
+            }
+            builder.assert_zero(at_end);
             let lane = &p[vc * SLOT_COLS + s * LANE_COLS..vc * SLOT_COLS + (s + 1) * LANE_COLS];
             // The lane: its constant plus each value times its coefficient.
             let mut packed = lane[2].clone();
