@@ -863,6 +863,29 @@ fn preprocess_then_train_and_eval_on_the_processed_commitments() {
     assert!(r.ok, "{}", r.stderr);
     let t: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(t["data_commitment"], train_commitment);
+    // The spec took the pipeline output's `value_bits` (21): a spec declaring other bits
+    // would commit to another dataset digest, and is refused by name before proving.
+    let other = dir.path().join("train24.toml");
+    std::fs::write(
+        &other,
+        "model = \"logistic\"\nfeatures = 30\nbatch = 35\nlearning_rate = 0.5\nscale_bits = 8\nvalue_bits = 24\nepochs = 1\n",
+    )
+    .unwrap();
+    fails_with(
+        &run(&[
+            "train",
+            "prove",
+            "--spec",
+            s(&other),
+            "--data",
+            s(&prep.join("train.csv")),
+            "--prep",
+            s(&prep),
+            "-o",
+            s(&dir.path().join("run24")),
+        ]),
+        "value_bits = 24, but the preprocessing output",
+    );
     // A stage file handed to the inference verifier says which command verifies it.
     fails_with(
         &run(&[

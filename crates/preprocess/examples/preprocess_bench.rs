@@ -107,6 +107,13 @@ fn main() {
         let mut kinds: std::collections::BTreeMap<&str, (usize, usize, usize)> =
             std::collections::BTreeMap::new();
         for s in &stats {
+            eprintln!(
+                "{:>12} 2^{:<2} x {:>3} {}",
+                s.kind,
+                s.log_height,
+                s.width,
+                s.tensor.as_deref().unwrap_or("-")
+            );
             let e = kinds.entry(s.kind).or_default();
             e.0 += 1;
             e.1 += s.width;

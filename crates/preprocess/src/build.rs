@@ -83,6 +83,8 @@ struct Tracer {
     b: ProgramBuilder,
     vals: Option<Vec<Option<Tensor>>>,
     inputs: Vec<Tensor>,
+    /// The raw cells' declared bits ([`Pipeline::value_bits`]).
+    raw_bits: u8,
 }
 
 impl Tracer {
@@ -116,8 +118,8 @@ impl Tracer {
             let id = self.b.input(name, shape, scale, vis);
             if vis == Visibility::CommittedTo(RAW_GROUP) {
                 // Raw values (and presence flags) are absorbed packed (`RawTable::commitment`).
-                // A fresh input of the builder: `pack` cannot fail on it.
-                let _ = self.b.pack(id, crate::table::RAW_VALUE_BITS);
+                // A fresh input of the builder and validated bits: `pack` cannot fail.
+                let _ = self.b.pack(id, self.raw_bits);
             }
             id
         };
@@ -385,6 +387,13 @@ fn check_pipeline(p: &Pipeline) -> Result<(), PreprocessError> {
         });
     }
     checked_scale(p.output.scale_bits, "output")?;
+    if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&p.value_bits) {
+        return Err(PreprocessError::Spec {
+            what: "value_bits",
+            name: "pipeline".into(),
+            allowed: "1 ..= 31",
+        });
+    }
     if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&p.output.value_bits) {
         return Err(PreprocessError::Spec {
             what: "value_bits",
@@ -408,6 +417,7 @@ pub(crate) fn build(p: &Pipeline, mode: &Mode<'_>) -> Result<Built, PreprocessEr
     }
     let proving = matches!(mode, Mode::Prove { .. });
     let mut t = Tracer {
+        raw_bits: p.value_bits,
         b: ProgramBuilder::new(),
         vals: proving.then(Vec::new),
         inputs: Vec::new(),

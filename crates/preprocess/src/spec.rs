@@ -14,6 +14,12 @@ pub const PIPELINE_VERSION: u32 = 1;
 pub struct Pipeline {
     /// Format version ([`PIPELINE_VERSION`]).
     pub version: u32,
+    /// Every raw cell (and presence flag) lies in `[-2^(value_bits-1), 2^(value_bits-1))` at
+    /// its column's scale, 1 to 31 ([`crate::RAW_VALUE_BITS`], 24, when absent): the CSV reader
+    /// refuses a cell outside, the proof range-checks every cell, and the raw commitment packs
+    /// `floor(63 / value_bits)` cells to a field element (21 bits: three; 24: two).
+    #[serde(default = "default_raw_value_bits")]
+    pub value_bits: u8,
     /// The raw table's columns, in CSV order.
     pub columns: Vec<ColumnSpec>,
     /// Steps, applied in order.
@@ -207,6 +213,10 @@ impl Step {
             Step::Stats { .. } => "stats",
         }
     }
+}
+
+fn default_raw_value_bits() -> u8 {
+    crate::RAW_VALUE_BITS
 }
 
 fn default_value_bits() -> u8 {

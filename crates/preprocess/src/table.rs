@@ -7,12 +7,12 @@ use crate::{Pipeline, PreprocessError};
 
 /// Tag that opens a raw-table header (`"zkrw"`).
 pub const RAW_TAG: i64 = 0x7a6b_7277;
-/// Version of the raw-table layout (2: values and presence masks absorbed packed with
-/// [`RAW_VALUE_BITS`]).
+/// Version of the raw-table layout (2: values and presence masks absorbed packed with the
+/// pipeline's `value_bits`, which the header carries).
 pub const RAW_VERSION: i64 = 2;
-/// The bits every raw value (and presence flag) is declared in: a Program input's default,
-/// so the raw commitment absorbs them two to a field element
-/// ([`zkmlops_commit::Packing::with_bits`]).
+/// The bits every raw value (and presence flag) is declared in unless the pipeline says
+/// otherwise ([`crate::Pipeline::value_bits`]): a Program input's default, so the raw
+/// commitment absorbs them two to a field element ([`zkmlops_commit::Packing::with_bits`]).
 pub const RAW_VALUE_BITS: u8 = zkmlops_tensor::DEFAULT_INPUT_BITS;
 /// Largest table (rows times columns) a Program is built for: sizes come from public, possibly
 /// untrusted files, and a verifier rebuilds the Program.
@@ -98,6 +98,13 @@ impl RawTable {
             column: column.to_string(),
             what,
         };
+        if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&pipeline.value_bits) {
+            return Err(PreprocessError::Spec {
+                what: "value_bits",
+                name: "pipeline".into(),
+                allowed: "1 ..= 31",
+            });
+        }
         let (header, lines) = read_records(text)?;
         let names: Vec<&str> = header.iter().map(String::as_str).collect();
         for (i, c) in schema.iter().enumerate() {
@@ -163,15 +170,16 @@ impl RawTable {
                     .ok()
                     .filter(|v: &f64| v.is_finite())
                     .ok_or_else(|| csv(line, &spec.name, "not a finite number"))?;
+                let half = 1i64 << (pipeline.value_bits - 1);
                 let q = scale
                     .encode(v)
                     .ok()
-                    .filter(|q| q.unsigned_abs() < 1 << 31)
+                    .filter(|q| (-half..half).contains(q))
                     .ok_or_else(|| {
                         csv(
                             line,
                             &spec.name,
-                            "out of range at the column's scale (|value * 2^scale_bits| < 2^31)",
+                            "out of range at the column's scale (value * 2^scale_bits must lie in [-2^(value_bits-1), 2^(value_bits-1)), the pipeline's `value_bits`, 24 by default)",
                         )
                     })?;
                 col.values.push(q);
@@ -189,7 +197,7 @@ impl RawTable {
     #[must_use]
     pub fn commitment(&self, pipeline: &Pipeline, salt: &[i64]) -> zkmlops_commit::Digest {
         use zkmlops_commit::Packing;
-        let packed = Packing::with_bits(RAW_VALUE_BITS);
+        let packed = Packing::with_bits(pipeline.value_bits);
         let mut parts: Vec<(&[i64], Packing)> = vec![(salt, Packing::NONE)];
         for c in &self.columns {
             parts.push((&c.values, packed));
@@ -210,7 +218,8 @@ pub(crate) fn check_size(rows: usize, columns: usize) -> Result<(), PreprocessEr
     }
 }
 
-/// The raw table's header, absorbed after its values: `[RAW_TAG, RAW_VERSION, rows, columns]`
+/// The raw table's header, absorbed after its values: `[RAW_TAG, RAW_VERSION, rows, columns,
+/// value_bits]`
 /// then the schema digest (Poseidon2 over each column's name bytes, scale and nullability) as
 /// eight 32-bit halves. So the raw commitment binds the row order, the shape and the schema.
 #[must_use]
@@ -224,7 +233,13 @@ pub fn schema_header(pipeline: &Pipeline, rows: usize) -> Vec<i64> {
     }
     let digest = zkmlops_commit::commit_lineage(&[&schema]);
     let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
-    let mut header = vec![RAW_TAG, RAW_VERSION, n(rows), n(pipeline.columns.len())];
+    let mut header = vec![
+        RAW_TAG,
+        RAW_VERSION,
+        n(rows),
+        n(pipeline.columns.len()),
+        i64::from(pipeline.value_bits),
+    ];
     for limb in digest.0 {
         header.push(i64::from(u32::try_from(limb >> 32).unwrap_or(0)));
         header.push(i64::from(u32::try_from(limb & 0xffff_ffff).unwrap_or(0)));

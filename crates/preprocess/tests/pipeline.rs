@@ -243,6 +243,58 @@ fn edges_are_clear_errors() {
         ),
         "{e}"
     );
+    // Declared value bits: a raw cell outside the pipeline's `value_bits` is a CSV error
+    // naming the place; widths outside 1..=31 are spec errors; a processed value outside
+    // the output's `value_bits` is refused by name before proving.
+    let narrow = two(imputed).replace("version = 1\n", "version = 1\nvalue_bits = 10\n");
+    small(&narrow, "x,y\n31.9,1\n-32,0\n").unwrap();
+    match small(&narrow, "x,y\n1,1\n32,0\n").unwrap_err() {
+        PreprocessError::Csv {
+            line: 3, column, ..
+        } => assert_eq!(column, "x"),
+        e => panic!("{e}"),
+    }
+    for bits in [0, 32] {
+        let bad = two(imputed).replace(
+            "version = 1\n",
+            &format!("version = 1\nvalue_bits = {bits}\n"),
+        );
+        let e = small(&bad, "x,y\n1,1\n2,0\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PreprocessError::Spec {
+                    what: "value_bits",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let bad = two(imputed).replace(
+            "scale_bits = 4 }\n",
+            &format!("scale_bits = 4, value_bits = {bits} }}\n"),
+        );
+        let e = small(&bad, "x,y\n1,1\n2,0\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PreprocessError::Spec {
+                    what: "value_bits",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    let out8 = two(imputed).replace("scale_bits = 4 }\n", "scale_bits = 4, value_bits = 8 }\n");
+    small(&out8, "x,y\n7.9,1\n-8,0\n").unwrap();
+    let e = small(&out8, "x,y\n1,1\n8,0\n").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("outside the bound its packed commitment declares"),
+        "{e}"
+    );
+
     // A variance that the proof's division cannot hold names the column.
     let wide = two(&format!(
         r#"{imputed}, {{ op = "standardize", columns = ["x"], scale_bits = 8 }}"#

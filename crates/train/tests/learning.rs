@@ -259,6 +259,24 @@ fn bad_data_and_hyperparameters_are_typed_errors() {
         ..spec
     };
     assert!(segment_program(&bad_lr, 2, 0, 1).is_err());
+    for value_bits in [0, 32] {
+        let bad_bits = LogRegSpec { value_bits, ..spec };
+        assert!(matches!(
+            segment_program(&bad_bits, 2, 0, 1),
+            Err(zkmlops_train::TrainError::Spec {
+                name: "value_bits",
+                ..
+            })
+        ));
+    }
+    // Data past the declared value bits is refused by the reference, naming the tensor.
+    let narrow = LogRegSpec {
+        value_bits: 9,
+        ..spec
+    };
+    let wide_data = Dataset::from_csv("a,label\n1.0,1\n0.5,0\n").unwrap();
+    let e = train(&narrow, &wide_data, 1, 1).unwrap_err();
+    assert!(e.to_string().contains("data/"), "{e}");
     assert!(segment_program(&spec, 2, 0, 0).is_err());
     assert!(
         segment_program(&spec, 1, 0, 1).is_err(),
