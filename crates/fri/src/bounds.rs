@@ -10,7 +10,9 @@
 //! - inputs: the bound the Program declares ([`zkmlops_tensor::TensorDecl::bits`]), proved by
 //!   the range limbs of the source chip, a bound chip (committed inputs) or the inline limbs of
 //!   the chip that holds them; public inputs are checked by the verifier against the same
-//!   declaration; constants: their values;
+//!   declaration; constants: their values; packed committed outputs: their declared bound
+//!   (`TensorDecl::output_bound`), proved by the commitment chip or a bound chip, intersected
+//!   with what their producer implies;
 //! - add / sub / mul / gemm / sum: interval arithmetic on their inputs. A result whose
 //!   interval could leave `[-(p-1)/2, (p-1)/2]` (the reference's own range, where field and
 //!   integer agree) first gets its bus inputs proved to lie in the widest signed range, from 32
@@ -131,8 +133,16 @@ pub(crate) struct State<'a> {
 }
 
 impl State<'_> {
-    /// Record the interval of wire `w`.
+    /// Record the interval of wire `w`. A packed committed output's declared bound narrows it:
+    /// the circuit always proves that bound (the commitment chip's limbs or a bound chip after
+    /// the producer, `circuit.rs`), so its readers may rely on it.
     pub(crate) fn set(&mut self, w: u32, iv: Iv) {
+        let declared = self
+            .program
+            .tensors()
+            .get(w as usize)
+            .and_then(zkmlops_tensor::TensorDecl::output_bound);
+        let iv = declared.map_or(iv, |(lo, hi)| meet(iv, (lo.into(), hi.into())));
         if let Some(slot) = self.iv.get_mut(w as usize) {
             *slot = Some(iv);
         }

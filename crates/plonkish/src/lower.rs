@@ -1265,13 +1265,12 @@ pub fn lower<G: Gates>(program: &Program, g: &mut G) -> Result<Lowered<G::Wire>,
     }
     for node in program.nodes() {
         compile_node(&mut bld, node)?;
-    }
-    // Packed committed outputs: proved within their declared bits (what makes their packing
-    // in the commitment injective).
-    for (i, d) in program.tensors().iter().enumerate() {
-        if d.output_bound().is_some() {
-            let id = TensorId(u32::try_from(i).map_err(|_| unsupported("this many tensors"))?);
-            bld.narrow(id, u32::from(d.bits));
+        // A packed committed output is proved within its declared bits (what makes its
+        // packing in the commitment injective), before its readers, which may rely on it.
+        if let Some(d) = program.tensor(node.output)
+            && d.output_bound().is_some()
+        {
+            bld.narrow(node.output, u32::from(d.bits));
         }
     }
     let Builder {

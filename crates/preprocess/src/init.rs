@@ -67,12 +67,20 @@ fn is_missing(cell: &str) -> bool {
 /// Largest scale (at most [`MAX_SCALE_BITS`]) keeping `max_abs * 2^s < 2^30`,
 /// `deviation^2 * 2^(2s) < 2^30` (the largest distance from the mean) and `range * 2^s < 2^24`,
 /// with the binding limit.
+/// A raw cell's magnitude limit at its scale: the default 24-bit bound
+/// ([`crate::RAW_VALUE_BITS`]).
+const RAW_LIMIT: f64 = (1u32 << (crate::RAW_VALUE_BITS - 1)) as f64;
+
+/// The narrower declared bits `init` picks when the data allow: three values to a field
+/// element in the commitments.
+const NARROW_BITS: u8 = 21;
+
 fn choose_scale(max_abs: f64, deviation: f64, range: f64) -> Option<(u32, String)> {
     let variance = deviation * deviation;
     let mut best = None;
     for s in 0..=MAX_SCALE_BITS {
         let unit = f64::from(1u32 << s);
-        let fits = max_abs * unit < f64::from(1u32 << 30)
+        let fits = max_abs * unit < RAW_LIMIT
             && variance * unit * unit < f64::from(1u32 << 30)
             && range * unit < f64::from(1u32 << 24);
         if fits {
@@ -86,8 +94,10 @@ fn choose_scale(max_abs: f64, deviation: f64, range: f64) -> Option<(u32, String
         format!("the largest scale (2^{MAX_SCALE_BITS})")
     } else {
         let unit = f64::from(1u32 << (s + 1));
-        if max_abs * unit >= f64::from(1u32 << 30) {
-            format!("largest |value| {max_abs} must stay below 2^30 at the scale")
+        if max_abs * unit >= RAW_LIMIT {
+            format!(
+                "largest |value| {max_abs} must stay below 2^23 at the scale (a raw cell's default 24-bit bound)"
+            )
         } else if variance * unit * unit >= f64::from(1u32 << 30) {
             format!(
                 "the largest deviation from the mean ({deviation:.4}) squared must stay below 2^30 at twice the scale"
@@ -165,6 +175,7 @@ pub fn init_pipeline(
         return Err(spec_error("the raw table", "rows", "at least 4 rows"));
     }
     let mut choices = Vec::with_capacity(header.len());
+    let (mut largest_raw, mut largest_out) = (0.0f64, 0.0f64);
     for (i, (name, col)) in header.iter().zip(&columns).enumerate() {
         let present: Vec<f64> = col.iter().flatten().copied().collect();
         let nullable = present.len() < col.len();
@@ -220,11 +231,25 @@ pub fn init_pipeline(
                 )
             })?
         } else {
-            if max_abs >= f64::from(1u32 << 30) {
-                return Err(spec_error("a column", name, "below 2^30 in magnitude"));
+            if max_abs >= RAW_LIMIT {
+                return Err(spec_error(
+                    "a column",
+                    name,
+                    "below 2^23 in magnitude (a raw cell's default 24-bit bound)",
+                ));
             }
             (0, "integer values".to_string())
         };
+        // The largest raw cell at its scale, and the largest output value in units (a
+        // standardized value lies within sqrt(rows) standard deviations; one-hot and binary
+        // columns are 0 or 1; the label keeps its values).
+        largest_raw = largest_raw.max(max_abs * f64::from(1u32 << scale_bits));
+        let out = match role {
+            "continuous" => (rows as f64).sqrt() + 1.0,
+            "label" => max_abs,
+            _ => 1.0,
+        };
+        largest_out = largest_out.max(out);
         choices.push(ColumnChoice {
             name: name.clone(),
             role,
@@ -234,7 +259,12 @@ pub fn init_pipeline(
             categories,
         });
     }
-    let toml = render(&choices, rows, options);
+    let narrow = f64::from(1u32 << (NARROW_BITS - 1));
+    let bits = Bits {
+        raw: largest_raw < narrow,
+        output: largest_out * f64::from(1u32 << options.output_scale_bits.min(30)) < narrow,
+    };
+    let toml = render(&choices, rows, options, bits);
     // The skeleton must be a valid pipeline.
     let parsed: Pipeline = toml::from_str(&toml).map_err(|_| PreprocessError::Spec {
         what: "the generated pipeline",
@@ -261,14 +291,30 @@ fn quoted(s: &str) -> String {
     out
 }
 
-fn render(choices: &[ColumnChoice], rows: usize, o: &InitOptions) -> String {
+/// Whether the raw cells and the output values fit [`NARROW_BITS`].
+#[derive(Clone, Copy)]
+struct Bits {
+    raw: bool,
+    output: bool,
+}
+
+fn render(choices: &[ColumnChoice], rows: usize, o: &InitOptions, bits: Bits) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
         "# Written by `zkmlops preprocess init` from {rows} rows. Review it: the choices are\n\
          # the data's, the limits the proof's (docs/lifecycle.md). Public: everything here.\n\
-         version = 1\ncolumns = ["
+         version = 1"
     );
+    if bits.raw {
+        let _ = writeln!(
+            t,
+            "# Every raw cell fits in {NARROW_BITS} bits at its scale: the raw commitment packs three to\n\
+             # a field element (24 bits, the default, two). Remove it for data that may not fit.\n\
+             value_bits = {NARROW_BITS}"
+        );
+    }
+    t.push_str("columns = [\n");
     for c in choices {
         let _ = writeln!(
             t,
@@ -336,11 +382,20 @@ fn render(choices: &[ColumnChoice], rows: usize, o: &InitOptions) -> String {
     let test_rows = ((rows as f64) * o.test_fraction.clamp(0.0, 0.9)).round() as usize;
     let _ = writeln!(
         t,
-        "\n[output]\nfeatures = [{}]\nlabels = [{label}]\nscale_bits = {}\ntest_rows = {test_rows}  # the last rows\n\
+        "\n[output]\nfeatures = [{}]\nlabels = [{label}]\nscale_bits = {}\n{}test_rows = {test_rows}  # the last rows\n\
          # The training split's profile (drift reference for `zkmlops monitor`), in standard deviations.\n\
          profile_edges = [-1.0, 0.0, 1.0]",
         features.join(", "),
-        o.output_scale_bits
+        o.output_scale_bits,
+        if bits.output {
+            format!(
+                "# Every processed value fits in {NARROW_BITS} bits: the split commitments pack three to a\n\
+                 # field element; training declares the same (taken from --prep).\n\
+                 value_bits = {NARROW_BITS}\n"
+            )
+        } else {
+            String::new()
+        }
     );
     t
 }
@@ -353,14 +408,18 @@ mod tests {
     fn scales_follow_the_binding_limit() {
         // Small values: the largest scale.
         assert_eq!(choose_scale(3.0, 0.1, 4.0).unwrap().0, MAX_SCALE_BITS);
-        // |v| = 2000: 2000 * 2^s < 2^30 -> s <= 19; deviation 1000: 1e6 * 2^2s < 2^30 -> s <= 5.
+        // |v| = 2000: 2000 * 2^s < 2^23 -> s <= 11; deviation 1000: 1e6 * 2^2s < 2^30 -> s <= 5.
         let (s, why) = choose_scale(2000.0, 1000.0, 3000.0).unwrap();
         assert_eq!(s, 5);
         assert!(why.contains("deviation"), "{why}");
-        // Range 2^20: range * 2^s < 2^24 -> s <= 3.
-        let (s, why) = choose_scale(1e6, 1.0, f64::from(1u32 << 20)).unwrap();
+        // Range 2^20: range * 2^s < 2^24 -> s <= 3 (|v| = 1e5 allows 6).
+        let (s, why) = choose_scale(1e5, 1.0, f64::from(1u32 << 20)).unwrap();
         assert_eq!(s, 3);
         assert!(why.contains("range"), "{why}");
         assert!(choose_scale(2e9, 1.0, 1.0).is_none());
+        // |v| = 1e6: 1e6 * 2^s < 2^23 -> s <= 3, the raw cells' bound binds.
+        let (s, why) = choose_scale(1e6, 1.0, 1.0).unwrap();
+        assert_eq!(s, 3);
+        assert!(why.contains("2^23"), "{why}");
     }
 }

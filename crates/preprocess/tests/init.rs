@@ -61,6 +61,9 @@ fn a_skeleton_from_the_data_proves_as_written() {
         ]
     );
     assert_eq!(p.output.test_rows, 6);
+    // Small data: raw cells (income 8210 at 2^2, score at 2^14) and the standardized output
+    // (within sqrt(30) + 1 deviations at 2^8) fit 21 bits, three to a field element.
+    assert_eq!((p.value_bits, p.output.value_bits), (21, 21), "{toml}");
     let table = RawTable::from_csv(&p, &raw()).unwrap();
     let k = FriConfig::KECCAK;
     let (proof, processed) =

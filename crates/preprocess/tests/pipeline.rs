@@ -255,36 +255,29 @@ fn edges_are_clear_errors() {
         e => panic!("{e}"),
     }
     for bits in [0, 32] {
-        let bad = two(imputed).replace(
-            "version = 1\n",
-            &format!("version = 1\nvalue_bits = {bits}\n"),
-        );
-        let e = small(&bad, "x,y\n1,1\n2,0\n").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                PreprocessError::Spec {
-                    what: "value_bits",
-                    ..
-                }
+        // Raw cells' bits (top level) and the output's.
+        for (from, to) in [
+            (
+                "version = 1\n",
+                format!("version = 1\nvalue_bits = {bits}\n"),
             ),
-            "{e}"
-        );
-        let bad = two(imputed).replace(
-            "scale_bits = 4 }\n",
-            &format!("scale_bits = 4, value_bits = {bits} }}\n"),
-        );
-        let e = small(&bad, "x,y\n1,1\n2,0\n").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                PreprocessError::Spec {
-                    what: "value_bits",
-                    ..
-                }
+            (
+                "scale_bits = 4 }\n",
+                format!("scale_bits = 4, value_bits = {bits} }}\n"),
             ),
-            "{e}"
-        );
+        ] {
+            let e = small(&two(imputed).replace(from, &to), "x,y\n1,1\n2,0\n").unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    PreprocessError::Spec {
+                        what: "value_bits",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
     }
     let out8 = two(imputed).replace("scale_bits = 4 }\n", "scale_bits = 4, value_bits = 8 }\n");
     small(&out8, "x,y\n7.9,1\n-8,0\n").unwrap();
