@@ -118,6 +118,7 @@ fn pipeline() -> Pipeline {
     };
     Pipeline {
         version: 1,
+        value_bits: zkmlops_preprocess::RAW_VALUE_BITS,
         columns: vec![col("a", 4, false), col("b", 4, true), col("c", 0, false)],
         steps: vec![
             Step::Impute {
@@ -156,6 +157,7 @@ fn pipeline() -> Pipeline {
             features: vec!["a".into(), "b".into(), "c=0".into()],
             labels: vec!["c=1".into()],
             scale_bits: 8,
+            value_bits: zkmlops_train::DATA_VALUE_BITS,
             test_rows: 1,
             profile_edges: Vec::new(),
         },
