@@ -13,9 +13,10 @@
 //!   with its read count, like a source chip (structure columns: per lane the wire and the first
 //!   index, per value its count and coefficient);
 //! - each committed input is proved within its declared bound (what makes the packing
-//!   injective): the values of the group's most common packed width `B` by limbs on this row
-//!   (`chk * x + 2^(B-1)` = 8-bit limbs, looked up in the range table with count `chk`, a
-//!   structure column), every other committed input by a bound chip that reads it;
+//!   injective): the values of the most common packed width `B` (over every group) by limbs
+//!   on this row (`chk * x + 2^(B-1)` = 8-bit limbs, looked up in the range table with count
+//!   `chk`, a structure column), every other committed input and packed computed tensor by a
+//!   bound chip that reads it;
 //! - a group's first row (structure selector `first_g`): `inputs = IV_g + (absorb, 0)`, the IV
 //!   fixed by the Program digest (group 0) and the group's committed length
 //!   (`zkmlops_commit::group_initial_state`, computed by the verifier, a constant of the AIR);
