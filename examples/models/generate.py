@@ -2,7 +2,7 @@
 """Generate the bundled example models and the operator-conformance models.
 
 Run from the repository root: `python3 examples/models/generate.py`. Needs `onnx`, `numpy` and
-`scikit-learn` (PyPI). The outputs are committed; the Rust build and tests never run Python.
+`scikit-learn` (PyPI); the tree, SVM and control-flow models also `skl2onnx` and `onnxruntime`. The outputs are committed; the Rust build and tests never run Python.
 
 Bundled models (trained on scikit-learn's bundled datasets, no download):
   logreg  breast cancer, 30 features: Sub(mean) -> Div(std) -> Gemm -> Sigmoid
@@ -1098,6 +1098,105 @@ def trees():
                    "output": [round(float(v), 9) for v in model.predict(Xte)]}, f)
 
 
+def control_flow():
+    """Sequences, If on a constant condition, an unrolled Loop, LRN and ReduceLogSum (issue
+    18). tract cannot run sequences or every Loop, so the models whose reference output tract
+    does not give carry one computed here by onnxruntime."""
+    import onnxruntime
+    rng = np.random.default_rng(18)
+    rn = lambda *s: f32(rng.normal(0.0, 0.5, size=s))
+    op_model("lrn", [node("LRN", ["x"], ["a"], size=3, alpha=0.02, beta=0.75, bias=1.0),
+                     node("LRN", ["x"], ["b"], size=4, alpha=0.5, beta=0.5, bias=2.0),
+                     node("Concat", ["a", "b"], ["y"], axis=1)],
+             [1, 6, 3, 3], "y")
+    op_model("reduce_log_sum",
+             [node("Mul", ["x", "x"], ["sq"]), node("Add", ["sq", "q"], ["pos"]),
+              node("ReduceLogSum", ["pos"], ["y"], axes=[1], keepdims=0)],
+             [2, 5], "y", [("q", f32([0.25]))])
+
+    def expected(name, model, feeds):
+        sess = onnxruntime.InferenceSession(model.SerializeToString(),
+                                            providers=["CPUExecutionProvider"])
+        outs = sess.run(None, feeds)
+        x = next(iter(feeds.values()))
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [round(float(v), 9) for v in x.ravel()],
+                       "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                                   for o in outs]}, f)
+
+    vi = helper.make_tensor_value_info
+    F, I, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+    # If: the condition folds (Size(x) = 6 > 4); the branch reads the outer x and has its own
+    # initializer.
+    then_g = helper.make_graph(
+        [node("Relu", ["x"], ["r"]), node("Mul", ["r", "c"], ["t_out"])], "then",
+        [], [vi("t_out", F, [2, 3])], [numpy_helper.from_array(rn(3), "c")])
+    else_g = helper.make_graph([node("Neg", ["x"], ["e_out"])], "else", [],
+                               [vi("e_out", F, [2, 3])])
+    g = helper.make_graph(
+        [node("Size", ["x"], ["n"]), node("Greater", ["n", "four"], ["cond"]),
+         node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g)],
+        "if_constant", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],
+        [numpy_helper.from_array(np.array(4, dtype=np.int64), "four")])
+    save(g, os.path.join(OPS, "if_constant.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "if_constant.onnx"))
+    expected("if_constant", m, {"x": rn(2, 3)})
+    # Loop: three iterations of h <- tanh(h W + 0.1 i), W from the outer graph, the iteration
+    # number cast to float; the final h and every iteration's h (a scan output).
+    body = helper.make_graph(
+        [node("Cast", ["i"], ["fi"], to=F), node("Mul", ["fi", "tenth"], ["shift"]),
+         node("MatMul", ["h", "w"], ["hw"]), node("Add", ["hw", "shift"], ["u"]),
+         node("Tanh", ["u"], ["h_next"]), node("Identity", ["cond_in"], ["cond_out"]),
+         node("Identity", ["h_next"], ["h_scan"])],
+        "body", [vi("i", I, []), vi("cond_in", B, []), vi("h", F, [1, 4])],
+        [vi("cond_out", B, []), vi("h_next", F, [1, 4]), vi("h_scan", F, [1, 4])],
+        [numpy_helper.from_array(f32(0.1), "tenth")])
+    g = helper.make_graph(
+        [node("Loop", ["trips", "", "x"], ["h_final", "hs"], body=body),
+         node("Flatten", ["hs"], ["hs_flat"], axis=0)],
+        "loop_unrolled", [vi("x", F, [1, 4])],
+        [vi("h_final", F, [1, 4]), vi("hs_flat", F, [1, 12])],
+        [numpy_helper.from_array(np.array(3, dtype=np.int64), "trips"),
+         numpy_helper.from_array(rn(4, 4), "w")])
+    save(g, os.path.join(OPS, "loop_unrolled.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "loop_unrolled.onnx"))
+    expected("loop_unrolled", m, {"x": rn(1, 4)})
+    # Sequences with constant positions: construct, erase, insert, at (negative), concat,
+    # stack (new_axis), split to pieces (keepdims 0) and their length (a constant output).
+    i64 = lambda v: numpy_helper.from_array(np.array(v, dtype=np.int64))
+    g = helper.make_graph(
+        [node("Relu", ["x"], ["r"]), node("Neg", ["x"], ["nx"]),
+         node("SequenceConstruct", ["x", "r", "nx"], ["s1"]),
+         node("SequenceErase", ["s1", "one"], ["s2"]),
+         node("SequenceInsert", ["s2", "r", "zero"], ["s3"]),
+         node("SequenceAt", ["s3", "minus_one"], ["last"]),
+         node("ConcatFromSequence", ["s3"], ["cat"], axis=0),
+         node("ConcatFromSequence", ["s3"], ["stack"], axis=-1, new_axis=1),
+         node("SplitToSequence", ["x"], ["pieces"], axis=1, keepdims=0),
+         node("SequenceLength", ["pieces"], ["count"]),
+         node("SequenceAt", ["pieces", "one"], ["column"])],
+        "sequence_ops", [vi("x", F, [2, 3])],
+        [vi("last", F, [2, 3]), vi("cat", F, [6, 3]), vi("stack", F, [2, 3, 3]),
+         vi("count", I, []), vi("column", F, [2])],
+        [helper.make_tensor("one", I, [], [1]), helper.make_tensor("zero", I, [], [0]),
+         helper.make_tensor("minus_one", I, [], [-1])])
+    save(g, os.path.join(OPS, "sequence_ops.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "sequence_ops.onnx"))
+    expected("sequence_ops", m, {"x": rn(2, 3)})
+    # Refusals: a branch chosen by the input, a position past the end.
+    g = helper.make_graph(
+        [node("ReduceSum", ["x"], ["total"], keepdims=0), node("Greater", ["total", "zf"], ["cond"]),
+         node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g)],
+        "if_computed", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],
+        [numpy_helper.from_array(f32(0.0), "zf")])
+    save(g, os.path.join(OPS, "if_computed.onnx"), 13)
+    g = helper.make_graph(
+        [node("SequenceConstruct", ["x", "x"], ["s"]), node("SequenceAt", ["s", "two"], ["y"])],
+        "sequence_position_out_of_range", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],
+        [helper.make_tensor("two", I, [], [2])])
+    save(g, os.path.join(OPS, "sequence_position_out_of_range.onnx"), 13)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
@@ -1108,6 +1207,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:] == ["sequences"]:
         sequences_and_indices()
+        sys.exit(0)
+    if sys.argv[1:] == ["control"]:
+        control_flow()
         sys.exit(0)
     if sys.argv[1:] == ["more_ops"]:
         more_ops()
@@ -1121,3 +1223,4 @@ if __name__ == "__main__":
     more_ops()
     sequences_and_indices()
     trees()
+    control_flow()

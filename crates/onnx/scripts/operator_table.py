@@ -30,10 +30,20 @@ SUPPORTED = {
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
     "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
     "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization",
-    "MeanVarianceNormalization", "RMSNormalization", "BitShift",
+    "MeanVarianceNormalization", "RMSNormalization", "BitShift", "LRN", "ReduceLogSum",
+    "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",
+    "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {
+    "LRN": "powers tabulated on the range the input's calibrated magnitude allows",
+    "ReduceLogSum": "ln tabulated on the sums the input's calibrated range allows",
+    "SequenceInsert": "constant position (sequences are resolved at import)",
+    "SequenceErase": "constant position (sequences are resolved at import)",
+    "SequenceAt": "constant position (sequences are resolved at import)",
+    "SplitToSequence": "constant split; pieces of at least one element",
+    "If": "a condition that folds to a constant at import (the branch taken is inlined)",
+    "Loop": "a constant trip count and a condition constant in every iteration (unrolled, at most 2^12 iterations); no nested subgraph reading the body's names",
     "Div": "a computed divisor must be nonzero (a typed error otherwise)",
     "Reciprocal": "nonzero input (a typed error otherwise)",
     "Exp": "tabulated on the calibrated input range (+25% each side), clamped beyond",

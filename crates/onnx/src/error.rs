@@ -22,9 +22,12 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
     Round, BitShift (constant amounts), Resize and Upsample (nearest, linear, cubic), Mean, ThresholdedRelu, Shrink, Hardmax, \
-    Trilu, GlobalMaxPool, ReduceLogSumExp, Conv, MaxPool and AveragePool (1-D, 2-D, \
+    Trilu, GlobalMaxPool, ReduceLogSumExp, ReduceLogSum, LRN, Conv, MaxPool and AveragePool (1-D, 2-D, \
     3-D), \
-    Identity, Constant, Cast (to a floating type); on constants (folded at import): Shape, Size, \
+    Identity, Constant, Cast (to a floating type); resolved at import (constant positions, \
+    conditions and trip counts): SequenceConstruct, SequenceEmpty, SequenceInsert, \
+    SequenceErase, SequenceAt, SequenceLength, ConcatFromSequence, SplitToSequence, If, Loop; \
+    on constants (folded at import): Shape, Size, \
     ConstantOfShape, Range, BlackmanWindow, HannWindow, HammingWindow, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
     Floor, Ceil, Round, ReduceProd \
     and the element-wise and shape operators above";
@@ -101,11 +104,13 @@ pub enum OnnxError {
         /// The operand it reads.
         input: String,
     },
-    /// A graph output is a constant, not computed from the input.
-    #[error("graph output `{name}` does not depend on the input")]
+    /// A graph output folds to a constant that the fixed-point encoding cannot hold.
+    #[error("graph output `{name}` is a constant outside the fixed-point range: {detail}")]
     ConstantOutput {
         /// The output.
         name: String,
+        /// Why it does not encode.
+        detail: String,
     },
     /// Building the Program failed at a node (shapes or scales).
     #[error("node `{node}` ({op_type}): {source}")]

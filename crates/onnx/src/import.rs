@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod control;
 mod deconv;
 mod fold;
 mod index;
@@ -14,6 +15,7 @@ mod ml;
 mod more;
 mod movement;
 mod recurrent;
+mod sequence;
 mod shapes;
 
 use tract_onnx::pb::NodeProto;
@@ -40,6 +42,7 @@ const DEFAULT_VARIANCE_BOUND: f64 = 16.0;
 /// Headroom over the calibrated variance bound.
 const VARIANCE_MARGIN: f64 = 1.5;
 
+#[derive(Clone)]
 enum Value {
     Dyn(TensorId),
     Const(Const),
@@ -112,6 +115,8 @@ impl Ctx<'_> {
 struct Importer<'m> {
     b: ProgramBuilder,
     values: HashMap<String, Value>,
+    /// ONNX sequences: each a list of names in `values` ([`sequence`]).
+    seqs: HashMap<String, Vec<String>>,
     /// Names of the constants of an integer element type (shape arithmetic folds exactly).
     ints: HashSet<String>,
     /// Names of the `int8` constants (QuantizeLinear's output range follows its zero point).
@@ -295,6 +300,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         signed_bytes,
         unsigned_widths,
         values,
+        seqs: HashMap::new(),
         ints,
         settings,
         s,
@@ -321,7 +327,10 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     for name in model.output_names() {
         let id = match imp.values.get(&name) {
             Some(Value::Dyn(id)) => *id,
-            Some(Value::Const(_)) => return Err(OnnxError::ConstantOutput { name }),
+            Some(Value::Const(c)) => {
+                let c = c.clone();
+                imp.constant_output(&name, &c)?
+            }
             None => {
                 return Err(OnnxError::UnknownTensor {
                     node: "graph output".into(),
@@ -355,6 +364,44 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         outputs,
         onnx: model.bytes.clone(),
     })
+}
+
+impl Importer<'_> {
+    /// A graph output that folds to a constant at import (a `SequenceLength`, shape
+    /// arithmetic): a public constant of the Program at the activation scale, copied by a
+    /// `reshape` into a computed tensor so it is an output like any other.
+    fn constant_output(&mut self, name: &str, c: &Const) -> Result<TensorId, OnnxError> {
+        let program = |e| OnnxError::ModelProgram {
+            source: Box::new(e),
+        };
+        let data = c
+            .data
+            .iter()
+            .map(|&v| self.s.encode(v))
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(|e| OnnxError::ConstantOutput {
+                name: name.into(),
+                detail: e.to_string(),
+            })?;
+        let t = Tensor::new(c.shape.clone(), data).map_err(|e| {
+            program(ProgramError::Constant {
+                tensor: name.into(),
+                source: e,
+            })
+        })?;
+        let cname = self.fresh(&format!("{name}/constant"));
+        let k = self.b.constant(&cname, t, self.s).map_err(program)?;
+        let oname = self.fresh(name);
+        self.b
+            .op(
+                &oname,
+                Op::Reshape {
+                    shape: c.shape.clone(),
+                },
+                &[k],
+            )
+            .map_err(program)
+    }
 }
 
 fn scaled(c: &Const, f: impl Fn(usize, f64) -> f64) -> Const {
@@ -691,6 +738,9 @@ impl Importer<'_> {
     }
 
     fn node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        if sequence::OPERATORS.contains(&ctx.node.op_type.as_str()) {
+            return self.sequence(ctx);
+        }
         let out = ctx.output()?.to_string();
         if let Some(c) = self.fold(ctx)? {
             self.set(&out, Value::Const(c));
@@ -859,6 +909,7 @@ impl Importer<'_> {
                 let y = self.op(ctx, &out, Op::Concat { axis: a }, &ids)?;
                 self.set(&out, Value::Dyn(y));
             }
+            other if control::OPERATORS.contains(&other) => self.control(ctx)?,
             other if more::OPERATORS.contains(&other) => self.more(ctx, &out)?,
             other if movement::OPERATORS.contains(&other) => self.movement(ctx, &out)?,
             other if index::OPERATORS.contains(&other) => self.index(ctx, &out)?,

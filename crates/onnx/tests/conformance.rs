@@ -215,6 +215,8 @@ conformance! {
     pad_reflect_and_edge => "pad_modes",
     max_pool_dilated_and_padded => "max_pool_dilated",
     max_pool_3d_depth_padding => "max_pool3d_padded",
+    local_response_normalization_odd_and_even_sizes => "lrn",
+    reduce_log_sum => "reduce_log_sum",
 }
 
 #[test]
@@ -705,6 +707,63 @@ fn gru_reverse_with_initial_state_follows_the_definition() {
         );
     }
     proves("gru_reverse", &m, &want.input);
+}
+
+/// Control flow and sequences resolved at import (issue 18): an `If` whose condition folds
+/// inlines its branch (reading the outer graph and its own initializer), a `Loop` of three
+/// iterations unrolls (the iteration number, an outer weight, the final value and the scan of
+/// every iteration), and sequence ops with constant positions (construct, erase, insert, at,
+/// concat, stack, split, length: a constant output) give onnxruntime's outputs
+/// (`*.expected.json`, written by the generator), then prove and verify.
+#[test]
+fn control_flow_and_sequences_match_onnxruntime() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    for name in ["if_constant", "loop_unrolled", "sequence_ops"] {
+        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+        let want: Expected = serde_json::from_slice(&text).unwrap();
+        let settings = Settings {
+            scale_bits: 12,
+            ..Settings::default()
+        };
+        let m = compile(&model(name), &settings).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let w = m.witness(0, &want.input).unwrap();
+        let got = m.decode_outputs(&w);
+        assert_eq!(got.len(), want.outputs.len(), "{name}");
+        for (g, e) in got.iter().zip(&want.outputs) {
+            assert_eq!(g.len(), e.len(), "{name}");
+            for (a, b) in g.iter().zip(e) {
+                assert!((a - b).abs() <= TOLERANCE, "{name}: {g:?} against {e:?}");
+            }
+        }
+        proves(name, &m, &want.input);
+    }
+}
+
+/// What cannot be resolved at import is refused naming the node: a branch chosen by the input
+/// and a sequence position past the end.
+#[test]
+fn data_dependent_control_flow_and_bad_positions_are_typed_errors() {
+    for (name, node, what) in [
+        ("if_computed", "if_y", "a condition computed from the input"),
+        (
+            "sequence_position_out_of_range",
+            "sequenceat_y",
+            "a sequence position out of range",
+        ),
+    ] {
+        match compile(&model(name), &Settings::default()) {
+            Err(OnnxError::UnsupportedUse {
+                node: n, what: w, ..
+            }) => {
+                assert_eq!((n.as_str(), w), (node, what), "{name}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
 }
 
 /// Round sends halves to the even neighbour, as ONNX (and tract) do.

@@ -43,6 +43,8 @@ pub(super) const OPERATORS: &[&str] = &[
     "GlobalMaxPool",
     "Trilu",
     "ReduceLogSumExp",
+    "ReduceLogSum",
+    "LRN",
     "Clip",
     "HardSigmoid",
     "HardSwish",
@@ -385,6 +387,7 @@ impl Importer<'_> {
                 self.op(ctx, out, Op::Sqrt, &[wide])?
             }
             "Pow" => self.pow(ctx, out)?,
+            "LRN" => self.lrn(ctx, out)?,
             "Slice" => self.slice(ctx, out)?,
             "ArgMax" | "ArgMin" => self.arg_extreme(ctx, out)?,
             "TopK" => self.top_k(ctx, out)?,
@@ -1399,29 +1402,136 @@ impl Importer<'_> {
                 self.op(ctx, out, Op::Sqrt, &[wide])
             }
             None => {
-                // x^p = e^(p ln x) for x > 0: ln on the calibrated range of x, exp on its image.
-                let unit = 1.0 / self.s.factor();
                 let (lo, hi) = self.calibrated(ctx, POW_DEFAULT);
-                let (lo, hi) = (lo.max(unit), hi.max(lo.max(unit) + unit));
-                let ln = self.lookup_on(ctx, &format!("{out}/ln"), x, Function::Log, lo, hi)?;
-                let scaled = self.mul_const(
-                    ctx,
-                    &format!("{out}/times_exponent"),
-                    ln,
-                    &format!("{out}/exponent"),
-                    &scalar(exponent),
-                )?;
-                let (a, b) = (exponent * lo.ln(), exponent * hi.ln());
-                let (elo, ehi) = (a.min(b).max(-SATURATION), a.max(b).max(a.min(b) + unit));
-                if ehi > f64::from(MAX_POWER) {
-                    return Err(ctx.unsupported(
-                        "a Pow whose values exceed e^16 on the calibrated range",
-                        format!("exponent {exponent}, base up to {hi}"),
-                    ));
-                }
-                self.lookup_on(ctx, out, scaled, Function::Exp, elo, ehi)
+                self.real_power(ctx, out, x, exponent, lo, hi)
             }
         }
+    }
+
+    /// `x^p` for a fractional `p` and `x > 0` in `[lo, hi]`: `e^(p ln x)`, `ln` tabulated on
+    /// that range (from one unit up), `exp` on its image.
+    fn real_power(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        exponent: f64,
+        lo: f64,
+        hi: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let unit = 1.0 / self.s.factor();
+        let (lo, hi) = (lo.max(unit), hi.max(lo.max(unit) + unit));
+        let ln = self.lookup_on(ctx, &format!("{out}/ln"), x, Function::Log, lo, hi)?;
+        let scaled = self.mul_const(
+            ctx,
+            &format!("{out}/times_exponent"),
+            ln,
+            &format!("{out}/exponent"),
+            &scalar(exponent),
+        )?;
+        let (a, b) = (exponent * lo.ln(), exponent * hi.ln());
+        let (elo, ehi) = (a.min(b).max(-SATURATION), a.max(b).max(a.min(b) + unit));
+        if ehi > f64::from(MAX_POWER) {
+            return Err(ctx.unsupported(
+                "a Pow whose values exceed e^16 on the calibrated range",
+                format!("exponent {exponent}, base up to {hi}"),
+            ));
+        }
+        self.lookup_on(ctx, out, scaled, Function::Exp, elo, ehi)
+    }
+
+    /// `LRN` (local response normalization across channels, AlexNet's and GoogLeNet's):
+    /// `y = x (bias + alpha / size * ss)^-beta` with `ss` the sum of `x^2` over the `size`
+    /// channels around each one (`floor((size - 1) / 2)` before, `ceil((size - 1) / 2)`
+    /// after). The squares are rescaled to `s` and summed by a convolution with a column of
+    /// ones over `[N, 1, C, spatial]` (zero padding at both ends), multiplied by
+    /// `alpha / size` held at a scale fine enough for its few significant bits, rescaled
+    /// back in steps of at most 16 bits, shifted by `bias`; the power is [`Self::real_power`]
+    /// on the range the input's calibrated magnitude allows, and `x` times it is rescaled.
+    fn lrn(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let n = ctx.node;
+        let alpha = f64::from(n.float("alpha").unwrap_or(1e-4));
+        let beta = f64::from(n.float("beta").unwrap_or(0.75));
+        let bias = f64::from(n.float("bias").unwrap_or(1.0));
+        let size = n
+            .int("size")
+            .and_then(|v| usize::try_from(v).ok())
+            .filter(|&v| v >= 1)
+            .ok_or_else(|| ctx.unsupported("an LRN without a size of at least 1", "size"))?;
+        if !(alpha >= 0.0 && bias > 0.0 && beta.is_finite()) {
+            return Err(ctx.unsupported(
+                "an LRN with a negative alpha or a bias not above 0",
+                format!("alpha {alpha}, bias {bias}, beta {beta}"),
+            ));
+        }
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let (batch, channels) = match shape.as_slice() {
+            [b, c, _, ..] => (*b, *c),
+            _ => {
+                return Err(ctx.unsupported(
+                    "an LRN of an input not [N, C, D1, ...]",
+                    format!("{shape:?}"),
+                ));
+            }
+        };
+        let spatial: usize = shape.iter().skip(2).product();
+        let s = self.s.bits();
+        let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
+        let sq = self.rescale(ctx, &format!("{out}/squares"), sq, s)?;
+        let column = self.reshape_to(
+            ctx,
+            &format!("{out}/column"),
+            sq,
+            vec![batch, 1, channels, spatial],
+        )?;
+        let ones = Const {
+            shape: vec![1, 1, size, 1],
+            data: vec![1.0; size],
+        };
+        let k = self.param(ctx, &format!("{out}/window"), &ones, Scale::ONE)?;
+        let params = Conv2dParams {
+            strides: [1, 1],
+            pads: [(size - 1) / 2, 0, size / 2, 0],
+            dilations: [1, 1],
+            groups: 1,
+        };
+        let sums = self.op(
+            ctx,
+            &format!("{out}/sums"),
+            Op::Conv2d(params),
+            &[column, k],
+        )?;
+        let sums = self.reshape_to(ctx, &format!("{out}/sum"), sums, shape.clone())?;
+        // alpha / size at 2^m, m giving it at least 12 significant bits.
+        #[allow(clippy::cast_precision_loss)]
+        let coef = alpha / size as f64;
+        let t = if coef > 0.0 {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let m = (12.0 - coef.log2()).ceil().clamp(1.0, 48.0) as u32;
+            let scale = Scale::new(m).map_err(|e| ctx.unsupported("an LRN alpha", e))?;
+            let c = self.param(ctx, &format!("{out}/coefficient"), &scalar(coef), scale)?;
+            let mut t = self.op(ctx, &format!("{out}/scaled"), Op::Mul, &[sums, c])?;
+            let mut left = m;
+            let mut step = 0;
+            while left > 0 {
+                let shift = left.min(16);
+                t = self.rescale(ctx, &format!("{out}/scaled{step}"), t, shift)?;
+                left -= shift;
+                step += 1;
+            }
+            t
+        } else {
+            self.op(ctx, &format!("{out}/scaled"), Op::Sub, &[sums, sums])?
+        };
+        let b = self.param(ctx, &format!("{out}/bias"), &scalar(bias), self.s)?;
+        let base = self.op(ctx, &format!("{out}/base"), Op::Add, &[t, b])?;
+        let (lo, hi) = self.calibrated(ctx, POW_DEFAULT);
+        let most = lo.abs().max(hi.abs());
+        let top = bias + alpha * most * most;
+        let r = self.real_power(ctx, &format!("{out}/factor"), base, -beta, bias, top)?;
+        let y = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, r])?;
+        self.rescale(ctx, out, y, s)
     }
 
     /// `x^n` for `n >= 1` by repeated squaring, each product rescaled to `s`.
@@ -1717,6 +1827,22 @@ impl Importer<'_> {
                         .collect();
                     self.op(ctx, out, Op::Reshape { shape: target }, &[y])
                 }
+            }
+            "ReduceLogSum" => {
+                // ln(sum x), tabulated on the sums the input's range allows: `n` elements of
+                // the calibrated range (or the default one), above one unit.
+                let t = sum(self, &format!("{out}/sum"), x)?;
+                let shape = self.shape(x);
+                let n: usize = axes
+                    .iter()
+                    .map(|&a| shape.get(a).copied().unwrap_or(1))
+                    .product();
+                #[allow(clippy::cast_precision_loss)]
+                let n = n.max(1) as f64;
+                let unit = 1.0 / self.s.factor();
+                let (lo, hi) = self.calibrated(ctx, LOG_DEFAULT);
+                let lo = (lo * n).max(unit);
+                self.lookup_on(ctx, out, t, Function::Log, lo, (hi * n).max(lo + unit))
             }
             "ReduceL2" => {
                 // sqrt(sum x^2), the squares kept at scale 2s for the exact root.

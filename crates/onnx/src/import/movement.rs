@@ -707,7 +707,7 @@ impl Importer<'_> {
 
     /// `Split` into the node's outputs: sizes from the input (opset 13+), the `split`
     /// attribute, `num_outputs` (opset 18) or equal parts.
-    fn split(&mut self, ctx: &Ctx<'_>, x: TensorId) -> Result<(), OnnxError> {
+    pub(super) fn split(&mut self, ctx: &Ctx<'_>, x: TensorId) -> Result<(), OnnxError> {
         let shape = self.shape(x);
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
         let dim = shape.get(a).copied().unwrap_or(0);
