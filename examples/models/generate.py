@@ -1197,6 +1197,41 @@ def control_flow():
     save(g, os.path.join(OPS, "sequence_position_out_of_range.onnx"), 13)
 
 
+def neighbors():
+    """k-nearest neighbours as skl2onnx exports them (a `Scan` over the training points for
+    the distances, `TopK`, `ArrayFeatureExtractor` of the neighbours' labels or targets, votes
+    or a mean), on iris with 8 held-out rows and scikit-learn's predictions.
+    `python3 examples/models/generate.py neighbors` writes only these."""
+    from skl2onnx import to_onnx
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    for name, model, target in [
+        ("knn_classifier", KNeighborsClassifier(n_neighbors=3), y),
+        ("knn_regressor", KNeighborsRegressor(n_neighbors=3), None),
+        # skl2onnx's default export, ending in a ZipMap.
+        ("knn_zipmap", KNeighborsClassifier(n_neighbors=3), y),
+    ]:
+        regression = target is None
+        Xtr, Xte, ytr, _ = train_test_split(X, X[:, 3] if regression else target, test_size=8,
+                                            random_state=3)
+        # Every tenth training row: a small Scan (15 iterations) with the same graph shape.
+        Xtr, ytr = Xtr[::10], ytr[::10]
+        model.fit(Xtr, ytr)
+        options = None if regression or name == "knn_zipmap" else {"zipmap": False}
+        onx = to_onnx(model, Xtr[:1], options=options, target_opset={"": 13, "ai.onnx.ml": 3})
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        expected = {"input": [float(v) for v in Xte.ravel()]}
+        if regression:
+            expected["output"] = [round(float(v), 9) for v in model.predict(Xte)]
+        else:
+            expected["label"] = [int(v) for v in model.predict(Xte)]
+            expected["probabilities"] = [round(float(v), 9)
+                                         for v in model.predict_proba(Xte).ravel()]
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump(expected, f)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
@@ -1207,6 +1242,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:] == ["sequences"]:
         sequences_and_indices()
+        sys.exit(0)
+    if sys.argv[1:] == ["neighbors"]:
+        neighbors()
         sys.exit(0)
     if sys.argv[1:] == ["control"]:
         control_flow()
@@ -1224,3 +1262,4 @@ if __name__ == "__main__":
     sequences_and_indices()
     trees()
     control_flow()
+    neighbors()

@@ -188,6 +188,13 @@ const OPERATORS: &[ModelFile] = operators![
     "svc_rbf",
     "svc_poly_binary",
     "svr_rbf",
+    "lrn",
+    "reduce_log_sum",
+    "if_constant",
+    "loop_unrolled",
+    "sequence_ops",
+    "knn_classifier",
+    "knn_regressor",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -32,7 +32,7 @@ SUPPORTED = {
     "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization",
     "MeanVarianceNormalization", "RMSNormalization", "BitShift", "LRN", "ReduceLogSum",
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",
-    "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop",
+    "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop", "Scan",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {
@@ -43,6 +43,7 @@ LIMITS = {
     "SequenceAt": "constant position (sequences are resolved at import)",
     "SplitToSequence": "constant split; pieces of at least one element",
     "If": "a condition that folds to a constant at import (the branch taken is inlined)",
+    "Scan": "opset 9+; unrolled over the scanned axis (at most 2^12 iterations); no nested subgraph reading the body's names",
     "Loop": "a constant trip count and a condition constant in every iteration (unrolled, at most 2^12 iterations); no nested subgraph reading the body's names",
     "Div": "a computed divisor must be nonzero (a typed error otherwise)",
     "Reciprocal": "nonzero input (a typed error otherwise)",
@@ -121,6 +122,8 @@ ML_SUPPORTED = {
     "SVMClassifier": "one-against-one as onnxruntime; LINEAR, POLY, RBF, SIGMOID kernels; no "
                      "probability estimates (prob_a) or post transform",
     "SVMRegressor": "LINEAR, POLY, RBF, SIGMOID kernels; not one_class; no post transform",
+    "ZipMap": "the output is the probability matrix (columns in classlabels order), not a "
+              "sequence of maps",
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {

@@ -15,7 +15,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
     ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
-    Normalizer, Binarizer, ArrayFeatureExtractor, SVMRegressor, SVMClassifier, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
+    Normalizer, Binarizer, ArrayFeatureExtractor, ZipMap (as the probability matrix), SVMRegressor, SVMClassifier, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
     GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \
     RMSNormalization, Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
     Unsqueeze, Pad, Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
@@ -26,7 +26,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     3-D), \
     Identity, Constant, Cast (to a floating type); resolved at import (constant positions, \
     conditions and trip counts): SequenceConstruct, SequenceEmpty, SequenceInsert, \
-    SequenceErase, SequenceAt, SequenceLength, ConcatFromSequence, SplitToSequence, If, Loop; \
+    SequenceErase, SequenceAt, SequenceLength, ConcatFromSequence, SplitToSequence, If, Loop, Scan; \
     on constants (folded at import): Shape, Size, \
     ConstantOfShape, Range, BlackmanWindow, HannWindow, HammingWindow, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
     Floor, Ceil, Round, ReduceProd \

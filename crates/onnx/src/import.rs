@@ -769,7 +769,10 @@ impl Importer<'_> {
                 };
                 self.set(&out, Value::Dyn(y));
             }
-            "Identity" | "Dropout" => {
+            // ZipMap (`ai.onnx.ml`) pairs each class label with its probability in a map per
+            // row: the proved output is the probability matrix itself, its columns in the
+            // order of `classlabels_*` (docs/onnx.md).
+            "Identity" | "Dropout" | "ZipMap" => {
                 let v = match self.get(ctx, 0)? {
                     Value::Dyn(id) => Value::Dyn(*id),
                     Value::Const(c) => Value::Const(c.clone()),

@@ -1245,6 +1245,19 @@ fn scikit_learn_label_extraction_matches_scikit_learn() {
     labels_match("kmeans", 4, 12);
 }
 
+/// k-nearest neighbours as skl2onnx exports them (issue 18): the distances to the training
+/// points by a `Scan` (unrolled, 15 iterations), `TopK` of the smallest, the neighbours'
+/// labels (votes, probabilities) or targets (their mean) by `ArrayFeatureExtractor` at
+/// computed indices; against scikit-learn, each proved. The default export (probabilities
+/// through a `ZipMap`) gives the same matrix.
+#[test]
+fn k_nearest_neighbours_match_scikit_learn() {
+    classifier_matches("knn_classifier", 4, 12);
+    regressor_matches("knn_regressor", 4, 12);
+    // skl2onnx's default export: the probabilities go through a ZipMap, proved as the matrix.
+    classifier_matches("knn_zipmap", 4, 12);
+}
+
 /// Support vector machines as scikit-learn exports them (onnxruntime's semantics, checked
 /// against it through the CLI): SVC with an RBF kernel over three classes (one-against-one
 /// decisions, votes, skl2onnx's post-processing of the scores), a binary SVC with a

@@ -1,9 +1,9 @@
 //! Control flow resolved at import: `If` on a condition that folds to a constant inlines the
-//! branch it takes, and `Loop` with a constant trip count (and a condition that folds to a
-//! constant in every iteration) is unrolled, each iteration's body imported with its own
-//! names. Scan outputs are the iterations' values stacked along a new first axis. A
-//! condition computed from the input would make the Program's shape depend on data, so it
-//! is refused naming the node.
+//! branch it takes; `Loop` with a constant trip count (and a condition that folds to a
+//! constant in every iteration) and `Scan` (its length is the scanned axis's) are unrolled,
+//! each iteration's body imported with its own names. Scan outputs are the iterations'
+//! values stacked along a new axis. A condition computed from the input would make the
+//! Program's shape depend on data, so it is refused naming the node.
 
 use std::collections::HashSet;
 
@@ -11,10 +11,10 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
 use super::{Ctx, Importer, Value};
 use crate::OnnxError;
-use crate::graph::{Const, tensor_const};
+use crate::graph::{Attrs, Const, tensor_const};
 
 /// The ONNX operators this module resolves.
-pub(super) const OPERATORS: &[&str] = &["If", "Loop"];
+pub(super) const OPERATORS: &[&str] = &["If", "Loop", "Scan"];
 
 /// The most iterations a Loop may unroll to (a model cannot make the importer run without
 /// bound).
@@ -41,6 +41,15 @@ fn defined(g: &GraphProto) -> HashSet<String> {
         .collect()
 }
 
+fn int_attr(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        i: v,
+        r#type: 2,
+        ..AttributeProto::default()
+    }
+}
+
 fn scalar(v: f64) -> Const {
     Const {
         shape: vec![],
@@ -51,10 +60,10 @@ fn scalar(v: f64) -> Const {
 impl Importer<'_> {
     /// Resolve one of [`OPERATORS`].
     pub(super) fn control(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
-        if ctx.node.op_type == "If" {
-            self.if_node(ctx)
-        } else {
-            self.loop_node(ctx)
+        match ctx.node.op_type.as_str() {
+            "If" => self.if_node(ctx),
+            "Loop" => self.loop_node(ctx),
+            _ => self.scan_node(ctx),
         }
     }
 
@@ -229,42 +238,40 @@ impl Importer<'_> {
             }
             k += 1;
         }
+        let axes = vec![0; scans.len()];
+        self.finish_iterations(ctx, &carried, scans, &axes)
+    }
+
+    /// Bind the node's outputs: the final carried values, then each scan output's
+    /// iterations stacked along a new axis `axes[j]`.
+    fn finish_iterations(
+        &mut self,
+        ctx: &Ctx<'_>,
+        carried: &[String],
+        scans: Vec<Vec<String>>,
+        axes: &[i64],
+    ) -> Result<(), OnnxError> {
         let outputs: Vec<String> = ctx.node.output.clone();
-        for (to, from) in outputs.iter().zip(&carried) {
+        for (to, from) in outputs.iter().zip(carried) {
             if !to.is_empty() {
                 self.alias(ctx, to, from)?;
             }
         }
-        for (to, items) in outputs.iter().skip(n_carried).zip(&scans) {
+        for ((to, items), &a) in outputs.iter().skip(carried.len()).zip(scans).zip(axes) {
             if to.is_empty() {
                 continue;
             }
             if items.is_empty() {
-                return Err(
-                    ctx.unsupported("a Loop scan output of no iterations", "an empty tensor")
-                );
+                return Err(ctx.unsupported("a scan output of no iterations", "an empty tensor"));
             }
             let seq = format!("{to}/iterations");
-            self.seqs.insert(seq.clone(), items.clone());
+            self.seqs.insert(seq.clone(), items);
             let stack = NodeProto {
                 name: ctx.name.clone(),
                 op_type: "ConcatFromSequence".into(),
                 input: vec![seq],
                 output: vec![to.clone()],
-                attribute: vec![
-                    AttributeProto {
-                        name: "axis".into(),
-                        i: 0,
-                        r#type: 2,
-                        ..AttributeProto::default()
-                    },
-                    AttributeProto {
-                        name: "new_axis".into(),
-                        i: 1,
-                        r#type: 2,
-                        ..AttributeProto::default()
-                    },
-                ],
+                attribute: vec![int_attr("axis", a), int_attr("new_axis", 1)],
                 ..NodeProto::default()
             };
             self.node(&Ctx {
@@ -273,5 +280,123 @@ impl Importer<'_> {
             })?;
         }
         Ok(())
+    }
+
+    /// `Scan` (opset 9+): `N` state values and `M = num_scan_inputs` scanned inputs; each
+    /// iteration's body takes the states and one slice of every scanned input (along its
+    /// `scan_input_axes` entry, from the end for a `scan_input_directions` of 1) and gives the
+    /// next states and one slice of each scan output, stacked along `scan_output_axes`
+    /// (reversed for `scan_output_directions` 1).
+    fn scan_node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        if self.opset < 9 {
+            return Err(ctx.unsupported(
+                "a Scan of opset 8 (sequence_lens, batch axis)",
+                format!("opset {}", self.opset),
+            ));
+        }
+        let body = graph_attr(ctx, "body")?;
+        let m = ctx
+            .node
+            .int("num_scan_inputs")
+            .and_then(|m| usize::try_from(m).ok())
+            .filter(|&m| m >= 1 && m <= ctx.node.input.len())
+            .ok_or_else(|| ctx.unsupported("a Scan without a valid num_scan_inputs", ""))?;
+        let n = ctx.node.input.len() - m;
+        if body.input.len() != n + m || body.output.len() < n {
+            return Err(ctx.unsupported(
+                "a Scan body whose inputs and outputs do not match its states",
+                format!(
+                    "{n} states, {m} scanned inputs; body {} inputs, {} outputs",
+                    body.input.len(),
+                    body.output.len()
+                ),
+            ));
+        }
+        let k = body.output.len() - n;
+        let list = |name: &'static str, len: usize| -> Result<Vec<i64>, OnnxError> {
+            let v = ctx.node.ints(name).unwrap_or_else(|| vec![0; len]);
+            if v.len() == len {
+                Ok(v)
+            } else {
+                Err(ctx.unsupported("a Scan attribute of the wrong length", name))
+            }
+        };
+        let in_axes = list("scan_input_axes", m)?;
+        let in_dirs = list("scan_input_directions", m)?;
+        let out_axes = list("scan_output_axes", k)?;
+        let out_dirs = list("scan_output_directions", k)?;
+        // Each scanned input's axis (normalised) and the common length.
+        let mut scanned = Vec::with_capacity(m);
+        let mut length = None;
+        for (j, &a) in in_axes.iter().enumerate() {
+            let shape = match self.get(ctx, n + j)? {
+                Value::Dyn(id) => self.shape(*id),
+                Value::Const(c) => c.shape.clone(),
+            };
+            let a = super::axis(ctx, a, shape.len())?;
+            let len = shape.get(a).copied().unwrap_or(0);
+            if length.is_some_and(|l| l != len) {
+                return Err(ctx.unsupported(
+                    "scanned inputs of different lengths",
+                    format!("{length:?} and {len}"),
+                ));
+            }
+            length = Some(len);
+            scanned.push(a);
+        }
+        let length = length.unwrap_or(0);
+        if length == 0 || length > MAX_ITERATIONS {
+            return Err(ctx.unsupported(
+                "a Scan of no iterations or more than 2^12",
+                format!("{length} iterations"),
+            ));
+        }
+        let mut states: Vec<String> = ctx.node.input.iter().take(n).cloned().collect();
+        let mut scans: Vec<Vec<String>> = vec![Vec::new(); k];
+        for t in 0..length {
+            let suffix = format!("@{}{t}", ctx.name);
+            let bind = |name: &str| format!("{name}{suffix}");
+            for (input, value) in body.input.iter().take(n).zip(&states) {
+                self.alias(ctx, &bind(&input.name), value)?;
+            }
+            for (j, input) in body.input.iter().skip(n).enumerate() {
+                let index = if in_dirs.get(j) == Some(&1) {
+                    length - 1 - t
+                } else {
+                    t
+                };
+                let index_name = bind(&format!("{}/index", input.name));
+                #[allow(clippy::cast_precision_loss)]
+                self.set(&index_name, Value::Const(scalar(index as f64)));
+                self.ints.insert(index_name.clone());
+                let source = ctx.input(n + j).unwrap_or_default().to_string();
+                let axis = i64::try_from(scanned.get(j).copied().unwrap_or(0)).unwrap_or(0);
+                let name = format!("{}/slice{j}@{t}", ctx.name);
+                let gather = NodeProto {
+                    name: name.clone(),
+                    op_type: "Gather".into(),
+                    input: vec![source, index_name],
+                    output: vec![bind(&input.name)],
+                    attribute: vec![int_attr("axis", axis)],
+                    ..NodeProto::default()
+                };
+                self.node(&Ctx {
+                    node: &gather,
+                    name,
+                })?;
+            }
+            let outs = self.inline(ctx, body, &suffix)?;
+            let (next, slices) = outs.split_at(n.min(outs.len()));
+            states = next.to_vec();
+            for (scan, out) in scans.iter_mut().zip(slices) {
+                scan.push(out.clone());
+            }
+        }
+        for (scan, dir) in scans.iter_mut().zip(&out_dirs) {
+            if *dir == 1 {
+                scan.reverse();
+            }
+        }
+        self.finish_iterations(ctx, &states, scans, &out_axes)
     }
 }

@@ -333,7 +333,7 @@ impl Importer<'_> {
                     (Function::Exp, (lo.max(-SATURATION), hi.max(lo + unit)))
                 } else {
                     let (lo, hi) = self.calibrated(ctx, LOG_DEFAULT);
-                    let lo = lo.max(unit);
+                    let lo = self.log_floor(lo, hi);
                     (Function::Log, (lo, hi.max(lo + unit)))
                 };
                 self.lookup_on(ctx, out, x, f, lo, hi)?
@@ -981,6 +981,21 @@ impl Importer<'_> {
         self.rescale(ctx, out, y, self.s.bits())
     }
 
+    /// Where a `ln` table on `[lo, hi]` starts: at least one unit, and when the range is too
+    /// wide for one table at the activation scale (it will be coarsened to fit
+    /// `MAX_TABLE_ROWS`), at least `hi 2^-12`, so the coarse grid's first point is still
+    /// above 0 (a smaller input is clamped to the table's start, as every table clamps).
+    fn log_floor(&self, lo: f64, hi: f64) -> f64 {
+        let lo = lo.max(1.0 / self.s.factor());
+        #[allow(clippy::cast_precision_loss)]
+        let rows = zkmlops_lookup::MAX_TABLE_ROWS as f64;
+        if (hi - lo) * self.s.factor() >= rows {
+            lo.max(hi * (-12.0f64).exp2())
+        } else {
+            lo
+        }
+    }
+
     /// The calibrated range of input 0, widened by [`RANGE_MARGIN`] of its width on each
     /// side; `default` without one.
     fn calibrated(&self, ctx: &Ctx<'_>, default: (f64, f64)) -> (f64, f64) {
@@ -1420,7 +1435,8 @@ impl Importer<'_> {
         hi: f64,
     ) -> Result<TensorId, OnnxError> {
         let unit = 1.0 / self.s.factor();
-        let (lo, hi) = (lo.max(unit), hi.max(lo.max(unit) + unit));
+        let lo = self.log_floor(lo, hi);
+        let hi = hi.max(lo + unit);
         let ln = self.lookup_on(ctx, &format!("{out}/ln"), x, Function::Log, lo, hi)?;
         let scaled = self.mul_const(
             ctx,
@@ -1829,8 +1845,9 @@ impl Importer<'_> {
                 }
             }
             "ReduceLogSum" => {
-                // ln(sum x), tabulated on the sums the input's range allows: `n` elements of
-                // the calibrated range (or the default one), above one unit.
+                // ln(sum x), tabulated on the sums calibration saw (e^ of the output's range),
+                // else on those `n` elements of the input's calibrated range allow, else on
+                // Log's default domain ([`Self::log_floor`]).
                 let t = sum(self, &format!("{out}/sum"), x)?;
                 let shape = self.shape(x);
                 let n: usize = axes
@@ -1840,9 +1857,23 @@ impl Importer<'_> {
                 #[allow(clippy::cast_precision_loss)]
                 let n = n.max(1) as f64;
                 let unit = 1.0 / self.s.factor();
-                let (lo, hi) = self.calibrated(ctx, LOG_DEFAULT);
-                let lo = (lo * n).max(unit);
-                self.lookup_on(ctx, out, t, Function::Log, lo, (hi * n).max(lo + unit))
+                let (lo, hi) = match self.settings.ranges.get(out) {
+                    Some([lo, hi]) => {
+                        let pad = (hi - lo).max(1.0) * RANGE_MARGIN;
+                        ((lo - pad).exp(), (hi + pad).exp())
+                    }
+                    None if self
+                        .settings
+                        .ranges
+                        .contains_key(ctx.input(0).unwrap_or_default()) =>
+                    {
+                        let (lo, hi) = self.calibrated(ctx, LOG_DEFAULT);
+                        (lo * n, hi * n)
+                    }
+                    None => LOG_DEFAULT,
+                };
+                let lo = self.log_floor(lo, hi);
+                self.lookup_on(ctx, out, t, Function::Log, lo, hi.max(lo + unit))
             }
             "ReduceL2" => {
                 // sqrt(sum x^2), the squares kept at scale 2s for the exact root.
