@@ -2,7 +2,8 @@
 """Generate the bundled example models and the operator-conformance models.
 
 Run from the repository root: `python3 examples/models/generate.py`. Needs `onnx`, `numpy` and
-`scikit-learn` (PyPI); the tree, SVM and control-flow models also `skl2onnx` and `onnxruntime`. The outputs are committed; the Rust build and tests never run Python.
+`scikit-learn` (PyPI); the tree, SVM and control-flow models also `skl2onnx` and `onnxruntime`, the boosters
+`xgboost`, `lightgbm` and `onnxmltools`. The outputs are committed; the Rust build and tests never run Python.
 
 Bundled models (trained on scikit-learn's bundled datasets, no download):
   logreg  breast cancer, 30 features: Sub(mean) -> Div(std) -> Gemm -> Sigmoid
@@ -1232,6 +1233,53 @@ def neighbors():
             json.dump(expected, f)
 
 
+def boosters():
+    """XGBoost and LightGBM models as onnxmltools exports them (needs `xgboost`, `lightgbm`,
+    `onnxmltools`): multiclass (iris), binary (breast cancer: one score column, LOGISTIC) and
+    regression (diabetes), 5 trees of depth 3 each, with 8 held-out rows and the library's own
+    predictions. `python3 examples/models/generate.py boosters` writes only these."""
+    import lightgbm as lgb
+    import xgboost as xgb
+    from onnxmltools import convert_lightgbm, convert_xgboost
+    from onnxmltools.convert.common.data_types import FloatTensorType
+    data = {"iris": load_iris(return_X_y=True), "cancer": load_breast_cancer(return_X_y=True),
+            "diabetes": load_diabetes(return_X_y=True)}
+    for name, model, source, convert in [
+        ("xgb_multiclass", xgb.XGBClassifier(n_estimators=5, max_depth=3), "iris",
+         convert_xgboost),
+        ("xgb_binary", xgb.XGBClassifier(n_estimators=5, max_depth=3), "cancer",
+         convert_xgboost),
+        ("xgb_regressor", xgb.XGBRegressor(n_estimators=5, max_depth=3), "diabetes",
+         convert_xgboost),
+        ("lgb_multiclass", lgb.LGBMClassifier(n_estimators=5, max_depth=3, verbose=-1), "iris",
+         convert_lightgbm),
+        ("lgb_binary", lgb.LGBMClassifier(n_estimators=5, max_depth=3, verbose=-1), "cancer",
+         convert_lightgbm),
+        ("lgb_regressor", lgb.LGBMRegressor(n_estimators=5, max_depth=3, verbose=-1),
+         "diabetes", convert_lightgbm),
+    ]:
+        X, y = data[source]
+        X = X.astype(np.float32)
+        Xtr, Xte, ytr, _ = train_test_split(X, y, test_size=8, random_state=0)
+        model.fit(Xtr, ytr)
+        types = [("input", FloatTensorType([None, X.shape[1]]))]
+        classifier = hasattr(model, "predict_proba")
+        if classifier and convert is convert_lightgbm:
+            onx = convert(model, initial_types=types, target_opset=13, zipmap=False)
+        else:
+            onx = convert(model, initial_types=types, target_opset=13)
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        expected = {"input": [float(v) for v in Xte.ravel()]}
+        if classifier:
+            expected["label"] = [int(v) for v in model.predict(Xte)]
+            expected["probabilities"] = [round(float(v), 9)
+                                         for v in model.predict_proba(Xte).ravel()]
+        else:
+            expected["output"] = [round(float(v), 9) for v in model.predict(Xte)]
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump(expected, f)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
@@ -1242,6 +1290,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:] == ["sequences"]:
         sequences_and_indices()
+        sys.exit(0)
+    if sys.argv[1:] == ["boosters"]:
+        boosters()
         sys.exit(0)
     if sys.argv[1:] == ["neighbors"]:
         neighbors()
@@ -1263,3 +1314,4 @@ if __name__ == "__main__":
     trees()
     control_flow()
     neighbors()
+    boosters()

@@ -195,6 +195,8 @@ const OPERATORS: &[ModelFile] = operators![
     "sequence_ops",
     "knn_classifier",
     "knn_regressor",
+    "xgb_multiclass",
+    "lgb_binary",
 ];
 
 /// Compile a model with default settings (weights committed), or with private weights, and

@@ -1258,6 +1258,20 @@ fn k_nearest_neighbours_match_scikit_learn() {
     classifier_matches("knn_zipmap", 4, 12);
 }
 
+/// XGBoost and LightGBM models exported by onnxmltools (issue 18's "models people ship"):
+/// multiclass on iris, binary on breast cancer (one score column; LightGBM's label goes
+/// through a `Cast` to int64), regression on diabetes; labels equal the library's,
+/// probabilities and regression values within the tolerances, each proved. Breast-cancer
+/// features reach 2,501, so those run at 2^10 (the 24-bit input holds `[-8192, 8192)`).
+#[test]
+fn xgboost_and_lightgbm_exports_match_their_libraries() {
+    for lib in ["xgb", "lgb"] {
+        classifier_matches(&format!("{lib}_multiclass"), 4, 12);
+        classifier_matches(&format!("{lib}_binary"), 30, 10);
+        regressor_matches(&format!("{lib}_regressor"), 10, 12);
+    }
+}
+
 /// Support vector machines as scikit-learn exports them (onnxruntime's semantics, checked
 /// against it through the CLI): SVC with an RBF kernel over three classes (one-against-one
 /// decisions, votes, skl2onnx's post-processing of the scores), a binary SVC with a

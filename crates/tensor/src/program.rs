@@ -838,6 +838,18 @@ impl ProgramBuilder {
             .ok_or(ProgramError::UnknownTensor { id: id.0, count })
     }
 
+    /// The scale of a declared tensor.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`].
+    pub fn scale(&self, id: TensorId) -> Result<Scale, ProgramError> {
+        let count = self.tensors.len();
+        self.tensors
+            .get(id.index())
+            .map(|d| d.scale)
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })
+    }
+
     /// Mark a tensor as a Program output with the given visibility.
     ///
     /// # Errors

@@ -341,6 +341,16 @@ impl Importer<'_> {
             };
             let lab = self.param(ctx, &format!("{label}/labels"), &lab, self.s)?;
             let picked = self.op(ctx, &format!("{label}/picked"), Op::MatMul, &[first, lab])?;
+            // A winner marked by a 0/1 integer picks the label at `s`; one marked by 1.0 (a
+            // step, at `s`) at `2s`: back to the activation scale, as every computed tensor
+            // (a Cast of the label reads it there).
+            let at = self.b.scale(picked).map_err(|e| ctx.program(e))?.bits();
+            let picked = self.rescale(
+                ctx,
+                &format!("{label}/rescaled"),
+                picked,
+                at.saturating_sub(self.s.bits()),
+            )?;
             let n = self.shape(picked).first().copied().unwrap_or(1);
             let y = self.reshape_to(ctx, &label, picked, vec![n])?;
             self.set(&label, Value::Dyn(y));
