@@ -18,7 +18,7 @@ mod recurrent;
 mod sequence;
 mod shapes;
 
-use tract_onnx::pb::NodeProto;
+use tract_onnx::pb::{AttributeProto, NodeProto};
 use zkmlops_field::Scale;
 use zkmlops_lookup::Function;
 use zkmlops_tensor::ops::{Conv2dParams, Pool2dParams, Rounding};
@@ -401,6 +401,26 @@ impl Importer<'_> {
                 &[k],
             )
             .map_err(program)
+    }
+}
+
+/// An integer attribute of a node the importer builds.
+fn int_attr(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        i: v,
+        r#type: 2,
+        ..AttributeProto::default()
+    }
+}
+
+/// An integer-list attribute of a node the importer builds.
+fn ints_attr(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        ints: v.to_vec(),
+        r#type: 7,
+        ..AttributeProto::default()
     }
 }
 

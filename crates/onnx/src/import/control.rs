@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 
-use super::{Ctx, Importer, Value};
+use super::{Ctx, Importer, Value, int_attr};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const, tensor_const};
 
@@ -39,15 +39,6 @@ fn defined(g: &GraphProto) -> HashSet<String> {
         .chain(g.node.iter().flat_map(|n| n.output.iter().cloned()))
         .filter(|n| !n.is_empty())
         .collect()
-}
-
-fn int_attr(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        i: v,
-        r#type: 2,
-        ..AttributeProto::default()
-    }
 }
 
 fn scalar(v: f64) -> Const {
@@ -204,7 +195,10 @@ impl Importer<'_> {
             }
             let suffix = format!("@{}{k}", ctx.name);
             let bind = |name: &str| format!("{name}{suffix}");
-            let (iter_in, cond_in) = (&body.input[0].name, &body.input[1].name);
+            let [iter_in, cond_in, ..] = body.input.as_slice() else {
+                break;
+            };
+            let (iter_in, cond_in) = (&iter_in.name, &cond_in.name);
             #[allow(clippy::cast_precision_loss)]
             let iteration = scalar(k as f64);
             self.ints.insert(bind(iter_in));
@@ -215,7 +209,10 @@ impl Importer<'_> {
                 self.alias(ctx, &bind(&input.name), value)?;
             }
             let outs = self.inline(ctx, body, &suffix)?;
-            cond = match self.values.get(&outs[0]) {
+            let Some((cond_out, rest)) = outs.split_first() else {
+                break;
+            };
+            cond = match self.values.get(cond_out) {
                 _ if ctx.input(1).is_none() && trips.is_some() => true,
                 Some(Value::Const(c)) => c.data.first().is_some_and(|&v| v != 0.0),
                 Some(Value::Dyn(_)) => {
@@ -228,12 +225,13 @@ impl Importer<'_> {
                     return Err(OnnxError::UnknownTensor {
                         node: ctx.name.clone(),
                         op_type: ctx.node.op_type.clone(),
-                        input: outs[0].clone(),
+                        input: cond_out.clone(),
                     });
                 }
             };
-            carried = outs[1..=n_carried].to_vec();
-            for (scan, out) in scans.iter_mut().zip(&outs[n_carried + 1..]) {
+            let (next, slices) = rest.split_at(n_carried.min(rest.len()));
+            carried = next.to_vec();
+            for (scan, out) in scans.iter_mut().zip(slices) {
                 scan.push(out.clone());
             }
             k += 1;

@@ -10,10 +10,10 @@ use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, TensorId};
 
 use super::movement::INFINITY_STAND_IN;
-use super::{Ctx, Importer, Value, pads4};
+use super::{Ctx, Importer, Value, int_attr, ints_attr, pads4};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
-use tract_onnx::pb::{AttributeProto, NodeProto};
+use tract_onnx::pb::NodeProto;
 
 /// A 3-D attribute (three non-negative values; `default` for each when absent).
 fn triple(ctx: &Ctx<'_>, name: &str, default: usize) -> Result<[usize; 3], OnnxError> {
@@ -25,15 +25,6 @@ fn triple(ctx: &Ctx<'_>, name: &str, default: usize) -> Result<[usize; 3], OnnxE
             usize::try_from(*e).unwrap_or(0),
         ]),
         Some(other) => Err(ctx.unsupported("a 3-D attribute", format!("{name} {other:?}"))),
-    }
-}
-
-fn ints_attr(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        ints: v.to_vec(),
-        r#type: 7,
-        ..AttributeProto::default()
     }
 }
 
@@ -190,12 +181,7 @@ impl Importer<'_> {
             ints_attr("strides", &[1, 1]),
             ints_attr("dilations", &[signed(dilations[0]), signed(dilations[1])]),
             ints_attr("pads", &pads),
-            AttributeProto {
-                name: "group".into(),
-                i: signed(groups),
-                r#type: 2,
-                ..AttributeProto::default()
-            },
+            int_attr("group", signed(groups)),
         ];
         if let Some(f) = self.folds.remove(out) {
             self.folds.insert(inner.clone(), f);
@@ -358,12 +344,7 @@ impl Importer<'_> {
                         signed(pads[5]),
                     ],
                 ),
-                AttributeProto {
-                    name: "group".into(),
-                    i: n.int("group").unwrap_or(1),
-                    r#type: 2,
-                    ..AttributeProto::default()
-                },
+                int_attr("group", n.int("group").unwrap_or(1)),
             ];
             let lifted = Ctx {
                 node: &node,

@@ -1132,23 +1132,32 @@ impl Importer<'_> {
             groups: 1,
         };
         let images = self.reshape_to(ctx, &format!("{out}/images"), x, vec![n * c, 1, h, w])?;
-        let ones = Const {
-            shape: vec![1, 1, kh, kw],
-            data: vec![1.0; kh * kw],
-        };
-        let k = self.param(ctx, &format!("{out}/window"), &ones, Scale::ONE)?;
-        let sums = self.op(
-            ctx,
-            &format!("{out}/sums"),
-            Op::Conv2d(params),
-            &[images, k],
-        )?;
+        let sums = self.sum_conv(ctx, out, images, [kh, kw], params)?;
         let s = self.shape(sums);
         let (oh, ow) = (
             s.get(2).copied().unwrap_or(0),
             s.get(3).copied().unwrap_or(0),
         );
         self.reshape_to(ctx, &format!("{out}/pooled"), sums, vec![n, c, oh, ow])
+    }
+
+    /// The sums of `x` (`[N, 1, H, W]`) over `kernel`-sized windows: one `conv2d` with a
+    /// kernel of ones (plain integers, so the sums stay at `x`'s scale).
+    fn sum_conv(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        kernel: [usize; 2],
+        params: Conv2dParams,
+    ) -> Result<TensorId, OnnxError> {
+        let [kh, kw] = kernel;
+        let ones = Const {
+            shape: vec![1, 1, kh, kw],
+            data: vec![1.0; kh * kw],
+        };
+        let k = self.param(ctx, &format!("{out}/window"), &ones, Scale::ONE)?;
+        self.op(ctx, &format!("{out}/sums"), Op::Conv2d(params), &[x, k])
     }
 
     /// `-x = (x - x) - x`: two subtractions, no parameter.
@@ -1501,23 +1510,13 @@ impl Importer<'_> {
             sq,
             vec![batch, 1, channels, spatial],
         )?;
-        let ones = Const {
-            shape: vec![1, 1, size, 1],
-            data: vec![1.0; size],
-        };
-        let k = self.param(ctx, &format!("{out}/window"), &ones, Scale::ONE)?;
         let params = Conv2dParams {
             strides: [1, 1],
             pads: [(size - 1) / 2, 0, size / 2, 0],
             dilations: [1, 1],
             groups: 1,
         };
-        let sums = self.op(
-            ctx,
-            &format!("{out}/sums"),
-            Op::Conv2d(params),
-            &[column, k],
-        )?;
+        let sums = self.sum_conv(ctx, out, column, [size, 1], params)?;
         let sums = self.reshape_to(ctx, &format!("{out}/sum"), sums, shape.clone())?;
         // alpha / size at 2^m, m giving it at least 12 significant bits.
         #[allow(clippy::cast_precision_loss)]

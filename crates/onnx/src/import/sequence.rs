@@ -4,9 +4,9 @@
 //! (after an `Unsqueeze` of each element for `new_axis`) and `SplitToSequence` a `Split`
 //! (then a `Squeeze` for `keepdims = 0`): nothing is left to prove beyond those ops.
 
-use tract_onnx::pb::{AttributeProto, NodeProto};
+use tract_onnx::pb::NodeProto;
 
-use super::{Ctx, Importer, Value, axis};
+use super::{Ctx, Importer, Value, axis, int_attr, ints_attr};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
@@ -25,24 +25,6 @@ pub(super) const OPERATORS: &[&str] = &[
 /// The most elements a sequence may hold (a model cannot make the importer allocate without
 /// bound through `SplitToSequence`).
 const MAX_ELEMENTS: usize = 1 << 16;
-
-fn int_attr(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        i: v,
-        r#type: 2,
-        ..AttributeProto::default()
-    }
-}
-
-fn ints_attr(name: &str, v: Vec<i64>) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        ints: v,
-        r#type: 7,
-        ..AttributeProto::default()
-    }
-}
 
 fn signed(v: usize) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -283,7 +265,10 @@ impl Importer<'_> {
             output: pieces.clone(),
             attribute: vec![
                 int_attr("axis", signed(a)),
-                ints_attr("split", sizes.iter().map(|&s| signed(s)).collect()),
+                ints_attr(
+                    "split",
+                    &sizes.iter().map(|&s| signed(s)).collect::<Vec<_>>(),
+                ),
             ],
             ..NodeProto::default()
         };
