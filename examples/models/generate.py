@@ -1196,6 +1196,22 @@ def control_flow():
         "sequence_position_out_of_range", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],
         [helper.make_tensor("two", I, [], [2])])
     save(g, os.path.join(OPS, "sequence_position_out_of_range.onnx"), 13)
+    # A loop of 4096 iterations inside one of 4096: 16M body nodes to unroll, refused by the
+    # importer's bound on inlined nodes.
+    inner = helper.make_graph(
+        [node("Identity", ["c_in"], ["c_out"]), node("Identity", ["v"], ["v_out"])],
+        "inner", [vi("j", I, []), vi("c_in", B, []), vi("v", F, [2, 3])],
+        [vi("c_out", B, []), vi("v_out", F, [2, 3])])
+    outer = helper.make_graph(
+        [node("Loop", ["many", "", "u"], ["u_inner"], body=inner),
+         node("Identity", ["oc_in"], ["oc_out"])],
+        "outer", [vi("i", I, []), vi("oc_in", B, []), vi("u", F, [2, 3])],
+        [vi("oc_out", B, []), vi("u_inner", F, [2, 3])])
+    g = helper.make_graph(
+        [node("Loop", ["many", "", "x"], ["y"], body=outer)],
+        "nested_loops", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],
+        [helper.make_tensor("many", I, [], [4096])])
+    save(g, os.path.join(OPS, "nested_loops.onnx"), 13)
 
 
 def neighbors():

@@ -117,6 +117,8 @@ struct Importer<'m> {
     values: HashMap<String, Value>,
     /// ONNX sequences: each a list of names in `values` ([`sequence`]).
     seqs: HashMap<String, Vec<String>>,
+    /// Nodes imported from `If`/`Loop`/`Scan` subgraphs so far ([`control`]).
+    inlined: usize,
     /// Names of the constants of an integer element type (shape arithmetic folds exactly).
     ints: HashSet<String>,
     /// Names of the `int8` constants (QuantizeLinear's output range follows its zero point).
@@ -301,6 +303,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         unsigned_widths,
         values,
         seqs: HashMap::new(),
+        inlined: 0,
         ints,
         settings,
         s,

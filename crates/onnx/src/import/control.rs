@@ -19,6 +19,8 @@ pub(super) const OPERATORS: &[&str] = &["If", "Loop", "Scan"];
 /// The most iterations a Loop may unroll to (a model cannot make the importer run without
 /// bound).
 const MAX_ITERATIONS: usize = 1 << 12;
+/// The most subgraph nodes a model may inline in all (loops nested in loop bodies multiply).
+const MAX_INLINED: usize = 1 << 18;
 
 fn graph_attr<'n>(ctx: &Ctx<'n>, name: &'static str) -> Result<&'n GraphProto, OnnxError> {
     ctx.node
@@ -81,6 +83,13 @@ impl Importer<'_> {
         g: &GraphProto,
         suffix: &str,
     ) -> Result<Vec<String>, OnnxError> {
+        self.inlined = self.inlined.saturating_add(g.node.len());
+        if self.inlined > MAX_INLINED {
+            return Err(ctx.unsupported(
+                "control flow that unrolls to more than 2^18 nodes",
+                format!("{} nodes", self.inlined),
+            ));
+        }
         let local = defined(g);
         let rename = |n: &str| -> String {
             if !suffix.is_empty() && local.contains(n) {
