@@ -123,7 +123,7 @@ impl Importer<'_> {
     }
 
     /// Bind `to` to the value (and integer type) of `from`.
-    fn alias(&mut self, ctx: &Ctx<'_>, to: &str, from: &str) -> Result<(), OnnxError> {
+    pub(super) fn alias(&mut self, ctx: &Ctx<'_>, to: &str, from: &str) -> Result<(), OnnxError> {
         let v = self
             .values
             .get(from)

@@ -653,13 +653,7 @@ impl Importer<'_> {
             },
             &[e],
         )?;
-        let shape = self.shape(x);
-        let n: usize = axes
-            .iter()
-            .map(|&a| shape.get(a).copied().unwrap_or(1))
-            .product();
-        #[allow(clippy::cast_precision_loss)]
-        let hi = (n as f64).max(2.0);
+        let hi = self.reduced_count(x, axes).max(2.0);
         let l = self.lookup_on(ctx, &format!("{name}/log"), total, Function::Log, 1.0, hi)?;
         Ok((m, d, l))
     }
@@ -979,6 +973,18 @@ impl Importer<'_> {
         let sign = self.op(ctx, &format!("{out}/sign"), Op::Sub, &[up, down])?;
         let y = self.op(ctx, &format!("{out}/signed"), Op::Mul, &[q, sign])?;
         self.rescale(ctx, out, y, self.s.bits())
+    }
+
+    /// How many elements of `x` a reduction over `axes` adds up.
+    fn reduced_count(&self, x: TensorId, axes: &[usize]) -> f64 {
+        let shape = self.shape(x);
+        let n: usize = axes
+            .iter()
+            .map(|&a| shape.get(a).copied().unwrap_or(1))
+            .product();
+        #[allow(clippy::cast_precision_loss)]
+        let n = n as f64;
+        n
     }
 
     /// Where a `ln` table on `[lo, hi]` starts: at least one unit, and when the range is too
@@ -1848,13 +1854,7 @@ impl Importer<'_> {
                 // else on those `n` elements of the input's calibrated range allow, else on
                 // Log's default domain ([`Self::log_floor`]).
                 let t = sum(self, &format!("{out}/sum"), x)?;
-                let shape = self.shape(x);
-                let n: usize = axes
-                    .iter()
-                    .map(|&a| shape.get(a).copied().unwrap_or(1))
-                    .product();
-                #[allow(clippy::cast_precision_loss)]
-                let n = n.max(1) as f64;
+                let n = self.reduced_count(x, &axes).max(1.0);
                 let unit = 1.0 / self.s.factor();
                 let (lo, hi) = match self.settings.ranges.get(out) {
                     Some([lo, hi]) => {

@@ -75,23 +75,10 @@ impl Importer<'_> {
                 self.seqs.insert(out, items);
             }
             "SequenceAt" => {
-                let items = self.seq(ctx, 0)?;
-                let n = items.len();
+                let n = self.seq(ctx, 0)?.len();
                 let at = self.position(ctx, 1, n, false)?;
                 let name = self.seq(ctx, 0)?.get(at).cloned().unwrap_or_default();
-                let value =
-                    self.values
-                        .get(&name)
-                        .cloned()
-                        .ok_or_else(|| OnnxError::UnknownTensor {
-                            node: ctx.name.clone(),
-                            op_type: ctx.node.op_type.clone(),
-                            input: name.clone(),
-                        })?;
-                if self.ints.contains(&name) {
-                    self.ints.insert(out.clone());
-                }
-                self.set(&out, value);
+                self.alias(ctx, &out, &name)?;
             }
             "SequenceLength" => {
                 #[allow(clippy::cast_precision_loss)]
