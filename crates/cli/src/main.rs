@@ -300,13 +300,31 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             output,
         } => {
             let chosen = backend.choose(&registry, false, false)?;
-            let base = with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
+            let mut base =
+                with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
             let onnx = io::onnx(&model)?;
             let (compiled, report) = match data {
                 Some(data) => {
-                    let shapes = match &base.input_shapes {
-                        Some(s) => s.clone(),
-                        None => onnx.inputs()?.into_iter().map(|i| i.shape).collect(),
+                    // Symbolic dimensions (a batch axis) take their size from the first
+                    // sample unless the settings give the shapes.
+                    if base.input_shape.is_none() && base.input_shapes.is_none() {
+                        let inputs = onnx.inputs()?;
+                        if let Some(shapes) =
+                            zkmlops_onnx::infer_input_shapes(&inputs, &io::input_data(&data)?)
+                        {
+                            if !quiet {
+                                eprintln!("input shapes from the data: {shapes:?}");
+                            }
+                            match shapes.as_slice() {
+                                [one] => base.input_shape = Some(one.clone()),
+                                _ => base.input_shapes = Some(shapes),
+                            }
+                        }
+                    }
+                    let shapes = match (&base.input_shapes, &base.input_shape) {
+                        (Some(s), _) => s.clone(),
+                        (None, Some(one)) => vec![one.clone()],
+                        (None, None) => onnx.inputs()?.into_iter().map(|i| i.shape).collect(),
                     };
                     let samples = io::samples(&data, &shapes)?;
                     let pb = spinner(quiet, &format!("calibrating on {} samples", samples.len()));

@@ -1550,3 +1550,54 @@ fn a_model_without_inputs_proves_on_every_backend() {
     ]);
     fails_with(&r, "without graph inputs");
 }
+
+/// A symbolic batch axis takes its size from the data (issue 18): skl2onnx declares the
+/// k-nearest-neighbours model's input `[?, 4]`; `compile --calibrate` on one sample of 8 rows
+/// fixes it at `[8, 4]` (the settings say so), and the proof carries 8 labels.
+#[test]
+fn a_symbolic_batch_axis_is_read_from_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(ops("knn_classifier").with_extension("expected.json")).unwrap(),
+    )
+    .unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        serde_json::json!({ "input_data": [expected["input"].clone()] }).to_string(),
+    )
+    .unwrap();
+    let zkm = dir.path().join("knn.zkm");
+    let settings = dir.path().join("settings.json");
+    let r = run(&[
+        "compile",
+        s(&ops("knn_classifier")),
+        "--calibrate",
+        s(&input),
+        "--max-scale",
+        "12",
+        "--settings-out",
+        s(&settings),
+        "-o",
+        s(&zkm),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let chosen: Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    assert_eq!(chosen["input_shape"], serde_json::json!([8, 4]));
+    let proof = dir.path().join("knn.zkp");
+    let r = run(&["prove", s(&zkm), "--input", s(&input), "-o", s(&proof)]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["verify", s(&proof), "--model", s(&zkm)]);
+    assert!(r.ok, "{}", r.stderr);
+    let labels: Vec<String> = expected["label"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{:.4}", v.as_f64().unwrap()))
+        .collect();
+    assert!(
+        r.stdout.contains(&format!("[8] = [{}]", labels.join(", "))),
+        "{}",
+        r.stdout
+    );
+}

@@ -139,6 +139,7 @@ impl OnnxModel {
             .map(|i| GraphInput {
                 name: i.name.clone(),
                 shape: declared_shape(i),
+                dynamic: dynamic_dims(i),
                 elem_type: elem_type(i),
             })
             .collect();
@@ -178,6 +179,9 @@ pub struct GraphInput {
     pub name: String,
     /// Its declared shape (symbolic dimensions read as 1).
     pub shape: Vec<usize>,
+    /// Which dimensions are symbolic (a name such as `batch`, or no value): the ones
+    /// [`infer_input_shapes`] may read from the data.
+    pub dynamic: Vec<bool>,
     /// ONNX element type (1 float, 7 int64, 9 bool, ...).
     pub elem_type: i32,
 }
@@ -267,6 +271,84 @@ fn elem_type(v: &pb::ValueInfoProto) -> i32 {
         Some(pb::type_proto::Value::TensorType(t)) => t.elem_type,
         _ => 1,
     }
+}
+
+/// Concrete input shapes read from the first sample of EZKL-layout `input_data`: for every
+/// graph input with exactly one symbolic dimension, that dimension is the input's array
+/// length divided by the product of the others (when it divides); other inputs keep their
+/// declared shape. `None` when no dimension changes (nothing symbolic, or the data agree with
+/// the declared shapes), so a caller's shapes stay the declared ones.
+///
+/// ```
+/// use zkmlops_onnx::{GraphInput, infer_input_shapes};
+/// // `[batch, 4]` given 8 rows of 4 values.
+/// let input = GraphInput {
+///     name: "x".into(),
+///     shape: vec![1, 4],
+///     dynamic: vec![true, false],
+///     elem_type: 1,
+/// };
+/// let data = vec![vec![0.5; 32]];
+/// assert_eq!(infer_input_shapes(&[input], &data), Some(vec![vec![8, 4]]));
+/// ```
+#[must_use]
+pub fn infer_input_shapes(
+    inputs: &[GraphInput],
+    input_data: &[Vec<f64>],
+) -> Option<Vec<Vec<usize>>> {
+    if inputs.is_empty() || input_data.len() < inputs.len() {
+        return None;
+    }
+    let shapes: Vec<Vec<usize>> = inputs
+        .iter()
+        .zip(input_data)
+        .map(|(g, values)| {
+            let symbolic: Vec<usize> = g
+                .dynamic
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| **d)
+                .map(|(i, _)| i)
+                .collect();
+            let mut shape = g.shape.clone();
+            if let [at] = symbolic.as_slice() {
+                let rest: usize = shape
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i != at)
+                    .map(|(_, d)| *d)
+                    .product();
+                if rest > 0
+                    && !values.is_empty()
+                    && values.len().is_multiple_of(rest)
+                    && let Some(d) = shape.get_mut(*at)
+                {
+                    *d = values.len() / rest;
+                }
+            }
+            shape
+        })
+        .collect();
+    let changed = shapes.iter().zip(inputs).any(|(s, g)| *s != g.shape);
+    changed.then_some(shapes)
+}
+
+fn dynamic_dims(v: &pb::ValueInfoProto) -> Vec<bool> {
+    use pb::tensor_shape_proto::dimension::Value;
+    let Some(pb::type_proto::Value::TensorType(t)) =
+        v.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Vec::new();
+    };
+    t.shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| !matches!(d.value, Some(Value::DimValue(n)) if n > 0))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn declared_shape(v: &pb::ValueInfoProto) -> Vec<usize> {

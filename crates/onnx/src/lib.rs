@@ -43,7 +43,7 @@ pub use calibrate::{
 };
 pub use error::{OnnxError, SUPPORTED_OPERATORS};
 pub use float::FloatModel;
-pub use graph::{COMBINED_INPUT, GraphInput, OnnxModel, group_samples};
+pub use graph::{COMBINED_INPUT, GraphInput, OnnxModel, group_samples, infer_input_shapes};
 pub use import::param_bits;
 pub use model::{
     CompiledModel, MODEL_FORMAT_VERSION, MODEL_MAGIC, SALT_LEN, SALT_NAME, fresh_salt,
