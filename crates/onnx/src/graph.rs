@@ -333,25 +333,9 @@ pub fn infer_input_shapes(
     changed.then_some(shapes)
 }
 
-fn dynamic_dims(v: &pb::ValueInfoProto) -> Vec<bool> {
-    use pb::tensor_shape_proto::dimension::Value;
-    let Some(pb::type_proto::Value::TensorType(t)) =
-        v.r#type.as_ref().and_then(|t| t.value.as_ref())
-    else {
-        return Vec::new();
-    };
-    t.shape
-        .as_ref()
-        .map(|s| {
-            s.dim
-                .iter()
-                .map(|d| !matches!(d.value, Some(Value::DimValue(n)) if n > 0))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn declared_shape(v: &pb::ValueInfoProto) -> Vec<usize> {
+/// A value's declared dimensions: `Some(n)` for a positive size, `None` for a symbolic or
+/// missing one.
+fn declared_dims(v: &pb::ValueInfoProto) -> Vec<Option<usize>> {
     use pb::tensor_shape_proto::dimension::Value;
     let Some(pb::type_proto::Value::TensorType(t)) =
         v.r#type.as_ref().and_then(|t| t.value.as_ref())
@@ -364,12 +348,20 @@ fn declared_shape(v: &pb::ValueInfoProto) -> Vec<usize> {
             s.dim
                 .iter()
                 .map(|d| match d.value {
-                    Some(Value::DimValue(n)) if n > 0 => usize::try_from(n).unwrap_or(1),
-                    _ => 1,
+                    Some(Value::DimValue(n)) if n > 0 => usize::try_from(n).ok(),
+                    _ => None,
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+fn dynamic_dims(v: &pb::ValueInfoProto) -> Vec<bool> {
+    declared_dims(v).iter().map(Option::is_none).collect()
+}
+
+fn declared_shape(v: &pb::ValueInfoProto) -> Vec<usize> {
+    declared_dims(v).iter().map(|d| d.unwrap_or(1)).collect()
 }
 
 /// Read a `TensorProto` (float, double or integer) as `f64` values.
