@@ -796,10 +796,7 @@ impl Importer<'_> {
             // row: the proved output is the probability matrix itself, its columns in the
             // order of `classlabels_*` (docs/onnx.md).
             "Identity" | "Dropout" | "ZipMap" => {
-                let v = match self.get(ctx, 0)? {
-                    Value::Dyn(id) => Value::Dyn(*id),
-                    Value::Const(c) => Value::Const(c.clone()),
-                };
+                let v = self.get(ctx, 0)?.clone();
                 self.set(&out, v);
             }
             "Constant" => self.constant_node(ctx, &out)?,

@@ -387,21 +387,8 @@ fn check_pipeline(p: &Pipeline) -> Result<(), PreprocessError> {
         });
     }
     checked_scale(p.output.scale_bits, "output")?;
-    if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&p.value_bits) {
-        return Err(PreprocessError::Spec {
-            what: "value_bits",
-            name: "pipeline".into(),
-            allowed: "1 ..= 31",
-        });
-    }
-    if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&p.output.value_bits) {
-        return Err(PreprocessError::Spec {
-            what: "value_bits",
-            name: "output".into(),
-            allowed: "1 ..= 31",
-        });
-    }
-    Ok(())
+    crate::table::check_value_bits(p.value_bits, "pipeline")?;
+    crate::table::check_value_bits(p.output.value_bits, "output")
 }
 
 #[allow(clippy::too_many_lines)]

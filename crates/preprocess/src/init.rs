@@ -64,9 +64,6 @@ fn is_missing(cell: &str) -> bool {
     cell.is_empty() || cell.eq_ignore_ascii_case("na") || cell.eq_ignore_ascii_case("nan")
 }
 
-/// Largest scale (at most [`MAX_SCALE_BITS`]) keeping `max_abs * 2^s < 2^30`,
-/// `deviation^2 * 2^(2s) < 2^30` (the largest distance from the mean) and `range * 2^s < 2^24`,
-/// with the binding limit.
 /// A raw cell's magnitude limit at its scale: the default 24-bit bound
 /// ([`crate::RAW_VALUE_BITS`]).
 const RAW_LIMIT: f64 = (1u32 << (crate::RAW_VALUE_BITS - 1)) as f64;
@@ -75,6 +72,9 @@ const RAW_LIMIT: f64 = (1u32 << (crate::RAW_VALUE_BITS - 1)) as f64;
 /// element in the commitments.
 const NARROW_BITS: u8 = 21;
 
+/// Largest scale (at most [`MAX_SCALE_BITS`]) keeping `max_abs * 2^s < 2^23` (a raw cell's
+/// default bound), `deviation^2 * 2^(2s) < 2^30` (the largest distance from the mean) and
+/// `range * 2^s < 2^24`, with the binding limit.
 fn choose_scale(max_abs: f64, deviation: f64, range: f64) -> Option<(u32, String)> {
     let variance = deviation * deviation;
     let mut best = None;

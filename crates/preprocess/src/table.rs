@@ -98,13 +98,7 @@ impl RawTable {
             column: column.to_string(),
             what,
         };
-        if !(1..=zkmlops_commit::MAX_PACK_BITS).contains(&pipeline.value_bits) {
-            return Err(PreprocessError::Spec {
-                what: "value_bits",
-                name: "pipeline".into(),
-                allowed: "1 ..= 31",
-            });
-        }
+        check_value_bits(pipeline.value_bits, "pipeline")?;
         let (header, lines) = read_records(text)?;
         let names: Vec<&str> = header.iter().map(String::as_str).collect();
         for (i, c) in schema.iter().enumerate() {
@@ -208,6 +202,20 @@ impl RawTable {
         let header = schema_header(pipeline, self.rows);
         parts.push((&header, Packing::NONE));
         zkmlops_commit::commit_lineage_packed(&parts)
+    }
+}
+
+/// Declared value bits (of the raw cells, `name = "pipeline"`, or of the output) must be a
+/// packing width the commitment accepts: 1 to 31.
+pub(crate) fn check_value_bits(bits: u8, name: &str) -> Result<(), PreprocessError> {
+    if (1..=zkmlops_commit::MAX_PACK_BITS).contains(&bits) {
+        Ok(())
+    } else {
+        Err(PreprocessError::Spec {
+            what: "value_bits",
+            name: name.into(),
+            allowed: "1 ..= 31",
+        })
     }
 }
 

@@ -976,15 +976,12 @@ impl Importer<'_> {
     }
 
     /// How many elements of `x` a reduction over `axes` adds up.
+    #[allow(clippy::cast_precision_loss)]
     fn reduced_count(&self, x: TensorId, axes: &[usize]) -> f64 {
         let shape = self.shape(x);
-        let n: usize = axes
-            .iter()
+        axes.iter()
             .map(|&a| shape.get(a).copied().unwrap_or(1))
-            .product();
-        #[allow(clippy::cast_precision_loss)]
-        let n = n as f64;
-        n
+            .product::<usize>() as f64
     }
 
     /// Where a `ln` table on `[lo, hi]` starts: at least one unit, and when the range is too

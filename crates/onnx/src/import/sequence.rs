@@ -263,16 +263,9 @@ impl Importer<'_> {
             node: &split,
             name: ctx.name.clone(),
         };
-        match self.get(ctx, 0)? {
-            Value::Dyn(id) => {
-                let id = *id;
-                self.split(&sctx, id)?;
-            }
-            Value::Const(_) => {
-                let id = self.dyn_input(ctx, 0)?;
-                self.split(&sctx, id)?;
-            }
-        }
+        // A constant input becomes a weight tensor first (`dyn_input`), as for `Split`.
+        let x = self.dyn_input(ctx, 0)?;
+        self.split(&sctx, x)?;
         let mut items = pieces;
         if squeeze {
             let mut target = shape.clone();
