@@ -3,7 +3,8 @@
 
 Run from the repository root: `python3 examples/models/generate.py`. Needs `onnx`, `numpy` and
 `scikit-learn` (PyPI); the tree, SVM and control-flow models also `skl2onnx` and `onnxruntime`, the boosters
-`xgboost`, `lightgbm` and `onnxmltools`. The outputs are committed; the Rust build and tests never run Python.
+`xgboost`, `lightgbm` and `onnxmltools`; `generate.py torch` (PyTorch exports, not part of the
+default run) `torch` and `hummingbird-ml`. The outputs are committed; the Rust build and tests never run Python.
 
 Bundled models (trained on scikit-learn's bundled datasets, no download):
   logreg  breast cancer, 30 features: Sub(mean) -> Div(std) -> Gemm -> Sigmoid
@@ -1296,6 +1297,42 @@ def boosters():
             json.dump(expected, f)
 
 
+# What PyTorch's TorchScript exporter writes (issue 18's real-world collection is made this
+# way): exported by `crates/onnx/scripts/torch_suite.py`'s definitions, expected outputs from
+# onnxruntime. Each covers an export pattern that once failed to import.
+TORCH_EXPORTS = {
+    "1l_average": None,        # AveragePool with count_include_pad (PyTorch's default)
+    "1l_downsample": None,     # Slice with step 2 and end INT64_MAX
+    "1l_pad": None,            # pads reversed by a Slice of step -1 (opset 11)
+    "1l_upsample": None,       # Resize with an empty roi (a range with no finite value)
+    "1l_topk": 9,              # TopK with `k` an attribute (opset < 10)
+    "arange": 9,               # arange of a traced size: NonZero of ConstantOfShape (opset 9)
+    "conv_transpose_1d": None, # ConvTranspose of [N, C, L]
+    "einsum_bilinear": None,   # Einsum of three operands
+    "multihead_attention": None,  # Shape()[-1:] (start -1, end INT64_MAX), in_proj slices
+    "decision_tree": None,     # hummingbird's GEMM trees: Gemm with a constant A
+    "scatter_nd": None,        # two graph inputs sharing a symbolic batch axis
+}
+
+
+def torch_exports():
+    import sys
+
+    sys.path.insert(0, os.path.join(ROOT, "..", "..", "crates", "onnx", "scripts"))
+    import torch_suite
+
+    for name, opset in TORCH_EXPORTS.items():
+        tmp_dir = os.path.join(OPS, "tmp_torch")
+        os.makedirs(tmp_dir, exist_ok=True)
+        path, arrays, want = torch_suite.export(name, tmp_dir, opset)
+        base = f"torch_{name}"
+        os.replace(path, os.path.join(OPS, f"{base}.onnx"))
+        os.rmdir(tmp_dir)
+        with open(os.path.join(OPS, f"{base}.expected.json"), "w") as f:
+            json.dump({"inputs": [a.ravel().tolist() for a in arrays],
+                       "outputs": [w.tolist() for w in want]}, f)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] == ["malformed"]:
@@ -1315,6 +1352,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:] == ["control"]:
         control_flow()
+        sys.exit(0)
+    if sys.argv[1:] == ["torch"]:
+        torch_exports()
         sys.exit(0)
     if sys.argv[1:] == ["more_ops"]:
         more_ops()

@@ -33,7 +33,7 @@ from onnx import numpy_helper
 
 DATA = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data")
 SUITES = ["pytorch-operator", "pytorch-converted", "simple"]
-BIN = os.path.join("target", "release", "zkmlops")
+BIN = os.environ.get("ZKMLOPS_BIN", os.path.join("target", "release", "zkmlops"))
 
 
 def run(args, timeout):
@@ -52,25 +52,10 @@ def first_error(rc, text):
     return text.splitlines()[-1] if text else f"exit code {rc} without a message (killed?)"
 
 
-def case(model_dir, timeout):
-    model = os.path.join(model_dir, "model.onnx")
-    data = os.path.join(model_dir, "test_data_set_0")
-    inputs = sorted(glob.glob(os.path.join(data, "input_*.pb")),
-                    key=lambda p: int(p.rsplit("_", 1)[1].split(".")[0]))
-    outputs = sorted(glob.glob(os.path.join(data, "output_*.pb")),
-                     key=lambda p: int(p.rsplit("_", 1)[1].split(".")[0]))
-    if not os.path.exists(model) or not outputs:
-        return "skipped", "no model or expected outputs"
-    try:
-        arrays = [numpy_helper.to_array(onnx.load_tensor(p)).astype(float) for p in inputs]
-        want = [numpy_helper.to_array(onnx.load_tensor(p)).astype(float).ravel()
-                for p in outputs]
-    except (ValueError, TypeError) as e:
-        return "skipped", f"non-numeric test data ({e})"
-    # Some old PyTorch operator tests were exported from uninitialised tensors (values like
-    # 1e216 or NaN): no backend can be checked against those.
-    if any(not np.all(np.isfinite(a)) or np.abs(a).max(initial=0) > 1e6 for a in arrays + want):
-        return "skipped", "uninitialised test data"
+def check(model, arrays, want, timeout):
+    """Compile `model` calibrated on `arrays` (one sample), prove, verify, compare with `want`.
+
+    Returns `(status, reason)`: status `pass`, `compile`, `prove`, `verify` or `outputs`."""
     with tempfile.TemporaryDirectory() as tmp:
         inp = os.path.join(tmp, "in.json")
         with open(inp, "w") as f:
@@ -96,6 +81,28 @@ def case(model_dir, timeout):
         if err.max() > 0.02:
             return "outputs", f"output {i}: relative error {err.max():.4f}"
     return "pass", ""
+
+
+def case(model_dir, timeout):
+    model = os.path.join(model_dir, "model.onnx")
+    data = os.path.join(model_dir, "test_data_set_0")
+    inputs = sorted(glob.glob(os.path.join(data, "input_*.pb")),
+                    key=lambda p: int(p.rsplit("_", 1)[1].split(".")[0]))
+    outputs = sorted(glob.glob(os.path.join(data, "output_*.pb")),
+                     key=lambda p: int(p.rsplit("_", 1)[1].split(".")[0]))
+    if not os.path.exists(model) or not outputs:
+        return "skipped", "no model or expected outputs"
+    try:
+        arrays = [numpy_helper.to_array(onnx.load_tensor(p)).astype(float) for p in inputs]
+        want = [numpy_helper.to_array(onnx.load_tensor(p)).astype(float).ravel()
+                for p in outputs]
+    except (ValueError, TypeError) as e:
+        return "skipped", f"non-numeric test data ({e})"
+    # Some old PyTorch operator tests were exported from uninitialised tensors (values like
+    # 1e216 or NaN): no backend can be checked against those.
+    if any(not np.all(np.isfinite(a)) or np.abs(a).max(initial=0) > 1e6 for a in arrays + want):
+        return "skipped", "uninitialised test data"
+    return check(model, arrays, want, timeout)
 
 
 def main():

@@ -127,7 +127,7 @@ ML_SUPPORTED = {
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {
-    "ConstantOfShape", "Range", "ReduceProd", "BlackmanWindow", "HannWindow", "HammingWindow",
+    "ConstantOfShape", "Range", "NonZero", "ReduceProd", "BlackmanWindow", "HannWindow", "HammingWindow",
 }
 
 

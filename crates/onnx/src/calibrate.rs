@@ -267,19 +267,26 @@ pub fn calibrate_within(
         return Err(OnnxError::NoSamples);
     };
     let base = &fix_constant_inputs(onnx, base, first)?;
-    let shape = match &base.input_shape {
-        Some(s) => s.clone(),
-        None => onnx.input()?.1,
+    // Several graph inputs: each one's shape from the settings when they give them (symbolic
+    // dimensions read from the data), the flat input their total.
+    let shape = match (&base.input_shapes, &base.input_shape) {
+        (Some(all), _) => vec![all.iter().map(|s| s.iter().product::<usize>()).sum()],
+        (None, Some(s)) => s.clone(),
+        (None, None) => onnx.input()?.1,
+    };
+    let float_model = |all_tensors: bool| match &base.input_shapes {
+        Some(shapes) => FloatModel::with_shapes(onnx, shapes, all_tensors),
+        None => FloatModel::new(onnx, &shape, all_tensors),
     };
     // Without a float reference (an operator tract cannot run, e.g. LpPool) the scale is
     // chosen on the quantized evaluation alone, with no calibrated ranges and an empty report.
-    let float = match FloatModel::new(onnx, &shape, false) {
+    let float = match float_model(false) {
         Ok(f) => Some(f),
         Err(OnnxError::Float { .. }) => None,
         Err(e) => return Err(e),
     };
     // Ranges of every tensor when tract can expose them all; of the outputs otherwise.
-    let ranges = match (&float, FloatModel::new(onnx, &shape, true)) {
+    let ranges = match (&float, float_model(true)) {
         (_, Ok(traced)) => traced.ranges(samples)?,
         (Some(float), Err(_)) => float.ranges(samples)?,
         (None, Err(_)) => BTreeMap::new(),

@@ -212,6 +212,9 @@ impl FloatModel {
                 }
             }
         }
+        // A tensor with no finite value (an attention mask of `-inf`s) has no range: JSON
+        // cannot hold the infinities the settings would otherwise record.
+        ranges.retain(|_, [lo, hi]| lo <= hi);
         Ok(ranges)
     }
 }

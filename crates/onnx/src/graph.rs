@@ -22,13 +22,17 @@ impl Const {
     }
 
     /// The values as integers (shapes, axes); `None` when one is not an integer.
+    ///
+    /// Integers beyond `f64`'s exact range saturate to `i64::MAX` / `i64::MIN`: PyTorch's
+    /// exporter writes "to the end" as `INT64_MAX` (`x[:, ::2]`, a reversed `Slice`), which
+    /// the `f64` constants hold as `2^63`.
     pub(crate) fn ints(&self) -> Option<Vec<i64>> {
         self.data
             .iter()
             .map(|&v| {
                 #[allow(clippy::cast_possible_truncation)]
                 let i = v as i64;
-                (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(i)
+                (v.fract() == 0.0 && (v.abs() < 9.0e15 || v.abs() >= 9.2e18)).then_some(i)
             })
             .collect()
     }

@@ -444,6 +444,33 @@ fn axis(ctx: &Ctx<'_>, a: i64, rank: usize) -> Result<usize, OnnxError> {
         .ok_or_else(|| ctx.unsupported("an axis out of range", format!("axis {a} for rank {rank}")))
 }
 
+/// The positions `Slice` keeps along an axis of `dim` entries, in output order (ONNX's
+/// definition): negative `start`/`end` count from the end; with a positive `step` both clamp to
+/// `[0, dim]`, with a negative one `start` to `[0, dim - 1]` and `end` to `[-1, dim - 1]`, so
+/// `INT64_MAX`/`INT64_MIN` read as "to the end". `None` for a zero step.
+fn slice_positions(dim: usize, start: i64, end: i64, step: i64) -> Option<Vec<usize>> {
+    let d = i64::try_from(dim).unwrap_or(i64::MAX);
+    let from_end = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
+    let (start, end) = (from_end(start), from_end(end));
+    let mut at = Vec::new();
+    if step > 0 {
+        let (mut i, end) = (start.clamp(0, d), end.clamp(0, d));
+        while i < end {
+            at.push(usize::try_from(i).ok()?);
+            i = i.saturating_add(step);
+        }
+    } else if step < 0 {
+        let (mut i, end) = (start.clamp(0, d - 1), end.clamp(-1, d - 1));
+        while i > end {
+            at.push(usize::try_from(i).ok()?);
+            i = i.saturating_add(step);
+        }
+    } else {
+        return None;
+    }
+    Some(at)
+}
+
 fn usizes(ctx: &Ctx<'_>, what: &'static str, v: &[i64]) -> Result<Vec<usize>, OnnxError> {
     v.iter()
         .map(|&x| usize::try_from(x).map_err(|_| ctx.unsupported(what, format!("{v:?}"))))
@@ -802,7 +829,8 @@ impl Importer<'_> {
             "Constant" => self.constant_node(ctx, &out)?,
             "Gemm" => self.gemm(ctx, &out)?,
             "MatMul" => self.matmul(ctx, &out)?,
-            "Conv" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 3) => {
+            "Conv" | "ConvTranspose" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 3) =>
+            {
                 self.lift_1d(ctx, &out)?;
             }
             "Conv" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 5) => {
@@ -1016,8 +1044,9 @@ impl Importer<'_> {
         let trans_b = n.int("transB").unwrap_or(0) != 0;
         let a = match self.get(ctx, 0)? {
             Value::Dyn(id) => *id,
-            Value::Const(_) => {
-                return Err(ctx.unsupported("a constant A", "Gemm's first input must be computed"));
+            Value::Const(c) => {
+                let c = c.clone();
+                return self.gemm_constant_a(ctx, out, &c, [alpha, beta], [trans_a, trans_b]);
             }
         };
         let fold = self.folds.remove(out);
@@ -1131,6 +1160,71 @@ impl Importer<'_> {
             y = self.op(ctx, &format!("{final_name}/bias"), Op::Add, &[y, c])?;
         }
         self.set(&final_name, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// Gemm whose `A` is a constant and `B` computed (hummingbird's tree ensembles: `W x^T`):
+    /// `alpha A' B' = (B'^T (alpha A'^T))^T`, one `gemm` with the computed operand first, a
+    /// transpose back, then `beta C` added (broadcast as ONNX does).
+    fn gemm_constant_a(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: &Const,
+        [alpha, beta]: [f64; 2],
+        [trans_a, trans_b]: [bool; 2],
+    ) -> Result<(), OnnxError> {
+        if self.folds.contains_key(out) {
+            return Err(ctx.unsupported(
+                "a BatchNormalization folded into a Gemm with a constant A",
+                "",
+            ));
+        }
+        let b = match self.get(ctx, 1)? {
+            Value::Dyn(id) => *id,
+            Value::Const(_) => {
+                return Err(ctx.unsupported("a Gemm of two constants", "not folded"));
+            }
+        };
+        let a = scaled(a, |_, v| alpha * v);
+        let name = format!(
+            "{}{}",
+            ctx.input(0).unwrap_or_default(),
+            if alpha == 1.0 { "" } else { "/scaled" }
+        );
+        let w = self.param(ctx, &name, &a, self.sp)?;
+        let t = self.op(
+            ctx,
+            &format!("{out}/acc"),
+            Op::Gemm {
+                trans_a: !trans_b,
+                trans_b: !trans_a,
+            },
+            &[b, w],
+        )?;
+        let t = self.rescale(ctx, &format!("{out}/transposed"), t, self.sp.bits())?;
+        let with_c = ctx.input(2).is_some() && beta != 0.0;
+        let product = if with_c {
+            format!("{out}/product")
+        } else {
+            out.to_string()
+        };
+        let mut y = self.op(ctx, &product, Op::Transpose { perm: vec![1, 0] }, &[t])?;
+        if with_c {
+            let c = match self.get(ctx, 2)? {
+                Value::Const(c) => {
+                    let c = scaled(c, |_, v| beta * v);
+                    let name = format!("{}/scaled", ctx.input(2).unwrap_or(out));
+                    self.param(ctx, &name, &c, self.s)?
+                }
+                Value::Dyn(id) if beta == 1.0 => *id,
+                Value::Dyn(_) => {
+                    return Err(ctx.unsupported("beta != 1 with a computed C", beta));
+                }
+            };
+            y = self.op(ctx, out, Op::Add, &[y, c])?;
+        }
+        self.set(out, Value::Dyn(y));
         Ok(())
     }
 
@@ -1714,12 +1808,19 @@ impl Importer<'_> {
             return Ok(());
         }
         let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
-        let pads = pads4(ctx)?;
+        let mut pads = pads4(ctx)?;
+        let mut x = x;
         if n.op_type != "MaxPool"
             && n.int("count_include_pad").unwrap_or(0) != 0
             && pads.iter().any(|&p| p > 0)
         {
-            return Err(ctx.unsupported("count_include_pad with padding", 1));
+            // PyTorch's default: the padding counts in every window's divisor. Written out as
+            // zeros, the pool then counts them like any other element; `ceil_mode`'s extra
+            // end padding below stays uncounted, as in PyTorch and onnxruntime.
+            let [t, l, b, r] = pads;
+            x = self.constant_pad(ctx, &format!("{out}/padded"), x, 2, t, b, 0.0)?;
+            x = self.constant_pad(ctx, &format!("{out}/padded"), x, 3, l, r, 0.0)?;
+            pads = [0; 4];
         }
         let mut params = Pool2dParams {
             kernel,

@@ -2,10 +2,10 @@
 //! constant, and a node whose inputs are all constants is evaluated here (in `f64`, integer
 //! tensors kept integral) instead of entering the Program. This folds the shape arithmetic that
 //! exporters emit around `Reshape`, `Expand` and friends (`Shape -> Gather -> Unsqueeze ->
-//! Concat -> Reshape`, `Cast`, `ConstantOfShape`, `Range`, comparisons and `Where` on
+//! Concat -> Reshape`, `Cast`, `ConstantOfShape`, `Range`, `NonZero`, comparisons and `Where` on
 //! constants) as tract's declutter would, and keeps every error naming its node.
 
-use super::{Ctx, Importer, Value, axis};
+use super::{Ctx, Importer, Value, axis, slice_positions};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
@@ -340,31 +340,28 @@ fn slice(ctx: &Ctx<'_>, c: &Const, cs: &[Const]) -> Result<Option<Const>, OnnxEr
     let get = |i: usize| cs.get(i).and_then(Const::ints);
     let (starts, ends) = (get(1).unwrap_or_default(), get(2).unwrap_or_default());
     let axes = get(3).unwrap_or_else(|| (0..i64::try_from(starts.len()).unwrap_or(0)).collect());
-    if get(4).is_some_and(|steps| steps.iter().any(|&s| s != 1)) {
-        return Ok(None);
-    }
+    let steps = get(4).unwrap_or_else(|| vec![1; starts.len()]);
     let rank = c.shape.len();
-    let mut lo = vec![0; rank];
-    let mut hi = c.shape.clone();
-    for ((&a, &s), &e) in axes.iter().zip(&starts).zip(&ends) {
+    // The positions kept along each axis (all of it where no slice applies).
+    let mut keep: Vec<Vec<usize>> = c.shape.iter().map(|&d| (0..d).collect()).collect();
+    for (((&a, &s), &e), &step) in axes.iter().zip(&starts).zip(&ends).zip(&steps) {
         let a = axis(ctx, a, rank)?;
-        let d = i64::try_from(dim(&c.shape, a)).unwrap_or(0);
-        let cl = |v: i64| to_usize(if v < 0 { v + d } else { v }.clamp(0, d));
-        let l = cl(s);
-        if let (Some(lo), Some(hi)) = (lo.get_mut(a), hi.get_mut(a)) {
-            *lo = l;
-            *hi = cl(e).max(l);
+        let Some(at) = slice_positions(dim(&c.shape, a), s, e, step) else {
+            return Err(ctx.unsupported("a Slice step of 0", format!("axis {a}")));
+        };
+        if let Some(k) = keep.get_mut(a) {
+            *k = at;
         }
     }
-    let shape: Vec<usize> = lo.iter().zip(&hi).map(|(l, h)| h - l).collect();
+    let shape: Vec<usize> = keep.iter().map(Vec::len).collect();
     let st = strides(&c.shape);
     let data = (0..shape.iter().product())
         .map(|i| {
             let flat: usize = unravel(i, &shape)
                 .iter()
-                .zip(&lo)
+                .zip(&keep)
                 .zip(&st)
-                .map(|((x, l), s)| (x + l) * s)
+                .map(|((x, k), s)| k.get(*x).copied().unwrap_or(0) * s)
                 .sum();
             c.data.get(flat).copied().unwrap_or(0.0)
         })
@@ -629,6 +626,28 @@ impl Importer<'_> {
                         data,
                     },
                     all_int,
+                )
+            }
+            "NonZero" => {
+                // The indices of the nonzero entries, one row per axis (`[rank, count]`).
+                let nonzero: Vec<usize> = (0..first.numel())
+                    .filter(|&i| first.data.get(i).is_some_and(|&v| v != 0.0))
+                    .collect();
+                let rank = first.shape.len();
+                let mut data = vec![0.0; rank * nonzero.len()];
+                for (j, &i) in nonzero.iter().enumerate() {
+                    for (a, x) in unravel(i, &first.shape).into_iter().enumerate() {
+                        if let Some(slot) = data.get_mut(a * nonzero.len() + j) {
+                            *slot = usize_f(x);
+                        }
+                    }
+                }
+                (
+                    Const {
+                        shape: vec![rank, nonzero.len()],
+                        data,
+                    },
+                    true,
                 )
             }
             "Gather" => {

@@ -18,7 +18,7 @@ use zkmlops_lookup::Function;
 use zkmlops_tensor::ops::{Conv2dParams, Rounding};
 use zkmlops_tensor::{Op, TensorId, composite};
 
-use super::{Ctx, Importer, Value, axis, pads4, pair};
+use super::{Ctx, Importer, Value, axis, pads4, pair, slice_positions};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
@@ -530,7 +530,13 @@ impl Importer<'_> {
     /// scale); ties go to the lower index, as ONNX specifies.
     fn top_k(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         // `sorted = 0` leaves the order open: the sorted order is one valid answer.
-        let k = match self.ints_input(ctx, 1)?.as_slice() {
+        // Before opset 10, `k` is an attribute.
+        let k = if self.opset < 10 {
+            vec![ctx.node.int("k").unwrap_or(0)]
+        } else {
+            self.ints_input(ctx, 1)?
+        };
+        let k = match k.as_slice() {
             [k] if *k >= 1 => usize::try_from(*k).unwrap_or(0),
             other => {
                 return Err(ctx.unsupported(
@@ -1938,29 +1944,25 @@ impl Importer<'_> {
                 format!("{} starts, {} ends", starts.len(), ends.len()),
             ));
         }
-        if steps.as_ref().is_some_and(|s| s.iter().any(|&v| v != 1)) {
-            return Err(ctx.unsupported("Slice with a step other than 1", format!("{steps:?}")));
-        }
         let axes: Vec<i64> =
             axes.unwrap_or_else(|| (0..i64::try_from(starts.len()).unwrap_or(0)).collect());
+        let steps = steps.unwrap_or_else(|| vec![1; starts.len()]);
         let mut y = x;
-        for (k, ((&a, &st), &en)) in axes.iter().zip(&starts).zip(&ends).enumerate() {
+        for (k, (((&a, &st), &en), &step)) in
+            axes.iter().zip(&starts).zip(&ends).zip(&steps).enumerate()
+        {
             let a = axis(ctx, a, rank)?;
             let dim = shape.get(a).copied().unwrap_or(0);
-            // ONNX: negative indices count from the end; both clamp to [0, dim].
-            let clamp = |v: i64| -> usize {
-                let d = i64::try_from(dim).unwrap_or(i64::MAX);
-                let v = if v < 0 { v.saturating_add(d) } else { v };
-                usize::try_from(v.clamp(0, d)).unwrap_or(0)
+            let Some(at) = slice_positions(dim, st, en, step) else {
+                return Err(ctx.unsupported("a Slice step of 0", format!("axis {a}")));
             };
-            let (start, end) = (clamp(st), clamp(en));
-            if start >= end {
+            let (Some(&first), Some(&last)) = (at.first(), at.last()) else {
                 return Err(ctx.unsupported(
                     "a Slice that keeps nothing",
-                    format!("axis {a}: {st}..{en} of {dim}"),
+                    format!("axis {a}: {st}..{en} step {step} of {dim}"),
                 ));
-            }
-            if start == 0 && end == dim {
+            };
+            if at.len() == dim && step == 1 {
                 continue;
             }
             let name = if k + 1 == starts.len() {
@@ -1968,16 +1970,21 @@ impl Importer<'_> {
             } else {
                 format!("{out}/axis{a}")
             };
-            y = self.op(
-                ctx,
-                &name,
-                Op::Slice {
-                    axis: a,
-                    start,
-                    end,
-                },
-                &[y],
-            )?;
+            y = if step == 1 {
+                self.op(
+                    ctx,
+                    &name,
+                    Op::Slice {
+                        axis: a,
+                        start: first,
+                        end: last + 1,
+                    },
+                    &[y],
+                )?
+            } else {
+                // A stride or a reversal: the kept positions picked in order.
+                self.pick(ctx, &name, y, a, &at)?
+            };
         }
         // Everything kept: the identity.
         Ok(y)

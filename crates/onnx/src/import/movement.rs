@@ -753,7 +753,8 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// A 1-D Conv (weights `[O, C/g, K]`), MaxPool or AveragePool as the 2-D one of height 1:
+    /// A 1-D Conv (weights `[O, C/g, K]`), ConvTranspose (`[C, O/g, K]`), MaxPool or
+    /// AveragePool as the 2-D one of height 1:
     /// the input reshaped to `[N, C, 1, L]`, the attributes lifted to two axes (kernel, strides,
     /// dilations get a leading 1; pads `[b, e]` become `[0, b, 0, e]`), the output reshaped back.
     pub(super) fn lift_1d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
@@ -766,7 +767,7 @@ impl Importer<'_> {
         let x4 = self.reshape_to(ctx, &x_name, x, vec![*n, *c, 1, *l])?;
         self.set(&x_name, Value::Dyn(x4));
         let mut inputs = vec![x_name];
-        let conv = ctx.node.op_type == "Conv";
+        let conv = matches!(ctx.node.op_type.as_str(), "Conv" | "ConvTranspose");
         if conv {
             let w = self.constant(ctx, 1)?;
             let w_name = format!("{out}/2d_weight");
@@ -788,6 +789,8 @@ impl Importer<'_> {
                 // [begin, end] -> [top, left, bottom, right]
                 ("pads", [b, e]) => vec![0, *b, 0, *e],
                 ("pads", other) => other.to_vec(),
+                // No extra output row.
+                ("output_padding", _) => std::iter::once(0).chain(a.ints.iter().copied()).collect(),
                 _ => std::iter::once(1).chain(a.ints.iter().copied()).collect(),
             };
             a
@@ -798,7 +801,7 @@ impl Importer<'_> {
             .attribute
             .iter()
             .map(|a| match a.name.as_str() {
-                "strides" | "dilations" | "kernel_shape" | "pads" => lift(a),
+                "strides" | "dilations" | "kernel_shape" | "pads" | "output_padding" => lift(a),
                 _ => a.clone(),
             })
             .collect();
@@ -812,7 +815,9 @@ impl Importer<'_> {
             node: &node,
             name: ctx.name.clone(),
         };
-        if conv {
+        if ctx.node.op_type == "ConvTranspose" {
+            self.conv_transpose(&lifted, &inner)?;
+        } else if conv {
             self.conv(&lifted, &inner)?;
         } else {
             self.pool(&lifted, &inner)?;

@@ -473,61 +473,101 @@ impl Importer<'_> {
                 }
                 permute(self, &format!("{out}/permuted"), *id, l, &outl)
             }
-            [(a, la), (b, lb)] => {
-                let (a, b) = (*a, *b);
-                let shape_of = |me: &Self, id: TensorId, l: &[char], c: char| {
-                    l.iter()
-                        .position(|x| *x == c)
-                        .and_then(|p| me.shape(id).get(p).copied())
-                        .unwrap_or(1)
-                };
-                let batch: Vec<char> = la
-                    .iter()
-                    .filter(|c| lb.contains(c) && outl.contains(c))
-                    .copied()
-                    .collect();
-                let contract: Vec<char> = la
-                    .iter()
-                    .filter(|c| lb.contains(c) && !outl.contains(c))
-                    .copied()
-                    .collect();
-                let free_a: Vec<char> = la.iter().filter(|c| !lb.contains(c)).copied().collect();
-                let free_b: Vec<char> = lb.iter().filter(|c| !la.contains(c)).copied().collect();
-                if outl.iter().any(|c| !la.contains(c) && !lb.contains(c)) {
+            [first, rest @ ..] => {
+                if outl.iter().any(|c| ops.iter().all(|(_, l)| !l.contains(c))) {
                     return Err(ctx.unsupported("an Einsum output label in no input", eq));
                 }
-                let size = |me: &Self, id, l: &[char], cs: &[char]| -> usize {
-                    cs.iter().map(|c| shape_of(me, id, l, *c)).product()
-                };
-                let (nb, nk) = (size(self, a, la, &batch), size(self, a, la, &contract));
-                let (nfa, nfb) = (size(self, a, la, &free_a), size(self, b, lb, &free_b));
-                let order_a: Vec<char> = [batch.clone(), free_a.clone(), contract.clone()].concat();
-                let order_b: Vec<char> = [batch.clone(), contract.clone(), free_b.clone()].concat();
-                let pa = permute(self, &format!("{out}/a_ordered"), a, la, &order_a)?;
-                let pb = permute(self, &format!("{out}/b_ordered"), b, lb, &order_b)?;
-                let a3 = self.reshape_to(ctx, &format!("{out}/a3"), pa, vec![nb, nfa, nk])?;
-                let b3 = self.reshape_to(ctx, &format!("{out}/b3"), pb, vec![nb, nk, nfb])?;
-                let y = if nb == 1 {
-                    let a2 = self.reshape_to(ctx, &format!("{out}/a2"), a3, vec![nfa, nk])?;
-                    let b2 = self.reshape_to(ctx, &format!("{out}/b2"), b3, vec![nk, nfb])?;
-                    self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a2, b2])?
-                } else {
-                    self.batched_matmul(ctx, out, a3, b3)?
-                };
-                let y = self.rescale(ctx, &format!("{out}/product"), y, self.s.bits())?;
-                let mut dims: Vec<usize> = Vec::new();
-                for c in batch.iter().chain(&free_a) {
-                    dims.push(shape_of(self, a, la, *c));
+                // Left to right, one pair at a time (numpy's default order): a label shared
+                // by the pair is contracted unless the output or a later operand still needs it.
+                let (mut acc, mut la) = first.clone();
+                for (k, (b, lb)) in rest.iter().enumerate() {
+                    let mut keep = outl.clone();
+                    for (_, l) in rest.get(k + 1..).unwrap_or_default() {
+                        keep.extend(l.iter().copied());
+                    }
+                    let name = if rest.len() == 1 {
+                        out.to_string()
+                    } else {
+                        format!("{out}/pair{k}")
+                    };
+                    (acc, la) = self.einsum_pair(ctx, &name, (acc, &la), (*b, lb), &keep)?;
                 }
-                for c in &free_b {
-                    dims.push(shape_of(self, b, lb, *c));
-                }
-                let have: Vec<char> = [batch, free_a, free_b].concat();
-                let y = self.reshape_to(ctx, &format!("{out}/unflat"), y, dims)?;
-                permute(self, &format!("{out}/permuted"), y, &have, &outl)
+                permute(self, &format!("{out}/permuted"), acc, &la, &outl)
             }
-            _ => Err(ctx.unsupported("an Einsum of more than two operands", eq)),
+            [] => Err(ctx.unsupported("an Einsum without operands", eq)),
         }
+    }
+
+    /// One product of an Einsum: `a` (labels `la`) times `b` (`lb`); labels in both and in
+    /// `keep` are the batch, labels in both and not in `keep` are contracted. Both operands
+    /// transposed and reshaped to `[batch, free, k]` and `[batch, k, free]`, one (batched)
+    /// `matmul`, rescaled; the result's labels are the batch, `a`'s free ones, `b`'s.
+    fn einsum_pair(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        (a, la): (TensorId, &[char]),
+        (b, lb): (TensorId, &[char]),
+        keep: &[char],
+    ) -> Result<(TensorId, Vec<char>), OnnxError> {
+        let shape_of = |me: &Self, id: TensorId, l: &[char], c: char| {
+            l.iter()
+                .position(|x| *x == c)
+                .and_then(|p| me.shape(id).get(p).copied())
+                .unwrap_or(1)
+        };
+        let permute = |me: &mut Self, name: &str, id: TensorId, from: &[char], to: &[char]| {
+            let perm: Vec<usize> = to
+                .iter()
+                .filter_map(|c| from.iter().position(|f| f == c))
+                .collect();
+            if perm.iter().enumerate().all(|(i, p)| i == *p) {
+                Ok(id)
+            } else {
+                me.op(ctx, name, Op::Transpose { perm }, &[id])
+            }
+        };
+        let batch: Vec<char> = la
+            .iter()
+            .filter(|c| lb.contains(c) && keep.contains(c))
+            .copied()
+            .collect();
+        let contract: Vec<char> = la
+            .iter()
+            .filter(|c| lb.contains(c) && !keep.contains(c))
+            .copied()
+            .collect();
+        let free_a: Vec<char> = la.iter().filter(|c| !lb.contains(c)).copied().collect();
+        let free_b: Vec<char> = lb.iter().filter(|c| !la.contains(c)).copied().collect();
+        let size = |me: &Self, id, l: &[char], cs: &[char]| -> usize {
+            cs.iter().map(|c| shape_of(me, id, l, *c)).product()
+        };
+        let (nb, nk) = (size(self, a, la, &batch), size(self, a, la, &contract));
+        let (nfa, nfb) = (size(self, a, la, &free_a), size(self, b, lb, &free_b));
+        let order_a: Vec<char> = [batch.clone(), free_a.clone(), contract.clone()].concat();
+        let order_b: Vec<char> = [batch.clone(), contract.clone(), free_b.clone()].concat();
+        let pa = permute(self, &format!("{out}/a_ordered"), a, la, &order_a)?;
+        let pb = permute(self, &format!("{out}/b_ordered"), b, lb, &order_b)?;
+        let a3 = self.reshape_to(ctx, &format!("{out}/a3"), pa, vec![nb, nfa, nk])?;
+        let b3 = self.reshape_to(ctx, &format!("{out}/b3"), pb, vec![nb, nk, nfb])?;
+        let y = if nb == 1 {
+            let a2 = self.reshape_to(ctx, &format!("{out}/a2"), a3, vec![nfa, nk])?;
+            let b2 = self.reshape_to(ctx, &format!("{out}/b2"), b3, vec![nk, nfb])?;
+            self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a2, b2])?
+        } else {
+            self.batched_matmul(ctx, out, a3, b3)?
+        };
+        let y = self.rescale(ctx, &format!("{out}/product"), y, self.s.bits())?;
+        let mut dims: Vec<usize> = Vec::new();
+        for c in batch.iter().chain(&free_a) {
+            dims.push(shape_of(self, a, la, *c));
+        }
+        for c in &free_b {
+            dims.push(shape_of(self, b, lb, *c));
+        }
+        let have: Vec<char> = [batch, free_a, free_b].concat();
+        let y = self.reshape_to(ctx, &format!("{out}/unflat"), y, dims)?;
+        Ok((y, have))
     }
 
     /// `GroupNormalization`: `[N, C, ...]` as `[N, G, rest]` normalised over its last axis
