@@ -52,8 +52,9 @@ def first_error(rc, text):
     return text.splitlines()[-1] if text else f"exit code {rc} without a message (killed?)"
 
 
-def check(model, arrays, want, timeout):
-    """Compile `model` calibrated on `arrays` (one sample), prove, verify, compare with `want`.
+def check(model, arrays, want, timeout, calibrate=True):
+    """Compile `model` calibrated on `arrays` (one sample; with `calibrate=False` at the default
+    settings), prove, verify, compare with `want`.
 
     Returns `(status, reason)`: status `pass`, `compile`, `prove`, `verify` or `outputs`."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +62,8 @@ def check(model, arrays, want, timeout):
         with open(inp, "w") as f:
             json.dump({"input_data": [a.ravel().tolist() for a in arrays]}, f)
         zkm, proof = os.path.join(tmp, "m.zkm"), os.path.join(tmp, "p.zkp")
-        rc, text = run(["compile", model, "--calibrate", inp, "-o", zkm], timeout)
+        rc, text = run(["compile", model, *(["--calibrate", inp] if calibrate else []),
+                        "-o", zkm], timeout)
         if rc != 0:
             return "compile", first_error(rc, text)
         rc, text = run(["prove", zkm, "--input", inp, "--transparent", "-o", proof], timeout)
