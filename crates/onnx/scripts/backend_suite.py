@@ -52,9 +52,10 @@ def first_error(rc, text):
     return text.splitlines()[-1] if text else f"exit code {rc} without a message (killed?)"
 
 
-def check(model, arrays, want, timeout, calibrate=True):
+def check(model, arrays, want, timeout, calibrate=True, prove_args=("--transparent",)):
     """Compile `model` calibrated on `arrays` (one sample; with `calibrate=False` at the default
-    settings), prove, verify, compare with `want`.
+    settings), prove (with `prove_args`: FRI transparent by default), verify, compare with
+    `want`.
 
     Returns `(status, reason)`: status `pass`, `compile`, `prove`, `verify` or `outputs`."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,11 +63,14 @@ def check(model, arrays, want, timeout, calibrate=True):
         with open(inp, "w") as f:
             json.dump({"input_data": [a.ravel().tolist() for a in arrays]}, f)
         zkm, proof = os.path.join(tmp, "m.zkm"), os.path.join(tmp, "p.zkp")
+        # Calibration checks the scale against the backend that will prove.
+        backend = [*prove_args[prove_args.index("--backend"):][:2]] \
+            if "--backend" in prove_args else []
         rc, text = run(["compile", model, *(["--calibrate", inp] if calibrate else []),
-                        "-o", zkm], timeout)
+                        *backend, "-o", zkm], timeout)
         if rc != 0:
             return "compile", first_error(rc, text)
-        rc, text = run(["prove", zkm, "--input", inp, "--transparent", "-o", proof], timeout)
+        rc, text = run(["prove", zkm, "--input", inp, *prove_args, "-o", proof], timeout)
         if rc != 0:
             return "prove", first_error(rc, text)
         rc, text = run(["verify", proof, "--model", zkm, "--json"], timeout)

@@ -1031,6 +1031,9 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--no-calibrate", action="store_true",
                     help="compile at the default settings (scale 2^10, declared shapes)")
+    ap.add_argument("--prove-args", default="--transparent",
+                    help="arguments of `zkmlops prove` (default `--transparent`; '' for the CLI's "
+                    "defaults, `--backend plonky2`, ...)")
     ap.add_argument("--opsets", help="export every model at each of these opsets (e.g. 10,13,17) "
                     "instead of its own; models PyTorch cannot export at one are skipped there")
     args = ap.parse_args()
@@ -1050,7 +1053,8 @@ def main():
                 rows.append((label, "export", str(e).splitlines()[0][:200]))
                 print(f"export   {label} {rows[-1][2]}", flush=True)
                 continue
-            status, why = check(path, arrays, want, args.timeout, not args.no_calibrate)
+            status, why = check(path, arrays, want, args.timeout, not args.no_calibrate,
+                                args.prove_args.split())
             rows.append((label, status, why))
             print(f"{status:8} {label} {why}", flush=True)
     n = sum(1 for _, s, _ in rows if s != "export")

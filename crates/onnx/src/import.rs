@@ -329,7 +329,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
     let mut outputs = Vec::new();
     for name in model.output_names() {
         let id = match imp.values.get(&name) {
-            Some(Value::Dyn(id)) => *id,
+            Some(Value::Dyn(id)) => imp.named_output(&name, *id)?,
             Some(Value::Const(c)) => {
                 let c = c.clone();
                 imp.constant_output(&name, &c)?
@@ -370,6 +370,24 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
 }
 
 impl Importer<'_> {
+    /// A graph output under its ONNX name: a tensor that another name produced (an
+    /// `Identity`, a `SequenceAt`, a `Loop`'s final value, the graph input itself, an output
+    /// listed twice) is copied by a `reshape` to its own shape under the output's name, so
+    /// proofs and the CLI name outputs as the graph does.
+    fn named_output(&mut self, name: &str, id: TensorId) -> Result<TensorId, OnnxError> {
+        let program = |e| OnnxError::ModelProgram {
+            source: Box::new(e),
+        };
+        if self.b.name(id).map_err(program)? == name && !self.b.is_output(id) {
+            return Ok(id);
+        }
+        let shape = self.b.shape(id).map_err(program)?.to_vec();
+        let oname = self.fresh(name);
+        self.b
+            .op(&oname, Op::Reshape { shape }, &[id])
+            .map_err(program)
+    }
+
     /// A graph output that folds to a constant at import (a `SequenceLength`, shape
     /// arithmetic): a public constant of the Program at the activation scale, copied by a
     /// `reshape` into a computed tensor so it is an output like any other.

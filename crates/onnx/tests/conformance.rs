@@ -1364,3 +1364,25 @@ fn pytorch_exports_match_onnxruntime() {
         proves(&name, &cal.model, &sample);
     }
 }
+
+/// Graph outputs keep their ONNX names in the Program (and so in proofs and the CLI), also
+/// when another tensor produced them: a `Loop`'s final value, a `SequenceAt`, a `ZipMap`, a
+/// constant output.
+#[test]
+fn outputs_carry_their_graph_names() {
+    for name in ["loop_unrolled", "sequence_ops", "knn_zipmap", "if_constant"] {
+        let onnx = model(name);
+        let settings = Settings {
+            scale_bits: 12,
+            ..Settings::default()
+        };
+        let m = compile(&onnx, &settings).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let names: Vec<String> = m
+            .program
+            .outputs()
+            .iter()
+            .map(|&id| m.program.tensor(id).unwrap().name.clone())
+            .collect();
+        assert_eq!(names, onnx.output_names(), "{name}");
+    }
+}

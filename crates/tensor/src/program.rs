@@ -838,6 +838,24 @@ impl ProgramBuilder {
             .ok_or(ProgramError::UnknownTensor { id: id.0, count })
     }
 
+    /// Whether `id` is already an output.
+    #[must_use]
+    pub fn is_output(&self, id: TensorId) -> bool {
+        self.outputs.contains(&id)
+    }
+
+    /// The name of a declared tensor.
+    ///
+    /// # Errors
+    /// [`ProgramError::UnknownTensor`].
+    pub fn name(&self, id: TensorId) -> Result<&str, ProgramError> {
+        let count = self.tensors.len();
+        self.tensors
+            .get(id.index())
+            .map(|d| d.name.as_str())
+            .ok_or(ProgramError::UnknownTensor { id: id.0, count })
+    }
+
     /// The scale of a declared tensor.
     ///
     /// # Errors
