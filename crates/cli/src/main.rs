@@ -299,7 +299,11 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             backend,
             output,
         } => {
-            let chosen = backend.choose(&registry, false, false)?;
+            // Calibration checks the backend's limits under its transparent default, or its
+            // hiding one when it has no transparent preset (halo2).
+            let chosen = backend
+                .choose(&registry, false, false)
+                .or_else(|_| backend.choose(&registry, true, false))?;
             let mut base =
                 with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
             let onnx = io::onnx(&model)?;

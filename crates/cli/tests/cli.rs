@@ -1298,6 +1298,26 @@ fn plonky2_proves_a_bundled_model_with_private_weights() {
 }
 
 #[test]
+fn compile_calibrates_for_a_backend_without_a_transparent_preset() {
+    // halo2's only preset hides: calibrating for it takes that one, not a refusal.
+    let dir = tempfile::tempdir().unwrap();
+    let m = models();
+    let out = dir.path().join("m.zkm");
+    let r = run(&[
+        "compile",
+        s(&m.join("logreg.onnx")),
+        "--calibrate",
+        s(&m.join("logreg.input.json")),
+        "--backend",
+        "halo2",
+        "-o",
+        s(&out),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(out.exists());
+}
+
+#[test]
 fn halo2_proves_a_bundled_model_with_committed_weights() {
     // The defaults (weights committed, hiding) on the third backend: its own commitment
     // scheme, named in the output, and honest claims in the envelope.
