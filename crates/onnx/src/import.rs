@@ -471,6 +471,9 @@ fn slice_positions(dim: usize, start: i64, end: i64, step: i64) -> Option<Vec<us
     let from_end = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
     let (start, end) = (from_end(start), from_end(end));
     let mut at = Vec::new();
+    if d == 0 {
+        return (step != 0).then_some(at);
+    }
     if step > 0 {
         let (mut i, end) = (start.clamp(0, d), end.clamp(0, d));
         while i < end {
@@ -2049,6 +2052,37 @@ fn signed_bits(v: i64) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    use super::slice_positions;
+
+    /// ONNX's Slice clamping for either sign of step, PyTorch's `INT64_MAX`/`INT64_MIN` ends,
+    /// an empty axis and a zero step.
+    #[test]
+    fn slice_positions_follow_onnx() {
+        let (max, min) = (i64::MAX, i64::MIN);
+        for (dim, start, end, step, want) in [
+            (5, 0, max, 1, vec![0, 1, 2, 3, 4]),
+            (5, 0, max, 2, vec![0, 2, 4]),
+            (5, 1, 4, 2, vec![1, 3]),
+            (5, -1, max, 1, vec![4]),
+            (5, -1, min, -1, vec![4, 3, 2, 1, 0]),
+            (5, max, min, -2, vec![4, 2, 0]),
+            (5, 3, 0, -1, vec![3, 2, 1]),
+            (5, -2, -100, -1, vec![3, 2, 1, 0]),
+            (5, 4, 2, 1, vec![]),
+            (5, 10, 20, 1, vec![]),
+            (0, 0, max, 1, vec![]),
+            (0, -1, min, -1, vec![]),
+        ] {
+            assert_eq!(
+                slice_positions(dim, start, end, step),
+                Some(want),
+                "{dim} {start} {end} {step}"
+            );
+        }
+        assert_eq!(slice_positions(5, 0, 5, 0), None);
+        assert_eq!(slice_positions(0, 0, 5, 0), None);
+    }
+
     #[test]
     fn signed_bits_is_the_narrowest_twos_complement_width() {
         for (v, b) in [
