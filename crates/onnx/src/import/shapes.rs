@@ -455,23 +455,12 @@ impl Importer<'_> {
                 *l = kept;
             }
         }
-        let permute = |me: &mut Self, name: &str, id: TensorId, from: &[char], to: &[char]| {
-            let perm: Vec<usize> = to
-                .iter()
-                .filter_map(|c| from.iter().position(|f| f == c))
-                .collect();
-            if perm.iter().enumerate().all(|(i, p)| i == *p) {
-                Ok(id)
-            } else {
-                me.op(ctx, name, Op::Transpose { perm }, &[id])
-            }
-        };
         match ops.as_slice() {
             [(id, l)] => {
                 if outl.iter().any(|c| !l.contains(c)) {
                     return Err(ctx.unsupported("an Einsum output label not in its input", eq));
                 }
-                permute(self, &format!("{out}/permuted"), *id, l, &outl)
+                self.relabel(ctx, &format!("{out}/permuted"), *id, l, &outl)
             }
             [first, rest @ ..] => {
                 if outl.iter().any(|c| ops.iter().all(|(_, l)| !l.contains(c))) {
@@ -492,9 +481,30 @@ impl Importer<'_> {
                     };
                     (acc, la) = self.einsum_pair(ctx, &name, (acc, &la), (*b, lb), &keep)?;
                 }
-                permute(self, &format!("{out}/permuted"), acc, &la, &outl)
+                self.relabel(ctx, &format!("{out}/permuted"), acc, &la, &outl)
             }
             [] => Err(ctx.unsupported("an Einsum without operands", eq)),
+        }
+    }
+
+    /// `id`, whose axes carry the labels `from`, transposed to the order `to` (itself when
+    /// already in it).
+    fn relabel(
+        &mut self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        id: TensorId,
+        from: &[char],
+        to: &[char],
+    ) -> Result<TensorId, OnnxError> {
+        let perm: Vec<usize> = to
+            .iter()
+            .filter_map(|c| from.iter().position(|f| f == c))
+            .collect();
+        if perm.iter().enumerate().all(|(i, p)| i == *p) {
+            Ok(id)
+        } else {
+            self.op(ctx, name, Op::Transpose { perm }, &[id])
         }
     }
 
@@ -516,17 +526,6 @@ impl Importer<'_> {
                 .and_then(|p| me.shape(id).get(p).copied())
                 .unwrap_or(1)
         };
-        let permute = |me: &mut Self, name: &str, id: TensorId, from: &[char], to: &[char]| {
-            let perm: Vec<usize> = to
-                .iter()
-                .filter_map(|c| from.iter().position(|f| f == c))
-                .collect();
-            if perm.iter().enumerate().all(|(i, p)| i == *p) {
-                Ok(id)
-            } else {
-                me.op(ctx, name, Op::Transpose { perm }, &[id])
-            }
-        };
         let batch: Vec<char> = la
             .iter()
             .filter(|c| lb.contains(c) && keep.contains(c))
@@ -546,8 +545,8 @@ impl Importer<'_> {
         let (nfa, nfb) = (size(self, a, la, &free_a), size(self, b, lb, &free_b));
         let order_a: Vec<char> = [batch.clone(), free_a.clone(), contract.clone()].concat();
         let order_b: Vec<char> = [batch.clone(), contract.clone(), free_b.clone()].concat();
-        let pa = permute(self, &format!("{out}/a_ordered"), a, la, &order_a)?;
-        let pb = permute(self, &format!("{out}/b_ordered"), b, lb, &order_b)?;
+        let pa = self.relabel(ctx, &format!("{out}/a_ordered"), a, la, &order_a)?;
+        let pb = self.relabel(ctx, &format!("{out}/b_ordered"), b, lb, &order_b)?;
         let a3 = self.reshape_to(ctx, &format!("{out}/a3"), pa, vec![nb, nfa, nk])?;
         let b3 = self.reshape_to(ctx, &format!("{out}/b3"), pb, vec![nb, nk, nfb])?;
         let y = if nb == 1 {
