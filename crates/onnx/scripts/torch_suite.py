@@ -69,11 +69,15 @@ def sym(*shape):
 
 
 MODELS = {}
+# Larger members of the families (minutes and gigabytes each): run with `--large`.
+LARGE = set()
 
 
-def model(name, opset=14, dynamic=True):
+def model(name, opset=14, dynamic=True, large=False):
     def reg(make):
         MODELS[name] = (make, opset, dynamic)
+        if large:
+            LARGE.add(name)
         return make
 
     return reg
@@ -935,6 +939,31 @@ def _():
     return CausalMask(), [sym(1, 4, 4)]
 
 
+# ---- larger members of the families (minutes, not seconds, on two cores) --------------------
+@model("lstm_large", opset=12, large=True)
+def _():
+    return Rec(nn.LSTM(8, 64, num_layers=2, batch_first=True)), [sym(1, 16, 8)]
+
+
+@model("mobilenet_32px", opset=13, large=True)
+def _():
+    layers = [nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6()]
+    layers += dw_block(16, 32, 1) + dw_block(32, 64, 2) + dw_block(64, 64, 1) \
+        + dw_block(64, 128, 2)
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10)]
+    m = nn.Sequential(*layers)
+    for b in m.modules():
+        if isinstance(b, nn.BatchNorm2d):
+            b.running_mean.data = sym(b.num_features) * 0.1
+            b.running_var.data = r(b.num_features) + 0.5
+    return m.eval(), [r(1, 3, 32, 32)]
+
+
+@model("nanogpt_medium", opset=14, dynamic=False, large=True)
+def _():
+    return NanoGPT(vocab=65, d=64, t=32, layers=4, heads=4).eval(), [torch.randint(0, 65, (1, 32))]
+
+
 @model("no_input_constant", dynamic=False)
 def _():
     return fn(lambda s: torch.ones(1, 3) * 2 + torch.arange(3)), []
@@ -1029,6 +1058,9 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--keep")
     ap.add_argument("--markdown")
+    ap.add_argument("--large", action="store_true",
+                    help="also the larger members (an LSTM of 2 x 64, a 32 px MobileNet, a "
+                    "4-layer nanoGPT of 32 tokens: minutes and up to 13 GB each)")
     ap.add_argument("--no-calibrate", action="store_true",
                     help="compile at the default settings (scale 2^10, declared shapes)")
     ap.add_argument("--prove-args", default="--transparent",
@@ -1039,7 +1071,8 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} not found: cargo build --release -p zkmlops-cli")
-    names = args.only.split(",") if args.only else list(MODELS)
+    names = args.only.split(",") if args.only else \
+        [n for n in MODELS if args.large or n not in LARGE]
     opsets = [int(o) for o in args.opsets.split(",")] if args.opsets else [None]
     directory = args.keep or tempfile.mkdtemp()
     os.makedirs(directory, exist_ok=True)
