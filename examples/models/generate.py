@@ -1309,6 +1309,7 @@ TORCH_EXPORTS = {
     "arange": 9,               # arange of a traced size: NonZero of ConstantOfShape (opset 9)
     "conv_transpose_1d": None, # ConvTranspose of [N, C, L]
     "einsum_bilinear": None,   # Einsum of three operands
+    "matmul_vector": None,     # MatMul with a rank-1 operand on either side
     "multihead_attention": None,  # Shape()[-1:] (start -1, end INT64_MAX), in_proj slices
     "decision_tree": None,     # hummingbird's GEMM trees: Gemm with a constant A
     "scatter_nd": None,        # two graph inputs sharing a symbolic batch axis

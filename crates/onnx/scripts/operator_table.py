@@ -105,7 +105,7 @@ LIMITS = {
     "Expand": "constant shape",
     "Tile": "constant repeats",
     "Split": "constant sizes",
-    "MatMul": "matrices or stacks of them",
+    "MatMul": "vectors, matrices or stacks of them",
 }
 # ai.onnx.ml operators lowered (the rest of that domain is unsupported).
 ML_SUPPORTED = {

@@ -823,6 +823,11 @@ def _():
     return fn(lambda s, x, y: x @ y), [sym(1, 3, 4), sym(1, 4, 2)]
 
 
+@model("matmul_vector")
+def _():
+    return fn(lambda s, x: (x @ s.p[0], s.p[1] @ x.transpose(0, 1)), sym(3), sym(3)), [sym(1, 3)]
+
+
 @model("einsum_bilinear")
 def _():
     w = sym(3, 4)
@@ -1022,7 +1027,51 @@ def _trees():
         pass
 
 
+class Method(nn.Module):
+    """One method of a wrapped estimator as the module's forward."""
+
+    def __init__(self, inner, method):
+        super().__init__()
+        self.inner, self.method = inner, method
+
+    def forward(self, x):
+        return getattr(self.inner, self.method)(x)
+
+
+def sk2torch_model(name, make, task="clf", method="forward"):
+    """scikit-learn through sk2torch (a PyTorch module per estimator), exported the same way."""
+
+    @model(name, dynamic=False)
+    def _():
+        import sk2torch
+        from sklearn.datasets import load_diabetes, load_iris
+
+        x, y = load_iris(return_X_y=True) if task == "clf" else load_diabetes(return_X_y=True)
+        est = make().fit(x, y)
+        return Method(sk2torch.wrap(est).float().eval(), method), \
+            [torch.from_numpy(x[:1].astype(np.float32))]
+
+
+def _sk2torch():
+    from sklearn.linear_model import LinearRegression, SGDClassifier
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.svm import SVC, LinearSVC
+
+    sk2torch_model("sk2torch_mlp", lambda: MLPClassifier((8,), max_iter=300),
+                   method="predict_proba")
+    sk2torch_model("sk2torch_linear_svc", lambda: LinearSVC(max_iter=5000),
+                   method="decision_function")
+    sk2torch_model("sk2torch_svc_rbf", lambda: SVC(), method="decision_function")
+    sk2torch_model("sk2torch_sgd", lambda: SGDClassifier(), method="decision_function")
+    sk2torch_model("sk2torch_linear_regression", LinearRegression, task="reg", method="predict")
+    # (sk2torch's decision tree exports a graph onnxruntime itself refuses: an int8 Cast.)
+
+
 _trees()
+try:
+    _sk2torch()
+except ImportError:
+    pass
 
 
 # ---- export and check -------------------------------------------------------------------------

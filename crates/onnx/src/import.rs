@@ -1270,13 +1270,24 @@ impl Importer<'_> {
                 )
             }
         };
-        let (ra, rb) = (self.shape(a).len(), self.shape(b).len());
-        if ra < 2 || rb < 2 {
-            return Err(ctx.unsupported(
-                "MatMul of a vector (rank 1)",
-                format!("ranks {ra} and {rb}"),
-            ));
+        // numpy's rule for a vector: `[k]` on the left is the row `[1, k]`, on the right the
+        // column `[k, 1]`; that axis is dropped from the product.
+        let (sha, shb) = (self.shape(a), self.shape(b));
+        if sha.is_empty() || shb.is_empty() {
+            return Err(ctx.unsupported("MatMul of a scalar", "rank 0"));
         }
+        let (a_vec, b_vec) = (sha.len() == 1, shb.len() == 1);
+        let a = if a_vec {
+            self.reshape_to(ctx, &format!("{out}/row"), a, [&[1], &sha[..]].concat())?
+        } else {
+            a
+        };
+        let b = if b_vec {
+            self.reshape_to(ctx, &format!("{out}/column"), b, [&shb[..], &[1]].concat())?
+        } else {
+            b
+        };
+        let (ra, rb) = (self.shape(a).len(), self.shape(b).len());
         let y = if ra == 2 && rb == 2 {
             self.op(ctx, &format!("{out}/acc"), Op::MatMul, &[a, b])?
         } else {
@@ -1284,7 +1295,23 @@ impl Importer<'_> {
         };
         // One side is back at `s` after dropping the other side's scale.
         let shift = if sa == self.s { sb.bits() } else { sa.bits() };
-        let y = self.rescale(ctx, out, y, shift)?;
+        let name = if a_vec || b_vec {
+            format!("{out}/product")
+        } else {
+            out.to_string()
+        };
+        let mut y = self.rescale(ctx, &name, y, shift)?;
+        if a_vec || b_vec {
+            let mut target = self.shape(y);
+            let r = target.len();
+            if b_vec {
+                target.remove(r - 1);
+            }
+            if a_vec {
+                target.remove(r - 2);
+            }
+            y = self.reshape_to(ctx, out, y, target)?;
+        }
         self.set(out, Value::Dyn(y));
         Ok(())
     }

@@ -1302,7 +1302,8 @@ fn support_vector_machines_match_scikit_learn() {
 /// that way; `examples/models/generate.py torch`): each model once failed on one export
 /// pattern (a strided or reversed `Slice` ending at `INT64_MAX`, `count_include_pad`, `TopK`'s
 /// attribute `k` before opset 10, `NonZero` of a constant, an empty `roi`, a 1-D
-/// `ConvTranspose`, a three-operand `Einsum`, a `Gemm` with a constant `A`, two inputs sharing
+/// `ConvTranspose`, a three-operand `Einsum`, a `MatMul` of a vector, a `Gemm` with a constant
+/// `A`, two inputs sharing
 /// a symbolic batch axis). Compiled as `zkmlops compile --calibrate` does (symbolic dimensions
 /// from the sample, then the auto scale), every output within 2% of max(1, |y|) of
 /// onnxruntime's, then proved and verified.
@@ -1322,6 +1323,7 @@ fn pytorch_exports_match_onnxruntime() {
         "arange",
         "conv_transpose_1d",
         "einsum_bilinear",
+        "matmul_vector",
         "multihead_attention",
         "decision_tree",
         "scatter_nd",
