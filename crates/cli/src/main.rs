@@ -68,6 +68,11 @@ enum Command {
         /// Visibilities, e.g. input=private,params=private,output=public.
         #[arg(long)]
         visibility: Option<String>,
+        /// A graph input's shape, e.g. `8,4` (`""` for a scalar): once per graph input, in
+        /// graph order. Fixes symbolic dimensions (a batch axis) without calibration data;
+        /// overrides the settings' shapes and what `--calibrate` would read from the data.
+        #[arg(long = "input-shape", value_name = "DIMS", value_parser = parse_dims)]
+        input_shape: Vec<Vec<usize>>,
         /// Also write the chosen settings here.
         #[arg(long, value_name = "SETTINGS.json")]
         settings_out: Option<PathBuf>,
@@ -229,6 +234,18 @@ pub(crate) fn spinner(quiet: bool, msg: &str) -> ProgressBar {
 }
 
 /// `--max-scale`: `auto` ([`ScaleLimits::AUTO`]) or a number of bits (1 to 16).
+fn parse_dims(s: &str) -> Result<Vec<usize>, String> {
+    s.split(',')
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| match d.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "`{s}`: expected positive dimensions separated by commas, e.g. `8,4`"
+            )),
+        })
+        .collect()
+}
+
 fn parse_max_scale(s: &str) -> Result<ScaleLimits, String> {
     if s == "auto" {
         return Ok(ScaleLimits::AUTO);
@@ -295,6 +312,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             settings,
             max_scale,
             visibility,
+            input_shape,
             settings_out,
             backend,
             output,
@@ -307,6 +325,26 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let mut base =
                 with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
             let onnx = io::onnx(&model)?;
+            let graph_inputs = onnx.inputs()?.len();
+            match input_shape.as_slice() {
+                [] => {}
+                given if given.len() != graph_inputs => {
+                    return Err(zkmlops_onnx::OnnxError::SettingRange {
+                        name: "--input-shape",
+                        value: format!("{} shapes for {graph_inputs} graph inputs", given.len()),
+                        allowed: "one shape per graph input",
+                    }
+                    .into());
+                }
+                [one] if graph_inputs == 1 => {
+                    base.input_shape = Some(one.clone());
+                    base.input_shapes = None;
+                }
+                many => {
+                    base.input_shape = None;
+                    base.input_shapes = Some(many.to_vec());
+                }
+            }
             let (compiled, report) = match data {
                 Some(data) => {
                     // Symbolic dimensions (a batch axis) take their size from the first

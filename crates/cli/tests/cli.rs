@@ -1621,3 +1621,53 @@ fn a_symbolic_batch_axis_is_read_from_the_data() {
         r.stdout
     );
 }
+
+#[test]
+fn input_shape_fixes_symbolic_dimensions_without_data() {
+    // The k-nearest-neighbours export declares `[?, 4]`: `--input-shape 8,4` fixes the batch
+    // without calibration samples; a malformed shape and a count that does not match the
+    // graph inputs are refused by name.
+    let dir = tempfile::tempdir().unwrap();
+    let zkm = dir.path().join("knn.zkm");
+    let settings = dir.path().join("settings.json");
+    let r = run(&[
+        "compile",
+        s(&ops("knn_classifier")),
+        "--input-shape",
+        "8,4",
+        "--settings-out",
+        s(&settings),
+        "-o",
+        s(&zkm),
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let chosen: Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    assert_eq!(chosen["input_shape"], serde_json::json!([8, 4]));
+    // An argument error from the parser (clap adds its usage hint on later lines).
+    let r = run(&[
+        "compile",
+        s(&ops("knn_classifier")),
+        "--input-shape",
+        "8,x",
+        "-o",
+        s(&zkm),
+    ]);
+    assert!(
+        !r.ok && r.stderr.contains("expected positive dimensions"),
+        "{}",
+        r.stderr
+    );
+    fails_with(
+        &run(&[
+            "compile",
+            s(&ops("knn_classifier")),
+            "--input-shape",
+            "8,4",
+            "--input-shape",
+            "2",
+            "-o",
+            s(&zkm),
+        ]),
+        "one shape per graph input",
+    );
+}
