@@ -10,7 +10,7 @@ input in EZKL's layout (`{"input_data": [[...]]}`), and the expected outputs fro
 then, like `backend_suite.py`, compiles with `--calibrate` on that input, proves (FRI,
 transparent), verifies and compares (2% of max(1, |y|)).
 
-Needs `torch`, `onnx`, `onnxruntime`, `numpy`, `scikit-learn`, `hummingbird-ml` (PyPI). Nothing
+Needs `torch`, `onnx`, `onnxruntime`, `numpy`, `scikit-learn`, `hummingbird-ml`, optionally `sk2torch`, `xgboost`, `lightgbm` (PyPI). Nothing
 here is part of the build or the tests; the models are written to a temporary directory (or
 `--keep DIR`).
 
