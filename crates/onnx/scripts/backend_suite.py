@@ -147,10 +147,15 @@ def main():
     lines += [f"- `{name}`: {status}: {why}" for name, status, why in rows if status != "pass"]
     if skipped:
         lines += ["", f"Skipped ({len(skipped)}): " + ", ".join(f"`{n}` ({w})" for n, w in skipped)]
+    report(lines, args.markdown)
+
+
+def report(lines, markdown):
+    """Print the report's lines and, given a path, write them there as Markdown."""
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
+    if markdown:
+        with open(markdown, "w") as f:
             f.write(text)
 
 

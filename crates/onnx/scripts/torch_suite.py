@@ -34,7 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_suite import BIN, check  # noqa: E402
+from backend_suite import BIN, check, report  # noqa: E402
 
 warnings.filterwarnings("ignore")
 torch.manual_seed(0)
@@ -1156,11 +1156,7 @@ def main():
     skipped = [name for name, status, _ in rows if status == "export"]
     if skipped:
         lines += ["", f"Not exportable by PyTorch ({len(skipped)}): " + ", ".join(skipped)]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text)
+    report(lines, args.markdown)
 
 
 if __name__ == "__main__":
