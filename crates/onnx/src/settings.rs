@@ -184,19 +184,90 @@ pub fn parse_visibility(name: &str) -> Option<Visibility> {
 }
 
 /// An input file in EZKL's layout: `{"input_data": [[...], ...]}`, one flattened sample per
-/// row (the CLI's `--input` and `--data` files).
+/// row (the CLI's `--input` and `--data` files). A row may also be nested as the tensor's
+/// shape (`[[1, 2], [3, 4]]`, read row-major) and hold booleans (`true` is 1).
 ///
 /// ```
 /// let f = zkmlops_onnx::InputData::from_json(br#"{"input_data": [[0.5, -1.0]]}"#)?;
 /// assert_eq!(f.input_data, vec![vec![0.5, -1.0]]);
+/// let nested = zkmlops_onnx::InputData::from_json(br#"{"input_data": [[[1, 2], [3, true]]]}"#)?;
+/// assert_eq!(nested.input_data, vec![vec![1.0, 2.0, 3.0, 1.0]]);
 /// // Numbers JSON cannot hold as an f64 are a parse error, not an infinity.
 /// assert!(zkmlops_onnx::InputData::from_json(br#"{"input_data": [[1e999]]}"#).is_err());
+/// assert!(zkmlops_onnx::InputData::from_json(br#"{"input_data": [["1"]]}"#).is_err());
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InputData {
     /// The samples, each flattened in row-major order.
+    #[serde(deserialize_with = "flattened_rows")]
     pub input_data: Vec<Vec<f64>>,
+}
+
+/// One value of an input row: a number, a boolean or a nested list of them.
+enum Nested {
+    Number(f64),
+    Bool(bool),
+    List(Vec<Nested>),
+}
+
+impl<'de> serde::Deserialize<'de> for Nested {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Nested;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, a boolean or a list of them")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Nested, E> {
+                Ok(Nested::Number(v))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E>(self, v: i64) -> Result<Nested, E> {
+                Ok(Nested::Number(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E>(self, v: u64) -> Result<Nested, E> {
+                Ok(Nested::Number(v as f64))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Nested, E> {
+                Ok(Nested::Bool(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Nested, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Nested::List(items))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Nested {
+    fn flatten_into(self, out: &mut Vec<f64>) {
+        match self {
+            Nested::Number(v) => out.push(v),
+            Nested::Bool(b) => out.push(if b { 1.0 } else { 0.0 }),
+            Nested::List(items) => items.into_iter().for_each(|i| i.flatten_into(out)),
+        }
+    }
+}
+
+fn flattened_rows<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64>>, D::Error> {
+    let rows: Vec<Vec<Nested>> = serde::Deserialize::deserialize(d)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut out = Vec::with_capacity(row.len());
+            row.into_iter().for_each(|v| v.flatten_into(&mut out));
+            out
+        })
+        .collect())
 }
 
 impl InputData {
