@@ -325,7 +325,8 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let mut base =
                 with_visibility(io::settings(settings.as_deref())?, visibility.as_deref())?;
             let onnx = io::onnx(&model)?;
-            let graph_inputs = onnx.inputs()?.len();
+            let inputs = onnx.inputs()?;
+            let graph_inputs = inputs.len();
             match input_shape.as_slice() {
                 [] => {}
                 given if given.len() != graph_inputs => {
@@ -336,37 +337,26 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     }
                     .into());
                 }
-                [one] if graph_inputs == 1 => {
-                    base.input_shape = Some(one.clone());
-                    base.input_shapes = None;
-                }
-                many => {
-                    base.input_shape = None;
-                    base.input_shapes = Some(many.to_vec());
-                }
+                given => base.set_input_shapes(given.to_vec()),
             }
             let (compiled, report) = match data {
                 Some(data) => {
                     // Symbolic dimensions (a batch axis) take their size from the first
                     // sample unless the settings give the shapes.
-                    if base.input_shape.is_none() && base.input_shapes.is_none() {
-                        let inputs = onnx.inputs()?;
-                        if let Some(shapes) =
+                    if base.input_shape.is_none()
+                        && base.input_shapes.is_none()
+                        && let Some(shapes) =
                             zkmlops_onnx::infer_input_shapes(&inputs, &io::input_data(&data)?)
-                        {
-                            if !quiet {
-                                eprintln!("input shapes from the data: {shapes:?}");
-                            }
-                            match shapes.as_slice() {
-                                [one] => base.input_shape = Some(one.clone()),
-                                _ => base.input_shapes = Some(shapes),
-                            }
+                    {
+                        if !quiet {
+                            eprintln!("input shapes from the data: {shapes:?}");
                         }
+                        base.set_input_shapes(shapes);
                     }
                     let shapes = match (&base.input_shapes, &base.input_shape) {
                         (Some(s), _) => s.clone(),
                         (None, Some(one)) => vec![one.clone()],
-                        (None, None) => onnx.inputs()?.into_iter().map(|i| i.shape).collect(),
+                        (None, None) => inputs.iter().map(|i| i.shape.clone()).collect(),
                     };
                     let samples = io::samples(&data, &shapes)?;
                     let pb = spinner(quiet, &format!("calibrating on {} samples", samples.len()));

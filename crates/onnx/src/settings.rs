@@ -70,6 +70,27 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Set the graph inputs' shapes, one per input in graph order: a model with one input
+    /// takes it as `input_shape`, a model with several as `input_shapes`.
+    ///
+    /// ```
+    /// let mut s = zkmlops_onnx::Settings::default();
+    /// s.set_input_shapes(vec![vec![8, 4]]);
+    /// assert_eq!((s.input_shape.clone(), s.input_shapes.clone()), (Some(vec![8, 4]), None));
+    /// s.set_input_shapes(vec![vec![2, 3], vec![2]]);
+    /// assert_eq!(s.input_shape, None);
+    /// assert_eq!(s.input_shapes, Some(vec![vec![2, 3], vec![2]]));
+    /// ```
+    pub fn set_input_shapes(&mut self, mut shapes: Vec<Vec<usize>>) {
+        if let [_] = shapes.as_slice() {
+            self.input_shape = shapes.pop();
+            self.input_shapes = None;
+        } else {
+            self.input_shape = None;
+            self.input_shapes = Some(shapes);
+        }
+    }
+
     /// Parse settings from JSON (unknown fields are errors).
     ///
     /// # Errors

@@ -1336,10 +1336,7 @@ fn pytorch_exports_match_onnxruntime() {
         if let Some(shapes) =
             zkmlops_onnx::infer_input_shapes(&onnx.inputs().unwrap(), &want.inputs)
         {
-            match shapes.as_slice() {
-                [one] => base.input_shape = Some(one.clone()),
-                _ => base.input_shapes = Some(shapes),
-            }
+            base.set_input_shapes(shapes);
         }
         let sample: Vec<f64> = want.inputs.concat();
         let cal = calibrate_within(

@@ -767,8 +767,8 @@ impl Importer<'_> {
         let x4 = self.reshape_to(ctx, &x_name, x, vec![*n, *c, 1, *l])?;
         self.set(&x_name, Value::Dyn(x4));
         let mut inputs = vec![x_name];
-        let conv = matches!(ctx.node.op_type.as_str(), "Conv" | "ConvTranspose");
-        if conv {
+        let weighted = matches!(ctx.node.op_type.as_str(), "Conv" | "ConvTranspose");
+        if weighted {
             let w = self.constant(ctx, 1)?;
             let w_name = format!("{out}/2d_weight");
             let mut wshape = w.shape.clone();
@@ -817,7 +817,7 @@ impl Importer<'_> {
         };
         if ctx.node.op_type == "ConvTranspose" {
             self.conv_transpose(&lifted, &inner)?;
-        } else if conv {
+        } else if weighted {
             self.conv(&lifted, &inner)?;
         } else {
             self.pool(&lifted, &inner)?;
