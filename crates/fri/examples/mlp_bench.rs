@@ -5,7 +5,7 @@
 //!
 //! The MLP of `zkmlops_conformance::cases::mlp` (ReLU between layers, inputs in [-1, 1) and
 //! weights uniform in +-1/sqrt(fan_in), all at scale 2^8, from a fixed seed; input and weights
-//! private, output public): the plonky2 and halo2 `mlp_bench` examples prove the same Program.
+//! private, output public): the `plonky2_mlp_bench` and `halo2_mlp_bench` examples prove the same Program.
 #![allow(clippy::unwrap_used)]
 
 use zkmlops_conformance::measure::{arg, measure, mlp_from_args};

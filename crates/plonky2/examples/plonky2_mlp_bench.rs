@@ -1,8 +1,8 @@
 //! Prove and verify the benchmark MLP on plonky2 and print one JSON line of measurements.
 //!
-//! `cargo run --release -p zkmlops-plonky2 --example mlp_bench -- --dims 64,256,256,10 [--preset poseidon] [--weight-bits 16]`
+//! `cargo run --release -p zkmlops-plonky2 --example plonky2_mlp_bench -- --dims 64,256,256,10 [--preset poseidon] [--weight-bits 16]`
 //!
-//! The MLP of `zkmlops_conformance::cases::mlp` (the FRI and halo2 `mlp_bench` examples prove
+//! The MLP of `zkmlops_conformance::cases::mlp` (the FRI `mlp_bench` and `halo2_mlp_bench` examples prove
 //! the same Program): input and weights private, output public. Prove time includes building
 //! the circuit (the first proof of a Program; later ones reuse it).
 #![allow(clippy::unwrap_used)]

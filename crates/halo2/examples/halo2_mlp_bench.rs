@@ -2,9 +2,9 @@
 //! generation (commitment key from its disk cache or generated, then the verifying and proving
 //! keys) apart from proving.
 //!
-//! `cargo run --release -p zkmlops-halo2 --example mlp_bench -- --dims 64,256,256,10 [--weight-bits 16] [--committed]`
+//! `cargo run --release -p zkmlops-halo2 --example halo2_mlp_bench -- --dims 64,256,256,10 [--weight-bits 16] [--committed]`
 //!
-//! The MLP of `zkmlops_conformance::cases::mlp` (the FRI and plonky2 `mlp_bench` examples prove
+//! The MLP of `zkmlops_conformance::cases::mlp` (the FRI `mlp_bench` and `plonky2_mlp_bench` examples prove
 //! the same Program): input and weights private (or the weights committed with
 //! `--committed`), output public.
 #![allow(clippy::unwrap_used)]
