@@ -1250,6 +1250,48 @@ def neighbors():
             json.dump(expected, f)
 
 
+def string_labels():
+    """scikit-learn classifiers fitted on string class names (iris species), as skl2onnx
+    exports them: a decision tree (`TreeEnsembleClassifier` with `classlabels_strings`) and an
+    MLP (`ArgMax`, then `ArrayFeatureExtractor` over a string initializer of the class names).
+    The proof's label is each class's index in `classes_`; the expected file holds those
+    indices, the names and the probabilities for 8 held-out rows.
+    `python3 examples/models/generate.py string_labels` writes only these."""
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.tree import DecisionTreeClassifier
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    Xtr, Xte, ytr, _ = train_test_split(X, names, test_size=8, random_state=3)
+    for name, model in [
+        ("iris_string_labels", DecisionTreeClassifier(max_depth=4, random_state=0)),
+        ("iris_string_mlp", MLPClassifier((8,), max_iter=2000, random_state=0)),
+    ]:
+        model.fit(Xtr, ytr)
+        onx = to_onnx(model, Xtr[:1], options={"zipmap": False},
+                      target_opset={"": 13, "ai.onnx.ml": 3})
+        onnx.save(onx, os.path.join(OPS, f"{name}.onnx"))
+        classes = [str(c) for c in model.classes_]
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [float(v) for v in Xte.ravel()],
+                       "classes": classes,
+                       "label": [classes.index(str(v)) for v in model.predict(Xte)],
+                       "probabilities": [round(float(v), 9)
+                                         for v in model.predict_proba(Xte).ravel()]}, f)
+    # Refused by name: a `Gather` reading the class names (only `ArrayFeatureExtractor` may).
+    classes = helper.make_tensor("classes", TensorProto.STRING, [3],
+                                 [b"setosa", b"versicolor", b"virginica"])
+    g = helper.make_graph(
+        [helper.make_node("ArgMax", ["x"], ["i"], axis=1, keepdims=0),
+         helper.make_node("Gather", ["classes", "i"], ["label"])],
+        "string_gather",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("label", TensorProto.STRING, [2])],
+        [classes])
+    save(g, os.path.join(OPS, "string_gather.onnx"), opset=13)
+
+
 def boosters():
     """XGBoost and LightGBM models as onnxmltools exports them (needs `xgboost`, `lightgbm`,
     `onnxmltools`): multiclass (iris), binary (breast cancer: one score column, LOGISTIC) and
@@ -1354,6 +1396,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["control"]:
         control_flow()
         sys.exit(0)
+    if sys.argv[1:] == ["string_labels"]:
+        string_labels()
+        sys.exit(0)
     if sys.argv[1:] == ["torch"]:
         torch_exports()
         sys.exit(0)
@@ -1371,4 +1416,5 @@ if __name__ == "__main__":
     trees()
     control_flow()
     neighbors()
+    string_labels()
     boosters()

@@ -474,8 +474,15 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                     output.display()
                 );
             }
+            let classes = compiled.class_names();
             for (name, values) in compiled.output_names().iter().zip(&proof.outputs) {
                 println!("output {name} = {}", report::floats(values));
+                if let Some(names) = classes.get(name) {
+                    println!(
+                        "  {name} holds class indices: {}",
+                        report::class_list(names)
+                    );
+                }
             }
             let statement = &proof.envelope.statement;
             match (
@@ -546,7 +553,13 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let elapsed = t.elapsed();
             match result {
                 Ok(v) => {
-                    let r = report::verified(&compiled.name, &v, file_bytes, ms(elapsed));
+                    let r = report::verified(
+                        &compiled.name,
+                        &v,
+                        compiled.class_names(),
+                        file_bytes,
+                        ms(elapsed),
+                    );
                     if json {
                         println!("{}", report::json(&r));
                     } else {

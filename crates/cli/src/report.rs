@@ -1,6 +1,8 @@
 //! What the commands print: human-readable lines, or one JSON document (`--json`, documented
 //! in `docs/cli.md`).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use zkmlops_infer::{VerifiedInference, VerifiedTensor};
 use zkmlops_onnx::FidelityReport;
@@ -39,6 +41,9 @@ pub(crate) struct VerifyReport {
     outputs: Vec<VerifiedTensor>,
     input: Option<VerifiedTensor>,
     commitment: Option<String>,
+    /// Outputs carrying string class labels: each class's name, by the index the proof holds.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    class_names: BTreeMap<String, Vec<String>>,
     proof_file_bytes: Option<usize>,
     verify_ms: Option<f64>,
 }
@@ -46,6 +51,7 @@ pub(crate) struct VerifyReport {
 pub(crate) fn verified(
     model: &str,
     v: &VerifiedInference,
+    class_names: BTreeMap<String, Vec<String>>,
     file_bytes: usize,
     verify_ms: f64,
 ) -> VerifyReport {
@@ -61,6 +67,7 @@ pub(crate) fn verified(
         outputs: v.outputs.clone(),
         input: v.input.clone(),
         commitment: v.commitment.map(|d| d.to_hex()),
+        class_names,
         proof_file_bytes: Some(file_bytes),
         verify_ms: Some(verify_ms),
     }
@@ -79,9 +86,20 @@ pub(crate) fn rejected(error: &str) -> VerifyReport {
         outputs: Vec::new(),
         input: None,
         commitment: None,
+        class_names: BTreeMap::new(),
         proof_file_bytes: None,
         verify_ms: None,
     }
+}
+
+/// `0 = setosa, 1 = versicolor, ...`.
+pub(crate) fn class_list(names: &[String]) -> String {
+    let items: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{i} = {n}"))
+        .collect();
+    items.join(", ")
 }
 
 fn yes(b: bool) -> &'static str {
@@ -133,6 +151,9 @@ pub(crate) fn print_verified(r: &VerifyReport) {
             o.shape,
             floats(&o.values)
         );
+        if let Some(names) = r.class_names.get(&o.name) {
+            println!("  {} holds class indices: {}", o.name, class_list(names));
+        }
     }
     println!(
         "verified in {:.1} ms ({} proof file bytes)",

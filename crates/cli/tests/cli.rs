@@ -1671,3 +1671,42 @@ fn input_shape_fixes_symbolic_dimensions_without_data() {
         "one shape per graph input",
     );
 }
+
+#[test]
+fn string_class_labels_are_named_by_prove_and_verify() {
+    // An iris MLP fitted on species names: the proof holds class indices, and both commands
+    // say which name each index stands for (read from the model, not the proof).
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(
+        &input,
+        r#"{"input_data": [[5.1, 3.5, 1.4, 0.2, 6.3, 2.5, 5.0, 1.9]]}"#,
+    )
+    .unwrap();
+    let zkm = dir.path().join("m.zkm");
+    let proof = dir.path().join("p.zkp");
+    let model = ops("iris_string_mlp");
+    let r = run(&["compile", s(&model), "--input-shape", "2,4", "-o", s(&zkm)]);
+    assert!(r.ok, "{}", r.stderr);
+    let r = run(&["prove", s(&zkm), "--input", s(&input), "-o", s(&proof)]);
+    assert!(r.ok, "{}", r.stderr);
+    let named = "label holds class indices: 0 = setosa, 1 = versicolor, 2 = virginica";
+    assert!(r.stdout.contains(named), "{}", r.stdout);
+    let r = run(&["verify", s(&proof), "--model", s(&zkm), "--json"]);
+    assert!(r.ok, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["class_names"]["label"],
+        serde_json::json!(["setosa", "versicolor", "virginica"])
+    );
+    let label = v["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "label")
+        .unwrap();
+    // A setosa and a virginica row.
+    assert_eq!(label["values"], serde_json::json!([0.0, 2.0]));
+    let r = run(&["verify", s(&proof), "--model", s(&zkm)]);
+    assert!(r.ok && r.stdout.contains(named), "{}", r.stdout);
+}

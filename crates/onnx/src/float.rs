@@ -21,6 +21,9 @@ pub struct FloatModel {
     /// Each graph input: shape and ONNX element type.
     parts: Vec<(Vec<usize>, i32)>,
     outputs: Vec<String>,
+    /// Per output, the class names of a string label (read as each name's index, as the
+    /// Program proves it: [`OnnxModel::class_names`]).
+    classes: Vec<Option<Vec<String>>>,
 }
 
 /// How tract is fed an input of ONNX element type `t`.
@@ -127,11 +130,14 @@ impl FloatModel {
             [(s, _)] => s.clone(),
             many => vec![many.iter().map(|(s, _)| s.iter().product::<usize>()).sum()],
         };
+        let by_tensor = model.class_names_by_tensor();
+        let classes = outputs.iter().map(|o| by_tensor.get(o).cloned()).collect();
         Ok(FloatModel {
             plan,
             shape,
             parts,
             outputs,
+            classes,
         })
     }
 
@@ -184,7 +190,27 @@ impl FloatModel {
             }
             let out = self.plan.run(feeds).map_err(float_err)?;
             out.iter()
-                .map(|v| {
+                .zip(&self.classes)
+                .map(|(v, classes)| {
+                    if let (Ok(labels), Some(classes)) =
+                        (v.to_plain_array_view::<String>(), classes)
+                    {
+                        #[allow(clippy::cast_precision_loss)]
+                        return labels
+                            .iter()
+                            .map(|l| {
+                                classes
+                                    .iter()
+                                    .position(|c| c == l)
+                                    .map(|i| i as f64)
+                                    .ok_or_else(|| {
+                                        float_err(format!(
+                                            "a class label `{l}` not in the class list"
+                                        ))
+                                    })
+                            })
+                            .collect();
+                    }
                     crate::graph::tract_to_const(v)
                         .map(|c| c.data)
                         .ok_or_else(|| float_err("a non-numeric output"))

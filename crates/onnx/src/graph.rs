@@ -9,6 +9,9 @@ use tract_onnx::prelude::{Framework, Tensor as TractTensor};
 
 use crate::OnnxError;
 
+/// ONNX `TensorProto.DataType` of strings.
+const STRING_TYPE: i32 = 8;
+
 /// A constant tensor of the graph (an initializer or a `Constant` node), as `f64`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Const {
@@ -116,13 +119,102 @@ impl OnnxModel {
             .map_or(0, |o| o.version)
     }
 
-    /// Every initializer as a constant.
+    /// Every initializer as a constant; a string tensor as the positions `0..n` of its
+    /// elements (its names in [`OnnxModel::string_initializers`]): the importer lets only an
+    /// `ArrayFeatureExtractor` read it, which then picks class indices.
     pub(crate) fn initializers(&self) -> Result<HashMap<String, Const>, OnnxError> {
         self.graph()
             .initializer
             .iter()
-            .map(|t| Ok((t.name.clone(), tensor_const(t, &t.name)?)))
+            .map(|t| {
+                if t.data_type == STRING_TYPE {
+                    #[allow(clippy::cast_precision_loss)]
+                    let positions = Const {
+                        shape: t
+                            .dims
+                            .iter()
+                            .map(|&d| usize::try_from(d).unwrap_or(0))
+                            .collect(),
+                        data: (0..t.string_data.len()).map(|i| i as f64).collect(),
+                    };
+                    return Ok((t.name.clone(), positions));
+                }
+                Ok((t.name.clone(), tensor_const(t, &t.name)?))
+            })
             .collect()
+    }
+
+    /// The string initializers: name and elements (row-major).
+    pub(crate) fn string_initializers(&self) -> HashMap<String, Vec<String>> {
+        self.graph()
+            .initializer
+            .iter()
+            .filter(|t| t.data_type == STRING_TYPE)
+            .map(|t| {
+                let names = t
+                    .string_data
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect();
+                (t.name.clone(), names)
+            })
+            .collect()
+    }
+
+    /// The class names of the graph outputs that carry string class labels, by output name.
+    ///
+    /// A proof's outputs are numbers, so a classifier's string label (`classlabels_strings`
+    /// of `TreeEnsembleClassifier`, `LinearClassifier` or `SVMClassifier`, or a string class
+    /// list an `ArrayFeatureExtractor` picks from, as skl2onnx writes MLPs and naive Bayes) is
+    /// proved as the class's index in that list; this says which name each index stands for.
+    /// Followed through `Identity`, `Reshape`, `Cast`, `Squeeze`, `Unsqueeze` and `Flatten`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), zkmlops_onnx::OnnxError> {
+    /// let model = zkmlops_onnx::OnnxModel::from_path("tests/models/iris_string_labels.onnx".as_ref())?;
+    /// let names = model.class_names();
+    /// assert_eq!(names["label"], ["setosa", "versicolor", "virginica"]);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn class_names(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let by_tensor = self.class_names_by_tensor();
+        self.output_names()
+            .into_iter()
+            .filter_map(|o| by_tensor.get(&o).map(|n| (o.clone(), n.clone())))
+            .collect()
+    }
+
+    /// [`OnnxModel::class_names`] of every tensor that carries string class labels.
+    pub(crate) fn class_names_by_tensor(&self) -> HashMap<String, Vec<String>> {
+        let strings = self.string_initializers();
+        let mut by_tensor: HashMap<String, Vec<String>> = HashMap::new();
+        for node in &self.graph().node {
+            let first_input = node.input.first().map(String::as_str).unwrap_or_default();
+            let names = match node.op_type.as_str() {
+                "TreeEnsembleClassifier" | "LinearClassifier" | "SVMClassifier" => {
+                    let names: Vec<String> = node
+                        .attr("classlabels_strings")
+                        .map(|a| {
+                            a.strings
+                                .iter()
+                                .map(|s| String::from_utf8_lossy(s).into_owned())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (!names.is_empty()).then_some(names)
+                }
+                "ArrayFeatureExtractor" => strings.get(first_input).cloned(),
+                "Identity" | "Reshape" | "Cast" | "Squeeze" | "Unsqueeze" | "Flatten" => {
+                    by_tensor.get(first_input).cloned()
+                }
+                _ => None,
+            };
+            if let (Some(names), Some(out)) = (names, node.output.first()) {
+                by_tensor.insert(out.clone(), names);
+            }
+        }
+        by_tensor
     }
 
     /// The graph's real inputs (not initializers), in order: name, declared shape (symbolic

@@ -315,6 +315,9 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         opset: model.opset(),
     };
     let skip = imp.plan_folds(model);
+    // String initializers hold their positions (`OnnxModel::initializers`): only a class list
+    // an `ArrayFeatureExtractor` picks from means something as such.
+    let strings = model.string_initializers();
     for (i, node) in model.graph().node.iter().enumerate() {
         if skip.contains(&i) {
             continue;
@@ -324,7 +327,13 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         } else {
             node.name.clone()
         };
-        imp.node(&Ctx { node, name })?;
+        let ctx = Ctx { node, name };
+        if let Some((_, s)) = node.input.iter().enumerate().find(|&(k, n)| {
+            strings.contains_key(n) && !(node.op_type == "ArrayFeatureExtractor" && k == 0)
+        }) {
+            return Err(ctx.unsupported("a string tensor read by this operator", s.clone()));
+        }
+        imp.node(&ctx)?;
     }
     let mut outputs = Vec::new();
     for name in model.output_names() {

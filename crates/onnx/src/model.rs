@@ -170,6 +170,16 @@ impl CompiledModel {
         })
     }
 
+    /// The class names of the outputs that carry string class labels (proved as each class's
+    /// index in the list), by output name: [`crate::OnnxModel::class_names`] of the model's
+    /// ONNX file. Empty when there are none or the file does not parse.
+    #[must_use]
+    pub fn class_names(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        crate::OnnxModel::from_bytes(&self.onnx, &self.name)
+            .map(|m| m.class_names())
+            .unwrap_or_default()
+    }
+
     /// The graph outputs of a witness, decoded to real numbers.
     #[must_use]
     pub fn decode_outputs(&self, witness: &Witness) -> Vec<Vec<f64>> {

@@ -918,6 +918,77 @@ fn decision_tree_classifier_matches_scikit_learn() {
     assert_eq!(float.run(0, &want.input).unwrap()[0], want.label);
 }
 
+/// Classifiers fitted on string class names (a decision tree's `classlabels_strings`, an MLP's
+/// `ArrayFeatureExtractor` over a string initializer): the proved label is each class's index
+/// in scikit-learn's `classes_`, equal to scikit-learn's predictions, the probabilities within
+/// the tolerance; `class_names` gives the names (for the compiled model too), and tract's float
+/// run of the MLP reads its string labels as the same indices. Proved and verified
+/// (`tree_model`).
+#[test]
+fn string_class_labels_are_proved_as_their_index() {
+    #[derive(serde::Deserialize)]
+    struct Classes {
+        classes: Vec<String>,
+    }
+    for (name, bits) in [("iris_string_labels", 12), ("iris_string_mlp", 12)] {
+        let (m, want, got) = tree_model(name, 4, bits);
+        assert_eq!(got[0], want.label, "{name}: labels");
+        assert!(
+            want.label.iter().any(|&l| l > 0.0),
+            "{name}: more than one class"
+        );
+        for (g, e) in got[1].iter().zip(&want.probabilities) {
+            assert!(
+                (g - e).abs() <= TOLERANCE,
+                "{name}: {:?} against {:?}",
+                got[1],
+                want.probabilities
+            );
+        }
+        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+        let classes: Classes = serde_json::from_slice(&text).unwrap();
+        let names = model(name).class_names();
+        assert_eq!(names.len(), 1, "{name}: {names:?}");
+        assert_eq!(names.get("label"), Some(&classes.classes), "{name}");
+        assert_eq!(m.class_names(), names, "{name}: from the compiled model");
+        if name == "iris_string_labels" {
+            // tract 0.23 cannot type a TreeEnsembleClassifier with string labels ("String
+            // doesn't implement Zero"): no float reference for it (calibration falls back to
+            // the quantized evaluation).
+            assert!(FloatModel::new(&model(name), &[8, 4], false).is_err());
+            continue;
+        }
+        let float = FloatModel::new(&model(name), &[8, 4], false).unwrap();
+        assert_eq!(
+            float.run(0, &want.input).unwrap()[0],
+            want.label,
+            "{name}: tract"
+        );
+    }
+    // A numeric classifier has no class names.
+    assert!(model("tree_classifier").class_names().is_empty());
+}
+
+/// A string tensor read by anything but `ArrayFeatureExtractor` (here a `Gather` of the class
+/// names) is refused by name: its elements are not numbers.
+#[test]
+fn string_tensors_elsewhere_are_refused_by_name() {
+    let e = compile(&model("string_gather"), &Settings::default()).unwrap_err();
+    match &e {
+        OnnxError::UnsupportedUse {
+            op_type,
+            what,
+            detail,
+            ..
+        } => {
+            assert_eq!(op_type, "Gather");
+            assert!(what.contains("string tensor"), "{what}");
+            assert_eq!(detail, "classes");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Gradient boosting (6 rounds of 3 depth-2 trees, base values, SOFTMAX): labels equal
 /// scikit-learn's, probabilities within the tolerance.
 #[test]

@@ -74,6 +74,20 @@ fn strings(ctx: &Ctx<'_>, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A classifier's labels: `ints_name`'s integers, or for `classlabels_strings` each class's
+/// position in that list (a proof's outputs are numbers: a string label is proved as its index,
+/// and [`crate::CompiledModel::class_names`] gives the names).
+fn class_labels(ctx: &Ctx<'_>, ints_name: &str) -> Vec<i64> {
+    let labels = ints(ctx, ints_name);
+    if labels.is_empty() {
+        let names = strings(ctx, "classlabels_strings");
+        return (0..names.len())
+            .map(|i| i64::try_from(i).unwrap_or(i64::MAX))
+            .collect();
+    }
+    labels
+}
+
 fn index(v: i64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
@@ -123,11 +137,11 @@ impl Importer<'_> {
     /// Lower one of [`OPERATORS`]; sets every output the node names.
     pub(super) fn tree_ensemble(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
         let classifier = ctx.node.op_type == "TreeEnsembleClassifier";
-        let labels = ints(ctx, "classlabels_int64s");
+        let labels = class_labels(ctx, "classlabels_int64s");
         if classifier && labels.is_empty() {
             return Err(ctx.unsupported(
-                "a classifier without integer class labels",
-                "classlabels_strings",
+                "a classifier without class labels",
+                "classlabels_int64s / classlabels_strings",
             ));
         }
         let outputs = if classifier {
@@ -402,7 +416,7 @@ impl Importer<'_> {
     /// and the label the first class where `d > 0`. Probability estimates (`prob_a`), a post
     /// transform other than `NONE` and the linear mode without support vectors fail by name.
     fn svm_classifier(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<(), OnnxError> {
-        let labels = ints(ctx, "classlabels_ints");
+        let labels = class_labels(ctx, "classlabels_ints");
         let per_class: Vec<usize> = ints(ctx, "vectors_per_class")
             .into_iter()
             .map(|v| usize::try_from(v).unwrap_or(0))
@@ -410,7 +424,7 @@ impl Importer<'_> {
         let classes = labels.len();
         if classes < 2 || per_class.len() != classes {
             return Err(ctx.unsupported(
-                "an SVMClassifier without integer labels and support vectors per class",
+                "an SVMClassifier without labels and support vectors per class",
                 format!("{classes} labels, {} vector counts", per_class.len()),
             ));
         }
@@ -719,7 +733,7 @@ impl Importer<'_> {
                 });
                 let name = format!("{out}/linear");
                 let scores = self.linear(ctx, &name, x, &w, b.as_ref())?;
-                let labels = ints(ctx, "classlabels_ints");
+                let labels = class_labels(ctx, "classlabels_ints");
                 // One coefficient row and two labels: onnxruntime's binary layout, scores
                 // `[1 - v, v]` (of the sigmoid with LOGISTIC) and the label `v > 0`.
                 if ctx.node.op_type == "LinearClassifier" && rows == 1 && labels.len() == 2 {
@@ -736,7 +750,7 @@ impl Importer<'_> {
                 }
                 if labels.len() != rows {
                     return Err(ctx.unsupported(
-                        "a LinearClassifier without one integer label per coefficient row",
+                        "a LinearClassifier without one label per coefficient row",
                         format!("{} labels for {rows} rows", labels.len()),
                     ));
                 }
