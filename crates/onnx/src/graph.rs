@@ -128,13 +128,21 @@ impl OnnxModel {
             .iter()
             .map(|t| {
                 if t.data_type == STRING_TYPE {
+                    let shape: Vec<usize> = t
+                        .dims
+                        .iter()
+                        .map(|&d| usize::try_from(d).unwrap_or(0))
+                        .collect();
+                    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                    if n != Some(t.string_data.len()) {
+                        return Err(OnnxError::Constant {
+                            name: t.name.clone(),
+                            what: "its strings do not fill its shape",
+                        });
+                    }
                     #[allow(clippy::cast_precision_loss)]
                     let positions = Const {
-                        shape: t
-                            .dims
-                            .iter()
-                            .map(|&d| usize::try_from(d).unwrap_or(0))
-                            .collect(),
+                        shape,
                         data: (0..t.string_data.len()).map(|i| i as f64).collect(),
                     };
                     return Ok((t.name.clone(), positions));
