@@ -133,6 +133,8 @@ struct Importer<'m> {
     names: HashSet<String>,
     folds: HashMap<String, Fold>,
     opset: i64,
+    /// Names of the string initializers (held as their positions).
+    strings: HashSet<String>,
 }
 
 /// Translate `model` under `settings`.
@@ -313,11 +315,9 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         names,
         folds: HashMap::new(),
         opset: model.opset(),
+        strings: model.string_initializers().into_keys().collect(),
     };
     let skip = imp.plan_folds(model);
-    // String initializers hold their positions (`OnnxModel::initializers`): only a class list
-    // an `ArrayFeatureExtractor` picks from means something as such.
-    let strings = model.string_initializers();
     for (i, node) in model.graph().node.iter().enumerate() {
         if skip.contains(&i) {
             continue;
@@ -327,13 +327,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         } else {
             node.name.clone()
         };
-        let ctx = Ctx { node, name };
-        if let Some((_, s)) = node.input.iter().enumerate().find(|&(k, n)| {
-            strings.contains_key(n) && !(node.op_type == "ArrayFeatureExtractor" && k == 0)
-        }) {
-            return Err(ctx.unsupported("a string tensor read by this operator", s.clone()));
-        }
-        imp.node(&ctx)?;
+        imp.node(&Ctx { node, name })?;
     }
     let mut outputs = Vec::new();
     for name in model.output_names() {
@@ -818,6 +812,14 @@ impl Importer<'_> {
     }
 
     fn node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        // String initializers hold their positions (`OnnxModel::initializers`): only a class
+        // list an `ArrayFeatureExtractor` picks from means something as such. Here, so that
+        // nodes of `If`/`Loop`/`Scan` bodies are checked too.
+        if let Some((_, s)) = ctx.node.input.iter().enumerate().find(|&(k, n)| {
+            self.strings.contains(n) && !(ctx.node.op_type == "ArrayFeatureExtractor" && k == 0)
+        }) {
+            return Err(ctx.unsupported("a string tensor read by this operator", s.clone()));
+        }
         if sequence::OPERATORS.contains(&ctx.node.op_type.as_str()) {
             return self.sequence(ctx);
         }
