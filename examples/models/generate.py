@@ -1116,12 +1116,12 @@ def control_flow():
               node("ReduceLogSum", ["pos"], ["y"], axes=[1], keepdims=0)],
              [2, 5], "y", [("q", f32([0.25]))])
 
-    def expected(name, model, feeds):
+    def expected(name, model, feeds, tag=""):
         sess = onnxruntime.InferenceSession(model.SerializeToString(),
                                             providers=["CPUExecutionProvider"])
         outs = sess.run(None, feeds)
         x = next(iter(feeds.values()))
-        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+        with open(os.path.join(OPS, f"{name}{tag}.expected.json"), "w") as f:
             json.dump({"input": [round(float(v), 9) for v in x.ravel()],
                        "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
                                    for o in outs]}, f)
@@ -1185,13 +1185,43 @@ def control_flow():
     save(g, os.path.join(OPS, "sequence_ops.onnx"), 13)
     m = onnx.load(os.path.join(OPS, "sequence_ops.onnx"))
     expected("sequence_ops", m, {"x": rn(2, 3)})
-    # Refusals: a branch chosen by the input, a position past the end.
+    # If on a condition computed from the input (sum(x) > 0): both branches are proved and
+    # the output selected; a second If picks between two constant tensors. Expected outputs
+    # for an input taking each branch.
+    const_then = helper.make_graph(
+        [node("Constant", [], ["k_then"], value=numpy_helper.from_array(f32([1.5, -2.0, 0.25])))],
+        "const_then", [], [vi("k_then", F, [3])])
+    const_else = helper.make_graph(
+        [node("Constant", [], ["k_else"], value=numpy_helper.from_array(f32([-0.5, 3.0, 1.0])))],
+        "const_else", [], [vi("k_else", F, [3])])
     g = helper.make_graph(
         [node("ReduceSum", ["x"], ["total"], keepdims=0), node("Greater", ["total", "zf"], ["cond"]),
-         node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g)],
-        "if_computed", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],
+         node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g),
+         node("If", ["cond"], ["k"], then_branch=const_then, else_branch=const_else)],
+        "if_computed", [vi("x", F, [2, 3])], [vi("y", F, [2, 3]), vi("k", F, [3])],
         [numpy_helper.from_array(f32(0.0), "zf")])
     save(g, os.path.join(OPS, "if_computed.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "if_computed.onnx"))
+    x = rn(2, 3)
+    x = x - x.mean() + 0.3
+    expected("if_computed", m, {"x": x}, ".then")
+    expected("if_computed", m, {"x": -x}, ".else")
+    # Boolean graph inputs as conditions: a mask for Where and a scalar flag for If.
+    g = helper.make_graph(
+        [node("Neg", ["x"], ["nx"]), node("Where", ["mask", "x", "nx"], ["y"]),
+         node("If", ["flag"], ["z"], then_branch=then_g, else_branch=else_g)],
+        "bool_inputs", [vi("x", F, [2, 3]), vi("mask", B, [2, 3]), vi("flag", B, [])],
+        [vi("y", F, [2, 3]), vi("z", F, [2, 3])])
+    save(g, os.path.join(OPS, "bool_inputs.onnx"), 13)
+    # Refusals: a computed condition choosing between shapes, a position past the end.
+    flat_else = helper.make_graph([node("Flatten", ["x"], ["f_out"], axis=0)], "flat_else", [],
+                                  [vi("f_out", F, [1, 6])])
+    g = helper.make_graph(
+        [node("ReduceSum", ["x"], ["total"], keepdims=0), node("Greater", ["total", "zf"], ["cond"]),
+         node("If", ["cond"], ["y"], then_branch=then_g, else_branch=flat_else)],
+        "if_computed_shapes", [vi("x", F, [2, 3])], [vi("y", F, ["rows", "cols"])],
+        [numpy_helper.from_array(f32(0.0), "zf")])
+    save(g, os.path.join(OPS, "if_computed_shapes.onnx"), 13)
     g = helper.make_graph(
         [node("SequenceConstruct", ["x", "x"], ["s"]), node("SequenceAt", ["s", "two"], ["y"])],
         "sequence_position_out_of_range", [vi("x", F, [2, 3])], [vi("y", F, [2, 3])],

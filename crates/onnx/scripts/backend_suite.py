@@ -14,8 +14,14 @@ The `onnx` wheel ships small PyTorch-exported models with their inputs and expec
 A model passes when all four succeed. Stages that fail are counted by reason. Python needs only
 `onnx` and `numpy`; nothing here is part of the build or the tests.
 
+`--suites node` runs ONNX's per-operator node tests instead (1,884 cases in onnx 1.23, one or a
+few nodes each). The wheel does not ship their files: they are generated here from
+`onnx.backend.test.case.node`, inputs and expected outputs from ONNX's reference implementation.
+`--only SUBSTRING` keeps the cases whose name contains it.
+
     cargo build --release -p zkmlops-cli
     python3 crates/onnx/scripts/backend_suite.py [--timeout 120] [--markdown out.md]
+    python3 crates/onnx/scripts/backend_suite.py --suites node [--only reduce] [--markdown out.md]
 """
 
 import argparse
@@ -104,10 +110,31 @@ def case(model_dir, timeout):
                 for p in outputs]
     except (ValueError, TypeError) as e:
         return "skipped", f"non-numeric test data ({e})"
+    return compare(model, arrays, want, timeout)
+
+
+def node_case(test, timeout):
+    """One of ONNX's generated node tests: its model and first data set, written to a temporary
+    directory."""
+    inputs, outputs = test.data_sets[0]
+    try:
+        arrays = [np.asarray(a).astype(float) for a in inputs]
+        want = [np.asarray(a).astype(float).ravel() for a in outputs]
+    except (ValueError, TypeError) as e:
+        return "skipped", f"non-numeric test data ({e})"
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "model.onnx")
+        with open(model, "wb") as f:
+            f.write(test.model.SerializeToString())
+        return compare(model, arrays, want, timeout)
+
+
+def compare(model, arrays, want, timeout):
+    """`check` unless the data holds values no fixed-point backend can be compared on."""
     # Some old PyTorch operator tests were exported from uninitialised tensors (values like
-    # 1e216 or NaN): no backend can be checked against those.
+    # 1e216 or NaN); some node tests are about infinities and NaN themselves (IsInf, IsNaN).
     if any(not np.all(np.isfinite(a)) or np.abs(a).max(initial=0) > 1e6 for a in arrays + want):
-        return "skipped", "uninitialised test data"
+        return "skipped", "non-finite or |x| > 1e6 test data"
     return check(model, arrays, want, timeout)
 
 
@@ -115,19 +142,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--markdown")
+    ap.add_argument("--suites", default=",".join(SUITES),
+                    help=f"comma-separated, of {', '.join(SUITES)}, node")
+    ap.add_argument("--only", default="", help="run the cases whose name contains this")
     args = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} not found: cargo build --release -p zkmlops-cli")
     rows, totals, skipped = [], {}, []
     start = time.time()
-    for suite in SUITES:
-        for d in sorted(glob.glob(os.path.join(DATA, suite, "*"))):
-            status, why = case(d, args.timeout)
+    for suite in args.suites.split(","):
+        for name, run_case in cases(suite):
+            if args.only not in name:
+                continue
+            status, why = run_case(args.timeout)
             if status == "skipped":
                 if why != "no model or expected outputs":
-                    skipped.append((f"{suite}/{os.path.basename(d)}", why))
+                    skipped.append((name, why))
                 continue
-            name = f"{suite}/{os.path.basename(d)}"
             totals.setdefault(suite, {}).setdefault(status, 0)
             totals[suite][status] += 1
             rows.append((name, status, why))
@@ -148,6 +179,22 @@ def main():
     if skipped:
         lines += ["", f"Skipped ({len(skipped)}): " + ", ".join(f"`{n}` ({w})" for n, w in skipped)]
     report(lines, args.markdown)
+
+
+def cases(suite):
+    """`(name, run)` for each case of `suite`; `run(timeout)` gives `(status, reason)`."""
+    if suite == "node":
+        from onnx.backend.test.case import node
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tests = node.collect_testcases()
+        return [(f"node/{t.name}", lambda timeout, t=t: node_case(t, timeout))
+                for t in sorted(tests, key=lambda t: t.name)]
+    if suite not in SUITES:
+        sys.exit(f"unknown suite {suite}: expected one of {', '.join(SUITES)}, node")
+    return [(f"{suite}/{os.path.basename(d)}", lambda timeout, d=d: case(d, timeout))
+            for d in sorted(glob.glob(os.path.join(DATA, suite, "*")))]
 
 
 def report(lines, markdown):

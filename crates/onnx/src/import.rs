@@ -317,6 +317,48 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         opset: model.opset(),
         strings: model.string_initializers().into_keys().collect(),
     };
+    // Typed graph inputs are held to their type by constraint, whatever value the prover
+    // sets: a boolean input is read as `x != 0` (ONNX's cast to bool), so logical operators,
+    // Where and If compute on 0/1 only (`b + c (a - b)` would mix the branches for any other
+    // `c`); an integer input as `floor(x)`, clamped to its type's range where that is inside
+    // the input's 24 bits, so integer arithmetic, indices and wrapping shifts see values of
+    // the type.
+    for gi in &graph_inputs {
+        // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, INT32 6, INT64 7,
+        // BOOL 9, UINT32 12, UINT64 13.
+        let (kind, range) = match gi.elem_type {
+            9 => ("bool", None),
+            2 => ("integer", Some((Some(0.0), Some(255.0)))),
+            3 => ("integer", Some((Some(-128.0), Some(127.0)))),
+            4 => ("integer", Some((Some(0.0), Some(65535.0)))),
+            5 => ("integer", Some((Some(-32768.0), Some(32767.0)))),
+            12 | 13 => ("integer", Some((Some(0.0), None))),
+            6 | 7 => ("integer", Some((None, None))),
+            _ => continue,
+        };
+        if let Some(Value::Dyn(x)) = imp.values.get(&gi.name).cloned() {
+            let name = format!("{}/{kind}", gi.name);
+            let node = NodeProto {
+                op_type: "Cast".into(),
+                name: name.clone(),
+                input: vec![gi.name.clone()],
+                output: vec![name.clone()],
+                ..NodeProto::default()
+            };
+            let ctx = Ctx {
+                node: &node,
+                name: name.clone(),
+            };
+            let y = match range {
+                None => imp.nonzero(&ctx, &name, x)?,
+                Some((lo, hi)) => {
+                    let whole = imp.floor(&ctx, &format!("{name}/whole"), x)?;
+                    imp.clip(&ctx, &name, whole, lo, hi)?
+                }
+            };
+            imp.set(&gi.name, Value::Dyn(y));
+        }
+    }
     let skip = imp.plan_folds(model);
     for (i, node) in model.graph().node.iter().enumerate() {
         if skip.contains(&i) {

@@ -469,7 +469,7 @@ fn a_shape_graph_input_is_fixed_at_compile_time() {
 
 /// A model with several graph inputs takes EZKL's layout (`input_data[i]` is graph input `i`,
 /// flattened): one flat input, each graph input a slice of it. An int64 input is fed to tract
-/// as integers.
+/// as integers, and proved as `floor` of what the prover sets.
 #[test]
 fn several_graph_inputs_take_ezkl_layout() {
     let onnx = model("int_input");
@@ -492,6 +492,14 @@ fn several_graph_inputs_take_ezkl_layout() {
     let report = fidelity(&m, &float, &samples).unwrap();
     assert!(report.outputs[0].max_abs_error < 1e-9, "{report:?}");
     let w = m.witness(0, &samples[0]).unwrap();
+    assert_eq!(
+        m.decode_outputs(&w)[0],
+        vec![1.0, -2.0, 3.0, -6.0, -0.75, 2.25]
+    );
+    // An int64 input is read as floor(k) by constraint: a fractional value the prover puts
+    // there never reaches the integer arithmetic.
+    let fractional = [0.5, -1.0, 1.5, 2.0, 0.25, -0.75, 2.5, -2.25];
+    let w = m.witness(0, &fractional).unwrap();
     assert_eq!(
         m.decode_outputs(&w)[0],
         vec![1.0, -2.0, 3.0, -6.0, -0.75, 2.25]
@@ -743,12 +751,83 @@ fn control_flow_and_sequences_match_onnxruntime() {
     }
 }
 
-/// What cannot be resolved at import is refused naming the node: a branch chosen by the input,
-/// a sequence position past the end, and loops nested so deep that unrolling them would not end.
+/// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
+/// selects: for an input taking each branch, the outputs (one computed, one a choice between
+/// two constant tensors) are onnxruntime's, and the proof verifies.
+#[test]
+fn if_on_a_computed_condition_selects_the_branch_taken() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let m = compile(&model("if_computed"), &settings).unwrap();
+    for branch in ["then", "else"] {
+        let file = path("if_computed").with_extension(format!("{branch}.expected.json"));
+        let want: Expected = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+        let w = m.witness(0, &want.input).unwrap();
+        let got = m.decode_outputs(&w);
+        assert_eq!(got.len(), 2, "{branch}");
+        for (g, e) in got.iter().zip(&want.outputs) {
+            assert_eq!(g.len(), e.len(), "{branch}");
+            assert_within(branch, g, e);
+        }
+        proves("if_computed", &m, &want.input);
+    }
+}
+
+/// Boolean graph inputs are read as `x != 0`: whatever value the prover puts in a mask or a
+/// flag, `Where` and `If` select and never mix (`b + c (a - b)` with `c = 0.5` or `3` would). The
+/// outputs for 0/1 inputs match tract's float run; for other nonzero values they equal those
+/// for 1, and the proof verifies.
+#[test]
+fn boolean_inputs_are_zero_or_one_by_constraint() {
+    let onnx = model("bool_inputs");
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let m = compile(&onnx, &settings).unwrap();
+    let x = [0.5, -1.0, 1.5, 2.0, 0.25, -0.75];
+    let clean: Vec<f64> = x
+        .iter()
+        .chain(&[1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+        .copied()
+        .collect();
+    let odd: Vec<f64> = x
+        .iter()
+        .chain(&[1.0, 0.0, 3.0, 0.0, -1.0, 0.5, 2.0])
+        .copied()
+        .collect();
+    let want = m.decode_outputs(&m.witness(0, &clean).unwrap());
+    assert_eq!(want[0], vec![0.5, 1.0, 1.5, -2.0, 0.25, -0.75]);
+    let float = FloatModel::with_shapes(&onnx, &m.input_shapes(), false).unwrap();
+    for (g, e) in want.iter().zip(float.run(0, &clean).unwrap()) {
+        assert_within("bool_inputs", g, &e);
+    }
+    assert_eq!(m.decode_outputs(&m.witness(0, &odd).unwrap()), want);
+    // flag false: the else branch (-x).
+    let mut off = clean.clone();
+    off[12] = 0.0;
+    let got = m.decode_outputs(&m.witness(0, &off).unwrap());
+    assert_eq!(got[1], x.iter().map(|v| -v).collect::<Vec<_>>());
+    proves("bool_inputs", &m, &odd);
+}
+
+/// What cannot be resolved at import is refused naming the node: a computed condition choosing
+/// between outputs of different shapes, a sequence position past the end, and loops nested so deep that unrolling them would not end.
 #[test]
 fn data_dependent_control_flow_and_bad_positions_are_typed_errors() {
     for (name, node, what) in [
-        ("if_computed", "if_y", "a condition computed from the input"),
+        (
+            "if_computed_shapes",
+            "if_y",
+            "a computed condition choosing between outputs of different shapes",
+        ),
         (
             "sequence_position_out_of_range",
             "sequenceat_y",
@@ -1280,7 +1359,8 @@ fn binary_tree_classifier_refusals_name_the_attribute() {
 
 /// BitShift of a `uint8` graph input by constant amounts: left by 2 wrapping at 8 bits as
 /// ONNX does (100 << 2 = 144), right by 1, right by an amount per element; the outputs equal
-/// onnxruntime's exactly (the floors are exact), and the Program proves.
+/// onnxruntime's exactly (the floors are exact), and the Program proves. An input outside
+/// uint8 is clamped into it by constraint.
 #[test]
 fn bit_shifts_wrap_and_floor_exactly() {
     let m = compile(&model("bit_shift"), &Settings::default()).unwrap();
@@ -1292,6 +1372,11 @@ fn bit_shifts_wrap_and_floor_exactly() {
     ];
     assert_eq!(m.decode_outputs(&w)[0], want);
     proves("bit_shift", &m, &x);
+    // The uint8 input is read as floor(x) clamped to 0..=255 by constraint: a value outside
+    // the type is proved as the uint8 value it clamps to.
+    let odd = m.witness(0, &[0.5, 1.0, 5.0, 63.0, 300.0, -7.0]).unwrap();
+    let clamped = m.witness(0, &[0.0, 1.0, 5.0, 63.0, 255.0, 0.0]).unwrap();
+    assert_eq!(m.decode_outputs(&odd), m.decode_outputs(&clamped));
 }
 
 /// scikit-learn models whose skl2onnx graphs end in `ArrayFeatureExtractor` (the winning

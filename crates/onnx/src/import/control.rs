@@ -1,13 +1,15 @@
 //! Control flow resolved at import: `If` on a condition that folds to a constant inlines the
-//! branch it takes; `Loop` with a constant trip count (and a condition that folds to a
+//! branch it takes, on a computed condition imports both and selects between their outputs; `Loop` with a constant trip count (and a condition that folds to a
 //! constant in every iteration) and `Scan` (its length is the scanned axis's) are unrolled,
 //! each iteration's body imported with its own names. Scan outputs are the iterations'
-//! values stacked along a new axis. A condition computed from the input would make the
-//! Program's shape depend on data, so it is refused naming the node.
+//! values stacked along a new axis. A trip count or loop condition computed from the input
+//! would make the Program's shape depend on data, so it is refused naming the node.
 
 use std::collections::HashSet;
 
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
+
+use zkmlops_tensor::TensorId;
 
 use super::{Ctx, Importer, Value, int_attr};
 use crate::OnnxError;
@@ -141,24 +143,97 @@ impl Importer<'_> {
     }
 
     fn if_node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        if let Value::Dyn(c) = self.get(ctx, 0)? {
+            let c = *c;
+            return self.if_computed(ctx, c);
+        }
         let branch = if self.condition(ctx, 0)? {
             graph_attr(ctx, "then_branch")?
         } else {
             graph_attr(ctx, "else_branch")?
         };
-        let outs = self.inline(ctx, branch, "")?;
-        if outs.len() != ctx.node.output.len() {
-            return Err(ctx.unsupported(
-                "a branch with another number of outputs than its If",
-                format!("{} for {}", outs.len(), ctx.node.output.len()),
-            ));
-        }
+        let outs = self.branch_outputs(ctx, branch, "")?;
         for (to, from) in ctx.node.output.iter().zip(&outs) {
             if !to.is_empty() {
                 self.alias(ctx, to, from)?;
             }
         }
         Ok(())
+    }
+
+    /// `branch` inlined with `suffix`; its outputs, as many as the If has.
+    fn branch_outputs(
+        &mut self,
+        ctx: &Ctx<'_>,
+        branch: &GraphProto,
+        suffix: &str,
+    ) -> Result<Vec<String>, OnnxError> {
+        let outs = self.inline(ctx, branch, suffix)?;
+        if outs.len() != ctx.node.output.len() {
+            return Err(ctx.unsupported(
+                "a branch with another number of outputs than its If",
+                format!("{} for {}", outs.len(), ctx.node.output.len()),
+            ));
+        }
+        Ok(outs)
+    }
+
+    /// An If whose condition is computed from the input (a one-element 0/1 tensor: a
+    /// comparison's, a logical operator's or a boolean input's value): both branches are
+    /// imported, each output is `else + c (then - else)`. The Program proves both branches'
+    /// arithmetic, so the branches' outputs must have one shape (the Program's shapes cannot
+    /// depend on data) and the branch not taken must stay in range for the input too.
+    fn if_computed(&mut self, ctx: &Ctx<'_>, c: TensorId) -> Result<(), OnnxError> {
+        let n: usize = self.shape(c).iter().product();
+        if n != 1 {
+            return Err(ctx.unsupported(
+                "a condition of more than one element",
+                format!("shape {:?}", self.shape(c)),
+            ));
+        }
+        let then = self.branch_outputs(ctx, graph_attr(ctx, "then_branch")?, "@then")?;
+        let other = self.branch_outputs(ctx, graph_attr(ctx, "else_branch")?, "@else")?;
+        for ((to, a), b) in ctx.node.output.iter().zip(&then).zip(&other) {
+            if to.is_empty() {
+                continue;
+            }
+            let (va, vb) = (self.value(ctx, a)?, self.value(ctx, b)?);
+            if let (Value::Const(x), Value::Const(y)) = (&va, &vb)
+                && x == y
+            {
+                self.alias(ctx, to, a)?;
+                continue;
+            }
+            let (sa, sb) = (self.value_shape(&va), self.value_shape(&vb));
+            if sa != sb {
+                return Err(ctx.unsupported(
+                    "a computed condition choosing between outputs of different shapes",
+                    format!("output {to}: {sa:?} or {sb:?}"),
+                ));
+            }
+            let y = self.blend_values(ctx, to, c, &va, &vb)?;
+            self.set(to, Value::Dyn(y));
+        }
+        Ok(())
+    }
+
+    /// The value bound to `name`.
+    fn value(&self, ctx: &Ctx<'_>, name: &str) -> Result<Value, OnnxError> {
+        self.values
+            .get(name)
+            .cloned()
+            .ok_or_else(|| OnnxError::UnknownTensor {
+                node: ctx.name.clone(),
+                op_type: ctx.node.op_type.clone(),
+                input: name.into(),
+            })
+    }
+
+    fn value_shape(&self, v: &Value) -> Vec<usize> {
+        match v {
+            Value::Dyn(id) => self.shape(*id),
+            Value::Const(c) => c.shape.clone(),
+        }
     }
 
     /// `Loop(M, cond, v...)`: body inputs `(i, cond, v...)`, outputs `(cond, v..., scans...)`.

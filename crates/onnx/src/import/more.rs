@@ -918,7 +918,12 @@ impl Importer<'_> {
 
     /// `floor(x)`: the integer part by a floor rescale to `2^0`, times 1.0 back to the
     /// activation scale.
-    fn floor(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+    pub(super) fn floor(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
         let i = self.op(
             ctx,
             &format!("{out}/integer"),
@@ -1259,7 +1264,7 @@ impl Importer<'_> {
     }
 
     /// `min(max(x, lo), hi)` for whichever bounds are given.
-    fn clip(
+    pub(super) fn clip(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,

@@ -212,12 +212,28 @@ impl Importer<'_> {
         self.reshape_to(ctx, out, y, full)
     }
 
-    /// `Where(c, a, b)` with a computed 0/1 condition `c` (a comparison's output):
-    /// `b + c (a - b)`, exact because `c` is exactly 0 or 1.
+    /// `Where(c, a, b)` with a computed 0/1 condition `c` (a comparison's output).
     fn blend(&mut self, ctx: &Ctx<'_>, out: &str, c: TensorId) -> Result<TensorId, OnnxError> {
+        let a = self.get(ctx, 1)?.clone();
+        let b = self.get(ctx, 2)?.clone();
+        self.blend_values(ctx, out, c, &a, &b)
+    }
+
+    /// `b + c (a - b)` for a computed 0/1 condition `c` (broadcasting), exact because `c` is
+    /// exactly 0 or 1 (a comparison's, a logical operator's or a boolean input's value, each
+    /// constrained to be). Constant branches (weights, infinities as
+    /// `+-`[`INFINITY_STAND_IN`]) are params.
+    pub(super) fn blend_values(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        c: TensorId,
+        a: &Value,
+        b: &Value,
+    ) -> Result<TensorId, OnnxError> {
         let mut branch = Vec::with_capacity(2);
-        for (i, which) in [(1, "then"), (2, "else")] {
-            branch.push(match self.get(ctx, i)? {
+        for (v, which) in [(a, "then"), (b, "else")] {
+            branch.push(match v {
                 Value::Dyn(id) => *id,
                 Value::Const(k) => {
                     let k = without_infinities(k);
