@@ -443,6 +443,16 @@ def more_ops():
          helper.make_tensor_value_info("k", TensorProto.INT64, [2, 1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
     save(g, os.path.join(OPS, "int_input.onnx"))
+    # Integer division truncates toward zero: int64 by int64, and by an int64 constant.
+    g = helper.make_graph(
+        [node("Div", ["a", "b"], ["q"]), node("Div", ["a", "three"], ["t"]),
+         node("Concat", ["q", "t"], ["y"], axis=0)],
+        "int_div",
+        [helper.make_tensor_value_info("a", TensorProto.INT64, [6]),
+         helper.make_tensor_value_info("b", TensorProto.INT64, [6])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [12])],
+        [helper.make_tensor("three", TensorProto.INT64, [], [3])])
+    save(g, os.path.join(OPS, "int_div.onnx"))
     # A shape given as a graph input (as in onnx's `test_expand_shape_model*`): fixed at compile
     # time from the sample input.
     g = helper.make_graph(

@@ -269,6 +269,14 @@ pub(crate) fn print_inspect(r: &InspectReport) {
 }
 
 pub(crate) fn print_fidelity(r: &FidelityReport) {
+    if r.outputs.is_empty() {
+        // Calibration without a float reference (tract cannot run the model) reports nothing.
+        println!(
+            "fidelity: not measured at scale 2^{} (tract cannot run this model in float; the scale was chosen on the quantized evaluation alone)",
+            r.scale_bits
+        );
+        return;
+    }
     println!(
         "fidelity over {} samples at scale 2^{}:",
         r.samples, r.scale_bits

@@ -357,6 +357,9 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                 }
             };
             imp.set(&gi.name, Value::Dyn(y));
+            if range.is_some() {
+                imp.ints.insert(gi.name.clone());
+            }
         }
     }
     let skip = imp.plan_folds(model);
@@ -854,6 +857,41 @@ impl Importer<'_> {
     }
 
     fn node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        self.lower_node(ctx)?;
+        self.mark_integer_outputs(ctx);
+        Ok(())
+    }
+
+    /// Record the outputs of `ctx`'s node as integer tensors when ONNX's types make them so:
+    /// a cast to an integer type, or an operator that keeps its inputs' integer type (integer
+    /// arithmetic, data movement) with every input an integer tensor. Integer `Div` and `Mod`
+    /// of computed tensors read this ([`Self::int_divide`]).
+    fn mark_integer_outputs(&mut self, ctx: &Ctx<'_>) {
+        let op = ctx.node.op_type.as_str();
+        let integer = match op {
+            "Cast" => ctx
+                .node
+                .int("to")
+                .and_then(|t| i32::try_from(t).ok())
+                .is_some_and(|t| t != 9 && fold::is_integer_type(t)),
+            "CastLike" => ctx.input(1).is_some_and(|n| self.ints.contains(n)),
+            "Add" | "Sub" | "Mul" | "Div" | "Mod" | "Neg" | "Abs" | "Min" | "Max" | "Sum"
+            | "Identity" | "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Transpose"
+            | "Concat" | "Slice" | "Expand" | "Tile" | "Gather" | "ReduceSum" | "ReduceMax"
+            | "ReduceMin" => {
+                let ins: Vec<&String> = ctx.node.input.iter().filter(|n| !n.is_empty()).collect();
+                !ins.is_empty() && ins.iter().all(|n| self.ints.contains(*n))
+            }
+            _ => false,
+        };
+        if integer {
+            for o in ctx.node.output.iter().filter(|o| !o.is_empty()) {
+                self.ints.insert(o.clone());
+            }
+        }
+    }
+
+    fn lower_node(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
         // String initializers hold their positions (`OnnxModel::initializers`): only a class
         // list an `ArrayFeatureExtractor` picks from means something as such. Here, so that
         // nodes of `If`/`Loop`/`Scan` bodies are checked too.
@@ -934,6 +972,19 @@ impl Importer<'_> {
             "Mul" => self.mul(ctx, &out)?,
             "Div" => {
                 let x = self.dyn_input(ctx, 0)?;
+                let integer = ctx.node.input.iter().all(|n| self.ints.contains(n));
+                if integer {
+                    // Integer tensors: ONNX truncates the quotient.
+                    if let Value::Const(c) = self.get(ctx, 1)?
+                        && c.data.contains(&0.0)
+                    {
+                        return Err(ctx.unsupported("division by zero", format!("{:?}", c.data)));
+                    }
+                    let d = self.dyn_input(ctx, 1)?;
+                    let y = self.int_divide(ctx, &out, x, d)?;
+                    self.set(&out, Value::Dyn(y));
+                    return Ok(());
+                }
                 if let Value::Dyn(d) = self.get(ctx, 1)? {
                     let d = *d;
                     let y = self.divide(ctx, &out, x, d)?;

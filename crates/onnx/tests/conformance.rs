@@ -515,6 +515,32 @@ fn several_graph_inputs_take_ezkl_layout() {
     ));
 }
 
+/// `Div` of integer tensors truncates toward zero as ONNX defines it (computed by computed, and
+/// by an int64 constant), exactly: the quotient of the magnitudes is a floor division whose
+/// remainder the chip constrains, and the signs are steps. Matches tract's integer run; proves.
+/// A zero divisor is a typed error.
+#[test]
+fn integer_division_truncates_exactly() {
+    let onnx = model("int_div");
+    let m = compile(&onnx, &Settings::default()).unwrap();
+    let input = [
+        7.0, -7.0, 7.0, -7.0, 0.0, 13.0, // a
+        2.0, 2.0, -2.0, -2.0, 5.0, 4.0, // b
+    ];
+    let w = m.witness(0, &input).unwrap();
+    let want = vec![
+        3.0, -3.0, -3.0, 3.0, 0.0, 3.0, // a / b
+        2.0, -2.0, 2.0, -2.0, 0.0, 4.0, // a / 3
+    ];
+    assert_eq!(m.decode_outputs(&w)[0], want);
+    let float = FloatModel::with_shapes(&onnx, &m.input_shapes(), false).unwrap();
+    assert_eq!(float.run(0, &input).unwrap()[0], want);
+    proves("int_div", &m, &input);
+    let mut zero = input;
+    zero[7] = 0.0;
+    assert!(m.witness(0, &zero).is_err());
+}
+
 /// ArgMax and ArgMin (first index on ties) as the reference computes them, from comparisons
 /// and maxima only, so the FRI backend proves them too.
 #[test]

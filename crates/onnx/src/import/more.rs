@@ -986,6 +986,37 @@ impl Importer<'_> {
         self.rescale(ctx, out, y, self.s.bits())
     }
 
+    /// `Div` of integer tensors, as ONNX defines it: the quotient truncated toward zero,
+    /// exactly. `q = floor(|a| / |b|)` is a `Div` with floor rounding of the magnitudes (the
+    /// chip constrains `|a| = q |b| + r`, `0 <= r < |b|`; both at the activation scale, so `q`
+    /// is a whole number at scale 1), then `trunc(a / b) = q sign(a) sign(b)`. A zero divisor
+    /// is a typed witness error, as for any division.
+    pub(super) fn int_divide(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let ma = self.abs(ctx, &format!("{out}/dividend_magnitude"), a)?;
+        let mb = self.abs(ctx, &format!("{out}/divisor_magnitude"), b)?;
+        let q = self.op(
+            ctx,
+            &format!("{out}/whole_quotient"),
+            Op::Div {
+                rounding: Rounding::Floor,
+            },
+            &[ma, mb],
+        )?;
+        let (pa, na) = self.positive_negative(ctx, &format!("{out}/dividend_sign"), a)?;
+        let sa = self.op(ctx, &format!("{out}/dividend_sign"), Op::Sub, &[pa, na])?;
+        let (pb, nb) = self.positive_negative(ctx, &format!("{out}/divisor_sign"), b)?;
+        let sb = self.op(ctx, &format!("{out}/divisor_sign"), Op::Sub, &[pb, nb])?;
+        let sign = self.op(ctx, &format!("{out}/sign"), Op::Mul, &[sa, sb])?;
+        let sign = self.rescale(ctx, &format!("{out}/sign_rescaled"), sign, self.s.bits())?;
+        self.op(ctx, out, Op::Mul, &[q, sign])
+    }
+
     /// How many elements of `x` a reduction over `axes` adds up.
     #[allow(clippy::cast_precision_loss)]
     fn reduced_count(&self, x: TensorId, axes: &[usize]) -> f64 {
