@@ -659,6 +659,11 @@ def sequences_and_indices():
               node("Concat", ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "l"], ["y"],
                    axis=1)],
              [2, 3], "y", [("k", f32(0.45)), ("one", f32(1.0))], opset=13)
+    # Periodic functions far outside one period (reduced before the table).
+    op_model("periodic",
+             [node("Sin", ["x"], ["a"]), node("Cos", ["x"], ["b"]), node("Tan", ["x"], ["c"]),
+              node("Concat", ["a", "b", "c"], ["y"], axis=0)],
+             [6], "y", opset=13)
     # Scatters: constant targets (replace; add with a duplicate target) and computed ones.
     vi = lambda n, t, sh: helper.make_tensor_value_info(n, t, sh)
     F, I = TensorProto.FLOAT, TensorProto.INT64
@@ -741,6 +746,10 @@ def sequences_and_indices():
               node("Flatten", ["s"], ["fs"], axis=0),
               node("Concat", ["fd", "fc", "fs"], ["y"], axis=1)],
              [1, 8, 2, 3], "y", opset=13)
+    # SpaceToDepth's CRD mode (opset 28): tract does not know it, the test computes it.
+    op_model("space_to_depth_crd",
+             [node("SpaceToDepth", ["x"], ["y"], blocksize=2, mode="CRD")],
+             [1, 2, 4, 6], "y", opset=28)
     op_model("lp_norms",
              [node("LpNormalization", ["x"], ["a"], axis=1, p=2),
               node("LpNormalization", ["x"], ["b"], axis=-1, p=1),

@@ -515,6 +515,55 @@ fn several_graph_inputs_take_ezkl_layout() {
     ));
 }
 
+/// SpaceToDepth's CRD mode (opset 28) puts block `(bh, bw)` of channel `ch` at channel
+/// `ch b^2 + bh b + bw` (DCR, the default: `(bh b + bw) c + ch`); the indices are computed here
+/// (tract does not know the mode), the outputs are exact, and the Program proves.
+#[test]
+fn space_to_depth_crd_mode() {
+    let m = compile(&model("space_to_depth_crd"), &Settings::default()).unwrap();
+    let x: Vec<f64> = (0..48).map(f64::from).collect();
+    let got = &m.decode_outputs(&m.witness(0, &x).unwrap())[0];
+    let mut want = vec![0.0; 48];
+    for ch in 0..2 {
+        for bh in 0..2 {
+            for bw in 0..2 {
+                for i in 0..2 {
+                    for j in 0..3 {
+                        let out = ((ch * 4 + bh * 2 + bw) * 2 + i) * 3 + j;
+                        want[out] = x[(ch * 4 + i * 2 + bh) * 6 + j * 2 + bw];
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(got, &want);
+    proves("space_to_depth_crd", &m, &x);
+}
+
+/// Sin, Cos and Tan hold for inputs far outside one period and outside any calibrated range:
+/// the input is reduced by whole periods (`x - p round(x / p)`) before the table, where a table
+/// on a range would clamp (`tan(1.76)` was `tan(1.5)`, ONNX's `test_tan`).
+#[test]
+fn periodic_functions_hold_beyond_one_period() {
+    let m = compile(&model("periodic"), &Settings::default()).unwrap();
+    let x = [1.764_052_4, -0.977_277_9, 10.0, -20.0, 100.0, 3.0];
+    let got = &m.decode_outputs(&m.witness(0, &x).unwrap())[0];
+    let want: Vec<f64> = x
+        .iter()
+        .map(|v| v.sin())
+        .chain(x.iter().map(|v| v.cos()))
+        .chain(x.iter().map(|v| v.tan()))
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (g - w).abs() <= 0.01 * w.abs().max(1.0),
+            "{got:?} against {want:?}"
+        );
+    }
+    proves("periodic", &m, &x);
+}
+
 /// `Div` of integer tensors truncates toward zero as ONNX defines it (computed by computed, and
 /// by an int64 constant), exactly: the quotient of the magnitudes is a floor division whose
 /// remainder the chip constrains, and the signs are steps. Matches tract's integer run; proves.

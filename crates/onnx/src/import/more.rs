@@ -354,7 +354,19 @@ impl Importer<'_> {
                     "Acosh" => Function::Acosh,
                     _ => Function::Atanh,
                 };
-                let (lo, hi) = self.function_domain(ctx, f);
+                let (x, (lo, hi)) = match f {
+                    // Periodic: reduced to one period first, so the table holds every input
+                    // (a calibrated range would clamp inputs beyond it to wrong values).
+                    Function::Sin | Function::Cos => {
+                        let tau = 2.0 * std::f64::consts::PI;
+                        (self.reduce_period(ctx, out, x, tau)?, (-3.25, 3.25))
+                    }
+                    Function::Tan => (
+                        self.reduce_period(ctx, out, x, std::f64::consts::PI)?,
+                        f.default_domain(),
+                    ),
+                    _ => (x, self.function_domain(ctx, f)),
+                };
                 self.lookup_on(ctx, out, x, f, lo, hi)?
             }
             "Softsign" => {
@@ -984,6 +996,41 @@ impl Importer<'_> {
         let sign = self.op(ctx, &format!("{out}/sign"), Op::Sub, &[up, down])?;
         let y = self.op(ctx, &format!("{out}/signed"), Op::Mul, &[q, sign])?;
         self.rescale(ctx, out, y, self.s.bits())
+    }
+
+    /// `x - p round(x / p)`: `x` reduced to about `[-p/2, p/2]` for a function of period `p`
+    /// (`round` as `floor(x / p + 1/2)`, exact on the quantized values; `x / p` and `k p` are
+    /// products by constants, each rounded once at the activation scale).
+    fn reduce_period(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        period: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let turns = self.mul_const(
+            ctx,
+            &format!("{out}/turns"),
+            x,
+            &format!("{out}/inverse_period"),
+            &scalar(1.0 / period),
+        )?;
+        let half = self.param(ctx, &format!("{out}/half"), &scalar(0.5), self.s)?;
+        let shifted = self.op(
+            ctx,
+            &format!("{out}/turns_shifted"),
+            Op::Add,
+            &[turns, half],
+        )?;
+        let k = self.floor(ctx, &format!("{out}/whole_turns"), shifted)?;
+        let back = self.mul_const(
+            ctx,
+            &format!("{out}/whole_periods"),
+            k,
+            &format!("{out}/period"),
+            &scalar(period),
+        )?;
+        self.op(ctx, &format!("{out}/reduced"), Op::Sub, &[x, back])
     }
 
     /// `Div` of integer tensors, as ONNX defines it: the quotient truncated toward zero,

@@ -342,12 +342,17 @@ impl Importer<'_> {
         if b == 0 {
             return Err(ctx.unsupported("a blocksize of 0", ""));
         }
+        // DCR (depth, column, row: the default) or CRD (SpaceToDepth has it from opset 25).
+        let crd = match ctx.node.string("mode").as_deref() {
+            None | Some("DCR") => false,
+            Some("CRD") => true,
+            Some(other) => return Err(ctx.unsupported("a mode", other.to_string())),
+        };
         let (six, perm, back) = if ctx.node.op_type == "DepthToSpace" {
             if c % (b * b) != 0 {
                 return Err(ctx.unsupported("channels not a multiple of blocksize^2", c));
             }
             let cc = c / (b * b);
-            let crd = ctx.node.string("mode").as_deref() == Some("CRD");
             if crd {
                 (
                     vec![n, cc, b, b, h, w],
@@ -368,9 +373,15 @@ impl Importer<'_> {
                     format!("{shape:?}"),
                 ));
             }
+            // Channel `(bh b + bw) c + ch` (DCR) or `ch b^2 + bh b + bw` (CRD).
+            let perm = if crd {
+                vec![0, 1, 3, 5, 2, 4]
+            } else {
+                vec![0, 3, 5, 1, 2, 4]
+            };
             (
                 vec![n, c, h / b, b, w / b, b],
-                vec![0, 3, 5, 1, 2, 4],
+                perm,
                 vec![n, c * b * b, h / b, w / b],
             )
         };
