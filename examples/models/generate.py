@@ -443,6 +443,17 @@ def more_ops():
          helper.make_tensor_value_info("k", TensorProto.INT64, [2, 1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])])
     save(g, os.path.join(OPS, "int_input.onnx"))
+    # A mask constant cast like a computed tensor stays a constant (its -inf too): a softmax
+    # over the positive entries of each row.
+    g = helper.make_graph(
+        [node("CastLike", ["minus_inf", "x"], ["m"]), node("Greater", ["x", "zero"], ["c"]),
+         node("Where", ["c", "x", "m"], ["s"]), node("Softmax", ["s"], ["y"], axis=1)],
+        "castlike_mask",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+        [numpy_helper.from_array(np.array(-np.inf, dtype=np.float64), "minus_inf"),
+         numpy_helper.from_array(f32(0.0), "zero")])
+    save(g, os.path.join(OPS, "castlike_mask.onnx"), 15)
     # Integer division truncates toward zero: int64 by int64, and by an int64 constant.
     g = helper.make_graph(
         [node("Div", ["a", "b"], ["q"]), node("Div", ["a", "three"], ["t"]),

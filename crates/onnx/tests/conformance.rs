@@ -564,6 +564,20 @@ fn periodic_functions_hold_beyond_one_period() {
     proves("periodic", &m, &x);
 }
 
+/// `CastLike` of a constant (a `-inf` mask value, cast like the activations) stays a constant,
+/// so `Where` takes it as the masked value and the softmax gives those entries 0: onnxruntime's
+/// outputs, and the Program proves.
+#[test]
+fn castlike_of_a_constant_stays_a_constant() {
+    let m = compile(&model("castlike_mask"), &Settings::default()).unwrap();
+    let x = [0.5, -1.0, 1.5, 2.0, 0.25, -0.75];
+    let got = &m.decode_outputs(&m.witness(0, &x).unwrap())[0];
+    let want = [0.268_941_4, 0.0, 0.731_058_6, 0.851_952_7, 0.148_047_2, 0.0];
+    assert_eq!(got.len(), want.len());
+    assert_within("castlike_mask", got, &want);
+    proves("castlike_mask", &m, &x);
+}
+
 /// `Div` of integer tensors truncates toward zero as ONNX defines it (computed by computed, and
 /// by an int64 constant), exactly: the quotient of the magnitudes is a floor division whose
 /// remainder the chip constrains, and the signs are steps. Matches tract's integer run; proves.

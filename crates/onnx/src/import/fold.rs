@@ -502,6 +502,22 @@ impl Importer<'_> {
             };
             return Ok(Some(self.done(ctx, c, int)));
         }
+        // CastLike reads only the type of its second input: a constant cast like a computed
+        // tensor is still a constant (a mask's `-inf` must stay one, not become a weight).
+        if op == "CastLike"
+            && let Ok(Value::Const(c)) = self.get(ctx, 0)
+        {
+            let to_int = ctx.input(1).is_some_and(|n| self.ints.contains(n));
+            let c = if to_int {
+                Const {
+                    data: c.data.iter().map(|v| v.trunc()).collect(),
+                    shape: c.shape.clone(),
+                }
+            } else {
+                c.clone()
+            };
+            return Ok(Some(self.done(ctx, c, to_int)));
+        }
         // Everything else folds only when every given input is a constant.
         // Inputs by position: an optional input left out before a given one (a gap) would
         // shift the positions read below, so such a node is imported as an op instead.
@@ -538,7 +554,15 @@ impl Importer<'_> {
                         .is_some_and(is_integer_type),
                     _ => ints.get(1).copied().unwrap_or(false),
                 };
-                let data = if to_int {
+                // ONNX `TensorProto.DataType` BOOL is 9: nonzero is true.
+                let to_bool = op == "Cast" && ctx.node.int("to") == Some(9);
+                let data = if to_bool {
+                    first
+                        .data
+                        .iter()
+                        .map(|&v| if v == 0.0 { 0.0 } else { 1.0 })
+                        .collect()
+                } else if to_int {
                     first.data.iter().map(|v| v.trunc()).collect()
                 } else {
                     first.data.clone()
