@@ -1,6 +1,7 @@
 //! Control flow resolved at import: `If` on a condition that folds to a constant inlines the
-//! branch it takes, on a computed condition imports both and selects between their outputs; `Loop` with a constant trip count (and a condition that folds to a
-//! constant in every iteration) and `Scan` (its length is the scanned axis's) are unrolled,
+//! branch it takes, on a computed condition imports both and selects between their outputs;
+//! `Loop` with a constant trip count (and a condition that folds to a constant in every
+//! iteration) and `Scan` (its length is the scanned axis's) are unrolled,
 //! each iteration's body imported with its own names. Scan outputs are the iterations'
 //! values stacked along a new axis. A trip count or loop condition computed from the input
 //! would make the Program's shape depend on data, so it is refused naming the node.
