@@ -419,8 +419,7 @@ impl Importer<'_> {
             }
             "Sign" => {
                 let x = self.dyn_input(ctx, 0)?;
-                let (p, q) = self.positive_negative(ctx, out, x)?;
-                self.op(ctx, out, Op::Sub, &[p, q])?
+                self.sign(ctx, out, x)?
             }
             "Floor" => {
                 let x = self.dyn_input(ctx, 0)?;
@@ -1055,13 +1054,17 @@ impl Importer<'_> {
             },
             &[ma, mb],
         )?;
-        let (pa, na) = self.positive_negative(ctx, &format!("{out}/dividend_sign"), a)?;
-        let sa = self.op(ctx, &format!("{out}/dividend_sign"), Op::Sub, &[pa, na])?;
-        let (pb, nb) = self.positive_negative(ctx, &format!("{out}/divisor_sign"), b)?;
-        let sb = self.op(ctx, &format!("{out}/divisor_sign"), Op::Sub, &[pb, nb])?;
+        let sa = self.sign(ctx, &format!("{out}/dividend_sign"), a)?;
+        let sb = self.sign(ctx, &format!("{out}/divisor_sign"), b)?;
         let sign = self.op(ctx, &format!("{out}/sign"), Op::Mul, &[sa, sb])?;
         let sign = self.rescale(ctx, &format!("{out}/sign_rescaled"), sign, self.s.bits())?;
         self.op(ctx, out, Op::Mul, &[q, sign])
+    }
+
+    /// `sign(x) = [x > 0] - [x < 0]` (1.0, 0 or -1.0), exact on the quantized values.
+    fn sign(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let (p, q) = self.positive_negative(ctx, out, x)?;
+        self.op(ctx, out, Op::Sub, &[p, q])
     }
 
     /// How many elements of `x` a reduction over `axes` adds up.
