@@ -267,6 +267,11 @@ fn table(f: Function) -> Result<TableSpec, ProgramError> {
     })
 }
 
+/// The lookup functions a [`crate::Coverage::Sample`] run proves: a bounded output
+/// (sigmoid), a one-sided domain (exp) and a positive domain (log). Every function is the same
+/// lookup argument over another table, and `zkmlops-lookup` tests each table against `f64`.
+pub const LOOKUP_SAMPLE: [Function; 3] = [Function::Sigmoid, Function::Exp, Function::Log];
+
 fn lookup() -> Result<Vec<Case>, ProgramError> {
     let mut out = Vec::new();
     for (i, f) in Function::ALL.into_iter().enumerate() {

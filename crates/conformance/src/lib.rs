@@ -12,7 +12,7 @@
 //! | test | what it checks |
 //! |---|---|
 //! | `conformance_ops` | a Program per op and op family ([`cases::op_cases`]: gemm, conv, pooling, every lookup function, softmax, layer norm, division, reductions, data movement, partition, sqrt, commitments) proves and verifies; the statement's public tensors equal the integer reference ([`zkmlops_tensor::Program::evaluate`]); commitments are of the declared scheme (and equal `zkmlops-commit`'s digests when that is the scheme); the envelope's claims match the preset's declared capabilities |
-//! | `conformance_models` | the bundled ONNX models (weights committed, and private) and every single-operator ONNX model of the importer's tests (default settings: weights committed) |
+//! | `conformance_models` | the bundled ONNX models (weights committed, and private) and every single-operator ONNX model of the importer's tests (default settings: weights committed), or a sample of them that uses every op the whole list uses ([`Coverage`]) |
 //! | `conformance_lifecycle` | a training run (one segment) and a preprocessing Program, through their stages' own prove and verify |
 //! | `conformance_statement_binding` | every public value, the stage, the Program digest (and a sibling Program), each commitment, the commitment scheme, every parameter, the version and the backend id, each changed alone: rejected with a typed error |
 //! | `conformance_proof_mutations` | proof bytes flipped, truncated and extended, and envelope bytes flipped: rejected, never a panic |
@@ -45,8 +45,9 @@ pub use aggregation::check_aggregation;
 pub use cases::Case;
 pub use checks::{
     check_binding, check_foreign, check_mutations, check_policy, check_refusals, run_ops,
+    run_ops_with,
 };
-pub use lifecycle::{run_lifecycle, run_models};
+pub use lifecycle::{run_lifecycle, run_models, run_models_with};
 pub use null::NullBackend;
 use zkmlops_proof::{Backend, ProveError, VerifyError};
 
@@ -73,6 +74,26 @@ pub enum Status {
         /// How many rejections it verified.
         rejections: usize,
     },
+    /// Left out of a [`Coverage::Sample`] run: another case of the sample proves the same ops.
+    NotSampled,
+}
+
+/// How much of the op and model groups a run proves.
+///
+/// The whole groups prove every lookup function and every single-operator ONNX model on the
+/// backend: minutes per backend in the test profile on two cores (halo2 needs a table of up to
+/// 2^16 rows per lookup function). A sample keeps what each backend's chips are tested on and
+/// drops repetitions: every op case except the lookup functions beyond
+/// [`cases::LOOKUP_SAMPLE`] (one lookup argument, other tables), and of the single-operator
+/// models a subset that uses every op (and every lookup function) the whole list uses
+/// (`MODEL_SAMPLE` in `lifecycle.rs`, kept so by a test). The cases left out are reported as
+/// [`Status::NotSampled`], never dropped silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every case.
+    Full,
+    /// The sample above.
+    Sample,
 }
 
 /// One row of the report.
@@ -173,6 +194,9 @@ impl Report {
                 ),
                 Status::Unsupported { what } => format!("**unsupported** (declared): {what}"),
                 Status::Checked { rejections } => format!("{rejections} rejections checked"),
+                Status::NotSampled => {
+                    "not in this run's sample (the whole group: `--features slow-tests`)".into()
+                }
             };
             let _ = writeln!(s, "| {} | {outcome} |", r.case);
         }
@@ -236,29 +260,43 @@ fn describe_prove<T>(r: &Result<Result<T, ProveError>, String>) -> String {
 /// One `#[test]` per check group for `$backend` (an expression of a type implementing
 /// [`Backend`]) and `$preset` (a preset name). Wrap it in a module to run several presets.
 ///
-/// `suite!(backend, "preset", slow = "slow-tests")` marks the model and lifecycle groups (the
-/// bundled models with committed weights are the costliest proofs) `#[ignore]` unless the
-/// calling crate's feature `slow-tests` is on: they are reported as ignored, never silently
-/// dropped, and `cargo test -- --ignored` runs them.
+/// - `suite!(backend, "preset")` runs every group whole.
+/// - `suite!(backend, "preset", sample = "slow-tests")` proves the op and model groups'
+///   [`Coverage::Sample`] unless the calling crate's feature `slow-tests` is on.
+/// - `suite!(backend, "preset", slow = "slow-tests")` does the same and also marks the model
+///   and lifecycle groups (the bundled models with committed weights are the costliest
+///   proofs) `#[ignore]` unless the feature is on: they are reported as ignored, never
+///   silently dropped, and `cargo test -- --ignored` runs them.
 #[macro_export]
 macro_rules! suite {
     ($backend:expr, $preset:expr) => {
-        $crate::suite!(@tests $backend, $preset, []);
+        $crate::suite!(@tests $backend, $preset, [], $crate::Coverage::Full);
+    };
+    ($backend:expr, $preset:expr, sample = $feature:literal) => {
+        $crate::suite!(@tests $backend, $preset, [], if cfg!(feature = $feature) {
+            $crate::Coverage::Full
+        } else {
+            $crate::Coverage::Sample
+        });
     };
     ($backend:expr, $preset:expr, slow = $feature:literal) => {
         $crate::suite!(@tests $backend, $preset, [
             cfg_attr(not(feature = $feature), ignore = "slow: runs with this feature")
-        ]);
+        ], if cfg!(feature = $feature) {
+            $crate::Coverage::Full
+        } else {
+            $crate::Coverage::Sample
+        });
     };
-    (@tests $backend:expr, $preset:expr, [$($slow:meta)?]) => {
+    (@tests $backend:expr, $preset:expr, [$($slow:meta)?], $coverage:expr) => {
         #[test]
         fn conformance_ops() {
-            $crate::run_ops(&$backend, $preset).assert_passed();
+            $crate::run_ops_with(&$backend, $preset, $coverage).assert_passed();
         }
         #[test]
         $(#[$slow])?
         fn conformance_models() {
-            $crate::run_models(&$backend, $preset).assert_passed();
+            $crate::run_models_with(&$backend, $preset, $coverage).assert_passed();
         }
         #[test]
         $(#[$slow])?

@@ -8,7 +8,7 @@ use zkmlops_proof::{Backend, VerifyPolicy};
 use zkmlops_tensor::Tensor;
 
 use crate::checks::prove_case;
-use crate::{Case, Report, Status, guarded};
+use crate::{Case, Coverage, Report, Status, guarded};
 
 /// A model file with the input it is proved on (`None`: random inputs in `[-2, 2)`).
 struct ModelFile {
@@ -199,6 +199,23 @@ const OPERATORS: &[ModelFile] = operators![
     "lgb_binary",
 ];
 
+/// The single-operator models a [`Coverage::Sample`] run proves: together they use every op
+/// (and every lookup function) that the whole of [`OPERATORS`] uses, compiled with default
+/// settings. The test `the_model_sample_uses_every_op_of_the_whole_list` keeps it so and names
+/// a sample when an op is missing.
+const MODEL_SAMPLE: &[&str] = &[
+    "trig",
+    "knn_regressor",
+    "exp_log_softsign",
+    "gru_reverse",
+    "pool1d",
+    "erf",
+    "conv_batch_norm",
+    "gelu",
+    "softplus",
+    "layer_norm",
+];
+
 /// Compile a model with default settings (weights committed), or with private weights, and
 /// make its case.
 fn model_case(m: &ModelFile, family: &'static str, committed: bool) -> Result<Case, String> {
@@ -244,6 +261,14 @@ fn model_case(m: &ModelFile, family: &'static str, committed: bool) -> Result<Ca
 /// single-operator ONNX model (weights committed).
 #[must_use]
 pub fn run_models(backend: &dyn Backend, preset: &str) -> Report {
+    run_models_with(backend, preset, Coverage::Full)
+}
+
+/// [`run_models`] with a [`Coverage`]: [`Coverage::Sample`] proves the bundled models and the
+/// single-operator models of [`MODEL_SAMPLE`] (which together use every op the whole list
+/// uses); the others are reported [`Status::NotSampled`].
+#[must_use]
+pub fn run_models_with(backend: &dyn Backend, preset: &str, coverage: Coverage) -> Report {
     let mut report = Report::new(backend, preset);
     let info = match backend.preset(preset) {
         Ok(i) => i,
@@ -257,6 +282,10 @@ pub fn run_models(backend: &dyn Backend, preset: &str) -> Report {
         .flat_map(|m| [(m, "model", true), (m, "model", false)])
         .chain(OPERATORS.iter().map(|m| (m, "onnx", true)));
     for (m, family, committed) in runs {
+        if coverage == Coverage::Sample && family == "onnx" && !MODEL_SAMPLE.contains(&m.name) {
+            report.row(&format!("{family}/{}", m.name), Status::NotSampled);
+            continue;
+        }
         match model_case(m, family, committed) {
             Ok(case) => {
                 prove_case(backend, &info, &case, &mut report);
@@ -519,4 +548,54 @@ pub fn run_lifecycle(backend: &dyn Backend, preset: &str) -> Report {
     train_run(backend, preset, &info.capabilities, &mut report);
     preprocessing(backend, preset, &info.capabilities, &mut report);
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::{MODEL_SAMPLE, OPERATORS, model_case};
+
+    /// The ops (lookup functions by name) of a single-operator model's Program.
+    fn ops_of(name: &str) -> BTreeSet<&'static str> {
+        let m = OPERATORS.iter().find(|m| m.name == name);
+        let case = m.map(|m| model_case(m, "onnx", true));
+        match case {
+            Some(Ok(case)) => case.program.nodes().iter().map(|n| n.op.name()).collect(),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_model_sample_uses_every_op_of_the_whole_list() {
+        let every: Vec<(&str, BTreeSet<&str>)> =
+            OPERATORS.iter().map(|m| (m.name, ops_of(m.name))).collect();
+        let all: BTreeSet<&str> = every.iter().flat_map(|(_, ops)| ops.clone()).collect();
+        let sampled: BTreeSet<&str> = every
+            .iter()
+            .filter(|(name, _)| MODEL_SAMPLE.contains(name))
+            .flat_map(|(_, ops)| ops.clone())
+            .collect();
+        assert!(
+            MODEL_SAMPLE
+                .iter()
+                .all(|n| OPERATORS.iter().any(|m| m.name == *n)),
+            "a sampled model is not in the list"
+        );
+        let missing: Vec<&str> = all.difference(&sampled).copied().collect();
+        if !missing.is_empty() {
+            // Greedy cover, smallest Programs first among equals: a sample that would do.
+            let mut left: BTreeSet<&str> = all.clone();
+            let mut pick = Vec::new();
+            while !left.is_empty() {
+                let best = every.iter().max_by_key(|(_, ops)| {
+                    (ops.intersection(&left).count(), usize::MAX - ops.len())
+                });
+                let Some((name, ops)) = best else { break };
+                pick.push(*name);
+                left = left.difference(ops).copied().collect();
+            }
+            panic!("ops no sampled model uses: {missing:?}; a sample that uses all: {pick:?}");
+        }
+    }
 }
