@@ -265,7 +265,7 @@ pub fn run_models(backend: &dyn Backend, preset: &str) -> Report {
 }
 
 /// [`run_models`] with a [`Coverage`]: [`Coverage::Sample`] proves the bundled models and the
-/// single-operator models of [`MODEL_SAMPLE`] (which together use every op the whole list
+/// single-operator models of `MODEL_SAMPLE` (which together use every op the whole list
 /// uses); the others are reported [`Status::NotSampled`].
 #[must_use]
 pub fn run_models_with(backend: &dyn Backend, preset: &str, coverage: Coverage) -> Report {
