@@ -664,3 +664,20 @@ pub fn packed_output_collision()
     ];
     Ok((b.build()?, inputs, x, z, y))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LOOKUP_SAMPLE, op_cases};
+
+    #[test]
+    fn every_sampled_lookup_function_has_its_case() {
+        let cases = op_cases().unwrap();
+        for f in LOOKUP_SAMPLE {
+            let name = format!("lookup/{}", f.name());
+            assert!(
+                cases.iter().any(|c| c.name == name && c.family == "lookup"),
+                "{name}"
+            );
+        }
+    }
+}
