@@ -96,6 +96,18 @@ pub enum Coverage {
     Sample,
 }
 
+impl Coverage {
+    /// [`Coverage::Full`] when `whole` (a crate feature is on), else [`Coverage::Sample`].
+    #[must_use]
+    pub fn whole_if(whole: bool) -> Self {
+        if whole {
+            Coverage::Full
+        } else {
+            Coverage::Sample
+        }
+    }
+}
+
 /// One row of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -273,20 +285,14 @@ macro_rules! suite {
         $crate::suite!(@tests $backend, $preset, [], $crate::Coverage::Full);
     };
     ($backend:expr, $preset:expr, sample = $feature:literal) => {
-        $crate::suite!(@tests $backend, $preset, [], if cfg!(feature = $feature) {
-            $crate::Coverage::Full
-        } else {
-            $crate::Coverage::Sample
-        });
+        $crate::suite!(
+            @tests $backend, $preset, [], $crate::Coverage::whole_if(cfg!(feature = $feature))
+        );
     };
     ($backend:expr, $preset:expr, slow = $feature:literal) => {
         $crate::suite!(@tests $backend, $preset, [
             cfg_attr(not(feature = $feature), ignore = "slow: runs with this feature")
-        ], if cfg!(feature = $feature) {
-            $crate::Coverage::Full
-        } else {
-            $crate::Coverage::Sample
-        });
+        ], $crate::Coverage::whole_if(cfg!(feature = $feature)));
     };
     (@tests $backend:expr, $preset:expr, [$($slow:meta)?], $coverage:expr) => {
         #[test]
