@@ -309,6 +309,98 @@ def training_data():
     print(f"diabetes: {len(ytr)} train / {len(yte)} test rows")
 
 
+def attention_ops():
+    """ONNX's `Attention` operator (opsets 23-25) and its function body (issue 18): expected
+    outputs from ONNX's reference implementation (tract 0.23 and onnxruntime 1.32 do not run
+    every attribute). Each `<name>.expected.json` holds the graph inputs concatenated in graph
+    order (EZKL's layout) and every output flattened."""
+    from onnx.backend.test.case.node import function_testcase_helper
+    from onnx.reference import ReferenceEvaluator
+    rng = np.random.default_rng(23)
+    rn = lambda *s: f32(rng.normal(0.0, 0.6, size=s))
+    vi = helper.make_tensor_value_info
+    F, I, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+
+    def write(name, graph, opset, feeds, inputs):
+        save(graph, os.path.join(OPS, f"{name}.onnx"), opset)
+        m = onnx.load(os.path.join(OPS, f"{name}.onnx"))
+        outs = ReferenceEvaluator(m).run(None, feeds)
+        flat = np.concatenate([np.asarray(feeds[n], dtype=np.float64).ravel() for n in inputs])
+        with open(os.path.join(OPS, f"{name}.expected.json"), "w") as f:
+            json.dump({"input": [round(float(v), 9) for v in flat],
+                       "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                                   for o in outs]}, f)
+
+    # Self-attention from one input: projections, 3-D Attention with grouped-query heads
+    # (4 query heads over 2 key/value heads), a causal mask and a soft cap.
+    g = helper.make_graph(
+        [node("MatMul", ["x", "wq"], ["q"]), node("MatMul", ["x", "wk"], ["k"]),
+         node("MatMul", ["x", "wv"], ["v"]),
+         node("Attention", ["q", "k", "v"], ["y"], q_num_heads=4, kv_num_heads=2,
+              is_causal=1, softcap=4.0)],
+        "attention_gqa_causal", [vi("x", F, [2, 5, 16])], [vi("y", F, [2, 5, 16])],
+        [numpy_helper.from_array(rn(16, 16), "wq"), numpy_helper.from_array(rn(16, 8), "wk"),
+         numpy_helper.from_array(rn(16, 8), "wv")])
+    write("attention_gqa_causal", g, 23, {"x": rn(2, 5, 16)}, ["x"])
+
+    # 4-D inputs, a cache of two keys (initializers), a boolean mask input whose second row
+    # masks every key (probabilities 0 there), the probabilities as output 3 (mode 3).
+    mask = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=bool)
+    g = helper.make_graph(
+        [node("Attention", ["q", "k", "v", "mask", "past_k", "past_v"],
+              ["y", "present_k", "present_v", "probs"], qk_matmul_output_mode=3)],
+        "attention_masks",
+        [vi("q", F, [1, 2, 3, 4]), vi("k", F, [1, 2, 3, 4]), vi("v", F, [1, 2, 3, 4]),
+         vi("mask", B, [3, 5])],
+        [vi("y", F, [1, 2, 3, 4]), vi("present_k", F, [1, 2, 5, 4]),
+         vi("present_v", F, [1, 2, 5, 4]), vi("probs", F, [1, 2, 3, 5])],
+        [numpy_helper.from_array(rn(1, 2, 2, 4), "past_k"),
+         numpy_helper.from_array(rn(1, 2, 2, 4), "past_v")])
+    feeds = {"q": rn(1, 2, 3, 4), "k": rn(1, 2, 3, 4), "v": rn(1, 2, 3, 4), "mask": mask}
+    write("attention_masks", g, 23, feeds, ["q", "k", "v", "mask"])
+
+    # An external cache: per-batch valid key counts (an int64 input) with a causal mask and a
+    # sliding window of 2 keys to the left (opset 25).
+    g = helper.make_graph(
+        [node("Attention", ["q", "k", "v", "", "", "", "nonpad"], ["y"], is_causal=1,
+              left_window_size=2)],
+        "attention_nonpad",
+        [vi("q", F, [2, 2, 2, 4]), vi("k", F, [2, 2, 5, 4]), vi("v", F, [2, 2, 5, 4]),
+         vi("nonpad", I, [2])],
+        [vi("y", F, [2, 2, 2, 4])])
+    feeds = {"q": rn(2, 2, 2, 4), "k": rn(2, 2, 5, 4), "v": rn(2, 2, 5, 4),
+             "nonpad": np.array([3, 5], dtype=np.int64)}
+    write("attention_nonpad", g, 25, feeds, ["q", "k", "v", "nonpad"])
+
+    # Attention's function body as ONNX expands it: a causal bias of -inf constants added to a
+    # float mask, `Equal(row max, -inf)` to find fully masked rows, `Where` to zero them.
+    att = node("Attention", ["q", "k", "v", "bias"], ["y"], is_causal=1)
+    types = [helper.make_tensor_type_proto(F, s) for s in
+             ([1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [3, 3])]
+    (nodes, _), = function_testcase_helper(att, types, "expanded")[0][:1]
+    g = helper.make_graph(
+        nodes, "attention_expanded",
+        [vi("q", F, [1, 2, 3, 4]), vi("k", F, [1, 2, 3, 4]), vi("v", F, [1, 2, 3, 4]),
+         vi("bias", F, [3, 3])],
+        [vi("y", F, [1, 2, 3, 4])])
+    feeds = {"q": rn(1, 2, 3, 4), "k": rn(1, 2, 3, 4), "v": rn(1, 2, 3, 4), "bias": rn(3, 3)}
+    write("attention_expanded", g, 23, feeds, ["q", "k", "v", "bias"])
+
+    # PyTorch's additive mask: finfo(float32).min above the diagonal, added to the scores.
+    upper = np.triu(np.full((4, 4), np.finfo(np.float32).min, dtype=np.float32), 1)
+    g = helper.make_graph(
+        [node("Add", ["x", "causal"], ["s"]), node("Softmax", ["s"], ["y"], axis=-1)],
+        "mask_sentinel", [vi("x", F, [2, 4, 4])], [vi("y", F, [2, 4, 4])],
+        [numpy_helper.from_array(upper, "causal")])
+    write("mask_sentinel", g, 17, {"x": rn(2, 4, 4)}, ["x"])
+
+    # 3-D inputs without the head counts: refused naming the node.
+    g = helper.make_graph(
+        [node("Attention", ["x", "x", "x"], ["y"])], "attention_no_heads",
+        [vi("x", F, [1, 3, 8])], [vi("y", F, [1, 3, 8])])
+    save(g, os.path.join(OPS, "attention_no_heads.onnx"), 23)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1462,6 +1554,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["torch"]:
         torch_exports()
         sys.exit(0)
+    if sys.argv[1:] == ["attention"]:
+        attention_ops()
+        sys.exit(0)
     if sys.argv[1:] == ["more_ops"]:
         more_ops()
         sys.exit(0)
@@ -1478,3 +1573,4 @@ if __name__ == "__main__":
     neighbors()
     string_labels()
     boosters()
+    attention_ops()

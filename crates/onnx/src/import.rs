@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod attention;
 mod control;
 mod deconv;
 mod fold;
@@ -135,6 +136,10 @@ struct Importer<'m> {
     opset: i64,
     /// Names of the string initializers (held as their positions).
     strings: HashSet<String>,
+    /// Names of the boolean tensors (graph inputs, initializers, `Constant`s, comparisons,
+    /// logical operators, casts to bool and data movement of booleans): `Attention` reads a
+    /// boolean `attn_mask` as which keys to attend, a float one as a bias.
+    bools: HashSet<String>,
 }
 
 /// Translate `model` under `settings`.
@@ -299,6 +304,20 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
             Some((g.name.clone(), w))
         })
         .collect();
+    // ONNX `TensorProto.DataType` BOOL is 9.
+    let bools = model
+        .graph()
+        .initializer
+        .iter()
+        .filter(|t| t.data_type == 9)
+        .map(|t| t.name.clone())
+        .chain(
+            graph_inputs
+                .iter()
+                .filter(|g| g.elem_type == 9)
+                .map(|g| g.name.clone()),
+        )
+        .collect();
     let mut imp = Importer {
         b,
         signed_bytes,
@@ -316,6 +335,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         folds: HashMap::new(),
         opset: model.opset(),
         strings: model.string_initializers().into_keys().collect(),
+        bools,
     };
     // Typed graph inputs are held to their type by constraint, whatever value the prover
     // sets: a boolean input is read as `x != 0` (ONNX's cast to bool), so logical operators,
@@ -838,6 +858,22 @@ impl Importer<'_> {
         }
     }
 
+    /// Input `i` of an `Add` or `Sub`: a constant's infinities (a mask's `-inf`, or PyTorch's
+    /// `finfo.min`) become `+-`[`movement::INFINITY_STAND_IN`], far below any score, so a
+    /// following `Softmax` gives them weight 0 as it gives `-inf` (the sum of a finite value
+    /// and a stand-in stays beyond half a stand-in, which is where `Equal` with an infinity
+    /// draws the line). Any other input as [`Self::dyn_input`].
+    fn additive_input(&mut self, ctx: &Ctx<'_>, i: usize) -> Result<TensorId, OnnxError> {
+        if let Value::Const(c) = self.get(ctx, i)?
+            && movement::has_infinities(c)
+        {
+            let c = movement::without_infinities(c);
+            let name = format!("{}/finite", ctx.input(i).unwrap_or_default());
+            return self.param(ctx, &name, &c, self.s);
+        }
+        self.dyn_input(ctx, i)
+    }
+
     fn set(&mut self, name: &str, v: Value) {
         self.values.insert(name.into(), v);
     }
@@ -887,6 +923,29 @@ impl Importer<'_> {
         if integer {
             for o in ctx.node.output.iter().filter(|o| !o.is_empty()) {
                 self.ints.insert(o.clone());
+            }
+        }
+        let boolean = match op {
+            "Equal" | "Less" | "Greater" | "LessOrEqual" | "GreaterOrEqual" | "Not" | "And"
+            | "Or" | "Xor" | "IsNaN" | "IsInf" => true,
+            "Cast" => ctx.node.int("to") == Some(9),
+            "Constant" => ctx
+                .node
+                .attr("value")
+                .and_then(|a| a.t.as_ref())
+                .is_some_and(|t| t.data_type == 9),
+            "Identity" | "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Transpose"
+            | "Concat" | "Slice" | "Expand" | "Tile" | "Gather" => {
+                let mut ins = ctx.node.input.iter().filter(|n| !n.is_empty());
+                // Data movement keeps its first input's type (the rest are shapes or indices,
+                // or, for Concat, more of the same).
+                ins.next().is_some_and(|n| self.bools.contains(n))
+            }
+            _ => false,
+        };
+        if boolean {
+            for o in ctx.node.output.iter().filter(|o| !o.is_empty()) {
+                self.bools.insert(o.clone());
             }
         }
     }
@@ -959,8 +1018,8 @@ impl Importer<'_> {
             "Conv" => self.conv(ctx, &out)?,
             "ConvTranspose" => self.conv_transpose(ctx, &out)?,
             "Add" | "Sub" => {
-                let a = self.dyn_input(ctx, 0)?;
-                let b = self.dyn_input(ctx, 1)?;
+                let a = self.additive_input(ctx, 0)?;
+                let b = self.additive_input(ctx, 1)?;
                 let op = if ctx.node.op_type == "Add" {
                     Op::Add
                 } else {
@@ -1093,6 +1152,7 @@ impl Importer<'_> {
             other if ml::OPERATORS.contains(&other) => self.tree_ensemble(ctx)?,
             other if ml::LINEAR.contains(&other) => self.linear_ml(ctx, &out)?,
             other if shapes::OPERATORS.contains(&other) => self.shapes(ctx, &out)?,
+            other if attention::OPERATORS.contains(&other) => self.attention(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -840,6 +840,62 @@ fn control_flow_and_sequences_match_onnxruntime() {
     }
 }
 
+/// ONNX's `Attention` (opsets 23-25) against ONNX's reference implementation: grouped-query
+/// heads with a causal mask and a soft cap (3-D inputs); a key/value cache with a boolean mask
+/// input whose second row masks every key (probabilities exactly 0 there, `present_key`,
+/// `present_value` and the probabilities as outputs); per-batch valid key counts from an int64
+/// input with a sliding window; the operator's own function body as ONNX expands it (`-inf`
+/// constants added, `Equal(row max, -inf)`); PyTorch's `finfo.min` mask added to scores.
+/// Every output within the tolerance, and each Program proves and verifies.
+#[test]
+fn attention_and_its_function_body_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    for name in [
+        "attention_gqa_causal",
+        "attention_masks",
+        "attention_nonpad",
+        "attention_expanded",
+        "mask_sentinel",
+    ] {
+        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+        let want: Expected = serde_json::from_slice(&text).unwrap();
+        let m = compile(&model(name), &settings).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let w = m.witness(0, &want.input).unwrap();
+        let got = m.decode_outputs(&w);
+        assert_eq!(got.len(), want.outputs.len(), "{name}");
+        for (g, e) in got.iter().zip(&want.outputs) {
+            assert_eq!(g.len(), e.len(), "{name}");
+            assert_within(name, g, e);
+        }
+        if name == "attention_masks" {
+            // The fully masked row: ONNX's probabilities are 0, not the uniform softmax of
+            // equal stand-ins. Output 3 is [1, 2, 3, 5]: row 1 of each head.
+            let probs = &got[3];
+            for head in 0..2 {
+                let row = &probs[head * 15 + 5..head * 15 + 10];
+                assert!(row.iter().all(|&p| p == 0.0), "{row:?}");
+            }
+        }
+        proves(name, &m, &want.input);
+    }
+    // 3-D inputs need the head counts.
+    match compile(&model("attention_no_heads"), &settings) {
+        Err(OnnxError::UnsupportedUse { node, what, .. }) => {
+            assert!(node.starts_with("attention_y"), "{node}");
+            assert_eq!(what, "a 3-D Attention without q_num_heads and kv_num_heads");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
 /// selects: for an input taking each branch, the outputs (one computed, one a choice between
 /// two constant tensors) are onnxruntime's, and the proof verifies.

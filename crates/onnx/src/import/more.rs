@@ -18,6 +18,7 @@ use zkmlops_lookup::Function;
 use zkmlops_tensor::ops::{Conv2dParams, Rounding};
 use zkmlops_tensor::{Op, TensorId, composite};
 
+use super::movement::INFINITY_STAND_IN;
 use super::{Ctx, Importer, Value, axis, pads4, pair, slice_positions};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -403,6 +404,7 @@ impl Importer<'_> {
             "Slice" => self.slice(ctx, out)?,
             "ArgMax" | "ArgMin" => self.arg_extreme(ctx, out)?,
             "TopK" => self.top_k(ctx, out)?,
+            "Equal" if self.infinite_operand(ctx).is_some() => self.equals_infinity(ctx, out)?,
             "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
                 let a = self.dyn_input(ctx, 0)?;
                 let b = self.dyn_input(ctx, 1)?;
@@ -737,6 +739,44 @@ impl Importer<'_> {
                 self.complement(ctx, out, either)
             }
         }
+    }
+
+    /// The position (0 or 1) of an `Equal` operand that is a constant of infinities of one
+    /// sign, with that sign.
+    fn infinite_operand(&self, ctx: &Ctx<'_>) -> Option<(usize, f64)> {
+        (0..2).find_map(|i| match self.get(ctx, i).ok()? {
+            Value::Const(c) if !c.data.is_empty() => {
+                let first = *c.data.first()?;
+                let sign = if first.is_infinite() {
+                    first.signum()
+                } else {
+                    return None;
+                };
+                c.data.iter().all(|&v| v == first).then_some((i, sign))
+            }
+            _ => None,
+        })
+    }
+
+    /// `Equal(x, -inf)` (or `+inf`) of a computed `x`: infinities are
+    /// `+-`[`INFINITY_STAND_IN`] in the Program (a stand-in plus a finite value stays beyond
+    /// half of one), so `x == -inf` is `x <= -INFINITY_STAND_IN / 2` (Attention's function
+    /// body asks it of a row's largest bias: is every key masked?).
+    fn equals_infinity(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let Some((at, sign)) = self.infinite_operand(ctx) else {
+            return Err(ctx.unsupported("an Equal without an infinite constant", ""));
+        };
+        let x = self.dyn_input(ctx, 1 - at)?;
+        let line = Const {
+            shape: vec![],
+            data: vec![sign * INFINITY_STAND_IN / 2.0],
+        };
+        let t = self.param(ctx, &format!("{out}/infinity_line"), &line, self.s)?;
+        // -inf: x <= line, i.e. not (x > line); +inf: not (line > x).
+        let (hi, lo) = if sign < 0.0 { (x, t) } else { (t, x) };
+        let d = self.op(ctx, &format!("{out}/difference"), Op::Sub, &[hi, lo])?;
+        let s = self.step(ctx, &format!("{out}/strict"), d)?;
+        self.complement(ctx, out, s)
     }
 
     /// And, Or, Xor of 0/1 tensors: `ab`, `a + b - ab`, `a + b - 2ab`.

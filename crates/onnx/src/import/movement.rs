@@ -19,8 +19,17 @@ pub(super) const OPERATORS: &[&str] = &[
 /// activation, so a following Softmax gives it weight 0 exactly as it gives `-inf`.
 pub(super) const INFINITY_STAND_IN: f64 = 16384.0;
 
+/// Finite values at least this large are sentinels for an infinity (PyTorch's attention masks
+/// fill with `torch.finfo(float32).min`, -3.4e38): no fixed-point scale encodes them.
+pub(super) const INFINITE_SENTINEL: f64 = 1e30;
+
+/// Whether `c` holds an infinity (or an [`INFINITE_SENTINEL`]).
+pub(super) fn has_infinities(c: &Const) -> bool {
+    c.data.iter().any(|v| v.abs() >= INFINITE_SENTINEL)
+}
+
 /// A constant with its infinities replaced by `+-`[`INFINITY_STAND_IN`] (so it encodes).
-fn without_infinities(c: &Const) -> Const {
+pub(super) fn without_infinities(c: &Const) -> Const {
     Const {
         shape: c.shape.clone(),
         data: c
@@ -590,6 +599,9 @@ impl Importer<'_> {
                 shape = self.shape(y);
                 continue;
             }
+            // A -inf padding (Attention's function body pads a float mask with it) is the
+            // stand-in every other infinity becomes.
+            let value = value.clamp(-INFINITY_STAND_IN, INFINITY_STAND_IN);
             y = self.constant_pad(ctx, out, y, a, to_usize(begin), to_usize(end), value)?;
             shape = self.shape(y);
         }
