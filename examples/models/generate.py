@@ -401,6 +401,37 @@ def attention_ops():
     save(g, os.path.join(OPS, "attention_no_heads.onnx"), 23)
 
 
+def losses():
+    """The training losses (issue 18): SoftmaxCrossEntropyLoss with class weights and an
+    ignored label (mean, and its log-probabilities), NegativeLogLikelihoodLoss summed and per
+    element. Expected outputs from ONNX's reference implementation."""
+    from onnx.reference import ReferenceEvaluator
+    rng = np.random.default_rng(12)
+    vi = helper.make_tensor_value_info
+    F, I = TensorProto.FLOAT, TensorProto.INT64
+    g = helper.make_graph(
+        [node("SoftmaxCrossEntropyLoss", ["scores", "labels", "w"], ["sce", "log_prob"],
+              ignore_index=1),
+         node("NegativeLogLikelihoodLoss", ["log_prob", "labels"], ["nll_sum"],
+              reduction="sum"),
+         node("NegativeLogLikelihoodLoss", ["scores", "labels"], ["nll_none"],
+              reduction="none")],
+        "losses", [vi("scores", F, [3, 4, 2]), vi("labels", I, [3, 2])],
+        [vi("sce", F, []), vi("log_prob", F, [3, 4, 2]), vi("nll_sum", F, []),
+         vi("nll_none", F, [3, 2])],
+        [numpy_helper.from_array(f32([0.5, 2.0, 1.0, 1.5]), "w")])
+    save(g, os.path.join(OPS, "losses.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "losses.onnx"))
+    scores = f32(rng.normal(0.0, 1.0, size=(3, 4, 2)))
+    labels = np.array([[0, 3], [1, 2], [3, 1]], dtype=np.int64)
+    outs = ReferenceEvaluator(m).run(None, {"scores": scores, "labels": labels})
+    flat = np.concatenate([scores.astype(np.float64).ravel(), labels.astype(np.float64).ravel()])
+    with open(os.path.join(OPS, "losses.expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in flat],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs]}, f)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1554,6 +1585,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["torch"]:
         torch_exports()
         sys.exit(0)
+    if sys.argv[1:] == ["losses"]:
+        losses()
+        sys.exit(0)
     if sys.argv[1:] == ["attention"]:
         attention_ops()
         sys.exit(0)
@@ -1574,3 +1608,4 @@ if __name__ == "__main__":
     string_labels()
     boosters()
     attention_ops()
+    losses()

@@ -8,10 +8,12 @@
 use std::collections::{HashMap, HashSet};
 
 mod attention;
+mod build;
 mod control;
 mod deconv;
 mod fold;
 mod index;
+mod loss;
 mod ml;
 mod more;
 mod movement;
@@ -1153,6 +1155,7 @@ impl Importer<'_> {
             other if ml::LINEAR.contains(&other) => self.linear_ml(ctx, &out)?,
             other if shapes::OPERATORS.contains(&other) => self.shapes(ctx, &out)?,
             other if attention::OPERATORS.contains(&other) => self.attention(ctx, &out)?,
+            other if loss::OPERATORS.contains(&other) => self.loss(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

@@ -896,6 +896,42 @@ fn attention_and_its_function_body_match_the_reference() {
     }
 }
 
+/// The training losses against ONNX's reference implementation: SoftmaxCrossEntropyLoss with
+/// class weights and an ignored label (a weighted mean over the counted elements) and its
+/// log-probabilities, NegativeLogLikelihoodLoss summed and per element (an ignored label's loss
+/// is 0 only where `ignore_index` is given). A mean over labels that are all ignored divides
+/// by zero: a typed witness error naming the node, and the Program still proves otherwise.
+#[test]
+fn losses_match_the_reference_and_an_empty_mean_is_a_typed_error() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let text = std::fs::read(path("losses").with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let m = compile(&model("losses"), &settings).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 4);
+    for (g, e) in got.iter().zip(&want.outputs) {
+        assert_eq!(g.len(), e.len());
+        assert_within("losses", g, e);
+    }
+    proves("losses", &m, &want.input);
+    // Every label 1, the ignored class: no element counts toward the mean.
+    let mut ignored = want.input.clone();
+    for l in ignored.iter_mut().skip(24) {
+        *l = 1.0;
+    }
+    let e = m.witness(0, &ignored).unwrap_err();
+    assert!(matches!(e, OnnxError::Evaluate { .. }), "{e}");
+    assert!(e.to_string().contains("sce/loss/quotient"), "{e}");
+}
+
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
 /// selects: for an input taking each branch, the outputs (one computed, one a choice between
 /// two constant tensors) are onnxruntime's, and the proof verifies.

@@ -25,12 +25,10 @@
 //! `softmax_precision` changes the float type of a float computation; the fixed-point
 //! `Softmax` is the same whatever it says, so it is accepted and has no effect.
 
-use tract_onnx::pb::{AttributeProto, NodeProto};
-
 use super::movement::{INFINITE_SENTINEL, INFINITY_STAND_IN, has_infinities};
 use super::{Ctx, Importer, Value, int_attr, ints_attr};
 use crate::OnnxError;
-use crate::graph::{Attrs, Const};
+use crate::graph::Attrs;
 
 /// The ONNX operators this module lowers.
 pub(super) const OPERATORS: &[&str] = &["Attention"];
@@ -48,68 +46,7 @@ enum Offset {
     PerBatch(String),
 }
 
-fn dims_i64(shape: &[usize]) -> Vec<f64> {
-    #[allow(clippy::cast_precision_loss)]
-    shape.iter().map(|&d| d as f64).collect()
-}
-
 impl Importer<'_> {
-    /// Lower one node the importer builds, `op(inputs) -> output`, named after `ctx`'s node.
-    fn emit(
-        &mut self,
-        ctx: &Ctx<'_>,
-        op: &str,
-        inputs: &[&str],
-        output: &str,
-        attribute: Vec<AttributeProto>,
-    ) -> Result<(), OnnxError> {
-        let local = output.rsplit('/').next().unwrap_or(output);
-        let name = format!("{}/{op}:{local}", ctx.name);
-        let node = NodeProto {
-            op_type: op.into(),
-            name: name.clone(),
-            input: inputs.iter().map(|s| (*s).to_string()).collect(),
-            output: vec![output.to_string()],
-            attribute,
-            ..NodeProto::default()
-        };
-        self.node(&Ctx { node: &node, name })
-    }
-
-    /// Bind `name` to a constant; `int` marks it an integer tensor (shapes, indices, axes).
-    fn bind_const(&mut self, name: &str, shape: Vec<usize>, data: Vec<f64>, int: bool) {
-        if int {
-            self.ints.insert(name.to_string());
-        }
-        self.set(name, Value::Const(Const { shape, data }));
-    }
-
-    /// The shape of the value named `name` (computed or constant).
-    fn shape_of(&self, ctx: &Ctx<'_>, name: &str) -> Result<Vec<usize>, OnnxError> {
-        match self.values.get(name) {
-            Some(Value::Dyn(id)) => Ok(self.shape(*id)),
-            Some(Value::Const(c)) => Ok(c.shape.clone()),
-            None => Err(OnnxError::UnknownTensor {
-                node: ctx.name.clone(),
-                op_type: ctx.node.op_type.clone(),
-                input: name.into(),
-            }),
-        }
-    }
-
-    /// `x` reshaped to `shape`.
-    fn emit_reshape(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: &str,
-        shape: &[usize],
-        out: &str,
-    ) -> Result<(), OnnxError> {
-        let s = format!("{out}/shape");
-        self.bind_const(&s, vec![shape.len()], dims_i64(shape), true);
-        self.emit(ctx, "Reshape", &[x, &s], out, vec![])
-    }
-
     /// The `Attention` node of `ctx`, its first output `out`.
     pub(super) fn attention(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
