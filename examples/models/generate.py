@@ -432,6 +432,41 @@ def losses():
                                for o in outs]}, f)
 
 
+def computed_parameters():
+    """Weights given as graph inputs (issue 18): a Conv whose kernel and bias are inputs, a
+    LayerNormalization with input scale and bias and its Mean/InvStdDev outputs, RMSNormalization
+    with an input scale, Clip with input bounds, PRelu with an input slope. Expected outputs
+    from ONNX's reference implementation."""
+    from onnx.reference import ReferenceEvaluator
+    rng = np.random.default_rng(7)
+    rn = lambda *s: f32(rng.normal(0.0, 0.7, size=s))
+    vi = helper.make_tensor_value_info
+    F = TensorProto.FLOAT
+    ins = [("x", [1, 2, 5, 5]), ("w", [3, 2, 3, 3]), ("b", [3]), ("g", [3, 3, 3]),
+           ("beta", [3, 3, 3]), ("r", [3, 3, 3]), ("lo", []), ("hi", []), ("slope", [3, 1, 1])]
+    out = [1, 3, 3, 3]
+    g = helper.make_graph(
+        [node("Conv", ["x", "w", "b"], ["c"], pads=[0, 0, 0, 0]),
+         node("LayerNormalization", ["c", "g", "beta"], ["ln", "mean", "inv"], axis=1),
+         node("RMSNormalization", ["c", "r"], ["rms"], axis=1),
+         node("Clip", ["c", "lo", "hi"], ["clip"]),
+         node("PRelu", ["c", "slope"], ["prelu"])],
+        "computed_parameters", [vi(n, F, s) for n, s in ins],
+        [vi("ln", F, out), vi("mean", F, [1, 1, 1, 1]), vi("inv", F, [1, 1, 1, 1]),
+         vi("rms", F, out), vi("clip", F, out), vi("prelu", F, out)])
+    save(g, os.path.join(OPS, "computed_parameters.onnx"), 23)
+    m = onnx.load(os.path.join(OPS, "computed_parameters.onnx"))
+    feeds = {n: rn(*s) for n, s in ins}
+    feeds["lo"], feeds["hi"] = f32(-0.5), f32(0.75)
+    feeds["slope"] = feeds["slope"].reshape(3, 1, 1)
+    outs = ReferenceEvaluator(m).run(None, feeds)
+    flat = np.concatenate([np.asarray(feeds[n], dtype=np.float64).ravel() for n, _ in ins])
+    with open(os.path.join(OPS, "computed_parameters.expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in flat],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs]}, f)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1585,6 +1620,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["torch"]:
         torch_exports()
         sys.exit(0)
+    if sys.argv[1:] == ["computed_parameters"]:
+        computed_parameters()
+        sys.exit(0)
     if sys.argv[1:] == ["losses"]:
         losses()
         sys.exit(0)
@@ -1609,3 +1647,4 @@ if __name__ == "__main__":
     boosters()
     attention_ops()
     losses()
+    computed_parameters()

@@ -1586,6 +1586,36 @@ impl Importer<'_> {
         self.reshape_to(ctx, &format!("{out}/acc"), y, shape)
     }
 
+    /// `y` times input `i` of `ctx`'s node (broadcasting): a constant as weights (reshaped to
+    /// `shape` when given and it is not a single value), a computed tensor (weights given as a
+    /// graph input) by a product rescaled back to the activation scale.
+    pub(super) fn times_input(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        y: TensorId,
+        i: usize,
+        shape: Option<Vec<usize>>,
+    ) -> Result<TensorId, OnnxError> {
+        match self.get(ctx, i)? {
+            Value::Dyn(g) => {
+                let g = *g;
+                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[y, g])?;
+                self.rescale(ctx, out, p, self.s.bits())
+            }
+            Value::Const(c) => {
+                let mut c = c.clone();
+                if let Some(shape) = shape
+                    && c.data.len() > 1
+                {
+                    c.shape = shape;
+                }
+                let name = ctx.input(i).unwrap_or(out).to_string();
+                self.mul_const(ctx, out, y, &name, &c)
+            }
+        }
+    }
+
     fn mul(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let y = match (self.get(ctx, 0)?, self.get(ctx, 1)?) {
             (Value::Dyn(a), Value::Dyn(b)) => {
@@ -1739,11 +1769,7 @@ impl Importer<'_> {
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
         let y = self.normalise_from(ctx, out, x, a)?;
         let y = match ctx.input(1) {
-            Some(g) => {
-                let g = g.to_string();
-                let c = self.constant(ctx, 1)?;
-                self.mul_const(ctx, &format!("{out}/scaled"), y, &g, &c)?
-            }
+            Some(_) => self.times_input(ctx, &format!("{out}/scaled"), y, 1, None)?,
             None => y,
         };
         let y = match ctx.input(2) {
@@ -1754,6 +1780,51 @@ impl Importer<'_> {
             None => y,
         };
         self.set(out, Value::Dyn(y));
+        self.layer_norm_statistics(ctx, a, rank)
+    }
+
+    /// LayerNormalization's optional outputs: `Mean` and `InvStdDev` over the axes from `a` on
+    /// (kept as size 1), by the nodes of its function body (`ReduceMean`, the centred squares'
+    /// mean, `1 / sqrt(var + epsilon)`).
+    fn layer_norm_statistics(
+        &mut self,
+        ctx: &Ctx<'_>,
+        a: usize,
+        rank: usize,
+    ) -> Result<(), OnnxError> {
+        let output = |i: usize| ctx.node.output.get(i).filter(|o| !o.is_empty()).cloned();
+        let (mean_out, inv_out) = (output(1), output(2));
+        if mean_out.is_none() && inv_out.is_none() {
+            return Ok(());
+        }
+        let x = ctx.input(0).unwrap_or_default().to_string();
+        let p = format!(
+            "{}/statistics",
+            ctx.node.output.first().cloned().unwrap_or_default()
+        );
+        #[allow(clippy::cast_possible_wrap)]
+        let axes: Vec<i64> = (a..rank).map(|k| k as i64).collect();
+        let reduce = || vec![ints_attr("axes", &axes), int_attr("keepdims", 1)];
+        let mean = mean_out.unwrap_or_else(|| format!("{p}/mean"));
+        self.emit(ctx, "ReduceMean", &[&x], &mean, reduce())?;
+        if let Some(inv) = inv_out {
+            let (d, sq, var, eps, shifted, sd) = (
+                format!("{p}/centred"),
+                format!("{p}/squares"),
+                format!("{p}/variance"),
+                format!("{p}/epsilon"),
+                format!("{p}/shifted"),
+                format!("{p}/deviation"),
+            );
+            self.emit(ctx, "Sub", &[&x, &mean], &d, vec![])?;
+            self.emit(ctx, "Mul", &[&d, &d], &sq, vec![])?;
+            self.emit(ctx, "ReduceMean", &[&sq], &var, reduce())?;
+            let e = f64::from(ctx.node.float("epsilon").unwrap_or(1e-5));
+            self.bind_const(&eps, vec![], vec![e], false);
+            self.emit(ctx, "Add", &[&var, &eps], &shifted, vec![])?;
+            self.emit(ctx, "Sqrt", &[&shifted], &sd, vec![])?;
+            self.emit(ctx, "Reciprocal", &[&sd], &inv, vec![])?;
+        }
         Ok(())
     }
 
@@ -1867,6 +1938,10 @@ impl Importer<'_> {
                 return Err(ctx.unsupported("a constant input", "Conv's X must be computed"));
             }
         };
+        if let Value::Dyn(w) = self.get(ctx, 1)? {
+            let w = *w;
+            return self.conv_computed(ctx, out, x, w);
+        }
         let w = self.constant(ctx, 1)?;
         if w.shape.len() != 4 {
             return Err(ctx.unsupported(
@@ -1992,6 +2067,56 @@ impl Importer<'_> {
         };
         let y = self.rescale(ctx, &final_name, y, self.sp.bits())?;
         self.set(&final_name, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// A 2-D Conv whose weights are computed (a graph input: weights the prover supplies, or
+    /// weights computed by the model): the same `conv2d` at the activation scale on both
+    /// sides, rescaled once, then the bias (constant or computed) added per output channel.
+    fn conv_computed(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        w: TensorId,
+    ) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let ws = self.shape(w);
+        let groups = n.int("group").unwrap_or(1);
+        if ws.len() != 4 || groups != 1 || self.folds.contains_key(out) {
+            return Err(ctx.unsupported(
+                "computed Conv weights other than 2-D, ungrouped and unfolded",
+                format!("weight shape {ws:?}, group {groups}"),
+            ));
+        }
+        if let Some(k) = n.ints("kernel_shape")
+            && usizes(ctx, "kernel_shape", &k)?.as_slice() != ws.get(2..).unwrap_or_default()
+        {
+            return Err(ctx.unsupported(
+                "a kernel_shape that differs from the weights",
+                format!("{k:?}"),
+            ));
+        }
+        let params = Conv2dParams {
+            strides: pair(ctx, "strides", n.ints("strides"), 1)?,
+            pads: pads4(ctx)?,
+            dilations: pair(ctx, "dilations", n.ints("dilations"), 1)?,
+            groups: 1,
+        };
+        let y = self.op(ctx, &format!("{out}/acc"), Op::Conv2d(params), &[x, w])?;
+        let name = if ctx.input(2).is_some() {
+            format!("{out}/unbiased")
+        } else {
+            out.to_string()
+        };
+        let mut y = self.rescale(ctx, &name, y, self.s.bits())?;
+        if ctx.input(2).is_some() {
+            let o = ws.first().copied().unwrap_or(0);
+            let b = self.dyn_input(ctx, 2)?;
+            let b = self.reshape_to(ctx, &format!("{out}/bias"), b, vec![1, o, 1, 1])?;
+            y = self.op(ctx, out, Op::Add, &[y, b])?;
+        }
+        self.set(out, Value::Dyn(y));
         Ok(())
     }
 

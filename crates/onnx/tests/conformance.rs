@@ -932,6 +932,35 @@ fn losses_match_the_reference_and_an_empty_mean_is_a_typed_error() {
     assert!(e.to_string().contains("sce/loss/quotient"), "{e}");
 }
 
+/// Weights given as graph inputs are computed tensors in the Program: a Conv whose kernel and
+/// bias are inputs, LayerNormalization with input scale and bias (and its `Mean` and
+/// `InvStdDev` outputs), RMSNormalization with an input scale, Clip with input bounds and
+/// PRelu with an input slope, against ONNX's reference implementation; the Program proves.
+#[test]
+fn weights_given_as_graph_inputs_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "computed_parameters";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        // The rsqrt table's default variance bound (16) needs 2^16 rows at 2^12.
+        scale_bits: 10,
+        ..Settings::default()
+    };
+    let m = compile(&model(name), &settings).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 6);
+    for (g, e) in got.iter().zip(&want.outputs) {
+        assert_eq!(g.len(), e.len());
+        assert_within(name, g, e);
+    }
+    proves(name, &m, &want.input);
+}
+
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
 /// selects: for an input taking each branch, the outputs (one computed, one a choice between
 /// two constant tensors) are onnxruntime's, and the proof verifies.

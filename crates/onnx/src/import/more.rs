@@ -246,6 +246,24 @@ impl Importer<'_> {
                 };
                 self.mul_const(ctx, out, x, &format!("{out}/mask"), &mask)?
             }
+            "Clip" if (1..3).any(|i| matches!(self.get(ctx, i), Ok(Value::Dyn(_)))) => {
+                // Computed bounds (opset 11+ inputs): min(max(x, lo), hi), as ONNX orders them.
+                let mut y = self.dyn_input(ctx, 0)?;
+                if ctx.input(1).is_some() {
+                    let lo = self.dyn_input(ctx, 1)?;
+                    let name = if ctx.input(2).is_some() {
+                        format!("{out}/lower")
+                    } else {
+                        out.to_string()
+                    };
+                    y = self.max2(ctx, &name, y, lo)?;
+                }
+                if ctx.input(2).is_some() {
+                    let hi = self.dyn_input(ctx, 2)?;
+                    y = self.min2(ctx, out, y, hi)?;
+                }
+                y
+            }
             "Clip" => {
                 let x = self.dyn_input(ctx, 0)?;
                 let (lo, hi) = self.clip_bounds(ctx)?;
@@ -262,6 +280,14 @@ impl Importer<'_> {
                 let h = self.hard_sigmoid(ctx, &format!("{out}/gate"), x, 1.0 / 6.0, 0.5)?;
                 let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, h])?;
                 self.rescale(ctx, out, p, self.s.bits())?
+            }
+            "PRelu" if matches!(self.get(ctx, 1), Ok(Value::Dyn(_))) => {
+                // A computed slope (numpy broadcasting): relu(x) + slope * (x - relu(x)).
+                let x = self.dyn_input(ctx, 0)?;
+                let r = self.op(ctx, &format!("{out}/relu"), Op::Relu, &[x])?;
+                let n = self.op(ctx, &format!("{out}/negative"), Op::Sub, &[x, r])?;
+                let m = self.times_input(ctx, &format!("{out}/scaled"), n, 1, None)?;
+                self.op(ctx, out, Op::Add, &[r, m])?
             }
             "PRelu" => {
                 // relu(x) + slope * (x - relu(x)), the slope a constant broadcast over x.

@@ -729,22 +729,13 @@ impl Importer<'_> {
             },
             &[num, rms],
         )?;
-        let scale = self.constant(ctx, 1)?;
         let mut sshape = vec![1; rank];
         for (k, d) in shape.iter().enumerate().skip(a) {
             if let Some(v) = sshape.get_mut(k) {
                 *v = *d;
             }
         }
-        let scale = Const {
-            shape: if scale.data.len() == 1 {
-                vec![]
-            } else {
-                sshape
-            },
-            data: scale.data,
-        };
-        self.mul_const(ctx, out, y, &format!("{out}/scale"), &scale)
+        self.times_input(ctx, out, y, 1, Some(sshape))
     }
 }
 
