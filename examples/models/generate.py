@@ -467,6 +467,41 @@ def computed_parameters():
                                for o in outs]}, f)
 
 
+def index_and_integer_ops():
+    """ArgMax/ArgMin with `select_last_index` (ties), Mod of integer tensors by a computed
+    divisor (both signs, `fmod` 0 and 1), ReduceProd of a computed tensor, and a ReduceSum with
+    empty axes and `noop_with_empty_axes` (issue 18). Expected outputs from ONNX's reference
+    implementation."""
+    from onnx.reference import ReferenceEvaluator
+    vi = helper.make_tensor_value_info
+    F, I = TensorProto.FLOAT, TensorProto.INT64
+    g = helper.make_graph(
+        [node("ArgMax", ["x"], ["last_max"], axis=2, select_last_index=1, keepdims=0),
+         node("ArgMin", ["x"], ["last_min"], axis=1, select_last_index=1),
+         node("Mod", ["a", "d"], ["floor_mod"]),
+         node("Mod", ["a", "d"], ["trunc_mod"], fmod=1),
+         node("ReduceProd", ["x"], ["prod"], axes=[1], keepdims=0),
+         node("ReduceSum", ["x", "no_axes"], ["same"], noop_with_empty_axes=1)],
+        "index_integer_ops", [vi("x", F, [2, 3, 4]), vi("a", I, [2, 3]), vi("d", I, [2, 3])],
+        [vi("last_max", I, [2, 3]), vi("last_min", I, [2, 1, 4]), vi("floor_mod", I, [2, 3]),
+         vi("trunc_mod", I, [2, 3]), vi("prod", F, [2, 4]), vi("same", F, [2, 3, 4])],
+        [numpy_helper.from_array(np.zeros(0, dtype=np.int64), "no_axes")])
+    save(g, os.path.join(OPS, "index_integer_ops.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "index_integer_ops.onnx"))
+    # Ties along both reduced axes (so first and last differ), factors near 1 for the product.
+    x = f32([[[1.0, 0.5, 1.0, -1.0], [0.5, 0.5, -0.5, 0.75], [1.25, 0.9, 1.25, 0.9]],
+             [[-1.0, -1.0, 0.8, 0.8], [0.6, -1.0, 1.1, -0.7], [1.2, 1.2, 1.2, -1.0]]])
+    a = np.array([[7, -7, 7], [-7, 9, -10]], dtype=np.int64)
+    d = np.array([[3, 3, -3], [-3, -4, 4]], dtype=np.int64)
+    outs = ReferenceEvaluator(m).run(None, {"x": x, "a": a, "d": d})
+    flat = np.concatenate([x.astype(np.float64).ravel(), a.astype(np.float64).ravel(),
+                           d.astype(np.float64).ravel()])
+    with open(os.path.join(OPS, "index_integer_ops.expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in flat],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs]}, f)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1623,6 +1658,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["computed_parameters"]:
         computed_parameters()
         sys.exit(0)
+    if sys.argv[1:] == ["index_integer_ops"]:
+        index_and_integer_ops()
+        sys.exit(0)
     if sys.argv[1:] == ["losses"]:
         losses()
         sys.exit(0)
@@ -1648,3 +1686,4 @@ if __name__ == "__main__":
     attention_ops()
     losses()
     computed_parameters()
+    index_and_integer_ops()

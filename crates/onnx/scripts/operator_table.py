@@ -30,7 +30,7 @@ SUPPORTED = {
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
     "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
     "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization", "Attention",
-    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
+    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "ReduceProd",
     "MeanVarianceNormalization", "RMSNormalization", "BitShift", "LRN", "ReduceLogSum",
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",
     "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop", "Scan",
@@ -131,7 +131,7 @@ ML_SUPPORTED = {
 }
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {
-    "ConstantOfShape", "Range", "NonZero", "ReduceProd", "BlackmanWindow", "HannWindow", "HammingWindow",
+    "ConstantOfShape", "Range", "NonZero", "BlackmanWindow", "HannWindow", "HammingWindow",
 }
 
 

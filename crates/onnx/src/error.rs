@@ -13,7 +13,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow, CumSum, Mod, \
     QuantizeLinear, DequantizeLinear, \
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
-    ReduceSumSquare, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
+    ReduceSumSquare, ReduceProd, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
     Normalizer, Binarizer, ArrayFeatureExtractor, ZipMap (as the probability matrix), SVMRegressor, SVMClassifier, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
     GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \
@@ -29,7 +29,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     SequenceErase, SequenceAt, SequenceLength, ConcatFromSequence, SplitToSequence, If, Loop, Scan; \
     on constants (folded at import): Shape, Size, \
     ConstantOfShape, Range, NonZero, BlackmanWindow, HannWindow, HammingWindow, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
-    Floor, Ceil, Round, ReduceProd \
+    Floor, Ceil, Round \
     and the element-wise and shape operators above";
 
 /// An error of the ONNX front end.

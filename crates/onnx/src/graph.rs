@@ -393,7 +393,20 @@ fn elem_type(v: &pb::ValueInfoProto) -> i32 {
 ///     elem_type: 1,
 /// };
 /// let data = vec![vec![0.5; 32]];
-/// assert_eq!(infer_input_shapes(&[input], &data), Some(vec![vec![8, 4]]));
+/// assert_eq!(infer_input_shapes(&[input.clone()], &data), Some(vec![vec![8, 4]]));
+/// // An empty array makes the symbolic dimension 0 (ONNX's empty `axes` input, declared
+/// // with a size of 0, which reads as symbolic).
+/// let axes = GraphInput {
+///     name: "axes".into(),
+///     shape: vec![1],
+///     dynamic: vec![true],
+///     elem_type: 7,
+/// };
+/// let data = vec![vec![0.5; 32], vec![]];
+/// assert_eq!(
+///     infer_input_shapes(&[input, axes], &data),
+///     Some(vec![vec![8, 4], vec![0]])
+/// );
 /// ```
 #[must_use]
 pub fn infer_input_shapes(
@@ -422,8 +435,9 @@ pub fn infer_input_shapes(
                     .filter(|(i, _)| i != at)
                     .map(|(_, d)| *d)
                     .product();
+                // An empty array sets the one symbolic dimension to 0 (ONNX's empty `axes`
+                // input: reduce over every axis).
                 if rest > 0
-                    && !values.is_empty()
                     && values.len().is_multiple_of(rest)
                     && let Some(d) = shape.get_mut(*at)
                 {

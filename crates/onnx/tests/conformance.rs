@@ -961,6 +961,46 @@ fn weights_given_as_graph_inputs_match_the_reference() {
     proves(name, &m, &want.input);
 }
 
+/// ArgMax and ArgMin with `select_last_index` on ties, Mod of integer tensors by a computed
+/// divisor (floor and truncated remainders, every sign pairing), ReduceProd of a computed
+/// tensor, and a ReduceSum with no axes and `noop_with_empty_axes` (the identity), against
+/// ONNX's reference implementation: exact, and the Program proves. A computed zero divisor is
+/// a typed witness error.
+#[test]
+fn last_index_integer_mod_product_and_noop_reduce_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "index_integer_ops";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let m = compile(&model(name), &settings).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 6);
+    // Indices and integer remainders exactly; the product and the identity (quantized
+    // floats) within the tolerance.
+    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
+        if k >= 4 {
+            assert_within(name, g, e);
+        } else {
+            assert_eq!(g, e, "output {k}");
+        }
+    }
+    proves(name, &m, &want.input);
+    let mut zero = want.input.clone();
+    if let Some(d) = zero.last_mut() {
+        *d = 0.0;
+    }
+    let e = m.witness(0, &zero).unwrap_err();
+    assert!(matches!(e, OnnxError::Evaluate { .. }), "{e}");
+}
+
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
 /// selects: for an input taking each branch, the outputs (one computed, one a choice between
 /// two constant tensors) are onnxruntime's, and the proof verifies.

@@ -62,6 +62,7 @@ pub(super) const OPERATORS: &[&str] = &[
     "ReduceMax",
     "ReduceMin",
     "ReduceSumSquare",
+    "ReduceProd",
     "ReduceL1",
     "ReduceL2",
     "Slice",
@@ -471,9 +472,7 @@ impl Importer<'_> {
     /// [`Self::first_max`]) at scale `2^0`, brought to the activation scale by a product with
     /// 1.0.
     fn arg_extreme(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
-        if ctx.node.int("select_last_index").unwrap_or(0) != 0 {
-            return Err(ctx.unsupported("select_last_index", "the first index on ties only"));
-        }
+        let last = ctx.node.int("select_last_index").unwrap_or(0) != 0;
         let mut x = self.dyn_input(ctx, 0)?;
         let rank = self.shape(x).len();
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), rank)?;
@@ -481,7 +480,7 @@ impl Importer<'_> {
         if ctx.node.op_type == "ArgMin" {
             x = self.neg(ctx, &format!("{out}/negated"), x)?;
         }
-        let first = self.first_max(ctx, out, x, a)?;
+        let first = self.max_at(ctx, out, x, a, last)?;
         let i = if keep_dims {
             first.index
         } else {
@@ -503,6 +502,19 @@ impl Importer<'_> {
         x: TensorId,
         a: usize,
     ) -> Result<FirstMax, OnnxError> {
+        self.max_at(ctx, out, x, a, false)
+    }
+
+    /// [`Self::first_max`], or with `last` where the maximum last occurs (ArgMax's
+    /// `select_last_index`): `w_i = [x_i >= m] * (i + 1)`, `r = max(w) = last + 1`.
+    fn max_at(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        last: bool,
+    ) -> Result<FirstMax, OnnxError> {
         let shape = self.shape(x);
         let n = shape.get(a).copied().unwrap_or(1);
         let max = self.op(
@@ -522,7 +534,9 @@ impl Importer<'_> {
         #[allow(clippy::cast_precision_loss)]
         let ramp = Const {
             shape: ramp_shape,
-            data: (0..n).map(|i| (n - i) as f64).collect(),
+            data: (0..n)
+                .map(|i| (if last { i + 1 } else { n - i }) as f64)
+                .collect(),
         };
         let ramp = self.param(ctx, &format!("{out}/countdown"), &ramp, Scale::ONE)?;
         let weight = self.op(ctx, &format!("{out}/weighted"), Op::Mul, &[at_max, ramp])?;
@@ -535,9 +549,14 @@ impl Importer<'_> {
             },
             &[weight],
         )?;
-        #[allow(clippy::cast_precision_loss)]
-        let count = self.param(ctx, &format!("{out}/count"), &scalar(n as f64), Scale::ONE)?;
-        let index = self.op(ctx, &format!("{out}/first"), Op::Sub, &[count, top])?;
+        let index = if last {
+            let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), Scale::ONE)?;
+            self.op(ctx, &format!("{out}/last"), Op::Sub, &[top, one])?
+        } else {
+            #[allow(clippy::cast_precision_loss)]
+            let count = self.param(ctx, &format!("{out}/count"), &scalar(n as f64), Scale::ONE)?;
+            self.op(ctx, &format!("{out}/first"), Op::Sub, &[count, top])?
+        };
         Ok(FirstMax {
             max,
             weight,
@@ -1125,6 +1144,55 @@ impl Importer<'_> {
         let sign = self.op(ctx, &format!("{out}/sign"), Op::Mul, &[sa, sb])?;
         let sign = self.rescale(ctx, &format!("{out}/sign_rescaled"), sign, self.s.bits())?;
         self.op(ctx, out, Op::Mul, &[q, sign])
+    }
+
+    /// `Mod` of integer tensors by a computed integer divisor, through ONNX-level nodes: the
+    /// truncated remainder `r = x - d trunc(x / d)` (ONNX's integer `Div` truncates, exactly:
+    /// [`Self::int_divide`]) is `fmod`; otherwise (the remainder takes the divisor's sign) `d`
+    /// is added where `r != 0` and the signs of `r` and `d` differ. A zero divisor is a typed
+    /// witness error (the division's).
+    fn int_modulo(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: &str,
+        d: &str,
+    ) -> Result<TensorId, OnnxError> {
+        let p = format!("{out}/computed");
+        let name = |s: &str| format!("{p}/{s}");
+        let (q, t, r) = (name("quotient"), name("taken"), name("truncated"));
+        self.emit(ctx, "Div", &[x, d], &q, vec![])?;
+        self.emit(ctx, "Mul", &[&q, d], &t, vec![])?;
+        self.emit(ctx, "Sub", &[x, &t], &r, vec![])?;
+        let result = if ctx.node.int("fmod").unwrap_or(0) != 0 {
+            r
+        } else {
+            let zero = name("zero");
+            self.bind_const(&zero, vec![], vec![0.0], true);
+            let (rz, rnz, rn, dneg, differ, fix, add, y) = (
+                name("r_zero"),
+                name("r_nonzero"),
+                name("r_negative"),
+                name("d_negative"),
+                name("signs_differ"),
+                name("fix"),
+                name("added"),
+                name("floor_mod"),
+            );
+            self.emit(ctx, "Equal", &[&r, &zero], &rz, vec![])?;
+            self.emit(ctx, "Not", &[&rz], &rnz, vec![])?;
+            self.emit(ctx, "Less", &[&r, &zero], &rn, vec![])?;
+            self.emit(ctx, "Less", &[d, &zero], &dneg, vec![])?;
+            self.emit(ctx, "Xor", &[&rn, &dneg], &differ, vec![])?;
+            self.emit(ctx, "And", &[&rnz, &differ], &fix, vec![])?;
+            self.emit(ctx, "Where", &[&fix, d, &zero], &add, vec![])?;
+            self.emit(ctx, "Add", &[&r, &add], &y, vec![])?;
+            y
+        };
+        match self.values.get(&result) {
+            Some(Value::Dyn(id)) => Ok(*id),
+            _ => Err(ctx.unsupported("a Mod whose remainder is not computed", result)),
+        }
     }
 
     /// `sign(x) = [x > 0] - [x < 0]` (1.0, 0 or -1.0), exact on the quantized values.
@@ -1859,6 +1927,14 @@ impl Importer<'_> {
     /// `|c|` to `2^0`, of `-x` for a negative `c`), `x - c q`; with `fmod = 1` (the sign of
     /// the dividend) `c` is added back where `x < 0` and the remainder is nonzero.
     fn modulo(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        if let (Some(xn), Some(dn), Ok(Value::Dyn(_))) =
+            (ctx.input(0), ctx.input(1), self.get(ctx, 1))
+            && self.ints.contains(xn)
+            && self.ints.contains(dn)
+        {
+            let (xn, dn) = (xn.to_string(), dn.to_string());
+            return self.int_modulo(ctx, out, &xn, &dn);
+        }
         let x = self.dyn_input(ctx, 0)?;
         let c = self.constant(ctx, 1).map_err(|_| {
             ctx.unsupported("Mod by a computed tensor", "the divisor must be a constant")
@@ -1931,10 +2007,8 @@ impl Importer<'_> {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => {
                 if ctx.node.int("noop_with_empty_axes") == Some(1) {
-                    return Err(ctx.unsupported(
-                        "a Reduce with no axes and noop_with_empty_axes",
-                        "use Identity",
-                    ));
+                    // No axis to reduce: [`Self::reduce`] passes the input through.
+                    return Ok(Vec::new());
                 }
                 (0..rank).collect()
             }
@@ -1948,6 +2022,17 @@ impl Importer<'_> {
         let x = self.dyn_input(ctx, 0)?;
         let rank = self.shape(x).len();
         let axes = self.reduce_axes(ctx, rank)?;
+        if axes.is_empty() {
+            // `noop_with_empty_axes` and no axes: the identity, for the reductions whose
+            // single-element reduction is the element itself.
+            return match ctx.node.op_type.as_str() {
+                "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" => Ok(x),
+                _ => Err(ctx.unsupported(
+                    "a Reduce with no axes and noop_with_empty_axes",
+                    "only ReduceSum, ReduceMean, ReduceMax and ReduceMin pass the input through",
+                )),
+            };
+        }
         let keep_dims = ctx.node.int("keepdims").unwrap_or(1) != 0;
         let s = self.s.bits();
         let sum = |me: &mut Self, name: &str, t: TensorId| {
@@ -1978,6 +2063,49 @@ impl Importer<'_> {
                 let n = self.neg(ctx, &format!("{out}/negated"), x)?;
                 let m = self.reduce_max(ctx, &format!("{out}/max"), n, &axes, keep_dims)?;
                 self.neg(ctx, out, m)
+            }
+            "ReduceProd" => {
+                // Along each axis, the product of its slices, rescaled after each product
+                // (the value limits refuse a product beyond the fixed-point range).
+                let mut y = x;
+                for &a in &axes {
+                    let n = self.shape(y).get(a).copied().unwrap_or(1);
+                    let slice = |me: &mut Self, k: usize, t: TensorId| {
+                        me.op(
+                            ctx,
+                            &format!("{out}/axis{a}/slice{k}"),
+                            Op::Slice {
+                                axis: a,
+                                start: k,
+                                end: k + 1,
+                            },
+                            &[t],
+                        )
+                    };
+                    let mut acc = slice(self, 0, y)?;
+                    for k in 1..n {
+                        let next = slice(self, k, y)?;
+                        let p = self.op(
+                            ctx,
+                            &format!("{out}/axis{a}/product{k}"),
+                            Op::Mul,
+                            &[acc, next],
+                        )?;
+                        acc = self.rescale(ctx, &format!("{out}/axis{a}/running{k}"), p, s)?;
+                    }
+                    y = acc;
+                }
+                if keep_dims {
+                    Ok(y)
+                } else {
+                    let mut shape = self.shape(y);
+                    for &a in axes.iter().rev() {
+                        if a < shape.len() {
+                            shape.remove(a);
+                        }
+                    }
+                    self.reshape_to(ctx, out, y, shape)
+                }
             }
             "ReduceSumSquare" => {
                 let sq = self.op(ctx, &format!("{out}/square"), Op::Mul, &[x, x])?;
