@@ -487,6 +487,17 @@ def index_and_integer_ops():
          vi("trunc_mod", I, [2, 3]), vi("prod", F, [2, 4]), vi("same", F, [2, 3, 4])],
         [numpy_helper.from_array(np.zeros(0, dtype=np.int64), "no_axes")])
     save(g, os.path.join(OPS, "index_integer_ops.onnx"), 13)
+    # auto_pad SAME_UPPER / SAME_LOWER (TensorFlow and Keras exports): a strided Conv, a max
+    # pool and an average pool whose pads come from the input size (against tract).
+    rng = np.random.default_rng(5)
+    op_model("auto_pad",
+             [node("Conv", ["x", "w"], ["c"], auto_pad="SAME_UPPER", strides=[2, 2]),
+              node("MaxPool", ["c"], ["m"], auto_pad="SAME_LOWER", kernel_shape=[2, 2],
+                   strides=[2, 2]),
+              node("AveragePool", ["x"], ["a"], auto_pad="SAME_UPPER", kernel_shape=[3, 2]),
+              node("Flatten", ["m"], ["mf"]), node("Flatten", ["a"], ["af"]),
+              node("Concat", ["mf", "af"], ["y"], axis=1)],
+             [1, 2, 7, 7], "y", [("w", f32(rng.normal(0.0, 0.5, size=(3, 2, 3, 3))))])
     m = onnx.load(os.path.join(OPS, "index_integer_ops.onnx"))
     # Ties along both reduced axes (so first and last differ), factors near 1 for the product.
     x = f32([[[1.0, 0.5, 1.0, -1.0], [0.5, 0.5, -0.5, 0.75], [1.25, 0.9, 1.25, 0.9]],

@@ -969,6 +969,15 @@ impl Importer<'_> {
             self.set(&out, Value::Const(c));
             return Ok(());
         }
+        if matches!(
+            ctx.node.op_type.as_str(),
+            "Conv" | "MaxPool" | "AveragePool" | "LpPool"
+        ) && matches!(
+            ctx.node.string("auto_pad").as_deref(),
+            Some("SAME_UPPER" | "SAME_LOWER")
+        ) {
+            return self.explicit_pads(ctx);
+        }
         match ctx.node.op_type.as_str() {
             "Cast" | "CastLike" => {
                 // A computed tensor cast to a floating type is itself (it is already a real
@@ -1164,6 +1173,72 @@ impl Importer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A Conv or pool with `auto_pad` `SAME_UPPER` / `SAME_LOWER`: the same node with the
+    /// explicit pads ONNX defines for the input's (known) spatial size: output `ceil(in /
+    /// stride)`, total padding `max((out - 1) stride + (k - 1) dilation + 1 - in, 0)`, the odd
+    /// unit at the end (`SAME_UPPER`) or the beginning (`SAME_LOWER`).
+    fn explicit_pads(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let spatial = shape.get(2..).unwrap_or_default().to_vec();
+        let kernel: Vec<usize> = if n.op_type == "Conv" {
+            let w = match self.get(ctx, 1)? {
+                Value::Const(c) => c.shape.clone(),
+                Value::Dyn(id) => self.shape(*id),
+            };
+            w.get(2..).unwrap_or_default().to_vec()
+        } else {
+            usizes(
+                ctx,
+                "kernel_shape",
+                &n.ints("kernel_shape").unwrap_or_default(),
+            )?
+        };
+        let dims = spatial.len();
+        let per_axis = |name: &'static str| -> Result<Vec<usize>, OnnxError> {
+            match n.ints(name) {
+                Some(v) if v.len() == dims => usizes(ctx, name, &v),
+                Some(v) => Err(ctx.unsupported(
+                    "an attribute with one value per axis",
+                    format!("{name} {v:?}"),
+                )),
+                None => Ok(vec![1; dims]),
+            }
+        };
+        let (strides, dilations) = (per_axis("strides")?, per_axis("dilations")?);
+        if kernel.len() != dims || strides.contains(&0) {
+            return Err(ctx.unsupported(
+                "auto_pad with a kernel or strides that do not match the input",
+                format!("kernel {kernel:?}, input {shape:?}"),
+            ));
+        }
+        let lower = n.string("auto_pad").as_deref() == Some("SAME_LOWER");
+        let (mut begin, mut end) = (Vec::with_capacity(dims), Vec::with_capacity(dims));
+        for (((&i, &k), &st), &d) in spatial.iter().zip(&kernel).zip(&strides).zip(&dilations) {
+            let out = i.div_ceil(st);
+            let total =
+                ((out.saturating_sub(1)) * st + (k.saturating_sub(1)) * d + 1).saturating_sub(i);
+            let (small, large) = (total / 2, total - total / 2);
+            let (b, e) = if lower {
+                (large, small)
+            } else {
+                (small, large)
+            };
+            begin.push(i64::try_from(b).unwrap_or(0));
+            end.push(i64::try_from(e).unwrap_or(0));
+        }
+        let mut node = n.clone();
+        node.attribute
+            .retain(|a| a.name != "auto_pad" && a.name != "pads");
+        node.attribute
+            .push(ints_attr("pads", &[begin, end].concat()));
+        self.node(&Ctx {
+            node: &node,
+            name: ctx.name.clone(),
+        })
     }
 
     fn constant_node(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {

@@ -217,6 +217,7 @@ conformance! {
     max_pool_3d_depth_padding => "max_pool3d_padded",
     local_response_normalization_odd_and_even_sizes => "lrn",
     reduce_log_sum => "reduce_log_sum",
+    conv_and_pools_with_auto_pad_same => "auto_pad",
 }
 
 #[test]
