@@ -487,6 +487,21 @@ def index_and_integer_ops():
          vi("trunc_mod", I, [2, 3]), vi("prod", F, [2, 4]), vi("same", F, [2, 3, 4])],
         [numpy_helper.from_array(np.zeros(0, dtype=np.int64), "no_axes")])
     save(g, os.path.join(OPS, "index_integer_ops.onnx"), 13)
+    # BitShift of uint8 by computed amounts, past the width too (0 both ways).
+    U8 = TensorProto.UINT8
+    g = helper.make_graph(
+        [node("BitShift", ["x", "k"], ["left"], direction="LEFT"),
+         node("BitShift", ["x", "k"], ["right"], direction="RIGHT")],
+        "bitshift_computed", [vi("x", U8, [7]), vi("k", U8, [7])],
+        [vi("left", U8, [7]), vi("right", U8, [7])])
+    save(g, os.path.join(OPS, "bitshift_computed.onnx"), 13)
+    m = onnx.load(os.path.join(OPS, "bitshift_computed.onnx"))
+    xs = np.array([200, 3, 255, 16, 1, 129, 77], dtype=np.uint8)
+    ks = np.array([1, 0, 7, 3, 9, 4, 2], dtype=np.uint8)
+    outs = ReferenceEvaluator(m).run(None, {"x": xs, "k": ks})
+    with open(os.path.join(OPS, "bitshift_computed.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in np.concatenate([xs, ks])],
+                   "outputs": [[float(v) for v in np.asarray(o).ravel()] for o in outs]}, f)
     # auto_pad SAME_UPPER / SAME_LOWER (TensorFlow and Keras exports): a strided Conv, a max
     # pool and an average pool whose pads come from the input size (against tract).
     rng = np.random.default_rng(5)

@@ -1002,6 +1002,24 @@ fn last_index_integer_mod_product_and_noop_reduce_match_the_reference() {
     assert!(matches!(e, OnnxError::Evaluate { .. }), "{e}");
 }
 
+/// BitShift of uint8 by computed amounts (an input), both directions, including an amount
+/// past the width (0 either way, as ONNX's reference gives): exact, and the Program proves.
+#[test]
+fn bit_shift_by_computed_amounts_wraps_and_empties() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "bitshift_computed";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let m = compile(&model(name), &Settings::default()).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got, want.outputs);
+    proves(name, &m, &want.input);
+}
+
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
 /// selects: for an input taking each branch, the outputs (one computed, one a choice between
 /// two constant tensors) are onnxruntime's, and the proof verifies.

@@ -861,10 +861,14 @@ impl Importer<'_> {
                 return Err(ctx.unsupported("a BitShift direction", format!("{other:?}")));
             }
         };
+        let width = ctx
+            .input(0)
+            .and_then(|n| self.unsigned_widths.get(n).copied());
         let amounts = match self.get(ctx, 1)? {
             Value::Const(c) => c.clone(),
-            Value::Dyn(_) => {
-                return Err(ctx.unsupported("a BitShift by a computed amount", "input 1"));
+            Value::Dyn(y) => {
+                let y = *y;
+                return self.bit_shift_computed(ctx, out, x, y, left, width);
             }
         };
         if let Some(&bad) = amounts
@@ -879,10 +883,7 @@ impl Importer<'_> {
             let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
             return self.op(ctx, out, Op::Mul, &[i, one]);
         }
-        let Some(w) = ctx
-            .input(0)
-            .and_then(|n| self.unsigned_widths.get(n).copied())
-        else {
+        let Some(w) = width else {
             return Err(ctx.unsupported(
                 "a left BitShift of a tensor that is not an unsigned graph input",
                 "its width, where ONNX wraps, is unknown",
@@ -899,7 +900,18 @@ impl Importer<'_> {
             &format!("{out}/factors"),
             &factors,
         )?;
-        // A 64-bit product never fits the field; the value limits refuse it.
+        self.wrap_unsigned(ctx, out, v, w)
+    }
+
+    /// `v mod 2^w` of a non-negative integer `v` at the activation scale (a left shift's wrap
+    /// at its type's width). A 64-bit product never fits the field; the value limits refuse it.
+    fn wrap_unsigned(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        v: TensorId,
+        w: u32,
+    ) -> Result<TensorId, OnnxError> {
         if w >= 64 {
             return Ok(v);
         }
@@ -912,6 +924,62 @@ impl Importer<'_> {
         )?;
         let wrapped = self.op(ctx, &format!("{out}/wrapped"), Op::Mul, &[q, modulus])?;
         self.op(ctx, out, Op::Sub, &[v, wrapped])
+    }
+
+    /// BitShift of an unsigned graph input `x` by a computed amount `y` (an unsigned integer,
+    /// constrained to be whole and non-negative): one indicator `[y == j]` per amount `j` below
+    /// the width `w` (at most 32). Left: `x * sum_j [y == j] 2^j`, wrapped at `2^w` (an amount
+    /// of `w` or more gives 0, as the wrap does); right: `sum_j [y == j] floor(x / 2^j)` (an
+    /// amount of `w` or more gives 0, as shifting every bit out does).
+    fn bit_shift_computed(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        y: TensorId,
+        left: bool,
+        width: Option<u32>,
+    ) -> Result<TensorId, OnnxError> {
+        let Some(w) = width.filter(|&w| w <= 32) else {
+            return Err(ctx.unsupported(
+                "a BitShift by a computed amount of a tensor that is not an unsigned graph input of at most 32 bits",
+                format!("{width:?} bits"),
+            ));
+        };
+        let mut acc: Option<TensorId> = None;
+        for j in 0..w {
+            let name = format!("{out}/amount{j}");
+            let jc = self.param(ctx, &name, &scalar(f64::from(j)), self.s)?;
+            // `compare` of a node that is not a comparison tests equality.
+            let hit = self.compare(ctx, &format!("{name}/hit"), y, jc)?;
+            let term = if left {
+                self.mul_const(
+                    ctx,
+                    &format!("{name}/power"),
+                    hit,
+                    &format!("{name}/factor"),
+                    &scalar(f64::from(j).exp2()),
+                )?
+            } else {
+                // The hit (0/1 at the activation scale) times an integer at scale 2^0.
+                let fs =
+                    self.floor_shift(ctx, &format!("{name}/shifted"), x, &scalar(f64::from(j)))?;
+                self.op(ctx, &format!("{name}/term"), Op::Mul, &[hit, fs])?
+            };
+            acc = Some(match acc {
+                None => term,
+                Some(a) => self.op(ctx, &format!("{name}/sum"), Op::Add, &[a, term])?,
+            });
+        }
+        let Some(acc) = acc else {
+            return Err(ctx.unsupported("a BitShift of a 0-bit tensor", w));
+        };
+        if !left {
+            return Ok(acc);
+        }
+        let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, acc])?;
+        let v = self.rescale(ctx, &format!("{out}/shifted"), p, self.s.bits())?;
+        self.wrap_unsigned(ctx, out, v, w)
     }
 
     /// `floor(x / 2^y)` of an integer-valued `x` at the activation scale, per element of the
