@@ -487,6 +487,21 @@ def index_and_integer_ops():
          vi("trunc_mod", I, [2, 3]), vi("prod", F, [2, 4]), vi("same", F, [2, 3, 4])],
         [numpy_helper.from_array(np.zeros(0, dtype=np.int64), "no_axes")])
     save(g, os.path.join(OPS, "index_integer_ops.onnx"), 13)
+    # CumProd (opset 26): inclusive along axis 1, exclusive and reversed along axis 0.
+    ax1, ax0 = np.array(1, dtype=np.int64), np.array(0, dtype=np.int64)
+    g = helper.make_graph(
+        [node("CumProd", ["x", "ax1"], ["forward"]),
+         node("CumProd", ["x", "ax0"], ["backward"], exclusive=1, reverse=1)],
+        "cumprod", [vi("x", F, [3, 4])], [vi("forward", F, [3, 4]), vi("backward", F, [3, 4])],
+        [numpy_helper.from_array(ax1, "ax1"), numpy_helper.from_array(ax0, "ax0")])
+    save(g, os.path.join(OPS, "cumprod.onnx"), 26)
+    m = onnx.load(os.path.join(OPS, "cumprod.onnx"))
+    xc = f32([[1.5, -0.5, 2.0, 0.75], [0.9, 1.1, -1.2, 0.5], [2.0, 0.25, -1.0, 1.5]])
+    outs = ReferenceEvaluator(m).run(None, {"x": xc})
+    with open(os.path.join(OPS, "cumprod.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in xc.ravel()],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs]}, f)
     # BitShift of uint8 by computed amounts, past the width too (0 both ways).
     U8 = TensorProto.UINT8
     g = helper.make_graph(

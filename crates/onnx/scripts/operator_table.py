@@ -30,7 +30,7 @@ SUPPORTED = {
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
     "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
     "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization", "Attention",
-    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "ReduceProd",
+    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "ReduceProd", "CumProd",
     "MeanVarianceNormalization", "RMSNormalization", "BitShift", "LRN", "ReduceLogSum",
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",
     "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop", "Scan",

@@ -13,7 +13,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     LogSoftmax, ArgMax, ArgMin, TopK, Neg, Abs, Min, Max, Sum, Clip, Sqrt, Pow, CumSum, Mod, \
     QuantizeLinear, DequantizeLinear, \
     MaxPool, AveragePool, LpPool, GlobalAveragePool, ReduceSum, ReduceMean, ReduceMax, ReduceMin, \
-    ReduceSumSquare, ReduceProd, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
+    ReduceSumSquare, ReduceProd, CumProd, ReduceL1, ReduceL2, BatchNormalization, LayerNormalization, \
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
     Normalizer, Binarizer, ArrayFeatureExtractor, ZipMap (as the probability matrix), SVMRegressor, SVMClassifier, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
     GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \

@@ -1020,6 +1020,31 @@ fn bit_shift_by_computed_amounts_wraps_and_empties() {
     proves(name, &m, &want.input);
 }
 
+/// CumProd (opset 26), inclusive along one axis and exclusive reversed along the other,
+/// against ONNX's reference implementation; the Program proves.
+#[test]
+fn cumulative_products_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "cumprod";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let m = compile(&model(name), &settings).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 2);
+    for (g, e) in got.iter().zip(&want.outputs) {
+        assert_within(name, g, e);
+    }
+    proves(name, &m, &want.input);
+}
+
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
 /// selects: for an input taking each branch, the outputs (one computed, one a choice between
 /// two constant tensors) are onnxruntime's, and the proof verifies.

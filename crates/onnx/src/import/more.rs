@@ -63,6 +63,7 @@ pub(super) const OPERATORS: &[&str] = &[
     "ReduceMin",
     "ReduceSumSquare",
     "ReduceProd",
+    "CumProd",
     "ReduceL1",
     "ReduceL2",
     "Slice",
@@ -419,6 +420,7 @@ impl Importer<'_> {
             }
             "LpPool" => self.lp_pool(ctx, out)?,
             "CumSum" => self.cum_sum(ctx, out)?,
+            "CumProd" => self.cum_prod(ctx, out)?,
             "QuantizeLinear" | "DequantizeLinear" => self.linear_quantization(ctx, out)?,
             "Mod" => self.modulo(ctx, out)?,
             "Sqrt" => {
@@ -1921,6 +1923,77 @@ impl Importer<'_> {
             data: tri,
         };
         self.map_axis(ctx, out, x, a, tri, Scale::ONE)
+    }
+
+    /// `CumProd` (opset 26): running products of the slices along the axis (from the end with
+    /// `reverse`; `exclusive` starts from 1), each product rescaled, the slices concatenated
+    /// back in place. A product beyond the fixed-point range is a typed witness error.
+    fn cum_prod(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let a = match self.ints_input(ctx, 1)?.as_slice() {
+            [a] => axis(ctx, *a, shape.len())?,
+            other => {
+                return Err(
+                    ctx.unsupported("a CumProd axis that is not one value", format!("{other:?}"))
+                );
+            }
+        };
+        let exclusive = ctx.node.int("exclusive").unwrap_or(0) != 0;
+        let reverse = ctx.node.int("reverse").unwrap_or(0) != 0;
+        let n = shape.get(a).copied().unwrap_or(0);
+        let mut order: Vec<usize> = (0..n).collect();
+        if reverse {
+            order.reverse();
+        }
+        let mut unit_shape = shape.clone();
+        if let Some(d) = unit_shape.get_mut(a) {
+            *d = 1;
+        }
+        let count = unit_shape.iter().product();
+        let one = self.param(
+            ctx,
+            &format!("{out}/one"),
+            &Const {
+                shape: unit_shape,
+                data: vec![1.0; count],
+            },
+            self.s,
+        )?;
+        let mut parts: Vec<TensorId> = Vec::with_capacity(n);
+        let mut running: Option<TensorId> = None;
+        for &k in &order {
+            let slice = self.op(
+                ctx,
+                &format!("{out}/slice{k}"),
+                Op::Slice {
+                    axis: a,
+                    start: k,
+                    end: k + 1,
+                },
+                &[x],
+            )?;
+            let next = match running {
+                None => slice,
+                Some(r) => {
+                    let p = self.op(ctx, &format!("{out}/product{k}"), Op::Mul, &[r, slice])?;
+                    self.rescale(ctx, &format!("{out}/running{k}"), p, self.s.bits())?
+                }
+            };
+            parts.push(if exclusive {
+                running.unwrap_or(one)
+            } else {
+                next
+            });
+            running = Some(next);
+        }
+        if reverse {
+            parts.reverse();
+        }
+        if parts.is_empty() {
+            return Err(ctx.unsupported("a CumProd over an empty axis", a));
+        }
+        self.op(ctx, out, Op::Concat { axis: a }, &parts)
     }
 
     /// `DequantizeLinear`: `(x - zero_point) * scale`; `QuantizeLinear`:
