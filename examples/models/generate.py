@@ -394,6 +394,24 @@ def attention_ops():
         [numpy_helper.from_array(upper, "causal")])
     write("mask_sentinel", g, 17, {"x": rn(2, 4, 4)}, ["x"])
 
+    # RotaryEmbedding (opset 23): 3-D input split into 2 heads, caches picked by int64
+    # position ids (an input), interleaved pairs, the first 6 of 8 features rotated; and a
+    # 4-D input without position ids (the caches already per batch and position).
+    pos = np.array([[0, 3, 1], [4, 2, 5]], dtype=np.int64)
+    g = helper.make_graph(
+        [node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["y"], num_heads=2,
+              interleaved=1, rotary_embedding_dim=6),
+         node("RotaryEmbedding", ["x4", "cos4", "sin4"], ["y4"])],
+        "rotary_embedding",
+        [vi("x", F, [2, 3, 16]), vi("pos", I, [2, 3]), vi("x4", F, [1, 2, 3, 4])],
+        [vi("y", F, [2, 3, 16]), vi("y4", F, [1, 2, 3, 4])],
+        [numpy_helper.from_array(f32(np.cos(np.outer(np.arange(6), [1.0, 0.3, 0.1]))), "cos"),
+         numpy_helper.from_array(f32(np.sin(np.outer(np.arange(6), [1.0, 0.3, 0.1]))), "sin"),
+         numpy_helper.from_array(f32(np.cos(rn(1, 3, 2))), "cos4"),
+         numpy_helper.from_array(f32(np.sin(rn(1, 3, 2))), "sin4")])
+    feeds = {"x": rn(2, 3, 16), "pos": pos, "x4": rn(1, 2, 3, 4)}
+    write("rotary_embedding", g, 23, feeds, ["x", "pos", "x4"])
+
     # 3-D inputs without the head counts: refused naming the node.
     g = helper.make_graph(
         [node("Attention", ["x", "x", "x"], ["y"])], "attention_no_heads",

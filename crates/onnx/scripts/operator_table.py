@@ -29,7 +29,7 @@ SUPPORTED = {
     "TopK", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
     "Atanh", "ScatterElements", "ScatterND", "Scatter", "CumSum", "Mod", "QuantizeLinear",
     "DequantizeLinear", "Einsum", "DepthToSpace", "SpaceToDepth", "Swish", "LpNormalization",
-    "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization", "Attention",
+    "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization", "Attention", "RotaryEmbedding",
     "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "ReduceProd", "CumProd",
     "MeanVarianceNormalization", "RMSNormalization", "BitShift", "LRN", "ReduceLogSum",
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",

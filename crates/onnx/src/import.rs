@@ -1147,7 +1147,12 @@ impl Importer<'_> {
             "Transpose" => self.transpose(ctx, &out)?,
             "Concat" => {
                 let n = ctx.node.input.len();
-                let ids = (0..n)
+                // Empty constants (an empty Split piece) add nothing.
+                let kept: Vec<usize> = (0..n)
+                    .filter(|&i| !matches!(self.get(ctx, i), Ok(Value::Const(c)) if c.data.is_empty()))
+                    .collect();
+                let ids = kept
+                    .into_iter()
                     .map(|i| self.dyn_input(ctx, i))
                     .collect::<Result<Vec<_>, _>>()?;
                 let rank = ids.first().map_or(0, |id| self.shape(*id).len());

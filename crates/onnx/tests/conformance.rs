@@ -846,8 +846,10 @@ fn control_flow_and_sequences_match_onnxruntime() {
 /// input whose second row masks every key (probabilities exactly 0 there, `present_key`,
 /// `present_value` and the probabilities as outputs); per-batch valid key counts from an int64
 /// input with a sliding window; the operator's own function body as ONNX expands it (`-inf`
-/// constants added, `Equal(row max, -inf)`); PyTorch's `finfo.min` mask added to scores.
-/// Every output within the tolerance, and each Program proves and verifies.
+/// constants added, `Equal(row max, -inf)`); PyTorch's `finfo.min` mask added to scores;
+/// RotaryEmbedding (3-D with computed position ids, interleaved, partial rotation; 4-D
+/// without position ids). Every output within the tolerance, and each Program proves and
+/// verifies.
 #[test]
 fn attention_and_its_function_body_match_the_reference() {
     #[derive(serde::Deserialize)]
@@ -865,6 +867,7 @@ fn attention_and_its_function_body_match_the_reference() {
         "attention_nonpad",
         "attention_expanded",
         "mask_sentinel",
+        "rotary_embedding",
     ] {
         let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
         let want: Expected = serde_json::from_slice(&text).unwrap();

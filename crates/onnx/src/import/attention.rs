@@ -31,7 +31,7 @@ use crate::OnnxError;
 use crate::graph::Attrs;
 
 /// The ONNX operators this module lowers.
-pub(super) const OPERATORS: &[&str] = &["Attention"];
+pub(super) const OPERATORS: &[&str] = &["Attention", "RotaryEmbedding"];
 
 /// ONNX's `qk_matmul_output_mode` that exposes the masked scores.
 const MODE_WITH_BIAS: i64 = 2;
@@ -49,6 +49,9 @@ enum Offset {
 impl Importer<'_> {
     /// The `Attention` node of `ctx`, its first output `out`.
     pub(super) fn attention(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        if ctx.node.op_type == "RotaryEmbedding" {
+            return self.rotary_embedding(ctx, out);
+        }
         let n = ctx.node;
         let p = format!("{out}/attention");
         let required = |i: usize, what: &str| {
@@ -492,5 +495,173 @@ impl Importer<'_> {
         self.bind_const(&z, zshape, vec![0.0; count], true);
         self.emit(ctx, "Concat", &[x, &z], &y, vec![int_attr("axis", -1)])?;
         Ok(y)
+    }
+}
+
+impl Importer<'_> {
+    /// `Slice` of `x` along its last axis (of rank `rank`) from `start` to `end` by `step`.
+    fn emit_last_slice(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: &str,
+        [start, end, step]: [usize; 3],
+        out: &str,
+    ) -> Result<(), OnnxError> {
+        let names = [
+            format!("{out}/starts"),
+            format!("{out}/ends"),
+            format!("{out}/axes"),
+            format!("{out}/steps"),
+        ];
+        #[allow(clippy::cast_precision_loss)]
+        let values = [start as f64, end as f64, -1.0, step as f64];
+        for (n, v) in names.iter().zip(values) {
+            self.bind_const(n, vec![1], vec![v], true);
+        }
+        let [s, e, a, st] = &names;
+        self.emit(ctx, "Slice", &[x, s, e, a, st], out, vec![])
+    }
+
+    /// `RotaryEmbedding` (opset 23): rotary position embeddings as ONNX's reference defines
+    /// them. The input in `[batch, seq, heads, head_size]` (from 4-D `[batch, heads, seq,
+    /// head]` by a transpose, from 3-D by splitting `num_heads`); the first
+    /// `rotary_embedding_dim` features rotated in pairs (halves, or even/odd with
+    /// `interleaved`) by the cos and sin caches, picked by `position_ids` (a `Gather`, at
+    /// computed indices when they are an input); `real = cos x1 - sin x2`, `imag = sin x1 +
+    /// cos x2`; the rest passed through; back to the input's layout.
+    pub(super) fn rotary_embedding(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let n = ctx.node;
+        let p = format!("{out}/rotary");
+        let (Some(x), Some(cos), Some(sin)) = (ctx.input(0), ctx.input(1), ctx.input(2)) else {
+            return Err(ctx.unsupported("a RotaryEmbedding without input and caches", ""));
+        };
+        let (x, mut cos, mut sin) = (x.to_string(), cos.to_string(), sin.to_string());
+        let shape = self.shape_of(ctx, &x)?;
+        let (b, s, h, d, x4) = match *shape.as_slice() {
+            [b, h, s, d] => {
+                let t = format!("{p}/seq_major");
+                self.emit(
+                    ctx,
+                    "Transpose",
+                    &[&x],
+                    &t,
+                    vec![ints_attr("perm", &[0, 2, 1, 3])],
+                )?;
+                (b, s, h, d, t)
+            }
+            [b, s, hidden] => {
+                let h = n
+                    .int("num_heads")
+                    .and_then(|v| usize::try_from(v).ok())
+                    .filter(|&v| v > 0 && hidden % v == 0)
+                    .ok_or_else(|| {
+                        ctx.unsupported(
+                            "a 3-D RotaryEmbedding without a dividing num_heads",
+                            hidden,
+                        )
+                    })?;
+                let t = format!("{p}/heads");
+                self.emit_reshape(ctx, &x, &[b, s, h, hidden / h], &t)?;
+                (b, s, h, hidden / h, t)
+            }
+            _ => {
+                return Err(ctx.unsupported(
+                    "a RotaryEmbedding input of rank other than 3 or 4",
+                    format!("{shape:?}"),
+                ));
+            }
+        };
+        let rot = match n.int("rotary_embedding_dim").unwrap_or(0) {
+            0 => d,
+            r => usize::try_from(r).unwrap_or(0),
+        };
+        if rot == 0 || rot > d || rot % 2 != 0 {
+            return Err(ctx.unsupported("a rotary_embedding_dim", format!("{rot} of {d}")));
+        }
+        let half = rot / 2;
+        if let Some(pos) = ctx.input(3) {
+            let pos = pos.to_string();
+            for c in [&mut cos, &mut sin] {
+                let g = format!("{c}/at_positions@{p}");
+                self.emit(ctx, "Gather", &[c, &pos], &g, vec![int_attr("axis", 0)])?;
+                *c = g;
+            }
+        }
+        for c in [&mut cos, &mut sin] {
+            let r = format!("{c}/per_head@{p}");
+            self.emit_reshape(ctx, c, &[b, s, 1, half], &r)?;
+            *c = r;
+        }
+        let interleaved = n.int("interleaved").unwrap_or(0) != 0;
+        let (x1, x2) = (format!("{p}/x1"), format!("{p}/x2"));
+        if interleaved {
+            self.emit_last_slice(ctx, &x4, [0, rot, 2], &x1)?;
+            self.emit_last_slice(ctx, &x4, [1, rot, 2], &x2)?;
+        } else {
+            self.emit_last_slice(ctx, &x4, [0, half, 1], &x1)?;
+            self.emit_last_slice(ctx, &x4, [half, rot, 1], &x2)?;
+        }
+        let name = |t: &str| format!("{p}/{t}");
+        let (c1, s2, s1, c2, real, imag) = (
+            name("cos_x1"),
+            name("sin_x2"),
+            name("sin_x1"),
+            name("cos_x2"),
+            name("real"),
+            name("imag"),
+        );
+        self.emit(ctx, "Mul", &[&cos, &x1], &c1, vec![])?;
+        self.emit(ctx, "Mul", &[&sin, &x2], &s2, vec![])?;
+        self.emit(ctx, "Mul", &[&sin, &x1], &s1, vec![])?;
+        self.emit(ctx, "Mul", &[&cos, &x2], &c2, vec![])?;
+        self.emit(ctx, "Sub", &[&c1, &s2], &real, vec![])?;
+        self.emit(ctx, "Add", &[&s1, &c2], &imag, vec![])?;
+        let rotated = name("rotated");
+        if interleaved {
+            let (r5, i5, pairs) = (name("real_pairs"), name("imag_pairs"), name("pairs"));
+            self.emit_reshape(ctx, &real, &[b, s, h, half, 1], &r5)?;
+            self.emit_reshape(ctx, &imag, &[b, s, h, half, 1], &i5)?;
+            self.emit(
+                ctx,
+                "Concat",
+                &[&r5, &i5],
+                &pairs,
+                vec![int_attr("axis", -1)],
+            )?;
+            self.emit_reshape(ctx, &pairs, &[b, s, h, rot], &rotated)?;
+        } else {
+            self.emit(
+                ctx,
+                "Concat",
+                &[&real, &imag],
+                &rotated,
+                vec![int_attr("axis", -1)],
+            )?;
+        }
+        let whole = if rot < d {
+            let (rest, all) = (name("passed"), name("whole"));
+            self.emit_last_slice(ctx, &x4, [rot, d, 1], &rest)?;
+            self.emit(
+                ctx,
+                "Concat",
+                &[&rotated, &rest],
+                &all,
+                vec![int_attr("axis", -1)],
+            )?;
+            all
+        } else {
+            rotated
+        };
+        if shape.len() == 4 {
+            self.emit(
+                ctx,
+                "Transpose",
+                &[&whole],
+                out,
+                vec![ints_attr("perm", &[0, 2, 1, 3])],
+            )
+        } else {
+            self.emit_reshape(ctx, &whole, &shape, out)
+        }
     }
 }

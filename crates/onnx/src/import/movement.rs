@@ -757,7 +757,7 @@ impl Importer<'_> {
                     .collect()
             }
         };
-        if sizes.len() != outs.len() || sizes.iter().sum::<usize>() != dim || sizes.contains(&0) {
+        if sizes.len() != outs.len() || sizes.iter().sum::<usize>() != dim {
             return Err(ctx.unsupported(
                 "Split sizes that do not cover the axis",
                 format!("{sizes:?} of {dim} into {} outputs", outs.len()),
@@ -765,6 +765,23 @@ impl Importer<'_> {
         }
         let mut start = 0;
         for (name, n) in outs.iter().zip(sizes) {
+            if n == 0 {
+                // An empty piece (RotaryEmbedding's function body splits off the features it
+                // does not rotate, none when it rotates them all): an empty constant, which
+                // Concat leaves out.
+                let mut shape = self.shape(x);
+                if let Some(d) = shape.get_mut(a) {
+                    *d = 0;
+                }
+                self.set(
+                    name,
+                    Value::Const(Const {
+                        shape,
+                        data: Vec::new(),
+                    }),
+                );
+                continue;
+            }
             let y = self.op(
                 ctx,
                 name,
