@@ -561,6 +561,55 @@ def index_and_integer_ops():
                                for o in outs]}, f)
 
 
+def fixed_weights():
+    """Weights and scales given as graph inputs where a circuit needs constants (issue 18): a
+    Pow by a tensor of exponents and a Mod by a tensor of divisors (one circuit per distinct
+    value), Resize scales for a subset of axes (opset 18 `axes`, `align_corners` on a
+    downscaled axis), `tf_crop_and_resize` with an extrapolation value, a `keep_aspect_ratio_
+    policy`, `half_pixel_symmetric`, and QuantizeLinear to int16 by its zero point's type.
+    Calibration fixes the float inputs `e`, `d` and `scales` and the int16 `zp` from the
+    sample. Expected outputs from ONNX's reference implementation."""
+    from onnx.reference import ReferenceEvaluator
+    vi = helper.make_tensor_value_info
+    F, I16, I64 = TensorProto.FLOAT, TensorProto.INT16, TensorProto.INT64
+    inits = [numpy_helper.from_array(f32([0.0, -0.25, 1.0, 1.0]), "roi"),
+             numpy_helper.from_array(np.array([3, 3], dtype=np.int64), "crop_sizes"),
+             numpy_helper.from_array(np.array([4, 6], dtype=np.int64), "aspect_sizes"),
+             numpy_helper.from_array(f32([1.0, 1.0, 1.5, 1.25]), "sym_scales"),
+             numpy_helper.from_array(f32(0.01), "q_scale")]
+    g = helper.make_graph(
+        [node("Pow", ["x", "e"], ["pow"]),
+         node("Mod", ["x", "d"], ["mod"]),
+         node("Resize", ["x", "", "scales"], ["corners"], mode="linear", axes=[2, 3],
+              coordinate_transformation_mode="align_corners"),
+         node("Resize", ["x", "roi", "", "crop_sizes"], ["crop"], mode="linear", axes=[2, 3],
+              coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=10.0),
+         node("Resize", ["x", "", "", "aspect_sizes"], ["aspect"], mode="nearest", axes=[2, 3],
+              keep_aspect_ratio_policy="not_larger"),
+         node("Resize", ["x", "", "sym_scales"], ["symmetric"], mode="linear",
+              coordinate_transformation_mode="half_pixel_symmetric"),
+         node("QuantizeLinear", ["x", "q_scale", "zp"], ["q"])],
+        "fixed_weights",
+        [vi("x", F, [1, 1, 2, 4]), vi("e", F, [4]), vi("d", F, [4]), vi("scales", F, [2]),
+         vi("zp", I16, [])],
+        [vi("pow", F, [1, 1, 2, 4]), vi("mod", F, [1, 1, 2, 4]), vi("corners", F, [1, 1, 3, 3]),
+         vi("crop", F, [1, 1, 3, 3]), vi("aspect", F, [1, 1, 3, 6]),
+         vi("symmetric", F, [1, 1, 3, 5]), vi("q", I16, [1, 1, 2, 4])],
+        inits)
+    save(g, os.path.join(OPS, "fixed_weights.onnx"), 19)
+    m = onnx.load(os.path.join(OPS, "fixed_weights.onnx"))
+    feeds = {"x": f32([[[[1.5, -0.5, 2.25, 0.75], [-1.25, 3.0, 0.5, -2.0]]]]),
+             "e": f32([1.0, 2.0, 3.0, 0.0]), "d": f32([2.5, -1.5, 1.0, 2.5]),
+             "scales": f32([1.5, 0.75]), "zp": np.array(1000, dtype=np.int16)}
+    outs = ReferenceEvaluator(m).run(None, feeds)
+    flat = np.concatenate([np.asarray(feeds[n], dtype=np.float64).ravel()
+                           for n in ["x", "e", "d", "scales", "zp"]])
+    with open(os.path.join(OPS, "fixed_weights.expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in flat],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs]}, f)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1720,6 +1769,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["index_integer_ops"]:
         index_and_integer_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["fixed_weights"]:
+        fixed_weights()
+        sys.exit(0)
     if sys.argv[1:] == ["losses"]:
         losses()
         sys.exit(0)
@@ -1746,3 +1798,4 @@ if __name__ == "__main__":
     losses()
     computed_parameters()
     index_and_integer_ops()
+    fixed_weights()

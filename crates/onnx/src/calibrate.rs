@@ -111,10 +111,10 @@ pub struct Calibration {
     pub report: FidelityReport,
 }
 
-/// Fix every integer (or boolean) graph input that a node needs as a constant (a shape, axes,
-/// indices: [`OnnxError::NeedsConstant`]) to its values in `sample` (one flat sample in EZKL's
-/// layout), in [`Settings::fixed_inputs`], so the model compiles to a circuit for those
-/// values. Settings that already compile, or fail for another reason, come back unchanged
+/// Fix every graph input that a node needs as a constant (a shape, axes, indices, or a weight
+/// such as `Resize` scales: [`OnnxError::NeedsConstant`]) to its values in `sample` (one flat
+/// sample in EZKL's layout), in [`Settings::fixed_inputs`], so the model compiles to a circuit
+/// for those values: they become constants of the Program, public to the verifier. Settings that already compile, or fail for another reason, come back unchanged
 /// (apart from what was fixed).
 ///
 /// # Errors
@@ -151,18 +151,22 @@ pub fn fix_constant_inputs(
         else {
             break;
         };
-        // ONNX `TensorProto.DataType` BOOL is 9.
+        // ONNX `TensorProto.DataType` BOOL is 9. Integer and boolean inputs must hold
+        // integers; a float input (a weight a node needs as a constant) is fixed as it is.
         let t = graph_input.elem_type;
-        let fixable =
-            (crate::import::is_integer_type(t) || t == 9) && !s.fixed_inputs.contains_key(&input);
+        let integral = crate::import::is_integer_type(t) || t == 9;
         let range = ranges.get(at).cloned().unwrap_or_default();
         let n = range.len();
         let values = sample.get(range).unwrap_or_default();
-        if !fixable || values.len() != n || values.iter().any(|v| v.fract() != 0.0) {
+        if s.fixed_inputs.contains_key(&input)
+            || values.len() != n
+            || values
+                .iter()
+                .any(|v| !v.is_finite() || (integral && v.fract() != 0.0))
+        {
             break;
         }
-        #[allow(clippy::cast_possible_truncation)]
-        let values = values.iter().map(|&v| v as i64).collect();
+        let values = values.to_vec();
         s.fixed_inputs.insert(input, values);
     }
     Ok(s)

@@ -92,9 +92,9 @@ pub enum OnnxError {
     },
     /// A node needs a constant operand (a shape, axes, indices) and reads a computed tensor or
     /// a graph input. A graph input there can be fixed at compile time
-    /// ([`crate::Settings::fixed_inputs`]; calibration fixes integer ones from its first sample).
+    /// ([`crate::Settings::fixed_inputs`]; calibration fixes them from its first sample).
     #[error(
-        "node `{node}` ({op_type}) needs input `{input}` to be a constant (a shape, axes or indices); a graph input there can be fixed at compile time (`fixed_inputs` in the settings, or calibrate on a sample)"
+        "node `{node}` ({op_type}) needs input `{input}` to be a constant (a shape, axes, indices or a weight); a graph input there can be fixed at compile time (`fixed_inputs` in the settings, or calibrate on a sample)"
     )]
     NeedsConstant {
         /// The node's name.

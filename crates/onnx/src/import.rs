@@ -124,8 +124,9 @@ struct Importer<'m> {
     inlined: usize,
     /// Names of the constants of an integer element type (shape arithmetic folds exactly).
     ints: HashSet<String>,
-    /// Names of the `int8` constants (QuantizeLinear's output range follows its zero point).
-    signed_bytes: HashSet<String>,
+    /// The ONNX element type of each small-integer initializer and graph input (int4 to
+    /// int16, signed or not): QuantizeLinear's output range follows its zero point's type.
+    small_int_types: HashMap<String, i32>,
     /// The bit width of each unsigned-integer graph input (a left `BitShift` wraps at it).
     unsigned_widths: HashMap<String, u32>,
     settings: &'m Settings,
@@ -142,6 +143,10 @@ struct Importer<'m> {
     /// logical operators, casts to bool and data movement of booleans): `Attention` reads a
     /// boolean `attn_mask` as which keys to attend, a float one as a bias.
     bools: HashSet<String>,
+    /// The graph inputs that could still be fixed at compile time (not fixed, and the model
+    /// has more than one input): a node that needs one as a constant says so
+    /// ([`Importer::fixable_or`]).
+    open_inputs: HashSet<String>,
 }
 
 /// Translate `model` under `settings`.
@@ -223,8 +228,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                         allowed: "as many values as the input's shape holds",
                     });
                 }
-                #[allow(clippy::cast_precision_loss)]
-                let data = fixed.iter().map(|&v| v as f64).collect();
+                let data = fixed.clone();
                 values.insert(
                     gi.name.clone(),
                     Value::Const(Const {
@@ -282,15 +286,28 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         .iter()
         .filter(|t| fold::is_integer_type(t.data_type))
         .map(|t| t.name.clone())
-        .chain(settings.fixed_inputs.keys().cloned())
+        .chain(
+            graph_inputs
+                .iter()
+                .filter(|g| fold::is_integer_type(g.elem_type) || g.elem_type == 9)
+                .filter(|g| settings.fixed_inputs.contains_key(&g.name))
+                .map(|g| g.name.clone()),
+        )
         .collect();
-    // ONNX TensorProto.DataType INT8.
-    let signed_bytes = model
+    // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, UINT4 21, INT4 22.
+    let small = |t: i32| matches!(t, 2..=5 | 21 | 22);
+    let small_int_types = model
         .graph()
         .initializer
         .iter()
-        .filter(|t| t.data_type == 3)
-        .map(|t| t.name.clone())
+        .filter(|t| small(t.data_type))
+        .map(|t| (t.name.clone(), t.data_type))
+        .chain(
+            graph_inputs
+                .iter()
+                .filter(|g| small(g.elem_type))
+                .map(|g| (g.name.clone(), g.elem_type)),
+        )
         .collect();
     // ONNX `TensorProto.DataType`: UINT8 2, UINT16 4, UINT32 12, UINT64 13.
     let unsigned_widths = graph_inputs
@@ -320,9 +337,18 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                 .map(|g| g.name.clone()),
         )
         .collect();
+    let open_inputs = if graph_inputs.len() > 1 {
+        graph_inputs
+            .iter()
+            .filter(|g| !settings.fixed_inputs.contains_key(&g.name))
+            .map(|g| g.name.clone())
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut imp = Importer {
         b,
-        signed_bytes,
+        small_int_types,
         unsigned_widths,
         values,
         seqs: HashMap::new(),
@@ -338,6 +364,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         opset: model.opset(),
         strings: model.string_initializers().into_keys().collect(),
         bools,
+        open_inputs,
     };
     // Typed graph inputs are held to their type by constraint, whatever value the prover
     // sets: a boolean input is read as `x != 0` (ONNX's cast to bool), so logical operators,
@@ -803,6 +830,20 @@ impl Importer<'_> {
         }
     }
 
+    /// `err` (a node cannot take input `i` computed), or [`OnnxError::NeedsConstant`] when that
+    /// input is a graph input that could be fixed at compile time (the model has another
+    /// input): calibration then fixes it from its sample and the node sees a constant.
+    fn fixable_or(&self, ctx: &Ctx<'_>, i: usize, err: OnnxError) -> OnnxError {
+        match ctx.input(i) {
+            Some(name) if self.open_inputs.contains(name) => OnnxError::NeedsConstant {
+                node: ctx.name.clone(),
+                op_type: ctx.node.op_type.clone(),
+                input: name.to_string(),
+            },
+            _ => err,
+        }
+    }
+
     fn ints_input(&self, ctx: &Ctx<'_>, i: usize) -> Result<Vec<i64>, OnnxError> {
         let c = self.constant(ctx, i)?;
         c.ints().ok_or_else(|| {
@@ -1149,7 +1190,9 @@ impl Importer<'_> {
                 let n = ctx.node.input.len();
                 // Empty constants (an empty Split piece) add nothing.
                 let kept: Vec<usize> = (0..n)
-                    .filter(|&i| !matches!(self.get(ctx, i), Ok(Value::Const(c)) if c.data.is_empty()))
+                    .filter(
+                        |&i| !matches!(self.get(ctx, i), Ok(Value::Const(c)) if c.data.is_empty()),
+                    )
                     .collect();
                 let ids = kept
                     .into_iter()
@@ -1354,7 +1397,8 @@ impl Importer<'_> {
             }
             Value::Dyn(id) => {
                 if alpha != 1.0 || fold.is_some() {
-                    return Err(ctx.unsupported("alpha != 1 with a computed B", alpha));
+                    let err = ctx.unsupported("alpha != 1 with a computed B", alpha);
+                    return Err(self.fixable_or(ctx, 1, err));
                 }
                 (*id, self.s)
             }
@@ -1378,7 +1422,8 @@ impl Importer<'_> {
                 Value::Const(c) => Some(Self::bias_vector(scaled(c, |_, v| beta * v), ncols)),
                 Value::Dyn(id) => {
                     if beta != 1.0 {
-                        return Err(ctx.unsupported("beta != 1 with a computed C", beta));
+                        let err = ctx.unsupported("beta != 1 with a computed C", beta);
+                        return Err(self.fixable_or(ctx, 2, err));
                     }
                     late_bias = Some(*id);
                     None
@@ -1487,7 +1532,8 @@ impl Importer<'_> {
                 }
                 Value::Dyn(id) if beta == 1.0 => *id,
                 Value::Dyn(_) => {
-                    return Err(ctx.unsupported("beta != 1 with a computed C", beta));
+                    let err = ctx.unsupported("beta != 1 with a computed C", beta);
+                    return Err(self.fixable_or(ctx, 2, err));
                 }
             };
             y = self.op(ctx, out, Op::Add, &[y, c])?;
@@ -1983,10 +2029,14 @@ impl Importer<'_> {
     /// A BatchNormalization that could not be folded: `y = a * x + b` per channel (axis 1).
     fn batch_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let (a, b) = self.bn_affine(ctx.node).flatten().ok_or_else(|| {
-            ctx.unsupported(
+            let err = ctx.unsupported(
                 "BatchNormalization with computed or mismatched parameters",
                 "scale, bias, mean and var must be constants of one length",
-            )
+            );
+            // The first parameter that is a graph input, if any, can be fixed.
+            (1..5)
+                .rev()
+                .fold(err, |err, i| self.fixable_or(ctx, i, err))
         })?;
         let x = self.dyn_input(ctx, 0)?;
         let rank = self.shape(x).len();
@@ -2164,10 +2214,11 @@ impl Importer<'_> {
         let ws = self.shape(w);
         let groups = n.int("group").unwrap_or(1);
         if ws.len() != 4 || groups != 1 || self.folds.contains_key(out) {
-            return Err(ctx.unsupported(
+            let err = ctx.unsupported(
                 "computed Conv weights other than 2-D, ungrouped and unfolded",
                 format!("weight shape {ws:?}, group {groups}"),
-            ));
+            );
+            return Err(self.fixable_or(ctx, 1, err));
         }
         if let Some(k) = n.ints("kernel_shape")
             && usizes(ctx, "kernel_shape", &k)?.as_slice() != ws.get(2..).unwrap_or_default()

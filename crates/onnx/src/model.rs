@@ -151,7 +151,7 @@ impl CompiledModel {
 
     /// The first fixed graph input ([`Settings::fixed_inputs`]) whose slice of the flat input
     /// differs from its fixed values: its name, the fixed values and the given ones.
-    fn fixed_input_mismatch(&self, input: &[f64]) -> Option<(String, Vec<i64>, Vec<f64>)> {
+    fn fixed_input_mismatch(&self, input: &[f64]) -> Option<(String, Vec<f64>, Vec<f64>)> {
         if self.settings.fixed_inputs.is_empty() {
             return None;
         }
@@ -163,9 +163,8 @@ impl CompiledModel {
         names.iter().zip(ranges).find_map(|(name, range)| {
             let want = self.settings.fixed_inputs.get(name)?;
             let got = input.get(range).unwrap_or_default();
-            #[allow(clippy::cast_precision_loss)]
-            let same =
-                want.len() == got.len() && want.iter().zip(got).all(|(&w, &g)| w as f64 == g);
+            #[allow(clippy::float_cmp)]
+            let same = want.len() == got.len() && want.iter().zip(got).all(|(&w, &g)| w == g);
             (!same).then(|| (name.clone(), want.clone(), got.to_vec()))
         })
     }

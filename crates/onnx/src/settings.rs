@@ -26,13 +26,15 @@ pub struct Settings {
     /// shapes when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_shapes: Option<Vec<Vec<usize>>>,
-    /// Graph inputs fixed at compile time, by name: their values (integers) are constants of
-    /// the Program (a shape an `Expand` or `Reshape` reads, indices, axes), so a circuit can be
-    /// built. Proofs are for these values: a prove input must carry exactly them in its slice
-    /// of the flat input ([`crate::CompiledModel::witness`] refuses another). Calibration fixes
-    /// an integer graph input from its first sample when a node needs it constant.
+    /// Graph inputs fixed at compile time, by name: their values are constants of the Program
+    /// (a shape an `Expand` or `Reshape` reads, indices, axes, or weights a node needs as
+    /// constants, such as `Resize` scales or `ConvTranspose` kernels), so a circuit can be
+    /// built. Proofs are for these values, which the verifier knows as part of the Program: a
+    /// prove input must carry exactly them in its slice of the flat input
+    /// ([`crate::CompiledModel::witness`] refuses another). Calibration fixes a graph input
+    /// from its first sample when a node needs it constant.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub fixed_inputs: BTreeMap<String, Vec<i64>>,
+    pub fixed_inputs: BTreeMap<String, Vec<f64>>,
     /// Fixed-point scale of the input and every activation, in bits (`2^scale_bits`).
     pub scale_bits: u32,
     /// Scale of weights and other constants, in bits (`scale_bits` when absent).

@@ -10,7 +10,7 @@ use rand::{RngExt, SeedableRng};
 use zkmlops_fri::{FriBackend, FriConfig};
 use zkmlops_onnx::{
     CompiledModel, FloatModel, OnnxError, OnnxModel, ScaleLimits, Settings, calibrate,
-    calibrate_within, compile, fidelity,
+    calibrate_within, compile, fidelity, fix_constant_inputs,
 };
 use zkmlops_proof::{Backend, StageTag, VerifyPolicy};
 
@@ -434,7 +434,7 @@ fn a_shape_graph_input_is_fixed_at_compile_time() {
         FriConfig::KECCAK.name(),
     )
     .unwrap();
-    assert_eq!(cal.settings.fixed_inputs["shape"], vec![2, 3, 4]);
+    assert_eq!(cal.settings.fixed_inputs["shape"], vec![2.0, 3.0, 4.0]);
     let back = Settings::from_json(&cal.settings.to_json()).unwrap();
     assert_eq!(back.fixed_inputs, cal.settings.fixed_inputs);
     let w = cal.model.witness(0, &sample).unwrap();
@@ -444,12 +444,12 @@ fn a_shape_graph_input_is_fixed_at_compile_time() {
     let other = vec![0.5, -1.0, 2.0, 1.0, 3.0, 4.0];
     let err = cal.model.witness(0, &other).unwrap_err();
     assert!(
-        matches!(&err, OnnxError::Input { what, .. } if what.contains("fixed to [2, 3, 4]")),
+        matches!(&err, OnnxError::Input { what, .. } if what.contains("fixed to [2.0, 3.0, 4.0]")),
         "{err:?}"
     );
     // Only a graph input can be fixed, and not a model's only input.
     let mut bad = Settings::default();
-    bad.fixed_inputs.insert("nope".into(), vec![1]);
+    bad.fixed_inputs.insert("nope".into(), vec![1.0]);
     assert!(matches!(
         compile(&onnx, &bad),
         Err(OnnxError::SettingRange {
@@ -458,7 +458,9 @@ fn a_shape_graph_input_is_fixed_at_compile_time() {
         })
     ));
     let mut wrong_len = Settings::default();
-    wrong_len.fixed_inputs.insert("shape".into(), vec![2, 3]);
+    wrong_len
+        .fixed_inputs
+        .insert("shape".into(), vec![2.0, 3.0]);
     assert!(matches!(
         compile(&onnx, &wrong_len),
         Err(OnnxError::SettingRange {
@@ -963,6 +965,55 @@ fn weights_given_as_graph_inputs_match_the_reference() {
         assert_within(name, g, e);
     }
     proves(name, &m, &want.input);
+}
+
+/// Float weights and scales given as graph inputs where a circuit needs constants: compiling
+/// names the first such input; `fix_constant_inputs` fixes each one (Pow exponents, Mod
+/// divisors, Resize scales, an int16 zero point) from the sample; the outputs (a Pow by a
+/// tensor of exponents, a Mod by a tensor of divisors, Resize on a subset of axes with
+/// `align_corners`, `tf_crop_and_resize` with an extrapolation value, `keep_aspect_ratio_policy`,
+/// `half_pixel_symmetric`, QuantizeLinear saturating to int16) match ONNX's reference; the
+/// Program proves; another value in a fixed input's slice is refused before proving.
+#[test]
+fn float_weights_given_as_graph_inputs_are_fixed_and_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "fixed_weights";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let onnx = model(name);
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let err = compile(&onnx, &settings).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::NeedsConstant { input, .. } if input == "e"),
+        "{err:?}"
+    );
+    let fixed = fix_constant_inputs(&onnx, &settings, &want.input).unwrap();
+    let names: Vec<&str> = fixed.fixed_inputs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["d", "e", "scales", "zp"]);
+    assert_eq!(fixed.fixed_inputs["scales"], vec![1.5, 0.75]);
+    assert_eq!(fixed.fixed_inputs["zp"], vec![1000.0]);
+    let m = compile(&onnx, &fixed).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 7);
+    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
+        assert_eq!(g.len(), e.len(), "output {k}");
+        assert_within(&format!("{name} output {k}"), g, e);
+    }
+    proves(name, &m, &want.input);
+    let mut other = want.input.clone();
+    other[9] = 2.5;
+    let err = m.witness(0, &other).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::Input { what, .. } if what.contains("graph input `e` was fixed")),
+        "{err:?}"
+    );
 }
 
 /// ArgMax and ArgMin with `select_last_index` on ties, Mod of integer tensors by a computed

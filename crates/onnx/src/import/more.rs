@@ -19,7 +19,7 @@ use zkmlops_tensor::ops::{Conv2dParams, Rounding};
 use zkmlops_tensor::{Op, TensorId, composite};
 
 use super::movement::INFINITY_STAND_IN;
-use super::{Ctx, Importer, Value, axis, pads4, pair, slice_positions};
+use super::{Ctx, Importer, Value, axis, fold, pads4, pair, slice_positions};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
@@ -115,6 +115,10 @@ const LOG_DEFAULT: (f64, f64) = (0.0, 64.0);
 const POW_DEFAULT: (f64, f64) = (0.0, 8.0);
 /// Largest whole exponent Pow computes by products, and largest `ln` of a Pow value.
 const MAX_POWER: u32 = 16;
+
+/// The most distinct values of a constant operand (Pow exponents, Mod divisors) lowered one
+/// circuit per value ([`Importer::per_value`]).
+const MAX_DISTINCT: usize = 16;
 
 /// Where a maximum first occurs ([`Importer::first_max`]).
 struct FirstMax {
@@ -1687,23 +1691,118 @@ impl Importer<'_> {
         self.op(ctx, out, Op::Mul, &[x, one])
     }
 
+    /// `f(x, v)` where the constant `c` (broadcast with `x`) holds `v`: one `f` per distinct
+    /// value of `c`, each kept where `c` holds it by a 0/1 constant mask, and summed. A
+    /// scalar (or uniform) `c` is one plain `f`. `what` names the values in errors.
+    #[allow(clippy::too_many_arguments)]
+    fn per_value(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        c: &Const,
+        what: &'static str,
+        mut f: impl FnMut(&mut Self, &Ctx<'_>, &str, TensorId, f64) -> Result<TensorId, OnnxError>,
+    ) -> Result<TensorId, OnnxError> {
+        let xs = self.shape(x);
+        let shape = fold::broadcast_shape(&xs, &c.shape).ok_or_else(|| {
+            ctx.unsupported(
+                "operands that do not broadcast",
+                format!("{xs:?} and {:?}", c.shape),
+            )
+        })?;
+        let c = fold::broadcast(c, &shape).ok_or_else(|| {
+            ctx.unsupported("operands that do not broadcast", format!("{shape:?}"))
+        })?;
+        let mut distinct: Vec<f64> = c.data.clone();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        match distinct.as_slice() {
+            [] => return Err(ctx.unsupported(what, "an empty constant")),
+            [v] if c.data.len() == 1 || xs == shape => return f(self, ctx, out, x, *v),
+            _ => {}
+        }
+        if distinct.len() > MAX_DISTINCT {
+            return Err(ctx.unsupported(
+                what,
+                format!(
+                    "{} distinct values (at most {MAX_DISTINCT}: one circuit each)",
+                    distinct.len()
+                ),
+            ));
+        }
+        #[allow(clippy::cast_possible_wrap)]
+        let want: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let x = if xs == shape {
+            x
+        } else {
+            self.broadcast_to(ctx, &format!("{out}/broadcast"), x, &want)?
+        };
+        if let [v] = distinct.as_slice() {
+            return f(self, ctx, out, x, *v);
+        }
+        let mut sum = None;
+        let last = distinct.len() - 1;
+        for (k, &v) in distinct.iter().enumerate() {
+            let y = f(self, ctx, &format!("{out}/value{k}"), x, v)?;
+            #[allow(clippy::float_cmp)]
+            let mask = Const {
+                shape: shape.clone(),
+                data: c
+                    .data
+                    .iter()
+                    .map(|&d| f64::from(u8::from(d == v)))
+                    .collect(),
+            };
+            let kept = self.mul_const(
+                ctx,
+                &format!("{out}/value{k}/kept"),
+                y,
+                &format!("{out}/value{k}/mask"),
+                &mask,
+            )?;
+            sum = Some(match sum {
+                None => kept,
+                Some(acc) => {
+                    let name = if k == last {
+                        out.to_string()
+                    } else {
+                        format!("{out}/sum{k}")
+                    };
+                    self.op(ctx, &name, Op::Add, &[acc, kept])?
+                }
+            });
+        }
+        sum.ok_or_else(|| ctx.unsupported(what, "an empty constant"))
+    }
+
     fn pow(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         let x = self.dyn_input(ctx, 0)?;
         let e = self.constant(ctx, 1).map_err(|_| {
-            ctx.unsupported(
+            let err = ctx.unsupported(
                 "Pow with a computed exponent",
                 "the exponent must be a constant",
-            )
+            );
+            self.fixable_or(ctx, 1, err)
         })?;
-        let exponent = match e.data.as_slice() {
-            [v] => *v,
-            _ => {
-                return Err(ctx.unsupported(
-                    "Pow with a tensor of exponents",
-                    format!("shape {:?}", e.shape),
-                ));
-            }
-        };
+        self.per_value(
+            ctx,
+            out,
+            x,
+            &e,
+            "a Pow with a tensor of exponents",
+            Self::pow_by,
+        )
+    }
+
+    /// `x^exponent` for one constant exponent.
+    fn pow_by(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        exponent: f64,
+    ) -> Result<TensorId, OnnxError> {
         #[allow(clippy::cast_possible_truncation)]
         let whole = (exponent.fract() == 0.0 && exponent.abs() <= f64::from(MAX_POWER))
             .then_some(exponent as i32);
@@ -2055,11 +2154,24 @@ impl Importer<'_> {
         )?;
         let r = self.round_even(ctx, &format!("{out}/rounded"), q)?;
         let shifted = self.op(ctx, &format!("{out}/shifted"), Op::Add, &[r, zp])?;
-        let signed = ctx.input(2).is_some_and(|n| self.signed_bytes.contains(n));
-        let (lo, hi) = if signed {
-            (-128.0, 127.0)
-        } else {
-            (0.0, 255.0)
+        // The zero point's type, else `output_dtype` (opset 21), else uint8.
+        let t = ctx
+            .input(2)
+            .and_then(|n| self.small_int_types.get(n).copied())
+            .or_else(|| {
+                ctx.node
+                    .int("output_dtype")
+                    .and_then(|t| i32::try_from(t).ok())
+            })
+            .unwrap_or(2);
+        // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, UINT4 21, INT4 22.
+        let (lo, hi) = match t {
+            3 => (-128.0, 127.0),
+            4 => (0.0, 65535.0),
+            5 => (-32768.0, 32767.0),
+            21 => (0.0, 15.0),
+            22 => (-8.0, 7.0),
+            _ => (0.0, 255.0),
         };
         self.clip(ctx, out, shifted, Some(lo), Some(hi))
     }
@@ -2078,17 +2190,30 @@ impl Importer<'_> {
         }
         let x = self.dyn_input(ctx, 0)?;
         let c = self.constant(ctx, 1).map_err(|_| {
-            ctx.unsupported("Mod by a computed tensor", "the divisor must be a constant")
+            let err = ctx.unsupported("Mod by a computed tensor", "the divisor must be a constant");
+            self.fixable_or(ctx, 1, err)
         })?;
-        let d = match c.data.as_slice() {
-            [d] if *d != 0.0 => *d,
-            other => {
-                return Err(ctx.unsupported(
-                    "a Mod divisor that is not one nonzero value",
-                    format!("{other:?}"),
-                ));
-            }
-        };
+        if c.data.contains(&0.0) {
+            return Err(ctx.unsupported("a Mod divisor of zero", format!("{:?}", c.data)));
+        }
+        self.per_value(
+            ctx,
+            out,
+            x,
+            &c,
+            "a Mod by a tensor of divisors",
+            Self::modulo_by,
+        )
+    }
+
+    /// `x mod d` (ONNX's `fmod` attribute chooses the sign rule) for one nonzero constant `d`.
+    fn modulo_by(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        d: f64,
+    ) -> Result<TensorId, OnnxError> {
         let fmod = ctx.node.int("fmod").unwrap_or(0) != 0;
         let magnitude = self.param(ctx, &format!("{out}/divisor"), &scalar(d.abs()), self.s)?;
         let num = if d < 0.0 {

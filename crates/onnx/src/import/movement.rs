@@ -124,7 +124,7 @@ impl Importer<'_> {
     }
 
     /// `x` broadcast to `want` (numpy rules) by a reshape and copies along its unit axes.
-    fn broadcast_to(
+    pub(super) fn broadcast_to(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
@@ -288,36 +288,96 @@ impl Importer<'_> {
         let shape = self.shape(x);
         // Scales (Upsample input 1; Resize input 2), or sizes (Resize input 3).
         let scales_at = if ctx.node.op_type == "Upsample" { 1 } else { 2 };
+        let rank = shape.len();
+        // Opset 18's `axes`: the scales or sizes given are for these axes, the others keep
+        // their length.
+        let axes: Vec<usize> = match ctx.node.ints("axes") {
+            Some(a) => a
+                .iter()
+                .map(|&v| super::axis(ctx, v, rank))
+                .collect::<Result<_, _>>()?,
+            None => (0..rank).collect(),
+        };
+        let spread = |given: &[f64], rest: &dyn Fn(usize) -> f64| -> Result<Vec<f64>, OnnxError> {
+            if given.len() != axes.len() {
+                return Err(ctx.unsupported(
+                    "Resize scales that are not one per axis",
+                    format!("{given:?} for {shape:?}, axes {axes:?}"),
+                ));
+            }
+            let mut all: Vec<f64> = (0..rank).map(rest).collect();
+            for (&a, &v) in axes.iter().zip(given) {
+                all[a] = v;
+            }
+            Ok(all)
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let length = |a: usize| shape[a] as f64;
         let mut sizes: Option<Vec<usize>> = None;
         let factors: Vec<f64> = match (ctx.input(scales_at), ctx.input(3)) {
             (Some(_), _) if !self.constant(ctx, scales_at)?.data.is_empty() => {
-                self.constant(ctx, scales_at)?.data
+                spread(&self.constant(ctx, scales_at)?.data, &|_| 1.0)?
             }
             (_, Some(_)) => {
-                let given = self.ints_input(ctx, 3)?;
-                sizes = Some(given.iter().map(|&o| to_usize(o)).collect());
-                given
+                #[allow(clippy::cast_precision_loss)]
+                let given: Vec<f64> = self
+                    .ints_input(ctx, 3)?
                     .iter()
-                    .zip(&shape)
-                    .map(|(&o, &i)| {
-                        #[allow(clippy::cast_precision_loss)]
-                        let f = o as f64 / i.max(1) as f64;
-                        f
-                    })
-                    .collect()
+                    .map(|&o| to_usize(o) as f64)
+                    .collect();
+                let wanted = spread(&given, &length)?;
+                let mut factors: Vec<f64> = wanted
+                    .iter()
+                    .enumerate()
+                    .map(|(a, &o)| o / length(a).max(1.0))
+                    .collect();
+                let policy = ctx
+                    .node
+                    .string("keep_aspect_ratio_policy")
+                    .unwrap_or_else(|| "stretch".into());
+                // ONNX: one scale for the given axes, the least (`not_larger`) or the
+                // greatest (`not_smaller`) of theirs, and lengths `round_half_up(scale * n)`.
+                let one = match policy.as_str() {
+                    "stretch" => None,
+                    "not_larger" => axes.iter().map(|&a| factors[a]).reduce(f64::min),
+                    "not_smaller" => axes.iter().map(|&a| factors[a]).reduce(f64::max),
+                    other => {
+                        return Err(
+                            ctx.unsupported("a keep_aspect_ratio_policy", other.to_string())
+                        );
+                    }
+                };
+                let mut lengths = wanted;
+                if let Some(scale) = one {
+                    for &a in &axes {
+                        factors[a] = scale;
+                        lengths[a] = (scale * length(a) + 0.5).floor();
+                    }
+                }
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let lengths = lengths.iter().map(|&v| v as usize).collect();
+                sizes = Some(lengths);
+                factors
             }
-            _ => ctx
-                .node
-                .attr("scales")
-                .map(|a| a.floats.iter().map(|&f| f64::from(f)).collect())
-                .unwrap_or_default(),
+            _ => spread(
+                &ctx.node
+                    .attr("scales")
+                    .map(|a| a.floats.iter().map(|&f| f64::from(f)).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+                &|_| 1.0,
+            )?,
         };
-        if factors.len() != shape.len() {
-            return Err(ctx.unsupported(
-                "Resize scales that are not one per axis",
-                format!("{factors:?} for {shape:?}"),
-            ));
-        }
+        // `tf_crop_and_resize` reads the region of interest (input 1): the starts of the
+        // resized axes, then their ends, as fractions of the input.
+        let roi = if coords == "tf_crop_and_resize" {
+            let given = self.constant(ctx, 1)?.data;
+            let half = given.len() / 2;
+            let starts = spread(given.get(..half).unwrap_or_default(), &|_| 0.0)?;
+            let ends = spread(given.get(half..).unwrap_or_default(), &|_| 1.0)?;
+            Some(starts.into_iter().zip(ends).collect::<Vec<_>>())
+        } else {
+            None
+        };
         let whole = factors.iter().all(|f| f.fract() == 0.0 && *f >= 1.0);
         if mode != "nearest" || !repeats || !whole {
             return self.resize_by_matrices(
@@ -326,9 +386,8 @@ impl Importer<'_> {
                 x,
                 &factors,
                 sizes.as_deref(),
-                &mode,
-                &coords,
-                &nearest,
+                (&mode, &coords, &nearest),
+                roi.as_deref(),
             );
         }
         let mut y = x;
@@ -365,10 +424,10 @@ impl Importer<'_> {
         x: TensorId,
         factors: &[f64],
         sizes: Option<&[usize]>,
-        mode: &str,
-        coords: &str,
-        nearest: &str,
+        (mode, coords, nearest): (&str, &str, &str),
+        roi: Option<&[(f64, f64)]>,
     ) -> Result<TensorId, OnnxError> {
+        let extrapolation = f64::from(ctx.node.float("extrapolation_value").unwrap_or(0.0));
         let kind = match mode {
             "nearest" => Interp::Nearest,
             "linear" | "bilinear" => Interp::Linear,
@@ -397,7 +456,9 @@ impl Importer<'_> {
                 Some(s) => s.get(a).copied().unwrap_or(n_in),
                 None => (n_in as f64 * f).floor() as usize,
             };
-            if n_out == n_in && (f - 1.0).abs() < f64::EPSILON {
+            let whole_roi =
+                roi.is_none_or(|r| r.get(a).is_none_or(|&(r0, r1)| r0 == 0.0 && r1 == 1.0));
+            if n_out == n_in && (f - 1.0).abs() < f64::EPSILON && whole_roi {
                 continue;
             }
             if n_out == 0 || n_out > MAX_COPIES || n_in == 0 {
@@ -408,7 +469,9 @@ impl Importer<'_> {
             }
             #[allow(clippy::cast_precision_loss)]
             let (fin, fout) = (n_in as f64, n_out as f64);
-            let scale = if sizes.is_some() { fout / fin } else { f };
+            let scale = f;
+            // ONNX's reference measures the resized axis as `scale * n_in`, unrounded.
+            let resized = scale * fin;
             let original = |j: usize| -> Result<f64, OnnxError> {
                 #[allow(clippy::cast_precision_loss)]
                 let j = j as f64;
@@ -416,8 +479,24 @@ impl Importer<'_> {
                     "half_pixel" => (j + 0.5) / scale - 0.5,
                     "pytorch_half_pixel" if n_out > 1 => (j + 0.5) / scale - 0.5,
                     "pytorch_half_pixel" => 0.0,
-                    "align_corners" if n_out > 1 => j * (fin - 1.0) / (fout - 1.0),
+                    #[allow(clippy::float_cmp)]
+                    "align_corners" if resized != 1.0 => j * (fin - 1.0) / (resized - 1.0),
                     "align_corners" => 0.0,
+                    "tf_crop_and_resize" => {
+                        let (r0, r1) = roi.and_then(|r| r.get(a).copied()).unwrap_or((0.0, 1.0));
+                        #[allow(clippy::float_cmp)]
+                        let at = if resized == 1.0 {
+                            (r1 - r0) * (fin - 1.0) / 2.0
+                        } else {
+                            j * (r1 - r0) * (fin - 1.0) / (resized - 1.0)
+                        };
+                        at + r0 * (fin - 1.0)
+                    }
+                    "half_pixel_symmetric" => {
+                        // The input's centre maps to the output canvas's centre.
+                        let offset = fin / 2.0 * (1.0 - fout / resized);
+                        offset + (j + 0.5) / scale - 0.5
+                    }
                     "asymmetric" => j / scale,
                     "tf_half_pixel_for_nn" => (j + 0.5) / scale,
                     other => {
@@ -428,8 +507,16 @@ impl Importer<'_> {
             };
             let last = fin - 1.0;
             let mut m = vec![0.0; n_in * n_out];
+            // The outputs whose source lies outside the input (`tf_crop_and_resize` only):
+            // they read nothing and get `extrapolation_value`, axis by axis as ONNX's
+            // reference resizes.
+            let mut outside = vec![false; n_out];
             for j in 0..n_out {
                 let xo = original(j)?;
+                if roi.is_some() && !(0.0..=last).contains(&xo) {
+                    outside[j] = true;
+                    continue;
+                }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let at = |v: f64| v.clamp(0.0, last) as usize;
                 if let Interp::Cubic { a, exclude_outside } = kind {
@@ -498,6 +585,20 @@ impl Importer<'_> {
                 self.sp
             };
             y = self.map_axis(ctx, &format!("{out}/axis{a}"), y, a, map, scale)?;
+            if extrapolation != 0.0 && outside.contains(&true) {
+                // `extrapolation_value` at the outside positions of this axis, 0 elsewhere.
+                let ys = self.shape(y);
+                let inner: usize = ys.get(a + 1..).unwrap_or_default().iter().product();
+                let data = (0..ys.iter().product::<usize>())
+                    .map(|i| {
+                        let j = (i / inner.max(1)) % n_out;
+                        if outside[j] { extrapolation } else { 0.0 }
+                    })
+                    .collect();
+                let fill = Const { shape: ys, data };
+                let p = self.param(ctx, &format!("{out}/extrapolated{a}"), &fill, self.s)?;
+                y = self.op(ctx, &format!("{out}/axis{a}/filled"), Op::Add, &[y, p])?;
+            }
         }
         Ok(y)
     }

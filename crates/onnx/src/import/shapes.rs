@@ -297,10 +297,11 @@ impl Importer<'_> {
     fn compress(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         let x = self.dyn_input(ctx, 0)?;
         let cond = self.constant(ctx, 1).map_err(|_| {
-            ctx.unsupported(
+            let err = ctx.unsupported(
                 "a Compress condition that is computed",
                 "it must be a constant",
-            )
+            );
+            self.fixable_or(ctx, 1, err)
         })?;
         let (x, a) = match ctx.node.int("axis") {
             Some(a) => {
