@@ -307,12 +307,14 @@ impl Importer<'_> {
             }
             let mut all: Vec<f64> = (0..rank).map(rest).collect();
             for (&a, &v) in axes.iter().zip(given) {
-                all[a] = v;
+                if let Some(slot) = all.get_mut(a) {
+                    *slot = v;
+                }
             }
             Ok(all)
         };
         #[allow(clippy::cast_precision_loss)]
-        let length = |a: usize| shape[a] as f64;
+        let length = |a: usize| shape.get(a).copied().unwrap_or(1) as f64;
         let mut sizes: Option<Vec<usize>> = None;
         let factors: Vec<f64> = match (ctx.input(scales_at), ctx.input(3)) {
             (Some(_), _) if !self.constant(ctx, scales_at)?.data.is_empty() => {
@@ -339,8 +341,16 @@ impl Importer<'_> {
                 // greatest (`not_smaller`) of theirs, and lengths `round_half_up(scale * n)`.
                 let one = match policy.as_str() {
                     "stretch" => None,
-                    "not_larger" => axes.iter().map(|&a| factors[a]).reduce(f64::min),
-                    "not_smaller" => axes.iter().map(|&a| factors[a]).reduce(f64::max),
+                    "not_larger" => axes
+                        .iter()
+                        .filter_map(|&a| factors.get(a))
+                        .copied()
+                        .reduce(f64::min),
+                    "not_smaller" => axes
+                        .iter()
+                        .filter_map(|&a| factors.get(a))
+                        .copied()
+                        .reduce(f64::max),
                     other => {
                         return Err(
                             ctx.unsupported("a keep_aspect_ratio_policy", other.to_string())
@@ -350,8 +360,10 @@ impl Importer<'_> {
                 let mut lengths = wanted;
                 if let Some(scale) = one {
                     for &a in &axes {
-                        factors[a] = scale;
-                        lengths[a] = (scale * length(a) + 0.5).floor();
+                        if let (Some(f), Some(n)) = (factors.get_mut(a), lengths.get_mut(a)) {
+                            *f = scale;
+                            *n = (scale * length(a) + 0.5).floor();
+                        }
                     }
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -511,10 +523,10 @@ impl Importer<'_> {
             // they read nothing and get `extrapolation_value`, axis by axis as ONNX's
             // reference resizes.
             let mut outside = vec![false; n_out];
-            for j in 0..n_out {
+            for (j, out_of_input) in outside.iter_mut().enumerate() {
                 let xo = original(j)?;
                 if roi.is_some() && !(0.0..=last).contains(&xo) {
-                    outside[j] = true;
+                    *out_of_input = true;
                     continue;
                 }
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -592,7 +604,11 @@ impl Importer<'_> {
                 let data = (0..ys.iter().product::<usize>())
                     .map(|i| {
                         let j = (i / inner.max(1)) % n_out;
-                        if outside[j] { extrapolation } else { 0.0 }
+                        if outside.get(j) == Some(&true) {
+                            extrapolation
+                        } else {
+                            0.0
+                        }
                     })
                     .collect();
                 let fill = Const { shape: ys, data };
