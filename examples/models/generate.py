@@ -535,6 +535,27 @@ def index_and_integer_ops():
     with open(os.path.join(OPS, "bitshift_computed.expected.json"), "w") as f:
         json.dump({"input": [float(v) for v in np.concatenate([xs, ks])],
                    "outputs": [[float(v) for v in np.asarray(o).ravel()] for o in outs]}, f)
+    # Opset 28's signed BitShift: int8 wraps in two's complement on the left, shifts
+    # arithmetically on the right; amounts outside 0..8 give 0 (or -1 right of a negative).
+    I8, I32 = TensorProto.INT8, TensorProto.INT32
+    g = helper.make_graph(
+        [node("BitShift", ["x", "k"], ["left"], direction="LEFT"),
+         node("BitShift", ["x", "k"], ["right"], direction="RIGHT"),
+         node("BitShift", ["w", "kw"], ["wide_left"], direction="LEFT")],
+        "bitshift_signed", [vi("x", I8, [8]), vi("k", I8, [8]), vi("w", I32, [3]),
+                            vi("kw", I32, [3])],
+        [vi("left", I8, [8]), vi("right", I8, [8]), vi("wide_left", I32, [3])])
+    save(g, os.path.join(OPS, "bitshift_signed.onnx"), 28)
+    m = onnx.load(os.path.join(OPS, "bitshift_signed.onnx"))
+    xs = np.array([64, 1, -64, -8, 5, -1, 100, -128], dtype=np.int8)
+    ks = np.array([1, 7, 1, 2, -1, 9, 0, 3], dtype=np.int8)
+    ws = np.array([3, -3, 1000], dtype=np.int32)
+    kws = np.array([20, 26, 12], dtype=np.int32)
+    outs = ReferenceEvaluator(m).run(None, {"x": xs, "k": ks, "w": ws, "kw": kws})
+    with open(os.path.join(OPS, "bitshift_signed.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in np.concatenate([xs, ks]).astype(np.int64)]
+                   + [float(v) for v in np.concatenate([ws, kws]).astype(np.int64)],
+                   "outputs": [[float(v) for v in np.asarray(o).ravel()] for o in outs]}, f)
     # auto_pad SAME_UPPER / SAME_LOWER (TensorFlow and Keras exports): a strided Conv, a max
     # pool and an average pool whose pads come from the input size (against tract).
     rng = np.random.default_rng(5)

@@ -129,6 +129,9 @@ struct Importer<'m> {
     small_int_types: HashMap<String, i32>,
     /// The bit width of each unsigned-integer graph input (a left `BitShift` wraps at it).
     unsigned_widths: HashMap<String, u32>,
+    /// The bit width of each signed-integer graph input (a left `BitShift` wraps at it in
+    /// two's complement; opset 28).
+    signed_widths: HashMap<String, u32>,
     settings: &'m Settings,
     s: Scale,
     sp: Scale,
@@ -323,6 +326,20 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
             Some((g.name.clone(), w))
         })
         .collect();
+    // ONNX `TensorProto.DataType`: INT8 3, INT16 5, INT32 6, INT64 7.
+    let signed_widths = graph_inputs
+        .iter()
+        .filter_map(|g| {
+            let w = match g.elem_type {
+                3 => 8,
+                5 => 16,
+                6 => 32,
+                7 => 64,
+                _ => return None,
+            };
+            Some((g.name.clone(), w))
+        })
+        .collect();
     // ONNX `TensorProto.DataType` BOOL is 9.
     let bools = model
         .graph()
@@ -350,6 +367,7 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         b,
         small_int_types,
         unsigned_widths,
+        signed_widths,
         values,
         seqs: HashMap::new(),
         inlined: 0,

@@ -1056,8 +1056,10 @@ fn last_index_integer_mod_product_and_noop_reduce_match_the_reference() {
     assert!(matches!(e, OnnxError::Evaluate { .. }), "{e}");
 }
 
-/// BitShift of uint8 by computed amounts (an input), both directions, including an amount
-/// past the width (0 either way, as ONNX's reference gives): exact, and the Program proves.
+/// BitShift by computed amounts (an input), both directions: of uint8, including an amount
+/// past the width (0 either way, as ONNX's reference gives), and of opset 28's int8 and
+/// int32 (two's complement wrap on the left, arithmetic right shift, negative and too-large
+/// amounts giving 0 or -1): exact, and the Program proves.
 #[test]
 fn bit_shift_by_computed_amounts_wraps_and_empties() {
     #[derive(serde::Deserialize)]
@@ -1065,13 +1067,18 @@ fn bit_shift_by_computed_amounts_wraps_and_empties() {
         input: Vec<f64>,
         outputs: Vec<Vec<f64>>,
     }
-    let name = "bitshift_computed";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
-    let m = compile(&model(name), &Settings::default()).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got, want.outputs);
-    proves(name, &m, &want.input);
+    for name in ["bitshift_computed", "bitshift_signed"] {
+        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+        let want: Expected = serde_json::from_slice(&text).unwrap();
+        let settings = Settings {
+            scale_bits: 2,
+            ..Settings::default()
+        };
+        let m = compile(&model(name), &settings).unwrap();
+        let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+        assert_eq!(got, want.outputs, "{name}");
+        proves(name, &m, &want.input);
+    }
 }
 
 /// CumProd (opset 26), inclusive along one axis and exclusive reversed along the other,

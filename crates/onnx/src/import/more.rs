@@ -854,11 +854,11 @@ impl Importer<'_> {
         }
     }
 
-    /// `BitShift` (unsigned integers) by constant amounts `y` (whole numbers in `0..=32`; a
-    /// computed amount fails by name): `LEFT` is `x 2^y` (a product by constant powers of
-    /// two, exact) wrapped at the input's width `w` as ONNX does, `v - 2^w floor(v / 2^w)` (the
-    /// input must be an unsigned graph input, whose width is known); `RIGHT` is `floor(x /
-    /// 2^y)`. Both floors are exact: [`Self::floor_shift`].
+    /// `BitShift` (unsigned integers, and opset 28's signed ones) by constant amounts `y`
+    /// (whole numbers in `0..=32`; computed amounts: [`Self::bit_shift_computed`]): `LEFT` is
+    /// `x 2^y` (a product by constant powers of two, exact) wrapped at the input's width `w`
+    /// as ONNX does ([`Self::wrap`]; the input must be an integer graph input, whose width is
+    /// known); `RIGHT` is `floor(x / 2^y)`. Both floors are exact: [`Self::floor_shift`].
     fn bit_shift(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
         let left = match ctx.node.string("direction").as_deref() {
             Some("LEFT") => true,
@@ -867,9 +867,13 @@ impl Importer<'_> {
                 return Err(ctx.unsupported("a BitShift direction", format!("{other:?}")));
             }
         };
-        let width = ctx
-            .input(0)
-            .and_then(|n| self.unsigned_widths.get(n).copied());
+        // The input's width and signedness, when it is an integer graph input.
+        let width = ctx.input(0).and_then(|n| {
+            self.unsigned_widths
+                .get(n)
+                .map(|&w| (w, false))
+                .or_else(|| self.signed_widths.get(n).map(|&w| (w, true)))
+        });
         let amounts = match self.get(ctx, 1)? {
             Value::Const(c) => c.clone(),
             Value::Dyn(y) => {
@@ -889,9 +893,9 @@ impl Importer<'_> {
             let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
             return self.op(ctx, out, Op::Mul, &[i, one]);
         }
-        let Some(w) = width else {
+        let Some((w, signed)) = width else {
             return Err(ctx.unsupported(
-                "a left BitShift of a tensor that is not an unsigned graph input",
+                "a left BitShift of a tensor that is not an integer graph input",
                 "its width, where ONNX wraps, is unknown",
             ));
         };
@@ -906,11 +910,35 @@ impl Importer<'_> {
             &format!("{out}/factors"),
             &factors,
         )?;
-        self.wrap_unsigned(ctx, out, v, w)
+        self.wrap(ctx, out, v, w, signed)
     }
 
-    /// `v mod 2^w` of a non-negative integer `v` at the activation scale (a left shift's wrap
-    /// at its type's width). A 64-bit product never fits the field; the value limits refuse it.
+    /// `v` wrapped to a `w`-bit integer type: `v mod 2^w` unsigned; signed (two's complement)
+    /// `((v + 2^(w-1)) mod 2^w) - 2^(w-1)`.
+    fn wrap(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        v: TensorId,
+        w: u32,
+        signed: bool,
+    ) -> Result<TensorId, OnnxError> {
+        if !signed || w >= 64 {
+            return self.wrap_unsigned(ctx, out, v, w);
+        }
+        let half = self.param(
+            ctx,
+            &format!("{out}/half"),
+            &scalar(f64::from(w - 1).exp2()),
+            self.s,
+        )?;
+        let up = self.op(ctx, &format!("{out}/offset"), Op::Add, &[v, half])?;
+        let r = self.wrap_unsigned(ctx, &format!("{out}/unsigned"), up, w)?;
+        self.op(ctx, out, Op::Sub, &[r, half])
+    }
+
+    /// `v mod 2^w` of an integer `v` at the activation scale (a left shift's wrap at its
+    /// type's width; a floor modulus, so negative `v` wrap too). A 64-bit product never fits the field; the value limits refuse it.
     fn wrap_unsigned(
         &mut self,
         ctx: &Ctx<'_>,
@@ -932,11 +960,13 @@ impl Importer<'_> {
         self.op(ctx, out, Op::Sub, &[v, wrapped])
     }
 
-    /// BitShift of an unsigned graph input `x` by a computed amount `y` (an unsigned integer,
-    /// constrained to be whole and non-negative): one indicator `[y == j]` per amount `j` below
-    /// the width `w` (at most 32). Left: `x * sum_j [y == j] 2^j`, wrapped at `2^w` (an amount
-    /// of `w` or more gives 0, as the wrap does); right: `sum_j [y == j] floor(x / 2^j)` (an
-    /// amount of `w` or more gives 0, as shifting every bit out does).
+    /// BitShift of an integer graph input `x` by a computed amount `y` (an integer tensor):
+    /// one indicator `[y == j]` per amount `j` below the width `w` (at most 32). Left:
+    /// `x * sum_j [y == j] 2^j`, wrapped at the type's width (unsigned, or two's complement
+    /// for opset 28's signed types); an amount outside `0..w` gives 0. Right: `sum_j [y == j]
+    /// floor(x / 2^j)` (arithmetic for signed `x`); an amount outside `0..w` shifts every bit
+    /// out: 0, or -1 for a negative signed `x`, as ONNX defines.
+    #[allow(clippy::too_many_arguments)]
     fn bit_shift_computed(
         &mut self,
         ctx: &Ctx<'_>,
@@ -944,15 +974,16 @@ impl Importer<'_> {
         x: TensorId,
         y: TensorId,
         left: bool,
-        width: Option<u32>,
+        width: Option<(u32, bool)>,
     ) -> Result<TensorId, OnnxError> {
-        let Some(w) = width.filter(|&w| w <= 32) else {
+        let Some((w, signed)) = width.filter(|&(w, _)| w <= 32) else {
             return Err(ctx.unsupported(
-                "a BitShift by a computed amount of a tensor that is not an unsigned graph input of at most 32 bits",
-                format!("{width:?} bits"),
+                "a BitShift by a computed amount of a tensor that is not an integer graph input of at most 32 bits",
+                format!("{width:?} (bits, signed)"),
             ));
         };
         let mut acc: Option<TensorId> = None;
+        let mut hits: Option<TensorId> = None;
         for j in 0..w {
             let name = format!("{out}/amount{j}");
             let jc = self.param(ctx, &name, &scalar(f64::from(j)), self.s)?;
@@ -976,23 +1007,39 @@ impl Importer<'_> {
                 None => term,
                 Some(a) => self.op(ctx, &format!("{name}/sum"), Op::Add, &[a, term])?,
             });
+            if signed && !left {
+                hits = Some(match hits {
+                    None => hit,
+                    Some(a) => self.op(ctx, &format!("{name}/hits"), Op::Add, &[a, hit])?,
+                });
+            }
         }
         let Some(acc) = acc else {
             return Err(ctx.unsupported("a BitShift of a 0-bit tensor", w));
         };
         if !left {
-            return Ok(acc);
+            let Some(hits) = hits else {
+                return Ok(acc);
+            };
+            // -1 where no amount in range matched and `x < 0`.
+            let one = self.param(ctx, &format!("{out}/one"), &scalar(1.0), self.s)?;
+            let missed = self.op(ctx, &format!("{out}/missed"), Op::Sub, &[one, hits])?;
+            let nx = self.neg(ctx, &format!("{out}/x_negated"), x)?;
+            let negative = self.step(ctx, &format!("{out}/x_negative"), nx)?;
+            let fill = self.op(ctx, &format!("{out}/fill"), Op::Mul, &[missed, negative])?;
+            let fill = self.rescale(ctx, &format!("{out}/fill_bit"), fill, self.s.bits())?;
+            return self.op(ctx, out, Op::Sub, &[acc, fill]);
         }
         let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, acc])?;
         let v = self.rescale(ctx, &format!("{out}/shifted"), p, self.s.bits())?;
-        self.wrap_unsigned(ctx, out, v, w)
+        self.wrap(ctx, out, v, w, signed)
     }
 
     /// `floor(x / 2^y)` of an integer-valued `x` at the activation scale, per element of the
     /// constant amounts `y` (broadcast), as an integer at scale `2^0`, exactly: `x` times the
     /// constant `2^-y` at scale `2^Y` (`Y = max y`, so its quantized values `2^(Y-y)` are
-    /// whole), which puts the product at scale `2^(s+Y)`, then floor rescales by `s` (exact)
-    /// and by `Y` bits: `floor(X 2^(Y-y) / 2^Y) = floor(X / 2^y)`.
+    /// whole), which puts the product at scale `2^(s+Y)`, then floor rescales by `s + Y` bits:
+    /// `floor(X 2^(Y-y) / 2^(s+Y)) = floor(X / 2^y)` for `X` the integer at scale `2^s`.
     fn floor_shift(
         &mut self,
         ctx: &Ctx<'_>,
@@ -1010,29 +1057,30 @@ impl Importer<'_> {
         };
         let f = self.param(ctx, &format!("{out}/inverse"), &inverse, scale)?;
         let p = self.op(ctx, &format!("{out}/scaled"), Op::Mul, &[x, f])?;
-        // Two rescales (each within every backend's shift limit): by `s`, exact (`p`'s values
-        // are multiples of `2^s`), then the floor by `Y`.
-        let whole = self.op(
-            ctx,
-            &format!("{out}/whole"),
-            Op::Rescale {
-                shift: self.s.bits(),
-                rounding: Rounding::Floor,
-            },
-            &[p],
-        )?;
-        if most_bits == 0 {
-            return Ok(whole);
+        // The floor by `s + Y` bits in steps of at most 16 (every backend's rescale limit),
+        // the first step the largest so that each quotient stays small:
+        // `floor(floor(a / 2^k) / 2^l) = floor(a / 2^(k+l))`.
+        let mut left = self.s.bits() + most_bits;
+        let mut v = p;
+        while left > 0 {
+            let step = left.min(16);
+            left -= step;
+            let name = if left == 0 {
+                out.to_string()
+            } else {
+                format!("{out}/floor{left}")
+            };
+            v = self.op(
+                ctx,
+                &name,
+                Op::Rescale {
+                    shift: step,
+                    rounding: Rounding::Floor,
+                },
+                &[v],
+            )?;
         }
-        self.op(
-            ctx,
-            out,
-            Op::Rescale {
-                shift: most_bits,
-                rounding: Rounding::Floor,
-            },
-            &[whole],
-        )
+        Ok(v)
     }
 
     /// `trunc(x)` (toward zero, ONNX's cast to an integer type): `floor(x)`, plus one where
