@@ -74,12 +74,14 @@ LIMITS = {
     "ScatterElements": "reduction none or add; constant or computed indices",
     "ScatterND": "reduction none or add; constant or computed indices",
     "Scatter": "as ScatterElements",
-    "Pow": "constant scalar exponent: whole numbers up to 16 in magnitude exactly (products, "
-           "a division for negative ones), 0.5 by the exact sqrt, others as e^(p ln x) by "
-           "tables on the calibrated range (x > 0)",
-    "Mod": "constant divisor",
+    "Pow": "constant exponent (a scalar, or a tensor of at most 16 distinct values): whole "
+           "numbers up to 16 in magnitude exactly (products, a division for negative ones), 0.5 "
+           "by the exact sqrt, others as e^(p ln x) by tables on the calibrated range (x > 0)",
+    "Mod": "constant divisor (a scalar, or a tensor of at most 16 distinct values); integer "
+           "tensors by a computed divisor",
     "CumSum": "constant axis",
-    "QuantizeLinear": "constant scale and zero point (per tensor or per channel); uint8 or int8",
+    "QuantizeLinear": "constant scale and zero point (per tensor or per channel); 4, 8 or 16 "
+                      "bits, signed or not",
     "DequantizeLinear": "constant scale and zero point (per tensor or per channel)",
     "Einsum": "explicit output, ellipses (no broadcasting of 1), no repeated labels; three or "
               "more operands contracted pairwise, left to right",
@@ -89,7 +91,8 @@ LIMITS = {
     "Compress": "constant condition",
     "Gather": "constant or computed indices (one-hot selection)",
     "Where": "condition constant, or computed 0/1 (a comparison or logical output, a boolean input)",
-    "Resize": "nearest, linear or cubic; no downscaling antialias",
+    "Resize": "nearest, linear or cubic; every coordinate mode, axes, keep_aspect_ratio_policy; "
+              "no downscaling antialias",
     "Upsample": "nearest or linear",
     "Pad": "constant, reflect, edge, wrap",
     "Slice": "constant bounds and steps (any sign; INT64_MAX/MIN as the end)",
@@ -99,7 +102,8 @@ LIMITS = {
     "MaxPool": "1-D, 2-D and 3-D, dilations; ceil_mode (not with dilations, not 3-D)",
     "AveragePool": "1-D, 2-D and 3-D (no depth padding), dilations, count_include_pad; "
                    "ceil_mode (not with dilations, not 3-D)",
-    "BitShift": "constant amounts; LEFT of an unsigned graph input (wraps at its width)",
+    "BitShift": "constant or computed amounts; LEFT of an integer graph input of at most 32 bits "
+                "(wraps at its width, two's complement for signed)",
     "ArgMax": "first index on ties",
     "ArgMin": "first index on ties",
     "Softmax": "any axis",

@@ -21,7 +21,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     Unsqueeze, Pad, Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \
-    Round, BitShift (constant amounts), Resize and Upsample (nearest, linear, cubic), Mean, ThresholdedRelu, Shrink, Hardmax, \
+    Round, BitShift, Resize and Upsample (nearest, linear, cubic), Mean, ThresholdedRelu, Shrink, Hardmax, \
     Trilu, GlobalMaxPool, ReduceLogSumExp, ReduceLogSum, LRN, Conv, MaxPool and AveragePool (1-D, 2-D, \
     3-D), \
     Identity, Constant, Cast (to a floating type); resolved at import (constant positions, \
