@@ -618,6 +618,36 @@ def fixed_weights():
          vi("symmetric", F, [1, 1, 3, 5]), vi("q", I16, [1, 1, 2, 4])],
         inits)
     save(g, os.path.join(OPS, "fixed_weights.onnx"), 19)
+    # CenterCropPad by a shape input (crop one axis, pad the other), SwiGLU, optional values
+    # of a tensor, and a Range whose limit is computed from a graph input (calibration fixes
+    # the input it comes from).
+    g2 = helper.make_graph(
+        [node("CenterCropPad", ["x", "shape"], ["crop_pad"], axes=[2, 3]),
+         node("SwiGLU", ["x", "x"], ["swiglu"], alpha=1.5),
+         node("Optional", ["x"], ["opt"]),
+         node("OptionalGetElement", ["opt"], ["got"]),
+         node("OptionalHasElement", ["x"], ["has"]),
+         node("Add", ["count", "one"], ["limit"]),
+         node("Range", ["zero", "limit", "one"], ["range"])],
+        "crop_swiglu_range",
+        [vi("x", F, [1, 1, 4, 5]), vi("shape", I64, [2]), vi("count", I64, [])],
+        [vi("crop_pad", F, [1, 1, 3, 7]), vi("swiglu", F, [1, 1, 4, 5]),
+         vi("got", F, [1, 1, 4, 5]), vi("has", TensorProto.BOOL, []), vi("range", I64, [5])],
+        [numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
+         numpy_helper.from_array(np.array(0, dtype=np.int64), "zero")])
+    save(g2, os.path.join(OPS, "crop_swiglu_range.onnx"), 28)
+    m2 = onnx.load(os.path.join(OPS, "crop_swiglu_range.onnx"))
+    x2 = f32(np.linspace(-2.0, 2.0, 20).reshape(1, 1, 4, 5))
+    feeds2 = {"x": x2, "shape": np.array([3, 7], dtype=np.int64),
+              "count": np.array(4, dtype=np.int64)}
+    outs2 = ReferenceEvaluator(m2).run(None, feeds2)
+    flat2 = np.concatenate([np.asarray(feeds2[n], dtype=np.float64).ravel()
+                            for n in ["x", "shape", "count"]])
+    with open(os.path.join(OPS, "crop_swiglu_range.expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in flat2],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o, dtype=np.float64).ravel()]
+                               for o in outs2]}, f)
+
     m = onnx.load(os.path.join(OPS, "fixed_weights.onnx"))
     feeds = {"x": f32([[[[1.5, -0.5, 2.25, 0.75], [-1.25, 3.0, 0.5, -2.0]]]]),
              "e": f32([1.0, 2.0, 3.0, 0.0]), "d": f32([2.5, -1.5, 1.0, 2.5]),

@@ -114,12 +114,14 @@ pub struct Calibration {
 /// Fix every graph input that a node needs as a constant (a shape, axes, indices, or a weight
 /// such as `Resize` scales: [`OnnxError::NeedsConstant`]) to its values in `sample` (one flat
 /// sample in EZKL's layout), in [`Settings::fixed_inputs`], so the model compiles to a circuit
-/// for those values: they become constants of the Program, public to the verifier. Settings that already compile, or fail for another reason, come back unchanged
-/// (apart from what was fixed).
+/// for those values: they become constants of the Program, public to the verifier. When the
+/// tensor a node needs is computed (a trip count or pads inside a function body), the graph
+/// inputs it is computed from are fixed. Settings that already compile, or fail for another
+/// reason, come back unchanged (apart from what was fixed).
 ///
 /// # Errors
-/// The model's errors; a fixed value that is not an integer is left to the compile error it
-/// causes.
+/// The model's errors. An integer input holding a fraction, or a non-finite value, is not
+/// fixed: the compile error it causes stands.
 pub fn fix_constant_inputs(
     onnx: &OnnxModel,
     settings: &Settings,
@@ -147,29 +149,77 @@ pub fn fix_constant_inputs(
         let Err(OnnxError::NeedsConstant { input, .. }) = crate::compile(onnx, &probe) else {
             break;
         };
-        let Some((at, graph_input)) = inputs.iter().enumerate().find(|(_, g)| g.name == input)
-        else {
-            break;
+        // The input itself, or, for a tensor computed from graph inputs (a trip count or
+        // pads computed inside a function body), every graph input it is computed from.
+        let wanted: Vec<usize> = match inputs.iter().position(|g| g.name == input) {
+            Some(at) => vec![at],
+            None => {
+                let names = upstream_graph_inputs(onnx, &input);
+                inputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| names.contains(&g.name))
+                    .map(|(at, _)| at)
+                    .collect()
+            }
         };
-        // ONNX `TensorProto.DataType` BOOL is 9. Integer and boolean inputs must hold
-        // integers; a float input (a weight a node needs as a constant) is fixed as it is.
-        let t = graph_input.elem_type;
-        let integral = crate::import::is_integer_type(t) || t == 9;
-        let range = ranges.get(at).cloned().unwrap_or_default();
-        let n = range.len();
-        let values = sample.get(range).unwrap_or_default();
-        if s.fixed_inputs.contains_key(&input)
-            || values.len() != n
-            || values
-                .iter()
-                .any(|v| !v.is_finite() || (integral && v.fract() != 0.0))
-        {
+        let mut progress = false;
+        for at in wanted {
+            let Some(graph_input) = inputs.get(at) else {
+                continue;
+            };
+            // ONNX `TensorProto.DataType` BOOL is 9. Integer and boolean inputs must hold
+            // integers; a float input (a weight a node needs as a constant) is fixed as it is.
+            let t = graph_input.elem_type;
+            let integral = crate::import::is_integer_type(t) || t == 9;
+            let range = ranges.get(at).cloned().unwrap_or_default();
+            let n = range.len();
+            let values = sample.get(range).unwrap_or_default();
+            if s.fixed_inputs.contains_key(&graph_input.name)
+                || values.len() != n
+                || values
+                    .iter()
+                    .any(|v| !v.is_finite() || (integral && v.fract() != 0.0))
+            {
+                continue;
+            }
+            s.fixed_inputs
+                .insert(graph_input.name.clone(), values.to_vec());
+            progress = true;
+        }
+        if !progress {
             break;
         }
-        let values = values.to_vec();
-        s.fixed_inputs.insert(input, values);
     }
     Ok(s)
+}
+
+/// The graph inputs `tensor` is computed from (through the main graph's nodes; `Shape` and
+/// `Size` read only a shape, which is known at import, so the walk stops there).
+fn upstream_graph_inputs(onnx: &OnnxModel, tensor: &str) -> std::collections::HashSet<String> {
+    let g = onnx.graph();
+    let producers: std::collections::HashMap<&str, &tract_onnx::pb::NodeProto> = g
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n)))
+        .collect();
+    let inputs: std::collections::HashSet<&str> = g.input.iter().map(|i| i.name.as_str()).collect();
+    let mut found = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![tensor];
+    while let Some(t) = todo.pop() {
+        if t.is_empty() || !seen.insert(t) {
+            continue;
+        }
+        if inputs.contains(t) {
+            found.insert(t.to_string());
+        } else if let Some(n) = producers.get(t)
+            && !matches!(n.op_type.as_str(), "Shape" | "Size")
+        {
+            todo.extend(n.input.iter().map(String::as_str));
+        }
+    }
+    found
 }
 
 /// Whether `program` has a lookup table.

@@ -1221,6 +1221,38 @@ impl Importer<'_> {
                 let y = self.op(ctx, &out, Op::Concat { axis: a }, &ids)?;
                 self.set(&out, Value::Dyn(y));
             }
+            // Optional values (opset 15+) of a tensor: the tensor itself; an absent one has no
+            // element. A graph input is always present.
+            "Optional" | "OptionalGetElement" if ctx.input(0).is_some() => {
+                let v = self.get(ctx, 0)?.clone();
+                self.set(&out, v);
+            }
+            "OptionalHasElement" => {
+                let present = match ctx.input(0) {
+                    Some(_) => {
+                        self.get(ctx, 0)?;
+                        1.0
+                    }
+                    None => 0.0,
+                };
+                self.bools.insert(out.clone());
+                self.set(
+                    &out,
+                    Value::Const(Const {
+                        shape: vec![],
+                        data: vec![present],
+                    }),
+                );
+            }
+            // `Range` folds when its bounds are constants (`fold`); computed bounds would
+            // give a length that depends on data, so a graph input there is fixed.
+            "Range" => {
+                // Its first computed bound (calibration fixes the graph inputs it comes from).
+                for i in 0..3 {
+                    self.constant(ctx, i)?;
+                }
+                return Err(ctx.unsupported("a Range", "with no computed bound it folds"));
+            }
             other if control::OPERATORS.contains(&other) => self.control(ctx)?,
             other if more::OPERATORS.contains(&other) => self.more(ctx, &out)?,
             other if movement::OPERATORS.contains(&other) => self.movement(ctx, &out)?,

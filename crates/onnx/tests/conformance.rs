@@ -1016,6 +1016,43 @@ fn float_weights_given_as_graph_inputs_are_fixed_and_match_the_reference() {
     );
 }
 
+/// CenterCropPad by a shape given as a graph input (one axis cropped, one padded), SwiGLU,
+/// optional values of a tensor, and a Range whose limit is computed from a graph input: the
+/// shape and the count are fixed from the sample (the count found by walking back from the
+/// Range's computed limit), the outputs match ONNX's reference and the Program proves.
+#[test]
+fn center_crop_pad_swiglu_optional_and_a_range_of_a_fixed_input_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "crop_swiglu_range";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let onnx = model(name);
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let err = compile(&onnx, &settings).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::NeedsConstant { input, .. } if input == "shape"),
+        "{err:?}"
+    );
+    let fixed = fix_constant_inputs(&onnx, &settings, &want.input).unwrap();
+    assert_eq!(fixed.fixed_inputs["shape"], vec![3.0, 7.0]);
+    assert_eq!(fixed.fixed_inputs["count"], vec![4.0]);
+    let m = compile(&onnx, &fixed).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 5);
+    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
+        assert_eq!(g.len(), e.len(), "output {k}");
+        assert_within(&format!("{name} output {k}"), g, e);
+    }
+    proves(name, &m, &want.input);
+}
+
 /// ArgMax and ArgMin with `select_last_index` on ties, Mod of integer tensors by a computed
 /// divisor (floor and truncated remainders, every sign pairing), ReduceProd of a computed
 /// tensor, and a ReduceSum with no axes and `noop_with_empty_axes` (the identity), against

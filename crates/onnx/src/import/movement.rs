@@ -12,7 +12,15 @@ use crate::graph::{Attrs, Const};
 
 /// The ONNX operators this module lowers (on computed tensors; constants fold earlier).
 pub(super) const OPERATORS: &[&str] = &[
-    "Pad", "Gather", "Split", "Tile", "Expand", "Where", "Resize", "Upsample",
+    "Pad",
+    "Gather",
+    "Split",
+    "Tile",
+    "Expand",
+    "Where",
+    "Resize",
+    "Upsample",
+    "CenterCropPad",
 ];
 
 /// What an infinite constant becomes in the Program (`-inf` in a causal mask): far beyond any
@@ -59,6 +67,7 @@ impl Importer<'_> {
         let x = self.dyn_input(ctx, 0)?;
         let y = match ctx.node.op_type.as_str() {
             "Pad" => self.pad(ctx, out, x)?,
+            "CenterCropPad" => self.center_crop_pad(ctx, out, x)?,
             "Gather" => self.gather(ctx, out, x)?,
             "Split" => return self.split(ctx, x),
             "Resize" | "Upsample" => self.resize(ctx, out, x)?,
@@ -639,7 +648,7 @@ impl Importer<'_> {
             };
             (self.ints_input(ctx, 1)?, value)
         };
-        let mut shape = self.shape(x);
+        let shape = self.shape(x);
         let rank = shape.len();
         let axes: Vec<usize> = match ctx.input(3) {
             Some(_) => self
@@ -655,6 +664,63 @@ impl Importer<'_> {
                 format!("{pads:?} for {} axes", axes.len()),
             ));
         }
+        self.pad_axes(ctx, out, x, &axes, &pads, &mode, value)
+    }
+
+    /// `CenterCropPad(x, shape)` (opset 18): each of `axes` (all by default) cropped to a
+    /// centred window (its start rounded down) or padded with zeros on both sides (the odd
+    /// one after): ONNX's definition as the pads of a constant [`Self::pad_axes`], negative
+    /// where it crops.
+    pub(super) fn center_crop_pad(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<TensorId, OnnxError> {
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let target = self.ints_input(ctx, 1)?;
+        let axes: Vec<usize> = match ctx.node.ints("axes") {
+            Some(a) => a
+                .into_iter()
+                .map(|a| axis(ctx, a, rank))
+                .collect::<Result<_, _>>()?,
+            None => (0..rank).collect(),
+        };
+        if target.len() != axes.len() {
+            return Err(ctx.unsupported(
+                "a CenterCropPad shape that is not one length per axis",
+                format!("{target:?} for axes {axes:?}"),
+            ));
+        }
+        let (mut begins, mut ends) = (Vec::new(), Vec::new());
+        for (&a, &t) in axes.iter().zip(&target) {
+            let n = i64::try_from(shape.get(a).copied().unwrap_or(0)).unwrap_or(0);
+            let d = t - n;
+            // Padding puts the odd element after; cropping starts rounded down, so the odd
+            // element is cut after too.
+            let begin = if d >= 0 { d / 2 } else { -((-d) / 2) };
+            begins.push(begin);
+            ends.push(d - begin);
+        }
+        begins.extend(ends);
+        self.pad_axes(ctx, out, x, &axes, &begins, "constant", 0.0)
+    }
+
+    /// `x` padded (or, for negative pads, cropped) along `axes` by `pads` (the begins, then
+    /// the ends), in Pad's `mode` with `value` for a constant pad.
+    #[allow(clippy::too_many_arguments)]
+    fn pad_axes(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        axes: &[usize],
+        pads: &[i64],
+        mode: &str,
+        value: f64,
+    ) -> Result<TensorId, OnnxError> {
+        let mut shape = self.shape(x);
         let mut y = x;
         for (k, &a) in axes.iter().enumerate() {
             let (begin, end) = (
@@ -699,7 +765,7 @@ impl Importer<'_> {
                 }
                 let index = |i: i64| -> usize {
                     let last = i64::try_from(n).unwrap_or(1) - 1;
-                    let j = match mode.as_str() {
+                    let j = match mode {
                         "reflect" if i < 0 => -i,
                         "reflect" if i > last => 2 * last - i,
                         "edge" => i.clamp(0, last),

@@ -15,6 +15,7 @@ pub(super) const OPERATORS: &[&str] = &[
     "DepthToSpace",
     "SpaceToDepth",
     "Swish",
+    "SwiGLU",
     "LpNormalization",
     "GlobalLpPool",
     "OneHot",
@@ -114,37 +115,50 @@ fn expand_ellipsis(ctx: &Ctx<'_>, eq: &str, shapes: &[Vec<usize>]) -> Result<Str
 }
 
 impl Importer<'_> {
+    /// `x * sigmoid(alpha x)` (`alpha` the node's attribute, default 1): Swish, and SwiGLU's
+    /// gate.
+    fn swish(&mut self, ctx: &Ctx<'_>, out: &str, x: TensorId) -> Result<TensorId, OnnxError> {
+        let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.0));
+        let ax = if (alpha - 1.0).abs() < f64::EPSILON {
+            x
+        } else {
+            self.mul_const(
+                ctx,
+                &format!("{out}/scaled"),
+                x,
+                &format!("{out}/alpha"),
+                &Const {
+                    shape: vec![],
+                    data: vec![alpha],
+                },
+            )?
+        };
+        let sg = self.lookup(
+            ctx,
+            &format!("{out}/sigmoid"),
+            ax,
+            Function::Sigmoid,
+            SIGMOID_RADIUS,
+        )?;
+        let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, sg])?;
+        self.rescale(ctx, out, p, self.s.bits())
+    }
+
     /// Lower one of [`OPERATORS`].
     pub(super) fn shapes(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let y = match ctx.node.op_type.as_str() {
             "Einsum" => self.einsum(ctx, out)?,
             "DepthToSpace" | "SpaceToDepth" => self.depth_space(ctx, out)?,
             "Swish" => {
-                // x * sigmoid(alpha x).
-                let alpha = f64::from(ctx.node.float("alpha").unwrap_or(1.0));
                 let x = self.dyn_input(ctx, 0)?;
-                let ax = if (alpha - 1.0).abs() < f64::EPSILON {
-                    x
-                } else {
-                    self.mul_const(
-                        ctx,
-                        &format!("{out}/scaled"),
-                        x,
-                        &format!("{out}/alpha"),
-                        &Const {
-                            shape: vec![],
-                            data: vec![alpha],
-                        },
-                    )?
-                };
-                let sg = self.lookup(
-                    ctx,
-                    &format!("{out}/sigmoid"),
-                    ax,
-                    Function::Sigmoid,
-                    SIGMOID_RADIUS,
-                )?;
-                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, sg])?;
+                self.swish(ctx, out, x)?
+            }
+            "SwiGLU" => {
+                // Swish(A) * B (opset 28; same shapes, no broadcasting).
+                let a = self.dyn_input(ctx, 0)?;
+                let b = self.dyn_input(ctx, 1)?;
+                let g = self.swish(ctx, &format!("{out}/gate"), a)?;
+                let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[g, b])?;
                 self.rescale(ctx, out, p, self.s.bits())?
             }
             "LpNormalization" => {
