@@ -636,6 +636,26 @@ def fixed_weights():
         [numpy_helper.from_array(np.array(1, dtype=np.int64), "one"),
          numpy_helper.from_array(np.array(0, dtype=np.int64), "zero")])
     save(g2, os.path.join(OPS, "crop_swiglu_range.onnx"), 28)
+    # Scatter reductions mul / max / min at constant indices, duplicates included.
+    g3 = helper.make_graph(
+        [node("ScatterElements", ["x", "idx", "u"], ["el_max"], axis=0, reduction="max"),
+         node("ScatterElements", ["x", "idx", "u"], ["el_min"], axis=0, reduction="min"),
+         node("ScatterElements", ["x", "idx", "u"], ["el_mul"], axis=0, reduction="mul"),
+         node("ScatterND", ["x", "rows", "u"], ["nd_max"], reduction="max"),
+         node("ScatterND", ["x", "rows", "u"], ["nd_mul"], reduction="mul")],
+        "scatter_reductions", [vi("x", F, [4, 3]), vi("u", F, [2, 3])],
+        [vi(n, F, [4, 3]) for n in ["el_max", "el_min", "el_mul", "nd_max", "nd_mul"]],
+        [numpy_helper.from_array(np.array([[1, 0, 2], [1, 3, 0]], dtype=np.int64), "idx"),
+         numpy_helper.from_array(np.array([[1], [1]], dtype=np.int64), "rows")])
+    save(g3, os.path.join(OPS, "scatter_reductions.onnx"), 18)
+    m3 = onnx.load(os.path.join(OPS, "scatter_reductions.onnx"))
+    x3 = f32([[0.5, -1.0, 1.5], [2.0, 0.25, -0.5], [-1.5, 1.0, 0.75], [1.25, -0.75, 0.5]])
+    u3 = f32([[1.5, 0.5, -2.0], [-1.0, 1.75, 1.25]])
+    outs3 = ReferenceEvaluator(m3).run(None, {"x": x3, "u": u3})
+    with open(os.path.join(OPS, "scatter_reductions.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in np.concatenate([x3.ravel(), u3.ravel()])],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs3]}, f)
     m2 = onnx.load(os.path.join(OPS, "crop_swiglu_range.onnx"))
     x2 = f32(np.linspace(-2.0, 2.0, 20).reshape(1, 1, 4, 5))
     feeds2 = {"x": x2, "shape": np.array([3, 7], dtype=np.int64),

@@ -1053,6 +1053,29 @@ fn center_crop_pad_swiglu_optional_and_a_range_of_a_fixed_input_match_the_refere
     proves(name, &m, &want.input);
 }
 
+/// ScatterElements and ScatterND with reduction `max`, `min` and `mul` at constant indices,
+/// several updates aimed at one element or row: ONNX's reference outputs, and the Program
+/// proves.
+#[test]
+fn scatter_reductions_mul_max_min_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "scatter_reductions";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let settings = Settings {
+        scale_bits: 8,
+        ..Settings::default()
+    };
+    let m = compile(&model(name), &settings).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got, want.outputs);
+    proves(name, &m, &want.input);
+}
+
 /// ArgMax and ArgMin with `select_last_index` on ties, Mod of integer tensors by a computed
 /// divisor (floor and truncated remainders, every sign pairing), ReduceProd of a computed
 /// tensor, and a ReduceSum with no axes and `noop_with_empty_axes` (the identity), against

@@ -100,6 +100,21 @@ fn element_position(
     }
 }
 
+/// A scatter's `reduction`: how an update combines with the element it lands on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reduction {
+    /// `none`: the update replaces it (the last update aimed at it wins).
+    Replace,
+    /// `add`.
+    Add,
+    /// `mul`.
+    Mul,
+    /// `max`.
+    Max,
+    /// `min`.
+    Min,
+}
+
 impl Importer<'_> {
     /// Lower one of [`OPERATORS`].
     pub(super) fn index(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
@@ -428,16 +443,18 @@ impl Importer<'_> {
         self.reshape_to(ctx, out, picked, target)
     }
 
-    /// `reduction`: `none` (replace) or `add`; the others fail by name.
-    fn scatter_adds(ctx: &Ctx<'_>) -> Result<bool, OnnxError> {
-        match ctx.node.string("reduction").as_deref() {
-            None | Some("none") => Ok(false),
-            Some("add") => Ok(true),
-            Some(other) => Err(ctx.unsupported(
-                "a scatter reduction other than none or add",
-                other.to_string(),
-            )),
-        }
+    /// A scatter's `reduction` attribute.
+    fn scatter_reduction(ctx: &Ctx<'_>) -> Result<Reduction, OnnxError> {
+        Ok(match ctx.node.string("reduction").as_deref() {
+            None | Some("none") => Reduction::Replace,
+            Some("add") => Reduction::Add,
+            Some("mul") => Reduction::Mul,
+            Some("max") => Reduction::Max,
+            Some("min") => Reduction::Min,
+            Some(other) => {
+                return Err(ctx.unsupported("a scatter reduction", other.to_string()));
+            }
+        })
     }
 
     /// The output of a scatter into `base` (`[rows, width]`) of `updates` (`[n, width]`) whose
@@ -488,7 +505,17 @@ impl Importer<'_> {
         out: &str,
         data: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let add = Self::scatter_adds(ctx)?;
+        let reduction = Self::scatter_reduction(ctx)?;
+        let add = reduction == Reduction::Add;
+        if matches!(reduction, Reduction::Mul | Reduction::Max | Reduction::Min)
+            && matches!(self.get(ctx, 1)?, Value::Dyn(_))
+        {
+            let err = ctx.unsupported(
+                "a scatter reduction mul, max or min at computed indices",
+                "the indices must be constants",
+            );
+            return Err(self.fixable_or(ctx, 1, err));
+        }
         let shape = self.shape(data);
         let updates = self.dyn_input(ctx, 2)?;
         let (ishape, idx) = match self.get(ctx, 1)? {
@@ -517,7 +544,7 @@ impl Importer<'_> {
         let y = match idx {
             Err(c) => {
                 let targets = constant_rows(ctx, &c, lead)?;
-                self.scatter_constant(ctx, out, base, upd, &targets, add)?
+                self.scatter_constant(ctx, out, base, upd, &targets, reduction)?
             }
             Ok(idx) => {
                 let tuples = self.reshape_to(ctx, &format!("{out}/tuples"), idx, vec![m, k])?;
@@ -548,11 +575,14 @@ impl Importer<'_> {
         base: TensorId,
         updates: TensorId,
         targets: &[usize],
-        add: bool,
+        reduction: Reduction,
     ) -> Result<TensorId, OnnxError> {
         let rows = self.shape(base).first().copied().unwrap_or(0);
         let n = targets.len();
-        if add {
+        if matches!(reduction, Reduction::Mul | Reduction::Max | Reduction::Min) {
+            return self.scatter_reduce_constant(ctx, out, base, updates, targets, reduction);
+        }
+        if reduction == Reduction::Add {
             let mut data = vec![0.0; n * rows];
             for (j, &r) in targets.iter().enumerate() {
                 if let Some(cell) = data.get_mut(j * rows + r) {
@@ -585,6 +615,76 @@ impl Importer<'_> {
         self.pick(ctx, out, both, 0, &source)
     }
 
+    /// A scatter with reduction `mul`, `max` or `min` at constant targets: row `r` of the
+    /// output combines row `r` of `base` with every update aimed at it (in any order: the
+    /// three are commutative), layer by layer: layer `k` picks, for each row, its `k`-th
+    /// update, or for a row with fewer a neutral row (the row itself for `max`/`min`, a row of
+    /// ones for `mul`), from `base`, `updates` (and the ones) stacked.
+    fn scatter_reduce_constant(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        base: TensorId,
+        updates: TensorId,
+        targets: &[usize],
+        reduction: Reduction,
+    ) -> Result<TensorId, OnnxError> {
+        let bs = self.shape(base);
+        let (rows, width) = (
+            bs.first().copied().unwrap_or(0),
+            bs.get(1).copied().unwrap_or(1),
+        );
+        let n = targets.len();
+        let mut aimed: Vec<Vec<usize>> = vec![Vec::new(); rows];
+        for (j, &r) in targets.iter().enumerate() {
+            if let Some(list) = aimed.get_mut(r) {
+                list.push(rows + j);
+            }
+        }
+        let depth = aimed.iter().map(Vec::len).max().unwrap_or(0);
+        if depth == 0 {
+            return Ok(base);
+        }
+        let mut stacked = vec![base, updates];
+        if reduction == Reduction::Mul {
+            let ones = Const {
+                shape: vec![1, width],
+                data: vec![1.0; width],
+            };
+            stacked.push(self.param(ctx, &format!("{out}/ones"), &ones, self.s)?);
+        }
+        let both = self.op(
+            ctx,
+            &format!("{out}/stacked"),
+            Op::Concat { axis: 0 },
+            &stacked,
+        )?;
+        let mut acc = base;
+        for k in 0..depth {
+            let picks: Vec<usize> = aimed
+                .iter()
+                .enumerate()
+                .map(|(r, list)| match list.get(k) {
+                    Some(&j) => j,
+                    None if reduction == Reduction::Mul => rows + n,
+                    None => r,
+                })
+                .collect();
+            let name = format!("{out}/layer{k}");
+            let layer = self.pick(ctx, &name, both, 0, &picks)?;
+            let combined = format!("{out}/reduced{k}");
+            acc = match reduction {
+                Reduction::Max => self.max2(ctx, &combined, acc, layer)?,
+                Reduction::Min => self.min2(ctx, &combined, acc, layer)?,
+                _ => {
+                    let p = self.op(ctx, &format!("{combined}/product"), Op::Mul, &[acc, layer])?;
+                    self.rescale(ctx, &combined, p, self.s.bits())?
+                }
+            };
+        }
+        Ok(acc)
+    }
+
     /// `ScatterElements(data, idx, updates, axis)` (and the deprecated `Scatter`):
     /// `out[c with axis -> idx[c]] = updates[c]` (or `+=` with `reduction = add`). Constant
     /// indices pick each output element from `data` or `updates`; computed ones scatter
@@ -595,7 +695,17 @@ impl Importer<'_> {
         out: &str,
         data: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let add = Self::scatter_adds(ctx)?;
+        let reduction = Self::scatter_reduction(ctx)?;
+        let add = reduction == Reduction::Add;
+        if matches!(reduction, Reduction::Mul | Reduction::Max | Reduction::Min)
+            && matches!(self.get(ctx, 1)?, Value::Dyn(_))
+        {
+            let err = ctx.unsupported(
+                "a scatter reduction mul, max or min at computed indices",
+                "the indices must be constants",
+            );
+            return Err(self.fixable_or(ctx, 1, err));
+        }
         let shape = self.shape(data);
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
         let dim = shape.get(a).copied().unwrap_or(0);
@@ -629,7 +739,7 @@ impl Importer<'_> {
                     .enumerate()
                     .map(|(e, &v)| constant_index(ctx, v, dim).map(|j| position(e, j)))
                     .collect::<Result<Vec<_>, _>>()?;
-                self.scatter_constant(ctx, out, flat, upd, &targets, add)?
+                self.scatter_constant(ctx, out, flat, upd, &targets, reduction)?
             }
             Ok(idx) => {
                 if n.saturating_mul(dim).saturating_mul(total) > MAX_ONE_HOT {

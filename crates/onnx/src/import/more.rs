@@ -1546,7 +1546,7 @@ impl Importer<'_> {
     }
 
     /// `min(a, b) = a - relu(a - b)`.
-    fn min2(
+    pub(super) fn min2(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
