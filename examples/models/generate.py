@@ -656,6 +656,23 @@ def fixed_weights():
         json.dump({"input": [float(v) for v in np.concatenate([x3.ravel(), u3.ravel()])],
                    "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
                                for o in outs3]}, f)
+    # ConvTranspose whose pads come from `output_shape` (one extra row: a negative total) or
+    # from `auto_pad` SAME_UPPER.
+    w4 = f32(np.linspace(-1.0, 1.0, 18).reshape(1, 2, 3, 3))
+    g4 = helper.make_graph(
+        [node("ConvTranspose", ["x", "w"], ["shaped"], strides=[3, 2], output_shape=[10, 8]),
+         node("ConvTranspose", ["x", "w"], ["same"], strides=[2, 2], auto_pad="SAME_UPPER")],
+        "convtranspose_shapes", [vi("x", F, [1, 1, 3, 3])],
+        [vi("shaped", F, [1, 2, 10, 8]), vi("same", F, [1, 2, 6, 6])],
+        [numpy_helper.from_array(w4, "w")])
+    save(g4, os.path.join(OPS, "convtranspose_shapes.onnx"), 18)
+    m4 = onnx.load(os.path.join(OPS, "convtranspose_shapes.onnx"))
+    x4 = f32(np.arange(9).reshape(1, 1, 3, 3) / 4.0 - 1.0)
+    outs4 = ReferenceEvaluator(m4).run(None, {"x": x4})
+    with open(os.path.join(OPS, "convtranspose_shapes.expected.json"), "w") as f:
+        json.dump({"input": [float(v) for v in x4.ravel()],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o).ravel()]
+                               for o in outs4]}, f)
     m2 = onnx.load(os.path.join(OPS, "crop_swiglu_range.onnx"))
     x2 = f32(np.linspace(-2.0, 2.0, 20).reshape(1, 1, 4, 5))
     feeds2 = {"x": x2, "shape": np.array([3, 7], dtype=np.int64),

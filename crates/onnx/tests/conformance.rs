@@ -1076,6 +1076,29 @@ fn scatter_reductions_mul_max_min_match_the_reference() {
     proves(name, &m, &want.input);
 }
 
+/// ConvTranspose with `output_shape` (pads generated as ONNX defines, here lengthening the
+/// output by a row) and with `auto_pad` SAME_UPPER: ONNX's reference outputs; the Program
+/// proves.
+#[test]
+fn conv_transpose_output_shape_and_auto_pad_match_the_reference() {
+    #[derive(serde::Deserialize)]
+    struct Expected {
+        input: Vec<f64>,
+        outputs: Vec<Vec<f64>>,
+    }
+    let name = "convtranspose_shapes";
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let m = compile(&model(name), &Settings::default()).unwrap();
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), 2);
+    for (g, e) in got.iter().zip(&want.outputs) {
+        assert_eq!(g.len(), e.len());
+        assert_within(name, g, e);
+    }
+    proves(name, &m, &want.input);
+}
+
 /// ArgMax and ArgMin with `select_last_index` on ties, Mod of integer tensors by a computed
 /// divisor (floor and truncated remainders, every sign pairing), ReduceProd of a computed
 /// tensor, and a ReduceSum with no axes and `noop_with_empty_axes` (the identity), against

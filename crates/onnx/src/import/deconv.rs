@@ -75,15 +75,12 @@ impl Importer<'_> {
 
     pub(super) fn conv_transpose(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
-        for unsupported in ["output_shape", "auto_pad"] {
-            if let Some(a) = n.attr(unsupported)
-                && (unsupported != "auto_pad" || !matches!(a.s.as_slice(), b"NOTSET" | b""))
-            {
-                return Err(ctx.unsupported(
-                    "a ConvTranspose attribute",
-                    format!("{unsupported} (give `pads` instead)"),
-                ));
-            }
+        let auto_pad = n.string("auto_pad").unwrap_or_default();
+        if !matches!(
+            auto_pad.as_str(),
+            "" | "NOTSET" | "VALID" | "SAME_UPPER" | "SAME_LOWER"
+        ) {
+            return Err(ctx.unsupported("a ConvTranspose auto_pad", auto_pad));
         }
         let x = self.dyn_input(ctx, 0)?;
         let w = self.constant(ctx, 1)?;
@@ -128,7 +125,51 @@ impl Importer<'_> {
                 return Err(ctx.unsupported("output_padding", format!("{other:?}")));
             }
         };
-        let [pt, pl, pb, pr] = pads4(ctx)?;
+        let signed = |p: usize| i64::try_from(p).unwrap_or(i64::MAX);
+        // Pads: given, or (an `output_shape`, or `auto_pad` SAME: the input times the stride)
+        // generated as ONNX defines: `total = stride (in - 1) + output_padding + (k - 1) d + 1
+        // - out`, split evenly, the odd one at the end for SAME_UPPER and at the start
+        // otherwise; a negative total lengthens the output (zeros plus the bias).
+        let spatial = self.shape(x).get(2..).unwrap_or_default().to_vec();
+        let same = matches!(auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
+        let target: Option<Vec<i64>> = match n.ints("output_shape") {
+            Some(o) if o.len() >= 2 => o.get(o.len() - 2..).map(<[i64]>::to_vec),
+            Some(o) => {
+                return Err(ctx.unsupported("a ConvTranspose output_shape", format!("{o:?}")));
+            }
+            None if same => Some(
+                spatial
+                    .iter()
+                    .zip(strides)
+                    .map(|(&i, s)| signed(i * s))
+                    .collect(),
+            ),
+            None => None,
+        };
+        let [pt, pl, pb, pr]: [i64; 4] = match target {
+            Some(t) => {
+                let mut begin = [0i64; 2];
+                let mut end = [0i64; 2];
+                for a in 0..2 {
+                    let i = signed(spatial.get(a).copied().unwrap_or(1));
+                    let k = signed([kh, kw][a]);
+                    let total = signed(strides[a]) * (i - 1)
+                        + signed(extra[a])
+                        + (k - 1) * signed(dilations[a])
+                        + 1
+                        - t.get(a).copied().unwrap_or(0);
+                    let half = total.div_euclid(2);
+                    if auto_pad == "SAME_UPPER" {
+                        (begin[a], end[a]) = (half, total - half);
+                    } else {
+                        (begin[a], end[a]) = (total - half, half);
+                    }
+                }
+                [begin[0], begin[1], end[0], end[1]]
+            }
+            None if auto_pad == "VALID" => [0; 4],
+            None => pads4(ctx)?.map(signed),
+        };
         // Conv weights [O, C/g, kh, kw]: W'[g og + o, ci, i, j] = W[g cg + ci, o, kh-1-i, kw-1-j].
         let cg = c / groups;
         let mut data = vec![0.0; w.data.len()];
@@ -156,12 +197,11 @@ impl Importer<'_> {
         let xd = self.dilate(ctx, out, xd, 3, strides[1])?;
         // Padding per side: reach (k - 1) d - p (+ output_padding at the end); below 0 it crops.
         let reach = |k: usize, d: usize| i64::try_from((k - 1) * d).unwrap_or(i64::MAX);
-        let signed = |p: usize| i64::try_from(p).unwrap_or(i64::MAX);
         let sides = [
-            reach(kh, dilations[0]) - signed(pt),
-            reach(kw, dilations[1]) - signed(pl),
-            reach(kh, dilations[0]) - signed(pb) + signed(extra[0]),
-            reach(kw, dilations[1]) - signed(pr) + signed(extra[1]),
+            reach(kh, dilations[0]) - pt,
+            reach(kw, dilations[1]) - pl,
+            reach(kh, dilations[0]) - pb + signed(extra[0]),
+            reach(kw, dilations[1]) - pr + signed(extra[1]),
         ];
         let pads: Vec<i64> = sides.iter().map(|&p| p.max(0)).collect();
         let xname = format!("{out}/dilated");
