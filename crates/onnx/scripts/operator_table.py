@@ -32,6 +32,7 @@ SUPPORTED = {
     "GlobalLpPool", "OneHot", "EyeLike", "Compress", "GroupNormalization", "Attention", "RotaryEmbedding",
     "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss", "ReduceProd", "CumProd",
     "MeanVarianceNormalization", "RMSNormalization", "BitShift", "LRN", "ReduceLogSum",
+    "SwiGLU", "CenterCropPad", "Optional", "OptionalGetElement", "OptionalHasElement",
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",
     "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop", "Scan",
 }
@@ -45,6 +46,10 @@ LIMITS = {
     "SplitToSequence": "constant split; pieces of at least one element",
     "If": "a condition that folds at import inlines the branch taken; a computed one proves "
           "both branches and selects (their outputs of one shape)",
+    "Optional": "of a tensor (optional-typed graph inputs are not read)",
+    "OptionalGetElement": "of a tensor (optional-typed graph inputs are not read)",
+    "OptionalHasElement": "of a tensor or an absent input (a constant)",
+    "CenterCropPad": "constant target shape",
     "Scan": "opset 9+; unrolled over the scanned axis (at most 2^12 iterations); no nested subgraph reading the body's names",
     "Loop": "a constant trip count and a condition constant in every iteration (unrolled, at most 2^12 iterations); no nested subgraph reading the body's names",
     "Div": "a computed divisor must be nonzero (a typed error otherwise); integer tensors "
@@ -66,13 +71,15 @@ LIMITS = {
     "LSTM": "unrolled; default or Sigmoid/Tanh/Relu activations; no clip, input_forget or short sequence_lens",
     "GRU": "unrolled; as LSTM; both linear_before_reset",
     "RNN": "unrolled; Tanh, Sigmoid or Relu",
-    "ConvTranspose": "1-D and 2-D; pads given (no output_shape / auto_pad)",
+    "ConvTranspose": "1-D and 2-D; pads given or generated from output_shape / auto_pad",
     "GatherElements": "constant or computed indices",
     "GatherND": "batch_dims 0; constant or computed indices",
     "LpPool": "2-D, p 1 or 2",
     "TopK": "constant K (input or, before opset 10, attribute)",
-    "ScatterElements": "reduction none or add; constant or computed indices",
-    "ScatterND": "reduction none or add; constant or computed indices",
+    "ScatterElements": "reduction none or add at constant or computed indices; mul, max, min at "
+                       "constant indices",
+    "ScatterND": "reduction none or add at constant or computed indices; mul, max, min at "
+                 "constant indices",
     "Scatter": "as ScatterElements",
     "Pow": "constant exponent (a scalar, or a tensor of at most 16 distinct values): whole "
            "numbers up to 16 in magnitude exactly (products, a division for negative ones), 0.5 "
