@@ -148,24 +148,23 @@ impl Importer<'_> {
         };
         let [pt, pl, pb, pr]: [i64; 4] = match target {
             Some(t) => {
-                let mut begin = [0i64; 2];
-                let mut end = [0i64; 2];
-                for a in 0..2 {
+                let split = |a: usize, k: usize, s: usize, e: usize, d: usize| -> (i64, i64) {
                     let i = signed(spatial.get(a).copied().unwrap_or(1));
-                    let k = signed([kh, kw][a]);
-                    let total = signed(strides[a]) * (i - 1)
-                        + signed(extra[a])
-                        + (k - 1) * signed(dilations[a])
-                        + 1
+                    let total = signed(s) * (i - 1) + signed(e) + (signed(k) - 1) * signed(d) + 1
                         - t.get(a).copied().unwrap_or(0);
                     let half = total.div_euclid(2);
                     if auto_pad == "SAME_UPPER" {
-                        (begin[a], end[a]) = (half, total - half);
+                        (half, total - half)
                     } else {
-                        (begin[a], end[a]) = (total - half, half);
+                        (total - half, half)
                     }
-                }
-                [begin[0], begin[1], end[0], end[1]]
+                };
+                let [sh, sw] = strides;
+                let [eh, ew] = extra;
+                let [dh, dw] = dilations;
+                let (top, bottom) = split(0, kh, sh, eh, dh);
+                let (left, right) = split(1, kw, sw, ew, dw);
+                [top, left, bottom, right]
             }
             None if auto_pad == "VALID" => [0; 4],
             None => pads4(ctx)?.map(signed),
