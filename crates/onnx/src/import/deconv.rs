@@ -150,8 +150,13 @@ impl Importer<'_> {
             Some(t) => {
                 let split = |a: usize, k: usize, s: usize, e: usize, d: usize| -> (i64, i64) {
                     let i = signed(spatial.get(a).copied().unwrap_or(1));
-                    let total = signed(s) * (i - 1) + signed(e) + (signed(k) - 1) * signed(d) + 1
-                        - t.get(a).copied().unwrap_or(0);
+                    // Saturating: an absurd `output_shape` gives absurd pads, refused below.
+                    let total = signed(s)
+                        .saturating_mul(i - 1)
+                        .saturating_add(signed(e))
+                        .saturating_add((signed(k) - 1).saturating_mul(signed(d)))
+                        .saturating_add(1)
+                        .saturating_sub(t.get(a).copied().unwrap_or(0));
                     let half = total.div_euclid(2);
                     if auto_pad == "SAME_UPPER" {
                         (half, total - half)
@@ -195,12 +200,17 @@ impl Importer<'_> {
         let xd = self.dilate(ctx, out, x, 2, strides[0])?;
         let xd = self.dilate(ctx, out, xd, 3, strides[1])?;
         // Padding per side: reach (k - 1) d - p (+ output_padding at the end); below 0 it crops.
-        let reach = |k: usize, d: usize| i64::try_from((k - 1) * d).unwrap_or(i64::MAX);
+        let reach =
+            |k: usize, d: usize| i64::try_from((k - 1).saturating_mul(d)).unwrap_or(i64::MAX);
         let sides = [
-            reach(kh, dilations[0]) - pt,
-            reach(kw, dilations[1]) - pl,
-            reach(kh, dilations[0]) - pb + signed(extra[0]),
-            reach(kw, dilations[1]) - pr + signed(extra[1]),
+            reach(kh, dilations[0]).saturating_sub(pt),
+            reach(kw, dilations[1]).saturating_sub(pl),
+            reach(kh, dilations[0])
+                .saturating_sub(pb)
+                .saturating_add(signed(extra[0])),
+            reach(kw, dilations[1])
+                .saturating_sub(pr)
+                .saturating_add(signed(extra[1])),
         ];
         let pads: Vec<i64> = sides.iter().map(|&p| p.max(0)).collect();
         let xname = format!("{out}/dilated");

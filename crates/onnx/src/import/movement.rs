@@ -695,6 +695,9 @@ impl Importer<'_> {
         }
         let (mut begins, mut ends) = (Vec::new(), Vec::new());
         for (&a, &t) in axes.iter().zip(&target) {
+            if !(0..=i64::from(u32::MAX)).contains(&t) {
+                return Err(ctx.unsupported("a CenterCropPad length", t));
+            }
             let n = i64::try_from(shape.get(a).copied().unwrap_or(0)).unwrap_or(0);
             let d = t - n;
             // Padding puts the odd element after; cropping starts rounded down, so the odd
