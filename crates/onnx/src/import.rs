@@ -312,34 +312,19 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                 .map(|g| (g.name.clone(), g.elem_type)),
         )
         .collect();
-    // ONNX `TensorProto.DataType`: UINT8 2, UINT16 4, UINT32 12, UINT64 13.
-    let unsigned_widths = graph_inputs
-        .iter()
-        .filter_map(|g| {
-            let w = match g.elem_type {
-                2 => 8,
-                4 => 16,
-                12 => 32,
-                13 => 64,
-                _ => return None,
-            };
-            Some((g.name.clone(), w))
-        })
-        .collect();
-    // ONNX `TensorProto.DataType`: INT8 3, INT16 5, INT32 6, INT64 7.
-    let signed_widths = graph_inputs
-        .iter()
-        .filter_map(|g| {
-            let w = match g.elem_type {
-                3 => 8,
-                5 => 16,
-                6 => 32,
-                7 => 64,
-                _ => return None,
-            };
-            Some((g.name.clone(), w))
-        })
-        .collect();
+    // ONNX `TensorProto.DataType`: UINT8 2, UINT16 4, UINT32 12, UINT64 13; INT8 3, INT16 5,
+    // INT32 6, INT64 7.
+    let widths = |types: [i32; 4]| -> HashMap<String, u32> {
+        graph_inputs
+            .iter()
+            .filter_map(|g| {
+                let at = types.iter().position(|&t| t == g.elem_type)?;
+                Some((g.name.clone(), 8 << at))
+            })
+            .collect()
+    };
+    let unsigned_widths = widths([2, 4, 12, 13]);
+    let signed_widths = widths([3, 5, 6, 7]);
     // ONNX `TensorProto.DataType` BOOL is 9.
     let bools = model
         .graph()
@@ -568,6 +553,26 @@ fn scaled(c: &Const, f: impl Fn(usize, f64) -> f64) -> Const {
 }
 
 /// Normalise a possibly negative axis for a tensor of rank `rank`.
+/// An ungrouped 2-D Conv's strides, pads and dilations, its `kernel_shape` (when given)
+/// checked against the weights' shape `ws`.
+fn conv2d_params(ctx: &Ctx<'_>, ws: &[usize]) -> Result<Conv2dParams, OnnxError> {
+    let n = ctx.node;
+    if let Some(k) = n.ints("kernel_shape")
+        && usizes(ctx, "kernel_shape", &k)?.as_slice() != ws.get(2..).unwrap_or_default()
+    {
+        return Err(ctx.unsupported(
+            "a kernel_shape that differs from the weights",
+            format!("{k:?}"),
+        ));
+    }
+    Ok(Conv2dParams {
+        strides: pair(ctx, "strides", n.ints("strides"), 1)?,
+        pads: pads4(ctx)?,
+        dilations: pair(ctx, "dilations", n.ints("dilations"), 1)?,
+        groups: 1,
+    })
+}
+
 fn axis(ctx: &Ctx<'_>, a: i64, rank: usize) -> Result<usize, OnnxError> {
     let r = i64::try_from(rank).unwrap_or(i64::MAX);
     let a2 = if a < 0 { a + r } else { a };
@@ -2164,20 +2169,7 @@ impl Importer<'_> {
         if groups == 0 || !o.is_multiple_of(groups) {
             return Err(ctx.unsupported("group", format!("{groups} for {o} output channels")));
         }
-        if let Some(k) = n.ints("kernel_shape")
-            && usizes(ctx, "kernel_shape", &k)?.as_slice() != w.shape.get(2..).unwrap_or_default()
-        {
-            return Err(ctx.unsupported(
-                "a kernel_shape that differs from the weights",
-                format!("{k:?}"),
-            ));
-        }
-        let params = Conv2dParams {
-            strides: pair(ctx, "strides", n.ints("strides"), 1)?,
-            pads: pads4(ctx)?,
-            dilations: pair(ctx, "dilations", n.ints("dilations"), 1)?,
-            groups: 1,
-        };
+        let params = conv2d_params(ctx, &w.shape)?;
         let final_name = fold.as_ref().map_or(out.to_string(), |f| f.out.clone());
         let bias_scale = self
             .s
@@ -2270,20 +2262,7 @@ impl Importer<'_> {
             );
             return Err(self.fixable_or(ctx, 1, err));
         }
-        if let Some(k) = n.ints("kernel_shape")
-            && usizes(ctx, "kernel_shape", &k)?.as_slice() != ws.get(2..).unwrap_or_default()
-        {
-            return Err(ctx.unsupported(
-                "a kernel_shape that differs from the weights",
-                format!("{k:?}"),
-            ));
-        }
-        let params = Conv2dParams {
-            strides: pair(ctx, "strides", n.ints("strides"), 1)?,
-            pads: pads4(ctx)?,
-            dilations: pair(ctx, "dilations", n.ints("dilations"), 1)?,
-            groups: 1,
-        };
+        let params = conv2d_params(ctx, &ws)?;
         let y = self.op(ctx, &format!("{out}/acc"), Op::Conv2d(params), &[x, w])?;
         let name = if ctx.input(2).is_some() {
             format!("{out}/unbiased")

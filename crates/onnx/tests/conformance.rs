@@ -817,14 +817,8 @@ fn gru_reverse_with_initial_state_follows_the_definition() {
 /// (`*.expected.json`, written by the generator), then prove and verify.
 #[test]
 fn control_flow_and_sequences_match_onnxruntime() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     for name in ["if_constant", "loop_unrolled", "sequence_ops"] {
-        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-        let want: Expected = serde_json::from_slice(&text).unwrap();
+        let want = expected(name);
         let settings = Settings {
             scale_bits: 12,
             ..Settings::default()
@@ -854,11 +848,6 @@ fn control_flow_and_sequences_match_onnxruntime() {
 /// verifies.
 #[test]
 fn attention_and_its_function_body_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let settings = Settings {
         scale_bits: 12,
         ..Settings::default()
@@ -871,8 +860,7 @@ fn attention_and_its_function_body_match_the_reference() {
         "mask_sentinel",
         "rotary_embedding",
     ] {
-        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-        let want: Expected = serde_json::from_slice(&text).unwrap();
+        let want = expected(name);
         let m = compile(&model(name), &settings).unwrap_or_else(|e| panic!("{name}: {e}"));
         let w = m.witness(0, &want.input).unwrap();
         let got = m.decode_outputs(&w);
@@ -909,13 +897,7 @@ fn attention_and_its_function_body_match_the_reference() {
 /// by zero: a typed witness error naming the node, and the Program still proves otherwise.
 #[test]
 fn losses_match_the_reference_and_an_empty_mean_is_a_typed_error() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
-    let text = std::fs::read(path("losses").with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected("losses");
     let settings = Settings {
         scale_bits: 12,
         ..Settings::default()
@@ -944,27 +926,15 @@ fn losses_match_the_reference_and_an_empty_mean_is_a_typed_error() {
 /// PRelu with an input slope, against ONNX's reference implementation; the Program proves.
 #[test]
 fn weights_given_as_graph_inputs_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "computed_parameters";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let settings = Settings {
         // The rsqrt table's default variance bound (16) needs 2^16 rows at 2^12.
         scale_bits: 10,
         ..Settings::default()
     };
     let m = compile(&model(name), &settings).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got.len(), 6);
-    for (g, e) in got.iter().zip(&want.outputs) {
-        assert_eq!(g.len(), e.len());
-        assert_within(name, g, e);
-    }
-    proves(name, &m, &want.input);
+    matches_reference(name, &m, &want);
 }
 
 /// Float weights and scales given as graph inputs where a circuit needs constants: compiling
@@ -976,14 +946,8 @@ fn weights_given_as_graph_inputs_match_the_reference() {
 /// Program proves; another value in a fixed input's slice is refused before proving.
 #[test]
 fn float_weights_given_as_graph_inputs_are_fixed_and_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "fixed_weights";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let onnx = model(name);
     let settings = Settings {
         scale_bits: 12,
@@ -1000,13 +964,7 @@ fn float_weights_given_as_graph_inputs_are_fixed_and_match_the_reference() {
     assert_eq!(fixed.fixed_inputs["scales"], vec![1.5, 0.75]);
     assert_eq!(fixed.fixed_inputs["zp"], vec![1000.0]);
     let m = compile(&onnx, &fixed).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got.len(), 7);
-    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
-        assert_eq!(g.len(), e.len(), "output {k}");
-        assert_within(&format!("{name} output {k}"), g, e);
-    }
-    proves(name, &m, &want.input);
+    matches_reference(name, &m, &want);
     let mut other = want.input.clone();
     other[9] = 2.5;
     let err = m.witness(0, &other).unwrap_err();
@@ -1022,14 +980,8 @@ fn float_weights_given_as_graph_inputs_are_fixed_and_match_the_reference() {
 /// Range's computed limit), the outputs match ONNX's reference and the Program proves.
 #[test]
 fn center_crop_pad_swiglu_optional_and_a_range_of_a_fixed_input_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "crop_swiglu_range";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let onnx = model(name);
     let settings = Settings {
         scale_bits: 12,
@@ -1044,13 +996,7 @@ fn center_crop_pad_swiglu_optional_and_a_range_of_a_fixed_input_match_the_refere
     assert_eq!(fixed.fixed_inputs["shape"], vec![3.0, 7.0]);
     assert_eq!(fixed.fixed_inputs["count"], vec![4.0]);
     let m = compile(&onnx, &fixed).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got.len(), 5);
-    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
-        assert_eq!(g.len(), e.len(), "output {k}");
-        assert_within(&format!("{name} output {k}"), g, e);
-    }
-    proves(name, &m, &want.input);
+    matches_reference(name, &m, &want);
 }
 
 /// ScatterElements and ScatterND with reduction `max`, `min` and `mul` at constant indices,
@@ -1058,21 +1004,14 @@ fn center_crop_pad_swiglu_optional_and_a_range_of_a_fixed_input_match_the_refere
 /// proves.
 #[test]
 fn scatter_reductions_mul_max_min_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "scatter_reductions";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let settings = Settings {
         scale_bits: 8,
         ..Settings::default()
     };
     let m = compile(&model(name), &settings).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got, want.outputs);
+    assert_eq!(outputs_of(name, &m, &want), want.outputs);
     proves(name, &m, &want.input);
 }
 
@@ -1081,22 +1020,10 @@ fn scatter_reductions_mul_max_min_match_the_reference() {
 /// proves.
 #[test]
 fn conv_transpose_output_shape_and_auto_pad_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "convtranspose_shapes";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let m = compile(&model(name), &Settings::default()).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got.len(), 2);
-    for (g, e) in got.iter().zip(&want.outputs) {
-        assert_eq!(g.len(), e.len());
-        assert_within(name, g, e);
-    }
-    proves(name, &m, &want.input);
+    matches_reference(name, &m, &want);
 }
 
 /// ArgMax and ArgMin with `select_last_index` on ties, Mod of integer tensors by a computed
@@ -1106,21 +1033,14 @@ fn conv_transpose_output_shape_and_auto_pad_match_the_reference() {
 /// a typed witness error.
 #[test]
 fn last_index_integer_mod_product_and_noop_reduce_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "index_integer_ops";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let settings = Settings {
         scale_bits: 12,
         ..Settings::default()
     };
     let m = compile(&model(name), &settings).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got.len(), 6);
+    let got = outputs_of(name, &m, &want);
     // Indices and integer remainders exactly; the product and the identity (quantized
     // floats) within the tolerance.
     for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
@@ -1145,21 +1065,14 @@ fn last_index_integer_mod_product_and_noop_reduce_match_the_reference() {
 /// amounts giving 0 or -1): exact, and the Program proves.
 #[test]
 fn bit_shift_by_computed_amounts_wraps_and_empties() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     for name in ["bitshift_computed", "bitshift_signed"] {
-        let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-        let want: Expected = serde_json::from_slice(&text).unwrap();
+        let want = expected(name);
         let settings = Settings {
             scale_bits: 2,
             ..Settings::default()
         };
         let m = compile(&model(name), &settings).unwrap();
-        let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-        assert_eq!(got, want.outputs, "{name}");
+        assert_eq!(outputs_of(name, &m, &want), want.outputs, "{name}");
         proves(name, &m, &want.input);
     }
 }
@@ -1168,25 +1081,14 @@ fn bit_shift_by_computed_amounts_wraps_and_empties() {
 /// against ONNX's reference implementation; the Program proves.
 #[test]
 fn cumulative_products_match_the_reference() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let name = "cumprod";
-    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
-    let want: Expected = serde_json::from_slice(&text).unwrap();
+    let want = expected(name);
     let settings = Settings {
         scale_bits: 12,
         ..Settings::default()
     };
     let m = compile(&model(name), &settings).unwrap();
-    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
-    assert_eq!(got.len(), 2);
-    for (g, e) in got.iter().zip(&want.outputs) {
-        assert_within(name, g, e);
-    }
-    proves(name, &m, &want.input);
+    matches_reference(name, &m, &want);
 }
 
 /// An `If` whose condition is computed from the input (`sum(x) > 0`) proves both branches and
@@ -1194,11 +1096,6 @@ fn cumulative_products_match_the_reference() {
 /// two constant tensors) are onnxruntime's, and the proof verifies.
 #[test]
 fn if_on_a_computed_condition_selects_the_branch_taken() {
-    #[derive(serde::Deserialize)]
-    struct Expected {
-        input: Vec<f64>,
-        outputs: Vec<Vec<f64>>,
-    }
     let settings = Settings {
         scale_bits: 12,
         ..Settings::default()
@@ -1397,6 +1294,38 @@ struct TreeExpectation {
 /// A scikit-learn model exported by skl2onnx, on 8 held-out rows: its outputs against
 /// scikit-learn's predictions (written by `examples/models/generate.py trees`), then proved.
 /// Every value of `got` within [`TOLERANCE`] of `want`'s.
+/// A test model's sample and ONNX's reference outputs for it (`<name>.expected.json`,
+/// written by `examples/models/generate.py`).
+#[derive(serde::Deserialize)]
+struct Expected {
+    input: Vec<f64>,
+    outputs: Vec<Vec<f64>>,
+}
+
+fn expected(name: &str) -> Expected {
+    let text = std::fs::read(path(name).with_extension("expected.json")).unwrap();
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// `m`'s outputs on the sample: as many as the reference's, each of the same length.
+fn outputs_of(name: &str, m: &CompiledModel, want: &Expected) -> Vec<Vec<f64>> {
+    let got = m.decode_outputs(&m.witness(0, &want.input).unwrap());
+    assert_eq!(got.len(), want.outputs.len(), "{name}");
+    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
+        assert_eq!(g.len(), e.len(), "{name} output {k}");
+    }
+    got
+}
+
+/// Every output within the tolerance of the reference, and the Program proves.
+fn matches_reference(name: &str, m: &CompiledModel, want: &Expected) {
+    let got = outputs_of(name, m, want);
+    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
+        assert_within(&format!("{name} output {k}"), g, e);
+    }
+    proves(name, m, &want.input);
+}
+
 fn assert_within(what: &str, got: &[f64], want: &[f64]) {
     for (g, e) in got.iter().zip(want) {
         assert!(

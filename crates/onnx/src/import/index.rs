@@ -443,9 +443,10 @@ impl Importer<'_> {
         self.reshape_to(ctx, out, picked, target)
     }
 
-    /// A scatter's `reduction` attribute.
-    fn scatter_reduction(ctx: &Ctx<'_>) -> Result<Reduction, OnnxError> {
-        Ok(match ctx.node.string("reduction").as_deref() {
+    /// A scatter's `reduction` attribute; `mul`, `max` and `min` need constant indices (input
+    /// 1; a graph input there is fixable).
+    fn scatter_reduction(&self, ctx: &Ctx<'_>) -> Result<Reduction, OnnxError> {
+        let reduction = match ctx.node.string("reduction").as_deref() {
             None | Some("none") => Reduction::Replace,
             Some("add") => Reduction::Add,
             Some("mul") => Reduction::Mul,
@@ -454,7 +455,17 @@ impl Importer<'_> {
             Some(other) => {
                 return Err(ctx.unsupported("a scatter reduction", other.to_string()));
             }
-        })
+        };
+        if matches!(reduction, Reduction::Mul | Reduction::Max | Reduction::Min)
+            && matches!(self.get(ctx, 1)?, Value::Dyn(_))
+        {
+            let err = ctx.unsupported(
+                "a scatter reduction mul, max or min at computed indices",
+                "the indices must be constants",
+            );
+            return Err(self.fixable_or(ctx, 1, err));
+        }
+        Ok(reduction)
     }
 
     /// The output of a scatter into `base` (`[rows, width]`) of `updates` (`[n, width]`) whose
@@ -505,17 +516,8 @@ impl Importer<'_> {
         out: &str,
         data: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let reduction = Self::scatter_reduction(ctx)?;
+        let reduction = self.scatter_reduction(ctx)?;
         let add = reduction == Reduction::Add;
-        if matches!(reduction, Reduction::Mul | Reduction::Max | Reduction::Min)
-            && matches!(self.get(ctx, 1)?, Value::Dyn(_))
-        {
-            let err = ctx.unsupported(
-                "a scatter reduction mul, max or min at computed indices",
-                "the indices must be constants",
-            );
-            return Err(self.fixable_or(ctx, 1, err));
-        }
         let shape = self.shape(data);
         let updates = self.dyn_input(ctx, 2)?;
         let (ishape, idx) = match self.get(ctx, 1)? {
@@ -695,17 +697,8 @@ impl Importer<'_> {
         out: &str,
         data: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        let reduction = Self::scatter_reduction(ctx)?;
+        let reduction = self.scatter_reduction(ctx)?;
         let add = reduction == Reduction::Add;
-        if matches!(reduction, Reduction::Mul | Reduction::Max | Reduction::Min)
-            && matches!(self.get(ctx, 1)?, Value::Dyn(_))
-        {
-            let err = ctx.unsupported(
-                "a scatter reduction mul, max or min at computed indices",
-                "the indices must be constants",
-            );
-            return Err(self.fixable_or(ctx, 1, err));
-        }
         let shape = self.shape(data);
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
         let dim = shape.get(a).copied().unwrap_or(0);
