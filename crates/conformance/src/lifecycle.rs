@@ -233,7 +233,11 @@ fn model_case(m: &ModelFile, family: &'static str, committed: bool) -> Result<Ca
             .next()
             .ok_or("no sample")?,
         None => {
-            let n = compiled.input_shape().iter().product();
+            let n = compiled
+                .input_shapes()
+                .iter()
+                .map(|s| s.iter().product::<usize>())
+                .sum();
             let mut r = StdRng::seed_from_u64(7);
             (0..n).map(|_| r.random_range(-2.0..2.0)).collect()
         }

@@ -210,7 +210,15 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                 allowed: "one shape per graph input",
             });
         }
-        let total: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+        // Fixed inputs are constants of the Program, not part of its input: the flat input
+        // holds the others only, so the statement carries no value that nothing constrains
+        // (`CompiledModel::witness` drops the fixed slices of an EZKL-layout sample).
+        let total: usize = graph_inputs
+            .iter()
+            .zip(&shapes)
+            .filter(|(g, _)| !settings.fixed_inputs.contains_key(&g.name))
+            .map(|(_, s)| s.iter().product::<usize>())
+            .sum();
         let flat = b.input(
             crate::COMBINED_INPUT,
             &[total],
@@ -221,8 +229,8 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
         let mut offset = 0;
         for (gi, shape) in graph_inputs.iter().zip(&shapes) {
             let n: usize = shape.iter().product();
-            // A fixed input is a constant of the Program; its slice of the flat input is only
-            // checked against the fixed values before proving (`CompiledModel::witness`).
+            // A fixed input is a constant of the Program (its slice of a sample is checked
+            // against the fixed values, then dropped: `CompiledModel::witness`).
             if let Some(fixed) = settings.fixed_inputs.get(&gi.name) {
                 if fixed.len() != n {
                     return Err(OnnxError::SettingRange {
@@ -239,7 +247,6 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                         data,
                     }),
                 );
-                offset += n;
                 continue;
             }
             let part = b

@@ -96,7 +96,15 @@ impl CompiledModel {
     /// [`OnnxError::Evaluate`] when the quantized model overflows.
     pub fn witness(&self, sample: usize, input: &[f64]) -> Result<Witness, OnnxError> {
         let shape = self.input_shape().to_vec();
-        let expected: usize = shape.iter().product();
+        // A sample holds every graph input (EZKL's layout), fixed ones too.
+        let expected: usize = if self.settings.fixed_inputs.is_empty() {
+            shape.iter().product()
+        } else {
+            self.input_shapes()
+                .iter()
+                .map(|s| s.iter().product::<usize>())
+                .sum()
+        };
         let bad = |what: String| OnnxError::Input {
             sample,
             what,
@@ -111,6 +119,9 @@ impl CompiledModel {
                 "graph input `{name}` was fixed to {want:?} when the model was compiled (a shape the circuit is built for), not {got:?}: compile for these values"
             )));
         }
+        // The fixed inputs' slices, checked, are dropped: they are constants of the Program.
+        let kept = self.unfixed(input);
+        let input = kept.as_slice();
         let scale = self
             .program
             .tensor(self.input)
@@ -147,6 +158,25 @@ impl CompiledModel {
                 sample,
                 source: Box::new(e),
             })
+    }
+
+    /// `input` (a whole EZKL-layout sample) without the slices of the fixed graph inputs: the
+    /// Program's input.
+    fn unfixed(&self, input: &[f64]) -> Vec<f64> {
+        if self.settings.fixed_inputs.is_empty() {
+            return input.to_vec();
+        }
+        let names: Vec<String> = crate::OnnxModel::from_bytes(&self.onnx, &self.name)
+            .and_then(|m| m.inputs())
+            .map(|ins| ins.into_iter().map(|i| i.name).collect())
+            .unwrap_or_default();
+        let ranges = crate::graph::input_ranges(&self.input_shapes());
+        names
+            .iter()
+            .zip(ranges)
+            .filter(|(name, _)| !self.settings.fixed_inputs.contains_key(*name))
+            .flat_map(|(_, range)| input.get(range).unwrap_or_default().iter().copied())
+            .collect()
     }
 
     /// The first fixed graph input ([`Settings::fixed_inputs`]) whose slice of the flat input

@@ -30,9 +30,10 @@ pub struct Settings {
     /// (a shape an `Expand` or `Reshape` reads, indices, axes, or weights a node needs as
     /// constants, such as `Resize` scales or `ConvTranspose` kernels), so a circuit can be
     /// built. Proofs are for these values, which the verifier knows as part of the Program: a
-    /// prove input must carry exactly them in its slice of the flat input
-    /// ([`crate::CompiledModel::witness`] refuses another). Calibration fixes a graph input
-    /// from its first sample when a node needs it constant.
+    /// prove input must carry exactly them in its slice of the sample
+    /// ([`crate::CompiledModel::witness`] refuses another, then drops the slice: the
+    /// Program's input is the other graph inputs). Calibration fixes a graph input from its
+    /// first sample when a node needs it constant.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fixed_inputs: BTreeMap<String, Vec<f64>>,
     /// Fixed-point scale of the input and every activation, in bits (`2^scale_bits`).

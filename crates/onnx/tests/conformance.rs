@@ -437,6 +437,11 @@ fn a_shape_graph_input_is_fixed_at_compile_time() {
     assert_eq!(cal.settings.fixed_inputs["shape"], vec![2.0, 3.0, 4.0]);
     let back = Settings::from_json(&cal.settings.to_json()).unwrap();
     assert_eq!(back.fixed_inputs, cal.settings.fixed_inputs);
+    assert_eq!(
+        cal.model.input_shape(),
+        [3],
+        "the fixed `shape` is not part of the input"
+    );
     let w = cal.model.witness(0, &sample).unwrap();
     let want: Vec<f64> = (0..24).map(|i| [0.5, -1.0, 2.0][(i / 4) % 3]).collect();
     assert_eq!(cal.model.decode_outputs(&w)[0], want);
@@ -964,6 +969,9 @@ fn float_weights_given_as_graph_inputs_are_fixed_and_match_the_reference() {
     assert_eq!(fixed.fixed_inputs["scales"], vec![1.5, 0.75]);
     assert_eq!(fixed.fixed_inputs["zp"], vec![1000.0]);
     let m = compile(&onnx, &fixed).unwrap();
+    // The fixed inputs are constants of the Program, not part of its input: only `x`'s 8
+    // values are, so the statement holds no value that nothing constrains.
+    assert_eq!(m.input_shape(), [8]);
     matches_reference(name, &m, &want);
     let mut other = want.input.clone();
     other[9] = 2.5;
@@ -996,6 +1004,7 @@ fn center_crop_pad_swiglu_optional_and_a_range_of_a_fixed_input_match_the_refere
     assert_eq!(fixed.fixed_inputs["shape"], vec![3.0, 7.0]);
     assert_eq!(fixed.fixed_inputs["count"], vec![4.0]);
     let m = compile(&onnx, &fixed).unwrap();
+    assert_eq!(m.input_shape(), [20]);
     matches_reference(name, &m, &want);
 }
 
