@@ -111,8 +111,6 @@ LIMITS = {
                    "ceil_mode (not with dilations, not 3-D)",
     "BitShift": "constant or computed amounts; LEFT of an integer graph input of at most 32 bits "
                 "(wraps at its width, two's complement for signed)",
-    "ArgMax": "first index on ties",
-    "ArgMin": "first index on ties",
     "Softmax": "any axis",
     "Clip": "scalar bounds",
     "Trilu": "constant k",
