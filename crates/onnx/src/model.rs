@@ -114,13 +114,12 @@ impl CompiledModel {
         if input.len() != expected {
             return Err(bad(format!("{} values given", input.len())));
         }
-        if let Some((name, want, got)) = self.fixed_input_mismatch(input) {
-            return Err(bad(format!(
-                "graph input `{name}` was fixed to {want:?} when the model was compiled (a shape the circuit is built for), not {got:?}: compile for these values"
-            )));
-        }
         // The fixed inputs' slices, checked, are dropped: they are constants of the Program.
-        let kept = self.unfixed(input);
+        let kept = self.unfixed(input).map_err(|(name, want, got)| {
+            bad(format!(
+                "graph input `{name}` was fixed to {want:?} when the model was compiled (a shape the circuit is built for), not {got:?}: compile for these values"
+            ))
+        })?;
         let input = kept.as_slice();
         let scale = self
             .program
@@ -160,43 +159,32 @@ impl CompiledModel {
             })
     }
 
-    /// `input` (a whole EZKL-layout sample) without the slices of the fixed graph inputs: the
-    /// Program's input.
-    fn unfixed(&self, input: &[f64]) -> Vec<f64> {
+    /// `input` (a whole EZKL-layout sample) without the slices of the fixed graph inputs
+    /// ([`Settings::fixed_inputs`]): the Program's input. `Err` names the first fixed input
+    /// whose slice differs from its fixed values: its name, the fixed values and the given ones.
+    #[allow(clippy::type_complexity)]
+    fn unfixed(&self, input: &[f64]) -> Result<Vec<f64>, (String, Vec<f64>, Vec<f64>)> {
         if self.settings.fixed_inputs.is_empty() {
-            return input.to_vec();
+            return Ok(input.to_vec());
         }
         let names: Vec<String> = crate::OnnxModel::from_bytes(&self.onnx, &self.name)
             .and_then(|m| m.inputs())
             .map(|ins| ins.into_iter().map(|i| i.name).collect())
             .unwrap_or_default();
         let ranges = crate::graph::input_ranges(&self.input_shapes());
-        names
-            .iter()
-            .zip(ranges)
-            .filter(|(name, _)| !self.settings.fixed_inputs.contains_key(*name))
-            .flat_map(|(_, range)| input.get(range).unwrap_or_default().iter().copied())
-            .collect()
-    }
-
-    /// The first fixed graph input ([`Settings::fixed_inputs`]) whose slice of the flat input
-    /// differs from its fixed values: its name, the fixed values and the given ones.
-    fn fixed_input_mismatch(&self, input: &[f64]) -> Option<(String, Vec<f64>, Vec<f64>)> {
-        if self.settings.fixed_inputs.is_empty() {
-            return None;
-        }
-        let names: Vec<String> = crate::OnnxModel::from_bytes(&self.onnx, &self.name)
-            .and_then(|m| m.inputs())
-            .map(|ins| ins.into_iter().map(|i| i.name).collect())
-            .unwrap_or_default();
-        let ranges = crate::graph::input_ranges(&self.input_shapes());
-        names.iter().zip(ranges).find_map(|(name, range)| {
-            let want = self.settings.fixed_inputs.get(name)?;
+        let mut kept = Vec::with_capacity(input.len());
+        for (name, range) in names.iter().zip(ranges) {
             let got = input.get(range).unwrap_or_default();
-            #[allow(clippy::float_cmp)]
-            let same = want.len() == got.len() && want.iter().zip(got).all(|(&w, &g)| w == g);
-            (!same).then(|| (name.clone(), want.clone(), got.to_vec()))
-        })
+            match self.settings.fixed_inputs.get(name) {
+                None => kept.extend_from_slice(got),
+                #[allow(clippy::float_cmp)]
+                Some(want) if want.as_slice() != got => {
+                    return Err((name.clone(), want.clone(), got.to_vec()));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(kept)
     }
 
     /// The class names of the outputs that carry string class labels (proved as each class's

@@ -496,9 +496,7 @@ impl Importer<'_> {
         self.emit(ctx, "Concat", &[x, &z], &y, vec![int_attr("axis", -1)])?;
         Ok(y)
     }
-}
 
-impl Importer<'_> {
     /// `Slice` of `x` along its last axis (of rank `rank`) from `start` to `end` by `step`.
     fn emit_last_slice(
         &mut self,
