@@ -128,10 +128,9 @@ pub fn fix_constant_inputs(
     sample: &[f64],
 ) -> Result<Settings, OnnxError> {
     let inputs = onnx.inputs()?;
-    // A model's only input cannot be fixed (nothing would be left to prove).
-    if inputs.len() < 2 {
-        return Ok(settings.clone());
-    }
+    // A model's only input is fixed only when it is an integer or boolean tensor (a size or a
+    // shape whose value decides the output's shape); a lone float input stays the input.
+    let lone = inputs.len() < 2;
     let shapes: Vec<Vec<usize>> = settings
         .input_shapes
         .clone()
@@ -172,6 +171,9 @@ pub fn fix_constant_inputs(
             // integers; a float input (a weight a node needs as a constant) is fixed as it is.
             let t = graph_input.elem_type;
             let integral = crate::import::is_integer_type(t) || t == 9;
+            if lone && !integral {
+                continue;
+            }
             let range = ranges.get(at).cloned().unwrap_or_default();
             let n = range.len();
             let values = sample.get(range).unwrap_or_default();

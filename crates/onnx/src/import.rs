@@ -20,6 +20,7 @@ mod movement;
 mod recurrent;
 mod sequence;
 mod shapes;
+mod signal;
 
 use tract_onnx::pb::{AttributeProto, NodeProto};
 use zkmlops_field::Scale;
@@ -185,14 +186,20 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
             allowed: "names of the model's graph inputs",
         });
     }
-    let (input, shape, input_shapes) = if let [one] = graph_inputs.as_slice() {
-        if settings.fixed_inputs.contains_key(&one.name) {
-            return Err(OnnxError::SettingRange {
-                name: "fixed_inputs",
-                value: one.name.clone(),
-                allowed: "a graph input beside another (the model's only input cannot be fixed)",
-            });
-        }
+    if let [one] = graph_inputs.as_slice()
+        && settings.fixed_inputs.contains_key(&one.name)
+        && !(fold::is_integer_type(one.elem_type) || one.elem_type == 9)
+    {
+        return Err(OnnxError::SettingRange {
+            name: "fixed_inputs",
+            value: one.name.clone(),
+            allowed: "a graph input beside another, or a lone integer or boolean input",
+        });
+    }
+    // A fixed lone input takes the several-inputs path below (with nothing left to slice).
+    let (input, shape, input_shapes) = if let [one] = graph_inputs.as_slice()
+        && !settings.fixed_inputs.contains_key(&one.name)
+    {
         let shape = settings.input_shape.clone().unwrap_or(one.shape.clone());
         let input = b.input(&one.name, &shape, s, settings.input_visibility);
         values.insert(one.name.clone(), Value::Dyn(input));
@@ -346,15 +353,15 @@ pub(crate) fn import(model: &OnnxModel, settings: &Settings) -> Result<CompiledM
                 .map(|g| g.name.clone()),
         )
         .collect();
-    let open_inputs = if graph_inputs.len() > 1 {
-        graph_inputs
-            .iter()
-            .filter(|g| !settings.fixed_inputs.contains_key(&g.name))
-            .map(|g| g.name.clone())
-            .collect()
-    } else {
-        HashSet::new()
-    };
+    // A model's only input may be fixed when it is an integer or boolean tensor (a size, a
+    // shape, a mask: what decides a shape); a lone float input stays the statement's input.
+    let lone = graph_inputs.len() == 1;
+    let open_inputs = graph_inputs
+        .iter()
+        .filter(|g| !settings.fixed_inputs.contains_key(&g.name))
+        .filter(|g| !lone || fold::is_integer_type(g.elem_type) || g.elem_type == 9)
+        .map(|g| g.name.clone())
+        .collect();
     let mut imp = Importer {
         b,
         small_int_types,
@@ -1258,6 +1265,14 @@ impl Importer<'_> {
             }
             // `Range` folds when its bounds are constants (`fold`); computed bounds would
             // give a length that depends on data, so a graph input there is fixed.
+            // Constants-only operators whose output shape is their input's value.
+            "BlackmanWindow" | "HannWindow" | "HammingWindow" | "NonZero" => {
+                return Err(self.fixable_or(
+                    ctx,
+                    0,
+                    ctx.unsupported("a computed input", "its output's shape depends on it"),
+                ));
+            }
             "Range" => {
                 // Its first computed bound (calibration fixes the graph inputs it comes from).
                 for i in 0..3 {
@@ -1275,6 +1290,7 @@ impl Importer<'_> {
             other if shapes::OPERATORS.contains(&other) => self.shapes(ctx, &out)?,
             other if attention::OPERATORS.contains(&other) => self.attention(ctx, &out)?,
             other if loss::OPERATORS.contains(&other) => self.loss(ctx, &out)?,
+            other if signal::OPERATORS.contains(&other) => self.signal(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),
