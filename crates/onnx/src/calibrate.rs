@@ -196,13 +196,31 @@ pub fn fix_constant_inputs(
     Ok(s)
 }
 
-/// The graph inputs `tensor` is computed from (through the main graph's nodes; `Shape` and
-/// `Size` read only a shape, which is known at import, so the walk stops there).
+/// Every node of `nodes` and of the subgraphs (`If` branches, `Loop`/`Scan` bodies) inside
+/// them, at any depth.
+fn all_nodes<'a>(
+    nodes: &'a [tract_onnx::pb::NodeProto],
+    into: &mut Vec<&'a tract_onnx::pb::NodeProto>,
+) {
+    for n in nodes {
+        into.push(n);
+        for a in &n.attribute {
+            for g in a.g.iter().chain(&a.graphs) {
+                all_nodes(&g.node, into);
+            }
+        }
+    }
+}
+
+/// The graph inputs `tensor` is computed from (through the graph's nodes, subgraphs included:
+/// a node inside an `If` branch reads the outer graph's tensors by name; `Shape` and `Size`
+/// read only a shape, which is known at import, so the walk stops there).
 fn upstream_graph_inputs(onnx: &OnnxModel, tensor: &str) -> std::collections::HashSet<String> {
     let g = onnx.graph();
-    let producers: std::collections::HashMap<&str, &tract_onnx::pb::NodeProto> = g
-        .node
-        .iter()
+    let mut nodes = Vec::new();
+    all_nodes(&g.node, &mut nodes);
+    let producers: std::collections::HashMap<&str, &tract_onnx::pb::NodeProto> = nodes
+        .into_iter()
         .flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n)))
         .collect();
     let inputs: std::collections::HashSet<&str> = g.input.iter().map(|i| i.name.as_str()).collect();
@@ -219,6 +237,15 @@ fn upstream_graph_inputs(onnx: &OnnxModel, tensor: &str) -> std::collections::Ha
             && !matches!(n.op_type.as_str(), "Shape" | "Size")
         {
             todo.extend(n.input.iter().map(String::as_str));
+            // An `If` or `Loop` computes its outputs in its subgraphs, which read outer
+            // tensors by name.
+            let mut inner = Vec::new();
+            for a in &n.attribute {
+                for sub in a.g.iter().chain(&a.graphs) {
+                    all_nodes(&sub.node, &mut inner);
+                }
+            }
+            todo.extend(inner.iter().flat_map(|m| m.input.iter().map(String::as_str)));
         }
     }
     found

@@ -993,7 +993,7 @@ impl Importer<'_> {
             "CastLike" => ctx.input(1).is_some_and(|n| self.ints.contains(n)),
             "Add" | "Sub" | "Mul" | "Div" | "Mod" | "Neg" | "Abs" | "Min" | "Max" | "Sum"
             | "Identity" | "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Transpose"
-            | "Concat" | "Slice" | "Expand" | "Tile" | "Gather" | "ReduceSum" | "ReduceMax"
+            | "Concat" | "Slice" | "Split" | "Expand" | "Tile" | "Gather" | "ReduceSum" | "ReduceMax"
             | "ReduceMin" => {
                 let ins: Vec<&String> = ctx.node.input.iter().filter(|n| !n.is_empty()).collect();
                 !ins.is_empty() && ins.iter().all(|n| self.ints.contains(*n))

@@ -64,12 +64,14 @@ impl Importer<'_> {
             self.set(out, Value::Dyn(y));
             return Ok(());
         }
+        if ctx.node.op_type == "Split" {
+            return self.split(ctx);
+        }
         let x = self.dyn_input(ctx, 0)?;
         let y = match ctx.node.op_type.as_str() {
             "Pad" => self.pad(ctx, out, x)?,
             "CenterCropPad" => self.center_crop_pad(ctx, out, x)?,
             "Gather" => self.gather(ctx, out, x)?,
-            "Split" => return self.split(ctx, x),
             "Resize" | "Upsample" => self.resize(ctx, out, x)?,
             "Tile" => {
                 let reps = self.ints_input(ctx, 1)?;
@@ -921,8 +923,19 @@ impl Importer<'_> {
 
     /// `Split` into the node's outputs: sizes from the input (opset 13+), the `split`
     /// attribute, `num_outputs` (opset 18) or equal parts.
-    pub(super) fn split(&mut self, ctx: &Ctx<'_>, x: TensorId) -> Result<(), OnnxError> {
-        let shape = self.shape(x);
+    /// `Split`: a constant splits into constants (a shape into its dimensions), a computed
+    /// tensor into slices ([`Self::split_pieces`]).
+    fn split(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
+        let value = self.get(ctx, 0)?.clone();
+        self.split_pieces(ctx, value)
+    }
+
+    /// The pieces of `value` (input 0 of `ctx`'s `Split`), each output set.
+    pub(super) fn split_pieces(&mut self, ctx: &Ctx<'_>, value: Value) -> Result<(), OnnxError> {
+        let shape = match &value {
+            Value::Dyn(x) => self.shape(*x),
+            Value::Const(c) => c.shape.clone(),
+        };
         let a = axis(ctx, ctx.node.int("axis").unwrap_or(0), shape.len())?;
         let dim = shape.get(a).copied().unwrap_or(0);
         let outs: Vec<String> = ctx
@@ -950,6 +963,27 @@ impl Importer<'_> {
             ));
         }
         let mut start = 0;
+        let x = match value {
+            Value::Dyn(x) => x,
+            Value::Const(c) => {
+                let inner: usize = shape.get(a + 1..).unwrap_or_default().iter().product();
+                for (name, n) in outs.iter().zip(sizes) {
+                    let mut piece = shape.clone();
+                    if let Some(d) = piece.get_mut(a) {
+                        *d = n;
+                    }
+                    let data = (0..piece.iter().product::<usize>())
+                        .filter_map(|i| {
+                            let (outer, rest) = (i / (n * inner).max(1), i % (n * inner).max(1));
+                            c.data.get(outer * dim * inner + start * inner + rest).copied()
+                        })
+                        .collect();
+                    self.set(name, Value::Const(Const { shape: piece, data }));
+                    start += n;
+                }
+                return Ok(());
+            }
+        };
         for (name, n) in outs.iter().zip(sizes) {
             if n == 0 {
                 // An empty piece (RotaryEmbedding's function body splits off the features it

@@ -265,7 +265,7 @@ impl Importer<'_> {
         };
         // A constant input becomes a weight tensor first (`dyn_input`), as for `Split`.
         let x = self.dyn_input(ctx, 0)?;
-        self.split(&sctx, x)?;
+        self.split_pieces(&sctx, Value::Dyn(x))?;
         let mut items = pieces;
         if squeeze {
             let mut target = shape.clone();
