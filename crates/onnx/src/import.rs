@@ -21,6 +21,7 @@ mod recurrent;
 mod sequence;
 mod shapes;
 mod signal;
+mod stateful;
 
 use tract_onnx::pb::{AttributeProto, NodeProto};
 use zkmlops_field::Scale;
@@ -1291,6 +1292,7 @@ impl Importer<'_> {
             other if attention::OPERATORS.contains(&other) => self.attention(ctx, &out)?,
             other if loss::OPERATORS.contains(&other) => self.loss(ctx, &out)?,
             other if signal::OPERATORS.contains(&other) => self.signal(ctx, &out)?,
+            other if stateful::OPERATORS.contains(&other) => self.stateful(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),
