@@ -142,6 +142,11 @@ fn scalar(v: f64) -> Const {
 impl Importer<'_> {
     /// Lower one of [`OPERATORS`].
     pub(super) fn more(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        if ctx.node.op_type == "Slice" {
+            let y = self.slice(ctx, out)?;
+            self.set(out, y);
+            return Ok(());
+        }
         let y = match ctx.node.op_type.as_str() {
             "Neg" => {
                 let x = self.dyn_input(ctx, 0)?;
@@ -434,7 +439,6 @@ impl Importer<'_> {
             }
             "Pow" => self.pow(ctx, out)?,
             "LRN" => self.lrn(ctx, out)?,
-            "Slice" => self.slice(ctx, out)?,
             "ArgMax" | "ArgMin" => self.arg_extreme(ctx, out)?,
             "TopK" => self.top_k(ctx, out)?,
             "Equal" if self.infinite_operand(ctx).is_some() => self.equals_infinity(ctx, out)?,
@@ -2506,7 +2510,9 @@ impl Importer<'_> {
         Ok(y)
     }
 
-    fn slice(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+    /// `Slice`: a computed tensor's kept positions; one that keeps nothing along some axis is
+    /// an empty constant (which `Concat` leaves out), as ONNX's reference gives.
+    fn slice(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<Value, OnnxError> {
         let x = self.dyn_input(ctx, 0)?;
         let shape = self.shape(x);
         let rank = shape.len();
@@ -2551,10 +2557,14 @@ impl Importer<'_> {
                 return Err(ctx.unsupported("a Slice step of 0", format!("axis {a}")));
             };
             let (Some(&first), Some(&last)) = (at.first(), at.last()) else {
-                return Err(ctx.unsupported(
-                    "a Slice that keeps nothing",
-                    format!("axis {a}: {st}..{en} step {step} of {dim}"),
-                ));
+                let mut empty = shape.clone();
+                if let Some(d) = empty.get_mut(a) {
+                    *d = 0;
+                }
+                return Ok(Value::Const(Const {
+                    shape: empty,
+                    data: Vec::new(),
+                }));
             };
             if at.len() == dim && step == 1 {
                 continue;
@@ -2581,6 +2591,6 @@ impl Importer<'_> {
             };
         }
         // Everything kept: the identity.
-        Ok(y)
+        Ok(Value::Dyn(y))
     }
 }
