@@ -11,6 +11,11 @@
 //! - `DFT` (opsets 17-20) of a known length: the complex matrix `e^{-+2 pi i jk / n}` (inverse
 //!   divided by `n`), one-sided outputs, the real inverse of a one-sided spectrum (`irfft`).
 //! - `STFT` (opset 17): every frame's windowed DFT as one matrix over the signal axis.
+//! - `Col2Im` (opset 18): the blocks summed into the image, a 0/1 matrix per channel.
+//!
+//! And data movement by indices known at compile time (a gather of the flattened inputs, no
+//! arithmetic): `ReverseSequence` (its lengths), `TensorScatter` (its write positions, opset
+//! 24) and `MaxUnpool` (its indices; the rest of the output is 0).
 
 use zkmlops_field::Scale;
 use zkmlops_tensor::{Op, TensorId};
@@ -20,7 +25,16 @@ use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 
 /// The ONNX operators this module lowers.
-pub(super) const OPERATORS: &[&str] = &["GridSample", "AffineGrid", "DFT", "STFT"];
+pub(super) const OPERATORS: &[&str] = &[
+    "GridSample",
+    "AffineGrid",
+    "DFT",
+    "STFT",
+    "Col2Im",
+    "ReverseSequence",
+    "TensorScatter",
+    "MaxUnpool",
+];
 
 /// The most matrix entries one of these operators may build (a grid of 256x256 outputs over a
 /// 16x16 input, say): the matrix is a Program constant.
@@ -136,7 +150,9 @@ impl Importer<'_> {
             "GridSample" => self.grid_sample(ctx, out)?,
             "AffineGrid" => self.affine_grid(ctx, out)?,
             "DFT" => self.dft(ctx, out)?,
-            _ => self.stft(ctx, out)?,
+            "STFT" => self.stft(ctx, out)?,
+            "Col2Im" => self.col2im(ctx, out)?,
+            _ => self.index_move(ctx, out)?,
         };
         self.set(out, Value::Dyn(y));
         Ok(())
@@ -584,5 +600,282 @@ impl Importer<'_> {
         }
         let y = self.complex_map(ctx, &format!("{out}/frames"), x, 1, &w, false)?;
         self.reshape_to(ctx, out, y, vec![batch, frames, bins, 2])
+    }
+
+    /// Integer input `i` as indices (a constant, or a graph input fixed at compile time).
+    fn index_values(&self, ctx: &Ctx<'_>, i: usize, what: &'static str) -> Result<Vec<i64>, OnnxError> {
+        let c = self.known(ctx, i, what)?;
+        c.ints()
+            .ok_or_else(|| ctx.unsupported(what, format!("{:?}", c.data)))
+    }
+
+    /// The output of `shape` whose flat entry `o` is entry `picks[o]` of the sources flattened
+    /// and laid end to end (`None`: 0).
+    fn take_flat(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        sources: &[TensorId],
+        picks: &[Option<usize>],
+        shape: Vec<usize>,
+    ) -> Result<TensorId, OnnxError> {
+        let mut flat = Vec::with_capacity(sources.len() + 1);
+        let mut total = 0;
+        for (k, &x) in sources.iter().enumerate() {
+            let n = self.shape(x).iter().product::<usize>();
+            flat.push(self.reshape_to(ctx, &format!("{out}/flat{k}"), x, vec![n])?);
+            total += n;
+        }
+        if picks.contains(&None) {
+            let zero = Const {
+                shape: vec![1],
+                data: vec![0.0],
+            };
+            flat.push(self.param(ctx, &format!("{out}/zero"), &zero, self.s)?);
+        }
+        let all = if let [one] = flat[..] {
+            one
+        } else {
+            self.op(ctx, &format!("{out}/sources"), Op::Concat { axis: 0 }, &flat)?
+        };
+        let at: Vec<usize> = picks.iter().map(|p| p.unwrap_or(total)).collect();
+        let y = self.pick(ctx, &format!("{out}/picked"), all, 0, &at)?;
+        self.reshape_to(ctx, out, y, shape)
+    }
+
+    /// `ReverseSequence`, `TensorScatter` or `MaxUnpool` by their known indices.
+    fn index_move(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let xs = self.shape(x);
+        let rank = xs.len();
+        let n: usize = xs.iter().product();
+        let strides = |shape: &[usize]| -> Vec<usize> {
+            let mut st = vec![1; shape.len()];
+            for a in (0..shape.len().saturating_sub(1)).rev() {
+                st[a] = st[a + 1] * shape.get(a + 1).copied().unwrap_or(1);
+            }
+            st
+        };
+        let index_of = |flat: usize, shape: &[usize]| -> Vec<usize> {
+            let mut rest = flat;
+            let mut idx = vec![0; shape.len()];
+            for (a, &d) in shape.iter().enumerate().rev() {
+                idx[a] = rest % d.max(1);
+                rest /= d.max(1);
+            }
+            idx
+        };
+        match ctx.node.op_type.as_str() {
+            "ReverseSequence" => {
+                let lens = self.index_values(ctx, 1, "ReverseSequence lengths computed from the data")?;
+                let ta = axis(ctx, ctx.node.int("time_axis").unwrap_or(0), rank)?;
+                let ba = axis(ctx, ctx.node.int("batch_axis").unwrap_or(1), rank)?;
+                let st = strides(&xs);
+                let picks = (0..n)
+                    .map(|o| {
+                        let mut idx = index_of(o, &xs);
+                        let len = lens.get(idx[ba]).copied().unwrap_or(0);
+                        let len = usize::try_from(len).unwrap_or(0).min(xs[ta]);
+                        if idx[ta] < len {
+                            idx[ta] = len - 1 - idx[ta];
+                        }
+                        Some(idx.iter().zip(&st).map(|(i, s)| i * s).sum())
+                    })
+                    .collect::<Vec<_>>();
+                self.take_flat(ctx, out, &[x], &picks, xs)
+            }
+            "TensorScatter" => {
+                let update = self.dyn_input(ctx, 1)?;
+                let us = self.shape(update);
+                let ax = axis(ctx, ctx.node.int("axis").unwrap_or(-2), rank)?;
+                let batch = xs.first().copied().unwrap_or(0);
+                let writes = match ctx.input(2) {
+                    Some(_) => self.index_values(ctx, 2, "TensorScatter write_indices computed from the data")?,
+                    None => vec![0; batch],
+                };
+                let circular = match ctx.node.string("mode").as_deref().unwrap_or("linear") {
+                    "linear" => false,
+                    "circular" => true,
+                    other => return Err(ctx.unsupported("a TensorScatter mode", other.to_string())),
+                };
+                let fits = us.len() == rank
+                    && ax > 0
+                    && xs.iter().zip(&us).enumerate().all(|(a, (d, u))| if a == ax { u <= d } else { u == d });
+                if !fits || writes.len() != batch {
+                    return Err(ctx.unsupported(
+                        "a TensorScatter update or write_indices of another shape",
+                        format!("cache {xs:?}, update {us:?}, {} write indices", writes.len()),
+                    ));
+                }
+                let max_len = xs[ax];
+                let ust = strides(&us);
+                // picks[cache position] = n + update position where written, else itself.
+                let mut picks: Vec<Option<usize>> = (0..n).map(Some).collect();
+                let st = strides(&xs);
+                for u in 0..us.iter().product::<usize>() {
+                    let idx = index_of(u, &us);
+                    let start = writes.get(idx[0]).copied().unwrap_or(0);
+                    let at = i64::try_from(idx[ax]).unwrap_or(0) + start;
+                    let at = if circular {
+                        at.rem_euclid(i64::try_from(max_len).unwrap_or(1).max(1))
+                    } else {
+                        at
+                    };
+                    let Some(at) = usize::try_from(at).ok().filter(|&a| a < max_len) else {
+                        return Err(ctx.unsupported(
+                            "a TensorScatter write past the cache",
+                            format!("position {at} of {max_len}"),
+                        ));
+                    };
+                    let mut cache_idx = idx.clone();
+                    cache_idx[ax] = at;
+                    let flat: usize = cache_idx.iter().zip(&st).map(|(i, s)| i * s).sum();
+                    let from: usize = idx.iter().zip(&ust).map(|(i, s)| i * s).sum();
+                    if let Some(p) = picks.get_mut(flat) {
+                        *p = Some(n + from);
+                    }
+                }
+                self.take_flat(ctx, out, &[x, update], &picks, xs)
+            }
+            _ => {
+                // MaxUnpool: indices into the flattened inferred output, then that block
+                // placed at the start of an `output_shape` that may be larger.
+                let indices = self.index_values(ctx, 1, "MaxUnpool indices computed from the data")?;
+                let kernel = ctx.node.ints("kernel_shape").unwrap_or_default();
+                let d = kernel.len();
+                let pads = ctx.node.ints("pads").unwrap_or_else(|| vec![0; 2 * d]);
+                let strides_attr = ctx.node.ints("strides").unwrap_or_else(|| vec![1; d]);
+                if d + 2 != rank || indices.len() != n {
+                    return Err(ctx.unsupported(
+                        "a MaxUnpool whose kernel or indices do not match its input",
+                        format!("input {xs:?}, kernel {kernel:?}, {} indices", indices.len()),
+                    ));
+                }
+                let mut inferred = xs.clone();
+                for a in 0..d {
+                    let v = (i64::try_from(xs[a + 2]).unwrap_or(0) - 1)
+                        * strides_attr.get(a).copied().unwrap_or(1)
+                        - pads.get(a).copied().unwrap_or(0)
+                        - pads.get(a + d).copied().unwrap_or(0)
+                        + kernel.get(a).copied().unwrap_or(1);
+                    inferred[a + 2] = usize::try_from(v).unwrap_or(0);
+                }
+                let shape: Vec<usize> = match ctx.input(2) {
+                    Some(_) => self
+                        .index_values(ctx, 2, "a MaxUnpool output_shape computed from the data")?
+                        .into_iter()
+                        .map(|v| usize::try_from(v).unwrap_or(0))
+                        .collect(),
+                    None => inferred.clone(),
+                };
+                let total: usize = shape.iter().product();
+                if shape.len() != rank
+                    || shape.iter().zip(&inferred).any(|(s, i)| s < i)
+                    || total > MAX_ENTRIES
+                {
+                    return Err(ctx.unsupported(
+                        "a MaxUnpool output_shape smaller than the unpooled one (or huge)",
+                        format!("{shape:?} for {inferred:?}"),
+                    ));
+                }
+                let inferred_total: usize = inferred.iter().product();
+                let mut at_inferred: Vec<Option<usize>> = vec![None; inferred_total];
+                for (k, &i) in indices.iter().enumerate() {
+                    let Some(slot) = usize::try_from(i).ok().and_then(|i| at_inferred.get_mut(i)) else {
+                        return Err(ctx.unsupported(
+                            "a MaxUnpool index outside the output",
+                            format!("{i} of {inferred_total}"),
+                        ));
+                    };
+                    *slot = Some(k);
+                }
+                let ist = strides(&inferred);
+                let picks = (0..total)
+                    .map(|o| {
+                        let idx = index_of(o, &shape);
+                        if idx.iter().zip(&inferred).any(|(i, d)| i >= d) {
+                            return None;
+                        }
+                        let flat: usize = idx.iter().zip(&ist).map(|(i, s)| i * s).sum();
+                        at_inferred.get(flat).copied().flatten()
+                    })
+                    .collect::<Vec<_>>();
+                self.take_flat(ctx, out, &[x], &picks, shape)
+            }
+        }
+    }
+
+    /// `Col2Im(input [N, C * prod(block), L], image_shape, block_shape)`: block entry `k` of
+    /// column `l` adds to image position `l_a stride_a - pad_a + k_a dilation_a` (per axis).
+    fn col2im(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let to_sizes = |v: Vec<i64>| -> Vec<usize> {
+            v.into_iter().map(|d| usize::try_from(d).unwrap_or(0)).collect()
+        };
+        let image = to_sizes(self.index_values(ctx, 1, "a Col2Im image_shape computed from the data")?);
+        let block = to_sizes(self.index_values(ctx, 2, "a Col2Im block_shape computed from the data")?);
+        let d = image.len();
+        let attr = |name: &str, default: i64, len: usize| -> Vec<usize> {
+            to_sizes(ctx.node.ints(name).unwrap_or_else(|| vec![default; len]))
+        };
+        let (dil, pads, strides) = (attr("dilations", 1, d), attr("pads", 0, 2 * d), attr("strides", 1, d));
+        let xs = self.shape(x);
+        let k: usize = block.iter().product();
+        let &[n, ck, l] = xs.as_slice() else {
+            return Err(ctx.unsupported("a Col2Im input not [N, C * prod(block), L]", format!("{xs:?}")));
+        };
+        // Blocks per axis.
+        let mut blocks = Vec::with_capacity(d);
+        for a in 0..d {
+            let span = dil.get(a).copied().unwrap_or(1) * block.get(a).copied().unwrap_or(1).saturating_sub(1) + 1;
+            let room = (image.get(a).copied().unwrap_or(0) + pads.get(a).copied().unwrap_or(0) + pads.get(a + d).copied().unwrap_or(0)).checked_sub(span);
+            blocks.push(room.map(|r| r / strides.get(a).copied().unwrap_or(1).max(1) + 1).unwrap_or(0));
+        }
+        let p: usize = image.iter().product();
+        if block.len() != d || k == 0 || ck % k != 0 || blocks.iter().product::<usize>() != l || p == 0 || (k * l).saturating_mul(p) > MAX_ENTRIES {
+            return Err(ctx.unsupported(
+                "a Col2Im whose input, image and block shapes do not agree (or a huge one)",
+                format!("input {xs:?}, image {image:?}, block {block:?}, blocks {blocks:?}"),
+            ));
+        }
+        let c = ck / k;
+        let mut m = vec![0.0; k * l * p];
+        for kk in 0..k {
+            let mut rest = kk;
+            let mut koff = vec![0; d];
+            for a in (0..d).rev() {
+                koff[a] = rest % block[a];
+                rest /= block[a];
+            }
+            for ll in 0..l {
+                let mut rest = ll;
+                let mut pos = vec![0; d];
+                for a in (0..d).rev() {
+                    pos[a] = rest % blocks[a];
+                    rest /= blocks[a];
+                }
+                let mut flat = 0usize;
+                let mut inside = true;
+                for a in 0..d {
+                    let at = (pos[a] * strides[a] + koff[a] * dil[a]).checked_sub(pads[a]);
+                    match at.filter(|&v| v < image[a]) {
+                        Some(v) => flat = flat * image[a] + v,
+                        None => inside = false,
+                    }
+                }
+                if inside && let Some(e) = m.get_mut((kk * l + ll) * p + flat) {
+                    *e += 1.0;
+                }
+            }
+        }
+        let rows = self.reshape_to(ctx, &format!("{out}/columns"), x, vec![n, c, k * l])?;
+        let map = Const {
+            shape: vec![k * l, p],
+            data: m,
+        };
+        let y = self.map_axis(ctx, &format!("{out}/summed"), rows, 2, map, Scale::ONE)?;
+        let mut shape = vec![n, c];
+        shape.extend(&image);
+        self.reshape_to(ctx, out, y, shape)
     }
 }
