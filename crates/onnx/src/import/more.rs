@@ -32,6 +32,10 @@ const TANH_RADIUS: f64 = 8.0;
 /// The ONNX operators this module lowers.
 pub(super) const OPERATORS: &[&str] = &[
     "BitShift",
+    "BitwiseAnd",
+    "BitwiseOr",
+    "BitwiseXor",
+    "BitwiseNot",
     "Neg",
     "Abs",
     "Min",
@@ -468,6 +472,7 @@ impl Importer<'_> {
                 let x = self.dyn_input(ctx, 0)?;
                 self.bit_shift(ctx, out, x)?
             }
+            "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" | "BitwiseNot" => self.bitwise(ctx, out)?,
             "Ceil" => {
                 let x = self.dyn_input(ctx, 0)?;
                 self.ceil(ctx, out, x)?
@@ -1037,6 +1042,110 @@ impl Importer<'_> {
         let p = self.op(ctx, &format!("{out}/product"), Op::Mul, &[x, acc])?;
         let v = self.rescale(ctx, &format!("{out}/shifted"), p, self.s.bits())?;
         self.wrap(ctx, out, v, w, signed)
+    }
+
+    /// The width and signedness of integer graph input `i` (what bitwise operators need).
+    fn int_width(&self, ctx: &Ctx<'_>, i: usize) -> Option<(u32, bool)> {
+        let n = ctx.input(i)?;
+        self.unsigned_widths
+            .get(n)
+            .map(|&w| (w, false))
+            .or_else(|| self.signed_widths.get(n).map(|&w| (w, true)))
+    }
+
+    /// `BitwiseNot`, `BitwiseAnd`, `BitwiseOr`, `BitwiseXor` (opset 18) of integer graph inputs
+    /// of at most 16 bits. Not: `-x - 1` (signed) or `2^w - 1 - x`. The others on the inputs'
+    /// unsigned `w`-bit forms (`x mod 2^w`): bits `b_i = q_i - 2 q_(i+1)` from the floors
+    /// `q_i = floor(u / 2^i)`, `and = sum_i 2^i a_i b_i`, `or = a + b - and`, `xor = a + b -
+    /// 2 and`, back to two's complement for signed types.
+    fn bitwise(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let op = ctx.node.op_type.clone();
+        let widths: Vec<Option<(u32, bool)>> = (0..ctx.node.input.len())
+            .map(|i| self.int_width(ctx, i))
+            .collect();
+        let (w, signed) = match widths.first().copied().flatten() {
+            Some(ws) if ws.0 <= 16 && widths.iter().all(|x| *x == Some(ws)) => ws,
+            other => {
+                return Err(ctx.unsupported(
+                    "a bitwise operator on tensors that are not integer graph inputs of one type of at most 16 bits",
+                    format!("{other:?} (bits, signed)"),
+                ));
+            }
+        };
+        let x = self.dyn_input(ctx, 0)?;
+        if op == "BitwiseNot" {
+            let top = if signed { -1.0 } else { f64::from(w).exp2() - 1.0 };
+            let c = self.param(ctx, &format!("{out}/top"), &scalar(top), self.s)?;
+            let neg = self.neg(ctx, &format!("{out}/negated"), x)?;
+            return self.op(ctx, out, Op::Add, &[neg, c]);
+        }
+        let y = self.dyn_input(ctx, 1)?;
+        let (xs, ys) = (self.shape(x), self.shape(y));
+        let want = super::fold::broadcast_shape(&xs, &ys).ok_or_else(|| {
+            ctx.unsupported("bitwise operands whose shapes do not broadcast", format!("{xs:?}, {ys:?}"))
+        })?;
+        let want_i: Vec<i64> = want.iter().map(|&d| i64::try_from(d).unwrap_or(0)).collect();
+        let n: usize = want.iter().product();
+        let mut unsigned = Vec::with_capacity(2);
+        for (k, v) in [x, y].into_iter().enumerate() {
+            let v = self.broadcast_to(ctx, &format!("{out}/operand{k}"), v, &want_i)?;
+            let v = if signed {
+                self.wrap_unsigned(ctx, &format!("{out}/operand{k}/unsigned"), v, w)?
+            } else {
+                v
+            };
+            unsigned.push(self.reshape_to(ctx, &format!("{out}/operand{k}/row"), v, vec![1, n])?);
+        }
+        // Bits [w, n] at scale 2^0 of each operand.
+        let amounts = Const {
+            shape: vec![w as usize + 1, 1],
+            data: (0..=w).map(f64::from).collect(),
+        };
+        let two = self.param(ctx, &format!("{out}/two"), &scalar(2.0), Scale::ONE)?;
+        let mut bits = Vec::with_capacity(2);
+        for (k, &u) in unsigned.iter().enumerate() {
+            let q = self.floor_shift(ctx, &format!("{out}/floors{k}"), u, &amounts)?;
+            let lo = self.op(
+                ctx,
+                &format!("{out}/floors{k}/low"),
+                Op::Slice { axis: 0, start: 0, end: w as usize },
+                &[q],
+            )?;
+            let hi = self.op(
+                ctx,
+                &format!("{out}/floors{k}/high"),
+                Op::Slice { axis: 0, start: 1, end: w as usize + 1 },
+                &[q],
+            )?;
+            let twice = self.op(ctx, &format!("{out}/floors{k}/twice"), Op::Mul, &[hi, two])?;
+            bits.push(self.op(ctx, &format!("{out}/bits{k}"), Op::Sub, &[lo, twice])?);
+        }
+        let both = self.op(ctx, &format!("{out}/both"), Op::Mul, &[bits[0], bits[1]])?;
+        let powers = Const {
+            shape: vec![1, w as usize],
+            data: (0..w).map(|i| f64::from(i).exp2()).collect(),
+        };
+        let powers = self.param(ctx, &format!("{out}/powers"), &powers, Scale::ONE)?;
+        let and = self.op(ctx, &format!("{out}/and_bits"), Op::MatMul, &[powers, both])?;
+        let one = self.param(ctx, &format!("{out}/unit"), &scalar(1.0), self.s)?;
+        let and = self.op(ctx, &format!("{out}/and"), Op::Mul, &[and, one])?;
+        let (a, b) = (unsigned[0], unsigned[1]);
+        let r = match op.as_str() {
+            "BitwiseAnd" => and,
+            _ => {
+                let sum = self.op(ctx, &format!("{out}/sum"), Op::Add, &[a, b])?;
+                let k = if op == "BitwiseOr" { 1.0 } else { 2.0 };
+                let kc = self.param(ctx, &format!("{out}/common"), &scalar(k), Scale::ONE)?;
+                let common = self.op(ctx, &format!("{out}/common_bits"), Op::Mul, &[and, kc])?;
+                self.op(ctx, &format!("{out}/combined"), Op::Sub, &[sum, common])?
+            }
+        };
+        let r = if signed {
+            self.wrap(ctx, &format!("{out}/signed"), r, w, true)?
+        } else {
+            r
+        };
+        self.reshape_to(ctx, out, r, want)
     }
 
     /// `floor(x / 2^y)` of an integer-valued `x` at the activation scale, per element of the
