@@ -20,6 +20,7 @@ mod movement;
 mod recurrent;
 mod sequence;
 mod shapes;
+mod quantize;
 mod signal;
 mod stateful;
 
@@ -1293,6 +1294,7 @@ impl Importer<'_> {
             other if loss::OPERATORS.contains(&other) => self.loss(ctx, &out)?,
             other if signal::OPERATORS.contains(&other) => self.signal(ctx, &out)?,
             other if stateful::OPERATORS.contains(&other) => self.stateful(ctx, &out)?,
+            other if quantize::OPERATORS.contains(&other) => self.dynamic_quantize(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),

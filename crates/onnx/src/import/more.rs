@@ -2261,6 +2261,11 @@ impl Importer<'_> {
     /// `int8`), halves to even. Scale and zero point constant: one value, or one per channel
     /// along `axis` (default 1).
     fn linear_quantization(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        if let (Ok(Value::Dyn(_)), Some(name)) = (self.get(ctx, 1), ctx.input(1))
+            && !self.open_inputs.contains(name)
+        {
+            return self.computed_quantization(ctx, out);
+        }
         let x = self.dyn_input(ctx, 0)?;
         let shape = self.shape(x);
         let scale = self.constant(ctx, 1)?;
@@ -2335,6 +2340,62 @@ impl Importer<'_> {
             _ => (0.0, 255.0),
         };
         self.clip(ctx, out, shifted, Some(lo), Some(hi))
+    }
+
+    /// `QuantizeLinear` / `DequantizeLinear` by a computed scale (a function body's dynamic
+    /// quantization): `clip(round(x / scale) + zero_point)` to the zero point's type (uint8
+    /// when it is not known) by the division of computed tensors, or `(x - zero_point) scale`.
+    fn computed_quantization(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+        let p = format!("{out}/computed_scale");
+        let name = |i: usize| ctx.input(i).unwrap_or_default().to_string();
+        let (x, scale) = (name(0), name(1));
+        let zp = match ctx.input(2) {
+            Some(z) => z.to_string(),
+            None => {
+                let z = format!("{p}/zero_point");
+                self.bind_const(&z, vec![], vec![0.0], true);
+                z
+            }
+        };
+        if self.shape_of(ctx, &scale)?.iter().product::<usize>() != 1 {
+            return Err(ctx.unsupported(
+                "a per-channel quantization scale that is computed",
+                scale,
+            ));
+        }
+        let y = format!("{p}/result");
+        if ctx.node.op_type == "DequantizeLinear" {
+            let centred = format!("{p}/centred");
+            self.emit(ctx, "Sub", &[&x, &zp], &centred, vec![])?;
+            self.emit(ctx, "Mul", &[&centred, &scale], &y, vec![])?;
+        } else {
+            let t = ctx
+                .input(2)
+                .and_then(|n| self.small_int_types.get(n).copied())
+                .or_else(|| ctx.node.int("output_dtype").and_then(|t| i32::try_from(t).ok()))
+                .unwrap_or(2);
+            // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, UINT4 21, INT4 22.
+            let (lo, hi) = match t {
+                3 => (-128.0, 127.0),
+                4 => (0.0, 65535.0),
+                5 => (-32768.0, 32767.0),
+                21 => (0.0, 15.0),
+                22 => (-8.0, 7.0),
+                _ => (0.0, 255.0),
+            };
+            let (lo_n, hi_n) = (format!("{p}/low"), format!("{p}/high"));
+            self.bind_const(&lo_n, vec![], vec![lo], false);
+            self.bind_const(&hi_n, vec![], vec![hi], false);
+            let (q, r, shifted) = (format!("{p}/quotient"), format!("{p}/rounded"), format!("{p}/shifted"));
+            self.emit(ctx, "Div", &[&x, &scale], &q, vec![])?;
+            self.emit(ctx, "Round", &[&q], &r, vec![])?;
+            self.emit(ctx, "Add", &[&r, &zp], &shifted, vec![])?;
+            self.emit(ctx, "Clip", &[&shifted, &lo_n, &hi_n], &y, vec![])?;
+        }
+        match self.values.get(&y) {
+            Some(Value::Dyn(id)) => Ok(*id),
+            _ => Err(ctx.unsupported("a quantization of constants by a computed scale", y)),
+        }
     }
 
     /// `Mod(x, c)` by a constant `c != 0`: `q = floor(x / c)` (the exact division of `x` by

@@ -1,0 +1,67 @@
+//! `DynamicQuantizeLinear` (opset 11), lowered through nodes the importer proves, as ONNX's
+//! function body defines it: the range `[min(0, min x), max(0, max x)]` (1 when it is empty),
+//! `y_scale = range / 255`, `y_zero_point = clip(round(-min / y_scale), 0, 255)` and
+//! `y = clip(round(x / y_scale) + y_zero_point, 0, 255)`, rounding half to even. The scale is
+//! computed, so the two divisions are the importer's division of computed tensors (a quotient
+//! and remainder the circuit checks), not a constant rescale.
+
+use super::{Ctx, Importer, int_attr};
+use crate::OnnxError;
+
+/// The ONNX operators this module lowers.
+pub(super) const OPERATORS: &[&str] = &["DynamicQuantizeLinear"];
+
+impl Importer<'_> {
+    /// `DynamicQuantizeLinear(x) -> (y, y_scale, y_zero_point)`.
+    pub(super) fn dynamic_quantize(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let p = format!("{out}/dynamic_quantize");
+        let Some(x) = ctx.input(0).map(str::to_string) else {
+            return Err(ctx.unsupported("a DynamicQuantizeLinear without an input", ""));
+        };
+        let output = |i: usize, tag: &str| {
+            ctx.node
+                .output
+                .get(i)
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .unwrap_or_else(|| format!("{p}/{tag}"))
+        };
+        let (y, y_scale, y_zp) = (output(0, "y"), output(1, "y_scale"), output(2, "y_zero_point"));
+        let c = |me: &mut Self, tag: &str, v: f64| {
+            let name = format!("{p}/{tag}");
+            me.bind_const(&name, vec![], vec![v], false);
+            name
+        };
+        let (zero, one, top) = (c(self, "zero", 0.0), c(self, "one", 1.0), c(self, "top", 255.0));
+        let keep = vec![int_attr("keepdims", 0)];
+        let (lo, hi) = (format!("{p}/min"), format!("{p}/max"));
+        self.emit(ctx, "ReduceMin", &[&x], &lo, keep.clone())?;
+        self.emit(ctx, "ReduceMax", &[&x], &hi, keep)?;
+        let (lo0, hi0) = (format!("{p}/min0"), format!("{p}/max0"));
+        self.emit(ctx, "Min", &[&lo, &zero], &lo0, vec![])?;
+        self.emit(ctx, "Max", &[&hi, &zero], &hi0, vec![])?;
+        let range = format!("{p}/range");
+        self.emit(ctx, "Sub", &[&hi0, &lo0], &range, vec![])?;
+        let empty = format!("{p}/empty");
+        self.emit(ctx, "Equal", &[&range, &zero], &empty, vec![])?;
+        let span = format!("{p}/span");
+        self.emit(ctx, "Where", &[&empty, &one, &range], &span, vec![])?;
+        self.emit(ctx, "Div", &[&span, &top], &y_scale, vec![])?;
+        // The zero point: round(clip(-min / scale, 0, 255)).
+        let neg = format!("{p}/neg_min");
+        self.emit(ctx, "Neg", &[&lo0], &neg, vec![])?;
+        let zq = format!("{p}/zero_point_real");
+        self.emit(ctx, "Div", &[&neg, &y_scale], &zq, vec![])?;
+        let zc = format!("{p}/zero_point_clipped");
+        self.emit(ctx, "Clip", &[&zq, &zero, &top], &zc, vec![])?;
+        self.emit(ctx, "Round", &[&zc], &y_zp, vec![])?;
+        // y = clip(round(x / scale) + zero point, 0, 255).
+        let q = format!("{p}/quotient");
+        self.emit(ctx, "Div", &[&x, &y_scale], &q, vec![])?;
+        let r = format!("{p}/rounded");
+        self.emit(ctx, "Round", &[&q], &r, vec![])?;
+        let shifted = format!("{p}/shifted");
+        self.emit(ctx, "Add", &[&r, &y_zp], &shifted, vec![])?;
+        self.emit(ctx, "Clip", &[&shifted, &zero, &top], &y, vec![])
+    }
+}
