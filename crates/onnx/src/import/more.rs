@@ -2273,8 +2273,43 @@ impl Importer<'_> {
             Some(_) => self.constant(ctx, 2)?,
             None => scalar(0.0),
         };
+        // Blocked quantization (opset 21): `c` has `x`'s shape but `ceil(d / block_size)`
+        // entries along `axis`, each serving `block_size` consecutive positions.
+        let block = ctx.node.int("block_size").unwrap_or(0);
+        let blocked = |c: &Const| -> Result<Option<Const>, OnnxError> {
+            let Some(b) = usize::try_from(block).ok().filter(|&b| b > 0) else {
+                return Ok(None);
+            };
+            let a = axis(ctx, ctx.node.int("axis").unwrap_or(1), shape.len())?;
+            let (Some(&d), Some(&cd)) = (shape.get(a), c.shape.get(a)) else {
+                return Ok(None);
+            };
+            if c.shape.len() != shape.len() || cd != d.div_ceil(b) {
+                return Err(ctx.unsupported(
+                    "blocked quantization parameters of another shape",
+                    format!("{:?} for {shape:?}, block {b} along {a}", c.shape),
+                ));
+            }
+            let inner: usize = shape.get(a + 1..).unwrap_or_default().iter().product();
+            let data = (0..shape.iter().product::<usize>())
+                .map(|i| {
+                    let (outer, j, rest) = (i / (d * inner), (i / inner) % d, i % inner);
+                    c.data
+                        .get((outer * cd + j / b) * inner + rest)
+                        .copied()
+                        .unwrap_or(0.0)
+                })
+                .collect();
+            Ok(Some(Const {
+                shape: shape.clone(),
+                data,
+            }))
+        };
         // Per-channel values broadcast along `axis`.
         let along = |c: Const| -> Result<Const, OnnxError> {
+            if let Some(full) = blocked(&c)? {
+                return Ok(full);
+            }
             if c.data.len() <= 1 {
                 return Ok(Const {
                     shape: vec![],
