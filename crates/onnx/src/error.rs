@@ -28,7 +28,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     conditions and trip counts): SequenceConstruct, SequenceEmpty, SequenceInsert, \
     SequenceErase, SequenceAt, SequenceLength, ConcatFromSequence, SplitToSequence, If, Loop, Scan; \
     on constants (folded at import): Shape, Size, \
-    ConstantOfShape, Range, NonZero, BlackmanWindow, HannWindow, HammingWindow, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
+    ConstantOfShape, Range, NonZero, BlackmanWindow, HannWindow, HammingWindow, MelWeightMatrix, Gather, Cast, Expand, Where, Equal, Less, Greater, And, Or, Not, Mod, \
     Floor, Ceil, Round \
     and the element-wise and shape operators above";
 

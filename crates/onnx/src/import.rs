@@ -1268,11 +1268,14 @@ impl Importer<'_> {
             // `Range` folds when its bounds are constants (`fold`); computed bounds would
             // give a length that depends on data, so a graph input there is fixed.
             // Constants-only operators whose output shape is their input's value.
-            "BlackmanWindow" | "HannWindow" | "HammingWindow" | "NonZero" => {
+            "BlackmanWindow" | "HannWindow" | "HammingWindow" | "NonZero" | "MelWeightMatrix" => {
+                let computed = (0..ctx.node.input.len())
+                    .find(|&i| matches!(self.get(ctx, i), Ok(Value::Dyn(_))))
+                    .unwrap_or(0);
                 return Err(self.fixable_or(
                     ctx,
-                    0,
-                    ctx.unsupported("a computed input", "its output's shape depends on it"),
+                    computed,
+                    ctx.unsupported("a computed input", "its output depends on it"),
                 ));
             }
             "Range" => {

@@ -611,6 +611,7 @@ impl Importer<'_> {
                 )
             }
             "BlackmanWindow" | "HannWindow" | "HammingWindow" => (window(ctx, op, &first)?, false),
+            "MelWeightMatrix" => (mel_weight_matrix(ctx, &cs)?, false),
             "BitShift" => {
                 let left = ctx.node.string("direction").as_deref() == Some("LEFT");
                 let refs: Vec<&Const> = cs.iter().collect();
@@ -773,6 +774,73 @@ fn window(ctx: &Ctx<'_>, op: &str, size: &Const) -> Result<Const, OnnxError> {
         .collect();
     Ok(Const {
         shape: vec![len],
+        data,
+    })
+}
+
+/// `MelWeightMatrix` (opset 17) of constant inputs `num_mel_bins, dft_length, sample_rate,
+/// lower_edge_hertz, upper_edge_hertz`: `[dft_length / 2 + 1, num_mel_bins]` triangular
+/// filters between mel-spaced bins, as ONNX's reference computes them (its mel step divides
+/// the range by `num_mel_bins + 2`).
+fn mel_weight_matrix(ctx: &Ctx<'_>, cs: &[Const]) -> Result<Const, OnnxError> {
+    let at = |i: usize| cs.get(i).and_then(|c| c.data.first().copied());
+    let (Some(mels), Some(dft), Some(rate), Some(lo), Some(hi)) = (at(0), at(1), at(2), at(3), at(4))
+    else {
+        return Err(ctx.unsupported("a MelWeightMatrix without its five inputs", cs.len()));
+    };
+    let whole = |v: f64| v.fract() == 0.0 && (1.0..=65536.0).contains(&v);
+    if !whole(mels) || !whole(dft) || !whole(rate) {
+        return Err(ctx.unsupported(
+            "MelWeightMatrix sizes that are not positive integers up to 2^16",
+            format!("{mels} bins, dft {dft}, rate {rate}"),
+        ));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let (m, bins) = (mels as usize, (dft as usize) / 2 + 1);
+    if m.saturating_mul(bins) > MAX_FOLDED {
+        return Err(ctx.unsupported("a MelWeightMatrix of more than 2^24 entries", m * bins));
+    }
+    let to_mel = |hz: f64| 2595.0 * (hz / 700.0).ln_1p() / 10f64.ln();
+    let (lo_mel, hi_mel) = (to_mel(lo), to_mel(hi));
+    let step = (hi_mel - lo_mel) / usize_f(m + 2);
+    let points: Vec<i64> = (0..m + 2)
+        .map(|k| {
+            let mel = usize_f(k) * step + lo_mel;
+            let hz = 700.0 * (mel / 2595.0 * 10f64.ln()).exp_m1();
+            #[allow(clippy::cast_possible_truncation)]
+            let bin = ((dft + 1.0) * hz / rate).floor() as i64;
+            bin
+        })
+        .collect();
+    let mut data = vec![0.0; bins * m];
+    let mut put = |j: i64, i: usize, v: f64| {
+        if let Some(e) = usize::try_from(j).ok().filter(|&j| j < bins).and_then(|j| data.get_mut(j * m + i)) {
+            *e = v;
+        }
+    };
+    for i in 0..m {
+        let (Some(&left), Some(&centre), Some(&right)) = (points.get(i), points.get(i + 1), points.get(i + 2)) else {
+            continue;
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let (up, down) = ((centre - left) as f64, (right - centre) as f64);
+        if centre == left {
+            put(centre, i, 1.0);
+        } else {
+            for j in left..=centre {
+                #[allow(clippy::cast_precision_loss)]
+                put(j, i, (j - left) as f64 / up);
+            }
+        }
+        if right > centre {
+            for j in centre..right {
+                #[allow(clippy::cast_precision_loss)]
+                put(j, i, (right - j) as f64 / down);
+            }
+        }
+    }
+    Ok(Const {
+        shape: vec![bins, m],
         data,
     })
 }
