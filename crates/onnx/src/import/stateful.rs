@@ -8,13 +8,38 @@
 //!   state decays by `exp(decay)` (`gated`), the value is corrected by what the state already
 //!   retrieves for the key, scaled by `beta` (`delta`), the state gains `k v^T`, and the output
 //!   reads `scale q^T S` (key/value heads repeated for grouped queries).
+//!
+//! And `Det` (opset 11) of small matrices the same way: Leibniz's sum over the `n!`
+//! permutations (`n <= 4`), each a product of `n` entries picked by a `Gather`.
 
 use super::{Ctx, Importer, int_attr, ints_attr};
 use crate::OnnxError;
 use crate::graph::Attrs;
 
 /// The ONNX operators this module lowers.
-pub(super) const OPERATORS: &[&str] = &["CausalConvWithState", "LinearAttention"];
+pub(super) const OPERATORS: &[&str] = &["CausalConvWithState", "LinearAttention", "Det"];
+
+/// The largest matrix `Det` expands (`4! = 24` products of 4 entries).
+const MAX_DET: usize = 4;
+
+/// The permutations of `0..n` with their signs (Heap's order does not matter: all are summed).
+fn permutations(n: usize) -> Vec<(Vec<usize>, f64)> {
+    if n == 0 {
+        return vec![(Vec::new(), 1.0)];
+    }
+    let mut out = Vec::new();
+    for (rest, sign) in permutations(n - 1) {
+        // Insert `n - 1` at every position: moving it left past `k` entries flips the sign
+        // `k` times.
+        for at in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(at, n - 1);
+            let flips = rest.len() - at;
+            out.push((p, if flips % 2 == 0 { sign } else { -sign }));
+        }
+    }
+    out
+}
 
 /// The longest sequence `LinearAttention` is unrolled over (each step is a few products of
 /// `[batch, heads, d_k, d_v]` tensors).
@@ -28,10 +53,10 @@ fn f(v: usize) -> f64 {
 impl Importer<'_> {
     /// Lower one of [`OPERATORS`]; sets every output the node names.
     pub(super) fn stateful(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
-        if ctx.node.op_type == "CausalConvWithState" {
-            self.causal_conv(ctx, out)
-        } else {
-            self.linear_attention(ctx, out)
+        match ctx.node.op_type.as_str() {
+            "CausalConvWithState" => self.causal_conv(ctx, out),
+            "Det" => self.det(ctx, out),
+            _ => self.linear_attention(ctx, out),
         }
     }
 
@@ -97,6 +122,57 @@ impl Importer<'_> {
         #[allow(clippy::cast_precision_loss)]
         self.bind_const(&a, vec![1], vec![axis as f64], true);
         self.emit(ctx, "Unsqueeze", &[x, &a], out, vec![])
+    }
+
+    /// `Det(x [*, n, n])`: `sum_p sign(p) prod_i x[i, p(i)]` per matrix.
+    fn det(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let p = format!("{out}/det");
+        let Some(x) = ctx.input(0).map(str::to_string) else {
+            return Err(ctx.unsupported("a Det without an input", ""));
+        };
+        let shape = self.shape_of(ctx, &x)?;
+        let rank = shape.len();
+        let (Some(&n), Some(&m)) = (shape.get(rank.wrapping_sub(2)), shape.last()) else {
+            return Err(ctx.unsupported("a Det of a tensor of rank below 2", format!("{shape:?}")));
+        };
+        if n != m || n == 0 || n > MAX_DET {
+            return Err(ctx.unsupported(
+                "a Det of a matrix that is not square of size 1 to 4",
+                format!("{shape:?}"),
+            ));
+        }
+        let batch: Vec<usize> = shape.get(..rank - 2).unwrap_or_default().to_vec();
+        let b: usize = batch.iter().product();
+        let flat = format!("{p}/flat");
+        self.emit_reshape(ctx, &x, &[b, n * n], &flat)?;
+        let perms = permutations(n);
+        let idx = format!("{p}/positions");
+        let positions: Vec<f64> = perms
+            .iter()
+            .flat_map(|(q, _)| q.iter().enumerate().map(|(i, &j)| f(i * n + j)))
+            .collect();
+        self.bind_const(&idx, vec![perms.len(), n], positions, true);
+        let picked = format!("{p}/picked");
+        self.emit(ctx, "Gather", &[&flat, &idx], &picked, vec![int_attr("axis", 1)])?;
+        let (axes2, axes1) = (format!("{p}/axes2"), format!("{p}/axes1"));
+        self.bind_const(&axes2, vec![1], vec![2.0], true);
+        self.bind_const(&axes1, vec![1], vec![1.0], true);
+        let products = format!("{p}/products");
+        self.emit(
+            ctx,
+            "ReduceProd",
+            &[&picked, &axes2],
+            &products,
+            vec![int_attr("keepdims", 0)],
+        )?;
+        let signs = format!("{p}/signs");
+        self.bind_const(&signs, vec![perms.len()], perms.iter().map(|(_, s)| *s).collect(), false);
+        let signed = format!("{p}/signed");
+        self.emit(ctx, "Mul", &[&products, &signs], &signed, vec![])?;
+        let total = format!("{p}/total");
+        self.emit(ctx, "ReduceSum", &[&signed, &axes1], &total, vec![int_attr("keepdims", 0)])?;
+        let y = Self::output_or(ctx, 0, &p, "y");
+        self.emit_reshape(ctx, &total, &batch, &y)
     }
 
     /// `CausalConvWithState(input [B, C, L], weight [C, 1, k], bias?, past_state?)`.
