@@ -698,6 +698,141 @@ def fixed_weights():
                                for o in outs]}, f)
 
 
+def reference_case(name, feeds, order, opset):
+    """Save `name`'s expected outputs from ONNX's reference implementation on `feeds`, the
+    input as EZKL lays it out (the graph inputs in `order`, flattened)."""
+    from onnx.reference import ReferenceEvaluator
+    m = onnx.load(os.path.join(OPS, name + ".onnx"))
+    outs = ReferenceEvaluator(m).run(None, feeds)
+    flat = np.concatenate([np.asarray(feeds[n], dtype=np.float64).ravel() for n in order])
+    with open(os.path.join(OPS, name + ".expected.json"), "w") as f:
+        json.dump({"input": [round(float(v), 9) for v in flat],
+                   "outputs": [[round(float(v), 9) for v in np.asarray(o, dtype=np.float64).ravel()]
+                               for o in outs]}, f)
+
+
+def linear_maps():
+    """Operators that are constant linear maps or index moves once their other inputs are known
+    (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
+    modes, AffineGrid of a computed theta, DFT (one-sided, inverse, irfft), STFT with a window,
+    Col2Im, ReverseSequence, TensorScatter and MaxUnpool by index inputs fixed at compile time;
+    the state-carrying CausalConvWithState and LinearAttention, Det, bitwise operators of int16
+    inputs, DynamicQuantizeLinear, blocked QuantizeLinear; a window of a lone integer input.
+    Expected outputs from ONNX's reference implementation."""
+    vi = helper.make_tensor_value_info
+    F, I16, I64 = TensorProto.FLOAT, TensorProto.INT16, TensorProto.INT64
+    rng = np.random.default_rng(18)
+    # GridSample / AffineGrid / DFT / STFT.
+    g = helper.make_graph(
+        [node("GridSample", ["x", "grid"], ["bilinear"], mode="linear", padding_mode="zeros"),
+         node("GridSample", ["x", "grid"], ["nearest"], mode="nearest", padding_mode="border",
+              align_corners=1),
+         node("GridSample", ["x", "grid"], ["bicubic"], mode="cubic", padding_mode="reflection"),
+         node("AffineGrid", ["theta", "size"], ["affine"], align_corners=0),
+         node("DFT", ["signal", "", "axis"], ["spectrum"], onesided=1),
+         node("DFT", ["spectrum_in", "", "axis"], ["inverse"], inverse=1),
+         node("DFT", ["half", "", "axis"], ["irfft"], inverse=1, onesided=1),
+         node("STFT", ["sig", "step", "window"], ["stft"])],
+        "linear_maps",
+        [vi("x", F, [1, 2, 3, 4]), vi("grid", F, [1, 2, 3, 2]), vi("theta", F, [2, 2, 3]),
+         vi("signal", F, [1, 6, 1]), vi("spectrum_in", F, [1, 5, 2]), vi("half", F, [1, 4, 2]),
+         vi("sig", F, [1, 16, 1])],
+        [vi("bilinear", F, [1, 2, 2, 3]), vi("nearest", F, [1, 2, 2, 3]),
+         vi("bicubic", F, [1, 2, 2, 3]), vi("affine", F, [2, 2, 3, 2]),
+         vi("spectrum", F, [1, 4, 2]), vi("inverse", F, [1, 5, 2]), vi("irfft", F, [1, 6, 1]),
+         vi("stft", F, [1, 5, 3, 2])],
+        [numpy_helper.from_array(np.array([1, 1, 2, 3], dtype=np.int64), "size"),
+         numpy_helper.from_array(np.array(1, dtype=np.int64), "axis"),
+         numpy_helper.from_array(np.array(3, dtype=np.int64), "step"),
+         numpy_helper.from_array(f32(np.hanning(6)[:4] + 0.25), "window")])
+    save(g, os.path.join(OPS, "linear_maps.onnx"), 22)
+    feeds = {"x": f32(rng.uniform(-2, 2, (1, 2, 3, 4))),
+             "grid": f32([[[[-1.2, -0.9], [0.1, 0.35], [0.8, 1.3]],
+                           [[-0.4, 0.6], [0.55, -0.75], [1.6, 0.2]]]]),
+             "theta": f32(rng.uniform(-1, 1, (2, 2, 3))),
+             "signal": f32(rng.uniform(-1, 1, (1, 6, 1))),
+             "spectrum_in": f32(rng.uniform(-1, 1, (1, 5, 2))),
+             "half": f32(rng.uniform(-1, 1, (1, 4, 2))),
+             "sig": f32(rng.uniform(-1, 1, (1, 16, 1)))}
+    reference_case("linear_maps", feeds, ["x", "grid", "theta", "signal", "spectrum_in", "half",
+                                          "sig"], 22)
+    # Index moves by inputs fixed at compile time.
+    g2 = helper.make_graph(
+        [node("Col2Im", ["cols", "image", "block"], ["im"], strides=[1, 2], pads=[0, 1, 0, 0]),
+         node("ReverseSequence", ["seq", "lens"], ["reversed"], batch_axis=0, time_axis=1),
+         node("TensorScatter", ["cache", "update", "writes"], ["scattered"], mode="circular"),
+         node("MaxUnpool", ["pooled", "where"], ["unpooled"], kernel_shape=[2, 2],
+              strides=[2, 2])],
+        "index_moves",
+        [vi("cols", F, [1, 4, 4]), vi("seq", F, [3, 4]), vi("lens", I64, [3]),
+         vi("cache", F, [2, 4, 3]), vi("update", F, [2, 2, 3]), vi("writes", I64, [2]),
+         vi("pooled", F, [1, 1, 2, 2]), vi("where", I64, [1, 1, 2, 2])],
+        [vi("im", F, [1, 1, 3, 4]), vi("reversed", F, [3, 4]), vi("scattered", F, [2, 4, 3]),
+         vi("unpooled", F, [1, 1, 4, 4])],
+        [numpy_helper.from_array(np.array([3, 4], dtype=np.int64), "image"),
+         numpy_helper.from_array(np.array([2, 2], dtype=np.int64), "block")])
+    save(g2, os.path.join(OPS, "index_moves.onnx"), 24)
+    feeds2 = {"cols": f32(rng.uniform(-1, 1, (1, 4, 4))), "seq": f32(rng.uniform(-1, 1, (3, 4))),
+              "lens": np.array([4, 2, 0], dtype=np.int64),
+              "cache": f32(rng.uniform(-1, 1, (2, 4, 3))),
+              "update": f32(rng.uniform(-1, 1, (2, 2, 3))),
+              "writes": np.array([1, 3], dtype=np.int64),
+              "pooled": f32([[[[0.5, -1.0], [2.0, 1.5]]]]),
+              "where": np.array([[[[1, 6], [8, 15]]]], dtype=np.int64)}
+    reference_case("index_moves", feeds2, ["cols", "seq", "lens", "cache", "update", "writes",
+                                           "pooled", "where"], 24)
+    # State-carrying operators and Det, every input computed (graph inputs).
+    g3 = helper.make_graph(
+        [node("CausalConvWithState", ["conv_in", "conv_w", "conv_b", "conv_past"],
+              ["conv_out", "conv_state"], activation="silu"),
+         node("LinearAttention", ["q", "k", "v", "", "decay", "beta"], ["att", "att_state"],
+              q_num_heads=4, kv_num_heads=2),
+         node("Det", ["m"], ["det"])],
+        "stateful_ops",
+        [vi("conv_in", F, [1, 2, 5]), vi("conv_w", F, [2, 1, 3]), vi("conv_b", F, [2]),
+         vi("conv_past", F, [1, 2, 2]), vi("q", F, [1, 3, 8]), vi("k", F, [1, 3, 4]),
+         vi("v", F, [1, 3, 4]), vi("decay", F, [1, 3, 2]), vi("beta", F, [1, 3, 2]),
+         vi("m", F, [2, 3, 3])],
+        [vi("conv_out", F, [1, 2, 5]), vi("conv_state", F, [1, 2, 2]), vi("att", F, [1, 3, 8]),
+         vi("att_state", F, [1, 2, 2, 2]), vi("det", F, [2])])
+    save(g3, os.path.join(OPS, "stateful_ops.onnx"), 27)
+    feeds3 = {"conv_in": f32(rng.uniform(-1, 1, (1, 2, 5))),
+              "conv_w": f32(rng.uniform(-1, 1, (2, 1, 3))),
+              "conv_b": f32(rng.uniform(-0.5, 0.5, (2,))),
+              "conv_past": f32(rng.uniform(-1, 1, (1, 2, 2))),
+              "q": f32(rng.uniform(-1, 1, (1, 3, 8))), "k": f32(rng.uniform(-1, 1, (1, 3, 4))),
+              "v": f32(rng.uniform(-1, 1, (1, 3, 4))),
+              "decay": f32(rng.uniform(-0.5, 0.0, (1, 3, 2))),
+              "beta": f32(rng.uniform(0.2, 0.9, (1, 3, 2))),
+              "m": f32(rng.uniform(-1.5, 1.5, (2, 3, 3)))}
+    reference_case("stateful_ops", feeds3, ["conv_in", "conv_w", "conv_b", "conv_past", "q", "k",
+                                            "v", "decay", "beta", "m"], 27)
+    # Bitwise operators of int16 inputs, DynamicQuantizeLinear, blocked QuantizeLinear.
+    g4 = helper.make_graph(
+        [node("BitwiseAnd", ["a", "b"], ["and"]), node("BitwiseOr", ["a", "b"], ["or"]),
+         node("BitwiseXor", ["a", "b"], ["xor"]), node("BitwiseNot", ["a"], ["not"]),
+         node("DynamicQuantizeLinear", ["x"], ["q", "q_scale", "q_zero"]),
+         node("QuantizeLinear", ["x", "block_scale"], ["blocked"], axis=1, block_size=2)],
+        "bitwise_quantize",
+        [vi("a", I16, [2, 3]), vi("b", I16, [3]), vi("x", F, [2, 4])],
+        [vi("and", I16, [2, 3]), vi("or", I16, [2, 3]), vi("xor", I16, [2, 3]),
+         vi("not", I16, [2, 3]), vi("q", TensorProto.UINT8, [2, 4]), vi("q_scale", F, []),
+         vi("q_zero", TensorProto.UINT8, []), vi("blocked", TensorProto.UINT8, [2, 4])],
+        [numpy_helper.from_array(f32([[0.02, 0.05], [0.04, 0.01]]), "block_scale")])
+    save(g4, os.path.join(OPS, "bitwise_quantize.onnx"), 21)
+    # |a| small enough for 24-bit inputs at scale 2^12 (the DynamicQuantizeLinear needs it).
+    feeds4 = {"a": np.array([[5, -3, 1200], [-2048, 77, 0]], dtype=np.int16),
+              "b": np.array([12, -1, -700], dtype=np.int16),
+              # Chosen so no x / scale lands on a rounding tie (float32 and exact differ there).
+              "x": f32([[0.3, -1.1, 0.75, 2.0], [-0.45, 1.27, 0.1, -0.9]])}
+    reference_case("bitwise_quantize", feeds4, ["a", "b", "x"], 21)
+    # A window whose size is the model's only input (an integer: fixed at compile time).
+    g5 = helper.make_graph([node("HannWindow", ["size"], ["window"], periodic=0)],
+                           "window_of_size", [vi("size", I64, [])], [vi("window", F, [7])])
+    save(g5, os.path.join(OPS, "window_of_size.onnx"), 17)
+    reference_case("window_of_size", {"size": np.array(7, dtype=np.int64)}, ["size"], 17)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1856,6 +1991,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:] == ["index_integer_ops"]:
         index_and_integer_ops()
+        sys.exit(0)
+    if sys.argv[1:] == ["linear_maps"]:
+        linear_maps()
         sys.exit(0)
     if sys.argv[1:] == ["fixed_weights"]:
         fixed_weights()

@@ -1899,3 +1899,111 @@ fn outputs_carry_their_graph_names() {
         assert_eq!(names, onnx.output_names(), "{name}");
     }
 }
+
+/// `want`'s model compiled at 2^12 with the graph inputs it needs fixed taken from its sample.
+fn compiled_fixed(name: &str, want: &Expected) -> (CompiledModel, Settings) {
+    let onnx = model(name);
+    let settings = Settings {
+        scale_bits: 12,
+        ..Settings::default()
+    };
+    let fixed = fix_constant_inputs(&onnx, &settings, &want.input).unwrap();
+    (compile(&onnx, &fixed).unwrap(), fixed)
+}
+
+/// GridSample by a grid given as a graph input (fixed from the sample: bilinear with zeros
+/// padding, nearest with border padding aligned to corners, bicubic with reflection, grid
+/// points outside [-1, 1] included), AffineGrid of a computed theta, DFT one-sided, inverse and
+/// real inverse (irfft), and a windowed STFT: each a constant matrix product; the outputs match
+/// ONNX's reference, the Program proves, and the grid is not part of the Program's input.
+#[test]
+fn grid_sample_affine_grid_dft_and_stft_match_the_reference() {
+    let name = "linear_maps";
+    let want = expected(name);
+    let err = compile(&model(name), &Settings::default()).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::NeedsConstant { input, .. } if input == "grid"),
+        "{err:?}"
+    );
+    let (m, fixed) = compiled_fixed(name, &want);
+    let names: Vec<&str> = fixed.fixed_inputs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["grid"]);
+    // x 24, theta 12, signal 6, spectrum 10, half 8, sig 16.
+    assert_eq!(m.input_shape(), [76]);
+    matches_reference(name, &m, &want);
+}
+
+/// Col2Im, ReverseSequence (a zero length included), TensorScatter in circular mode (a write
+/// wrapping past the end) and MaxUnpool, their index inputs fixed from the sample: exact
+/// copies (and sums) of the data, as ONNX's reference gives; the Program proves.
+#[test]
+fn col2im_reverse_sequence_tensor_scatter_and_max_unpool_match_the_reference() {
+    let name = "index_moves";
+    let want = expected(name);
+    let (m, fixed) = compiled_fixed(name, &want);
+    let names: Vec<&str> = fixed.fixed_inputs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["lens", "where", "writes"]);
+    matches_reference(name, &m, &want);
+}
+
+/// CausalConvWithState (bias, past state, SiLU; both outputs), LinearAttention with the
+/// gated-delta rule and grouped query heads (both outputs), and Det of a batch of 3x3
+/// matrices, every input computed: ONNX's reference outputs within tolerance; the Program
+/// proves.
+#[test]
+fn causal_conv_linear_attention_and_det_of_computed_inputs_match_the_reference() {
+    let name = "stateful_ops";
+    let want = expected(name);
+    let (m, fixed) = compiled_fixed(name, &want);
+    assert!(fixed.fixed_inputs.is_empty());
+    matches_reference(name, &m, &want);
+}
+
+/// BitwiseAnd/Or/Xor (broadcast) and BitwiseNot of int16 inputs (negative values; the type's
+/// minimum is in ONNX's node tests), DynamicQuantizeLinear (scale, zero point and values
+/// computed from the data) and a
+/// blocked QuantizeLinear: exact against ONNX's reference (the scale within tolerance).
+#[test]
+fn bitwise_operators_and_dynamic_and_blocked_quantization_match_the_reference() {
+    let name = "bitwise_quantize";
+    let want = expected(name);
+    let (m, _) = compiled_fixed(name, &want);
+    let got = outputs_of(name, &m, &want);
+    for (k, (g, e)) in got.iter().zip(&want.outputs).enumerate() {
+        if k == 5 {
+            assert_within("q_scale", g, e);
+        } else {
+            assert_eq!(g, e, "{name} output {k}");
+        }
+    }
+    proves(name, &m, &want.input);
+}
+
+/// A model whose only input is an integer (a window's size) is fixed at compile time: the
+/// output is the constant window, the Program has no input, a sample with another size is
+/// refused. A lone float input cannot be fixed (it is what the proof is about).
+#[test]
+fn a_lone_integer_input_is_fixed_and_a_lone_float_input_is_not() {
+    let name = "window_of_size";
+    let want = expected(name);
+    let (m, fixed) = compiled_fixed(name, &want);
+    assert_eq!(fixed.fixed_inputs["size"], vec![7.0]);
+    assert_eq!(m.input_shape(), [0]);
+    matches_reference(name, &m, &want);
+    let err = m.witness(0, &[8.0]).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::Input { what, .. } if what.contains("fixed to [7.0]")),
+        "{err:?}"
+    );
+    let mut lone_float = Settings::default();
+    lone_float.fixed_inputs.insert("x".into(), vec![0.0; 12]);
+    assert!(matches!(
+        compile(&model("pad_crop"), &lone_float),
+        Err(OnnxError::SettingRange {
+            name: "fixed_inputs",
+            ..
+        })
+    ));
+    let fixed = fix_constant_inputs(&model("pad_crop"), &Settings::default(), &[0.5; 12]).unwrap();
+    assert!(fixed.fixed_inputs.is_empty());
+}

@@ -2,8 +2,8 @@
 //! function body defines it: the range `[min(0, min x), max(0, max x)]` (1 when it is empty),
 //! `y_scale = range / 255`, `y_zero_point = clip(round(-min / y_scale), 0, 255)` and
 //! `y = clip(round(x / y_scale) + y_zero_point, 0, 255)`, rounding half to even. The scale is
-//! computed, so the two divisions are the importer's division of computed tensors (a quotient
-//! and remainder the circuit checks), not a constant rescale.
+//! computed, so the two divisions (as `255 v / range`) are the importer's division of computed
+//! tensors (a quotient and remainder the circuit checks), not a constant rescale.
 
 use super::{Ctx, Importer, int_attr};
 use crate::OnnxError;
@@ -47,17 +47,24 @@ impl Importer<'_> {
         let span = format!("{p}/span");
         self.emit(ctx, "Where", &[&empty, &one, &range], &span, vec![])?;
         self.emit(ctx, "Div", &[&span, &top], &y_scale, vec![])?;
+        // `v / scale` as `255 v / span`: dividing by the span, not by the small scale, keeps
+        // the quotient's precision (the scale at the activation scale would round by up to
+        // half its last bit, a few percent of it).
+        let per_step = |me: &mut Self, v: &str, tag: &str| -> Result<String, OnnxError> {
+            let (wide, q) = (format!("{p}/{tag}_255"), format!("{p}/{tag}_steps"));
+            me.emit(ctx, "Mul", &[v, &top], &wide, vec![])?;
+            me.emit(ctx, "Div", &[&wide, &span], &q, vec![])?;
+            Ok(q)
+        };
         // The zero point: round(clip(-min / scale, 0, 255)).
         let neg = format!("{p}/neg_min");
         self.emit(ctx, "Neg", &[&lo0], &neg, vec![])?;
-        let zq = format!("{p}/zero_point_real");
-        self.emit(ctx, "Div", &[&neg, &y_scale], &zq, vec![])?;
+        let zq = per_step(self, &neg, "zero_point")?;
         let zc = format!("{p}/zero_point_clipped");
         self.emit(ctx, "Clip", &[&zq, &zero, &top], &zc, vec![])?;
         self.emit(ctx, "Round", &[&zc], &y_zp, vec![])?;
         // y = clip(round(x / scale) + zero point, 0, 255).
-        let q = format!("{p}/quotient");
-        self.emit(ctx, "Div", &[&x, &y_scale], &q, vec![])?;
+        let q = per_step(self, &x, "x")?;
         let r = format!("{p}/rounded");
         self.emit(ctx, "Round", &[&q], &r, vec![])?;
         let shifted = format!("{p}/shifted");
