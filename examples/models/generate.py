@@ -833,6 +833,59 @@ def linear_maps():
     reference_case("window_of_size", {"size": np.array(7, dtype=np.int64)}, ["size"], 17)
 
 
+def training_ops():
+    """Training-time operators (issue 18): the `ai.onnx.preview.training` optimizers Adagrad,
+    Adam and Momentum (nesterov) over computed tensors with the step count `t` a graph input
+    (fixed at compile time), BatchNormalization in training mode (batch statistics, running
+    statistics outputs), Dropout's mask outside training; and an Einsum with a diagonal and an
+    implicit output, a dilated 3-D MaxPool. Expected outputs from ONNX's reference."""
+    vi = helper.make_tensor_value_info
+    F, I64 = TensorProto.FLOAT, TensorProto.INT64
+    rng = np.random.default_rng(19)
+    tr = "ai.onnx.preview.training"
+    g = helper.make_graph(
+        [helper.make_node("Adagrad", ["r", "t", "x", "g", "h"], ["x_ada", "h_ada"], domain=tr,
+                          name="adagrad", decay_factor=0.1, epsilon=1e-3, norm_coefficient=0.01),
+         helper.make_node("Adam", ["r", "t", "x", "g", "v", "h"], ["x_adam", "v_adam", "h_adam"],
+                          domain=tr, name="adam", alpha=0.9, beta=0.99, epsilon=1e-2,
+                          norm_coefficient=0.02, norm_coefficient_post=0.01),
+         helper.make_node("Momentum", ["r", "t", "x", "g", "v"], ["x_mom", "v_mom"], domain=tr,
+                          name="momentum", alpha=0.9, beta=0.5, mode="nesterov",
+                          norm_coefficient=0.01),
+         node("BatchNormalization", ["bx", "scale", "bias", "mean", "var"],
+              ["by", "running_mean", "running_var"], training_mode=1, momentum=0.8),
+         node("Dropout", ["bx"], ["dropped", "mask"]),
+         node("Einsum", ["sq"], ["diag"], equation="ii->i"),
+         node("Einsum", ["a", "b"], ["implicit"], equation="ij,jk"),
+         node("MaxPool", ["vol"], ["pooled"], kernel_shape=[2, 2, 2], dilations=[2, 1, 2])],
+        "training_ops",
+        [vi("r", F, []), vi("t", I64, []), vi("x", F, [2, 3]), vi("g", F, [2, 3]),
+         vi("v", F, [2, 3]), vi("h", F, [2, 3]), vi("bx", F, [2, 3, 2]), vi("scale", F, [3]),
+         vi("bias", F, [3]), vi("mean", F, [3]), vi("var", F, [3]), vi("sq", F, [3, 3]),
+         vi("a", F, [2, 3]), vi("b", F, [3, 2]), vi("vol", F, [1, 1, 4, 3, 4])],
+        [vi("x_ada", F, [2, 3]), vi("h_ada", F, [2, 3]), vi("x_adam", F, [2, 3]),
+         vi("v_adam", F, [2, 3]), vi("h_adam", F, [2, 3]), vi("x_mom", F, [2, 3]),
+         vi("v_mom", F, [2, 3]), vi("by", F, [2, 3, 2]), vi("running_mean", F, [3]),
+         vi("running_var", F, [3]), vi("dropped", F, [2, 3, 2]),
+         vi("mask", TensorProto.BOOL, [2, 3, 2]), vi("diag", F, [3]), vi("implicit", F, [2, 2]),
+         vi("pooled", F, [1, 1, 2, 2, 2])])
+    model = helper.make_model(g, producer_name="zkmlops-generate",
+                              opset_imports=[helper.make_opsetid("", 17),
+                                             helper.make_opsetid(tr, 1)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OPS, "training_ops.onnx"))
+    feeds = {"r": f32(0.1), "t": np.array(3, dtype=np.int64),
+             "x": f32(rng.uniform(-1, 1, (2, 3))), "g": f32(rng.uniform(-1, 1, (2, 3))),
+             "v": f32(rng.uniform(-0.5, 0.5, (2, 3))), "h": f32(rng.uniform(0.1, 1.0, (2, 3))),
+             "bx": f32(rng.uniform(-2, 2, (2, 3, 2))), "scale": f32(rng.uniform(0.5, 1.5, 3)),
+             "bias": f32(rng.uniform(-0.5, 0.5, 3)), "mean": f32(rng.uniform(-0.2, 0.2, 3)),
+             "var": f32(rng.uniform(0.5, 1.5, 3)), "sq": f32(rng.uniform(-1, 1, (3, 3))),
+             "a": f32(rng.uniform(-1, 1, (2, 3))), "b": f32(rng.uniform(-1, 1, (3, 2))),
+             "vol": f32(rng.uniform(-1, 1, (1, 1, 4, 3, 4)))}
+    reference_case("training_ops", feeds, list(feeds), 17)
+
+
 def malformed_models():
     """Well-formed protobufs with inconsistent contents: the importer must name the problem,
     never panic (`python3 examples/models/generate.py malformed` writes only these)."""
@@ -1991,6 +2044,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if sys.argv[1:] == ["index_integer_ops"]:
         index_and_integer_ops()
+        sys.exit(0)
+    if sys.argv[1:] == ["training_ops"]:
+        training_ops()
         sys.exit(0)
     if sys.argv[1:] == ["linear_maps"]:
         linear_maps()

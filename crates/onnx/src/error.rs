@@ -17,7 +17,7 @@ pub const SUPPORTED_OPERATORS: &str = "Gemm, MatMul, Add, Sub, Mul, Div, Recipro
     InstanceNormalization, LSTM, GRU, RNN, TreeEnsembleClassifier, TreeEnsembleRegressor, Scaler, LinearClassifier, LinearRegressor, \
     Normalizer, Binarizer, ArrayFeatureExtractor, ZipMap (as the probability matrix), SVMRegressor, SVMClassifier, Einsum, DepthToSpace, SpaceToDepth, Swish, LpNormalization, \
     GlobalLpPool, OneHot, EyeLike, Compress, GroupNormalization, MeanVarianceNormalization, \
-    RMSNormalization, Attention, RotaryEmbedding, SwiGLU, CenterCropPad, Optional, OptionalGetElement, OptionalHasElement, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, BitwiseAnd, BitwiseOr, BitwiseXor, BitwiseNot (integer inputs of up to 16 bits), GridSample (constant grid), AffineGrid, DFT, STFT, CausalConvWithState, LinearAttention, Col2Im, ReverseSequence, TensorScatter, MaxUnpool, DynamicQuantizeLinear, Det (up to 4x4), Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
+    RMSNormalization, Attention, RotaryEmbedding, SwiGLU, CenterCropPad, Optional, OptionalGetElement, OptionalHasElement, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, BitwiseAnd, BitwiseOr, BitwiseXor, BitwiseNot (integer inputs of up to 16 bits), GridSample (constant grid), AffineGrid, DFT, STFT, CausalConvWithState, LinearAttention, Col2Im, ReverseSequence, TensorScatter, MaxUnpool, DynamicQuantizeLinear, Det (up to 4x4), Adagrad, Adam, Momentum (a known step count), Flatten, Reshape, Transpose, Concat, Slice, Squeeze, \
     Unsqueeze, Pad, Gather, GatherElements, GatherND, ScatterElements, ScatterND, \
     Split, Tile, Expand, Where, \
     Greater, Less, GreaterOrEqual, LessOrEqual, Equal, Not, And, Or, Xor, Sign, Floor, Ceil, \

@@ -17,6 +17,7 @@ mod loss;
 mod ml;
 mod more;
 mod movement;
+mod optimizers;
 mod recurrent;
 mod sequence;
 mod shapes;
@@ -1084,10 +1085,11 @@ impl Importer<'_> {
             // ZipMap (`ai.onnx.ml`) pairs each class label with its probability in a map per
             // row: the proved output is the probability matrix itself, its columns in the
             // order of `classlabels_*` (docs/onnx.md).
-            "Identity" | "Dropout" | "ZipMap" => {
+            "Identity" | "ZipMap" => {
                 let v = self.get(ctx, 0)?.clone();
                 self.set(&out, v);
             }
+            "Dropout" => self.dropout(ctx, &out)?,
             "Constant" => self.constant_node(ctx, &out)?,
             "Gemm" => self.gemm(ctx, &out)?,
             "MatMul" => self.matmul(ctx, &out)?,
@@ -1298,12 +1300,54 @@ impl Importer<'_> {
             other if signal::OPERATORS.contains(&other) => self.signal(ctx, &out)?,
             other if stateful::OPERATORS.contains(&other) => self.stateful(ctx, &out)?,
             other if quantize::OPERATORS.contains(&other) => self.dynamic_quantize(ctx, &out)?,
+            other if optimizers::OPERATORS.contains(&other) => self.optimizer(ctx, &out)?,
             other => {
                 return Err(OnnxError::UnsupportedOperator {
                     op_type: other.into(),
                     node: ctx.name.clone(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// `Dropout` outside training (or training with ratio 0): the identity, and its optional
+    /// mask all true. Training with a nonzero ratio drops at random: not provable as a
+    /// function of the input, refused by name.
+    fn dropout(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let known = |me: &Self, i: usize, default: f64| -> Result<f64, OnnxError> {
+            match ctx.input(i) {
+                None => Ok(default),
+                Some(_) => Ok(me.constant(ctx, i)?.data.first().copied().unwrap_or(default)),
+            }
+        };
+        let training = known(self, 2, 0.0)? != 0.0;
+        let ratio = if self.opset < 12 {
+            f64::from(ctx.node.float("ratio").unwrap_or(0.5))
+        } else {
+            known(self, 1, 0.5)?
+        };
+        if training && ratio != 0.0 {
+            return Err(ctx.unsupported("a Dropout in training mode (random)", ratio));
+        }
+        let v = self.get(ctx, 0)?.clone();
+        let shape = match &v {
+            Value::Dyn(x) => self.shape(*x),
+            Value::Const(c) => c.shape.clone(),
+        };
+        self.set(out, v);
+        if let Some(mask) = ctx.node.output.get(1).filter(|m| !m.is_empty()) {
+            let n = shape.iter().product();
+            let mask = mask.clone();
+            self.bools.insert(mask.clone());
+            self.ints.insert(mask.clone());
+            self.set(
+                &mask,
+                Value::Const(Const {
+                    shape,
+                    data: vec![1.0; n],
+                }),
+            );
         }
         Ok(())
     }
@@ -2113,6 +2157,9 @@ impl Importer<'_> {
 
     /// A BatchNormalization that could not be folded: `y = a * x + b` per channel (axis 1).
     fn batch_norm(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        if ctx.node.int("training_mode").unwrap_or(0) != 0 {
+            return self.batch_norm_training(ctx, out);
+        }
         let (a, b) = self.bn_affine(ctx.node).flatten().ok_or_else(|| {
             let err = ctx.unsupported(
                 "BatchNormalization with computed or mismatched parameters",
@@ -2142,6 +2189,84 @@ impl Importer<'_> {
         let pb = self.param(ctx, &format!("{out}/b"), &Const { shape, data: b }, self.s)?;
         let y = self.op(ctx, out, Op::Add, &[y, pb])?;
         self.set(out, Value::Dyn(y));
+        Ok(())
+    }
+
+    /// `BatchNormalization` with `training_mode` (opset 14+), through nodes the importer
+    /// proves: the batch's own mean and (population) variance over every axis but 1 normalize
+    /// `x`; the running statistics outputs are `input * momentum + batch * (1 - momentum)`.
+    fn batch_norm_training(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        let p = format!("{out}/training");
+        let name = |i: usize| ctx.input(i).map(str::to_string);
+        let (Some(x), Some(scale), Some(bias), Some(mean), Some(var)) =
+            (name(0), name(1), name(2), name(3), name(4))
+        else {
+            return Err(ctx.unsupported("a BatchNormalization without its five inputs", ""));
+        };
+        let xs = self.shape_of(ctx, &x)?;
+        let c = xs.get(1).copied().unwrap_or(0);
+        let axes: Vec<f64> = (0..xs.len())
+            .filter(|&a| a != 1)
+            .map(|a| f64::from(u32::try_from(a).unwrap_or(0)))
+            .collect();
+        let mut per_channel = vec![1; xs.len()];
+        if let Some(d) = per_channel.get_mut(1) {
+            *d = c;
+        }
+        let bind = |me: &mut Self, tag: &str, shape: Vec<usize>, data: Vec<f64>, int: bool| {
+            let n = format!("{p}/{tag}");
+            me.bind_const(&n, shape, data, int);
+            n
+        };
+        let axes_n = bind(self, "axes", vec![axes.len()], axes, true);
+        let eps = f64::from(ctx.node.float("epsilon").unwrap_or(1e-5));
+        let momentum = f64::from(ctx.node.float("momentum").unwrap_or(0.9));
+        let eps_n = bind(self, "epsilon", vec![], vec![eps], false);
+        let m_n = bind(self, "momentum", vec![], vec![momentum], false);
+        let rest_n = bind(self, "one_minus_momentum", vec![], vec![1.0 - momentum], false);
+        let keep = vec![int_attr("keepdims", 1)];
+        let (bmean, centred, sq, bvar) = (
+            format!("{p}/batch_mean"),
+            format!("{p}/centred"),
+            format!("{p}/squared"),
+            format!("{p}/batch_var"),
+        );
+        self.emit(ctx, "ReduceMean", &[&x, &axes_n], &bmean, keep.clone())?;
+        self.emit(ctx, "Sub", &[&x, &bmean], &centred, vec![])?;
+        self.emit(ctx, "Mul", &[&centred, &centred], &sq, vec![])?;
+        self.emit(ctx, "ReduceMean", &[&sq, &axes_n], &bvar, keep)?;
+        let (shifted, root, normal) = (
+            format!("{p}/var_eps"),
+            format!("{p}/std"),
+            format!("{p}/normalized"),
+        );
+        self.emit(ctx, "Add", &[&bvar, &eps_n], &shifted, vec![])?;
+        self.emit(ctx, "Sqrt", &[&shifted], &root, vec![])?;
+        self.emit(ctx, "Div", &[&centred, &root], &normal, vec![])?;
+        let (s4, b4, scaled) = (format!("{p}/scale"), format!("{p}/bias"), format!("{p}/scaled"));
+        self.emit_reshape(ctx, &scale, &per_channel, &s4)?;
+        self.emit_reshape(ctx, &bias, &per_channel, &b4)?;
+        self.emit(ctx, "Mul", &[&normal, &s4], &scaled, vec![])?;
+        self.emit(ctx, "Add", &[&scaled, &b4], out, vec![])?;
+        // Running statistics, per channel ([C]).
+        for (k, (input, batch, tag)) in [(&mean, &bmean, "mean"), (&var, &bvar, "var")]
+            .into_iter()
+            .enumerate()
+        {
+            let Some(target) = ctx.node.output.get(k + 1).filter(|o| !o.is_empty()) else {
+                continue;
+            };
+            let target = target.clone();
+            let (flat, old, new) = (
+                format!("{p}/batch_{tag}_flat"),
+                format!("{p}/kept_{tag}"),
+                format!("{p}/new_{tag}"),
+            );
+            self.emit_reshape(ctx, batch, &[c], &flat)?;
+            self.emit(ctx, "Mul", &[input, &m_n], &old, vec![])?;
+            self.emit(ctx, "Mul", &[&flat, &rest_n], &new, vec![])?;
+            self.emit(ctx, "Add", &[&old, &new], &target, vec![])?;
+        }
         Ok(())
     }
 

@@ -466,8 +466,9 @@ impl Importer<'_> {
 
 impl Importer<'_> {
     /// 3-D `MaxPool` / `AveragePool` (`[N, C, D, H, W]`, no depth padding): the 2-D pool of
-    /// every depth plane (height/width kernel, strides, pads), then the maximum (`a +
-    /// relu(b - a)`) or the mean (sum times `1 / kd`) over each window of `kd` planes.
+    /// every depth plane (height/width kernel, strides, pads, dilations), then the maximum (`a
+    /// + relu(b - a)`) or the mean (sum times `1 / kd`) over each window of `kd` planes (every
+    /// `dd`-th plane with depth dilation `dd`).
     pub(super) fn pool3d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
         if n.int("ceil_mode").unwrap_or(0) != 0 {
@@ -483,6 +484,7 @@ impl Importer<'_> {
         };
         let [kd, kh, kw] = triple(ctx, "kernel_shape", 0)?;
         let [sd, sh, sw] = triple(ctx, "strides", 1)?;
+        let [dd, dh, dw] = triple(ctx, "dilations", 1)?;
         let pads = n.ints("pads").unwrap_or_else(|| vec![0; 6]);
         let [p_d0, p_h0, p_w0, p_d1, p_h1, p_w1] = pads[..] else {
             return Err(ctx.unsupported("3-D pool pads", format!("{pads:?}")));
@@ -491,7 +493,13 @@ impl Importer<'_> {
             usize::try_from(p_d0).unwrap_or(0),
             usize::try_from(p_d1).unwrap_or(0),
         );
-        if (n.op_type != "MaxPool" && p_d0 + p_d1 > 0) || kd == 0 || sd == 0 || kd > d + p_d0 + p_d1
+        // The depth a window spans: `(kd - 1) dd + 1` planes.
+        let span = kd.saturating_sub(1) * dd + 1;
+        if (n.op_type != "MaxPool" && p_d0 + p_d1 > 0)
+            || kd == 0
+            || sd == 0
+            || dd == 0
+            || span > d + p_d0 + p_d1
         {
             return Err(ctx.unsupported(
                 "a 3-D average pool with depth padding or a kernel deeper than its input",
@@ -531,6 +539,7 @@ impl Importer<'_> {
                 ints_attr("kernel_shape", &[signed(kh), signed(kw)]),
                 ints_attr("strides", &[signed(sh), signed(sw)]),
                 ints_attr("pads", &[p_h0, p_w0, p_h1, p_w1]),
+                ints_attr("dilations", &[signed(dh), signed(dw)]),
             ])
             .collect();
         let lifted = Ctx {
@@ -548,10 +557,10 @@ impl Importer<'_> {
             ps.get(3).copied().unwrap_or(0),
         );
         let p = self.reshape_to(ctx, &format!("{out}/by_plane"), p, vec![nb, d, c, ho, wo])?;
-        let d_out = (d - kd) / sd + 1;
+        let d_out = (d - span) / sd + 1;
         let mut acc: Option<TensorId> = None;
         for k in 0..kd {
-            let picks: Vec<usize> = (0..d_out).map(|j| j * sd + k).collect();
+            let picks: Vec<usize> = (0..d_out).map(|j| j * sd + k * dd).collect();
             let t = self.pick(ctx, &format!("{out}/depth{k}"), p, 1, &picks)?;
             acc = Some(match acc {
                 None => t,

@@ -410,7 +410,28 @@ impl Importer<'_> {
     /// output are the batch, the other shared ones contracted: a batched `matmul` of
     /// `[batch, free_a, k]` by `[batch, k, free_b]`, rescaled, then permuted to the output).
     fn einsum(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
-        let eq = ctx.node.string("equation").unwrap_or_default();
+        let eq: String = ctx
+            .node
+            .string("equation")
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        // Implicit output (numpy's rule): the ellipsis, then the labels used exactly once, in
+        // alphabetical order.
+        let eq = if eq.contains("->") {
+            eq
+        } else {
+            let letters: Vec<char> = eq.chars().filter(char::is_ascii_alphabetic).collect();
+            let mut once: Vec<char> = letters
+                .iter()
+                .copied()
+                .filter(|c| letters.iter().filter(|d| *d == c).count() == 1)
+                .collect();
+            once.sort_unstable();
+            let dots = if eq.contains("...") { "..." } else { "" };
+            format!("{eq}->{dots}{}", once.into_iter().collect::<String>())
+        };
         let eq = if eq.contains("...") {
             let terms = eq.split("->").next().unwrap_or_default().split(',').count();
             let mut shapes = Vec::with_capacity(terms);
@@ -430,20 +451,22 @@ impl Importer<'_> {
         let outl = labels(ctx, &rhs)?;
         let mut ops = Vec::new();
         for (i, t) in terms.iter().enumerate() {
-            let l = labels(ctx, t)?;
-            let id = self.dyn_input(ctx, i)?;
+            let mut l = labels(ctx, t)?;
+            let mut id = self.dyn_input(ctx, i)?;
             if self.shape(id).len() != l.len() {
                 return Err(ctx.unsupported(
                     "an Einsum term whose rank differs from its operand",
                     (*t).to_string(),
                 ));
             }
-            let mut seen = std::collections::HashSet::new();
-            if !l.iter().all(|c| seen.insert(*c)) {
-                return Err(ctx.unsupported(
-                    "an Einsum term with a repeated label (a diagonal)",
-                    (*t).to_string(),
-                ));
+            // A repeated label takes the diagonal: the later axis is dropped, the entries kept
+            // where both indices agree.
+            while let Some((a, b)) = (0..l.len()).find_map(|a| {
+                let c = l.get(a)?;
+                (a + 1..l.len()).find(|&b| l.get(b) == Some(c)).map(|b| (a, b))
+            }) {
+                id = self.diagonal(ctx, &format!("{out}/diagonal{i}_{b}"), id, a, b)?;
+                l.remove(b);
             }
             ops.push((id, l));
         }

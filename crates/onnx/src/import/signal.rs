@@ -611,7 +611,7 @@ impl Importer<'_> {
 
     /// The output of `shape` whose flat entry `o` is entry `picks[o]` of the sources flattened
     /// and laid end to end (`None`: 0).
-    fn take_flat(
+    pub(super) fn take_flat(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
@@ -641,6 +641,45 @@ impl Importer<'_> {
         let at: Vec<usize> = picks.iter().map(|p| p.unwrap_or(total)).collect();
         let y = self.pick(ctx, &format!("{out}/picked"), all, 0, &at)?;
         self.reshape_to(ctx, out, y, shape)
+    }
+
+    /// The entries of `x` where the indices along axes `a < b` agree (an Einsum diagonal),
+    /// axis `b` dropped.
+    pub(super) fn diagonal(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        b: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let xs = self.shape(x);
+        if xs.get(a) != xs.get(b) || a >= b {
+            return Err(ctx.unsupported(
+                "an Einsum diagonal of axes of different lengths",
+                format!("{xs:?}, axes {a} and {b}"),
+            ));
+        }
+        let mut ys = xs.clone();
+        ys.remove(b);
+        let mut strides = vec![1; xs.len()];
+        for k in (0..xs.len().saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * xs[k + 1];
+        }
+        let picks: Vec<Option<usize>> = (0..ys.iter().product::<usize>())
+            .map(|o| {
+                let mut rest = o;
+                let mut idx = vec![0; ys.len()];
+                for (k, &d) in ys.iter().enumerate().rev() {
+                    idx[k] = rest % d.max(1);
+                    rest /= d.max(1);
+                }
+                let diag = idx[a];
+                idx.insert(b, diag);
+                Some(idx.iter().zip(&strides).map(|(i, s)| i * s).sum())
+            })
+            .collect();
+        self.take_flat(ctx, out, &[x], &picks, ys)
     }
 
     /// `ReverseSequence`, `TensorScatter` or `MaxUnpool` by their known indices.
