@@ -655,7 +655,7 @@ fn pair(
 /// window would start beyond the input and its begin padding (ONNX and PyTorch drop it). The
 /// added cells are padding, which pooling never reads (max) or counts (average), and the last
 /// window starts inside the input, so the extended end padding stays below the kernel.
-fn ceil_mode_extra(size: usize, begin: usize, end: usize, kernel: usize, stride: usize) -> usize {
+pub(super) fn ceil_mode_extra(size: usize, begin: usize, end: usize, kernel: usize, stride: usize) -> usize {
     let span = size + begin + end;
     if span < kernel || stride == 0 {
         return 0;
@@ -2443,20 +2443,31 @@ impl Importer<'_> {
         if let Some(d) = n.ints("dilations")
             && d.iter().any(|&v| v != 1)
         {
-            if ceil_mode {
-                return Err(ctx.unsupported("ceil_mode with dilations", 1));
-            }
             let dilations = pair(ctx, "dilations", Some(d), 1)?;
             let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
             // Average pooling: `Some(count_include_pad)`.
             let average =
                 (n.op_type != "MaxPool").then(|| n.int("count_include_pad").unwrap_or(0) != 0);
+            let pads = pads4(ctx)?;
+            // `ceil_mode`: extra end padding, never counted, for the last partial windows
+            // (a window spans `(k - 1) d + 1` entries).
+            let extra = match (ceil_mode, &self.shape(x)[..]) {
+                (true, &[_, _, h, w]) => {
+                    let [t, l, b, r] = pads;
+                    let reach = |k: usize, d: usize| k.saturating_sub(1) * d + 1;
+                    [
+                        ceil_mode_extra(h, t, b, reach(kernel[0], dilations[0]), strides[0]),
+                        ceil_mode_extra(w, l, r, reach(kernel[1], dilations[1]), strides[1]),
+                    ]
+                }
+                _ => [0, 0],
+            };
             let y = self.dilated_pool(
                 ctx,
                 out,
                 x,
                 [kernel, strides, dilations],
-                pads4(ctx)?,
+                (pads, extra),
                 average,
             )?;
             self.set(out, Value::Dyn(y));

@@ -471,9 +471,7 @@ impl Importer<'_> {
     /// `dd`-th plane with depth dilation `dd`).
     pub(super) fn pool3d(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
-        if n.int("ceil_mode").unwrap_or(0) != 0 {
-            return Err(ctx.unsupported("ceil_mode in a 3-D pool", 1));
-        }
+        let ceil_mode = n.int("ceil_mode").unwrap_or(0) != 0;
         let x = self.dyn_input(ctx, 0)?;
         let xs = self.shape(x);
         let &[nb, c, d, h, w] = xs.as_slice() else {
@@ -506,9 +504,25 @@ impl Importer<'_> {
                 format!("pads {pads:?}, kernel depth {kd} of {d}"),
             ));
         }
-        // Max pooling ignores padding: repeat the edge planes instead.
-        let x = self.edge_pad(ctx, out, x, 2, p_d0, p_d1)?;
-        let d = d + p_d0 + p_d1;
+        // `ceil_mode`: extra planes at the end for the last partial windows, never counted.
+        let extra = if ceil_mode {
+            super::ceil_mode_extra(d, p_d0, p_d1, span, sd)
+        } else {
+            0
+        };
+        let valid = d + p_d0 + p_d1;
+        // Max pooling ignores padding: repeat the edge planes instead (without depth dilation).
+        // An average sums zero planes and divides by the planes each window really holds.
+        let x = if n.op_type == "MaxPool" && dd == 1 {
+            self.edge_pad(ctx, out, x, 2, p_d0, p_d1 + extra)?
+        } else if n.op_type == "MaxPool" {
+            // A dilated window may hold padding but not the edge plane beside it: pad with a
+            // value below every activation.
+            self.constant_pad(ctx, &format!("{out}/padded"), x, 2, p_d0, p_d1 + extra, -INFINITY_STAND_IN)?
+        } else {
+            self.constant_pad(ctx, &format!("{out}/ceil"), x, 2, 0, extra, 0.0)?
+        };
+        let d = valid + extra;
         let planes = self.op(
             ctx,
             &format!("{out}/planes_first"),
@@ -572,10 +586,16 @@ impl Importer<'_> {
         }
         let mut y = acc.ok_or_else(|| ctx.unsupported("a 3-D pool of depth 0", ""))?;
         if n.op_type != "MaxPool" && kd > 1 {
+            // 1 / (planes of window j inside the input), along the depth axis of [N, D, ...].
             #[allow(clippy::cast_precision_loss)]
             let inv = Const {
-                shape: vec![],
-                data: vec![1.0 / kd as f64],
+                shape: vec![1, d_out, 1, 1, 1],
+                data: (0..d_out)
+                    .map(|j| {
+                        let held = (0..kd).filter(|k| j * sd + k * dd < valid).count();
+                        1.0 / held.max(1) as f64
+                    })
+                    .collect(),
             };
             y = self.mul_const(
                 ctx,
@@ -632,7 +652,7 @@ impl Importer<'_> {
         out: &str,
         x: TensorId,
         [[kh, kw], [sh, sw], [dh, dw]]: [[usize; 2]; 3],
-        [t, l, b, r]: [usize; 4],
+        ([t, l, b, r], [extra_b, extra_r]): ([usize; 4], [usize; 2]),
         average: Option<bool>,
     ) -> Result<TensorId, OnnxError> {
         // A dilated window may hold padding but not the edge entry beside it: pad with a
@@ -648,8 +668,8 @@ impl Importer<'_> {
             xs.get(2).copied().unwrap_or(0),
             xs.get(3).copied().unwrap_or(0),
         );
-        let xp = self.constant_pad(ctx, out, x, 2, t, b, fill)?;
-        let xp = self.constant_pad(ctx, out, xp, 3, l, r, fill)?;
+        let xp = self.constant_pad(ctx, out, x, 2, t, b + extra_b, fill)?;
+        let xp = self.constant_pad(ctx, out, xp, 3, l, r + extra_r, fill)?;
         let s = self.shape(xp);
         let (h, w) = (
             s.get(2).copied().unwrap_or(0),
@@ -694,7 +714,9 @@ impl Importer<'_> {
             .flat_map(|oi| (0..ow).map(move |oj| (oi, oj)))
             .map(|(oi, oj)| {
                 if include_pad {
-                    (kh * kw) as f64
+                    // The explicit padding counts; `ceil_mode`'s extra end padding does not.
+                    (inside(oi, sh, dh, kh, 0, t + in_h + b) * inside(oj, sw, dw, kw, 0, l + in_w + r))
+                        as f64
                 } else {
                     (inside(oi, sh, dh, kh, t, in_h) * inside(oj, sw, dw, kw, l, in_w)) as f64
                 }
