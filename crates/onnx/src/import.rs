@@ -2475,6 +2475,18 @@ impl Importer<'_> {
         }
         let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
         let mut pads = pads4(ctx)?;
+        // `ceil_mode`'s extra end padding, from the input and pads as given (the last window
+        // must start inside the input or its begin padding).
+        let extra = match (ceil_mode, &self.shape(x)[..]) {
+            (true, &[_, _, h, w]) => {
+                let [t, l, b, r] = pads;
+                [
+                    ceil_mode_extra(h, t, b, kernel[0], strides[0]),
+                    ceil_mode_extra(w, l, r, kernel[1], strides[1]),
+                ]
+            }
+            _ => [0, 0],
+        };
         let mut x = x;
         if n.op_type != "MaxPool"
             && n.int("count_include_pad").unwrap_or(0) != 0
@@ -2493,15 +2505,8 @@ impl Importer<'_> {
             strides,
             pads,
         };
-        if ceil_mode && let [_, _, h, w] = self.shape(x)[..] {
-            let [t, l, b, r] = params.pads;
-            params.pads = [
-                t,
-                l,
-                b + ceil_mode_extra(h, t, b, kernel[0], strides[0]),
-                r + ceil_mode_extra(w, l, r, kernel[1], strides[1]),
-            ];
-        }
+        let [t, l, b, r] = params.pads;
+        params.pads = [t, l, b + extra[0], r + extra[1]];
         let op = if n.op_type == "MaxPool" {
             Op::MaxPool2d(params)
         } else {
