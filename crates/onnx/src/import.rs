@@ -1104,7 +1104,7 @@ impl Importer<'_> {
             {
                 self.pool3d(ctx, &out)?;
             }
-            "MaxPool" | "AveragePool" if matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 3) =>
+            "MaxPool" | "AveragePool" | "LpPool" if matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 3) =>
             {
                 self.lift_1d(ctx, &out)?;
             }

@@ -1528,9 +1528,10 @@ impl Importer<'_> {
         self.op(ctx, out, Op::Mul, &[q, one])
     }
 
-    /// `LpPool` (`p` 1 or 2): `|x|` or `x^2` summed over each window by a depthwise
-    /// convolution with a kernel of ones, then (p = 2) the exact square root.
-    fn lp_pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
+    /// `LpPool` (`p` 1, 2 or 4): `|x|`, `x^2` or `x^4` (both at `2^2s`) summed over each
+    /// window by a depthwise convolution with a kernel of ones, then the exact square root
+    /// (p = 2) or two of them (p = 4).
+    pub(super) fn lp_pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         let n = ctx.node;
         let p = n.int("p").unwrap_or(2);
         let x = self.dyn_input(ctx, 0)?;
@@ -1555,7 +1556,18 @@ impl Importer<'_> {
             1 => self.abs(ctx, &format!("{out}/magnitude"), x)?,
             // x^2 at 2^2s: the sum of squares keeps every bit for the square root.
             2 => self.op(ctx, &format!("{out}/squared"), Op::Mul, &[x, x])?,
-            other => return Err(ctx.unsupported("an LpPool exponent other than 1 or 2", other)),
+            // x^4 = (x^2)^2 at 2^2s (the product at 4s rescaled by 2s).
+            4 => {
+                let sq = self.op(ctx, &format!("{out}/squared"), Op::Mul, &[x, x])?;
+                let p4 = self.op(ctx, &format!("{out}/fourth"), Op::Mul, &[sq, sq])?;
+                self.rescale(ctx, &format!("{out}/fourth/rescaled"), p4, 2 * self.s.bits())?
+            }
+            other => {
+                return Err(ctx.unsupported(
+                    "an LpPool exponent other than 1, 2 or 4 (roots by exact square roots)",
+                    other,
+                ));
+            }
         };
         let (kh, kw) = match kernel.as_slice() {
             [a, b] => (
@@ -1565,10 +1577,17 @@ impl Importer<'_> {
             _ => (0, 0),
         };
         let pooled = self.window_sum(ctx, out, inner, kh, kw)?;
-        if p == 1 {
-            return Ok(pooled);
+        match p {
+            1 => Ok(pooled),
+            2 => self.op(ctx, out, Op::Sqrt, &[pooled]),
+            _ => {
+                // The fourth root as two exact square roots: sqrt(sum) at 2^s, widened to
+                // 2^2s, then its square root.
+                let root = self.op(ctx, &format!("{out}/square_root"), Op::Sqrt, &[pooled])?;
+                let wide = self.widen(ctx, &format!("{out}/square_root/wide"), root)?;
+                self.op(ctx, out, Op::Sqrt, &[wide])
+            }
         }
-        self.op(ctx, out, Op::Sqrt, &[pooled])
     }
 
     /// The sum of `x` (`[N, C, H, W]`) over each `kh x kw` window (the node's strides and

@@ -1084,6 +1084,9 @@ impl Importer<'_> {
             self.conv_transpose(&lifted, &inner)?;
         } else if weighted {
             self.conv(&lifted, &inner)?;
+        } else if ctx.node.op_type == "LpPool" {
+            let y = self.lp_pool(&lifted, &inner)?;
+            self.set(&inner, Value::Dyn(y));
         } else {
             self.pool(&lifted, &inner)?;
         }
