@@ -2007,3 +2007,24 @@ fn a_lone_integer_input_is_fixed_and_a_lone_float_input_is_not() {
     let fixed = fix_constant_inputs(&model("pad_crop"), &Settings::default(), &[0.5; 12]).unwrap();
     assert!(fixed.fixed_inputs.is_empty());
 }
+
+/// Training-time operators: Adagrad, Adam and Momentum (nesterov) of `ai.onnx.preview.training`
+/// with the step count a graph input fixed from the sample (the learning rate, tensors,
+/// gradients and accumulators computed), BatchNormalization in training mode (batch
+/// statistics; running mean and variance outputs), Dropout outside training (its mask all
+/// true), an Einsum diagonal and an implicit-output Einsum, and a dilated 3-D MaxPool: ONNX's
+/// reference outputs within tolerance; the Program proves.
+#[test]
+fn optimizers_training_batch_norm_dropout_einsum_and_dilated_3d_pool_match_the_reference() {
+    let name = "training_ops";
+    let want = expected(name);
+    let err = compile(&model(name), &Settings::default()).unwrap_err();
+    assert!(
+        matches!(&err, OnnxError::NeedsConstant { input, .. } if input == "t"),
+        "{err:?}"
+    );
+    let (m, fixed) = compiled_fixed(name, &want);
+    let names: Vec<&str> = fixed.fixed_inputs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["t"]);
+    matches_reference(name, &m, &want);
+}
