@@ -268,7 +268,7 @@ def conformance():
               node("Identity", ["x"], ["i"]), node("Add", ["i", "k"], ["y"])],
              [2, 3], "y")
     # Error paths.
-    op_model("unsupported_det", [node("Det", ["x"], ["y"])], [3, 3], "y")
+    op_model("unsupported_unique", [node("Unique", ["x"], ["y"])], [3, 3], "y")
     with open(os.path.join(OPS, "malformed.onnx"), "wb") as f:
         f.write(b"\x08\x07\x12\x05hello this is not an onnx protobuf \xff\xff\xff")
 

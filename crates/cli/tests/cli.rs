@@ -313,8 +313,8 @@ fn malformed_and_unsupported_models_are_clear_errors() {
         "not a valid ONNX model",
     );
     fails_with(
-        &run(&["compile", s(&ops("unsupported_det")), "-o", s(&out)]),
-        "operator `Det` (node `det_y`) is not supported",
+        &run(&["compile", s(&ops("unsupported_unique")), "-o", s(&out)]),
+        "operator `Unique` (node `unique_y`) is not supported",
     );
     fails_with(
         &run(&["compile", "/nonexistent/model.onnx", "-o", s(&out)]),

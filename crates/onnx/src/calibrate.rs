@@ -245,7 +245,11 @@ fn upstream_graph_inputs(onnx: &OnnxModel, tensor: &str) -> std::collections::Ha
                     all_nodes(&sub.node, &mut inner);
                 }
             }
-            todo.extend(inner.iter().flat_map(|m| m.input.iter().map(String::as_str)));
+            todo.extend(
+                inner
+                    .iter()
+                    .flat_map(|m| m.input.iter().map(String::as_str)),
+            );
         }
     }
     found

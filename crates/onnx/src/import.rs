@@ -18,10 +18,10 @@ mod ml;
 mod more;
 mod movement;
 mod optimizers;
+mod quantize;
 mod recurrent;
 mod sequence;
 mod shapes;
-mod quantize;
 mod signal;
 mod stateful;
 
@@ -655,7 +655,13 @@ fn pair(
 /// window would start beyond the input and its begin padding (ONNX and PyTorch drop it). The
 /// added cells are padding, which pooling never reads (max) or counts (average), and the last
 /// window starts inside the input, so the extended end padding stays below the kernel.
-pub(super) fn ceil_mode_extra(size: usize, begin: usize, end: usize, kernel: usize, stride: usize) -> usize {
+pub(super) fn ceil_mode_extra(
+    size: usize,
+    begin: usize,
+    end: usize,
+    kernel: usize,
+    stride: usize,
+) -> usize {
     let span = size + begin + end;
     if span < kernel || stride == 0 {
         return 0;
@@ -996,8 +1002,8 @@ impl Importer<'_> {
             "CastLike" => ctx.input(1).is_some_and(|n| self.ints.contains(n)),
             "Add" | "Sub" | "Mul" | "Div" | "Mod" | "Neg" | "Abs" | "Min" | "Max" | "Sum"
             | "Identity" | "Reshape" | "Flatten" | "Squeeze" | "Unsqueeze" | "Transpose"
-            | "Concat" | "Slice" | "Split" | "Expand" | "Tile" | "Gather" | "ReduceSum" | "ReduceMax"
-            | "ReduceMin" => {
+            | "Concat" | "Slice" | "Split" | "Expand" | "Tile" | "Gather" | "ReduceSum"
+            | "ReduceMax" | "ReduceMin" => {
                 let ins: Vec<&String> = ctx.node.input.iter().filter(|n| !n.is_empty()).collect();
                 !ins.is_empty() && ins.iter().all(|n| self.ints.contains(*n))
             }
@@ -1318,7 +1324,12 @@ impl Importer<'_> {
         let known = |me: &Self, i: usize, default: f64| -> Result<f64, OnnxError> {
             match ctx.input(i) {
                 None => Ok(default),
-                Some(_) => Ok(me.constant(ctx, i)?.data.first().copied().unwrap_or(default)),
+                Some(_) => Ok(me
+                    .constant(ctx, i)?
+                    .data
+                    .first()
+                    .copied()
+                    .unwrap_or(default)),
             }
         };
         let training = known(self, 2, 0.0)? != 0.0;
@@ -2223,7 +2234,13 @@ impl Importer<'_> {
         let momentum = f64::from(ctx.node.float("momentum").unwrap_or(0.9));
         let eps_n = bind(self, "epsilon", vec![], vec![eps], false);
         let m_n = bind(self, "momentum", vec![], vec![momentum], false);
-        let rest_n = bind(self, "one_minus_momentum", vec![], vec![1.0 - momentum], false);
+        let rest_n = bind(
+            self,
+            "one_minus_momentum",
+            vec![],
+            vec![1.0 - momentum],
+            false,
+        );
         let keep = vec![int_attr("keepdims", 1)];
         let (bmean, centred, sq, bvar) = (
             format!("{p}/batch_mean"),
@@ -2243,7 +2260,11 @@ impl Importer<'_> {
         self.emit(ctx, "Add", &[&bvar, &eps_n], &shifted, vec![])?;
         self.emit(ctx, "Sqrt", &[&shifted], &root, vec![])?;
         self.emit(ctx, "Div", &[&centred, &root], &normal, vec![])?;
-        let (s4, b4, scaled) = (format!("{p}/scale"), format!("{p}/bias"), format!("{p}/scaled"));
+        let (s4, b4, scaled) = (
+            format!("{p}/scale"),
+            format!("{p}/bias"),
+            format!("{p}/scaled"),
+        );
         self.emit_reshape(ctx, &scale, &per_channel, &s4)?;
         self.emit_reshape(ctx, &bias, &per_channel, &b4)?;
         self.emit(ctx, "Mul", &[&normal, &s4], &scaled, vec![])?;

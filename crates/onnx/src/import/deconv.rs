@@ -518,7 +518,15 @@ impl Importer<'_> {
         } else if n.op_type == "MaxPool" {
             // A dilated window may hold padding but not the edge plane beside it: pad with a
             // value below every activation.
-            self.constant_pad(ctx, &format!("{out}/padded"), x, 2, p_d0, p_d1 + extra, -INFINITY_STAND_IN)?
+            self.constant_pad(
+                ctx,
+                &format!("{out}/padded"),
+                x,
+                2,
+                p_d0,
+                p_d1 + extra,
+                -INFINITY_STAND_IN,
+            )?
         } else {
             self.constant_pad(ctx, &format!("{out}/ceil"), x, 2, 0, extra, 0.0)?
         };
@@ -715,8 +723,8 @@ impl Importer<'_> {
             .map(|(oi, oj)| {
                 if include_pad {
                     // The explicit padding counts; `ceil_mode`'s extra end padding does not.
-                    (inside(oi, sh, dh, kh, 0, t + in_h + b) * inside(oj, sw, dw, kw, 0, l + in_w + r))
-                        as f64
+                    (inside(oi, sh, dh, kh, 0, t + in_h + b)
+                        * inside(oj, sw, dw, kw, 0, l + in_w + r)) as f64
                 } else {
                     (inside(oi, sh, dh, kh, t, in_h) * inside(oj, sw, dw, kw, l, in_w)) as f64
                 }

@@ -784,7 +784,8 @@ fn window(ctx: &Ctx<'_>, op: &str, size: &Const) -> Result<Const, OnnxError> {
 /// the range by `num_mel_bins + 2`).
 fn mel_weight_matrix(ctx: &Ctx<'_>, cs: &[Const]) -> Result<Const, OnnxError> {
     let at = |i: usize| cs.get(i).and_then(|c| c.data.first().copied());
-    let (Some(mels), Some(dft), Some(rate), Some(lo), Some(hi)) = (at(0), at(1), at(2), at(3), at(4))
+    let (Some(mels), Some(dft), Some(rate), Some(lo), Some(hi)) =
+        (at(0), at(1), at(2), at(3), at(4))
     else {
         return Err(ctx.unsupported("a MelWeightMatrix without its five inputs", cs.len()));
     };
@@ -814,12 +815,18 @@ fn mel_weight_matrix(ctx: &Ctx<'_>, cs: &[Const]) -> Result<Const, OnnxError> {
         .collect();
     let mut data = vec![0.0; bins * m];
     let mut put = |j: i64, i: usize, v: f64| {
-        if let Some(e) = usize::try_from(j).ok().filter(|&j| j < bins).and_then(|j| data.get_mut(j * m + i)) {
+        if let Some(e) = usize::try_from(j)
+            .ok()
+            .filter(|&j| j < bins)
+            .and_then(|j| data.get_mut(j * m + i))
+        {
             *e = v;
         }
     };
     for i in 0..m {
-        let (Some(&left), Some(&centre), Some(&right)) = (points.get(i), points.get(i + 1), points.get(i + 2)) else {
+        let (Some(&left), Some(&centre), Some(&right)) =
+            (points.get(i), points.get(i + 1), points.get(i + 2))
+        else {
             continue;
         };
         #[allow(clippy::cast_precision_loss)]

@@ -1074,7 +1074,11 @@ impl Importer<'_> {
         };
         let x = self.dyn_input(ctx, 0)?;
         if op == "BitwiseNot" {
-            let top = if signed { -1.0 } else { f64::from(w).exp2() - 1.0 };
+            let top = if signed {
+                -1.0
+            } else {
+                f64::from(w).exp2() - 1.0
+            };
             let c = self.param(ctx, &format!("{out}/top"), &scalar(top), self.s)?;
             let neg = self.neg(ctx, &format!("{out}/negated"), x)?;
             return self.op(ctx, out, Op::Add, &[neg, c]);
@@ -1082,9 +1086,15 @@ impl Importer<'_> {
         let y = self.dyn_input(ctx, 1)?;
         let (xs, ys) = (self.shape(x), self.shape(y));
         let want = super::fold::broadcast_shape(&xs, &ys).ok_or_else(|| {
-            ctx.unsupported("bitwise operands whose shapes do not broadcast", format!("{xs:?}, {ys:?}"))
+            ctx.unsupported(
+                "bitwise operands whose shapes do not broadcast",
+                format!("{xs:?}, {ys:?}"),
+            )
         })?;
-        let want_i: Vec<i64> = want.iter().map(|&d| i64::try_from(d).unwrap_or(0)).collect();
+        let want_i: Vec<i64> = want
+            .iter()
+            .map(|&d| i64::try_from(d).unwrap_or(0))
+            .collect();
         let n: usize = want.iter().product();
         let mut unsigned = Vec::with_capacity(2);
         for (k, v) in [x, y].into_iter().enumerate() {
@@ -1108,19 +1118,30 @@ impl Importer<'_> {
             let lo = self.op(
                 ctx,
                 &format!("{out}/floors{k}/low"),
-                Op::Slice { axis: 0, start: 0, end: w as usize },
+                Op::Slice {
+                    axis: 0,
+                    start: 0,
+                    end: w as usize,
+                },
                 &[q],
             )?;
             let hi = self.op(
                 ctx,
                 &format!("{out}/floors{k}/high"),
-                Op::Slice { axis: 0, start: 1, end: w as usize + 1 },
+                Op::Slice {
+                    axis: 0,
+                    start: 1,
+                    end: w as usize + 1,
+                },
                 &[q],
             )?;
             let twice = self.op(ctx, &format!("{out}/floors{k}/twice"), Op::Mul, &[hi, two])?;
             bits.push(self.op(ctx, &format!("{out}/bits{k}"), Op::Sub, &[lo, twice])?);
         }
-        let both = self.op(ctx, &format!("{out}/both"), Op::Mul, &[bits[0], bits[1]])?;
+        let [xb, yb] = bits[..] else {
+            return Err(ctx.unsupported("bitwise operands other than two", bits.len()));
+        };
+        let both = self.op(ctx, &format!("{out}/both"), Op::Mul, &[xb, yb])?;
         let powers = Const {
             shape: vec![1, w as usize],
             data: (0..w).map(|i| f64::from(i).exp2()).collect(),
@@ -1129,7 +1150,9 @@ impl Importer<'_> {
         let and = self.op(ctx, &format!("{out}/and_bits"), Op::MatMul, &[powers, both])?;
         let one = self.param(ctx, &format!("{out}/unit"), &scalar(1.0), self.s)?;
         let and = self.op(ctx, &format!("{out}/and"), Op::Mul, &[and, one])?;
-        let (a, b) = (unsigned[0], unsigned[1]);
+        let [a, b] = unsigned[..] else {
+            return Err(ctx.unsupported("bitwise operands other than two", unsigned.len()));
+        };
         let r = match op.as_str() {
             "BitwiseAnd" => and,
             _ => {
@@ -1560,7 +1583,12 @@ impl Importer<'_> {
             4 => {
                 let sq = self.op(ctx, &format!("{out}/squared"), Op::Mul, &[x, x])?;
                 let p4 = self.op(ctx, &format!("{out}/fourth"), Op::Mul, &[sq, sq])?;
-                self.rescale(ctx, &format!("{out}/fourth/rescaled"), p4, 2 * self.s.bits())?
+                self.rescale(
+                    ctx,
+                    &format!("{out}/fourth/rescaled"),
+                    p4,
+                    2 * self.s.bits(),
+                )?
             }
             other => {
                 return Err(ctx.unsupported(
@@ -2412,10 +2440,7 @@ impl Importer<'_> {
             }
         };
         if self.shape_of(ctx, &scale)?.iter().product::<usize>() != 1 {
-            return Err(ctx.unsupported(
-                "a per-channel quantization scale that is computed",
-                scale,
-            ));
+            return Err(ctx.unsupported("a per-channel quantization scale that is computed", scale));
         }
         let y = format!("{p}/result");
         if ctx.node.op_type == "DequantizeLinear" {
@@ -2426,7 +2451,11 @@ impl Importer<'_> {
             let t = ctx
                 .input(2)
                 .and_then(|n| self.small_int_types.get(n).copied())
-                .or_else(|| ctx.node.int("output_dtype").and_then(|t| i32::try_from(t).ok()))
+                .or_else(|| {
+                    ctx.node
+                        .int("output_dtype")
+                        .and_then(|t| i32::try_from(t).ok())
+                })
                 .unwrap_or(2);
             // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, UINT4 21, INT4 22.
             let (lo, hi) = match t {
@@ -2440,7 +2469,11 @@ impl Importer<'_> {
             let (lo_n, hi_n) = (format!("{p}/low"), format!("{p}/high"));
             self.bind_const(&lo_n, vec![], vec![lo], false);
             self.bind_const(&hi_n, vec![], vec![hi], false);
-            let (q, r, shifted) = (format!("{p}/quotient"), format!("{p}/rounded"), format!("{p}/shifted"));
+            let (q, r, shifted) = (
+                format!("{p}/quotient"),
+                format!("{p}/rounded"),
+                format!("{p}/shifted"),
+            );
             self.emit(ctx, "Div", &[&x, &scale], &q, vec![])?;
             self.emit(ctx, "Round", &[&q], &r, vec![])?;
             self.emit(ctx, "Add", &[&r, &zp], &shifted, vec![])?;

@@ -975,7 +975,9 @@ impl Importer<'_> {
                     let data = (0..piece.iter().product::<usize>())
                         .filter_map(|i| {
                             let (outer, rest) = (i / (n * inner).max(1), i % (n * inner).max(1));
-                            c.data.get(outer * dim * inner + start * inner + rest).copied()
+                            c.data
+                                .get(outer * dim * inner + start * inner + rest)
+                                .copied()
                         })
                         .collect();
                     self.set(name, Value::Const(Const { shape: piece, data }));

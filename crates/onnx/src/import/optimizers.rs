@@ -110,13 +110,23 @@ impl Importer<'_> {
                     let (v, h) = (input(2 + 2 * tensors + k), input(2 + 3 * tensors + k));
                     let (alpha, beta) = (attr("alpha", 0.9), attr("beta", 0.999));
                     let (v_new, h_new) = (output(tensors + k, "v"), output(2 * tensors + k, "h"));
-                    let (a, a1) = (bind(self, "alpha", alpha), bind(self, "one_minus_alpha", 1.0 - alpha));
-                    let (b, b1) = (bind(self, "beta", beta), bind(self, "one_minus_beta", 1.0 - beta));
+                    let (a, a1) = (
+                        bind(self, "alpha", alpha),
+                        bind(self, "one_minus_alpha", 1.0 - alpha),
+                    );
+                    let (b, b1) = (
+                        bind(self, "beta", beta),
+                        bind(self, "one_minus_beta", 1.0 - beta),
+                    );
                     let (av, ag) = (format!("{q}/alpha_v"), format!("{q}/alpha_g"));
                     self.emit(ctx, "Mul", &[&a, &v], &av, vec![])?;
                     self.emit(ctx, "Mul", &[&a1, &greg], &ag, vec![])?;
                     self.emit(ctx, "Add", &[&av, &ag], &v_new, vec![])?;
-                    let (sq, bh, bg) = (format!("{q}/g_squared"), format!("{q}/beta_h"), format!("{q}/beta_g"));
+                    let (sq, bh, bg) = (
+                        format!("{q}/g_squared"),
+                        format!("{q}/beta_h"),
+                        format!("{q}/beta_g"),
+                    );
                     self.emit(ctx, "Mul", &[&greg, &greg], &sq, vec![])?;
                     self.emit(ctx, "Mul", &[&b, &h], &bh, vec![])?;
                     self.emit(ctx, "Mul", &[&b1, &sq], &bg, vec![])?;
@@ -152,7 +162,8 @@ impl Importer<'_> {
                     let step = match n.string("mode").as_deref().unwrap_or("standard") {
                         "standard" => v_new.clone(),
                         "nesterov" => {
-                            let (av2, s) = (format!("{q}/alpha_v_new"), format!("{q}/nesterov_step"));
+                            let (av2, s) =
+                                (format!("{q}/alpha_v_new"), format!("{q}/nesterov_step"));
                             self.emit(ctx, "Mul", &[&a, &v_new], &av2, vec![])?;
                             self.emit(ctx, "Add", &[&greg, &av2], &s, vec![])?;
                             s

@@ -26,13 +26,21 @@ impl Importer<'_> {
                 .cloned()
                 .unwrap_or_else(|| format!("{p}/{tag}"))
         };
-        let (y, y_scale, y_zp) = (output(0, "y"), output(1, "y_scale"), output(2, "y_zero_point"));
+        let (y, y_scale, y_zp) = (
+            output(0, "y"),
+            output(1, "y_scale"),
+            output(2, "y_zero_point"),
+        );
         let c = |me: &mut Self, tag: &str, v: f64| {
             let name = format!("{p}/{tag}");
             me.bind_const(&name, vec![], vec![v], false);
             name
         };
-        let (zero, one, top) = (c(self, "zero", 0.0), c(self, "one", 1.0), c(self, "top", 255.0));
+        let (zero, one, top) = (
+            c(self, "zero", 0.0),
+            c(self, "one", 1.0),
+            c(self, "top", 255.0),
+        );
         let keep = vec![int_attr("keepdims", 0)];
         let (lo, hi) = (format!("{p}/min"), format!("{p}/max"));
         self.emit(ctx, "ReduceMin", &[&x], &lo, keep.clone())?;

@@ -230,12 +230,10 @@ impl Importer<'_> {
             ));
         }
         if ctx.input(4).is_some() {
-            let lens = self
-                .constant(ctx, 4)
-                .map_err(|_| {
-                    let err = ctx.unsupported("computed sequence_lens", "they must be constants");
-                    self.fixable_or(ctx, 4, err)
-                })?;
+            let lens = self.constant(ctx, 4).map_err(|_| {
+                let err = ctx.unsupported("computed sequence_lens", "they must be constants");
+                self.fixable_or(ctx, 4, err)
+            })?;
             #[allow(clippy::cast_precision_loss)]
             if lens.data.iter().any(|&l| l != seq as f64) {
                 return Err(ctx.unsupported(

@@ -463,7 +463,9 @@ impl Importer<'_> {
             // where both indices agree.
             while let Some((a, b)) = (0..l.len()).find_map(|a| {
                 let c = l.get(a)?;
-                (a + 1..l.len()).find(|&b| l.get(b) == Some(c)).map(|b| (a, b))
+                (a + 1..l.len())
+                    .find(|&b| l.get(b) == Some(c))
+                    .map(|b| (a, b))
             }) {
                 id = self.diagonal(ctx, &format!("{out}/diagonal{i}_{b}"), id, a, b)?;
                 l.remove(b);

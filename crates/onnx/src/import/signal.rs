@@ -94,6 +94,32 @@ fn reflect(x: f32, lo: f32, hi: f32) -> f32 {
     }
 }
 
+/// The multi-index of row-major position `flat` in `shape`.
+fn unravel(flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut rest = flat;
+    let mut idx: Vec<usize> = shape
+        .iter()
+        .rev()
+        .map(|&d| {
+            let i = rest % d.max(1);
+            rest /= d.max(1);
+            i
+        })
+        .collect();
+    idx.reverse();
+    idx
+}
+
+/// The row-major position of the multi-index `idx` in `shape`.
+fn ravel(idx: &[usize], shape: &[usize]) -> usize {
+    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+}
+
+/// Entry `a` of `v` (0 past its end).
+fn at(v: &[usize], a: usize) -> usize {
+    v.get(a).copied().unwrap_or(0)
+}
+
 /// How `GridSample` reads a pixel index outside the input.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Padding {
@@ -134,7 +160,7 @@ fn taps(x: f32, dim: usize, mode: &str, padding: Padding, border: (f32, f32)) ->
         "linear" => vec![(x0, 1.0 - t), (x0 + 1, t)],
         _ => {
             let c = cubic_coeffs(t);
-            (0..4).map(|k| (x0 - 1 + k, c[usize::try_from(k).unwrap_or(0)])).collect()
+            (x0 - 1..).zip(c).collect()
         }
     };
     weighted
@@ -200,7 +226,12 @@ impl Importer<'_> {
             "nearest" => "nearest",
             other => return Err(ctx.unsupported("a GridSample mode", other.to_string())),
         };
-        let padding = match ctx.node.string("padding_mode").as_deref().unwrap_or("zeros") {
+        let padding = match ctx
+            .node
+            .string("padding_mode")
+            .as_deref()
+            .unwrap_or("zeros")
+        {
             "zeros" => Padding::Zeros,
             "border" => Padding::Border,
             "reflection" => Padding::Reflection,
@@ -224,7 +255,7 @@ impl Importer<'_> {
             dims.iter().product::<usize>(),
             out_dims.iter().product::<usize>(),
         );
-        if s_in.saturating_mul(s_out) > MAX_ENTRIES || s_in == 0 || s_out == 0 {
+        if n.saturating_mul(s_in).saturating_mul(s_out) > MAX_ENTRIES || s_in == 0 || s_out == 0 {
             return Err(ctx.unsupported(
                 "a GridSample of an empty or huge sampling matrix",
                 format!("{s_in} inputs x {s_out} outputs"),
@@ -236,7 +267,11 @@ impl Importer<'_> {
             .map(|&dim| {
                 #[allow(clippy::cast_precision_loss)]
                 let l = dim as f32;
-                if align { (0.0, l - 1.0) } else { (-0.5, l - 0.5) }
+                if align {
+                    (0.0, l - 1.0)
+                } else {
+                    (-0.5, l - 0.5)
+                }
             })
             .collect();
         let mut items = Vec::with_capacity(n);
@@ -419,10 +454,7 @@ impl Importer<'_> {
             ));
         }
         if n_out == 0 || n_in == 0 || (n_in * parts).saturating_mul(n_out) > MAX_ENTRIES {
-            return Err(ctx.unsupported(
-                "an empty or huge transform",
-                format!("{n_in} -> {n_out}"),
-            ));
+            return Err(ctx.unsupported("an empty or huge transform", format!("{n_in} -> {n_out}")));
         }
         // The real and imaginary parts stacked along the signal axis: [re; im].
         let z = if parts == 2 {
@@ -439,7 +471,12 @@ impl Importer<'_> {
                 )
             };
             let (re, im) = (part(self, 0)?, part(self, 1)?);
-            self.op(ctx, &format!("{out}/stacked"), Op::Concat { axis: ax }, &[re, im])?
+            self.op(
+                ctx,
+                &format!("{out}/stacked"),
+                Op::Concat { axis: ax },
+                &[re, im],
+            )?
         } else {
             x
         };
@@ -498,8 +535,11 @@ impl Importer<'_> {
             None if inverse && onesided => 2 * len.saturating_sub(1),
             None => len,
         };
-        if n == 0 {
-            return Err(ctx.unsupported("a DFT of an empty axis", format!("{xs:?}")));
+        if n == 0 || n.saturating_mul(len) > MAX_ENTRIES {
+            return Err(ctx.unsupported(
+                "a DFT of an empty axis or a huge length",
+                format!("{xs:?}, length {n}"),
+            ));
         }
         let sign = if inverse { 1.0 } else { -1.0 };
         let norm = if inverse { 1.0 / f(n) } else { 1.0 };
@@ -553,7 +593,10 @@ impl Importer<'_> {
         let x = self.dyn_input(ctx, 0)?;
         let xs = self.shape(x);
         let (Some(&batch), Some(&len), 3) = (xs.first(), xs.get(1), xs.len()) else {
-            return Err(ctx.unsupported("an STFT signal not shaped [batch, length, 1 or 2]", format!("{xs:?}")));
+            return Err(ctx.unsupported(
+                "an STFT signal not shaped [batch, length, 1 or 2]",
+                format!("{xs:?}"),
+            ));
         };
         let step = self
             .scalar_input(ctx, 1, "an STFT frame_step computed from the data", None)?
@@ -561,14 +604,18 @@ impl Importer<'_> {
             .filter(|&v| v > 0)
             .ok_or_else(|| ctx.unsupported("an STFT without a positive frame_step", ""))?;
         let window = match ctx.input(2) {
-            Some(_) => Some(self.known(ctx, 2, "an STFT window computed from the data")?.data),
+            Some(_) => Some(
+                self.known(ctx, 2, "an STFT window computed from the data")?
+                    .data,
+            ),
             None => None,
         };
-        let frame = match self.scalar_input(ctx, 3, "an STFT frame_length computed from the data", None)? {
-            Some(v) => usize::try_from(v).ok().filter(|&v| v > 0),
-            None => Some(window.as_ref().map_or(len, Vec::len)),
-        }
-        .ok_or_else(|| ctx.unsupported("an STFT frame_length below 1", ""))?;
+        let frame =
+            match self.scalar_input(ctx, 3, "an STFT frame_length computed from the data", None)? {
+                Some(v) => usize::try_from(v).ok().filter(|&v| v > 0),
+                None => Some(window.as_ref().map_or(len, Vec::len)),
+            }
+            .ok_or_else(|| ctx.unsupported("an STFT frame_length below 1", ""))?;
         let window = window.unwrap_or_else(|| vec![1.0; frame]);
         if window.len() != frame || frame > len {
             return Err(ctx.unsupported(
@@ -579,6 +626,12 @@ impl Importer<'_> {
         let onesided = ctx.node.int("onesided").unwrap_or(1) != 0;
         let frames = 1 + (len - frame) / step;
         let bins = if onesided { frame / 2 + 1 } else { frame };
+        if frames.saturating_mul(bins).saturating_mul(len) > MAX_ENTRIES {
+            return Err(ctx.unsupported(
+                "an STFT of more than 2^22 matrix entries",
+                format!("{frames} frames of {bins} bins over {len}"),
+            ));
+        }
         let mut w = Vec::with_capacity(frames * bins);
         for fr in 0..frames {
             for k in 0..bins {
@@ -603,7 +656,12 @@ impl Importer<'_> {
     }
 
     /// Integer input `i` as indices (a constant, or a graph input fixed at compile time).
-    fn index_values(&self, ctx: &Ctx<'_>, i: usize, what: &'static str) -> Result<Vec<i64>, OnnxError> {
+    fn index_values(
+        &self,
+        ctx: &Ctx<'_>,
+        i: usize,
+        what: &'static str,
+    ) -> Result<Vec<i64>, OnnxError> {
         let c = self.known(ctx, i, what)?;
         c.ints()
             .ok_or_else(|| ctx.unsupported(what, format!("{:?}", c.data)))
@@ -636,7 +694,12 @@ impl Importer<'_> {
         let all = if let [one] = flat[..] {
             one
         } else {
-            self.op(ctx, &format!("{out}/sources"), Op::Concat { axis: 0 }, &flat)?
+            self.op(
+                ctx,
+                &format!("{out}/sources"),
+                Op::Concat { axis: 0 },
+                &flat,
+            )?
         };
         let at: Vec<usize> = picks.iter().map(|p| p.unwrap_or(total)).collect();
         let y = self.pick(ctx, &format!("{out}/picked"), all, 0, &at)?;
@@ -662,21 +725,11 @@ impl Importer<'_> {
         }
         let mut ys = xs.clone();
         ys.remove(b);
-        let mut strides = vec![1; xs.len()];
-        for k in (0..xs.len().saturating_sub(1)).rev() {
-            strides[k] = strides[k + 1] * xs[k + 1];
-        }
         let picks: Vec<Option<usize>> = (0..ys.iter().product::<usize>())
             .map(|o| {
-                let mut rest = o;
-                let mut idx = vec![0; ys.len()];
-                for (k, &d) in ys.iter().enumerate().rev() {
-                    idx[k] = rest % d.max(1);
-                    rest /= d.max(1);
-                }
-                let diag = idx[a];
-                idx.insert(b, diag);
-                Some(idx.iter().zip(&strides).map(|(i, s)| i * s).sum())
+                let mut idx = unravel(o, &ys);
+                idx.insert(b, at(&idx, a));
+                Some(ravel(&idx, &xs))
             })
             .collect();
         self.take_flat(ctx, out, &[x], &picks, ys)
@@ -688,37 +741,21 @@ impl Importer<'_> {
         let xs = self.shape(x);
         let rank = xs.len();
         let n: usize = xs.iter().product();
-        let strides = |shape: &[usize]| -> Vec<usize> {
-            let mut st = vec![1; shape.len()];
-            for a in (0..shape.len().saturating_sub(1)).rev() {
-                st[a] = st[a + 1] * shape.get(a + 1).copied().unwrap_or(1);
-            }
-            st
-        };
-        let index_of = |flat: usize, shape: &[usize]| -> Vec<usize> {
-            let mut rest = flat;
-            let mut idx = vec![0; shape.len()];
-            for (a, &d) in shape.iter().enumerate().rev() {
-                idx[a] = rest % d.max(1);
-                rest /= d.max(1);
-            }
-            idx
-        };
         match ctx.node.op_type.as_str() {
             "ReverseSequence" => {
-                let lens = self.index_values(ctx, 1, "ReverseSequence lengths computed from the data")?;
+                let lens =
+                    self.index_values(ctx, 1, "ReverseSequence lengths computed from the data")?;
                 let ta = axis(ctx, ctx.node.int("time_axis").unwrap_or(0), rank)?;
                 let ba = axis(ctx, ctx.node.int("batch_axis").unwrap_or(1), rank)?;
-                let st = strides(&xs);
                 let picks = (0..n)
                     .map(|o| {
-                        let mut idx = index_of(o, &xs);
-                        let len = lens.get(idx[ba]).copied().unwrap_or(0);
-                        let len = usize::try_from(len).unwrap_or(0).min(xs[ta]);
-                        if idx[ta] < len {
-                            idx[ta] = len - 1 - idx[ta];
+                        let mut idx = unravel(o, &xs);
+                        let len = lens.get(at(&idx, ba)).copied().unwrap_or(0);
+                        let len = usize::try_from(len).unwrap_or(0).min(at(&xs, ta));
+                        if let Some(t) = idx.get_mut(ta).filter(|t| **t < len) {
+                            *t = len - 1 - *t;
                         }
-                        Some(idx.iter().zip(&st).map(|(i, s)| i * s).sum())
+                        Some(ravel(&idx, &xs))
                     })
                     .collect::<Vec<_>>();
                 self.take_flat(ctx, out, &[x], &picks, xs)
@@ -729,7 +766,11 @@ impl Importer<'_> {
                 let ax = axis(ctx, ctx.node.int("axis").unwrap_or(-2), rank)?;
                 let batch = xs.first().copied().unwrap_or(0);
                 let writes = match ctx.input(2) {
-                    Some(_) => self.index_values(ctx, 2, "TensorScatter write_indices computed from the data")?,
+                    Some(_) => self.index_values(
+                        ctx,
+                        2,
+                        "TensorScatter write_indices computed from the data",
+                    )?,
                     None => vec![0; batch],
                 };
                 let circular = match ctx.node.string("mode").as_deref().unwrap_or("linear") {
@@ -739,39 +780,44 @@ impl Importer<'_> {
                 };
                 let fits = us.len() == rank
                     && ax > 0
-                    && xs.iter().zip(&us).enumerate().all(|(a, (d, u))| if a == ax { u <= d } else { u == d });
+                    && xs
+                        .iter()
+                        .zip(&us)
+                        .enumerate()
+                        .all(|(a, (d, u))| if a == ax { u <= d } else { u == d });
                 if !fits || writes.len() != batch {
                     return Err(ctx.unsupported(
                         "a TensorScatter update or write_indices of another shape",
-                        format!("cache {xs:?}, update {us:?}, {} write indices", writes.len()),
+                        format!(
+                            "cache {xs:?}, update {us:?}, {} write indices",
+                            writes.len()
+                        ),
                     ));
                 }
-                let max_len = xs[ax];
-                let ust = strides(&us);
+                let max_len = at(&xs, ax);
                 // picks[cache position] = n + update position where written, else itself.
                 let mut picks: Vec<Option<usize>> = (0..n).map(Some).collect();
-                let st = strides(&xs);
                 for u in 0..us.iter().product::<usize>() {
-                    let idx = index_of(u, &us);
-                    let start = writes.get(idx[0]).copied().unwrap_or(0);
-                    let at = i64::try_from(idx[ax]).unwrap_or(0) + start;
-                    let at = if circular {
-                        at.rem_euclid(i64::try_from(max_len).unwrap_or(1).max(1))
+                    let idx = unravel(u, &us);
+                    let start = writes.get(at(&idx, 0)).copied().unwrap_or(0);
+                    let pos = i64::try_from(at(&idx, ax)).unwrap_or(0) + start;
+                    let pos = if circular {
+                        pos.rem_euclid(i64::try_from(max_len).unwrap_or(1).max(1))
                     } else {
-                        at
+                        pos
                     };
-                    let Some(at) = usize::try_from(at).ok().filter(|&a| a < max_len) else {
+                    let Some(pos) = usize::try_from(pos).ok().filter(|&a| a < max_len) else {
                         return Err(ctx.unsupported(
                             "a TensorScatter write past the cache",
-                            format!("position {at} of {max_len}"),
+                            format!("position {pos} of {max_len}"),
                         ));
                     };
                     let mut cache_idx = idx.clone();
-                    cache_idx[ax] = at;
-                    let flat: usize = cache_idx.iter().zip(&st).map(|(i, s)| i * s).sum();
-                    let from: usize = idx.iter().zip(&ust).map(|(i, s)| i * s).sum();
-                    if let Some(p) = picks.get_mut(flat) {
-                        *p = Some(n + from);
+                    if let Some(c) = cache_idx.get_mut(ax) {
+                        *c = pos;
+                    }
+                    if let Some(p) = picks.get_mut(ravel(&cache_idx, &xs)) {
+                        *p = Some(n + ravel(&idx, &us));
                     }
                 }
                 self.take_flat(ctx, out, &[x, update], &picks, xs)
@@ -779,7 +825,8 @@ impl Importer<'_> {
             _ => {
                 // MaxUnpool: indices into the flattened inferred output, then that block
                 // placed at the start of an `output_shape` that may be larger.
-                let indices = self.index_values(ctx, 1, "MaxUnpool indices computed from the data")?;
+                let indices =
+                    self.index_values(ctx, 1, "MaxUnpool indices computed from the data")?;
                 let kernel = ctx.node.ints("kernel_shape").unwrap_or_default();
                 let d = kernel.len();
                 let pads = ctx.node.ints("pads").unwrap_or_else(|| vec![0; 2 * d]);
@@ -791,13 +838,13 @@ impl Importer<'_> {
                     ));
                 }
                 let mut inferred = xs.clone();
-                for a in 0..d {
-                    let v = (i64::try_from(xs[a + 2]).unwrap_or(0) - 1)
-                        * strides_attr.get(a).copied().unwrap_or(1)
-                        - pads.get(a).copied().unwrap_or(0)
-                        - pads.get(a + d).copied().unwrap_or(0)
-                        + kernel.get(a).copied().unwrap_or(1);
-                    inferred[a + 2] = usize::try_from(v).unwrap_or(0);
+                for (a, slot) in inferred.iter_mut().skip(2).enumerate() {
+                    let v = (i64::try_from(at(&xs, a + 2)).unwrap_or(0) - 1)
+                        .saturating_mul(strides_attr.get(a).copied().unwrap_or(1))
+                        .saturating_sub(pads.get(a).copied().unwrap_or(0))
+                        .saturating_sub(pads.get(a + d).copied().unwrap_or(0))
+                        .saturating_add(kernel.get(a).copied().unwrap_or(1));
+                    *slot = usize::try_from(v).unwrap_or(0);
                 }
                 let shape: Vec<usize> = match ctx.input(2) {
                     Some(_) => self
@@ -820,7 +867,8 @@ impl Importer<'_> {
                 let inferred_total: usize = inferred.iter().product();
                 let mut at_inferred: Vec<Option<usize>> = vec![None; inferred_total];
                 for (k, &i) in indices.iter().enumerate() {
-                    let Some(slot) = usize::try_from(i).ok().and_then(|i| at_inferred.get_mut(i)) else {
+                    let Some(slot) = usize::try_from(i).ok().and_then(|i| at_inferred.get_mut(i))
+                    else {
                         return Err(ctx.unsupported(
                             "a MaxUnpool index outside the output",
                             format!("{i} of {inferred_total}"),
@@ -828,15 +876,13 @@ impl Importer<'_> {
                     };
                     *slot = Some(k);
                 }
-                let ist = strides(&inferred);
                 let picks = (0..total)
                     .map(|o| {
-                        let idx = index_of(o, &shape);
+                        let idx = unravel(o, &shape);
                         if idx.iter().zip(&inferred).any(|(i, d)| i >= d) {
                             return None;
                         }
-                        let flat: usize = idx.iter().zip(&ist).map(|(i, s)| i * s).sum();
-                        at_inferred.get(flat).copied().flatten()
+                        at_inferred.get(ravel(&idx, &inferred)).copied().flatten()
                     })
                     .collect::<Vec<_>>();
                 self.take_flat(ctx, out, &[x], &picks, shape)
@@ -849,29 +895,54 @@ impl Importer<'_> {
     fn col2im(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
         let x = self.dyn_input(ctx, 0)?;
         let to_sizes = |v: Vec<i64>| -> Vec<usize> {
-            v.into_iter().map(|d| usize::try_from(d).unwrap_or(0)).collect()
+            v.into_iter()
+                .map(|d| usize::try_from(d).unwrap_or(0))
+                .collect()
         };
-        let image = to_sizes(self.index_values(ctx, 1, "a Col2Im image_shape computed from the data")?);
-        let block = to_sizes(self.index_values(ctx, 2, "a Col2Im block_shape computed from the data")?);
+        let image =
+            to_sizes(self.index_values(ctx, 1, "a Col2Im image_shape computed from the data")?);
+        let block =
+            to_sizes(self.index_values(ctx, 2, "a Col2Im block_shape computed from the data")?);
         let d = image.len();
         let attr = |name: &str, default: i64, len: usize| -> Vec<usize> {
             to_sizes(ctx.node.ints(name).unwrap_or_else(|| vec![default; len]))
         };
-        let (dil, pads, strides) = (attr("dilations", 1, d), attr("pads", 0, 2 * d), attr("strides", 1, d));
+        let (dil, pads, strides) = (
+            attr("dilations", 1, d),
+            attr("pads", 0, 2 * d),
+            attr("strides", 1, d),
+        );
         let xs = self.shape(x);
         let k: usize = block.iter().product();
         let &[n, ck, l] = xs.as_slice() else {
-            return Err(ctx.unsupported("a Col2Im input not [N, C * prod(block), L]", format!("{xs:?}")));
+            return Err(ctx.unsupported(
+                "a Col2Im input not [N, C * prod(block), L]",
+                format!("{xs:?}"),
+            ));
         };
         // Blocks per axis.
         let mut blocks = Vec::with_capacity(d);
         for a in 0..d {
-            let span = dil.get(a).copied().unwrap_or(1) * block.get(a).copied().unwrap_or(1).saturating_sub(1) + 1;
-            let room = (image.get(a).copied().unwrap_or(0) + pads.get(a).copied().unwrap_or(0) + pads.get(a + d).copied().unwrap_or(0)).checked_sub(span);
-            blocks.push(room.map(|r| r / strides.get(a).copied().unwrap_or(1).max(1) + 1).unwrap_or(0));
+            let span = dil.get(a).copied().unwrap_or(1)
+                * block.get(a).copied().unwrap_or(1).saturating_sub(1)
+                + 1;
+            let room = (image.get(a).copied().unwrap_or(0)
+                + pads.get(a).copied().unwrap_or(0)
+                + pads.get(a + d).copied().unwrap_or(0))
+            .checked_sub(span);
+            blocks.push(
+                room.map(|r| r / strides.get(a).copied().unwrap_or(1).max(1) + 1)
+                    .unwrap_or(0),
+            );
         }
         let p: usize = image.iter().product();
-        if block.len() != d || k == 0 || ck % k != 0 || blocks.iter().product::<usize>() != l || p == 0 || (k * l).saturating_mul(p) > MAX_ENTRIES {
+        if block.len() != d
+            || k == 0
+            || ck % k != 0
+            || blocks.iter().product::<usize>() != l
+            || p == 0
+            || (k * l).saturating_mul(p) > MAX_ENTRIES
+        {
             return Err(ctx.unsupported(
                 "a Col2Im whose input, image and block shapes do not agree (or a huge one)",
                 format!("input {xs:?}, image {image:?}, block {block:?}, blocks {blocks:?}"),
@@ -880,29 +951,19 @@ impl Importer<'_> {
         let c = ck / k;
         let mut m = vec![0.0; k * l * p];
         for kk in 0..k {
-            let mut rest = kk;
-            let mut koff = vec![0; d];
-            for a in (0..d).rev() {
-                koff[a] = rest % block[a];
-                rest /= block[a];
-            }
+            let koff = unravel(kk, &block);
             for ll in 0..l {
-                let mut rest = ll;
-                let mut pos = vec![0; d];
-                for a in (0..d).rev() {
-                    pos[a] = rest % blocks[a];
-                    rest /= blocks[a];
-                }
-                let mut flat = 0usize;
-                let mut inside = true;
-                for a in 0..d {
-                    let at = (pos[a] * strides[a] + koff[a] * dil[a]).checked_sub(pads[a]);
-                    match at.filter(|&v| v < image[a]) {
-                        Some(v) => flat = flat * image[a] + v,
-                        None => inside = false,
-                    }
-                }
-                if inside && let Some(e) = m.get_mut((kk * l + ll) * p + flat) {
+                let pos = unravel(ll, &blocks);
+                // The image position per axis (None: in the padding).
+                let spot: Option<Vec<usize>> = (0..d)
+                    .map(|a| {
+                        (at(&pos, a) * at(&strides, a) + at(&koff, a) * at(&dil, a))
+                            .checked_sub(at(&pads, a))
+                            .filter(|&v| v < at(&image, a))
+                    })
+                    .collect();
+                if let Some(e) = spot.and_then(|v| m.get_mut((kk * l + ll) * p + ravel(&v, &image)))
+                {
                     *e += 1.0;
                 }
             }

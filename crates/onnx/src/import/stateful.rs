@@ -153,7 +153,13 @@ impl Importer<'_> {
             .collect();
         self.bind_const(&idx, vec![perms.len(), n], positions, true);
         let picked = format!("{p}/picked");
-        self.emit(ctx, "Gather", &[&flat, &idx], &picked, vec![int_attr("axis", 1)])?;
+        self.emit(
+            ctx,
+            "Gather",
+            &[&flat, &idx],
+            &picked,
+            vec![int_attr("axis", 1)],
+        )?;
         let (axes2, axes1) = (format!("{p}/axes2"), format!("{p}/axes1"));
         self.bind_const(&axes2, vec![1], vec![2.0], true);
         self.bind_const(&axes1, vec![1], vec![1.0], true);
@@ -166,11 +172,22 @@ impl Importer<'_> {
             vec![int_attr("keepdims", 0)],
         )?;
         let signs = format!("{p}/signs");
-        self.bind_const(&signs, vec![perms.len()], perms.iter().map(|(_, s)| *s).collect(), false);
+        self.bind_const(
+            &signs,
+            vec![perms.len()],
+            perms.iter().map(|(_, s)| *s).collect(),
+            false,
+        );
         let signed = format!("{p}/signed");
         self.emit(ctx, "Mul", &[&products, &signs], &signed, vec![])?;
         let total = format!("{p}/total");
-        self.emit(ctx, "ReduceSum", &[&signed, &axes1], &total, vec![int_attr("keepdims", 0)])?;
+        self.emit(
+            ctx,
+            "ReduceSum",
+            &[&signed, &axes1],
+            &total,
+            vec![int_attr("keepdims", 0)],
+        )?;
         let y = Self::output_or(ctx, 0, &p, "y");
         self.emit_reshape(ctx, &total, &batch, &y)
     }
@@ -206,12 +223,24 @@ impl Importer<'_> {
         match ctx.input(3) {
             Some(past) if k > 1 => {
                 let past = past.to_string();
-                self.emit(ctx, "Concat", &[&past, &x], &padded, vec![int_attr("axis", 2)])?;
+                self.emit(
+                    ctx,
+                    "Concat",
+                    &[&past, &x],
+                    &padded,
+                    vec![int_attr("axis", 2)],
+                )?;
             }
             _ if k > 1 => {
                 let zeros = format!("{p}/zeros");
                 self.bind_const(&zeros, vec![b, c, k - 1], vec![0.0; b * c * (k - 1)], false);
-                self.emit(ctx, "Concat", &[&zeros, &x], &padded, vec![int_attr("axis", 2)])?;
+                self.emit(
+                    ctx,
+                    "Concat",
+                    &[&zeros, &x],
+                    &padded,
+                    vec![int_attr("axis", 2)],
+                )?;
             }
             _ => self.emit(ctx, "Identity", &[&x], &padded, vec![])?,
         }
@@ -264,19 +293,25 @@ impl Importer<'_> {
     fn linear_attention(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
         let p = format!("{out}/linear_attention");
-        let rule = n.string("update_rule").unwrap_or_else(|| "gated_delta".into());
+        let rule = n
+            .string("update_rule")
+            .unwrap_or_else(|| "gated_delta".into());
         let (gating, delta) = match rule.as_str() {
             "linear" => (false, false),
             "gated" => (true, false),
             "delta" => (false, true),
             "gated_delta" => (true, true),
-            other => return Err(ctx.unsupported("a LinearAttention update_rule", other.to_string())),
+            other => {
+                return Err(ctx.unsupported("a LinearAttention update_rule", other.to_string()));
+            }
         };
         let heads = |attr: &str| {
             n.int(attr)
                 .and_then(|h| usize::try_from(h).ok())
                 .filter(|&h| h > 0)
-                .ok_or_else(|| ctx.unsupported("a LinearAttention without head counts", attr.to_string()))
+                .ok_or_else(|| {
+                    ctx.unsupported("a LinearAttention without head counts", attr.to_string())
+                })
         };
         let (hq, hkv) = (heads("q_num_heads")?, heads("kv_num_heads")?);
         if hq % hkv != 0 {
@@ -318,7 +353,13 @@ impl Importer<'_> {
             let r = format!("{p}/{tag}_heads");
             self.emit_reshape(ctx, x, &[b, t, h, hidden / h], &r)?;
             let t4 = format!("{p}/{tag}4");
-            self.emit(ctx, "Transpose", &[&r], &t4, vec![ints_attr("perm", &[0, 2, 1, 3])])?;
+            self.emit(
+                ctx,
+                "Transpose",
+                &[&r],
+                &t4,
+                vec![ints_attr("perm", &[0, 2, 1, 3])],
+            )?;
             four.push(t4);
         }
         let [q4, k4, v4]: [String; 3] = four
@@ -341,7 +382,13 @@ impl Importer<'_> {
                 let r = format!("{p}/decay_heads");
                 self.emit_reshape(ctx, d, &[b, t, hkv, per], &r)?;
                 let d4 = format!("{p}/decay4");
-                self.emit(ctx, "Transpose", &[&r], &d4, vec![ints_attr("perm", &[0, 2, 1, 3])])?;
+                self.emit(
+                    ctx,
+                    "Transpose",
+                    &[&r],
+                    &d4,
+                    vec![ints_attr("perm", &[0, 2, 1, 3])],
+                )?;
                 Some(d4)
             }
             None => None,
@@ -358,7 +405,13 @@ impl Importer<'_> {
                 let r = format!("{p}/beta_heads");
                 self.emit_reshape(ctx, bt, &[b, t, last, 1], &r)?;
                 let b4 = format!("{p}/beta4");
-                self.emit(ctx, "Transpose", &[&r], &b4, vec![ints_attr("perm", &[0, 2, 1, 3])])?;
+                self.emit(
+                    ctx,
+                    "Transpose",
+                    &[&r],
+                    &b4,
+                    vec![ints_attr("perm", &[0, 2, 1, 3])],
+                )?;
                 Some(b4)
             }
             None => None,
@@ -376,7 +429,12 @@ impl Importer<'_> {
                 }
                 self.emit(ctx, "Identity", &[&past], &state, vec![])?;
             }
-            None => self.bind_const(&state, vec![b, hkv, dk, dv], vec![0.0; b * hkv * dk * dv], false),
+            None => self.bind_const(
+                &state,
+                vec![b, hkv, dk, dv],
+                vec![0.0; b * hkv * dk * dv],
+                false,
+            ),
         }
         let scale = match n.float("scale") {
             Some(s) if s != 0.0 => f64::from(s),
@@ -462,7 +520,13 @@ impl Importer<'_> {
             let axes = format!("{s}/read_axes");
             self.bind_const(&axes, vec![1], vec![2.0], true);
             let o = format!("{s}/read");
-            self.emit(ctx, "ReduceSum", &[&terms, &axes], &o, vec![int_attr("keepdims", 0)])?;
+            self.emit(
+                ctx,
+                "ReduceSum",
+                &[&terms, &axes],
+                &o,
+                vec![int_attr("keepdims", 0)],
+            )?;
             let scaled = format!("{s}/out");
             self.emit(ctx, "Mul", &[&o, &scale_name], &scaled, vec![])?;
             let o4 = format!("{s}/out4");
@@ -474,7 +538,13 @@ impl Importer<'_> {
         let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
         self.emit(ctx, "Concat", &refs, &stacked, vec![int_attr("axis", 2)])?;
         let moved = format!("{p}/outputs_by_step");
-        self.emit(ctx, "Transpose", &[&stacked], &moved, vec![ints_attr("perm", &[0, 2, 1, 3])])?;
+        self.emit(
+            ctx,
+            "Transpose",
+            &[&stacked],
+            &moved,
+            vec![ints_attr("perm", &[0, 2, 1, 3])],
+        )?;
         let output = Self::output_or(ctx, 0, &p, "output");
         self.emit_reshape(ctx, &moved, &[b, t, hq * dv], &output)?;
         if let Some(present) = n.output.get(1).filter(|o| !o.is_empty()) {
