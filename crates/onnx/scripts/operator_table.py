@@ -35,6 +35,9 @@ SUPPORTED = {
     "SwiGLU", "CenterCropPad", "Optional", "OptionalGetElement", "OptionalHasElement",
     "SequenceConstruct", "SequenceEmpty", "SequenceInsert", "SequenceErase", "SequenceAt",
     "SequenceLength", "ConcatFromSequence", "SplitToSequence", "If", "Loop", "Scan",
+    "GridSample", "AffineGrid", "DFT", "STFT", "Col2Im", "ReverseSequence", "TensorScatter",
+    "MaxUnpool", "CausalConvWithState", "LinearAttention", "Det", "DynamicQuantizeLinear",
+    "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot",
 }
 # Supported with limits worth a line (the rest of the detail is in docs/onnx.md).
 LIMITS = {
@@ -74,7 +77,7 @@ LIMITS = {
     "ConvTranspose": "1-D and 2-D; pads given or generated from output_shape / auto_pad",
     "GatherElements": "constant or computed indices",
     "GatherND": "batch_dims 0; constant or computed indices",
-    "LpPool": "2-D, p 1 or 2",
+    "LpPool": "1-D and 2-D, p 1, 2 or 4 (roots by exact square roots), no dilations",
     "TopK": "constant K (input or, before opset 10, attribute)",
     "ScatterElements": "reduction none or add at constant or computed indices; mul, max, min at "
                        "constant indices",
@@ -87,11 +90,28 @@ LIMITS = {
     "Mod": "constant divisor (a scalar, or a tensor of at most 16 distinct values); integer "
            "tensors by a computed divisor",
     "CumSum": "constant axis",
-    "QuantizeLinear": "constant scale and zero point (per tensor or per channel); 4, 8 or 16 "
-                      "bits, signed or not",
-    "DequantizeLinear": "constant scale and zero point (per tensor or per channel)",
-    "Einsum": "explicit output, ellipses (no broadcasting of 1), no repeated labels; three or "
-              "more operands contracted pairwise, left to right",
+    "QuantizeLinear": "constant scale and zero point (per tensor, per channel or blocked), or a "
+                      "computed per-tensor scale; 4, 8 or 16 bits, signed or not",
+    "DequantizeLinear": "constant scale and zero point (per tensor, per channel or blocked), or "
+                        "a computed per-tensor scale",
+    "Einsum": "explicit or implicit output, ellipses (no broadcasting of 1), repeated labels "
+              "(diagonals); three or more operands contracted pairwise, left to right",
+    "GridSample": "a constant grid (an initializer, or a graph input fixed at compile time); "
+                  "every mode and padding mode, 2-D and 3-D",
+    "AffineGrid": "constant size",
+    "DFT": "known length and axis (constants or graph inputs fixed at compile time)",
+    "STFT": "known frame_step, window and frame_length; signal [batch, length, 1 or 2]",
+    "Col2Im": "constant image and block shapes",
+    "ReverseSequence": "known sequence_lens (a constant or a graph input fixed at compile time)",
+    "TensorScatter": "known write_indices (a constant or a graph input fixed at compile time)",
+    "MaxUnpool": "known indices (a constant or a graph input fixed at compile time)",
+    "Det": "matrices up to 4x4 (Leibniz's sum)",
+    "BitwiseAnd": "integer graph inputs of one type of at most 16 bits",
+    "BitwiseOr": "integer graph inputs of one type of at most 16 bits",
+    "BitwiseXor": "integer graph inputs of one type of at most 16 bits",
+    "BitwiseNot": "integer graph inputs of at most 16 bits",
+    "Dropout": "outside training, or training with ratio 0 (its mask all true)",
+    "LinearAttention": "unrolled over the sequence (at most 4096 steps)",
     "LpNormalization": "p 1 or 2",
     "GlobalLpPool": "p 1 or 2",
     "OneHot": "constant depth and values",
@@ -106,9 +126,9 @@ LIMITS = {
     "Cast": "computed tensors: floating types as they are, integer types truncated, bool x != 0",
     "CastLike": "as Cast",
     "Conv": "1-D, 2-D and 3-D",
-    "MaxPool": "1-D, 2-D and 3-D, dilations; ceil_mode (not with dilations, not 3-D)",
-    "AveragePool": "1-D, 2-D and 3-D (no depth padding), dilations, count_include_pad; "
-                   "ceil_mode (not with dilations, not 3-D)",
+    "MaxPool": "1-D, 2-D and 3-D, dilations, ceil_mode; no indices output",
+    "AveragePool": "1-D, 2-D and 3-D (no depth padding), dilations, count_include_pad, "
+                   "ceil_mode",
     "BitShift": "constant or computed amounts; LEFT of an integer graph input of at most 32 bits "
                 "(wraps at its width, two's complement for signed)",
     "Softmax": "any axis",
@@ -138,9 +158,16 @@ ML_SUPPORTED = {
     "ZipMap": "the output is the probability matrix (columns in classlabels order), not a "
               "sequence of maps",
 }
+# ai.onnx.preview.training operators lowered.
+TRAINING_SUPPORTED = {
+    "Adagrad": "a known step count T (a constant or a graph input fixed at compile time)",
+    "Adam": "a known step count T (a constant or a graph input fixed at compile time)",
+    "Momentum": "a known step count T; standard and nesterov",
+}
 # Evaluated at import when every input is a constant (shape arithmetic), not on activations.
 CONSTANTS = {
     "ConstantOfShape", "Range", "NonZero", "BlackmanWindow", "HannWindow", "HammingWindow",
+    "MelWeightMatrix",
 }
 
 
@@ -211,6 +238,17 @@ def main():
             status = "supported with limits" if op in ML_SUPPORTED else "unsupported"
             tests = ", ".join(f"`{t}`" for t in sorted(uses.get(op, ()))[:6])
             f.write(f"| {op} | {status} | {ML_SUPPORTED.get(op, '')} | {tests} |\n")
+        training = sorted({s.name for s in onnx.defs.get_all_schemas()
+                           if s.domain == "ai.onnx.preview.training"})
+        n_tr = sum(1 for op in training if op in TRAINING_SUPPORTED)
+        f.write(f"\n## Domain ai.onnx.preview.training\n\n{len(training)} operators: {n_tr} "
+                "supported with limits (lowered through the nodes of ONNX's reference "
+                "formulas), the rest unsupported.\n\n")
+        f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
+        for op in training:
+            status = "supported with limits" if op in TRAINING_SUPPORTED else "unsupported"
+            tests = ", ".join(f"`{t}`" for t in sorted(uses.get(op, ()))[:6])
+            f.write(f"| {op} | {status} | {TRAINING_SUPPORTED.get(op, '')} | {tests} |\n")
 
 
 if __name__ == "__main__":
