@@ -225,31 +225,26 @@ def main():
                 f"constants only, {counts['unsupported']} unsupported.\n\n")
         f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
         f.write("\n".join(rows) + "\n")
-        ml = sorted({s.name for s in onnx.defs.get_all_schemas()
-                     if s.domain == "ai.onnx.ml"})
-        n_ml = sum(1 for op in ml if op in ML_SUPPORTED)
-        f.write(f"\n## Domain ai.onnx.ml\n\n{len(ml)} operators: {n_ml} supported with limits "
-                "(tested against scikit-learn's own predictions on skl2onnx exports), the rest "
-                "unsupported. TreeEnsembleClassifier and TreeEnsembleRegressor, which skl2onnx "
-                "and onnxmltools emit, are deprecated since ai.onnx.ml 5 in favour of "
-                "TreeEnsemble, which no exporter we tried emits yet.\n\n")
-        f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
-        for op in ml:
-            status = "supported with limits" if op in ML_SUPPORTED else "unsupported"
-            tests = ", ".join(f"`{t}`" for t in sorted(uses.get(op, ()))[:6])
-            f.write(f"| {op} | {status} | {ML_SUPPORTED.get(op, '')} | {tests} |\n")
-        training = sorted({s.name for s in onnx.defs.get_all_schemas()
-                           if s.domain == "ai.onnx.preview.training"})
-        n_tr = sum(1 for op in training if op in TRAINING_SUPPORTED)
-        f.write(f"\n## Domain ai.onnx.preview.training\n\n{len(training)} operators: {n_tr} "
-                "supported with limits (lowered through the nodes of ONNX's reference "
-                "formulas), the rest unsupported.\n\n")
-        f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
-        for op in training:
-            status = "supported with limits" if op in TRAINING_SUPPORTED else "unsupported"
-            tests = ", ".join(f"`{t}`" for t in sorted(uses.get(op, ()))[:6])
-            f.write(f"| {op} | {status} | {TRAINING_SUPPORTED.get(op, '')} | {tests} |\n")
+        domain_table(f, uses, "ai.onnx.ml", ML_SUPPORTED,
+                     "(tested against scikit-learn's own predictions on skl2onnx exports), the "
+                     "rest unsupported. TreeEnsembleClassifier and TreeEnsembleRegressor, which "
+                     "skl2onnx and onnxmltools emit, are deprecated since ai.onnx.ml 5 in favour "
+                     "of TreeEnsemble, which no exporter we tried emits yet.")
+        domain_table(f, uses, "ai.onnx.preview.training", TRAINING_SUPPORTED,
+                     "(lowered through the nodes of ONNX's reference formulas), the rest "
+                     "unsupported.")
 
+
+def domain_table(f, uses, domain, supported, note):
+    """A section listing every operator of `domain`: supported (with its limits) or not."""
+    ops = sorted({s.name for s in onnx.defs.get_all_schemas() if s.domain == domain})
+    n = sum(1 for op in ops if op in supported)
+    f.write(f"\n## Domain {domain}\n\n{len(ops)} operators: {n} supported with limits {note}\n\n")
+    f.write("| operator | status | limits | test models |\n|---|---|---|---|\n")
+    for op in ops:
+        status = "supported with limits" if op in supported else "unsupported"
+        tests = ", ".join(f"`{t}`" for t in sorted(uses.get(op, ()))[:6])
+        f.write(f"| {op} | {status} | {supported.get(op, '')} | {tests} |\n")
 
 if __name__ == "__main__":
     main()

@@ -2402,7 +2402,13 @@ impl Importer<'_> {
         )?;
         let r = self.round_even(ctx, &format!("{out}/rounded"), q)?;
         let shifted = self.op(ctx, &format!("{out}/shifted"), Op::Add, &[r, zp])?;
-        // The zero point's type, else `output_dtype` (opset 21), else uint8.
+        let (lo, hi) = self.quantized_range(ctx);
+        self.clip(ctx, out, shifted, Some(lo), Some(hi))
+    }
+
+    /// The range a `QuantizeLinear` saturates to: its zero point's type, else `output_dtype`
+    /// (opset 21), else uint8.
+    fn quantized_range(&self, ctx: &Ctx<'_>) -> (f64, f64) {
         let t = ctx
             .input(2)
             .and_then(|n| self.small_int_types.get(n).copied())
@@ -2413,15 +2419,14 @@ impl Importer<'_> {
             })
             .unwrap_or(2);
         // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, UINT4 21, INT4 22.
-        let (lo, hi) = match t {
+        match t {
             3 => (-128.0, 127.0),
             4 => (0.0, 65535.0),
             5 => (-32768.0, 32767.0),
             21 => (0.0, 15.0),
             22 => (-8.0, 7.0),
             _ => (0.0, 255.0),
-        };
-        self.clip(ctx, out, shifted, Some(lo), Some(hi))
+        }
     }
 
     /// `QuantizeLinear` / `DequantizeLinear` by a computed scale (a function body's dynamic
@@ -2448,24 +2453,7 @@ impl Importer<'_> {
             self.emit(ctx, "Sub", &[&x, &zp], &centred, vec![])?;
             self.emit(ctx, "Mul", &[&centred, &scale], &y, vec![])?;
         } else {
-            let t = ctx
-                .input(2)
-                .and_then(|n| self.small_int_types.get(n).copied())
-                .or_else(|| {
-                    ctx.node
-                        .int("output_dtype")
-                        .and_then(|t| i32::try_from(t).ok())
-                })
-                .unwrap_or(2);
-            // ONNX `TensorProto.DataType`: UINT8 2, INT8 3, UINT16 4, INT16 5, UINT4 21, INT4 22.
-            let (lo, hi) = match t {
-                3 => (-128.0, 127.0),
-                4 => (0.0, 65535.0),
-                5 => (-32768.0, 32767.0),
-                21 => (0.0, 15.0),
-                22 => (-8.0, 7.0),
-                _ => (0.0, 255.0),
-            };
+            let (lo, hi) = self.quantized_range(ctx);
             let (lo_n, hi_n) = (format!("{p}/low"), format!("{p}/high"));
             self.bind_const(&lo_n, vec![], vec![lo], false);
             self.bind_const(&hi_n, vec![], vec![hi], false);

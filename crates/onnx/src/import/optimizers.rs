@@ -56,13 +56,7 @@ impl Importer<'_> {
             name
         };
         let input = |i: usize| ctx.input(i).unwrap_or_default().to_string();
-        let output = |i: usize, tag: &str| {
-            n.output
-                .get(i)
-                .filter(|o| !o.is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("{p}/{tag}{i}"))
-        };
+        let output = |i: usize, tag: &str| Self::output_or(ctx, i, &p, &format!("{tag}{i}"));
         let norm = bind(self, "norm_coefficient", attr("norm_coefficient", 0.0));
         let eps = bind(self, "epsilon", attr("epsilon", 0.0));
         for k in 0..tensors {

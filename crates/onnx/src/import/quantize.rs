@@ -18,18 +18,10 @@ impl Importer<'_> {
         let Some(x) = ctx.input(0).map(str::to_string) else {
             return Err(ctx.unsupported("a DynamicQuantizeLinear without an input", ""));
         };
-        let output = |i: usize, tag: &str| {
-            ctx.node
-                .output
-                .get(i)
-                .filter(|o| !o.is_empty())
-                .cloned()
-                .unwrap_or_else(|| format!("{p}/{tag}"))
-        };
         let (y, y_scale, y_zp) = (
-            output(0, "y"),
-            output(1, "y_scale"),
-            output(2, "y_zero_point"),
+            Self::output_or(ctx, 0, &p, "y"),
+            Self::output_or(ctx, 1, &p, "y_scale"),
+            Self::output_or(ctx, 2, &p, "y_zero_point"),
         );
         let c = |me: &mut Self, tag: &str, v: f64| {
             let name = format!("{p}/{tag}");

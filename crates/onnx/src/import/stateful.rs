@@ -61,7 +61,7 @@ impl Importer<'_> {
     }
 
     /// Output `i` of `ctx`'s node, or a private name under `p` when the model leaves it out.
-    fn output_or(ctx: &Ctx<'_>, i: usize, p: &str, tag: &str) -> String {
+    pub(super) fn output_or(ctx: &Ctx<'_>, i: usize, p: &str, tag: &str) -> String {
         ctx.node
             .output
             .get(i)
