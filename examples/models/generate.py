@@ -838,7 +838,8 @@ def training_ops():
     Adam and Momentum (nesterov) over computed tensors with the step count `t` a graph input
     (fixed at compile time), BatchNormalization in training mode (batch statistics, running
     statistics outputs), Dropout's mask outside training; and an Einsum with a diagonal and an
-    implicit output, a dilated 3-D MaxPool. Expected outputs from ONNX's reference."""
+    implicit output, a dilated 3-D MaxPool, a sequence built from SequenceEmpty. Expected
+    outputs from ONNX's reference."""
     vi = helper.make_tensor_value_info
     F, I64 = TensorProto.FLOAT, TensorProto.INT64
     rng = np.random.default_rng(19)
@@ -857,7 +858,10 @@ def training_ops():
          node("Dropout", ["bx"], ["dropped", "mask"]),
          node("Einsum", ["sq"], ["diag"], equation="ii->i"),
          node("Einsum", ["a", "b"], ["implicit"], equation="ij,jk"),
-         node("MaxPool", ["vol"], ["pooled"], kernel_shape=[2, 2, 2], dilations=[2, 1, 2])],
+         node("MaxPool", ["vol"], ["pooled"], kernel_shape=[2, 2, 2], dilations=[2, 1, 2]),
+         node("SequenceEmpty", [], ["empty"], dtype=TensorProto.FLOAT),
+         node("SequenceInsert", ["empty", "a"], ["one_seq"]),
+         node("ConcatFromSequence", ["one_seq"], ["from_seq"], axis=0)],
         "training_ops",
         [vi("r", F, []), vi("t", I64, []), vi("x", F, [2, 3]), vi("g", F, [2, 3]),
          vi("v", F, [2, 3]), vi("h", F, [2, 3]), vi("bx", F, [2, 3, 2]), vi("scale", F, [3]),
@@ -868,7 +872,7 @@ def training_ops():
          vi("v_mom", F, [2, 3]), vi("by", F, [2, 3, 2]), vi("running_mean", F, [3]),
          vi("running_var", F, [3]), vi("dropped", F, [2, 3, 2]),
          vi("mask", TensorProto.BOOL, [2, 3, 2]), vi("diag", F, [3]), vi("implicit", F, [2, 2]),
-         vi("pooled", F, [1, 1, 2, 2, 2])])
+         vi("pooled", F, [1, 1, 2, 2, 2]), vi("from_seq", F, [2, 3])])
     model = helper.make_model(g, producer_name="zkmlops-generate",
                               opset_imports=[helper.make_opsetid("", 17),
                                              helper.make_opsetid(tr, 1)])

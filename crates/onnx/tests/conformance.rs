@@ -2012,8 +2012,8 @@ fn a_lone_integer_input_is_fixed_and_a_lone_float_input_is_not() {
 /// with the step count a graph input fixed from the sample (the learning rate, tensors,
 /// gradients and accumulators computed), BatchNormalization in training mode (batch
 /// statistics; running mean and variance outputs), Dropout outside training (its mask all
-/// true), an Einsum diagonal and an implicit-output Einsum, and a dilated 3-D MaxPool: ONNX's
-/// reference outputs within tolerance; the Program proves.
+/// true), an Einsum diagonal and an implicit-output Einsum, a dilated 3-D MaxPool and a sequence
+/// built from SequenceEmpty: ONNX's reference outputs within tolerance; the Program proves.
 #[test]
 fn optimizers_training_batch_norm_dropout_einsum_and_dilated_3d_pool_match_the_reference() {
     let name = "training_ops";
