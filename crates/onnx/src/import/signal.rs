@@ -115,6 +115,12 @@ fn ravel(idx: &[usize], shape: &[usize]) -> usize {
     idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
 }
 
+/// The product of sizes read from constants (which may be absurd), saturating: a huge
+/// product then fails the size checks instead of overflowing.
+fn product(v: &[usize]) -> usize {
+    v.iter().fold(1, |acc: usize, &d| acc.saturating_mul(d))
+}
+
 /// Entry `a` of `v` (0 past its end).
 fn at(v: &[usize], a: usize) -> usize {
     v.get(a).copied().unwrap_or(0)
@@ -369,7 +375,7 @@ impl Importer<'_> {
                 format!("theta {ts:?}, size {size:?}"),
             ));
         }
-        let points: usize = spatial.iter().product();
+        let points = product(&spatial);
         if points == 0 || points.saturating_mul(d + 1) > MAX_ENTRIES {
             return Err(ctx.unsupported("an empty or huge AffineGrid", format!("{size:?}")));
         }
@@ -854,7 +860,7 @@ impl Importer<'_> {
                         .collect(),
                     None => inferred.clone(),
                 };
-                let total: usize = shape.iter().product();
+                let total = product(&shape);
                 if shape.len() != rank
                     || shape.iter().zip(&inferred).any(|(s, i)| s < i)
                     || total > MAX_ENTRIES
@@ -913,7 +919,7 @@ impl Importer<'_> {
             attr("strides", 1, d),
         );
         let xs = self.shape(x);
-        let k: usize = block.iter().product();
+        let k = product(&block);
         let &[n, ck, l] = xs.as_slice() else {
             return Err(ctx.unsupported(
                 "a Col2Im input not [N, C * prod(block), L]",
@@ -923,25 +929,25 @@ impl Importer<'_> {
         // Blocks per axis.
         let mut blocks = Vec::with_capacity(d);
         for a in 0..d {
-            let span = dil.get(a).copied().unwrap_or(1)
-                * block.get(a).copied().unwrap_or(1).saturating_sub(1)
-                + 1;
-            let room = (image.get(a).copied().unwrap_or(0)
-                + pads.get(a).copied().unwrap_or(0)
-                + pads.get(a + d).copied().unwrap_or(0))
-            .checked_sub(span);
+            let span = at(&dil, a)
+                .saturating_mul(at(&block, a).saturating_sub(1))
+                .saturating_add(1);
+            let room = at(&image, a)
+                .saturating_add(at(&pads, a))
+                .saturating_add(at(&pads, a + d))
+                .checked_sub(span);
             blocks.push(
                 room.map(|r| r / strides.get(a).copied().unwrap_or(1).max(1) + 1)
                     .unwrap_or(0),
             );
         }
-        let p: usize = image.iter().product();
+        let p = product(&image);
         if block.len() != d
             || k == 0
             || ck % k != 0
-            || blocks.iter().product::<usize>() != l
+            || product(&blocks) != l
             || p == 0
-            || (k * l).saturating_mul(p) > MAX_ENTRIES
+            || k.saturating_mul(l).saturating_mul(p) > MAX_ENTRIES
         {
             return Err(ctx.unsupported(
                 "a Col2Im whose input, image and block shapes do not agree (or a huge one)",
