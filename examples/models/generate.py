@@ -837,7 +837,8 @@ def training_ops():
     """Training-time operators (issue 18): the `ai.onnx.preview.training` optimizers Adagrad,
     Adam and Momentum (nesterov) over computed tensors with the step count `t` a graph input
     (fixed at compile time), BatchNormalization in training mode (batch statistics, running
-    statistics outputs), Dropout's mask outside training; and an Einsum with a diagonal and an
+    statistics outputs; after a Conv with constant parameters, where the inference form would
+    be folded), Dropout's mask outside training; and an Einsum with a diagonal and an
     implicit output, a dilated 3-D MaxPool, a sequence built from SequenceEmpty. Expected
     outputs from ONNX's reference."""
     vi = helper.make_tensor_value_info
@@ -859,6 +860,10 @@ def training_ops():
          node("Einsum", ["sq"], ["diag"], equation="ii->i"),
          node("Einsum", ["a", "b"], ["implicit"], equation="ij,jk"),
          node("MaxPool", ["vol"], ["pooled"], kernel_shape=[2, 2, 2], dilations=[2, 1, 2]),
+         # A Conv whose output a training-mode BatchNormalization reads: never folded.
+         node("Conv", ["cx", "cw"], ["conv_out"]),
+         node("BatchNormalization", ["conv_out", "bn_scale", "bn_bias", "bn_mean", "bn_var"],
+              ["conv_bn"], training_mode=1),
          node("SequenceEmpty", [], ["empty"], dtype=TensorProto.FLOAT),
          node("SequenceInsert", ["empty", "a"], ["one_seq"]),
          node("ConcatFromSequence", ["one_seq"], ["from_seq"], axis=0)],
@@ -866,13 +871,20 @@ def training_ops():
         [vi("r", F, []), vi("t", I64, []), vi("x", F, [2, 3]), vi("g", F, [2, 3]),
          vi("v", F, [2, 3]), vi("h", F, [2, 3]), vi("bx", F, [2, 3, 2]), vi("scale", F, [3]),
          vi("bias", F, [3]), vi("mean", F, [3]), vi("var", F, [3]), vi("sq", F, [3, 3]),
-         vi("a", F, [2, 3]), vi("b", F, [3, 2]), vi("vol", F, [1, 1, 4, 3, 4])],
+         vi("a", F, [2, 3]), vi("b", F, [3, 2]), vi("vol", F, [1, 1, 4, 3, 4]),
+         vi("cx", F, [1, 1, 3, 3])],
         [vi("x_ada", F, [2, 3]), vi("h_ada", F, [2, 3]), vi("x_adam", F, [2, 3]),
          vi("v_adam", F, [2, 3]), vi("h_adam", F, [2, 3]), vi("x_mom", F, [2, 3]),
          vi("v_mom", F, [2, 3]), vi("by", F, [2, 3, 2]), vi("running_mean", F, [3]),
          vi("running_var", F, [3]), vi("dropped", F, [2, 3, 2]),
          vi("mask", TensorProto.BOOL, [2, 3, 2]), vi("diag", F, [3]), vi("implicit", F, [2, 2]),
-         vi("pooled", F, [1, 1, 2, 2, 2]), vi("from_seq", F, [2, 3])])
+         vi("pooled", F, [1, 1, 2, 2, 2]), vi("conv_bn", F, [1, 3, 2, 2]),
+         vi("from_seq", F, [2, 3])],
+        [numpy_helper.from_array(f32(np.linspace(-2, 2, 12).reshape(3, 1, 2, 2)), "cw"),
+         numpy_helper.from_array(f32([1.0, 0.5, 1.5]), "bn_scale"),
+         numpy_helper.from_array(f32([0.1, -0.2, 0.3]), "bn_bias"),
+         numpy_helper.from_array(f32([0.2, -0.1, 0.0]), "bn_mean"),
+         numpy_helper.from_array(f32([1.0, 2.0, 0.5]), "bn_var")])
     model = helper.make_model(g, producer_name="zkmlops-generate",
                               opset_imports=[helper.make_opsetid("", 17),
                                              helper.make_opsetid(tr, 1)])
@@ -886,7 +898,8 @@ def training_ops():
              "bias": f32(rng.uniform(-0.5, 0.5, 3)), "mean": f32(rng.uniform(-0.2, 0.2, 3)),
              "var": f32(rng.uniform(0.5, 1.5, 3)), "sq": f32(rng.uniform(-1, 1, (3, 3))),
              "a": f32(rng.uniform(-1, 1, (2, 3))), "b": f32(rng.uniform(-1, 1, (3, 2))),
-             "vol": f32(rng.uniform(-1, 1, (1, 1, 4, 3, 4)))}
+             "vol": f32(rng.uniform(-1, 1, (1, 1, 4, 3, 4))),
+             "cx": f32(rng.uniform(-2, 2, (1, 1, 3, 3)))}
     reference_case("training_ops", feeds, list(feeds), 17)
 
 

@@ -702,7 +702,12 @@ impl Importer<'_> {
         }
         let mut skip = HashSet::new();
         for (i, n) in nodes.iter().enumerate() {
-            if n.op_type != "BatchNormalization" || n.input.len() < 5 || n.output.is_empty() {
+            // Training mode normalizes by the batch's own statistics: never folded.
+            if n.op_type != "BatchNormalization"
+                || n.input.len() < 5
+                || n.output.is_empty()
+                || n.int("training_mode").unwrap_or(0) != 0
+            {
                 continue;
             }
             let Some(x) = n.input.first() else { continue };

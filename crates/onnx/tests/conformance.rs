@@ -2011,7 +2011,8 @@ fn a_lone_integer_input_is_fixed_and_a_lone_float_input_is_not() {
 /// Training-time operators: Adagrad, Adam and Momentum (nesterov) of `ai.onnx.preview.training`
 /// with the step count a graph input fixed from the sample (the learning rate, tensors,
 /// gradients and accumulators computed), BatchNormalization in training mode (batch
-/// statistics; running mean and variance outputs), Dropout outside training (its mask all
+/// statistics; running mean and variance outputs; after a Conv with constant parameters it is
+/// not folded into the Conv as the inference form is), Dropout outside training (its mask all
 /// true), an Einsum diagonal and an implicit-output Einsum, a dilated 3-D MaxPool and a sequence
 /// built from SequenceEmpty: ONNX's reference outputs within tolerance; the Program proves.
 #[test]

@@ -921,8 +921,6 @@ impl Importer<'_> {
         self.reshape_to(ctx, out, y, target)
     }
 
-    /// `Split` into the node's outputs: sizes from the input (opset 13+), the `split`
-    /// attribute, `num_outputs` (opset 18) or equal parts.
     /// `Split`: a constant splits into constants (a shape into its dimensions), a computed
     /// tensor into slices ([`Self::split_pieces`]).
     fn split(&mut self, ctx: &Ctx<'_>) -> Result<(), OnnxError> {
@@ -930,7 +928,8 @@ impl Importer<'_> {
         self.split_pieces(ctx, value)
     }
 
-    /// The pieces of `value` (input 0 of `ctx`'s `Split`), each output set.
+    /// The pieces of `value` (input 0 of `ctx`'s `Split`) as the node's outputs: sizes from
+    /// the input (opset 13+), the `split` attribute, `num_outputs` (opset 18) or equal parts.
     pub(super) fn split_pieces(&mut self, ctx: &Ctx<'_>, value: Value) -> Result<(), OnnxError> {
         let shape = match &value {
             Value::Dyn(x) => self.shape(*x),
