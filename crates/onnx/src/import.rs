@@ -1278,25 +1278,20 @@ impl Importer<'_> {
                     }),
                 );
             }
-            // `Range` folds when its bounds are constants (`fold`); computed bounds would
-            // give a length that depends on data, so a graph input there is fixed.
-            // Constants-only operators whose output shape is their input's value.
-            "BlackmanWindow" | "HannWindow" | "HammingWindow" | "NonZero" | "MelWeightMatrix" => {
-                let computed = (0..ctx.node.input.len())
-                    .find(|&i| matches!(self.get(ctx, i), Ok(Value::Dyn(_))))
-                    .unwrap_or(0);
-                return Err(self.fixable_or(
-                    ctx,
-                    computed,
-                    ctx.unsupported("a computed input", "its output depends on it"),
-                ));
-            }
-            "Range" => {
-                // Its first computed bound (calibration fixes the graph inputs it comes from).
-                for i in 0..3 {
-                    self.constant(ctx, i)?;
+            // Operators folded on constants only (their output's shape or values are their
+            // inputs' values): the first computed input is named (`NeedsConstant`), and
+            // calibration fixes the graph inputs it comes from.
+            "Range" | "BlackmanWindow" | "HannWindow" | "HammingWindow" | "NonZero"
+            | "MelWeightMatrix" => {
+                for i in 0..ctx.node.input.len() {
+                    if ctx.input(i).is_some() {
+                        self.constant(ctx, i)?;
+                    }
                 }
-                return Err(ctx.unsupported("a Range", "with no computed bound it folds"));
+                return Err(ctx.unsupported(
+                    "a constants-only operator",
+                    "with every input constant it folds",
+                ));
             }
             other if control::OPERATORS.contains(&other) => self.control(ctx)?,
             other if more::OPERATORS.contains(&other) => self.more(ctx, &out)?,
@@ -2466,28 +2461,27 @@ impl Importer<'_> {
         let x = self.dyn_input(ctx, 0)?;
         let ceil_mode = n.int("ceil_mode").unwrap_or(0) != 0;
         let kernel = pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?;
-        if let Some(d) = n.ints("dilations")
-            && d.iter().any(|&v| v != 1)
-        {
-            let dilations = pair(ctx, "dilations", Some(d), 1)?;
-            let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
+        let dilations = pair(ctx, "dilations", n.ints("dilations"), 1)?;
+        let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
+        let mut pads = pads4(ctx)?;
+        // `ceil_mode`: extra end padding, never read or counted, for the last partial windows,
+        // from the input and pads as given (the last window must start inside the input or its
+        // begin padding; a window spans `(k - 1) d + 1` entries).
+        let extra = match (ceil_mode, &self.shape(x)[..]) {
+            (true, &[_, _, h, w]) => {
+                let [t, l, b, r] = pads;
+                let reach = |k: usize, d: usize| k.saturating_sub(1) * d + 1;
+                [
+                    ceil_mode_extra(h, t, b, reach(kernel[0], dilations[0]), strides[0]),
+                    ceil_mode_extra(w, l, r, reach(kernel[1], dilations[1]), strides[1]),
+                ]
+            }
+            _ => [0, 0],
+        };
+        if dilations != [1, 1] {
             // Average pooling: `Some(count_include_pad)`.
             let average =
                 (n.op_type != "MaxPool").then(|| n.int("count_include_pad").unwrap_or(0) != 0);
-            let pads = pads4(ctx)?;
-            // `ceil_mode`: extra end padding, never counted, for the last partial windows
-            // (a window spans `(k - 1) d + 1` entries).
-            let extra = match (ceil_mode, &self.shape(x)[..]) {
-                (true, &[_, _, h, w]) => {
-                    let [t, l, b, r] = pads;
-                    let reach = |k: usize, d: usize| k.saturating_sub(1) * d + 1;
-                    [
-                        ceil_mode_extra(h, t, b, reach(kernel[0], dilations[0]), strides[0]),
-                        ceil_mode_extra(w, l, r, reach(kernel[1], dilations[1]), strides[1]),
-                    ]
-                }
-                _ => [0, 0],
-            };
             let y = self.dilated_pool(
                 ctx,
                 out,
@@ -2499,20 +2493,6 @@ impl Importer<'_> {
             self.set(out, Value::Dyn(y));
             return Ok(());
         }
-        let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
-        let mut pads = pads4(ctx)?;
-        // `ceil_mode`'s extra end padding, from the input and pads as given (the last window
-        // must start inside the input or its begin padding).
-        let extra = match (ceil_mode, &self.shape(x)[..]) {
-            (true, &[_, _, h, w]) => {
-                let [t, l, b, r] = pads;
-                [
-                    ceil_mode_extra(h, t, b, kernel[0], strides[0]),
-                    ceil_mode_extra(w, l, r, kernel[1], strides[1]),
-                ]
-            }
-            _ => [0, 0],
-        };
         let mut x = x;
         if n.op_type != "MaxPool"
             && n.int("count_include_pad").unwrap_or(0) != 0
@@ -2526,13 +2506,12 @@ impl Importer<'_> {
             x = self.constant_pad(ctx, &format!("{out}/padded"), x, 3, l, r, 0.0)?;
             pads = [0; 4];
         }
-        let mut params = Pool2dParams {
+        let [t, l, b, r] = pads;
+        let params = Pool2dParams {
             kernel,
             strides,
-            pads,
+            pads: [t, l, b + extra[0], r + extra[1]],
         };
-        let [t, l, b, r] = params.pads;
-        params.pads = [t, l, b + extra[0], r + extra[1]];
         let op = if n.op_type == "MaxPool" {
             Op::MaxPool2d(params)
         } else {

@@ -497,29 +497,6 @@ impl Importer<'_> {
         Ok(y)
     }
 
-    /// `Slice` of `x` along its last axis (of rank `rank`) from `start` to `end` by `step`.
-    fn emit_last_slice(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: &str,
-        [start, end, step]: [usize; 3],
-        out: &str,
-    ) -> Result<(), OnnxError> {
-        let names = [
-            format!("{out}/starts"),
-            format!("{out}/ends"),
-            format!("{out}/axes"),
-            format!("{out}/steps"),
-        ];
-        #[allow(clippy::cast_precision_loss)]
-        let values = [start as f64, end as f64, -1.0, step as f64];
-        for (n, v) in names.iter().zip(values) {
-            self.bind_const(n, vec![1], vec![v], true);
-        }
-        let [s, e, a, st] = &names;
-        self.emit(ctx, "Slice", &[x, s, e, a, st], out, vec![])
-    }
-
     /// `RotaryEmbedding` (opset 23): rotary position embeddings as ONNX's reference defines
     /// them. The input in `[batch, seq, heads, head_size]` (from 4-D `[batch, heads, seq,
     /// head]` by a transpose, from 3-D by splitting `num_heads`); the first
@@ -593,11 +570,11 @@ impl Importer<'_> {
         let interleaved = n.int("interleaved").unwrap_or(0) != 0;
         let (x1, x2) = (format!("{p}/x1"), format!("{p}/x2"));
         if interleaved {
-            self.emit_last_slice(ctx, &x4, [0, rot, 2], &x1)?;
-            self.emit_last_slice(ctx, &x4, [1, rot, 2], &x2)?;
+            self.emit_slice(ctx, &x4, -1, [0, rot, 2], &x1)?;
+            self.emit_slice(ctx, &x4, -1, [1, rot, 2], &x2)?;
         } else {
-            self.emit_last_slice(ctx, &x4, [0, half, 1], &x1)?;
-            self.emit_last_slice(ctx, &x4, [half, rot, 1], &x2)?;
+            self.emit_slice(ctx, &x4, -1, [0, half, 1], &x1)?;
+            self.emit_slice(ctx, &x4, -1, [half, rot, 1], &x2)?;
         }
         let name = |t: &str| format!("{p}/{t}");
         let (c1, s2, s1, c2, real, imag) = (
@@ -638,7 +615,7 @@ impl Importer<'_> {
         }
         let whole = if rot < d {
             let (rest, all) = (name("passed"), name("whole"));
-            self.emit_last_slice(ctx, &x4, [rot, d, 1], &rest)?;
+            self.emit_slice(ctx, &x4, -1, [rot, d, 1], &rest)?;
             self.emit(
                 ctx,
                 "Concat",

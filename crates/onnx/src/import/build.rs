@@ -1,10 +1,11 @@
 //! Helpers for operators lowered through nodes the importer builds (ONNX function bodies:
-//! `Attention`, the training losses): each built node goes through [`Importer::node`] like a
+//! `Attention`, the training losses, the opset-27 state operators): each built node goes through [`Importer::node`] like a
 //! node of the model, named after the node it came from, so its errors name that node.
 
 use tract_onnx::pb::{AttributeProto, NodeProto};
 
-use super::{Ctx, Importer, Value};
+use super::fold::usize_f;
+use super::{Ctx, Importer, Value, int_attr};
 use crate::OnnxError;
 use crate::graph::Const;
 
@@ -68,5 +69,73 @@ impl Importer<'_> {
         let s = format!("{out}/shape");
         self.bind_const(&s, vec![shape.len()], dims_i64(shape), true);
         self.emit(ctx, "Reshape", &[x, &s], out, vec![])
+    }
+
+    /// Output `i` of `ctx`'s node, or a private name under `p` when the model leaves it out.
+    pub(super) fn output_or(ctx: &Ctx<'_>, i: usize, p: &str, tag: &str) -> String {
+        ctx.node
+            .output
+            .get(i)
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .unwrap_or_else(|| format!("{p}/{tag}"))
+    }
+
+    /// `x[.., i, ..]` along `axis` (the axis dropped).
+    pub(super) fn emit_pick(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: &str,
+        axis: usize,
+        i: usize,
+        out: &str,
+    ) -> Result<(), OnnxError> {
+        let idx = format!("{out}/index");
+        self.bind_const(&idx, vec![], vec![usize_f(i)], true);
+        self.emit(
+            ctx,
+            "Gather",
+            &[x, &idx],
+            out,
+            vec![int_attr("axis", i64::try_from(axis).unwrap_or(0))],
+        )
+    }
+
+    /// `x[.., start..end:step, ..]` along `axis` (negative counts from the end).
+    pub(super) fn emit_slice(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: &str,
+        axis: i64,
+        [start, end, step]: [usize; 3],
+        out: &str,
+    ) -> Result<(), OnnxError> {
+        let names = [
+            format!("{out}/starts"),
+            format!("{out}/ends"),
+            format!("{out}/axes"),
+            format!("{out}/steps"),
+        ];
+        #[allow(clippy::cast_precision_loss)]
+        let values = [start as f64, end as f64, axis as f64, step as f64];
+        for (n, v) in names.iter().zip(values) {
+            self.bind_const(n, vec![1], vec![v], true);
+        }
+        let [s, e, a, st] = &names;
+        self.emit(ctx, "Slice", &[x, s, e, a, st], out, vec![])
+    }
+
+    /// `x` with a unit axis inserted at `axis`.
+    pub(super) fn emit_unsqueeze(
+        &mut self,
+        ctx: &Ctx<'_>,
+        x: &str,
+        axis: i64,
+        out: &str,
+    ) -> Result<(), OnnxError> {
+        let a = format!("{out}/axes");
+        #[allow(clippy::cast_precision_loss)]
+        self.bind_const(&a, vec![1], vec![axis as f64], true);
+        self.emit(ctx, "Unsqueeze", &[x, &a], out, vec![])
     }
 }

@@ -30,7 +30,7 @@ pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
 }
 
 /// The multi-index of flat index `i`.
-fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+pub(super) fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
     let mut idx: Vec<usize> = shape
         .iter()
         .rev()
@@ -133,7 +133,7 @@ fn zip(cs: &[&Const], f: impl Fn(&[f64]) -> f64) -> Option<Const> {
 }
 
 #[allow(clippy::cast_precision_loss)]
-fn usize_f(v: usize) -> f64 {
+pub(super) fn usize_f(v: usize) -> f64 {
     v as f64
 }
 

@@ -877,12 +877,7 @@ impl Importer<'_> {
             }
         };
         // The input's width and signedness, when it is an integer graph input.
-        let width = ctx.input(0).and_then(|n| {
-            self.unsigned_widths
-                .get(n)
-                .map(|&w| (w, false))
-                .or_else(|| self.signed_widths.get(n).map(|&w| (w, true)))
-        });
+        let width = self.int_width(ctx, 0);
         let amounts = match self.get(ctx, 1)? {
             Value::Const(c) => c.clone(),
             Value::Dyn(y) => {

@@ -20,6 +20,7 @@
 use zkmlops_field::Scale;
 use zkmlops_tensor::{Op, TensorId};
 
+use super::fold::{unravel, usize_f as f};
 use super::{Ctx, Importer, Value, axis};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -55,11 +56,6 @@ fn unit(theta: f64) -> Complex {
     }
 }
 
-#[allow(clippy::cast_precision_loss)]
-fn f(v: usize) -> f64 {
-    v as f64
-}
-
 /// Keys' cubic kernel with `a = -0.75` at the four taps of fractional offset `t` (ONNX's
 /// `GridSample` reference, as PyTorch).
 fn cubic_coeffs(t: f32) -> [f32; 4] {
@@ -92,22 +88,6 @@ fn reflect(x: f32, lo: f32, hi: f32) -> f32 {
     } else {
         x
     }
-}
-
-/// The multi-index of row-major position `flat` in `shape`.
-fn unravel(flat: usize, shape: &[usize]) -> Vec<usize> {
-    let mut rest = flat;
-    let mut idx: Vec<usize> = shape
-        .iter()
-        .rev()
-        .map(|&d| {
-            let i = rest % d.max(1);
-            rest /= d.max(1);
-            i
-        })
-        .collect();
-    idx.reverse();
-    idx
 }
 
 /// The row-major position of the multi-index `idx` in `shape`.

@@ -12,6 +12,7 @@
 //! And `Det` (opset 11) of small matrices the same way: Leibniz's sum over the `n!`
 //! permutations (`n <= 4`), each a product of `n` entries picked by a `Gather`.
 
+use super::fold::usize_f as f;
 use super::{Ctx, Importer, int_attr, ints_attr};
 use crate::OnnxError;
 use crate::graph::Attrs;
@@ -45,11 +46,6 @@ fn permutations(n: usize) -> Vec<(Vec<usize>, f64)> {
 /// `[batch, heads, d_k, d_v]` tensors).
 const MAX_STEPS: usize = 4096;
 
-#[allow(clippy::cast_precision_loss)]
-fn f(v: usize) -> f64 {
-    v as f64
-}
-
 impl Importer<'_> {
     /// Lower one of [`OPERATORS`]; sets every output the node names.
     pub(super) fn stateful(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
@@ -58,70 +54,6 @@ impl Importer<'_> {
             "Det" => self.det(ctx, out),
             _ => self.linear_attention(ctx, out),
         }
-    }
-
-    /// Output `i` of `ctx`'s node, or a private name under `p` when the model leaves it out.
-    pub(super) fn output_or(ctx: &Ctx<'_>, i: usize, p: &str, tag: &str) -> String {
-        ctx.node
-            .output
-            .get(i)
-            .filter(|o| !o.is_empty())
-            .cloned()
-            .unwrap_or_else(|| format!("{p}/{tag}"))
-    }
-
-    /// `x[.., i, ..]` along `axis` (the axis dropped).
-    fn emit_pick(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: &str,
-        axis: usize,
-        i: usize,
-        out: &str,
-    ) -> Result<(), OnnxError> {
-        let idx = format!("{out}/index");
-        self.bind_const(&idx, vec![], vec![f(i)], true);
-        self.emit(
-            ctx,
-            "Gather",
-            &[x, &idx],
-            out,
-            vec![int_attr("axis", i64::try_from(axis).unwrap_or(0))],
-        )
-    }
-
-    /// `x[.., start..end, ..]` along `axis`.
-    fn emit_range(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: &str,
-        axis: usize,
-        (start, end): (usize, usize),
-        out: &str,
-    ) -> Result<(), OnnxError> {
-        let (s, e, a) = (
-            format!("{out}/starts"),
-            format!("{out}/ends"),
-            format!("{out}/axes"),
-        );
-        self.bind_const(&s, vec![1], vec![f(start)], true);
-        self.bind_const(&e, vec![1], vec![f(end)], true);
-        self.bind_const(&a, vec![1], vec![f(axis)], true);
-        self.emit(ctx, "Slice", &[x, &s, &e, &a], out, vec![])
-    }
-
-    /// `x` with a unit axis inserted at `axis`.
-    fn emit_unsqueeze(
-        &mut self,
-        ctx: &Ctx<'_>,
-        x: &str,
-        axis: i64,
-        out: &str,
-    ) -> Result<(), OnnxError> {
-        let a = format!("{out}/axes");
-        #[allow(clippy::cast_precision_loss)]
-        self.bind_const(&a, vec![1], vec![axis as f64], true);
-        self.emit(ctx, "Unsqueeze", &[x, &a], out, vec![])
     }
 
     /// `Det(x [*, n, n])`: `sum_p sign(p) prod_i x[i, p(i)]` per matrix.
@@ -248,9 +180,9 @@ impl Importer<'_> {
         let mut terms = Vec::with_capacity(k);
         for j in 0..k {
             let shifted = format!("{p}/shifted{j}");
-            self.emit_range(ctx, &padded, 2, (j, j + l), &shifted)?;
+            self.emit_slice(ctx, &padded, 2, [j, j + l, 1], &shifted)?;
             let tap = format!("{p}/tap{j}");
-            self.emit_range(ctx, &w, 2, (j, j + 1), &tap)?;
+            self.emit_slice(ctx, &w, 2, [j, j + 1, 1], &tap)?;
             let tap3 = format!("{p}/tap{j}/channels");
             self.emit_reshape(ctx, &tap, &[1, c, 1], &tap3)?;
             let term = format!("{p}/term{j}");
@@ -280,7 +212,7 @@ impl Importer<'_> {
         if let Some(present) = ctx.node.output.get(1).filter(|o| !o.is_empty()) {
             let present = present.clone();
             if k > 1 {
-                self.emit_range(ctx, &padded, 2, (l, l + k - 1), &present)?;
+                self.emit_slice(ctx, &padded, 2, [l, l + k - 1, 1], &present)?;
             } else {
                 self.bind_const(&present, vec![b, c, 0], Vec::new(), false);
             }
