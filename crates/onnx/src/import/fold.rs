@@ -29,6 +29,11 @@ pub(super) fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// The row-major position of the multi-index `idx` in `shape`.
+pub(super) fn ravel(idx: &[usize], shape: &[usize]) -> usize {
+    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+}
+
 /// The multi-index of flat index `i`.
 pub(super) fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
     let mut idx: Vec<usize> = shape

@@ -1,11 +1,14 @@
 //! Data movement on computed tensors, lowered to `slice`, `concat` and `reshape` (no
 //! arithmetic, so nothing to prove beyond copies): `Pad` (constant mode), `Gather` with constant
-//! indices, `Split`, `Tile`, `Expand`; and 1-D convolutions as 2-D ones of height 1.
+//! indices, `Split`, `Tile`, `Expand`; any entries of computed tensors picked by known flat
+//! positions (`take_flat`: `ReverseSequence`, `TensorScatter`, `MaxUnpool`, Einsum diagonals);
+//! and 1-D convolutions as 2-D ones of height 1.
 
 use tract_onnx::pb::{AttributeProto, NodeProto};
 use zkmlops_field::Scale;
 use zkmlops_tensor::{Op, TensorId};
 
+use super::fold::{ravel, unravel};
 use super::{Ctx, Importer, Value, axis};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -884,6 +887,74 @@ impl Importer<'_> {
                 &parts,
             ),
         }
+    }
+
+    /// The output of `shape` whose flat entry `o` is entry `picks[o]` of the sources flattened
+    /// and laid end to end (`None`: 0).
+    pub(super) fn take_flat(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        sources: &[TensorId],
+        picks: &[Option<usize>],
+        shape: Vec<usize>,
+    ) -> Result<TensorId, OnnxError> {
+        let mut flat = Vec::with_capacity(sources.len() + 1);
+        let mut total = 0;
+        for (k, &x) in sources.iter().enumerate() {
+            let n = self.shape(x).iter().product::<usize>();
+            flat.push(self.reshape_to(ctx, &format!("{out}/flat{k}"), x, vec![n])?);
+            total += n;
+        }
+        if picks.contains(&None) {
+            let zero = Const {
+                shape: vec![1],
+                data: vec![0.0],
+            };
+            flat.push(self.param(ctx, &format!("{out}/zero"), &zero, self.s)?);
+        }
+        let all = if let [one] = flat[..] {
+            one
+        } else {
+            self.op(
+                ctx,
+                &format!("{out}/sources"),
+                Op::Concat { axis: 0 },
+                &flat,
+            )?
+        };
+        let at: Vec<usize> = picks.iter().map(|p| p.unwrap_or(total)).collect();
+        let y = self.pick(ctx, &format!("{out}/picked"), all, 0, &at)?;
+        self.reshape_to(ctx, out, y, shape)
+    }
+
+    /// The entries of `x` where the indices along axes `a < b` agree (an Einsum diagonal),
+    /// axis `b` dropped.
+    pub(super) fn diagonal(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        a: usize,
+        b: usize,
+    ) -> Result<TensorId, OnnxError> {
+        let xs = self.shape(x);
+        if xs.get(a) != xs.get(b) || a >= b {
+            return Err(ctx.unsupported(
+                "an Einsum diagonal of axes of different lengths",
+                format!("{xs:?}, axes {a} and {b}"),
+            ));
+        }
+        let mut ys = xs.clone();
+        ys.remove(b);
+        let picks: Vec<Option<usize>> = (0..ys.iter().product::<usize>())
+            .map(|o| {
+                let mut idx = unravel(o, &ys);
+                idx.insert(b, idx.get(a).copied().unwrap_or(0));
+                Some(ravel(&idx, &xs))
+            })
+            .collect();
+        self.take_flat(ctx, out, &[x], &picks, ys)
     }
 
     /// `Gather` of a computed tensor at constant indices: a slice per index (one slice for a

@@ -20,7 +20,7 @@
 use zkmlops_field::Scale;
 use zkmlops_tensor::{Op, TensorId};
 
-use super::fold::{unravel, usize_f as f};
+use super::fold::{ravel, unravel, usize_f as f};
 use super::{Ctx, Importer, Value, axis};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -88,11 +88,6 @@ fn reflect(x: f32, lo: f32, hi: f32) -> f32 {
     } else {
         x
     }
-}
-
-/// The row-major position of the multi-index `idx` in `shape`.
-fn ravel(idx: &[usize], shape: &[usize]) -> usize {
-    idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
 }
 
 /// The product of sizes read from constants (which may be absurd), saturating: a huge
@@ -651,74 +646,6 @@ impl Importer<'_> {
         let c = self.known(ctx, i, what)?;
         c.ints()
             .ok_or_else(|| ctx.unsupported(what, format!("{:?}", c.data)))
-    }
-
-    /// The output of `shape` whose flat entry `o` is entry `picks[o]` of the sources flattened
-    /// and laid end to end (`None`: 0).
-    pub(super) fn take_flat(
-        &mut self,
-        ctx: &Ctx<'_>,
-        out: &str,
-        sources: &[TensorId],
-        picks: &[Option<usize>],
-        shape: Vec<usize>,
-    ) -> Result<TensorId, OnnxError> {
-        let mut flat = Vec::with_capacity(sources.len() + 1);
-        let mut total = 0;
-        for (k, &x) in sources.iter().enumerate() {
-            let n = self.shape(x).iter().product::<usize>();
-            flat.push(self.reshape_to(ctx, &format!("{out}/flat{k}"), x, vec![n])?);
-            total += n;
-        }
-        if picks.contains(&None) {
-            let zero = Const {
-                shape: vec![1],
-                data: vec![0.0],
-            };
-            flat.push(self.param(ctx, &format!("{out}/zero"), &zero, self.s)?);
-        }
-        let all = if let [one] = flat[..] {
-            one
-        } else {
-            self.op(
-                ctx,
-                &format!("{out}/sources"),
-                Op::Concat { axis: 0 },
-                &flat,
-            )?
-        };
-        let at: Vec<usize> = picks.iter().map(|p| p.unwrap_or(total)).collect();
-        let y = self.pick(ctx, &format!("{out}/picked"), all, 0, &at)?;
-        self.reshape_to(ctx, out, y, shape)
-    }
-
-    /// The entries of `x` where the indices along axes `a < b` agree (an Einsum diagonal),
-    /// axis `b` dropped.
-    pub(super) fn diagonal(
-        &mut self,
-        ctx: &Ctx<'_>,
-        out: &str,
-        x: TensorId,
-        a: usize,
-        b: usize,
-    ) -> Result<TensorId, OnnxError> {
-        let xs = self.shape(x);
-        if xs.get(a) != xs.get(b) || a >= b {
-            return Err(ctx.unsupported(
-                "an Einsum diagonal of axes of different lengths",
-                format!("{xs:?}, axes {a} and {b}"),
-            ));
-        }
-        let mut ys = xs.clone();
-        ys.remove(b);
-        let picks: Vec<Option<usize>> = (0..ys.iter().product::<usize>())
-            .map(|o| {
-                let mut idx = unravel(o, &ys);
-                idx.insert(b, at(&idx, a));
-                Some(ravel(&idx, &xs))
-            })
-            .collect();
-        self.take_flat(ctx, out, &[x], &picks, ys)
     }
 
     /// `ReverseSequence`, `TensorScatter` or `MaxUnpool` by their known indices.
