@@ -711,6 +711,43 @@ def reference_case(name, feeds, order, opset):
                                for o in outs]}, f)
 
 
+def empty_reductions():
+    """Reductions over no elements (a reduced axis of length 0), as ONNX's `*_empty_set` node
+    tests: the sums and norms give 0, the product 1, the maximum and minimum of booleans false
+    and true (opset 20), with and without `keepdims`; `empty_max` reduces numbers to their
+    maximum over nothing (-inf), which is refused. Expected outputs from ONNX's reference."""
+    vi = helper.make_tensor_value_info
+    F, B = TensorProto.FLOAT, TensorProto.BOOL
+    axes = numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")
+    zero = numpy_helper.from_array(f32(0.0), "zero")
+    reduce = lambda op, x, y, keep=0: node(op, [x, "axes"], [y], keepdims=keep)
+    g = helper.make_graph(
+        [reduce("ReduceSum", "x", "s"), reduce("ReduceL1", "x", "l1"),
+         reduce("ReduceL2", "x", "l2"), reduce("ReduceSumSquare", "x", "ss"),
+         reduce("ReduceProd", "x", "p"), node("Greater", ["x", "zero"], ["gt"]),
+         reduce("ReduceMax", "gt", "any"), reduce("ReduceMin", "gt", "all"),
+         node("Cast", ["any"], ["any_f"], to=F), node("Cast", ["all"], ["all_f"], to=F),
+         node("Mul", ["y", "p"], ["yp"]), node("Sum", ["yp", "s", "l1", "l2", "ss", "any_f",
+                                                       "all_f"], ["out"]),
+         reduce("ReduceSum", "x", "kept", keep=1)],
+        "empty_reductions",
+        [vi("x", F, [2, 0, 3]), vi("y", F, [2, 3])],
+        [vi("out", F, [2, 3]), vi("kept", F, [2, 1, 3])],
+        [axes, zero])
+    save(g, os.path.join(OPS, "empty_reductions.onnx"), opset=20)
+    rng = np.random.default_rng(23)
+    reference_case("empty_reductions",
+                   {"x": np.zeros((2, 0, 3), dtype=np.float32),
+                    "y": f32(rng.uniform(-1, 1, (2, 3)))}, ["x", "y"], 20)
+    g = helper.make_graph(
+        [reduce("ReduceMax", "x", "m"), node("Add", ["m", "y"], ["out"])],
+        "empty_max",
+        [vi("x", F, [2, 0, 3]), vi("y", F, [2, 3])],
+        [vi("out", F, [2, 3])],
+        [axes])
+    save(g, os.path.join(OPS, "empty_max.onnx"), opset=20)
+
+
 def linear_maps():
     """Operators that are constant linear maps or index moves once their other inputs are known
     (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
@@ -2065,6 +2102,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["training_ops"]:
         training_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["empty_reductions"]:
+        empty_reductions()
+        sys.exit(0)
     if sys.argv[1:] == ["linear_maps"]:
         linear_maps()
         sys.exit(0)
@@ -2098,3 +2138,6 @@ if __name__ == "__main__":
     computed_parameters()
     index_and_integer_ops()
     fixed_weights()
+    linear_maps()
+    training_ops()
+    empty_reductions()

@@ -2029,3 +2029,32 @@ fn optimizers_training_batch_norm_dropout_einsum_and_dilated_3d_pool_match_the_r
     assert_eq!(names, ["t"]);
     matches_reference(name, &m, &want);
 }
+
+/// Reductions over no elements (ONNX's `*_empty_set` node tests): ReduceSum, L1, L2 and
+/// SumSquare give 0, ReduceProd 1, ReduceMax and ReduceMin of booleans false and true, with and
+/// without `keepdims`, as ONNX's reference gives, and the Program proves (the empty input adds
+/// nothing to the flat input). The maximum of numbers over nothing is -inf: refused by name.
+#[test]
+fn reductions_over_no_elements_give_their_identity() {
+    let name = "empty_reductions";
+    let want = expected(name);
+    // A declared length of 0 reads as symbolic: the shapes are given, as calibration data or
+    // `--input-shape` would give them.
+    let settings = Settings {
+        input_shapes: Some(vec![vec![2, 0, 3], vec![2, 3]]),
+        ..Settings::default()
+    };
+    let m = compile(&model(name), &settings).unwrap();
+    assert_eq!(m.input_shape(), [6]);
+    assert_eq!(m.output_names(), ["out", "kept"]);
+    let got = outputs_of(name, &m, &want);
+    assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [6, 6]);
+    matches_reference(name, &m, &want);
+    match compile(&model("empty_max"), &settings) {
+        Err(OnnxError::UnsupportedUse { what, detail, .. }) => {
+            assert!(what.contains("no elements"), "{what}");
+            assert!(detail.contains("ReduceMax"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -151,6 +151,12 @@ impl Importer<'_> {
             self.set(out, y);
             return Ok(());
         }
+        if ctx.node.op_type.starts_with("Reduce")
+            && let Some(c) = self.reduce_of_nothing(ctx)?
+        {
+            self.set(out, Value::Const(c));
+            return Ok(());
+        }
         let y = match ctx.node.op_type.as_str() {
             "Neg" => {
                 let x = self.dyn_input(ctx, 0)?;
@@ -2574,6 +2580,53 @@ impl Importer<'_> {
         axes.sort_unstable();
         axes.dedup();
         Ok(axes)
+    }
+
+    /// A Reduce* over no elements (a reduced axis of length 0): the reduction's identity as a
+    /// constant, as ONNX's reference gives (0 for the sums and norms, 1 for the product, false
+    /// and true for the maximum and minimum of booleans). `None` when something is reduced.
+    /// The identities that are infinite or undefined (the maximum or minimum of numbers, the
+    /// mean, the log-sums) are refused by name: fixed point holds neither.
+    fn reduce_of_nothing(&mut self, ctx: &Ctx<'_>) -> Result<Option<Const>, OnnxError> {
+        let x = self.dyn_input(ctx, 0)?;
+        let shape = self.shape(x);
+        let axes = self.reduce_axes(ctx, shape.len())?;
+        if axes.is_empty()
+            || axes
+                .iter()
+                .all(|&a| shape.get(a).copied().unwrap_or(1) != 0)
+        {
+            return Ok(None);
+        }
+        let op = ctx.node.op_type.as_str();
+        let boolean = ctx.input(0).is_some_and(|n| self.bools.contains(n));
+        let identity = match op {
+            "ReduceSum" | "ReduceSumSquare" | "ReduceL1" | "ReduceL2" => 0.0,
+            "ReduceProd" => 1.0,
+            "ReduceMax" if boolean => 0.0,
+            "ReduceMin" if boolean => 1.0,
+            _ => {
+                return Err(ctx.unsupported(
+                    "a reduction over no elements whose value is infinite or undefined",
+                    format!("{op} of a tensor of shape {shape:?} along axes {axes:?}"),
+                ));
+            }
+        };
+        let keep_dims = ctx.node.int("keepdims").unwrap_or(1) != 0;
+        let shape: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &d)| match (axes.contains(&i), keep_dims) {
+                (false, _) => Some(d),
+                (true, true) => Some(1),
+                (true, false) => None,
+            })
+            .collect();
+        let n = shape.iter().product();
+        Ok(Some(Const {
+            shape,
+            data: vec![identity; n],
+        }))
     }
 
     fn reduce(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<TensorId, OnnxError> {
