@@ -748,6 +748,30 @@ def empty_reductions():
     save(g, os.path.join(OPS, "empty_max.onnx"), opset=20)
 
 
+def conv_transpose_3d():
+    """3-D ConvTranspose (as a 3-D U-Net's decoder has it): strides 2 with output_padding,
+    pads and dilations, with a bias; and SAME_UPPER padding from the stride. Expected outputs
+    from ONNX's reference (whose grouped ConvTranspose fails on 3-D kernels: groups are
+    covered in 2-D)."""
+    vi = helper.make_tensor_value_info
+    F = TensorProto.FLOAT
+    rng = np.random.default_rng(29)
+    w = numpy_helper.from_array(f32(rng.uniform(-0.5, 0.5, (4, 2, 2, 3, 2))), "w")
+    b = numpy_helper.from_array(f32(rng.uniform(-0.2, 0.2, 2)), "b")
+    w2 = numpy_helper.from_array(f32(rng.uniform(-0.5, 0.5, (4, 2, 3, 2, 2))), "w2")
+    g = helper.make_graph(
+        [node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 1, 2],
+              pads=[1, 0, 0, 0, 1, 1], output_padding=[1, 0, 1], dilations=[1, 2, 1]),
+         node("ConvTranspose", ["x", "w2"], ["z"], strides=[2, 2, 1], auto_pad="SAME_UPPER")],
+        "conv_transpose_3d",
+        [vi("x", F, [1, 4, 2, 3, 3])],
+        [vi("y", F, [1, 2, 4, 6, 6]), vi("z", F, [1, 2, 4, 6, 3])],
+        [w, b, w2])
+    save(g, os.path.join(OPS, "conv_transpose_3d.onnx"))
+    reference_case("conv_transpose_3d",
+                   {"x": f32(rng.uniform(-1, 1, (1, 4, 2, 3, 3)))}, ["x"], OPSET)
+
+
 def linear_maps():
     """Operators that are constant linear maps or index moves once their other inputs are known
     (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
@@ -2102,6 +2126,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["training_ops"]:
         training_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["conv_transpose_3d"]:
+        conv_transpose_3d()
+        sys.exit(0)
     if sys.argv[1:] == ["empty_reductions"]:
         empty_reductions()
         sys.exit(0)
@@ -2141,3 +2168,4 @@ if __name__ == "__main__":
     linear_maps()
     training_ops()
     empty_reductions()
+    conv_transpose_3d()

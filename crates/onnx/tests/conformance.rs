@@ -2058,3 +2058,21 @@ fn reductions_over_no_elements_give_their_identity() {
         other => panic!("{other:?}"),
     }
 }
+
+/// 3-D ConvTranspose (a 3-D U-Net's decoder): strides with `output_padding`, pads, dilations
+/// and a bias, and SAME_UPPER padding from the strides, as the 3-D convolution of the
+/// zero-spread input it equals; the outputs match ONNX's reference and the Program proves.
+#[test]
+fn conv_transpose_3d_matches_the_reference() {
+    let name = "conv_transpose_3d";
+    let want = expected(name);
+    let m = compile(&model(name), &Settings::default()).unwrap();
+    let shapes: Vec<Vec<usize>> = m
+        .program
+        .outputs()
+        .iter()
+        .map(|&id| m.program.tensor(id).unwrap().shape.clone())
+        .collect();
+    assert_eq!(shapes, [vec![1, 2, 4, 6, 6], vec![1, 2, 4, 6, 3]]);
+    matches_reference(name, &m, &want);
+}

@@ -1,5 +1,5 @@
 //! 3-D convolutions as 2-D ones over depth planes ([`Importer::conv3d`]), and
-//! `ConvTranspose` (2-D) as the convolution it equals: the input with `stride - 1` zeros
+//! `ConvTranspose` (2-D and 3-D) as the convolution it equals: the input with `stride - 1` zeros
 //! between neighbouring elements (copies of `x - x`, so the zeros are computed, not supplied),
 //! convolved at stride 1 with the kernel flipped and its channel axes swapped, padded by
 //! `dilation * (kernel - 1) - pad` on each side (plus `output_padding` at the end); a negative
@@ -9,6 +9,7 @@ use zkmlops_field::Scale;
 use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, TensorId};
 
+use super::fold::{ravel, unravel};
 use super::movement::INFINITY_STAND_IN;
 use super::{Ctx, Importer, Value, int_attr, ints_attr, pads4};
 use crate::OnnxError;
@@ -73,6 +74,8 @@ impl Importer<'_> {
         )
     }
 
+    /// `ConvTranspose` with 2 or 3 spatial axes (1-D ones are lifted to 2-D before): the
+    /// convolution it equals (module docs), by [`Importer::conv`] or [`Importer::conv3d`].
     pub(super) fn conv_transpose(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
         let auto_pad = n.string("auto_pad").unwrap_or_default();
@@ -84,135 +87,146 @@ impl Importer<'_> {
         }
         let x = self.dyn_input(ctx, 0)?;
         let w = self.constant(ctx, 1)?;
-        let [c, og, kh, kw] = w.shape[..] else {
-            return Err(ctx.unsupported(
-                "a ConvTranspose that is not 2-D",
-                format!("weight shape {:?}", w.shape),
-            ));
+        let (c, og, kernel) = match w.shape.as_slice() {
+            [c, og, k @ ..] if k.len() == 2 || k.len() == 3 => (*c, *og, k.to_vec()),
+            _ => {
+                return Err(ctx.unsupported(
+                    "a ConvTranspose that is not 1-D, 2-D or 3-D",
+                    format!("weight shape {:?}", w.shape),
+                ));
+            }
         };
+        let nd = kernel.len();
         let groups = usize::try_from(n.int("group").unwrap_or(1)).unwrap_or(0);
-        if groups == 0 || !c.is_multiple_of(groups) || self.shape(x).get(1) != Some(&c) {
+        let xs = self.shape(x);
+        if groups == 0
+            || !c.is_multiple_of(groups)
+            || xs.get(1) != Some(&c)
+            || xs.len() != nd + 2
+            || kernel.contains(&0)
+        {
             return Err(ctx.unsupported(
                 "ConvTranspose channels and groups that do not match",
-                format!(
-                    "group {groups}, weights {:?}, input {:?}",
-                    w.shape,
-                    self.shape(x)
-                ),
+                format!("group {groups}, weights {:?}, input {xs:?}", w.shape),
             ));
         }
-        let pair = |name: &str| -> Result<[usize; 2], OnnxError> {
-            match n.ints(name).as_deref() {
-                None => Ok([1, 1]),
-                Some([a, b]) if *a >= 1 && *b >= 1 => Ok([
-                    usize::try_from(*a).unwrap_or(1),
-                    usize::try_from(*b).unwrap_or(1),
-                ]),
+        // Per-axis attributes: `nd` values, each at least `min` (`default` when absent).
+        let per_axis = |name: &str, default: usize, min: i64| -> Result<Vec<usize>, OnnxError> {
+            match n.ints(name) {
+                None => Ok(vec![default; nd]),
+                Some(v) if v.len() == nd && v.iter().all(|&a| a >= min) => Ok(v
+                    .iter()
+                    .map(|&a| usize::try_from(a).unwrap_or(default))
+                    .collect()),
                 Some(other) => {
                     Err(ctx.unsupported("a ConvTranspose attribute", format!("{name} {other:?}")))
                 }
             }
         };
-        let strides = pair("strides")?;
-        let dilations = pair("dilations")?;
-        let extra = match n.ints("output_padding").as_deref() {
-            None => [0, 0],
-            Some([a, b]) if *a >= 0 && *b >= 0 => [
-                usize::try_from(*a).unwrap_or(0),
-                usize::try_from(*b).unwrap_or(0),
-            ],
-            Some(other) => {
-                return Err(ctx.unsupported("output_padding", format!("{other:?}")));
-            }
-        };
+        let strides = per_axis("strides", 1, 1)?;
+        let dilations = per_axis("dilations", 1, 1)?;
+        let extra = per_axis("output_padding", 0, 0)?;
         let signed = |p: usize| i64::try_from(p).unwrap_or(i64::MAX);
-        // Pads: given, or (an `output_shape`, or `auto_pad` SAME: the input times the stride)
-        // generated as ONNX defines: `total = stride (in - 1) + output_padding + (k - 1) d + 1
-        // - out`, split evenly, the odd one at the end for SAME_UPPER and at the start
-        // otherwise; a negative total lengthens the output (zeros plus the bias).
-        let spatial = self.shape(x).get(2..).unwrap_or_default().to_vec();
+        // Pads `[begin..., end...]`: given, or (an `output_shape`, or `auto_pad` SAME: the
+        // input times the stride) generated as ONNX defines: `total = stride (in - 1) +
+        // output_padding + (k - 1) d + 1 - out`, split evenly, the odd one at the end for
+        // SAME_UPPER and at the start otherwise; a negative total lengthens the output (zeros
+        // plus the bias).
+        let spatial = xs.get(2..).unwrap_or_default().to_vec();
         let same = matches!(auto_pad.as_str(), "SAME_UPPER" | "SAME_LOWER");
         let target: Option<Vec<i64>> = match n.ints("output_shape") {
-            Some(o) if o.len() >= 2 => o.get(o.len() - 2..).map(<[i64]>::to_vec),
+            Some(o) if o.len() >= nd => o.get(o.len() - nd..).map(<[i64]>::to_vec),
             Some(o) => {
                 return Err(ctx.unsupported("a ConvTranspose output_shape", format!("{o:?}")));
             }
             None if same => Some(
                 spatial
                     .iter()
-                    .zip(strides)
-                    .map(|(&i, s)| signed(i * s))
+                    .zip(&strides)
+                    .map(|(&i, &s)| signed(i.saturating_mul(s)))
                     .collect(),
             ),
             None => None,
         };
-        let [pt, pl, pb, pr]: [i64; 4] = match target {
+        let at = |v: &[usize], a: usize| v.get(a).copied().unwrap_or(1);
+        let pads: Vec<i64> = match target {
             Some(t) => {
-                let split = |a: usize, k: usize, s: usize, e: usize, d: usize| -> (i64, i64) {
-                    let i = signed(spatial.get(a).copied().unwrap_or(1));
+                let mut begin = Vec::with_capacity(nd);
+                let mut end = Vec::with_capacity(nd);
+                for a in 0..nd {
                     // Saturating: an absurd `output_shape` gives absurd pads, refused below.
-                    let total = signed(s)
-                        .saturating_mul(i - 1)
-                        .saturating_add(signed(e))
-                        .saturating_add((signed(k) - 1).saturating_mul(signed(d)))
+                    let total = signed(at(&strides, a))
+                        .saturating_mul(signed(at(&spatial, a)) - 1)
+                        .saturating_add(signed(extra.get(a).copied().unwrap_or(0)))
+                        .saturating_add(
+                            (signed(at(&kernel, a)) - 1).saturating_mul(signed(at(&dilations, a))),
+                        )
                         .saturating_add(1)
                         .saturating_sub(t.get(a).copied().unwrap_or(0));
                     let half = total.div_euclid(2);
-                    if auto_pad == "SAME_UPPER" {
+                    let (b, e) = if auto_pad == "SAME_UPPER" {
                         (half, total - half)
                     } else {
                         (total - half, half)
-                    }
-                };
-                let [sh, sw] = strides;
-                let [eh, ew] = extra;
-                let [dh, dw] = dilations;
-                let (top, bottom) = split(0, kh, sh, eh, dh);
-                let (left, right) = split(1, kw, sw, ew, dw);
-                [top, left, bottom, right]
+                    };
+                    begin.push(b);
+                    end.push(e);
+                }
+                [begin, end].concat()
             }
-            None if auto_pad == "VALID" => [0; 4],
-            None => pads4(ctx)?.map(signed),
+            None if auto_pad == "VALID" => vec![0; 2 * nd],
+            None if nd == 2 => pads4(ctx)?.map(signed).to_vec(),
+            None => match n.ints("pads") {
+                None => vec![0; 2 * nd],
+                Some(p) if p.len() == 2 * nd && p.iter().all(|&v| v >= 0) => p,
+                Some(other) => {
+                    return Err(ctx.unsupported("ConvTranspose pads", format!("{other:?}")));
+                }
+            },
         };
-        // Conv weights [O, C/g, kh, kw]: W'[g og + o, ci, i, j] = W[g cg + ci, o, kh-1-i, kw-1-j].
+        // Conv weights [O, C/g, k...]: W'[g og + o, ci, i...] = W[g cg + ci, o, (k - 1 - i)...].
         let cg = c / groups;
+        let taps: usize = kernel.iter().product();
         let mut data = vec![0.0; w.data.len()];
         for g in 0..groups {
             for o in 0..og {
                 for ci in 0..cg {
-                    for i in 0..kh {
-                        for j in 0..kw {
-                            let src =
-                                (((g * cg + ci) * og + o) * kh + (kh - 1 - i)) * kw + (kw - 1 - j);
-                            let dst = (((g * og + o) * cg + ci) * kh + i) * kw + j;
-                            if let (Some(d), Some(v)) = (data.get_mut(dst), w.data.get(src)) {
-                                *d = *v;
-                            }
+                    for t in 0..taps {
+                        let idx = unravel(t, &kernel);
+                        let flipped: Vec<usize> =
+                            idx.iter().zip(&kernel).map(|(&i, &k)| k - 1 - i).collect();
+                        let src = ((g * cg + ci) * og + o) * taps + ravel(&flipped, &kernel);
+                        let dst = ((g * og + o) * cg + ci) * taps + t;
+                        if let (Some(d), Some(v)) = (data.get_mut(dst), w.data.get(src)) {
+                            *d = *v;
                         }
                     }
                 }
             }
         }
         let flipped = Const {
-            shape: vec![groups * og, cg, kh, kw],
+            shape: [vec![groups * og, cg], kernel.clone()].concat(),
             data,
         };
-        let xd = self.dilate(ctx, out, x, 2, strides[0])?;
-        let xd = self.dilate(ctx, out, xd, 3, strides[1])?;
+        let mut xd = x;
+        for (a, &s) in strides.iter().enumerate() {
+            xd = self.dilate(ctx, out, xd, a + 2, s)?;
+        }
         // Padding per side: reach (k - 1) d - p (+ output_padding at the end); below 0 it crops.
-        let reach =
-            |k: usize, d: usize| i64::try_from((k - 1).saturating_mul(d)).unwrap_or(i64::MAX);
-        let sides = [
-            reach(kh, dilations[0]).saturating_sub(pt),
-            reach(kw, dilations[1]).saturating_sub(pl),
-            reach(kh, dilations[0])
-                .saturating_sub(pb)
-                .saturating_add(signed(extra[0])),
-            reach(kw, dilations[1])
-                .saturating_sub(pr)
-                .saturating_add(signed(extra[1])),
-        ];
-        let pads: Vec<i64> = sides.iter().map(|&p| p.max(0)).collect();
+        let reach = |a: usize| {
+            i64::try_from((at(&kernel, a) - 1).saturating_mul(at(&dilations, a)))
+                .unwrap_or(i64::MAX)
+        };
+        let pad = |a: usize| pads.get(a).copied().unwrap_or(0);
+        let sides: Vec<i64> = (0..nd)
+            .map(|a| reach(a).saturating_sub(pad(a)))
+            .chain((0..nd).map(|a| {
+                reach(a)
+                    .saturating_sub(pad(nd + a))
+                    .saturating_add(signed(extra.get(a).copied().unwrap_or(0)))
+            }))
+            .collect();
+        let conv_pads: Vec<i64> = sides.iter().map(|&p| p.max(0)).collect();
         let xname = format!("{out}/dilated");
         self.set(&xname, Value::Dyn(xd));
         let wname = format!("{}/flipped", ctx.input(1).unwrap_or(out));
@@ -227,9 +241,12 @@ impl Importer<'_> {
         let inner = format!("{out}/conv");
         node.output = vec![inner.clone()];
         node.attribute = vec![
-            ints_attr("strides", &[1, 1]),
-            ints_attr("dilations", &[signed(dilations[0]), signed(dilations[1])]),
-            ints_attr("pads", &pads),
+            ints_attr("strides", &vec![1; nd]),
+            ints_attr(
+                "dilations",
+                &dilations.iter().map(|&d| signed(d)).collect::<Vec<_>>(),
+            ),
+            ints_attr("pads", &conv_pads),
             int_attr("group", signed(groups)),
         ];
         if let Some(f) = self.folds.remove(out) {
@@ -239,17 +256,25 @@ impl Importer<'_> {
             node: &node,
             name: ctx.name.clone(),
         };
-        self.conv(&lifted, &inner)?;
+        if nd == 3 {
+            self.conv3d(&lifted, &inner)?;
+        } else {
+            self.conv(&lifted, &inner)?;
+        }
         let mut y = match self.values.get(&inner) {
             Some(Value::Dyn(id)) => *id,
             _ => return Err(ctx.unsupported("a ConvTranspose whose convolution failed", "")),
         };
         // Negative sides crop.
-        for (a, (begin, end)) in [(2, (sides[0], sides[2])), (3, (sides[1], sides[3]))] {
+        for a in 0..nd {
+            let (begin, end) = (
+                sides.get(a).copied().unwrap_or(0),
+                sides.get(nd + a).copied().unwrap_or(0),
+            );
             if begin >= 0 && end >= 0 {
                 continue;
             }
-            let len = self.shape(y).get(a).copied().unwrap_or(0);
+            let len = self.shape(y).get(a + 2).copied().unwrap_or(0);
             let start = usize::try_from(-begin.min(0)).unwrap_or(0);
             let stop = len.saturating_sub(usize::try_from(-end.min(0)).unwrap_or(0));
             if start >= stop {
@@ -260,9 +285,9 @@ impl Importer<'_> {
             }
             y = self.op(
                 ctx,
-                &format!("{out}/crop{a}"),
+                &format!("{out}/crop{}", a + 2),
                 Op::Slice {
-                    axis: a,
+                    axis: a + 2,
                     start,
                     end: stop,
                 },
