@@ -74,7 +74,7 @@ LIMITS = {
     "LSTM": "unrolled; default or Sigmoid/Tanh/Relu activations; no clip, input_forget or short sequence_lens",
     "GRU": "unrolled; as LSTM; both linear_before_reset",
     "RNN": "unrolled; Tanh, Sigmoid or Relu",
-    "ConvTranspose": "1-D and 2-D; pads given or generated from output_shape / auto_pad",
+    "ConvTranspose": "1-D, 2-D and 3-D; pads given or generated from output_shape / auto_pad",
     "GatherElements": "constant or computed indices",
     "GatherND": "batch_dims 0; constant or computed indices",
     "LpPool": "1-D and 2-D, p 1, 2 or 4 (roots by exact square roots), no dilations",
