@@ -10,7 +10,7 @@ use zkmlops_tensor::ops::Rounding;
 use zkmlops_tensor::{Op, TensorId};
 
 use super::fold::{ravel, unravel};
-use super::movement::INFINITY_STAND_IN;
+use super::movement::{INFINITY_STAND_IN, MAX_COPIES};
 use super::{Ctx, Importer, Value, int_attr, ints_attr, pads4};
 use crate::OnnxError;
 use crate::graph::{Attrs, Const};
@@ -42,6 +42,12 @@ impl Importer<'_> {
     ) -> Result<TensorId, OnnxError> {
         if s == 1 {
             return Ok(x);
+        }
+        if s > MAX_COPIES {
+            return Err(ctx.unsupported(
+                "a ConvTranspose stride this large",
+                format!("{s} on axis {a}"),
+            ));
         }
         let shape = self.shape(x);
         let n = shape.get(a).copied().unwrap_or(1);

@@ -53,7 +53,7 @@ pub(super) fn without_infinities(c: &Const) -> Const {
 
 /// Most copies one axis of a Tile, Expand or Resize may take (a model cannot make the importer
 /// allocate without bound).
-const MAX_COPIES: usize = 1 << 16;
+pub(super) const MAX_COPIES: usize = 1 << 16;
 
 fn to_usize(v: i64) -> usize {
     usize::try_from(v).unwrap_or(0)
