@@ -772,6 +772,31 @@ def conv_transpose_3d():
                    {"x": f32(rng.uniform(-1, 1, (1, 4, 2, 3, 3)))}, ["x"], OPSET)
 
 
+def gather_nd_batch_dims():
+    """GatherND with batch_dims: one (constant index tuples, and tuples from an int64 graph
+    input: computed, selected by one-hot rows, a negative one among them) and two (constant).
+    Expected outputs from ONNX's reference."""
+    vi = helper.make_tensor_value_info
+    F, I64 = TensorProto.FLOAT, TensorProto.INT64
+    rng = np.random.default_rng(31)
+    fixed = numpy_helper.from_array(np.array([[[2], [0]], [[1], [1]]], dtype=np.int64), "fixed")
+    last = numpy_helper.from_array(np.array([[[3], [0], [2]], [[1], [1], [0]]], dtype=np.int64),
+                                   "last")
+    g = helper.make_graph(
+        [node("GatherND", ["data", "fixed"], ["rows"], batch_dims=1),
+         node("GatherND", ["data", "idx"], ["cells"], batch_dims=1),
+         node("GatherND", ["data", "last"], ["per_row"], batch_dims=2)],
+        "gather_nd_batch_dims",
+        [vi("data", F, [2, 3, 4]), vi("idx", I64, [2, 2, 2])],
+        [vi("rows", F, [2, 2, 4]), vi("cells", F, [2, 2]), vi("per_row", F, [2, 3])],
+        [fixed, last])
+    save(g, os.path.join(OPS, "gather_nd_batch_dims.onnx"))
+    reference_case("gather_nd_batch_dims",
+                   {"data": f32(rng.uniform(-1, 1, (2, 3, 4))),
+                    "idx": np.array([[[0, 3], [2, -1]], [[-3, 1], [1, 2]]], dtype=np.int64)},
+                   ["data", "idx"], OPSET)
+
+
 def linear_maps():
     """Operators that are constant linear maps or index moves once their other inputs are known
     (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
@@ -2126,6 +2151,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["training_ops"]:
         training_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["gather_nd_batch_dims"]:
+        gather_nd_batch_dims()
+        sys.exit(0)
     if sys.argv[1:] == ["conv_transpose_3d"]:
         conv_transpose_3d()
         sys.exit(0)
@@ -2169,3 +2197,4 @@ if __name__ == "__main__":
     training_ops()
     empty_reductions()
     conv_transpose_3d()
+    gather_nd_batch_dims()

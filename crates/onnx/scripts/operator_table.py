@@ -76,7 +76,7 @@ LIMITS = {
     "RNN": "unrolled; Tanh, Sigmoid or Relu",
     "ConvTranspose": "1-D, 2-D and 3-D; pads given or generated from output_shape / auto_pad",
     "GatherElements": "constant or computed indices",
-    "GatherND": "batch_dims 0; constant or computed indices",
+    "GatherND": "constant or computed indices, any batch_dims",
     "LpPool": "1-D and 2-D, p 1, 2 or 4 (roots by exact square roots), no dilations",
     "TopK": "constant K (input or, before opset 10, attribute)",
     "ScatterElements": "reduction none or add at constant or computed indices; mul, max, min at "

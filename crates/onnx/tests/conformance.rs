@@ -2076,3 +2076,17 @@ fn conv_transpose_3d_matches_the_reference() {
     assert_eq!(shapes, [vec![1, 2, 4, 6, 6], vec![1, 2, 4, 6, 3]]);
     matches_reference(name, &m, &want);
 }
+
+/// GatherND with `batch_dims` 1 (constant tuples, and tuples from an int64 graph input: computed
+/// and one-hot selected, negative components wrapped) and 2: each tuple reads within its
+/// batch, as ONNX's reference gives; the Program proves.
+#[test]
+fn gather_nd_with_batch_dims_reads_within_each_batch() {
+    let name = "gather_nd_batch_dims";
+    let want = expected(name);
+    let m = compile(&model(name), &Settings::default()).unwrap();
+    assert_eq!(m.input_shape(), [32]);
+    let got = outputs_of(name, &m, &want);
+    assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [16, 4, 6]);
+    matches_reference(name, &m, &want);
+}

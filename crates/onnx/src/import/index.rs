@@ -383,44 +383,64 @@ impl Importer<'_> {
         self.reshape_to(ctx, out, y, ishape)
     }
 
-    /// `GatherND(data, idx)` (`batch_dims = 0`): each index tuple (the last axis of `idx`, `k`
-    /// long) selects the slice `data[i1, .., ik]`. Constant tuples pick rows of `data` as
-    /// `[rows, rest]`; computed ones are wrapped per component, combined into a row number
-    /// (a `matmul` by the row strides) and selected by one-hot rows.
+    /// `GatherND(data, idx)`: each index tuple (the last axis of `idx`, `k` long) selects the
+    /// slice `data[b.., i1, .., ik]` of its batch `b` (the first `batch_dims` axes, shared by
+    /// `data` and `idx`; none by default). `data` is read as rows `[batches * rows, rest]`, a
+    /// tuple's row offset by its batch's first row. Constant tuples pick those rows; computed
+    /// ones are wrapped per component, combined into a row number (a `matmul` by the row
+    /// strides, plus the batch's offset) and selected by one-hot rows.
     fn gather_nd(
         &mut self,
         ctx: &Ctx<'_>,
         out: &str,
         data: TensorId,
     ) -> Result<TensorId, OnnxError> {
-        if ctx.node.int("batch_dims").unwrap_or(0) != 0 {
-            return Err(ctx.unsupported(
-                "GatherND with batch_dims",
-                ctx.node.int("batch_dims").unwrap_or(0),
-            ));
-        }
         let shape = self.shape(data);
         let (ishape, idx) = match self.get(ctx, 1)? {
             Value::Const(c) => (c.shape.clone(), Err(c.clone())),
             Value::Dyn(id) => (self.shape(*id), Ok(*id)),
         };
+        let b = usize::try_from(ctx.node.int("batch_dims").unwrap_or(0)).unwrap_or(usize::MAX);
         let k = ishape.last().copied().unwrap_or(0);
-        if ishape.is_empty() || k == 0 || k > shape.len() {
+        if b >= ishape.len() || shape.get(..b) != ishape.get(..b) {
+            return Err(ctx.unsupported(
+                "GatherND batch_dims that the data and indices do not share",
+                format!(
+                    "batch_dims {b}, indices {ishape:?}, data {shape:?}",
+                    b = ctx.node.int("batch_dims").unwrap_or(0)
+                ),
+            ));
+        }
+        if k == 0 || b + k > shape.len() {
             return Err(ctx.unsupported(
                 "GatherND index tuples longer than the data's rank",
                 format!("indices {ishape:?} for data {shape:?}"),
             ));
         }
-        let (lead, rest) = shape.split_at(k);
+        let (batch, tail) = shape.split_at(b);
+        let (lead, rest) = tail.split_at(k);
         let rest = rest.to_vec();
         let rows = numel(lead);
+        let batches = numel(batch);
         let tuple_shape = ishape.get(..ishape.len() - 1).unwrap_or_default().to_vec();
         let m = numel(&tuple_shape);
-        let table = self.reshape_to(ctx, &format!("{out}/rows"), data, vec![rows, numel(&rest)])?;
+        // Tuples of one batch are consecutive (the batch axes lead `idx`).
+        let per_batch = m.checked_div(batches).unwrap_or(0).max(1);
+        let offset = |j: usize| (j / per_batch) * rows;
+        let table = self.reshape_to(
+            ctx,
+            &format!("{out}/rows"),
+            data,
+            vec![batches * rows, numel(&rest)],
+        )?;
         let rs = strides(lead);
         let picked = match idx {
             Err(c) => {
-                let picks = constant_rows(ctx, &c, lead)?;
+                let picks: Vec<usize> = constant_rows(ctx, &c, lead)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, r)| offset(j) + r)
+                    .collect();
                 self.pick(ctx, out, table, 0, &picks)?
             }
             Ok(idx) => {
@@ -433,8 +453,17 @@ impl Importer<'_> {
                     &counts(vec![k, 1], rs.clone()),
                     Scale::ONE,
                 )?;
-                let row = self.op(ctx, &format!("{out}/row"), Op::MatMul, &[tuples, st])?;
-                let hot = self.one_hot(ctx, out, row, rows)?;
+                let mut row = self.op(ctx, &format!("{out}/row"), Op::MatMul, &[tuples, st])?;
+                if batches > 1 {
+                    let first = self.param(
+                        ctx,
+                        &format!("{out}/batch_rows"),
+                        &counts(vec![m, 1], (0..m).map(offset)),
+                        self.s,
+                    )?;
+                    row = self.op(ctx, &format!("{out}/batch_row"), Op::Add, &[row, first])?;
+                }
+                let hot = self.one_hot(ctx, out, row, batches * rows)?;
                 self.op(ctx, &format!("{out}/picked"), Op::MatMul, &[hot, table])?
             }
         };
