@@ -2090,3 +2090,41 @@ fn gather_nd_with_batch_dims_reads_within_each_batch() {
     assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), [16, 4, 6]);
     matches_reference(name, &m, &want);
 }
+
+/// LpNormalization where a line is all zeros (ONNX's `test_l2normalization_axis_0`): the norm is
+/// 0 there and the output 0, as ONNX's reference gives (`where(norm == 0, 0, x / norm)`), not a
+/// division by zero; the other lines are normalised as usual, and the Program proves.
+#[test]
+fn lp_normalization_of_a_zero_line_is_zero() {
+    let name = "lp_norms";
+    let m = compile(&model(name), &Settings::default()).unwrap();
+    // x [1, 2, 3, 3]: channel pairs at (0, 0) both 0 (an L2 line over axis 1); row 1 of
+    // channel 0 all 0 (an L1 line over the last axis).
+    let mut x: Vec<f64> = (0..18).map(|i| f64::from(i % 7) / 4.0 - 0.75).collect();
+    for at in [0, 9, 3, 4, 5] {
+        x[at] = 0.0;
+    }
+    let at = |c: usize, h: usize, w: usize| x[(c * 3 + h) * 3 + w];
+    let mut want = Vec::new();
+    for c in 0..2 {
+        for h in 0..3 {
+            for w in 0..3 {
+                let n = (at(0, h, w).powi(2) + at(1, h, w).powi(2)).sqrt();
+                want.push(if n == 0.0 { 0.0 } else { at(c, h, w) / n });
+            }
+        }
+    }
+    for c in 0..2 {
+        for h in 0..3 {
+            let n: f64 = (0..3).map(|w| at(c, h, w).abs()).sum();
+            for w in 0..3 {
+                want.push(if n == 0.0 { 0.0 } else { at(c, h, w) / n });
+            }
+        }
+    }
+    let got = m.decode_outputs(&m.witness(0, &x).unwrap());
+    assert_eq!(got.len(), 1);
+    assert_within(name, &got[0], &want);
+    assert_eq!((got[0][0], got[0][9], got[0][21]), (0.0, 0.0, 0.0));
+    proves(name, &m, &x);
+}

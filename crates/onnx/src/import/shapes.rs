@@ -166,6 +166,11 @@ impl Importer<'_> {
                 let rank = self.shape(x).len();
                 let a = axis(ctx, ctx.node.int("axis").unwrap_or(-1), rank)?;
                 let norm = self.lp_norm(ctx, out, x, &[a], ctx.node.int("p").unwrap_or(2))?;
+                // A zero norm (every element 0 along the axis) divides by 1 instead: 0, as
+                // ONNX's reference gives, not a division by zero.
+                let nonzero = self.step(ctx, &format!("{out}/norm_nonzero"), norm)?;
+                let zero = self.complement(ctx, &format!("{out}/norm_zero"), nonzero)?;
+                let norm = self.op(ctx, &format!("{out}/divisor"), Op::Add, &[norm, zero])?;
                 self.divide(ctx, out, x, norm)?
             }
             "GlobalLpPool" => {
