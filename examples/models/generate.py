@@ -797,6 +797,32 @@ def gather_nd_batch_dims():
                    ["data", "idx"], OPSET)
 
 
+def max_pool_indices():
+    """MaxPool's Indices output (2-D): padded and strided windows with ties (the first maximum in
+    window order wins), column-major `storage_order`, and dilations, two channels so the
+    positions count whole planes. Expected outputs from ONNX's reference, every pool strided or
+    dilated: its stride-1 path numbers column-major indices without the plane offset and not as
+    `w H + h`, unlike its strided path and the indices the node test
+    `maxpool_with_argmax_2d_precomputed_strides` spells out."""
+    vi = helper.make_tensor_value_info
+    F, I64 = TensorProto.FLOAT, TensorProto.INT64
+    g = helper.make_graph(
+        [node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 3], strides=[2, 1],
+              pads=[1, 1, 0, 1]),
+         node("MaxPool", ["x"], ["yc", "ic"], kernel_shape=[2, 2], strides=[1, 2],
+              storage_order=1),
+         node("MaxPool", ["x"], ["yd", "id"], kernel_shape=[2, 2], dilations=[2, 2])],
+        "max_pool_indices",
+        [vi("x", F, [1, 2, 4, 5])],
+        [vi("y", F, [1, 2, 2, 5]), vi("i", I64, [1, 2, 2, 5]), vi("yc", F, [1, 2, 3, 2]),
+         vi("ic", I64, [1, 2, 3, 2]), vi("yd", F, [1, 2, 2, 3]), vi("id", I64, [1, 2, 2, 3])],
+        [])
+    save(g, os.path.join(OPS, "max_pool_indices.onnx"), opset=12)
+    # Quarter steps: equal values in many windows.
+    x = (np.arange(40) * 7 % 9 - 4).astype(np.float32).reshape(1, 2, 4, 5) / 4
+    reference_case("max_pool_indices", {"x": x}, ["x"], 12)
+
+
 def linear_maps():
     """Operators that are constant linear maps or index moves once their other inputs are known
     (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
@@ -2151,6 +2177,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["training_ops"]:
         training_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["max_pool_indices"]:
+        max_pool_indices()
+        sys.exit(0)
     if sys.argv[1:] == ["gather_nd_batch_dims"]:
         gather_nd_batch_dims()
         sys.exit(0)
@@ -2198,3 +2227,4 @@ if __name__ == "__main__":
     empty_reductions()
     conv_transpose_3d()
     gather_nd_batch_dims()
+    max_pool_indices()

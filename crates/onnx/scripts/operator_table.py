@@ -126,7 +126,7 @@ LIMITS = {
     "Cast": "computed tensors: floating types as they are, integer types truncated, bool x != 0",
     "CastLike": "as Cast",
     "Conv": "1-D, 2-D and 3-D",
-    "MaxPool": "1-D, 2-D and 3-D, dilations, ceil_mode; no indices output",
+    "MaxPool": "1-D, 2-D and 3-D, dilations, ceil_mode; the indices output of 2-D pools",
     "AveragePool": "1-D, 2-D and 3-D (no depth padding), dilations, count_include_pad, "
                    "ceil_mode",
     "BitShift": "constant or computed amounts; LEFT of an integer graph input of at most 32 bits "

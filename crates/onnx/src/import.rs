@@ -1111,6 +1111,15 @@ impl Importer<'_> {
             "Conv" if matches!(self.get(ctx, 1)?, Value::Const(w) if w.shape.len() == 5) => {
                 self.conv3d(ctx, &out)?;
             }
+            "MaxPool"
+                if ctx.node.output.get(1).is_some_and(|o| !o.is_empty())
+                    && !matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 4) =>
+            {
+                return Err(ctx.unsupported(
+                    "MaxPool indices of a pool that is not 2-D",
+                    ctx.node.output.get(1).cloned().unwrap_or_default(),
+                ));
+            }
             "MaxPool" | "AveragePool" if matches!(self.get(ctx, 0)?, Value::Dyn(x) if self.shape(*x).len() == 5) =>
             {
                 self.pool3d(ctx, &out)?;
@@ -2457,6 +2466,30 @@ impl Importer<'_> {
     }
 
     fn pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+        self.pool_values(ctx, out)?;
+        // MaxPool's second output: where each maximum is in the input.
+        if let Some(indices) = ctx.node.output.get(1).filter(|o| !o.is_empty())
+            && ctx.node.op_type == "MaxPool"
+        {
+            let x = self.dyn_input(ctx, 0)?;
+            let y = match self.values.get(out) {
+                Some(Value::Dyn(y)) => *y,
+                _ => return Err(ctx.unsupported("a MaxPool whose values failed", "")),
+            };
+            let n = ctx.node;
+            let geometry = [
+                pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?,
+                pair(ctx, "strides", n.ints("strides"), 1)?,
+                pair(ctx, "dilations", n.ints("dilations"), 1)?,
+            ];
+            let [t, l, _, _] = pads4(ctx)?;
+            let i = self.max_pool_indices(ctx, indices, x, y, geometry, [t, l])?;
+            self.set(indices, Value::Dyn(i));
+        }
+        Ok(())
+    }
+
+    fn pool_values(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
         let n = ctx.node;
         let x = self.dyn_input(ctx, 0)?;
         let ceil_mode = n.int("ceil_mode").unwrap_or(0) != 0;

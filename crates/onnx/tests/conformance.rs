@@ -2128,3 +2128,20 @@ fn lp_normalization_of_a_zero_line_is_zero() {
     assert_eq!((got[0][0], got[0][9], got[0][21]), (0.0, 0.0, 0.0));
     proves(name, &m, &x);
 }
+
+/// MaxPool's Indices output: padded, strided windows full of ties (the first maximum in window
+/// order wins, as ONNX's reference keeps it), column-major `storage_order` and dilations, over
+/// two channels (positions count whole planes): values and indices match the reference, and
+/// the Program proves.
+#[test]
+fn max_pool_indices_match_the_reference() {
+    let name = "max_pool_indices";
+    let want = expected(name);
+    let m = compile(&model(name), &Settings::default()).unwrap();
+    let got = outputs_of(name, &m, &want);
+    // Indices are exact integers.
+    for k in [1, 3, 5] {
+        assert_eq!(got[k], want.outputs[k], "output {k}");
+    }
+    matches_reference(name, &m, &want);
+}

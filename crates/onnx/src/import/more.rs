@@ -124,6 +124,9 @@ const MAX_POWER: u32 = 16;
 /// circuit per value ([`Importer::per_value`]).
 const MAX_DISTINCT: usize = 16;
 
+/// Most window entries MaxPool's indices output lays out (windows times their entries).
+const MAX_WINDOW_ENTRIES: usize = 1 << 22;
+
 /// Where a maximum first occurs ([`Importer::first_max`]).
 struct FirstMax {
     /// The maximum (kept axis, activation scale).
@@ -510,6 +513,96 @@ impl Importer<'_> {
             self.reshape_to(ctx, &format!("{out}/dropped"), first.index, shape)?
         };
         self.widen(ctx, out, i)
+    }
+
+    /// MaxPool's `Indices` output for a 2-D pool of `x` (`[N, C, H, W]`) whose values are `y`
+    /// (`[N, C, OH, OW]`): every window's entries picked into a row (a padded one the
+    /// -[`INFINITY_STAND_IN`] stand-in, as the pools pad), the first maximum of each row as a
+    /// one-hot (ONNX's reference keeps the first of equal maxima, in window order), times each
+    /// entry's flat position in `x` (row-major, or column-major within each plane for
+    /// `storage_order = 1`), summed.
+    pub(super) fn max_pool_indices(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+        y: TensorId,
+        [kernel, strides, dilations]: [[usize; 2]; 3],
+        [top, left]: [usize; 2],
+    ) -> Result<TensorId, OnnxError> {
+        let (xs, ys) = (self.shape(x), self.shape(y));
+        let (&[nb, c, h, w], &[_, _, oh, ow]) = (xs.as_slice(), ys.as_slice()) else {
+            return Err(ctx.unsupported(
+                "MaxPool indices of a pool that is not 2-D",
+                format!("input {xs:?}"),
+            ));
+        };
+        let column_major = ctx.node.int("storage_order").unwrap_or(0) != 0;
+        let taps = kernel[0] * kernel[1];
+        let rows = nb * c * oh * ow;
+        if rows.saturating_mul(taps) > MAX_WINDOW_ENTRIES {
+            return Err(ctx.unsupported(
+                "MaxPool indices of more window entries than 2^22",
+                format!("{rows} windows of {taps}"),
+            ));
+        }
+        let outside = nb * c * h * w;
+        let mut picks = Vec::with_capacity(rows * taps);
+        let mut positions = Vec::with_capacity(rows * taps);
+        for r in 0..rows {
+            let (plane, o) = (r / (oh * ow), r % (oh * ow));
+            let (i, j) = (o / ow, o % ow);
+            for t in 0..taps {
+                let (ki, kj) = (t / kernel[1], t % kernel[1]);
+                let hh = (i * strides[0] + ki * dilations[0]).checked_sub(top);
+                let ww = (j * strides[1] + kj * dilations[1]).checked_sub(left);
+                match (hh, ww) {
+                    (Some(hh), Some(ww)) if hh < h && ww < w => {
+                        picks.push(Some(plane * h * w + hh * w + ww));
+                        positions.push(if column_major {
+                            plane * h * w + ww * h + hh
+                        } else {
+                            plane * h * w + hh * w + ww
+                        });
+                    }
+                    _ => {
+                        picks.push(Some(outside));
+                        positions.push(0);
+                    }
+                }
+            }
+        }
+        let pad = Const {
+            shape: vec![1],
+            data: vec![-INFINITY_STAND_IN],
+        };
+        let pad = self.param(ctx, &format!("{out}/pad"), &pad, self.s)?;
+        let windows = self.take_flat(
+            ctx,
+            &format!("{out}/windows"),
+            &[x, pad],
+            &picks,
+            vec![rows, taps],
+        )?;
+        let hot = self.first_max_of(ctx, &format!("{out}/first"), windows, 1)?;
+        #[allow(clippy::cast_precision_loss)]
+        let positions = Const {
+            shape: vec![rows, taps],
+            data: positions.into_iter().map(|p| p as f64).collect(),
+        };
+        let positions = self.param(ctx, &format!("{out}/positions"), &positions, Scale::ONE)?;
+        let at = self.op(ctx, &format!("{out}/at"), Op::Mul, &[hot, positions])?;
+        let index = self.op(
+            ctx,
+            &format!("{out}/index"),
+            Op::Sum {
+                axes: vec![1],
+                keep_dims: false,
+            },
+            &[at],
+        )?;
+        let index = self.reshape_to(ctx, &format!("{out}/plain"), index, vec![nb, c, oh, ow])?;
+        self.widen(ctx, out, index)
     }
 
     /// The maximum of `x` along axis `a` and where it first occurs, from comparisons only (so
