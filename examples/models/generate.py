@@ -823,6 +823,31 @@ def max_pool_indices():
     reference_case("max_pool_indices", {"x": x}, ["x"], 12)
 
 
+def if_sequence():
+    """An If on a boolean graph input whose branches give sequences (ONNX's `test_if_seq`): a
+    sequence cannot be blended, so the condition is fixed at compile time (from the sample)
+    and the branch taken is inlined. Expected outputs from ONNX's reference."""
+    vi = helper.make_tensor_value_info
+    F = TensorProto.FLOAT
+    then_g = helper.make_graph(
+        [node("Relu", ["x"], ["r"]), node("SequenceConstruct", ["x", "r"], ["seq_t"])],
+        "then", [], [helper.make_tensor_sequence_value_info("seq_t", F, [2, 3])])
+    else_g = helper.make_graph(
+        [node("Neg", ["x"], ["n"]), node("SequenceConstruct", ["n"], ["seq_e"])],
+        "else", [], [helper.make_tensor_sequence_value_info("seq_e", F, [2, 3])])
+    g = helper.make_graph(
+        [node("If", ["flag"], ["seq"], then_branch=then_g, else_branch=else_g),
+         node("ConcatFromSequence", ["seq"], ["y"], axis=0)],
+        "if_sequence",
+        [vi("flag", TensorProto.BOOL, []), vi("x", F, [2, 3])],
+        [vi("y", F, [4, 3])],
+        [])
+    save(g, os.path.join(OPS, "if_sequence.onnx"))
+    rng = np.random.default_rng(37)
+    reference_case("if_sequence", {"flag": np.array(True), "x": f32(rng.uniform(-1, 1, (2, 3)))},
+                   ["flag", "x"], OPSET)
+
+
 def linear_maps():
     """Operators that are constant linear maps or index moves once their other inputs are known
     (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
@@ -2177,6 +2202,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["training_ops"]:
         training_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["if_sequence"]:
+        if_sequence()
+        sys.exit(0)
     if sys.argv[1:] == ["max_pool_indices"]:
         max_pool_indices()
         sys.exit(0)
@@ -2228,3 +2256,4 @@ if __name__ == "__main__":
     conv_transpose_3d()
     gather_nd_batch_dims()
     max_pool_indices()
+    if_sequence()

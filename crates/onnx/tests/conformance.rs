@@ -2145,3 +2145,21 @@ fn max_pool_indices_match_the_reference() {
     }
     matches_reference(name, &m, &want);
 }
+
+/// An If on a boolean graph input whose branches give sequences (ONNX's `test_if_seq`): a
+/// sequence cannot be blended, so the condition is asked for as a constant, fixed from the
+/// sample, and the branch taken is inlined; the output matches ONNX's reference and proves.
+#[test]
+fn an_if_between_sequences_fixes_its_condition() {
+    let name = "if_sequence";
+    let want = expected(name);
+    match compile(&model(name), &Settings::default()) {
+        Err(OnnxError::NeedsConstant { input, .. }) => assert_eq!(input, "flag"),
+        other => panic!("{other:?}"),
+    }
+    let (m, fixed) = compiled_fixed(name, &want);
+    let names: Vec<&str> = fixed.fixed_inputs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["flag"]);
+    assert_eq!(m.input_shape(), [6]);
+    matches_reference(name, &m, &want);
+}

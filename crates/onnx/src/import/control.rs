@@ -125,8 +125,13 @@ impl Importer<'_> {
         Ok(g.output.iter().map(|o| rename(&o.name)).collect())
     }
 
-    /// Bind `to` to the value (and integer type) of `from`.
+    /// Bind `to` to the value (and integer type) of `from`, or to the same sequence.
     pub(super) fn alias(&mut self, ctx: &Ctx<'_>, to: &str, from: &str) -> Result<(), OnnxError> {
+        if let Some(seq) = self.seqs.get(from).cloned() {
+            // A sequence: the same list of tensor names.
+            self.seqs.insert(to.to_string(), seq);
+            return Ok(());
+        }
         let v = self
             .values
             .get(from)
@@ -198,6 +203,15 @@ impl Importer<'_> {
             if to.is_empty() {
                 continue;
             }
+            if self.seqs.contains_key(a) || self.seqs.contains_key(b) {
+                // A sequence is a list of names, not a value to blend: only a known branch
+                // can give it (a condition given as a graph input is fixed at compile time).
+                let err = ctx.unsupported(
+                    "a computed condition choosing between sequences",
+                    format!("output {to}"),
+                );
+                return Err(self.fixable_or(ctx, 0, err));
+            }
             let (va, vb) = (self.value(ctx, a)?, self.value(ctx, b)?);
             if let (Value::Const(x), Value::Const(y)) = (&va, &vb)
                 && x == y
@@ -207,10 +221,11 @@ impl Importer<'_> {
             }
             let (sa, sb) = (self.value_shape(&va), self.value_shape(&vb));
             if sa != sb {
-                return Err(ctx.unsupported(
+                let err = ctx.unsupported(
                     "a computed condition choosing between outputs of different shapes",
                     format!("output {to}: {sa:?} or {sb:?}"),
-                ));
+                );
+                return Err(self.fixable_or(ctx, 0, err));
             }
             let y = self.blend_values(ctx, to, c, &va, &vb)?;
             self.set(to, Value::Dyn(y));
