@@ -848,6 +848,30 @@ def if_sequence():
                    ["flag", "x"], OPSET)
 
 
+def loop_inputs():
+    """A Loop whose trip count and first condition are graph inputs (ONNX's `test_loop11`):
+    both fixed at compile time from the sample, the body unrolled that many times (a carried
+    value and a scan output). Expected outputs from ONNX's reference."""
+    vi = helper.make_tensor_value_info
+    F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+    body = helper.make_graph(
+        [node("Identity", ["cond_in"], ["cond_out"]), node("Mul", ["y_in", "x"], ["p"]),
+         node("Add", ["p", "x"], ["y_out"]), node("Identity", ["y_out"], ["scan"])],
+        "body",
+        [vi("i", I64, []), vi("cond_in", B, []), vi("y_in", F, [2])],
+        [vi("cond_out", B, []), vi("y_out", F, [2]), vi("scan", F, [2])])
+    g = helper.make_graph(
+        [node("Loop", ["trips", "cond", "y0"], ["y", "scans"], body=body)],
+        "loop_inputs",
+        [vi("trips", I64, []), vi("cond", B, []), vi("y0", F, [2]), vi("x", F, [2])],
+        [vi("y", F, [2]), vi("scans", F, [3, 2])],
+        [])
+    save(g, os.path.join(OPS, "loop_inputs.onnx"))
+    reference_case("loop_inputs", {"trips": np.array(3, dtype=np.int64), "cond": np.array(True),
+                                   "y0": f32([0.5, -0.25]), "x": f32([0.75, -0.5])},
+                   ["trips", "cond", "y0", "x"], OPSET)
+
+
 def linear_maps():
     """Operators that are constant linear maps or index moves once their other inputs are known
     (issue 18): GridSample by a grid given as a graph input (fixed from the sample) in three
@@ -2202,6 +2226,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["training_ops"]:
         training_ops()
         sys.exit(0)
+    if sys.argv[1:] == ["loop_inputs"]:
+        loop_inputs()
+        sys.exit(0)
     if sys.argv[1:] == ["if_sequence"]:
         if_sequence()
         sys.exit(0)
@@ -2257,3 +2284,4 @@ if __name__ == "__main__":
     gather_nd_batch_dims()
     max_pool_indices()
     if_sequence()
+    loop_inputs()

@@ -2163,3 +2163,17 @@ fn an_if_between_sequences_fixes_its_condition() {
     assert_eq!(m.input_shape(), [6]);
     matches_reference(name, &m, &want);
 }
+
+/// A Loop whose trip count and first condition are graph inputs (ONNX's `test_loop11`): both
+/// fixed at compile time from the sample and the body unrolled that many times; the carried
+/// value and the scan output match ONNX's reference, and the Program proves.
+#[test]
+fn a_loop_with_trip_count_and_condition_inputs_fixes_both() {
+    let name = "loop_inputs";
+    let want = expected(name);
+    let (m, fixed) = compiled_fixed(name, &want);
+    let names: Vec<&str> = fixed.fixed_inputs.keys().map(String::as_str).collect();
+    assert_eq!(names, ["cond", "trips"]);
+    assert_eq!(m.input_shape(), [4]);
+    matches_reference(name, &m, &want);
+}

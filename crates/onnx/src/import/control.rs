@@ -266,7 +266,11 @@ impl Importer<'_> {
             None => None,
         };
         let mut cond = match ctx.input(1) {
-            Some(_) => self.condition(ctx, 1)?,
+            // A first condition given as a graph input is fixed at compile time, like a trip
+            // count.
+            Some(_) => self
+                .condition(ctx, 1)
+                .map_err(|e| self.fixable_or(ctx, 1, e))?,
             None => true,
         };
         let carried_in: Vec<String> = ctx.node.input.iter().skip(2).cloned().collect();
