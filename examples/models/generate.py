@@ -824,7 +824,7 @@ def max_pool_indices():
 
 
 def if_sequence():
-    """An If on a boolean graph input whose branches give sequences (ONNX's `test_if_seq`): a
+    """An If on a boolean graph input whose branches give sequences (as ONNX's `test_if_seq`): a
     sequence cannot be blended, so the condition is fixed at compile time (from the sample)
     and the branch taken is inlined. Expected outputs from ONNX's reference."""
     vi = helper.make_tensor_value_info

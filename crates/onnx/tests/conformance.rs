@@ -2146,7 +2146,7 @@ fn max_pool_indices_match_the_reference() {
     matches_reference(name, &m, &want);
 }
 
-/// An If on a boolean graph input whose branches give sequences (ONNX's `test_if_seq`): a
+/// An If on a boolean graph input whose branches give sequences (as ONNX's `test_if_seq`): a
 /// sequence cannot be blended, so the condition is asked for as a constant, fixed from the
 /// sample, and the branch taken is inlined; the output matches ONNX's reference and proves.
 #[test]
