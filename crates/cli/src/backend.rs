@@ -81,7 +81,7 @@ fn yes(b: bool) -> &'static str {
 /// The human-readable listing.
 pub(crate) fn print(reports: &[BackendReport]) {
     for r in reports {
-        println!("{}: {}", r.id, r.description);
+        outln!("{}: {}", r.id, r.description);
         for p in &r.presets {
             let c = &p.capabilities;
             let ops = match &c.ops {
@@ -89,8 +89,8 @@ pub(crate) fn print(reports: &[BackendReport]) {
                 zkmlops_proof::OpSupport::AllBut(v) => format!("all ops but: {}", v.join(" ")),
                 zkmlops_proof::OpSupport::Only(v) => format!("ops: {}", v.join(" ")),
             };
-            println!("  --preset {}: {}", p.name, p.description);
-            println!(
+            outln!("  --preset {}: {}", p.name, p.description);
+            outln!(
                 "      field {}, hash {}, commitments {}, transparent {}, post-quantum {}, zero knowledge {}, aggregation {}, {ops}",
                 c.field,
                 c.hash,

@@ -154,7 +154,7 @@ pub(crate) fn bench(
     quiet: bool,
 ) -> Result<ExitCode, CliError> {
     if let [old, new] = args.compare.as_slice() {
-        print!(
+        out!(
             "{}",
             zkmlops_bench::report::compare(&read_results(old)?, &read_results(new)?)
         );
@@ -182,7 +182,7 @@ pub(crate) fn bench(
         }
     };
     let md = zkmlops_bench::report::markdown(&results);
-    print!("{md}");
+    out!("{md}");
     let write = |path: &PathBuf, text: &str| crate::io::write(path, text.as_bytes());
     if let Some(p) = args.json.as_ref().filter(|_| args.render.is_none()) {
         write(p, &zkmlops_bench::report::json(&results))?;
@@ -216,7 +216,7 @@ pub(crate) fn bench(
 /// `zkmlops bench-worker JOB`: one phase of one repetition; prints one JSON line.
 pub(crate) fn worker(job: &str, registry: &Registry) -> ExitCode {
     let (line, ok) = zkmlops_bench::respond(job, registry);
-    println!("{line}");
+    outln!("{line}");
     if ok {
         ExitCode::SUCCESS
     } else {

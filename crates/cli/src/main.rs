@@ -4,6 +4,26 @@
 // Every file this binary reads is untrusted: no indexing that can panic.
 #![warn(clippy::indexing_slicing)]
 
+/// `println!` to standard output that never panics: when the reader has gone (`zkmlops verify
+/// ... | head -1`), the process ends quietly with status 141, as a process killed by SIGPIPE
+/// does, instead of `println!`'s "failed printing to stdout" panic. Every command's output
+/// goes through this or [`out!`].
+macro_rules! outln {
+    () => {
+        $crate::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` through [`outln!`]'s broken-pipe handling.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod backend;
 mod bench;
 mod error;
@@ -377,7 +397,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             if let Some(p) = settings_out {
                 io::write(&p, compiled.settings.to_json().as_bytes())?;
             }
-            println!(
+            outln!(
                 "compiled `{}`: scale 2^{}, {} tensors, {} nodes, {} weight tensors; program digest {}",
                 compiled.name,
                 compiled.settings.scale_bits,
@@ -389,7 +409,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             if let Some(r) = report {
                 report::print_fidelity(&r);
             }
-            println!("wrote {}", output.display());
+            outln!("wrote {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Prove {
@@ -451,7 +471,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 let wrapping = t.elapsed();
                 pb.finish_and_clear();
                 io::write(&output, &agg.to_bytes())?;
-                println!(
+                outln!(
                     "proved `{}` in {:.1} ms and wrapped it in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes (the inner proof: {}), wrote {}",
                     compiled.name,
                     ms(elapsed),
@@ -464,7 +484,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 );
             } else {
                 io::write(&output, &format.encode(&proof.envelope, &output))?;
-                println!(
+                outln!(
                     "proved `{}` in {:.1} ms ({} {preset}, {} conjectured bits): {} proof bytes, wrote {}",
                     compiled.name,
                     ms(elapsed),
@@ -476,9 +496,9 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             }
             let classes = compiled.class_names();
             for (name, values) in compiled.output_names().iter().zip(&proof.outputs) {
-                println!("output {name} = {}", report::floats(values));
+                outln!("output {name} = {}", report::floats(values));
                 if let Some(names) = classes.get(name) {
-                    println!(
+                    outln!(
                         "  {name} holds class indices: {}",
                         report::class_list(names)
                     );
@@ -491,12 +511,12 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             ) {
                 (Some(s), _) if *s == zkmlops_commit::SCHEME => {
                     if let Some(d) = compiled.commitment() {
-                        println!("model commitment {d}");
+                        outln!("model commitment {d}");
                     }
                 }
                 // Another backend's scheme: its own digest, named.
                 (Some(s), Some(c)) => {
-                    println!("model commitment {} ({s})", hex::encode(c.digest));
+                    outln!("model commitment {} ({s})", hex::encode(c.digest));
                 }
                 _ => {}
             }
@@ -561,7 +581,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                         ms(elapsed),
                     );
                     if json {
-                        println!("{}", report::json(&r));
+                        outln!("{}", report::json(&r));
                     } else {
                         report::print_verified(&r);
                     }
@@ -569,7 +589,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 }
                 Err(e) if json => {
                     let e = CliError::Rejected(e);
-                    println!("{}", report::json(&report::rejected(&e.sentence())));
+                    outln!("{}", report::json(&report::rejected(&e.sentence())));
                     Ok(ExitCode::FAILURE)
                 }
                 Err(e) => Err(CliError::Rejected(e)),
@@ -598,7 +618,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 salt: Some(salt),
             };
             io::write(&output, report::json(&file).as_bytes())?;
-            println!(
+            outln!(
                 "model commitment {digest} for `{}` (program digest {}); wrote {} — publish the commitment, keep the salt",
                 compiled.name,
                 file.program_digest,
@@ -617,7 +637,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 r.aggregated_members = Some(agg.members.len());
             }
             if json {
-                println!("{}", report::json(&r));
+                outln!("{}", report::json(&r));
             } else {
                 report::print_inspect(&r);
             }
@@ -626,7 +646,7 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Backends { json } => {
             let reports = backend::list(&registry);
             if json {
-                println!("{}", report::json(&reports));
+                outln!("{}", report::json(&reports));
             } else {
                 backend::print(&reports);
             }
@@ -648,12 +668,29 @@ fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let r = fidelity(&compiled, &float, &samples)?;
             pb.finish_and_clear();
             if json {
-                println!("{}", report::json(&r));
+                outln!("{}", report::json(&r));
             } else {
                 report::print_fidelity(&r);
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Exit status of a process whose standard output was closed by its reader (128 + SIGPIPE).
+const BROKEN_PIPE_STATUS: i32 = 141;
+
+/// Write to standard output; a closed pipe ends the process quietly ([`outln!`]), any other
+/// write error is reported on standard error and ends it with a failure.
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(BROKEN_PIPE_STATUS);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -711,11 +748,11 @@ fn stage_inspect(path: &std::path::Path, bytes: &[u8], json: bool) -> Result<Exi
                 path: path.into(),
                 source,
             })?;
-            println!("{text}");
+            outln!("{text}");
             return Ok(ExitCode::SUCCESS);
         }
         let envs = envelopes(&value);
-        println!(
+        outln!(
             "{}: binary stage file v{} ({} bytes), {} proof envelope(s); `--json` prints the whole file",
             T::KIND,
             zkmlops_proof::STAGE_FILE_VERSION,
@@ -723,7 +760,7 @@ fn stage_inspect(path: &std::path::Path, bytes: &[u8], json: bool) -> Result<Exi
             envs.len()
         );
         for env in envs {
-            println!();
+            outln!();
             report::print_inspect(&report::inspect(env, env.to_bytes().len()));
         }
         Ok(ExitCode::SUCCESS)
@@ -739,7 +776,7 @@ fn stage_inspect(path: &std::path::Path, bytes: &[u8], json: bool) -> Result<Exi
         StageFileKind::TrainingTranscript => {
             show::<zkmlops_train::TrainingTranscript>(path, bytes, json, |t| {
                 if let Some(a) = &t.aggregate {
-                    println!(
+                    outln!(
                         "an aggregated proof of {} segments: {} bytes",
                         a.members.len(),
                         a.proof.len()

@@ -162,7 +162,7 @@ pub(crate) fn monitor(
             let secrets_file = secrets_path(&output);
             write_json(&secrets_file, &serde_json::json!({ "log_salt": log_salt }))?;
             let report = MonitorReport::new(&proof.spec, &proof.figures);
-            println!(
+            outln!(
                 "proved in {:.2} s: {} rows, {} predicted positive, {} / {} labeled correct; drift in features {:?}\nlog {}\nwrote {} (publish it; keep {})",
                 t.elapsed().as_secs_f64(),
                 report.rows,
@@ -210,7 +210,7 @@ pub(crate) fn monitor(
                 }
             }
             if json {
-                println!(
+                outln!(
                     "{}",
                     crate::report::json(&serde_json::json!({
                         "report_version": crate::report::REPORT_VERSION,
@@ -244,22 +244,26 @@ pub(crate) fn reference_is(m: &MonitorProof, p: &PreprocessProof) -> bool {
 }
 
 fn print_report(r: &MonitorReport, p: &MonitorProof) {
-    println!(
+    outln!(
         "verified: {} logged rows of model {} (log {})",
-        r.rows, p.model_commitment, p.log_commitment
+        r.rows,
+        p.model_commitment,
+        p.log_commitment
     );
-    println!(
+    outln!(
         "predicted positive: {} ({:.3})",
-        r.positives, r.positive_rate
+        r.positives,
+        r.positive_rate
     );
     match r.accuracy {
-        Some(a) => println!(
+        Some(a) => outln!(
             "accuracy where labels arrived: {} / {} ({a:.3})",
-            r.correct, r.labeled
+            r.correct,
+            r.labeled
         ),
-        None => println!("accuracy: no label has arrived"),
+        None => outln!("accuracy: no label has arrived"),
     }
-    println!(
+    outln!(
         "group: {} rows, {} predicted positive; positive-rate gap {}",
         r.group_rows,
         r.group_positives,
@@ -267,16 +271,16 @@ fn print_report(r: &MonitorReport, p: &MonitorProof) {
             .map_or("undefined (an empty side)".into(), |g| format!("{g:.3}"))
     );
     match &r.reference_commitment {
-        Some(c) => println!(
+        Some(c) => outln!(
             "drift against the training split {c} (edges {:?}; PSI above {} flagged):",
             r.edges,
             zkmlops_monitor::PSI_ALERT
         ),
-        None => println!("feature profile (no drift reference; edges {:?}):", r.edges),
+        None => outln!("feature profile (no drift reference; edges {:?}):", r.edges),
     }
     let num = |v: Option<f64>, f: fn(f64) -> String| v.map_or("-".into(), f);
     for f in &r.features {
-        println!(
+        outln!(
             "  feature {}: mean {:.3} vs {} (shift {} sd), sd {:.3} vs {}, PSI {}{}",
             f.feature,
             f.log_mean,

@@ -77,7 +77,7 @@ pub(crate) fn pipeline(
                 })?;
             let bytes = agg.to_bytes();
             io::write(&output, &bytes)?;
-            println!(
+            outln!(
                 "folded {} proofs of {} stages into one {} aggregate of {} bytes in {:.1} s; wrote {}",
                 agg.members.len(),
                 m.stages.len(),
@@ -115,11 +115,11 @@ pub(crate) fn pipeline(
                 io::write(path, a.to_html().as_bytes())?;
             }
             if json {
-                println!("{}", crate::report::json(&a));
+                outln!("{}", crate::report::json(&a));
             } else {
                 print(&a);
                 if let Some(path) = &report {
-                    println!("wrote {}", path.display());
+                    outln!("wrote {}", path.display());
                 }
             }
             Ok(if a.verified {
@@ -133,11 +133,11 @@ pub(crate) fn pipeline(
 
 fn print(a: &Audit) {
     if let Some(n) = &a.name {
-        println!("pipeline `{n}`");
+        outln!("pipeline `{n}`");
     }
     for s in &a.stages {
         if s.verified {
-            println!(
+            outln!(
                 "stage {} ({}): verified [{} {}, {} bits, zk {}, post-quantum {}]\n  proves: {}",
                 s.name,
                 s.kind.name(),
@@ -150,10 +150,10 @@ fn print(a: &Audit) {
                 s.proves
             );
             for (port, c) in &s.commitments {
-                println!("  {port} {c}");
+                outln!("  {port} {c}");
             }
         } else {
-            println!(
+            outln!(
                 "stage {} ({}): REJECTED: {}",
                 s.name,
                 s.kind.name(),
@@ -162,7 +162,7 @@ fn print(a: &Audit) {
         }
     }
     for l in &a.links {
-        println!(
+        outln!(
             "link {} -> {}: {}",
             l.from,
             l.to,
@@ -174,15 +174,15 @@ fn print(a: &Audit) {
         );
     }
     if !a.unlinked.is_empty() {
-        println!("not linked to the chain: {}", a.unlinked.join(", "));
+        outln!("not linked to the chain: {}", a.unlinked.join(", "));
     }
     if a.verified {
-        println!(
+        outln!(
             "verified: {} stages, {} links",
             a.stages.len(),
             a.links.len()
         );
     } else {
-        println!("NOT VERIFIED: {}", a.failures().join("; "));
+        outln!("NOT VERIFIED: {}", a.failures().join("; "));
     }
 }

@@ -91,7 +91,7 @@ pub(crate) fn preprocess(
                 zkmlops_preprocess::init_pipeline(&text, &options).map_err(err)?;
             io::write(&output, toml.as_bytes())?;
             for c in &choices {
-                println!(
+                outln!(
                     "{:<24} {:<12} scale 2^{:<2}{} ({})",
                     c.name,
                     c.role,
@@ -100,7 +100,7 @@ pub(crate) fn preprocess(
                     c.reason
                 );
             }
-            println!(
+            outln!(
                 "wrote {} (review it, then `zkmlops preprocess prove --pipeline {}`)",
                 output.display(),
                 output.display()
@@ -149,7 +149,7 @@ pub(crate) fn preprocess(
                     test.to_csv(features).map_err(err)?.as_bytes(),
                 )?;
             }
-            println!(
+            outln!(
                 "proved in {:.2} s: {} raw rows -> {} train + {} test rows\nraw {}\ntrain {}{}\nwrote {} (publish {}; keep train.csv, test.csv and secrets.json)",
                 t.elapsed().as_secs_f64(),
                 proof.rows,
@@ -181,7 +181,7 @@ pub(crate) fn preprocess(
                         serde_json::json!({"step": s.step, "column": s.column, "stat": s.stat, "value": s.real()})
                     })
                     .collect();
-                println!(
+                outln!(
                     "{}",
                     crate::report::json(&serde_json::json!({
                         "verified": true,
@@ -195,7 +195,7 @@ pub(crate) fn preprocess(
                     }))
                 );
             } else {
-                println!(
+                outln!(
                     "verified: {} raw rows -> {} train + {} test rows ({} features, {} label columns, scale 2^{})\nraw {}\ntrain {}",
                     p.rows,
                     v.train_layout.rows,
@@ -207,10 +207,10 @@ pub(crate) fn preprocess(
                     v.train_commitment
                 );
                 if let Some((d, _)) = v.test {
-                    println!("test {d}");
+                    outln!("test {d}");
                 }
                 for s in &v.stats {
-                    println!(
+                    outln!(
                         "{} of {} (step {}): {}",
                         s.stat.name(),
                         s.column,

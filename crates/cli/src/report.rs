@@ -107,14 +107,14 @@ fn yes(b: bool) -> &'static str {
 }
 
 pub(crate) fn print_verified(r: &VerifyReport) {
-    println!(
+    outln!(
         "verified: {} proof for model `{}` (program digest {})",
         r.stage.as_deref().unwrap_or("?"),
         r.model.as_deref().unwrap_or("?"),
         r.program_digest.as_deref().unwrap_or("?")
     );
     if let Some(p) = &r.params {
-        println!(
+        outln!(
             "backend {}, preset {}: {} conjectured security bits{}, post-quantum {}, zero knowledge {}, no trusted setup",
             r.backend.as_deref().unwrap_or("?"),
             p.preset,
@@ -127,10 +127,10 @@ pub(crate) fn print_verified(r: &VerifyReport) {
         );
     }
     if let Some(c) = &r.commitment {
-        println!("model commitment {c} (weights hidden, bound to it)");
+        outln!("model commitment {c} (weights hidden, bound to it)");
     }
     if let Some(i) = &r.input {
-        println!(
+        outln!(
             "public input {} {:?} = {}",
             i.name,
             i.shape,
@@ -145,17 +145,17 @@ pub(crate) fn print_verified(r: &VerifyReport) {
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "output {} {:?} = {}{am}",
             o.name,
             o.shape,
             floats(&o.values)
         );
         if let Some(names) = r.class_names.get(&o.name) {
-            println!("  {} holds class indices: {}", o.name, class_list(names));
+            outln!("  {} holds class indices: {}", o.name, class_list(names));
         }
     }
-    println!(
+    outln!(
         "verified in {:.1} ms ({} proof file bytes)",
         r.verify_ms.unwrap_or(0.0),
         r.proof_file_bytes.unwrap_or(0)
@@ -218,11 +218,13 @@ pub(crate) fn inspect(env: &ProofEnvelope, file_bytes: usize) -> InspectReport {
 
 pub(crate) fn print_inspect(r: &InspectReport) {
     let p = &r.params;
-    println!(
+    outln!(
         "envelope v{}, backend {}, preset {}",
-        r.envelope_version, r.backend, p.preset
+        r.envelope_version,
+        r.backend,
+        p.preset
     );
-    println!(
+    outln!(
         "field {} (extension degree {}), hash {}, zero knowledge {}, post-quantum {}, transparent setup {}",
         p.field,
         p.extension_degree,
@@ -232,33 +234,39 @@ pub(crate) fn print_inspect(r: &InspectReport) {
         yes(p.transparent)
     );
     if let Some(f) = p.protocol.fri() {
-        println!(
+        outln!(
             "FRI: log blowup {}, {} queries, query proof-of-work {} bits",
-            f.log_blowup, f.num_queries, f.query_pow_bits
+            f.log_blowup,
+            f.num_queries,
+            f.query_pow_bits
         );
     }
-    println!(
+    outln!(
         "security: {} conjectured bits{}",
         p.conjectured_security_bits,
         p.proven_security_bits
             .map(|b| format!(", {b} proven"))
             .unwrap_or_default()
     );
-    println!(
+    outln!(
         "sizes: proof {} B, envelope {} B, file {} B",
-        r.proof_bytes, r.envelope_bytes, r.proof_file_bytes
+        r.proof_bytes,
+        r.envelope_bytes,
+        r.proof_file_bytes
     );
     if let Some(n) = r.aggregated_members {
-        println!(
+        outln!(
             "an aggregated proof of {n} member proof(s) (the statement shown is the first member's)"
         );
     }
-    println!(
+    outln!(
         "statement: stage {}, program digest {}, {} commitments",
-        r.stage, r.program_digest, r.commitments
+        r.stage,
+        r.program_digest,
+        r.commitments
     );
     for t in &r.public_tensors {
-        println!(
+        outln!(
             "  public tensor #{} {:?} at 2^{} = {}",
             t.id,
             t.shape,
@@ -271,24 +279,27 @@ pub(crate) fn print_inspect(r: &InspectReport) {
 pub(crate) fn print_fidelity(r: &FidelityReport) {
     if r.outputs.is_empty() {
         // Calibration without a float reference (tract cannot run the model) reports nothing.
-        println!(
+        outln!(
             "fidelity: not measured at scale 2^{} (tract cannot run this model in float; the scale was chosen on the quantized evaluation alone)",
             r.scale_bits
         );
         return;
     }
-    println!(
+    outln!(
         "fidelity over {} samples at scale 2^{}:",
-        r.samples, r.scale_bits
+        r.samples,
+        r.scale_bits
     );
     for o in &r.outputs {
         let agree = o
             .argmax_agreement
             .map(|a| format!(", argmax agreement {a}/{}", r.samples))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  {}: max |error| {:.6}, mean |error| {:.6}{agree}",
-            o.name, o.max_abs_error, o.mean_abs_error
+            o.name,
+            o.max_abs_error,
+            o.mean_abs_error
         );
     }
 }

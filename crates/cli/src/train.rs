@@ -527,7 +527,7 @@ pub(crate) fn train(
                 &output.join("secrets.json"),
                 &serde_json::json!({"data_salt": salts.data, "checkpoint_salts": salts.checkpoints}),
             )?;
-            println!(
+            outln!(
                 "proved {total} steps in {segments} segments{} in {:.1} s; {fit}; final commitment {}; wrote {} (publish {}; keep model.json and secrets.json)",
                 transcript
                     .aggregate
@@ -560,7 +560,7 @@ pub(crate) fn train(
             let ok = result.is_ok();
             let error = result.err().map(|e| e.to_string());
             if json {
-                println!(
+                outln!(
                     "{}",
                     crate::report::json(&serde_json::json!({
                         "report_version": crate::report::REPORT_VERSION,
@@ -580,7 +580,7 @@ pub(crate) fn train(
             } else if let Some(e) = &error {
                 return Err(CliError::RunRejected { what: e.clone() });
             } else {
-                println!(
+                outln!(
                     "verified: {} SGD steps in {} segments{} on a committed dataset of {} rows\ndata {}\ninitial {}\nfinal {}",
                     transcript.total_steps,
                     segments,
@@ -753,7 +753,7 @@ fn export(run: &Path, output: &Path) -> Result<std::process::ExitCode, CliError>
         salt: Some(salt),
     };
     io::write(&commitment_path, crate::report::json(&file).as_bytes())?;
-    println!(
+    outln!(
         "exported the run's final {kind} model ({} layer(s), scale 2^{scale_bits}) to {}; its weights import under the run's final commitment {}\nwrote {} and {} (publish the commitment; keep the salt in it)",
         layers.len(),
         output.display(),
@@ -844,7 +844,7 @@ pub(crate) fn eval(
             })?;
             pb.finish_and_clear();
             let output = io::write_stage(&output, &proof, format)?;
-            println!(
+            outln!(
                 "proved {} / {} correct for model {}; wrote {}",
                 proof.correct,
                 proof.rows,
@@ -887,7 +887,7 @@ pub(crate) fn eval(
                 .take(8)
                 .map(|v| format!("{v:.4}"))
                 .collect();
-            println!(
+            outln!(
                 "proved {} predictions [{}{}] for model {}; wrote {}",
                 proof.rows,
                 shown.join(", "),
@@ -916,7 +916,7 @@ pub(crate) fn eval(
                 }
             }
             let shown: Vec<String> = proof.values().iter().map(|v| format!("{v:.4}")).collect();
-            println!(
+            outln!(
                 "verified: {} predictions of model {}{}: [{}]",
                 proof.rows,
                 proof.model_commitment,
@@ -944,7 +944,7 @@ pub(crate) fn eval(
                 }
             }
             if json {
-                println!(
+                outln!(
                     "{}",
                     crate::report::json(&serde_json::json!({
                         "report_version": crate::report::REPORT_VERSION,
@@ -966,7 +966,7 @@ pub(crate) fn eval(
             } else if let Err(e) = &result {
                 return Err(CliError::RunRejected { what: e.clone() });
             } else {
-                println!(
+                outln!(
                     "verified: {} / {} correct ({:.3}) for model {} on test set {}",
                     proof.correct,
                     proof.rows,
@@ -975,7 +975,7 @@ pub(crate) fn eval(
                     proof.test_commitment
                 );
                 if let Some(f) = proof.fairness {
-                    println!(
+                    outln!(
                         "fairness: group {} / {} predicted positive, others {} / {}; positive-rate gap {} (attribute {})",
                         f.group_positives,
                         f.group_rows,

@@ -1712,3 +1712,21 @@ fn string_class_labels_are_named_by_prove_and_verify() {
     let r = run(&["verify", s(&proof), "--model", s(&zkm)]);
     assert!(r.ok && r.stdout.contains(named), "{}", r.stdout);
 }
+
+/// A reader that has gone (`zkmlops backends | head -1`): the command ends quietly with 141,
+/// as a process killed by SIGPIPE does, instead of panicking on the failed write.
+#[test]
+fn a_closed_standard_output_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkmlops"))
+        .args(["--quiet", "backends"])
+        .env("ZKMLOPS_KEY_CACHE", "off")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
