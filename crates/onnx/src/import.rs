@@ -2466,37 +2466,36 @@ impl Importer<'_> {
     }
 
     fn pool(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
-        self.pool_values(ctx, out)?;
+        let x = self.dyn_input(ctx, 0)?;
+        let (y, geometry, begin) = self.pool_values(ctx, out, x)?;
+        self.set(out, Value::Dyn(y));
         // MaxPool's second output: where each maximum is in the input.
         if let Some(indices) = ctx.node.output.get(1).filter(|o| !o.is_empty())
             && ctx.node.op_type == "MaxPool"
         {
-            let x = self.dyn_input(ctx, 0)?;
-            let y = match self.values.get(out) {
-                Some(Value::Dyn(y)) => *y,
-                _ => return Err(ctx.unsupported("a MaxPool whose values failed", "")),
-            };
-            let n = ctx.node;
-            let geometry = [
-                pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?,
-                pair(ctx, "strides", n.ints("strides"), 1)?,
-                pair(ctx, "dilations", n.ints("dilations"), 1)?,
-            ];
-            let [t, l, _, _] = pads4(ctx)?;
-            let i = self.max_pool_indices(ctx, indices, x, y, geometry, [t, l])?;
+            let i = self.max_pool_indices(ctx, indices, x, y, geometry, begin)?;
             self.set(indices, Value::Dyn(i));
         }
         Ok(())
     }
 
-    fn pool_values(&mut self, ctx: &Ctx<'_>, out: &str) -> Result<(), OnnxError> {
+    /// A 2-D pool's values, with its `[kernel, strides, dilations]` and begin pads `[top,
+    /// left]` as the node gives them.
+    #[allow(clippy::type_complexity)]
+    fn pool_values(
+        &mut self,
+        ctx: &Ctx<'_>,
+        out: &str,
+        x: TensorId,
+    ) -> Result<(TensorId, [[usize; 2]; 3], [usize; 2]), OnnxError> {
         let n = ctx.node;
-        let x = self.dyn_input(ctx, 0)?;
         let ceil_mode = n.int("ceil_mode").unwrap_or(0) != 0;
         let kernel = pair(ctx, "kernel_shape", n.ints("kernel_shape"), 0)?;
         let dilations = pair(ctx, "dilations", n.ints("dilations"), 1)?;
         let strides = pair(ctx, "strides", n.ints("strides"), 1)?;
         let mut pads = pads4(ctx)?;
+        let geometry = [kernel, strides, dilations];
+        let begin = [pads[0], pads[1]];
         // `ceil_mode`: extra end padding, never read or counted, for the last partial windows,
         // from the input and pads as given (the last window must start inside the input or its
         // begin padding; a window spans `(k - 1) d + 1` entries).
@@ -2515,16 +2514,8 @@ impl Importer<'_> {
             // Average pooling: `Some(count_include_pad)`.
             let average =
                 (n.op_type != "MaxPool").then(|| n.int("count_include_pad").unwrap_or(0) != 0);
-            let y = self.dilated_pool(
-                ctx,
-                out,
-                x,
-                [kernel, strides, dilations],
-                (pads, extra),
-                average,
-            )?;
-            self.set(out, Value::Dyn(y));
-            return Ok(());
+            let y = self.dilated_pool(ctx, out, x, geometry, (pads, extra), average)?;
+            return Ok((y, geometry, begin));
         }
         let mut x = x;
         if n.op_type != "MaxPool"
@@ -2554,8 +2545,7 @@ impl Importer<'_> {
             }
         };
         let y = self.op(ctx, out, op, &[x])?;
-        self.set(out, Value::Dyn(y));
-        Ok(())
+        Ok((y, geometry, begin))
     }
 
     /// Flatten, Reshape, Squeeze and Unsqueeze: a new shape for the same values.

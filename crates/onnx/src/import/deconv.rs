@@ -16,16 +16,31 @@ use crate::OnnxError;
 use crate::graph::{Attrs, Const};
 use tract_onnx::pb::NodeProto;
 
+/// A per-axis attribute: `n` values, each at least `min` (`default` for each when absent);
+/// anything else refused as `what`.
+fn per_axis(
+    ctx: &Ctx<'_>,
+    what: &'static str,
+    name: &str,
+    n: usize,
+    default: usize,
+    min: i64,
+) -> Result<Vec<usize>, OnnxError> {
+    match ctx.node.ints(name) {
+        None => Ok(vec![default; n]),
+        Some(v) if v.len() == n && v.iter().all(|&a| a >= min) => Ok(v
+            .iter()
+            .map(|&a| usize::try_from(a).unwrap_or(default))
+            .collect()),
+        Some(other) => Err(ctx.unsupported(what, format!("{name} {other:?}"))),
+    }
+}
+
 /// A 3-D attribute (three non-negative values; `default` for each when absent).
 fn triple(ctx: &Ctx<'_>, name: &str, default: usize) -> Result<[usize; 3], OnnxError> {
-    match ctx.node.ints(name).as_deref() {
-        None => Ok([default; 3]),
-        Some([a, b, e]) if *a >= 0 && *b >= 0 && *e >= 0 => Ok([
-            usize::try_from(*a).unwrap_or(0),
-            usize::try_from(*b).unwrap_or(0),
-            usize::try_from(*e).unwrap_or(0),
-        ]),
-        Some(other) => Err(ctx.unsupported("a 3-D attribute", format!("{name} {other:?}"))),
+    match per_axis(ctx, "a 3-D attribute", name, 3, default, 0)?[..] {
+        [a, b, e] => Ok([a, b, e]),
+        _ => Ok([default; 3]),
     }
 }
 
@@ -116,22 +131,12 @@ impl Importer<'_> {
                 format!("group {groups}, weights {:?}, input {xs:?}", w.shape),
             ));
         }
-        // Per-axis attributes: `nd` values, each at least `min` (`default` when absent).
-        let per_axis = |name: &str, default: usize, min: i64| -> Result<Vec<usize>, OnnxError> {
-            match n.ints(name) {
-                None => Ok(vec![default; nd]),
-                Some(v) if v.len() == nd && v.iter().all(|&a| a >= min) => Ok(v
-                    .iter()
-                    .map(|&a| usize::try_from(a).unwrap_or(default))
-                    .collect()),
-                Some(other) => {
-                    Err(ctx.unsupported("a ConvTranspose attribute", format!("{name} {other:?}")))
-                }
-            }
+        let attr = |name: &str, default: usize, min: i64| {
+            per_axis(ctx, "a ConvTranspose attribute", name, nd, default, min)
         };
-        let strides = per_axis("strides", 1, 1)?;
-        let dilations = per_axis("dilations", 1, 1)?;
-        let extra = per_axis("output_padding", 0, 0)?;
+        let strides = attr("strides", 1, 1)?;
+        let dilations = attr("dilations", 1, 1)?;
+        let extra = attr("output_padding", 0, 0)?;
         let signed = |p: usize| i64::try_from(p).unwrap_or(i64::MAX);
         // Pads `[begin..., end...]`: given, or (an `output_shape`, or `auto_pad` SAME: the
         // input times the stride) generated as ONNX defines: `total = stride (in - 1) +
@@ -182,13 +187,10 @@ impl Importer<'_> {
             }
             None if auto_pad == "VALID" => vec![0; 2 * nd],
             None if nd == 2 => pads4(ctx)?.map(signed).to_vec(),
-            None => match n.ints("pads") {
-                None => vec![0; 2 * nd],
-                Some(p) if p.len() == 2 * nd && p.iter().all(|&v| v >= 0) => p,
-                Some(other) => {
-                    return Err(ctx.unsupported("ConvTranspose pads", format!("{other:?}")));
-                }
-            },
+            None => per_axis(ctx, "ConvTranspose pads", "pads", 2 * nd, 0, 0)?
+                .into_iter()
+                .map(signed)
+                .collect(),
         };
         // Conv weights [O, C/g, k...]: W'[g og + o, ci, i...] = W[g cg + ci, o, (k - 1 - i)...].
         let cg = c / groups;

@@ -35,7 +35,7 @@ pub(super) const OPERATORS: &[&str] = &[
 const MAX_ONE_HOT: usize = 1 << 22;
 
 /// `v * 1.0` at the activation scale: what a row count or offset is as a constant tensor.
-fn counts(shape: Vec<usize>, values: impl IntoIterator<Item = usize>) -> Const {
+pub(super) fn counts(shape: Vec<usize>, values: impl IntoIterator<Item = usize>) -> Const {
     #[allow(clippy::cast_precision_loss)]
     let data = values.into_iter().map(|v| v as f64).collect();
     Const { shape, data }

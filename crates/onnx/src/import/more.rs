@@ -585,11 +585,7 @@ impl Importer<'_> {
             vec![rows, taps],
         )?;
         let hot = self.first_max_of(ctx, &format!("{out}/first"), windows, 1)?;
-        #[allow(clippy::cast_precision_loss)]
-        let positions = Const {
-            shape: vec![rows, taps],
-            data: positions.into_iter().map(|p| p as f64).collect(),
-        };
+        let positions = super::index::counts(vec![rows, taps], positions);
         let positions = self.param(ctx, &format!("{out}/positions"), &positions, Scale::ONE)?;
         let at = self.op(ctx, &format!("{out}/at"), Op::Mul, &[hot, positions])?;
         let index = self.op(
